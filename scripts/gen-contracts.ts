@@ -1,0 +1,64 @@
+// Generates packages/contracts from proto/ with buf + ts-proto, plus the binary descriptor
+// set that gRPC server reflection serves. With --check, generates into a scratch folder and
+// fails when the committed code differs: generated code is committed, never hand-edited.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const contracts = join(root, 'packages/contracts/src');
+const generatedDirs = ['gen', 'descriptor.binpb'];
+const check = process.argv.includes('--check');
+
+function generate(outDir: string): void {
+  const buf = join(root, 'node_modules/.bin/buf');
+  execFileSync(buf, ['generate', '--template', 'buf.gen.yaml', '-o', outDir], {
+    cwd: join(root, 'proto'),
+    stdio: 'inherit',
+  });
+  execFileSync(buf, ['build', '-o', join(outDir, 'descriptor.binpb')], {
+    cwd: join(root, 'proto'),
+    stdio: 'inherit',
+  });
+  execFileSync(join(root, 'node_modules/.bin/prettier'), ['--write', '--log-level', 'warn', join(outDir, 'gen')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => statSync(join(dir, name)).isFile())
+    .sort();
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'passage-gen-'));
+try {
+  generate(scratch);
+  const produced = scratch;
+  if (!check) {
+    for (const entry of generatedDirs) rmSync(join(contracts, entry), { recursive: true, force: true });
+    for (const entry of generatedDirs) cpSync(join(produced, entry), join(contracts, entry), { recursive: true });
+    console.log('contracts regenerated');
+  } else {
+    const stale: string[] = [];
+    const want = filesUnder(join(produced, 'gen'));
+    const have = filesUnder(join(contracts, 'gen'));
+    for (const name of new Set([...want, ...have])) {
+      const a = join(produced, 'gen', name);
+      const b = join(contracts, 'gen', name);
+      if (!want.includes(name) || !have.includes(name) || !readFileSync(a).equals(readFileSync(b))) stale.push(name);
+    }
+    if (!readFileSync(join(produced, 'descriptor.binpb')).equals(readFileSync(join(contracts, 'descriptor.binpb')))) {
+      stale.push('descriptor.binpb');
+    }
+    if (stale.length > 0) {
+      console.error(`generated contracts are stale (${stale.join(', ')}); run \`pnpm gen\` and commit the result`);
+      process.exit(1);
+    }
+    console.log(`contracts up to date (${relative(root, contracts)})`);
+  }
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
