@@ -1,0 +1,176 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from '@passage/platform';
+import { decodeEnvelope, type Envelope } from './envelope.ts';
+import { quoteIdent } from './schema-sql.ts';
+import { contextFromHeaders } from './trace-context.ts';
+
+export interface DeliveredEvent {
+  readonly envelope: Envelope;
+  readonly subject: string;
+  /** 1 on first delivery. */
+  readonly attempt: number;
+}
+
+/** Runs inside the transaction that also records the event as processed. */
+export type EventHandler = (event: DeliveredEvent, em: EntityManager) => Promise<void>;
+
+export interface ConsumerOptions {
+  /** Durable consumer name; also the inbox key. */
+  readonly name: string;
+  readonly stream: string;
+  /** Exactly one filter subject (NATS 2.9). */
+  readonly filterSubject: string;
+  readonly nats: NatsConnection;
+  readonly orm: MikroORM;
+  /** The consuming service's schema, holding its inbox and parked_events tables. */
+  readonly schema: string;
+  readonly handle: EventHandler;
+  readonly log: Logger;
+  /** Deliveries before a failing event is parked instead of retried. */
+  readonly maxAttempts?: number;
+  readonly ackWaitMs?: number;
+  readonly retryDelayMs?: number;
+  /** Called after the handler's transaction commits and before the ack (fault tests die here). */
+  readonly afterCommit?: (event: DeliveredEvent) => Promise<void> | void;
+}
+
+export type Outcome = 'applied' | 'duplicate' | 'retry' | 'parked';
+
+const tracer = trace.getTracer('@passage/events');
+
+/**
+ * A durable pull consumer that applies each event exactly once: the inbox row
+ * (consumer, event id) is written in the same transaction as the handler's effect, so a
+ * redelivery after a crash finds it and is acked without running the handler again. An
+ * event that keeps failing is parked with its error after maxAttempts, and acked, so one
+ * bad event neither blocks the feed forever nor disappears.
+ */
+export class IdempotentConsumer {
+  readonly #options: Required<Omit<ConsumerOptions, 'afterCommit'>> & Pick<ConsumerOptions, 'afterCommit'>;
+  #messages: ConsumerMessages | undefined;
+  #loop: Promise<void> | undefined;
+  #inFlight: Promise<unknown> = Promise.resolve();
+
+  constructor(options: ConsumerOptions) {
+    this.#options = { maxAttempts: 5, ackWaitMs: 30_000, retryDelayMs: 1_000, ...options };
+  }
+
+  async start(): Promise<void> {
+    const { nats, stream, name, filterSubject, ackWaitMs } = this.#options;
+    const jsm = await jetstreamManager(nats);
+    const config = {
+      durable_name: name,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: filterSubject,
+      ack_wait: ackWaitMs * 1_000_000,
+      max_deliver: -1,
+      max_ack_pending: 1000,
+    };
+    const existing = await jsm.consumers.info(stream, name).catch(() => undefined);
+    if (existing) await jsm.consumers.update(stream, name, { ack_wait: config.ack_wait, max_ack_pending: 1000 });
+    else await jsm.consumers.add(stream, config);
+
+    const consumer = await jetstream(nats).consumers.get(stream, name);
+    this.#messages = await consumer.consume({ max_messages: 100 });
+    const messages = this.#messages;
+    this.#loop = (async () => {
+      for await (const msg of messages) {
+        const processing = this.#process(msg);
+        this.#inFlight = processing;
+        await processing;
+      }
+    })();
+  }
+
+  /** Stops pulling; the message being handled finishes (and is acked) first. */
+  async stop(): Promise<void> {
+    await this.#messages?.close();
+    await this.#inFlight;
+    await this.#loop;
+  }
+
+  async #process(msg: JsMsg): Promise<Outcome> {
+    const { log, name } = this.#options;
+    const parent = contextFromHeaders(msg.headers);
+    const span = tracer.startSpan(
+      `process ${msg.subject}`,
+      { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.consumer.group.name': name } },
+      parent,
+    );
+    try {
+      return await context.with(trace.setSpan(parent, span), () => this.#apply(msg));
+    } catch (error) {
+      // Only reachable if parking itself failed (database down): leave it for redelivery.
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      log.error({ err: error, consumer: name, seq: msg.seq }, 'could not record event outcome; it will be redelivered');
+      msg.nak(this.#options.retryDelayMs);
+      return 'retry';
+    } finally {
+      span.end();
+    }
+  }
+
+  async #apply(msg: JsMsg): Promise<Outcome> {
+    const { orm, schema, name, handle, log, maxAttempts } = this.#options;
+    const attempt = msg.info.deliveryCount;
+    let event: DeliveredEvent;
+    try {
+      event = { envelope: decodeEnvelope(msg.data), subject: msg.subject, attempt };
+    } catch (error) {
+      await this.#park(msg, msg.headers?.get('Nats-Msg-Id') || `seq-${msg.seq}`, attempt, `undecodable event: ${String(error)}`);
+      return 'parked';
+    }
+
+    let applied = false;
+    try {
+      await orm.em.fork().transactional(async (em) => {
+        const inserted = await em.execute<{ event_id: string }[]>(
+          `insert into ${quoteIdent(schema)}.inbox (consumer, event_id) values (?, ?)
+           on conflict do nothing returning event_id`,
+          [name, event.envelope.id],
+        );
+        if (inserted.length === 0) return;
+        await handle(event, em);
+        applied = true;
+      });
+    } catch (error) {
+      if (attempt >= maxAttempts) {
+        await this.#park(msg, event.envelope.id, attempt, errorText(error));
+        log.error({ consumer: name, eventId: event.envelope.id, attempt }, 'event parked after repeated failures');
+        return 'parked';
+      }
+      log.warn({ consumer: name, eventId: event.envelope.id, attempt, err: error }, 'event handler failed; will retry');
+      msg.nak(this.#options.retryDelayMs * attempt);
+      return 'retry';
+    }
+    if (applied) await this.#options.afterCommit?.(event);
+    await msg.ackAck();
+    return applied ? 'applied' : 'duplicate';
+  }
+
+  async #park(msg: JsMsg, eventId: string, attempt: number, error: string): Promise<void> {
+    const { orm, schema, name } = this.#options;
+    await orm.em.fork().execute(
+      `insert into ${quoteIdent(schema)}.parked_events (consumer, event_id, subject, payload, attempts, error)
+       values (?, ?, ?, ?, ?, ?) on conflict (consumer, event_id) do update
+       set attempts = excluded.attempts, error = excluded.error, parked_at = now()`,
+      [name, eventId, msg.subject, Buffer.from(msg.data), attempt, error],
+    );
+    await msg.ackAck();
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

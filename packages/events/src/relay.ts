@@ -1,0 +1,183 @@
+import pg from 'pg';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { SpanKind, context, trace } from '@opentelemetry/api';
+import type { Logger } from '@passage/platform';
+import { outboxChannel, quoteIdent } from './schema-sql.ts';
+import { contextFromCarrier, injectIntoHeaders, natsHeaders } from './trace-context.ts';
+
+export interface RelayOptions {
+  readonly databaseUrl: string;
+  readonly schema: string;
+  readonly nats: NatsConnection;
+  readonly log: Logger;
+  /** How often to look when no NOTIFY arrives (a lost notification, a missed wake-up). */
+  readonly pollIntervalMs?: number;
+  readonly batchSize?: number;
+  /**
+   * Called after a batch's PubAcks and before the rows are marked published: the one
+   * window where a crash leaves published-but-unmarked rows. Fault tests use it to die there.
+   */
+  readonly afterPublish?: (eventIds: readonly string[]) => Promise<void> | void;
+}
+
+interface OutboxRow {
+  seq: string;
+  id: string;
+  subject: string;
+  payload: Buffer;
+  trace_context: Record<string, string>;
+}
+
+const tracer = trace.getTracer('@passage/events');
+
+/**
+ * Publishes committed outbox rows to JetStream in the order they became visible, with
+ * Nats-Msg-Id = event id, and marks them published only after the PubAck. Several relays
+ * may run: a session advisory lock elects one publisher per schema, so order holds and
+ * the others stand by to take over when its connection drops.
+ */
+export class OutboxRelay {
+  readonly #options: Required<Omit<RelayOptions, 'afterPublish'>> & Pick<RelayOptions, 'afterPublish'>;
+  readonly #js: JetStreamClient;
+  #client: pg.Client | undefined;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #leader = false;
+  /** A NOTIFY that arrived while publishing: look again at once instead of sleeping. */
+  #notified = false;
+
+  constructor(options: RelayOptions) {
+    this.#options = { pollIntervalMs: 1000, batchSize: 200, ...options };
+    this.#js = jetstream(options.nats);
+  }
+
+  get isLeader(): boolean {
+    return this.#leader;
+  }
+
+  async start(): Promise<void> {
+    this.#running = true;
+    await this.#connect();
+    this.#loop = this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#wake?.();
+    await this.#loop;
+    await this.#client?.end().catch(() => undefined);
+    this.#client = undefined;
+  }
+
+  async #connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.#options.databaseUrl, application_name: 'outbox-relay' });
+    client.on('notification', () => {
+      this.#notified = true;
+      this.#wake?.();
+    });
+    client.on('error', (error) => this.#options.log.warn({ err: error }, 'outbox relay lost its database connection'));
+    await client.connect();
+    await client.query(`listen "${outboxChannel(this.#options.schema)}"`);
+    this.#client = client;
+    this.#leader = false;
+  }
+
+  async #run(): Promise<void> {
+    const { log, pollIntervalMs } = this.#options;
+    while (this.#running) {
+      try {
+        if (!this.#client) await this.#connect();
+        if (!this.#leader) this.#leader = await this.#tryLead();
+        const published = this.#leader ? await this.#publishBatch() : 0;
+        if (published === 0) await this.#sleep(pollIntervalMs);
+      } catch (error) {
+        log.error({ err: error }, 'outbox relay failed; retrying');
+        await this.#client?.end().catch(() => undefined);
+        this.#client = undefined;
+        this.#leader = false;
+        await this.#sleep(pollIntervalMs);
+      }
+    }
+  }
+
+  async #tryLead(): Promise<boolean> {
+    const result = await this.#client!.query<{ locked: boolean }>(
+      'select pg_try_advisory_lock(hashtext($1)) as locked',
+      [`${this.#options.schema}.outbox`],
+    );
+    return result.rows[0]?.locked === true;
+  }
+
+  async #publishBatch(): Promise<number> {
+    const client = this.#client!;
+    const table = `${quoteIdent(this.#options.schema)}.outbox`;
+    const { rows } = await client.query<OutboxRow>(
+      `select seq, id, subject, payload, trace_context from ${table} where published_at is null order by seq limit $1`,
+      [this.#options.batchSize],
+    );
+    if (rows.length === 0) return 0;
+
+    // Sent back to back on one connection, so JetStream stores them in this order.
+    const acks = rows.map((row) => this.#publish(row));
+    const results = await Promise.allSettled(acks);
+    const firstFailure = results.findIndex((result) => result.status === 'rejected');
+    const done = firstFailure === -1 ? rows : rows.slice(0, firstFailure);
+    const ids = done.map((row) => row.id);
+
+    if (ids.length > 0) {
+      await this.#options.afterPublish?.(ids);
+      await client.query(`update ${table} set published_at = now() where id = any($1::uuid[])`, [ids]);
+    }
+    if (firstFailure !== -1) {
+      const failed = rows[firstFailure]!;
+      const reason = (results[firstFailure] as PromiseRejectedResult).reason as unknown;
+      await client.query(`update ${table} set attempts = attempts + 1, last_error = $2 where id = $1`, [
+        failed.id,
+        String(reason),
+      ]);
+      throw new Error(`publishing event ${failed.id} failed: ${String(reason)}`);
+    }
+    return ids.length;
+  }
+
+  async #publish(row: OutboxRow): Promise<void> {
+    const parent = contextFromCarrier(row.trace_context);
+    const span = tracer.startSpan(`publish ${row.subject}`, { kind: SpanKind.PRODUCER, attributes: {
+      'messaging.system': 'nats',
+      'messaging.destination.name': row.subject,
+      'messaging.message.id': row.id,
+    } }, parent);
+    try {
+      const headers = natsHeaders();
+      injectIntoHeaders(headers, trace.setSpan(parent, span));
+      await context.with(trace.setSpan(parent, span), () =>
+        this.#js.publish(row.subject, row.payload, { msgID: row.id, headers }),
+      );
+    } catch (error) {
+      span.recordException(error as Error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#notified) {
+      this.#notified = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = () => {
+        this.#notified = false;
+        done();
+      };
+    });
+  }
+}

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { createLogger } from '@passage/platform';
+import { createTestDatabase, createTestNats, runScript, type TestDatabase, type TestNats } from '@passage/testing';
+import { OutboxRelay, ensureStreams } from '../src/index.ts';
+import { commitEvents, effectCounts, labConsumer, labSchema, openLab, waitFor, type Lab } from './fixtures/lab.ts';
+
+const relayScript = fileURLToPath(new URL('./fixtures/relay-process.ts', import.meta.url));
+const log = createLogger('relay-test', 'silent');
+
+let db: TestDatabase;
+let nats: TestNats;
+let lab: Lab;
+
+beforeAll(async () => {
+  db = await createTestDatabase('relay');
+  nats = await createTestNats('relay');
+  lab = await openLab(db.url, nats.url, nats.namespace);
+  await ensureStreams(lab.nats, lab.topology.allStreams());
+});
+
+afterAll(async () => {
+  await lab?.close();
+  await nats?.cleanup();
+  await db?.drop();
+});
+
+async function streamMessages(): Promise<number> {
+  const jsm = await jetstreamManager(lab.nats);
+  return (await jsm.streams.info(lab.topology.stream('directory').name)).state.messages;
+}
+
+async function unpublished(): Promise<number> {
+  const rows = await lab.orm.em
+    .fork()
+    .execute<{ count: string }[]>(`select count(*) as count from "${labSchema}".outbox where published_at is null`);
+  return Number(rows[0]!.count);
+}
+
+describe('outbox relay', () => {
+  it('publishes every committed event exactly once even when killed between publish and mark', async () => {
+    const consumer = labConsumer(lab, { name: 'after-crash' });
+    await consumer.start();
+    const before = await streamMessages();
+    const ids = await commitEvents(lab, 50);
+
+    const doomed = runScript(relayScript, {
+      DATABASE_URL: db.url,
+      NATS_URL: nats.url,
+      NATS_NAMESPACE: nats.namespace,
+      CRASH_AFTER_PUBLISH: '1',
+      BATCH_SIZE: '20',
+    });
+    await doomed.waitForLine(/^published 20$/);
+    expect((await doomed.exited()).signal).toBe('SIGKILL');
+    // The crash hit the window: 20 events are on the bus but all 50 rows are still unmarked.
+    expect(await unpublished()).toBe(50);
+    expect(await streamMessages()).toBe(before + 20);
+
+    const relay = new OutboxRelay({ databaseUrl: db.url, schema: labSchema, nats: lab.nats, log, batchSize: 20 });
+    await relay.start();
+    try {
+      await waitFor(unpublished, (n) => n === 0);
+      const counts = await waitFor(
+        () => effectCounts(lab, 'after-crash'),
+        (map) => ids.every((id) => map.has(id)),
+      );
+      // Republished rows were absorbed by Nats-Msg-Id: the stream holds each event once.
+      expect(await streamMessages()).toBe(before + 50);
+      expect([...counts.values()].every((n) => n === 1)).toBe(true);
+      expect(counts.size).toBe(50);
+    } finally {
+      await relay.stop();
+      await consumer.stop();
+    }
+  });
+
+  it('keeps commit order and publishes each event once with two relays running', async () => {
+    const first = new OutboxRelay({ databaseUrl: db.url, schema: labSchema, nats: lab.nats, log, batchSize: 7 });
+    const second = new OutboxRelay({ databaseUrl: db.url, schema: labSchema, nats: lab.nats, log, batchSize: 7 });
+    await Promise.all([first.start(), second.start()]);
+    try {
+      const before = await streamMessages();
+      const ids: string[] = [];
+      for (let round = 0; round < 10; round++) ids.push(...(await commitEvents(lab, 6)));
+      await waitFor(unpublished, (n) => n === 0);
+      expect(await streamMessages()).toBe(before + ids.length);
+      expect([first.isLeader, second.isLeader].filter(Boolean)).toHaveLength(1);
+
+      // Read back what was stored, in stream order.
+      const js = jetstream(lab.nats);
+      const jsm = await jetstreamManager(lab.nats);
+      const stream = lab.topology.stream('directory').name;
+      const seen: string[] = [];
+      for (let seq = before + 1; seq <= before + ids.length; seq++) {
+        const message = await jsm.streams.getMessage(stream, { seq });
+        seen.push(message!.header.get('Nats-Msg-Id'));
+      }
+      expect(seen).toEqual(ids);
+      expect(js).toBeDefined();
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+    }
+  });
+
+  it('wakes on NOTIFY rather than waiting for the poll interval', async () => {
+    const relay = new OutboxRelay({ databaseUrl: db.url, schema: labSchema, nats: lab.nats, log, pollIntervalMs: 60_000 });
+    await relay.start();
+    try {
+      await waitFor(unpublished, (n) => n === 0);
+      await commitEvents(lab, 3);
+      // With a one-minute poll interval, only the notification can publish these in time.
+      await waitFor(unpublished, (n) => n === 0, 10_000);
+    } finally {
+      await relay.stop();
+    }
+  });
+});

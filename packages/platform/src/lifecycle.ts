@@ -1,0 +1,53 @@
+import type { Logger } from './logger.ts';
+
+type Step = { readonly name: string; readonly run: () => Promise<void> };
+
+/**
+ * Graceful shutdown in a fixed order: the steps run in the order they were added, so a
+ * service adds them as "stop accepting calls, drain, stop consumers, close NATS, close the
+ * database". Each step runs even when an earlier one failed; SIGTERM or SIGINT starts it,
+ * and a second signal exits at once.
+ */
+export class Shutdown {
+  readonly #steps: Step[] = [];
+  readonly #log: Logger;
+  #running: Promise<void> | undefined;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  add(name: string, run: () => Promise<void>): void {
+    this.#steps.push({ name, run });
+  }
+
+  run(): Promise<void> {
+    this.#running ??= (async () => {
+      for (const step of this.#steps) {
+        try {
+          await step.run();
+          this.#log.info({ step: step.name }, 'shutdown step done');
+        } catch (error) {
+          this.#log.error({ err: error, step: step.name }, 'shutdown step failed');
+        }
+      }
+    })();
+    return this.#running;
+  }
+
+  /** Runs the steps on SIGTERM/SIGINT, then exits the process. */
+  onSignals(): void {
+    let signalled = false;
+    const handle = (signal: NodeJS.Signals): void => {
+      if (signalled) process.exit(1);
+      signalled = true;
+      this.#log.info({ signal }, 'shutting down');
+      this.run().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.on('SIGTERM', handle);
+    process.on('SIGINT', handle);
+  }
+}

@@ -1,0 +1,39 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit tests (pure logic, beside the code) and integration tests (adapters against the real
+// Postgres and NATS, user journeys, faults) run in one invocation; every integration file
+// gets its own database and NATS namespace, so files run in parallel.
+export default defineConfig({
+  test: {
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts'],
+          exclude: ['**/*.trace.test.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'tracing',
+          include: ['**/*.trace.test.ts'],
+          exclude: ['**/node_modules/**'],
+          // Instrumentation must be in place before grpc-js and pg are first imported.
+          execArgv: ['--import', './packages/testing/src/otel-register.ts'],
+        },
+      },
+    ],
+  },
+});
