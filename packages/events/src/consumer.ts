@@ -42,6 +42,8 @@ export interface ConsumerOptions {
   readonly retryDelayMs?: number;
   /** Called after the handler's transaction commits and before the ack (fault tests die here). */
   readonly afterCommit?: (event: DeliveredEvent) => Promise<void> | void;
+  /** Told how each delivery ended (metrics, tests). */
+  readonly onSettled?: (eventId: string, outcome: Outcome) => void;
 }
 
 export type Outcome = 'applied' | 'duplicate' | 'retry' | 'parked';
@@ -56,7 +58,8 @@ const tracer = trace.getTracer('@passage/events');
  * bad event neither blocks the feed forever nor disappears.
  */
 export class IdempotentConsumer {
-  readonly #options: Required<Omit<ConsumerOptions, 'afterCommit'>> & Pick<ConsumerOptions, 'afterCommit'>;
+  readonly #options: Required<Omit<ConsumerOptions, 'afterCommit' | 'onSettled'>> &
+    Pick<ConsumerOptions, 'afterCommit' | 'onSettled'>;
   #messages: ConsumerMessages | undefined;
   #loop: Promise<void> | undefined;
   #inFlight: Promise<unknown> = Promise.resolve();
@@ -148,15 +151,19 @@ export class IdempotentConsumer {
       if (attempt >= maxAttempts) {
         await this.#park(msg, event.envelope.id, attempt, errorText(error));
         log.error({ consumer: name, eventId: event.envelope.id, attempt }, 'event parked after repeated failures');
+        this.#options.onSettled?.(event.envelope.id, 'parked');
         return 'parked';
       }
       log.warn({ consumer: name, eventId: event.envelope.id, attempt, err: error }, 'event handler failed; will retry');
       msg.nak(this.#options.retryDelayMs * attempt);
+      this.#options.onSettled?.(event.envelope.id, 'retry');
       return 'retry';
     }
     if (applied) await this.#options.afterCommit?.(event);
     await msg.ackAck();
-    return applied ? 'applied' : 'duplicate';
+    const outcome = applied ? 'applied' : 'duplicate';
+    this.#options.onSettled?.(event.envelope.id, outcome);
+    return outcome;
   }
 
   async #park(msg: JsMsg, eventId: string, attempt: number, error: string): Promise<void> {
