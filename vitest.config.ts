@@ -20,7 +20,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts'],
+          include: [
+            'packages/*/test/**/*.test.ts',
+            'services/*/test/**/*.test.ts',
+            'test/e2e/**/*.test.ts',
+            'test/faults/**/*.test.ts',
+          ],
           exclude: ['**/*.trace.test.ts', '**/node_modules/**'],
         },
       },

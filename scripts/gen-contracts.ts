@@ -21,10 +21,14 @@ function generate(outDir: string): void {
     cwd: join(root, 'proto'),
     stdio: 'inherit',
   });
-  execFileSync(join(root, 'node_modules/.bin/prettier'), ['--write', '--log-level', 'warn', join(outDir, 'gen')], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  execFileSync(
+    join(root, 'node_modules/.bin/prettier'),
+    ['--write', '--log-level', 'warn', '--config', join(root, '.prettierrc.json'), join(outDir, 'gen')],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
 }
 
 function filesUnder(dir: string): string[] {

@@ -131,7 +131,12 @@ export class IdempotentConsumer {
     try {
       event = { envelope: decodeEnvelope(msg.data), subject: msg.subject, attempt };
     } catch (error) {
-      await this.#park(msg, msg.headers?.get('Nats-Msg-Id') || `seq-${msg.seq}`, attempt, `undecodable event: ${String(error)}`);
+      await this.#park(
+        msg,
+        msg.headers?.get('Nats-Msg-Id') || `seq-${msg.seq}`,
+        attempt,
+        `undecodable event: ${String(error)}`,
+      );
       return 'parked';
     }
 

@@ -144,11 +144,18 @@ export class OutboxRelay {
 
   async #publish(row: OutboxRow): Promise<void> {
     const parent = contextFromCarrier(row.trace_context);
-    const span = tracer.startSpan(`publish ${row.subject}`, { kind: SpanKind.PRODUCER, attributes: {
-      'messaging.system': 'nats',
-      'messaging.destination.name': row.subject,
-      'messaging.message.id': row.id,
-    } }, parent);
+    const span = tracer.startSpan(
+      `publish ${row.subject}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.destination.name': row.subject,
+          'messaging.message.id': row.id,
+        },
+      },
+      parent,
+    );
     try {
       const headers = natsHeaders();
       injectIntoHeaders(headers, trace.setSpan(parent, span));

@@ -88,7 +88,10 @@ describe('idempotent consumer', () => {
     try {
       const envelope = createEnvelope({
         type: 'directory.v1.agency_upserted',
-        payload: { $case: 'agencyChanged', value: { agencyId: 'x', kind: 'shelter', version: 2, acceptingReferrals: false, source: 'lab' } },
+        payload: {
+          $case: 'agencyChanged',
+          value: { agencyId: 'x', kind: 'shelter', version: 2, acceptingReferrals: false, source: 'lab' },
+        },
       });
       const js = jetstream(lab.nats);
       const subject = lab.topology.directory('agency_upserted');
@@ -96,7 +99,10 @@ describe('idempotent consumer', () => {
       await js.publish(subject, encodeEnvelope(envelope), { msgID: `${envelope.id}-a` });
       await js.publish(subject, encodeEnvelope(envelope), { msgID: `${envelope.id}-b` });
       const [marker] = await commitEvents(lab, 1);
-      const counts = await waitFor(() => effectCounts(lab, 'duplicates'), (map) => map.has(marker!));
+      const counts = await waitFor(
+        () => effectCounts(lab, 'duplicates'),
+        (map) => map.has(marker!),
+      );
       expect(counts.get(envelope.id)).toBe(1);
     } finally {
       await consumer.stop();
@@ -111,16 +117,24 @@ describe('idempotent consumer', () => {
       retryDelayMs: 10,
       handle: async (event, em) => {
         if (event.envelope.id === poison) throw new Error('agency kind not understood');
-        await em.execute(`insert into "${labSchema}".effects (event_id, consumer) values (?, 'parking')`, [event.envelope.id]);
+        await em.execute(`insert into "${labSchema}".effects (event_id, consumer) values (?, 'parking')`, [
+          event.envelope.id,
+        ]);
       },
     });
     await consumer.start();
     try {
-      const rows = await waitFor(() => parked('parking'), (list) => list.some((row) => row.event_id === poison));
+      const rows = await waitFor(
+        () => parked('parking'),
+        (list) => list.some((row) => row.event_id === poison),
+      );
       const row = rows.find((r) => r.event_id === poison)!;
       expect(row.attempts).toBe(3);
       expect(row.error).toContain('agency kind not understood');
-      const counts = await waitFor(() => effectCounts(lab, 'parking'), (map) => map.has(healthy!));
+      const counts = await waitFor(
+        () => effectCounts(lab, 'parking'),
+        (map) => map.has(healthy!),
+      );
       expect(counts.has(poison!)).toBe(false);
     } finally {
       await consumer.stop();
@@ -132,8 +146,13 @@ describe('idempotent consumer', () => {
     await consumer.start();
     try {
       const js = jetstream(lab.nats);
-      await js.publish(lab.topology.directory('agency_upserted'), new Uint8Array([0xff, 0xff, 0xff]), { msgID: 'not-an-envelope' });
-      const rows = await waitFor(() => parked('garbage'), (list) => list.length > 0);
+      await js.publish(lab.topology.directory('agency_upserted'), new Uint8Array([0xff, 0xff, 0xff]), {
+        msgID: 'not-an-envelope',
+      });
+      const rows = await waitFor(
+        () => parked('garbage'),
+        (list) => list.length > 0,
+      );
       expect(rows[0]!.event_id).toBe('not-an-envelope');
       expect(rows[0]!.attempts).toBe(1);
     } finally {

@@ -105,7 +105,13 @@ describe('outbox relay', () => {
   });
 
   it('wakes on NOTIFY rather than waiting for the poll interval', async () => {
-    const relay = new OutboxRelay({ databaseUrl: db.url, schema: labSchema, nats: lab.nats, log, pollIntervalMs: 60_000 });
+    const relay = new OutboxRelay({
+      databaseUrl: db.url,
+      schema: labSchema,
+      nats: lab.nats,
+      log,
+      pollIntervalMs: 60_000,
+    });
     await relay.start();
     try {
       await waitFor(unpublished, (n) => n === 0);

@@ -58,7 +58,8 @@ export function bindService<S extends grpc.UntypedServiceImplementation>(
 function toServiceError(error: unknown, where: string, log: Logger): Partial<grpc.StatusObject> {
   if (isPassageError(error)) {
     const metadata = new grpc.Metadata();
-    for (const violation of error.violations) metadata.add('field-violation', `${violation.field}: ${violation.description}`);
+    for (const violation of error.violations)
+      metadata.add('field-violation', `${violation.field}: ${violation.description}`);
     return { code: grpcStatusOf(error.code), details: error.message, metadata };
   }
   log.error({ err: error, method: where }, 'unhandled error in gRPC handler');
@@ -90,7 +91,11 @@ export interface RunningGrpcServer {
 }
 
 /** A gRPC server with grpc.health.v1 and server reflection (grpcurl needs no .proto files). */
-export async function startGrpcServer(options: GrpcServerOptions, host: string, port: number): Promise<RunningGrpcServer> {
+export async function startGrpcServer(
+  options: GrpcServerOptions,
+  host: string,
+  port: number,
+): Promise<RunningGrpcServer> {
   const server = new grpc.Server();
   for (const service of options.services) server.addService(service.definition, service.implementation);
 

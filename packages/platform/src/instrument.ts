@@ -4,6 +4,9 @@ import { startTelemetry } from './telemetry.ts';
 
 const endpoint = process.env['OTEL_EXPORTER_OTLP_ENDPOINT'];
 if (endpoint) {
-  const sdk = await startTelemetry({ serviceName: process.env['OTEL_SERVICE_NAME'] ?? 'passage', otlpEndpoint: endpoint });
+  const sdk = await startTelemetry({
+    serviceName: process.env['OTEL_SERVICE_NAME'] ?? 'passage',
+    otlpEndpoint: endpoint,
+  });
   process.once('beforeExit', () => void sdk?.shutdown());
 }

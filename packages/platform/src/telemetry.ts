@@ -29,6 +29,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<NodeSDK
 
   // ESM imports are only visible to instrumentations through import-in-the-middle's loader hook.
   const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
+  // import-in-the-middle ships an off-thread loader for module.register(); registerHooks() has no equivalent yet.
+  // eslint-disable-next-line @typescript-eslint/no-deprecated
   register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
 
   const sdk = new NodeSDK({

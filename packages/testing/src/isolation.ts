@@ -13,7 +13,10 @@ export interface TestDatabase {
 
 export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
   const { adminDatabaseUrl } = await sharedServers();
-  const name = `t_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+  const name = `t_${label
+    .replace(/[^a-z0-9]/gi, '_')
+    .toLowerCase()
+    .slice(0, 30)}_${randomBytes(4).toString('hex')}`;
   await adminQuery(adminDatabaseUrl, `create database "${name}"`);
   const url = new URL(adminDatabaseUrl);
   url.pathname = `/${name}`;
@@ -44,7 +47,10 @@ export interface TestNats {
 
 export async function createTestNats(label = 'test'): Promise<TestNats> {
   const { natsUrl } = await sharedServers();
-  const namespace = `t${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}${randomBytes(4).toString('hex')}`;
+  const namespace = `t${label
+    .replace(/[^a-z0-9]/gi, '')
+    .toLowerCase()
+    .slice(0, 20)}${randomBytes(4).toString('hex')}`;
   return {
     url: natsUrl,
     namespace,

@@ -23,16 +23,18 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /** A nats-server with JetStream on a spare port, with its own storage directory. */
-export async function startPrivateNats(binary = process.env['NATS_SERVER_BIN'] ?? 'nats-server'): Promise<PrivateServer> {
+export async function startPrivateNats(
+  binary = process.env['NATS_SERVER_BIN'] ?? 'nats-server',
+): Promise<PrivateServer> {
   const port = await sparePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'passage-nats-'));
   let child: ChildProcess;
   const launch = async (): Promise<void> => {
     child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
-    child.once('error', (error) => {
-      throw new Error(`cannot start ${binary}: ${error.message}`);
-    });
-    await waitForPort(port);
+    const failed = new Promise<never>((_, reject) =>
+      child.once('error', (error) => reject(new Error(`cannot start ${binary}: ${error.message}`))),
+    );
+    await Promise.race([waitForPort(port), failed]);
   };
   await launch();
   return {
@@ -72,7 +74,14 @@ export async function startPrivatePostgres(): Promise<PrivateServer> {
   run(join(pgBinDir, 'initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync']);
   const start = async (): Promise<void> => {
     run(join(pgBinDir, 'pg_ctl'), [
-      '-D', dataDir, '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start',
+      '-D',
+      dataDir,
+      '-l',
+      join(dir, 'log'),
+      '-w',
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      'start',
     ]);
     await waitForPort(port);
   };
@@ -80,13 +89,15 @@ export async function startPrivatePostgres(): Promise<PrivateServer> {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
-    async kill() {
+    kill() {
       run(join(pgBinDir, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', 'stop']);
+      return Promise.resolve();
     },
     restart: start,
-    async dispose() {
+    dispose() {
       spawnSync(...asOwner(join(pgBinDir, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', 'stop']));
       rmSync(dir, { recursive: true, force: true });
+      return Promise.resolve();
     },
   };
 }

@@ -20,8 +20,8 @@ export function runScript(path: string, env: Record<string, string>): ScriptProc
   const lines: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  createInterface({ input: child.stdout }).on('line', (line) => {
     lines.push(line);
     for (const waiter of [...waiters]) {
       if (waiter.pattern.test(line)) {
@@ -40,7 +40,12 @@ export function runScript(path: string, env: Record<string, string>): ScriptProc
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stdout: ${lines.join(' | ')}; stderr: ${stderr}`)),
+          () =>
+            reject(
+              new Error(
+                `no line matching ${pattern} within ${timeoutMs} ms; stdout: ${lines.join(' | ')}; stderr: ${stderr}`,
+              ),
+            ),
           timeoutMs,
         );
         waiters.push({ pattern, resolve: (line) => (clearTimeout(timer), resolve(line)) });

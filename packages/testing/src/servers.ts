@@ -32,7 +32,9 @@ async function locate(): Promise<SharedServers> {
   if (await dockerAnswers()) return startContainers(pgUp ? adminDatabaseUrl : undefined, natsUp ? natsUrl : undefined);
 
   const missing = [
-    pgUp ? undefined : `Postgres at ${redactUrl(adminDatabaseUrl)} (pg_ctlcluster --skip-systemctl-redirect 15 main start, or set DATABASE_URL)`,
+    pgUp
+      ? undefined
+      : `Postgres at ${redactUrl(adminDatabaseUrl)} (pg_ctlcluster --skip-systemctl-redirect 15 main start, or set DATABASE_URL)`,
     natsUp ? undefined : `NATS with JetStream at ${natsUrl} (nats-server -js, or set NATS_URL)`,
   ].filter(Boolean);
   throw new Error(`tests need ${missing.join(' and ')}; no Docker engine answers for testcontainers either`);
@@ -107,7 +109,9 @@ export function sparePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -5,7 +5,7 @@
 // source: passage/directory/v1/directory.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import {
   type CallOptions,
   type ChannelCredentials,
@@ -17,12 +17,12 @@ import {
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
-import { Timestamp } from "../../../google/protobuf/timestamp.ts";
+} from '@grpc/grpc-js';
+import { Timestamp } from '../../../google/protobuf/timestamp.ts';
 
-export const protobufPackage = "passage.directory.v1";
+export const protobufPackage = 'passage.directory.v1';
 
-export const protobufFileName = "passage/directory/v1/directory.proto";
+export const protobufFileName = 'passage/directory/v1/directory.proto';
 
 export const Priority = {
   PRIORITY_UNSPECIFIED: 0,
@@ -43,16 +43,16 @@ export namespace Priority {
 export function priorityFromJSON(object: any): Priority {
   switch (object) {
     case 0:
-    case "PRIORITY_UNSPECIFIED":
+    case 'PRIORITY_UNSPECIFIED':
       return Priority.PRIORITY_UNSPECIFIED;
     case 1:
-    case "PRIORITY_STANDARD":
+    case 'PRIORITY_STANDARD':
       return Priority.PRIORITY_STANDARD;
     case 2:
-    case "PRIORITY_URGENT":
+    case 'PRIORITY_URGENT':
       return Priority.PRIORITY_URGENT;
     case -1:
-    case "UNRECOGNIZED":
+    case 'UNRECOGNIZED':
     default:
       return Priority.UNRECOGNIZED;
   }
@@ -61,14 +61,14 @@ export function priorityFromJSON(object: any): Priority {
 export function priorityToJSON(object: Priority): string {
   switch (object) {
     case Priority.PRIORITY_UNSPECIFIED:
-      return "PRIORITY_UNSPECIFIED";
+      return 'PRIORITY_UNSPECIFIED';
     case Priority.PRIORITY_STANDARD:
-      return "PRIORITY_STANDARD";
+      return 'PRIORITY_STANDARD';
     case Priority.PRIORITY_URGENT:
-      return "PRIORITY_URGENT";
+      return 'PRIORITY_URGENT';
     case Priority.UNRECOGNIZED:
     default:
-      return "UNRECOGNIZED";
+      return 'UNRECOGNIZED';
   }
 }
 
@@ -212,10 +212,10 @@ export interface ImportHsdsResponse {
 
 function createBaseAgency(): Agency {
   return {
-    id: "",
-    nameEn: "",
-    nameFr: "",
-    kind: "",
+    id: '',
+    nameEn: '',
+    nameFr: '',
+    kind: '',
     services: [],
     coverage: undefined,
     languages: [],
@@ -229,20 +229,17 @@ function createBaseAgency(): Agency {
 }
 
 export const Agency: MessageFns<Agency> = {
-  encode(
-    message: Agency,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
-    if (message.id !== "") {
+  encode(message: Agency, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== '') {
       writer.uint32(10).string(message.id);
     }
-    if (message.nameEn !== "") {
+    if (message.nameEn !== '') {
       writer.uint32(18).string(message.nameEn);
     }
-    if (message.nameFr !== "") {
+    if (message.nameFr !== '') {
       writer.uint32(26).string(message.nameFr);
     }
-    if (message.kind !== "") {
+    if (message.kind !== '') {
       writer.uint32(34).string(message.kind);
     }
     for (const v of message.services) {
@@ -276,11 +273,10 @@ export const Agency: MessageFns<Agency> = {
   },
 
   decode(input: BinaryReader | Uint8Array, length?: number): Agency {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -407,30 +403,24 @@ export const Agency: MessageFns<Agency> = {
 
   fromJSON(object: any): Agency {
     return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : '',
       nameEn: isSet(object.nameEn)
         ? globalThis.String(object.nameEn)
         : isSet(object.name_en)
           ? globalThis.String(object.name_en)
-          : "",
+          : '',
       nameFr: isSet(object.nameFr)
         ? globalThis.String(object.nameFr)
         : isSet(object.name_fr)
           ? globalThis.String(object.name_fr)
-          : "",
-      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
-      services: globalThis.Array.isArray(object?.services)
-        ? object.services.map((e: any) => globalThis.String(e))
-        : [],
-      coverage: isSet(object.coverage)
-        ? Coverage.fromJSON(object.coverage)
-        : undefined,
+          : '',
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
+      services: globalThis.Array.isArray(object?.services) ? object.services.map((e: any) => globalThis.String(e)) : [],
+      coverage: isSet(object.coverage) ? Coverage.fromJSON(object.coverage) : undefined,
       languages: globalThis.Array.isArray(object?.languages)
         ? object.languages.map((e: any) => globalThis.String(e))
         : [],
-      hours: isSet(object.hours)
-        ? OpeningHours.fromJSON(object.hours)
-        : undefined,
+      hours: isSet(object.hours) ? OpeningHours.fromJSON(object.hours) : undefined,
       acceptingReferrals: isSet(object.acceptingReferrals)
         ? globalThis.Boolean(object.acceptingReferrals)
         : isSet(object.accepting_referrals)
@@ -438,25 +428,23 @@ export const Agency: MessageFns<Agency> = {
           : false,
       capacity: isSet(object.capacity) ? globalThis.Number(object.capacity) : 0,
       sla: isSet(object.sla) ? SlaTargets.fromJSON(object.sla) : undefined,
-      contact: isSet(object.contact)
-        ? Contact.fromJSON(object.contact)
-        : undefined,
+      contact: isSet(object.contact) ? Contact.fromJSON(object.contact) : undefined,
       version: isSet(object.version) ? globalThis.Number(object.version) : 0,
     };
   },
 
   toJSON(message: Agency): unknown {
     const obj: any = {};
-    if (message.id !== "") {
+    if (message.id !== '') {
       obj.id = message.id;
     }
-    if (message.nameEn !== "") {
+    if (message.nameEn !== '') {
       obj.nameEn = message.nameEn;
     }
-    if (message.nameFr !== "") {
+    if (message.nameFr !== '') {
       obj.nameFr = message.nameFr;
     }
-    if (message.kind !== "") {
+    if (message.kind !== '') {
       obj.kind = message.kind;
     }
     if (message.services?.length) {
@@ -494,30 +482,21 @@ export const Agency: MessageFns<Agency> = {
   },
   fromPartial(object: DeepPartial<Agency>): Agency {
     const message = createBaseAgency();
-    message.id = object.id ?? "";
-    message.nameEn = object.nameEn ?? "";
-    message.nameFr = object.nameFr ?? "";
-    message.kind = object.kind ?? "";
+    message.id = object.id ?? '';
+    message.nameEn = object.nameEn ?? '';
+    message.nameFr = object.nameFr ?? '';
+    message.kind = object.kind ?? '';
     message.services = object.services?.map((e) => e) || [];
     message.coverage =
-      object.coverage !== undefined && object.coverage !== null
-        ? Coverage.fromPartial(object.coverage)
-        : undefined;
+      object.coverage !== undefined && object.coverage !== null ? Coverage.fromPartial(object.coverage) : undefined;
     message.languages = object.languages?.map((e) => e) || [];
     message.hours =
-      object.hours !== undefined && object.hours !== null
-        ? OpeningHours.fromPartial(object.hours)
-        : undefined;
+      object.hours !== undefined && object.hours !== null ? OpeningHours.fromPartial(object.hours) : undefined;
     message.acceptingReferrals = object.acceptingReferrals ?? false;
     message.capacity = object.capacity ?? 0;
-    message.sla =
-      object.sla !== undefined && object.sla !== null
-        ? SlaTargets.fromPartial(object.sla)
-        : undefined;
+    message.sla = object.sla !== undefined && object.sla !== null ? SlaTargets.fromPartial(object.sla) : undefined;
     message.contact =
-      object.contact !== undefined && object.contact !== null
-        ? Contact.fromPartial(object.contact)
-        : undefined;
+      object.contact !== undefined && object.contact !== null ? Contact.fromPartial(object.contact) : undefined;
     message.version = object.version ?? 0;
     return message;
   },
@@ -528,10 +507,7 @@ function createBaseCoverage(): Coverage {
 }
 
 export const Coverage: MessageFns<Coverage> = {
-  encode(
-    message: Coverage,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
+  encode(message: Coverage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.provinceWide !== false) {
       writer.uint32(8).bool(message.provinceWide);
     }
@@ -548,11 +524,10 @@ export const Coverage: MessageFns<Coverage> = {
   },
 
   decode(input: BinaryReader | Uint8Array, length?: number): Coverage {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -612,15 +587,11 @@ export const Coverage: MessageFns<Coverage> = {
         : isSet(object.province_wide)
           ? globalThis.Boolean(object.province_wide)
           : false,
-      regions: globalThis.Array.isArray(object?.regions)
-        ? object.regions.map((e: any) => globalThis.String(e))
-        : [],
+      regions: globalThis.Array.isArray(object?.regions) ? object.regions.map((e: any) => globalThis.String(e)) : [],
       municipalities: globalThis.Array.isArray(object?.municipalities)
         ? object.municipalities.map((e: any) => globalThis.String(e))
         : [],
-      fsas: globalThis.Array.isArray(object?.fsas)
-        ? object.fsas.map((e: any) => globalThis.String(e))
-        : [],
+      fsas: globalThis.Array.isArray(object?.fsas) ? object.fsas.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -659,10 +630,7 @@ function createBaseOpeningHours(): OpeningHours {
 }
 
 export const OpeningHours: MessageFns<OpeningHours> = {
-  encode(
-    message: OpeningHours,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
+  encode(message: OpeningHours, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.alwaysOpen !== false) {
       writer.uint32(8).bool(message.alwaysOpen);
     }
@@ -673,11 +641,10 @@ export const OpeningHours: MessageFns<OpeningHours> = {
   },
 
   decode(input: BinaryReader | Uint8Array, length?: number): OpeningHours {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -744,39 +711,34 @@ export const OpeningHours: MessageFns<OpeningHours> = {
   fromPartial(object: DeepPartial<OpeningHours>): OpeningHours {
     const message = createBaseOpeningHours();
     message.alwaysOpen = object.alwaysOpen ?? false;
-    message.periods =
-      object.periods?.map((e) => WeeklyPeriod.fromPartial(e)) || [];
+    message.periods = object.periods?.map((e) => WeeklyPeriod.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseWeeklyPeriod(): WeeklyPeriod {
-  return { day: "", opens: "", closes: "" };
+  return { day: '', opens: '', closes: '' };
 }
 
 export const WeeklyPeriod: MessageFns<WeeklyPeriod> = {
-  encode(
-    message: WeeklyPeriod,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
-    if (message.day !== "") {
+  encode(message: WeeklyPeriod, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.day !== '') {
       writer.uint32(10).string(message.day);
     }
-    if (message.opens !== "") {
+    if (message.opens !== '') {
       writer.uint32(18).string(message.opens);
     }
-    if (message.closes !== "") {
+    if (message.closes !== '') {
       writer.uint32(26).string(message.closes);
     }
     return writer;
   },
 
   decode(input: BinaryReader | Uint8Array, length?: number): WeeklyPeriod {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -823,21 +785,21 @@ export const WeeklyPeriod: MessageFns<WeeklyPeriod> = {
 
   fromJSON(object: any): WeeklyPeriod {
     return {
-      day: isSet(object.day) ? globalThis.String(object.day) : "",
-      opens: isSet(object.opens) ? globalThis.String(object.opens) : "",
-      closes: isSet(object.closes) ? globalThis.String(object.closes) : "",
+      day: isSet(object.day) ? globalThis.String(object.day) : '',
+      opens: isSet(object.opens) ? globalThis.String(object.opens) : '',
+      closes: isSet(object.closes) ? globalThis.String(object.closes) : '',
     };
   },
 
   toJSON(message: WeeklyPeriod): unknown {
     const obj: any = {};
-    if (message.day !== "") {
+    if (message.day !== '') {
       obj.day = message.day;
     }
-    if (message.opens !== "") {
+    if (message.opens !== '') {
       obj.opens = message.opens;
     }
-    if (message.closes !== "") {
+    if (message.closes !== '') {
       obj.closes = message.closes;
     }
     return obj;
@@ -848,9 +810,9 @@ export const WeeklyPeriod: MessageFns<WeeklyPeriod> = {
   },
   fromPartial(object: DeepPartial<WeeklyPeriod>): WeeklyPeriod {
     const message = createBaseWeeklyPeriod();
-    message.day = object.day ?? "";
-    message.opens = object.opens ?? "";
-    message.closes = object.closes ?? "";
+    message.day = object.day ?? '';
+    message.opens = object.opens ?? '';
+    message.closes = object.closes ?? '';
     return message;
   },
 };
@@ -865,10 +827,7 @@ function createBaseSlaTargets(): SlaTargets {
 }
 
 export const SlaTargets: MessageFns<SlaTargets> = {
-  encode(
-    message: SlaTargets,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
+  encode(message: SlaTargets, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.acknowledgeUrgentMinutes !== 0) {
       writer.uint32(8).int32(message.acknowledgeUrgentMinutes);
     }
@@ -885,11 +844,10 @@ export const SlaTargets: MessageFns<SlaTargets> = {
   },
 
   decode(input: BinaryReader | Uint8Array, length?: number): SlaTargets {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -970,17 +928,13 @@ export const SlaTargets: MessageFns<SlaTargets> = {
   toJSON(message: SlaTargets): unknown {
     const obj: any = {};
     if (message.acknowledgeUrgentMinutes !== 0) {
-      obj.acknowledgeUrgentMinutes = Math.round(
-        message.acknowledgeUrgentMinutes,
-      );
+      obj.acknowledgeUrgentMinutes = Math.round(message.acknowledgeUrgentMinutes);
     }
     if (message.acceptUrgentMinutes !== 0) {
       obj.acceptUrgentMinutes = Math.round(message.acceptUrgentMinutes);
     }
     if (message.acknowledgeStandardMinutes !== 0) {
-      obj.acknowledgeStandardMinutes = Math.round(
-        message.acknowledgeStandardMinutes,
-      );
+      obj.acknowledgeStandardMinutes = Math.round(message.acknowledgeStandardMinutes);
     }
     if (message.acceptStandardMinutes !== 0) {
       obj.acceptStandardMinutes = Math.round(message.acceptStandardMinutes);
@@ -1002,32 +956,28 @@ export const SlaTargets: MessageFns<SlaTargets> = {
 };
 
 function createBaseContact(): Contact {
-  return { phone: "", email: "", website: "" };
+  return { phone: '', email: '', website: '' };
 }
 
 export const Contact: MessageFns<Contact> = {
-  encode(
-    message: Contact,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
-    if (message.phone !== "") {
+  encode(message: Contact, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.phone !== '') {
       writer.uint32(10).string(message.phone);
     }
-    if (message.email !== "") {
+    if (message.email !== '') {
       writer.uint32(18).string(message.email);
     }
-    if (message.website !== "") {
+    if (message.website !== '') {
       writer.uint32(26).string(message.website);
     }
     return writer;
   },
 
   decode(input: BinaryReader | Uint8Array, length?: number): Contact {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1074,21 +1024,21 @@ export const Contact: MessageFns<Contact> = {
 
   fromJSON(object: any): Contact {
     return {
-      phone: isSet(object.phone) ? globalThis.String(object.phone) : "",
-      email: isSet(object.email) ? globalThis.String(object.email) : "",
-      website: isSet(object.website) ? globalThis.String(object.website) : "",
+      phone: isSet(object.phone) ? globalThis.String(object.phone) : '',
+      email: isSet(object.email) ? globalThis.String(object.email) : '',
+      website: isSet(object.website) ? globalThis.String(object.website) : '',
     };
   },
 
   toJSON(message: Contact): unknown {
     const obj: any = {};
-    if (message.phone !== "") {
+    if (message.phone !== '') {
       obj.phone = message.phone;
     }
-    if (message.email !== "") {
+    if (message.email !== '') {
       obj.email = message.email;
     }
-    if (message.website !== "") {
+    if (message.website !== '') {
       obj.website = message.website;
     }
     return obj;
@@ -1099,46 +1049,39 @@ export const Contact: MessageFns<Contact> = {
   },
   fromPartial(object: DeepPartial<Contact>): Contact {
     const message = createBaseContact();
-    message.phone = object.phone ?? "";
-    message.email = object.email ?? "";
-    message.website = object.website ?? "";
+    message.phone = object.phone ?? '';
+    message.email = object.email ?? '';
+    message.website = object.website ?? '';
     return message;
   },
 };
 
 function createBaseListAgenciesRequest(): ListAgenciesRequest {
-  return { kind: "", region: "", service: "", language: "" };
+  return { kind: '', region: '', service: '', language: '' };
 }
 
 export const ListAgenciesRequest: MessageFns<ListAgenciesRequest> = {
-  encode(
-    message: ListAgenciesRequest,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
-    if (message.kind !== "") {
+  encode(message: ListAgenciesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== '') {
       writer.uint32(10).string(message.kind);
     }
-    if (message.region !== "") {
+    if (message.region !== '') {
       writer.uint32(18).string(message.region);
     }
-    if (message.service !== "") {
+    if (message.service !== '') {
       writer.uint32(26).string(message.service);
     }
-    if (message.language !== "") {
+    if (message.language !== '') {
       writer.uint32(34).string(message.language);
     }
     return writer;
   },
 
-  decode(
-    input: BinaryReader | Uint8Array,
-    length?: number,
-  ): ListAgenciesRequest {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAgenciesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1193,27 +1136,25 @@ export const ListAgenciesRequest: MessageFns<ListAgenciesRequest> = {
 
   fromJSON(object: any): ListAgenciesRequest {
     return {
-      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
-      region: isSet(object.region) ? globalThis.String(object.region) : "",
-      service: isSet(object.service) ? globalThis.String(object.service) : "",
-      language: isSet(object.language)
-        ? globalThis.String(object.language)
-        : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
+      region: isSet(object.region) ? globalThis.String(object.region) : '',
+      service: isSet(object.service) ? globalThis.String(object.service) : '',
+      language: isSet(object.language) ? globalThis.String(object.language) : '',
     };
   },
 
   toJSON(message: ListAgenciesRequest): unknown {
     const obj: any = {};
-    if (message.kind !== "") {
+    if (message.kind !== '') {
       obj.kind = message.kind;
     }
-    if (message.region !== "") {
+    if (message.region !== '') {
       obj.region = message.region;
     }
-    if (message.service !== "") {
+    if (message.service !== '') {
       obj.service = message.service;
     }
-    if (message.language !== "") {
+    if (message.language !== '') {
       obj.language = message.language;
     }
     return obj;
@@ -1224,10 +1165,10 @@ export const ListAgenciesRequest: MessageFns<ListAgenciesRequest> = {
   },
   fromPartial(object: DeepPartial<ListAgenciesRequest>): ListAgenciesRequest {
     const message = createBaseListAgenciesRequest();
-    message.kind = object.kind ?? "";
-    message.region = object.region ?? "";
-    message.service = object.service ?? "";
-    message.language = object.language ?? "";
+    message.kind = object.kind ?? '';
+    message.region = object.region ?? '';
+    message.service = object.service ?? '';
+    message.language = object.language ?? '';
     return message;
   },
 };
@@ -1237,25 +1178,18 @@ function createBaseListAgenciesResponse(): ListAgenciesResponse {
 }
 
 export const ListAgenciesResponse: MessageFns<ListAgenciesResponse> = {
-  encode(
-    message: ListAgenciesResponse,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
+  encode(message: ListAgenciesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.agencies) {
       Agency.encode(v!, writer.uint32(10).fork()).join();
     }
     return writer;
   },
 
-  decode(
-    input: BinaryReader | Uint8Array,
-    length?: number,
-  ): ListAgenciesResponse {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAgenciesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1286,9 +1220,7 @@ export const ListAgenciesResponse: MessageFns<ListAgenciesResponse> = {
 
   fromJSON(object: any): ListAgenciesResponse {
     return {
-      agencies: globalThis.Array.isArray(object?.agencies)
-        ? object.agencies.map((e: any) => Agency.fromJSON(e))
-        : [],
+      agencies: globalThis.Array.isArray(object?.agencies) ? object.agencies.map((e: any) => Agency.fromJSON(e)) : [],
     };
   },
 
@@ -1311,26 +1243,22 @@ export const ListAgenciesResponse: MessageFns<ListAgenciesResponse> = {
 };
 
 function createBaseGetAgencyRequest(): GetAgencyRequest {
-  return { id: "" };
+  return { id: '' };
 }
 
 export const GetAgencyRequest: MessageFns<GetAgencyRequest> = {
-  encode(
-    message: GetAgencyRequest,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
-    if (message.id !== "") {
+  encode(message: GetAgencyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== '') {
       writer.uint32(10).string(message.id);
     }
     return writer;
   },
 
   decode(input: BinaryReader | Uint8Array, length?: number): GetAgencyRequest {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1360,12 +1288,12 @@ export const GetAgencyRequest: MessageFns<GetAgencyRequest> = {
   },
 
   fromJSON(object: any): GetAgencyRequest {
-    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+    return { id: isSet(object.id) ? globalThis.String(object.id) : '' };
   },
 
   toJSON(message: GetAgencyRequest): unknown {
     const obj: any = {};
-    if (message.id !== "") {
+    if (message.id !== '') {
       obj.id = message.id;
     }
     return obj;
@@ -1376,7 +1304,7 @@ export const GetAgencyRequest: MessageFns<GetAgencyRequest> = {
   },
   fromPartial(object: DeepPartial<GetAgencyRequest>): GetAgencyRequest {
     const message = createBaseGetAgencyRequest();
-    message.id = object.id ?? "";
+    message.id = object.id ?? '';
     return message;
   },
 };
@@ -1386,10 +1314,7 @@ function createBaseGetAgencyResponse(): GetAgencyResponse {
 }
 
 export const GetAgencyResponse: MessageFns<GetAgencyResponse> = {
-  encode(
-    message: GetAgencyResponse,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
+  encode(message: GetAgencyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.agency !== undefined) {
       Agency.encode(message.agency, writer.uint32(10).fork()).join();
     }
@@ -1397,11 +1322,10 @@ export const GetAgencyResponse: MessageFns<GetAgencyResponse> = {
   },
 
   decode(input: BinaryReader | Uint8Array, length?: number): GetAgencyResponse {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1431,9 +1355,7 @@ export const GetAgencyResponse: MessageFns<GetAgencyResponse> = {
   },
 
   fromJSON(object: any): GetAgencyResponse {
-    return {
-      agency: isSet(object.agency) ? Agency.fromJSON(object.agency) : undefined,
-    };
+    return { agency: isSet(object.agency) ? Agency.fromJSON(object.agency) : undefined };
   },
 
   toJSON(message: GetAgencyResponse): unknown {
@@ -1450,9 +1372,7 @@ export const GetAgencyResponse: MessageFns<GetAgencyResponse> = {
   fromPartial(object: DeepPartial<GetAgencyResponse>): GetAgencyResponse {
     const message = createBaseGetAgencyResponse();
     message.agency =
-      object.agency !== undefined && object.agency !== null
-        ? Agency.fromPartial(object.agency)
-        : undefined;
+      object.agency !== undefined && object.agency !== null ? Agency.fromPartial(object.agency) : undefined;
     return message;
   },
 };
@@ -1462,25 +1382,18 @@ function createBaseUpsertAgencyRequest(): UpsertAgencyRequest {
 }
 
 export const UpsertAgencyRequest: MessageFns<UpsertAgencyRequest> = {
-  encode(
-    message: UpsertAgencyRequest,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
+  encode(message: UpsertAgencyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.agency !== undefined) {
       Agency.encode(message.agency, writer.uint32(10).fork()).join();
     }
     return writer;
   },
 
-  decode(
-    input: BinaryReader | Uint8Array,
-    length?: number,
-  ): UpsertAgencyRequest {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+  decode(input: BinaryReader | Uint8Array, length?: number): UpsertAgencyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1510,9 +1423,7 @@ export const UpsertAgencyRequest: MessageFns<UpsertAgencyRequest> = {
   },
 
   fromJSON(object: any): UpsertAgencyRequest {
-    return {
-      agency: isSet(object.agency) ? Agency.fromJSON(object.agency) : undefined,
-    };
+    return { agency: isSet(object.agency) ? Agency.fromJSON(object.agency) : undefined };
   },
 
   toJSON(message: UpsertAgencyRequest): unknown {
@@ -1529,9 +1440,7 @@ export const UpsertAgencyRequest: MessageFns<UpsertAgencyRequest> = {
   fromPartial(object: DeepPartial<UpsertAgencyRequest>): UpsertAgencyRequest {
     const message = createBaseUpsertAgencyRequest();
     message.agency =
-      object.agency !== undefined && object.agency !== null
-        ? Agency.fromPartial(object.agency)
-        : undefined;
+      object.agency !== undefined && object.agency !== null ? Agency.fromPartial(object.agency) : undefined;
     return message;
   },
 };
@@ -1541,10 +1450,7 @@ function createBaseUpsertAgencyResponse(): UpsertAgencyResponse {
 }
 
 export const UpsertAgencyResponse: MessageFns<UpsertAgencyResponse> = {
-  encode(
-    message: UpsertAgencyResponse,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
+  encode(message: UpsertAgencyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.agency !== undefined) {
       Agency.encode(message.agency, writer.uint32(10).fork()).join();
     }
@@ -1554,15 +1460,11 @@ export const UpsertAgencyResponse: MessageFns<UpsertAgencyResponse> = {
     return writer;
   },
 
-  decode(
-    input: BinaryReader | Uint8Array,
-    length?: number,
-  ): UpsertAgencyResponse {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+  decode(input: BinaryReader | Uint8Array, length?: number): UpsertAgencyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1602,9 +1504,7 @@ export const UpsertAgencyResponse: MessageFns<UpsertAgencyResponse> = {
   fromJSON(object: any): UpsertAgencyResponse {
     return {
       agency: isSet(object.agency) ? Agency.fromJSON(object.agency) : undefined,
-      created: isSet(object.created)
-        ? globalThis.Boolean(object.created)
-        : false,
+      created: isSet(object.created) ? globalThis.Boolean(object.created) : false,
     };
   },
 
@@ -1625,60 +1525,44 @@ export const UpsertAgencyResponse: MessageFns<UpsertAgencyResponse> = {
   fromPartial(object: DeepPartial<UpsertAgencyResponse>): UpsertAgencyResponse {
     const message = createBaseUpsertAgencyResponse();
     message.agency =
-      object.agency !== undefined && object.agency !== null
-        ? Agency.fromPartial(object.agency)
-        : undefined;
+      object.agency !== undefined && object.agency !== null ? Agency.fromPartial(object.agency) : undefined;
     message.created = object.created ?? false;
     return message;
   },
 };
 
 function createBaseMatchRequest(): MatchRequest {
-  return {
-    needs: [],
-    municipality: "",
-    fsa: "",
-    language: "",
-    priority: 0,
-    at: undefined,
-  };
+  return { needs: [], municipality: '', fsa: '', language: '', priority: 0, at: undefined };
 }
 
 export const MatchRequest: MessageFns<MatchRequest> = {
-  encode(
-    message: MatchRequest,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
+  encode(message: MatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.needs) {
       writer.uint32(10).string(v!);
     }
-    if (message.municipality !== "") {
+    if (message.municipality !== '') {
       writer.uint32(18).string(message.municipality);
     }
-    if (message.fsa !== "") {
+    if (message.fsa !== '') {
       writer.uint32(26).string(message.fsa);
     }
-    if (message.language !== "") {
+    if (message.language !== '') {
       writer.uint32(34).string(message.language);
     }
     if (message.priority !== 0) {
       writer.uint32(40).int32(message.priority);
     }
     if (message.at !== undefined) {
-      Timestamp.encode(
-        toTimestamp(message.at),
-        writer.uint32(50).fork(),
-      ).join();
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(50).fork()).join();
     }
     return writer;
   },
 
   decode(input: BinaryReader | Uint8Array, length?: number): MatchRequest {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1732,9 +1616,7 @@ export const MatchRequest: MessageFns<MatchRequest> = {
               break;
             }
 
-            message.at = fromTimestamp(
-              Timestamp.decode(reader, reader.uint32()),
-            );
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -1751,16 +1633,10 @@ export const MatchRequest: MessageFns<MatchRequest> = {
 
   fromJSON(object: any): MatchRequest {
     return {
-      needs: globalThis.Array.isArray(object?.needs)
-        ? object.needs.map((e: any) => globalThis.String(e))
-        : [],
-      municipality: isSet(object.municipality)
-        ? globalThis.String(object.municipality)
-        : "",
-      fsa: isSet(object.fsa) ? globalThis.String(object.fsa) : "",
-      language: isSet(object.language)
-        ? globalThis.String(object.language)
-        : "",
+      needs: globalThis.Array.isArray(object?.needs) ? object.needs.map((e: any) => globalThis.String(e)) : [],
+      municipality: isSet(object.municipality) ? globalThis.String(object.municipality) : '',
+      fsa: isSet(object.fsa) ? globalThis.String(object.fsa) : '',
+      language: isSet(object.language) ? globalThis.String(object.language) : '',
       priority: isSet(object.priority) ? priorityFromJSON(object.priority) : 0,
       at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
     };
@@ -1771,13 +1647,13 @@ export const MatchRequest: MessageFns<MatchRequest> = {
     if (message.needs?.length) {
       obj.needs = message.needs;
     }
-    if (message.municipality !== "") {
+    if (message.municipality !== '') {
       obj.municipality = message.municipality;
     }
-    if (message.fsa !== "") {
+    if (message.fsa !== '') {
       obj.fsa = message.fsa;
     }
-    if (message.language !== "") {
+    if (message.language !== '') {
       obj.language = message.language;
     }
     if (message.priority !== 0) {
@@ -1795,9 +1671,9 @@ export const MatchRequest: MessageFns<MatchRequest> = {
   fromPartial(object: DeepPartial<MatchRequest>): MatchRequest {
     const message = createBaseMatchRequest();
     message.needs = object.needs?.map((e) => e) || [];
-    message.municipality = object.municipality ?? "";
-    message.fsa = object.fsa ?? "";
-    message.language = object.language ?? "";
+    message.municipality = object.municipality ?? '';
+    message.fsa = object.fsa ?? '';
+    message.language = object.language ?? '';
     message.priority = object.priority ?? 0;
     message.at = object.at ?? undefined;
     return message;
@@ -1805,21 +1681,18 @@ export const MatchRequest: MessageFns<MatchRequest> = {
 };
 
 function createBaseMatchResponse(): MatchResponse {
-  return { candidates: [], passedOver: [], region: "", afterHours: false };
+  return { candidates: [], passedOver: [], region: '', afterHours: false };
 }
 
 export const MatchResponse: MessageFns<MatchResponse> = {
-  encode(
-    message: MatchResponse,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
+  encode(message: MatchResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.candidates) {
       Candidate.encode(v!, writer.uint32(10).fork()).join();
     }
     for (const v of message.passedOver) {
       PassedOver.encode(v!, writer.uint32(18).fork()).join();
     }
-    if (message.region !== "") {
+    if (message.region !== '') {
       writer.uint32(26).string(message.region);
     }
     if (message.afterHours !== false) {
@@ -1829,11 +1702,10 @@ export const MatchResponse: MessageFns<MatchResponse> = {
   },
 
   decode(input: BinaryReader | Uint8Array, length?: number): MatchResponse {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1896,7 +1768,7 @@ export const MatchResponse: MessageFns<MatchResponse> = {
         : globalThis.Array.isArray(object?.passed_over)
           ? object.passed_over.map((e: any) => PassedOver.fromJSON(e))
           : [],
-      region: isSet(object.region) ? globalThis.String(object.region) : "",
+      region: isSet(object.region) ? globalThis.String(object.region) : '',
       afterHours: isSet(object.afterHours)
         ? globalThis.Boolean(object.afterHours)
         : isSet(object.after_hours)
@@ -1913,7 +1785,7 @@ export const MatchResponse: MessageFns<MatchResponse> = {
     if (message.passedOver?.length) {
       obj.passedOver = message.passedOver.map((e) => PassedOver.toJSON(e));
     }
-    if (message.region !== "") {
+    if (message.region !== '') {
       obj.region = message.region;
     }
     if (message.afterHours !== false) {
@@ -1927,11 +1799,9 @@ export const MatchResponse: MessageFns<MatchResponse> = {
   },
   fromPartial(object: DeepPartial<MatchResponse>): MatchResponse {
     const message = createBaseMatchResponse();
-    message.candidates =
-      object.candidates?.map((e) => Candidate.fromPartial(e)) || [];
-    message.passedOver =
-      object.passedOver?.map((e) => PassedOver.fromPartial(e)) || [];
-    message.region = object.region ?? "";
+    message.candidates = object.candidates?.map((e) => Candidate.fromPartial(e)) || [];
+    message.passedOver = object.passedOver?.map((e) => PassedOver.fromPartial(e)) || [];
+    message.region = object.region ?? '';
     message.afterHours = object.afterHours ?? false;
     return message;
   },
@@ -1942,10 +1812,7 @@ function createBaseCandidate(): Candidate {
 }
 
 export const Candidate: MessageFns<Candidate> = {
-  encode(
-    message: Candidate,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
+  encode(message: Candidate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.agency !== undefined) {
       Agency.encode(message.agency, writer.uint32(10).fork()).join();
     }
@@ -1959,11 +1826,10 @@ export const Candidate: MessageFns<Candidate> = {
   },
 
   decode(input: BinaryReader | Uint8Array, length?: number): Candidate {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2012,9 +1878,7 @@ export const Candidate: MessageFns<Candidate> = {
     return {
       agency: isSet(object.agency) ? Agency.fromJSON(object.agency) : undefined,
       rank: isSet(object.rank) ? globalThis.Number(object.rank) : 0,
-      reasons: globalThis.Array.isArray(object?.reasons)
-        ? object.reasons.map((e: any) => globalThis.String(e))
-        : [],
+      reasons: globalThis.Array.isArray(object?.reasons) ? object.reasons.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -2038,9 +1902,7 @@ export const Candidate: MessageFns<Candidate> = {
   fromPartial(object: DeepPartial<Candidate>): Candidate {
     const message = createBaseCandidate();
     message.agency =
-      object.agency !== undefined && object.agency !== null
-        ? Agency.fromPartial(object.agency)
-        : undefined;
+      object.agency !== undefined && object.agency !== null ? Agency.fromPartial(object.agency) : undefined;
     message.rank = object.rank ?? 0;
     message.reasons = object.reasons?.map((e) => e) || [];
     return message;
@@ -2048,15 +1910,12 @@ export const Candidate: MessageFns<Candidate> = {
 };
 
 function createBasePassedOver(): PassedOver {
-  return { agencyId: "", reasons: [] };
+  return { agencyId: '', reasons: [] };
 }
 
 export const PassedOver: MessageFns<PassedOver> = {
-  encode(
-    message: PassedOver,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
-    if (message.agencyId !== "") {
+  encode(message: PassedOver, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agencyId !== '') {
       writer.uint32(10).string(message.agencyId);
     }
     for (const v of message.reasons) {
@@ -2066,11 +1925,10 @@ export const PassedOver: MessageFns<PassedOver> = {
   },
 
   decode(input: BinaryReader | Uint8Array, length?: number): PassedOver {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2113,16 +1971,14 @@ export const PassedOver: MessageFns<PassedOver> = {
         ? globalThis.String(object.agencyId)
         : isSet(object.agency_id)
           ? globalThis.String(object.agency_id)
-          : "",
-      reasons: globalThis.Array.isArray(object?.reasons)
-        ? object.reasons.map((e: any) => globalThis.String(e))
-        : [],
+          : '',
+      reasons: globalThis.Array.isArray(object?.reasons) ? object.reasons.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
   toJSON(message: PassedOver): unknown {
     const obj: any = {};
-    if (message.agencyId !== "") {
+    if (message.agencyId !== '') {
       obj.agencyId = message.agencyId;
     }
     if (message.reasons?.length) {
@@ -2136,7 +1992,7 @@ export const PassedOver: MessageFns<PassedOver> = {
   },
   fromPartial(object: DeepPartial<PassedOver>): PassedOver {
     const message = createBasePassedOver();
-    message.agencyId = object.agencyId ?? "";
+    message.agencyId = object.agencyId ?? '';
     message.reasons = object.reasons?.map((e) => e) || [];
     return message;
   },
@@ -2147,19 +2003,15 @@ function createBaseExportHsdsRequest(): ExportHsdsRequest {
 }
 
 export const ExportHsdsRequest: MessageFns<ExportHsdsRequest> = {
-  encode(
-    _: ExportHsdsRequest,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
+  encode(_: ExportHsdsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     return writer;
   },
 
   decode(input: BinaryReader | Uint8Array, length?: number): ExportHsdsRequest {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2199,29 +2051,22 @@ export const ExportHsdsRequest: MessageFns<ExportHsdsRequest> = {
 };
 
 function createBaseExportHsdsResponse(): ExportHsdsResponse {
-  return { json: "" };
+  return { json: '' };
 }
 
 export const ExportHsdsResponse: MessageFns<ExportHsdsResponse> = {
-  encode(
-    message: ExportHsdsResponse,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
-    if (message.json !== "") {
+  encode(message: ExportHsdsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.json !== '') {
       writer.uint32(10).string(message.json);
     }
     return writer;
   },
 
-  decode(
-    input: BinaryReader | Uint8Array,
-    length?: number,
-  ): ExportHsdsResponse {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportHsdsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2251,12 +2096,12 @@ export const ExportHsdsResponse: MessageFns<ExportHsdsResponse> = {
   },
 
   fromJSON(object: any): ExportHsdsResponse {
-    return { json: isSet(object.json) ? globalThis.String(object.json) : "" };
+    return { json: isSet(object.json) ? globalThis.String(object.json) : '' };
   },
 
   toJSON(message: ExportHsdsResponse): unknown {
     const obj: any = {};
-    if (message.json !== "") {
+    if (message.json !== '') {
       obj.json = message.json;
     }
     return obj;
@@ -2267,32 +2112,28 @@ export const ExportHsdsResponse: MessageFns<ExportHsdsResponse> = {
   },
   fromPartial(object: DeepPartial<ExportHsdsResponse>): ExportHsdsResponse {
     const message = createBaseExportHsdsResponse();
-    message.json = object.json ?? "";
+    message.json = object.json ?? '';
     return message;
   },
 };
 
 function createBaseImportHsdsRequest(): ImportHsdsRequest {
-  return { json: "" };
+  return { json: '' };
 }
 
 export const ImportHsdsRequest: MessageFns<ImportHsdsRequest> = {
-  encode(
-    message: ImportHsdsRequest,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
-    if (message.json !== "") {
+  encode(message: ImportHsdsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.json !== '') {
       writer.uint32(10).string(message.json);
     }
     return writer;
   },
 
   decode(input: BinaryReader | Uint8Array, length?: number): ImportHsdsRequest {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2322,12 +2163,12 @@ export const ImportHsdsRequest: MessageFns<ImportHsdsRequest> = {
   },
 
   fromJSON(object: any): ImportHsdsRequest {
-    return { json: isSet(object.json) ? globalThis.String(object.json) : "" };
+    return { json: isSet(object.json) ? globalThis.String(object.json) : '' };
   },
 
   toJSON(message: ImportHsdsRequest): unknown {
     const obj: any = {};
-    if (message.json !== "") {
+    if (message.json !== '') {
       obj.json = message.json;
     }
     return obj;
@@ -2338,7 +2179,7 @@ export const ImportHsdsRequest: MessageFns<ImportHsdsRequest> = {
   },
   fromPartial(object: DeepPartial<ImportHsdsRequest>): ImportHsdsRequest {
     const message = createBaseImportHsdsRequest();
-    message.json = object.json ?? "";
+    message.json = object.json ?? '';
     return message;
   },
 };
@@ -2348,25 +2189,18 @@ function createBaseImportHsdsResponse(): ImportHsdsResponse {
 }
 
 export const ImportHsdsResponse: MessageFns<ImportHsdsResponse> = {
-  encode(
-    message: ImportHsdsResponse,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
+  encode(message: ImportHsdsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.imported !== 0) {
       writer.uint32(8).int32(message.imported);
     }
     return writer;
   },
 
-  decode(
-    input: BinaryReader | Uint8Array,
-    length?: number,
-  ): ImportHsdsResponse {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportHsdsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2396,9 +2230,7 @@ export const ImportHsdsResponse: MessageFns<ImportHsdsResponse> = {
   },
 
   fromJSON(object: any): ImportHsdsResponse {
-    return {
-      imported: isSet(object.imported) ? globalThis.Number(object.imported) : 0,
-    };
+    return { imported: isSet(object.imported) ? globalThis.Number(object.imported) : 0 };
   },
 
   toJSON(message: ImportHsdsResponse): unknown {
@@ -2426,89 +2258,67 @@ export const ImportHsdsResponse: MessageFns<ImportHsdsResponse> = {
 export type DirectoryServiceService = typeof DirectoryServiceService;
 export const DirectoryServiceService = {
   listAgencies: {
-    path: "/passage.directory.v1.DirectoryService/ListAgencies" as const,
+    path: '/passage.directory.v1.DirectoryService/ListAgencies' as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ListAgenciesRequest): Buffer =>
-      Buffer.from(ListAgenciesRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ListAgenciesRequest =>
-      ListAgenciesRequest.decode(value),
+    requestSerialize: (value: ListAgenciesRequest): Buffer => Buffer.from(ListAgenciesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAgenciesRequest => ListAgenciesRequest.decode(value),
     responseSerialize: (value: ListAgenciesResponse): Buffer =>
       Buffer.from(ListAgenciesResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ListAgenciesResponse =>
-      ListAgenciesResponse.decode(value),
+    responseDeserialize: (value: Buffer): ListAgenciesResponse => ListAgenciesResponse.decode(value),
   },
   getAgency: {
-    path: "/passage.directory.v1.DirectoryService/GetAgency" as const,
+    path: '/passage.directory.v1.DirectoryService/GetAgency' as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: GetAgencyRequest): Buffer =>
-      Buffer.from(GetAgencyRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): GetAgencyRequest =>
-      GetAgencyRequest.decode(value),
-    responseSerialize: (value: GetAgencyResponse): Buffer =>
-      Buffer.from(GetAgencyResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): GetAgencyResponse =>
-      GetAgencyResponse.decode(value),
+    requestSerialize: (value: GetAgencyRequest): Buffer => Buffer.from(GetAgencyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetAgencyRequest => GetAgencyRequest.decode(value),
+    responseSerialize: (value: GetAgencyResponse): Buffer => Buffer.from(GetAgencyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetAgencyResponse => GetAgencyResponse.decode(value),
   },
   /** Admin only. Creates the agency or replaces its listing; publishes directory.v1.agency_upserted. */
   upsertAgency: {
-    path: "/passage.directory.v1.DirectoryService/UpsertAgency" as const,
+    path: '/passage.directory.v1.DirectoryService/UpsertAgency' as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: UpsertAgencyRequest): Buffer =>
-      Buffer.from(UpsertAgencyRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): UpsertAgencyRequest =>
-      UpsertAgencyRequest.decode(value),
+    requestSerialize: (value: UpsertAgencyRequest): Buffer => Buffer.from(UpsertAgencyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpsertAgencyRequest => UpsertAgencyRequest.decode(value),
     responseSerialize: (value: UpsertAgencyResponse): Buffer =>
       Buffer.from(UpsertAgencyResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): UpsertAgencyResponse =>
-      UpsertAgencyResponse.decode(value),
+    responseDeserialize: (value: Buffer): UpsertAgencyResponse => UpsertAgencyResponse.decode(value),
   },
   /**
    * Ranked candidates for a need at a place and time, each with the reasons it matched,
    * and the agencies passed over with the reasons why.
    */
   match: {
-    path: "/passage.directory.v1.DirectoryService/Match" as const,
+    path: '/passage.directory.v1.DirectoryService/Match' as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: MatchRequest): Buffer =>
-      Buffer.from(MatchRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): MatchRequest =>
-      MatchRequest.decode(value),
-    responseSerialize: (value: MatchResponse): Buffer =>
-      Buffer.from(MatchResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): MatchResponse =>
-      MatchResponse.decode(value),
+    requestSerialize: (value: MatchRequest): Buffer => Buffer.from(MatchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MatchRequest => MatchRequest.decode(value),
+    responseSerialize: (value: MatchResponse): Buffer => Buffer.from(MatchResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MatchResponse => MatchResponse.decode(value),
   },
   /** The whole directory as an Open Referral HSDS 3.x JSON document. */
   exportHsds: {
-    path: "/passage.directory.v1.DirectoryService/ExportHsds" as const,
+    path: '/passage.directory.v1.DirectoryService/ExportHsds' as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ExportHsdsRequest): Buffer =>
-      Buffer.from(ExportHsdsRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ExportHsdsRequest =>
-      ExportHsdsRequest.decode(value),
-    responseSerialize: (value: ExportHsdsResponse): Buffer =>
-      Buffer.from(ExportHsdsResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ExportHsdsResponse =>
-      ExportHsdsResponse.decode(value),
+    requestSerialize: (value: ExportHsdsRequest): Buffer => Buffer.from(ExportHsdsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExportHsdsRequest => ExportHsdsRequest.decode(value),
+    responseSerialize: (value: ExportHsdsResponse): Buffer => Buffer.from(ExportHsdsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExportHsdsResponse => ExportHsdsResponse.decode(value),
   },
   /** Admin only. All or nothing: a document with any error is rejected whole. */
   importHsds: {
-    path: "/passage.directory.v1.DirectoryService/ImportHsds" as const,
+    path: '/passage.directory.v1.DirectoryService/ImportHsds' as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ImportHsdsRequest): Buffer =>
-      Buffer.from(ImportHsdsRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ImportHsdsRequest =>
-      ImportHsdsRequest.decode(value),
-    responseSerialize: (value: ImportHsdsResponse): Buffer =>
-      Buffer.from(ImportHsdsResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ImportHsdsResponse =>
-      ImportHsdsResponse.decode(value),
+    requestSerialize: (value: ImportHsdsRequest): Buffer => Buffer.from(ImportHsdsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ImportHsdsRequest => ImportHsdsRequest.decode(value),
+    responseSerialize: (value: ImportHsdsResponse): Buffer => Buffer.from(ImportHsdsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ImportHsdsResponse => ImportHsdsResponse.decode(value),
   },
 } as const;
 
@@ -2531,27 +2341,18 @@ export interface DirectoryServiceServer extends UntypedServiceImplementation {
 export interface DirectoryServiceClient extends Client {
   listAgencies(
     request: ListAgenciesRequest,
-    callback: (
-      error: ServiceError | null,
-      response: ListAgenciesResponse,
-    ) => void,
+    callback: (error: ServiceError | null, response: ListAgenciesResponse) => void,
   ): ClientUnaryCall;
   listAgencies(
     request: ListAgenciesRequest,
     metadata: Metadata,
-    callback: (
-      error: ServiceError | null,
-      response: ListAgenciesResponse,
-    ) => void,
+    callback: (error: ServiceError | null, response: ListAgenciesResponse) => void,
   ): ClientUnaryCall;
   listAgencies(
     request: ListAgenciesRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (
-      error: ServiceError | null,
-      response: ListAgenciesResponse,
-    ) => void,
+    callback: (error: ServiceError | null, response: ListAgenciesResponse) => void,
   ): ClientUnaryCall;
   getAgency(
     request: GetAgencyRequest,
@@ -2571,27 +2372,18 @@ export interface DirectoryServiceClient extends Client {
   /** Admin only. Creates the agency or replaces its listing; publishes directory.v1.agency_upserted. */
   upsertAgency(
     request: UpsertAgencyRequest,
-    callback: (
-      error: ServiceError | null,
-      response: UpsertAgencyResponse,
-    ) => void,
+    callback: (error: ServiceError | null, response: UpsertAgencyResponse) => void,
   ): ClientUnaryCall;
   upsertAgency(
     request: UpsertAgencyRequest,
     metadata: Metadata,
-    callback: (
-      error: ServiceError | null,
-      response: UpsertAgencyResponse,
-    ) => void,
+    callback: (error: ServiceError | null, response: UpsertAgencyResponse) => void,
   ): ClientUnaryCall;
   upsertAgency(
     request: UpsertAgencyRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (
-      error: ServiceError | null,
-      response: UpsertAgencyResponse,
-    ) => void,
+    callback: (error: ServiceError | null, response: UpsertAgencyResponse) => void,
   ): ClientUnaryCall;
   /**
    * Ranked candidates for a need at a place and time, each with the reasons it matched,
@@ -2615,70 +2407,47 @@ export interface DirectoryServiceClient extends Client {
   /** The whole directory as an Open Referral HSDS 3.x JSON document. */
   exportHsds(
     request: ExportHsdsRequest,
-    callback: (
-      error: ServiceError | null,
-      response: ExportHsdsResponse,
-    ) => void,
+    callback: (error: ServiceError | null, response: ExportHsdsResponse) => void,
   ): ClientUnaryCall;
   exportHsds(
     request: ExportHsdsRequest,
     metadata: Metadata,
-    callback: (
-      error: ServiceError | null,
-      response: ExportHsdsResponse,
-    ) => void,
+    callback: (error: ServiceError | null, response: ExportHsdsResponse) => void,
   ): ClientUnaryCall;
   exportHsds(
     request: ExportHsdsRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (
-      error: ServiceError | null,
-      response: ExportHsdsResponse,
-    ) => void,
+    callback: (error: ServiceError | null, response: ExportHsdsResponse) => void,
   ): ClientUnaryCall;
   /** Admin only. All or nothing: a document with any error is rejected whole. */
   importHsds(
     request: ImportHsdsRequest,
-    callback: (
-      error: ServiceError | null,
-      response: ImportHsdsResponse,
-    ) => void,
+    callback: (error: ServiceError | null, response: ImportHsdsResponse) => void,
   ): ClientUnaryCall;
   importHsds(
     request: ImportHsdsRequest,
     metadata: Metadata,
-    callback: (
-      error: ServiceError | null,
-      response: ImportHsdsResponse,
-    ) => void,
+    callback: (error: ServiceError | null, response: ImportHsdsResponse) => void,
   ): ClientUnaryCall;
   importHsds(
     request: ImportHsdsRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (
-      error: ServiceError | null,
-      response: ImportHsdsResponse,
-    ) => void,
+    callback: (error: ServiceError | null, response: ImportHsdsResponse) => void,
   ): ClientUnaryCall;
 }
 
 export const DirectoryServiceClient = makeGenericClientConstructor(
   DirectoryServiceService,
-  "passage.directory.v1.DirectoryService",
+  'passage.directory.v1.DirectoryService',
 ) as unknown as {
-  new (
-    address: string,
-    credentials: ChannelCredentials,
-    options?: Partial<ClientOptions>,
-  ): DirectoryServiceClient;
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): DirectoryServiceClient;
   service: typeof DirectoryServiceService;
   serviceName: string;
 };
 
-type Builtin =
-  Date | Function | Uint8Array | string | number | boolean | undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 export type DeepPartial<T> = T extends Builtin
   ? T
@@ -2687,7 +2456,7 @@ export type DeepPartial<T> = T extends Builtin
     : T extends ReadonlyArray<infer U>
       ? ReadonlyArray<DeepPartial<U>>
       : T extends { $case: string; value: unknown }
-        ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
+        ? { $case: T['$case']; value?: DeepPartial<T['value']> }
         : T extends {}
           ? { [K in keyof T]?: DeepPartial<T[K]> }
           : Partial<T>;
@@ -2707,7 +2476,7 @@ function fromTimestamp(t: Timestamp): Date {
 function fromJsonTimestamp(o: any): Date {
   if (o instanceof globalThis.Date) {
     return o;
-  } else if (typeof o === "string") {
+  } else if (typeof o === 'string') {
     return new globalThis.Date(o);
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
@@ -2717,10 +2486,10 @@ function fromJsonTimestamp(o: any): Date {
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+    throw new globalThis.Error('Value is larger than Number.MAX_SAFE_INTEGER');
   }
   if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+    throw new globalThis.Error('Value is smaller than Number.MIN_SAFE_INTEGER');
   }
   return num;
 }

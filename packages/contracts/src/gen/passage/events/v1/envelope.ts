@@ -5,12 +5,12 @@
 // source: passage/events/v1/envelope.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { Timestamp } from "../../../google/protobuf/timestamp.ts";
+import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import { Timestamp } from '../../../google/protobuf/timestamp.ts';
 
-export const protobufPackage = "passage.events.v1";
+export const protobufPackage = 'passage.events.v1';
 
-export const protobufFileName = "passage/events/v1/envelope.proto";
+export const protobufFileName = 'passage/events/v1/envelope.proto';
 
 /** Who caused the event. Ids and a role only: never a name. */
 export interface Actor {
@@ -40,7 +40,7 @@ export interface Envelope {
   consentId: string;
   /** Names of the data categories the recipient may read under consent_id. */
   allowedCategories: string[];
-  payload?: { $case: "agencyChanged"; value: AgencyChanged } | undefined;
+  payload?: { $case: 'agencyChanged'; value: AgencyChanged } | undefined;
 }
 
 /** directory.v1.agency_upserted: an agency's listing was created or changed. */
@@ -54,32 +54,28 @@ export interface AgencyChanged {
 }
 
 function createBaseActor(): Actor {
-  return { agency: "", user: "", role: "" };
+  return { agency: '', user: '', role: '' };
 }
 
 export const Actor: MessageFns<Actor> = {
-  encode(
-    message: Actor,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
-    if (message.agency !== "") {
+  encode(message: Actor, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agency !== '') {
       writer.uint32(10).string(message.agency);
     }
-    if (message.user !== "") {
+    if (message.user !== '') {
       writer.uint32(18).string(message.user);
     }
-    if (message.role !== "") {
+    if (message.role !== '') {
       writer.uint32(26).string(message.role);
     }
     return writer;
   },
 
   decode(input: BinaryReader | Uint8Array, length?: number): Actor {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -126,21 +122,21 @@ export const Actor: MessageFns<Actor> = {
 
   fromJSON(object: any): Actor {
     return {
-      agency: isSet(object.agency) ? globalThis.String(object.agency) : "",
-      user: isSet(object.user) ? globalThis.String(object.user) : "",
-      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      agency: isSet(object.agency) ? globalThis.String(object.agency) : '',
+      user: isSet(object.user) ? globalThis.String(object.user) : '',
+      role: isSet(object.role) ? globalThis.String(object.role) : '',
     };
   },
 
   toJSON(message: Actor): unknown {
     const obj: any = {};
-    if (message.agency !== "") {
+    if (message.agency !== '') {
       obj.agency = message.agency;
     }
-    if (message.user !== "") {
+    if (message.user !== '') {
       obj.user = message.user;
     }
-    if (message.role !== "") {
+    if (message.role !== '') {
       obj.role = message.role;
     }
     return obj;
@@ -151,88 +147,78 @@ export const Actor: MessageFns<Actor> = {
   },
   fromPartial(object: DeepPartial<Actor>): Actor {
     const message = createBaseActor();
-    message.agency = object.agency ?? "";
-    message.user = object.user ?? "";
-    message.role = object.role ?? "";
+    message.agency = object.agency ?? '';
+    message.user = object.user ?? '';
+    message.role = object.role ?? '';
     return message;
   },
 };
 
 function createBaseEnvelope(): Envelope {
   return {
-    id: "",
-    type: "",
+    id: '',
+    type: '',
     occurredAt: undefined,
     actor: undefined,
-    referralId: "",
-    subjectRef: "",
-    fromAgency: "",
-    toAgency: "",
-    priority: "",
-    consentId: "",
+    referralId: '',
+    subjectRef: '',
+    fromAgency: '',
+    toAgency: '',
+    priority: '',
+    consentId: '',
     allowedCategories: [],
     payload: undefined,
   };
 }
 
 export const Envelope: MessageFns<Envelope> = {
-  encode(
-    message: Envelope,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
-    if (message.id !== "") {
+  encode(message: Envelope, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== '') {
       writer.uint32(10).string(message.id);
     }
-    if (message.type !== "") {
+    if (message.type !== '') {
       writer.uint32(18).string(message.type);
     }
     if (message.occurredAt !== undefined) {
-      Timestamp.encode(
-        toTimestamp(message.occurredAt),
-        writer.uint32(26).fork(),
-      ).join();
+      Timestamp.encode(toTimestamp(message.occurredAt), writer.uint32(26).fork()).join();
     }
     if (message.actor !== undefined) {
       Actor.encode(message.actor, writer.uint32(34).fork()).join();
     }
-    if (message.referralId !== "") {
+    if (message.referralId !== '') {
       writer.uint32(42).string(message.referralId);
     }
-    if (message.subjectRef !== "") {
+    if (message.subjectRef !== '') {
       writer.uint32(50).string(message.subjectRef);
     }
-    if (message.fromAgency !== "") {
+    if (message.fromAgency !== '') {
       writer.uint32(58).string(message.fromAgency);
     }
-    if (message.toAgency !== "") {
+    if (message.toAgency !== '') {
       writer.uint32(66).string(message.toAgency);
     }
-    if (message.priority !== "") {
+    if (message.priority !== '') {
       writer.uint32(74).string(message.priority);
     }
-    if (message.consentId !== "") {
+    if (message.consentId !== '') {
       writer.uint32(82).string(message.consentId);
     }
     for (const v of message.allowedCategories) {
       writer.uint32(90).string(v!);
     }
     switch (message.payload?.$case) {
-      case "agencyChanged":
-        AgencyChanged.encode(
-          message.payload.value,
-          writer.uint32(162).fork(),
-        ).join();
+      case 'agencyChanged':
+        AgencyChanged.encode(message.payload.value, writer.uint32(162).fork()).join();
         break;
     }
     return writer;
   },
 
   decode(input: BinaryReader | Uint8Array, length?: number): Envelope {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -262,9 +248,7 @@ export const Envelope: MessageFns<Envelope> = {
               break;
             }
 
-            message.occurredAt = fromTimestamp(
-              Timestamp.decode(reader, reader.uint32()),
-            );
+            message.occurredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 4: {
@@ -336,10 +320,7 @@ export const Envelope: MessageFns<Envelope> = {
               break;
             }
 
-            message.payload = {
-              $case: "agencyChanged",
-              value: AgencyChanged.decode(reader, reader.uint32()),
-            };
+            message.payload = { $case: 'agencyChanged', value: AgencyChanged.decode(reader, reader.uint32()) };
             continue;
           }
         }
@@ -356,8 +337,8 @@ export const Envelope: MessageFns<Envelope> = {
 
   fromJSON(object: any): Envelope {
     return {
-      id: isSet(object.id) ? globalThis.String(object.id) : "",
-      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : '',
+      type: isSet(object.type) ? globalThis.String(object.type) : '',
       occurredAt: isSet(object.occurredAt)
         ? fromJsonTimestamp(object.occurredAt)
         : isSet(object.occurred_at)
@@ -368,55 +349,47 @@ export const Envelope: MessageFns<Envelope> = {
         ? globalThis.String(object.referralId)
         : isSet(object.referral_id)
           ? globalThis.String(object.referral_id)
-          : "",
+          : '',
       subjectRef: isSet(object.subjectRef)
         ? globalThis.String(object.subjectRef)
         : isSet(object.subject_ref)
           ? globalThis.String(object.subject_ref)
-          : "",
+          : '',
       fromAgency: isSet(object.fromAgency)
         ? globalThis.String(object.fromAgency)
         : isSet(object.from_agency)
           ? globalThis.String(object.from_agency)
-          : "",
+          : '',
       toAgency: isSet(object.toAgency)
         ? globalThis.String(object.toAgency)
         : isSet(object.to_agency)
           ? globalThis.String(object.to_agency)
-          : "",
-      priority: isSet(object.priority)
-        ? globalThis.String(object.priority)
-        : "",
+          : '',
+      priority: isSet(object.priority) ? globalThis.String(object.priority) : '',
       consentId: isSet(object.consentId)
         ? globalThis.String(object.consentId)
         : isSet(object.consent_id)
           ? globalThis.String(object.consent_id)
-          : "",
+          : '',
       allowedCategories: globalThis.Array.isArray(object?.allowedCategories)
         ? object.allowedCategories.map((e: any) => globalThis.String(e))
         : globalThis.Array.isArray(object?.allowed_categories)
           ? object.allowed_categories.map((e: any) => globalThis.String(e))
           : [],
       payload: isSet(object.agencyChanged)
-        ? {
-            $case: "agencyChanged",
-            value: AgencyChanged.fromJSON(object.agencyChanged),
-          }
+        ? { $case: 'agencyChanged', value: AgencyChanged.fromJSON(object.agencyChanged) }
         : isSet(object.agency_changed)
-          ? {
-              $case: "agencyChanged",
-              value: AgencyChanged.fromJSON(object.agency_changed),
-            }
+          ? { $case: 'agencyChanged', value: AgencyChanged.fromJSON(object.agency_changed) }
           : undefined,
     };
   },
 
   toJSON(message: Envelope): unknown {
     const obj: any = {};
-    if (message.id !== "") {
+    if (message.id !== '') {
       obj.id = message.id;
     }
-    if (message.type !== "") {
+    if (message.type !== '') {
       obj.type = message.type;
     }
     if (message.occurredAt !== undefined) {
@@ -425,28 +398,28 @@ export const Envelope: MessageFns<Envelope> = {
     if (message.actor !== undefined) {
       obj.actor = Actor.toJSON(message.actor);
     }
-    if (message.referralId !== "") {
+    if (message.referralId !== '') {
       obj.referralId = message.referralId;
     }
-    if (message.subjectRef !== "") {
+    if (message.subjectRef !== '') {
       obj.subjectRef = message.subjectRef;
     }
-    if (message.fromAgency !== "") {
+    if (message.fromAgency !== '') {
       obj.fromAgency = message.fromAgency;
     }
-    if (message.toAgency !== "") {
+    if (message.toAgency !== '') {
       obj.toAgency = message.toAgency;
     }
-    if (message.priority !== "") {
+    if (message.priority !== '') {
       obj.priority = message.priority;
     }
-    if (message.consentId !== "") {
+    if (message.consentId !== '') {
       obj.consentId = message.consentId;
     }
     if (message.allowedCategories?.length) {
       obj.allowedCategories = message.allowedCategories;
     }
-    if (message.payload?.$case === "agencyChanged") {
+    if (message.payload?.$case === 'agencyChanged') {
       obj.agencyChanged = AgencyChanged.toJSON(message.payload.value);
     }
     return obj;
@@ -457,30 +430,21 @@ export const Envelope: MessageFns<Envelope> = {
   },
   fromPartial(object: DeepPartial<Envelope>): Envelope {
     const message = createBaseEnvelope();
-    message.id = object.id ?? "";
-    message.type = object.type ?? "";
+    message.id = object.id ?? '';
+    message.type = object.type ?? '';
     message.occurredAt = object.occurredAt ?? undefined;
-    message.actor =
-      object.actor !== undefined && object.actor !== null
-        ? Actor.fromPartial(object.actor)
-        : undefined;
-    message.referralId = object.referralId ?? "";
-    message.subjectRef = object.subjectRef ?? "";
-    message.fromAgency = object.fromAgency ?? "";
-    message.toAgency = object.toAgency ?? "";
-    message.priority = object.priority ?? "";
-    message.consentId = object.consentId ?? "";
+    message.actor = object.actor !== undefined && object.actor !== null ? Actor.fromPartial(object.actor) : undefined;
+    message.referralId = object.referralId ?? '';
+    message.subjectRef = object.subjectRef ?? '';
+    message.fromAgency = object.fromAgency ?? '';
+    message.toAgency = object.toAgency ?? '';
+    message.priority = object.priority ?? '';
+    message.consentId = object.consentId ?? '';
     message.allowedCategories = object.allowedCategories?.map((e) => e) || [];
     switch (object.payload?.$case) {
-      case "agencyChanged": {
-        if (
-          object.payload?.value !== undefined &&
-          object.payload?.value !== null
-        ) {
-          message.payload = {
-            $case: "agencyChanged",
-            value: AgencyChanged.fromPartial(object.payload.value),
-          };
+      case 'agencyChanged': {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: 'agencyChanged', value: AgencyChanged.fromPartial(object.payload.value) };
         }
         break;
       }
@@ -490,24 +454,15 @@ export const Envelope: MessageFns<Envelope> = {
 };
 
 function createBaseAgencyChanged(): AgencyChanged {
-  return {
-    agencyId: "",
-    kind: "",
-    version: 0,
-    acceptingReferrals: false,
-    source: "",
-  };
+  return { agencyId: '', kind: '', version: 0, acceptingReferrals: false, source: '' };
 }
 
 export const AgencyChanged: MessageFns<AgencyChanged> = {
-  encode(
-    message: AgencyChanged,
-    writer: BinaryWriter = new BinaryWriter(),
-  ): BinaryWriter {
-    if (message.agencyId !== "") {
+  encode(message: AgencyChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agencyId !== '') {
       writer.uint32(10).string(message.agencyId);
     }
-    if (message.kind !== "") {
+    if (message.kind !== '') {
       writer.uint32(18).string(message.kind);
     }
     if (message.version !== 0) {
@@ -516,18 +471,17 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
     if (message.acceptingReferrals !== false) {
       writer.uint32(32).bool(message.acceptingReferrals);
     }
-    if (message.source !== "") {
+    if (message.source !== '') {
       writer.uint32(42).string(message.source);
     }
     return writer;
   },
 
   decode(input: BinaryReader | Uint8Array, length?: number): AgencyChanged {
-    const reader =
-      input instanceof BinaryReader ? input : new BinaryReader(input);
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -594,24 +548,24 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
         ? globalThis.String(object.agencyId)
         : isSet(object.agency_id)
           ? globalThis.String(object.agency_id)
-          : "",
-      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+          : '',
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
       version: isSet(object.version) ? globalThis.Number(object.version) : 0,
       acceptingReferrals: isSet(object.acceptingReferrals)
         ? globalThis.Boolean(object.acceptingReferrals)
         : isSet(object.accepting_referrals)
           ? globalThis.Boolean(object.accepting_referrals)
           : false,
-      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : '',
     };
   },
 
   toJSON(message: AgencyChanged): unknown {
     const obj: any = {};
-    if (message.agencyId !== "") {
+    if (message.agencyId !== '') {
       obj.agencyId = message.agencyId;
     }
-    if (message.kind !== "") {
+    if (message.kind !== '') {
       obj.kind = message.kind;
     }
     if (message.version !== 0) {
@@ -620,7 +574,7 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
     if (message.acceptingReferrals !== false) {
       obj.acceptingReferrals = message.acceptingReferrals;
     }
-    if (message.source !== "") {
+    if (message.source !== '') {
       obj.source = message.source;
     }
     return obj;
@@ -631,17 +585,16 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
   },
   fromPartial(object: DeepPartial<AgencyChanged>): AgencyChanged {
     const message = createBaseAgencyChanged();
-    message.agencyId = object.agencyId ?? "";
-    message.kind = object.kind ?? "";
+    message.agencyId = object.agencyId ?? '';
+    message.kind = object.kind ?? '';
     message.version = object.version ?? 0;
     message.acceptingReferrals = object.acceptingReferrals ?? false;
-    message.source = object.source ?? "";
+    message.source = object.source ?? '';
     return message;
   },
 };
 
-type Builtin =
-  Date | Function | Uint8Array | string | number | boolean | undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 export type DeepPartial<T> = T extends Builtin
   ? T
@@ -650,7 +603,7 @@ export type DeepPartial<T> = T extends Builtin
     : T extends ReadonlyArray<infer U>
       ? ReadonlyArray<DeepPartial<U>>
       : T extends { $case: string; value: unknown }
-        ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
+        ? { $case: T['$case']; value?: DeepPartial<T['value']> }
         : T extends {}
           ? { [K in keyof T]?: DeepPartial<T[K]> }
           : Partial<T>;
@@ -670,7 +623,7 @@ function fromTimestamp(t: Timestamp): Date {
 function fromJsonTimestamp(o: any): Date {
   if (o instanceof globalThis.Date) {
     return o;
-  } else if (typeof o === "string") {
+  } else if (typeof o === 'string') {
     return new globalThis.Date(o);
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
@@ -680,10 +633,10 @@ function fromJsonTimestamp(o: any): Date {
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+    throw new globalThis.Error('Value is larger than Number.MAX_SAFE_INTEGER');
   }
   if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+    throw new globalThis.Error('Value is smaller than Number.MIN_SAFE_INTEGER');
   }
   return num;
 }

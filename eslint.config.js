@@ -1,0 +1,79 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { importX } from 'eslint-plugin-import-x';
+
+/** Infrastructure a domain layer must never see (DESIGN.md: domain code knows nothing of I/O). */
+const infrastructure = [
+  '@grpc/*',
+  '@nats-io/*',
+  '@mikro-orm/*',
+  'pg',
+  'pino',
+  '@opentelemetry/*',
+  '@passage/contracts',
+  '@passage/events',
+  '@passage/platform',
+];
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', 'packages/contracts/src/gen/**', '.tmp/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/extensions': ['.ts', '.js'] },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-confusing-void-expression': 'off',
+      '@typescript-eslint/no-unnecessary-condition': 'off',
+      '@typescript-eslint/no-extraneous-class': 'off',
+      // MikroORM's generic defaults trip it on every init(); the instances are genuine.
+      '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
+      'import-x/no-cycle': 'error',
+      'import-x/no-self-import': 'error',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@passage/*/src', '@passage/*/src/**'],
+              message: 'Import a package through its entry point, not its files.',
+            },
+            {
+              group: ['**/packages/*/src/**', '**/services/*/src/**'],
+              message: 'Cross-package relative imports break package boundaries; import the package.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['services/*/src/domain/**/*.ts', 'packages/consent-policy/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: infrastructure, message: 'Domain code is pure: no gRPC, NATS, ORM or platform imports.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.test.ts', '**/test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+    },
+  },
+  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+);
