@@ -15,7 +15,10 @@ type AsyncUnary<Req, Res> = (request: Req, context: CallContext) => Promise<Res>
 
 /** A service's handlers written as plain async functions; `bindService` adapts them to grpc-js. */
 export type AsyncService<S extends grpc.UntypedServiceImplementation> = {
-  [K in keyof S]: S[K] extends grpc.handleUnaryCall<infer Req, infer Res> ? AsyncUnary<Req, Res> : never;
+  // Drops the index signature grpc-js puts on every server interface, keeping the named methods.
+  [K in keyof S as string extends K ? never : K]: S[K] extends grpc.handleUnaryCall<infer Req, infer Res>
+    ? AsyncUnary<Req, Res>
+    : never;
 };
 
 export interface ServiceBinding {
@@ -32,13 +35,13 @@ export interface ServiceBinding {
  */
 export function bindService<S extends grpc.UntypedServiceImplementation>(
   name: string,
-  definition: grpc.ServiceDefinition<S>,
+  definition: grpc.ServiceDefinition,
   handlers: AsyncService<S>,
   log: Logger,
 ): ServiceBinding {
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const method of Object.keys(definition)) {
-    const handler = handlers[method as keyof S] as AsyncUnary<unknown, unknown> | undefined;
+    const handler = (handlers as Record<string, AsyncUnary<unknown, unknown> | undefined>)[method];
     if (!handler) throw new Error(`${name}.${method} has no handler`);
     implementation[method] = (
       call: grpc.ServerUnaryCall<unknown, unknown>,

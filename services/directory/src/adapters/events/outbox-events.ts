@@ -1,0 +1,33 @@
+import type { EntityManager } from '@passage/platform';
+import { createEnvelope, enqueueEvents, type Topology } from '@passage/events';
+import type { Agency } from '../../domain/agency.ts';
+import type { Caller, DirectoryEvents } from '../../app/ports.ts';
+
+/** directory.v1.* facts, written to the outbox in the caller's transaction. */
+export class OutboxDirectoryEvents implements DirectoryEvents {
+  readonly #em: EntityManager;
+  readonly #topology: Topology;
+
+  constructor(em: EntityManager, topology: Topology) {
+    this.#em = em;
+    this.#topology = topology;
+  }
+
+  async agencyChanged(agency: Agency, source: 'upsert' | 'import', caller: Caller): Promise<void> {
+    const envelope = createEnvelope({
+      type: 'directory.v1.agency_upserted',
+      actor: { agency: caller.agencyId, user: caller.userId, role: caller.roles[0] ?? '' },
+      payload: {
+        $case: 'agencyChanged',
+        value: {
+          agencyId: agency.id,
+          kind: agency.kind,
+          version: agency.version,
+          acceptingReferrals: agency.acceptingReferrals,
+          source,
+        },
+      },
+    });
+    await enqueueEvents(this.#em, 'directory', [{ subject: this.#topology.directory('agency_upserted'), envelope }]);
+  }
+}

@@ -1,0 +1,10 @@
+import { z } from 'zod';
+import { baseConfigSchema } from '@passage/platform';
+
+export const directoryConfigSchema = baseConfigSchema.extend({
+  GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50051),
+  /** "ontario" loads the seeded Ontario directory at start (idempotent); empty loads nothing. */
+  DIRECTORY_SEED: z.enum(['ontario', '']).default(''),
+});
+
+export type DirectoryConfig = z.infer<typeof directoryConfigSchema>;

@@ -1,0 +1,96 @@
+/** The agency directory's vocabulary: closed sets, so a typo is an error rather than a silent miss. */
+
+export const agencyKinds = [
+  'police',
+  'crown',
+  'crisis_line',
+  'first_response',
+  'coalition',
+  'victim_services',
+  'shelter',
+  'health',
+  'legal_clinic',
+  'settlement',
+] as const;
+export type AgencyKind = (typeof agencyKinds)[number];
+
+/** Kinds that enforce or prosecute; never suggested to a victim for a support need. */
+export const justiceKinds: ReadonlySet<AgencyKind> = new Set(['police', 'crown']);
+
+export const serviceTypes = [
+  'shelter',
+  'housing',
+  'counselling',
+  'crisis_support',
+  'safety_planning',
+  'legal',
+  'medical',
+  'immigration',
+  'first_response',
+  'interpretation',
+  'court_support',
+  'peer_support',
+  'employment',
+  'investigation',
+  'prosecution_advice',
+] as const;
+export type ServiceType = (typeof serviceTypes)[number];
+
+/** What a victim may need; investigation and prosecution advice serve the police, not the person. */
+export const supportNeeds: ReadonlySet<ServiceType> = new Set(
+  serviceTypes.filter((s) => s !== 'investigation' && s !== 'prosecution_advice'),
+);
+
+export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Weekday = (typeof weekdays)[number];
+
+export interface WeeklyPeriod {
+  readonly day: Weekday;
+  /** "HH:MM" local time in America/Toronto. */
+  readonly opens: string;
+  /** "HH:MM"; earlier than `opens` means the period runs past midnight. */
+  readonly closes: string;
+}
+
+export type OpeningHours = { readonly alwaysOpen: true } | { readonly alwaysOpen: false; readonly periods: readonly WeeklyPeriod[] };
+
+export interface Coverage {
+  readonly provinceWide: boolean;
+  readonly regions: readonly string[];
+  readonly municipalities: readonly string[];
+  readonly fsas: readonly string[];
+}
+
+/** Minutes the agency commits to for acknowledging and accepting a referral. */
+export interface SlaTargets {
+  readonly acknowledgeUrgentMinutes: number;
+  readonly acceptUrgentMinutes: number;
+  readonly acknowledgeStandardMinutes: number;
+  readonly acceptStandardMinutes: number;
+}
+
+/** The agency's intake desk: placeholders in the seed, never a victim's details. */
+export interface Contact {
+  readonly phone: string;
+  readonly email: string;
+  readonly website: string;
+}
+
+export interface Agency {
+  readonly id: string;
+  readonly name: { readonly en: string; readonly fr: string };
+  readonly kind: AgencyKind;
+  readonly services: readonly ServiceType[];
+  readonly coverage: Coverage;
+  readonly languages: readonly string[];
+  readonly hours: OpeningHours;
+  readonly acceptingReferrals: boolean;
+  /** Open places; 0 means "not counted" (capacity does not limit referrals). */
+  readonly capacity: number;
+  readonly sla: SlaTargets;
+  readonly contact: Contact;
+  readonly version: number;
+}
+
+/** An agency as submitted for creation or replacement: the version is the directory's to assign. */
+export type AgencyListing = Omit<Agency, 'version'>;

@@ -1,0 +1,9 @@
+import { createLogger, loadConfig } from '@passage/platform';
+import { directoryConfigSchema } from './config.ts';
+import { startDirectory } from './service.ts';
+
+const config = loadConfig(directoryConfigSchema);
+const log = createLogger('directory', config.LOG_LEVEL);
+const directory = await startDirectory(config, log);
+directory.shutdown.onSignals();
+log.info({ address: directory.address }, 'directory ready');

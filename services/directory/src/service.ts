@@ -1,0 +1,57 @@
+import { connect } from '@nats-io/transport-node';
+import { descriptorSet } from '@passage/contracts/descriptor';
+import { OutboxRelay, Topology, ensureStreams } from '@passage/events';
+import { Shutdown, openDatabase, startGrpcServer, type Logger } from '@passage/platform';
+import { directoryMigrations } from '../migrations/index.ts';
+import { AgencyRecord } from './adapters/db/agency-record.ts';
+import { MikroDirectoryStorage, directorySchema } from './adapters/db/storage.ts';
+import { directoryService } from './adapters/grpc/directory-service.ts';
+import { DirectoryUseCases } from './app/directory.ts';
+import type { DirectoryConfig } from './config.ts';
+import { ontarioAgencies } from './seed/ontario.ts';
+
+export interface RunningDirectory {
+  readonly address: string;
+  readonly useCases: DirectoryUseCases;
+  readonly shutdown: Shutdown;
+}
+
+/**
+ * Wires the directory: database (migrations applied) → NATS (streams ensured) → outbox
+ * relay → gRPC server. The returned Shutdown undoes it in the reverse order of need:
+ * stop accepting calls and drain, stop the relay, close NATS, close the database.
+ */
+export async function startDirectory(config: DirectoryConfig, log: Logger): Promise<RunningDirectory> {
+  const shutdown = new Shutdown(log);
+  const orm = await openDatabase({
+    url: config.DATABASE_URL,
+    schema: directorySchema,
+    entities: [AgencyRecord],
+    migrations: directoryMigrations,
+  });
+  const nats = await connect({ servers: config.NATS_URL, name: 'directory' });
+  const topology = new Topology(config.NATS_NAMESPACE);
+  await ensureStreams(nats, [topology.stream('directory')]);
+
+  const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: directorySchema, nats, log });
+  await relay.start();
+
+  const useCases = new DirectoryUseCases(new MikroDirectoryStorage(orm, topology));
+  if (config.DIRECTORY_SEED === 'ontario') {
+    const seeder = { userId: 'seed', agencyId: '', roles: ['admin'] };
+    for (const listing of ontarioAgencies) await useCases.upsertAgency(seeder, listing);
+    log.info({ agencies: ontarioAgencies.length }, 'Ontario directory seeded');
+  }
+
+  const server = await startGrpcServer(
+    { services: [directoryService(useCases, config.SERVICE_ADMIN_TOKEN, log)], descriptorSet: descriptorSet(), log },
+    config.GRPC_HOST,
+    config.GRPC_PORT,
+  );
+
+  shutdown.add('grpc server', () => server.shutdown(config.SHUTDOWN_GRACE_MS));
+  shutdown.add('outbox relay', () => relay.stop());
+  shutdown.add('nats', () => nats.drain());
+  shutdown.add('database', () => orm.close(true));
+  return { address: server.address, useCases, shutdown };
+}
