@@ -36,6 +36,10 @@ export default tseslint.config(
       '@typescript-eslint/no-extraneous-class': 'off',
       // MikroORM's generic defaults trip it on every init(); the instances are genuine.
       '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       'import-x/no-cycle': 'error',
       'import-x/no-self-import': 'error',
       'no-restricted-imports': [

@@ -5,3 +5,4 @@ export * from './grpc.ts';
 export * from './lifecycle.ts';
 export * from './db.ts';
 export { startTelemetry, type TelemetryOptions } from './telemetry.ts';
+export * from './grpc-client.ts';

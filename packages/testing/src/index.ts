@@ -2,3 +2,4 @@ export * from './servers.ts';
 export * from './isolation.ts';
 export * from './private-servers.ts';
 export * from './processes.ts';
+export * from './grpc-probes.ts';

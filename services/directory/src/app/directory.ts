@@ -27,7 +27,8 @@ export class DirectoryUseCases {
     if (filter.kind && !(agencyKinds as readonly string[]).includes(filter.kind)) {
       violations.add('kind', `unknown kind "${filter.kind}"; one of ${agencyKinds.join(', ')}`);
     }
-    if (filter.region && !knownRegions.has(filter.region)) violations.add('region', `unknown region "${filter.region}"`);
+    if (filter.region && !knownRegions.has(filter.region))
+      violations.add('region', `unknown region "${filter.region}"`);
     if (filter.service && !(serviceTypes as readonly string[]).includes(filter.service)) {
       violations.add('service', `unknown service "${filter.service}"; one of ${serviceTypes.join(', ')}`);
     }

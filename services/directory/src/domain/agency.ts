@@ -52,7 +52,8 @@ export interface WeeklyPeriod {
   readonly closes: string;
 }
 
-export type OpeningHours = { readonly alwaysOpen: true } | { readonly alwaysOpen: false; readonly periods: readonly WeeklyPeriod[] };
+export type OpeningHours =
+  { readonly alwaysOpen: true } | { readonly alwaysOpen: false; readonly periods: readonly WeeklyPeriod[] };
 
 export interface Coverage {
   readonly provinceWide: boolean;

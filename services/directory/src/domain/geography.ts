@@ -96,7 +96,8 @@ export function resolvePlace(
   let fromMunicipality: string | undefined;
   if (municipality) {
     fromMunicipality = municipalities[municipality];
-    if (!fromMunicipality) violations.add(`${fieldPrefix}municipality`, `unknown Ontario municipality "${municipality}"`);
+    if (!fromMunicipality)
+      violations.add(`${fieldPrefix}municipality`, `unknown Ontario municipality "${municipality}"`);
   }
   const fsa = rawFsa ? checkFsa(rawFsa, `${fieldPrefix}fsa`, violations) : undefined;
   if (!violations.ok) return undefined;

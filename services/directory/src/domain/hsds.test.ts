@@ -65,6 +65,8 @@ describe('HSDS', () => {
     const doc = toHsds(seeded);
     doc.organizations.push(doc.organizations[0]!);
     const parsed = fromHsds(JSON.stringify(doc));
-    expect(!parsed.ok && parsed.errors.map((e) => e.field)).toEqual([`$.organizations[${doc.organizations.length - 1}].id`]);
+    expect(!parsed.ok && parsed.errors.map((e) => e.field)).toEqual([
+      `$.organizations[${doc.organizations.length - 1}].id`,
+    ]);
   });
 });

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { weekdays, type Agency, type AgencyListing, type OpeningHours, type ServiceType, type Weekday } from './agency.ts';
+import {
+  weekdays,
+  type Agency,
+  type AgencyListing,
+  type OpeningHours,
+  type ServiceType,
+  type Weekday,
+} from './agency.ts';
 import { validateListing } from './validate-agency.ts';
 import { Violations, type Violation } from './violations.ts';
 
@@ -46,7 +53,9 @@ const organizationSchema = z.object({
   email: z.string(),
   website: z.string(),
   phones: z.array(z.object({ id: z.string().min(1), number: z.string().min(1) })),
-  locations: z.array(z.object({ id: z.string().min(1), name: z.string(), location_type: z.enum(['physical', 'postal', 'virtual']) })),
+  locations: z.array(
+    z.object({ id: z.string().min(1), name: z.string(), location_type: z.enum(['physical', 'postal', 'virtual']) }),
+  ),
   services: z.array(serviceSchema).min(1),
   x_passage: z.object({
     kind: z.string().min(1),
@@ -81,8 +90,21 @@ export function toHsds(agencies: readonly Agency[]): HsdsDocument {
         ...agency.coverage.fsas.map((name) => ({ name, extent_type: 'postal_code' as const })),
       ];
       const schedules = agency.hours.alwaysOpen
-        ? [{ freq: 'WEEKLY' as const, byday: allDays, opens_at: '00:00', closes_at: '23:59', description: 'Open 24 hours a day, 7 days a week' }]
-        : agency.hours.periods.map((p) => ({ freq: 'WEEKLY' as const, byday: byDay[p.day], opens_at: p.opens, closes_at: p.closes }));
+        ? [
+            {
+              freq: 'WEEKLY' as const,
+              byday: allDays,
+              opens_at: '00:00',
+              closes_at: '23:59',
+              description: 'Open 24 hours a day, 7 days a week',
+            },
+          ]
+        : agency.hours.periods.map((p) => ({
+            freq: 'WEEKLY' as const,
+            byday: byDay[p.day],
+            opens_at: p.opens,
+            closes_at: p.closes,
+          }));
       return {
         id: agency.id,
         name: agency.name.en,
@@ -96,7 +118,10 @@ export function toHsds(agencies: readonly Agency[]): HsdsDocument {
           id: `${agency.id}-${service}`,
           name: service,
           status: agency.acceptingReferrals ? ('active' as const) : ('inactive' as const),
-          languages: languages.map((l) => ({ ...l, id: `${agency.id}-${service}-${l.id.slice(agency.id.length + 1)}` })),
+          languages: languages.map((l) => ({
+            ...l,
+            id: `${agency.id}-${service}-${l.id.slice(agency.id.length + 1)}`,
+          })),
           service_areas: serviceAreas.map((area, i) => ({ id: `${agency.id}-${service}-area-${i + 1}`, ...area })),
           schedules: schedules.map((schedule, i) => ({ id: `${agency.id}-${service}-schedule-${i + 1}`, ...schedule })),
         })),
@@ -133,7 +158,10 @@ export function fromHsds(json: string): HsdsImport {
   }
   const parsed = documentSchema.safeParse(raw);
   if (!parsed.success) {
-    return { ok: false, errors: parsed.error.issues.map((issue) => ({ field: jsonPath(issue.path), description: issue.message })) };
+    return {
+      ok: false,
+      errors: parsed.error.issues.map((issue) => ({ field: jsonPath(issue.path), description: issue.message })),
+    };
   }
   const violations = new Violations();
   const seen = new Set<string>();
@@ -166,7 +194,10 @@ function hsdsFieldOf(field: string): string {
     .replace(/^name_fr$/, 'alternate_name')
     .replace(/^(kind|capacity|sla\..*)$/, 'x_passage.$1')
     .replace(/^services\[(\d+)\]$/, 'services[$1].name')
-    .replace(/^languages(\[\d+\])?$/, (_, i: string | undefined) => `services[0].languages${i ?? ''}${i ? '.code' : ''}`)
+    .replace(
+      /^languages(\[\d+\])?$/,
+      (_, i: string | undefined) => `services[0].languages${i ?? ''}${i ? '.code' : ''}`,
+    )
     .replace(/^coverage.*$/, 'services[0].service_areas')
     .replace(/^hours.*$/, 'services[0].schedules');
 }
@@ -181,7 +212,9 @@ function organizationToListing(org: HsdsOrganization, base: string, violations: 
       violations.add(`${base}.services[${j}].schedules`, 'every service of an organization must keep the same hours');
     }
   });
-  const unique = (type: string): string[] => [...new Set(areas.filter((a) => a.extent_type === type).map((a) => a.name))];
+  const unique = (type: string): string[] => [
+    ...new Set(areas.filter((a) => a.extent_type === type).map((a) => a.name)),
+  ];
   return {
     id: org.id,
     name: { en: org.name, fr: org.alternate_name },
@@ -211,8 +244,13 @@ function stripId<T extends { id: string }>({ id: _id, ...rest }: T): Omit<T, 'id
   return rest;
 }
 
-function scheduleToHours(schedules: HsdsOrganization['services'][number]['schedules'], path: string, violations: Violations): OpeningHours {
-  const everyDay = (s: (typeof schedules)[number]): boolean => s.byday.split(',').length === 7 && s.opens_at === '00:00' && s.closes_at === '23:59';
+function scheduleToHours(
+  schedules: HsdsOrganization['services'][number]['schedules'],
+  path: string,
+  violations: Violations,
+): OpeningHours {
+  const everyDay = (s: (typeof schedules)[number]): boolean =>
+    s.byday.split(',').length === 7 && s.opens_at === '00:00' && s.closes_at === '23:59';
   if (schedules.length === 1 && everyDay(schedules[0]!)) return { alwaysOpen: true };
   const periods = schedules.flatMap((schedule, k) =>
     schedule.byday.split(',').map((code) => {

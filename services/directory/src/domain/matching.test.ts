@@ -79,7 +79,12 @@ describe('Match', () => {
 
   it('passes over an agency that stopped accepting referrals', () => {
     const closed = directory.map((a) => (a.id === 'pact-ottawa' ? { ...a, acceptingReferrals: false } : a));
-    const input = checkMatchRequest({ needs: ['counselling'], municipality: 'ottawa', priority: 'standard', at: tuesday10am });
+    const input = checkMatchRequest({
+      needs: ['counselling'],
+      municipality: 'ottawa',
+      priority: 'standard',
+      at: tuesday10am,
+    });
     if (!input.ok) throw new Error('bad request');
     const result = match(closed, input.needs, input.place, input.language, 'standard', tuesday10am);
     expect(result.passedOver.find((p) => p.agencyId === 'pact-ottawa')?.reasons).toEqual(['not_accepting']);

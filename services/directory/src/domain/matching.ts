@@ -15,11 +15,7 @@ export interface MatchRequest {
 }
 
 export type PassOverReason =
-  | 'outside_coverage'
-  | 'closed_at_that_hour'
-  | 'not_accepting'
-  | 'no_shared_language'
-  | 'no_matching_service';
+  'outside_coverage' | 'closed_at_that_hour' | 'not_accepting' | 'no_shared_language' | 'no_matching_service';
 
 export interface Candidate {
   readonly agency: Agency;
@@ -93,7 +89,14 @@ interface Eligible {
  * never suggested for a support need. Local agencies that are open rank first; after
  * hours, or with no local match, the 24/7 agencies do.
  */
-export function match(agencies: readonly Agency[], needs: readonly ServiceType[], place: Place, language: string | undefined, priority: Priority, at: Date): MatchResult {
+export function match(
+  agencies: readonly Agency[],
+  needs: readonly ServiceType[],
+  place: Place,
+  language: string | undefined,
+  priority: Priority,
+  at: Date,
+): MatchResult {
   const eligible: Eligible[] = [];
   const passedOver: PassedOver[] = [];
 

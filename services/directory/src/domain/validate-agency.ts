@@ -48,7 +48,8 @@ export function validateListing(
 
   if (listing.languages.length === 0) violations.add(at('languages'), 'list at least one language');
   listing.languages.forEach((language, i) => {
-    if (!languageTag.test(language)) violations.add(at(`languages[${i}]`), `"${language}" is not a language code such as "fr"`);
+    if (!languageTag.test(language))
+      violations.add(at(`languages[${i}]`), `"${language}" is not a language code such as "fr"`);
   });
 
   if (!listing.hours.alwaysOpen) {
@@ -58,9 +59,11 @@ export function validateListing(
         violations.add(at(`hours.periods[${i}].day`), `"${period.day}" is not one of ${weekdays.join(', ')}`);
       }
       for (const end of ['opens', 'closes'] as const) {
-        if (!timePattern.test(period[end])) violations.add(at(`hours.periods[${i}].${end}`), 'use HH:MM, 24-hour clock');
+        if (!timePattern.test(period[end]))
+          violations.add(at(`hours.periods[${i}].${end}`), 'use HH:MM, 24-hour clock');
       }
-      if (period.opens === period.closes) violations.add(at(`hours.periods[${i}]`), 'opens and closes at the same time');
+      if (period.opens === period.closes)
+        violations.add(at(`hours.periods[${i}]`), 'opens and closes at the same time');
     });
   }
 

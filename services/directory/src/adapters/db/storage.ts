@@ -48,8 +48,10 @@ export class MikroDirectoryStorage implements DirectoryStorage {
   }
 
   transaction<T>(work: (tx: DirectoryTransaction) => Promise<T>): Promise<T> {
-    return this.#orm.em.fork().transactional((em) =>
-      work({ agencies: new MikroAgencyStore(em), events: new OutboxDirectoryEvents(em, this.#topology) }),
-    );
+    return this.#orm.em
+      .fork()
+      .transactional((em) =>
+        work({ agencies: new MikroAgencyStore(em), events: new OutboxDirectoryEvents(em, this.#topology) }),
+      );
   }
 }

@@ -21,7 +21,11 @@ export function callerFrom(metadata: Metadata, adminToken: string | undefined): 
   return { userId: 'service-admin', agencyId: '', roles: ['admin'] };
 }
 
-export function directoryService(useCases: DirectoryUseCases, adminToken: string | undefined, log: Logger): ServiceBinding {
+export function directoryService(
+  useCases: DirectoryUseCases,
+  adminToken: string | undefined,
+  log: Logger,
+): ServiceBinding {
   return bindService<pb.DirectoryServiceServer>(
     directoryServiceName,
     pb.DirectoryServiceService,
@@ -38,7 +42,10 @@ export function directoryService(useCases: DirectoryUseCases, adminToken: string
       }),
       getAgency: async (request) => ({ agency: agencyToWire(await useCases.getAgency(request.id)) }),
       upsertAgency: async (request, { metadata }) => {
-        const { agency, created } = await useCases.upsertAgency(callerFrom(metadata, adminToken), listingFromWire(request.agency));
+        const { agency, created } = await useCases.upsertAgency(
+          callerFrom(metadata, adminToken),
+          listingFromWire(request.agency),
+        );
         return { agency: agencyToWire(agency), created };
       },
       match: async (request) =>

@@ -53,7 +53,11 @@ export function listingFromWire(wire: pb.Agency | undefined): AgencyListing {
       acknowledgeStandardMinutes: wire?.sla?.acknowledgeStandardMinutes ?? 0,
       acceptStandardMinutes: wire?.sla?.acceptStandardMinutes ?? 0,
     },
-    contact: { phone: wire?.contact?.phone ?? '', email: wire?.contact?.email ?? '', website: wire?.contact?.website ?? '' },
+    contact: {
+      phone: wire?.contact?.phone ?? '',
+      email: wire?.contact?.email ?? '',
+      website: wire?.contact?.website ?? '',
+    },
   };
 }
 
@@ -65,7 +69,11 @@ export function matchToWire(result: MatchResult): pb.MatchResponse {
   return {
     region: result.place.region,
     afterHours: result.afterHours,
-    candidates: result.candidates.map((c) => ({ agency: agencyToWire(c.agency), rank: c.rank, reasons: [...c.reasons] })),
+    candidates: result.candidates.map((c) => ({
+      agency: agencyToWire(c.agency),
+      rank: c.rank,
+      reasons: [...c.reasons],
+    })),
     passedOver: result.passedOver.map((p) => ({ agencyId: p.agencyId, reasons: [...p.reasons] })),
   };
 }

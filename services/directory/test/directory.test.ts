@@ -1,0 +1,269 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { directory as pb } from '@passage/contracts';
+import {
+  bearerMetadata,
+  callUnary,
+  createLogger,
+  insecureCredentials,
+  loadConfig,
+  type PassageError,
+} from '@passage/platform';
+import { Topology, decodeEnvelope } from '@passage/events';
+import {
+  createTestDatabase,
+  createTestNats,
+  healthStatus,
+  reflectedServices,
+  type TestDatabase,
+  type TestNats,
+} from '@passage/testing';
+import { directoryConfigSchema } from '../src/config.ts';
+import { startDirectory, type RunningDirectory } from '../src/service.ts';
+
+const adminToken = 'test-admin-token-0123456789';
+let db: TestDatabase;
+let nats: TestNats;
+let service: RunningDirectory;
+let client: pb.DirectoryServiceClient;
+let bus: NatsConnection;
+
+beforeAll(async () => {
+  db = await createTestDatabase('directory');
+  nats = await createTestNats('directory');
+  const config = loadConfig(directoryConfigSchema, {
+    DATABASE_URL: db.url,
+    NATS_URL: nats.url,
+    NATS_NAMESPACE: nats.namespace,
+    GRPC_PORT: '0',
+    SERVICE_ADMIN_TOKEN: adminToken,
+    DIRECTORY_SEED: 'ontario',
+  });
+  service = await startDirectory(config, createLogger('directory-test', 'silent'));
+  client = new pb.DirectoryServiceClient(service.address, insecureCredentials());
+  bus = await connect({ servers: nats.url });
+});
+
+afterAll(async () => {
+  client?.close();
+  await bus?.close();
+  await service?.shutdown.run();
+  await nats?.cleanup();
+  await db?.drop();
+});
+
+const admin = () => bearerMetadata(adminToken);
+const topology = () => new Topology(nats.namespace);
+
+async function failure(promise: Promise<unknown>): Promise<PassageError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as PassageError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+async function directoryEvents(): Promise<Array<{ agencyId: string; source: string; version: number }>> {
+  const jsm = await jetstream(bus).jetstreamManager();
+  const stream = topology().stream('directory').name;
+  const { state } = await jsm.streams.info(stream);
+  const out: Array<{ agencyId: string; source: string; version: number }> = [];
+  for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
+    const message = await jsm.streams.getMessage(stream, { seq });
+    const envelope = decodeEnvelope(message!.data);
+    if (envelope.payload?.$case === 'agencyChanged') out.push(envelope.payload.value);
+  }
+  return out;
+}
+
+async function waitForEvents(count: number) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const events = await directoryEvents();
+    if (events.length >= count || Date.now() > deadline) return events;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('directory service over gRPC', () => {
+  it('answers grpc.health.v1 SERVING and lists its service through reflection', async () => {
+    expect(await healthStatus(service.address)).toBe('SERVING');
+    expect(await healthStatus(service.address, 'passage.directory.v1.DirectoryService')).toBe('SERVING');
+    expect(await reflectedServices(service.address)).toContain('passage.directory.v1.DirectoryService');
+  });
+
+  it('lists the seeded Ontario agencies and filters them', async () => {
+    const all = await callUnary(client.listAgencies.bind(client), { kind: '', region: '', service: '', language: '' });
+    expect(all.agencies).toHaveLength(10);
+    const police = await callUnary(client.listAgencies.bind(client), {
+      kind: 'police',
+      region: '',
+      service: '',
+      language: '',
+    });
+    expect(police.agencies.map((a) => a.id).sort()).toEqual(['opp', 'peel-regional-police', 'toronto-police-service']);
+    const french = await callUnary(client.listAgencies.bind(client), {
+      kind: 'coalition',
+      region: '',
+      service: '',
+      language: 'fr',
+    });
+    expect(french.agencies.map((a) => a.id).sort()).toEqual(['pact-ottawa', 'windsor-essex-ahtag']);
+  });
+
+  it('published one directory.v1.agency_upserted per seeded agency through the outbox', async () => {
+    const events = await waitForEvents(10);
+    expect(events.map((e) => e.agencyId).sort()).toHaveLength(10);
+    expect(new Set(events.map((e) => e.agencyId)).size).toBe(10);
+  });
+
+  it('matches London at 3 a.m. to the crisis line first', async () => {
+    const response = await callUnary(client.match.bind(client), {
+      needs: ['counselling'],
+      municipality: 'london',
+      fsa: '',
+      language: '',
+      priority: pb.Priority.PRIORITY_URGENT,
+      at: new Date('2026-12-01T08:00:00Z'),
+    });
+    expect(response.afterHours).toBe(true);
+    expect(response.candidates[0]?.agency?.id).toBe('ontario-ht-crisis-line');
+    expect(response.passedOver.find((p) => p.agencyId === 'london-coalition')?.reasons).toEqual([
+      'closed_at_that_hour',
+    ]);
+  });
+
+  it('answers INVALID_ARGUMENT naming the field for an unknown need or a malformed FSA', async () => {
+    const unknownNeed = await failure(
+      callUnary(client.match.bind(client), {
+        needs: ['counselling', 'astrology'],
+        municipality: 'london',
+        fsa: '',
+        language: '',
+        priority: pb.Priority.PRIORITY_STANDARD,
+        at: undefined,
+      }),
+    );
+    expect(unknownNeed.code).toBe('invalid_argument');
+    expect(unknownNeed.message).toMatch(/^needs\[1\]: unknown need "astrology"/);
+
+    const badFsa = await failure(
+      callUnary(client.match.bind(client), {
+        needs: ['counselling'],
+        municipality: '',
+        fsa: 'N7',
+        language: '',
+        priority: pb.Priority.PRIORITY_STANDARD,
+        at: undefined,
+      }),
+    );
+    expect(badFsa.code).toBe('invalid_argument');
+    expect(badFsa.message).toMatch(/^fsa: "N7" is not a forward sortation area/);
+  });
+
+  it('refuses UpsertAgency without the admin role and writes nothing', async () => {
+    const { agency } = await callUnary(client.getAgency.bind(client), { id: 'pact-ottawa' });
+    const denied = await failure(
+      callUnary(client.upsertAgency.bind(client), { agency: { ...agency!, acceptingReferrals: false } }),
+    );
+    expect(denied.code).toBe('permission_denied');
+    const wrongToken = await failure(
+      callUnary(
+        client.upsertAgency.bind(client),
+        { agency: { ...agency!, acceptingReferrals: false } },
+        bearerMetadata('not-the-admin-token-at-all'),
+      ),
+    );
+    expect(wrongToken.code).toBe('permission_denied');
+    const after = await callUnary(client.getAgency.bind(client), { id: 'pact-ottawa' });
+    expect(after.agency).toEqual(agency);
+  });
+
+  it('updates a listing for an admin, bumps its version and publishes the change', async () => {
+    const before = await waitForEvents(10);
+    const { agency } = await callUnary(client.getAgency.bind(client), { id: 'windsor-essex-ahtag' });
+    const updated = await callUnary(
+      client.upsertAgency.bind(client),
+      { agency: { ...agency!, acceptingReferrals: false, capacity: 0 } },
+      admin(),
+    );
+    expect(updated.created).toBe(false);
+    expect(updated.agency?.version).toBe(agency!.version + 1);
+    const events = await waitForEvents(before.length + 1);
+    expect(events.at(-1)).toEqual({
+      agencyId: 'windsor-essex-ahtag',
+      kind: 'coalition',
+      version: agency!.version + 1,
+      acceptingReferrals: false,
+      source: 'upsert',
+    });
+    // Restore the listing for the tests that follow.
+    await callUnary(client.upsertAgency.bind(client), { agency: agency! }, admin());
+  });
+
+  it('rejects an invalid listing with every bad field named and changes nothing', async () => {
+    const { agency } = await callUnary(client.getAgency.bind(client), { id: 'london-coalition' });
+    const invalid = await failure(
+      callUnary(
+        client.upsertAgency.bind(client),
+        { agency: { ...agency!, kind: 'vigilante', languages: [], coverage: { ...agency!.coverage!, fsas: ['Q1Q'] } } },
+        admin(),
+      ),
+    );
+    expect(invalid.code).toBe('invalid_argument');
+    expect(invalid.message).toContain('agency.kind');
+    expect(invalid.message).toContain('agency.coverage.fsas[0]');
+    expect(invalid.message).toContain('agency.languages');
+    expect((await callUnary(client.getAgency.bind(client), { id: 'london-coalition' })).agency).toEqual(agency);
+  });
+
+  it('answers NOT_FOUND for an unknown agency', async () => {
+    const missing = await failure(callUnary(client.getAgency.bind(client), { id: 'no-such-agency' }));
+    expect(missing.code).toBe('not_found');
+  });
+
+  it('round-trips the seeded directory through HSDS export and import unchanged', async () => {
+    const before = await callUnary(client.listAgencies.bind(client), {
+      kind: '',
+      region: '',
+      service: '',
+      language: '',
+    });
+    const eventsBefore = (await directoryEvents()).length;
+    const exported = await callUnary(client.exportHsds.bind(client), {});
+    const imported = await callUnary(client.importHsds.bind(client), { json: exported.json }, admin());
+    expect(imported.imported).toBe(10);
+    const after = await callUnary(client.listAgencies.bind(client), {
+      kind: '',
+      region: '',
+      service: '',
+      language: '',
+    });
+    expect(after.agencies).toEqual(before.agencies);
+    expect((await callUnary(client.exportHsds.bind(client), {})).json).toBe(exported.json);
+    // Nothing changed, so nothing was published.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await directoryEvents()).length).toBe(eventsBefore);
+  });
+
+  it('rejects an HSDS document with errors whole, listing each error with its JSON path', async () => {
+    const exported = JSON.parse((await callUnary(client.exportHsds.bind(client), {})).json) as {
+      organizations: Array<{ name: string; x_passage: { kind: string; accepting_referrals: boolean } }>;
+    };
+    exported.organizations[0]!.x_passage.accepting_referrals = false; // a valid change that must not land
+    exported.organizations[1]!.x_passage.kind = 'vigilante';
+    exported.organizations[2]!.x_passage.kind = 'cult';
+    const rejected = await failure(
+      callUnary(client.importHsds.bind(client), { json: JSON.stringify(exported) }, admin()),
+    );
+    expect(rejected.code).toBe('invalid_argument');
+    expect(rejected.message).toContain('2 error(s); nothing was imported');
+    expect(rejected.message).toContain('$.organizations[1].x_passage.kind');
+    expect(rejected.message).toContain('$.organizations[2].x_passage.kind');
+    const first = await callUnary(client.getAgency.bind(client), { id: 'crown-ht-specialists' });
+    expect(first.agency?.acceptingReferrals).toBe(true);
+  });
+});
