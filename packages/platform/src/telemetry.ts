@@ -2,9 +2,9 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { register } from 'node:module';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
+import { redactSqlLiterals } from './redact-sql.ts';
 
 export interface TelemetryOptions {
   readonly serviceName: string;
@@ -17,13 +17,18 @@ export interface TelemetryOptions {
 /**
  * Starts OpenTelemetry tracing with the gRPC and pg instrumentations. It must run before
  * @grpc/grpc-js and pg are first imported, so it is loaded with `node --import
- * @passage/platform/instrument` rather than from main.ts. Span attributes never include
- * request bodies or SQL parameters: statements are recorded without their values.
+ * @passage/platform/instrument` rather than from main.ts, and this module imports neither.
+ * Span attributes never include request bodies or SQL values: statements are recorded
+ * with their literals replaced.
  */
 export async function startTelemetry(options: TelemetryOptions): Promise<NodeSDK | undefined> {
-  const processors = [...(options.spanProcessors ?? [])];
+  const processors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
   if (options.otlpEndpoint) {
-    processors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: options.otlpEndpoint }) }));
+    // OTLP over HTTP/protobuf, imported only when wanted: the gRPC exporter would load
+    // @grpc/grpc-js before its instrumentation is in place.
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
+    const url = new URL('/v1/traces', options.otlpEndpoint).toString();
+    processors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }) }));
   }
   if (processors.length === 0) return undefined;
 
@@ -36,7 +41,16 @@ export async function startTelemetry(options: TelemetryOptions): Promise<NodeSDK
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
     spanProcessors: processors,
-    instrumentations: [new GrpcInstrumentation(), new PgInstrumentation({ enhancedDatabaseReporting: false })],
+    instrumentations: [
+      new GrpcInstrumentation(),
+      new PgInstrumentation({
+        enhancedDatabaseReporting: false,
+        // Statements reach spans without their values (see redact-sql.ts).
+        requestHook: (span, info) => {
+          span.setAttribute('db.query.text', redactSqlLiterals(info.query.text));
+        },
+      }),
+    ],
   });
   sdk.start();
   await waitForAllMessagesAcknowledged();

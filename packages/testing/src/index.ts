@@ -3,3 +3,4 @@ export * from './isolation.ts';
 export * from './private-servers.ts';
 export * from './processes.ts';
 export * from './grpc-probes.ts';
+export * from './spans.ts';
