@@ -94,7 +94,7 @@ it('one trace spans the gRPC call, the database transaction, the publish and the
   const inTrace = spans.filter((s) => s.spanContext().traceId === traceId);
   const names = inTrace.map((s) => s.name);
 
-  const sql = (s: (typeof inTrace)[number]): string => String(s.attributes['db.query.text'] ?? '');
+  const sql = (s: (typeof inTrace)[number]): string => (s.attributes['db.query.text'] as string | undefined) ?? '';
   // The transaction: the agency row and its outbox row, between one begin and one commit.
   expect(inTrace.map(sql).filter(Boolean)).toEqual(
     expect.arrayContaining([
