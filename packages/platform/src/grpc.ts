@@ -115,7 +115,7 @@ export async function startGrpcServer(
     );
   });
   const address = `${host}:${boundPort}`;
-  options.log.info({ address, services: options.services.map((s) => s.name) }, 'gRPC server listening');
+  options.log.info({ listen: address, services: options.services.map((s) => s.name) }, 'gRPC server listening');
 
   return {
     port: boundPort,

@@ -5,8 +5,9 @@ type Step = { readonly name: string; readonly run: () => Promise<void> };
 /**
  * Graceful shutdown in a fixed order: the steps run in the order they were added, so a
  * service adds them as "stop accepting calls, drain, stop consumers, close NATS, close the
- * database". Each step runs even when an earlier one failed; SIGTERM or SIGINT starts it,
- * and a second signal exits at once.
+ * database". Each step runs even when an earlier one failed. SIGTERM or SIGINT starts it;
+ * a repeated signal (Ctrl-C reaches both a supervisor and its children) changes nothing,
+ * and a deadline bounds the whole.
  */
 export class Shutdown {
   readonly #steps: Step[] = [];
@@ -35,13 +36,17 @@ export class Shutdown {
     return this.#running;
   }
 
-  /** Runs the steps on SIGTERM/SIGINT, then exits the process. */
-  onSignals(): void {
+  /** Runs the steps on SIGTERM/SIGINT, then exits; exits with 1 if they take longer than deadlineMs. */
+  onSignals(deadlineMs = 30_000): void {
     let signalled = false;
     const handle = (signal: NodeJS.Signals): void => {
-      if (signalled) process.exit(1);
+      if (signalled) return;
       signalled = true;
       this.#log.info({ signal }, 'shutting down');
+      setTimeout(() => {
+        this.#log.error({ deadlineMs }, 'shutdown did not finish in time; exiting');
+        process.exit(1);
+      }, deadlineMs).unref();
       this.run().then(
         () => process.exit(0),
         () => process.exit(1),

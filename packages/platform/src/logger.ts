@@ -41,7 +41,7 @@ const redactPaths = personalDataFields.flatMap((field) => [field, `*.${field}`, 
 export function createLogger(service: string, level = 'info', destination?: pino.DestinationStream): Logger {
   return pino(
     {
-      name: service,
+      // No pino `name`: "name" is on the redaction list, and the service is in `base`.
       level,
       redact: { paths: redactPaths, censor: '[redacted]' },
       base: { service },

@@ -12,8 +12,15 @@ export interface ScriptProcess {
   output(): string;
 }
 
-export function runScript(path: string, env: Record<string, string>): ScriptProcess {
-  const child = spawn(process.execPath, [path], {
+export interface ScriptOptions {
+  readonly cwd?: string;
+  /** Node flags before the script, e.g. ['--import', '@passage/platform/instrument']. */
+  readonly nodeArgs?: readonly string[];
+}
+
+export function runScript(path: string, env: Record<string, string>, options: ScriptOptions = {}): ScriptProcess {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path], {
+    cwd: options.cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

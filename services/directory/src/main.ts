@@ -5,5 +5,5 @@ import { startDirectory } from './service.ts';
 const config = loadConfig(directoryConfigSchema);
 const log = createLogger('directory', config.LOG_LEVEL);
 const directory = await startDirectory(config, log);
-directory.shutdown.onSignals();
-log.info({ address: directory.address }, 'directory ready');
+directory.shutdown.onSignals(config.SHUTDOWN_GRACE_MS + 10_000);
+log.info({ listen: directory.address }, 'directory ready');

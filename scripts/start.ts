@@ -1,0 +1,82 @@
+// `pnpm start`: the whole Passage network on this machine, with the seeded Ontario
+// directory. Needs Postgres and NATS (JetStream) running — DATABASE_URL and NATS_URL, or
+// the localhost defaults. Ctrl-C stops every service gracefully.
+import { spawn, type ChildProcess } from 'node:child_process';
+import pg from 'pg';
+
+const databaseUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@localhost:5432/passage';
+const natsUrl = process.env['NATS_URL'] ?? 'nats://localhost:4222';
+// A development-only admin token; set SERVICE_ADMIN_TOKEN to choose your own.
+const adminToken = process.env['SERVICE_ADMIN_TOKEN'] ?? 'dev-admin-token-change-me';
+
+interface ServiceSpec {
+  readonly name: string;
+  /** The service's folder; its main is src/main.ts. */
+  readonly dir: string;
+  readonly port: number;
+  readonly env?: Record<string, string>;
+}
+
+const services: ServiceSpec[] = [
+  { name: 'directory', dir: 'services/directory', port: 50051, env: { DIRECTORY_SEED: 'ontario' } },
+];
+
+async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = target.pathname.slice(1);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  try {
+    await client.connect();
+  } catch (error) {
+    console.error(`Postgres does not answer at ${admin.host}: ${(error as Error).message}`);
+    console.error('Start it (see README, "Prerequisites") or set DATABASE_URL.');
+    process.exit(1);
+  }
+  const exists = await client.query('select 1 from pg_database where datname = $1', [name]);
+  if (exists.rowCount === 0) {
+    await client.query(`create database "${name.replace(/"/g, '""')}"`);
+    console.log(`created database ${name}`);
+  }
+  await client.end();
+}
+
+await ensureDatabase(databaseUrl);
+
+const children: ChildProcess[] = services.map((service) => {
+  // Run from the service's folder so that `--import` resolves its own dependencies.
+  const child = spawn(process.execPath, ['--import', '@passage/platform/instrument', 'src/main.ts'], {
+    cwd: new URL(`../${service.dir}/`, import.meta.url),
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      NATS_URL: natsUrl,
+      SERVICE_ADMIN_TOKEN: adminToken,
+      GRPC_HOST: process.env['GRPC_HOST'] ?? '127.0.0.1',
+      GRPC_PORT: String(service.port),
+      OTEL_SERVICE_NAME: `passage-${service.name}`,
+      ...service.env,
+    },
+    stdio: 'inherit',
+  });
+  child.on('exit', (code, signal) => {
+    console.log(`${service.name} exited (${signal ?? code})`);
+    if (!stopping) stop(1);
+  });
+  console.log(`${service.name}: gRPC on 127.0.0.1:${service.port}`);
+  return child;
+});
+
+let stopping = false;
+function stop(code: number): void {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  void Promise.all(children.map((child) => (child.exitCode === null ? new Promise((r) => child.once('exit', r)) : null))).then(
+    () => process.exit(code),
+  );
+}
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
+console.log(`admin token for UpsertAgency/ImportHsds: ${adminToken}`);
