@@ -6,3 +6,4 @@ export * from './consumer.ts';
 export * from './streams.ts';
 export { eventTablesSql, quoteIdent } from './schema-sql.ts';
 export { currentTraceCarrier } from './trace-context.ts';
+export * from './connect.ts';

@@ -1,6 +1,5 @@
-import { connect } from '@nats-io/transport-node';
 import { descriptorSet } from '@passage/contracts/descriptor';
-import { OutboxRelay, Topology, ensureStreams } from '@passage/events';
+import { OutboxRelay, Topology, connectNats, ensureStreams } from '@passage/events';
 import { Shutdown, openDatabase, startGrpcServer, type Logger } from '@passage/platform';
 import { directoryMigrations } from '../migrations/index.ts';
 import { AgencyRecord } from './adapters/db/agency-record.ts';
@@ -29,7 +28,7 @@ export async function startDirectory(config: DirectoryConfig, log: Logger): Prom
     entities: [AgencyRecord],
     migrations: directoryMigrations,
   });
-  const nats = await connect({ servers: config.NATS_URL, name: 'directory' });
+  const nats = await connectNats(config.NATS_URL, 'directory');
   const topology = new Topology(config.NATS_NAMESPACE);
   await ensureStreams(nats, [topology.stream('directory')]);
 
