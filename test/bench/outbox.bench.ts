@@ -69,6 +69,40 @@ async function listen(
   return messages;
 }
 
+/**
+ * Sends `latencyEvents` events at a steady rate through `send` (which resolves with the
+ * instant the event counts as sent) and measures until a consumer on `subject` has each.
+ */
+async function steadyLatency(
+  nc: NatsConnection,
+  stream: string,
+  subject: string,
+  consumerName: string,
+  send: (e: ReturnType<typeof envelope>) => Promise<number>,
+): Promise<{ p50: number; p99: number }> {
+  const receivedAt = new Map<string, number>();
+  let allReceived!: () => void;
+  const received = new Promise<void>((resolve) => (allReceived = resolve));
+  const messages = await listen(nc, stream, subject, consumerName, (msg, at) => {
+    receivedAt.set(decodeEnvelope(msg.data).id, at);
+    if (receivedAt.size === latencyEvents) allReceived();
+  });
+  await sleep(200);
+  const start = performance.now();
+  const sends: Promise<[string, number]>[] = [];
+  for (let i = 0; i < latencyEvents; i++) {
+    const e = envelope(i);
+    sends.push(send(e).then((at) => [e.id, at]));
+    const wait = start + ((i + 1) * 1000) / latencyRatePerSecond - performance.now();
+    if (wait > 0) await sleep(wait);
+  }
+  const sentAt = await Promise.all(sends);
+  await received;
+  await messages.close();
+  const latencies = sentAt.map(([id, at]) => receivedAt.get(id)! - at).sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
 async function rawJetStream(nc: NatsConnection, topology: Topology) {
   const js = jetstream(nc);
   const stream = topology.stream('directory').name;
@@ -76,7 +110,7 @@ async function rawJetStream(nc: NatsConnection, topology: Topology) {
   const payloads = Array.from({ length: throughputEvents }, (_, i) => encodeEnvelope(envelope(i)));
 
   // Throughput: publish in windows of 200 awaited PubAcks, as the relay does.
-  let start = performance.now();
+  const start = performance.now();
   for (let i = 0; i < payloads.length; i += 200) {
     await Promise.all(
       payloads.slice(i, i + 200).map((p, j) => js.publish(subject, p, { msgID: `raw-${i + j}-${start}` })),
@@ -85,29 +119,12 @@ async function rawJetStream(nc: NatsConnection, topology: Topology) {
   const publishPerSecond = throughputEvents / ((performance.now() - start) / 1000);
 
   // Latency at a steady rate: publish → consumer receives.
-  const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
-  const done = new Promise<void>((resolve) => {
-    void listen(nc, stream, subject, 'raw-latency', (msg, at) => {
-      const id = decodeEnvelope(msg.data).id;
-      const sent = sentAt.get(id);
-      if (sent !== undefined) latencies.push(at - sent);
-      if (latencies.length === latencyEvents) resolve();
-    }).then((m) => done.finally(() => m.close()));
-  });
-  await sleep(200);
-  start = performance.now();
-  for (let i = 0; i < latencyEvents; i++) {
-    const e = envelope(i);
-    sentAt.set(e.id, performance.now());
+  const latency = await steadyLatency(nc, stream, subject, 'raw-latency', (e) => {
+    const sent = performance.now();
     void js.publish(subject, encodeEnvelope(e), { msgID: e.id });
-    const due = start + ((i + 1) * 1000) / latencyRatePerSecond;
-    const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
-  }
-  await done;
-  latencies.sort((a, b) => a - b);
-  return { publishPerSecond, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+    return Promise.resolve(sent);
+  });
+  return { publishPerSecond, ...latency };
 }
 
 async function relayPath(orm: MikroORM, nc: NatsConnection, topology: Topology, databaseUrl: string) {
@@ -123,7 +140,7 @@ async function relayPath(orm: MikroORM, nc: NatsConnection, topology: Topology, 
     await orm.em.fork().transactional((em) => enqueueEvents(em, schema, items));
   }
   const relay = new OutboxRelay({ databaseUrl, schema, nats: nc, log, batchSize: 200 });
-  let start = performance.now();
+  const start = performance.now();
   await relay.start();
   for (;;) {
     const [row] = await orm.em
@@ -135,36 +152,12 @@ async function relayPath(orm: MikroORM, nc: NatsConnection, topology: Topology, 
   const relayPerSecond = throughputEvents / ((performance.now() - start) / 1000);
 
   // Latency at a steady rate: one event per transaction; commit returns → consumer receives.
-  const committedAt = new Map<string, number>();
-  const latencies: number[] = [];
-  const done = new Promise<void>((resolve) => {
-    void listen(nc, stream, subject, 'relay-latency', (msg, at) => {
-      const id = decodeEnvelope(msg.data).id;
-      const committed = committedAt.get(id);
-      if (committed !== undefined) latencies.push(at - committed);
-      if (latencies.length === latencyEvents) resolve();
-    }).then((m) => done.finally(() => m.close()));
+  const latency = await steadyLatency(nc, stream, subject, 'relay-latency', async (e) => {
+    await orm.em.fork().transactional((em) => enqueueEvents(em, schema, [{ subject, envelope: e }]));
+    return performance.now();
   });
-  await sleep(200);
-  start = performance.now();
-  const commits: Promise<void>[] = [];
-  for (let i = 0; i < latencyEvents; i++) {
-    const e = envelope(i);
-    commits.push(
-      orm.em
-        .fork()
-        .transactional((em) => enqueueEvents(em, schema, [{ subject, envelope: e }]))
-        .then(() => void committedAt.set(e.id, performance.now())),
-    );
-    const due = start + ((i + 1) * 1000) / latencyRatePerSecond;
-    const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
-  }
-  await Promise.all(commits);
-  await done;
   await relay.stop();
-  latencies.sort((a, b) => a - b);
-  return { relayPerSecond, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return { relayPerSecond, ...latency };
 }
 
 const db = await createTestDatabase('bench');

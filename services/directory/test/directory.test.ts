@@ -3,45 +3,21 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { directory as pb } from '@passage/contracts';
-import {
-  bearerMetadata,
-  callUnary,
-  createLogger,
-  insecureCredentials,
-  loadConfig,
-  type PassageError,
-} from '@passage/platform';
+import { bearerMetadata, callUnary, insecureCredentials, type PassageError } from '@passage/platform';
 import { Topology, decodeEnvelope } from '@passage/events';
-import {
-  createTestDatabase,
-  createTestNats,
-  healthStatus,
-  reflectedServices,
-  type TestDatabase,
-  type TestNats,
-} from '@passage/testing';
-import { directoryConfigSchema } from '../src/config.ts';
-import { startDirectory, type RunningDirectory } from '../src/service.ts';
+import { healthStatus, reflectedServices, type TestNats } from '@passage/testing';
+import type { RunningDirectory } from '../src/service.ts';
+import { startTestDirectory, testAdminToken, type TestDirectory } from './support.ts';
 
-const adminToken = 'test-admin-token-0123456789';
-let db: TestDatabase;
-let nats: TestNats;
+let directory: TestDirectory;
 let service: RunningDirectory;
+let nats: TestNats;
 let client: pb.DirectoryServiceClient;
 let bus: NatsConnection;
 
 beforeAll(async () => {
-  db = await createTestDatabase('directory');
-  nats = await createTestNats('directory');
-  const config = loadConfig(directoryConfigSchema, {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    NATS_NAMESPACE: nats.namespace,
-    GRPC_PORT: '0',
-    SERVICE_ADMIN_TOKEN: adminToken,
-    DIRECTORY_SEED: 'ontario',
-  });
-  service = await startDirectory(config, createLogger('directory-test', 'silent'));
+  directory = await startTestDirectory('directory', { DIRECTORY_SEED: 'ontario' });
+  ({ service, nats } = directory);
   client = new pb.DirectoryServiceClient(service.address, insecureCredentials());
   bus = await connect({ servers: nats.url });
 });
@@ -49,12 +25,10 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.close();
   await bus?.close();
-  await service?.shutdown.run();
-  await nats?.cleanup();
-  await db?.drop();
+  await directory?.stop();
 });
 
-const admin = () => bearerMetadata(adminToken);
+const admin = () => bearerMetadata(testAdminToken);
 const topology = () => new Topology(nats.namespace);
 
 async function failure(promise: Promise<unknown>): Promise<PassageError> {

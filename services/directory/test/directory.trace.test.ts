@@ -9,56 +9,40 @@ import {
   callUnary,
   createLogger,
   insecureCredentials,
-  loadConfig,
   openDatabase,
   type MikroORM,
 } from '@passage/platform';
-import { createTestDatabase, createTestNats, finishedSpans, type TestDatabase, type TestNats } from '@passage/testing';
+import { finishedSpans } from '@passage/testing';
 import { directoryMigrations } from '../migrations/index.ts';
-import { directoryConfigSchema } from '../src/config.ts';
-import { startDirectory, type RunningDirectory } from '../src/service.ts';
 import { ontarioAgencies } from '../src/seed/ontario.ts';
 import { agencyToWire } from '../src/adapters/grpc/mapping.ts';
+import { startTestDirectory, testAdminToken, type TestDirectory } from './support.ts';
 
-const adminToken = 'trace-admin-token-0123456789';
 const log = createLogger('trace-test', 'silent');
-let db: TestDatabase;
-let nats: TestNats;
-let service: RunningDirectory;
+let directory: TestDirectory;
 let orm: MikroORM;
 let bus: NatsConnection;
 
 beforeAll(async () => {
-  db = await createTestDatabase('trace');
-  nats = await createTestNats('trace');
-  const config = loadConfig(directoryConfigSchema, {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    NATS_NAMESPACE: nats.namespace,
-    GRPC_PORT: '0',
-    SERVICE_ADMIN_TOKEN: adminToken,
-  });
-  service = await startDirectory(config, log);
+  directory = await startTestDirectory('trace');
   orm = await openDatabase({
-    url: db.url,
+    url: directory.db.url,
     schema: 'directory',
     entities: [],
     migrations: directoryMigrations,
     poolMax: 2,
   });
-  bus = await connect({ servers: nats.url });
+  bus = await connect({ servers: directory.nats.url });
 });
 
 afterAll(async () => {
   await bus?.close();
   await orm?.close(true);
-  await service?.shutdown.run();
-  await nats?.cleanup();
-  await db?.drop();
+  await directory?.stop();
 });
 
 it('one trace spans the gRPC call, the database transaction, the publish and the consumer', async () => {
-  const topology = new Topology(nats.namespace);
+  const topology = new Topology(directory.nats.namespace);
   let done!: () => void;
   const consumed = new Promise<void>((resolve) => (done = resolve));
   const consumer = new IdempotentConsumer({
@@ -76,12 +60,12 @@ it('one trace spans the gRPC call, the database transaction, the publish and the
   });
   await consumer.start();
 
-  const client = new pb.DirectoryServiceClient(service.address, insecureCredentials());
+  const client = new pb.DirectoryServiceClient(directory.service.address, insecureCredentials());
   const listing = ontarioAgencies.find((a) => a.id === 'pact-ottawa')!;
   await callUnary(
     client.upsertAgency.bind(client),
     { agency: agencyToWire({ ...listing, version: 0 }) },
-    bearerMetadata(adminToken),
+    bearerMetadata(testAdminToken),
   );
   await consumed;
   await consumer.stop();

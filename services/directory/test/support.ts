@@ -1,0 +1,38 @@
+import { createLogger, loadConfig } from '@passage/platform';
+import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from '@passage/testing';
+import { directoryConfigSchema } from '../src/config.ts';
+import { startDirectory, type RunningDirectory } from '../src/service.ts';
+
+export const testAdminToken = 'test-admin-token-0123456789';
+
+export interface TestDirectory {
+  readonly db: TestDatabase;
+  readonly nats: TestNats;
+  readonly service: RunningDirectory;
+  stop(): Promise<void>;
+}
+
+/** The real directory service, in this process, on its own database and NATS namespace. */
+export async function startTestDirectory(label: string, env: Record<string, string> = {}): Promise<TestDirectory> {
+  const db = await createTestDatabase(label);
+  const nats = await createTestNats(label);
+  const config = loadConfig(directoryConfigSchema, {
+    DATABASE_URL: db.url,
+    NATS_URL: nats.url,
+    NATS_NAMESPACE: nats.namespace,
+    GRPC_PORT: '0',
+    SERVICE_ADMIN_TOKEN: testAdminToken,
+    ...env,
+  });
+  const service = await startDirectory(config, createLogger(`${label}-test`, 'silent'));
+  return {
+    db,
+    nats,
+    service,
+    async stop() {
+      await service.shutdown.run();
+      await nats.cleanup();
+      await db.drop();
+    },
+  };
+}
