@@ -73,7 +73,14 @@ describe('evaluate: examples', () => {
 
 // ---- properties ----
 
-const agencyIds = ['opp', 'peel-regional-police', 'london-coalition', 'pact-ottawa', 'walk-with-me', 'ontario-ht-crisis-line'];
+const agencyIds = [
+  'opp',
+  'peel-regional-police',
+  'london-coalition',
+  'pact-ottawa',
+  'walk-with-me',
+  'ontario-ht-crisis-line',
+];
 const kindOf: Record<string, Recipient['kind']> = {
   opp: 'police',
   'peel-regional-police': 'police',
@@ -83,7 +90,9 @@ const kindOf: Record<string, Recipient['kind']> = {
   'ontario-ht-crisis-line': 'crisis_line',
 };
 const hour = fc.integer({ min: -48, max: 48 });
-const recipientArb = fc.constantFrom(...agencyIds).map((agencyId): Recipient => ({ agencyId, kind: kindOf[agencyId]! }));
+const recipientArb = fc
+  .constantFrom(...agencyIds)
+  .map((agencyId): Recipient => ({ agencyId, kind: kindOf[agencyId]! }));
 const scopeArb = (id: fc.Arbitrary<string>) =>
   fc.record({
     id,
@@ -102,15 +111,13 @@ const consentArb = fc
     revokedAt: fc.option(hour.map(hours), { nil: undefined }),
     scopes: fc.array(scopeArb(fc.uuid()), { minLength: 1, maxLength: 4 }),
   })
-  .map(
-    (c): Consent => ({
-      id: c.id,
-      grantedAt: hours(c.granted),
-      expiresAt: hours(c.granted + c.lifetime),
-      revokedAt: c.revokedAt,
-      scopes: c.scopes,
-    }),
-  );
+  .map((c): Consent => ({
+    id: c.id,
+    grantedAt: hours(c.granted),
+    expiresAt: hours(c.granted + c.lifetime),
+    revokedAt: c.revokedAt,
+    scopes: c.scopes,
+  }));
 const consentsArb = fc.array(consentArb, { maxLength: 5 });
 const purposeArb = fc.constantFrom(...purposes);
 const atArb = hour.map(hours);
@@ -133,7 +140,9 @@ describe('evaluate: properties', () => {
             expect(scopeIsActive(c, s, at)).toBe(true);
             expect(s.purposes).toContain(purpose);
             expect(s.categories).toContain(category);
-            expect(s.recipientAgencyIds.includes(recipient.agencyId) || s.recipientKinds.includes(recipient.kind)).toBe(true);
+            expect(s.recipientAgencyIds.includes(recipient.agencyId) || s.recipientKinds.includes(recipient.kind)).toBe(
+              true,
+            );
           }
         }
       }),
@@ -143,32 +152,45 @@ describe('evaluate: properties', () => {
 
   it('never allows anything once every consent is revoked or expired', () => {
     fc.assert(
-      fc.property(consentsArb, recipientArb, purposeArb, atArb, fc.boolean(), (consents, recipient, purpose, at, byRevocation) => {
-        const ended = consents.map((c) =>
-          byRevocation ? { ...c, revokedAt: new Date(at.getTime() - 1) } : { ...c, expiresAt: at },
-        );
-        expect(evaluate(ended, recipient, purpose, at).allowed.size).toBe(0);
-      }),
+      fc.property(
+        consentsArb,
+        recipientArb,
+        purposeArb,
+        atArb,
+        fc.boolean(),
+        (consents, recipient, purpose, at, byRevocation) => {
+          const ended = consents.map((c) =>
+            byRevocation ? { ...c, revokedAt: new Date(at.getTime() - 1) } : { ...c, expiresAt: at },
+          );
+          expect(evaluate(ended, recipient, purpose, at).allowed.size).toBe(0);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
 
   it('never allows police anything without an active investigation scope naming police', () => {
     fc.assert(
-      fc.property(consentsArb, fc.constantFrom('opp', 'peel-regional-police'), purposeArb, atArb, (consents, agencyId, purpose, at) => {
-        const police: Recipient = { agencyId, kind: 'police' };
-        const explicit = consents.some((c) =>
-          c.scopes.some(
-            (s) =>
-              scopeIsActive(c, s, at) &&
-              s.purposes.includes('investigation') &&
-              s.categories.length > 0 &&
-              (s.recipientAgencyIds.includes(agencyId) || s.recipientKinds.includes('police')),
-          ),
-        );
-        const allowed = evaluate(consents, police, purpose, at).allowed.size;
-        if (purpose !== 'investigation' || !explicit) expect(allowed).toBe(0);
-      }),
+      fc.property(
+        consentsArb,
+        fc.constantFrom('opp', 'peel-regional-police'),
+        purposeArb,
+        atArb,
+        (consents, agencyId, purpose, at) => {
+          const police: Recipient = { agencyId, kind: 'police' };
+          const explicit = consents.some((c) =>
+            c.scopes.some(
+              (s) =>
+                scopeIsActive(c, s, at) &&
+                s.purposes.includes('investigation') &&
+                s.categories.length > 0 &&
+                (s.recipientAgencyIds.includes(agencyId) || s.recipientKinds.includes('police')),
+            ),
+          );
+          const allowed = evaluate(consents, police, purpose, at).allowed.size;
+          if (purpose !== 'investigation' || !explicit) expect(allowed).toBe(0);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -1,0 +1,5 @@
+export * from './keyring.ts';
+export { seal, open } from './aead.ts';
+export * from './subject-crypto.ts';
+export * from './sql-key-store.ts';
+export { rotateKek } from './rotate.ts';

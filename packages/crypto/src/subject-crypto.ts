@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { open, seal } from './aead.ts';
+import type { KeyRing } from './keyring.ts';
+
+/** Where wrapped data keys live: one row per subject, in the owning service's schema. */
+export interface SubjectKeyStore {
+  get(subjectId: string): Promise<{ kekId: string; wrappedKey: Buffer } | undefined>;
+  /** Inserts unless a key exists already; returns the stored one either way. */
+  insertIfAbsent(subjectId: string, kekId: string, wrappedKey: Buffer): Promise<{ kekId: string; wrappedKey: Buffer }>;
+  /** Deletes the subject's key; true if there was one. */
+  delete(subjectId: string): Promise<boolean>;
+}
+
+/** A field whose subject was erased: its key is gone, so it cannot be read by anyone. */
+export const shredded = Symbol('shredded');
+
+const wrapAad = (kekId: string, subjectId: string) => `passage/data-key/v1|kek:${kekId}|subject:${subjectId}`;
+const fieldAad = (subjectId: string, field: string) => `passage/field/v1|subject:${subjectId}|field:${field}`;
+
+/**
+ * Envelope encryption per subject (principle 5): each subject's personal data is sealed
+ * with a data key of its own, stored only wrapped by the KEK. Destroying the wrapped key
+ * (crypto-shredding) makes every copy of that data unreadable, backups included, while the
+ * rows that say what happened survive.
+ */
+export class SubjectCrypto {
+  readonly #keyRing: KeyRing;
+
+  constructor(keyRing: KeyRing) {
+    this.#keyRing = keyRing;
+  }
+
+  async encrypt(store: SubjectKeyStore, subjectId: string, field: string, plaintext: string): Promise<Buffer> {
+    const dataKey = await this.#dataKey(store, subjectId, true);
+    if (!dataKey) throw new Error('unreachable: a data key was just created');
+    return seal(dataKey, Buffer.from(plaintext, 'utf8'), fieldAad(subjectId, field));
+  }
+
+  /** The plaintext, or `shredded` when the subject's key was destroyed. */
+  async decrypt(
+    store: SubjectKeyStore,
+    subjectId: string,
+    field: string,
+    sealed: Buffer,
+  ): Promise<string | typeof shredded> {
+    const dataKey = await this.#dataKey(store, subjectId, false);
+    if (!dataKey) return shredded;
+    return open(dataKey, sealed, fieldAad(subjectId, field)).toString('utf8');
+  }
+
+  /** Crypto-shreds the subject. Idempotent: shredding twice is not an error. */
+  shred(store: SubjectKeyStore, subjectId: string): Promise<boolean> {
+    return store.delete(subjectId);
+  }
+
+  /** Re-wraps a stored key under the current KEK; used by rotate-kek. */
+  rewrap(subjectId: string, kekId: string, wrappedKey: Buffer): { kekId: string; wrappedKey: Buffer } {
+    const dataKey = open(this.#keyRing.get(kekId).key, wrappedKey, wrapAad(kekId, subjectId));
+    const current = this.#keyRing.current;
+    return { kekId: current.id, wrappedKey: seal(current.key, dataKey, wrapAad(current.id, subjectId)) };
+  }
+
+  get currentKekId(): string {
+    return this.#keyRing.current.id;
+  }
+
+  async #dataKey(store: SubjectKeyStore, subjectId: string, create: boolean): Promise<Buffer | undefined> {
+    let stored = await store.get(subjectId);
+    if (!stored) {
+      if (!create) return undefined;
+      const current = this.#keyRing.current;
+      stored = await store.insertIfAbsent(
+        subjectId,
+        current.id,
+        seal(current.key, randomBytes(32), wrapAad(current.id, subjectId)),
+      );
+    }
+    return open(this.#keyRing.get(stored.kekId).key, stored.wrappedKey, wrapAad(stored.kekId, subjectId));
+  }
+}
