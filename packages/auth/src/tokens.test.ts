@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { Metadata } from '@grpc/grpc-js';
+import { authenticate, verifierFromEnv } from './authenticate.ts';
+import { TokenIssuer, TokenVerifier, developmentIssuer } from './tokens.ts';
+
+const issuer = new TokenIssuer('k1', randomBytes(32));
+const verifier = TokenVerifier.fromSetting(issuer.publicKeySetting);
+const caller = { userId: 'london-intake', agencyId: 'london-coalition', roles: ['intake_worker' as const] };
+
+function withToken(token: string): Metadata {
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${token}`);
+  return metadata;
+}
+
+describe('caller tokens', () => {
+  it('round-trips a caller', () => {
+    expect(verifier.verify(issuer.issue(caller))).toEqual(caller);
+  });
+
+  it('answers UNAUTHENTICATED for a missing, expired, forged or tampered token', () => {
+    const codeOf = (metadata: Metadata) => {
+      try {
+        authenticate(metadata, verifier);
+        return 'ok';
+      } catch (error) {
+        return (error as { code: string }).code;
+      }
+    };
+    expect(codeOf(new Metadata())).toBe('unauthenticated');
+    expect(codeOf(withToken(issuer.issue(caller, 60, Date.now() - 3_600_000)))).toBe('unauthenticated');
+    const forger = new TokenIssuer('k1', randomBytes(32));
+    expect(codeOf(withToken(forger.issue(caller)))).toBe('unauthenticated');
+    const [header, , signature] = issuer.issue(caller).split('.');
+    const admin = Buffer.from(JSON.stringify({ ...caller, roles: ['admin'] })).toString('base64url');
+    expect(codeOf(withToken(`${header}.${admin}.${signature}`))).toBe('unauthenticated');
+    expect(codeOf(withToken(issuer.issue(caller)))).toBe('ok');
+  });
+
+  it('accepts the development key only in development', () => {
+    expect(() => verifierFromEnv({})).toThrow(/AUTH_PUBLIC_KEYS is required/);
+    const dev = verifierFromEnv({ PASSAGE_ENV: 'development' });
+    expect(dev.verify(developmentIssuer().issue(caller)).userId).toBe('london-intake');
+  });
+});
