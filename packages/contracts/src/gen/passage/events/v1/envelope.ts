@@ -40,7 +40,13 @@ export interface Envelope {
   consentId: string;
   /** Names of the data categories the recipient may read under consent_id. */
   allowedCategories: string[];
-  payload?: { $case: 'agencyChanged'; value: AgencyChanged } | undefined;
+  payload?:
+    | { $case: 'agencyChanged'; value: AgencyChanged }
+    | { $case: 'consentGranted'; value: ConsentGranted }
+    | { $case: 'consentRevoked'; value: ConsentRevoked }
+    | { $case: 'consentExpired'; value: ConsentExpired }
+    | { $case: 'subjectErased'; value: SubjectErased }
+    | undefined;
 }
 
 /** directory.v1.agency_upserted: an agency's listing was created or changed. */
@@ -51,6 +57,42 @@ export interface AgencyChanged {
   acceptingReferrals: boolean;
   /** "upsert" or "import". */
   source: string;
+}
+
+/** Who a consent scope names and for what, without anything about the person. */
+export interface ScopeSummary {
+  scopeId: string;
+  recipientAgencyIds: string[];
+  recipientKinds: string[];
+  purposes: string[];
+  categories: string[];
+  doNotContact: boolean;
+}
+
+/** consent.v1.granted */
+export interface ConsentGranted {
+  consentId: string;
+  expiresAt?: Date | undefined;
+  scopes: ScopeSummary[];
+}
+
+/** consent.v1.revoked: the whole consent (all) or some scopes. */
+export interface ConsentRevoked {
+  consentId: string;
+  scopeIds: string[];
+  all: boolean;
+  reason: string;
+}
+
+/** consent.v1.expired: published by the sweeper once the expiry has passed. */
+export interface ConsentExpired {
+  consentId: string;
+  expiredAt?: Date | undefined;
+}
+
+/** consent.v1.subject_erased: every service destroys its data keys for the subject. */
+export interface SubjectErased {
+  erasedAt?: Date | undefined;
 }
 
 function createBaseActor(): Actor {
@@ -210,6 +252,18 @@ export const Envelope: MessageFns<Envelope> = {
       case 'agencyChanged':
         AgencyChanged.encode(message.payload.value, writer.uint32(162).fork()).join();
         break;
+      case 'consentGranted':
+        ConsentGranted.encode(message.payload.value, writer.uint32(170).fork()).join();
+        break;
+      case 'consentRevoked':
+        ConsentRevoked.encode(message.payload.value, writer.uint32(178).fork()).join();
+        break;
+      case 'consentExpired':
+        ConsentExpired.encode(message.payload.value, writer.uint32(186).fork()).join();
+        break;
+      case 'subjectErased':
+        SubjectErased.encode(message.payload.value, writer.uint32(194).fork()).join();
+        break;
     }
     return writer;
   },
@@ -323,6 +377,38 @@ export const Envelope: MessageFns<Envelope> = {
             message.payload = { $case: 'agencyChanged', value: AgencyChanged.decode(reader, reader.uint32()) };
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.payload = { $case: 'consentGranted', value: ConsentGranted.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.payload = { $case: 'consentRevoked', value: ConsentRevoked.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.payload = { $case: 'consentExpired', value: ConsentExpired.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.payload = { $case: 'subjectErased', value: SubjectErased.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -380,7 +466,23 @@ export const Envelope: MessageFns<Envelope> = {
         ? { $case: 'agencyChanged', value: AgencyChanged.fromJSON(object.agencyChanged) }
         : isSet(object.agency_changed)
           ? { $case: 'agencyChanged', value: AgencyChanged.fromJSON(object.agency_changed) }
-          : undefined,
+          : isSet(object.consentGranted)
+            ? { $case: 'consentGranted', value: ConsentGranted.fromJSON(object.consentGranted) }
+            : isSet(object.consent_granted)
+              ? { $case: 'consentGranted', value: ConsentGranted.fromJSON(object.consent_granted) }
+              : isSet(object.consentRevoked)
+                ? { $case: 'consentRevoked', value: ConsentRevoked.fromJSON(object.consentRevoked) }
+                : isSet(object.consent_revoked)
+                  ? { $case: 'consentRevoked', value: ConsentRevoked.fromJSON(object.consent_revoked) }
+                  : isSet(object.consentExpired)
+                    ? { $case: 'consentExpired', value: ConsentExpired.fromJSON(object.consentExpired) }
+                    : isSet(object.consent_expired)
+                      ? { $case: 'consentExpired', value: ConsentExpired.fromJSON(object.consent_expired) }
+                      : isSet(object.subjectErased)
+                        ? { $case: 'subjectErased', value: SubjectErased.fromJSON(object.subjectErased) }
+                        : isSet(object.subject_erased)
+                          ? { $case: 'subjectErased', value: SubjectErased.fromJSON(object.subject_erased) }
+                          : undefined,
     };
   },
 
@@ -421,6 +523,14 @@ export const Envelope: MessageFns<Envelope> = {
     }
     if (message.payload?.$case === 'agencyChanged') {
       obj.agencyChanged = AgencyChanged.toJSON(message.payload.value);
+    } else if (message.payload?.$case === 'consentGranted') {
+      obj.consentGranted = ConsentGranted.toJSON(message.payload.value);
+    } else if (message.payload?.$case === 'consentRevoked') {
+      obj.consentRevoked = ConsentRevoked.toJSON(message.payload.value);
+    } else if (message.payload?.$case === 'consentExpired') {
+      obj.consentExpired = ConsentExpired.toJSON(message.payload.value);
+    } else if (message.payload?.$case === 'subjectErased') {
+      obj.subjectErased = SubjectErased.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -445,6 +555,30 @@ export const Envelope: MessageFns<Envelope> = {
       case 'agencyChanged': {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: 'agencyChanged', value: AgencyChanged.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case 'consentGranted': {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: 'consentGranted', value: ConsentGranted.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case 'consentRevoked': {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: 'consentRevoked', value: ConsentRevoked.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case 'consentExpired': {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: 'consentExpired', value: ConsentExpired.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case 'subjectErased': {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: 'subjectErased', value: SubjectErased.fromPartial(object.payload.value) };
         }
         break;
       }
@@ -590,6 +724,573 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
     message.version = object.version ?? 0;
     message.acceptingReferrals = object.acceptingReferrals ?? false;
     message.source = object.source ?? '';
+    return message;
+  },
+};
+
+function createBaseScopeSummary(): ScopeSummary {
+  return { scopeId: '', recipientAgencyIds: [], recipientKinds: [], purposes: [], categories: [], doNotContact: false };
+}
+
+export const ScopeSummary: MessageFns<ScopeSummary> = {
+  encode(message: ScopeSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scopeId !== '') {
+      writer.uint32(10).string(message.scopeId);
+    }
+    for (const v of message.recipientAgencyIds) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.recipientKinds) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.purposes) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.categories) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.doNotContact !== false) {
+      writer.uint32(48).bool(message.doNotContact);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScopeSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScopeSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scopeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.recipientAgencyIds.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.recipientKinds.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.purposes.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.categories.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.doNotContact = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScopeSummary {
+    return {
+      scopeId: isSet(object.scopeId)
+        ? globalThis.String(object.scopeId)
+        : isSet(object.scope_id)
+          ? globalThis.String(object.scope_id)
+          : '',
+      recipientAgencyIds: globalThis.Array.isArray(object?.recipientAgencyIds)
+        ? object.recipientAgencyIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.recipient_agency_ids)
+          ? object.recipient_agency_ids.map((e: any) => globalThis.String(e))
+          : [],
+      recipientKinds: globalThis.Array.isArray(object?.recipientKinds)
+        ? object.recipientKinds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.recipient_kinds)
+          ? object.recipient_kinds.map((e: any) => globalThis.String(e))
+          : [],
+      purposes: globalThis.Array.isArray(object?.purposes) ? object.purposes.map((e: any) => globalThis.String(e)) : [],
+      categories: globalThis.Array.isArray(object?.categories)
+        ? object.categories.map((e: any) => globalThis.String(e))
+        : [],
+      doNotContact: isSet(object.doNotContact)
+        ? globalThis.Boolean(object.doNotContact)
+        : isSet(object.do_not_contact)
+          ? globalThis.Boolean(object.do_not_contact)
+          : false,
+    };
+  },
+
+  toJSON(message: ScopeSummary): unknown {
+    const obj: any = {};
+    if (message.scopeId !== '') {
+      obj.scopeId = message.scopeId;
+    }
+    if (message.recipientAgencyIds?.length) {
+      obj.recipientAgencyIds = message.recipientAgencyIds;
+    }
+    if (message.recipientKinds?.length) {
+      obj.recipientKinds = message.recipientKinds;
+    }
+    if (message.purposes?.length) {
+      obj.purposes = message.purposes;
+    }
+    if (message.categories?.length) {
+      obj.categories = message.categories;
+    }
+    if (message.doNotContact !== false) {
+      obj.doNotContact = message.doNotContact;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ScopeSummary>): ScopeSummary {
+    return ScopeSummary.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ScopeSummary>): ScopeSummary {
+    const message = createBaseScopeSummary();
+    message.scopeId = object.scopeId ?? '';
+    message.recipientAgencyIds = object.recipientAgencyIds?.map((e) => e) || [];
+    message.recipientKinds = object.recipientKinds?.map((e) => e) || [];
+    message.purposes = object.purposes?.map((e) => e) || [];
+    message.categories = object.categories?.map((e) => e) || [];
+    message.doNotContact = object.doNotContact ?? false;
+    return message;
+  },
+};
+
+function createBaseConsentGranted(): ConsentGranted {
+  return { consentId: '', expiresAt: undefined, scopes: [] };
+}
+
+export const ConsentGranted: MessageFns<ConsentGranted> = {
+  encode(message: ConsentGranted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consentId !== '') {
+      writer.uint32(10).string(message.consentId);
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(18).fork()).join();
+    }
+    for (const v of message.scopes) {
+      ScopeSummary.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsentGranted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsentGranted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.scopes.push(ScopeSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConsentGranted {
+    return {
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+          ? globalThis.String(object.consent_id)
+          : '',
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+          ? fromJsonTimestamp(object.expires_at)
+          : undefined,
+      scopes: globalThis.Array.isArray(object?.scopes) ? object.scopes.map((e: any) => ScopeSummary.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ConsentGranted): unknown {
+    const obj: any = {};
+    if (message.consentId !== '') {
+      obj.consentId = message.consentId;
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    if (message.scopes?.length) {
+      obj.scopes = message.scopes.map((e) => ScopeSummary.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConsentGranted>): ConsentGranted {
+    return ConsentGranted.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConsentGranted>): ConsentGranted {
+    const message = createBaseConsentGranted();
+    message.consentId = object.consentId ?? '';
+    message.expiresAt = object.expiresAt ?? undefined;
+    message.scopes = object.scopes?.map((e) => ScopeSummary.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseConsentRevoked(): ConsentRevoked {
+  return { consentId: '', scopeIds: [], all: false, reason: '' };
+}
+
+export const ConsentRevoked: MessageFns<ConsentRevoked> = {
+  encode(message: ConsentRevoked, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consentId !== '') {
+      writer.uint32(10).string(message.consentId);
+    }
+    for (const v of message.scopeIds) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.all !== false) {
+      writer.uint32(24).bool(message.all);
+    }
+    if (message.reason !== '') {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsentRevoked {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsentRevoked();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.scopeIds.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.all = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConsentRevoked {
+    return {
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+          ? globalThis.String(object.consent_id)
+          : '',
+      scopeIds: globalThis.Array.isArray(object?.scopeIds)
+        ? object.scopeIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.scope_ids)
+          ? object.scope_ids.map((e: any) => globalThis.String(e))
+          : [],
+      all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+    };
+  },
+
+  toJSON(message: ConsentRevoked): unknown {
+    const obj: any = {};
+    if (message.consentId !== '') {
+      obj.consentId = message.consentId;
+    }
+    if (message.scopeIds?.length) {
+      obj.scopeIds = message.scopeIds;
+    }
+    if (message.all !== false) {
+      obj.all = message.all;
+    }
+    if (message.reason !== '') {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConsentRevoked>): ConsentRevoked {
+    return ConsentRevoked.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConsentRevoked>): ConsentRevoked {
+    const message = createBaseConsentRevoked();
+    message.consentId = object.consentId ?? '';
+    message.scopeIds = object.scopeIds?.map((e) => e) || [];
+    message.all = object.all ?? false;
+    message.reason = object.reason ?? '';
+    return message;
+  },
+};
+
+function createBaseConsentExpired(): ConsentExpired {
+  return { consentId: '', expiredAt: undefined };
+}
+
+export const ConsentExpired: MessageFns<ConsentExpired> = {
+  encode(message: ConsentExpired, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consentId !== '') {
+      writer.uint32(10).string(message.consentId);
+    }
+    if (message.expiredAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiredAt), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsentExpired {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsentExpired();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.expiredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConsentExpired {
+    return {
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+          ? globalThis.String(object.consent_id)
+          : '',
+      expiredAt: isSet(object.expiredAt)
+        ? fromJsonTimestamp(object.expiredAt)
+        : isSet(object.expired_at)
+          ? fromJsonTimestamp(object.expired_at)
+          : undefined,
+    };
+  },
+
+  toJSON(message: ConsentExpired): unknown {
+    const obj: any = {};
+    if (message.consentId !== '') {
+      obj.consentId = message.consentId;
+    }
+    if (message.expiredAt !== undefined) {
+      obj.expiredAt = message.expiredAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConsentExpired>): ConsentExpired {
+    return ConsentExpired.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConsentExpired>): ConsentExpired {
+    const message = createBaseConsentExpired();
+    message.consentId = object.consentId ?? '';
+    message.expiredAt = object.expiredAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseSubjectErased(): SubjectErased {
+  return { erasedAt: undefined };
+}
+
+export const SubjectErased: MessageFns<SubjectErased> = {
+  encode(message: SubjectErased, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.erasedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.erasedAt), writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubjectErased {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubjectErased();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.erasedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SubjectErased {
+    return {
+      erasedAt: isSet(object.erasedAt)
+        ? fromJsonTimestamp(object.erasedAt)
+        : isSet(object.erased_at)
+          ? fromJsonTimestamp(object.erased_at)
+          : undefined,
+    };
+  },
+
+  toJSON(message: SubjectErased): unknown {
+    const obj: any = {};
+    if (message.erasedAt !== undefined) {
+      obj.erasedAt = message.erasedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SubjectErased>): SubjectErased {
+    return SubjectErased.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SubjectErased>): SubjectErased {
+    const message = createBaseSubjectErased();
+    message.erasedAt = object.erasedAt ?? undefined;
     return message;
   },
 };
