@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { directory as pb } from '@passage/contracts';
+import { directory as pb, type events } from '@passage/contracts';
 import { bearerMetadata, callUnary, insecureCredentials, type PassageError } from '@passage/platform';
 import { Topology, decodeEnvelope } from '@passage/events';
 import { healthStatus, reflectedServices, type TestNats } from '@passage/testing';
@@ -40,11 +40,11 @@ async function failure(promise: Promise<unknown>): Promise<PassageError> {
   throw new Error('expected the call to fail');
 }
 
-async function directoryEvents(): Promise<Array<{ agencyId: string; source: string; version: number }>> {
+async function directoryEvents(): Promise<events.AgencyChanged[]> {
   const jsm = await jetstream(bus).jetstreamManager();
   const stream = topology().stream('directory').name;
   const { state } = await jsm.streams.info(stream);
-  const out: Array<{ agencyId: string; source: string; version: number }> = [];
+  const out: events.AgencyChanged[] = [];
   for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
     const message = await jsm.streams.getMessage(stream, { seq });
     const envelope = decodeEnvelope(message!.data);
@@ -173,6 +173,8 @@ describe('directory service over gRPC', () => {
       version: agency!.version + 1,
       acceptingReferrals: false,
       source: 'upsert',
+      nameEn: agency!.nameEn,
+      nameFr: agency!.nameFr,
     });
     // Restore the listing for the tests that follow.
     await callUnary(client.upsertAgency.bind(client), { agency: agency! }, admin());

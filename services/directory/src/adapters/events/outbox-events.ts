@@ -25,6 +25,8 @@ export class OutboxDirectoryEvents implements DirectoryEvents {
           version: agency.version,
           acceptingReferrals: agency.acceptingReferrals,
           source,
+          nameEn: agency.name.en,
+          nameFr: agency.name.fr,
         },
       },
     });

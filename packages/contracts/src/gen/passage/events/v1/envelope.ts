@@ -57,6 +57,9 @@ export interface AgencyChanged {
   acceptingReferrals: boolean;
   /** "upsert" or "import". */
   source: string;
+  /** The agency's public names (not personal data), for receipts and notices. */
+  nameEn: string;
+  nameFr: string;
 }
 
 /** Who a consent scope names and for what, without anything about the person. */
@@ -588,7 +591,7 @@ export const Envelope: MessageFns<Envelope> = {
 };
 
 function createBaseAgencyChanged(): AgencyChanged {
-  return { agencyId: '', kind: '', version: 0, acceptingReferrals: false, source: '' };
+  return { agencyId: '', kind: '', version: 0, acceptingReferrals: false, source: '', nameEn: '', nameFr: '' };
 }
 
 export const AgencyChanged: MessageFns<AgencyChanged> = {
@@ -607,6 +610,12 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
     }
     if (message.source !== '') {
       writer.uint32(42).string(message.source);
+    }
+    if (message.nameEn !== '') {
+      writer.uint32(50).string(message.nameEn);
+    }
+    if (message.nameFr !== '') {
+      writer.uint32(58).string(message.nameFr);
     }
     return writer;
   },
@@ -664,6 +673,22 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
             message.source = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.nameEn = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.nameFr = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -691,6 +716,16 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
           ? globalThis.Boolean(object.accepting_referrals)
           : false,
       source: isSet(object.source) ? globalThis.String(object.source) : '',
+      nameEn: isSet(object.nameEn)
+        ? globalThis.String(object.nameEn)
+        : isSet(object.name_en)
+          ? globalThis.String(object.name_en)
+          : '',
+      nameFr: isSet(object.nameFr)
+        ? globalThis.String(object.nameFr)
+        : isSet(object.name_fr)
+          ? globalThis.String(object.name_fr)
+          : '',
     };
   },
 
@@ -711,6 +746,12 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
     if (message.source !== '') {
       obj.source = message.source;
     }
+    if (message.nameEn !== '') {
+      obj.nameEn = message.nameEn;
+    }
+    if (message.nameFr !== '') {
+      obj.nameFr = message.nameFr;
+    }
     return obj;
   },
 
@@ -724,6 +765,8 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
     message.version = object.version ?? 0;
     message.acceptingReferrals = object.acceptingReferrals ?? false;
     message.source = object.source ?? '';
+    message.nameEn = object.nameEn ?? '';
+    message.nameFr = object.nameFr ?? '';
     return message;
   },
 };
