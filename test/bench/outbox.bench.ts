@@ -36,7 +36,15 @@ function envelope(i: number) {
     type: 'directory.v1.agency_upserted',
     payload: {
       $case: 'agencyChanged',
-      value: { agencyId: `agency-${i}`, kind: 'coalition', version: i, acceptingReferrals: true, source: 'bench', nameEn: '', nameFr: '' },
+      value: {
+        agencyId: `agency-${i}`,
+        kind: 'coalition',
+        version: i,
+        acceptingReferrals: true,
+        source: 'bench',
+        nameEn: '',
+        nameFr: '',
+      },
     },
   });
 }

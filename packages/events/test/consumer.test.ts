@@ -90,7 +90,15 @@ describe('idempotent consumer', () => {
         type: 'directory.v1.agency_upserted',
         payload: {
           $case: 'agencyChanged',
-          value: { agencyId: 'x', kind: 'shelter', version: 2, acceptingReferrals: false, source: 'lab', nameEn: '', nameFr: '' },
+          value: {
+            agencyId: 'x',
+            kind: 'shelter',
+            version: 2,
+            acceptingReferrals: false,
+            source: 'lab',
+            nameEn: '',
+            nameFr: '',
+          },
         },
       });
       const js = jetstream(lab.nats);

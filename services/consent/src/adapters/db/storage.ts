@@ -1,0 +1,65 @@
+import { SqlSubjectKeyStore, type SubjectCrypto } from '@passage/crypto';
+import type { Topology } from '@passage/events';
+import type { EntityManager, MikroORM } from '@passage/platform';
+import type { AgencyNames } from '../../domain/receipt.ts';
+import type { AgencyCatalogue, ConsentStorage, ConsentTransaction, Vault } from '../../app/ports.ts';
+import { OutboxConsentEvents } from '../events/outbox-events.ts';
+import { SqlConsentRepository, consentSchema } from './consent-repository.ts';
+
+class SqlAgencyCatalogue implements AgencyCatalogue {
+  readonly #em: EntityManager;
+
+  constructor(em: EntityManager) {
+    this.#em = em;
+  }
+
+  async names(agencyIds: readonly string[]): Promise<Map<string, AgencyNames>> {
+    if (agencyIds.length === 0) return new Map();
+    const rows = await this.#em.execute<{ agency_id: string; name_en: string; name_fr: string }[]>(
+      'select agency_id, name_en, name_fr from consent.agencies where agency_id = any(?::text[])',
+      [`{${[...new Set(agencyIds)].join(',')}}`],
+    );
+    return new Map(rows.map((r) => [r.agency_id, { en: r.name_en, fr: r.name_fr }]));
+  }
+}
+
+function vaultOf(crypto: SubjectCrypto, em: EntityManager): Vault {
+  const store = new SqlSubjectKeyStore(em, consentSchema);
+  return {
+    encrypt: (subjectRef, field, plaintext) => crypto.encrypt(store, subjectRef, field, plaintext),
+    decrypt: (subjectRef, field, sealed) => crypto.decrypt(store, subjectRef, field, sealed),
+    shred: (subjectRef) => crypto.shred(store, subjectRef),
+  };
+}
+
+export class SqlConsentStorage implements ConsentStorage {
+  readonly #orm: MikroORM;
+  readonly #crypto: SubjectCrypto;
+  readonly #topology: Topology;
+
+  constructor(orm: MikroORM, crypto: SubjectCrypto, topology: Topology) {
+    this.#orm = orm;
+    this.#crypto = crypto;
+    this.#topology = topology;
+  }
+
+  reader(): Omit<ConsentTransaction, 'events'> {
+    const em = this.#orm.em.fork();
+    return {
+      consents: new SqlConsentRepository(em),
+      vault: vaultOf(this.#crypto, em),
+      agencies: new SqlAgencyCatalogue(em),
+    };
+  }
+
+  transaction<T>(work: (tx: ConsentTransaction) => Promise<T>): Promise<T> {
+    return this.#orm.em.fork().transactional((em) =>
+      work({
+        consents: new SqlConsentRepository(em),
+        vault: vaultOf(this.#crypto, em),
+        agencies: new SqlAgencyCatalogue(em),
+        events: new OutboxConsentEvents(em, this.#topology),
+      }),
+    );
+  }
+}

@@ -1,0 +1,81 @@
+import { createEnvelope, enqueueEvents, type EventPayload, type Topology } from '@passage/events';
+import type { EntityManager } from '@passage/platform';
+import type { Actor, ConsentRecord } from '../../domain/consent.ts';
+import type { ConsentEvents } from '../../app/ports.ts';
+import { consentSchema } from '../db/consent-repository.ts';
+
+/** consent.v1.* facts: ids, categories, agencies and times; never anything about the person. */
+export class OutboxConsentEvents implements ConsentEvents {
+  readonly #em: EntityManager;
+  readonly #topology: Topology;
+
+  constructor(em: EntityManager, topology: Topology) {
+    this.#em = em;
+    this.#topology = topology;
+  }
+
+  async #publish(
+    event: string,
+    subjectRef: string,
+    consentId: string,
+    actor: Actor,
+    payload: EventPayload,
+  ): Promise<void> {
+    const envelope = createEnvelope({
+      type: `consent.v1.${event}`,
+      actor: { agency: actor.agencyId, user: actor.userId, role: actor.role },
+      subjectRef,
+      consentId,
+      payload,
+    });
+    await enqueueEvents(this.#em, consentSchema, [{ subject: this.#topology.consent(event), envelope }]);
+  }
+
+  granted(record: ConsentRecord, actor: Actor): Promise<void> {
+    return this.#publish('granted', record.subjectRef, record.id, actor, {
+      $case: 'consentGranted',
+      value: {
+        consentId: record.id,
+        expiresAt: record.expiresAt,
+        scopes: record.scopes.map((s) => ({
+          scopeId: s.id,
+          recipientAgencyIds: [...s.recipientAgencyIds],
+          recipientKinds: [...s.recipientKinds],
+          purposes: [...s.purposes],
+          categories: [...s.categories],
+          doNotContact: s.doNotContact,
+        })),
+      },
+    });
+  }
+
+  revoked(
+    record: ConsentRecord,
+    scopeIds: readonly string[],
+    whole: boolean,
+    reason: string,
+    actor: Actor,
+  ): Promise<void> {
+    return this.#publish('revoked', record.subjectRef, record.id, actor, {
+      $case: 'consentRevoked',
+      value: { consentId: record.id, scopeIds: [...scopeIds], all: whole, reason },
+    });
+  }
+
+  expired(record: ConsentRecord): Promise<void> {
+    return this.#publish(
+      'expired',
+      record.subjectRef,
+      record.id,
+      { agencyId: '', userId: 'consent-expiry', role: 'system' },
+      {
+        $case: 'consentExpired',
+        value: { consentId: record.id, expiredAt: record.expiresAt },
+      },
+    );
+  }
+
+  subjectErased(subjectRef: string, actor: Actor, at: Date): Promise<void> {
+    return this.#publish('subject_erased', subjectRef, '', actor, { $case: 'subjectErased', value: { erasedAt: at } });
+  }
+}

@@ -1,0 +1,299 @@
+import { randomUUID } from 'node:crypto';
+import {
+  evaluate,
+  isPurpose,
+  isRecipientKind,
+  type DataCategory,
+  type Evaluation,
+  type Grant as PolicyGrant,
+} from '@passage/consent-policy';
+import { requireRole, type Caller, type Role } from '@passage/auth';
+import { shredded } from '@passage/crypto';
+import { uuidv7 } from '@passage/events';
+import { PassageError } from '@passage/platform';
+import type { Actor, Change, ConsentRecord } from '../domain/consent.ts';
+import { kantaraReceipt, receiptText, type KantaraReceipt, type ReceiptLanguage } from '../domain/receipt.ts';
+import { planRevocation } from '../domain/revocation.ts';
+import { checkGrant, type RawGrant } from '../domain/validate-grant.ts';
+import type { ConsentStorage, ConsentTransaction, ReceiptSigner } from './ports.ts';
+
+/** The roles that capture consent from a person (and may record its withdrawal). */
+export const captureRoles: readonly Role[] = ['officer', 'crisis_counsellor', 'intake_worker', 'supervisor'];
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const slug = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const reasonCode = /^[a-z][a-z0-9_]{0,63}$/;
+
+export interface IssuedReceipt {
+  readonly language: ReceiptLanguage;
+  readonly text: string;
+  readonly json: KantaraReceipt;
+  readonly jws: string;
+  readonly signingKeyId: string;
+  readonly signingPublicKey: string;
+}
+
+export interface EvaluationResult extends Evaluation {
+  readonly recipientKind: string;
+  readonly evaluatedAt: Date;
+}
+
+export interface History {
+  readonly consents: readonly ConsentRecord[];
+  readonly changes: readonly Change[];
+  readonly erased: boolean;
+}
+
+function actorOf(caller: Caller): Actor {
+  return { agencyId: caller.agencyId, userId: caller.userId, role: caller.roles[0] ?? '' };
+}
+
+function invalid(field: string, description: string): PassageError {
+  return PassageError.invalid([{ field, description }]);
+}
+
+function checkSubjectRef(subjectRef: string): void {
+  if (!uuidPattern.test(subjectRef)) throw invalid('subject_ref', 'a subject reference is a UUID');
+}
+
+/** The consent service's use cases: one method per gRPC call. */
+export class ConsentUseCases {
+  readonly #storage: ConsentStorage;
+  readonly #signer: ReceiptSigner;
+  readonly #now: () => Date;
+
+  constructor(storage: ConsentStorage, signer: ReceiptSigner, now: () => Date = () => new Date()) {
+    this.#storage = storage;
+    this.#signer = signer;
+    this.#now = now;
+  }
+
+  async grant(caller: Caller, raw: RawGrant): Promise<{ consent: ConsentRecord; receipt: IssuedReceipt }> {
+    requireRole(caller, captureRoles, 'recording consent');
+    const now = this.#now();
+    const checked = checkGrant(raw, now);
+    if (!checked.ok) throw PassageError.invalid(checked.violations);
+    const input = checked.value;
+
+    const consent = await this.#storage.transaction(async (tx) => {
+      const subjectRef = input.subjectRef ?? randomUUID();
+      if (input.subjectRef && (await tx.consents.erasure(subjectRef))) {
+        throw new PassageError(
+          'failed_precondition',
+          `subject ${subjectRef} was erased; record consent as a new person`,
+        );
+      }
+      const record: ConsentRecord = {
+        id: uuidv7(),
+        subjectRef,
+        capturedBy: actorOf(caller),
+        method: input.method,
+        interpreterLanguage: input.interpreterLanguage,
+        language: input.language,
+        grantedAt: now,
+        expiresAt: input.expiresAt,
+        scopes: input.scopes.map((scope) => ({ id: uuidv7(), ...scope })),
+      };
+      await tx.consents.insert(record, {
+        receiptName: input.receiptName
+          ? await tx.vault.encrypt(subjectRef, `consent:${record.id}:receipt_name`, input.receiptName)
+          : undefined,
+        notes: input.notes ? await tx.vault.encrypt(subjectRef, `consent:${record.id}:notes`, input.notes) : undefined,
+      });
+      await tx.consents.appendChange(subjectRef, {
+        change: 'granted',
+        consentId: record.id,
+        scopeIds: record.scopes.map((s) => s.id),
+        actor: record.capturedBy,
+        at: now,
+        reason: '',
+      });
+      await tx.events.granted(record, record.capturedBy);
+      return record;
+    });
+    const language: ReceiptLanguage = consent.language.startsWith('fr') ? 'fr' : 'en';
+    return { consent, receipt: await this.#issueReceipt(this.#storage.reader(), consent, language, input.receiptName) };
+  }
+
+  async revoke(
+    caller: Caller,
+    request: { consentId: string; scopeIds: readonly string[]; all: boolean; reason: string },
+  ): Promise<{ consent: ConsentRecord; revokedScopeIds: readonly string[]; alreadyRevoked: boolean }> {
+    requireRole(caller, [...captureRoles, 'admin'], 'recording a withdrawal of consent');
+    if (!uuidPattern.test(request.consentId)) throw invalid('consent_id', 'a consent id is a UUID');
+    if (!reasonCode.test(request.reason)) {
+      throw invalid('reason', 'give a short reason code such as "person_withdrew" or "recorded_in_error"');
+    }
+    return this.#storage.transaction(async (tx) => {
+      const consent = await tx.consents.get(request.consentId, true);
+      if (!consent) throw new PassageError('not_found', `no consent ${request.consentId}`);
+      const involved =
+        consent.capturedBy.agencyId === caller.agencyId ||
+        consent.scopes.some((s) => s.recipientAgencyIds.includes(caller.agencyId));
+      if (!involved && !caller.roles.includes('admin')) {
+        throw new PassageError(
+          'permission_denied',
+          'only the agency that recorded this consent, or one it names, may record its withdrawal',
+        );
+      }
+      const plan = planRevocation(consent, request);
+      if (!plan.ok) throw PassageError.invalid(plan.violations);
+      if (plan.value.scopeIds.length === 0) return { consent, revokedScopeIds: [], alreadyRevoked: true };
+
+      const now = this.#now();
+      await tx.consents.saveRevocation(consent.id, plan.value.scopeIds, plan.value.whole, now);
+      const actor = actorOf(caller);
+      await tx.consents.appendChange(consent.subjectRef, {
+        change: plan.value.whole ? 'revoked' : 'scope_revoked',
+        consentId: consent.id,
+        scopeIds: plan.value.scopeIds,
+        actor,
+        at: now,
+        reason: request.reason,
+      });
+      const updated = (await tx.consents.get(consent.id))!;
+      await tx.events.revoked(updated, plan.value.scopeIds, plan.value.whole, request.reason, actor);
+      return { consent: updated, revokedScopeIds: plan.value.scopeIds, alreadyRevoked: false };
+    });
+  }
+
+  /**
+   * Read-time evaluation, on every read, straight from the database: no cache can serve an
+   * allow after a revocation has committed. The recipient's kind comes from the directory
+   * when this service knows the agency; the caller's word is used only for agencies it
+   * does not know yet.
+   */
+  async evaluate(
+    _caller: Caller,
+    request: { subjectRef: string; agencyId: string; kind: string; purpose: string },
+  ): Promise<EvaluationResult> {
+    checkSubjectRef(request.subjectRef);
+    if (!slug.test(request.agencyId)) throw invalid('recipient_agency_id', 'an agency id such as "london-coalition"');
+    if (!isPurpose(request.purpose)) {
+      throw invalid(
+        'purpose',
+        `unknown purpose "${request.purpose}"; one of referral, safety_planning, investigation, statistics`,
+      );
+    }
+    const { consents, kind: knownKind } = await this.#storage
+      .reader()
+      .consents.evaluationInputs(request.subjectRef, request.agencyId);
+    const kind = knownKind ?? (isRecipientKind(request.kind) ? request.kind : undefined);
+    if (!kind) {
+      throw invalid('recipient_kind', `the directory has not listed "${request.agencyId}"; give its agency kind`);
+    }
+    const evaluatedAt = this.#now();
+    return {
+      ...evaluate(consents, { agencyId: request.agencyId, kind }, request.purpose, evaluatedAt),
+      recipientKind: kind,
+      evaluatedAt,
+    };
+  }
+
+  async history(caller: Caller, subjectRef: string): Promise<History> {
+    checkSubjectRef(subjectRef);
+    const reader = this.#storage.reader();
+    const [consents, changes, erasure] = await Promise.all([
+      reader.consents.bySubject(subjectRef),
+      reader.consents.changes(subjectRef),
+      reader.consents.erasure(subjectRef),
+    ]);
+    if (caller.roles.includes('auditor') || caller.roles.includes('admin')) {
+      return { consents, changes, erased: Boolean(erasure) };
+    }
+    requireRole(caller, captureRoles, 'reading consent history');
+    const own = consents.filter((c) => c.capturedBy.agencyId === caller.agencyId);
+    if (own.length === 0)
+      throw new PassageError('permission_denied', 'your agency recorded no consent for this subject');
+    const ids = new Set(own.map((c) => c.id));
+    return {
+      consents: own,
+      changes: changes.filter((c) => ids.has(c.consentId) || c.change === 'subject_erased'),
+      erased: Boolean(erasure),
+    };
+  }
+
+  async receipt(caller: Caller, consentId: string, language: string): Promise<IssuedReceipt> {
+    if (!uuidPattern.test(consentId)) throw invalid('consent_id', 'a consent id is a UUID');
+    if (language !== 'en' && language !== 'fr') throw invalid('language', 'receipts are in "en" or "fr"');
+    const reader = this.#storage.reader();
+    const consent = await reader.consents.get(consentId);
+    if (!consent) throw new PassageError('not_found', `no consent ${consentId}`);
+    if (consent.capturedBy.agencyId !== caller.agencyId && !caller.roles.includes('admin')) {
+      throw new PassageError('permission_denied', 'only the agency that recorded this consent may issue its receipt');
+    }
+    const sealed = await reader.consents.sealedFields(consentId);
+    const name = sealed.receiptName
+      ? await reader.vault.decrypt(consent.subjectRef, `consent:${consentId}:receipt_name`, sealed.receiptName)
+      : '';
+    return this.#issueReceipt(reader, consent, language, name === shredded ? '' : name);
+  }
+
+  async eraseSubject(caller: Caller, subjectRef: string, reason: string): Promise<{ alreadyErased: boolean }> {
+    requireRole(caller, ['admin'], 'erasing a subject');
+    checkSubjectRef(subjectRef);
+    if (!reasonCode.test(reason))
+      throw invalid('reason', 'give a short reason code such as "person_requested_erasure"');
+    return this.#storage.transaction(async (tx) => {
+      if (await tx.consents.erasure(subjectRef)) return { alreadyErased: true };
+      const known = (await tx.consents.bySubject(subjectRef)).length > 0;
+      if (!known) throw new PassageError('not_found', `no subject ${subjectRef}`);
+      const now = this.#now();
+      const actor = actorOf(caller);
+      await tx.vault.shred(subjectRef);
+      await tx.consents.closeSubject(subjectRef, now);
+      await tx.consents.recordErasure(subjectRef, actor, reason, now);
+      await tx.consents.appendChange(subjectRef, {
+        change: 'subject_erased',
+        consentId: '',
+        scopeIds: [],
+        actor,
+        at: now,
+        reason,
+      });
+      await tx.events.subjectErased(subjectRef, actor, now);
+      return { alreadyErased: false };
+    });
+  }
+
+  /** Announces consents whose expiry has passed; returns how many. Safe with several instances. */
+  async sweepExpired(limit = 100): Promise<number> {
+    return this.#storage.transaction(async (tx) => {
+      const now = this.#now();
+      const expired = await tx.consents.claimExpired(now, limit);
+      for (const consent of expired) {
+        const system: Actor = { agencyId: '', userId: 'consent-expiry', role: 'system' };
+        await tx.consents.appendChange(consent.subjectRef, {
+          change: 'expired',
+          consentId: consent.id,
+          scopeIds: consent.scopes.map((s) => s.id),
+          actor: system,
+          at: consent.expiresAt,
+          reason: '',
+        });
+        await tx.events.expired(consent);
+      }
+      return expired.length;
+    });
+  }
+
+  async #issueReceipt(
+    reader: Pick<ConsentTransaction, 'agencies'>,
+    consent: ConsentRecord,
+    language: ReceiptLanguage,
+    receiptName: string,
+  ): Promise<IssuedReceipt> {
+    const ids = [consent.capturedBy.agencyId, ...consent.scopes.flatMap((s) => s.recipientAgencyIds)];
+    const names = await reader.agencies.names(ids);
+    const json = kantaraReceipt(consent, language);
+    return {
+      language,
+      text: receiptText(consent, language, (id) => names.get(id), receiptName),
+      json,
+      jws: this.#signer.sign(json),
+      signingKeyId: this.#signer.keyId,
+      signingPublicKey: this.#signer.publicKey,
+    };
+  }
+}
+
+export type { DataCategory, PolicyGrant };

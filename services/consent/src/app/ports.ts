@@ -1,0 +1,76 @@
+import type { RecipientKind } from '@passage/consent-policy';
+import type { shredded } from '@passage/crypto';
+import type { Actor, Change, ConsentRecord } from '../domain/consent.ts';
+import type { AgencyNames } from '../domain/receipt.ts';
+
+/** Personal fields of a consent, sealed under the subject's data key. */
+export interface SealedFields {
+  readonly receiptName: Buffer | undefined;
+  readonly notes: Buffer | undefined;
+}
+
+export interface ConsentRepository {
+  bySubject(subjectRef: string): Promise<ConsentRecord[]>;
+  /** With `forUpdate`, locks the row until the transaction ends. */
+  get(consentId: string, forUpdate?: boolean): Promise<ConsentRecord | undefined>;
+  insert(record: ConsentRecord, sealed: SealedFields): Promise<void>;
+  sealedFields(consentId: string): Promise<SealedFields>;
+  saveRevocation(consentId: string, scopeIds: readonly string[], whole: boolean, at: Date): Promise<void>;
+  /** Revokes every open consent of the subject and drops their sealed fields. */
+  closeSubject(subjectRef: string, at: Date): Promise<string[]>;
+  appendChange(subjectRef: string, change: Change): Promise<void>;
+  changes(subjectRef: string): Promise<Change[]>;
+  erasure(subjectRef: string): Promise<{ actor: Actor; at: Date } | undefined>;
+  recordErasure(subjectRef: string, actor: Actor, reason: string, at: Date): Promise<void>;
+  /** Claims consents whose expiry has passed and whose expiry was not yet announced. */
+  claimExpired(now: Date, limit: number): Promise<ConsentRecord[]>;
+  /** The hot path of Evaluate: the subject's consents and the recipient's kind, in one round trip. */
+  evaluationInputs(
+    subjectRef: string,
+    agencyId: string,
+  ): Promise<{ consents: ConsentRecord[]; kind: RecipientKind | undefined }>;
+}
+
+/** What the directory has told this service about agencies (from directory.v1 events). */
+export interface AgencyCatalogue {
+  names(agencyIds: readonly string[]): Promise<Map<string, AgencyNames>>;
+}
+
+export interface Vault {
+  encrypt(subjectRef: string, field: string, plaintext: string): Promise<Buffer>;
+  decrypt(subjectRef: string, field: string, sealed: Buffer): Promise<string | typeof shredded>;
+  shred(subjectRef: string): Promise<boolean>;
+}
+
+export interface ConsentEvents {
+  granted(record: ConsentRecord, actor: Actor): Promise<void>;
+  revoked(
+    record: ConsentRecord,
+    scopeIds: readonly string[],
+    whole: boolean,
+    reason: string,
+    actor: Actor,
+  ): Promise<void>;
+  expired(record: ConsentRecord): Promise<void>;
+  subjectErased(subjectRef: string, actor: Actor, at: Date): Promise<void>;
+}
+
+export interface ConsentTransaction {
+  readonly consents: ConsentRepository;
+  readonly vault: Vault;
+  readonly events: ConsentEvents;
+  readonly agencies: AgencyCatalogue;
+}
+
+export interface ConsentStorage {
+  /** Reads outside a transaction. */
+  reader(): Omit<ConsentTransaction, 'events'>;
+  transaction<T>(work: (tx: ConsentTransaction) => Promise<T>): Promise<T>;
+}
+
+/** Signs machine-readable receipts (JWS, Ed25519). */
+export interface ReceiptSigner {
+  readonly keyId: string;
+  readonly publicKey: string;
+  sign(payload: unknown): string;
+}

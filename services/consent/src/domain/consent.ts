@@ -1,0 +1,55 @@
+import type { Consent, DataCategory, Purpose, RecipientKind, Scope } from '@passage/consent-policy';
+
+export const captureMethods = ['verbal', 'written', 'electronic', 'via_interpreter'] as const;
+export type CaptureMethod = (typeof captureMethods)[number];
+
+/** Who recorded something: ids and a role, never a name. */
+export interface Actor {
+  readonly agencyId: string;
+  readonly userId: string;
+  readonly role: string;
+}
+
+/** A consent as recorded: the policy's view of it plus how and by whom it was captured. */
+export interface ConsentRecord extends Consent {
+  /** Pseudonymous subject reference (UUID). */
+  readonly subjectRef: string;
+  readonly capturedBy: Actor;
+  readonly method: CaptureMethod;
+  readonly interpreterLanguage: string;
+  readonly language: string;
+}
+
+export interface ScopeInput {
+  readonly recipientAgencyIds: readonly string[];
+  readonly recipientKinds: readonly RecipientKind[];
+  readonly purposes: readonly Purpose[];
+  readonly categories: readonly DataCategory[];
+  readonly doNotContact: boolean;
+}
+
+export interface GrantInput {
+  readonly subjectRef?: string | undefined;
+  readonly method: CaptureMethod;
+  readonly interpreterLanguage: string;
+  readonly language: string;
+  readonly expiresAt: Date;
+  readonly scopes: readonly ScopeInput[];
+  /** Personal: stored encrypted under the subject's key. */
+  readonly receiptName: string;
+  readonly notes: string;
+}
+
+export type ChangeKind = 'granted' | 'revoked' | 'scope_revoked' | 'expired' | 'subject_erased';
+
+/** One line of a subject's consent history. */
+export interface Change {
+  readonly change: ChangeKind;
+  readonly consentId: string;
+  readonly scopeIds: readonly string[];
+  readonly actor: Actor;
+  readonly at: Date;
+  readonly reason: string;
+}
+
+export type { Consent, Scope };

@@ -1,0 +1,115 @@
+import {
+  isDataCategory,
+  isPurpose,
+  isRecipientKind,
+  type DataCategory,
+  type Purpose,
+  type RecipientKind,
+} from '@passage/consent-policy';
+import { captureMethods, type CaptureMethod, type GrantInput, type ScopeInput } from './consent.ts';
+
+export interface Violation {
+  readonly field: string;
+  readonly description: string;
+}
+
+/** A consent lasts at most this long; after that it must be asked for again. */
+export const maximumConsentDays = 365;
+export const maximumTextLength = 2000;
+
+const slug = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const languageTag = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The wire shape, before any check: strings everywhere. */
+export interface RawGrant {
+  readonly subjectRef: string;
+  readonly method: string;
+  readonly interpreterLanguage: string;
+  readonly language: string;
+  readonly expiresAt: Date | undefined;
+  readonly scopes: ReadonlyArray<{
+    recipientAgencyIds: readonly string[];
+    recipientKinds: readonly string[];
+    purposes: readonly string[];
+    categories: readonly string[];
+    doNotContact: boolean;
+  }>;
+  readonly receiptName: string;
+  readonly notes: string;
+}
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; violations: Violation[] };
+
+/** Checks a grant; every problem is reported with the field it is in. */
+export function checkGrant(raw: RawGrant, now: Date): Checked<GrantInput> {
+  const violations: Violation[] = [];
+  const add = (field: string, description: string) => violations.push({ field, description });
+
+  if (raw.subjectRef && !uuid.test(raw.subjectRef))
+    add('subject_ref', 'a subject reference is a UUID; leave it empty for a new person');
+  if (!(captureMethods as readonly string[]).includes(raw.method)) {
+    add('method', `say how consent was given: one of ${captureMethods.join(', ')}`);
+  }
+  if (raw.method === 'via_interpreter' && !languageTag.test(raw.interpreterLanguage)) {
+    add('interpreter_language', 'give the interpreter\'s language code, e.g. "es"');
+  }
+  if (!languageTag.test(raw.language)) add('language', 'give the language of the conversation, e.g. "en" or "fr"');
+  if (!raw.expiresAt) add('expires_at', 'an expiry is required');
+  else if (raw.expiresAt.getTime() <= now.getTime()) add('expires_at', 'the expiry is in the past');
+  else if (raw.expiresAt.getTime() > now.getTime() + maximumConsentDays * 86_400_000) {
+    add('expires_at', `a consent lasts at most ${maximumConsentDays} days; ask again after that`);
+  }
+  if (raw.scopes.length === 0) add('scopes', 'at least one scope: who may see what, for which purpose');
+
+  const scopes: ScopeInput[] = raw.scopes.map((scope, i) => {
+    const at = (field: string) => `scopes[${i}].${field}`;
+    if (scope.recipientAgencyIds.length + scope.recipientKinds.length === 0) {
+      add(at('recipient_agency_ids'), 'name at least one recipient agency or agency kind');
+    }
+    scope.recipientAgencyIds.forEach((id, j) => {
+      if (!slug.test(id))
+        add(at(`recipient_agency_ids[${j}]`), `"${id}" is not an agency id such as "london-coalition"`);
+    });
+    scope.recipientKinds.forEach((kind, j) => {
+      if (!isRecipientKind(kind)) add(at(`recipient_kinds[${j}]`), `unknown agency kind "${kind}"`);
+    });
+    if (scope.purposes.length === 0) add(at('purposes'), 'name at least one purpose');
+    scope.purposes.forEach((purpose, j) => {
+      if (!isPurpose(purpose))
+        add(
+          at(`purposes[${j}]`),
+          `unknown purpose "${purpose}"; one of referral, safety_planning, investigation, statistics`,
+        );
+    });
+    if (scope.categories.length === 0) add(at('categories'), 'name at least one data category');
+    scope.categories.forEach((category, j) => {
+      if (!isDataCategory(category)) add(at(`categories[${j}]`), `unknown data category "${category}"`);
+    });
+    return {
+      recipientAgencyIds: [...new Set(scope.recipientAgencyIds)],
+      recipientKinds: [...new Set(scope.recipientKinds)] as RecipientKind[],
+      purposes: [...new Set(scope.purposes)] as Purpose[],
+      categories: [...new Set(scope.categories)] as DataCategory[],
+      doNotContact: scope.doNotContact,
+    };
+  });
+
+  if (raw.receiptName.length > 200) add('receipt_name', 'at most 200 characters');
+  if (raw.notes.length > maximumTextLength) add('notes', `at most ${maximumTextLength} characters`);
+
+  if (violations.length > 0) return { ok: false, violations };
+  return {
+    ok: true,
+    value: {
+      subjectRef: raw.subjectRef || undefined,
+      method: raw.method as CaptureMethod,
+      interpreterLanguage: raw.method === 'via_interpreter' ? raw.interpreterLanguage : '',
+      language: raw.language,
+      expiresAt: raw.expiresAt!,
+      scopes,
+      receiptName: raw.receiptName.trim(),
+      notes: raw.notes.trim(),
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import { verifierFromEnv } from '@passage/auth';
+import { descriptorSet } from '@passage/contracts/descriptor';
+import { SubjectCrypto, keyRingFromEnv } from '@passage/crypto';
+import { IdempotentConsumer, OutboxRelay, Topology, connectNats, ensureStreams } from '@passage/events';
+import { ConfigError, Shutdown, openDatabase, startGrpcServer, type Logger } from '@passage/platform';
+import { consentMigrations } from '../migrations/index.ts';
+import { SqlConsentStorage } from './adapters/db/storage.ts';
+import { consentSchema } from './adapters/db/consent-repository.ts';
+import { projectAgency } from './adapters/events/agency-projection.ts';
+import { consentService } from './adapters/grpc/consent-service.ts';
+import { developmentReceiptKey, receiptSigner } from './adapters/receipt-signer.ts';
+import { ConsentUseCases } from './app/consent-use-cases.ts';
+import type { ConsentConfig } from './config.ts';
+
+export interface RunningConsent {
+  readonly address: string;
+  readonly useCases: ConsentUseCases;
+  readonly shutdown: Shutdown;
+}
+
+/** Keys first: a service that would encrypt or sign with a known key refuses to start. */
+function keysFrom(config: ConsentConfig) {
+  try {
+    const dev = config.PASSAGE_ENV === 'development';
+    if (!config.RECEIPT_SIGNING_KEY && !dev) {
+      throw new Error('RECEIPT_SIGNING_KEY is required outside development ("<key id>:<base64 32-byte seed>")');
+    }
+    return {
+      keyRing: keyRingFromEnv(config),
+      verifier: verifierFromEnv(config),
+      signer: receiptSigner(config.RECEIPT_SIGNING_KEY ?? developmentReceiptKey),
+    };
+  } catch (error) {
+    throw new ConfigError([(error as Error).message]);
+  }
+}
+
+export async function startConsent(config: ConsentConfig, log: Logger): Promise<RunningConsent> {
+  const { keyRing, verifier, signer } = keysFrom(config);
+  const shutdown = new Shutdown(log);
+  const orm = await openDatabase({
+    url: config.DATABASE_URL,
+    schema: consentSchema,
+    entities: [],
+    migrations: consentMigrations,
+  });
+  const nats = await connectNats(config.NATS_URL, 'consent');
+  const topology = new Topology(config.NATS_NAMESPACE);
+  await ensureStreams(nats, [topology.stream('consent'), topology.stream('directory')]);
+
+  const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: consentSchema, nats, log });
+  await relay.start();
+  const agencies = new IdempotentConsumer({
+    name: 'consent-agencies',
+    stream: topology.stream('directory').name,
+    filterSubject: topology.everything('directory'),
+    nats,
+    orm,
+    schema: consentSchema,
+    log,
+    handle: projectAgency,
+  });
+  await agencies.start();
+
+  const useCases = new ConsentUseCases(new SqlConsentStorage(orm, new SubjectCrypto(keyRing), topology), signer);
+  const sweeper = setInterval(() => {
+    useCases.sweepExpired().catch((error: unknown) => log.error({ err: error }, 'expiry sweep failed'));
+  }, config.EXPIRY_SWEEP_MS);
+
+  const server = await startGrpcServer(
+    { services: [consentService(useCases, verifier, log)], descriptorSet: descriptorSet(), log },
+    config.GRPC_HOST,
+    config.GRPC_PORT,
+  );
+
+  shutdown.add('grpc server', () => server.shutdown(config.SHUTDOWN_GRACE_MS));
+  shutdown.add('expiry sweeper', () => Promise.resolve(clearInterval(sweeper)));
+  shutdown.add('consumers', () => agencies.stop());
+  shutdown.add('outbox relay', () => relay.stop());
+  shutdown.add('nats', () => nats.drain());
+  shutdown.add('database', () => orm.close(true));
+  return { address: server.address, useCases, shutdown };
+}

@@ -1,0 +1,417 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import pg from 'pg';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { consent as pb } from '@passage/contracts';
+import {
+  SqlSubjectKeyStore,
+  SubjectCrypto,
+  parseKeyRing,
+  publicKeyFromRaw,
+  shredded,
+  verifyJws,
+} from '@passage/crypto';
+import { Topology, decodeEnvelope } from '@passage/events';
+import { callUnary, openDatabase, type PassageError } from '@passage/platform';
+import { consentMigrations } from '../migrations/index.ts';
+import { startConsentHarness, waitUntil, type ConsentHarness } from './support.ts';
+
+// Synthetic personal data only; these strings must never appear outside ciphertext.
+const syntheticName = 'Zqxwv Synthetic-Person';
+const syntheticNotes = 'Met at the synthetic Qwzx clinic, room 7Q';
+
+let h: ConsentHarness;
+let sql: pg.Client;
+
+beforeAll(async () => {
+  h = await startConsentHarness('consent', { EXPIRY_SWEEP_MS: '200' });
+  sql = new pg.Client({ connectionString: h.db.url });
+  await sql.connect();
+  // The consent service learns agency kinds and names from the directory's events.
+  await waitUntil(async () => (await sql.query('select count(*)::int as n from consent.agencies')).rows[0].n === 10);
+});
+
+afterAll(async () => {
+  await sql?.end();
+  await h?.stop();
+});
+
+const inDays = (days: number) => new Date(Date.now() + days * 86_400_000);
+
+function grantRequest(overrides: Partial<pb.GrantRequest> = {}): pb.GrantRequest {
+  return {
+    subjectRef: '',
+    method: pb.CaptureMethod.CAPTURE_METHOD_VERBAL,
+    interpreterLanguage: '',
+    language: 'en',
+    expiresAt: inDays(90),
+    scopes: [
+      {
+        id: '',
+        recipientAgencyIds: ['london-coalition'],
+        recipientKinds: [],
+        purposes: ['referral', 'safety_planning'],
+        categories: ['identity', 'safe_contact', 'needs'],
+        doNotContact: false,
+        revokedAt: undefined,
+      },
+    ],
+    receiptName: syntheticName,
+    notes: syntheticNotes,
+    ...overrides,
+  };
+}
+
+const grant = (request: pb.GrantRequest, user: Parameters<ConsentHarness['as']>[0] = 'peel-officer') =>
+  callUnary(h.client.grant.bind(h.client), request, h.as(user));
+const evaluate = (subjectRef: string, agencyId: string, purpose: string, kind = '') =>
+  callUnary(
+    h.client.evaluate.bind(h.client),
+    { subjectRef, recipientAgencyId: agencyId, recipientKind: kind, purpose },
+    h.as('london-intake'),
+  );
+const categories = (response: pb.EvaluateResponse) => response.allowed.map((a) => a.category).sort();
+
+async function failure(promise: Promise<unknown>): Promise<PassageError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as PassageError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+async function rowCounts() {
+  const { rows } = await sql.query(
+    'select (select count(*) from consent.consents)::int as consents, (select count(*) from consent.outbox)::int as events',
+  );
+  return rows[0] as { consents: number; events: number };
+}
+
+describe('Grant and Evaluate', () => {
+  it('records a consent for a new subject and evaluates it at read time', async () => {
+    const granted = await grant(grantRequest());
+    expect(granted.subjectRef).toMatch(/^[0-9a-f-]{36}$/);
+    expect(granted.consent?.capturedBy).toEqual({
+      agencyId: 'peel-regional-police',
+      userId: 'peel-officer',
+      role: 'officer',
+    });
+    expect(categories(await evaluate(granted.subjectRef, 'london-coalition', 'referral'))).toEqual([
+      'identity',
+      'needs',
+      'safe_contact',
+    ]);
+    expect(categories(await evaluate(granted.subjectRef, 'pact-ottawa', 'referral'))).toEqual([]);
+    // The officer who captured it gets nothing: the scope does not name police.
+    expect(categories(await evaluate(granted.subjectRef, 'peel-regional-police', 'investigation'))).toEqual([]);
+  });
+
+  it('evaluates an unknown subject to nothing allowed, not an error', async () => {
+    const response = await evaluate('0193a3c4-0000-7000-8000-00000000dead', 'london-coalition', 'referral');
+    expect(response.allowed).toEqual([]);
+  });
+
+  it('decides for police by the kind the directory gives, whatever the caller claims', async () => {
+    const granted = await grant(
+      grantRequest({
+        scopes: [
+          {
+            ...grantRequest().scopes[0]!,
+            recipientAgencyIds: [],
+            recipientKinds: ['police', 'coalition'],
+            purposes: ['referral', 'investigation'],
+          },
+        ],
+      }),
+    );
+    const claimed = await evaluate(granted.subjectRef, 'peel-regional-police', 'referral', 'coalition');
+    expect(claimed.recipientKind).toBe('police');
+    expect(claimed.allowed).toEqual([]);
+    expect(categories(await evaluate(granted.subjectRef, 'peel-regional-police', 'investigation'))).toHaveLength(3);
+    expect(categories(await evaluate(granted.subjectRef, 'windsor-essex-ahtag', 'referral'))).toHaveLength(3);
+  });
+
+  it('refuses bad input naming each field, and writes nothing', async () => {
+    const before = await rowCounts();
+    const bad = await failure(
+      grant(
+        grantRequest({
+          expiresAt: inDays(-1),
+          scopes: [
+            {
+              ...grantRequest().scopes[0]!,
+              categories: ['identity', 'bank_details'],
+              purposes: ['gossip'],
+              recipientKinds: ['bikers'],
+            },
+          ],
+        }),
+      ),
+    );
+    expect(bad.code).toBe('invalid_argument');
+    for (const field of [
+      'expires_at',
+      'scopes[0].categories[1]',
+      'scopes[0].purposes[0]',
+      'scopes[0].recipient_kinds[0]',
+    ]) {
+      expect(bad.message).toContain(field);
+    }
+    const noScopes = await failure(grant(grantRequest({ scopes: [] })));
+    expect(noScopes.message).toMatch(/^scopes: /);
+    const tooLong = await failure(grant(grantRequest({ expiresAt: inDays(400) })));
+    expect(tooLong.message).toContain('at most 365 days');
+    const interpreter = await failure(grant(grantRequest({ method: pb.CaptureMethod.CAPTURE_METHOD_VIA_INTERPRETER })));
+    expect(interpreter.message).toContain('interpreter_language');
+    expect(await rowCounts()).toEqual(before);
+  });
+
+  it('lets only the roles that capture consent grant it', async () => {
+    expect((await failure(grant(grantRequest(), 'auditor'))).code).toBe('permission_denied');
+    const anonymous = await failure(callUnary(h.client.grant.bind(h.client), grantRequest()));
+    expect(anonymous.code).toBe('unauthenticated');
+  });
+});
+
+describe('Revoke', () => {
+  it('takes effect on the very next Evaluate, and a second revocation says so', async () => {
+    const granted = await grant(grantRequest());
+    expect(categories(await evaluate(granted.subjectRef, 'london-coalition', 'referral'))).toHaveLength(3);
+    const revoked = await callUnary(
+      h.client.revoke.bind(h.client),
+      { consentId: granted.consentId, scopeIds: [], all: true, reason: 'person_withdrew' },
+      h.as('london-intake'),
+    );
+    expect(revoked.alreadyRevoked).toBe(false);
+    // Every read after the revocation committed allows nothing.
+    for (let i = 0; i < 50; i++)
+      expect((await evaluate(granted.subjectRef, 'london-coalition', 'referral')).allowed).toEqual([]);
+    const again = await callUnary(
+      h.client.revoke.bind(h.client),
+      { consentId: granted.consentId, scopeIds: [], all: true, reason: 'person_withdrew' },
+      h.as('peel-officer'),
+    );
+    expect(again).toMatchObject({ alreadyRevoked: true, revokedScopeIds: [] });
+  });
+
+  it('revokes one scope and leaves the others', async () => {
+    const granted = await grant(
+      grantRequest({
+        scopes: [
+          grantRequest().scopes[0]!,
+          { ...grantRequest().scopes[0]!, recipientAgencyIds: ['pact-ottawa'], categories: ['needs'] },
+        ],
+      }),
+    );
+    const [london] = granted.consent!.scopes;
+    await callUnary(
+      h.client.revoke.bind(h.client),
+      { consentId: granted.consentId, scopeIds: [london!.id], all: false, reason: 'person_withdrew' },
+      h.as('peel-officer'),
+    );
+    expect((await evaluate(granted.subjectRef, 'london-coalition', 'referral')).allowed).toEqual([]);
+    expect(categories(await evaluate(granted.subjectRef, 'pact-ottawa', 'referral'))).toEqual(['needs']);
+  });
+
+  it('answers NOT_FOUND for an unknown consent and PERMISSION_DENIED for an agency it does not involve', async () => {
+    const missing = await failure(
+      callUnary(
+        h.client.revoke.bind(h.client),
+        { consentId: '0193a3c4-0000-7000-8000-00000000beef', scopeIds: [], all: true, reason: 'person_withdrew' },
+        h.as('peel-officer'),
+      ),
+    );
+    expect(missing.code).toBe('not_found');
+    const granted = await grant(grantRequest());
+    const stranger = await failure(
+      callUnary(
+        h.client.revoke.bind(h.client),
+        { consentId: granted.consentId, scopeIds: [], all: true, reason: 'person_withdrew' },
+        h.as('pact-intake'),
+      ),
+    );
+    expect(stranger.code).toBe('permission_denied');
+  });
+});
+
+describe('Receipts', () => {
+  it('gives the person a plain-language receipt in English and French, signed', async () => {
+    const granted = await grant(grantRequest({ language: 'fr' }));
+    expect(granted.receipt?.language).toBe('fr');
+    const en = await callUnary(
+      h.client.receipt.bind(h.client),
+      { consentId: granted.consentId, language: 'en' },
+      h.as('peel-officer'),
+    );
+    expect(en.text).toContain(`For: ${syntheticName}`);
+    expect(en.text).toContain(
+      'London Anti-Human Trafficking Coalition may see your name and identity, safe times and ways to reach you and needs',
+    );
+    expect(en.text).toContain('You can change your mind at any time');
+    const fr = await callUnary(
+      h.client.receipt.bind(h.client),
+      { consentId: granted.consentId, language: 'fr' },
+      h.as('peel-officer'),
+    );
+    expect(fr.text).toContain('Coalition de London contre la traite des personnes peut consulter vos nom et identité');
+    expect(fr.text).toContain('Vous pouvez changer d’avis à tout moment');
+
+    const key = publicKeyFromRaw(Buffer.from(en.signingPublicKey, 'base64'));
+    const payload = verifyJws(en.receiptJws, (kid) => (kid === en.signingKeyId ? key : undefined)) as Record<
+      string,
+      unknown
+    >;
+    expect(payload).toEqual(JSON.parse(en.receiptJson));
+    expect(payload).toMatchObject({
+      jurisdiction: 'ON-CA',
+      collectionMethod: 'verbal',
+      consentReceiptID: granted.consentId,
+    });
+    // The machine-readable receipt carries the pseudonym, not the name.
+    expect(en.receiptJson).not.toContain(syntheticName);
+
+    for (let i = 0; i < en.receiptJws.length; i++) {
+      if (en.receiptJws[i] === '.') continue;
+      const flipped = en.receiptJws.slice(0, i) + (en.receiptJws[i] === 'A' ? 'B' : 'A') + en.receiptJws.slice(i + 1);
+      expect(() => verifyJws(flipped, () => key), `byte ${i}`).toThrow();
+    }
+  });
+});
+
+describe('History and erasure', () => {
+  it('erases a subject by crypto-shredding: nothing personal survives, the history does', async () => {
+    const granted = await grant(grantRequest());
+    const subject = granted.subjectRef;
+    await callUnary(
+      h.client.revoke.bind(h.client),
+      { consentId: granted.consentId, scopeIds: [], all: true, reason: 'person_withdrew' },
+      h.as('london-intake'),
+    );
+    const { rows } = await sql.query('select receipt_name from consent.consents where id = $1', [granted.consentId]);
+    const ciphertext = rows[0].receipt_name as Buffer;
+    expect(ciphertext.includes(Buffer.from(syntheticName))).toBe(false);
+
+    const notAdmin = await failure(
+      callUnary(
+        h.client.eraseSubject.bind(h.client),
+        { subjectRef: subject, reason: 'person_requested_erasure' },
+        h.as('peel-officer'),
+      ),
+    );
+    expect(notAdmin.code).toBe('permission_denied');
+    const erased = await callUnary(
+      h.client.eraseSubject.bind(h.client),
+      { subjectRef: subject, reason: 'person_requested_erasure' },
+      h.as('admin'),
+    );
+    expect(erased).toEqual({ erased: true, alreadyErased: false });
+    const twice = await callUnary(
+      h.client.eraseSubject.bind(h.client),
+      { subjectRef: subject, reason: 'person_requested_erasure' },
+      h.as('admin'),
+    );
+    expect(twice.alreadyErased).toBe(true);
+
+    // The whole database, as a backup would hold it.
+    await waitUntil(
+      async () =>
+        (await sql.query('select count(*)::int as n from consent.outbox where published_at is null')).rows[0].n === 0,
+    );
+    const dump = execFileSync('pg_dump', ['--data-only', '--dbname', h.db.url], { maxBuffer: 256 * 1024 * 1024 });
+    expect(dump.includes(Buffer.from(syntheticName))).toBe(false);
+    expect(dump.includes(Buffer.from(syntheticNotes))).toBe(false);
+    expect(dump.includes(Buffer.from('Qwzx'))).toBe(false);
+
+    // A copy of the ciphertext taken before erasure (a backup) no longer decrypts: its key is gone.
+    const orm = await openDatabase({
+      url: h.db.url,
+      schema: 'consent',
+      entities: [],
+      migrations: consentMigrations,
+      poolMax: 1,
+    });
+    try {
+      const vault = new SubjectCrypto(parseKeyRing(h.kek));
+      const store = new SqlSubjectKeyStore(orm.em.fork(), 'consent');
+      expect(await vault.decrypt(store, subject, `consent:${granted.consentId}:receipt_name`, ciphertext)).toBe(
+        shredded,
+      );
+    } finally {
+      await orm.close(true);
+    }
+
+    const history = await callUnary(h.client.history.bind(h.client), { subjectRef: subject }, h.as('auditor'));
+    expect(history.erased).toBe(true);
+    expect(history.consents.map((c) => c.id)).toEqual([granted.consentId]);
+    expect(history.changes.map((c) => [c.change, c.actor?.userId])).toEqual([
+      ['granted', 'peel-officer'],
+      ['revoked', 'london-intake'],
+      ['subject_erased', 'admin'],
+    ]);
+    expect(history.changes.at(-1)?.at).toBeInstanceOf(Date);
+    expect((await evaluate(subject, 'london-coalition', 'referral')).allowed).toEqual([]);
+    const receipt = await callUnary(
+      h.client.receipt.bind(h.client),
+      { consentId: granted.consentId, language: 'en' },
+      h.as('peel-officer'),
+    );
+    expect(receipt.text).not.toContain(syntheticName);
+  });
+
+  it('shows an agency only the history it recorded', async () => {
+    const granted = await grant(grantRequest(), 'crisis-counsellor');
+    const own = await callUnary(
+      h.client.history.bind(h.client),
+      { subjectRef: granted.subjectRef },
+      h.as('crisis-counsellor'),
+    );
+    expect(own.consents).toHaveLength(1);
+    const other = await failure(
+      callUnary(h.client.history.bind(h.client), { subjectRef: granted.subjectRef }, h.as('pact-intake')),
+    );
+    expect(other.code).toBe('permission_denied');
+  });
+});
+
+describe('Events', () => {
+  it('publishes granted, revoked, expired and subject_erased with no personal data', async () => {
+    const soon = await grant(grantRequest({ expiresAt: new Date(Date.now() + 1500) }));
+    await waitUntil(
+      async () =>
+        (
+          await sql.query(
+            "select count(*)::int as n from consent.changes where change = 'expired' and consent_id = $1",
+            [soon.consentId],
+          )
+        ).rows[0].n === 1,
+    );
+    await waitUntil(
+      async () =>
+        (await sql.query('select count(*)::int as n from consent.outbox where published_at is null')).rows[0].n === 0,
+    );
+
+    const nc = await connect({ servers: h.nats.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const stream = new Topology(h.nats.namespace).stream('consent').name;
+      const { state } = await jsm.streams.info(stream);
+      const types = new Set<string>();
+      for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+        const message = await jsm.streams.getMessage(stream, { seq });
+        expect(Buffer.from(message!.data).includes(Buffer.from('Synthetic'))).toBe(false);
+        expect(Buffer.from(message!.data).includes(Buffer.from('Qwzx'))).toBe(false);
+        types.add(decodeEnvelope(message!.data).type);
+      }
+      expect([...types].sort()).toEqual([
+        'consent.v1.expired',
+        'consent.v1.granted',
+        'consent.v1.revoked',
+        'consent.v1.subject_erased',
+      ]);
+    } finally {
+      await nc.close();
+    }
+  });
+});

@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { TokenIssuer, demoUsers, type Caller } from '@passage/auth';
+import { consent as pb } from '@passage/contracts';
+import { newKekSetting } from '@passage/crypto';
+import { directoryConfigSchema } from '@passage/directory/config';
+import { startDirectory, type RunningDirectory } from '@passage/directory/service';
+import { bearerMetadata, createLogger, insecureCredentials, loadConfig } from '@passage/platform';
+import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from '@passage/testing';
+import { consentConfigSchema } from '../src/config.ts';
+import { startConsent, type RunningConsent } from '../src/service.ts';
+
+export interface ConsentHarness {
+  readonly db: TestDatabase;
+  readonly nats: TestNats;
+  readonly directory: RunningDirectory;
+  readonly consent: RunningConsent;
+  readonly client: pb.ConsentServiceClient;
+  readonly kek: string;
+  /** Call metadata for a seeded demo user, with a token signed by this harness's issuer. */
+  as(user: keyof typeof demoUsers | Caller): ReturnType<typeof bearerMetadata>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The consent service and the seeded directory, both real, in one database (a schema
+ * each) and one NATS namespace, with keys of the test's own.
+ */
+export async function startConsentHarness(label: string, env: Record<string, string> = {}): Promise<ConsentHarness> {
+  const db = await createTestDatabase(label);
+  const nats = await createTestNats(label);
+  const issuer = new TokenIssuer('test', randomBytes(32));
+  const kek = newKekSetting('test-kek');
+  const common = { DATABASE_URL: db.url, NATS_URL: nats.url, NATS_NAMESPACE: nats.namespace, GRPC_PORT: '0' };
+  const log = createLogger(`${label}-test`, process.env['LOG_LEVEL'] ?? 'silent');
+  const directory = await startDirectory(
+    loadConfig(directoryConfigSchema, { ...common, DIRECTORY_SEED: 'ontario' }),
+    log,
+  );
+  const consent = await startConsent(
+    loadConfig(consentConfigSchema, {
+      ...common,
+      PASSAGE_KEK: kek,
+      AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
+      RECEIPT_SIGNING_KEY: `test-receipts:${randomBytes(32).toString('base64')}`,
+      ...env,
+    }),
+    log,
+  );
+  const client = new pb.ConsentServiceClient(consent.address, insecureCredentials());
+  return {
+    db,
+    nats,
+    directory,
+    consent,
+    client,
+    kek,
+    as: (user) => bearerMetadata(issuer.issue(typeof user === 'string' ? demoUsers[user]! : user)),
+    async stop() {
+      client.close();
+      await consent.shutdown.run();
+      await directory.shutdown.run();
+      await nats.cleanup();
+      await db.drop();
+    },
+  };
+}
+
+export async function waitUntil(probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
