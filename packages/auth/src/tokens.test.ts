@@ -44,3 +44,13 @@ describe('caller tokens', () => {
     expect(dev.verify(developmentIssuer().issue(caller)).userId).toBe('london-intake');
   });
 });
+
+describe('verified-token cache', () => {
+  it('still refuses a cached token once it has expired', () => {
+    const now = Date.now();
+    const token = issuer.issue(caller, 60, now);
+    expect(verifier.verify(token, now).userId).toBe('london-intake');
+    expect(verifier.verify(token, now + 30_000).userId).toBe('london-intake');
+    expect(() => verifier.verify(token, now + 61_000)).toThrow(/expired/);
+  });
+});

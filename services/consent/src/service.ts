@@ -5,6 +5,7 @@ import { IdempotentConsumer, OutboxRelay, Topology, connectNats, ensureStreams }
 import { ConfigError, Shutdown, openDatabase, startGrpcServer, type Logger } from '@passage/platform';
 import { consentMigrations } from '../migrations/index.ts';
 import { SqlConsentStorage } from './adapters/db/storage.ts';
+import { PgEvaluationReader } from './adapters/db/evaluation-reader.ts';
 import { consentSchema } from './adapters/db/consent-repository.ts';
 import { projectAgency } from './adapters/events/agency-projection.ts';
 import { consentService } from './adapters/grpc/consent-service.ts';
@@ -62,7 +63,11 @@ export async function startConsent(config: ConsentConfig, log: Logger): Promise<
   });
   await agencies.start();
 
-  const useCases = new ConsentUseCases(new SqlConsentStorage(orm, new SubjectCrypto(keyRing), topology), signer);
+  const evaluation = new PgEvaluationReader(config.DATABASE_URL);
+  const useCases = new ConsentUseCases(
+    new SqlConsentStorage(orm, new SubjectCrypto(keyRing), topology, evaluation),
+    signer,
+  );
   const sweeper = setInterval(() => {
     useCases.sweepExpired().catch((error: unknown) => log.error({ err: error }, 'expiry sweep failed'));
   }, config.EXPIRY_SWEEP_MS);
@@ -78,6 +83,9 @@ export async function startConsent(config: ConsentConfig, log: Logger): Promise<
   shutdown.add('consumers', () => agencies.stop());
   shutdown.add('outbox relay', () => relay.stop());
   shutdown.add('nats', () => nats.drain());
-  shutdown.add('database', () => orm.close(true));
+  shutdown.add('database', async () => {
+    await evaluation.close();
+    await orm.close(true);
+  });
   return { address: server.address, useCases, shutdown };
 }

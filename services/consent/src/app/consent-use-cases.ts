@@ -174,9 +174,7 @@ export class ConsentUseCases {
         `unknown purpose "${request.purpose}"; one of referral, safety_planning, investigation, statistics`,
       );
     }
-    const { consents, kind: knownKind } = await this.#storage
-      .reader()
-      .consents.evaluationInputs(request.subjectRef, request.agencyId);
+    const { consents, kind: knownKind } = await this.#storage.evaluation.inputs(request.subjectRef, request.agencyId);
     const kind = knownKind ?? (isRecipientKind(request.kind) ? request.kind : undefined);
     if (!kind) {
       throw invalid('recipient_kind', `the directory has not listed "${request.agencyId}"; give its agency kind`);

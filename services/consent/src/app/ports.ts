@@ -24,11 +24,11 @@ export interface ConsentRepository {
   recordErasure(subjectRef: string, actor: Actor, reason: string, at: Date): Promise<void>;
   /** Claims consents whose expiry has passed and whose expiry was not yet announced. */
   claimExpired(now: Date, limit: number): Promise<ConsentRecord[]>;
-  /** The hot path of Evaluate: the subject's consents and the recipient's kind, in one round trip. */
-  evaluationInputs(
-    subjectRef: string,
-    agencyId: string,
-  ): Promise<{ consents: ConsentRecord[]; kind: RecipientKind | undefined }>;
+}
+
+/** The hot path of Evaluate: the subject's consents and the recipient's kind, in one round trip. */
+export interface EvaluationReader {
+  inputs(subjectRef: string, agencyId: string): Promise<{ consents: ConsentRecord[]; kind: RecipientKind | undefined }>;
 }
 
 /** What the directory has told this service about agencies (from directory.v1 events). */
@@ -65,6 +65,7 @@ export interface ConsentTransaction {
 export interface ConsentStorage {
   /** Reads outside a transaction. */
   reader(): Omit<ConsentTransaction, 'events'>;
+  readonly evaluation: EvaluationReader;
   transaction<T>(work: (tx: ConsentTransaction) => Promise<T>): Promise<T>;
 }
 

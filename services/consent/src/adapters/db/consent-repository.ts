@@ -1,11 +1,11 @@
-import type { RecipientKind, Scope } from '@passage/consent-policy';
+import type { Scope } from '@passage/consent-policy';
 import type { EntityManager } from '@passage/platform';
 import type { Actor, CaptureMethod, Change, ChangeKind, ConsentRecord } from '../../domain/consent.ts';
 import type { ConsentRepository, SealedFields } from '../../app/ports.ts';
 
 export const consentSchema = 'consent';
 
-interface ConsentRow {
+export interface ConsentRow {
   id: string;
   subject_ref: string;
   captured_by: Actor;
@@ -18,10 +18,10 @@ interface ConsentRow {
   scopes: Array<Omit<Scope, 'revokedAt'> & { revokedAt?: string }>;
 }
 
-const columns =
+export const columns =
   'id, subject_ref, captured_by, method, interpreter_language, language, granted_at, expires_at, revoked_at, scopes';
 
-function toRecord(row: ConsentRow): ConsentRecord {
+export function toRecord(row: ConsentRow): ConsentRecord {
   return {
     id: row.id,
     subjectRef: row.subject_ref,
@@ -175,24 +175,5 @@ export class SqlConsentRepository implements ConsentRepository {
       [now, now, limit],
     );
     return rows.map(toRecord);
-  }
-
-  async evaluationInputs(
-    subjectRef: string,
-    agencyId: string,
-  ): Promise<{ consents: ConsentRecord[]; kind: RecipientKind | undefined }> {
-    // One round trip: the agency's kind rides on every consent row, or alone when there are none.
-    const rows = await this.#em.execute<(ConsentRow & { agency_kind: RecipientKind | null })[]>(
-      `select k.kind as agency_kind, c.id, c.subject_ref, c.captured_by, c.method, c.interpreter_language, c.language,
-              c.granted_at, c.expires_at, c.revoked_at, c.scopes
-       from (select ? ::text as agency_id) a
-       left join consent.agencies k on k.agency_id = a.agency_id
-       left join consent.consents c on c.subject_ref = ?`,
-      [agencyId, subjectRef],
-    );
-    return {
-      kind: rows[0]?.agency_kind ?? undefined,
-      consents: rows.filter((r) => r.id !== null).map(toRecord),
-    };
   }
 }

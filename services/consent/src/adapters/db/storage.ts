@@ -2,7 +2,7 @@ import { SqlSubjectKeyStore, type SubjectCrypto } from '@passage/crypto';
 import type { Topology } from '@passage/events';
 import type { EntityManager, MikroORM } from '@passage/platform';
 import type { AgencyNames } from '../../domain/receipt.ts';
-import type { AgencyCatalogue, ConsentStorage, ConsentTransaction, Vault } from '../../app/ports.ts';
+import type { AgencyCatalogue, ConsentStorage, ConsentTransaction, EvaluationReader, Vault } from '../../app/ports.ts';
 import { OutboxConsentEvents } from '../events/outbox-events.ts';
 import { SqlConsentRepository, consentSchema } from './consent-repository.ts';
 
@@ -36,11 +36,13 @@ export class SqlConsentStorage implements ConsentStorage {
   readonly #orm: MikroORM;
   readonly #crypto: SubjectCrypto;
   readonly #topology: Topology;
+  readonly evaluation: EvaluationReader;
 
-  constructor(orm: MikroORM, crypto: SubjectCrypto, topology: Topology) {
+  constructor(orm: MikroORM, crypto: SubjectCrypto, topology: Topology, evaluation: EvaluationReader) {
     this.#orm = orm;
     this.#crypto = crypto;
     this.#topology = topology;
+    this.evaluation = evaluation;
   }
 
   reader(): Omit<ConsentTransaction, 'events'> {
