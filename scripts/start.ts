@@ -19,6 +19,7 @@ interface ServiceSpec {
 
 const services: ServiceSpec[] = [
   { name: 'directory', dir: 'services/directory', port: 50051, env: { DIRECTORY_SEED: 'ontario' } },
+  { name: 'consent', dir: 'services/consent', port: 50052 },
 ];
 
 async function ensureDatabase(url: string): Promise<void> {
@@ -56,6 +57,8 @@ const children: ChildProcess[] = services.map((service) => {
       GRPC_HOST: process.env['GRPC_HOST'] ?? '127.0.0.1',
       GRPC_PORT: String(service.port),
       OTEL_SERVICE_NAME: `passage-${service.name}`,
+      // Built-in development keys (KEK, token and receipt signing); never for real data.
+      PASSAGE_ENV: process.env['PASSAGE_ENV'] ?? 'development',
       ...service.env,
     },
     stdio: 'inherit',
@@ -81,3 +84,6 @@ function stop(code: number): void {
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 console.log(`admin token for UpsertAgency/ImportHsds: ${adminToken}`);
+console.log(
+  'caller tokens for the demo users: pnpm dev-token <user> (e.g. peel-officer, london-intake, auditor, admin)',
+);

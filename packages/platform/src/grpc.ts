@@ -107,7 +107,10 @@ export async function startGrpcServer(
     ...Object.fromEntries(options.services.map((service) => [service.name, 'SERVING' as const])),
   });
   health.addToServer(server);
-  new ReflectionService(loadFileDescriptorSetFromBuffer(options.descriptorSet)).addToServer(server);
+  // The descriptor set holds every Passage proto; reflection lists only what this server serves.
+  new ReflectionService(loadFileDescriptorSetFromBuffer(options.descriptorSet), {
+    services: options.services.map((service) => service.name),
+  }).addToServer(server);
 
   const boundPort = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>

@@ -66,7 +66,9 @@ describe('directory service over gRPC', () => {
   it('answers grpc.health.v1 SERVING and lists its service through reflection', async () => {
     expect(await healthStatus(service.address)).toBe('SERVING');
     expect(await healthStatus(service.address, 'passage.directory.v1.DirectoryService')).toBe('SERVING');
-    expect(await reflectedServices(service.address)).toContain('passage.directory.v1.DirectoryService');
+    const listed = await reflectedServices(service.address);
+    expect(listed).toContain('passage.directory.v1.DirectoryService');
+    expect(listed).not.toContain('passage.consent.v1.ConsentService');
   });
 
   it('lists the seeded Ontario agencies and filters them', async () => {
