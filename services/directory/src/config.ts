@@ -5,6 +5,9 @@ export const directoryConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50051),
   /** "ontario" loads the seeded Ontario directory at start (idempotent); empty loads nothing. */
   DIRECTORY_SEED: z.enum(['ontario', '']).default(''),
+  PASSAGE_ENV: z.enum(['development', 'production']).default('production'),
+  /** Verification keys for caller tokens; without them only SERVICE_ADMIN_TOKEN is an admin. */
+  AUTH_PUBLIC_KEYS: z.string().optional(),
 });
 
 export type DirectoryConfig = z.infer<typeof directoryConfigSchema>;

@@ -1,3 +1,4 @@
+import { verifierFromEnv, type TokenVerifier } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { OutboxRelay, Topology, connectNats, ensureStreams } from '@passage/events';
 import { Shutdown, openDatabase, startGrpcServer, type Logger } from '@passage/platform';
@@ -8,6 +9,12 @@ import { directoryService } from './adapters/grpc/directory-service.ts';
 import { DirectoryUseCases } from './app/directory.ts';
 import type { DirectoryConfig } from './config.ts';
 import { ontarioAgencies } from './seed/ontario.ts';
+
+/** Caller tokens are optional here: reads are public, and the admin token still works. */
+function tokenVerifier(config: DirectoryConfig): TokenVerifier | undefined {
+  if (!config.AUTH_PUBLIC_KEYS && config.PASSAGE_ENV !== 'development') return undefined;
+  return verifierFromEnv(config);
+}
 
 export interface RunningDirectory {
   readonly address: string;
@@ -43,7 +50,11 @@ export async function startDirectory(config: DirectoryConfig, log: Logger): Prom
   }
 
   const server = await startGrpcServer(
-    { services: [directoryService(useCases, config.SERVICE_ADMIN_TOKEN, log)], descriptorSet: descriptorSet(), log },
+    {
+      services: [directoryService(useCases, config.SERVICE_ADMIN_TOKEN, tokenVerifier(config), log)],
+      descriptorSet: descriptorSet(),
+      log,
+    },
     config.GRPC_HOST,
     config.GRPC_PORT,
   );

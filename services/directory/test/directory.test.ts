@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { TokenIssuer, demoUsers } from '@passage/auth';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -243,5 +245,36 @@ describe('directory service over gRPC', () => {
     expect(rejected.message).toContain('$.organizations[2].x_passage.kind');
     const first = await callUnary(client.getAgency.bind(client), { id: 'crown-ht-specialists' });
     expect(first.agency?.acceptingReferrals).toBe(true);
+  });
+});
+
+describe('directory admin with caller tokens', () => {
+  it('accepts a signed admin token and refuses a signed non-admin one', async () => {
+    const issuer = new TokenIssuer('t', randomBytes(32));
+    const signed = await startTestDirectory('dirtokens', { AUTH_PUBLIC_KEYS: issuer.publicKeySetting });
+    const signedClient = new pb.DirectoryServiceClient(signed.service.address, insecureCredentials());
+    try {
+      const listing = {
+        ...(await callUnary(client.getAgency.bind(client), { id: 'pact-ottawa' })).agency!,
+        version: 0,
+      };
+      const denied = await failure(
+        callUnary(
+          signedClient.upsertAgency.bind(signedClient),
+          { agency: listing },
+          bearerMetadata(issuer.issue(demoUsers['pact-intake']!)),
+        ),
+      );
+      expect(denied.code).toBe('permission_denied');
+      const created = await callUnary(
+        signedClient.upsertAgency.bind(signedClient),
+        { agency: listing },
+        bearerMetadata(issuer.issue(demoUsers['admin']!)),
+      );
+      expect(created.created).toBe(true);
+    } finally {
+      signedClient.close();
+      await signed.stop();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
+import type { TokenVerifier } from '@passage/auth';
 import { directory as pb } from '@passage/contracts';
 import { bearerToken, bindService, type Logger, type ServiceBinding } from '@passage/platform';
 import type { DirectoryUseCases } from '../../app/directory.ts';
@@ -9,12 +10,21 @@ import { agencyToWire, listingFromWire, matchToWire, priorityFromWire } from './
 export const directoryServiceName = 'passage.directory.v1.DirectoryService';
 
 /**
- * Until packages/auth issues signed identities, the one privileged caller is whoever
- * presents the configured service admin token.
+ * A signed caller token (packages/auth) when the service has verification keys; otherwise,
+ * or for a token that is not one, the configured service admin token (docs/adr/0008).
+ * Reads need no identity; an unidentified caller simply has no role.
  */
-export function callerFrom(metadata: Metadata, adminToken: string | undefined): Caller {
+export function callerFrom(metadata: Metadata, adminToken: string | undefined, verifier?: TokenVerifier): Caller {
   const token = bearerToken(metadata);
-  if (!adminToken || !token) return anonymousCaller;
+  if (!token) return anonymousCaller;
+  if (verifier && token.includes('.')) {
+    try {
+      return verifier.verify(token);
+    } catch {
+      return anonymousCaller;
+    }
+  }
+  if (!adminToken) return anonymousCaller;
   const given = Buffer.from(token);
   const expected = Buffer.from(adminToken);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return anonymousCaller;
@@ -24,6 +34,7 @@ export function callerFrom(metadata: Metadata, adminToken: string | undefined): 
 export function directoryService(
   useCases: DirectoryUseCases,
   adminToken: string | undefined,
+  verifier: TokenVerifier | undefined,
   log: Logger,
 ): ServiceBinding {
   return bindService<pb.DirectoryServiceServer>(
@@ -43,7 +54,7 @@ export function directoryService(
       getAgency: async (request) => ({ agency: agencyToWire(await useCases.getAgency(request.id)) }),
       upsertAgency: async (request, { metadata }) => {
         const { agency, created } = await useCases.upsertAgency(
-          callerFrom(metadata, adminToken),
+          callerFrom(metadata, adminToken, verifier),
           listingFromWire(request.agency),
         );
         return { agency: agencyToWire(agency), created };
@@ -61,7 +72,7 @@ export function directoryService(
         ),
       exportHsds: async () => ({ json: await useCases.exportHsds() }),
       importHsds: async (request, { metadata }) => ({
-        imported: await useCases.importHsds(callerFrom(metadata, adminToken), request.json),
+        imported: await useCases.importHsds(callerFrom(metadata, adminToken, verifier), request.json),
       }),
     },
     log,
