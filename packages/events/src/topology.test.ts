@@ -10,7 +10,8 @@ describe('subjects and streams', () => {
     expect(t.referralsFrom('opp')).toBe('referral.v1.opp.*.>');
     expect(t.consent('revoked')).toBe('consent.v1.revoked');
     expect(t.stream('referral')).toMatchObject({ name: 'REFERRALS', subjects: ['referral.v1.>'] });
-    expect(t.allStreams().map((s) => s.name)).toEqual(['REFERRALS', 'CONSENT', 'DIRECTORY']);
+    expect(t.allStreams().map((s) => s.name)).toEqual(['REFERRALS', 'CONSENT', 'DIRECTORY', 'AUDIT']);
+    expect(t.audit('access')).toBe('audit.v1.access');
   });
 
   it('prefixes streams and subjects with a namespace', () => {

@@ -3,7 +3,7 @@
  * that test files and side-by-side demos can share one NATS server without sharing state;
  * in a deployment it is empty and the names are exactly those of the design.
  */
-export type Area = 'referral' | 'consent' | 'directory';
+export type Area = 'referral' | 'consent' | 'directory' | 'audit';
 
 export interface StreamSpec {
   readonly name: string;
@@ -18,6 +18,7 @@ const streams: Record<Area, { name: string; maxAgeMs: number }> = {
   referral: { name: 'REFERRALS', maxAgeMs: 400 * day },
   consent: { name: 'CONSENT', maxAgeMs: 400 * day },
   directory: { name: 'DIRECTORY', maxAgeMs: 90 * day },
+  audit: { name: 'AUDIT', maxAgeMs: 400 * day },
 };
 
 const token = /^[a-z0-9_-]+$/;
@@ -63,6 +64,11 @@ export class Topology {
   /** `consent.v1.<event>` */
   consent(event: string): string {
     return this.#prefix(`consent.v1.${checkToken(event)}`);
+  }
+
+  /** `audit.v1.<event>` */
+  audit(event: string): string {
+    return this.#prefix(`audit.v1.${checkToken(event)}`);
   }
 
   /** `referral.v1.<from-agency>.<to-agency>.<event>` */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { TokenIssuer, demoUsers } from '@passage/auth';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -53,6 +54,25 @@ async function directoryEvents(): Promise<events.AgencyChanged[]> {
     if (envelope.payload?.$case === 'agencyChanged') out.push(envelope.payload.value);
   }
   return out;
+}
+
+/** Waits until the relay has published every committed event. */
+async function outboxDrained(): Promise<void> {
+  const sql = new pg.Client({ connectionString: directory.db.url });
+  await sql.connect();
+  try {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const { rows } = await sql.query<{ n: number }>(
+        'select count(*)::int as n from directory.outbox where published_at is null',
+      );
+      if (rows[0]!.n === 0) return;
+      if (Date.now() > deadline) throw new Error('the directory outbox did not drain');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await sql.end();
+  }
 }
 
 async function waitForEvents(count: number) {
@@ -224,8 +244,8 @@ describe('directory service over gRPC', () => {
     });
     expect(after.agencies).toEqual(before.agencies);
     expect((await callUnary(client.exportHsds.bind(client), {})).json).toBe(exported.json);
-    // Nothing changed, so nothing was published.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Nothing changed, so nothing was written to the outbox, and nothing was published.
+    await outboxDrained();
     expect((await directoryEvents()).length).toBe(eventsBefore);
   });
 

@@ -46,6 +46,8 @@ export interface Envelope {
     | { $case: 'consentRevoked'; value: ConsentRevoked }
     | { $case: 'consentExpired'; value: ConsentExpired }
     | { $case: 'subjectErased'; value: SubjectErased }
+    | { $case: 'referralChanged'; value: ReferralChanged }
+    | { $case: 'accessRecorded'; value: AccessRecorded }
     | undefined;
 }
 
@@ -96,6 +98,41 @@ export interface ConsentExpired {
 /** consent.v1.subject_erased: every service destroys its data keys for the subject. */
 export interface SubjectErased {
   erasedAt?: Date | undefined;
+}
+
+/**
+ * referral.v1.<from>.<to>.<event>: sent, acknowledged, accepted, declined,
+ * contact_recorded, closed, withdrawn (and escalated). The hand-off timestamps, no packet.
+ */
+export interface ReferralChanged {
+  referralId: string;
+  state: string;
+  version: number;
+  sentAt?: Date | undefined;
+  acknowledgedAt?: Date | undefined;
+  acceptedAt?: Date | undefined;
+  contactAt?: Date | undefined;
+  closedAt?: Date | undefined;
+  declinedAt?: Date | undefined;
+  withdrawnAt?: Date | undefined;
+  acknowledgeDueAt?: Date | undefined;
+  acceptDueAt?: Date | undefined;
+  /** A reason or outcome code; never free text. */
+  reason: string;
+  suggestedAgency: string;
+  previousReferralId: string;
+  needs: string[];
+}
+
+/** audit.v1.access: someone read (or tried to read) a subject's data. */
+export interface AccessRecorded {
+  referralId: string;
+  /** granted or denied */
+  outcome: string;
+  categories: string[];
+  consentIds: string[];
+  purpose: string;
+  reason: string;
 }
 
 function createBaseActor(): Actor {
@@ -267,6 +304,12 @@ export const Envelope: MessageFns<Envelope> = {
       case 'subjectErased':
         SubjectErased.encode(message.payload.value, writer.uint32(194).fork()).join();
         break;
+      case 'referralChanged':
+        ReferralChanged.encode(message.payload.value, writer.uint32(202).fork()).join();
+        break;
+      case 'accessRecorded':
+        AccessRecorded.encode(message.payload.value, writer.uint32(210).fork()).join();
+        break;
     }
     return writer;
   },
@@ -412,6 +455,22 @@ export const Envelope: MessageFns<Envelope> = {
             message.payload = { $case: 'subjectErased', value: SubjectErased.decode(reader, reader.uint32()) };
             continue;
           }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.payload = { $case: 'referralChanged', value: ReferralChanged.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.payload = { $case: 'accessRecorded', value: AccessRecorded.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -485,7 +544,15 @@ export const Envelope: MessageFns<Envelope> = {
                         ? { $case: 'subjectErased', value: SubjectErased.fromJSON(object.subjectErased) }
                         : isSet(object.subject_erased)
                           ? { $case: 'subjectErased', value: SubjectErased.fromJSON(object.subject_erased) }
-                          : undefined,
+                          : isSet(object.referralChanged)
+                            ? { $case: 'referralChanged', value: ReferralChanged.fromJSON(object.referralChanged) }
+                            : isSet(object.referral_changed)
+                              ? { $case: 'referralChanged', value: ReferralChanged.fromJSON(object.referral_changed) }
+                              : isSet(object.accessRecorded)
+                                ? { $case: 'accessRecorded', value: AccessRecorded.fromJSON(object.accessRecorded) }
+                                : isSet(object.access_recorded)
+                                  ? { $case: 'accessRecorded', value: AccessRecorded.fromJSON(object.access_recorded) }
+                                  : undefined,
     };
   },
 
@@ -534,6 +601,10 @@ export const Envelope: MessageFns<Envelope> = {
       obj.consentExpired = ConsentExpired.toJSON(message.payload.value);
     } else if (message.payload?.$case === 'subjectErased') {
       obj.subjectErased = SubjectErased.toJSON(message.payload.value);
+    } else if (message.payload?.$case === 'referralChanged') {
+      obj.referralChanged = ReferralChanged.toJSON(message.payload.value);
+    } else if (message.payload?.$case === 'accessRecorded') {
+      obj.accessRecorded = AccessRecorded.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -582,6 +653,18 @@ export const Envelope: MessageFns<Envelope> = {
       case 'subjectErased': {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: 'subjectErased', value: SubjectErased.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case 'referralChanged': {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: 'referralChanged', value: ReferralChanged.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case 'accessRecorded': {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: 'accessRecorded', value: AccessRecorded.fromPartial(object.payload.value) };
         }
         break;
       }
@@ -1334,6 +1417,539 @@ export const SubjectErased: MessageFns<SubjectErased> = {
   fromPartial(object: DeepPartial<SubjectErased>): SubjectErased {
     const message = createBaseSubjectErased();
     message.erasedAt = object.erasedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseReferralChanged(): ReferralChanged {
+  return {
+    referralId: '',
+    state: '',
+    version: 0,
+    sentAt: undefined,
+    acknowledgedAt: undefined,
+    acceptedAt: undefined,
+    contactAt: undefined,
+    closedAt: undefined,
+    declinedAt: undefined,
+    withdrawnAt: undefined,
+    acknowledgeDueAt: undefined,
+    acceptDueAt: undefined,
+    reason: '',
+    suggestedAgency: '',
+    previousReferralId: '',
+    needs: [],
+  };
+}
+
+export const ReferralChanged: MessageFns<ReferralChanged> = {
+  encode(message: ReferralChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.referralId !== '') {
+      writer.uint32(10).string(message.referralId);
+    }
+    if (message.state !== '') {
+      writer.uint32(18).string(message.state);
+    }
+    if (message.version !== 0) {
+      writer.uint32(24).int64(message.version);
+    }
+    if (message.sentAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.sentAt), writer.uint32(34).fork()).join();
+    }
+    if (message.acknowledgedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.acknowledgedAt), writer.uint32(42).fork()).join();
+    }
+    if (message.acceptedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.acceptedAt), writer.uint32(50).fork()).join();
+    }
+    if (message.contactAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.contactAt), writer.uint32(58).fork()).join();
+    }
+    if (message.closedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.closedAt), writer.uint32(66).fork()).join();
+    }
+    if (message.declinedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.declinedAt), writer.uint32(74).fork()).join();
+    }
+    if (message.withdrawnAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.withdrawnAt), writer.uint32(82).fork()).join();
+    }
+    if (message.acknowledgeDueAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.acknowledgeDueAt), writer.uint32(90).fork()).join();
+    }
+    if (message.acceptDueAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.acceptDueAt), writer.uint32(98).fork()).join();
+    }
+    if (message.reason !== '') {
+      writer.uint32(106).string(message.reason);
+    }
+    if (message.suggestedAgency !== '') {
+      writer.uint32(114).string(message.suggestedAgency);
+    }
+    if (message.previousReferralId !== '') {
+      writer.uint32(122).string(message.previousReferralId);
+    }
+    for (const v of message.needs) {
+      writer.uint32(130).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReferralChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReferralChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sentAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.acknowledgedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.acceptedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.contactAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.closedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.declinedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.withdrawnAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.acknowledgeDueAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.acceptDueAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.suggestedAgency = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.previousReferralId = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.needs.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReferralChanged {
+    return {
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+          ? globalThis.String(object.referral_id)
+          : '',
+      state: isSet(object.state) ? globalThis.String(object.state) : '',
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      sentAt: isSet(object.sentAt)
+        ? fromJsonTimestamp(object.sentAt)
+        : isSet(object.sent_at)
+          ? fromJsonTimestamp(object.sent_at)
+          : undefined,
+      acknowledgedAt: isSet(object.acknowledgedAt)
+        ? fromJsonTimestamp(object.acknowledgedAt)
+        : isSet(object.acknowledged_at)
+          ? fromJsonTimestamp(object.acknowledged_at)
+          : undefined,
+      acceptedAt: isSet(object.acceptedAt)
+        ? fromJsonTimestamp(object.acceptedAt)
+        : isSet(object.accepted_at)
+          ? fromJsonTimestamp(object.accepted_at)
+          : undefined,
+      contactAt: isSet(object.contactAt)
+        ? fromJsonTimestamp(object.contactAt)
+        : isSet(object.contact_at)
+          ? fromJsonTimestamp(object.contact_at)
+          : undefined,
+      closedAt: isSet(object.closedAt)
+        ? fromJsonTimestamp(object.closedAt)
+        : isSet(object.closed_at)
+          ? fromJsonTimestamp(object.closed_at)
+          : undefined,
+      declinedAt: isSet(object.declinedAt)
+        ? fromJsonTimestamp(object.declinedAt)
+        : isSet(object.declined_at)
+          ? fromJsonTimestamp(object.declined_at)
+          : undefined,
+      withdrawnAt: isSet(object.withdrawnAt)
+        ? fromJsonTimestamp(object.withdrawnAt)
+        : isSet(object.withdrawn_at)
+          ? fromJsonTimestamp(object.withdrawn_at)
+          : undefined,
+      acknowledgeDueAt: isSet(object.acknowledgeDueAt)
+        ? fromJsonTimestamp(object.acknowledgeDueAt)
+        : isSet(object.acknowledge_due_at)
+          ? fromJsonTimestamp(object.acknowledge_due_at)
+          : undefined,
+      acceptDueAt: isSet(object.acceptDueAt)
+        ? fromJsonTimestamp(object.acceptDueAt)
+        : isSet(object.accept_due_at)
+          ? fromJsonTimestamp(object.accept_due_at)
+          : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+      suggestedAgency: isSet(object.suggestedAgency)
+        ? globalThis.String(object.suggestedAgency)
+        : isSet(object.suggested_agency)
+          ? globalThis.String(object.suggested_agency)
+          : '',
+      previousReferralId: isSet(object.previousReferralId)
+        ? globalThis.String(object.previousReferralId)
+        : isSet(object.previous_referral_id)
+          ? globalThis.String(object.previous_referral_id)
+          : '',
+      needs: globalThis.Array.isArray(object?.needs) ? object.needs.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: ReferralChanged): unknown {
+    const obj: any = {};
+    if (message.referralId !== '') {
+      obj.referralId = message.referralId;
+    }
+    if (message.state !== '') {
+      obj.state = message.state;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.sentAt !== undefined) {
+      obj.sentAt = message.sentAt.toISOString();
+    }
+    if (message.acknowledgedAt !== undefined) {
+      obj.acknowledgedAt = message.acknowledgedAt.toISOString();
+    }
+    if (message.acceptedAt !== undefined) {
+      obj.acceptedAt = message.acceptedAt.toISOString();
+    }
+    if (message.contactAt !== undefined) {
+      obj.contactAt = message.contactAt.toISOString();
+    }
+    if (message.closedAt !== undefined) {
+      obj.closedAt = message.closedAt.toISOString();
+    }
+    if (message.declinedAt !== undefined) {
+      obj.declinedAt = message.declinedAt.toISOString();
+    }
+    if (message.withdrawnAt !== undefined) {
+      obj.withdrawnAt = message.withdrawnAt.toISOString();
+    }
+    if (message.acknowledgeDueAt !== undefined) {
+      obj.acknowledgeDueAt = message.acknowledgeDueAt.toISOString();
+    }
+    if (message.acceptDueAt !== undefined) {
+      obj.acceptDueAt = message.acceptDueAt.toISOString();
+    }
+    if (message.reason !== '') {
+      obj.reason = message.reason;
+    }
+    if (message.suggestedAgency !== '') {
+      obj.suggestedAgency = message.suggestedAgency;
+    }
+    if (message.previousReferralId !== '') {
+      obj.previousReferralId = message.previousReferralId;
+    }
+    if (message.needs?.length) {
+      obj.needs = message.needs;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReferralChanged>): ReferralChanged {
+    return ReferralChanged.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReferralChanged>): ReferralChanged {
+    const message = createBaseReferralChanged();
+    message.referralId = object.referralId ?? '';
+    message.state = object.state ?? '';
+    message.version = object.version ?? 0;
+    message.sentAt = object.sentAt ?? undefined;
+    message.acknowledgedAt = object.acknowledgedAt ?? undefined;
+    message.acceptedAt = object.acceptedAt ?? undefined;
+    message.contactAt = object.contactAt ?? undefined;
+    message.closedAt = object.closedAt ?? undefined;
+    message.declinedAt = object.declinedAt ?? undefined;
+    message.withdrawnAt = object.withdrawnAt ?? undefined;
+    message.acknowledgeDueAt = object.acknowledgeDueAt ?? undefined;
+    message.acceptDueAt = object.acceptDueAt ?? undefined;
+    message.reason = object.reason ?? '';
+    message.suggestedAgency = object.suggestedAgency ?? '';
+    message.previousReferralId = object.previousReferralId ?? '';
+    message.needs = object.needs?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseAccessRecorded(): AccessRecorded {
+  return { referralId: '', outcome: '', categories: [], consentIds: [], purpose: '', reason: '' };
+}
+
+export const AccessRecorded: MessageFns<AccessRecorded> = {
+  encode(message: AccessRecorded, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.referralId !== '') {
+      writer.uint32(10).string(message.referralId);
+    }
+    if (message.outcome !== '') {
+      writer.uint32(18).string(message.outcome);
+    }
+    for (const v of message.categories) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.consentIds) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.purpose !== '') {
+      writer.uint32(42).string(message.purpose);
+    }
+    if (message.reason !== '') {
+      writer.uint32(50).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AccessRecorded {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccessRecorded();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.categories.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.consentIds.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.purpose = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AccessRecorded {
+    return {
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+          ? globalThis.String(object.referral_id)
+          : '',
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : '',
+      categories: globalThis.Array.isArray(object?.categories)
+        ? object.categories.map((e: any) => globalThis.String(e))
+        : [],
+      consentIds: globalThis.Array.isArray(object?.consentIds)
+        ? object.consentIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.consent_ids)
+          ? object.consent_ids.map((e: any) => globalThis.String(e))
+          : [],
+      purpose: isSet(object.purpose) ? globalThis.String(object.purpose) : '',
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+    };
+  },
+
+  toJSON(message: AccessRecorded): unknown {
+    const obj: any = {};
+    if (message.referralId !== '') {
+      obj.referralId = message.referralId;
+    }
+    if (message.outcome !== '') {
+      obj.outcome = message.outcome;
+    }
+    if (message.categories?.length) {
+      obj.categories = message.categories;
+    }
+    if (message.consentIds?.length) {
+      obj.consentIds = message.consentIds;
+    }
+    if (message.purpose !== '') {
+      obj.purpose = message.purpose;
+    }
+    if (message.reason !== '') {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AccessRecorded>): AccessRecorded {
+    return AccessRecorded.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AccessRecorded>): AccessRecorded {
+    const message = createBaseAccessRecorded();
+    message.referralId = object.referralId ?? '';
+    message.outcome = object.outcome ?? '';
+    message.categories = object.categories?.map((e) => e) || [];
+    message.consentIds = object.consentIds?.map((e) => e) || [];
+    message.purpose = object.purpose ?? '';
+    message.reason = object.reason ?? '';
     return message;
   },
 };
