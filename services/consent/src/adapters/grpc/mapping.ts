@@ -81,6 +81,7 @@ export function evaluationToWire(result: EvaluationResult): pb.EvaluateResponse 
       category,
       consentIds: [...new Set(grants.map((g) => g.consentId))],
       scopeIds: grants.map((g) => g.scopeId),
+      grants: grants.map((g) => ({ consentId: g.consentId, scopeId: g.scopeId })),
     })),
     doNotContact: result.doNotContact,
     recipientKind: result.recipientKind,

@@ -152,6 +152,13 @@ export interface CategoryGrant {
   category: string;
   consentIds: string[];
   scopeIds: string[];
+  /** Each consent scope that allows the category (the evidence an access record cites). */
+  grants: ScopeGrant[];
+}
+
+export interface ScopeGrant {
+  consentId: string;
+  scopeId: string;
 }
 
 export interface EvaluateResponse {
@@ -1119,7 +1126,7 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
 };
 
 function createBaseCategoryGrant(): CategoryGrant {
-  return { category: '', consentIds: [], scopeIds: [] };
+  return { category: '', consentIds: [], scopeIds: [], grants: [] };
 }
 
 export const CategoryGrant: MessageFns<CategoryGrant> = {
@@ -1132,6 +1139,9 @@ export const CategoryGrant: MessageFns<CategoryGrant> = {
     }
     for (const v of message.scopeIds) {
       writer.uint32(26).string(v!);
+    }
+    for (const v of message.grants) {
+      ScopeGrant.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -1173,6 +1183,14 @@ export const CategoryGrant: MessageFns<CategoryGrant> = {
             message.scopeIds.push(reader.string());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.grants.push(ScopeGrant.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1198,6 +1216,7 @@ export const CategoryGrant: MessageFns<CategoryGrant> = {
         : globalThis.Array.isArray(object?.scope_ids)
           ? object.scope_ids.map((e: any) => globalThis.String(e))
           : [],
+      grants: globalThis.Array.isArray(object?.grants) ? object.grants.map((e: any) => ScopeGrant.fromJSON(e)) : [],
     };
   },
 
@@ -1212,6 +1231,9 @@ export const CategoryGrant: MessageFns<CategoryGrant> = {
     if (message.scopeIds?.length) {
       obj.scopeIds = message.scopeIds;
     }
+    if (message.grants?.length) {
+      obj.grants = message.grants.map((e) => ScopeGrant.toJSON(e));
+    }
     return obj;
   },
 
@@ -1223,6 +1245,100 @@ export const CategoryGrant: MessageFns<CategoryGrant> = {
     message.category = object.category ?? '';
     message.consentIds = object.consentIds?.map((e) => e) || [];
     message.scopeIds = object.scopeIds?.map((e) => e) || [];
+    message.grants = object.grants?.map((e) => ScopeGrant.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseScopeGrant(): ScopeGrant {
+  return { consentId: '', scopeId: '' };
+}
+
+export const ScopeGrant: MessageFns<ScopeGrant> = {
+  encode(message: ScopeGrant, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consentId !== '') {
+      writer.uint32(10).string(message.consentId);
+    }
+    if (message.scopeId !== '') {
+      writer.uint32(18).string(message.scopeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScopeGrant {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScopeGrant();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.scopeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScopeGrant {
+    return {
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+          ? globalThis.String(object.consent_id)
+          : '',
+      scopeId: isSet(object.scopeId)
+        ? globalThis.String(object.scopeId)
+        : isSet(object.scope_id)
+          ? globalThis.String(object.scope_id)
+          : '',
+    };
+  },
+
+  toJSON(message: ScopeGrant): unknown {
+    const obj: any = {};
+    if (message.consentId !== '') {
+      obj.consentId = message.consentId;
+    }
+    if (message.scopeId !== '') {
+      obj.scopeId = message.scopeId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ScopeGrant>): ScopeGrant {
+    return ScopeGrant.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ScopeGrant>): ScopeGrant {
+    const message = createBaseScopeGrant();
+    message.consentId = object.consentId ?? '';
+    message.scopeId = object.scopeId ?? '';
     return message;
   },
 };

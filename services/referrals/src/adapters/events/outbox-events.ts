@@ -1,0 +1,82 @@
+import { createEnvelope, enqueueEvents, type Topology } from '@passage/events';
+import type { EntityManager } from '@passage/platform';
+import type { Referral, Transition } from '../../domain/referral.ts';
+import type { AccessRecord, ReferralEvents } from '../../app/ports.ts';
+import { referralSchema } from '../db/referral-repository.ts';
+
+/**
+ * referral.v1.<from>.<to>.<event> and audit.v1.access, through the outbox. Thin: ids,
+ * agencies, states, codes and the hand-off times; never the packet or a note.
+ */
+export class OutboxReferralEvents implements ReferralEvents {
+  readonly #em: EntityManager;
+  readonly #topology: Topology;
+
+  constructor(em: EntityManager, topology: Topology) {
+    this.#em = em;
+    this.#topology = topology;
+  }
+
+  async changed(referral: Referral, transition: Transition): Promise<void> {
+    const envelope = createEnvelope({
+      type: `referral.v1.${transition.event}`,
+      occurredAt: transition.at,
+      actor: { agency: transition.actor.agencyId, user: transition.actor.userId, role: transition.actor.role },
+      referralId: referral.id,
+      subjectRef: referral.subjectRef,
+      fromAgency: referral.fromAgency,
+      toAgency: referral.toAgency,
+      priority: referral.priority,
+      consentId: referral.grants[0]?.consentId ?? '',
+      allowedCategories: referral.categories,
+      payload: {
+        $case: 'referralChanged',
+        value: {
+          referralId: referral.id,
+          state: referral.state,
+          version: referral.version,
+          sentAt: referral.sentAt,
+          acknowledgedAt: referral.acknowledgedAt,
+          acceptedAt: referral.acceptedAt,
+          contactAt: referral.contactAt,
+          closedAt: referral.closedAt,
+          declinedAt: referral.declinedAt,
+          withdrawnAt: referral.withdrawnAt,
+          acknowledgeDueAt: referral.acknowledgeDueAt,
+          acceptDueAt: referral.acceptDueAt,
+          reason: referral.reason,
+          suggestedAgency: referral.suggestedAgency,
+          previousReferralId: referral.previousReferralId,
+          needs: [...referral.needs],
+        },
+      },
+    });
+    const subject = this.#topology.referral(referral.fromAgency, referral.toAgency, transition.event);
+    await enqueueEvents(this.#em, referralSchema, [{ subject, envelope }]);
+  }
+
+  async access(record: AccessRecord): Promise<void> {
+    const envelope = createEnvelope({
+      type: 'audit.v1.access',
+      actor: { agency: record.actor.agencyId, user: record.actor.userId, role: record.actor.role },
+      referralId: record.referral.id,
+      subjectRef: record.referral.subjectRef,
+      fromAgency: record.referral.fromAgency,
+      toAgency: record.referral.toAgency,
+      consentId: record.consentIds[0] ?? '',
+      allowedCategories: record.categories,
+      payload: {
+        $case: 'accessRecorded',
+        value: {
+          referralId: record.referral.id,
+          outcome: record.outcome,
+          categories: [...record.categories],
+          consentIds: [...record.consentIds],
+          purpose: record.purpose,
+          reason: record.reason,
+        },
+      },
+    });
+    await enqueueEvents(this.#em, referralSchema, [{ subject: this.#topology.audit('access'), envelope }]);
+  }
+}

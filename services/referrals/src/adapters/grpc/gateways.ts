@@ -1,0 +1,75 @@
+import { isRecipientKind, type DataCategory, type Grant } from '@passage/consent-policy';
+import { consent, directory } from '@passage/contracts';
+import { PassageError, bearerMetadata, callUnary, insecureCredentials } from '@passage/platform';
+import type { AgencyFacts, ConsentDecision, ConsentGateway, DirectoryGateway } from '../../app/ports.ts';
+
+/** A dependency that does not answer makes the call fail closed, never open. */
+function unavailable(what: string, error: unknown): PassageError {
+  if (error instanceof PassageError && error.code !== 'unavailable' && error.code !== 'internal') return error;
+  return new PassageError('unavailable', `${what} did not answer; nothing was read or changed. Try again shortly`);
+}
+
+export class GrpcDirectoryGateway implements DirectoryGateway {
+  readonly #client: directory.DirectoryServiceClient;
+
+  constructor(address: string) {
+    this.#client = new directory.DirectoryServiceClient(address, insecureCredentials());
+  }
+
+  async agency(id: string): Promise<AgencyFacts | undefined> {
+    try {
+      const { agency } = await callUnary(this.#client.getAgency.bind(this.#client), { id }, undefined, 3000);
+      if (!agency || !isRecipientKind(agency.kind) || !agency.sla) return undefined;
+      return { id: agency.id, kind: agency.kind, acceptingReferrals: agency.acceptingReferrals, sla: agency.sla };
+    } catch (error) {
+      if (error instanceof PassageError && error.code === 'not_found') return undefined;
+      throw unavailable('the directory', error);
+    }
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}
+
+export class GrpcConsentGateway implements ConsentGateway {
+  readonly #client: consent.ConsentServiceClient;
+
+  constructor(address: string) {
+    this.#client = new consent.ConsentServiceClient(address, insecureCredentials());
+  }
+
+  async evaluate(
+    callerToken: string,
+    request: { subjectRef: string; agencyId: string; kind: string; purpose: string },
+  ): Promise<ConsentDecision> {
+    let response: consent.EvaluateResponse;
+    try {
+      response = await callUnary(
+        this.#client.evaluate.bind(this.#client),
+        {
+          subjectRef: request.subjectRef,
+          recipientAgencyId: request.agencyId,
+          recipientKind: request.kind,
+          purpose: request.purpose,
+        },
+        bearerMetadata(callerToken),
+        3000,
+      );
+    } catch (error) {
+      throw unavailable('the consent service', error);
+    }
+    const allowed = new Map<DataCategory, Grant[]>();
+    for (const entry of response.allowed) {
+      allowed.set(
+        entry.category as DataCategory,
+        entry.grants.map((g) => ({ consentId: g.consentId, scopeId: g.scopeId })),
+      );
+    }
+    return { allowed, doNotContact: response.doNotContact };
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}

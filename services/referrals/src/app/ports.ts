@@ -1,0 +1,110 @@
+import type { DataCategory, Grant, Purpose, RecipientKind } from '@passage/consent-policy';
+import type { shredded } from '@passage/crypto';
+import type { Actor, Referral, State, Transition } from '../domain/referral.ts';
+
+export interface SealedSection {
+  readonly category: DataCategory;
+  readonly sealed: Buffer;
+}
+
+export interface ListQuery {
+  readonly agencyId: string;
+  readonly side: 'inbox' | 'outbox';
+  readonly states: readonly State[];
+  readonly offset: number;
+  readonly limit: number;
+}
+
+export interface ReferralRepository {
+  insert(referral: Referral, packet: readonly SealedSection[]): Promise<void>;
+  get(id: string): Promise<Referral | undefined>;
+  /** Saves `referral` if the stored version is still `expectedVersion`; false when someone else won. */
+  update(referral: Referral, expectedVersion: number): Promise<boolean>;
+  appendTransition(referralId: string, transition: Transition): Promise<void>;
+  timeline(referralId: string): Promise<Transition[]>;
+  list(query: ListQuery): Promise<Referral[]>;
+  packet(referralId: string): Promise<SealedSection[]>;
+  setNote(referralId: string, sealed: Buffer): Promise<void>;
+  note(referralId: string): Promise<Buffer | undefined>;
+  /** Open referrals that cite a consent (for revocation and expiry). */
+  openCitingConsent(consentId: string): Promise<Referral[]>;
+  openForSubject(subjectRef: string): Promise<Referral[]>;
+  /** Drops every sealed packet and note of a subject (erasure). */
+  dropSubjectData(subjectRef: string): Promise<void>;
+}
+
+/** The first result of a command, kept under its idempotency key. */
+export interface IdempotencyRecord {
+  readonly command: string;
+  readonly requestHash: string;
+  readonly referral: Referral;
+}
+
+export interface IdempotencyStore {
+  find(agencyId: string, key: string): Promise<IdempotencyRecord | undefined>;
+  /** False when the key was taken meanwhile (a concurrent retry). */
+  save(agencyId: string, key: string, record: IdempotencyRecord): Promise<boolean>;
+}
+
+export interface Vault {
+  encrypt(subjectRef: string, field: string, plaintext: string): Promise<Buffer>;
+  decrypt(subjectRef: string, field: string, sealed: Buffer): Promise<string | typeof shredded>;
+  shred(subjectRef: string): Promise<boolean>;
+}
+
+export interface AccessRecord {
+  readonly actor: Actor;
+  readonly referral: Referral;
+  readonly outcome: 'granted' | 'denied';
+  readonly categories: readonly DataCategory[];
+  readonly consentIds: readonly string[];
+  readonly purpose: string;
+  readonly reason: string;
+}
+
+export interface ReferralEvents {
+  changed(referral: Referral, transition: Transition): Promise<void>;
+  access(record: AccessRecord): Promise<void>;
+}
+
+export interface ReferralTransaction {
+  readonly referrals: ReferralRepository;
+  readonly idempotency: IdempotencyStore;
+  readonly vault: Vault;
+  readonly events: ReferralEvents;
+}
+
+export interface ReferralStorage {
+  transaction<T>(work: (tx: ReferralTransaction) => Promise<T>): Promise<T>;
+  reader(): Omit<ReferralTransaction, 'events'>;
+}
+
+export interface AgencyFacts {
+  readonly id: string;
+  readonly kind: RecipientKind;
+  readonly acceptingReferrals: boolean;
+  readonly sla: {
+    readonly acknowledgeUrgentMinutes: number;
+    readonly acceptUrgentMinutes: number;
+    readonly acknowledgeStandardMinutes: number;
+    readonly acceptStandardMinutes: number;
+  };
+}
+
+/** The directory, over gRPC. Throws `unavailable` when it cannot be reached. */
+export interface DirectoryGateway {
+  agency(id: string): Promise<AgencyFacts | undefined>;
+}
+
+export interface ConsentDecision {
+  readonly allowed: ReadonlyMap<DataCategory, readonly Grant[]>;
+  readonly doNotContact: boolean;
+}
+
+/** The consent service, over gRPC, asked with the caller's own token. Throws `unavailable` when unreachable. */
+export interface ConsentGateway {
+  evaluate(
+    callerToken: string,
+    request: { subjectRef: string; agencyId: string; kind: RecipientKind; purpose: Purpose },
+  ): Promise<ConsentDecision>;
+}

@@ -1,0 +1,469 @@
+import { createHash } from 'node:crypto';
+import { isPurpose, type DataCategory, type Purpose } from '@passage/consent-policy';
+import { requireRole, type Caller, type Role } from '@passage/auth';
+import { shredded } from '@passage/crypto';
+import { uuidv7 } from '@passage/events';
+import { PassageError } from '@passage/platform';
+import { apply, type Command } from '../domain/lifecycle.ts';
+import { openStates, states, type Actor, type Referral, type State, type Transition } from '../domain/referral.ts';
+import {
+  checkIdempotencyKey,
+  checkSend,
+  dueAt,
+  limits,
+  refusedCategories,
+  type PacketSection,
+  type RawSend,
+  type SendInput,
+  type Violation,
+} from '../domain/send-rules.ts';
+import type { ConsentGateway, DirectoryGateway, ReferralStorage, ReferralTransaction } from './ports.ts';
+
+/** Roles that hand people on and work referrals; auditors read lists and timelines only. */
+const workerRoles: readonly Role[] = ['officer', 'crisis_counsellor', 'intake_worker', 'supervisor'];
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface PacketView {
+  readonly category: DataCategory;
+  readonly content: string;
+  readonly withheld: boolean;
+}
+
+export interface ReferralView {
+  readonly referral: Referral;
+  readonly packet: readonly PacketView[];
+  readonly note: string;
+}
+
+export interface CallerContext {
+  readonly caller: Caller;
+  /** The caller's own token, forwarded to consent so its decision is the caller's. */
+  readonly token: string;
+}
+
+function actorOf(caller: Caller): Actor {
+  return { agencyId: caller.agencyId, userId: caller.userId, role: caller.roles[0] ?? '' };
+}
+
+function hashOf(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('base64url');
+}
+
+function checkReferralId(id: string, field = 'referral_id'): void {
+  if (!uuid.test(id)) throw PassageError.invalid([{ field, description: 'a referral id (UUID)' }]);
+}
+
+export class ReferralUseCases {
+  readonly #storage: ReferralStorage;
+  readonly #directory: DirectoryGateway;
+  readonly #consent: ConsentGateway;
+  readonly #now: () => Date;
+
+  constructor(
+    storage: ReferralStorage,
+    directory: DirectoryGateway,
+    consent: ConsentGateway,
+    now: () => Date = () => new Date(),
+  ) {
+    this.#storage = storage;
+    this.#directory = directory;
+    this.#consent = consent;
+    this.#now = now;
+  }
+
+  /** Hands a person to another agency, carrying only what their consent allows that agency. */
+  async send(context: CallerContext, raw: RawSend, previousReferralId = ''): Promise<Referral> {
+    const { caller } = context;
+    requireRole(caller, workerRoles, 'sending a referral');
+    const checked = checkSend(raw);
+    if (!checked.ok) throw PassageError.invalid(checked.violations);
+    const input = checked.value;
+    if (input.fromAgency !== caller.agencyId) {
+      throw new PassageError('permission_denied', `you send referrals for ${caller.agencyId}, not ${input.fromAgency}`);
+    }
+    const command = previousReferralId ? 'resend' : 'send';
+    const requestHash = hashOf({ ...input, previousReferralId });
+    const earlier = await this.#replay(caller, input.idempotencyKey, command, requestHash);
+    if (earlier) return earlier;
+
+    const recipient = await this.#directory.agency(input.toAgency);
+    if (!recipient)
+      throw PassageError.invalid([
+        { field: 'to_agency', description: `no agency "${input.toAgency}" in the directory` },
+      ]);
+    if (!recipient.acceptingReferrals) {
+      throw new PassageError(
+        'failed_precondition',
+        `${input.toAgency} is not accepting referrals now; choose another agency (Match suggests one)`,
+      );
+    }
+    const decision = await this.#consent.evaluate(context.token, {
+      subjectRef: input.subjectRef,
+      agencyId: input.toAgency,
+      kind: recipient.kind,
+      purpose: 'referral',
+    });
+    if (decision.allowed.size === 0) {
+      throw new PassageError(
+        'failed_precondition',
+        `no active consent lets ${input.toAgency} receive a referral for this person; record consent first`,
+      );
+    }
+    const refused = refusedCategories(input.packet, new Set(decision.allowed.keys()));
+    if (refused.length > 0) {
+      throw PassageError.invalid([
+        {
+          field: 'packet',
+          description: `consent does not allow ${input.toAgency} these categories: ${refused.join(', ')}; remove them and send again`,
+        },
+      ]);
+    }
+
+    const sentAt = this.#now();
+    const urgent = input.priority === 'urgent';
+    const referral: Referral = {
+      id: uuidv7(),
+      subjectRef: input.subjectRef,
+      fromAgency: input.fromAgency,
+      toAgency: input.toAgency,
+      priority: input.priority,
+      state: 'sent',
+      version: 1,
+      needs: input.needs,
+      language: input.language,
+      interpreterNeeded: input.interpreterNeeded,
+      doNotContact: decision.doNotContact,
+      categories: input.packet.map((s) => s.category),
+      grants: [
+        ...new Map([...decision.allowed.values()].flat().map((g) => [`${g.consentId}/${g.scopeId}`, g])).values(),
+      ],
+      previousReferralId,
+      sentBy: actorOf(caller),
+      sentAt,
+      acknowledgeDueAt: dueAt(
+        sentAt,
+        urgent ? recipient.sla.acknowledgeUrgentMinutes : recipient.sla.acknowledgeStandardMinutes,
+      ),
+      acceptDueAt: dueAt(sentAt, urgent ? recipient.sla.acceptUrgentMinutes : recipient.sla.acceptStandardMinutes),
+      reason: '',
+      suggestedAgency: '',
+      contactMethod: '',
+      escalated: false,
+    };
+    const transition: Transition = {
+      from: '',
+      to: 'sent',
+      event: 'sent',
+      actor: referral.sentBy,
+      at: sentAt,
+      reason: '',
+    };
+    return this.#storage.transaction(async (tx) => {
+      if (!(await tx.idempotency.save(caller.agencyId, input.idempotencyKey, { command, requestHash, referral }))) {
+        return (await this.#replay(caller, input.idempotencyKey, command, requestHash))!;
+      }
+      const sealed = await Promise.all(
+        input.packet.map(async (s) => ({
+          category: s.category,
+          sealed: await tx.vault.encrypt(referral.subjectRef, `referral:${referral.id}:${s.category}`, s.content),
+        })),
+      );
+      await tx.referrals.insert(referral, sealed);
+      await tx.referrals.appendTransition(referral.id, transition);
+      await tx.events.changed(referral, transition);
+      return referral;
+    });
+  }
+
+  /** After a decline: the same person to another agency, consent checked again. */
+  async resend(
+    context: CallerContext,
+    request: {
+      idempotencyKey: string;
+      referralId: string;
+      toAgency: string;
+      packet: ReadonlyArray<{ category: string; content: string }>;
+    },
+  ): Promise<Referral> {
+    checkReferralId(request.referralId);
+    const declined = await this.#storage.reader().referrals.get(request.referralId);
+    if (!declined) throw new PassageError('not_found', `no referral ${request.referralId}`);
+    if (declined.fromAgency !== context.caller.agencyId) {
+      throw new PassageError('permission_denied', 'only the sending agency may resend a referral');
+    }
+    if (declined.state !== 'declined') {
+      throw new PassageError(
+        'failed_precondition',
+        `only a declined referral can be resent; this one is ${declined.state.replace('_', ' ')}`,
+      );
+    }
+    let packet = request.packet;
+    if (packet.length === 0) packet = await this.#readPacket(declined, new Set(declined.categories));
+    return this.send(
+      context,
+      {
+        idempotencyKey: request.idempotencyKey,
+        subjectRef: declined.subjectRef,
+        fromAgency: declined.fromAgency,
+        toAgency: request.toAgency,
+        priority: declined.priority,
+        needs: declined.needs,
+        language: declined.language,
+        interpreterNeeded: declined.interpreterNeeded,
+        packet,
+      },
+      declined.id,
+    );
+  }
+
+  /** Acknowledge, accept, decline, record contact, close, withdraw. */
+  async transition(
+    context: CallerContext,
+    request: { idempotencyKey: string; referralId: string; expectedVersion: number; command: Command; note?: string },
+  ): Promise<Referral> {
+    const { caller } = context;
+    requireRole(caller, workerRoles, `to ${request.command.kind.replace('_', ' ')} a referral`);
+    const violations: Violation[] = [];
+    checkIdempotencyKey(request.idempotencyKey, violations);
+    if (request.note && Buffer.byteLength(request.note, 'utf8') > limits.textBytes) {
+      violations.push({ field: 'note', description: `at most ${limits.textBytes} bytes` });
+    }
+    if (violations.length > 0) throw PassageError.invalid(violations);
+    checkReferralId(request.referralId);
+    const requestHash = hashOf(request);
+    const earlier = await this.#replay(caller, request.idempotencyKey, request.command.kind, requestHash);
+    if (earlier) return earlier;
+
+    return this.#storage.transaction(async (tx) => {
+      const current = await tx.referrals.get(request.referralId);
+      if (!current) throw new PassageError('not_found', `no referral ${request.referralId}`);
+      if (request.expectedVersion && request.expectedVersion !== current.version) {
+        throw new PassageError(
+          'aborted',
+          `the referral changed (version ${current.version}, you saw ${request.expectedVersion}); reload and try again`,
+        );
+      }
+      const outcome = apply(current, request.command, actorOf(caller), this.#now());
+      if (!outcome.ok) {
+        const { error } = outcome;
+        if (error.code === 'invalid_argument')
+          throw PassageError.invalid([{ field: error.field, description: error.message }]);
+        throw new PassageError(error.code, error.message);
+      }
+      if (
+        !(await tx.idempotency.save(caller.agencyId, request.idempotencyKey, {
+          command: request.command.kind,
+          requestHash,
+          referral: outcome.referral,
+        }))
+      ) {
+        throw new PassageError('aborted', 'the same request is being processed; retry to get its result');
+      }
+      await this.#persist(tx, current, outcome.referral, outcome.transition);
+      if (request.note) {
+        await tx.referrals.setNote(
+          current.id,
+          await tx.vault.encrypt(current.subjectRef, `referral:${current.id}:note`, request.note),
+        );
+      }
+      return outcome.referral;
+    });
+  }
+
+  /**
+   * Metadata and the packet as consent allows the caller's agency at this moment; a
+   * category not allowed comes back withheld. Every read is recorded (audit.v1.access),
+   * a refused one too. If consent cannot be asked, the read fails closed.
+   */
+  async get(context: CallerContext, referralId: string, purposeName: string): Promise<ReferralView> {
+    const { caller } = context;
+    checkReferralId(referralId);
+    const purpose: Purpose = purposeName
+      ? isPurpose(purposeName)
+        ? purposeName
+        : invalidPurpose(purposeName)
+      : 'referral';
+    const reader = this.#storage.reader();
+    const referral = await reader.referrals.get(referralId);
+    if (!referral) throw new PassageError('not_found', `no referral ${referralId}`);
+    const actor = actorOf(caller);
+    const party = caller.agencyId === referral.fromAgency || caller.agencyId === referral.toAgency;
+    if (!party) {
+      await this.#storage.transaction((tx) =>
+        tx.events.access({
+          actor,
+          referral,
+          outcome: 'denied',
+          categories: [],
+          consentIds: [],
+          purpose,
+          reason: 'not_a_party',
+        }),
+      );
+      throw new PassageError('permission_denied', 'only the sending and the receiving agency may read a referral');
+    }
+    const agency = await this.#directory.agency(caller.agencyId);
+    if (!agency)
+      throw new PassageError('failed_precondition', `your agency ${caller.agencyId} is not in the directory`);
+    const decision = await this.#consent.evaluate(context.token, {
+      subjectRef: referral.subjectRef,
+      agencyId: caller.agencyId,
+      kind: agency.kind,
+      purpose,
+    });
+    const allowed = new Set(decision.allowed.keys());
+    const sections = await this.#readPacket(referral, allowed, reader);
+    const returned = sections.map((s) => s.category);
+    const packet: PacketView[] = referral.categories.map((category) => {
+      const section = sections.find((s) => s.category === category);
+      return section
+        ? { category, content: section.content, withheld: false }
+        : { category, content: '', withheld: true };
+    });
+    const consentIds = [...new Set(returned.flatMap((c) => decision.allowed.get(c)?.map((g) => g.consentId) ?? []))];
+    const sealedNote = await reader.referrals.note(referral.id);
+    const note = sealedNote
+      ? await reader.vault.decrypt(referral.subjectRef, `referral:${referral.id}:note`, sealedNote)
+      : '';
+    await this.#storage.transaction((tx) =>
+      tx.events.access({ actor, referral, outcome: 'granted', categories: returned, consentIds, purpose, reason: '' }),
+    );
+    return {
+      referral: { ...referral, doNotContact: referral.doNotContact || decision.doNotContact },
+      packet,
+      note: note === shredded ? '' : note,
+    };
+  }
+
+  async list(
+    caller: Caller,
+    side: 'inbox' | 'outbox',
+    request: { agency: string; states: readonly string[]; cursor: string; pageSize: number },
+  ) {
+    const agencyId = request.agency || caller.agencyId;
+    if (agencyId !== caller.agencyId && !caller.roles.includes('auditor') && !caller.roles.includes('admin')) {
+      throw new PassageError('permission_denied', `you may list ${caller.agencyId}'s referrals, not ${agencyId}'s`);
+    }
+    const violations: Violation[] = [];
+    request.states.forEach((state, i) => {
+      if (!(states as readonly string[]).includes(state))
+        violations.push({ field: `states[${i}]`, description: `unknown state "${state}"` });
+    });
+    const offset = request.cursor ? Number.parseInt(Buffer.from(request.cursor, 'base64url').toString(), 10) : 0;
+    if (!Number.isInteger(offset) || offset < 0)
+      violations.push({ field: 'cursor', description: 'use the next_cursor of a previous page' });
+    if (violations.length > 0) throw PassageError.invalid(violations);
+    const limit = Math.min(Math.max(request.pageSize || 50, 1), 200);
+    const page = await this.#storage
+      .reader()
+      .referrals.list({ agencyId, side, states: request.states as State[], offset, limit: limit + 1 });
+    const more = page.length > limit;
+    return {
+      referrals: page.slice(0, limit),
+      nextCursor: more ? Buffer.from(String(offset + limit)).toString('base64url') : '',
+    };
+  }
+
+  async timeline(caller: Caller, referralId: string): Promise<Transition[]> {
+    checkReferralId(referralId);
+    const reader = this.#storage.reader();
+    const referral = await reader.referrals.get(referralId);
+    if (!referral) throw new PassageError('not_found', `no referral ${referralId}`);
+    const party = caller.agencyId === referral.fromAgency || caller.agencyId === referral.toAgency;
+    if (!party && !caller.roles.includes('auditor') && !caller.roles.includes('admin')) {
+      throw new PassageError('permission_denied', "only the two agencies and auditors may read a referral's timeline");
+    }
+    return reader.referrals.timeline(referralId);
+  }
+
+  /** consent.v1.revoked / expired: withdraw open referrals no scope covers any longer. */
+  async onConsentEnded(
+    tx: ReferralTransaction,
+    consentId: string,
+    scopeIds: readonly string[] | 'all',
+  ): Promise<number> {
+    let withdrawn = 0;
+    for (const referral of await tx.referrals.openCitingConsent(consentId)) {
+      const remaining = referral.grants.filter(
+        (g) => g.consentId !== consentId || (scopeIds !== 'all' && !scopeIds.includes(g.scopeId)),
+      );
+      if (remaining.length > 0) {
+        if (remaining.length !== referral.grants.length) {
+          await tx.referrals.update(
+            { ...referral, grants: remaining, version: referral.version + 1 },
+            referral.version,
+          );
+        }
+        continue;
+      }
+      await this.#withdrawBySystem(tx, { ...referral, grants: [] });
+      withdrawn++;
+    }
+    return withdrawn;
+  }
+
+  /** consent.v1.subject_erased: withdraw what is open, destroy the subject's key and sealed data. */
+  async onSubjectErased(tx: ReferralTransaction, subjectRef: string): Promise<void> {
+    for (const referral of await tx.referrals.openForSubject(subjectRef)) await this.#withdrawBySystem(tx, referral);
+    await tx.vault.shred(subjectRef);
+    await tx.referrals.dropSubjectData(subjectRef);
+  }
+
+  async #withdrawBySystem(tx: ReferralTransaction, referral: Referral): Promise<void> {
+    const system: Actor = { agencyId: '', userId: 'consent', role: 'system' };
+    const outcome = apply(
+      referral,
+      { kind: 'withdraw', reason: 'consent_revoked', bySystem: true },
+      system,
+      this.#now(),
+    );
+    if (!outcome.ok) return;
+    await this.#persist(tx, referral, outcome.referral, outcome.transition);
+  }
+
+  async #persist(tx: ReferralTransaction, current: Referral, next: Referral, transition: Transition): Promise<void> {
+    if (!(await tx.referrals.update(next, current.version))) {
+      throw new PassageError('aborted', 'the referral was changed at the same moment; reload and try again');
+    }
+    await tx.referrals.appendTransition(next.id, transition);
+    await tx.events.changed(next, transition);
+  }
+
+  async #replay(caller: Caller, key: string, command: string, requestHash: string): Promise<Referral | undefined> {
+    const earlier = await this.#storage.reader().idempotency.find(caller.agencyId, key);
+    if (!earlier) return undefined;
+    if (earlier.command !== command || earlier.requestHash !== requestHash) {
+      throw PassageError.invalid([
+        { field: 'idempotency_key', description: 'already used for a different request; use a new key' },
+      ]);
+    }
+    return earlier.referral;
+  }
+
+  /** The packet's sections among `allowed`, decrypted; a shredded subject has none left. */
+  async #readPacket(
+    referral: Referral,
+    allowed: ReadonlySet<DataCategory>,
+    reader = this.#storage.reader(),
+  ): Promise<PacketSection[]> {
+    const sections: PacketSection[] = [];
+    for (const section of await reader.referrals.packet(referral.id)) {
+      if (!allowed.has(section.category)) continue;
+      const content = await reader.vault.decrypt(
+        referral.subjectRef,
+        `referral:${referral.id}:${section.category}`,
+        section.sealed,
+      );
+      if (content !== shredded) sections.push({ category: section.category, content });
+    }
+    // In the order the sender wrote them.
+    return sections.sort((a, b) => referral.categories.indexOf(a.category) - referral.categories.indexOf(b.category));
+  }
+}
+
+function invalidPurpose(purpose: string): never {
+  throw PassageError.invalid([{ field: 'purpose', description: `unknown purpose "${purpose}"` }]);
+}
+
+export { openStates };
+export type { SendInput };

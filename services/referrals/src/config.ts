@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { baseConfigSchema } from '@passage/platform';
+
+export const referralsConfigSchema = baseConfigSchema.extend({
+  GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50053),
+  PASSAGE_ENV: z.enum(['development', 'production']).default('production'),
+  PASSAGE_KEK: z.string().optional(),
+  AUTH_PUBLIC_KEYS: z.string().optional(),
+  DIRECTORY_ADDRESS: z.string().default('127.0.0.1:50051'),
+  CONSENT_ADDRESS: z.string().default('127.0.0.1:50052'),
+  /** Off only for a process that must not publish (a relay may run elsewhere; fault tests). */
+  OUTBOX_RELAY: z.enum(['on', 'off']).default('on'),
+});
+
+export type ReferralsConfig = z.infer<typeof referralsConfigSchema>;

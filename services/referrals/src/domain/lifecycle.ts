@@ -1,0 +1,143 @@
+import {
+  closeOutcomes,
+  contactMethods,
+  declineReasons,
+  openStates,
+  withdrawReasons,
+  type Actor,
+  type Referral,
+  type ReferralEvent,
+  type State,
+  type Transition,
+} from './referral.ts';
+
+/** A lifecycle command; who may issue it and from which states is decided here alone. */
+export type Command =
+  | { readonly kind: 'acknowledge' }
+  | { readonly kind: 'accept' }
+  | { readonly kind: 'decline'; readonly reason: string; readonly suggestedAgency: string }
+  | { readonly kind: 'record_contact'; readonly at: Date; readonly method: string }
+  | { readonly kind: 'close'; readonly outcome: string }
+  | { readonly kind: 'withdraw'; readonly reason: string; readonly bySystem?: boolean };
+
+export type LifecycleError =
+  | { readonly code: 'failed_precondition'; readonly message: string }
+  | { readonly code: 'permission_denied'; readonly message: string }
+  | { readonly code: 'invalid_argument'; readonly field: string; readonly message: string };
+
+export type Outcome = { ok: true; referral: Referral; transition: Transition } | { ok: false; error: LifecycleError };
+
+interface Rule {
+  readonly from: ReadonlySet<State>;
+  readonly to: State;
+  readonly event: ReferralEvent;
+  readonly party: 'recipient' | 'sender';
+}
+
+const rules: Record<Command['kind'], Rule> = {
+  acknowledge: { from: new Set(['sent']), to: 'acknowledged', event: 'acknowledged', party: 'recipient' },
+  accept: { from: new Set(['sent', 'acknowledged']), to: 'accepted', event: 'accepted', party: 'recipient' },
+  decline: { from: new Set(['sent', 'acknowledged']), to: 'declined', event: 'declined', party: 'recipient' },
+  record_contact: { from: new Set(['accepted']), to: 'in_contact', event: 'contact_recorded', party: 'recipient' },
+  close: { from: new Set(['accepted', 'in_contact']), to: 'closed', event: 'closed', party: 'recipient' },
+  withdraw: { from: openStates, to: 'withdrawn', event: 'withdrawn', party: 'sender' },
+};
+
+function oneOf(value: string, allowed: readonly string[], field: string): LifecycleError | undefined {
+  return allowed.includes(value)
+    ? undefined
+    : { code: 'invalid_argument', field, message: `one of ${allowed.join(', ')}` };
+}
+
+function checkArguments(command: Command, referral: Referral, at: Date): LifecycleError | undefined {
+  switch (command.kind) {
+    case 'decline':
+      if (command.suggestedAgency && command.suggestedAgency === referral.toAgency) {
+        return { code: 'invalid_argument', field: 'suggested_agency', message: 'suggest another agency than your own' };
+      }
+      return oneOf(command.reason, declineReasons, 'reason');
+    case 'record_contact':
+      if (command.at.getTime() > at.getTime() + 60_000) {
+        return { code: 'invalid_argument', field: 'at', message: 'first contact cannot be in the future' };
+      }
+      if (command.at.getTime() < referral.sentAt.getTime()) {
+        return {
+          code: 'invalid_argument',
+          field: 'at',
+          message: 'first contact cannot be before the referral was sent',
+        };
+      }
+      return oneOf(command.method, contactMethods, 'method');
+    case 'close':
+      return oneOf(command.outcome, closeOutcomes, 'outcome');
+    case 'withdraw':
+      return oneOf(command.reason, withdrawReasons, 'reason');
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The referral lifecycle (DESIGN.md): sent → acknowledged → accepted → in_contact →
+ * closed; declined from sent or acknowledged; withdrawn from any open state. Only the
+ * recipient agency moves a referral forward or declines it; only the sender (or a consent
+ * revocation, `bySystem`) withdraws it. Pure: the caller persists the result.
+ */
+export function apply(referral: Referral, command: Command, actor: Actor, at: Date): Outcome {
+  const rule = rules[command.kind];
+  const system = command.kind === 'withdraw' && command.bySystem === true;
+  const partyAgency = rule.party === 'recipient' ? referral.toAgency : referral.fromAgency;
+  if (!system && actor.agencyId !== partyAgency) {
+    const who =
+      rule.party === 'recipient'
+        ? `the receiving agency (${referral.toAgency})`
+        : `the sending agency (${referral.fromAgency})`;
+    return {
+      ok: false,
+      error: { code: 'permission_denied', message: `only ${who} may ${command.kind.replace('_', ' ')} this referral` },
+    };
+  }
+  if (!rule.from.has(referral.state)) {
+    return {
+      ok: false,
+      error: {
+        code: 'failed_precondition',
+        message: `cannot ${command.kind.replace('_', ' ')} a referral that is ${referral.state.replace('_', ' ')}`,
+      },
+    };
+  }
+  const invalid = checkArguments(command, referral, at);
+  if (invalid) return { ok: false, error: invalid };
+
+  const base = { ...referral, state: rule.to, version: referral.version + 1 };
+  let next: Referral;
+  let reason = '';
+  switch (command.kind) {
+    case 'acknowledge':
+      next = { ...base, acknowledgedAt: at };
+      break;
+    case 'accept':
+      next = { ...base, acceptedAt: at, acknowledgedAt: referral.acknowledgedAt ?? at };
+      break;
+    case 'decline':
+      reason = command.reason;
+      next = { ...base, declinedAt: at, reason, suggestedAgency: command.suggestedAgency };
+      break;
+    case 'record_contact':
+      next = { ...base, contactAt: command.at, contactMethod: command.method };
+      break;
+    case 'close':
+      reason = command.outcome;
+      next = { ...base, closedAt: at, reason };
+      break;
+    case 'withdraw':
+      reason = command.reason;
+      next = { ...base, withdrawnAt: at, reason };
+      break;
+  }
+  return {
+    ok: true,
+    referral: next,
+    transition: { from: referral.state, to: rule.to, event: rule.event, actor, at, reason },
+  };
+}

@@ -1,0 +1,112 @@
+import type { DataCategory } from '@passage/consent-policy';
+
+export const states = ['sent', 'acknowledged', 'accepted', 'in_contact', 'closed', 'declined', 'withdrawn'] as const;
+export type State = (typeof states)[number];
+
+/** States in which a referral is still open (it may yet be withdrawn). */
+export const openStates: ReadonlySet<State> = new Set(['sent', 'acknowledged', 'accepted', 'in_contact']);
+
+export type Priority = 'urgent' | 'standard';
+
+export const declineReasons = [
+  'no_capacity',
+  'outside_mandate',
+  'language',
+  'safety_concern',
+  'duplicate',
+  'other',
+] as const;
+export const closeOutcomes = [
+  'services_provided',
+  'referred_elsewhere',
+  'client_declined',
+  'unable_to_contact',
+  'safety_concern',
+  'other',
+] as const;
+export const withdrawReasons = [
+  'person_withdrew',
+  'sent_in_error',
+  'safety_concern',
+  'consent_revoked',
+  'other',
+] as const;
+export const contactMethods = ['phone', 'in_person', 'video', 'text', 'through_referrer'] as const;
+
+/**
+ * Support needs a referral may name: the directory's service vocabulary, less what serves
+ * the police rather than the person (investigation, prosecution advice).
+ */
+export const supportNeeds = [
+  'shelter',
+  'housing',
+  'counselling',
+  'crisis_support',
+  'safety_planning',
+  'legal',
+  'medical',
+  'immigration',
+  'first_response',
+  'interpretation',
+  'court_support',
+  'peer_support',
+  'employment',
+] as const;
+
+/** Who did something: ids and a role, never a name. */
+export interface Actor {
+  readonly agencyId: string;
+  readonly userId: string;
+  readonly role: string;
+}
+
+/** A consent scope that allowed the referral to be sent (kept to react to revocations). */
+export interface ConsentGrant {
+  readonly consentId: string;
+  readonly scopeId: string;
+}
+
+export interface Referral {
+  readonly id: string;
+  readonly subjectRef: string;
+  readonly fromAgency: string;
+  readonly toAgency: string;
+  readonly priority: Priority;
+  readonly state: State;
+  readonly version: number;
+  readonly needs: readonly string[];
+  readonly language: string;
+  readonly interpreterNeeded: boolean;
+  readonly doNotContact: boolean;
+  /** The packet's categories: exactly those consent allowed the recipient at sending. */
+  readonly categories: readonly DataCategory[];
+  readonly grants: readonly ConsentGrant[];
+  readonly previousReferralId: string;
+  readonly sentBy: Actor;
+  readonly sentAt: Date;
+  readonly acknowledgedAt?: Date | undefined;
+  readonly acceptedAt?: Date | undefined;
+  readonly contactAt?: Date | undefined;
+  readonly closedAt?: Date | undefined;
+  readonly declinedAt?: Date | undefined;
+  readonly withdrawnAt?: Date | undefined;
+  readonly acknowledgeDueAt: Date;
+  readonly acceptDueAt: Date;
+  /** Decline reason, withdrawal reason or close outcome: a code, never free text. */
+  readonly reason: string;
+  readonly suggestedAgency: string;
+  readonly contactMethod: string;
+  readonly escalated: boolean;
+}
+
+export interface Transition {
+  readonly from: State | '';
+  readonly to: State;
+  readonly event: ReferralEvent;
+  readonly actor: Actor;
+  readonly at: Date;
+  readonly reason: string;
+}
+
+export type ReferralEvent =
+  'sent' | 'acknowledged' | 'accepted' | 'declined' | 'contact_recorded' | 'closed' | 'withdrawn';

@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { TokenIssuer, demoUsers, type Caller } from '@passage/auth';
+import { consentConfigSchema } from '@passage/consent/config';
+import { startConsent, type RunningConsent } from '@passage/consent/service';
+import { consent, referrals } from '@passage/contracts';
+import { newKekSetting } from '@passage/crypto';
+import { directoryConfigSchema } from '@passage/directory/config';
+import { startDirectory, type RunningDirectory } from '@passage/directory/service';
+import { bearerMetadata, createLogger, insecureCredentials, loadConfig } from '@passage/platform';
+import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from '@passage/testing';
+import pg from 'pg';
+import { referralsConfigSchema } from '../src/config.ts';
+import { startReferrals, type RunningReferrals } from '../src/service.ts';
+
+export interface Network {
+  readonly db: TestDatabase;
+  readonly nats: TestNats;
+  readonly directory: RunningDirectory;
+  readonly consentService: RunningConsent;
+  readonly referralService: RunningReferrals | undefined;
+  readonly consent: consent.ConsentServiceClient;
+  readonly referrals: referrals.ReferralServiceClient | undefined;
+  /** Environment for a referrals process of the test's own (fault tests). */
+  readonly referralsEnv: Record<string, string>;
+  readonly sql: pg.Client;
+  as(user: keyof typeof demoUsers | Caller): ReturnType<typeof bearerMetadata>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The seeded directory, consent and referrals services, all real, in one database (a
+ * schema each) and one NATS namespace, with keys of the test's own.
+ */
+export async function startNetwork(label: string, options: { referrals?: boolean } = {}): Promise<Network> {
+  const db = await createTestDatabase(label);
+  const nats = await createTestNats(label);
+  const issuer = new TokenIssuer('test', randomBytes(32));
+  const common = { DATABASE_URL: db.url, NATS_URL: nats.url, NATS_NAMESPACE: nats.namespace, GRPC_PORT: '0' };
+  const keys = { PASSAGE_KEK: newKekSetting('test-kek'), AUTH_PUBLIC_KEYS: issuer.publicKeySetting };
+  const log = createLogger(`${label}-test`, process.env['LOG_LEVEL'] ?? 'silent');
+  const directory = await startDirectory(
+    loadConfig(directoryConfigSchema, { ...common, DIRECTORY_SEED: 'ontario' }),
+    log,
+  );
+  const consentService = await startConsent(
+    loadConfig(consentConfigSchema, {
+      ...common,
+      ...keys,
+      RECEIPT_SIGNING_KEY: `r:${randomBytes(32).toString('base64')}`,
+    }),
+    log,
+  );
+  const referralsEnv = {
+    ...common,
+    ...keys,
+    DIRECTORY_ADDRESS: directory.address,
+    CONSENT_ADDRESS: consentService.address,
+  };
+  const referralService =
+    options.referrals === false
+      ? undefined
+      : await startReferrals(loadConfig(referralsConfigSchema, referralsEnv), log);
+  const sql = new pg.Client({ connectionString: db.url });
+  await sql.connect();
+  // Consent decides by agency kind, which it learns from the directory's events.
+  for (;;) {
+    const { rows } = await sql.query<{ n: number }>('select count(*)::int as n from consent.agencies');
+    if (rows[0]!.n === 10) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const consentClient = new consent.ConsentServiceClient(consentService.address, insecureCredentials());
+  const referralClient = referralService
+    ? new referrals.ReferralServiceClient(referralService.address, insecureCredentials())
+    : undefined;
+  return {
+    db,
+    nats,
+    directory,
+    consentService,
+    referralService,
+    consent: consentClient,
+    referrals: referralClient,
+    referralsEnv,
+    sql,
+    as: (user) => bearerMetadata(issuer.issue(typeof user === 'string' ? demoUsers[user]! : user)),
+    async stop() {
+      consentClient.close();
+      referralClient?.close();
+      await sql.end();
+      await referralService?.shutdown.run();
+      await consentService.shutdown.run();
+      await directory.shutdown.run();
+      await nats.cleanup();
+      await db.drop();
+    },
+  };
+}
+
+export async function waitUntil(probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
