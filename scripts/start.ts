@@ -20,6 +20,7 @@ interface ServiceSpec {
 const services: ServiceSpec[] = [
   { name: 'directory', dir: 'services/directory', port: 50051, env: { DIRECTORY_SEED: 'ontario' } },
   { name: 'consent', dir: 'services/consent', port: 50052 },
+  { name: 'referrals', dir: 'services/referrals', port: 50053 },
 ];
 
 async function ensureDatabase(url: string): Promise<void> {
