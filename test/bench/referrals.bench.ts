@@ -1,0 +1,237 @@
+// `pnpm bench:referrals`: the hand-off under load, against the three services each in its
+// own process (as `pnpm start` runs them), with the ceilings measured in the same run on
+// the same machine. Prints figures; asserts nothing.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { TokenIssuer, demoUsers } from '@passage/auth';
+import { consent as cpb, referrals as pb } from '@passage/contracts';
+import { newKekSetting } from '@passage/crypto';
+import { Topology, connectNats, createEnvelope, decodeEnvelope, encodeEnvelope } from '@passage/events';
+import { bearerMetadata, callUnary, insecureCredentials } from '@passage/platform';
+import { createTestDatabase, createTestNats, runScript, sparePort, waitForPort, type ScriptProcess } from '@passage/testing';
+
+const seconds = Number(process.env['BENCH_SECONDS'] ?? 30);
+const clients = Number(process.env['BENCH_CLIENTS'] ?? 8);
+const paceRate = 200;
+const paceSeconds = Number(process.env['BENCH_PACE_SECONDS'] ?? 10);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function percentiles(samples: number[]): { p50: number; p99: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+  return { p50: at(50), p99: at(99) };
+}
+
+const db = await createTestDatabase('benchreferrals');
+const natsScratch = await createTestNats('benchreferrals');
+const issuer = new TokenIssuer('bench', randomBytes(32));
+const common = {
+  DATABASE_URL: db.url,
+  NATS_URL: natsScratch.url,
+  NATS_NAMESPACE: natsScratch.namespace,
+  LOG_LEVEL: 'warn',
+  PASSAGE_KEK: newKekSetting('bench'),
+  AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
+  RECEIPT_SIGNING_KEY: `bench:${randomBytes(32).toString('base64')}`,
+};
+const ports = { directory: await sparePort(), consent: await sparePort(), referrals: await sparePort() };
+const serviceDir = (name: string) => fileURLToPath(new URL(`../../services/${name}/`, import.meta.url));
+const processes: ScriptProcess[] = [];
+async function start(name: keyof typeof ports, env: Record<string, string>): Promise<void> {
+  processes.push(runScript('src/main.ts', { ...common, GRPC_PORT: String(ports[name]), ...env }, { cwd: serviceDir(name) }));
+  await waitForPort(ports[name], 30_000);
+}
+
+const sql = new pg.Client({ connectionString: db.url });
+const nc = await connectNats(natsScratch.url, 'bench');
+try {
+  await start('directory', { DIRECTORY_SEED: 'ontario' });
+  await start('consent', {});
+  await start('referrals', { DIRECTORY_ADDRESS: `127.0.0.1:${ports.directory}`, CONSENT_ADDRESS: `127.0.0.1:${ports.consent}` });
+  await sql.connect();
+  while ((await sql.query<{ n: number }>('select count(*)::int as n from consent.agencies')).rows[0]!.n < 10) await sleep(50);
+
+  const consentClient = new cpb.ConsentServiceClient(`127.0.0.1:${ports.consent}`, insecureCredentials());
+  const officer = bearerMetadata(issuer.issue(demoUsers['crisis-counsellor']!, 3600));
+  const { subjectRef } = await callUnary(
+    consentClient.grant.bind(consentClient),
+    {
+      subjectRef: '',
+      method: cpb.CaptureMethod.CAPTURE_METHOD_VERBAL,
+      interpreterLanguage: '',
+      language: 'en',
+      expiresAt: new Date(Date.now() + 86_400_000),
+      scopes: [{ id: '', recipientAgencyIds: ['london-coalition'], recipientKinds: [], purposes: ['referral'], categories: ['needs', 'safe_contact'], doNotContact: false, revokedAt: undefined }],
+      receiptName: '',
+      notes: '',
+    },
+    officer,
+  );
+  consentClient.close();
+
+  const request = (): pb.SendRequest => ({
+    idempotencyKey: randomUUID(),
+    subjectRef,
+    fromAgency: 'ontario-ht-crisis-line',
+    toAgency: 'london-coalition',
+    priority: pb.Priority.PRIORITY_STANDARD,
+    needs: ['counselling'],
+    language: 'en',
+    interpreterNeeded: false,
+    packet: [
+      { category: 'needs', content: 'Synthetic: counselling and a safe place to stay', withheld: false },
+      { category: 'safe_contact', content: 'Synthetic: text after 18:00', withheld: false },
+    ],
+  });
+  const senders = Array.from({ length: clients }, () => new pb.ReferralServiceClient(`127.0.0.1:${ports.referrals}`, insecureCredentials()));
+  const send = (client: pb.ReferralServiceClient) => callUnary(client.send.bind(client), request(), officer);
+  for (let i = 0; i < 100; i++) await send(senders[0]!); // warm-up
+
+  // 1. Throughput: N clients, each sending back to back.
+  const sendLatencies: number[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  const began = performance.now();
+  await Promise.all(
+    senders.map(async (client) => {
+      while (performance.now() < deadline) {
+        const t = performance.now();
+        await send(client);
+        sendLatencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const sendsPerSecond = sendLatencies.length / ((performance.now() - began) / 1000);
+  const sendLatency = percentiles(sendLatencies);
+  while ((await sql.query<{ n: number }>('select count(*)::int as n from referrals.outbox where published_at is null')).rows[0]!.n > 0) {
+    await sleep(100);
+  }
+
+  // 2. Hand-off notification at a steady 200 sends/s: sent_at (taken just before the
+  //    transaction commits) → London's durable inbound consumer receives the event.
+  const topology = new Topology(natsScratch.namespace);
+  const jsm = await jetstreamManager(nc);
+  const referralStream = topology.stream('referral').name;
+  await jsm.consumers.add(referralStream, {
+    durable_name: 'london-inbound',
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.New,
+    filter_subject: topology.referralsTo('london-coalition'),
+  });
+  const notifications: number[] = [];
+  const inbound = await (await jetstream(nc).consumers.get(referralStream, 'london-inbound')).consume({ max_messages: 1000 });
+  const reading = (async () => {
+    for await (const message of inbound) {
+      const envelope = decodeEnvelope(message.data);
+      if (envelope.type === 'referral.v1.sent') notifications.push(Date.now() - envelope.occurredAt!.getTime());
+      message.ack();
+    }
+  })();
+  const paced: Promise<unknown>[] = [];
+  const paceStart = performance.now();
+  for (let i = 0; i < paceRate * paceSeconds; i++) {
+    paced.push(send(senders[i % clients]!));
+    const wait = paceStart + ((i + 1) * 1000) / paceRate - performance.now();
+    if (wait > 0) await sleep(wait);
+  }
+  await Promise.all(paced);
+  while (notifications.length < paceRate * paceSeconds) await sleep(20);
+  await inbound.close();
+  await reading;
+  const notification = percentiles(notifications);
+  for (const client of senders) client.close();
+
+  // 3. Ceiling: the Send transaction's shape straight through pg, same concurrency.
+  const pool = new pg.Pool({ connectionString: db.url, max: clients });
+  const shapeDeadline = performance.now() + 10_000;
+  let transactions = 0;
+  const shapeBegan = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      const client = await pool.connect();
+      try {
+        while (performance.now() < shapeDeadline) {
+          const id = randomUUID();
+          await client.query('begin');
+          await client.query('select kek_id, wrapped_key from referrals.subject_keys where subject_id = $1', [subjectRef]);
+          await client.query(
+            `insert into referrals.idempotency_keys (agency_id, key, command, request_hash, result) values ('bench', $1, 'send', 'h', '{}'::jsonb)`,
+            [id],
+          );
+          await client.query(
+            `insert into referrals.referrals (id, subject_ref, from_agency, to_agency, priority, state, version, needs, language,
+               interpreter_needed, do_not_contact, categories, grants, sent_by, sent_at, acknowledge_due_at, accept_due_at)
+             values ($1, $2, 'ontario-ht-crisis-line', 'london-coalition', 'standard', 'sent', 1, '["counselling"]', 'en',
+               false, false, '["needs","safe_contact"]', '[]', '{}', now(), now(), now())`,
+            [id, subjectRef],
+          );
+          for (const category of ['needs', 'safe_contact']) {
+            await client.query('insert into referrals.packets (referral_id, category, sealed) values ($1, $2, $3)', [id, category, randomBytes(80)]);
+          }
+          await client.query(
+            `insert into referrals.transitions (referral_id, from_state, to_state, event, actor, at, reason) values ($1, '', 'sent', 'sent', '{}', now(), '')`,
+            [id],
+          );
+          await client.query(
+            `insert into referrals.outbox (id, subject, payload, trace_context, published_at) values ($1, 'bench', $2, '{}', now())`,
+            [id, randomBytes(300)],
+          );
+          await client.query(`select pg_notify('bench_ceiling', '')`);
+          await client.query('commit');
+          transactions++;
+        }
+      } finally {
+        client.release();
+      }
+    }),
+  );
+  const pgPerSecond = transactions / ((performance.now() - shapeBegan) / 1000);
+  await pool.end();
+
+  // 4. Ceiling: raw JetStream publish → consume at the same 200/s.
+  const raw = jetstream(nc);
+  const rawSubject = topology.referral('bench-from', 'bench-to', 'raw');
+  await jsm.consumers.add(referralStream, { durable_name: 'raw-bench', ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.New, filter_subject: rawSubject });
+  const rawLatencies: number[] = [];
+  const rawMessages = await (await raw.consumers.get(referralStream, 'raw-bench')).consume({ max_messages: 1000 });
+  const rawReading = (async () => {
+    for await (const message of rawMessages) rawLatencies.push(Date.now() - decodeEnvelope(message.data).occurredAt!.getTime());
+  })();
+  const rawStart = performance.now();
+  const rawCount = paceRate * 5;
+  for (let i = 0; i < rawCount; i++) {
+    const envelope = createEnvelope({ type: 'referral.v1.raw', payload: { $case: 'subjectErased', value: { erasedAt: new Date() } } });
+    void raw.publish(rawSubject, encodeEnvelope(envelope), { msgID: envelope.id });
+    const wait = rawStart + ((i + 1) * 1000) / paceRate - performance.now();
+    if (wait > 0) await sleep(wait);
+  }
+  while (rawLatencies.length < rawCount) await sleep(20);
+  await rawMessages.close();
+  await rawReading;
+  const rawRound = percentiles(rawLatencies);
+
+  const ms = (n: number) => n.toFixed(1);
+  console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`);
+  console.log(`services: directory, consent, referrals, each its own process; ${clients} concurrent clients for ${seconds} s`);
+  console.log('');
+  console.log('| measure | value |');
+  console.log('|---|---:|');
+  console.log(`| Send throughput (sends/s) | ${sendsPerSecond.toFixed(0)} |`);
+  console.log(`| Send latency p50 / p99 (ms) | ${ms(sendLatency.p50)} / ${ms(sendLatency.p99)} |`);
+  console.log(`| hand-off notification p50 / p99 at ${paceRate} sends/s (ms) | ${ms(notification.p50)} / ${ms(notification.p99)} |`);
+  console.log(`| ceiling: the Send transaction shape through pg (tx/s) | ${pgPerSecond.toFixed(0)} |`);
+  console.log(`| ceiling: raw JetStream publish → consume p50 / p99 at ${paceRate}/s (ms) | ${ms(rawRound.p50)} / ${ms(rawRound.p99)} |`);
+  console.log(`| sends/s ÷ pg ceiling (target ≥ 60 %) | ${((100 * sendsPerSecond) / pgPerSecond).toFixed(0)} % |`);
+  console.log(`| notification p99 ÷ raw JetStream p99 (target ≤ 3×) | ${(notification.p99 / rawRound.p99).toFixed(1)}× |`);
+} finally {
+  for (const child of processes.reverse()) {
+    child.child.kill('SIGTERM');
+    await child.exited();
+  }
+  await nc.drain();
+  await sql.end().catch(() => undefined);
+  await natsScratch.cleanup();
+  await db.drop();
+}
