@@ -50,7 +50,13 @@ const nc = await connectNats(natsScratch.url, 'bench');
 try {
   await start('directory', { DIRECTORY_SEED: 'ontario' });
   await start('consent', {});
-  await start('referrals', { DIRECTORY_ADDRESS: `127.0.0.1:${ports.directory}`, CONSENT_ADDRESS: `127.0.0.1:${ports.consent}` });
+  // BENCH_PROFILE_DIR=/some/dir writes a V8 CPU profile of the referrals process there.
+  const profile = process.env['BENCH_PROFILE_DIR'];
+  await start('referrals', {
+    DIRECTORY_ADDRESS: `127.0.0.1:${ports.directory}`,
+    CONSENT_ADDRESS: `127.0.0.1:${ports.consent}`,
+    ...(profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profile}` } : {}),
+  });
   await sql.connect();
   while ((await sql.query<{ n: number }>('select count(*)::int as n from consent.agencies')).rows[0]!.n < 10) await sleep(50);
 

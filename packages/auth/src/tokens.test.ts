@@ -46,9 +46,18 @@ describe('caller tokens', () => {
 });
 
 describe('verified-token cache', () => {
-  it('still refuses a cached token once it has expired', () => {
+  it('remembers a verified token, and still refuses it once it has expired', () => {
     const now = Date.now();
     const token = issuer.issue(caller, 60, now);
+    const fresh = TokenVerifier.fromSetting(issuer.publicKeySetting);
+    expect(fresh.verify(token, now).userId).toBe('london-intake');
+    expect(fresh.cachedTokens).toBe(1);
+    expect(fresh.verify(token, now).userId).toBe('london-intake');
+    expect(fresh.cachedTokens).toBe(1);
+    const [header, body, signature] = token.split('.') as [string, string, string];
+    const altered = `${header}.${body.startsWith('e') ? 'f' : 'e'}${body.slice(1)}.${signature}`;
+    expect(() => fresh.verify(altered, now)).toThrow();
+    expect(fresh.cachedTokens).toBe(1);
     expect(verifier.verify(token, now).userId).toBe('london-intake');
     expect(verifier.verify(token, now + 30_000).userId).toBe('london-intake');
     expect(() => verifier.verify(token, now + 61_000)).toThrow(/expired/);

@@ -100,7 +100,15 @@ export class TokenVerifier {
     const roles = Array.isArray(claims.roles)
       ? claims.roles.filter((r): r is Role => typeof r === 'string' && isRole(r))
       : [];
-    return { userId: claims.sub, agencyId: claims.agency, roles };
+    const caller: Caller = { userId: claims.sub, agencyId: claims.agency, roles };
+    if (this.#verified.size >= TokenVerifier.cacheSize) this.#verified.delete(this.#verified.keys().next().value!);
+    this.#verified.set(token, { caller, expiresAtMs: claims.exp * 1000 });
+    return caller;
+  }
+
+  /** How many verified tokens are remembered (for tests and metrics). */
+  get cachedTokens(): number {
+    return this.#verified.size;
   }
 }
 

@@ -146,12 +146,11 @@ export class SqlReferralRepository implements ReferralRepository {
       `insert into referrals.referrals (${columns}) values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       values(referral),
     );
-    for (const section of packet) {
-      await this.#em.execute('insert into referrals.packets (referral_id, category, sealed) values (?, ?, ?)', [
-        referral.id,
-        section.category,
-        section.sealed,
-      ]);
+    if (packet.length > 0) {
+      await this.#em.execute(
+        `insert into referrals.packets (referral_id, category, sealed) values ${packet.map(() => '(?, ?, ?)').join(', ')}`,
+        packet.flatMap((section) => [referral.id, section.category, section.sealed]),
+      );
     }
   }
 

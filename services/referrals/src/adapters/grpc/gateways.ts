@@ -9,14 +9,30 @@ function unavailable(what: string, error: unknown): PassageError {
   return new PassageError('unavailable', `${what} did not answer; nothing was read or changed. Try again shortly`);
 }
 
+/**
+ * Agency facts change rarely (an agency stops accepting referrals, a target changes) and
+ * every Send and Get needs them, so they are kept for a few seconds: a change shows within
+ * `maxAgeMs`, while a burst of sends costs one directory call instead of one each.
+ */
 export class GrpcDirectoryGateway implements DirectoryGateway {
   readonly #client: directory.DirectoryServiceClient;
+  readonly #cache = new Map<string, { facts: AgencyFacts | undefined; at: number }>();
+  readonly #maxAgeMs: number;
 
-  constructor(address: string) {
+  constructor(address: string, maxAgeMs = 5_000) {
     this.#client = new directory.DirectoryServiceClient(address, insecureCredentials());
+    this.#maxAgeMs = maxAgeMs;
   }
 
   async agency(id: string): Promise<AgencyFacts | undefined> {
+    const cached = this.#cache.get(id);
+    if (cached && Date.now() - cached.at < this.#maxAgeMs) return cached.facts;
+    const facts = await this.#fetch(id);
+    this.#cache.set(id, { facts, at: Date.now() });
+    return facts;
+  }
+
+  async #fetch(id: string): Promise<AgencyFacts | undefined> {
     try {
       const { agency } = await callUnary(this.#client.getAgency.bind(this.#client), { id }, undefined, 3000);
       if (!agency || !isRecipientKind(agency.kind) || !agency.sla) return undefined;
