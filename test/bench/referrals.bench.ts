@@ -11,7 +11,14 @@ import { consent as cpb, referrals as pb } from '@passage/contracts';
 import { newKekSetting } from '@passage/crypto';
 import { Topology, connectNats, createEnvelope, decodeEnvelope, encodeEnvelope } from '@passage/events';
 import { bearerMetadata, callUnary, insecureCredentials } from '@passage/platform';
-import { createTestDatabase, createTestNats, runScript, sparePort, waitForPort, type ScriptProcess } from '@passage/testing';
+import {
+  createTestDatabase,
+  createTestNats,
+  runScript,
+  sparePort,
+  waitForPort,
+  type ScriptProcess,
+} from '@passage/testing';
 
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 30);
 const clients = Number(process.env['BENCH_CLIENTS'] ?? 8);
@@ -41,7 +48,9 @@ const ports = { directory: await sparePort(), consent: await sparePort(), referr
 const serviceDir = (name: string) => fileURLToPath(new URL(`../../services/${name}/`, import.meta.url));
 const processes: ScriptProcess[] = [];
 async function start(name: keyof typeof ports, env: Record<string, string>): Promise<void> {
-  processes.push(runScript('src/main.ts', { ...common, GRPC_PORT: String(ports[name]), ...env }, { cwd: serviceDir(name) }));
+  processes.push(
+    runScript('src/main.ts', { ...common, GRPC_PORT: String(ports[name]), ...env }, { cwd: serviceDir(name) }),
+  );
   await waitForPort(ports[name], 30_000);
 }
 
@@ -58,7 +67,8 @@ try {
     ...(profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profile}` } : {}),
   });
   await sql.connect();
-  while ((await sql.query<{ n: number }>('select count(*)::int as n from consent.agencies')).rows[0]!.n < 10) await sleep(50);
+  while ((await sql.query<{ n: number }>('select count(*)::int as n from consent.agencies')).rows[0]!.n < 10)
+    await sleep(50);
 
   const consentClient = new cpb.ConsentServiceClient(`127.0.0.1:${ports.consent}`, insecureCredentials());
   const officer = bearerMetadata(issuer.issue(demoUsers['crisis-counsellor']!, 3600));
@@ -70,7 +80,17 @@ try {
       interpreterLanguage: '',
       language: 'en',
       expiresAt: new Date(Date.now() + 86_400_000),
-      scopes: [{ id: '', recipientAgencyIds: ['london-coalition'], recipientKinds: [], purposes: ['referral'], categories: ['needs', 'safe_contact'], doNotContact: false, revokedAt: undefined }],
+      scopes: [
+        {
+          id: '',
+          recipientAgencyIds: ['london-coalition'],
+          recipientKinds: [],
+          purposes: ['referral'],
+          categories: ['needs', 'safe_contact'],
+          doNotContact: false,
+          revokedAt: undefined,
+        },
+      ],
       receiptName: '',
       notes: '',
     },
@@ -92,7 +112,10 @@ try {
       { category: 'safe_contact', content: 'Synthetic: text after 18:00', withheld: false },
     ],
   });
-  const senders = Array.from({ length: clients }, () => new pb.ReferralServiceClient(`127.0.0.1:${ports.referrals}`, insecureCredentials()));
+  const senders = Array.from(
+    { length: clients },
+    () => new pb.ReferralServiceClient(`127.0.0.1:${ports.referrals}`, insecureCredentials()),
+  );
   const send = (client: pb.ReferralServiceClient) => callUnary(client.send.bind(client), request(), officer);
   for (let i = 0; i < 100; i++) await send(senders[0]!); // warm-up
 
@@ -111,7 +134,10 @@ try {
   );
   const sendsPerSecond = sendLatencies.length / ((performance.now() - began) / 1000);
   const sendLatency = percentiles(sendLatencies);
-  while ((await sql.query<{ n: number }>('select count(*)::int as n from referrals.outbox where published_at is null')).rows[0]!.n > 0) {
+  while (
+    (await sql.query<{ n: number }>('select count(*)::int as n from referrals.outbox where published_at is null'))
+      .rows[0]!.n > 0
+  ) {
     await sleep(100);
   }
 
@@ -127,7 +153,9 @@ try {
     filter_subject: topology.referralsTo('london-coalition'),
   });
   const notifications: number[] = [];
-  const inbound = await (await jetstream(nc).consumers.get(referralStream, 'london-inbound')).consume({ max_messages: 1000 });
+  const inbound = await (
+    await jetstream(nc).consumers.get(referralStream, 'london-inbound')
+  ).consume({ max_messages: 1000 });
   const reading = (async () => {
     for await (const message of inbound) {
       const envelope = decodeEnvelope(message.data);
@@ -161,7 +189,9 @@ try {
         while (performance.now() < shapeDeadline) {
           const id = randomUUID();
           await client.query('begin');
-          await client.query('select kek_id, wrapped_key from referrals.subject_keys where subject_id = $1', [subjectRef]);
+          await client.query('select kek_id, wrapped_key from referrals.subject_keys where subject_id = $1', [
+            subjectRef,
+          ]);
           await client.query(
             `insert into referrals.idempotency_keys (agency_id, key, command, request_hash, result) values ('bench', $1, 'send', 'h', '{}'::jsonb)`,
             [id],
@@ -174,7 +204,11 @@ try {
             [id, subjectRef],
           );
           for (const category of ['needs', 'safe_contact']) {
-            await client.query('insert into referrals.packets (referral_id, category, sealed) values ($1, $2, $3)', [id, category, randomBytes(80)]);
+            await client.query('insert into referrals.packets (referral_id, category, sealed) values ($1, $2, $3)', [
+              id,
+              category,
+              randomBytes(80),
+            ]);
           }
           await client.query(
             `insert into referrals.transitions (referral_id, from_state, to_state, event, actor, at, reason) values ($1, '', 'sent', 'sent', '{}', now(), '')`,
@@ -199,16 +233,30 @@ try {
   // 4. Ceiling: raw JetStream publish → consume at the same 200/s.
   const raw = jetstream(nc);
   const rawSubject = topology.referral('bench-from', 'bench-to', 'raw');
-  await jsm.consumers.add(referralStream, { durable_name: 'raw-bench', ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.New, filter_subject: rawSubject });
+  await jsm.consumers.add(referralStream, {
+    durable_name: 'raw-bench',
+    ack_policy: AckPolicy.None,
+    deliver_policy: DeliverPolicy.New,
+    filter_subject: rawSubject,
+  });
+  // Publisher and consumer share this process, so the round trip is timed to the microsecond.
   const rawLatencies: number[] = [];
+  const rawSentAt = new Map<string, number>();
   const rawMessages = await (await raw.consumers.get(referralStream, 'raw-bench')).consume({ max_messages: 1000 });
   const rawReading = (async () => {
-    for await (const message of rawMessages) rawLatencies.push(Date.now() - decodeEnvelope(message.data).occurredAt!.getTime());
+    for await (const message of rawMessages) {
+      const sent = rawSentAt.get(decodeEnvelope(message.data).id);
+      if (sent !== undefined) rawLatencies.push(performance.now() - sent);
+    }
   })();
   const rawStart = performance.now();
   const rawCount = paceRate * 5;
   for (let i = 0; i < rawCount; i++) {
-    const envelope = createEnvelope({ type: 'referral.v1.raw', payload: { $case: 'subjectErased', value: { erasedAt: new Date() } } });
+    const envelope = createEnvelope({
+      type: 'referral.v1.raw',
+      payload: { $case: 'subjectErased', value: { erasedAt: new Date() } },
+    });
+    rawSentAt.set(envelope.id, performance.now());
     void raw.publish(rawSubject, encodeEnvelope(envelope), { msgID: envelope.id });
     const wait = rawStart + ((i + 1) * 1000) / paceRate - performance.now();
     if (wait > 0) await sleep(wait);
@@ -220,17 +268,25 @@ try {
 
   const ms = (n: number) => n.toFixed(1);
   console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`);
-  console.log(`services: directory, consent, referrals, each its own process; ${clients} concurrent clients for ${seconds} s`);
+  console.log(
+    `services: directory, consent, referrals, each its own process; ${clients} concurrent clients for ${seconds} s`,
+  );
   console.log('');
   console.log('| measure | value |');
   console.log('|---|---:|');
   console.log(`| Send throughput (sends/s) | ${sendsPerSecond.toFixed(0)} |`);
   console.log(`| Send latency p50 / p99 (ms) | ${ms(sendLatency.p50)} / ${ms(sendLatency.p99)} |`);
-  console.log(`| hand-off notification p50 / p99 at ${paceRate} sends/s (ms) | ${ms(notification.p50)} / ${ms(notification.p99)} |`);
+  console.log(
+    `| hand-off notification p50 / p99 at ${paceRate} sends/s (ms) | ${ms(notification.p50)} / ${ms(notification.p99)} |`,
+  );
   console.log(`| ceiling: the Send transaction shape through pg (tx/s) | ${pgPerSecond.toFixed(0)} |`);
-  console.log(`| ceiling: raw JetStream publish → consume p50 / p99 at ${paceRate}/s (ms) | ${ms(rawRound.p50)} / ${ms(rawRound.p99)} |`);
+  console.log(
+    `| ceiling: raw JetStream publish → consume p50 / p99 at ${paceRate}/s (ms) | ${ms(rawRound.p50)} / ${ms(rawRound.p99)} |`,
+  );
   console.log(`| sends/s ÷ pg ceiling (target ≥ 60 %) | ${((100 * sendsPerSecond) / pgPerSecond).toFixed(0)} % |`);
-  console.log(`| notification p99 ÷ raw JetStream p99 (target ≤ 3×) | ${(notification.p99 / rawRound.p99).toFixed(1)}× |`);
+  console.log(
+    `| notification p99 ÷ raw JetStream p99 (target ≤ 3×) | ${(notification.p99 / rawRound.p99).toFixed(1)}× |`,
+  );
 } finally {
   for (const child of processes.reverse()) {
     child.child.kill('SIGTERM');
