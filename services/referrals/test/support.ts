@@ -39,7 +39,11 @@ export async function startNetwork(label: string, options: { referrals?: boolean
   const keys = { PASSAGE_KEK: newKekSetting('test-kek'), AUTH_PUBLIC_KEYS: issuer.publicKeySetting };
   const log = createLogger(`${label}-test`, process.env['LOG_LEVEL'] ?? 'silent');
   const directory = await startDirectory(
-    loadConfig(directoryConfigSchema, { ...common, DIRECTORY_SEED: 'ontario' }),
+    loadConfig(directoryConfigSchema, {
+      ...common,
+      DIRECTORY_SEED: 'ontario',
+      AUTH_PUBLIC_KEYS: keys.AUTH_PUBLIC_KEYS,
+    }),
     log,
   );
   const consentService = await startConsent(
@@ -88,7 +92,7 @@ export async function startNetwork(label: string, options: { referrals?: boolean
       referralClient?.close();
       await sql.end();
       await referralService?.shutdown.run();
-      await consentService.shutdown.run();
+      await consentService.shutdown.run(); // a no-op when a test already stopped it
       await directory.shutdown.run();
       await nats.cleanup();
       await db.drop();
