@@ -31,9 +31,22 @@ export class SubjectCrypto {
   }
 
   async encrypt(store: SubjectKeyStore, subjectId: string, field: string, plaintext: string): Promise<Buffer> {
+    const [sealed] = await this.encryptAll(store, subjectId, [{ field, plaintext }]);
+    return sealed!;
+  }
+
+  /** Seals several fields of one subject with one key lookup. */
+  async encryptAll(
+    store: SubjectKeyStore,
+    subjectId: string,
+    fields: ReadonlyArray<{ field: string; plaintext: string }>,
+  ): Promise<Buffer[]> {
+    if (fields.length === 0) return [];
     const dataKey = await this.#dataKey(store, subjectId, true);
     if (!dataKey) throw new Error('unreachable: a data key was just created');
-    return seal(dataKey, Buffer.from(plaintext, 'utf8'), fieldAad(subjectId, field));
+    return fields.map(({ field, plaintext }) =>
+      seal(dataKey, Buffer.from(plaintext, 'utf8'), fieldAad(subjectId, field)),
+    );
   }
 
   /** The plaintext, or `shredded` when the subject's key was destroyed. */

@@ -21,9 +21,12 @@ export async function enqueueEvents(
     values.push(item.envelope.id, item.subject, Buffer.from(encodeEnvelope(item.envelope)), trace);
     return '(?, ?, ?, ?::jsonb)';
   });
+  // One round trip: the rows, and the NOTIFY (delivered at commit) that wakes the relay.
   await em.execute(
-    `insert into ${quoteIdent(schema)}.outbox (id, subject, payload, trace_context) values ${rows.join(', ')}`,
+    `with written as (
+       insert into ${quoteIdent(schema)}.outbox (id, subject, payload, trace_context) values ${rows.join(', ')} returning 1
+     )
+     select pg_notify('${outboxChannel(schema)}', '') from (select 1 from written limit 1) as any_row`,
     values,
   );
-  await em.execute(`select pg_notify('${outboxChannel(schema)}', '')`);
 }

@@ -48,6 +48,7 @@ export interface IdempotencyStore {
 
 export interface Vault {
   encrypt(subjectRef: string, field: string, plaintext: string): Promise<Buffer>;
+  encryptAll(subjectRef: string, fields: ReadonlyArray<{ field: string; plaintext: string }>): Promise<Buffer[]>;
   decrypt(subjectRef: string, field: string, sealed: Buffer): Promise<string | typeof shredded>;
   shred(subjectRef: string): Promise<boolean>;
 }

@@ -162,12 +162,11 @@ export class ReferralUseCases {
       if (!(await tx.idempotency.save(caller.agencyId, input.idempotencyKey, { command, requestHash, referral }))) {
         return (await this.#replay(caller, input.idempotencyKey, command, requestHash))!;
       }
-      const sealed = await Promise.all(
-        input.packet.map(async (s) => ({
-          category: s.category,
-          sealed: await tx.vault.encrypt(referral.subjectRef, `referral:${referral.id}:${s.category}`, s.content),
-        })),
+      const ciphertexts = await tx.vault.encryptAll(
+        referral.subjectRef,
+        input.packet.map((s) => ({ field: `referral:${referral.id}:${s.category}`, plaintext: s.content })),
       );
+      const sealed = input.packet.map((s, i) => ({ category: s.category, sealed: ciphertexts[i]! }));
       await tx.referrals.insert(referral, sealed);
       await tx.referrals.appendTransition(referral.id, transition);
       await tx.events.changed(referral, transition);

@@ -9,6 +9,7 @@ function vaultOf(crypto: SubjectCrypto, em: EntityManager): Vault {
   const store = new SqlSubjectKeyStore(em, referralSchema);
   return {
     encrypt: (subjectRef, field, plaintext) => crypto.encrypt(store, subjectRef, field, plaintext),
+    encryptAll: (subjectRef, fields) => crypto.encryptAll(store, subjectRef, fields),
     decrypt: (subjectRef, field, sealed) => crypto.decrypt(store, subjectRef, field, sealed),
     shred: (subjectRef) => crypto.shred(store, subjectRef),
   };
