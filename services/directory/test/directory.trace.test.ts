@@ -85,7 +85,7 @@ it('one trace spans the gRPC call, the database transaction, the publish and the
       'begin',
       'commit',
       expect.stringMatching(/^insert into "directory"."agencies"/),
-      expect.stringMatching(/^insert into "directory".outbox/),
+      expect.stringMatching(/insert into "directory".outbox/),
     ]),
   );
   const publish = inTrace.find((s) => s.kind === SpanKind.PRODUCER && s.name.startsWith('publish '));
