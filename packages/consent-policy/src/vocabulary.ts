@@ -1,3 +1,5 @@
+import { agencyKinds, isAgencyKind, type AgencyKind } from '@passage/vocabulary';
+
 /** The closed vocabularies of consent (DESIGN.md, "Consent"). */
 
 export const purposes = ['referral', 'safety_planning', 'investigation', 'statistics'] as const;
@@ -16,20 +18,9 @@ export const dataCategories = [
 ] as const;
 export type DataCategory = (typeof dataCategories)[number];
 
-/** Agency kinds a scope may name; the same set the directory knows. */
-export const recipientKinds = [
-  'police',
-  'crown',
-  'crisis_line',
-  'first_response',
-  'coalition',
-  'victim_services',
-  'shelter',
-  'health',
-  'legal_clinic',
-  'settlement',
-] as const;
-export type RecipientKind = (typeof recipientKinds)[number];
+/** Agency kinds a scope may name: the network's one list (@passage/vocabulary). */
+export const recipientKinds = agencyKinds;
+export type RecipientKind = AgencyKind;
 
 export function isPurpose(value: string): value is Purpose {
   return (purposes as readonly string[]).includes(value);
@@ -39,6 +30,4 @@ export function isDataCategory(value: string): value is DataCategory {
   return (dataCategories as readonly string[]).includes(value);
 }
 
-export function isRecipientKind(value: string): value is RecipientKind {
-  return (recipientKinds as readonly string[]).includes(value);
-}
+export const isRecipientKind: (value: string) => value is RecipientKind = isAgencyKind;

@@ -4,3 +4,4 @@ export * from './private-servers.ts';
 export * from './processes.ts';
 export * from './grpc-probes.ts';
 export * from './spans.ts';
+export * from './waiting.ts';

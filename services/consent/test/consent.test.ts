@@ -13,6 +13,7 @@ import {
   verifyJws,
 } from '@passage/crypto';
 import { Topology, decodeEnvelope } from '@passage/events';
+import { failureOf } from '@passage/testing';
 import { callUnary, openDatabase, type PassageError } from '@passage/platform';
 import { consentMigrations } from '../migrations/index.ts';
 import { startConsentHarness, waitUntil, type ConsentHarness } from './support.ts';
@@ -73,14 +74,7 @@ const evaluate = (subjectRef: string, agencyId: string, purpose: string, kind = 
   );
 const categories = (response: pb.EvaluateResponse) => response.allowed.map((a) => a.category).sort();
 
-async function failure(promise: Promise<unknown>): Promise<PassageError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as PassageError;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (promise: Promise<unknown>) => failureOf<PassageError>(promise);
 
 async function rowCounts() {
   const { rows } = await sql.query(

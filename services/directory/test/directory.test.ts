@@ -8,7 +8,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { directory as pb, type events } from '@passage/contracts';
 import { bearerMetadata, callUnary, insecureCredentials, type PassageError } from '@passage/platform';
 import { Topology, decodeEnvelope } from '@passage/events';
-import { healthStatus, reflectedServices, type TestNats } from '@passage/testing';
+import { healthStatus, reflectedServices, type TestNats, failureOf } from '@passage/testing';
 import type { RunningDirectory } from '../src/service.ts';
 import { startTestDirectory, testAdminToken, type TestDirectory } from './support.ts';
 
@@ -34,14 +34,7 @@ afterAll(async () => {
 const admin = () => bearerMetadata(testAdminToken);
 const topology = () => new Topology(nats.namespace);
 
-async function failure(promise: Promise<unknown>): Promise<PassageError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as PassageError;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (promise: Promise<unknown>) => failureOf<PassageError>(promise);
 
 async function directoryEvents(): Promise<events.AgencyChanged[]> {
   const jsm = await jetstream(bus).jetstreamManager();

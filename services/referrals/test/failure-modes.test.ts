@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { consent as cpb, directory as dpb, referrals as pb } from '@passage/contracts';
+import { failureOf } from '@passage/testing';
 import { callUnary, insecureCredentials, type PassageError } from '@passage/platform';
 import { startNetwork, waitUntil, type Network } from './support.ts';
 
@@ -16,14 +17,7 @@ afterAll(async () => {
   await n?.stop();
 });
 
-async function failure(promise: Promise<unknown>): Promise<PassageError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as PassageError;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (promise: Promise<unknown>) => failureOf<PassageError>(promise);
 
 async function consentFor(recipient: string): Promise<string> {
   const granted = await callUnary(

@@ -4,6 +4,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { consent as cpb, referrals as pb } from '@passage/contracts';
 import { Topology, decodeEnvelope, type Envelope } from '@passage/events';
+import { failureOf } from '@passage/testing';
 import { callUnary, type PassageError } from '@passage/platform';
 import { startNetwork, waitUntil, type Network } from './support.ts';
 
@@ -72,14 +73,7 @@ const send = (request: pb.SendRequest, user: Parameters<Network['as']>[0] = 'pee
   callUnary(client.send.bind(client), request, n.as(user)).then((r) => r.referral!);
 const step = (id: string) => ({ idempotencyKey: randomUUID(), referralId: id, expectedVersion: 0 });
 
-async function failure(promise: Promise<unknown>): Promise<PassageError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as PassageError;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (promise: Promise<unknown>) => failureOf<PassageError>(promise);
 
 async function eventsOf(
   streamArea: 'referral' | 'audit',

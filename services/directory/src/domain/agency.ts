@@ -1,45 +1,20 @@
 /** The agency directory's vocabulary: closed sets, so a typo is an error rather than a silent miss. */
 
-export const agencyKinds = [
-  'police',
-  'crown',
-  'crisis_line',
-  'first_response',
-  'coalition',
-  'victim_services',
-  'shelter',
-  'health',
-  'legal_clinic',
-  'settlement',
-] as const;
-export type AgencyKind = (typeof agencyKinds)[number];
+import {
+  agencyKinds,
+  serviceTypes,
+  supportNeeds as needs,
+  type AgencyKind,
+  type ServiceType,
+} from '@passage/vocabulary';
+
+export { agencyKinds, serviceTypes, type AgencyKind, type ServiceType };
 
 /** Kinds that enforce or prosecute; never suggested to a victim for a support need. */
 export const justiceKinds: ReadonlySet<AgencyKind> = new Set(['police', 'crown']);
 
-export const serviceTypes = [
-  'shelter',
-  'housing',
-  'counselling',
-  'crisis_support',
-  'safety_planning',
-  'legal',
-  'medical',
-  'immigration',
-  'first_response',
-  'interpretation',
-  'court_support',
-  'peer_support',
-  'employment',
-  'investigation',
-  'prosecution_advice',
-] as const;
-export type ServiceType = (typeof serviceTypes)[number];
-
 /** What a victim may need; investigation and prosecution advice serve the police, not the person. */
-export const supportNeeds: ReadonlySet<ServiceType> = new Set(
-  serviceTypes.filter((s) => s !== 'investigation' && s !== 'prosecution_advice'),
-);
+export const supportNeeds: ReadonlySet<ServiceType> = new Set(needs);
 
 export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export type Weekday = (typeof weekdays)[number];

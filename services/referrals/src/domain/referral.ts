@@ -33,25 +33,8 @@ export const withdrawReasons = [
 ] as const;
 export const contactMethods = ['phone', 'in_person', 'video', 'text', 'through_referrer'] as const;
 
-/**
- * Support needs a referral may name: the directory's service vocabulary, less what serves
- * the police rather than the person (investigation, prosecution advice).
- */
-export const supportNeeds = [
-  'shelter',
-  'housing',
-  'counselling',
-  'crisis_support',
-  'safety_planning',
-  'legal',
-  'medical',
-  'immigration',
-  'first_response',
-  'interpretation',
-  'court_support',
-  'peer_support',
-  'employment',
-] as const;
+/** Support needs a referral may name: the network's one list (@passage/vocabulary). */
+export { supportNeeds } from '@passage/vocabulary';
 
 /** Who did something: ids and a role, never a name. */
 export interface Actor {

@@ -1,0 +1,51 @@
+/**
+ * The network's shared words: kinds of agency and the services they offer. The directory
+ * lists agencies in these terms, consent names recipients by them, referrals name needs by
+ * them — one list, so the three cannot drift apart. Pure data, no dependencies.
+ */
+export const agencyKinds = [
+  'police',
+  'crown',
+  'crisis_line',
+  'first_response',
+  'coalition',
+  'victim_services',
+  'shelter',
+  'health',
+  'legal_clinic',
+  'settlement',
+] as const;
+export type AgencyKind = (typeof agencyKinds)[number];
+
+export const serviceTypes = [
+  'shelter',
+  'housing',
+  'counselling',
+  'crisis_support',
+  'safety_planning',
+  'legal',
+  'medical',
+  'immigration',
+  'first_response',
+  'interpretation',
+  'court_support',
+  'peer_support',
+  'employment',
+  'investigation',
+  'prosecution_advice',
+] as const;
+export type ServiceType = (typeof serviceTypes)[number];
+
+/** Services that serve the police rather than the person are never a person's need. */
+const forPolice: ReadonlySet<ServiceType> = new Set(['investigation', 'prosecution_advice']);
+
+/** What a person may need: every service but investigation and prosecution advice. */
+export const supportNeeds: readonly ServiceType[] = serviceTypes.filter((s) => !forPolice.has(s));
+
+export function isAgencyKind(value: string): value is AgencyKind {
+  return (agencyKinds as readonly string[]).includes(value);
+}
+
+export function isSupportNeed(value: string): boolean {
+  return (supportNeeds as readonly string[]).includes(value);
+}
