@@ -23,7 +23,7 @@ export async function rotateKek(
       await client.query('begin');
       const { rows } = await client.query<{ subject_id: string; kek_id: string; wrapped_key: Buffer }>(
         `select subject_id, kek_id, wrapped_key from "${schema}".subject_keys
-         where kek_id <> $1 order by subject_id limit $2 for update skip locked`,
+         where kek_id <> $1 and wrapped_key is not null order by subject_id limit $2 for update skip locked`,
         [crypto.currentKekId, batchSize],
       );
       for (const row of rows) {

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { SubjectKeyStore } from './subject-crypto.ts';
+import { shredded, type StoredKey, type SubjectKeyStore } from './subject-crypto.ts';
 
 function quote(schema: string): string {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`unsafe schema name "${schema}"`);
@@ -8,11 +8,15 @@ function quote(schema: string): string {
 
 /** The table each service that stores personal data keeps its subjects' wrapped keys in. */
 export function subjectKeyTableSql(schema: string): string {
+  // A shredded subject keeps its row as a tombstone (no key, shredded_at set), so that a
+  // write racing the erasure cannot quietly create a fresh key for the erased person.
   return `create table ${quote(schema)}.subject_keys (
     subject_id uuid primary key,
     kek_id text not null,
-    wrapped_key bytea not null,
-    created_at timestamptz not null default now()
+    wrapped_key bytea,
+    created_at timestamptz not null default now(),
+    shredded_at timestamptz,
+    check ((wrapped_key is null) = (shredded_at is not null))
   )`;
 }
 
@@ -26,19 +30,16 @@ export class SqlSubjectKeyStore implements SubjectKeyStore {
     this.#table = `${quote(schema)}.subject_keys`;
   }
 
-  async get(subjectId: string): Promise<{ kekId: string; wrappedKey: Buffer } | undefined> {
-    const [row] = await this.#em.execute<{ kek_id: string; wrapped_key: Buffer }[]>(
+  async get(subjectId: string): Promise<StoredKey | typeof shredded | undefined> {
+    const [row] = await this.#em.execute<{ kek_id: string; wrapped_key: Buffer | null }[]>(
       `select kek_id, wrapped_key from ${this.#table} where subject_id = ?`,
       [subjectId],
     );
-    return row ? { kekId: row.kek_id, wrappedKey: row.wrapped_key } : undefined;
+    if (!row) return undefined;
+    return row.wrapped_key ? { kekId: row.kek_id, wrappedKey: row.wrapped_key } : shredded;
   }
 
-  async insertIfAbsent(
-    subjectId: string,
-    kekId: string,
-    wrappedKey: Buffer,
-  ): Promise<{ kekId: string; wrappedKey: Buffer }> {
+  async insertIfAbsent(subjectId: string, kekId: string, wrappedKey: Buffer): Promise<StoredKey | typeof shredded> {
     await this.#em.execute(
       `insert into ${this.#table} (subject_id, kek_id, wrapped_key) values (?, ?, ?) on conflict (subject_id) do nothing`,
       [subjectId, kekId, wrappedKey],
@@ -49,10 +50,14 @@ export class SqlSubjectKeyStore implements SubjectKeyStore {
   }
 
   async delete(subjectId: string): Promise<boolean> {
-    const deleted = await this.#em.execute<{ subject_id: string }[]>(
-      `delete from ${this.#table} where subject_id = ? returning subject_id`,
+    const destroyed = await this.#em.execute<{ subject_id: string }[]>(
+      `update ${this.#table} set wrapped_key = null, shredded_at = now() where subject_id = ? and wrapped_key is not null returning subject_id`,
       [subjectId],
     );
-    return deleted.length > 0;
+    await this.#em.execute(
+      `insert into ${this.#table} (subject_id, kek_id, wrapped_key, shredded_at) values (?, '', null, now()) on conflict (subject_id) do nothing`,
+      [subjectId],
+    );
+    return destroyed.length > 0;
   }
 }

@@ -2,17 +2,31 @@ import { randomBytes } from 'node:crypto';
 import { open, seal } from './aead.ts';
 import type { KeyRing } from './keyring.ts';
 
+/** A field whose subject was erased: its key is gone, so it cannot be read by anyone. */
+export const shredded = Symbol('shredded');
+
+export interface StoredKey {
+  readonly kekId: string;
+  readonly wrappedKey: Buffer;
+}
+
 /** Where wrapped data keys live: one row per subject, in the owning service's schema. */
 export interface SubjectKeyStore {
-  get(subjectId: string): Promise<{ kekId: string; wrappedKey: Buffer } | undefined>;
-  /** Inserts unless a key exists already; returns the stored one either way. */
-  insertIfAbsent(subjectId: string, kekId: string, wrappedKey: Buffer): Promise<{ kekId: string; wrappedKey: Buffer }>;
-  /** Deletes the subject's key; true if there was one. */
+  /** The wrapped key, `shredded` for an erased subject, undefined for one never seen. */
+  get(subjectId: string): Promise<StoredKey | typeof shredded | undefined>;
+  /** Inserts unless a key (or a tombstone) exists already; returns what is stored either way. */
+  insertIfAbsent(subjectId: string, kekId: string, wrappedKey: Buffer): Promise<StoredKey | typeof shredded>;
+  /** Destroys the subject's key, leaving a tombstone; true if there was a key. */
   delete(subjectId: string): Promise<boolean>;
 }
 
-/** A field whose subject was erased: its key is gone, so it cannot be read by anyone. */
-export const shredded = Symbol('shredded');
+/** Thrown when something would be written for a subject whose key was destroyed. */
+export class SubjectErasedError extends Error {
+  constructor(subjectId: string) {
+    super(`subject ${subjectId} was erased; nothing more can be stored for it`);
+    this.name = 'SubjectErasedError';
+  }
+}
 
 const wrapAad = (kekId: string, subjectId: string) => `passage/data-key/v1|kek:${kekId}|subject:${subjectId}`;
 const fieldAad = (subjectId: string, field: string) => `passage/field/v1|subject:${subjectId}|field:${field}`;
@@ -87,6 +101,10 @@ export class SubjectCrypto {
         current.id,
         seal(current.key, randomBytes(32), wrapAad(current.id, subjectId)),
       );
+    }
+    if (stored === shredded) {
+      if (create) throw new SubjectErasedError(subjectId);
+      return undefined;
     }
     return open(this.#keyRing.get(stored.kekId).key, stored.wrappedKey, wrapAad(stored.kekId, subjectId));
   }

@@ -5,6 +5,7 @@ import { createTestDatabase, type TestDatabase } from '@passage/testing';
 import {
   SqlSubjectKeyStore,
   SubjectCrypto,
+  SubjectErasedError,
   newKekSetting,
   parseKeyRing,
   rotateKek,
@@ -72,5 +73,22 @@ describe('per-subject envelope encryption in Postgres', () => {
     const store = new SqlSubjectKeyStore(orm.em.fork(), 'vault');
     expect(await after.decrypt(store, subjects[0]!, 'contact', sealed[0]!)).toBe('+1-555-0110');
     expect(await after.decrypt(store, subjects[1]!, 'contact', sealed[1]!)).toBe('+1-555-0111');
+  });
+});
+
+describe('erasure is final', () => {
+  it('refuses to create a new key for a shredded subject, even one never seen before', async () => {
+    const crypto = new SubjectCrypto(parseKeyRing(oldKek));
+    const erased = '0193a3c4-0000-7000-8000-0000000000ee';
+    const never = '0193a3c4-0000-7000-8000-0000000000ef';
+    await orm.em.fork().transactional(async (em) => {
+      const store = new SqlSubjectKeyStore(em, 'vault');
+      await crypto.encrypt(store, erased, 'identity', 'Synthetic');
+      expect(await crypto.shred(store, erased)).toBe(true);
+      expect(await crypto.shred(store, never)).toBe(false);
+    });
+    const store = new SqlSubjectKeyStore(orm.em.fork(), 'vault');
+    await expect(crypto.encrypt(store, erased, 'identity', 'again')).rejects.toBeInstanceOf(SubjectErasedError);
+    await expect(crypto.encrypt(store, never, 'identity', 'again')).rejects.toBeInstanceOf(SubjectErasedError);
   });
 });

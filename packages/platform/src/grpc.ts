@@ -49,10 +49,13 @@ export function bindService<S extends grpc.UntypedServiceImplementation>(
     ): void => {
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
-      handler(call.request, { metadata: call.metadata, signal: abort.signal }).then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(toServiceError(error, `${name}/${method}`, log)),
-      );
+      // Through a promise even when the handler throws before its first await.
+      Promise.resolve()
+        .then(() => handler(call.request, { metadata: call.metadata, signal: abort.signal }))
+        .then(
+          (response) => callback(null, response),
+          (error: unknown) => callback(toServiceError(error, `${name}/${method}`, log)),
+        );
     };
   }
   return { name, definition, implementation };

@@ -48,6 +48,7 @@ async function start(): Promise<grpc.Client & Record<string, (...args: unknown[]
         return { waited: ms };
       },
       fail: ({ kind }) => {
+        if (kind === 'sync') throw new PassageError('not_found', 'thrown before any await');
         if (kind === 'domain') {
           return Promise.reject(PassageError.invalid([{ field: 'needs[1]', description: 'unknown need "astrology"' }]));
         }
@@ -75,6 +76,14 @@ describe('gRPC server helper', () => {
     expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(error?.details).toBe('needs[1]: unknown need "astrology"');
     expect(error?.metadata.get('field-violation')).toEqual(['needs[1]: unknown need "astrology"']);
+    client.close();
+  });
+
+  it('maps an error thrown before the handler awaits anything just the same', async () => {
+    const client = await start();
+    const { error } = await call(client, 'fail', { kind: 'sync' });
+    expect(error?.code).toBe(grpc.status.NOT_FOUND);
+    expect(error?.details).toBe('thrown before any await');
     client.close();
   });
 

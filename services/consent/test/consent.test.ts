@@ -415,3 +415,49 @@ describe('Events', () => {
     }
   });
 });
+
+describe('who may add to or read a consent', () => {
+  it('lets only an agency that recorded consent for a person add to it', async () => {
+    const first = await grant(grantRequest());
+    const another = await grant(grantRequest({ subjectRef: first.subjectRef }), 'tps-officer').catch(
+      (e: unknown) => e as PassageError,
+    );
+    expect((another as PassageError).code).toBe('permission_denied');
+    const same = await grant(grantRequest({ subjectRef: first.subjectRef }));
+    expect(same.subjectRef).toBe(first.subjectRef);
+    const unknown = await failure(grant(grantRequest({ subjectRef: '0193a3c4-0000-7000-8000-00000000f00d' })));
+    expect(unknown.code).toBe('not_found');
+  });
+
+  it('keeps the receipt, which carries the name, to the recording agency', async () => {
+    const granted = await grant(grantRequest());
+    const byAdmin = await failure(
+      callUnary(h.client.receipt.bind(h.client), { consentId: granted.consentId, language: 'en' }, h.as('admin')),
+    );
+    expect(byAdmin.code).toBe('permission_denied');
+  });
+
+  it('lets an agency the consent names withdraw only its own scopes', async () => {
+    const granted = await grant(
+      grantRequest({
+        scopes: [grantRequest().scopes[0]!, { ...grantRequest().scopes[0]!, recipientAgencyIds: ['pact-ottawa'] }],
+      }),
+    );
+    const [london, pact] = granted.consent!.scopes;
+    const otherScope = await failure(
+      callUnary(
+        h.client.revoke.bind(h.client),
+        { consentId: granted.consentId, scopeIds: [pact!.id], all: false, reason: 'person_withdrew' },
+        h.as('london-intake'),
+      ),
+    );
+    expect(otherScope.code).toBe('permission_denied');
+    const all = await callUnary(
+      h.client.revoke.bind(h.client),
+      { consentId: granted.consentId, scopeIds: [], all: true, reason: 'person_withdrew' },
+      h.as('london-intake'),
+    );
+    expect(all.revokedScopeIds).toEqual([london!.id]);
+    expect(categories(await evaluate(granted.subjectRef, 'pact-ottawa', 'referral'))).toHaveLength(3);
+  });
+});

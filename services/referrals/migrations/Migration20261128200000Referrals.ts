@@ -65,6 +65,17 @@ export class Migration20261128200000Referrals extends Migration {
       created_at timestamptz not null default now(),
       primary key (agency_id, key)
     )`);
+    this.addSql(`create table "referrals".ended_grants (
+      consent_id uuid not null,
+      -- '*' when the whole consent ended
+      scope_id text not null,
+      ended_at timestamptz not null default now(),
+      primary key (consent_id, scope_id)
+    )`);
+    // One live resend per declined referral.
+    this.addSql(
+      'create unique index referrals_one_resend on "referrals".referrals (previous_referral_id) where previous_referral_id is not null',
+    );
     this.addSql(subjectKeyTableSql('referrals'));
     for (const sql of eventTablesSql('referrals')) this.addSql(sql);
   }

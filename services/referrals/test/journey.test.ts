@@ -190,8 +190,8 @@ describe('the hand-off journey', () => {
     });
     expect(audit).toEqual([
       ['london-coalition', 'granted', 'identity,safe_contact,needs'],
-      ['peel-regional-police', 'granted', ''],
-      ['peel-regional-police', 'granted', ''],
+      ['peel-regional-police', 'denied', ''],
+      ['peel-regional-police', 'denied', ''],
       ['pact-ottawa', 'denied', ''],
     ]);
   });

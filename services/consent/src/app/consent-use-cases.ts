@@ -76,11 +76,26 @@ export class ConsentUseCases {
 
     const consent = await this.#storage.transaction(async (tx) => {
       const subjectRef = input.subjectRef ?? randomUUID();
-      if (input.subjectRef && (await tx.consents.erasure(subjectRef))) {
-        throw new PassageError(
-          'failed_precondition',
-          `subject ${subjectRef} was erased; record consent as a new person`,
-        );
+      // One writer per subject at a time, so a grant cannot slip past a concurrent erasure.
+      await tx.consents.lockSubject(subjectRef);
+      if (input.subjectRef) {
+        if (await tx.consents.erasure(subjectRef)) {
+          throw new PassageError(
+            'failed_precondition',
+            `subject ${subjectRef} was erased; record consent as a new person`,
+          );
+        }
+        // Knowing a subject reference (say, from a referral received) is no licence to add
+        // consent naming yourself: only an agency that recorded this person's consent may.
+        const earlier = await tx.consents.bySubject(subjectRef);
+        if (earlier.length === 0)
+          throw new PassageError('not_found', `no subject ${subjectRef}; leave subject_ref empty for a new person`);
+        if (!earlier.some((c) => c.capturedBy.agencyId === caller.agencyId)) {
+          throw new PassageError(
+            'permission_denied',
+            'only an agency that recorded consent for this person may add to it',
+          );
+        }
       }
       const record: ConsentRecord = {
         id: uuidv7(),
@@ -126,16 +141,19 @@ export class ConsentUseCases {
     return this.#storage.transaction(async (tx) => {
       const consent = await tx.consents.get(request.consentId, true);
       if (!consent) throw new PassageError('not_found', `no consent ${request.consentId}`);
-      const involved =
-        consent.capturedBy.agencyId === caller.agencyId ||
-        consent.scopes.some((s) => s.recipientAgencyIds.includes(caller.agencyId));
-      if (!involved && !caller.roles.includes('admin')) {
+      const recorder = consent.capturedBy.agencyId === caller.agencyId || caller.roles.includes('admin');
+      const ownScopes = consent.scopes.filter((s) => s.recipientAgencyIds.includes(caller.agencyId)).map((s) => s.id);
+      if (!recorder && ownScopes.length === 0) {
         throw new PassageError(
           'permission_denied',
           'only the agency that recorded this consent, or one it names, may record its withdrawal',
         );
       }
-      const plan = planRevocation(consent, request);
+      // An agency the consent names records a withdrawal of what names it, not of other agencies' scopes.
+      if (!recorder && request.scopeIds.some((id) => !ownScopes.includes(id))) {
+        throw new PassageError('permission_denied', 'you may withdraw only the scopes that name your agency');
+      }
+      const plan = planRevocation(consent, recorder || !request.all ? request : { all: false, scopeIds: ownScopes });
       if (!plan.ok) throw PassageError.invalid(plan.violations);
       if (plan.value.scopeIds.length === 0) return { consent, revokedScopeIds: [], alreadyRevoked: true };
 
@@ -216,7 +234,8 @@ export class ConsentUseCases {
     const reader = this.#storage.reader();
     const consent = await reader.consents.get(consentId);
     if (!consent) throw new PassageError('not_found', `no consent ${consentId}`);
-    if (consent.capturedBy.agencyId !== caller.agencyId && !caller.roles.includes('admin')) {
+    // The receipt carries the name the person gave: for the recording agency only.
+    if (consent.capturedBy.agencyId !== caller.agencyId) {
       throw new PassageError('permission_denied', 'only the agency that recorded this consent may issue its receipt');
     }
     const sealed = await reader.consents.sealedFields(consentId);
@@ -232,6 +251,7 @@ export class ConsentUseCases {
     if (!reasonCode.test(reason))
       throw invalid('reason', 'give a short reason code such as "person_requested_erasure"');
     return this.#storage.transaction(async (tx) => {
+      await tx.consents.lockSubject(subjectRef);
       if (await tx.consents.erasure(subjectRef)) return { alreadyErased: true };
       const known = (await tx.consents.bySubject(subjectRef)).length > 0;
       if (!known) throw new PassageError('not_found', `no subject ${subjectRef}`);

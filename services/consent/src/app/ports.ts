@@ -10,6 +10,8 @@ export interface SealedFields {
 }
 
 export interface ConsentRepository {
+  /** Serialises writers of one subject until the transaction ends. */
+  lockSubject(subjectRef: string): Promise<void>;
   bySubject(subjectRef: string): Promise<ConsentRecord[]>;
   /** With `forUpdate`, locks the row until the transaction ends. */
   get(consentId: string, forUpdate?: boolean): Promise<ConsentRecord | undefined>;

@@ -1,6 +1,6 @@
 import type { DataCategory, Grant, Purpose, RecipientKind } from '@passage/consent-policy';
 import type { shredded } from '@passage/crypto';
-import type { Actor, Referral, State, Transition } from '../domain/referral.ts';
+import type { Actor, ConsentGrant, Referral, State, Transition } from '../domain/referral.ts';
 
 export interface SealedSection {
   readonly category: DataCategory;
@@ -16,6 +16,13 @@ export interface ListQuery {
 }
 
 export interface ReferralRepository {
+  /** Serialises sends and consent changes of one subject until the transaction ends. */
+  lockSubject(subjectRef: string): Promise<void>;
+  /** Remembers consent scopes that ended ('all': the whole consent). */
+  recordEndedGrants(consentId: string, scopeIds: readonly string[] | 'all'): Promise<void>;
+  /** The grants among `grants` that have not ended. */
+  withoutEndedGrants(grants: readonly ConsentGrant[]): Promise<ConsentGrant[]>;
+  setGrants(referralId: string, grants: readonly ConsentGrant[]): Promise<void>;
   insert(referral: Referral, packet: readonly SealedSection[]): Promise<void>;
   get(id: string): Promise<Referral | undefined>;
   /** Saves `referral` if the stored version is still `expectedVersion`; false when someone else won. */

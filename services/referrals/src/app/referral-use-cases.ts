@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isPurpose, type DataCategory, type Purpose } from '@passage/consent-policy';
 import { requireRole, type Caller, type Role } from '@passage/auth';
-import { shredded } from '@passage/crypto';
+import { SubjectErasedError, shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
 import { PassageError } from '@passage/platform';
 import { apply, type Command } from '../domain/lifecycle.ts';
@@ -21,6 +21,8 @@ import type { ConsentGateway, DirectoryGateway, ReferralStorage, ReferralTransac
 
 /** Roles that hand people on and work referrals; auditors read lists and timelines only. */
 const workerRoles: readonly Role[] = ['officer', 'crisis_counsellor', 'intake_worker', 'supervisor'];
+/** The data category a decline or close note is read under. */
+const noteCategory: DataCategory = 'situation';
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface PacketView {
@@ -159,18 +161,39 @@ export class ReferralUseCases {
       reason: '',
     };
     return this.#storage.transaction(async (tx) => {
-      if (!(await tx.idempotency.save(caller.agencyId, input.idempotencyKey, { command, requestHash, referral }))) {
+      // Consent was asked before this transaction; a revocation handled since then has
+      // recorded what it ended, under the same subject lock. Send only what still stands.
+      await tx.referrals.lockSubject(referral.subjectRef);
+      const standing = await tx.referrals.withoutEndedGrants(referral.grants);
+      if (standing.length === 0) {
+        throw new PassageError(
+          'failed_precondition',
+          'the consent that covered this referral was just withdrawn; nothing was sent',
+        );
+      }
+      const sending: Referral = { ...referral, grants: standing };
+      if (
+        !(await tx.idempotency.save(caller.agencyId, input.idempotencyKey, { command, requestHash, referral: sending }))
+      ) {
         return (await this.#replay(caller, input.idempotencyKey, command, requestHash))!;
       }
-      const ciphertexts = await tx.vault.encryptAll(
-        referral.subjectRef,
-        input.packet.map((s) => ({ field: `referral:${referral.id}:${s.category}`, plaintext: s.content })),
-      );
+      let ciphertexts: Buffer[];
+      try {
+        ciphertexts = await tx.vault.encryptAll(
+          sending.subjectRef,
+          input.packet.map((s) => ({ field: `referral:${sending.id}:${s.category}`, plaintext: s.content })),
+        );
+      } catch (error) {
+        if (error instanceof SubjectErasedError) {
+          throw new PassageError('failed_precondition', "this person's data was erased; nothing was sent");
+        }
+        throw error;
+      }
       const sealed = input.packet.map((s, i) => ({ category: s.category, sealed: ciphertexts[i]! }));
-      await tx.referrals.insert(referral, sealed);
-      await tx.referrals.appendTransition(referral.id, transition);
-      await tx.events.changed(referral, transition);
-      return referral;
+      await tx.referrals.insert(sending, sealed);
+      await tx.referrals.appendTransition(sending.id, transition);
+      await tx.events.changed(sending, transition);
+      return sending;
     });
   }
 
@@ -282,6 +305,7 @@ export class ReferralUseCases {
         ? purposeName
         : invalidPurpose(purposeName)
       : 'referral';
+    requireRole(caller, workerRoles, 'reading a referral');
     const reader = this.#storage.reader();
     const referral = await reader.referrals.get(referralId);
     if (!referral) throw new PassageError('not_found', `no referral ${referralId}`);
@@ -310,27 +334,39 @@ export class ReferralUseCases {
       kind: agency.kind,
       purpose,
     });
-    const allowed = new Set(decision.allowed.keys());
+    // A referral the recipient declined, or the sender withdrew, is no longer the
+    // recipient's to read: nothing of the person comes back to it, whatever consent says.
+    const recipientDone =
+      caller.agencyId === referral.toAgency && (referral.state === 'withdrawn' || referral.state === 'declined');
+    const allowed: ReadonlySet<DataCategory> = recipientDone ? new Set() : new Set(decision.allowed.keys());
     const sections = await this.#readPacket(referral, allowed, reader);
-    const returned = sections.map((s) => s.category);
+    const returned: DataCategory[] = sections.map((s) => s.category);
     const packet: PacketView[] = referral.categories.map((category) => {
       const section = sections.find((s) => s.category === category);
       return section
         ? { category, content: section.content, withheld: false }
         : { category, content: '', withheld: true };
     });
+    // Notes are free text about the person's situation: read under that category's consent.
+    let note = '';
+    const sealedNote = allowed.has(noteCategory) ? await reader.referrals.note(referral.id) : undefined;
+    if (sealedNote) {
+      const opened = await reader.vault.decrypt(referral.subjectRef, `referral:${referral.id}:note`, sealedNote);
+      if (opened !== shredded) {
+        note = opened;
+        if (!returned.includes(noteCategory)) returned.push(noteCategory);
+      }
+    }
     const consentIds = [...new Set(returned.flatMap((c) => decision.allowed.get(c)?.map((g) => g.consentId) ?? []))];
-    const sealedNote = await reader.referrals.note(referral.id);
-    const note = sealedNote
-      ? await reader.vault.decrypt(referral.subjectRef, `referral:${referral.id}:note`, sealedNote)
-      : '';
+    const outcome = returned.length > 0 ? 'granted' : 'denied';
+    const reason = returned.length > 0 ? '' : recipientDone ? `referral_${referral.state}` : 'no_consent';
     await this.#storage.transaction((tx) =>
-      tx.events.access({ actor, referral, outcome: 'granted', categories: returned, consentIds, purpose, reason: '' }),
+      tx.events.access({ actor, referral, outcome, categories: returned, consentIds, purpose, reason }),
     );
     return {
       referral: { ...referral, doNotContact: referral.doNotContact || decision.doNotContact },
       packet,
-      note: note === shredded ? '' : note,
+      note,
     };
   }
 
@@ -378,21 +414,22 @@ export class ReferralUseCases {
   /** consent.v1.revoked / expired: withdraw open referrals no scope covers any longer. */
   async onConsentEnded(
     tx: ReferralTransaction,
+    subjectRef: string,
     consentId: string,
     scopeIds: readonly string[] | 'all',
   ): Promise<number> {
+    // Under the subject's lock, and remembered, so that a Send whose consent check raced
+    // this revocation finds it when it commits (see send()).
+    await tx.referrals.lockSubject(subjectRef);
+    await tx.referrals.recordEndedGrants(consentId, scopeIds);
     let withdrawn = 0;
     for (const referral of await tx.referrals.openCitingConsent(consentId)) {
       const remaining = referral.grants.filter(
         (g) => g.consentId !== consentId || (scopeIds !== 'all' && !scopeIds.includes(g.scopeId)),
       );
       if (remaining.length > 0) {
-        if (remaining.length !== referral.grants.length) {
-          await tx.referrals.update(
-            { ...referral, grants: remaining, version: referral.version + 1 },
-            referral.version,
-          );
-        }
+        // Which scopes still cover it is bookkeeping, not a state change: no new version.
+        if (remaining.length !== referral.grants.length) await tx.referrals.setGrants(referral.id, remaining);
         continue;
       }
       await this.#withdrawBySystem(tx, { ...referral, grants: [] });
@@ -403,6 +440,7 @@ export class ReferralUseCases {
 
   /** consent.v1.subject_erased: withdraw what is open, destroy the subject's key and sealed data. */
   async onSubjectErased(tx: ReferralTransaction, subjectRef: string): Promise<void> {
+    await tx.referrals.lockSubject(subjectRef);
     for (const referral of await tx.referrals.openForSubject(subjectRef)) await this.#withdrawBySystem(tx, referral);
     await tx.vault.shred(subjectRef);
     await tx.referrals.dropSubjectData(subjectRef);

@@ -52,6 +52,14 @@ function oneOf(value: string, allowed: readonly string[], field: string): Lifecy
 function checkArguments(command: Command, referral: Referral, at: Date): LifecycleError | undefined {
   switch (command.kind) {
     case 'decline':
+      // An agency id, never free text: it travels in events, which keep no personal data.
+      if (command.suggestedAgency && !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(command.suggestedAgency)) {
+        return {
+          code: 'invalid_argument',
+          field: 'suggested_agency',
+          message: 'an agency id such as "pact-ottawa", or empty',
+        };
+      }
       if (command.suggestedAgency && command.suggestedAgency === referral.toAgency) {
         return { code: 'invalid_argument', field: 'suggested_agency', message: 'suggest another agency than your own' };
       }

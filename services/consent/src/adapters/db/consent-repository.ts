@@ -47,6 +47,10 @@ export class SqlConsentRepository implements ConsentRepository {
     this.#em = em;
   }
 
+  async lockSubject(subjectRef: string): Promise<void> {
+    await this.#em.execute("select pg_advisory_xact_lock(hashtext('consent:' || ?))", [subjectRef]);
+  }
+
   async bySubject(subjectRef: string): Promise<ConsentRecord[]> {
     const rows = await this.#em.execute<ConsentRow[]>(
       `select ${columns} from consent.consents where subject_ref = ? order by granted_at, id`,

@@ -1,5 +1,5 @@
 import type { DataCategory } from '@passage/consent-policy';
-import type { EntityManager } from '@passage/platform';
+import { PassageError, type EntityManager } from '@passage/platform';
 import type { Actor, ConsentGrant, Priority, Referral, State, Transition } from '../../domain/referral.ts';
 import type {
   IdempotencyRecord,
@@ -141,11 +141,49 @@ export class SqlReferralRepository implements ReferralRepository {
     this.#em = em;
   }
 
-  async insert(referral: Referral, packet: readonly SealedSection[]): Promise<void> {
+  async lockSubject(subjectRef: string): Promise<void> {
+    await this.#em.execute("select pg_advisory_xact_lock(hashtext('referrals:' || ?))", [subjectRef]);
+  }
+
+  async recordEndedGrants(consentId: string, scopeIds: readonly string[] | 'all'): Promise<void> {
+    const ids = scopeIds === 'all' ? ['*'] : scopeIds;
+    if (ids.length === 0) return;
     await this.#em.execute(
-      `insert into referrals.referrals (${columns}) values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      values(referral),
+      `insert into referrals.ended_grants (consent_id, scope_id) values ${ids.map(() => '(?, ?)').join(', ')} on conflict do nothing`,
+      ids.flatMap((id) => [consentId, id]),
     );
+  }
+
+  async withoutEndedGrants(grants: readonly ConsentGrant[]): Promise<ConsentGrant[]> {
+    if (grants.length === 0) return [];
+    const ended = await this.#em.execute<{ consent_id: string; scope_id: string }[]>(
+      `select consent_id, scope_id from referrals.ended_grants where consent_id in (${grants.map(() => '?').join(', ')})`,
+      grants.map((g) => g.consentId),
+    );
+    return grants.filter(
+      (g) => !ended.some((e) => e.consent_id === g.consentId && (e.scope_id === '*' || e.scope_id === g.scopeId)),
+    );
+  }
+
+  async setGrants(referralId: string, grants: readonly ConsentGrant[]): Promise<void> {
+    await this.#em.execute('update referrals.referrals set grants = ?::jsonb where id = ?', [
+      JSON.stringify(grants),
+      referralId,
+    ]);
+  }
+
+  async insert(referral: Referral, packet: readonly SealedSection[]): Promise<void> {
+    try {
+      await this.#em.execute(
+        `insert into referrals.referrals (${columns}) values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        values(referral),
+      );
+    } catch (error) {
+      if (error instanceof Error && error.message.includes('referrals_one_resend')) {
+        throw new PassageError('failed_precondition', 'this declined referral was already resent');
+      }
+      throw error;
+    }
     if (packet.length > 0) {
       await this.#em.execute(
         `insert into referrals.packets (referral_id, category, sealed) values ${packet.map(() => '(?, ?, ?)').join(', ')}`,

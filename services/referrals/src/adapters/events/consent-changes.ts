@@ -15,10 +15,15 @@ export function consentChangeHandler(useCases: ReferralUseCases, crypto: Subject
     const payload = event.envelope.payload;
     switch (payload?.$case) {
       case 'consentRevoked':
-        await useCases.onConsentEnded(tx, payload.value.consentId, payload.value.all ? 'all' : payload.value.scopeIds);
+        await useCases.onConsentEnded(
+          tx,
+          event.envelope.subjectRef,
+          payload.value.consentId,
+          payload.value.all ? 'all' : payload.value.scopeIds,
+        );
         break;
       case 'consentExpired':
-        await useCases.onConsentEnded(tx, payload.value.consentId, 'all');
+        await useCases.onConsentEnded(tx, event.envelope.subjectRef, payload.value.consentId, 'all');
         break;
       case 'subjectErased':
         await useCases.onSubjectErased(tx, event.envelope.subjectRef);

@@ -1,7 +1,7 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { authenticate, type TokenVerifier } from '@passage/auth';
 import { referrals as pb } from '@passage/contracts';
-import { bearerToken, bindService, type Logger, type ServiceBinding } from '@passage/platform';
+import { PassageError, bearerToken, bindService, type Logger, type ServiceBinding } from '@passage/platform';
 import type { Command } from '../../domain/lifecycle.ts';
 import type { CallerContext, ReferralUseCases } from '../../app/referral-use-cases.ts';
 import { packetToWire, priorityFromWire, referralToWire, stateFromWire, transitionToWire } from './mapping.ts';
@@ -58,8 +58,11 @@ export function referralService(useCases: ReferralUseCases, verifier: TokenVerif
           { kind: 'decline', reason: request.reason, suggestedAgency: request.suggestedAgency },
           request.note,
         ),
-      recordContact: (request, { metadata }) =>
-        move(metadata, request, { kind: 'record_contact', at: request.at ?? new Date(), method: request.method }),
+      recordContact: (request, { metadata }) => {
+        // Required rather than defaulted to "now": a retry must carry the same request.
+        if (!request.at) throw PassageError.invalid([{ field: 'at', description: 'when first contact happened' }]);
+        return move(metadata, request, { kind: 'record_contact', at: request.at, method: request.method });
+      },
       closeReferral: (request, { metadata }) =>
         move(metadata, request, { kind: 'close', outcome: request.outcome }, request.note),
       withdraw: (request, { metadata }) => move(metadata, request, { kind: 'withdraw', reason: request.reason }),

@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { consent as cpb, referrals as pb } from '@passage/contracts';
+import { callUnary, type PassageError } from '@passage/platform';
+import { failureOf } from '@passage/testing';
+import { startNetwork, type Network } from './support.ts';
+
+let n: Network;
+let client: pb.ReferralServiceClient;
+
+beforeAll(async () => {
+  n = await startNetwork('edges');
+  client = n.referrals!;
+});
+
+afterAll(async () => {
+  await n?.stop();
+});
+
+const failure = (promise: Promise<unknown>) => failureOf<PassageError>(promise);
+const step = (id: string) => ({ idempotencyKey: randomUUID(), referralId: id, expectedVersion: 0 });
+
+async function consentAndSend(
+  sender: 'crisis-counsellor' | 'peel-officer',
+  fromAgency: string,
+  extraScope?: cpb.Scope,
+) {
+  const scope = (recipientAgencyIds: string[], categories: string[]): cpb.Scope => ({
+    id: '',
+    recipientAgencyIds,
+    recipientKinds: [],
+    purposes: ['referral'],
+    categories,
+    doNotContact: false,
+    revokedAt: undefined,
+  });
+  const { subjectRef } = await callUnary(
+    n.consent.grant.bind(n.consent),
+    {
+      subjectRef: '',
+      method: cpb.CaptureMethod.CAPTURE_METHOD_VERBAL,
+      interpreterLanguage: '',
+      language: 'en',
+      expiresAt: new Date(Date.now() + 86_400_000),
+      scopes: [scope(['london-coalition'], ['identity', 'needs', 'situation']), ...(extraScope ? [extraScope] : [])],
+      receiptName: '',
+      notes: '',
+    },
+    n.as(sender),
+  );
+  const { referral } = await callUnary(
+    client.send.bind(client),
+    {
+      idempotencyKey: randomUUID(),
+      subjectRef,
+      fromAgency,
+      toAgency: 'london-coalition',
+      priority: pb.Priority.PRIORITY_STANDARD,
+      needs: ['counselling'],
+      language: 'en',
+      interpreterNeeded: false,
+      packet: [{ category: 'needs', content: 'Synthetic need Kqzw', withheld: false }],
+    },
+    n.as(sender),
+  );
+  return referral!;
+}
+
+const declineNote = 'Synthetic: fears the trafficker knows our address';
+const decline = (id: string, suggestedAgency = '') =>
+  callUnary(
+    client.decline.bind(client),
+    { ...step(id), reason: 'safety_concern', note: declineNote, suggestedAgency },
+    n.as('london-intake'),
+  );
+
+describe('notes, closed doors and odd input', () => {
+  it('shows a decline note only under consent for the situation category', async () => {
+    const situationForCrisisLine: cpb.Scope = {
+      id: '',
+      recipientAgencyIds: ['ontario-ht-crisis-line'],
+      recipientKinds: [],
+      purposes: ['referral'],
+      categories: ['situation'],
+      doNotContact: false,
+      revokedAt: undefined,
+    };
+    const fromCrisisLine = await consentAndSend('crisis-counsellor', 'ontario-ht-crisis-line', situationForCrisisLine);
+    await decline(fromCrisisLine.id);
+    const bySender = await callUnary(
+      client.get.bind(client),
+      { referralId: fromCrisisLine.id, purpose: '' },
+      n.as('crisis-counsellor'),
+    );
+    expect(bySender.note).toBe(declineNote);
+
+    const fromPolice = await consentAndSend('peel-officer', 'peel-regional-police');
+    await decline(fromPolice.id);
+    const byPolice = await callUnary(
+      client.get.bind(client),
+      { referralId: fromPolice.id, purpose: '' },
+      n.as('peel-officer'),
+    );
+    expect(byPolice.note).toBe('');
+    expect(byPolice.packet.every((s) => s.withheld)).toBe(true);
+  });
+
+  it('gives the recipient nothing more of a referral it declined', async () => {
+    const sent = await consentAndSend('crisis-counsellor', 'ontario-ht-crisis-line');
+    const before = await callUnary(
+      client.get.bind(client),
+      { referralId: sent.id, purpose: '' },
+      n.as('london-intake'),
+    );
+    expect(before.packet[0]).toMatchObject({ content: 'Synthetic need Kqzw', withheld: false });
+    await decline(sent.id);
+    const after = await callUnary(client.get.bind(client), { referralId: sent.id, purpose: '' }, n.as('london-intake'));
+    expect(after.packet.every((s) => s.withheld && s.content === '')).toBe(true);
+    expect(after.note).toBe('');
+  });
+
+  it('refuses a read by an auditor (lists and timelines only), free text as a suggested agency, contact without a time, and a second resend', async () => {
+    const sent = await consentAndSend('crisis-counsellor', 'ontario-ht-crisis-line');
+    expect(
+      (await failure(callUnary(client.get.bind(client), { referralId: sent.id, purpose: '' }, n.as('auditor')))).code,
+    ).toBe('permission_denied');
+    const freeText = await failure(decline(sent.id, 'try her sister 519-555-0100'));
+    expect(freeText.message).toMatch(/^suggested_agency: /);
+    await callUnary(client.accept.bind(client), step(sent.id), n.as('london-intake'));
+    const noTime = await failure(
+      callUnary(
+        client.recordContact.bind(client),
+        { ...step(sent.id), at: undefined, method: 'phone' },
+        n.as('london-intake'),
+      ),
+    );
+    expect(noTime.message).toMatch(/^at: /);
+
+    const declined = await consentAndSend('crisis-counsellor', 'ontario-ht-crisis-line');
+    await decline(declined.id);
+    const resend = () =>
+      callUnary(
+        client.resend.bind(client),
+        { idempotencyKey: randomUUID(), referralId: declined.id, toAgency: 'london-coalition', packet: [] },
+        n.as('crisis-counsellor'),
+      );
+    // The first resend goes (consent covers London again); a second one is refused.
+    await resend();
+    expect((await failure(resend())).code).toBe('failed_precondition');
+  });
+});
