@@ -1,6 +1,7 @@
 // `pnpm start`: the whole Passage network on this machine, with the seeded Ontario
 // directory. Needs Postgres and NATS (JetStream) running — DATABASE_URL and NATS_URL, or
-// the localhost defaults. Ctrl-C stops every service gracefully.
+// the localhost defaults. DIRECTORY_PORT, CONSENT_PORT and REFERRALS_PORT move the services
+// off 50051–50053. Ctrl-C stops every service gracefully.
 import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 
@@ -17,10 +18,22 @@ interface ServiceSpec {
   readonly env?: Record<string, string>;
 }
 
+const port = (name: string, fallback: number): number => Number(process.env[`${name.toUpperCase()}_PORT`] ?? fallback);
+const ports = {
+  directory: port('directory', 50051),
+  consent: port('consent', 50052),
+  referrals: port('referrals', 50053),
+};
+
 const services: ServiceSpec[] = [
-  { name: 'directory', dir: 'services/directory', port: 50051, env: { DIRECTORY_SEED: 'ontario' } },
-  { name: 'consent', dir: 'services/consent', port: 50052 },
-  { name: 'referrals', dir: 'services/referrals', port: 50053 },
+  { name: 'directory', dir: 'services/directory', port: ports.directory, env: { DIRECTORY_SEED: 'ontario' } },
+  { name: 'consent', dir: 'services/consent', port: ports.consent },
+  {
+    name: 'referrals',
+    dir: 'services/referrals',
+    port: ports.referrals,
+    env: { DIRECTORY_ADDRESS: `127.0.0.1:${ports.directory}`, CONSENT_ADDRESS: `127.0.0.1:${ports.consent}` },
+  },
 ];
 
 async function ensureDatabase(url: string): Promise<void> {

@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { demoUsers, developmentIssuer } from '@passage/auth';
+import { consent as cpb, referrals as pb } from '@passage/contracts';
+import { bearerMetadata, callUnary, insecureCredentials } from '@passage/platform';
+import {
+  createTestDatabase,
+  createTestNats,
+  healthStatus,
+  runScript,
+  sparePort,
+  waitForPort,
+  waitUntil,
+  type ScriptProcess,
+  type TestDatabase,
+  type TestNats,
+} from '@passage/testing';
+
+// The network exactly as `pnpm start` runs it (scripts/start.ts: every service its own
+// process, development keys), on a database and NATS namespace of this test's own.
+const root = fileURLToPath(new URL('../../', import.meta.url));
+let db: TestDatabase;
+let nats: TestNats;
+let network: ScriptProcess;
+const ports = { directory: 0, consent: 0, referrals: 0 };
+const as = (user: keyof typeof demoUsers) => bearerMetadata(developmentIssuer().issue(demoUsers[user]!));
+
+beforeAll(async () => {
+  db = await createTestDatabase('network');
+  nats = await createTestNats('network');
+  for (const name of Object.keys(ports) as (keyof typeof ports)[]) ports[name] = await sparePort();
+  network = runScript(
+    'scripts/start.ts',
+    {
+      DATABASE_URL: db.url,
+      NATS_URL: nats.url,
+      NATS_NAMESPACE: nats.namespace,
+      DIRECTORY_PORT: String(ports.directory),
+      CONSENT_PORT: String(ports.consent),
+      REFERRALS_PORT: String(ports.referrals),
+      LOG_LEVEL: 'warn',
+    },
+    { cwd: root },
+  );
+  for (const port of Object.values(ports)) await waitForPort(port, 30_000);
+  const sql = new pg.Client({ connectionString: db.url });
+  await sql.connect();
+  await waitUntil(
+    async () => (await sql.query('select count(*)::int as n from consent.agencies')).rows[0].n === 10,
+    30_000,
+  );
+  await sql.end();
+});
+
+afterAll(async () => {
+  await network?.kill();
+  await nats?.cleanup();
+  await db?.drop();
+});
+
+it('serves a hand-off end to end through the processes pnpm start runs, then stops cleanly on Ctrl-C', async () => {
+  for (const port of Object.values(ports)) expect(await healthStatus(`127.0.0.1:${port}`)).toBe('SERVING');
+  const consent = new cpb.ConsentServiceClient(`127.0.0.1:${ports.consent}`, insecureCredentials());
+  const referrals = new pb.ReferralServiceClient(`127.0.0.1:${ports.referrals}`, insecureCredentials());
+  try {
+    const { subjectRef } = await callUnary(
+      consent.grant.bind(consent),
+      {
+        subjectRef: '',
+        method: cpb.CaptureMethod.CAPTURE_METHOD_VERBAL,
+        interpreterLanguage: '',
+        language: 'fr',
+        expiresAt: new Date(Date.now() + 86_400_000),
+        scopes: [
+          {
+            id: '',
+            recipientAgencyIds: ['pact-ottawa'],
+            recipientKinds: [],
+            purposes: ['referral'],
+            categories: ['needs', 'safe_contact'],
+            doNotContact: true,
+            revokedAt: undefined,
+          },
+        ],
+        receiptName: '',
+        notes: '',
+      },
+      as('crisis-counsellor'),
+    );
+    const { referral } = await callUnary(
+      referrals.send.bind(referrals),
+      {
+        idempotencyKey: randomUUID(),
+        subjectRef,
+        fromAgency: 'ontario-ht-crisis-line',
+        toAgency: 'pact-ottawa',
+        priority: pb.Priority.PRIORITY_URGENT,
+        needs: ['counselling', 'safety_planning'],
+        language: 'fr',
+        interpreterNeeded: false,
+        packet: [{ category: 'needs', content: 'Synthétique : soutien en français', withheld: false }],
+      },
+      as('crisis-counsellor'),
+    );
+    const step = { idempotencyKey: randomUUID(), referralId: referral!.id, expectedVersion: 0 };
+    await callUnary(referrals.accept.bind(referrals), step, as('pact-intake'));
+    const view = await callUnary(
+      referrals.get.bind(referrals),
+      { referralId: referral!.id, purpose: '' },
+      as('pact-intake'),
+    );
+    expect(view.referral).toMatchObject({ state: pb.State.STATE_ACCEPTED, doNotContact: true });
+    expect(view.packet[0]).toMatchObject({
+      category: 'needs',
+      content: 'Synthétique : soutien en français',
+      withheld: false,
+    });
+  } finally {
+    consent.close();
+    referrals.close();
+  }
+
+  network.child.kill('SIGINT');
+  const { code } = await network.exited();
+  expect(code).toBe(0);
+  for (const name of ['directory', 'consent', 'referrals']) expect(network.output()).toContain(`${name} exited (0)`);
+});
