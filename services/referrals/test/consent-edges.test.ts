@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { consent as cpb, referrals as pb } from '@passage/contracts';
 import { callUnary, type PassageError } from '@passage/platform';
 import { failureOf } from '@passage/testing';
-import { startNetwork, type Network } from './support.ts';
+import { grantConsent, referralScope, startNetwork, type Network } from './support.ts';
 
 let n: Network;
 let client: pb.ReferralServiceClient;
@@ -25,29 +25,10 @@ async function consentAndSend(
   fromAgency: string,
   extraScope?: cpb.Scope,
 ) {
-  const scope = (recipientAgencyIds: string[], categories: string[]): cpb.Scope => ({
-    id: '',
-    recipientAgencyIds,
-    recipientKinds: [],
-    purposes: ['referral'],
-    categories,
-    doNotContact: false,
-    revokedAt: undefined,
-  });
-  const { subjectRef } = await callUnary(
-    n.consent.grant.bind(n.consent),
-    {
-      subjectRef: '',
-      method: cpb.CaptureMethod.CAPTURE_METHOD_VERBAL,
-      interpreterLanguage: '',
-      language: 'en',
-      expiresAt: new Date(Date.now() + 86_400_000),
-      scopes: [scope(['london-coalition'], ['identity', 'needs', 'situation']), ...(extraScope ? [extraScope] : [])],
-      receiptName: '',
-      notes: '',
-    },
-    n.as(sender),
-  );
+  const { subjectRef } = await grantConsent(n, sender, [
+    referralScope({ recipients: ['london-coalition'], categories: ['identity', 'needs', 'situation'] }),
+    ...(extraScope ? [extraScope] : []),
+  ]);
   const { referral } = await callUnary(
     client.send.bind(client),
     {
@@ -76,15 +57,7 @@ const decline = (id: string, suggestedAgency = '') =>
 
 describe('notes, closed doors and odd input', () => {
   it('shows a decline note only under consent for the situation category', async () => {
-    const situationForCrisisLine: cpb.Scope = {
-      id: '',
-      recipientAgencyIds: ['ontario-ht-crisis-line'],
-      recipientKinds: [],
-      purposes: ['referral'],
-      categories: ['situation'],
-      doNotContact: false,
-      revokedAt: undefined,
-    };
+    const situationForCrisisLine = referralScope({ recipients: ['ontario-ht-crisis-line'], categories: ['situation'] });
     const fromCrisisLine = await consentAndSend('crisis-counsellor', 'ontario-ht-crisis-line', situationForCrisisLine);
     await decline(fromCrisisLine.id);
     const bySender = await callUnary(

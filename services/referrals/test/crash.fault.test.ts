@@ -3,11 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { consent as cpb, referrals as pb } from '@passage/contracts';
+import { referrals as pb } from '@passage/contracts';
 import { Topology, decodeEnvelope } from '@passage/events';
 import { callUnary, insecureCredentials } from '@passage/platform';
 import { runScript, sparePort, waitForPort, type ScriptProcess } from '@passage/testing';
-import { startNetwork, waitUntil, type Network } from './support.ts';
+import { grantConsent, referralScope, startNetwork, waitUntil, type Network } from './support.ts';
 
 // The referrals service as its own process, killed with SIGKILL after a Send committed
 // and before its event was published: after restart the event goes out exactly once.
@@ -50,30 +50,9 @@ async function sentEvents(referralId: string): Promise<number> {
 }
 
 it('publishes a committed Send exactly once after the service is killed before publishing', async () => {
-  const { subjectRef } = await callUnary(
-    n.consent.grant.bind(n.consent),
-    {
-      subjectRef: '',
-      method: cpb.CaptureMethod.CAPTURE_METHOD_WRITTEN,
-      interpreterLanguage: '',
-      language: 'en',
-      expiresAt: new Date(Date.now() + 86_400_000),
-      scopes: [
-        {
-          id: '',
-          recipientAgencyIds: ['london-coalition'],
-          recipientKinds: [],
-          purposes: ['referral'],
-          categories: ['needs'],
-          doNotContact: false,
-          revokedAt: undefined,
-        },
-      ],
-      receiptName: '',
-      notes: '',
-    },
-    n.as('crisis-counsellor'),
-  );
+  const { subjectRef } = await grantConsent(n, 'crisis-counsellor', [
+    referralScope({ recipients: ['london-coalition'], categories: ['needs'] }),
+  ]);
   const port = await sparePort();
   // The relay is off in this first process, so the crash falls between commit and publish.
   const doomed = await startProcess(port, 'off');

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { consent as cpb, directory as dpb, referrals as pb } from '@passage/contracts';
+import { directory as dpb, referrals as pb } from '@passage/contracts';
 import { failureOf } from '@passage/testing';
 import { callUnary, insecureCredentials, type PassageError } from '@passage/platform';
-import { startNetwork, waitUntil, type Network } from './support.ts';
+import { grantConsent, referralScope, startNetwork, waitUntil, type Network } from './support.ts';
 
 let n: Network;
 let client: pb.ReferralServiceClient;
@@ -20,30 +20,9 @@ afterAll(async () => {
 const failure = (promise: Promise<unknown>) => failureOf<PassageError>(promise);
 
 async function consentFor(recipient: string): Promise<string> {
-  const granted = await callUnary(
-    n.consent.grant.bind(n.consent),
-    {
-      subjectRef: '',
-      method: cpb.CaptureMethod.CAPTURE_METHOD_VERBAL,
-      interpreterLanguage: '',
-      language: 'en',
-      expiresAt: new Date(Date.now() + 86_400_000),
-      scopes: [
-        {
-          id: '',
-          recipientAgencyIds: [recipient],
-          recipientKinds: [],
-          purposes: ['referral'],
-          categories: ['identity', 'needs'],
-          doNotContact: false,
-          revokedAt: undefined,
-        },
-      ],
-      receiptName: '',
-      notes: '',
-    },
-    n.as('walk-with-me-worker'),
-  );
+  const granted = await grantConsent(n, 'walk-with-me-worker', [
+    referralScope({ recipients: [recipient], categories: ['identity', 'needs'] }),
+  ]);
   return granted.subjectRef;
 }
 

@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { consent as cpb, referrals as pb } from '@passage/contracts';
+import { referrals as pb } from '@passage/contracts';
 import { Topology, decodeEnvelope, type Envelope } from '@passage/events';
 import { failureOf } from '@passage/testing';
 import { callUnary, type PassageError } from '@passage/platform';
-import { startNetwork, waitUntil, type Network } from './support.ts';
+import { grantConsent as grantPeelConsent, referralScope, startNetwork, waitUntil, type Network } from './support.ts';
 
 // Synthetic packet contents only.
 const packet = [
@@ -27,32 +27,8 @@ afterAll(async () => {
   await n?.stop();
 });
 
-async function grantConsent(recipients: string[], categories = ['identity', 'safe_contact', 'needs'], subjectRef = '') {
-  return callUnary(
-    n.consent.grant.bind(n.consent),
-    {
-      subjectRef,
-      method: cpb.CaptureMethod.CAPTURE_METHOD_VERBAL,
-      interpreterLanguage: '',
-      language: 'en',
-      expiresAt: new Date(Date.now() + 30 * 86_400_000),
-      scopes: [
-        {
-          id: '',
-          recipientAgencyIds: recipients,
-          recipientKinds: [],
-          purposes: ['referral'],
-          categories,
-          doNotContact: true,
-          revokedAt: undefined,
-        },
-      ],
-      receiptName: '',
-      notes: '',
-    },
-    n.as('peel-officer'),
-  );
-}
+const grantConsent = (recipients: string[], categories = ['identity', 'safe_contact', 'needs']) =>
+  grantPeelConsent(n, 'peel-officer', [referralScope({ recipients, categories, doNotContact: true })]);
 
 function sendRequest(subjectRef: string, overrides: Partial<pb.SendRequest> = {}): pb.SendRequest {
   return {

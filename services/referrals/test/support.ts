@@ -6,7 +6,7 @@ import { consent, referrals } from '@passage/contracts';
 import { newKekSetting } from '@passage/crypto';
 import { directoryConfigSchema } from '@passage/directory/config';
 import { startDirectory, type RunningDirectory } from '@passage/directory/service';
-import { bearerMetadata, createLogger, insecureCredentials, loadConfig } from '@passage/platform';
+import { bearerMetadata, callUnary, createLogger, insecureCredentials, loadConfig } from '@passage/platform';
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from '@passage/testing';
 import pg from 'pg';
 import { referralsConfigSchema } from '../src/config.ts';
@@ -101,3 +101,40 @@ export async function startNetwork(label: string, options: { referrals?: boolean
 }
 
 export { waitUntil } from '@passage/testing';
+
+export interface ScopeSpec {
+  readonly recipients: readonly string[];
+  readonly categories: readonly string[];
+  readonly doNotContact?: boolean;
+}
+
+/** A referral-purpose scope, as a consent Grant takes it. */
+export function referralScope(spec: ScopeSpec): consent.Scope {
+  return {
+    id: '',
+    recipientAgencyIds: [...spec.recipients],
+    recipientKinds: [],
+    purposes: ['referral'],
+    categories: [...spec.categories],
+    doNotContact: spec.doNotContact ?? false,
+    revokedAt: undefined,
+  };
+}
+
+/** Records a person's consent for a new subject through the real consent service. */
+export function grantConsent(n: Network, user: keyof typeof demoUsers, scopes: readonly consent.Scope[]) {
+  return callUnary(
+    n.consent.grant.bind(n.consent),
+    {
+      subjectRef: '',
+      method: consent.CaptureMethod.CAPTURE_METHOD_VERBAL,
+      interpreterLanguage: '',
+      language: 'en',
+      expiresAt: new Date(Date.now() + 30 * 86_400_000),
+      scopes: [...scopes],
+      receiptName: '',
+      notes: '',
+    },
+    n.as(user),
+  );
+}
