@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { MikroORM, type EntityManager, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import type { MigrationObject } from '@mikro-orm/core';
@@ -5,6 +6,7 @@ import type { MigrationObject } from '@mikro-orm/core';
 export type { EntityManager, MikroORM };
 
 export interface DatabaseOptions {
+  /** Usually from `serviceDatabaseUrl`, so the connection acts as the service's own role. */
   readonly url: string;
   /** The service's own Postgres schema (DESIGN.md, "Storage"): one per service. */
   readonly schema: string;
@@ -14,12 +16,64 @@ export interface DatabaseOptions {
   readonly poolMax?: number;
 }
 
+const identifier = /^[a-z_][a-z0-9_]*$/;
+
+/** The database role that owns a service's schema and reaches nothing else. */
+export function schemaRole(schema: string): string {
+  if (!identifier.test(schema)) throw new Error(`unsafe schema name "${schema}"`);
+  return `passage_${schema}`;
+}
+
+/**
+ * Makes sure the service's schema exists and belongs to its own role (`passage_<schema>`,
+ * no login), then returns a connection URL that acts as that role (`options=-c role=…`):
+ * the service can reach its schema and nothing of another service's. Needs a connecting
+ * user allowed to create roles (a developer's or CI's superuser; a deployment provisions
+ * the roles ahead and grants membership). Without that right the URL is returned as given.
+ */
+export async function serviceDatabaseUrl(url: string, schema: string): Promise<string> {
+  const role = schemaRole(schema);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const existing = await client.query('select 1 from pg_roles where rolname = $1', [role]);
+    if (existing.rowCount === 0) {
+      try {
+        await client.query(`create role ${role} nologin`);
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        // 42710/23505: another service instance created it first; 42501: not ours to create.
+        if (code === '42501') return url;
+        if (code !== '42710' && code !== '23505') throw error;
+      }
+    }
+    try {
+      await client.query(`create schema if not exists "${schema}" authorization ${role}`);
+      await client.query(`alter schema "${schema}" owner to ${role}`);
+    } catch (error) {
+      if ((error as { code?: string }).code === '42501') return url;
+      throw error;
+    }
+  } finally {
+    await client.end();
+  }
+  const withRole = new URL(url);
+  withRole.searchParams.set('options', `-c role=${role}`);
+  return withRole.toString();
+}
+
 /** Connects MikroORM to the service's schema and applies its pending migrations. */
 export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> {
+  schemaRole(options.schema); // validates the name, which is written into SQL below
+  // MikroORM builds its pool from the URL's parts; the role travels as a pool option.
+  const url = new URL(options.url);
+  const startup = url.searchParams.get('options');
+  url.searchParams.delete('options');
   const orm = await MikroORM.init({
-    clientUrl: options.url,
+    clientUrl: url.toString(),
     schema: options.schema,
     entities: options.entities,
+    ...(startup ? { driverOptions: { options: startup } } : {}),
     // Some schemas (an event relay's, a test lab's) hold only tables reached with SQL.
     discovery: { warnWhenNoEntities: false },
     extensions: [Migrator],
@@ -38,7 +92,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
     debug: false,
     allowGlobalContext: false,
   });
-  await orm.em.getConnection().execute(`create schema if not exists "${options.schema}"`);
+  // Normally serviceDatabaseUrl made it (owned by the service's role, which may not create schemas).
+  const [exists] = await orm.em
+    .getConnection()
+    .execute<{ found: number }[]>(`select 1 as found from pg_namespace where nspname = '${options.schema}'`);
+  if (!exists) await orm.em.getConnection().execute(`create schema "${options.schema}"`);
   await orm.migrator.up();
   return orm;
 }

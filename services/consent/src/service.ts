@@ -2,7 +2,14 @@ import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv } from '@passage/crypto';
 import { IdempotentConsumer, OutboxRelay, Topology, connectNats, ensureStreams } from '@passage/events';
-import { ConfigError, Shutdown, openDatabase, startGrpcServer, type Logger } from '@passage/platform';
+import {
+  ConfigError,
+  Shutdown,
+  openDatabase,
+  serviceDatabaseUrl,
+  startGrpcServer,
+  type Logger,
+} from '@passage/platform';
 import { consentMigrations } from '../migrations/index.ts';
 import { SqlConsentStorage } from './adapters/db/storage.ts';
 import { PgEvaluationReader } from './adapters/db/evaluation-reader.ts';
@@ -39,8 +46,10 @@ function keysFrom(config: ConsentConfig) {
 export async function startConsent(config: ConsentConfig, log: Logger): Promise<RunningConsent> {
   const { keyRing, verifier, signer } = keysFrom(config);
   const shutdown = new Shutdown(log);
+  // The consent service's own role: its schema and nothing else.
+  const databaseUrl = await serviceDatabaseUrl(config.DATABASE_URL, consentSchema);
   const orm = await openDatabase({
-    url: config.DATABASE_URL,
+    url: databaseUrl,
     schema: consentSchema,
     entities: [],
     migrations: consentMigrations,
@@ -49,7 +58,7 @@ export async function startConsent(config: ConsentConfig, log: Logger): Promise<
   const topology = new Topology(config.NATS_NAMESPACE);
   await ensureStreams(nats, [topology.stream('consent'), topology.stream('directory')]);
 
-  const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: consentSchema, nats, log });
+  const relay = new OutboxRelay({ databaseUrl, schema: consentSchema, nats, log });
   await relay.start();
   const agencies = new IdempotentConsumer({
     name: 'consent-agencies',
@@ -63,7 +72,7 @@ export async function startConsent(config: ConsentConfig, log: Logger): Promise<
   });
   await agencies.start();
 
-  const evaluation = new PgEvaluationReader(config.DATABASE_URL);
+  const evaluation = new PgEvaluationReader(databaseUrl);
   const useCases = new ConsentUseCases(
     new SqlConsentStorage(orm, new SubjectCrypto(keyRing), topology, evaluation),
     signer,

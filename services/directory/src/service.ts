@@ -1,7 +1,7 @@
 import { verifierFromEnv, type TokenVerifier } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { OutboxRelay, Topology, connectNats, ensureStreams } from '@passage/events';
-import { Shutdown, openDatabase, startGrpcServer, type Logger } from '@passage/platform';
+import { Shutdown, openDatabase, serviceDatabaseUrl, startGrpcServer, type Logger } from '@passage/platform';
 import { directoryMigrations } from '../migrations/index.ts';
 import { AgencyRecord } from './adapters/db/agency-record.ts';
 import { MikroDirectoryStorage, directorySchema } from './adapters/db/storage.ts';
@@ -29,8 +29,10 @@ export interface RunningDirectory {
  */
 export async function startDirectory(config: DirectoryConfig, log: Logger): Promise<RunningDirectory> {
   const shutdown = new Shutdown(log);
+  // The directory's own role: its schema and nothing else.
+  const databaseUrl = await serviceDatabaseUrl(config.DATABASE_URL, directorySchema);
   const orm = await openDatabase({
-    url: config.DATABASE_URL,
+    url: databaseUrl,
     schema: directorySchema,
     entities: [AgencyRecord],
     migrations: directoryMigrations,
@@ -39,7 +41,7 @@ export async function startDirectory(config: DirectoryConfig, log: Logger): Prom
   const topology = new Topology(config.NATS_NAMESPACE);
   await ensureStreams(nats, [topology.stream('directory')]);
 
-  const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: directorySchema, nats, log });
+  const relay = new OutboxRelay({ databaseUrl, schema: directorySchema, nats, log });
   await relay.start();
 
   const useCases = new DirectoryUseCases(new MikroDirectoryStorage(orm, topology));

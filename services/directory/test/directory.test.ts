@@ -213,6 +213,19 @@ describe('directory service over gRPC', () => {
     expect((await callUnary(client.getAgency.bind(client), { id: 'london-coalition' })).agency).toEqual(agency);
   });
 
+  it('keeps its tables under its own role, which owns the directory schema', async () => {
+    const sql = new pg.Client({ connectionString: directory.db.url });
+    await sql.connect();
+    try {
+      const { rows } = await sql.query<{ owner: string }>(
+        "select distinct tableowner as owner from pg_tables where schemaname = 'directory'",
+      );
+      expect(rows).toEqual([{ owner: 'passage_directory' }]);
+    } finally {
+      await sql.end();
+    }
+  });
+
   it('answers NOT_FOUND for an unknown agency', async () => {
     const missing = await failure(callUnary(client.getAgency.bind(client), { id: 'no-such-agency' }));
     expect(missing.code).toBe('not_found');

@@ -2,7 +2,14 @@ import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv } from '@passage/crypto';
 import { IdempotentConsumer, OutboxRelay, Topology, connectNats, ensureStreams } from '@passage/events';
-import { ConfigError, Shutdown, openDatabase, startGrpcServer, type Logger } from '@passage/platform';
+import {
+  ConfigError,
+  Shutdown,
+  openDatabase,
+  serviceDatabaseUrl,
+  startGrpcServer,
+  type Logger,
+} from '@passage/platform';
 import { referralMigrations } from '../migrations/index.ts';
 import { SqlReferralStorage } from './adapters/db/storage.ts';
 import { referralSchema } from './adapters/db/referral-repository.ts';
@@ -27,8 +34,10 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
   }
   const crypto = new SubjectCrypto(keys.keyRing);
   const shutdown = new Shutdown(log);
+  // The referrals service's own role: its schema and nothing else.
+  const databaseUrl = await serviceDatabaseUrl(config.DATABASE_URL, referralSchema);
   const orm = await openDatabase({
-    url: config.DATABASE_URL,
+    url: databaseUrl,
     schema: referralSchema,
     entities: [],
     migrations: referralMigrations,
@@ -38,9 +47,7 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
   await ensureStreams(nats, [topology.stream('referral'), topology.stream('audit'), topology.stream('consent')]);
 
   const relay =
-    config.OUTBOX_RELAY === 'on'
-      ? new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: referralSchema, nats, log })
-      : undefined;
+    config.OUTBOX_RELAY === 'on' ? new OutboxRelay({ databaseUrl, schema: referralSchema, nats, log }) : undefined;
   await relay?.start();
 
   const directory = new GrpcDirectoryGateway(config.DIRECTORY_ADDRESS);
