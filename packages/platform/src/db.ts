@@ -2,6 +2,7 @@ import pg from 'pg';
 import { MikroORM, type EntityManager, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import type { MigrationObject } from '@mikro-orm/core';
+import type { Logger } from './logger.ts';
 
 export type { EntityManager, MikroORM };
 
@@ -31,7 +32,7 @@ export function schemaRole(schema: string): string {
  * user allowed to create roles (a developer's or CI's superuser; a deployment provisions
  * the roles ahead and grants membership). Without that right the URL is returned as given.
  */
-export async function serviceDatabaseUrl(url: string, schema: string): Promise<string> {
+export async function serviceDatabaseUrl(url: string, schema: string, log?: Logger): Promise<string> {
   const role = schemaRole(schema);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -43,7 +44,10 @@ export async function serviceDatabaseUrl(url: string, schema: string): Promise<s
       } catch (error) {
         const code = (error as { code?: string }).code;
         // 42710/23505: another service instance created it first; 42501: not ours to create.
-        if (code === '42501') return url;
+        if (code === '42501') {
+          log?.warn({ role }, 'cannot create the service database role; connecting as the login user');
+          return url;
+        }
         if (code !== '42710' && code !== '23505') throw error;
       }
     }
@@ -51,7 +55,10 @@ export async function serviceDatabaseUrl(url: string, schema: string): Promise<s
       await client.query(`create schema if not exists "${schema}" authorization ${role}`);
       await client.query(`alter schema "${schema}" owner to ${role}`);
     } catch (error) {
-      if ((error as { code?: string }).code === '42501') return url;
+      if ((error as { code?: string }).code === '42501') {
+        log?.warn({ role, schema }, 'cannot give the schema to the service role; connecting as the login user');
+        return url;
+      }
       throw error;
     }
   } finally {

@@ -47,7 +47,7 @@ export async function startConsent(config: ConsentConfig, log: Logger): Promise<
   const { keyRing, verifier, signer } = keysFrom(config);
   const shutdown = new Shutdown(log);
   // The consent service's own role: its schema and nothing else.
-  const databaseUrl = await serviceDatabaseUrl(config.DATABASE_URL, consentSchema);
+  const databaseUrl = await serviceDatabaseUrl(config.DATABASE_URL, consentSchema, log);
   const orm = await openDatabase({
     url: databaseUrl,
     schema: consentSchema,

@@ -30,7 +30,7 @@ export interface RunningDirectory {
 export async function startDirectory(config: DirectoryConfig, log: Logger): Promise<RunningDirectory> {
   const shutdown = new Shutdown(log);
   // The directory's own role: its schema and nothing else.
-  const databaseUrl = await serviceDatabaseUrl(config.DATABASE_URL, directorySchema);
+  const databaseUrl = await serviceDatabaseUrl(config.DATABASE_URL, directorySchema, log);
   const orm = await openDatabase({
     url: databaseUrl,
     schema: directorySchema,

@@ -35,7 +35,7 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
   const crypto = new SubjectCrypto(keys.keyRing);
   const shutdown = new Shutdown(log);
   // The referrals service's own role: its schema and nothing else.
-  const databaseUrl = await serviceDatabaseUrl(config.DATABASE_URL, referralSchema);
+  const databaseUrl = await serviceDatabaseUrl(config.DATABASE_URL, referralSchema, log);
   const orm = await openDatabase({
     url: databaseUrl,
     schema: referralSchema,
