@@ -66,11 +66,18 @@ function grantRequest(overrides: Partial<pb.GrantRequest> = {}): pb.GrantRequest
 
 const grant = (request: pb.GrantRequest, user: Parameters<ConsentHarness['as']>[0] = 'peel-officer') =>
   callUnary(h.client.grant.bind(h.client), request, h.as(user));
-const evaluate = (subjectRef: string, agencyId: string, purpose: string, kind = '') =>
+// Asked as the officer whose agency recorded the consents (as a sender would before a referral).
+const evaluate = (
+  subjectRef: string,
+  agencyId: string,
+  purpose: string,
+  kind = '',
+  user: Parameters<ConsentHarness['as']>[0] = 'peel-officer',
+) =>
   callUnary(
     h.client.evaluate.bind(h.client),
     { subjectRef, recipientAgencyId: agencyId, recipientKind: kind, purpose },
-    h.as('london-intake'),
+    h.as(user),
   );
 const categories = (response: pb.EvaluateResponse) => response.allowed.map((a) => a.category).sort();
 
@@ -100,6 +107,16 @@ describe('Grant and Evaluate', () => {
     expect(categories(await evaluate(granted.subjectRef, 'pact-ottawa', 'referral'))).toEqual([]);
     // The officer who captured it gets nothing: the scope does not name police.
     expect(categories(await evaluate(granted.subjectRef, 'peel-regional-police', 'investigation'))).toEqual([]);
+  });
+
+  it('answers only an agency asking about itself, the recording agency, or oversight', async () => {
+    const granted = await grant(grantRequest());
+    const asRecipient = await evaluate(granted.subjectRef, 'london-coalition', 'referral', '', 'london-intake');
+    expect(categories(asRecipient)).toHaveLength(3);
+    const probe = await failure(evaluate(granted.subjectRef, 'london-coalition', 'referral', '', 'pact-intake'));
+    expect(probe.code).toBe('permission_denied');
+    const byAuditor = await evaluate(granted.subjectRef, 'london-coalition', 'referral', '', 'auditor');
+    expect(categories(byAuditor)).toHaveLength(3);
   });
 
   it('evaluates an unknown subject to nothing allowed, not an error', async () => {

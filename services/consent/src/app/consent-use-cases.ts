@@ -181,7 +181,7 @@ export class ConsentUseCases {
    * does not know yet.
    */
   async evaluate(
-    _caller: Caller,
+    caller: Caller,
     request: { subjectRef: string; agencyId: string; kind: string; purpose: string },
   ): Promise<EvaluationResult> {
     checkSubjectRef(request.subjectRef);
@@ -193,6 +193,18 @@ export class ConsentUseCases {
       );
     }
     const { consents, kind: knownKind } = await this.#storage.evaluation.inputs(request.subjectRef, request.agencyId);
+    // Which agencies a person consented to is itself sensitive: an agency may ask about
+    // itself, or about people whose consent it recorded (to send a referral); auditors
+    // and admins may ask anything. About an unknown subject there is nothing to learn.
+    const asksAboutItself = caller.agencyId === request.agencyId;
+    const recordedHere = consents.some((c) => c.capturedBy.agencyId === caller.agencyId);
+    const oversight = caller.roles.includes('auditor') || caller.roles.includes('admin');
+    if (consents.length > 0 && !asksAboutItself && !recordedHere && !oversight) {
+      throw new PassageError(
+        'permission_denied',
+        'your agency may ask what it may see itself, or about people whose consent it recorded',
+      );
+    }
     const kind = knownKind ?? (isRecipientKind(request.kind) ? request.kind : undefined);
     if (!kind) {
       throw invalid('recipient_kind', `the directory has not listed "${request.agencyId}"; give its agency kind`);
