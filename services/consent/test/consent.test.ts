@@ -385,6 +385,14 @@ describe('History and erasure', () => {
       h.as('crisis-counsellor'),
     );
     expect(own.consents).toHaveLength(1);
+    // The capture notes come back to the agency that wrote them, and to nobody else.
+    expect(own.consents[0]?.notes).toBe(syntheticNotes);
+    const audited = await callUnary(
+      h.client.history.bind(h.client),
+      { subjectRef: granted.subjectRef },
+      h.as('auditor'),
+    );
+    expect(audited.consents[0]?.notes).toBe('');
     const other = await failure(
       callUnary(h.client.history.bind(h.client), { subjectRef: granted.subjectRef }, h.as('pact-intake')),
     );

@@ -41,6 +41,8 @@ export interface History {
   readonly consents: readonly ConsentRecord[];
   readonly changes: readonly Change[];
   readonly erased: boolean;
+  /** Capture notes by consent id: only for the agency that recorded them (personal data). */
+  readonly notes: ReadonlyMap<string, string>;
 }
 
 function actorOf(caller: Caller): Actor {
@@ -226,17 +228,25 @@ export class ConsentUseCases {
       reader.consents.erasure(subjectRef),
     ]);
     if (caller.roles.includes('auditor') || caller.roles.includes('admin')) {
-      return { consents, changes, erased: Boolean(erasure) };
+      return { consents, changes, erased: Boolean(erasure), notes: new Map() };
     }
     requireRole(caller, captureRoles, 'reading consent history');
     const own = consents.filter((c) => c.capturedBy.agencyId === caller.agencyId);
     if (own.length === 0)
       throw new PassageError('permission_denied', 'your agency recorded no consent for this subject');
     const ids = new Set(own.map((c) => c.id));
+    const notes = new Map<string, string>();
+    for (const consent of own) {
+      const sealed = (await reader.consents.sealedFields(consent.id)).notes;
+      if (!sealed) continue;
+      const opened = await reader.vault.decrypt(subjectRef, `consent:${consent.id}:notes`, sealed);
+      if (opened !== shredded) notes.set(consent.id, opened);
+    }
     return {
       consents: own,
       changes: changes.filter((c) => ids.has(c.consentId) || c.change === 'subject_erased'),
       erased: Boolean(erasure),
+      notes,
     };
   }
 

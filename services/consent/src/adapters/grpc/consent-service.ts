@@ -45,7 +45,7 @@ export function consentService(useCases: ConsentUseCases, verifier: TokenVerifie
       history: async (request, { metadata }) => {
         const history = await useCases.history(authenticate(metadata, verifier), request.subjectRef);
         return {
-          consents: history.consents.map(consentToWire),
+          consents: history.consents.map((c) => consentToWire(c, history.notes.get(c.id))),
           changes: history.changes.map(changeToWire),
           erased: history.erased,
         };

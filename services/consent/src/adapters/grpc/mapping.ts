@@ -30,7 +30,7 @@ export function grantFromWire(request: pb.GrantRequest): RawGrant {
 
 const actorToWire = (actor: Actor): pb.Actor => ({ agencyId: actor.agencyId, userId: actor.userId, role: actor.role });
 
-export function consentToWire(record: ConsentRecord): pb.ConsentRecord {
+export function consentToWire(record: ConsentRecord, notes = ''): pb.ConsentRecord {
   return {
     id: record.id,
     subjectRef: record.subjectRef,
@@ -50,6 +50,7 @@ export function consentToWire(record: ConsentRecord): pb.ConsentRecord {
       doNotContact: s.doNotContact,
       revokedAt: s.revokedAt,
     })),
+    notes,
   };
 }
 

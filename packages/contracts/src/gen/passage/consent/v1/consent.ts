@@ -186,6 +186,8 @@ export interface ConsentRecord {
   expiresAt?: Date | undefined;
   revokedAt?: Date | undefined;
   scopes: Scope[];
+  /** The capture notes, decrypted: only in History, only for the recording agency, empty once erased. */
+  notes: string;
 }
 
 export interface HistoryEntry {
@@ -1595,6 +1597,7 @@ function createBaseConsentRecord(): ConsentRecord {
     expiresAt: undefined,
     revokedAt: undefined,
     scopes: [],
+    notes: '',
   };
 }
 
@@ -1629,6 +1632,9 @@ export const ConsentRecord: MessageFns<ConsentRecord> = {
     }
     for (const v of message.scopes) {
       Scope.encode(v!, writer.uint32(82).fork()).join();
+    }
+    if (message.notes !== '') {
+      writer.uint32(90).string(message.notes);
     }
     return writer;
   },
@@ -1726,6 +1732,14 @@ export const ConsentRecord: MessageFns<ConsentRecord> = {
             message.scopes.push(Scope.decode(reader, reader.uint32()));
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.notes = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1774,6 +1788,7 @@ export const ConsentRecord: MessageFns<ConsentRecord> = {
           ? fromJsonTimestamp(object.revoked_at)
           : undefined,
       scopes: globalThis.Array.isArray(object?.scopes) ? object.scopes.map((e: any) => Scope.fromJSON(e)) : [],
+      notes: isSet(object.notes) ? globalThis.String(object.notes) : '',
     };
   },
 
@@ -1809,6 +1824,9 @@ export const ConsentRecord: MessageFns<ConsentRecord> = {
     if (message.scopes?.length) {
       obj.scopes = message.scopes.map((e) => Scope.toJSON(e));
     }
+    if (message.notes !== '') {
+      obj.notes = message.notes;
+    }
     return obj;
   },
 
@@ -1828,6 +1846,7 @@ export const ConsentRecord: MessageFns<ConsentRecord> = {
     message.expiresAt = object.expiresAt ?? undefined;
     message.revokedAt = object.revokedAt ?? undefined;
     message.scopes = object.scopes?.map((e) => Scope.fromPartial(e)) || [];
+    message.notes = object.notes ?? '';
     return message;
   },
 };
