@@ -72,35 +72,43 @@ try {
 
   const consentClient = new cpb.ConsentServiceClient(`127.0.0.1:${ports.consent}`, insecureCredentials());
   const officer = bearerMetadata(issuer.issue(demoUsers['crisis-counsellor']!, 3600));
-  const { subjectRef } = await callUnary(
-    consentClient.grant.bind(consentClient),
-    {
-      subjectRef: '',
-      method: cpb.CaptureMethod.CAPTURE_METHOD_VERBAL,
-      interpreterLanguage: '',
-      language: 'en',
-      expiresAt: new Date(Date.now() + 86_400_000),
-      scopes: [
-        {
-          id: '',
-          recipientAgencyIds: ['london-coalition'],
-          recipientKinds: [],
-          purposes: ['referral'],
-          categories: ['needs', 'safe_contact'],
-          doNotContact: false,
-          revokedAt: undefined,
-        },
-      ],
-      receiptName: '',
-      notes: '',
-    },
-    officer,
-  );
+  // Many people, as in life: sends for one person serialise (consent changes must not race
+  // them), so a benchmark of one subject would measure that lock, not the service.
+  const subjects: string[] = [];
+  for (let i = 0; i < 64; i++) {
+    const { subjectRef } = await callUnary(
+      consentClient.grant.bind(consentClient),
+      {
+        subjectRef: '',
+        method: cpb.CaptureMethod.CAPTURE_METHOD_VERBAL,
+        interpreterLanguage: '',
+        language: 'en',
+        expiresAt: new Date(Date.now() + 86_400_000),
+        scopes: [
+          {
+            id: '',
+            recipientAgencyIds: ['london-coalition'],
+            recipientKinds: [],
+            purposes: ['referral'],
+            categories: ['needs', 'safe_contact'],
+            doNotContact: false,
+            revokedAt: undefined,
+          },
+        ],
+        receiptName: '',
+        notes: '',
+      },
+      officer,
+    );
+    subjects.push(subjectRef);
+  }
+  let nextSubject = 0;
+  const subjectRef = subjects[0]!;
   consentClient.close();
 
   const request = (): pb.SendRequest => ({
     idempotencyKey: randomUUID(),
-    subjectRef,
+    subjectRef: subjects[nextSubject++ % subjects.length]!,
     fromAgency: 'ontario-ht-crisis-line',
     toAgency: 'london-coalition',
     priority: pb.Priority.PRIORITY_STANDARD,
