@@ -53,10 +53,14 @@ it('serves health and reflection, then shuts down gracefully on SIGTERM', async 
   directory.child.kill('SIGTERM');
   const { code } = await directory.exited();
   expect(code).toBe(0);
-  const steps = directory
+  const summary = directory
     .output()
     .split('\n')
-    .filter((line) => line.includes('shutdown step done'))
-    .map((line) => (JSON.parse(line) as { step: string }).step);
-  expect(steps).toEqual(['grpc server', 'outbox relay', 'nats', 'database']);
+    .find((line) => line.includes('"msg":"shutdown complete"'));
+  expect((JSON.parse(summary ?? '{}') as { steps?: string[] }).steps, directory.output()).toEqual([
+    'grpc server',
+    'outbox relay',
+    'nats',
+    'database',
+  ]);
 });

@@ -15,18 +15,40 @@ export async function enqueueEvents(
 ): Promise<void> {
   if (items.length === 0) return;
   if (!em.isInTransaction()) throw new Error('enqueueEvents must run inside the transaction that changes the state');
-  const trace = JSON.stringify(currentTraceCarrier());
-  const values: unknown[] = [];
-  const rows = items.map((item) => {
-    values.push(item.envelope.id, item.subject, Buffer.from(encodeEnvelope(item.envelope)), trace);
-    return '(?, ?, ?, ?::jsonb)';
-  });
+  const rows = outboxRows(items);
   // One round trip: the rows, and the NOTIFY (delivered at commit) that wakes the relay.
   await em.execute(
     `with written as (
-       insert into ${quoteIdent(schema)}.outbox (id, subject, payload, trace_context) values ${rows.join(', ')} returning 1
+       insert into ${quoteIdent(schema)}.outbox (id, subject, payload, trace_context)
+       select * from (values ${rows.sql}) as row (id, subject, payload, trace_context) returning 1
      )
-     select pg_notify('${outboxChannel(schema)}', '') from (select 1 from written limit 1) as any_row`,
-    values,
+     select ${outboxNotify(schema)} from (select 1 from written limit 1) as any_row`,
+    rows.params,
   );
+}
+
+/**
+ * Outbox rows as a typed VALUES list `(id, subject, payload, trace_context)` with its
+ * parameters, carrying the active trace context; for a statement that writes a state
+ * change and its events at once.
+ */
+export function outboxRows(items: ReadonlyArray<{ subject: string; envelope: Envelope }>): {
+  sql: string;
+  params: unknown[];
+} {
+  const trace = JSON.stringify(currentTraceCarrier());
+  return {
+    sql: items.map(() => '(?::uuid, ?, ?::bytea, ?::jsonb)').join(', '),
+    params: items.flatMap((item) => [
+      item.envelope.id,
+      item.subject,
+      Buffer.from(encodeEnvelope(item.envelope)),
+      trace,
+    ]),
+  };
+}
+
+/** The SQL expression that wakes a schema's relay when the transaction commits. */
+export function outboxNotify(schema: string): string {
+  return `pg_notify('${outboxChannel(schema)}', '')`;
 }

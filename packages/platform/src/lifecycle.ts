@@ -24,14 +24,17 @@ export class Shutdown {
 
   run(): Promise<void> {
     this.#running ??= (async () => {
+      const done: string[] = [];
       for (const step of this.#steps) {
         try {
           await step.run();
-          this.#log.info({ step: step.name }, 'shutdown step done');
+          done.push(step.name);
         } catch (error) {
           this.#log.error({ err: error, step: step.name }, 'shutdown step failed');
         }
       }
+      // One line with the steps in the order they finished.
+      this.#log.info({ steps: done }, 'shutdown complete');
     })();
     return this.#running;
   }
@@ -47,10 +50,9 @@ export class Shutdown {
         this.#log.error({ deadlineMs }, 'shutdown did not finish in time; exiting');
         process.exit(1);
       }, deadlineMs).unref();
-      this.run().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
+      // Flush the log before exiting, or the last lines (the shutdown steps) may be lost.
+      const exit = (code: number) => () => this.#log.flush(() => process.exit(code));
+      this.run().then(exit(0), exit(1));
     };
     process.on('SIGTERM', handle);
     process.on('SIGINT', handle);

@@ -75,7 +75,23 @@ export interface ReferralEvents {
   access(record: AccessRecord): Promise<void>;
 }
 
+export interface SendRecord {
+  readonly referral: Referral;
+  readonly packet: readonly SealedSection[];
+  readonly transition: Transition;
+  readonly idempotency: { agencyId: string; key: string; command: string; requestHash: string };
+}
+
+/** 'sent'; 'key_taken' by a concurrent retry; 'grants_ended' by a revocation since consent was asked (nothing written). */
+export type SendOutcome = 'sent' | 'key_taken' | 'grants_ended';
+
+/** Writes a Send — key, referral, packet, transition and its event — at once. */
+export interface SendRecorder {
+  record(send: SendRecord): Promise<SendOutcome>;
+}
+
 export interface ReferralTransaction {
+  readonly sends: SendRecorder;
   readonly referrals: ReferralRepository;
   readonly idempotency: IdempotencyStore;
   readonly vault: Vault;
@@ -84,7 +100,7 @@ export interface ReferralTransaction {
 
 export interface ReferralStorage {
   transaction<T>(work: (tx: ReferralTransaction) => Promise<T>): Promise<T>;
-  reader(): Omit<ReferralTransaction, 'events'>;
+  reader(): Omit<ReferralTransaction, 'events' | 'sends'>;
 }
 
 export interface AgencyFacts {

@@ -164,6 +164,25 @@ export class ReferralUseCases {
       // Consent was asked before this transaction; a revocation handled since then has
       // recorded what it ended, under the same subject lock. Send only what still stands.
       await tx.referrals.lockSubject(referral.subjectRef);
+      let ciphertexts: Buffer[];
+      try {
+        ciphertexts = await tx.vault.encryptAll(
+          referral.subjectRef,
+          input.packet.map((s) => ({ field: `referral:${referral.id}:${s.category}`, plaintext: s.content })),
+        );
+      } catch (error) {
+        if (error instanceof SubjectErasedError) {
+          throw new PassageError('failed_precondition', "this person's data was erased; nothing was sent");
+        }
+        throw error;
+      }
+      const sealed = input.packet.map((s, i) => ({ category: s.category, sealed: ciphertexts[i]! }));
+      const idempotency = { agencyId: caller.agencyId, key: input.idempotencyKey, command, requestHash };
+      const outcome = await tx.sends.record({ referral, packet: sealed, transition, idempotency });
+      if (outcome === 'sent') return referral;
+      if (outcome === 'key_taken') return (await this.#replay(caller, input.idempotencyKey, command, requestHash))!;
+
+      // Some scope ended meanwhile (rare): send under what still stands, if anything does.
       const standing = await tx.referrals.withoutEndedGrants(referral.grants);
       if (standing.length === 0) {
         throw new PassageError(
@@ -173,26 +192,12 @@ export class ReferralUseCases {
       }
       const sending: Referral = { ...referral, grants: standing };
       if (
-        !(await tx.idempotency.save(caller.agencyId, input.idempotencyKey, { command, requestHash, referral: sending }))
+        !(await tx.sends
+          .record({ referral: sending, packet: sealed, transition, idempotency })
+          .then((o) => o === 'sent'))
       ) {
-        return (await this.#replay(caller, input.idempotencyKey, command, requestHash))!;
+        throw new PassageError('aborted', 'consent changed while sending; send again');
       }
-      let ciphertexts: Buffer[];
-      try {
-        ciphertexts = await tx.vault.encryptAll(
-          sending.subjectRef,
-          input.packet.map((s) => ({ field: `referral:${sending.id}:${s.category}`, plaintext: s.content })),
-        );
-      } catch (error) {
-        if (error instanceof SubjectErasedError) {
-          throw new PassageError('failed_precondition', "this person's data was erased; nothing was sent");
-        }
-        throw error;
-      }
-      const sealed = input.packet.map((s, i) => ({ category: s.category, sealed: ciphertexts[i]! }));
-      await tx.referrals.insert(sending, sealed);
-      await tx.referrals.appendTransition(sending.id, transition);
-      await tx.events.changed(sending, transition);
       return sending;
     });
   }

@@ -44,7 +44,7 @@ interface ReferralRow {
   escalated: boolean;
 }
 
-const columns = `id, subject_ref, from_agency, to_agency, priority, state, version, needs, language, interpreter_needed,
+export const referralColumns = `id, subject_ref, from_agency, to_agency, priority, state, version, needs, language, interpreter_needed,
   do_not_contact, categories, grants, previous_referral_id, sent_by, sent_at, acknowledged_at, accepted_at, contact_at,
   closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at, reason, suggested_agency, contact_method, escalated`;
 
@@ -101,7 +101,7 @@ export function referralFromJson(json: Record<string, unknown>): Referral {
   return revived as unknown as Referral;
 }
 
-function values(r: Referral): unknown[] {
+export function referralValues(r: Referral): unknown[] {
   return [
     r.id,
     r.subjectRef,
@@ -132,6 +132,14 @@ function values(r: Referral): unknown[] {
     r.contactMethod,
     r.escalated,
   ];
+}
+
+/** The unique index that allows one resend per declined referral, as the error a caller can act on. */
+export function refuseSecondResend(error: unknown): never {
+  if (error instanceof Error && error.message.includes('referrals_one_resend')) {
+    throw new PassageError('failed_precondition', 'this declined referral was already resent');
+  }
+  throw error;
 }
 
 export class SqlReferralRepository implements ReferralRepository {
@@ -173,17 +181,12 @@ export class SqlReferralRepository implements ReferralRepository {
   }
 
   async insert(referral: Referral, packet: readonly SealedSection[]): Promise<void> {
-    try {
-      await this.#em.execute(
-        `insert into referrals.referrals (${columns}) values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        values(referral),
-      );
-    } catch (error) {
-      if (error instanceof Error && error.message.includes('referrals_one_resend')) {
-        throw new PassageError('failed_precondition', 'this declined referral was already resent');
-      }
-      throw error;
-    }
+    await this.#em
+      .execute(
+        `insert into referrals.referrals (${referralColumns}) values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        referralValues(referral),
+      )
+      .catch(refuseSecondResend);
     if (packet.length > 0) {
       await this.#em.execute(
         `insert into referrals.packets (referral_id, category, sealed) values ${packet.map(() => '(?, ?, ?)').join(', ')}`,
@@ -193,14 +196,15 @@ export class SqlReferralRepository implements ReferralRepository {
   }
 
   async get(id: string): Promise<Referral | undefined> {
-    const [row] = await this.#em.execute<ReferralRow[]>(`select ${columns} from referrals.referrals where id = ?`, [
-      id,
-    ]);
+    const [row] = await this.#em.execute<ReferralRow[]>(
+      `select ${referralColumns} from referrals.referrals where id = ?`,
+      [id],
+    );
     return row ? toReferral(row) : undefined;
   }
 
   async update(referral: Referral, expectedVersion: number): Promise<boolean> {
-    const [, , , , , ...rest] = values(referral);
+    const [, , , , , ...rest] = referralValues(referral);
     const updated = await this.#em.execute<{ id: string }[]>(
       `update referrals.referrals set state = ?, version = ?, needs = ?::jsonb, language = ?, interpreter_needed = ?,
          do_not_contact = ?, categories = ?::jsonb, grants = ?::jsonb, previous_referral_id = ?, sent_by = ?::jsonb,
@@ -247,7 +251,7 @@ export class SqlReferralRepository implements ReferralRepository {
     const agencyColumn = query.side === 'inbox' ? 'to_agency' : 'from_agency';
     const stateFilter = query.states.length > 0 ? `and state in (${query.states.map(() => '?').join(', ')})` : '';
     const rows = await this.#em.execute<ReferralRow[]>(
-      `select ${columns} from referrals.referrals where ${agencyColumn} = ? ${stateFilter}
+      `select ${referralColumns} from referrals.referrals where ${agencyColumn} = ? ${stateFilter}
        order by (priority = 'urgent') desc, acknowledge_due_at, id limit ? offset ?`,
       [query.agencyId, ...query.states, query.limit, query.offset],
     );
@@ -276,7 +280,7 @@ export class SqlReferralRepository implements ReferralRepository {
 
   async openCitingConsent(consentId: string): Promise<Referral[]> {
     const rows = await this.#em.execute<ReferralRow[]>(
-      `select ${columns} from referrals.referrals
+      `select ${referralColumns} from referrals.referrals
        where grants @> ?::jsonb and state in ('sent', 'acknowledged', 'accepted', 'in_contact') for update`,
       [JSON.stringify([{ consentId }])],
     );
@@ -285,7 +289,7 @@ export class SqlReferralRepository implements ReferralRepository {
 
   async openForSubject(subjectRef: string): Promise<Referral[]> {
     const rows = await this.#em.execute<ReferralRow[]>(
-      `select ${columns} from referrals.referrals
+      `select ${referralColumns} from referrals.referrals
        where subject_ref = ? and state in ('sent', 'acknowledged', 'accepted', 'in_contact') for update`,
       [subjectRef],
     );

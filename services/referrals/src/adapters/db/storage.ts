@@ -4,6 +4,7 @@ import type { EntityManager, MikroORM } from '@passage/platform';
 import type { ReferralStorage, ReferralTransaction, Vault } from '../../app/ports.ts';
 import { OutboxReferralEvents } from '../events/outbox-events.ts';
 import { SqlIdempotencyStore, SqlReferralRepository, referralSchema } from './referral-repository.ts';
+import { SqlSendRecorder } from './send-recorder.ts';
 
 function vaultOf(crypto: SubjectCrypto, em: EntityManager): Vault {
   const store = new SqlSubjectKeyStore(em, referralSchema);
@@ -17,6 +18,7 @@ function vaultOf(crypto: SubjectCrypto, em: EntityManager): Vault {
 
 export function referralTransaction(em: EntityManager, crypto: SubjectCrypto, topology: Topology): ReferralTransaction {
   return {
+    sends: new SqlSendRecorder(em, topology),
     referrals: new SqlReferralRepository(em),
     idempotency: new SqlIdempotencyStore(em),
     vault: vaultOf(crypto, em),
@@ -35,7 +37,7 @@ export class SqlReferralStorage implements ReferralStorage {
     this.#topology = topology;
   }
 
-  reader(): Omit<ReferralTransaction, 'events'> {
+  reader(): Omit<ReferralTransaction, 'events' | 'sends'> {
     const em = this.#orm.em.fork();
     return {
       referrals: new SqlReferralRepository(em),

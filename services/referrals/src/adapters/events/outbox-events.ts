@@ -1,4 +1,4 @@
-import { createEnvelope, enqueueEvents, type Topology } from '@passage/events';
+import { createEnvelope, enqueueEvents, type Envelope, type Topology } from '@passage/events';
 import type { EntityManager } from '@passage/platform';
 import type { Referral, Transition } from '../../domain/referral.ts';
 import type { AccessRecord, ReferralEvents } from '../../app/ports.ts';
@@ -18,41 +18,7 @@ export class OutboxReferralEvents implements ReferralEvents {
   }
 
   async changed(referral: Referral, transition: Transition): Promise<void> {
-    const envelope = createEnvelope({
-      type: `referral.v1.${transition.event}`,
-      occurredAt: transition.at,
-      actor: { agency: transition.actor.agencyId, user: transition.actor.userId, role: transition.actor.role },
-      referralId: referral.id,
-      subjectRef: referral.subjectRef,
-      fromAgency: referral.fromAgency,
-      toAgency: referral.toAgency,
-      priority: referral.priority,
-      consentId: referral.grants[0]?.consentId ?? '',
-      allowedCategories: referral.categories,
-      payload: {
-        $case: 'referralChanged',
-        value: {
-          referralId: referral.id,
-          state: referral.state,
-          version: referral.version,
-          sentAt: referral.sentAt,
-          acknowledgedAt: referral.acknowledgedAt,
-          acceptedAt: referral.acceptedAt,
-          contactAt: referral.contactAt,
-          closedAt: referral.closedAt,
-          declinedAt: referral.declinedAt,
-          withdrawnAt: referral.withdrawnAt,
-          acknowledgeDueAt: referral.acknowledgeDueAt,
-          acceptDueAt: referral.acceptDueAt,
-          reason: referral.reason,
-          suggestedAgency: referral.suggestedAgency,
-          previousReferralId: referral.previousReferralId,
-          needs: [...referral.needs],
-        },
-      },
-    });
-    const subject = this.#topology.referral(referral.fromAgency, referral.toAgency, transition.event);
-    await enqueueEvents(this.#em, referralSchema, [{ subject, envelope }]);
+    await enqueueEvents(this.#em, referralSchema, [referralChangedEvent(referral, transition, this.#topology)]);
   }
 
   async access(record: AccessRecord): Promise<void> {
@@ -79,4 +45,46 @@ export class OutboxReferralEvents implements ReferralEvents {
     });
     await enqueueEvents(this.#em, referralSchema, [{ subject: this.#topology.audit('access'), envelope }]);
   }
+}
+
+/** The thin event of a referral's transition, and the subject it goes out on. */
+export function referralChangedEvent(
+  referral: Referral,
+  transition: Transition,
+  topology: Topology,
+): { subject: string; envelope: Envelope } {
+  const envelope = createEnvelope({
+    type: `referral.v1.${transition.event}`,
+    occurredAt: transition.at,
+    actor: { agency: transition.actor.agencyId, user: transition.actor.userId, role: transition.actor.role },
+    referralId: referral.id,
+    subjectRef: referral.subjectRef,
+    fromAgency: referral.fromAgency,
+    toAgency: referral.toAgency,
+    priority: referral.priority,
+    consentId: referral.grants[0]?.consentId ?? '',
+    allowedCategories: referral.categories,
+    payload: {
+      $case: 'referralChanged',
+      value: {
+        referralId: referral.id,
+        state: referral.state,
+        version: referral.version,
+        sentAt: referral.sentAt,
+        acknowledgedAt: referral.acknowledgedAt,
+        acceptedAt: referral.acceptedAt,
+        contactAt: referral.contactAt,
+        closedAt: referral.closedAt,
+        declinedAt: referral.declinedAt,
+        withdrawnAt: referral.withdrawnAt,
+        acknowledgeDueAt: referral.acknowledgeDueAt,
+        acceptDueAt: referral.acceptDueAt,
+        reason: referral.reason,
+        suggestedAgency: referral.suggestedAgency,
+        previousReferralId: referral.previousReferralId,
+        needs: [...referral.needs],
+      },
+    },
+  });
+  return { subject: topology.referral(referral.fromAgency, referral.toAgency, transition.event), envelope };
 }
