@@ -7,3 +7,4 @@ export * from './streams.ts';
 export { eventTablesSql, quoteIdent } from './schema-sql.ts';
 export { currentTraceCarrier } from './trace-context.ts';
 export * from './connect.ts';
+export * from './runtime.ts';

@@ -1,15 +1,8 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv } from '@passage/crypto';
-import { IdempotentConsumer, OutboxRelay, Topology, connectNats, ensureStreams } from '@passage/events';
-import {
-  ConfigError,
-  Shutdown,
-  openDatabase,
-  serviceDatabaseUrl,
-  startGrpcServer,
-  type Logger,
-} from '@passage/platform';
+import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
+import { ConfigError, Shutdown, startGrpcServer, type Logger } from '@passage/platform';
 import { consentMigrations } from '../migrations/index.ts';
 import { SqlConsentStorage } from './adapters/db/storage.ts';
 import { PgEvaluationReader } from './adapters/db/evaluation-reader.ts';
@@ -46,20 +39,15 @@ function keysFrom(config: ConsentConfig) {
 export async function startConsent(config: ConsentConfig, log: Logger): Promise<RunningConsent> {
   const { keyRing, verifier, signer } = keysFrom(config);
   const shutdown = new Shutdown(log);
-  // The consent service's own role: its schema and nothing else.
-  const databaseUrl = await serviceDatabaseUrl(config.DATABASE_URL, consentSchema, log);
-  const orm = await openDatabase({
-    url: databaseUrl,
+  const runtime = await openServiceRuntime({
+    name: 'consent',
+    config,
     schema: consentSchema,
-    entities: [],
     migrations: consentMigrations,
+    streams: ['consent', 'directory'],
+    log,
   });
-  const nats = await connectNats(config.NATS_URL, 'consent');
-  const topology = new Topology(config.NATS_NAMESPACE);
-  await ensureStreams(nats, [topology.stream('consent'), topology.stream('directory')]);
-
-  const relay = new OutboxRelay({ databaseUrl, schema: consentSchema, nats, log });
-  await relay.start();
+  const { orm, nats, topology, databaseUrl } = runtime;
   const agencies = new IdempotentConsumer({
     name: 'consent-agencies',
     stream: topology.stream('directory').name,
@@ -90,11 +78,7 @@ export async function startConsent(config: ConsentConfig, log: Logger): Promise<
   shutdown.add('grpc server', () => server.shutdown(config.SHUTDOWN_GRACE_MS));
   shutdown.add('expiry sweeper', () => Promise.resolve(clearInterval(sweeper)));
   shutdown.add('consumers', () => agencies.stop());
-  shutdown.add('outbox relay', () => relay.stop());
-  shutdown.add('nats', () => nats.drain());
-  shutdown.add('database', async () => {
-    await evaluation.close();
-    await orm.close(true);
-  });
+  shutdown.add('evaluation pool', () => evaluation.close());
+  shutDownRuntime(shutdown, runtime);
   return { address: server.address, useCases, shutdown };
 }

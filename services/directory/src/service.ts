@@ -1,7 +1,7 @@
 import { verifierFromEnv, type TokenVerifier } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
-import { OutboxRelay, Topology, connectNats, ensureStreams } from '@passage/events';
-import { Shutdown, openDatabase, serviceDatabaseUrl, startGrpcServer, type Logger } from '@passage/platform';
+import { openServiceRuntime, shutDownRuntime } from '@passage/events';
+import { Shutdown, startGrpcServer, type Logger } from '@passage/platform';
 import { directoryMigrations } from '../migrations/index.ts';
 import { AgencyRecord } from './adapters/db/agency-record.ts';
 import { MikroDirectoryStorage, directorySchema } from './adapters/db/storage.ts';
@@ -29,20 +29,16 @@ export interface RunningDirectory {
  */
 export async function startDirectory(config: DirectoryConfig, log: Logger): Promise<RunningDirectory> {
   const shutdown = new Shutdown(log);
-  // The directory's own role: its schema and nothing else.
-  const databaseUrl = await serviceDatabaseUrl(config.DATABASE_URL, directorySchema, log);
-  const orm = await openDatabase({
-    url: databaseUrl,
+  const runtime = await openServiceRuntime({
+    name: 'directory',
+    config,
     schema: directorySchema,
-    entities: [AgencyRecord],
     migrations: directoryMigrations,
+    entities: [AgencyRecord],
+    streams: ['directory'],
+    log,
   });
-  const nats = await connectNats(config.NATS_URL, 'directory');
-  const topology = new Topology(config.NATS_NAMESPACE);
-  await ensureStreams(nats, [topology.stream('directory')]);
-
-  const relay = new OutboxRelay({ databaseUrl, schema: directorySchema, nats, log });
-  await relay.start();
+  const { orm, topology } = runtime;
 
   const useCases = new DirectoryUseCases(new MikroDirectoryStorage(orm, topology));
   if (config.DIRECTORY_SEED === 'ontario') {
@@ -62,8 +58,6 @@ export async function startDirectory(config: DirectoryConfig, log: Logger): Prom
   );
 
   shutdown.add('grpc server', () => server.shutdown(config.SHUTDOWN_GRACE_MS));
-  shutdown.add('outbox relay', () => relay.stop());
-  shutdown.add('nats', () => nats.drain());
-  shutdown.add('database', () => orm.close(true));
+  shutDownRuntime(shutdown, runtime);
   return { address: server.address, useCases, shutdown };
 }

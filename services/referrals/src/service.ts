@@ -1,15 +1,8 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv } from '@passage/crypto';
-import { IdempotentConsumer, OutboxRelay, Topology, connectNats, ensureStreams } from '@passage/events';
-import {
-  ConfigError,
-  Shutdown,
-  openDatabase,
-  serviceDatabaseUrl,
-  startGrpcServer,
-  type Logger,
-} from '@passage/platform';
+import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
+import { ConfigError, Shutdown, startGrpcServer, type Logger } from '@passage/platform';
 import { referralMigrations } from '../migrations/index.ts';
 import { SqlReferralStorage } from './adapters/db/storage.ts';
 import { referralSchema } from './adapters/db/referral-repository.ts';
@@ -34,21 +27,16 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
   }
   const crypto = new SubjectCrypto(keys.keyRing);
   const shutdown = new Shutdown(log);
-  // The referrals service's own role: its schema and nothing else.
-  const databaseUrl = await serviceDatabaseUrl(config.DATABASE_URL, referralSchema, log);
-  const orm = await openDatabase({
-    url: databaseUrl,
+  const runtime = await openServiceRuntime({
+    name: 'referrals',
+    config,
     schema: referralSchema,
-    entities: [],
     migrations: referralMigrations,
+    streams: ['referral', 'audit', 'consent'],
+    relay: config.OUTBOX_RELAY === 'on',
+    log,
   });
-  const nats = await connectNats(config.NATS_URL, 'referrals');
-  const topology = new Topology(config.NATS_NAMESPACE);
-  await ensureStreams(nats, [topology.stream('referral'), topology.stream('audit'), topology.stream('consent')]);
-
-  const relay =
-    config.OUTBOX_RELAY === 'on' ? new OutboxRelay({ databaseUrl, schema: referralSchema, nats, log }) : undefined;
-  await relay?.start();
+  const { orm, nats, topology } = runtime;
 
   const directory = new GrpcDirectoryGateway(config.DIRECTORY_ADDRESS);
   const consent = new GrpcConsentGateway(config.CONSENT_ADDRESS);
@@ -72,13 +60,11 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
   );
   shutdown.add('grpc server', () => server.shutdown(config.SHUTDOWN_GRACE_MS));
   shutdown.add('consumers', () => consentChanges.stop());
-  shutdown.add('outbox relay', async () => relay?.stop());
   shutdown.add('grpc clients', () => {
     directory.close();
     consent.close();
     return Promise.resolve();
   });
-  shutdown.add('nats', () => nats.drain());
-  shutdown.add('database', () => orm.close(true));
+  shutDownRuntime(shutdown, runtime);
   return { address: server.address, useCases, shutdown };
 }

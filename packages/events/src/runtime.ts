@@ -1,0 +1,71 @@
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { MigrationObject } from '@mikro-orm/core';
+import {
+  openDatabase,
+  serviceDatabaseUrl,
+  type BaseConfig,
+  type DatabaseOptions,
+  type Logger,
+  type MikroORM,
+  type Shutdown,
+} from '@passage/platform';
+import { connectNats } from './connect.ts';
+import { OutboxRelay } from './relay.ts';
+import { ensureStreams } from './streams.ts';
+import { Topology, type Area } from './topology.ts';
+
+export interface ServiceRuntime {
+  /** Connects as the service's own database role (see serviceDatabaseUrl). */
+  readonly databaseUrl: string;
+  readonly orm: MikroORM;
+  readonly nats: NatsConnection;
+  readonly topology: Topology;
+  readonly relay: OutboxRelay | undefined;
+}
+
+export interface RuntimeOptions {
+  readonly name: string;
+  readonly config: Pick<BaseConfig, 'DATABASE_URL' | 'NATS_URL' | 'NATS_NAMESPACE'>;
+  readonly schema: string;
+  readonly migrations: readonly MigrationObject[];
+  readonly entities?: DatabaseOptions['entities'];
+  /** The streams the service publishes to or consumes from; created or updated at start. */
+  readonly streams: readonly Area[];
+  /** False only where another process relays this schema's outbox. */
+  readonly relay?: boolean;
+  readonly log: Logger;
+}
+
+/**
+ * What every service stands on, in the order it needs it: its database role and schema
+ * (migrations applied), NATS with its streams, and the relay of its outbox.
+ */
+export async function openServiceRuntime(options: RuntimeOptions): Promise<ServiceRuntime> {
+  const { config, schema, log } = options;
+  const databaseUrl = await serviceDatabaseUrl(config.DATABASE_URL, schema, log);
+  const orm = await openDatabase({
+    url: databaseUrl,
+    schema,
+    entities: options.entities ?? [],
+    migrations: options.migrations,
+  });
+  const nats = await connectNats(config.NATS_URL, options.name);
+  const topology = new Topology(config.NATS_NAMESPACE);
+  await ensureStreams(
+    nats,
+    options.streams.map((area) => topology.stream(area)),
+  );
+  const relay = options.relay === false ? undefined : new OutboxRelay({ databaseUrl, schema, nats, log });
+  await relay?.start();
+  return { databaseUrl, orm, nats, topology, relay };
+}
+
+/**
+ * The runtime's shutdown steps, added after the service's own (server, consumers): stop
+ * relaying, drain NATS, close the database.
+ */
+export function shutDownRuntime(shutdown: Shutdown, runtime: ServiceRuntime): void {
+  shutdown.add('outbox relay', async () => runtime.relay?.stop());
+  shutdown.add('nats', () => runtime.nats.drain());
+  shutdown.add('database', () => runtime.orm.close(true));
+}
