@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { shredded, type StoredKey, type SubjectKeyStore } from './subject-crypto.ts';
+import { shredded, type StoredKey, type SubjectCrypto, type SubjectKeyStore } from './subject-crypto.ts';
 
 function quote(schema: string): string {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`unsafe schema name "${schema}"`);
@@ -60,4 +60,22 @@ export class SqlSubjectKeyStore implements SubjectKeyStore {
     );
     return destroyed.length > 0;
   }
+}
+
+/** A subject's encryption bound to one schema's key store, in the caller's transaction. */
+export interface SubjectVault {
+  encrypt(subjectId: string, field: string, plaintext: string): Promise<Buffer>;
+  encryptAll(subjectId: string, fields: ReadonlyArray<{ field: string; plaintext: string }>): Promise<Buffer[]>;
+  decrypt(subjectId: string, field: string, sealed: Buffer): Promise<string | typeof shredded>;
+  shred(subjectId: string): Promise<boolean>;
+}
+
+export function sqlSubjectVault(crypto: SubjectCrypto, em: EntityManager, schema: string): SubjectVault {
+  const store = new SqlSubjectKeyStore(em, schema);
+  return {
+    encrypt: (subjectId, field, plaintext) => crypto.encrypt(store, subjectId, field, plaintext),
+    encryptAll: (subjectId, fields) => crypto.encryptAll(store, subjectId, fields),
+    decrypt: (subjectId, field, sealed) => crypto.decrypt(store, subjectId, field, sealed),
+    shred: (subjectId) => crypto.shred(store, subjectId),
+  };
 }

@@ -1,12 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  evaluate,
-  isPurpose,
-  isRecipientKind,
-  type DataCategory,
-  type Evaluation,
-  type Grant as PolicyGrant,
-} from '@passage/consent-policy';
+import { evaluate, isPurpose, isRecipientKind, type Evaluation } from '@passage/consent-policy';
 import { requireRole, type Caller, type Role } from '@passage/auth';
 import { shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
@@ -335,5 +328,3 @@ export class ConsentUseCases {
     };
   }
 }
-
-export type { DataCategory, PolicyGrant };

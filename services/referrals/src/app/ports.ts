@@ -23,7 +23,6 @@ export interface ReferralRepository {
   /** The grants among `grants` that have not ended. */
   withoutEndedGrants(grants: readonly ConsentGrant[]): Promise<ConsentGrant[]>;
   setGrants(referralId: string, grants: readonly ConsentGrant[]): Promise<void>;
-  insert(referral: Referral, packet: readonly SealedSection[]): Promise<void>;
   get(id: string): Promise<Referral | undefined>;
   /** Saves `referral` if the stored version is still `expectedVersion`; false when someone else won. */
   update(referral: Referral, expectedVersion: number): Promise<boolean>;

@@ -5,7 +5,7 @@ import { SubjectErasedError, shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
 import { PassageError } from '@passage/platform';
 import { apply, type Command } from '../domain/lifecycle.ts';
-import { openStates, states, type Actor, type Referral, type State, type Transition } from '../domain/referral.ts';
+import { states, type Actor, type Referral, type State, type Transition } from '../domain/referral.ts';
 import {
   checkIdempotencyKey,
   checkSend,
@@ -14,7 +14,6 @@ import {
   refusedCategories,
   type PacketSection,
   type RawSend,
-  type SendInput,
   type Violation,
 } from '../domain/send-rules.ts';
 import type { ConsentGateway, DirectoryGateway, ReferralStorage, ReferralTransaction } from './ports.ts';
@@ -506,6 +505,3 @@ export class ReferralUseCases {
 function invalidPurpose(purpose: string): never {
   throw PassageError.invalid([{ field: 'purpose', description: `unknown purpose "${purpose}"` }]);
 }
-
-export { openStates };
-export type { SendInput };

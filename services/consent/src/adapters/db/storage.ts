@@ -1,8 +1,8 @@
-import { SqlSubjectKeyStore, type SubjectCrypto } from '@passage/crypto';
+import { sqlSubjectVault, type SubjectCrypto } from '@passage/crypto';
 import type { Topology } from '@passage/events';
 import type { EntityManager, MikroORM } from '@passage/platform';
 import type { AgencyNames } from '../../domain/receipt.ts';
-import type { AgencyCatalogue, ConsentStorage, ConsentTransaction, EvaluationReader, Vault } from '../../app/ports.ts';
+import type { AgencyCatalogue, ConsentStorage, ConsentTransaction, EvaluationReader } from '../../app/ports.ts';
 import { OutboxConsentEvents } from '../events/outbox-events.ts';
 import { SqlConsentRepository, consentSchema } from './consent-repository.ts';
 
@@ -23,15 +23,6 @@ class SqlAgencyCatalogue implements AgencyCatalogue {
   }
 }
 
-function vaultOf(crypto: SubjectCrypto, em: EntityManager): Vault {
-  const store = new SqlSubjectKeyStore(em, consentSchema);
-  return {
-    encrypt: (subjectRef, field, plaintext) => crypto.encrypt(store, subjectRef, field, plaintext),
-    decrypt: (subjectRef, field, sealed) => crypto.decrypt(store, subjectRef, field, sealed),
-    shred: (subjectRef) => crypto.shred(store, subjectRef),
-  };
-}
-
 export class SqlConsentStorage implements ConsentStorage {
   readonly #orm: MikroORM;
   readonly #crypto: SubjectCrypto;
@@ -49,7 +40,7 @@ export class SqlConsentStorage implements ConsentStorage {
     const em = this.#orm.em.fork();
     return {
       consents: new SqlConsentRepository(em),
-      vault: vaultOf(this.#crypto, em),
+      vault: sqlSubjectVault(this.#crypto, em, consentSchema),
       agencies: new SqlAgencyCatalogue(em),
     };
   }
@@ -58,7 +49,7 @@ export class SqlConsentStorage implements ConsentStorage {
     return this.#orm.em.fork().transactional((em) =>
       work({
         consents: new SqlConsentRepository(em),
-        vault: vaultOf(this.#crypto, em),
+        vault: sqlSubjectVault(this.#crypto, em, consentSchema),
         agencies: new SqlAgencyCatalogue(em),
         events: new OutboxConsentEvents(em, this.#topology),
       }),

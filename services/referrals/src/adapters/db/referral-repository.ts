@@ -180,21 +180,6 @@ export class SqlReferralRepository implements ReferralRepository {
     ]);
   }
 
-  async insert(referral: Referral, packet: readonly SealedSection[]): Promise<void> {
-    await this.#em
-      .execute(
-        `insert into referrals.referrals (${referralColumns}) values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        referralValues(referral),
-      )
-      .catch(refuseSecondResend);
-    if (packet.length > 0) {
-      await this.#em.execute(
-        `insert into referrals.packets (referral_id, category, sealed) values ${packet.map(() => '(?, ?, ?)').join(', ')}`,
-        packet.flatMap((section) => [referral.id, section.category, section.sealed]),
-      );
-    }
-  }
-
   async get(id: string): Promise<Referral | undefined> {
     const [row] = await this.#em.execute<ReferralRow[]>(
       `select ${referralColumns} from referrals.referrals where id = ?`,

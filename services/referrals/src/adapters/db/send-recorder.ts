@@ -1,6 +1,6 @@
 import { outboxNotify, outboxRows, type Topology } from '@passage/events';
 import type { EntityManager } from '@passage/platform';
-import type { Referral, Transition } from '../../domain/referral.ts';
+import type { Transition } from '../../domain/referral.ts';
 import type { SendRecord, SendRecorder, SendOutcome } from '../../app/ports.ts';
 import { referralChangedEvent } from '../events/outbox-events.ts';
 import { referralColumns, referralSchema, referralValues, refuseSecondResend } from './referral-repository.ts';
@@ -102,5 +102,3 @@ export class SqlSendRecorder implements SendRecorder {
 function transitionValues(t: Transition): unknown[] {
   return [t.from, t.to, t.event, JSON.stringify(t.actor), t.at, t.reason];
 }
-
-export type { Referral };

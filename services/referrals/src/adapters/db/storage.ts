@@ -1,27 +1,17 @@
-import { SqlSubjectKeyStore, type SubjectCrypto } from '@passage/crypto';
+import { sqlSubjectVault, type SubjectCrypto } from '@passage/crypto';
 import type { Topology } from '@passage/events';
 import type { EntityManager, MikroORM } from '@passage/platform';
-import type { ReferralStorage, ReferralTransaction, Vault } from '../../app/ports.ts';
+import type { ReferralStorage, ReferralTransaction } from '../../app/ports.ts';
 import { OutboxReferralEvents } from '../events/outbox-events.ts';
 import { SqlIdempotencyStore, SqlReferralRepository, referralSchema } from './referral-repository.ts';
 import { SqlSendRecorder } from './send-recorder.ts';
-
-function vaultOf(crypto: SubjectCrypto, em: EntityManager): Vault {
-  const store = new SqlSubjectKeyStore(em, referralSchema);
-  return {
-    encrypt: (subjectRef, field, plaintext) => crypto.encrypt(store, subjectRef, field, plaintext),
-    encryptAll: (subjectRef, fields) => crypto.encryptAll(store, subjectRef, fields),
-    decrypt: (subjectRef, field, sealed) => crypto.decrypt(store, subjectRef, field, sealed),
-    shred: (subjectRef) => crypto.shred(store, subjectRef),
-  };
-}
 
 export function referralTransaction(em: EntityManager, crypto: SubjectCrypto, topology: Topology): ReferralTransaction {
   return {
     sends: new SqlSendRecorder(em, topology),
     referrals: new SqlReferralRepository(em),
     idempotency: new SqlIdempotencyStore(em),
-    vault: vaultOf(crypto, em),
+    vault: sqlSubjectVault(crypto, em, referralSchema),
     events: new OutboxReferralEvents(em, topology),
   };
 }
@@ -42,7 +32,7 @@ export class SqlReferralStorage implements ReferralStorage {
     return {
       referrals: new SqlReferralRepository(em),
       idempotency: new SqlIdempotencyStore(em),
-      vault: vaultOf(this.#crypto, em),
+      vault: sqlSubjectVault(this.#crypto, em, referralSchema),
     };
   }
 
