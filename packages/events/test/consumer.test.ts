@@ -2,9 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { jetstream } from '@nats-io/jetstream';
 import { createLogger } from '@passage/platform';
-import { createTestDatabase, createTestNats, runScript, type TestDatabase, type TestNats } from '@passage/testing';
+import {
+  createTestDatabase,
+  createTestNats,
+  runScript,
+  type TestDatabase,
+  type TestNats,
+  waitFor,
+} from '@passage/testing';
 import { OutboxRelay, createEnvelope, encodeEnvelope, ensureStreams } from '../src/index.ts';
-import { commitEvents, effectCounts, labConsumer, labSchema, openLab, waitFor, type Lab } from './fixtures/lab.ts';
+import { commitEvents, effectCounts, labConsumer, labSchema, openLab, type Lab } from './fixtures/lab.ts';
 
 const consumerScript = fileURLToPath(new URL('./fixtures/consumer-process.ts', import.meta.url));
 

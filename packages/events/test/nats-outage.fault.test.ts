@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createLogger } from '@passage/platform';
-import { createTestDatabase, startPrivateNats, type PrivateServer, type TestDatabase } from '@passage/testing';
+import { createTestDatabase, startPrivateNats, type PrivateServer, type TestDatabase, waitFor } from '@passage/testing';
 import { OutboxRelay, ensureStreams } from '../src/index.ts';
-import { commitEvents, labSchema, openLab, waitFor, type Lab } from './fixtures/lab.ts';
+import { commitEvents, labSchema, openLab, type Lab } from './fixtures/lab.ts';
 
 // A NATS outage against a nats-server this test owns: events committed while it is down
 // wait in the outbox and go out, once each, when it is back.

@@ -2,9 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { createLogger } from '@passage/platform';
-import { createTestDatabase, createTestNats, runScript, type TestDatabase, type TestNats } from '@passage/testing';
+import {
+  createTestDatabase,
+  createTestNats,
+  runScript,
+  type TestDatabase,
+  type TestNats,
+  waitFor,
+} from '@passage/testing';
 import { OutboxRelay, ensureStreams } from '../src/index.ts';
-import { commitEvents, effectCounts, labConsumer, labSchema, openLab, waitFor, type Lab } from './fixtures/lab.ts';
+import { commitEvents, effectCounts, labConsumer, labSchema, openLab, type Lab } from './fixtures/lab.ts';
 
 const relayScript = fileURLToPath(new URL('./fixtures/relay-process.ts', import.meta.url));
 const log = createLogger('relay-test', 'silent');

@@ -190,13 +190,8 @@ export class ReferralUseCases {
         );
       }
       const sending: Referral = { ...referral, grants: standing };
-      if (
-        !(await tx.sends
-          .record({ referral: sending, packet: sealed, transition, idempotency })
-          .then((o) => o === 'sent'))
-      ) {
-        throw new PassageError('aborted', 'consent changed while sending; send again');
-      }
+      const retried = await tx.sends.record({ referral: sending, packet: sealed, transition, idempotency });
+      if (retried !== 'sent') throw new PassageError('aborted', 'consent changed while sending; send again');
       return sending;
     });
   }
