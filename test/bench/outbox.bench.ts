@@ -44,6 +44,7 @@ function envelope(i: number) {
         source: 'bench',
         nameEn: '',
         nameFr: '',
+        region: 'ontario',
       },
     },
   });

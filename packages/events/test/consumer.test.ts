@@ -105,6 +105,7 @@ describe('idempotent consumer', () => {
             source: 'lab',
             nameEn: '',
             nameFr: '',
+            region: 'ontario',
           },
         },
       });

@@ -45,6 +45,7 @@ export class OutboxConsentEvents implements ConsentEvents {
           categories: [...s.categories],
           doNotContact: s.doNotContact,
         })),
+        method: record.method,
       },
     });
   }

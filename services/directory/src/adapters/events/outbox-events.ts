@@ -27,6 +27,7 @@ export class OutboxDirectoryEvents implements DirectoryEvents {
           source,
           nameEn: agency.name.en,
           nameFr: agency.name.fr,
+          region: agency.coverage.provinceWide ? 'ontario' : (agency.coverage.regions[0] ?? 'ontario'),
         },
       },
     });

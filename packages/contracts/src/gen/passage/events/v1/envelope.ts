@@ -62,6 +62,8 @@ export interface AgencyChanged {
   /** The agency's public names (not personal data), for receipts and notices. */
   nameEn: string;
   nameFr: string;
+  /** The agency's home region (its first covered region, or "ontario"): for de-identified reports. */
+  region: string;
 }
 
 /** Who a consent scope names and for what, without anything about the person. */
@@ -79,6 +81,8 @@ export interface ConsentGranted {
   consentId: string;
   expiresAt?: Date | undefined;
   scopes: ScopeSummary[];
+  /** verbal, written, electronic or interpreter: for the consent report. */
+  method: string;
 }
 
 /** consent.v1.revoked: the whole consent (all) or some scopes. */
@@ -674,7 +678,16 @@ export const Envelope: MessageFns<Envelope> = {
 };
 
 function createBaseAgencyChanged(): AgencyChanged {
-  return { agencyId: '', kind: '', version: 0, acceptingReferrals: false, source: '', nameEn: '', nameFr: '' };
+  return {
+    agencyId: '',
+    kind: '',
+    version: 0,
+    acceptingReferrals: false,
+    source: '',
+    nameEn: '',
+    nameFr: '',
+    region: '',
+  };
 }
 
 export const AgencyChanged: MessageFns<AgencyChanged> = {
@@ -699,6 +712,9 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
     }
     if (message.nameFr !== '') {
       writer.uint32(58).string(message.nameFr);
+    }
+    if (message.region !== '') {
+      writer.uint32(66).string(message.region);
     }
     return writer;
   },
@@ -772,6 +788,14 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
             message.nameFr = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.region = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -809,6 +833,7 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
         : isSet(object.name_fr)
           ? globalThis.String(object.name_fr)
           : '',
+      region: isSet(object.region) ? globalThis.String(object.region) : '',
     };
   },
 
@@ -835,6 +860,9 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
     if (message.nameFr !== '') {
       obj.nameFr = message.nameFr;
     }
+    if (message.region !== '') {
+      obj.region = message.region;
+    }
     return obj;
   },
 
@@ -850,6 +878,7 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
     message.source = object.source ?? '';
     message.nameEn = object.nameEn ?? '';
     message.nameFr = object.nameFr ?? '';
+    message.region = object.region ?? '';
     return message;
   },
 };
@@ -1022,7 +1051,7 @@ export const ScopeSummary: MessageFns<ScopeSummary> = {
 };
 
 function createBaseConsentGranted(): ConsentGranted {
-  return { consentId: '', expiresAt: undefined, scopes: [] };
+  return { consentId: '', expiresAt: undefined, scopes: [], method: '' };
 }
 
 export const ConsentGranted: MessageFns<ConsentGranted> = {
@@ -1035,6 +1064,9 @@ export const ConsentGranted: MessageFns<ConsentGranted> = {
     }
     for (const v of message.scopes) {
       ScopeSummary.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.method !== '') {
+      writer.uint32(34).string(message.method);
     }
     return writer;
   },
@@ -1076,6 +1108,14 @@ export const ConsentGranted: MessageFns<ConsentGranted> = {
             message.scopes.push(ScopeSummary.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1101,6 +1141,7 @@ export const ConsentGranted: MessageFns<ConsentGranted> = {
           ? fromJsonTimestamp(object.expires_at)
           : undefined,
       scopes: globalThis.Array.isArray(object?.scopes) ? object.scopes.map((e: any) => ScopeSummary.fromJSON(e)) : [],
+      method: isSet(object.method) ? globalThis.String(object.method) : '',
     };
   },
 
@@ -1115,6 +1156,9 @@ export const ConsentGranted: MessageFns<ConsentGranted> = {
     if (message.scopes?.length) {
       obj.scopes = message.scopes.map((e) => ScopeSummary.toJSON(e));
     }
+    if (message.method !== '') {
+      obj.method = message.method;
+    }
     return obj;
   },
 
@@ -1126,6 +1170,7 @@ export const ConsentGranted: MessageFns<ConsentGranted> = {
     message.consentId = object.consentId ?? '';
     message.expiresAt = object.expiresAt ?? undefined;
     message.scopes = object.scopes?.map((e) => ScopeSummary.fromPartial(e)) || [];
+    message.method = object.method ?? '';
     return message;
   },
 };
