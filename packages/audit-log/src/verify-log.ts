@@ -1,0 +1,118 @@
+import { EntryEncodingError, decodeEntry } from './canonical.ts';
+import { CheckpointError, NoteVerifier, type Checkpoint } from './checkpoint.ts';
+import { Frontier, leafHash, type Hash } from './merkle.ts';
+
+export interface StoredEntry {
+  readonly seq: number;
+  readonly entry: Buffer;
+  /** The leaf hash the writer stored beside the entry: lets a tampered entry be named. */
+  readonly leafHash?: Buffer | undefined;
+}
+
+export interface LogVerification {
+  readonly ok: boolean;
+  readonly treeSize: number;
+  readonly checkpointsChecked: number;
+  /** The first entry found wrong, when one can be named. */
+  readonly firstBadSeq?: number;
+  readonly problem?: string;
+  readonly latest?: Checkpoint;
+}
+
+export interface VerifyLogInput {
+  /** Every stored entry in seq order. */
+  readonly entries: AsyncIterable<StoredEntry>;
+  /** The checkpoint notes the log stored, any order. */
+  readonly checkpointNotes: readonly string[];
+  readonly verifierKey: string;
+  /** A checkpoint saved earlier, outside the database: the log must still extend it. */
+  readonly savedNote?: string | undefined;
+}
+
+/**
+ * Recomputes the tree from the entries and checks it against every signed checkpoint.
+ * Trusts nothing the database says beyond the entries themselves: signatures decide.
+ */
+export async function verifyLog(input: VerifyLogInput): Promise<LogVerification> {
+  const verifier = new NoteVerifier(input.verifierKey);
+  const checkpoints: Checkpoint[] = [];
+  for (const note of input.checkpointNotes) {
+    try {
+      checkpoints.push(verifier.open(note));
+    } catch (error) {
+      return failed(0, 0, `a stored checkpoint does not verify: ${(error as Error).message}`);
+    }
+  }
+  let saved: Checkpoint | undefined;
+  if (input.savedNote !== undefined) {
+    try {
+      saved = verifier.open(input.savedNote);
+    } catch (error) {
+      return failed(0, 0, `the saved checkpoint does not verify: ${(error as Error).message}`);
+    }
+  }
+  const expected = new Map<number, { checkpoint: Checkpoint; label: string }[]>();
+  const expect = (checkpoint: Checkpoint, label: string): void => {
+    expected.set(checkpoint.treeSize, [...(expected.get(checkpoint.treeSize) ?? []), { checkpoint, label }]);
+  };
+  for (const checkpoint of checkpoints) expect(checkpoint, 'its signed checkpoint');
+  if (saved) expect(saved, 'the saved checkpoint');
+
+  const frontier = new Frontier();
+  let checked = 0;
+  let lastGood = 0;
+  const compareAt = (size: number, root: Hash): LogVerification | undefined => {
+    for (const { checkpoint, label } of expected.get(size) ?? []) {
+      if (!checkpoint.rootHash.equals(root)) {
+        return failed(
+          size,
+          checked,
+          `the tree of ${size} entries does not match ${label}: an entry from seq ${lastGood} to ${size - 1} was altered`,
+        );
+      }
+      checked += 1;
+    }
+    if (expected.has(size)) lastGood = size;
+    return undefined;
+  };
+  const atZero = compareAt(0, frontier.root());
+  if (atZero) return atZero;
+
+  for await (const stored of input.entries) {
+    const seq = frontier.size;
+    if (stored.seq !== seq) {
+      return failed(seq, checked, `entry ${seq} is missing (the next stored entry is ${stored.seq})`, seq);
+    }
+    try {
+      const entry = decodeEntry(stored.entry);
+      if (entry.seq !== seq) return failed(seq, checked, `entry ${seq} says it is entry ${entry.seq}`, seq);
+    } catch (error) {
+      if (!(error instanceof EntryEncodingError)) throw error;
+      return failed(seq, checked, `entry ${seq} is not a canonical entry: ${error.message}`, seq);
+    }
+    const hash = leafHash(stored.entry);
+    if (stored.leafHash && !stored.leafHash.equals(hash)) {
+      return failed(seq, checked, `entry ${seq} does not match the leaf hash written with it`, seq);
+    }
+    frontier.append(hash);
+    if (expected.has(frontier.size)) {
+      const mismatch = compareAt(frontier.size, frontier.root());
+      if (mismatch) return mismatch;
+    }
+  }
+
+  const size = frontier.size;
+  const beyond = [...expected.keys()].filter((treeSize) => treeSize > size).sort((a, b) => b - a)[0];
+  if (beyond !== undefined) {
+    const who = saved && saved.treeSize === beyond ? 'the saved checkpoint' : 'a signed checkpoint';
+    return failed(size, checked, `the log holds ${size} entries but ${who} covers ${beyond}: entries from seq ${size} on are gone`, size);
+  }
+  const latest = [...checkpoints].sort((a, b) => b.treeSize - a.treeSize)[0];
+  return { ok: true, treeSize: size, checkpointsChecked: checked, ...(latest ? { latest } : {}) };
+}
+
+function failed(treeSize: number, checked: number, problem: string, firstBadSeq?: number): LogVerification {
+  return { ok: false, treeSize, checkpointsChecked: checked, problem, ...(firstBadSeq === undefined ? {} : { firstBadSeq }) };
+}
+
+export { CheckpointError };
