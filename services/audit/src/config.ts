@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { baseConfigSchema } from '@passage/platform';
+
+export const auditConfigSchema = baseConfigSchema.extend({
+  GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50054),
+  PASSAGE_ENV: z.enum(['development', 'production']).default('production'),
+  AUTH_PUBLIC_KEYS: z.string().optional(),
+  /** Base64 of the 32-byte Ed25519 seed that signs checkpoints; required outside development. */
+  AUDIT_SIGNING_KEY: z.string().optional(),
+  /** The checkpoint origin line and note key name: one per log, never reused. */
+  AUDIT_ORIGIN: z
+    .string()
+    .regex(/^[a-z0-9.-]+(\/[a-z0-9._-]+)*$/, 'a host-like name such as passage.ontario/audit')
+    .default('passage.ontario/audit'),
+  /** Sign a checkpoint every N entries or every T seconds, whichever comes first. */
+  AUDIT_CHECKPOINT_EVERY: z.coerce.number().int().min(1).default(1000),
+  AUDIT_CHECKPOINT_SECONDS: z.coerce.number().min(0.1).default(10),
+  /** Durable consumer names start with this; a second log over the same streams needs its own. */
+  AUDIT_CONSUMER: z.string().regex(/^[a-z0-9_-]+$/).default('audit'),
+  AUDIT_BATCH_MAX: z.coerce.number().int().min(1).max(5000).default(500),
+});
+
+export type AuditConfig = z.infer<typeof auditConfigSchema>;
