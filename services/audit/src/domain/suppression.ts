@@ -36,10 +36,12 @@ function withMargins(table: CountTable): number[][] {
   for (let r = 0; r < rows; r += 1) {
     for (let c = 0; c < columns; c += 1) {
       const value = table.counts[r]?.[c] ?? 0;
-      full[r]![c] = value;
-      full[r]![columns] += value;
-      full[rows]![c] += value;
-      full[rows]![columns] += value;
+      const line = full[r]!;
+      const totals = full[rows]!;
+      line[c] = value;
+      line[columns] = line[columns]! + value;
+      totals[c] = totals[c]! + value;
+      totals[columns] = totals[columns]! + value;
     }
   }
   return full;

@@ -1,0 +1,269 @@
+import type pg from 'pg';
+import {
+  Frontier,
+  consistencyProof,
+  encodeEntry,
+  frontierKeys,
+  inclusionPath,
+  leafHash,
+  recordLookups,
+  treeRoot,
+  type Hash,
+  type SubtreeKey,
+  type SubtreeLookup,
+} from '@passage/audit-log';
+import { PassageError } from '@passage/platform';
+import type { AgencyFact, IncomingEvent, LogStore, ParkedEvent, ReferralFact, StoredCheckpoint } from '../../app/ports.ts';
+
+/** One writer at a time appends: sequence numbers stay gap-free across instances. */
+const appendLock = 0x61756474; // "audt"
+
+const iso = (date: Date | undefined): string | null => (date ? date.toISOString() : null);
+
+/**
+ * The log in Postgres, through `pg` with bound parameters: entries and the perfect subtrees
+ * of the tree are written in bulk (unnest), one transaction per batch.
+ */
+export class PgLogStore implements LogStore {
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async append(
+    events: readonly IncomingEvent[],
+    parked: readonly ParkedEvent[],
+  ): Promise<{ appended: number; size: number }> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('select pg_advisory_xact_lock($1)', [appendLock]);
+      if (parked.length > 0) {
+        await client.query(
+          `insert into audit.parked_events (subject, stream_seq, payload, error)
+           select * from unnest($1::text[], $2::bigint[], $3::bytea[], $4::text[])`,
+          [
+            parked.map((p) => p.subject),
+            parked.map((p) => p.streamSeq),
+            parked.map((p) => Buffer.from(p.payload)),
+            parked.map((p) => p.error),
+          ],
+        );
+      }
+      const { rows: seen } = await client.query<{ event_id: string }>(
+        'select event_id from audit.entries where event_id = any($1::uuid[])',
+        [events.map((e) => e.eventId)],
+      );
+      const known = new Set(seen.map((row) => row.event_id));
+      const fresh = events.filter((event) => !known.has(event.eventId) && known.add(event.eventId));
+      const size = await currentSize(client);
+      if (fresh.length > 0) {
+        const frontier = new Frontier(size, await frontierHashes(client, size));
+        const entries = fresh.map((event, i) => {
+          const entry = encodeEntry({
+            seq: size + i,
+            receivedAt: event.receivedAt,
+            subject: event.subject,
+            event: event.event,
+          });
+          const leaf = leafHash(entry);
+          return { event, entry, leaf, nodes: frontier.append(leaf) };
+        });
+        await insertEntries(client, size, entries);
+        const nodes = entries.flatMap((e) => e.nodes);
+        await client.query(
+          `insert into audit.tree_nodes (level, idx, hash)
+           select * from unnest($1::smallint[], $2::bigint[], $3::bytea[])`,
+          [nodes.map((n) => n.level), nodes.map((n) => n.index), nodes.map((n) => n.hash)],
+        );
+        await upsertAgencies(client, fresh.flatMap((e) => (e.agency ? [e.agency] : [])));
+        await upsertReferrals(client, fresh.flatMap((e) => (e.referral ? [e.referral] : [])));
+      }
+      await client.query('commit');
+      return { appended: fresh.length, size: size + fresh.length };
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async size(): Promise<number> {
+    return currentSize(this.#pool);
+  }
+
+  async rootAt(size: number): Promise<Hash> {
+    const lookup = await this.#lookupFor((l) => treeRoot(size, l));
+    return treeRoot(size, lookup);
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    const { rows } = await this.#pool.query<{ tree_size: string; root_hash: Buffer; note: string }>(
+      'select tree_size, root_hash, note from audit.checkpoints order by tree_size desc limit 1',
+    );
+    const row = rows[0];
+    return row ? { treeSize: Number(row.tree_size), rootHash: row.root_hash, note: row.note } : undefined;
+  }
+
+  async saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
+    await this.#pool.query(
+      'insert into audit.checkpoints (tree_size, root_hash, note) values ($1, $2, $3) on conflict do nothing',
+      [checkpoint.treeSize, checkpoint.rootHash, checkpoint.note],
+    );
+  }
+
+  async inclusion(seq: number, size: number): Promise<{ entry: Buffer; leafHash: Hash; path: Hash[] }> {
+    const { rows } = await this.#pool.query<{ entry: Buffer; leaf_hash: Buffer }>(
+      'select entry, leaf_hash from audit.entries where seq = $1',
+      [seq],
+    );
+    const row = rows[0];
+    if (!row) throw new PassageError('not_found', `entry ${seq} is not in the log`);
+    const lookup = await this.#lookupFor((l) => inclusionPath(seq, size, l));
+    return { entry: row.entry, leafHash: row.leaf_hash, path: inclusionPath(seq, size, lookup) };
+  }
+
+  async consistency(oldSize: number, newSize: number): Promise<Hash[]> {
+    const lookup = await this.#lookupFor((l) => consistencyProof(oldSize, newSize, l));
+    return consistencyProof(oldSize, newSize, lookup);
+  }
+
+  /** Fetches, in one query, every stored subtree a computation will ask for. */
+  async #lookupFor(run: (lookup: SubtreeLookup) => unknown): Promise<SubtreeLookup> {
+    return lookupOf(await subtrees(this.#pool, recordLookups(run)));
+  }
+}
+
+async function currentSize(db: pg.Pool | pg.PoolClient): Promise<number> {
+  const { rows } = await db.query<{ size: string }>('select coalesce(max(seq) + 1, 0) as size from audit.entries');
+  return Number(rows[0]?.size ?? 0);
+}
+
+async function subtrees(db: pg.Pool | pg.PoolClient, keys: readonly SubtreeKey[]): Promise<Map<string, Hash>> {
+  const found = new Map<string, Hash>();
+  if (keys.length === 0) return found;
+  const { rows } = await db.query<{ level: number; idx: string; hash: Buffer }>(
+    `select n.level, n.idx, n.hash from audit.tree_nodes n
+     join unnest($1::smallint[], $2::bigint[]) as k(level, idx) on n.level = k.level and n.idx = k.idx`,
+    [keys.map((k) => k.level), keys.map((k) => k.index)],
+  );
+  for (const row of rows) found.set(`${row.level}:${row.idx}`, row.hash);
+  return found;
+}
+
+function lookupOf(found: Map<string, Hash>): SubtreeLookup {
+  return (key) => {
+    const hash = found.get(`${key.level}:${key.index}`);
+    if (!hash) throw new PassageError('internal', `the audit tree lacks subtree ${key.level}:${key.index}`);
+    return hash;
+  };
+}
+
+async function frontierHashes(client: pg.PoolClient, size: number): Promise<Hash[]> {
+  const keys = frontierKeys(size);
+  const lookup = lookupOf(await subtrees(client, keys));
+  return keys.map(lookup);
+}
+
+async function insertEntries(
+  client: pg.PoolClient,
+  firstSeq: number,
+  entries: readonly { event: IncomingEvent; entry: Buffer; leaf: Hash }[],
+): Promise<void> {
+  const column = <T>(pick: (e: { event: IncomingEvent; entry: Buffer; leaf: Hash }) => T): T[] => entries.map(pick);
+  await client.query(
+    `insert into audit.entries (seq, event_id, action, occurred_at, received_at, actor_agency, actor_user, actor_role,
+                                referral_id, subject_ref, from_agency, to_agency, entry, leaf_hash)
+     select * from unnest($1::bigint[], $2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[],
+                          $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bytea[])`,
+    [
+      entries.map((_, i) => firstSeq + i),
+      column((e) => e.event.eventId),
+      column((e) => e.event.fields.action),
+      column((e) => iso(e.event.fields.occurredAt)),
+      column((e) => e.event.receivedAt.toISOString()),
+      column((e) => e.event.fields.actorAgency),
+      column((e) => e.event.fields.actorUser),
+      column((e) => e.event.fields.actorRole),
+      column((e) => e.event.fields.referralId),
+      column((e) => e.event.fields.subjectRef),
+      column((e) => e.event.fields.fromAgency),
+      column((e) => e.event.fields.toAgency),
+      column((e) => e.entry),
+      column((e) => e.leaf),
+    ],
+  );
+}
+
+/** Keeps the newest version of each id in a batch. */
+function newest<T extends { version: number }>(facts: readonly T[], id: (fact: T) => string): T[] {
+  const byId = new Map<string, T>();
+  for (const fact of facts) {
+    const held = byId.get(id(fact));
+    if (!held || held.version < fact.version) byId.set(id(fact), fact);
+  }
+  return [...byId.values()];
+}
+
+async function upsertAgencies(client: pg.PoolClient, facts: readonly AgencyFact[]): Promise<void> {
+  const latest = newest(facts, (f) => f.agencyId);
+  if (latest.length === 0) return;
+  await client.query(
+    `insert into audit.agencies (agency_id, kind, region, version)
+     select * from unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
+     on conflict (agency_id) do update set kind = excluded.kind, region = excluded.region, version = excluded.version
+       where audit.agencies.version < excluded.version`,
+    [latest.map((f) => f.agencyId), latest.map((f) => f.kind), latest.map((f) => f.region), latest.map((f) => f.version)],
+  );
+}
+
+async function upsertReferrals(client: pg.PoolClient, facts: readonly ReferralFact[]): Promise<void> {
+  const latest = newest(facts, (f) => f.referralId);
+  if (latest.length === 0) return;
+  const col = <T>(pick: (f: ReferralFact) => T): T[] => latest.map(pick);
+  await client.query(
+    `insert into audit.referrals (referral_id, from_agency, to_agency, priority, state, reason, needs, version, sent_at,
+       acknowledged_at, accepted_at, contact_at, closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at)
+     select id, from_agency, to_agency, priority, state, reason, string_to_array(needs, ','), version, sent_at,
+       acknowledged_at, accepted_at, contact_at, closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at
+     from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+                 $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
+                 $14::timestamptz[], $15::timestamptz[], $16::timestamptz[], $17::timestamptz[])
+       as r(id, from_agency, to_agency, priority, state, reason, needs, version, sent_at, acknowledged_at, accepted_at,
+            contact_at, closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at)
+     on conflict (referral_id) do update set state = excluded.state, reason = excluded.reason, version = excluded.version,
+       acknowledged_at = excluded.acknowledged_at, accepted_at = excluded.accepted_at, contact_at = excluded.contact_at,
+       closed_at = excluded.closed_at, declined_at = excluded.declined_at, withdrawn_at = excluded.withdrawn_at,
+       acknowledge_due_at = excluded.acknowledge_due_at, accept_due_at = excluded.accept_due_at
+       where audit.referrals.version < excluded.version`,
+    [
+      col((f) => f.referralId),
+      col((f) => f.fromAgency),
+      col((f) => f.toAgency),
+      col((f) => f.priority),
+      col((f) => f.state),
+      col((f) => f.reason),
+      col((f) => f.needs.join(',')),
+      col((f) => f.version),
+      col((f) => iso(f.sentAt)),
+      col((f) => iso(f.acknowledgedAt)),
+      col((f) => iso(f.acceptedAt)),
+      col((f) => iso(f.contactAt)),
+      col((f) => iso(f.closedAt)),
+      col((f) => iso(f.declinedAt)),
+      col((f) => iso(f.withdrawnAt)),
+      col((f) => iso(f.acknowledgeDueAt)),
+      col((f) => iso(f.acceptDueAt)),
+    ],
+  );
+  const escalated = facts.filter((f) => f.escalated);
+  if (escalated.length > 0) {
+    await client.query(
+      `update audit.referrals r set escalations = r.escalations + e.n
+       from (select id, count(*)::int as n from unnest($1::uuid[]) as id group by id) e where r.referral_id = e.id`,
+      [escalated.map((f) => f.referralId)],
+    );
+  }
+}

@@ -1,0 +1,273 @@
+import type pg from 'pg';
+import { decodeEntry } from '@passage/audit-log';
+import type {
+  AccessRow,
+  ConsentFigures,
+  EntryQuery,
+  HandoffRow,
+  ReportStore,
+  StageFigures,
+  StoredEntryRow,
+} from '../../app/ports.ts';
+import type { HandoffGrouping, ReportScope, StatisticsDimension, TimeWindow } from '../../domain/index.ts';
+
+const iso = (date: Date | undefined): string | null => (date ? date.toISOString() : null);
+const agencyOf = (scope: ReportScope): string => (scope.kind === 'agency' ? scope.agencyId : '');
+const event = `(convert_from(e.entry, 'UTF8')::jsonb -> 'event')`;
+
+/** Whitelisted SQL for each grouping: the request names one, never writes SQL. */
+const handoffGroup: Record<HandoffGrouping, string> = {
+  agency: 'r.to_agency',
+  region: `coalesce(a.region, 'unknown')`,
+  priority: 'r.priority',
+  month: `to_char(r.sent_at at time zone 'America/Toronto', 'YYYY-MM')`,
+};
+
+const statisticsAxis: Record<StatisticsDimension, string> = {
+  region: `coalesce(a.region, 'unknown')`,
+  month: `to_char(r.sent_at at time zone 'America/Toronto', 'YYYY-MM')`,
+  need: 'n.need',
+  outcome: `case r.state when 'closed' then 'closed:' || r.reason when 'declined' then 'declined'
+              when 'withdrawn' then 'withdrawn' else 'open' end`,
+};
+
+export class PgReportStore implements ReportStore {
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async query(q: EntryQuery): Promise<StoredEntryRow[]> {
+    const { rows } = await this.#pool.query<Record<string, unknown>>(
+      `select e.seq, e.event_id, e.action, e.occurred_at, e.received_at, e.actor_agency, e.actor_user, e.actor_role,
+              e.referral_id, e.subject_ref, e.from_agency, e.to_agency, convert_from(e.entry, 'UTF8') as canonical
+       from audit.entries e
+       where e.seq > $1
+         and ($2 = '' or e.subject_ref = $2) and ($3 = '' or e.referral_id = $3)
+         and ($4 = '' or e.actor_agency = $4 or e.from_agency = $4 or e.to_agency = $4)
+         and ($5 = '' or e.actor_user = $5) and ($6 = '' or e.action = $6)
+         and ($7::timestamptz is null or e.occurred_at >= $7) and ($8::timestamptz is null or e.occurred_at < $8)
+       order by e.seq limit $9`,
+      [
+        q.afterSeq,
+        q.subjectRef ?? '',
+        q.referralId ?? '',
+        q.agencyId ?? '',
+        q.actorUser ?? '',
+        q.action ?? '',
+        iso(q.window.since),
+        iso(q.window.until),
+        q.limit,
+      ],
+    );
+    return rows.map((row) => ({
+      seq: Number(row['seq']),
+      eventId: String(row['event_id']),
+      action: String(row['action']),
+      occurredAt: (row['occurred_at'] as Date | null) ?? undefined,
+      receivedAt: row['received_at'] as Date,
+      actorAgency: String(row['actor_agency']),
+      actorUser: String(row['actor_user']),
+      actorRole: String(row['actor_role']),
+      referralId: String(row['referral_id']),
+      subjectRef: String(row['subject_ref']),
+      fromAgency: String(row['from_agency']),
+      toAgency: String(row['to_agency']),
+      canonical: String(row['canonical']),
+    }));
+  }
+
+  async accessLog(subjectRef: string, window: TimeWindow): Promise<AccessRow[]> {
+    const { rows } = await this.#pool.query<{ seq: string; entry: Buffer }>(
+      `select e.seq, e.entry from audit.entries e
+       where e.subject_ref = $1 and e.action = 'audit.v1.access'
+         and ($2::timestamptz is null or e.occurred_at >= $2) and ($3::timestamptz is null or e.occurred_at < $3)
+       order by e.seq`,
+      [subjectRef, iso(window.since), iso(window.until)],
+    );
+    return rows.map((row) => ({ seq: Number(row.seq), entry: decodeEntry(row.entry) }));
+  }
+
+  async handoff(
+    grouping: HandoffGrouping,
+    window: TimeWindow,
+    scope: ReportScope,
+    now: Date,
+  ): Promise<{ rows: HandoffRow[]; total: HandoffRow }> {
+    const stage = (name: string, column: string): string =>
+      `count(${column}) as ${name}_n,
+       percentile_cont(array[0.5, 0.9]) within group (order by ${column}) as ${name}_p,
+       max(${column}) as ${name}_max`;
+    const client = await this.#pool.connect();
+    try {
+      await client.query('begin read only');
+      // The percentiles sort in memory rather than spill to disk.
+      await client.query(`set local work_mem = '64MB'`);
+      const { rows } = await client.query<Record<string, unknown>>(
+        `with r as (
+           select ${handoffGroup[grouping]} as grp, r.state, r.escalations, r.acknowledged_at, r.accepted_at,
+                  r.acknowledge_due_at, r.accept_due_at,
+                  extract(epoch from r.acknowledged_at - r.sent_at)::float8 as ack_s,
+                  extract(epoch from r.accepted_at - r.sent_at)::float8 as accept_s,
+                  extract(epoch from r.contact_at - r.sent_at)::float8 as contact_s,
+                  extract(epoch from r.closed_at - r.sent_at)::float8 as close_s
+           from audit.referrals r left join audit.agencies a on a.agency_id = r.to_agency
+           where ($1::timestamptz is null or r.sent_at >= $1) and ($2::timestamptz is null or r.sent_at < $2)
+             and ($3 = '' or r.to_agency = $3 or r.from_agency = $3)
+         )
+         select grouping(grp) as is_total, grp, count(*) as referrals,
+           ${stage('ack', 'ack_s')}, ${stage('accept', 'accept_s')},
+           ${stage('contact', 'contact_s')}, ${stage('close', 'close_s')},
+           count(*) filter (where acknowledged_at <= acknowledge_due_at) as ack_in,
+           count(*) filter (where acknowledged_at is not null or (state = 'sent' and acknowledge_due_at < $4)) as ack_decided,
+           count(*) filter (where accepted_at <= accept_due_at) as accept_in,
+           count(*) filter (where accepted_at is not null
+                              or (state in ('sent', 'acknowledged') and accept_due_at < $4)) as accept_decided,
+           count(*) filter (where (state = 'sent' and acknowledge_due_at < $4)
+                              or (state in ('sent', 'acknowledged') and accept_due_at < $4)) as past_due,
+           coalesce(sum(escalations), 0) as escalations
+         from r group by grouping sets ((grp), ()) order by is_total, grp`,
+        [iso(window.since), iso(window.until), agencyOf(scope), now.toISOString()],
+      );
+      await client.query('commit');
+      const total = rows.find((row) => Number(row['is_total']) === 1);
+      return {
+        rows: rows.filter((row) => row !== total).map(handoffRow),
+        total: { ...(total ? handoffRow(total) : emptyHandoffRow()), group: 'total' },
+      };
+    } finally {
+      client.release();
+    }
+  }
+
+  async consent(window: TimeWindow, scope: ReportScope): Promise<ConsentFigures> {
+    const params = [iso(window.since), iso(window.until), agencyOf(scope)];
+    const inWindow = `($1::timestamptz is null or e.occurred_at >= $1) and ($2::timestamptz is null or e.occurred_at < $2)`;
+    const consents = await this.#pool.query<Record<string, unknown>>(
+      `with grants as (
+         select ${event} ->> 'consentId' as consent_id, e.actor_agency as agency,
+                coalesce(${event} #>> '{consentGranted,method}', '') as method
+         from audit.entries e where e.action = 'consent.v1.granted'
+       ), changes as (
+         select e.action, ${event} ->> 'consentId' as consent_id from audit.entries e
+         where e.action in ('consent.v1.granted', 'consent.v1.revoked', 'consent.v1.expired') and ${inWindow}
+       )
+       select coalesce(g.agency, '') as agency, coalesce(g.method, '') as method,
+              count(*) filter (where c.action = 'consent.v1.granted') as granted,
+              count(*) filter (where c.action = 'consent.v1.revoked') as revoked,
+              count(*) filter (where c.action = 'consent.v1.expired') as expired
+       from changes c left join grants g on g.consent_id = c.consent_id
+       where $3 = '' or g.agency = $3
+       group by 1, 2 order by 1, 2`,
+      params,
+    );
+    const withdrawn = await this.#pool.query<{ n: string }>(
+      `select count(*) as n from audit.entries e
+       where e.action = 'referral.v1.withdrawn' and ${event} #>> '{referralChanged,reason}' = 'consent_revoked'
+         and ${inWindow} and ($3 = '' or e.from_agency = $3 or e.to_agency = $3)`,
+      params,
+    );
+    const accesses = await this.#pool.query<Record<string, unknown>>(
+      `select e.actor_agency as agency, c.category,
+              count(*) filter (where ${event} #>> '{accessRecorded,outcome}' = 'granted') as granted,
+              count(*) filter (where ${event} #>> '{accessRecorded,outcome}' = 'denied') as denied
+       from audit.entries e
+       cross join lateral jsonb_array_elements_text(coalesce(${event} #> '{accessRecorded,categories}', '[]'::jsonb))
+         as c(category)
+       where e.action = 'audit.v1.access' and ${inWindow} and ($3 = '' or e.actor_agency = $3)
+       group by 1, 2 order by 1, 2`,
+      params,
+    );
+    const denied = await this.#pool.query<{ n: string }>(
+      `select count(*) as n from audit.entries e
+       where e.action = 'audit.v1.access' and ${event} #>> '{accessRecorded,outcome}' = 'denied'
+         and ${inWindow} and ($3 = '' or e.actor_agency = $3)`,
+      params,
+    );
+    return {
+      consents: consents.rows.map((row) => ({
+        agencyId: String(row['agency']),
+        method: String(row['method']),
+        granted: Number(row['granted']),
+        revoked: Number(row['revoked']),
+        expired: Number(row['expired']),
+      })),
+      referralsWithdrawnByRevocation: Number(withdrawn.rows[0]?.n ?? 0),
+      accesses: accesses.rows.map((row) => ({
+        agencyId: String(row['agency']),
+        category: String(row['category']),
+        granted: Number(row['granted']),
+        denied: Number(row['denied']),
+      })),
+      accessesDenied: Number(denied.rows[0]?.n ?? 0),
+    };
+  }
+
+  async statistics(
+    rows: StatisticsDimension,
+    columns: StatisticsDimension,
+    window: TimeWindow,
+    scope: ReportScope,
+  ): Promise<Map<string, Map<string, number>>> {
+    const needs = rows === 'need' || columns === 'need' ? 'cross join lateral unnest(r.needs) as n(need)' : '';
+    const result = await this.#pool.query<{ row_label: string; column_label: string; n: string }>(
+      `select ${statisticsAxis[rows]} as row_label, ${statisticsAxis[columns]} as column_label, count(*) as n
+       from audit.referrals r left join audit.agencies a on a.agency_id = r.to_agency ${needs}
+       where ($1::timestamptz is null or r.sent_at >= $1) and ($2::timestamptz is null or r.sent_at < $2)
+         and ($3 = '' or r.to_agency = $3 or r.from_agency = $3)
+       group by 1, 2`,
+      [iso(window.since), iso(window.until), agencyOf(scope)],
+    );
+    const table = new Map<string, Map<string, number>>();
+    for (const row of result.rows) {
+      const line = table.get(row.row_label) ?? new Map<string, number>();
+      line.set(row.column_label, Number(row.n));
+      table.set(row.row_label, line);
+    }
+    return table;
+  }
+}
+
+function figures(row: Record<string, unknown>, name: string): StageFigures {
+  const percentiles = (row[`${name}_p`] as number[] | null) ?? [];
+  return {
+    count: Number(row[`${name}_n`]),
+    p50Seconds: percentiles[0] ?? 0,
+    p90Seconds: percentiles[1] ?? 0,
+    maxSeconds: Number(row[`${name}_max`] ?? 0),
+  };
+}
+
+const share = (within: unknown, decided: unknown): number => (Number(decided) > 0 ? Number(within) / Number(decided) : 0);
+
+function handoffRow(row: Record<string, unknown>): HandoffRow {
+  return {
+    group: String(row['grp'] ?? ''),
+    referrals: Number(row['referrals']),
+    acknowledge: figures(row, 'ack'),
+    accept: figures(row, 'accept'),
+    firstContact: figures(row, 'contact'),
+    close: figures(row, 'close'),
+    acknowledgedWithinSla: share(row['ack_in'], row['ack_decided']),
+    acceptedWithinSla: share(row['accept_in'], row['accept_decided']),
+    openPastDue: Number(row['past_due']),
+    escalations: Number(row['escalations']),
+  };
+}
+
+function emptyHandoffRow(): HandoffRow {
+  const none = { count: 0, p50Seconds: 0, p90Seconds: 0, maxSeconds: 0 };
+  return {
+    group: '',
+    referrals: 0,
+    acknowledge: none,
+    accept: none,
+    firstContact: none,
+    close: none,
+    acknowledgedWithinSla: 0,
+    acceptedWithinSla: 0,
+    openPastDue: 0,
+    escalations: 0,
+  };
+}

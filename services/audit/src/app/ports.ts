@@ -1,0 +1,162 @@
+import type { AuditEntry, Canonical, Hash } from '@passage/audit-log';
+import type { HandoffGrouping, ReportScope, StatisticsDimension, TimeWindow } from '../domain/index.ts';
+
+/** The searchable fields of an entry, copied out of the event (ids and codes only). */
+export interface EntryFields {
+  readonly action: string;
+  readonly occurredAt: Date | undefined;
+  readonly actorAgency: string;
+  readonly actorUser: string;
+  readonly actorRole: string;
+  readonly referralId: string;
+  readonly subjectRef: string;
+  readonly fromAgency: string;
+  readonly toAgency: string;
+}
+
+export interface AgencyFact {
+  readonly agencyId: string;
+  readonly kind: string;
+  readonly region: string;
+  readonly version: number;
+}
+
+/** A referral as its latest event describes it: states and hand-off times, never the packet. */
+export interface ReferralFact {
+  readonly referralId: string;
+  readonly fromAgency: string;
+  readonly toAgency: string;
+  readonly priority: string;
+  readonly state: string;
+  readonly reason: string;
+  readonly needs: readonly string[];
+  readonly version: number;
+  readonly sentAt: Date;
+  readonly acknowledgedAt?: Date | undefined;
+  readonly acceptedAt?: Date | undefined;
+  readonly contactAt?: Date | undefined;
+  readonly closedAt?: Date | undefined;
+  readonly declinedAt?: Date | undefined;
+  readonly withdrawnAt?: Date | undefined;
+  readonly acknowledgeDueAt?: Date | undefined;
+  readonly acceptDueAt?: Date | undefined;
+  readonly escalated: boolean;
+}
+
+/** One event from the bus, ready to become an entry. */
+export interface IncomingEvent {
+  readonly eventId: string;
+  /** The subject without a deployment namespace. */
+  readonly subject: string;
+  readonly receivedAt: Date;
+  readonly event: Canonical;
+  readonly fields: EntryFields;
+  readonly agency?: AgencyFact | undefined;
+  readonly referral?: ReferralFact | undefined;
+}
+
+/** An event that could not be read: kept with its error, never entered into the log. */
+export interface ParkedEvent {
+  readonly subject: string;
+  readonly streamSeq: number;
+  readonly payload: Uint8Array;
+  readonly error: string;
+}
+
+export interface StoredCheckpoint {
+  readonly treeSize: number;
+  readonly rootHash: Hash;
+  readonly note: string;
+}
+
+export interface LogStore {
+  /** Appends the events not yet in the log, in order, in one transaction; returns the new size. */
+  append(events: readonly IncomingEvent[], parked: readonly ParkedEvent[]): Promise<{ appended: number; size: number }>;
+  size(): Promise<number>;
+  rootAt(size: number): Promise<Hash>;
+  latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
+  saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;
+  inclusion(seq: number, size: number): Promise<{ entry: Buffer; leafHash: Hash; path: Hash[] }>;
+  consistency(oldSize: number, newSize: number): Promise<Hash[]>;
+}
+
+export interface StoredEntryRow extends EntryFields {
+  readonly seq: number;
+  readonly eventId: string;
+  readonly receivedAt: Date;
+  readonly canonical: string;
+}
+
+export interface EntryQuery {
+  readonly subjectRef?: string | undefined;
+  readonly referralId?: string | undefined;
+  readonly agencyId?: string | undefined;
+  readonly actorUser?: string | undefined;
+  readonly action?: string | undefined;
+  readonly window: TimeWindow;
+  readonly afterSeq: number;
+  readonly limit: number;
+}
+
+export interface AccessRow {
+  readonly seq: number;
+  readonly entry: AuditEntry;
+}
+
+export interface StageFigures {
+  readonly count: number;
+  readonly p50Seconds: number;
+  readonly p90Seconds: number;
+  readonly maxSeconds: number;
+}
+
+export interface HandoffRow {
+  readonly group: string;
+  readonly referrals: number;
+  readonly acknowledge: StageFigures;
+  readonly accept: StageFigures;
+  readonly firstContact: StageFigures;
+  readonly close: StageFigures;
+  readonly acknowledgedWithinSla: number;
+  readonly acceptedWithinSla: number;
+  readonly openPastDue: number;
+  readonly escalations: number;
+}
+
+export interface ConsentFigures {
+  readonly consents: readonly {
+    agencyId: string;
+    method: string;
+    granted: number;
+    revoked: number;
+    expired: number;
+  }[];
+  readonly referralsWithdrawnByRevocation: number;
+  readonly accesses: readonly { agencyId: string; category: string; granted: number; denied: number }[];
+  readonly accessesDenied: number;
+}
+
+export interface ReportStore {
+  query(query: EntryQuery): Promise<StoredEntryRow[]>;
+  accessLog(subjectRef: string, window: TimeWindow): Promise<AccessRow[]>;
+  handoff(
+    grouping: HandoffGrouping,
+    window: TimeWindow,
+    scope: ReportScope,
+    now: Date,
+  ): Promise<{ rows: HandoffRow[]; total: HandoffRow }>;
+  consent(window: TimeWindow, scope: ReportScope): Promise<ConsentFigures>;
+  /** counts[row label][column label] of referrals sent in the window (needs count once per need). */
+  statistics(
+    rows: StatisticsDimension,
+    columns: StatisticsDimension,
+    window: TimeWindow,
+    scope: ReportScope,
+  ): Promise<Map<string, Map<string, number>>>;
+}
+
+/** What Verify reads: the stored entries in order and the stored checkpoint notes. */
+export interface LogSource {
+  entries(): AsyncIterable<{ seq: number; entry: Buffer; leafHash?: Buffer | undefined }>;
+  checkpointNotes(): Promise<string[]>;
+}

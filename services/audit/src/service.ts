@@ -1,0 +1,105 @@
+import pg from 'pg';
+import { NoteSigner } from '@passage/audit-log';
+import { verifierFromEnv } from '@passage/auth';
+import { descriptorSet } from '@passage/contracts/descriptor';
+import { openServiceRuntime, shutDownRuntime } from '@passage/events';
+import { ConfigError, Shutdown, startGrpcServer, type Logger } from '@passage/platform';
+import { auditMigrations } from '../migrations/index.ts';
+import { storedCheckpointNotes, storedEntries } from './adapters/db/log-reader.ts';
+import { PgLogStore } from './adapters/db/log-store.ts';
+import { PgReportStore } from './adapters/db/report-store.ts';
+import { LogConsumer } from './adapters/events/log-consumer.ts';
+import { auditService } from './adapters/grpc/audit-service.ts';
+import { AuditQueries } from './app/audit-queries.ts';
+import { Checkpointer } from './app/checkpointer.ts';
+import { Ingest } from './app/ingest.ts';
+import type { AuditConfig } from './config.ts';
+
+export const auditSchema = 'audit';
+
+export interface RunningAudit {
+  readonly address: string;
+  readonly queries: AuditQueries;
+  readonly verifierKey: string;
+  readonly shutdown: Shutdown;
+}
+
+/** The development signing key: fixed, so demo checkpoints verify across restarts; never in production. */
+export const developmentAuditSeed = Buffer.alloc(32, 0x61);
+
+export function checkpointSigner(config: Pick<AuditConfig, 'AUDIT_SIGNING_KEY' | 'AUDIT_ORIGIN' | 'PASSAGE_ENV'>): NoteSigner {
+  if (config.AUDIT_SIGNING_KEY) {
+    const seed = Buffer.from(config.AUDIT_SIGNING_KEY, 'base64');
+    if (seed.length !== 32) throw new ConfigError(['AUDIT_SIGNING_KEY: base64 of a 32-byte Ed25519 seed']);
+    return new NoteSigner(config.AUDIT_ORIGIN, seed);
+  }
+  if (config.PASSAGE_ENV === 'development') return new NoteSigner(config.AUDIT_ORIGIN, developmentAuditSeed);
+  throw new ConfigError(['AUDIT_SIGNING_KEY is required outside development (base64 of a 32-byte Ed25519 seed)']);
+}
+
+export async function startAudit(
+  config: AuditConfig,
+  log: Logger,
+  hooks: { onBatch?: (appended: number, lagsMs: readonly number[]) => void } = {},
+): Promise<RunningAudit> {
+  let verifier;
+  try {
+    verifier = verifierFromEnv(config);
+  } catch (error) {
+    throw new ConfigError([(error as Error).message]);
+  }
+  const signer = checkpointSigner(config);
+  const shutdown = new Shutdown(log);
+  // The audit service publishes nothing: no outbox to relay.
+  const runtime = await openServiceRuntime({
+    name: 'audit',
+    config,
+    schema: auditSchema,
+    migrations: auditMigrations,
+    streams: ['referral', 'consent', 'directory', 'audit'],
+    relay: false,
+    log,
+  });
+  const pool = new pg.Pool({ connectionString: runtime.databaseUrl, max: 8 });
+  const logStore = new PgLogStore(pool);
+  const checkpointer = new Checkpointer(logStore, signer, config.AUDIT_ORIGIN, {
+    everyEntries: config.AUDIT_CHECKPOINT_EVERY,
+    everyMs: config.AUDIT_CHECKPOINT_SECONDS * 1000,
+  });
+  const ingest = new Ingest(logStore, checkpointer);
+  const consumer = new LogConsumer({
+    nats: runtime.nats,
+    topology: runtime.topology,
+    ingest,
+    prefix: config.AUDIT_CONSUMER,
+    areas: ['referral', 'consent', 'directory', 'audit'],
+    batchMax: config.AUDIT_BATCH_MAX,
+    log,
+    ...(hooks.onBatch ? { onBatch: hooks.onBatch } : {}),
+  });
+  await consumer.start();
+  const timer = setInterval(
+    () => void ingest.tick().catch((error: unknown) => log.error({ err: error }, 'checkpoint failed; retrying')),
+    Math.max(100, (config.AUDIT_CHECKPOINT_SECONDS * 1000) / 2),
+  );
+  const queries = new AuditQueries(
+    logStore,
+    new PgReportStore(pool),
+    { entries: () => storedEntries(pool), checkpointNotes: () => storedCheckpointNotes(pool) },
+    checkpointer,
+    config.AUDIT_ORIGIN,
+  );
+  const server = await startGrpcServer(
+    { services: [auditService(queries, verifier, log)], descriptorSet: descriptorSet(), log },
+    config.GRPC_HOST,
+    config.GRPC_PORT,
+  );
+  shutdown.add('grpc server', () => server.shutdown(config.SHUTDOWN_GRACE_MS));
+  shutdown.add('log consumer', async () => {
+    clearInterval(timer);
+    await consumer.stop();
+  });
+  shutdown.add('log pool', () => pool.end());
+  shutDownRuntime(shutdown, runtime);
+  return { address: server.address, queries, verifierKey: signer.verifierKey, shutdown };
+}

@@ -1,0 +1,250 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NoteVerifier, verifyLog } from '@passage/audit-log';
+import { audit } from '@passage/contracts';
+import { callUnary } from '@passage/platform';
+import { failureOf, waitUntil } from '@passage/testing';
+import pg from 'pg';
+import { storedCheckpointNotes, storedEntries } from '../src/adapters/db/log-reader.ts';
+import { agencyEvent, referralEvents, startAuditLab, waitForEntries, type AuditLab } from './support.ts';
+
+let lab: AuditLab;
+let client: audit.AuditServiceClient;
+let eventCount = 0;
+
+beforeAll(async () => {
+  lab = await startAuditLab('auditlog');
+  client = lab.client!;
+  const events = [
+    agencyEvent(lab.topology, 'london-coalition', 'london'),
+    ...Array.from({ length: 40 }, (_, i) =>
+      referralEvents(
+        {
+          from: 'peel-regional-police',
+          to: 'london-coalition',
+          sentAt: new Date(Date.UTC(2026, 10, 1, 12, i)),
+          acknowledgeDueMinutes: 60,
+          acceptDueMinutes: 240,
+          acknowledged: 10,
+          accepted: 30,
+        },
+        lab.topology,
+      ),
+    ).flat(),
+  ];
+  for (const { subject, envelope } of events) await lab.publish(envelope, subject);
+  eventCount = events.length;
+  await waitForEntries(lab, eventCount);
+  // The timer signs the tail within AUDIT_CHECKPOINT_SECONDS.
+  await waitUntil(async () => (await checkpointSize()) === eventCount);
+});
+
+afterAll(async () => {
+  await lab?.stop();
+});
+
+async function checkpointSize(): Promise<number> {
+  const { rows } = await lab.sql.query<{ n: string | null }>('select max(tree_size) as n from audit.checkpoints');
+  return Number(rows[0]?.n ?? 0);
+}
+
+const call = <Req, Res>(method: (r: Req, m: never, cb: never) => unknown, request: Req, user = 'auditor') =>
+  callUnary(method.bind(client) as never, request, lab.as(user as 'auditor')) as Promise<Res>;
+
+async function verifyFromDatabase(savedNote?: string) {
+  return verifyLog({
+    entries: storedEntries(lab.sql),
+    checkpointNotes: await storedCheckpointNotes(lab.sql),
+    verifierKey: lab.service!.verifierKey,
+    savedNote,
+  });
+}
+
+/** As the superuser, with triggers off: what an attacker with the database would do. */
+async function tamper(sql: string): Promise<void> {
+  await lab.sql.query('begin');
+  await lab.sql.query('set local session_replication_role = replica');
+  await lab.sql.query(sql);
+  await lab.sql.query('commit');
+}
+
+// RFC 6962 §2.1.1/§2.1.2, written again here from the RFC's recursive definitions, so the
+// service's proofs are checked by code that shares nothing with the code that made them.
+const sha = (...parts: Buffer[]): Buffer => createHash('sha256').update(Buffer.concat(parts)).digest();
+const split = (n: number): number => 2 ** Math.ceil(Math.log2(n) - 1);
+function rootFromPath(m: number, n: number, leaf: Buffer, path: Buffer[]): Buffer {
+  if (n === 1) {
+    expect(path).toHaveLength(0);
+    return leaf;
+  }
+  const k = split(n);
+  const sibling = path.pop()!;
+  return m < k
+    ? sha(Buffer.from([1]), rootFromPath(m, k, leaf, path), sibling)
+    : sha(Buffer.from([1]), sibling, rootFromPath(m - k, n - k, leaf, path));
+}
+function rootsFromConsistency(m: number, n: number, complete: boolean, oldRoot: Buffer, proof: Buffer[]): [Buffer, Buffer] {
+  if (m === n) {
+    if (complete) return [oldRoot, oldRoot];
+    expect(proof).toHaveLength(1);
+    const h = proof.pop()!;
+    return [h, h];
+  }
+  const k = split(n);
+  const node = proof.pop()!;
+  if (m <= k) {
+    const [o, nn] = rootsFromConsistency(m, k, complete, oldRoot, proof);
+    return [o, sha(Buffer.from([1]), nn, node)];
+  }
+  const [o, nn] = rootsFromConsistency(m - k, n - k, false, oldRoot, proof);
+  return [sha(Buffer.from([1]), node, o), sha(Buffer.from([1]), node, nn)];
+}
+
+describe('the verifiable audit log', () => {
+  it('holds every event once, gap-free, and verifies against its signed checkpoints', async () => {
+    const { rows } = await lab.sql.query<{ n: number; lo: string; hi: string; ids: number }>(
+      'select count(*)::int as n, min(seq) as lo, max(seq) as hi, count(distinct event_id)::int as ids from audit.entries',
+    );
+    expect(rows[0]).toEqual({ n: eventCount, lo: '0', hi: String(eventCount - 1), ids: eventCount });
+    const result = await verifyFromDatabase();
+    expect(result).toMatchObject({ ok: true, treeSize: eventCount });
+    expect(result.checkpointsChecked).toBeGreaterThanOrEqual(2);
+    const viaService = await call<audit.VerifyRequest, audit.VerifyResponse>(client.verify, { checkpointNote: '' });
+    expect(viaService).toMatchObject({ ok: true, treeSize: eventCount, firstBadSeq: -1 });
+  });
+
+  it('serves inclusion and consistency proofs that an independent RFC 6962 verifier accepts', async () => {
+    const latest = await call<audit.LatestCheckpointRequest, audit.LatestCheckpointResponse>(client.latestCheckpoint, {});
+    const checkpoint = new NoteVerifier(latest.verifierKey).open(latest.checkpoint!.note);
+    expect(checkpoint.treeSize).toBe(eventCount);
+    for (const seq of [0, 1, 17, eventCount - 1]) {
+      const proof = await call<audit.InclusionProofRequest, audit.InclusionProofResponse>(client.inclusionProof, {
+        seq,
+        treeSize: eventCount,
+      });
+      expect(sha(Buffer.from([0]), proof.entry).equals(proof.leafHash)).toBe(true);
+      expect(JSON.parse(proof.entry.toString()).seq).toBe(seq);
+      const root = rootFromPath(seq, eventCount, proof.leafHash, [...proof.path]);
+      expect(root.equals(checkpoint.rootHash)).toBe(true);
+    }
+    const { rows } = await lab.sql.query<{ tree_size: string; root_hash: Buffer }>(
+      'select tree_size, root_hash from audit.checkpoints where tree_size < $1 order by tree_size',
+      [eventCount],
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    for (const old of rows) {
+      const oldSize = Number(old.tree_size);
+      if (oldSize === 0) continue;
+      const { proof } = await call<audit.ConsistencyProofRequest, audit.ConsistencyProofResponse>(
+        client.consistencyProof,
+        { oldSize, newSize: eventCount },
+      );
+      const [oldRoot, newRoot] = rootsFromConsistency(oldSize, eventCount, true, old.root_hash, [...proof]);
+      expect(oldRoot.equals(old.root_hash)).toBe(true);
+      expect(newRoot.equals(checkpoint.rootHash)).toBe(true);
+    }
+  });
+
+  it('refuses proofs outside the tree, naming the field', async () => {
+    const beyond = await failureOf<{ code: string; message: string }>(
+      call(client.inclusionProof, { seq: eventCount, treeSize: eventCount } satisfies audit.InclusionProofRequest),
+    );
+    expect(beyond.code).toBe('invalid_argument');
+    expect(beyond.message).toContain('seq:');
+    const tooBig = await failureOf<{ code: string; message: string }>(call(client.consistencyProof, { oldSize: 1, newSize: eventCount + 5 }));
+    expect(tooBig.code).toBe('invalid_argument');
+    expect(tooBig.message).toContain('new_size:');
+  });
+
+  it('lets only auditors and administrators read the log', async () => {
+    for (const user of ['peel-officer', 'london-intake', 'london-supervisor']) {
+      const refused = await failureOf<{ code: string; message: string }>(call(client.verify, { checkpointNote: '' }, user));
+      expect(refused.code).toBe('permission_denied');
+    }
+    const admin = await call<audit.QueryRequest, audit.QueryResponse>(
+      client.query,
+      audit.QueryRequest.fromPartial({ action: 'directory.v1.agency_upserted', limit: 10 }),
+      'admin',
+    );
+    expect(admin.entries).toHaveLength(1);
+  });
+
+  it("gives the service's own role no way to change or remove an entry", async () => {
+    const asService = new pg.Client({ connectionString: await lab.serviceRoleUrl() });
+    await asService.connect();
+    try {
+      for (const statement of [
+        `update audit.entries set action = 'x' where seq = 0`,
+        'delete from audit.entries where seq = 0',
+        'truncate audit.entries',
+        `update audit.checkpoints set note = 'x'`,
+        'delete from audit.tree_nodes',
+      ]) {
+        const error = await asService.query(statement).then(
+          () => undefined,
+          (e: unknown) => e as { code?: string },
+        );
+        expect(error?.code, statement).toBe('42501');
+      }
+    } finally {
+      await asService.end();
+    }
+    expect(await lab.entries()).toBe(eventCount);
+  });
+
+  it('parks a malformed event with its error and writes nothing of it', async () => {
+    await lab.publishRaw(lab.topology.referral('peel-regional-police', 'london-coalition', 'sent'), Buffer.from('not protobuf'));
+    await waitUntil(async () => {
+      const { rows } = await lab.sql.query<{ n: number }>('select count(*)::int as n from audit.parked_events');
+      return rows[0]!.n === 1;
+    });
+    const { rows } = await lab.sql.query<{ error: string }>('select error from audit.parked_events');
+    expect(rows[0]!.error).toMatch(/undecodable|not a UUID|malformed/);
+    expect(await lab.entries()).toBe(eventCount);
+  });
+
+  it('names the entry whose bytes were changed in the database', async () => {
+    const flip = (seq: number) =>
+      tamper(`update audit.entries set entry = set_byte(entry, 40, get_byte(entry, 40) # 1) where seq = ${seq}`);
+    await flip(17);
+    const result = await verifyFromDatabase();
+    expect(result).toMatchObject({ ok: false, firstBadSeq: 17 });
+    expect(result.problem).toContain('17');
+    await flip(17);
+    expect((await verifyFromDatabase()).ok).toBe(true);
+  });
+
+  it('catches a rewrite that also fixes the stored leaf hash, by the signed checkpoints', async () => {
+    const { rows } = await lab.sql.query<{ entry: Buffer; leaf_hash: Buffer }>(
+      'select entry, leaf_hash from audit.entries where seq = 5',
+    );
+    const original = rows[0]!;
+    const forged = Buffer.from(original.entry.toString().replace('"synthetic-user"', '"someone-else"'));
+    const forgedLeaf = sha(Buffer.from([0]), forged);
+    await lab.sql.query('begin');
+    await lab.sql.query('set local session_replication_role = replica');
+    await lab.sql.query('update audit.entries set entry = $1, leaf_hash = $2 where seq = 5', [forged, forgedLeaf]);
+    await lab.sql.query('commit');
+    const result = await verifyFromDatabase();
+    expect(result.ok).toBe(false);
+    expect(result.problem).toMatch(/does not match its signed checkpoint: an entry from seq \d+ to \d+ was altered/);
+    await lab.sql.query('begin');
+    await lab.sql.query('set local session_replication_role = replica');
+    await lab.sql.query('update audit.entries set entry = $1, leaf_hash = $2 where seq = 5', [original.entry, original.leaf_hash]);
+    await lab.sql.query('commit');
+    expect((await verifyFromDatabase()).ok).toBe(true);
+  });
+
+  it('detects deleted newest entries against a checkpoint saved outside the database', async () => {
+    const saved = (await storedCheckpointNotes(lab.sql)).at(-1)!;
+    expect((await verifyFromDatabase(saved)).ok).toBe(true);
+    // The attacker removes the tail and the checkpoints that covered it.
+    await tamper(`delete from audit.entries where seq >= ${eventCount - 3}`);
+    await tamper(`delete from audit.checkpoints where tree_size > ${eventCount - 3}`);
+    const withoutSaved = await verifyFromDatabase();
+    expect(withoutSaved.ok).toBe(true); // what the database alone can no longer show
+    const result = await verifyFromDatabase(saved);
+    expect(result).toMatchObject({ ok: false, firstBadSeq: eventCount - 3 });
+    expect(result.problem).toContain('saved checkpoint');
+  });
+});

@@ -1,0 +1,193 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import { TokenIssuer, demoUsers, type Caller } from '@passage/auth';
+import { audit } from '@passage/contracts';
+import { Topology, createEnvelope, encodeEnvelope, ensureStreams, type Envelope } from '@passage/events';
+import { bearerMetadata, createLogger, insecureCredentials, loadConfig, serviceDatabaseUrl } from '@passage/platform';
+import { createTestDatabase, createTestNats, waitUntil, type TestDatabase, type TestNats } from '@passage/testing';
+import pg from 'pg';
+import { auditConfigSchema, type AuditConfig } from '../src/config.ts';
+import { startAudit, type RunningAudit } from '../src/service.ts';
+
+export interface AuditLab {
+  readonly db: TestDatabase;
+  readonly nats: TestNats;
+  readonly topology: Topology;
+  readonly env: Record<string, string>;
+  readonly service: RunningAudit | undefined;
+  readonly client: audit.AuditServiceClient | undefined;
+  /** As the database superuser: sees everything, can tamper (tests only). */
+  readonly sql: pg.Client;
+  as(user: keyof typeof demoUsers | Caller): ReturnType<typeof bearerMetadata>;
+  publish(envelope: Envelope, subject: string): Promise<void>;
+  publishRaw(subject: string, data: Uint8Array): Promise<void>;
+  entries(): Promise<number>;
+  /** A connection as the audit service's own role. */
+  serviceRoleUrl(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startAuditLab(
+  label: string,
+  options: { service?: boolean; config?: Partial<Record<keyof AuditConfig, string>> } = {},
+): Promise<AuditLab> {
+  const db = await createTestDatabase(label);
+  const nats = await createTestNats(label);
+  const topology = new Topology(nats.namespace);
+  const issuer = new TokenIssuer('test', randomBytes(32));
+  const env: Record<string, string> = {
+    DATABASE_URL: db.url,
+    NATS_URL: nats.url,
+    NATS_NAMESPACE: nats.namespace,
+    GRPC_PORT: '0',
+    AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
+    AUDIT_SIGNING_KEY: randomBytes(32).toString('base64'),
+    AUDIT_ORIGIN: 'passage.test/audit',
+    AUDIT_CHECKPOINT_EVERY: '50',
+    AUDIT_CHECKPOINT_SECONDS: '0.5',
+    ...options.config,
+  };
+  const nc: NatsConnection = await connect({ servers: nats.url });
+  await ensureStreams(nc, topology.allStreams());
+  const js: JetStreamClient = jetstream(nc);
+  const log = createLogger(`${label}-test`, process.env['LOG_LEVEL'] ?? 'silent');
+  const service = options.service === false ? undefined : await startAudit(loadConfig(auditConfigSchema, env), log);
+  const client = service ? new audit.AuditServiceClient(service.address, insecureCredentials()) : undefined;
+  const sql = new pg.Client({ connectionString: db.url });
+  await sql.connect();
+  return {
+    db,
+    nats,
+    topology,
+    env,
+    service,
+    client,
+    sql,
+    as: (user) => bearerMetadata(issuer.issue(typeof user === 'string' ? demoUsers[user]! : user)),
+    async publish(envelope, subject) {
+      await js.publish(subject, encodeEnvelope(envelope), { msgID: envelope.id });
+    },
+    async publishRaw(subject, data) {
+      await js.publish(subject, data, { msgID: randomUUID() });
+    },
+    async entries() {
+      const { rows } = await sql.query<{ n: number }>(
+        `select count(*)::int as n from pg_tables where schemaname = 'audit' and tablename = 'entries'`,
+      );
+      if (rows[0]!.n === 0) return 0;
+      const counted = await sql.query<{ n: number }>('select count(*)::int as n from audit.entries');
+      return counted.rows[0]!.n;
+    },
+    serviceRoleUrl: () => serviceDatabaseUrl(db.url, 'audit'),
+    async stop() {
+      client?.close();
+      await service?.shutdown.run();
+      await sql.end();
+      await nc.close();
+      await nats.cleanup();
+      await db.drop();
+    },
+  };
+}
+
+export async function waitForEntries(lab: AuditLab, count: number, timeoutMs = 20_000): Promise<void> {
+  await waitUntil(async () => (await lab.entries()) >= count, timeoutMs);
+}
+
+/** Synthetic referral events with chosen hand-off times: ids and codes only. */
+export interface ReferralStory {
+  readonly id?: string;
+  readonly from: string;
+  readonly to: string;
+  readonly priority?: 'standard' | 'urgent';
+  readonly needs?: readonly string[];
+  readonly sentAt: Date;
+  readonly acknowledgeDueMinutes: number;
+  readonly acceptDueMinutes: number;
+  /** Minutes after sending; absent stages never happened. */
+  readonly acknowledged?: number;
+  readonly accepted?: number;
+  readonly contact?: number;
+  readonly closed?: number;
+  readonly closeOutcome?: string;
+  readonly declined?: number;
+  readonly withdrawn?: number;
+  readonly withdrawReason?: string;
+}
+
+const minutes = (from: Date, n: number | undefined): Date | undefined =>
+  n === undefined ? undefined : new Date(from.getTime() + n * 60_000);
+
+/** The events a referral's history would have put on the bus, in order. */
+export function referralEvents(story: ReferralStory, topology: Topology): { subject: string; envelope: Envelope }[] {
+  const id = story.id ?? randomUUID();
+  const subjectRef = randomUUID();
+  const at = {
+    sent: story.sentAt,
+    acknowledged: minutes(story.sentAt, story.acknowledged),
+    accepted: minutes(story.sentAt, story.accepted),
+    in_contact: minutes(story.sentAt, story.contact),
+    closed: minutes(story.sentAt, story.closed),
+    declined: minutes(story.sentAt, story.declined),
+    withdrawn: minutes(story.sentAt, story.withdrawn),
+  };
+  const steps = (Object.entries(at) as [keyof typeof at, Date | undefined][])
+    .filter((step): step is [keyof typeof at, Date] => step[1] !== undefined)
+    .sort((a, b) => a[1].getTime() - b[1].getTime());
+  const seen: Partial<Record<keyof typeof at, Date>> = {};
+  return steps.map(([state, when], i) => {
+    seen[state] = when;
+    const event = state === 'in_contact' ? 'contact_recorded' : state;
+    const reason = state === 'closed' ? (story.closeOutcome ?? 'services_provided') : state === 'withdrawn' ? (story.withdrawReason ?? 'other') : '';
+    return {
+      subject: topology.referral(story.from, story.to, event),
+      envelope: createEnvelope({
+        type: `referral.v1.${event}`,
+        occurredAt: when,
+        actor: { agency: i === 0 ? story.from : story.to, user: 'synthetic-user', role: 'intake_worker' },
+        referralId: id,
+        subjectRef,
+        fromAgency: story.from,
+        toAgency: story.to,
+        priority: story.priority ?? 'standard',
+        payload: {
+          $case: 'referralChanged',
+          value: {
+            referralId: id,
+            state,
+            version: i + 1,
+            sentAt: story.sentAt,
+            acknowledgedAt: seen.acknowledged,
+            acceptedAt: seen.accepted,
+            contactAt: seen.in_contact,
+            closedAt: seen.closed,
+            declinedAt: seen.declined,
+            withdrawnAt: seen.withdrawn,
+            acknowledgeDueAt: minutes(story.sentAt, story.acknowledgeDueMinutes),
+            acceptDueAt: minutes(story.sentAt, story.acceptDueMinutes),
+            reason,
+            suggestedAgency: '',
+            previousReferralId: '',
+            needs: [...(story.needs ?? ['counselling'])],
+          },
+        },
+      }),
+    };
+  });
+}
+
+export function agencyEvent(topology: Topology, agencyId: string, region: string): { subject: string; envelope: Envelope } {
+  return {
+    subject: topology.directory('agency_upserted'),
+    envelope: createEnvelope({
+      type: 'directory.v1.agency_upserted',
+      actor: { agency: 'passage-oversight', user: 'admin', role: 'admin' },
+      payload: {
+        $case: 'agencyChanged',
+        value: { agencyId, kind: 'coalition', version: 1, acceptingReferrals: true, source: 'test', nameEn: '', nameFr: '', region },
+      },
+    }),
+  };
+}
