@@ -10,7 +10,9 @@ const checkpoint = { origin: 'passage.test/audit', treeSize: 42, rootHash: leafH
 describe('signed checkpoints', () => {
   it('round-trips through the note format and names the key the C2SP way', () => {
     const note = signer.sign(checkpoint);
-    expect(note).toMatch(/^passage\.test\/audit\n42\n[A-Za-z0-9+/]{43}=\n\n— passage\.test\/audit [A-Za-z0-9+/=]{92}\n$/);
+    expect(note).toMatch(
+      /^passage\.test\/audit\n42\n[A-Za-z0-9+/]{43}=\n\n— passage\.test\/audit [A-Za-z0-9+/=]{92}\n$/,
+    );
     expect(signer.verifierKey).toMatch(/^passage\.test\/audit\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/);
     const opened = new NoteVerifier(signer.verifierKey).open(note);
     expect(opened.treeSize).toBe(42);
@@ -22,7 +24,9 @@ describe('signed checkpoints', () => {
     const verifier = new NoteVerifier(signer.verifierKey);
     expect(() => verifier.open(note.replace('\n42\n', '\n41\n'))).toThrow('does not verify');
     const otherRoot = leafHash(Buffer.from('other')).toString('base64');
-    expect(() => verifier.open(note.replace(checkpoint.rootHash.toString('base64'), otherRoot))).toThrow(CheckpointError);
+    expect(() => verifier.open(note.replace(checkpoint.rootHash.toString('base64'), otherRoot))).toThrow(
+      CheckpointError,
+    );
     const stranger = new NoteSigner('passage.test/audit', randomBytes(32));
     expect(() => new NoteVerifier(stranger.verifierKey).open(note)).toThrow('no signature');
   });
@@ -33,7 +37,12 @@ describe('canonical entries', () => {
     seq: 3,
     receivedAt: new Date('2026-11-28T15:04:05.123Z'),
     subject: 'referral.v1.peel.london.sent',
-    event: { type: 'referral.v1.sent', id: 'e1', actor: { user: 'u', agency: 'peel' }, categories: ['needs', 'contact'] },
+    event: {
+      type: 'referral.v1.sent',
+      id: 'e1',
+      actor: { user: 'u', agency: 'peel' },
+      categories: ['needs', 'contact'],
+    },
   };
 
   it('sorts keys at every depth and keeps array order', () => {

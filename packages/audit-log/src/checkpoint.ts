@@ -29,11 +29,13 @@ function keyId(name: string, publicKey: Buffer): Buffer {
 }
 
 function checkName(name: string): void {
-  if (!name || /[\s+]/.test(name)) throw new CheckpointError(`note key name "${name}" must be non-empty, without spaces or "+"`);
+  if (!name || /[\s+]/.test(name))
+    throw new CheckpointError(`note key name "${name}" must be non-empty, without spaces or "+"`);
 }
 
 export function checkpointBody(checkpoint: Checkpoint): string {
-  if (checkpoint.origin.includes('\n') || !checkpoint.origin) throw new CheckpointError('origin must be one non-empty line');
+  if (checkpoint.origin.includes('\n') || !checkpoint.origin)
+    throw new CheckpointError('origin must be one non-empty line');
   return `${checkpoint.origin}\n${checkpoint.treeSize}\n${checkpoint.rootHash.toString('base64')}\n`;
 }
 
@@ -49,7 +51,9 @@ export class NoteSigner {
     if (seed.length !== 32) throw new CheckpointError('an Ed25519 seed is 32 bytes');
     this.name = name;
     this.#key = createPrivateKey({ key: Buffer.concat([pkcs8Ed25519Prefix, seed]), format: 'der', type: 'pkcs8' });
-    this.#publicKey = createPublicKey(this.#key).export({ format: 'der', type: 'spki' }).subarray(spkiEd25519Prefix.length);
+    this.#publicKey = createPublicKey(this.#key)
+      .export({ format: 'der', type: 'spki' })
+      .subarray(spkiEd25519Prefix.length);
     this.#id = keyId(name, this.#publicKey);
   }
 
@@ -76,9 +80,11 @@ export class NoteVerifier {
     if (!match) throw new CheckpointError('a verifier key reads <name>+<8 hex digit id>+<base64 key>');
     const [, name = '', id = '', key = ''] = match;
     const raw = Buffer.from(key, 'base64');
-    if (raw.length !== 33 || raw[0] !== ed25519) throw new CheckpointError('the verifier key is not an Ed25519 note key');
+    if (raw.length !== 33 || raw[0] !== ed25519)
+      throw new CheckpointError('the verifier key is not an Ed25519 note key');
     const publicKey = raw.subarray(1);
-    if (keyId(name, publicKey).toString('hex') !== id) throw new CheckpointError('the verifier key id does not match its key');
+    if (keyId(name, publicKey).toString('hex') !== id)
+      throw new CheckpointError('the verifier key id does not match its key');
     this.name = name;
     this.#id = Buffer.from(id, 'hex');
     this.#key = createPublicKey({ key: Buffer.concat([spkiEd25519Prefix, publicKey]), format: 'der', type: 'spki' });
@@ -89,13 +95,23 @@ export class NoteVerifier {
     const split = note.indexOf('\n\n');
     if (split < 0) throw new CheckpointError('not a signed note: no blank line before the signatures');
     const body = note.slice(0, split + 1);
-    const signatures = note.slice(split + 2).split('\n').filter(Boolean);
+    const signatures = note
+      .slice(split + 2)
+      .split('\n')
+      .filter(Boolean);
     const mine = signatures
       .map((line) => /^— (\S+) ([A-Za-z0-9+/=]+)$/.exec(line))
-      .find((match) => match?.[1] === this.name && Buffer.from(match[2] ?? '', 'base64').subarray(0, 4).equals(this.#id));
+      .find(
+        (match) =>
+          match?.[1] === this.name &&
+          Buffer.from(match[2] ?? '', 'base64')
+            .subarray(0, 4)
+            .equals(this.#id),
+      );
     if (!mine) throw new CheckpointError(`the note carries no signature by ${this.name}`);
     const signature = Buffer.from(mine[2] as string, 'base64').subarray(4);
-    if (!verify(null, Buffer.from(body), this.#key, signature)) throw new CheckpointError('the note signature does not verify');
+    if (!verify(null, Buffer.from(body), this.#key, signature))
+      throw new CheckpointError('the note signature does not verify');
     const lines = body.split('\n');
     const [origin, size, root] = lines;
     if (!origin || !size || !root || !/^\d+$/.test(size)) throw new CheckpointError('the note is not a checkpoint');

@@ -26,7 +26,8 @@ function referenceRoot(leaves: readonly Hash[]): Hash {
 function storeOf(leaves: readonly Hash[]): { lookup: SubtreeLookup; frontier: Frontier } {
   const nodes = new Map<string, Hash>();
   const frontier = new Frontier();
-  for (const leaf of leaves) for (const node of frontier.append(leaf)) nodes.set(`${node.level}:${node.index}`, node.hash);
+  for (const leaf of leaves)
+    for (const node of frontier.append(leaf)) nodes.set(`${node.level}:${node.index}`, node.hash);
   const lookup = (key: SubtreeKey): Hash => {
     const hash = nodes.get(`${key.level}:${key.index}`);
     if (!hash) throw new Error(`no subtree ${key.level}:${key.index}`);
@@ -106,9 +107,9 @@ describe('Merkle tree (RFC 6962)', () => {
           const rewritten = [...leaves];
           rewritten[m - 1] = leafHash(Buffer.from('rewritten'));
           const forged = storeOf(rewritten);
-          expect(verifyConsistency(m, n, consistencyProof(m, n, forged.lookup), oldRoot, treeRoot(n, forged.lookup))).toBe(
-            false,
-          );
+          expect(
+            verifyConsistency(m, n, consistencyProof(m, n, forged.lookup), oldRoot, treeRoot(n, forged.lookup)),
+          ).toBe(false);
         },
       ),
     );

@@ -105,14 +105,25 @@ export async function verifyLog(input: VerifyLogInput): Promise<LogVerification>
   const beyond = [...expected.keys()].filter((treeSize) => treeSize > size).sort((a, b) => b - a)[0];
   if (beyond !== undefined) {
     const who = saved && saved.treeSize === beyond ? 'the saved checkpoint' : 'a signed checkpoint';
-    return failed(size, checked, `the log holds ${size} entries but ${who} covers ${beyond}: entries from seq ${size} on are gone`, size);
+    return failed(
+      size,
+      checked,
+      `the log holds ${size} entries but ${who} covers ${beyond}: entries from seq ${size} on are gone`,
+      size,
+    );
   }
   const latest = [...checkpoints].sort((a, b) => b.treeSize - a.treeSize)[0];
   return { ok: true, treeSize: size, checkpointsChecked: checked, ...(latest ? { latest } : {}) };
 }
 
 function failed(treeSize: number, checked: number, problem: string, firstBadSeq?: number): LogVerification {
-  return { ok: false, treeSize, checkpointsChecked: checked, problem, ...(firstBadSeq === undefined ? {} : { firstBadSeq }) };
+  return {
+    ok: false,
+    treeSize,
+    checkpointsChecked: checked,
+    problem,
+    ...(firstBadSeq === undefined ? {} : { firstBadSeq }),
+  };
 }
 
 export { CheckpointError };

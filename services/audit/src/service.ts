@@ -27,7 +27,9 @@ export interface RunningAudit {
 /** The development signing key: fixed, so demo checkpoints verify across restarts; never in production. */
 export const developmentAuditSeed = Buffer.alloc(32, 0x61);
 
-export function checkpointSigner(config: Pick<AuditConfig, 'AUDIT_SIGNING_KEY' | 'AUDIT_ORIGIN' | 'PASSAGE_ENV'>): NoteSigner {
+export function checkpointSigner(
+  config: Pick<AuditConfig, 'AUDIT_SIGNING_KEY' | 'AUDIT_ORIGIN' | 'PASSAGE_ENV'>,
+): NoteSigner {
   if (config.AUDIT_SIGNING_KEY) {
     const seed = Buffer.from(config.AUDIT_SIGNING_KEY, 'base64');
     if (seed.length !== 32) throw new ConfigError(['AUDIT_SIGNING_KEY: base64 of a 32-byte Ed25519 seed']);

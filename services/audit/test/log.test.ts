@@ -48,8 +48,7 @@ async function checkpointSize(): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
-const call = <Req, Res>(method: (r: Req, m: never, cb: never) => unknown, request: Req, user = 'auditor') =>
-  callUnary(method.bind(client) as never, request, lab.as(user as 'auditor')) as Promise<Res>;
+const as = (user = 'auditor') => lab.as(user);
 
 async function verifyFromDatabase(savedNote?: string) {
   return verifyLog({
@@ -83,7 +82,13 @@ function rootFromPath(m: number, n: number, leaf: Buffer, path: Buffer[]): Buffe
     ? sha(Buffer.from([1]), rootFromPath(m, k, leaf, path), sibling)
     : sha(Buffer.from([1]), sibling, rootFromPath(m - k, n - k, leaf, path));
 }
-function rootsFromConsistency(m: number, n: number, complete: boolean, oldRoot: Buffer, proof: Buffer[]): [Buffer, Buffer] {
+function rootsFromConsistency(
+  m: number,
+  n: number,
+  complete: boolean,
+  oldRoot: Buffer,
+  proof: Buffer[],
+): [Buffer, Buffer] {
   if (m === n) {
     if (complete) return [oldRoot, oldRoot];
     expect(proof).toHaveLength(1);
@@ -109,19 +114,23 @@ describe('the verifiable audit log', () => {
     const result = await verifyFromDatabase();
     expect(result).toMatchObject({ ok: true, treeSize: eventCount });
     expect(result.checkpointsChecked).toBeGreaterThanOrEqual(2);
-    const viaService = await call<audit.VerifyRequest, audit.VerifyResponse>(client.verify, { checkpointNote: '' });
+    const viaService = await callUnary(client.verify.bind(client), { checkpointNote: '' }, as());
     expect(viaService).toMatchObject({ ok: true, treeSize: eventCount, firstBadSeq: -1 });
   });
 
   it('serves inclusion and consistency proofs that an independent RFC 6962 verifier accepts', async () => {
-    const latest = await call<audit.LatestCheckpointRequest, audit.LatestCheckpointResponse>(client.latestCheckpoint, {});
+    const latest = await callUnary(client.latestCheckpoint.bind(client), {}, as());
     const checkpoint = new NoteVerifier(latest.verifierKey).open(latest.checkpoint!.note);
     expect(checkpoint.treeSize).toBe(eventCount);
     for (const seq of [0, 1, 17, eventCount - 1]) {
-      const proof = await call<audit.InclusionProofRequest, audit.InclusionProofResponse>(client.inclusionProof, {
-        seq,
-        treeSize: eventCount,
-      });
+      const proof = await callUnary(
+        client.inclusionProof.bind(client),
+        {
+          seq,
+          treeSize: eventCount,
+        },
+        as(),
+      );
       expect(sha(Buffer.from([0]), proof.entry).equals(proof.leafHash)).toBe(true);
       expect(JSON.parse(proof.entry.toString()).seq).toBe(seq);
       const root = rootFromPath(seq, eventCount, proof.leafHash, [...proof.path]);
@@ -135,10 +144,7 @@ describe('the verifiable audit log', () => {
     for (const old of rows) {
       const oldSize = Number(old.tree_size);
       if (oldSize === 0) continue;
-      const { proof } = await call<audit.ConsistencyProofRequest, audit.ConsistencyProofResponse>(
-        client.consistencyProof,
-        { oldSize, newSize: eventCount },
-      );
+      const { proof } = await callUnary(client.consistencyProof.bind(client), { oldSize, newSize: eventCount }, as());
       const [oldRoot, newRoot] = rootsFromConsistency(oldSize, eventCount, true, old.root_hash, [...proof]);
       expect(oldRoot.equals(old.root_hash)).toBe(true);
       expect(newRoot.equals(checkpoint.rootHash)).toBe(true);
@@ -147,24 +153,32 @@ describe('the verifiable audit log', () => {
 
   it('refuses proofs outside the tree, naming the field', async () => {
     const beyond = await failureOf<{ code: string; message: string }>(
-      call(client.inclusionProof, { seq: eventCount, treeSize: eventCount } satisfies audit.InclusionProofRequest),
+      callUnary(
+        client.inclusionProof.bind(client),
+        { seq: eventCount, treeSize: eventCount } satisfies audit.InclusionProofRequest,
+        as(),
+      ),
     );
     expect(beyond.code).toBe('invalid_argument');
     expect(beyond.message).toContain('seq:');
-    const tooBig = await failureOf<{ code: string; message: string }>(call(client.consistencyProof, { oldSize: 1, newSize: eventCount + 5 }));
+    const tooBig = await failureOf<{ code: string; message: string }>(
+      callUnary(client.consistencyProof.bind(client), { oldSize: 1, newSize: eventCount + 5 }, as()),
+    );
     expect(tooBig.code).toBe('invalid_argument');
     expect(tooBig.message).toContain('new_size:');
   });
 
   it('lets only auditors and administrators read the log', async () => {
     for (const user of ['peel-officer', 'london-intake', 'london-supervisor']) {
-      const refused = await failureOf<{ code: string; message: string }>(call(client.verify, { checkpointNote: '' }, user));
+      const refused = await failureOf<{ code: string; message: string }>(
+        callUnary(client.verify.bind(client), { checkpointNote: '' }, as(user)),
+      );
       expect(refused.code).toBe('permission_denied');
     }
-    const admin = await call<audit.QueryRequest, audit.QueryResponse>(
-      client.query,
+    const admin = await callUnary(
+      client.query.bind(client),
       audit.QueryRequest.fromPartial({ action: 'directory.v1.agency_upserted', limit: 10 }),
-      'admin',
+      as('admin'),
     );
     expect(admin.entries).toHaveLength(1);
   });
@@ -193,7 +207,10 @@ describe('the verifiable audit log', () => {
   });
 
   it('parks a malformed event with its error and writes nothing of it', async () => {
-    await lab.publishRaw(lab.topology.referral('peel-regional-police', 'london-coalition', 'sent'), Buffer.from('not protobuf'));
+    await lab.publishRaw(
+      lab.topology.referral('peel-regional-police', 'london-coalition', 'sent'),
+      Buffer.from('not protobuf'),
+    );
     await waitUntil(async () => {
       const { rows } = await lab.sql.query<{ n: number }>('select count(*)::int as n from audit.parked_events');
       return rows[0]!.n === 1;
@@ -230,7 +247,10 @@ describe('the verifiable audit log', () => {
     expect(result.problem).toMatch(/does not match its signed checkpoint: an entry from seq \d+ to \d+ was altered/);
     await lab.sql.query('begin');
     await lab.sql.query('set local session_replication_role = replica');
-    await lab.sql.query('update audit.entries set entry = $1, leaf_hash = $2 where seq = 5', [original.entry, original.leaf_hash]);
+    await lab.sql.query('update audit.entries set entry = $1, leaf_hash = $2 where seq = 5', [
+      original.entry,
+      original.leaf_hash,
+    ]);
     await lab.sql.query('commit');
     expect((await verifyFromDatabase()).ok).toBe(true);
   });

@@ -140,7 +140,12 @@ export function referralEvents(story: ReferralStory, topology: Topology): { subj
   return steps.map(([state, when], i) => {
     seen[state] = when;
     const event = state === 'in_contact' ? 'contact_recorded' : state;
-    const reason = state === 'closed' ? (story.closeOutcome ?? 'services_provided') : state === 'withdrawn' ? (story.withdrawReason ?? 'other') : '';
+    const reason =
+      state === 'closed'
+        ? (story.closeOutcome ?? 'services_provided')
+        : state === 'withdrawn'
+          ? (story.withdrawReason ?? 'other')
+          : '';
     return {
       subject: topology.referral(story.from, story.to, event),
       envelope: createEnvelope({
@@ -178,7 +183,11 @@ export function referralEvents(story: ReferralStory, topology: Topology): { subj
   });
 }
 
-export function agencyEvent(topology: Topology, agencyId: string, region: string): { subject: string; envelope: Envelope } {
+export function agencyEvent(
+  topology: Topology,
+  agencyId: string,
+  region: string,
+): { subject: string; envelope: Envelope } {
   return {
     subject: topology.directory('agency_upserted'),
     envelope: createEnvelope({
@@ -186,7 +195,16 @@ export function agencyEvent(topology: Topology, agencyId: string, region: string
       actor: { agency: 'passage-oversight', user: 'admin', role: 'admin' },
       payload: {
         $case: 'agencyChanged',
-        value: { agencyId, kind: 'coalition', version: 1, acceptingReferrals: true, source: 'test', nameEn: '', nameFr: '', region },
+        value: {
+          agencyId,
+          kind: 'coalition',
+          version: 1,
+          acceptingReferrals: true,
+          source: 'test',
+          nameEn: '',
+          nameFr: '',
+          region,
+        },
       },
     }),
   };

@@ -71,7 +71,8 @@ export class AuditQueries {
     const limit = query.limit === 0 ? 100 : query.limit;
     if (limit < 1 || limit > 1000) throw invalid('limit', 'between 1 and 1000');
     const afterSeq = query.cursor === '' ? -1 : Number(query.cursor);
-    if (!Number.isSafeInteger(afterSeq) || afterSeq < -1) throw invalid('cursor', 'use the next_cursor of the previous page');
+    if (!Number.isSafeInteger(afterSeq) || afterSeq < -1)
+      throw invalid('cursor', 'use the next_cursor of the previous page');
     const entries: StoredEntryRow[] = await this.#reports.query({
       ...query,
       window: window(query.window),
@@ -83,7 +84,8 @@ export class AuditQueries {
 
   async accessLog(reader: Reader, subjectRef: string, range: TimeWindow): Promise<AccessLogRecord[]> {
     requireLogReader(reader, "reading a person's access log");
-    if (!/^[0-9a-f-]{36}$/i.test(subjectRef)) throw invalid('subject_ref', 'the pseudonymous subject reference (a UUID)');
+    if (!/^[0-9a-f-]{36}$/i.test(subjectRef))
+      throw invalid('subject_ref', 'the pseudonymous subject reference (a UUID)');
     const rows = await this.#reports.accessLog(subjectRef.toLowerCase(), window(range));
     return rows.map(({ seq, entry }) => accessRecord(seq, entry));
   }
@@ -178,7 +180,10 @@ function requireLogReader(reader: Reader, action: string): void {
 function requireReportReader(reader: Reader): ReportScope {
   const scope = reportScope(reader);
   if (!scope) {
-    throw new PassageError('permission_denied', 'reports need the auditor or admin role, or a supervisor for its own agency');
+    throw new PassageError(
+      'permission_denied',
+      'reports need the auditor or admin role, or a supervisor for its own agency',
+    );
   }
   return scope;
 }
@@ -188,7 +193,8 @@ function accessRecord(seq: number, entry: AuditEntry): AccessLogRecord {
   const actor = (event['actor'] ?? {}) as Record<string, Canonical>;
   const access = (event['accessRecorded'] ?? {}) as Record<string, Canonical>;
   const text = (value: Canonical | undefined): string => (typeof value === 'string' ? value : '');
-  const list = (value: Canonical | undefined): string[] => (Array.isArray(value) ? value.map((v) => text(v as Canonical)) : []);
+  const list = (value: Canonical | undefined): string[] =>
+    Array.isArray(value) ? value.map((v) => text(v as Canonical)) : [];
   return {
     seq,
     at: new Date(text(event['occurredAt']) || entry.receivedAt.toISOString()),

@@ -11,7 +11,10 @@ export class Ingest {
     this.#checkpointer = checkpointer;
   }
 
-  async record(events: readonly IncomingEvent[], parked: readonly ParkedEvent[]): Promise<{ appended: number; size: number }> {
+  async record(
+    events: readonly IncomingEvent[],
+    parked: readonly ParkedEvent[],
+  ): Promise<{ appended: number; size: number }> {
     const result = await this.#store.append(events, parked);
     await this.#checkpointer.maybeSign(result.size);
     return result;

@@ -34,8 +34,12 @@ export function parseStatisticsAxes(
   rows: string,
   columns: string,
 ): { rows: StatisticsDimension; columns: StatisticsDimension } {
-  const parsed = { rows: oneOf(statisticsDimensions, rows, 'rows'), columns: oneOf(statisticsDimensions, columns, 'columns') };
-  if (parsed.rows === parsed.columns) throw new ReportRequestError('columns', 'rows and columns must be different dimensions');
+  const parsed = {
+    rows: oneOf(statisticsDimensions, rows, 'rows'),
+    columns: oneOf(statisticsDimensions, columns, 'columns'),
+  };
+  if (parsed.rows === parsed.columns)
+    throw new ReportRequestError('columns', 'rows and columns must be different dimensions');
   return parsed;
 }
 

@@ -17,10 +17,14 @@ function recoverable(table: PublishedTable): string[] {
   ];
   const learnt: string[] = [];
   const lineCells: [number, number][][] = [
-    ...Array.from({ length: rows + 1 }, (_, r) => Array.from({ length: columns + 1 }, (_, c) => [r, c] as [number, number])),
-    ...Array.from({ length: columns + 1 }, (_, c) => Array.from({ length: rows + 1 }, (_, r) => [r, c] as [number, number])),
+    ...Array.from({ length: rows + 1 }, (_, r) =>
+      Array.from({ length: columns + 1 }, (_, c) => [r, c] as [number, number]),
+    ),
+    ...Array.from({ length: columns + 1 }, (_, c) =>
+      Array.from({ length: rows + 1 }, (_, r) => [r, c] as [number, number]),
+    ),
   ];
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const line of lineCells) {
       const unknown = line.filter(([r, c]) => grid[r]![c] === undefined);
@@ -74,7 +78,10 @@ describe('small-cell suppression', () => {
       fc.property(
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 1, max: 5 }),
-        fc.array(fc.oneof(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 60 })), { minLength: 25, maxLength: 25 }),
+        fc.array(fc.oneof(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 60 })), {
+          minLength: 25,
+          maxLength: 25,
+        }),
         (rows, columns, values) => {
           const counts = Array.from({ length: rows }, (_, r) => values.slice(r * 5, r * 5 + columns));
           const published = suppress({
@@ -91,7 +98,14 @@ describe('small-cell suppression', () => {
   });
 
   it('shows everything when every cell is large', () => {
-    const published = suppress({ rowLabels: ['a', 'b'], columnLabels: ['x', 'y'], counts: [[10, 20], [30, 40]] });
+    const published = suppress({
+      rowLabels: ['a', 'b'],
+      columnLabels: ['x', 'y'],
+      counts: [
+        [10, 20],
+        [30, 40],
+      ],
+    });
     expect(shown(published)).toHaveLength(9);
     expect(published.grandTotal).toEqual({ suppressed: false, count: 100 });
   });

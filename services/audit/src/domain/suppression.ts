@@ -59,7 +59,11 @@ function lines(rows: number, columns: number): [number, number][][] {
  * The hidden cells whose value follows from the shown ones: those whose unit vector lies in
  * the row space of the sum constraints restricted to the hidden cells (exact, in rationals).
  */
-export function determinedCells(rows: number, columns: number, hidden: readonly (readonly boolean[])[]): [number, number][] {
+export function determinedCells(
+  rows: number,
+  columns: number,
+  hidden: readonly (readonly boolean[])[],
+): [number, number][] {
   const unknowns: [number, number][] = [];
   const indexOf = new Map<string, number>();
   for (let r = 0; r <= rows; r += 1) {

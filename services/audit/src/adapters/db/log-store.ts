@@ -13,7 +13,14 @@ import {
   type SubtreeLookup,
 } from '@passage/audit-log';
 import { PassageError } from '@passage/platform';
-import type { AgencyFact, IncomingEvent, LogStore, ParkedEvent, ReferralFact, StoredCheckpoint } from '../../app/ports.ts';
+import type {
+  AgencyFact,
+  IncomingEvent,
+  LogStore,
+  ParkedEvent,
+  ReferralFact,
+  StoredCheckpoint,
+} from '../../app/ports.ts';
 
 /** One writer at a time appends: sequence numbers stay gap-free across instances. */
 const appendLock = 0x61756474; // "audt"
@@ -77,8 +84,14 @@ export class PgLogStore implements LogStore {
            select * from unnest($1::smallint[], $2::bigint[], $3::bytea[])`,
           [nodes.map((n) => n.level), nodes.map((n) => n.index), nodes.map((n) => n.hash)],
         );
-        await upsertAgencies(client, fresh.flatMap((e) => (e.agency ? [e.agency] : [])));
-        await upsertReferrals(client, fresh.flatMap((e) => (e.referral ? [e.referral] : [])));
+        await upsertAgencies(
+          client,
+          fresh.flatMap((e) => (e.agency ? [e.agency] : [])),
+        );
+        await upsertReferrals(
+          client,
+          fresh.flatMap((e) => (e.referral ? [e.referral] : [])),
+        );
       }
       await client.query('commit');
       return { appended: fresh.length, size: size + fresh.length };
@@ -215,7 +228,12 @@ async function upsertAgencies(client: pg.PoolClient, facts: readonly AgencyFact[
      select * from unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
      on conflict (agency_id) do update set kind = excluded.kind, region = excluded.region, version = excluded.version
        where audit.agencies.version < excluded.version`,
-    [latest.map((f) => f.agencyId), latest.map((f) => f.kind), latest.map((f) => f.region), latest.map((f) => f.version)],
+    [
+      latest.map((f) => f.agencyId),
+      latest.map((f) => f.kind),
+      latest.map((f) => f.region),
+      latest.map((f) => f.version),
+    ],
   );
 }
 

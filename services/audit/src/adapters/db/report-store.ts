@@ -231,19 +231,22 @@ export class PgReportStore implements ReportStore {
 
 function figures(row: Record<string, unknown>, name: string): StageFigures {
   const percentiles = (row[`${name}_p`] as number[] | null) ?? [];
+  // Interpolated percentiles carry float noise; a millisecond is precision enough for hand-offs.
+  const seconds = (value: unknown): number => Math.round(Number(value ?? 0) * 1000) / 1000;
   return {
     count: Number(row[`${name}_n`]),
-    p50Seconds: percentiles[0] ?? 0,
-    p90Seconds: percentiles[1] ?? 0,
-    maxSeconds: Number(row[`${name}_max`] ?? 0),
+    p50Seconds: seconds(percentiles[0]),
+    p90Seconds: seconds(percentiles[1]),
+    maxSeconds: seconds(row[`${name}_max`]),
   };
 }
 
-const share = (within: unknown, decided: unknown): number => (Number(decided) > 0 ? Number(within) / Number(decided) : 0);
+const share = (within: unknown, decided: unknown): number =>
+  Number(decided) > 0 ? Number(within) / Number(decided) : 0;
 
 function handoffRow(row: Record<string, unknown>): HandoffRow {
   return {
-    group: String(row['grp'] ?? ''),
+    group: typeof row['grp'] === 'string' ? row['grp'] : '',
     referrals: Number(row['referrals']),
     acknowledge: figures(row, 'ack'),
     accept: figures(row, 'accept'),

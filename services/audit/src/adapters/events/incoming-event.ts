@@ -27,7 +27,8 @@ export function toIncoming(message: BusMessage, topology: Topology): IncomingEve
     return park(`undecodable event: ${(error as Error).message}`);
   }
   if (!uuid.test(envelope.id)) return park(`event id "${envelope.id.slice(0, 40)}" is not a UUID`);
-  if (!/^[a-z]+\.v1\.[a-z_]+$/.test(envelope.type)) return park(`event type "${envelope.type.slice(0, 60)}" is malformed`);
+  if (!/^[a-z]+\.v1\.[a-z_]+$/.test(envelope.type))
+    return park(`event type "${envelope.type.slice(0, 60)}" is malformed`);
   if (!envelope.occurredAt) return park('event has no occurred_at');
   let json: Canonical;
   try {

@@ -1,4 +1,11 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Area, Topology } from '@passage/events';
 import type { Logger } from '@passage/platform';
@@ -107,14 +114,18 @@ export class LogConsumer {
       try {
         const { appended } = await ingest.record(incoming, parked);
         for (const msg of batch) msg.ack();
-        for (const item of parked) log.warn({ subject: item.subject, streamSeq: item.streamSeq, error: item.error }, 'event parked');
+        for (const item of parked)
+          log.warn({ subject: item.subject, streamSeq: item.streamSeq, error: item.error }, 'event parked');
         const now = Date.now();
         onBatch?.(
           appended,
           incoming.map((event) => now - event.receivedAt.getTime()),
         );
       } catch (error) {
-        log.error({ err: error, events: batch.length }, 'could not append to the audit log; the batch will be redelivered');
+        log.error(
+          { err: error, events: batch.length },
+          'could not append to the audit log; the batch will be redelivered',
+        );
         for (const msg of batch) msg.nak(retryDelayMs);
         await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
       }

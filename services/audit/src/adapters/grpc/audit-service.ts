@@ -45,14 +45,23 @@ export function auditService(queries: AuditQueries, verifier: TokenVerifier, log
       }),
       handoffReport: async (request, { metadata }) => {
         const report = await queries.handoff(reader(metadata), request.groupBy, windowOf(request.range));
-        return { groupBy: report.groupBy, rows: report.rows.map(handoffRowToWire), total: handoffRowToWire(report.total) };
+        return {
+          groupBy: report.groupBy,
+          rows: report.rows.map(handoffRowToWire),
+          total: handoffRowToWire(report.total),
+        };
       },
       consentReport: async (request, { metadata }) => {
         const figures = await queries.consent(reader(metadata), windowOf(request.range));
         return { ...figures, consents: [...figures.consents], accesses: [...figures.accesses] };
       },
       statisticsReport: async (request, { metadata }) => {
-        const table = await queries.statistics(reader(metadata), request.rows, request.columns, windowOf(request.range));
+        const table = await queries.statistics(
+          reader(metadata),
+          request.rows,
+          request.columns,
+          windowOf(request.range),
+        );
         return {
           columnLabels: [...table.columnLabels],
           rows: table.rowLabels.map((label, r) => ({
