@@ -22,8 +22,12 @@ export class Migration20261128210000AuditLog extends Migration {
       from_agency text not null default '',
       to_agency text not null default '',
       entry bytea not null,
-      leaf_hash bytea not null check (length(leaf_hash) = 32)
+      leaf_hash bytea not null check (length(leaf_hash) = 32),
+      stream text not null,
+      stream_seq bigint not null
     )`);
+    // The log is its own cursor: where each stream was read up to (docs/adr/0016-audit-log.md).
+    this.addSql('create index entries_by_stream_position on "audit".entries (stream, stream_seq)');
     this.addSql(`create index entries_by_subject on "audit".entries (subject_ref, seq) where subject_ref <> ''`);
     this.addSql(`create index entries_by_referral on "audit".entries (referral_id, seq) where referral_id <> ''`);
     this.addSql('create index entries_by_action on "audit".entries (action, seq)');
@@ -57,11 +61,13 @@ export class Migration20261128210000AuditLog extends Migration {
     this.addSql(`create table "audit".parked_events (
       id bigserial primary key,
       subject text not null,
+      stream text not null,
       stream_seq bigint not null,
       payload bytea not null,
       error text not null,
       parked_at timestamptz not null default now()
     )`);
+    this.addSql('create index parked_by_stream_position on "audit".parked_events (stream, stream_seq)');
     this.addSql(`create table "audit".agencies (
       agency_id text primary key,
       kind text not null,

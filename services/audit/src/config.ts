@@ -15,11 +15,6 @@ export const auditConfigSchema = baseConfigSchema.extend({
   /** Sign a checkpoint every N entries or every T seconds, whichever comes first. */
   AUDIT_CHECKPOINT_EVERY: z.coerce.number().int().min(1).default(1000),
   AUDIT_CHECKPOINT_SECONDS: z.coerce.number().min(0.1).default(10),
-  /** Durable consumer names start with this; a second log over the same streams needs its own. */
-  AUDIT_CONSUMER: z
-    .string()
-    .regex(/^[a-z0-9_-]+$/)
-    .default('audit'),
   AUDIT_BATCH_MAX: z.coerce.number().int().min(1).max(5000).default(500),
 });
 

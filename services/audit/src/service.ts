@@ -73,7 +73,6 @@ export async function startAudit(
     nats: runtime.nats,
     topology: runtime.topology,
     ingest,
-    prefix: config.AUDIT_CONSUMER,
     areas: ['referral', 'consent', 'directory', 'audit'],
     batchMax: config.AUDIT_BATCH_MAX,
     log,

@@ -20,6 +20,11 @@ export class Ingest {
     return result;
   }
 
+  /** Where to resume reading each stream: just after what the log already holds. */
+  positions(streams: readonly string[]): Promise<Map<string, number>> {
+    return this.#store.positions(streams);
+  }
+
   /** The timer's side of the policy: a quiet log still gets its checkpoint within T seconds. */
   async tick(): Promise<void> {
     await this.#checkpointer.maybeSign(await this.#store.size());

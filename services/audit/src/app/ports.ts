@@ -48,6 +48,9 @@ export interface IncomingEvent {
   readonly eventId: string;
   /** The subject without a deployment namespace. */
   readonly subject: string;
+  /** Where the event sits on the bus: the log records how far it has read each stream. */
+  readonly stream: string;
+  readonly streamSeq: number;
   readonly receivedAt: Date;
   readonly event: Canonical;
   readonly fields: EntryFields;
@@ -58,6 +61,7 @@ export interface IncomingEvent {
 /** An event that could not be read: kept with its error, never entered into the log. */
 export interface ParkedEvent {
   readonly subject: string;
+  readonly stream: string;
   readonly streamSeq: number;
   readonly payload: Uint8Array;
   readonly error: string;
@@ -73,6 +77,8 @@ export interface LogStore {
   /** Appends the events not yet in the log, in order, in one transaction; returns the new size. */
   append(events: readonly IncomingEvent[], parked: readonly ParkedEvent[]): Promise<{ appended: number; size: number }>;
   size(): Promise<number>;
+  /** For each stream, the last stream sequence the log holds (an entry or a parked event). */
+  positions(streams: readonly string[]): Promise<Map<string, number>>;
   rootAt(size: number): Promise<Hash>;
   latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
   saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;

@@ -48,10 +48,11 @@ export class PgLogStore implements LogStore {
       await client.query('select pg_advisory_xact_lock($1)', [appendLock]);
       if (parked.length > 0) {
         await client.query(
-          `insert into audit.parked_events (subject, stream_seq, payload, error)
-           select * from unnest($1::text[], $2::bigint[], $3::bytea[], $4::text[])`,
+          `insert into audit.parked_events (subject, stream, stream_seq, payload, error)
+           select * from unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::text[])`,
           [
             parked.map((p) => p.subject),
+            parked.map((p) => p.stream),
             parked.map((p) => p.streamSeq),
             parked.map((p) => Buffer.from(p.payload)),
             parked.map((p) => p.error),
@@ -63,7 +64,12 @@ export class PgLogStore implements LogStore {
         [events.map((e) => e.eventId)],
       );
       const known = new Set(seen.map((row) => row.event_id));
-      const fresh = events.filter((event) => !known.has(event.eventId) && known.add(event.eventId));
+      // Another instance may have read further into a stream: what it holds is not appended twice.
+      const positions = await streamPositions(client, [...new Set(events.map((e) => e.stream))]);
+      const fresh = events.filter(
+        (event) =>
+          event.streamSeq > (positions.get(event.stream) ?? 0) && !known.has(event.eventId) && known.add(event.eventId),
+      );
       const size = await currentSize(client);
       if (fresh.length > 0) {
         const frontier = new Frontier(size, await frontierHashes(client, size));
@@ -105,6 +111,10 @@ export class PgLogStore implements LogStore {
 
   async size(): Promise<number> {
     return currentSize(this.#pool);
+  }
+
+  async positions(streams: readonly string[]): Promise<Map<string, number>> {
+    return streamPositions(this.#pool, streams);
   }
 
   async rootAt(size: number): Promise<Hash> {
@@ -154,6 +164,18 @@ async function currentSize(db: pg.Pool | pg.PoolClient): Promise<number> {
   return Number(rows[0]?.size ?? 0);
 }
 
+/** Each max() is one backward step down an index, however long the log. */
+async function streamPositions(db: pg.Pool | pg.PoolClient, streams: readonly string[]): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ stream: string; position: string | null }>(
+    `select s.stream, greatest(
+       (select max(e.stream_seq) from audit.entries e where e.stream = s.stream),
+       (select max(p.stream_seq) from audit.parked_events p where p.stream = s.stream)) as position
+     from (select unnest($1::text[]) as stream) s`,
+    [streams],
+  );
+  return new Map(rows.flatMap((row) => (row.position === null ? [] : [[row.stream, Number(row.position)] as const])));
+}
+
 async function subtrees(db: pg.Pool | pg.PoolClient, keys: readonly SubtreeKey[]): Promise<Map<string, Hash>> {
   const found = new Map<string, Hash>();
   if (keys.length === 0) return found;
@@ -188,9 +210,10 @@ async function insertEntries(
   const column = <T>(pick: (e: { event: IncomingEvent; entry: Buffer; leaf: Hash }) => T): T[] => entries.map(pick);
   await client.query(
     `insert into audit.entries (seq, event_id, action, occurred_at, received_at, actor_agency, actor_user, actor_role,
-                                referral_id, subject_ref, from_agency, to_agency, entry, leaf_hash)
+                                referral_id, subject_ref, from_agency, to_agency, entry, leaf_hash, stream, stream_seq)
      select * from unnest($1::bigint[], $2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[],
-                          $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bytea[])`,
+                          $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bytea[],
+                          $15::text[], $16::bigint[])`,
     [
       entries.map((_, i) => firstSeq + i),
       column((e) => e.event.eventId),
@@ -206,6 +229,8 @@ async function insertEntries(
       column((e) => e.event.fields.toAgency),
       column((e) => e.entry),
       column((e) => e.leaf),
+      column((e) => e.event.stream),
+      column((e) => e.event.streamSeq),
     ],
   );
 }

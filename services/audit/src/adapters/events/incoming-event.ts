@@ -7,6 +7,7 @@ const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface BusMessage {
   readonly subject: string;
+  readonly stream: string;
   readonly data: Uint8Array;
   readonly streamSeq: number;
   readonly receivedAt: Date;
@@ -16,6 +17,7 @@ export interface BusMessage {
 export function toIncoming(message: BusMessage, topology: Topology): IncomingEvent | ParkedEvent {
   const park = (error: string): ParkedEvent => ({
     subject: message.subject,
+    stream: message.stream,
     streamSeq: message.streamSeq,
     payload: message.data,
     error,
@@ -40,6 +42,8 @@ export function toIncoming(message: BusMessage, topology: Topology): IncomingEve
   return {
     eventId: envelope.id.toLowerCase(),
     subject: topology.typeOf(message.subject),
+    stream: message.stream,
+    streamSeq: message.streamSeq,
     receivedAt: message.receivedAt,
     event: json,
     fields: {

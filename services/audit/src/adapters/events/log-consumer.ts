@@ -4,6 +4,7 @@ import {
   jetstream,
   jetstreamManager,
   type ConsumerMessages,
+  type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -17,8 +18,6 @@ export interface LogConsumerOptions {
   readonly nats: NatsConnection;
   readonly topology: Topology;
   readonly ingest: Ingest;
-  /** Durable consumer names are `<prefix>-<area>`. */
-  readonly prefix: string;
   readonly areas: readonly Area[];
   readonly batchMax: number;
   readonly log: Logger;
@@ -27,65 +26,99 @@ export interface LogConsumerOptions {
   readonly onBatch?: (appended: number, lagsMs: readonly number[]) => void;
 }
 
+interface Feed {
+  readonly stream: string;
+  readonly consumer: string;
+  readonly messages: ConsumerMessages;
+  readonly reading: Promise<void>;
+}
+
 /**
- * One durable consumer per stream, all feeding one writer that appends in batches: a batch
- * is one transaction, acked only after it commits. A crash before the acks means
- * redelivery, and the log skips the event ids it already holds, so nothing is lost, doubled
- * or reordered around a gap.
+ * Reads every stream from just after the last event the log holds, in stream order, into
+ * one writer that appends in batches (one transaction each). The log is its own cursor: the
+ * stream positions are committed with the entries, so after a crash or a failed batch the
+ * feeds reopen exactly where the log ends. Nothing is lost or doubled, and the entries of a
+ * stream are in its order, whatever happened (docs/adr/0016-audit-log.md).
  */
 export class LogConsumer {
   readonly #options: LogConsumerOptions;
-  readonly #queue: JsMsg[] = [];
-  readonly #subscriptions: ConsumerMessages[] = [];
-  readonly #readers: Promise<void>[] = [];
+  #queue: JsMsg[] = [];
+  #feeds: Feed[] = [];
   #writer: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #running = false;
+  #jsm: JetStreamManager | undefined;
 
   constructor(options: LogConsumerOptions) {
     this.#options = options;
   }
 
   async start(): Promise<void> {
-    const { nats, topology, prefix, areas, batchMax } = this.#options;
-    const jsm = await jetstreamManager(nats);
+    this.#jsm = await jetstreamManager(this.#options.nats);
     this.#running = true;
-    for (const area of areas) {
-      const stream = topology.stream(area).name;
-      const name = `${prefix}-${area}`;
-      const existing = await jsm.consumers.info(stream, name).catch(() => undefined);
-      if (!existing) {
-        await jsm.consumers.add(stream, {
-          durable_name: name,
+    await this.#openFeeds();
+    this.#writer = this.#write();
+  }
+
+  /** Stops reading; what was read is written (and acked) first. */
+  async stop(): Promise<void> {
+    const feeds = this.#feeds;
+    await Promise.all(feeds.map((feed) => feed.messages.close()));
+    await Promise.all(feeds.map((feed) => feed.reading));
+    this.#running = false;
+    this.#wake?.();
+    await this.#writer;
+    await this.#deleteConsumers(feeds);
+  }
+
+  async #openFeeds(): Promise<void> {
+    const { nats, topology, areas, batchMax, ingest } = this.#options;
+    const jsm = this.#jsm!;
+    const streams = areas.map((area) => ({ area, stream: topology.stream(area).name }));
+    const positions = await ingest.positions(streams.map((s) => s.stream));
+    this.#feeds = await Promise.all(
+      streams.map(async ({ area, stream }) => {
+        const position = positions.get(stream) ?? 0;
+        // Ephemeral: it lives as long as this process reads it, and a restart makes a new one.
+        const info = await jsm.consumers.add(stream, {
           ack_policy: AckPolicy.Explicit,
-          deliver_policy: DeliverPolicy.All,
+          ...(position > 0
+            ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: position + 1 }
+            : { deliver_policy: DeliverPolicy.All }),
           filter_subject: topology.everything(area),
-          ack_wait: 30_000_000_000,
-          max_deliver: -1,
+          ack_wait: 60_000_000_000,
+          max_deliver: 1,
+          inactive_threshold: 30_000_000_000,
           max_ack_pending: batchMax * 4,
         });
-      }
-      const messages = await (await jetstream(nats).consumers.get(stream, name)).consume({ max_messages: batchMax });
-      this.#subscriptions.push(messages);
-      this.#readers.push(
-        (async () => {
+        const messages = await (
+          await jetstream(nats).consumers.get(stream, info.name)
+        ).consume({
+          max_messages: batchMax,
+        });
+        const reading = (async () => {
           for await (const message of messages) {
             this.#queue.push(message);
             this.#wake?.();
           }
-        })(),
-      );
-    }
-    this.#writer = this.#write();
+        })();
+        return { stream, consumer: info.name, messages, reading };
+      }),
+    );
   }
 
-  /** Stops pulling; what was pulled is written (and acked) first. */
-  async stop(): Promise<void> {
-    await Promise.all(this.#subscriptions.map((messages) => messages.close()));
-    await Promise.all(this.#readers);
-    this.#running = false;
-    this.#wake?.();
-    await this.#writer;
+  async #deleteConsumers(feeds: readonly Feed[]): Promise<void> {
+    await Promise.all(feeds.map((feed) => this.#jsm!.consumers.delete(feed.stream, feed.consumer).catch(() => false)));
+  }
+
+  /** After a failed batch: drop what was read and start again from the end of the log. */
+  async #reopen(): Promise<void> {
+    const feeds = this.#feeds;
+    await Promise.all(feeds.map((feed) => feed.messages.close()));
+    await Promise.all(feeds.map((feed) => feed.reading));
+    await this.#deleteConsumers(feeds);
+    this.#queue = [];
+    if (this.#running) await this.#openFeeds();
   }
 
   async #write(): Promise<void> {
@@ -102,6 +135,7 @@ export class LogConsumer {
         toIncoming(
           {
             subject: msg.subject,
+            stream: msg.info.stream,
             data: msg.data,
             streamSeq: msg.seq,
             receivedAt: new Date(Number(msg.timestampNanos / 1_000_000n)),
@@ -114,8 +148,9 @@ export class LogConsumer {
       try {
         const { appended } = await ingest.record(incoming, parked);
         for (const msg of batch) msg.ack();
-        for (const item of parked)
+        for (const item of parked) {
           log.warn({ subject: item.subject, streamSeq: item.streamSeq, error: item.error }, 'event parked');
+        }
         const now = Date.now();
         onBatch?.(
           appended,
@@ -124,10 +159,12 @@ export class LogConsumer {
       } catch (error) {
         log.error(
           { err: error, events: batch.length },
-          'could not append to the audit log; the batch will be redelivered',
+          'could not append to the audit log; reading again from its end',
         );
-        for (const msg of batch) msg.nak(retryDelayMs);
         await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
+        await this.#reopen().catch((reopenError: unknown) =>
+          log.error({ err: reopenError }, 'could not reopen the event feeds; retrying'),
+        );
       }
     }
   }
