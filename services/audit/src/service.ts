@@ -1,5 +1,4 @@
 import pg from 'pg';
-import { NoteSigner } from '@passage/audit-log';
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { openServiceRuntime, shutDownRuntime } from '@passage/events';
@@ -11,6 +10,7 @@ import { PgReportStore } from './adapters/db/report-store.ts';
 import { LogConsumer } from './adapters/events/log-consumer.ts';
 import { auditService } from './adapters/grpc/audit-service.ts';
 import { AuditQueries } from './app/audit-queries.ts';
+import { checkpointSigner } from './signing-key.ts';
 import { Checkpointer } from './app/checkpointer.ts';
 import { Ingest } from './app/ingest.ts';
 import type { AuditConfig } from './config.ts';
@@ -22,21 +22,6 @@ export interface RunningAudit {
   readonly queries: AuditQueries;
   readonly verifierKey: string;
   readonly shutdown: Shutdown;
-}
-
-/** The development signing key: fixed, so demo checkpoints verify across restarts; never in production. */
-export const developmentAuditSeed = Buffer.alloc(32, 0x61);
-
-export function checkpointSigner(
-  config: Pick<AuditConfig, 'AUDIT_SIGNING_KEY' | 'AUDIT_ORIGIN' | 'PASSAGE_ENV'>,
-): NoteSigner {
-  if (config.AUDIT_SIGNING_KEY) {
-    const seed = Buffer.from(config.AUDIT_SIGNING_KEY, 'base64');
-    if (seed.length !== 32) throw new ConfigError(['AUDIT_SIGNING_KEY: base64 of a 32-byte Ed25519 seed']);
-    return new NoteSigner(config.AUDIT_ORIGIN, seed);
-  }
-  if (config.PASSAGE_ENV === 'development') return new NoteSigner(config.AUDIT_ORIGIN, developmentAuditSeed);
-  throw new ConfigError(['AUDIT_SIGNING_KEY is required outside development (base64 of a 32-byte Ed25519 seed)']);
 }
 
 export async function startAudit(

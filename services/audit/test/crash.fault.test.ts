@@ -4,7 +4,7 @@ import { Frontier, leafHash, verifyLog } from '@passage/audit-log';
 import { createTestDatabase, runScript, sparePort, waitForPort, waitUntil, type TestDatabase } from '@passage/testing';
 import pg from 'pg';
 import { storedCheckpointNotes, storedEntries } from '../src/adapters/db/log-reader.ts';
-import { checkpointSigner } from '../src/service.ts';
+import { checkpointSigner } from '../src/signing-key.ts';
 import { referralEvents, startAuditLab, type AuditLab } from './support.ts';
 
 // The audit service as its own process, killed with SIGKILL in the middle of ingesting:

@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import { NoteVerifier, leafHash, verifyInclusion, verifyLog } from '@passage/audit-log';
+import { storedCheckpointNotes, storedEntries } from '@passage/audit/log-reader';
+import { checkpointSigner } from '@passage/audit/signing-key';
+import { callUnary } from '@passage/platform';
+import pg from 'pg';
+import { UsageError, auditConnection, databaseUrl } from '../connection.ts';
+
+export interface AuditFlags {
+  readonly checkpoint?: string | undefined;
+  readonly key?: string | undefined;
+  readonly json?: boolean | undefined;
+  readonly as?: string | undefined;
+}
+
+/**
+ * The key checkpoints must be signed with: --key or AUDIT_VERIFIER_KEY, handed to the
+ * auditor outside the system; in development the development key.
+ */
+function verifierKey(env: NodeJS.ProcessEnv, flags: AuditFlags): string {
+  const given = flags.key ?? env['AUDIT_VERIFIER_KEY'];
+  if (given) return given;
+  if (env['PASSAGE_ENV'] === 'development') {
+    return checkpointSigner({
+      AUDIT_ORIGIN: env['AUDIT_ORIGIN'] ?? 'passage.ontario/audit',
+      PASSAGE_ENV: 'development',
+    }).verifierKey;
+  }
+  throw new UsageError('give the log verifier key: --key <name+id+key> or AUDIT_VERIFIER_KEY');
+}
+
+/** Recomputes the tree from the database and checks every signature: trusts no running service. */
+export async function auditVerify(
+  env: NodeJS.ProcessEnv,
+  flags: AuditFlags,
+  print: (line: string) => void,
+): Promise<number> {
+  const savedNote = flags.checkpoint ? readFileSync(flags.checkpoint, 'utf8') : undefined;
+  const key = verifierKey(env, flags);
+  const db = new pg.Client({ connectionString: databaseUrl(env) });
+  await db.connect();
+  try {
+    const started = performance.now();
+    const result = await verifyLog({
+      entries: storedEntries(db),
+      checkpointNotes: await storedCheckpointNotes(db),
+      verifierKey: key,
+      savedNote,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    if (flags.json) {
+      print(
+        JSON.stringify(
+          {
+            ...result,
+            latest: result.latest && { ...result.latest, rootHash: result.latest.rootHash.toString('base64') },
+            seconds,
+          },
+          null,
+          2,
+        ),
+      );
+    } else if (result.ok) {
+      const latest = result.latest
+        ? `; latest signed checkpoint: ${result.latest.treeSize} entries, root ${result.latest.rootHash.toString('base64')}`
+        : '';
+      const against = savedNote ? '; consistent with the saved checkpoint' : '';
+      print(
+        `OK: ${result.treeSize} entries, ${result.checkpointsChecked} checkpoint signatures verified${against}${latest} (${seconds.toFixed(1)} s)`,
+      );
+    } else {
+      print(result.firstBadSeq === undefined ? 'FAILED' : `FAILED at seq ${result.firstBadSeq}`);
+      print(`  ${result.problem ?? ''}`);
+    }
+    return result.ok ? 0 : 1;
+  } finally {
+    await db.end();
+  }
+}
+
+/** The latest signed checkpoint, to keep outside the system for a later `audit verify --checkpoint`. */
+export async function auditCheckpoint(env: NodeJS.ProcessEnv, print: (line: string) => void): Promise<number> {
+  const db = new pg.Client({ connectionString: databaseUrl(env) });
+  await db.connect();
+  try {
+    const notes = await storedCheckpointNotes(db);
+    const latest = notes.at(-1);
+    if (!latest) throw new UsageError('the log has no checkpoint yet');
+    print(latest.trimEnd());
+    return 0;
+  } finally {
+    await db.end();
+  }
+}
+
+/** Proves one entry is in the log, against the latest checkpoint, verified here. */
+export async function auditProve(
+  env: NodeJS.ProcessEnv,
+  seqText: string | undefined,
+  flags: AuditFlags,
+  print: (line: string) => void,
+): Promise<number> {
+  const seq = Number(seqText);
+  if (seqText === undefined || !Number.isSafeInteger(seq) || seq < 0)
+    throw new UsageError('usage: passage audit prove SEQ');
+  const verifier = new NoteVerifier(verifierKey(env, flags));
+  const { client, metadata } = auditConnection(env, flags.as);
+  try {
+    const latest = await callUnary(client.latestCheckpoint.bind(client), {}, metadata);
+    if (!latest.checkpoint) throw new UsageError('the log has no checkpoint yet');
+    const checkpoint = verifier.open(latest.checkpoint.note);
+    if (seq >= checkpoint.treeSize) {
+      throw new UsageError(
+        `seq ${seq} is not yet under a signed checkpoint (it covers 0 to ${checkpoint.treeSize - 1})`,
+      );
+    }
+    const proof = await callUnary(client.inclusionProof.bind(client), { seq, treeSize: checkpoint.treeSize }, metadata);
+    const leaf = leafHash(proof.entry);
+    const ok = verifyInclusion(seq, checkpoint.treeSize, leaf, proof.path, checkpoint.rootHash);
+    const summary = {
+      ok,
+      seq,
+      treeSize: checkpoint.treeSize,
+      rootHash: checkpoint.rootHash.toString('base64'),
+      leafHash: leaf.toString('hex'),
+      path: proof.path.map((h) => h.toString('hex')),
+      entry: JSON.parse(proof.entry.toString('utf8')) as unknown,
+    };
+    if (flags.json) print(JSON.stringify(summary, null, 2));
+    else {
+      print(proof.entry.toString('utf8'));
+      print(`leaf hash ${summary.leafHash}; audit path of ${summary.path.length} hashes`);
+      print(
+        ok
+          ? `OK: entry ${seq} is in the log signed at ${checkpoint.treeSize} entries (root ${summary.rootHash})`
+          : `FAILED: the proof for entry ${seq} does not lead to the signed root`,
+      );
+    }
+    return ok ? 0 : 1;
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,87 @@
+// passage: the administrators' command line.
+//   pnpm passage audit verify [--checkpoint FILE] [--key KEY] [--json]
+//   pnpm passage audit checkpoint > saved.note
+//   pnpm passage audit prove SEQ [--json]
+//   pnpm passage report handoff --by agency|region|priority|month [--since DATE] [--until DATE] [--csv|--json]
+//   pnpm passage report consent [--since DATE] [--until DATE] [--csv|--json]
+//   pnpm passage report stats [--rows region] [--columns month] [--since DATE] [--until DATE] [--csv|--json]
+import { parseArgs } from 'node:util';
+import { PassageError } from '@passage/platform';
+import { auditCheckpoint, auditProve, auditVerify } from './commands/audit.ts';
+import { reportConsent, reportHandoff, reportStatistics } from './commands/report.ts';
+import { UsageError } from './connection.ts';
+import type { Format } from './output.ts';
+
+const usage = `usage: passage <command>
+  audit verify [--checkpoint FILE] [--key KEY] [--json]   recompute the log from the database, check every signature
+  audit checkpoint                                        print the latest signed checkpoint (save it for --checkpoint)
+  audit prove SEQ [--json]                                prove entry SEQ is in the signed log
+  report handoff [--by agency|region|priority|month] [--since DATE] [--until DATE]
+  report consent [--since DATE] [--until DATE]
+  report stats [--rows region|month|need|outcome] [--columns ...] [--since DATE] [--until DATE]
+options: --csv or --json instead of a table; --as USER (development only: act as a demo user)
+environment: DATABASE_URL (audit verify/checkpoint), AUDIT_ADDRESS, PASSAGE_TOKEN, AUDIT_VERIFIER_KEY`;
+
+export async function run(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  print: (line: string) => void,
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      checkpoint: { type: 'string' },
+      key: { type: 'string' },
+      json: { type: 'boolean' },
+      csv: { type: 'boolean' },
+      by: { type: 'string' },
+      rows: { type: 'string' },
+      columns: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      as: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [area, command, ...rest] = positionals;
+  if (values.help || !area) {
+    print(usage);
+    return values.help ? 0 : 2;
+  }
+  const format: Format = values.json ? 'json' : values.csv ? 'csv' : 'table';
+  const reportFlags = { ...values, format };
+  switch (`${area} ${command ?? ''}`) {
+    case 'audit verify':
+      return auditVerify(env, values, print);
+    case 'audit checkpoint':
+      return auditCheckpoint(env, print);
+    case 'audit prove':
+      return auditProve(env, rest[0], values, print);
+    case 'report handoff':
+      return reportHandoff(env, reportFlags, print);
+    case 'report consent':
+      return reportConsent(env, reportFlags, print);
+    case 'report stats':
+      return reportStatistics(env, reportFlags, print);
+    default:
+      throw new UsageError(`unknown command "${positionals.join(' ')}"\n${usage}`);
+  }
+}
+
+if (import.meta.main) {
+  try {
+    process.exitCode = await run(process.argv.slice(2), process.env, (line) => console.log(line));
+  } catch (error) {
+    if (
+      error instanceof UsageError ||
+      error instanceof PassageError ||
+      (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+    ) {
+      console.error(`passage: ${(error as Error).message}`);
+      process.exitCode = 2;
+    } else {
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { jetstream } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { TokenIssuer, demoUsers } from '@passage/auth';
+import { auditConfigSchema } from '@passage/audit/config';
+import { startAudit, type RunningAudit } from '@passage/audit/service';
+import { Topology, createEnvelope, encodeEnvelope, ensureStreams } from '@passage/events';
+import { createLogger, loadConfig } from '@passage/platform';
+import { createTestDatabase, createTestNats, waitUntil, type TestDatabase, type TestNats } from '@passage/testing';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../src/main.ts';
+
+// The passage command against a real audit service, Postgres and NATS.
+const mainScript = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+let db: TestDatabase;
+let nats: TestNats;
+let nc: NatsConnection;
+let service: RunningAudit;
+let sql: pg.Client;
+let env: NodeJS.ProcessEnv;
+const events = 25;
+
+beforeAll(async () => {
+  db = await createTestDatabase('cli');
+  nats = await createTestNats('cli');
+  const issuer = new TokenIssuer('test', randomBytes(32));
+  const config = loadConfig(auditConfigSchema, {
+    DATABASE_URL: db.url,
+    NATS_URL: nats.url,
+    NATS_NAMESPACE: nats.namespace,
+    GRPC_PORT: '0',
+    AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
+    AUDIT_SIGNING_KEY: randomBytes(32).toString('base64'),
+    AUDIT_ORIGIN: 'passage.test/cli',
+    AUDIT_CHECKPOINT_EVERY: '10',
+    AUDIT_CHECKPOINT_SECONDS: '0.3',
+  });
+  service = await startAudit(config, createLogger('cli-test', 'silent'));
+  nc = await connect({ servers: nats.url });
+  const topology = new Topology(nats.namespace);
+  await ensureStreams(nc, topology.allStreams());
+  const js = jetstream(nc);
+  for (let i = 0; i < events; i += 1) {
+    const envelope = createEnvelope({
+      type: 'directory.v1.agency_upserted',
+      actor: { agency: 'passage-oversight', user: 'admin', role: 'admin' },
+      payload: {
+        $case: 'agencyChanged',
+        value: {
+          agencyId: `agency-${i}`,
+          kind: 'coalition',
+          version: 1,
+          acceptingReferrals: true,
+          source: 'test',
+          nameEn: '',
+          nameFr: '',
+          region: 'london',
+        },
+      },
+    });
+    await js.publish(topology.directory('agency_upserted'), encodeEnvelope(envelope), { msgID: envelope.id });
+  }
+  sql = new pg.Client({ connectionString: db.url });
+  await sql.connect();
+  await waitUntil(async () => {
+    const { rows } = await sql.query<{ n: string | null }>('select max(tree_size) as n from audit.checkpoints');
+    return Number(rows[0]?.n ?? 0) === events;
+  });
+  env = {
+    DATABASE_URL: db.url,
+    AUDIT_ADDRESS: service.address,
+    AUDIT_VERIFIER_KEY: service.verifierKey,
+    PASSAGE_TOKEN: issuer.issue(demoUsers['auditor']!),
+  };
+});
+
+afterAll(async () => {
+  await sql?.end();
+  await nc?.close();
+  await service?.shutdown.run();
+  await nats?.cleanup();
+  await db?.drop();
+});
+
+async function passage(...args: string[]): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const code = await run(args, env, (line) => lines.push(line));
+  return { code, out: lines.join('\n') };
+}
+
+describe('passage audit', () => {
+  it('verifies the log from the command line, as a process of its own', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [mainScript, 'audit', 'verify'], {
+      env: { ...process.env, ...env },
+    });
+    expect(stdout).toMatch(new RegExp(`^OK: ${events} entries, \\d+ checkpoint signatures verified`));
+  });
+
+  it('proves an entry against the signed checkpoint', async () => {
+    const { code, out } = await passage('audit', 'prove', '7');
+    expect(code).toBe(0);
+    expect(out).toContain(`OK: entry 7 is in the log signed at ${events} entries`);
+    await expect(passage('audit', 'prove', String(events))).rejects.toThrow(
+      `seq ${events} is not yet under a signed checkpoint`,
+    );
+  });
+
+  it('names the sequence number of a byte changed in the database, and the entries cut off after a saved checkpoint', async () => {
+    const saved = join(mkdtempSync(join(tmpdir(), 'passage-cli-')), 'checkpoint.note');
+    writeFileSync(saved, `${(await passage('audit', 'checkpoint')).out}\n`);
+    expect((await passage('audit', 'verify', '--checkpoint', saved)).code).toBe(0);
+
+    const tamper = async (statement: string) => {
+      await sql.query('begin');
+      await sql.query('set local session_replication_role = replica');
+      await sql.query(statement);
+      await sql.query('commit');
+    };
+    await tamper('update audit.entries set entry = set_byte(entry, 30, get_byte(entry, 30) # 4) where seq = 11');
+    const flipped = await passage('audit', 'verify');
+    expect(flipped.code).toBe(1);
+    expect(flipped.out).toMatch(/^FAILED at seq 11\n/);
+    await tamper('update audit.entries set entry = set_byte(entry, 30, get_byte(entry, 30) # 4) where seq = 11');
+    expect((await passage('audit', 'verify')).code).toBe(0);
+
+    await tamper(`delete from audit.entries where seq >= ${events - 4}`);
+    await tamper(`delete from audit.checkpoints where tree_size > ${events - 4}`);
+    const truncated = await passage('audit', 'verify', '--checkpoint', saved, '--json');
+    expect(truncated.code).toBe(1);
+    expect(JSON.parse(truncated.out)).toMatchObject({ ok: false, firstBadSeq: events - 4 });
+  });
+});
+
+describe('passage report', () => {
+  it('prints the hand-off report as a table, CSV or JSON, and refuses an unknown grouping', async () => {
+    const table = await passage('report', 'handoff', '--by', 'region', '--since', '2026-01-01');
+    expect(table.code).toBe(0);
+    expect(table.out.split('\n')[0]).toMatch(/^region\s+referrals\s+ack p50/);
+    const csv = await passage('report', 'handoff', '--by', 'agency', '--csv');
+    expect(csv.out.split('\n')[0]).toMatch(/^agency,referrals,acknowledge_count,/);
+    const json = JSON.parse((await passage('report', 'handoff', '--json')).out) as { groupBy: string };
+    expect(json.groupBy).toBe('agency');
+    await expect(passage('report', 'handoff', '--by', 'colour')).rejects.toThrow(/^group_by: choose one of/);
+  });
+
+  it('prints the consent and statistics reports', async () => {
+    expect((await passage('report', 'consent')).out).toContain('accesses denied: 0');
+    const stats = await passage('report', 'stats', '--rows', 'region', '--columns', 'need');
+    expect(stats.out).toContain('x: suppressed');
+  });
+});
