@@ -1,7 +1,7 @@
 // `pnpm start`: the whole Passage network on this machine, with the seeded Ontario
 // directory. Needs Postgres and NATS (JetStream) running — DATABASE_URL and NATS_URL, or
-// the localhost defaults. DIRECTORY_PORT, CONSENT_PORT and REFERRALS_PORT move the services
-// off 50051–50053. Ctrl-C stops every service gracefully.
+// the localhost defaults. DIRECTORY_PORT, CONSENT_PORT, REFERRALS_PORT and AUDIT_PORT move
+// the services off 50051–50054. Ctrl-C stops every service gracefully.
 import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 
@@ -23,6 +23,7 @@ const ports = {
   directory: port('directory', 50051),
   consent: port('consent', 50052),
   referrals: port('referrals', 50053),
+  audit: port('audit', 50054),
 };
 
 const services: ServiceSpec[] = [
@@ -34,6 +35,7 @@ const services: ServiceSpec[] = [
     port: ports.referrals,
     env: { DIRECTORY_ADDRESS: `127.0.0.1:${ports.directory}`, CONSENT_ADDRESS: `127.0.0.1:${ports.consent}` },
   },
+  { name: 'audit', dir: 'services/audit', port: ports.audit },
 ];
 
 async function ensureDatabase(url: string): Promise<void> {
@@ -101,3 +103,4 @@ console.log(`admin token for UpsertAgency/ImportHsds: ${adminToken}`);
 console.log(
   'caller tokens for the demo users: pnpm dev-token <user> (e.g. peel-officer, london-intake, auditor, admin)',
 );
+console.log('audit log: PASSAGE_ENV=development pnpm passage audit verify; reports: pnpm passage report handoff');

@@ -2,8 +2,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { demoUsers, developmentIssuer } from '@passage/auth';
-import { consent as cpb, referrals as pb } from '@passage/contracts';
+import { audit as apb, consent as cpb, referrals as pb } from '@passage/contracts';
 import { bearerMetadata, callUnary, insecureCredentials } from '@passage/platform';
 import {
   createTestDatabase,
@@ -11,6 +13,7 @@ import {
   healthStatus,
   runScript,
   sparePort,
+  waitFor,
   waitForPort,
   waitUntil,
   type ScriptProcess,
@@ -24,7 +27,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 let db: TestDatabase;
 let nats: TestNats;
 let network: ScriptProcess;
-const ports = { directory: 0, consent: 0, referrals: 0 };
+const ports = { directory: 0, consent: 0, referrals: 0, audit: 0 };
 const as = (user: keyof typeof demoUsers) => bearerMetadata(developmentIssuer().issue(demoUsers[user]!));
 
 beforeAll(async () => {
@@ -40,6 +43,8 @@ beforeAll(async () => {
       DIRECTORY_PORT: String(ports.directory),
       CONSENT_PORT: String(ports.consent),
       REFERRALS_PORT: String(ports.referrals),
+      AUDIT_PORT: String(ports.audit),
+      AUDIT_CHECKPOINT_SECONDS: '0.5',
       LOG_LEVEL: 'warn',
     },
     { cwd: root },
@@ -64,6 +69,7 @@ it('serves a hand-off end to end through the processes pnpm start runs, then sto
   for (const port of Object.values(ports)) expect(await healthStatus(`127.0.0.1:${port}`)).toBe('SERVING');
   const consent = new cpb.ConsentServiceClient(`127.0.0.1:${ports.consent}`, insecureCredentials());
   const referrals = new pb.ReferralServiceClient(`127.0.0.1:${ports.referrals}`, insecureCredentials());
+  const auditClient = new apb.AuditServiceClient(`127.0.0.1:${ports.audit}`, insecureCredentials());
   try {
     const { subjectRef } = await callUnary(
       consent.grant.bind(consent),
@@ -117,13 +123,47 @@ it('serves a hand-off end to end through the processes pnpm start runs, then sto
       content: 'Synthétique : soutien en français',
       withheld: false,
     });
+
+    // The auditor sees who read the person's data, the hand-off, and a log that verifies.
+    const log = await waitFor(
+      () => callUnary(auditClient.accessLog.bind(auditClient), { subjectRef, range: undefined }, as('auditor')),
+      (found) => found.records.length > 0,
+      15_000,
+    );
+    expect(log.records[0]).toMatchObject({
+      actorUser: 'pact-intake',
+      actorAgency: 'pact-ottawa',
+      outcome: 'granted',
+      categories: ['needs'],
+      referralId: referral!.id,
+    });
+    const handoff = await callUnary(
+      auditClient.handoffReport.bind(auditClient),
+      { groupBy: 'agency', range: undefined },
+      as('auditor'),
+    );
+    expect(handoff.rows.find((row) => row.group === 'pact-ottawa')).toMatchObject({
+      referrals: 1,
+      accept: { count: 1 },
+    });
+    const consents = await callUnary(auditClient.consentReport.bind(auditClient), { range: undefined }, as('auditor'));
+    expect(consents.consents).toContainEqual(
+      expect.objectContaining({ agencyId: 'ontario-ht-crisis-line', method: 'verbal', granted: 1 }),
+    );
+    const { stdout } = await promisify(execFile)(process.execPath, ['packages/cli/src/main.ts', 'audit', 'verify'], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: db.url, PASSAGE_ENV: 'development' },
+    });
+    expect(stdout).toMatch(/^OK: \d+ entries, [1-9]\d* checkpoint signatures verified/);
   } finally {
     consent.close();
     referrals.close();
+    auditClient.close();
   }
 
   network.child.kill('SIGINT');
   const { code } = await network.exited();
   expect(code).toBe(0);
-  for (const name of ['directory', 'consent', 'referrals']) expect(network.output()).toContain(`${name} exited (0)`);
+  for (const name of ['directory', 'consent', 'referrals', 'audit'])
+    expect(network.output()).toContain(`${name} exited (0)`);
 });
