@@ -33,7 +33,10 @@ function percentiles(samples: number[]): { p50: number; p99: number } {
 }
 
 const db = await createTestDatabase('benchreferrals');
-const natsScratch = await createTestNats('benchreferrals');
+// BENCH_NATS_NAMESPACE: publish where another benchmark listens (the audit benchmark's ingest lag).
+const natsScratch = process.env['BENCH_NATS_NAMESPACE']
+  ? { ...(await createTestNats('benchreferrals')), namespace: process.env['BENCH_NATS_NAMESPACE'] }
+  : await createTestNats('benchreferrals');
 const issuer = new TokenIssuer('bench', randomBytes(32));
 const common = {
   DATABASE_URL: db.url,

@@ -97,5 +97,40 @@ export class Migration20261128210000AuditLog extends Migration {
     this.addSql('create index audit_referrals_sent on "audit".referrals (sent_at)');
     this.addSql('create index audit_referrals_to on "audit".referrals (to_agency, sent_at)');
     this.addSql('create index audit_referrals_from on "audit".referrals (from_agency, sent_at)');
+    // Open referrals are few: the "past due" figures read them live, through this index.
+    this.addSql(`create index audit_referrals_open on "audit".referrals (to_agency)
+      where state in ('sent', 'acknowledged')`);
+
+    // Hand-off times by month, receiving agency and priority, as histograms: a report over a
+    // million referrals adds these up instead of sorting every duration (domain/duration-histogram.ts).
+    this.addSql(`create function "audit".duration_bucket(seconds float8) returns integer
+      language sql immutable parallel safe as $$
+        select case when seconds is null or seconds <= 0 then 0
+                    when seconds < 3600 then floor(seconds / 60)::integer
+                    else least(60 + floor(ln(seconds / 3600) / ln(1.02) + 1e-9)::integer, 579) end $$`);
+    this.addSql(`create function "audit".add_counts(a integer[], b integer[]) returns integer[]
+      language sql immutable parallel safe as $$
+        select coalesce(array_agg(coalesce(x, 0) + coalesce(y, 0) order by i), '{}')
+        from unnest(a, b) with ordinality as t(x, y, i) $$`);
+    this.addSql(`create aggregate "audit".sum_counts(integer[]) (
+      sfunc = "audit".add_counts, stype = integer[], initcond = '{}', parallel = safe)`);
+    this.addSql(`create table "audit".handoff_rollup (
+      month date not null,
+      to_agency text not null,
+      priority text not null,
+      referrals integer not null default 0,
+      acknowledged_in_time integer not null default 0,
+      accepted_in_time integer not null default 0,
+      escalations integer not null default 0,
+      acknowledge integer[] not null default '{}',
+      accept integer[] not null default '{}',
+      first_contact integer[] not null default '{}',
+      close integer[] not null default '{}',
+      acknowledge_max float8 not null default 0,
+      accept_max float8 not null default 0,
+      first_contact_max float8 not null default 0,
+      close_max float8 not null default 0,
+      primary key (month, to_agency, priority)
+    )`);
   }
 }

@@ -4,6 +4,9 @@ import { audit } from '@passage/contracts';
 import { createEnvelope } from '@passage/events';
 import { callUnary } from '@passage/platform';
 import { failureOf } from '@passage/testing';
+import pg from 'pg';
+import { PgReportStore } from '../src/adapters/db/report-store.ts';
+import { bucketOf } from '../src/domain/index.ts';
 import {
   agencyEvent,
   referralEvents,
@@ -254,6 +257,58 @@ describe('hand-off report', () => {
     );
     expect(inverted.code).toBe('invalid_argument');
     expect(inverted.message).toMatch(/^range: since/);
+  });
+});
+
+describe('hand-off report over the rollup', () => {
+  it('agrees with the exact figures: counts and shares equal, percentiles within the 2 % of a bucket', async () => {
+    const pool = new pg.Pool({ connectionString: lab.db.url, max: 2 });
+    try {
+      const exact = new PgReportStore(pool);
+      const rolled = new PgReportStore(pool, { exactLimit: 0 });
+      const now = new Date();
+      for (const window of [
+        {},
+        { since: new Date(day), until: new Date(day + 86_400_000) },
+        { since: new Date(Date.UTC(2026, 9, 1)) },
+      ]) {
+        for (const grouping of ['agency', 'month'] as const) {
+          const a = await exact.handoff(grouping, window, { kind: 'all' }, now);
+          const b = await rolled.handoff(grouping, window, { kind: 'all' }, now);
+          expect([a.approximate, b.approximate]).toEqual([false, true]);
+          expect(b.rows.map((r) => r.group)).toEqual(a.rows.map((r) => r.group));
+          for (const [x, y] of [...a.rows.map((r, i) => [r, b.rows[i]!] as const), [a.total, b.total] as const]) {
+            expect(y).toMatchObject({
+              referrals: x.referrals,
+              acknowledgedWithinSla: x.acknowledgedWithinSla,
+              acceptedWithinSla: x.acceptedWithinSla,
+              openPastDue: x.openPastDue,
+              escalations: x.escalations,
+            });
+            for (const stage of ['acknowledge', 'accept', 'firstContact', 'close'] as const) {
+              expect(y[stage].count).toBe(x[stage].count);
+              expect(y[stage].maxSeconds).toBe(x[stage].maxSeconds);
+              for (const p of ['p50Seconds', 'p90Seconds'] as const) {
+                expect(Math.abs(y[stage][p] - x[stage][p])).toBeLessThanOrEqual(Math.max(60, x[stage][p] * 0.02));
+              }
+            }
+          }
+        }
+      }
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('buckets durations in SQL exactly as the service does', async () => {
+    const { rows } = await lab.sql.query<{ s: number; b: number }>(
+      `select s::float8 as s, audit.duration_bucket(s) as b
+       from (select generate_series(0, 120000000, 7919)::float8 as s
+             union all select 3600 * power(1.02, k) from generate_series(0, 600) k) v`,
+    );
+    expect(rows.length).toBeGreaterThan(15_000);
+    const differing = rows.filter((row) => bucketOf(row.s) !== row.b);
+    expect(differing).toEqual([]);
   });
 });
 

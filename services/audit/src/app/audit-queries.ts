@@ -97,6 +97,7 @@ export class AuditQueries {
       groupBy: string;
       rows: HandoffRow[];
       total: HandoffRow;
+      approximate: boolean;
     };
   }
 

@@ -150,7 +150,7 @@ export interface ReportStore {
     window: TimeWindow,
     scope: ReportScope,
     now: Date,
-  ): Promise<{ rows: HandoffRow[]; total: HandoffRow }>;
+  ): Promise<{ rows: HandoffRow[]; total: HandoffRow; approximate: boolean }>;
   consent(window: TimeWindow, scope: ReportScope): Promise<ConsentFigures>;
   /** counts[row label][column label] of referrals sent in the window (needs count once per need). */
   statistics(

@@ -13,6 +13,7 @@ import {
   type SubtreeLookup,
 } from '@passage/audit-log';
 import { PassageError } from '@passage/platform';
+import { addToHandoffRollup } from './handoff-rollup.ts';
 import type {
   AgencyFact,
   IncomingEvent,
@@ -265,6 +266,7 @@ async function upsertAgencies(client: pg.PoolClient, facts: readonly AgencyFact[
 async function upsertReferrals(client: pg.PoolClient, facts: readonly ReferralFact[]): Promise<void> {
   const latest = newest(facts, (f) => f.referralId);
   if (latest.length === 0) return;
+  await addToHandoffRollup(client, latest, facts);
   const col = <T>(pick: (f: ReferralFact) => T): T[] => latest.map(pick);
   await client.query(
     `insert into audit.referrals (referral_id, from_agency, to_agency, priority, state, reason, needs, version, sent_at,

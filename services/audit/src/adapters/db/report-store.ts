@@ -1,12 +1,12 @@
 import type pg from 'pg';
 import { decodeEntry } from '@passage/audit-log';
+import { exactReferralLimit, handoffReport } from './handoff-queries.ts';
 import type {
   AccessRow,
   ConsentFigures,
   EntryQuery,
   HandoffRow,
   ReportStore,
-  StageFigures,
   StoredEntryRow,
 } from '../../app/ports.ts';
 import type { HandoffGrouping, ReportScope, StatisticsDimension, TimeWindow } from '../../domain/index.ts';
@@ -15,14 +15,7 @@ const iso = (date: Date | undefined): string | null => (date ? date.toISOString(
 const agencyOf = (scope: ReportScope): string => (scope.kind === 'agency' ? scope.agencyId : '');
 const event = `(convert_from(e.entry, 'UTF8')::jsonb -> 'event')`;
 
-/** Whitelisted SQL for each grouping: the request names one, never writes SQL. */
-const handoffGroup: Record<HandoffGrouping, string> = {
-  agency: 'r.to_agency',
-  region: `coalesce(a.region, 'unknown')`,
-  priority: 'r.priority',
-  month: `to_char(r.sent_at at time zone 'America/Toronto', 'YYYY-MM')`,
-};
-
+/** Whitelisted SQL for each statistics dimension: the request names one, never writes SQL. */
 const statisticsAxis: Record<StatisticsDimension, string> = {
   region: `coalesce(a.region, 'unknown')`,
   month: `to_char(r.sent_at at time zone 'America/Toronto', 'YYYY-MM')`,
@@ -34,8 +27,11 @@ const statisticsAxis: Record<StatisticsDimension, string> = {
 export class PgReportStore implements ReportStore {
   readonly #pool: pg.Pool;
 
-  constructor(pool: pg.Pool) {
+  readonly #exactLimit: number;
+
+  constructor(pool: pg.Pool, options: { exactLimit?: number } = {}) {
     this.#pool = pool;
+    this.#exactLimit = options.exactLimit ?? exactReferralLimit;
   }
 
   async query(q: EntryQuery): Promise<StoredEntryRow[]> {
@@ -94,48 +90,17 @@ export class PgReportStore implements ReportStore {
     window: TimeWindow,
     scope: ReportScope,
     now: Date,
-  ): Promise<{ rows: HandoffRow[]; total: HandoffRow }> {
-    const stage = (name: string, column: string): string =>
-      `count(${column}) as ${name}_n,
-       percentile_cont(array[0.5, 0.9]) within group (order by ${column}) as ${name}_p,
-       max(${column}) as ${name}_max`;
+  ): Promise<{ rows: HandoffRow[]; total: HandoffRow; approximate: boolean }> {
     const client = await this.#pool.connect();
     try {
-      await client.query('begin read only');
-      // The percentiles sort in memory rather than spill to disk.
-      await client.query(`set local work_mem = '64MB'`);
-      const { rows } = await client.query<Record<string, unknown>>(
-        `with r as (
-           select ${handoffGroup[grouping]} as grp, r.state, r.escalations, r.acknowledged_at, r.accepted_at,
-                  r.acknowledge_due_at, r.accept_due_at,
-                  extract(epoch from r.acknowledged_at - r.sent_at)::float8 as ack_s,
-                  extract(epoch from r.accepted_at - r.sent_at)::float8 as accept_s,
-                  extract(epoch from r.contact_at - r.sent_at)::float8 as contact_s,
-                  extract(epoch from r.closed_at - r.sent_at)::float8 as close_s
-           from audit.referrals r left join audit.agencies a on a.agency_id = r.to_agency
-           where ($1::timestamptz is null or r.sent_at >= $1) and ($2::timestamptz is null or r.sent_at < $2)
-             and ($3 = '' or r.to_agency = $3 or r.from_agency = $3)
-         )
-         select grouping(grp) as is_total, grp, count(*) as referrals,
-           ${stage('ack', 'ack_s')}, ${stage('accept', 'accept_s')},
-           ${stage('contact', 'contact_s')}, ${stage('close', 'close_s')},
-           count(*) filter (where acknowledged_at <= acknowledge_due_at) as ack_in,
-           count(*) filter (where acknowledged_at is not null or (state = 'sent' and acknowledge_due_at < $4)) as ack_decided,
-           count(*) filter (where accepted_at <= accept_due_at) as accept_in,
-           count(*) filter (where accepted_at is not null
-                              or (state in ('sent', 'acknowledged') and accept_due_at < $4)) as accept_decided,
-           count(*) filter (where (state = 'sent' and acknowledge_due_at < $4)
-                              or (state in ('sent', 'acknowledged') and accept_due_at < $4)) as past_due,
-           coalesce(sum(escalations), 0) as escalations
-         from r group by grouping sets ((grp), ()) order by is_total, grp`,
-        [iso(window.since), iso(window.until), agencyOf(scope), now.toISOString()],
-      );
+      // One snapshot for the rollup, the referrals and the open ones.
+      await client.query('begin isolation level repeatable read read only');
+      const result = await handoffReport(client, grouping, window, scope, now, this.#exactLimit);
       await client.query('commit');
-      const total = rows.find((row) => Number(row['is_total']) === 1);
-      return {
-        rows: rows.filter((row) => row !== total).map(handoffRow),
-        total: { ...(total ? handoffRow(total) : emptyHandoffRow()), group: 'total' },
-      };
+      return result;
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
     } finally {
       client.release();
     }
@@ -227,50 +192,4 @@ export class PgReportStore implements ReportStore {
     }
     return table;
   }
-}
-
-function figures(row: Record<string, unknown>, name: string): StageFigures {
-  const percentiles = (row[`${name}_p`] as number[] | null) ?? [];
-  // Interpolated percentiles carry float noise; a millisecond is precision enough for hand-offs.
-  const seconds = (value: unknown): number => Math.round(Number(value ?? 0) * 1000) / 1000;
-  return {
-    count: Number(row[`${name}_n`]),
-    p50Seconds: seconds(percentiles[0]),
-    p90Seconds: seconds(percentiles[1]),
-    maxSeconds: seconds(row[`${name}_max`]),
-  };
-}
-
-const share = (within: unknown, decided: unknown): number =>
-  Number(decided) > 0 ? Number(within) / Number(decided) : 0;
-
-function handoffRow(row: Record<string, unknown>): HandoffRow {
-  return {
-    group: typeof row['grp'] === 'string' ? row['grp'] : '',
-    referrals: Number(row['referrals']),
-    acknowledge: figures(row, 'ack'),
-    accept: figures(row, 'accept'),
-    firstContact: figures(row, 'contact'),
-    close: figures(row, 'close'),
-    acknowledgedWithinSla: share(row['ack_in'], row['ack_decided']),
-    acceptedWithinSla: share(row['accept_in'], row['accept_decided']),
-    openPastDue: Number(row['past_due']),
-    escalations: Number(row['escalations']),
-  };
-}
-
-function emptyHandoffRow(): HandoffRow {
-  const none = { count: 0, p50Seconds: 0, p90Seconds: 0, maxSeconds: 0 };
-  return {
-    group: '',
-    referrals: 0,
-    acknowledge: none,
-    accept: none,
-    firstContact: none,
-    close: none,
-    acknowledgedWithinSla: 0,
-    acceptedWithinSla: 0,
-    openPastDue: 0,
-    escalations: 0,
-  };
 }

@@ -49,6 +49,7 @@ export function auditService(queries: AuditQueries, verifier: TokenVerifier, log
           groupBy: report.groupBy,
           rows: report.rows.map(handoffRowToWire),
           total: handoffRowToWire(report.total),
+          approximate: report.approximate,
         };
       },
       consentReport: async (request, { metadata }) => {

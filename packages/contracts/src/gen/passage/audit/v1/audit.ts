@@ -98,7 +98,10 @@ export interface AccessLogResponse {
 }
 
 export interface HandoffReportRequest {
-  /** agency (the receiving agency), region (the receiving agency's), priority or month (America/Toronto). */
+  /**
+   * agency (the receiving agency), region (the receiving agency's), priority or month (America/Toronto).
+   * A supervisor's report covers the referrals its agency received.
+   */
   groupBy: string;
   /** On the time the referral was sent. */
   range?: TimeRange | undefined;
@@ -131,6 +134,11 @@ export interface HandoffReportResponse {
   groupBy: string;
   rows: HandoffRow[];
   total?: HandoffRow | undefined;
+  /**
+   * False: percentiles computed from every duration. True (more than 50,000 referrals in
+   * range): from histograms, exact to the minute under an hour, within 2 % above.
+   */
+  approximate: boolean;
 }
 
 export interface ConsentReportRequest {
@@ -1871,7 +1879,7 @@ export const HandoffRow: MessageFns<HandoffRow> = {
 };
 
 function createBaseHandoffReportResponse(): HandoffReportResponse {
-  return { groupBy: '', rows: [], total: undefined };
+  return { groupBy: '', rows: [], total: undefined, approximate: false };
 }
 
 export const HandoffReportResponse: MessageFns<HandoffReportResponse> = {
@@ -1884,6 +1892,9 @@ export const HandoffReportResponse: MessageFns<HandoffReportResponse> = {
     }
     if (message.total !== undefined) {
       HandoffRow.encode(message.total, writer.uint32(26).fork()).join();
+    }
+    if (message.approximate !== false) {
+      writer.uint32(32).bool(message.approximate);
     }
     return writer;
   },
@@ -1925,6 +1936,14 @@ export const HandoffReportResponse: MessageFns<HandoffReportResponse> = {
             message.total = HandoffRow.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.approximate = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1946,6 +1965,7 @@ export const HandoffReportResponse: MessageFns<HandoffReportResponse> = {
           : '',
       rows: globalThis.Array.isArray(object?.rows) ? object.rows.map((e: any) => HandoffRow.fromJSON(e)) : [],
       total: isSet(object.total) ? HandoffRow.fromJSON(object.total) : undefined,
+      approximate: isSet(object.approximate) ? globalThis.Boolean(object.approximate) : false,
     };
   },
 
@@ -1960,6 +1980,9 @@ export const HandoffReportResponse: MessageFns<HandoffReportResponse> = {
     if (message.total !== undefined) {
       obj.total = HandoffRow.toJSON(message.total);
     }
+    if (message.approximate !== false) {
+      obj.approximate = message.approximate;
+    }
     return obj;
   },
 
@@ -1972,6 +1995,7 @@ export const HandoffReportResponse: MessageFns<HandoffReportResponse> = {
     message.rows = object.rows?.map((e) => HandoffRow.fromPartial(e)) || [];
     message.total =
       object.total !== undefined && object.total !== null ? HandoffRow.fromPartial(object.total) : undefined;
+    message.approximate = object.approximate ?? false;
     return message;
   },
 };

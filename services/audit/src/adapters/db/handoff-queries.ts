@@ -1,0 +1,281 @@
+import type pg from 'pg';
+import type { HandoffRow, StageFigures } from '../../app/ports.ts';
+import {
+  addTo,
+  bucketSeconds,
+  histogramCount,
+  nextMonth,
+  percentile,
+  torontoMonth,
+  torontoMonthStart,
+  type HandoffGrouping,
+  type Histogram,
+  type ReportScope,
+  type TimeWindow,
+} from '../../domain/index.ts';
+
+export interface HandoffResult {
+  readonly rows: HandoffRow[];
+  readonly total: HandoffRow;
+  /** True when the percentiles come from the histograms (2 % wide above an hour). */
+  readonly approximate: boolean;
+}
+
+const iso = (date: Date | undefined): string | null => (date ? date.toISOString() : null);
+const scopeAgency = (scope: ReportScope): string => (scope.kind === 'agency' ? scope.agencyId : '');
+
+/** Whitelisted SQL for each grouping, over referrals (r) and over the rollup (h). */
+const groupOverReferrals: Record<HandoffGrouping, string> = {
+  agency: 'r.to_agency',
+  region: `coalesce(a.region, 'unknown')`,
+  priority: 'r.priority',
+  month: `to_char(r.sent_at at time zone 'America/Toronto', 'YYYY-MM')`,
+};
+const groupOverRollup: Record<HandoffGrouping, string> = {
+  agency: 'h.to_agency',
+  region: `coalesce(a.region, 'unknown')`,
+  priority: 'h.priority',
+  month: `to_char(h.month, 'YYYY-MM')`,
+};
+
+/** Below this many referrals in range, percentiles are computed exactly from every duration. */
+export const exactReferralLimit = 50_000;
+
+interface Accumulator {
+  referrals: number;
+  acknowledgedInTime: number;
+  acceptedInTime: number;
+  escalations: number;
+  stages: Histogram[];
+  maxima: number[];
+  acknowledgeOverdue: number;
+  acceptOverdue: number;
+  pastDue: number;
+}
+
+const emptyAccumulator = (): Accumulator => ({
+  referrals: 0,
+  acknowledgedInTime: 0,
+  acceptedInTime: 0,
+  escalations: 0,
+  stages: [0, 1, 2, 3].map((): Histogram => new Map<number, number>()),
+  maxima: [0, 0, 0, 0],
+  acknowledgeOverdue: 0,
+  acceptOverdue: 0,
+  pastDue: 0,
+});
+
+function merge(into: Accumulator, from: Accumulator): void {
+  into.referrals += from.referrals;
+  into.acknowledgedInTime += from.acknowledgedInTime;
+  into.acceptedInTime += from.acceptedInTime;
+  into.escalations += from.escalations;
+  from.stages.forEach((h, i) => addTo(into.stages[i]!, h));
+  from.maxima.forEach((m, i) => (into.maxima[i] = Math.max(into.maxima[i]!, m)));
+  into.acknowledgeOverdue += from.acknowledgeOverdue;
+  into.acceptOverdue += from.acceptOverdue;
+  into.pastDue += from.pastDue;
+}
+
+const round = (seconds: number): number => Math.round(seconds * 1000) / 1000;
+
+type ValueOf = (key: number) => number;
+const exactly: ValueOf = (seconds) => seconds;
+
+function figuresOf(histogram: Histogram, max: number, valueOf: ValueOf): StageFigures {
+  const count = histogramCount(histogram);
+  return {
+    count,
+    p50Seconds: round(percentile(histogram, 0.5, valueOf)),
+    p90Seconds: round(percentile(histogram, 0.9, valueOf)),
+    maxSeconds: count === 0 ? 0 : round(max),
+  };
+}
+
+const share = (within: number, decided: number): number => (decided > 0 ? within / decided : 0);
+
+function rowOf(group: string, a: Accumulator, valueOf: ValueOf): HandoffRow {
+  const acknowledged = histogramCount(a.stages[0]!);
+  const accepted = histogramCount(a.stages[1]!);
+  return {
+    group,
+    referrals: a.referrals,
+    acknowledge: figuresOf(a.stages[0]!, a.maxima[0]!, valueOf),
+    accept: figuresOf(a.stages[1]!, a.maxima[1]!, valueOf),
+    firstContact: figuresOf(a.stages[2]!, a.maxima[2]!, valueOf),
+    close: figuresOf(a.stages[3]!, a.maxima[3]!, valueOf),
+    acknowledgedWithinSla: share(a.acknowledgedInTime, acknowledged + a.acknowledgeOverdue),
+    acceptedWithinSla: share(a.acceptedInTime, accepted + a.acceptOverdue),
+    openPastDue: a.pastDue,
+    escalations: a.escalations,
+  };
+}
+
+/**
+ * The hand-off report. Up to 50,000 referrals in range: every duration, percentiles exact
+ * (percentile_cont). Beyond: whole months from the rollup the ingest keeps, the ragged ends
+ * of the range from the referrals themselves, bucketed the same way. Open referrals past due
+ * are always counted live (they are few, and "past due" depends on now).
+ */
+export async function handoffReport(
+  db: pg.PoolClient,
+  grouping: HandoffGrouping,
+  window: TimeWindow,
+  scope: ReportScope,
+  now: Date,
+  exactLimit = exactReferralLimit,
+): Promise<HandoffResult> {
+  const agency = scopeAgency(scope);
+  const full = fullMonths(window);
+  const { rows: sized } = await db.query<{ n: string | null }>(
+    `select sum(referrals) as n from audit.handoff_rollup
+     where ($1::date is null or month >= $1) and ($2::date is null or month <= $2) and ($3 = '' or to_agency = $3)`,
+    [window.since ? torontoMonth(window.since) : null, window.until ? torontoMonth(window.until) : null, agency],
+  );
+  const approximate = Number(sized[0]?.n ?? 0) > exactLimit;
+  const groups = new Map<string, Accumulator>();
+  const at = (group: string): Accumulator => {
+    let acc = groups.get(group);
+    if (!acc) groups.set(group, (acc = emptyAccumulator()));
+    return acc;
+  };
+
+  if (approximate && full) await fromRollup(db, grouping, full, agency, at);
+  await fromReferrals(db, grouping, window, approximate ? full : undefined, agency, at, approximate);
+  await overdue(db, grouping, window, agency, now, at);
+
+  const valueOf = approximate ? bucketSeconds : exactly;
+  const total = emptyAccumulator();
+  for (const acc of groups.values()) merge(total, acc);
+  const rows = [...groups.entries()]
+    .filter(([, acc]) => acc.referrals > 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([group, acc]) => rowOf(group, acc, valueOf));
+  return { rows, total: rowOf('total', total, valueOf), approximate };
+}
+
+/** The whole Toronto months inside the window, as [first, end) month keys; undefined if none. */
+function fullMonths(window: TimeWindow): { first: string | null; end: string | null } | undefined {
+  let first: string | null = null;
+  if (window.since) {
+    const month = torontoMonth(window.since);
+    first = torontoMonthStart(month).getTime() === window.since.getTime() ? month : nextMonth(month);
+  }
+  const end = window.until ? torontoMonth(window.until) : null;
+  if (first && end && first >= end) return undefined;
+  return { first, end };
+}
+
+async function fromRollup(
+  db: pg.PoolClient,
+  grouping: HandoffGrouping,
+  months: { first: string | null; end: string | null },
+  agency: string,
+  at: (group: string) => Accumulator,
+): Promise<void> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `select ${groupOverRollup[grouping]} as grp, sum(h.referrals) as referrals,
+            sum(h.acknowledged_in_time) as ack_in, sum(h.accepted_in_time) as accept_in, sum(h.escalations) as escalations,
+            audit.sum_counts(h.acknowledge) as h0, audit.sum_counts(h.accept) as h1,
+            audit.sum_counts(h.first_contact) as h2, audit.sum_counts(h.close) as h3,
+            max(h.acknowledge_max) as m0, max(h.accept_max) as m1, max(h.first_contact_max) as m2, max(h.close_max) as m3
+     from audit.handoff_rollup h left join audit.agencies a on a.agency_id = h.to_agency
+     where ($1::date is null or h.month >= $1) and ($2::date is null or h.month < $2) and ($3 = '' or h.to_agency = $3)
+     group by 1`,
+    [months.first, months.end, agency],
+  );
+  for (const row of rows) {
+    const acc = emptyAccumulator();
+    acc.referrals = Number(row['referrals']);
+    acc.acknowledgedInTime = Number(row['ack_in']);
+    acc.acceptedInTime = Number(row['accept_in']);
+    acc.escalations = Number(row['escalations']);
+    for (let i = 0; i < 4; i += 1) {
+      addTo(acc.stages[i]!, (row[`h${i}`] as number[] | null) ?? []);
+      acc.maxima[i] = Number(row[`m${i}`] ?? 0);
+    }
+    merge(at(String(row['grp'])), acc);
+  }
+}
+
+async function fromReferrals(
+  db: pg.PoolClient,
+  grouping: HandoffGrouping,
+  window: TimeWindow,
+  skip: { first: string | null; end: string | null } | undefined,
+  agency: string,
+  at: (group: string) => Accumulator,
+  bucketed: boolean,
+): Promise<void> {
+  // With the rollup in use, only what lies outside its whole months is read here.
+  const skipFrom = skip ? (skip.first ? torontoMonthStart(skip.first) : new Date(0)) : undefined;
+  const skipUntil = skip ? (skip.end ? torontoMonthStart(skip.end) : new Date('9999-01-01T00:00:00Z')) : undefined;
+  const where = `($1::timestamptz is null or r.sent_at >= $1) and ($2::timestamptz is null or r.sent_at < $2)
+    and ($3 = '' or r.to_agency = $3)
+    and ($4::timestamptz is null or not (r.sent_at >= $4 and r.sent_at < $5))`;
+  const params = [iso(window.since), iso(window.until), agency, iso(skipFrom), iso(skipUntil)];
+  const stageColumns = ['acknowledged_at', 'accepted_at', 'contact_at', 'closed_at'];
+  const { rows: counts } = await db.query<Record<string, unknown>>(
+    `select ${groupOverReferrals[grouping]} as grp, count(*) as referrals,
+            count(*) filter (where r.acknowledged_at <= r.acknowledge_due_at) as ack_in,
+            count(*) filter (where r.accepted_at <= r.accept_due_at) as accept_in,
+            coalesce(sum(r.escalations), 0) as escalations,
+            ${stageColumns.map((c, i) => `max(extract(epoch from r.${c} - r.sent_at))::float8 as m${i}`).join(', ')}
+     from audit.referrals r left join audit.agencies a on a.agency_id = r.to_agency
+     where ${where} group by 1`,
+    params,
+  );
+  for (const row of counts) {
+    const acc = at(String(row['grp']));
+    acc.referrals += Number(row['referrals']);
+    acc.acknowledgedInTime += Number(row['ack_in']);
+    acc.acceptedInTime += Number(row['accept_in']);
+    acc.escalations += Number(row['escalations']);
+    for (let i = 0; i < 4; i += 1) acc.maxima[i] = Math.max(acc.maxima[i]!, Number(row[`m${i}`] ?? 0));
+  }
+  // Durations: bucketed in SQL when the rollup is in use, or each one, for exact percentiles.
+  const seconds = (i: number) => `extract(epoch from r.${stageColumns[i]} - r.sent_at)::float8`;
+  const { rows: durations } = await db.query<{ grp: string; stage: number; value: number; n: string }>(
+    `select grp, stage, value, count(*) as n from (
+       select ${groupOverReferrals[grouping]} as grp, s.stage,
+              ${bucketed ? 'audit.duration_bucket(s.seconds)' : 's.seconds'} as value
+       from audit.referrals r left join audit.agencies a on a.agency_id = r.to_agency
+       cross join lateral (values ${[0, 1, 2, 3].map((i) => `(${i}, ${seconds(i)})`).join(', ')}) as s(stage, seconds)
+       where ${where} and s.seconds is not null
+     ) d group by 1, 2, 3`,
+    params,
+  );
+  for (const row of durations) {
+    // Keyed by bucket, or by the exact duration (then read with the identity: see rowOf).
+    const histogram = at(row.grp).stages[row.stage]!;
+    histogram.set(row.value, (histogram.get(row.value) ?? 0) + Number(row.n));
+  }
+}
+
+async function overdue(
+  db: pg.PoolClient,
+  grouping: HandoffGrouping,
+  window: TimeWindow,
+  agency: string,
+  now: Date,
+  at: (group: string) => Accumulator,
+): Promise<void> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `select ${groupOverReferrals[grouping]} as grp,
+            count(*) filter (where r.state = 'sent' and r.acknowledge_due_at < $4) as ack_overdue,
+            count(*) filter (where r.accept_due_at < $4) as accept_overdue,
+            count(*) filter (where (r.state = 'sent' and r.acknowledge_due_at < $4) or r.accept_due_at < $4) as past_due
+     from audit.referrals r left join audit.agencies a on a.agency_id = r.to_agency
+     where r.state in ('sent', 'acknowledged')
+       and ($1::timestamptz is null or r.sent_at >= $1) and ($2::timestamptz is null or r.sent_at < $2)
+       and ($3 = '' or r.to_agency = $3)
+     group by 1`,
+    [iso(window.since), iso(window.until), agency, now.toISOString()],
+  );
+  for (const row of rows) {
+    const acc = at(String(row['grp']));
+    acc.acknowledgeOverdue += Number(row['ack_overdue']);
+    acc.acceptOverdue += Number(row['accept_overdue']);
+    acc.pastDue += Number(row['past_due']);
+  }
+}

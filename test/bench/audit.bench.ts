@@ -1,0 +1,244 @@
+// `pnpm bench:audit`: the audit log's ingest rate and lag, the hand-off report over a
+// million referrals, and `passage audit verify` over a million entries. Prints figures;
+// asserts nothing.
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import pg from 'pg';
+import { auditConfigSchema } from '@passage/audit/config';
+import { startAudit, type RunningAudit } from '@passage/audit/service';
+import { PgReportStore } from '@passage/audit/report-store';
+import { TokenIssuer, demoUsers } from '@passage/auth';
+import { audit as apb } from '@passage/contracts';
+import { Topology, connectNats, createEnvelope, encodeEnvelope, ensureStreams } from '@passage/events';
+import { bearerMetadata, callUnary, createLogger, insecureCredentials, loadConfig } from '@passage/platform';
+import { createTestDatabase, createTestNats } from '@passage/testing';
+import { seedHandoffReferrals, seedLog } from './seed-audit.ts';
+
+const backlog = Number(process.env['BENCH_AUDIT_BACKLOG'] ?? 50_000);
+const referrals = Number(process.env['BENCH_AUDIT_REFERRALS'] ?? 1_000_000);
+const logEntries = Number(process.env['BENCH_AUDIT_ENTRIES'] ?? 1_000_000);
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const log = createLogger('bench-audit', 'warn');
+const issuer = new TokenIssuer('bench', randomBytes(32));
+const signingKey = randomBytes(32).toString('base64');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function percentile(samples: readonly number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+const median = (values: readonly number[]) => percentile(values, 50);
+
+async function auditOn(
+  databaseUrl: string,
+  natsUrl: string,
+  namespace: string,
+  onBatch?: (appended: number, lags: readonly number[]) => void,
+): Promise<RunningAudit> {
+  const config = loadConfig(auditConfigSchema, {
+    DATABASE_URL: databaseUrl,
+    NATS_URL: natsUrl,
+    NATS_NAMESPACE: namespace,
+    GRPC_PORT: '0',
+    AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
+    AUDIT_SIGNING_KEY: signingKey,
+    AUDIT_CHECKPOINT_EVERY: '1000',
+    AUDIT_CHECKPOINT_SECONDS: '10',
+  });
+  return startAudit(config, log, onBatch ? { onBatch } : {});
+}
+
+const figures: [string, string][] = [];
+let ingestRate: number;
+const report = (measure: string, value: string) => {
+  figures.push([measure, value]);
+  console.log(`${measure}: ${value}`);
+};
+
+// 1. Ingest rate: a backlog of referral events waiting in JetStream, checkpoints on.
+{
+  const db = await createTestDatabase('benchauditingest');
+  const nats = await createTestNats('benchauditingest');
+  const nc = await connectNats(nats.url, 'bench-audit');
+  const topology = new Topology(nats.namespace);
+  await ensureStreams(nc, topology.allStreams());
+  const js = jetstream(nc);
+  for (let start = 0; start < backlog; start += 500) {
+    await Promise.all(
+      Array.from({ length: Math.min(500, backlog - start) }, () => {
+        const referralId = randomUUID();
+        const envelope = createEnvelope({
+          type: 'referral.v1.sent',
+          actor: { agency: 'peel-regional-police', user: 'synthetic-officer', role: 'officer' },
+          referralId,
+          subjectRef: randomUUID(),
+          fromAgency: 'peel-regional-police',
+          toAgency: 'london-coalition',
+          priority: 'standard',
+          payload: {
+            $case: 'referralChanged',
+            value: {
+              referralId,
+              state: 'sent',
+              version: 1,
+              sentAt: new Date(),
+              acknowledgeDueAt: new Date(Date.now() + 3_600_000),
+              acceptDueAt: new Date(Date.now() + 14_400_000),
+              reason: '',
+              suggestedAgency: '',
+              previousReferralId: '',
+              needs: ['counselling'],
+            },
+          },
+        });
+        return js.publish(
+          topology.referral('peel-regional-police', 'london-coalition', 'sent'),
+          encodeEnvelope(envelope),
+          {
+            msgID: envelope.id,
+          },
+        );
+      }),
+    );
+  }
+  let appended = 0;
+  const began = performance.now();
+  const service = await auditOn(db.url, nats.url, nats.namespace, (n) => (appended += n));
+  while (appended < backlog) await sleep(20);
+  const rate = backlog / ((performance.now() - began) / 1000);
+  ingestRate = rate;
+  const sql = new pg.Client({ connectionString: db.url });
+  await sql.connect();
+  const { rows } = await sql.query<{ n: number }>('select count(*)::int as n from audit.checkpoints');
+  report(
+    'ingest rate (backlog, checkpoints every 1,000)',
+    `${Math.round(rate).toLocaleString('en-CA')} entries/s (${backlog.toLocaleString('en-CA')} entries, ${rows[0]!.n} checkpoints signed, including service start)`,
+  );
+
+  // 2. The hand-off report over a million referrals, in the same database.
+  const seedBegan = performance.now();
+  await seedHandoffReferrals(sql, referrals);
+  console.log(
+    `seeded ${referrals.toLocaleString('en-CA')} referrals in ${((performance.now() - seedBegan) / 1000).toFixed(1)} s`,
+  );
+  const client = new apb.AuditServiceClient(service.address, insecureCredentials());
+  const auditor = bearerMetadata(issuer.issue(demoUsers['auditor']!, 3600));
+  // The exact path over the same million, once, for comparison (what the rollup saves).
+  {
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const exact = new PgReportStore(pool, { exactLimit: Number.MAX_SAFE_INTEGER });
+    const t = performance.now();
+    await exact.handoff('agency', {}, { kind: 'all' }, new Date());
+    report(
+      `hand-off by agency computed exactly from every duration, ${referrals.toLocaleString('en-CA')} referrals`,
+      `${(performance.now() - t).toFixed(0)} ms (one run)`,
+    );
+    await pool.end();
+  }
+  for (const groupBy of ['agency', 'region', 'priority', 'month']) {
+    const times: number[] = [];
+    let approximate = false;
+    for (let run = 0; run < 5; run++) {
+      const t = performance.now();
+      ({ approximate } = await callUnary(
+        client.handoffReport.bind(client),
+        { groupBy, range: undefined },
+        auditor,
+        60_000,
+      ));
+      times.push(performance.now() - t);
+    }
+    report(
+      `HandoffReport by ${groupBy}, ${referrals.toLocaleString('en-CA')} referrals`,
+      `median ${median(times).toFixed(0)} ms, max ${Math.max(...times).toFixed(0)} ms (5 runs${approximate ? ', from the rollup' : ', exact'})`,
+    );
+  }
+  client.close();
+  await service.shutdown.run();
+  await sql.end();
+  await nc.close();
+  await nats.cleanup();
+  await db.drop();
+}
+
+// 3. Ingest lag while the referral benchmark runs (its services, its load, its NATS namespace).
+{
+  const db = await createTestDatabase('benchauditlag');
+  const nats = await createTestNats('benchauditlag');
+  const lags: number[] = [];
+  const arrivals = new Map<number, number>();
+  let events = 0;
+  const service = await auditOn(db.url, nats.url, nats.namespace, (n, batchLags) => {
+    events += n;
+    lags.push(...batchLags);
+    for (const lag of batchLags) {
+      const second = Math.floor((Date.now() - lag) / 1000);
+      arrivals.set(second, (arrivals.get(second) ?? 0) + 1);
+    }
+  });
+  const child = spawn(process.execPath, ['bench/referrals.bench.ts'], {
+    cwd: fileURLToPath(new URL('../', import.meta.url)),
+    env: { ...process.env, BENCH_NATS_NAMESPACE: nats.namespace, BENCH_SECONDS: process.env['BENCH_SECONDS'] ?? '20' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  await new Promise((resolve) => child.once('exit', resolve));
+  await sleep(2000);
+  const peak = Math.max(...arrivals.values());
+  report(
+    'events from the referral benchmark',
+    `${events.toLocaleString('en-CA')}, peak ${peak.toLocaleString('en-CA')} events/s (1 s windows)`,
+  );
+  report(
+    'ingest lag (JetStream stored → log committed)',
+    `p50 ${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms, max ${Math.max(...lags)} ms`,
+  );
+  await service.shutdown.run();
+  const nc = await connectNats(nats.url, 'bench-audit-cleanup');
+  const jsm = await jetstreamManager(nc);
+  for (const spec of new Topology(nats.namespace).allStreams()) await jsm.streams.delete(spec.name).catch(() => false);
+  await nc.close();
+  await db.drop();
+  report('ingest rate / peak event rate', `${(ingestRate / peak).toFixed(1)}× (target ≥ 5×)`);
+}
+
+// 4. `passage audit verify` over a million entries, as an auditor runs it.
+{
+  const db = await createTestDatabase('benchauditverify');
+  const nats = await createTestNats('benchauditverify');
+  const service = await auditOn(db.url, nats.url, nats.namespace);
+  await service.shutdown.run(); // the schema and its migrations, then out of the way
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  const seedBegan = performance.now();
+  await seedLog(pool, logEntries, 'BENCH_REFERRALS');
+  console.log(
+    `appended ${logEntries.toLocaleString('en-CA')} entries in ${((performance.now() - seedBegan) / 1000).toFixed(1)} s`,
+  );
+  // The service signs a checkpoint over the whole log, as it would have along the way.
+  const rerun = await auditOn(db.url, nats.url, nats.namespace);
+  while (
+    (await pool.query<{ n: string | null }>('select max(tree_size) as n from audit.checkpoints')).rows[0]!.n !==
+    String(logEntries)
+  ) {
+    await sleep(200);
+  }
+  await rerun.shutdown.run();
+  const t = performance.now();
+  const { stdout } = await promisify(execFile)(process.execPath, ['packages/cli/src/main.ts', 'audit', 'verify'], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: db.url, AUDIT_VERIFIER_KEY: rerun.verifierKey },
+    maxBuffer: 1 << 20,
+  });
+  report(
+    `passage audit verify, ${logEntries.toLocaleString('en-CA')} entries`,
+    `${((performance.now() - t) / 1000).toFixed(1)} s — ${stdout.trim()}`,
+  );
+  await pool.end();
+  await nats.cleanup();
+  await db.drop();
+}
+
+console.log('\n| measure | value |\n| --- | ---: |');
+for (const [measure, value] of figures) console.log(`| ${measure} | ${value} |`);
