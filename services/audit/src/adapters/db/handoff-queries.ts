@@ -141,7 +141,8 @@ export async function handoffReport(
   };
 
   if (approximate && full) await fromRollup(db, grouping, full, agency, at);
-  await fromReferrals(db, grouping, window, approximate ? full : undefined, agency, at, approximate);
+  const ranges = approximate && full ? outsideMonths(window, full) : [[iso(window.since), iso(window.until)] as Range];
+  if (ranges.length > 0) await fromReferrals(db, grouping, ranges, agency, at, approximate);
   await overdue(db, grouping, window, agency, now, at);
 
   const valueOf = approximate ? bucketSeconds : exactly;
@@ -173,47 +174,60 @@ async function fromRollup(
   agency: string,
   at: (group: string) => Accumulator,
 ): Promise<void> {
+  // Summed here rather than in SQL: adding arrays element by element is what JavaScript is quick at.
   const { rows } = await db.query<Record<string, unknown>>(
-    `select ${groupOverRollup[grouping]} as grp, sum(h.referrals) as referrals,
-            sum(h.acknowledged_in_time) as ack_in, sum(h.accepted_in_time) as accept_in, sum(h.escalations) as escalations,
-            audit.sum_counts(h.acknowledge) as h0, audit.sum_counts(h.accept) as h1,
-            audit.sum_counts(h.first_contact) as h2, audit.sum_counts(h.close) as h3,
-            max(h.acknowledge_max) as m0, max(h.accept_max) as m1, max(h.first_contact_max) as m2, max(h.close_max) as m3
+    `select ${groupOverRollup[grouping]} as grp, h.referrals, h.acknowledged_in_time as ack_in,
+            h.accepted_in_time as accept_in, h.escalations,
+            h.acknowledge as h0, h.accept as h1, h.first_contact as h2, h.close as h3,
+            h.acknowledge_max as m0, h.accept_max as m1, h.first_contact_max as m2, h.close_max as m3
      from audit.handoff_rollup h left join audit.agencies a on a.agency_id = h.to_agency
-     where ($1::date is null or h.month >= $1) and ($2::date is null or h.month < $2) and ($3 = '' or h.to_agency = $3)
-     group by 1`,
+     where ($1::date is null or h.month >= $1) and ($2::date is null or h.month < $2) and ($3 = '' or h.to_agency = $3)`,
     [months.first, months.end, agency],
   );
   for (const row of rows) {
-    const acc = emptyAccumulator();
-    acc.referrals = Number(row['referrals']);
-    acc.acknowledgedInTime = Number(row['ack_in']);
-    acc.acceptedInTime = Number(row['accept_in']);
-    acc.escalations = Number(row['escalations']);
+    const acc = at(String(row['grp']));
+    acc.referrals += Number(row['referrals']);
+    acc.acknowledgedInTime += Number(row['ack_in']);
+    acc.acceptedInTime += Number(row['accept_in']);
+    acc.escalations += Number(row['escalations']);
     for (let i = 0; i < 4; i += 1) {
       addTo(acc.stages[i]!, (row[`h${i}`] as number[] | null) ?? []);
-      acc.maxima[i] = Number(row[`m${i}`] ?? 0);
+      acc.maxima[i] = Math.max(acc.maxima[i]!, Number(row[`m${i}`] ?? 0));
     }
-    merge(at(String(row['grp'])), acc);
   }
+}
+
+/** [since, until) of sent_at; null is open-ended. */
+type Range = [string | null, string | null];
+
+/** The ragged ends of the window that the rollup's whole months leave out. */
+function outsideMonths(window: TimeWindow, months: { first: string | null; end: string | null }): Range[] {
+  const ranges: Range[] = [];
+  if (window.since && months.first) {
+    const start = torontoMonthStart(months.first);
+    if (start > window.since) ranges.push([iso(window.since), iso(start)]);
+  }
+  if (window.until && months.end) {
+    const end = torontoMonthStart(months.end);
+    if (end < window.until) ranges.push([iso(end), iso(window.until)]);
+  }
+  return ranges;
 }
 
 async function fromReferrals(
   db: pg.PoolClient,
   grouping: HandoffGrouping,
-  window: TimeWindow,
-  skip: { first: string | null; end: string | null } | undefined,
+  ranges: readonly Range[],
   agency: string,
   at: (group: string) => Accumulator,
   bucketed: boolean,
 ): Promise<void> {
-  // With the rollup in use, only what lies outside its whole months is read here.
-  const skipFrom = skip ? (skip.first ? torontoMonthStart(skip.first) : new Date(0)) : undefined;
-  const skipUntil = skip ? (skip.end ? torontoMonthStart(skip.end) : new Date('9999-01-01T00:00:00Z')) : undefined;
-  const where = `($1::timestamptz is null or r.sent_at >= $1) and ($2::timestamptz is null or r.sent_at < $2)
-    and ($3 = '' or r.to_agency = $3)
-    and ($4::timestamptz is null or not (r.sent_at >= $4 and r.sent_at < $5))`;
-  const params = [iso(window.since), iso(window.until), agency, iso(skipFrom), iso(skipUntil)];
+  // Each range a condition the sent_at index can answer; an unused second range is empty.
+  const [first, second] = [ranges[0]!, ranges[1] ?? (['infinity', 'infinity'] as Range)];
+  const where = `(($1::timestamptz is null or r.sent_at >= $1) and ($2::timestamptz is null or r.sent_at < $2)
+      or (r.sent_at >= $4::timestamptz and r.sent_at < $5::timestamptz))
+    and ($3 = '' or r.to_agency = $3)`;
+  const params = [first[0], first[1], agency, second[0], second[1]];
   const stageColumns = ['acknowledged_at', 'accepted_at', 'contact_at', 'closed_at'];
   const { rows: counts } = await db.query<Record<string, unknown>>(
     `select ${groupOverReferrals[grouping]} as grp, count(*) as referrals,
