@@ -1,4 +1,13 @@
-export const roles = ['officer', 'crisis_counsellor', 'intake_worker', 'supervisor', 'auditor', 'admin'] as const;
+/** `system`: another Passage service acting on its own (the escalation service), never a person. */
+export const roles = [
+  'officer',
+  'crisis_counsellor',
+  'intake_worker',
+  'supervisor',
+  'auditor',
+  'admin',
+  'system',
+] as const;
 export type Role = (typeof roles)[number];
 
 /** Who is calling: verified from a signed token, never taken from a request body. */

@@ -192,6 +192,7 @@ describe('directory service over gRPC', () => {
       source: 'upsert',
       nameEn: agency!.nameEn,
       nameFr: agency!.nameFr,
+      region: 'windsor-essex',
     });
     // Restore the listing for the tests that follow.
     await callUnary(client.upsertAgency.bind(client), { agency: agency! }, admin());
@@ -210,6 +211,32 @@ describe('directory service over gRPC', () => {
     expect(invalid.message).toContain('agency.kind');
     expect(invalid.message).toContain('agency.coverage.fsas[0]');
     expect(invalid.message).toContain('agency.languages');
+    expect((await callUnary(client.getAgency.bind(client), { id: 'london-coalition' })).agency).toEqual(agency);
+  });
+
+  it('refuses hand-off targets that are missing, not positive or, when urgent, longer than a week', async () => {
+    const { agency } = await callUnary(client.getAgency.bind(client), { id: 'london-coalition' });
+    const sla = agency!.sla!;
+    const refused = await failure(
+      callUnary(
+        client.upsertAgency.bind(client),
+        {
+          agency: {
+            ...agency!,
+            sla: { ...sla, acknowledgeUrgentMinutes: 0, acceptUrgentMinutes: 8 * 24 * 60, acceptStandardMinutes: -5 },
+          },
+        },
+        admin(),
+      ),
+    );
+    expect(refused.code).toBe('invalid_argument');
+    expect(refused.message).toContain('agency.sla.acknowledge_urgent_minutes: a whole number of minutes above 0');
+    expect(refused.message).toContain('agency.sla.accept_urgent_minutes: an urgent target of at most a week');
+    expect(refused.message).toContain('agency.sla.accept_standard_minutes');
+    const missing = await failure(
+      callUnary(client.upsertAgency.bind(client), { agency: { ...agency!, sla: undefined } }, admin()),
+    );
+    expect(missing.code).toBe('invalid_argument');
     expect((await callUnary(client.getAgency.bind(client), { id: 'london-coalition' })).agency).toEqual(agency);
   });
 

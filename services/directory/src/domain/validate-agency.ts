@@ -78,6 +78,13 @@ export function validateListing(
     accept_standard_minutes: sla.acceptStandardMinutes,
   })) {
     if (!Number.isInteger(value) || value <= 0) violations.add(at(`sla.${field}`), 'a whole number of minutes above 0');
+    // An urgent referral waits for no one longer than a week: a longer target is a mistake.
+    else if (field.includes('urgent') && value > 7 * 24 * 60) {
+      violations.add(at(`sla.${field}`), 'an urgent target of at most a week (10080 minutes)');
+    }
+  }
+  if (!listing.hours.alwaysOpen && listing.hours.periods.length === 0) {
+    violations.add(at('hours'), 'standard targets count opening hours: give some, or mark the agency always open');
   }
   if (sla.acceptUrgentMinutes < sla.acknowledgeUrgentMinutes) {
     violations.add(at('sla.accept_urgent_minutes'), 'cannot be sooner than the acknowledgement target');

@@ -1,3 +1,4 @@
+import type { OpeningHours, SlaTargets } from '@passage/sla';
 import type { DataCategory, Grant, Purpose, RecipientKind } from '@passage/consent-policy';
 import type { shredded } from '@passage/crypto';
 import type { Actor, ConsentGrant, Referral, State, Transition } from '../domain/referral.ts';
@@ -106,12 +107,9 @@ export interface AgencyFacts {
   readonly id: string;
   readonly kind: RecipientKind;
   readonly acceptingReferrals: boolean;
-  readonly sla: {
-    readonly acknowledgeUrgentMinutes: number;
-    readonly acceptUrgentMinutes: number;
-    readonly acknowledgeStandardMinutes: number;
-    readonly acceptStandardMinutes: number;
-  };
+  readonly sla: SlaTargets;
+  /** Standard targets count these hours only (packages/sla). */
+  readonly hours: OpeningHours;
 }
 
 /** The directory, over gRPC. Throws `unavailable` when it cannot be reached. */

@@ -9,13 +9,13 @@ import { states, type Actor, type Referral, type State, type Transition } from '
 import {
   checkIdempotencyKey,
   checkSend,
-  dueAt,
   limits,
   refusedCategories,
   type PacketSection,
   type RawSend,
   type Violation,
 } from '../domain/send-rules.ts';
+import { dueTimes } from '@passage/sla';
 import type { ConsentGateway, DirectoryGateway, ReferralStorage, ReferralTransaction } from './ports.ts';
 
 /** Roles that hand people on and work referrals; auditors read lists and timelines only. */
@@ -121,7 +121,8 @@ export class ReferralUseCases {
     }
 
     const sentAt = this.#now();
-    const urgent = input.priority === 'urgent';
+    // Urgent targets run on the clock; standard ones on the recipient's opening hours.
+    const due = dueTimes(sentAt, input.priority, recipient.sla, recipient.hours);
     const referral: Referral = {
       id: uuidv7(),
       subjectRef: input.subjectRef,
@@ -141,11 +142,8 @@ export class ReferralUseCases {
       previousReferralId,
       sentBy: actorOf(caller),
       sentAt,
-      acknowledgeDueAt: dueAt(
-        sentAt,
-        urgent ? recipient.sla.acknowledgeUrgentMinutes : recipient.sla.acknowledgeStandardMinutes,
-      ),
-      acceptDueAt: dueAt(sentAt, urgent ? recipient.sla.acceptUrgentMinutes : recipient.sla.acceptStandardMinutes),
+      acknowledgeDueAt: due.acknowledgeBy,
+      acceptDueAt: due.acceptBy,
       reason: '',
       suggestedAgency: '',
       contactMethod: '',
@@ -243,7 +241,9 @@ export class ReferralUseCases {
     request: { idempotencyKey: string; referralId: string; expectedVersion: number; command: Command; note?: string },
   ): Promise<Referral> {
     const { caller } = context;
-    requireRole(caller, workerRoles, `to ${request.command.kind.replace('_', ' ')} a referral`);
+    // Escalation is the escalation service's to record; every other step is a person's.
+    if (request.command.kind === 'escalate') requireRole(caller, ['system'], 'recording an escalation');
+    else requireRole(caller, workerRoles, `to ${request.command.kind.replace('_', ' ')} a referral`);
     const violations: Violation[] = [];
     checkIdempotencyKey(request.idempotencyKey, violations);
     if (request.note && Buffer.byteLength(request.note, 'utf8') > limits.textBytes) {
@@ -309,7 +309,9 @@ export class ReferralUseCases {
     const referral = await reader.referrals.get(referralId);
     if (!referral) throw new PassageError('not_found', `no referral ${referralId}`);
     const actor = actorOf(caller);
-    const party = caller.agencyId === referral.fromAgency || caller.agencyId === referral.toAgency;
+    let party = caller.agencyId === referral.fromAgency || caller.agencyId === referral.toAgency;
+    // An escalated referral is taken up by the 24/7 crisis line: it may read it, under consent like anyone.
+    if (!party && referral.escalated) party = (await this.#directory.agency(caller.agencyId))?.kind === 'crisis_line';
     if (!party) {
       await this.#storage.transaction((tx) =>
         tx.events.access({
@@ -322,7 +324,10 @@ export class ReferralUseCases {
           reason: 'not_a_party',
         }),
       );
-      throw new PassageError('permission_denied', 'only the sending and the receiving agency may read a referral');
+      throw new PassageError(
+        'permission_denied',
+        'only the sending and the receiving agency (and the crisis line, once escalated) may read a referral',
+      );
     }
     const agency = await this.#directory.agency(caller.agencyId);
     if (!agency)

@@ -155,3 +155,33 @@ describe('send rules', () => {
     ]);
   });
 });
+
+describe('escalation', () => {
+  const system = { agencyId: 'passage-system', userId: 'escalation-service', role: 'system' };
+  const at = new Date('2026-11-28T12:00:00Z');
+
+  it('flags a referral whose target passed unmet, without moving it', () => {
+    const sent = referral('sent');
+    const outcome = apply(sent, { kind: 'escalate', target: 'acknowledge' }, system, at);
+    expect(outcome).toMatchObject({
+      ok: true,
+      referral: { state: 'sent', escalated: true, version: sent.version + 1 },
+      transition: { from: 'sent', to: 'sent', event: 'escalated', reason: 'acknowledge_overdue' },
+    });
+    expect(apply(referral('acknowledged'), { kind: 'escalate', target: 'accept' }, system, at).ok).toBe(true);
+  });
+
+  it('refuses once the target is met', () => {
+    for (const [state, target] of [
+      ['acknowledged', 'acknowledge'],
+      ['accepted', 'accept'],
+      ['declined', 'acknowledge'],
+      ['withdrawn', 'accept'],
+    ] as const) {
+      expect(apply(referral(state), { kind: 'escalate', target }, system, at)).toMatchObject({
+        ok: false,
+        error: { code: 'failed_precondition' },
+      });
+    }
+  });
+});

@@ -18,7 +18,18 @@ export type Command =
   | { readonly kind: 'decline'; readonly reason: string; readonly suggestedAgency: string }
   | { readonly kind: 'record_contact'; readonly at: Date; readonly method: string }
   | { readonly kind: 'close'; readonly outcome: string }
-  | { readonly kind: 'withdraw'; readonly reason: string; readonly bySystem?: boolean };
+  | { readonly kind: 'withdraw'; readonly reason: string; readonly bySystem?: boolean }
+  /** From the escalation service: a hand-off target passed unmet. The state stays; the referral is flagged. */
+  | { readonly kind: 'escalate'; readonly target: EscalationTarget };
+
+export const escalationTargets = ['acknowledge', 'accept'] as const;
+export type EscalationTarget = (typeof escalationTargets)[number];
+
+/** The states in which a target is still unmet. */
+const unmetIn: Record<EscalationTarget, ReadonlySet<State>> = {
+  acknowledge: new Set(['sent']),
+  accept: new Set(['sent', 'acknowledged']),
+};
 
 export type LifecycleError =
   | { readonly code: 'failed_precondition'; readonly message: string }
@@ -34,7 +45,7 @@ interface Rule {
   readonly party: 'recipient' | 'sender';
 }
 
-const rules: Record<Command['kind'], Rule> = {
+const rules: Record<Exclude<Command['kind'], 'escalate'>, Rule> = {
   acknowledge: { from: new Set(['sent']), to: 'acknowledged', event: 'acknowledged', party: 'recipient' },
   accept: { from: new Set(['sent', 'acknowledged']), to: 'accepted', event: 'accepted', party: 'recipient' },
   decline: { from: new Set(['sent', 'acknowledged']), to: 'declined', event: 'declined', party: 'recipient' },
@@ -92,6 +103,7 @@ function checkArguments(command: Command, referral: Referral, at: Date): Lifecyc
  * revocation, `bySystem`) withdraws it. Pure: the caller persists the result.
  */
 export function apply(referral: Referral, command: Command, actor: Actor, at: Date): Outcome {
+  if (command.kind === 'escalate') return escalate(referral, command.target, actor, at);
   const rule = rules[command.kind];
   const system = command.kind === 'withdraw' && command.bySystem === true;
   const partyAgency = rule.party === 'recipient' ? referral.toAgency : referral.fromAgency;
@@ -147,5 +159,36 @@ export function apply(referral: Referral, command: Command, actor: Actor, at: Da
     ok: true,
     referral: next,
     transition: { from: referral.state, to: rule.to, event: rule.event, actor, at, reason },
+  };
+}
+
+/**
+ * An escalation records which target passed; it moves nothing. Refused once the target is
+ * met (the escalation service then drops its timer), so a late timer cannot cry wolf.
+ */
+function escalate(referral: Referral, target: EscalationTarget, actor: Actor, at: Date): Outcome {
+  if (!(escalationTargets as readonly string[]).includes(target)) {
+    return { ok: false, error: { code: 'invalid_argument', field: 'target', message: 'acknowledge or accept' } };
+  }
+  if (!unmetIn[target].has(referral.state)) {
+    return {
+      ok: false,
+      error: {
+        code: 'failed_precondition',
+        message: `the ${target} target is met: the referral is ${referral.state.replace('_', ' ')}`,
+      },
+    };
+  }
+  return {
+    ok: true,
+    referral: { ...referral, version: referral.version + 1, escalated: true },
+    transition: {
+      from: referral.state,
+      to: referral.state,
+      event: 'escalated',
+      actor,
+      at,
+      reason: `${target}_overdue`,
+    },
   };
 }

@@ -92,4 +92,4 @@ export interface Transition {
 }
 
 export type ReferralEvent =
-  'sent' | 'acknowledged' | 'accepted' | 'declined' | 'contact_recorded' | 'closed' | 'withdrawn';
+  'sent' | 'acknowledged' | 'accepted' | 'declined' | 'contact_recorded' | 'closed' | 'withdrawn' | 'escalated';

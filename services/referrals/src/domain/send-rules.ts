@@ -101,7 +101,3 @@ export function refusedCategories(
 ): DataCategory[] {
   return packet.map((s) => s.category).filter((c) => !allowed.has(c));
 }
-
-export function dueAt(sentAt: Date, minutes: number): Date {
-  return new Date(sentAt.getTime() + minutes * 60_000);
-}

@@ -79,7 +79,8 @@ export function referralChangedEvent(
         withdrawnAt: referral.withdrawnAt,
         acknowledgeDueAt: referral.acknowledgeDueAt,
         acceptDueAt: referral.acceptDueAt,
-        reason: referral.reason,
+        // On an escalation: which target passed (acknowledge_overdue, accept_overdue).
+        reason: transition.event === 'escalated' ? transition.reason : referral.reason,
         suggestedAgency: referral.suggestedAgency,
         previousReferralId: referral.previousReferralId,
         needs: [...referral.needs],

@@ -1,3 +1,4 @@
+import type { OpeningHours, Weekday } from '@passage/sla';
 import { isRecipientKind, type DataCategory, type Grant } from '@passage/consent-policy';
 import { consent, directory } from '@passage/contracts';
 import { PassageError, bearerMetadata, callUnary, insecureCredentials } from '@passage/platform';
@@ -36,7 +37,19 @@ export class GrpcDirectoryGateway implements DirectoryGateway {
     try {
       const { agency } = await callUnary(this.#client.getAgency.bind(this.#client), { id }, undefined, 3000);
       if (!agency || !isRecipientKind(agency.kind) || !agency.sla) return undefined;
-      return { id: agency.id, kind: agency.kind, acceptingReferrals: agency.acceptingReferrals, sla: agency.sla };
+      const hours: OpeningHours = agency.hours?.alwaysOpen
+        ? { alwaysOpen: true }
+        : {
+            alwaysOpen: false,
+            periods: (agency.hours?.periods ?? []).filter((p): p is typeof p & { day: Weekday } => isWeekday(p.day)),
+          };
+      return {
+        id: agency.id,
+        kind: agency.kind,
+        acceptingReferrals: agency.acceptingReferrals,
+        sla: agency.sla,
+        hours,
+      };
     } catch (error) {
       if (error instanceof PassageError && error.code === 'not_found') return undefined;
       throw unavailable('the directory', error);
@@ -89,3 +102,6 @@ export class GrpcConsentGateway implements ConsentGateway {
     this.#client.close();
   }
 }
+
+const weekdays: readonly string[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+const isWeekday = (day: string): day is Weekday => weekdays.includes(day);

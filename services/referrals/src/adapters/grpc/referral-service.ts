@@ -2,7 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { authenticate, type TokenVerifier } from '@passage/auth';
 import { referrals as pb } from '@passage/contracts';
 import { PassageError, bearerToken, bindService, type Logger, type ServiceBinding } from '@passage/platform';
-import type { Command } from '../../domain/lifecycle.ts';
+import type { Command, EscalationTarget } from '../../domain/lifecycle.ts';
 import type { CallerContext, ReferralUseCases } from '../../app/referral-use-cases.ts';
 import { packetToWire, priorityFromWire, referralToWire, stateFromWire, transitionToWire } from './mapping.ts';
 
@@ -66,6 +66,12 @@ export function referralService(useCases: ReferralUseCases, verifier: TokenVerif
       closeReferral: (request, { metadata }) =>
         move(metadata, request, { kind: 'close', outcome: request.outcome }, request.note),
       withdraw: (request, { metadata }) => move(metadata, request, { kind: 'withdraw', reason: request.reason }),
+      escalate: (request, { metadata }) =>
+        move(
+          metadata,
+          { ...request, expectedVersion: 0 },
+          { kind: 'escalate', target: request.target as EscalationTarget },
+        ),
       resend: async (request, { metadata }) => ({
         referral: referralToWire(
           await useCases.resend(context(metadata), {

@@ -359,6 +359,17 @@ export interface TimelineResponse {
   transitions: Transition[];
 }
 
+export interface EscalateRequest {
+  idempotencyKey: string;
+  referralId: string;
+  /** acknowledge or accept */
+  target: string;
+}
+
+export interface EscalateResponse {
+  referral?: Referral | undefined;
+}
+
 function createBasePacketSection(): PacketSection {
   return { category: '', content: '', withheld: false };
 }
@@ -3716,6 +3727,183 @@ export const TimelineResponse: MessageFns<TimelineResponse> = {
   },
 };
 
+function createBaseEscalateRequest(): EscalateRequest {
+  return { idempotencyKey: '', referralId: '', target: '' };
+}
+
+export const EscalateRequest: MessageFns<EscalateRequest> = {
+  encode(message: EscalateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.idempotencyKey !== '') {
+      writer.uint32(10).string(message.idempotencyKey);
+    }
+    if (message.referralId !== '') {
+      writer.uint32(18).string(message.referralId);
+    }
+    if (message.target !== '') {
+      writer.uint32(26).string(message.target);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EscalateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEscalateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EscalateRequest {
+    return {
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+          ? globalThis.String(object.idempotency_key)
+          : '',
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+          ? globalThis.String(object.referral_id)
+          : '',
+      target: isSet(object.target) ? globalThis.String(object.target) : '',
+    };
+  },
+
+  toJSON(message: EscalateRequest): unknown {
+    const obj: any = {};
+    if (message.idempotencyKey !== '') {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.referralId !== '') {
+      obj.referralId = message.referralId;
+    }
+    if (message.target !== '') {
+      obj.target = message.target;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EscalateRequest>): EscalateRequest {
+    return EscalateRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EscalateRequest>): EscalateRequest {
+    const message = createBaseEscalateRequest();
+    message.idempotencyKey = object.idempotencyKey ?? '';
+    message.referralId = object.referralId ?? '';
+    message.target = object.target ?? '';
+    return message;
+  },
+};
+
+function createBaseEscalateResponse(): EscalateResponse {
+  return { referral: undefined };
+}
+
+export const EscalateResponse: MessageFns<EscalateResponse> = {
+  encode(message: EscalateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.referral !== undefined) {
+      Referral.encode(message.referral, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EscalateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEscalateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referral = Referral.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EscalateResponse {
+    return { referral: isSet(object.referral) ? Referral.fromJSON(object.referral) : undefined };
+  },
+
+  toJSON(message: EscalateResponse): unknown {
+    const obj: any = {};
+    if (message.referral !== undefined) {
+      obj.referral = Referral.toJSON(message.referral);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EscalateResponse>): EscalateResponse {
+    return EscalateResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EscalateResponse>): EscalateResponse {
+    const message = createBaseEscalateResponse();
+    message.referral =
+      object.referral !== undefined && object.referral !== null ? Referral.fromPartial(object.referral) : undefined;
+    return message;
+  },
+};
+
 /**
  * The hand-off of a person from one agency to another. Every call needs a caller token;
  * every command carries an idempotency key (a retry returns the first result).
@@ -3835,6 +4023,19 @@ export const ReferralServiceService = {
     responseSerialize: (value: TimelineResponse): Buffer => Buffer.from(TimelineResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TimelineResponse => TimelineResponse.decode(value),
   },
+  /**
+   * For the escalation service (role system): a hand-off target passed unmet. Flags the
+   * referral and publishes referral.v1.<from>.<to>.escalated; FAILED_PRECONDITION once met.
+   */
+  escalate: {
+    path: '/passage.referrals.v1.ReferralService/Escalate' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EscalateRequest): Buffer => Buffer.from(EscalateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EscalateRequest => EscalateRequest.decode(value),
+    responseSerialize: (value: EscalateResponse): Buffer => Buffer.from(EscalateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EscalateResponse => EscalateResponse.decode(value),
+  },
 } as const;
 
 export interface ReferralServiceServer extends UntypedServiceImplementation {
@@ -3853,6 +4054,11 @@ export interface ReferralServiceServer extends UntypedServiceImplementation {
   listInbox: handleUnaryCall<ListInboxRequest, ListInboxResponse>;
   listOutbox: handleUnaryCall<ListOutboxRequest, ListOutboxResponse>;
   timeline: handleUnaryCall<TimelineRequest, TimelineResponse>;
+  /**
+   * For the escalation service (role system): a hand-off target passed unmet. Flags the
+   * referral and publishes referral.v1.<from>.<to>.escalated; FAILED_PRECONDITION once met.
+   */
+  escalate: handleUnaryCall<EscalateRequest, EscalateResponse>;
 }
 
 export interface ReferralServiceClient extends Client {
@@ -4032,6 +4238,25 @@ export interface ReferralServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TimelineResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * For the escalation service (role system): a hand-off target passed unmet. Flags the
+   * referral and publishes referral.v1.<from>.<to>.escalated; FAILED_PRECONDITION once met.
+   */
+  escalate(
+    request: EscalateRequest,
+    callback: (error: ServiceError | null, response: EscalateResponse) => void,
+  ): ClientUnaryCall;
+  escalate(
+    request: EscalateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EscalateResponse) => void,
+  ): ClientUnaryCall;
+  escalate(
+    request: EscalateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EscalateResponse) => void,
   ): ClientUnaryCall;
 }
 

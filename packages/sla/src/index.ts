@@ -1,0 +1,2 @@
+export * from './ontario-holidays.ts';
+export * from './business-time.ts';
