@@ -4,3 +4,4 @@ export * as events from './gen/passage/events/v1/envelope.ts';
 export * as consent from './gen/passage/consent/v1/consent.ts';
 export * as referrals from './gen/passage/referrals/v1/referrals.ts';
 export * as audit from './gen/passage/audit/v1/audit.ts';
+export * as escalation from './gen/passage/escalation/v1/escalation.ts';

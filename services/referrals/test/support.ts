@@ -22,6 +22,8 @@ export interface Network {
   readonly referrals: referrals.ReferralServiceClient | undefined;
   /** Environment for a referrals process of the test's own (fault tests). */
   readonly referralsEnv: Record<string, string>;
+  /** The test's token key as SERVICE_TOKEN_KEY: another service signing its own caller tokens. */
+  readonly serviceTokenKey: string;
   readonly sql: pg.Client;
   as(user: keyof typeof demoUsers | Caller): ReturnType<typeof bearerMetadata>;
   stop(): Promise<void>;
@@ -34,7 +36,8 @@ export interface Network {
 export async function startNetwork(label: string, options: { referrals?: boolean } = {}): Promise<Network> {
   const db = await createTestDatabase(label);
   const nats = await createTestNats(label);
-  const issuer = new TokenIssuer('test', randomBytes(32));
+  const issuerSeed = randomBytes(32);
+  const issuer = new TokenIssuer('test', issuerSeed);
   const common = { DATABASE_URL: db.url, NATS_URL: nats.url, NATS_NAMESPACE: nats.namespace, GRPC_PORT: '0' };
   const keys = { PASSAGE_KEK: newKekSetting('test-kek'), AUTH_PUBLIC_KEYS: issuer.publicKeySetting };
   const log = createLogger(`${label}-test`, process.env['LOG_LEVEL'] ?? 'silent');
@@ -85,6 +88,7 @@ export async function startNetwork(label: string, options: { referrals?: boolean
     consent: consentClient,
     referrals: referralClient,
     referralsEnv,
+    serviceTokenKey: `test:${issuerSeed.toString('base64')}`,
     sql,
     as: (user) => bearerMetadata(issuer.issue(typeof user === 'string' ? demoUsers[user]! : user)),
     async stop() {

@@ -190,10 +190,11 @@ export class ConsentUseCases {
     const { consents, kind: knownKind } = await this.#storage.evaluation.inputs(request.subjectRef, request.agencyId);
     // Which agencies a person consented to is itself sensitive: an agency may ask about
     // itself, or about people whose consent it recorded (to send a referral); auditors
-    // and admins may ask anything. About an unknown subject there is nothing to learn.
+    // and admins may ask anything, and so may a Passage service acting on its own (the
+    // escalation service asks for the crisis line). About an unknown subject there is nothing to learn.
     const asksAboutItself = caller.agencyId === request.agencyId;
     const recordedHere = consents.some((c) => c.capturedBy.agencyId === caller.agencyId);
-    const oversight = caller.roles.includes('auditor') || caller.roles.includes('admin');
+    const oversight = caller.roles.some((role) => role === 'auditor' || role === 'admin' || role === 'system');
     if (consents.length > 0 && !asksAboutItself && !recordedHere && !oversight) {
       throw new PassageError(
         'permission_denied',

@@ -1,0 +1,36 @@
+import { authenticate, type TokenVerifier } from '@passage/auth';
+import { escalation as pb } from '@passage/contracts';
+import { bindService, type Logger, type ServiceBinding } from '@passage/platform';
+import type { EscalationQueries } from '../../app/escalation-queries.ts';
+
+export const escalationServiceName = 'passage.escalation.v1.EscalationService';
+
+export function escalationService(queries: EscalationQueries, verifier: TokenVerifier, log: Logger): ServiceBinding {
+  return bindService<pb.EscalationServiceServer>(
+    escalationServiceName,
+    pb.EscalationServiceService,
+    {
+      listEscalations: async (request, { metadata }) => ({
+        items: (await queries.escalations(authenticate(metadata, verifier), request.limit)).map((item) => ({
+          ...item,
+          candidates: item.candidates.map((c) => ({ ...c, reasons: [...c.reasons] })),
+        })),
+      }),
+      listTimers: async (request, { metadata }) => ({
+        timers: (await queries.timers(authenticate(metadata, verifier), request.state, request.limit)).map((t) => ({
+          id: t.id,
+          referralId: t.referralId,
+          target: t.target,
+          dueAt: t.dueAt,
+          state: t.state,
+          firedAt: t.firedAt,
+          attempts: t.attempts,
+          lastError: t.lastError,
+          toAgency: t.toAgency,
+          priority: t.priority,
+        })),
+      }),
+    },
+    log,
+  );
+}

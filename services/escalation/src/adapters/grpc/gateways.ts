@@ -1,0 +1,130 @@
+import type { TokenIssuer } from '@passage/auth';
+import { consent, directory, referrals } from '@passage/contracts';
+import { PassageError, bearerMetadata, callUnary, insecureCredentials } from '@passage/platform';
+import type { Candidate, ConsentPort, DirectoryPort, EscalateOutcome, ReferralsPort } from '../../app/ports.ts';
+import type { Target } from '../../domain/index.ts';
+
+/** The escalation service's own identity, for the services it calls: a system caller, never a person. */
+export class ServiceIdentity {
+  readonly #issuer: TokenIssuer;
+  #token: { value: string; until: number } | undefined;
+
+  constructor(issuer: TokenIssuer) {
+    this.#issuer = issuer;
+  }
+
+  metadata(): ReturnType<typeof bearerMetadata> {
+    if (!this.#token || this.#token.until < Date.now()) {
+      // Reused for ten minutes of its fifteen: the callee's verification cache then does its work.
+      const value = this.#issuer.issue(
+        { userId: 'escalation-service', agencyId: 'passage-system', roles: ['system'] },
+        900,
+      );
+      this.#token = { value, until: Date.now() + 600_000 };
+    }
+    return bearerMetadata(this.#token.value);
+  }
+}
+
+export class GrpcReferrals implements ReferralsPort {
+  readonly #client: referrals.ReferralServiceClient;
+  readonly #identity: ServiceIdentity;
+
+  constructor(address: string, identity: ServiceIdentity) {
+    this.#client = new referrals.ReferralServiceClient(address, insecureCredentials());
+    this.#identity = identity;
+  }
+
+  async escalate(referralId: string, target: Target, idempotencyKey: string): Promise<EscalateOutcome> {
+    try {
+      await callUnary(
+        this.#client.escalate.bind(this.#client),
+        { idempotencyKey, referralId, target },
+        this.#identity.metadata(),
+        5000,
+      );
+      return 'escalated';
+    } catch (error) {
+      if (error instanceof PassageError && error.code === 'failed_precondition') return 'target_met';
+      if (error instanceof PassageError && error.code === 'not_found') return 'unknown_referral';
+      throw error;
+    }
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}
+
+export class GrpcDirectory implements DirectoryPort {
+  readonly #client: directory.DirectoryServiceClient;
+
+  constructor(address: string) {
+    this.#client = new directory.DirectoryServiceClient(address, insecureCredentials());
+  }
+
+  /**
+   * Events carry no address, so the person's place is taken to be where the receiving agency
+   * works: its first municipality. Without one there are no suggestions.
+   */
+  async candidates(
+    needs: readonly string[],
+    priority: string,
+    near: string,
+    excluding: readonly string[],
+  ): Promise<Candidate[]> {
+    const { agency } = await callUnary(this.#client.getAgency.bind(this.#client), { id: near }, undefined, 3000);
+    const municipality = agency?.coverage?.municipalities[0];
+    if (!municipality) return [];
+    const response = await callUnary(
+      this.#client.match.bind(this.#client),
+      {
+        needs: [...needs],
+        municipality,
+        fsa: '',
+        language: '',
+        priority: priority === 'urgent' ? directory.Priority.PRIORITY_URGENT : directory.Priority.PRIORITY_STANDARD,
+        at: undefined,
+      },
+      undefined,
+      3000,
+    );
+    return response.candidates
+      .filter((c) => c.agency && !excluding.includes(c.agency.id))
+      .slice(0, 3)
+      .map((c) => ({
+        agencyId: c.agency!.id,
+        nameEn: c.agency!.nameEn,
+        nameFr: c.agency!.nameFr,
+        reasons: [...c.reasons],
+      }));
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}
+
+export class GrpcConsent implements ConsentPort {
+  readonly #client: consent.ConsentServiceClient;
+  readonly #identity: ServiceIdentity;
+
+  constructor(address: string, identity: ServiceIdentity) {
+    this.#client = new consent.ConsentServiceClient(address, insecureCredentials());
+    this.#identity = identity;
+  }
+
+  async covers(subjectRef: string, agencyId: string): Promise<boolean> {
+    const response = await callUnary(
+      this.#client.evaluate.bind(this.#client),
+      { subjectRef, recipientAgencyId: agencyId, recipientKind: '', purpose: 'referral' },
+      this.#identity.metadata(),
+      3000,
+    );
+    return response.allowed.length > 0;
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { baseConfigSchema } from '@passage/platform';
+
+export const escalationConfigSchema = baseConfigSchema.extend({
+  GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50055),
+  PASSAGE_ENV: z.enum(['development', 'production']).default('production'),
+  AUTH_PUBLIC_KEYS: z.string().optional(),
+  /** "<key id>:<base64 32-byte Ed25519 seed>": signs this service's own caller tokens (role system). */
+  SERVICE_TOKEN_KEY: z.string().optional(),
+  REFERRALS_ADDRESS: z.string().default('127.0.0.1:50053'),
+  DIRECTORY_ADDRESS: z.string().default('127.0.0.1:50051'),
+  CONSENT_ADDRESS: z.string().default('127.0.0.1:50052'),
+  /** The 24/7 line that takes up what nobody acknowledged. */
+  ESCALATION_CRISIS_LINE: z.string().default('ontario-ht-crisis-line'),
+  ESCALATION_POLL_MS: z.coerce.number().int().min(10).default(250),
+  ESCALATION_WORKERS: z.coerce.number().int().min(1).max(32).default(4),
+});
+
+export type EscalationConfig = z.infer<typeof escalationConfigSchema>;

@@ -1,0 +1,100 @@
+import pg from 'pg';
+import { TokenIssuer, developmentIssuer, verifierFromEnv } from '@passage/auth';
+import { descriptorSet } from '@passage/contracts/descriptor';
+import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
+import { ConfigError, Shutdown, startGrpcServer, type Logger } from '@passage/platform';
+import { escalationMigrations } from '../migrations/index.ts';
+import { PgTimerStore } from './adapters/db/timer-store.ts';
+import { referralEventHandler } from './adapters/events/referral-events.ts';
+import { escalationService } from './adapters/grpc/escalation-service.ts';
+import { GrpcConsent, GrpcDirectory, GrpcReferrals, ServiceIdentity } from './adapters/grpc/gateways.ts';
+import { EscalationQueries } from './app/escalation-queries.ts';
+import { EscalationWorker } from './app/escalation-worker.ts';
+import type { EscalationConfig } from './config.ts';
+
+export const escalationSchema = 'escalation';
+
+export interface RunningEscalation {
+  readonly address: string;
+  readonly worker: EscalationWorker;
+  readonly shutdown: Shutdown;
+}
+
+function serviceIssuer(config: EscalationConfig): TokenIssuer {
+  if (config.SERVICE_TOKEN_KEY) {
+    const [kid, seed] = config.SERVICE_TOKEN_KEY.split(':');
+    const raw = Buffer.from(seed ?? '', 'base64');
+    if (!kid || raw.length !== 32)
+      throw new ConfigError(['SERVICE_TOKEN_KEY: "<key id>:<base64 32-byte Ed25519 seed>"']);
+    return new TokenIssuer(kid, raw);
+  }
+  if (config.PASSAGE_ENV === 'development') return developmentIssuer();
+  throw new ConfigError(['SERVICE_TOKEN_KEY is required outside development ("<key id>:<base64 Ed25519 seed>")']);
+}
+
+export async function startEscalation(config: EscalationConfig, log: Logger): Promise<RunningEscalation> {
+  let verifier;
+  try {
+    verifier = verifierFromEnv(config);
+  } catch (error) {
+    throw new ConfigError([(error as Error).message]);
+  }
+  const identity = new ServiceIdentity(serviceIssuer(config));
+  const shutdown = new Shutdown(log);
+  const runtime = await openServiceRuntime({
+    name: 'escalation',
+    config,
+    schema: escalationSchema,
+    migrations: escalationMigrations,
+    streams: ['referral'],
+    relay: false,
+    log,
+  });
+  const pool = new pg.Pool({ connectionString: runtime.databaseUrl, max: config.ESCALATION_WORKERS + 2 });
+  const store = new PgTimerStore(pool);
+  const referrals = new GrpcReferrals(config.REFERRALS_ADDRESS, identity);
+  const directory = new GrpcDirectory(config.DIRECTORY_ADDRESS);
+  const consent = new GrpcConsent(config.CONSENT_ADDRESS, identity);
+  const events = new IdempotentConsumer({
+    name: 'escalation-referrals',
+    stream: runtime.topology.stream('referral').name,
+    filterSubject: runtime.topology.everything('referral'),
+    nats: runtime.nats,
+    orm: runtime.orm,
+    schema: escalationSchema,
+    log,
+    maxAttempts: 3,
+    retryDelayMs: 200,
+    handle: referralEventHandler,
+  });
+  await events.start();
+  const worker = new EscalationWorker(
+    { store, referrals, directory, consent },
+    {
+      crisisLine: config.ESCALATION_CRISIS_LINE,
+      pollMs: config.ESCALATION_POLL_MS,
+      concurrency: config.ESCALATION_WORKERS,
+    },
+    log,
+  );
+  worker.start();
+  const server = await startGrpcServer(
+    { services: [escalationService(new EscalationQueries(store), verifier, log)], descriptorSet: descriptorSet(), log },
+    config.GRPC_HOST,
+    config.GRPC_PORT,
+  );
+  shutdown.add('grpc server', () => server.shutdown(config.SHUTDOWN_GRACE_MS));
+  shutdown.add('timers and consumer', async () => {
+    await worker.stop();
+    await events.stop();
+  });
+  shutdown.add('grpc clients', () => {
+    referrals.close();
+    directory.close();
+    consent.close();
+    return Promise.resolve();
+  });
+  shutdown.add('timer pool', () => pool.end());
+  shutDownRuntime(shutdown, runtime);
+  return { address: server.address, worker, shutdown };
+}

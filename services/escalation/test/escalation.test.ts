@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { escalation } from '@passage/contracts';
+import { Topology, createEnvelope, encodeEnvelope } from '@passage/events';
+import { callUnary } from '@passage/platform';
+import { failureOf } from '@passage/testing';
+import { startNetwork, waitUntil, type Network } from '@passage/referrals/testing';
+import type { RunningEscalation } from '../src/service.ts';
+import { dueIn, escalatedEvents, sendReferral, startEscalationIn, timerStates } from './support.ts';
+
+let n: Network;
+let service: RunningEscalation;
+let client: escalation.EscalationServiceClient;
+
+beforeAll(async () => {
+  n = await startNetwork('escalation');
+  ({ service, client } = await startEscalationIn(n));
+});
+
+afterAll(async () => {
+  client?.close();
+  await service?.shutdown.run();
+  await n?.stop();
+});
+
+const items = (user: string) => callUnary(client.listEscalations.bind(client), { limit: 0 }, n.as(user));
+
+describe('SLA escalation', () => {
+  it('schedules acknowledge-by and accept-by at the due times of a sent referral', async () => {
+    const { referralId } = await sendReferral(n);
+    await waitUntil(async () => Object.keys(await timerStates(n, referralId)).length === 2);
+    const { rows } = await n.sql.query<{ target: string; due: string; expected: string }>(
+      `select t.target, t.due_at::text as due,
+              case t.target when 'acknowledge' then r.acknowledge_due_at::text else r.accept_due_at::text end as expected
+       from escalation.timers t join referrals.referrals r on r.id = t.referral_id where t.referral_id = $1`,
+      [referralId],
+    );
+    expect(rows.every((row) => row.due === row.expected)).toBe(true);
+  });
+
+  it('escalates a missed acknowledgement once: the referral is flagged, the crisis line and the sender are told', async () => {
+    const { referralId } = await sendReferral(n);
+    await waitUntil(async () => (await timerStates(n, referralId))['acknowledge'] === 'pending');
+    await dueIn(n, referralId, 'acknowledge', 1);
+    await waitUntil(async () => (await timerStates(n, referralId))['acknowledge'] === 'fired', 10_000);
+    expect(await escalatedEvents(n, referralId)).toBe(1);
+    const { rows } = await n.sql.query<{ subject: string }>(
+      `select subject from referrals.outbox where subject like '%.escalated' and payload is not null order by seq desc limit 1`,
+    );
+    expect(rows[0]!.subject).toMatch(/referral\.v1\.peel-regional-police\.london-coalition\.escalated$/);
+
+    const crisis = (await items('crisis-counsellor')).items.find((item) => item.referralId === referralId)!;
+    expect(crisis).toMatchObject({
+      audience: 'crisis_line',
+      forAgency: 'ontario-ht-crisis-line',
+      missedTarget: 'acknowledge',
+      fromAgency: 'peel-regional-police',
+      toAgency: 'london-coalition',
+      priority: 'urgent',
+      consentCoversReader: false,
+    });
+    expect(crisis.note).toContain('metadata only');
+    expect(crisis.candidates.every((c) => c.agencyId !== 'london-coalition')).toBe(true);
+    const sender = (await items('peel-officer')).items.find((item) => item.referralId === referralId);
+    expect(sender).toMatchObject({ audience: 'sender', forAgency: 'peel-regional-police' });
+    expect((await items('london-supervisor')).items.filter((item) => item.referralId === referralId)).toEqual([]);
+
+    // The crisis line reads the escalated referral like anyone else: here consent does not cover it.
+    const view = await callUnary(
+      n.referrals!.get.bind(n.referrals!),
+      { referralId, purpose: '' },
+      n.as('crisis-counsellor'),
+    );
+    expect(view.referral).toMatchObject({ id: referralId, escalated: true });
+    expect(view.packet).toEqual([{ category: 'needs', content: '', withheld: true }]);
+  });
+
+  it("tells the receiving agency's supervisors when a second target passes", async () => {
+    const { referralId } = await sendReferral(n);
+    await waitUntil(async () => Object.keys(await timerStates(n, referralId)).length === 2);
+    await dueIn(n, referralId, 'acknowledge', 0);
+    await waitUntil(async () => (await timerStates(n, referralId))['acknowledge'] === 'fired', 10_000);
+    await dueIn(n, referralId, 'accept', 0);
+    await waitUntil(async () => (await timerStates(n, referralId))['accept'] === 'fired', 10_000);
+    const supervisors = (await items('london-supervisor')).items.filter((item) => item.referralId === referralId);
+    expect(supervisors).toMatchObject([
+      { audience: 'supervisors', forAgency: 'london-coalition', missedTarget: 'accept' },
+    ]);
+    expect((await items('london-intake')).items.filter((item) => item.referralId === referralId)).toEqual([]);
+    expect(await escalatedEvents(n, referralId)).toBe(2);
+  });
+
+  it('lets the crisis line read what consent gives it', async () => {
+    const { referralId } = await sendReferral(n, ['london-coalition', 'ontario-ht-crisis-line']);
+    await waitUntil(async () => Object.keys(await timerStates(n, referralId)).length === 2);
+    await dueIn(n, referralId, 'acknowledge', 0);
+    await waitUntil(async () => (await timerStates(n, referralId))['acknowledge'] === 'fired', 10_000);
+    const crisis = (await items('crisis-counsellor')).items.find((item) => item.referralId === referralId)!;
+    expect(crisis).toMatchObject({ consentCoversReader: true, note: '' });
+    const view = await callUnary(
+      n.referrals!.get.bind(n.referrals!),
+      { referralId, purpose: '' },
+      n.as('crisis-counsellor'),
+    );
+    expect(view.packet).toEqual([{ category: 'needs', content: 'Synthetic: counselling this week', withheld: false }]);
+  });
+
+  it('never escalates an acknowledged target, nor anything of an accepted referral', async () => {
+    const { referralId } = await sendReferral(n);
+    await waitUntil(async () => Object.keys(await timerStates(n, referralId)).length === 2);
+    const step = { idempotencyKey: randomUUID(), referralId, expectedVersion: 0 };
+    await callUnary(n.referrals!.acknowledge.bind(n.referrals!), step, n.as('london-intake'));
+    await waitUntil(async () => (await timerStates(n, referralId))['acknowledge'] === 'cancelled');
+    await callUnary(
+      n.referrals!.accept.bind(n.referrals!),
+      { ...step, idempotencyKey: randomUUID() },
+      n.as('london-intake'),
+    );
+    await waitUntil(async () => (await timerStates(n, referralId))['accept'] === 'cancelled');
+    await dueIn(n, referralId, 'acknowledge', -60);
+    await dueIn(n, referralId, 'accept', -60);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await timerStates(n, referralId)).toEqual({ acknowledge: 'cancelled', accept: 'cancelled' });
+    expect(await escalatedEvents(n, referralId)).toBe(0);
+  });
+
+  it('parks an event it cannot schedule and goes on', async () => {
+    const nc = await connect({ servers: n.nats.url });
+    try {
+      const topology = new Topology(n.nats.namespace);
+      const referralId = randomUUID();
+      const envelope = createEnvelope({
+        type: 'referral.v1.sent',
+        referralId,
+        subjectRef: randomUUID(),
+        fromAgency: 'peel-regional-police',
+        toAgency: 'london-coalition',
+        priority: 'urgent',
+        payload: {
+          $case: 'referralChanged',
+          value: {
+            referralId,
+            state: 'sent',
+            version: 1,
+            sentAt: new Date(),
+            acknowledgeDueAt: undefined,
+            acceptDueAt: undefined,
+            reason: '',
+            suggestedAgency: '',
+            previousReferralId: '',
+            needs: [],
+          },
+        },
+      });
+      await jetstream(nc).publish(
+        topology.referral('peel-regional-police', 'london-coalition', 'sent'),
+        encodeEnvelope(envelope),
+        {
+          msgID: envelope.id,
+        },
+      );
+      await waitUntil(async () => {
+        const { rows } = await n.sql.query<{ error: string }>('select error from escalation.parked_events');
+        return rows.some((row) => row.error.includes('without its due times'));
+      });
+      expect(await timerStates(n, referralId)).toEqual({});
+    } finally {
+      await nc.close();
+    }
+    // Still at work.
+    const { referralId } = await sendReferral(n);
+    await waitUntil(async () => Object.keys(await timerStates(n, referralId)).length === 2);
+  });
+
+  it('shows administrators the timers, and nobody else', async () => {
+    const { timers } = await callUnary(client.listTimers.bind(client), { state: 'fired', limit: 0 }, n.as('admin'));
+    expect(timers.length).toBeGreaterThanOrEqual(4);
+    expect(timers.every((t) => t.state === 'fired' && t.firedAt instanceof Date)).toBe(true);
+    const refused = await failureOf<{ code: string }>(
+      callUnary(client.listTimers.bind(client), { state: '', limit: 0 }, n.as('crisis-counsellor')),
+    );
+    expect(refused.code).toBe('permission_denied');
+    const bad = await failureOf<{ code: string; message: string }>(
+      callUnary(client.listTimers.bind(client), { state: 'exploded', limit: 0 }, n.as('admin')),
+    );
+    expect(bad.message).toMatch(/^state:/);
+  });
+});

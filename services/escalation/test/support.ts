@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { escalation, referrals } from '@passage/contracts';
+import { callUnary, createLogger, insecureCredentials, loadConfig } from '@passage/platform';
+import { grantConsent, referralScope, type Network } from '@passage/referrals/testing';
+import { escalationConfigSchema } from '../src/config.ts';
+import { startEscalation, type RunningEscalation } from '../src/service.ts';
+
+export function escalationEnv(n: Network): Record<string, string> {
+  return {
+    ...n.referralsEnv,
+    REFERRALS_ADDRESS: n.referralService!.address,
+    SERVICE_TOKEN_KEY: n.serviceTokenKey,
+    ESCALATION_POLL_MS: '100',
+  };
+}
+
+export async function startEscalationIn(n: Network): Promise<{
+  service: RunningEscalation;
+  client: escalation.EscalationServiceClient;
+}> {
+  const service = await startEscalation(
+    loadConfig(escalationConfigSchema, escalationEnv(n)),
+    createLogger('escalation-test', process.env['LOG_LEVEL'] ?? 'silent'),
+  );
+  return { service, client: new escalation.EscalationServiceClient(service.address, insecureCredentials()) };
+}
+
+/** A referral from Peel police to the London coalition, under consent for the given recipients. */
+export async function sendReferral(
+  n: Network,
+  recipients: readonly string[] = ['london-coalition'],
+): Promise<{ referralId: string; subjectRef: string }> {
+  const { subjectRef } = await grantConsent(n, 'peel-officer', [referralScope({ recipients, categories: ['needs'] })]);
+  const { referral } = await callUnary(
+    n.referrals!.send.bind(n.referrals!),
+    {
+      idempotencyKey: randomUUID(),
+      subjectRef,
+      fromAgency: 'peel-regional-police',
+      toAgency: 'london-coalition',
+      priority: referrals.Priority.PRIORITY_URGENT,
+      needs: ['counselling'],
+      language: 'en',
+      interpreterNeeded: false,
+      packet: [{ category: 'needs', content: 'Synthetic: counselling this week', withheld: false }],
+    },
+    n.as('peel-officer'),
+  );
+  return { referralId: referral!.id, subjectRef };
+}
+
+export async function timerStates(n: Network, referralId: string): Promise<Record<string, string>> {
+  const { rows } = await n.sql.query<{ target: string; state: string }>(
+    'select target, state from escalation.timers where referral_id = $1',
+    [referralId],
+  );
+  return Object.fromEntries(rows.map((row) => [row.target, row.state]));
+}
+
+/** The "test target": the timer falls due `seconds` from now instead of at the agency's real target. */
+export async function dueIn(n: Network, referralId: string, target: string, seconds: number): Promise<void> {
+  await n.sql.query(
+    `update escalation.timers set due_at = now() + $3 * interval '1 second' where referral_id = $1 and target = $2`,
+    [referralId, target, seconds],
+  );
+}
+
+export async function escalatedEvents(n: Network, referralId: string): Promise<number> {
+  const { rows } = await n.sql.query<{ n: number }>(
+    `select count(*)::int as n from referrals.transitions where referral_id = $1 and event = 'escalated'`,
+    [referralId],
+  );
+  return rows[0]!.n;
+}
