@@ -1,7 +1,7 @@
 // `pnpm start`: the whole Passage network on this machine, with the seeded Ontario
 // directory. Needs Postgres and NATS (JetStream) running — DATABASE_URL and NATS_URL, or
-// the localhost defaults. DIRECTORY_PORT, CONSENT_PORT, REFERRALS_PORT and AUDIT_PORT move
-// the services off 50051–50054. Ctrl-C stops every service gracefully.
+// the localhost defaults. DIRECTORY_PORT, CONSENT_PORT, REFERRALS_PORT, AUDIT_PORT and
+// ESCALATION_PORT move the services off 50051–50055. Ctrl-C stops every service gracefully.
 import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 
@@ -24,6 +24,7 @@ const ports = {
   consent: port('consent', 50052),
   referrals: port('referrals', 50053),
   audit: port('audit', 50054),
+  escalation: port('escalation', 50055),
 };
 
 const services: ServiceSpec[] = [
@@ -36,6 +37,16 @@ const services: ServiceSpec[] = [
     env: { DIRECTORY_ADDRESS: `127.0.0.1:${ports.directory}`, CONSENT_ADDRESS: `127.0.0.1:${ports.consent}` },
   },
   { name: 'audit', dir: 'services/audit', port: ports.audit },
+  {
+    name: 'escalation',
+    dir: 'services/escalation',
+    port: ports.escalation,
+    env: {
+      REFERRALS_ADDRESS: `127.0.0.1:${ports.referrals}`,
+      DIRECTORY_ADDRESS: `127.0.0.1:${ports.directory}`,
+      CONSENT_ADDRESS: `127.0.0.1:${ports.consent}`,
+    },
+  },
 ];
 
 async function ensureDatabase(url: string): Promise<void> {

@@ -27,7 +27,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 let db: TestDatabase;
 let nats: TestNats;
 let network: ScriptProcess;
-const ports = { directory: 0, consent: 0, referrals: 0, audit: 0 };
+const ports = { directory: 0, consent: 0, referrals: 0, audit: 0, escalation: 0 };
 const as = (user: keyof typeof demoUsers) => bearerMetadata(developmentIssuer().issue(demoUsers[user]!));
 
 beforeAll(async () => {
@@ -44,6 +44,7 @@ beforeAll(async () => {
       CONSENT_PORT: String(ports.consent),
       REFERRALS_PORT: String(ports.referrals),
       AUDIT_PORT: String(ports.audit),
+      ESCALATION_PORT: String(ports.escalation),
       AUDIT_CHECKPOINT_SECONDS: '0.5',
       LOG_LEVEL: 'warn',
     },

@@ -92,7 +92,8 @@ export class Migration20261128210000AuditLog extends Migration {
       withdrawn_at timestamptz,
       acknowledge_due_at timestamptz,
       accept_due_at timestamptz,
-      escalations integer not null default 0
+      escalations integer not null default 0,
+      accept_escalations integer not null default 0
     )`);
     this.addSql('create index audit_referrals_sent on "audit".referrals (sent_at)');
     this.addSql('create index audit_referrals_to on "audit".referrals (to_agency, sent_at)');
@@ -122,6 +123,7 @@ export class Migration20261128210000AuditLog extends Migration {
       acknowledged_in_time integer not null default 0,
       accepted_in_time integer not null default 0,
       escalations integer not null default 0,
+      accept_escalations integer not null default 0,
       acknowledge integer[] not null default '{}',
       accept integer[] not null default '{}',
       first_contact integer[] not null default '{}',

@@ -20,6 +20,7 @@ let lab: AuditLab;
 let client: audit.AuditServiceClient;
 const day = Date.UTC(2026, 10, 2, 14, 0); // 2026-11-02, all six referrals of the hand-off figures
 const subject = randomUUID();
+const escalatedReferral = randomUUID();
 
 // Six referrals whose figures are worked out by hand below.
 const handoffStories: ReferralStory[] = [
@@ -45,6 +46,7 @@ const handoffStories: ReferralStory[] = [
     contact: 400,
   },
   {
+    id: escalatedReferral,
     from: 'ontario-ht-crisis-line',
     to: 'london-coalition',
     sentAt: new Date(day + 120_000),
@@ -171,6 +173,20 @@ beforeAll(async () => {
       },
       lab.topology,
     ),
+    // London's third referral, acknowledged late and never accepted, escalated twice.
+    ...(['acknowledge_overdue', 'accept_overdue'] as const).map((reason, i) => {
+      const story = handoffStories[2]!;
+      const latest = referralEvents(story, lab.topology).at(-1)!.envelope;
+      if (latest.payload?.$case !== 'referralChanged') throw new Error('a referral event without its payload');
+      const changed = latest.payload.value;
+      const envelope: typeof latest = {
+        ...latest,
+        id: randomUUID(),
+        type: 'referral.v1.escalated',
+        payload: { $case: 'referralChanged', value: { ...changed, version: changed.version + 1 + i, reason } },
+      };
+      return { subject: lab.topology.referral(story.from, story.to, 'escalated'), envelope };
+    }),
     accessEvent('london-coalition', 'london-intake', 'granted', ['needs', 'contact']),
     accessEvent('london-coalition', 'london-intake', 'granted', ['needs']),
     accessEvent('windsor-essex-ahtag', 'windsor-intake', 'denied', ['needs']),
@@ -204,6 +220,8 @@ describe('hand-off report', () => {
       firstContact: { count: 2, p50Seconds: minutes(230), p90Seconds: minutes(366), maxSeconds: minutes(400) },
       close: { count: 1, p50Seconds: minutes(120), p90Seconds: minutes(120), maxSeconds: minutes(120) },
       openPastDue: 1,
+      escalations: 2,
+      acceptEscalations: 1,
     });
     expect(london!.acknowledgedWithinSla).toBeCloseTo(2 / 3, 10);
     expect(london!.acceptedWithinSla).toBeCloseTo(1 / 3, 10);

@@ -88,6 +88,7 @@ export async function reportHandoff(
     [human ? 'accept in SLA' : 'accepted_within_sla']: human ? percent(row.acceptedWithinSla) : row.acceptedWithinSla,
     [human ? 'past due' : 'open_past_due']: row.openPastDue,
     escalations: row.escalations,
+    [human ? 'of which accept' : 'accept_escalations']: row.acceptEscalations,
   }));
   print(formatRows(table, Object.keys(table[0] ?? { [report.groupBy]: '' }), flags.format));
   return 0;

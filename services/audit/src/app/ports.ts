@@ -40,7 +40,8 @@ export interface ReferralFact {
   readonly withdrawnAt?: Date | undefined;
   readonly acknowledgeDueAt?: Date | undefined;
   readonly acceptDueAt?: Date | undefined;
-  readonly escalated: boolean;
+  /** On an escalation event: the target that passed unmet. */
+  readonly escalated: 'acknowledge' | 'accept' | undefined;
 }
 
 /** One event from the bus, ready to become an entry. */
@@ -127,6 +128,8 @@ export interface HandoffRow {
   readonly acceptedWithinSla: number;
   readonly openPastDue: number;
   readonly escalations: number;
+  /** Of the escalations, those for a missed acceptance (the rest: acknowledgement). */
+  readonly acceptEscalations: number;
 }
 
 export interface ConsentFigures {

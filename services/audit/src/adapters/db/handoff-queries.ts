@@ -46,6 +46,7 @@ interface Accumulator {
   acknowledgedInTime: number;
   acceptedInTime: number;
   escalations: number;
+  acceptEscalations: number;
   stages: Histogram[];
   maxima: number[];
   acknowledgeOverdue: number;
@@ -58,6 +59,7 @@ const emptyAccumulator = (): Accumulator => ({
   acknowledgedInTime: 0,
   acceptedInTime: 0,
   escalations: 0,
+  acceptEscalations: 0,
   stages: [0, 1, 2, 3].map((): Histogram => new Map<number, number>()),
   maxima: [0, 0, 0, 0],
   acknowledgeOverdue: 0,
@@ -70,6 +72,7 @@ function merge(into: Accumulator, from: Accumulator): void {
   into.acknowledgedInTime += from.acknowledgedInTime;
   into.acceptedInTime += from.acceptedInTime;
   into.escalations += from.escalations;
+  into.acceptEscalations += from.acceptEscalations;
   from.stages.forEach((h, i) => addTo(into.stages[i]!, h));
   from.maxima.forEach((m, i) => (into.maxima[i] = Math.max(into.maxima[i]!, m)));
   into.acknowledgeOverdue += from.acknowledgeOverdue;
@@ -108,6 +111,7 @@ function rowOf(group: string, a: Accumulator, valueOf: ValueOf): HandoffRow {
     acceptedWithinSla: share(a.acceptedInTime, accepted + a.acceptOverdue),
     openPastDue: a.pastDue,
     escalations: a.escalations,
+    acceptEscalations: a.acceptEscalations,
   };
 }
 
@@ -177,7 +181,7 @@ async function fromRollup(
   // Summed here rather than in SQL: adding arrays element by element is what JavaScript is quick at.
   const { rows } = await db.query<Record<string, unknown>>(
     `select ${groupOverRollup[grouping]} as grp, h.referrals, h.acknowledged_in_time as ack_in,
-            h.accepted_in_time as accept_in, h.escalations,
+            h.accepted_in_time as accept_in, h.escalations, h.accept_escalations,
             h.acknowledge as h0, h.accept as h1, h.first_contact as h2, h.close as h3,
             h.acknowledge_max as m0, h.accept_max as m1, h.first_contact_max as m2, h.close_max as m3
      from audit.handoff_rollup h left join audit.agencies a on a.agency_id = h.to_agency
@@ -190,6 +194,7 @@ async function fromRollup(
     acc.acknowledgedInTime += Number(row['ack_in']);
     acc.acceptedInTime += Number(row['accept_in']);
     acc.escalations += Number(row['escalations']);
+    acc.acceptEscalations += Number(row['accept_escalations']);
     for (let i = 0; i < 4; i += 1) {
       addTo(acc.stages[i]!, (row[`h${i}`] as number[] | null) ?? []);
       acc.maxima[i] = Math.max(acc.maxima[i]!, Number(row[`m${i}`] ?? 0));
@@ -234,6 +239,7 @@ async function fromReferrals(
             count(*) filter (where r.acknowledged_at <= r.acknowledge_due_at) as ack_in,
             count(*) filter (where r.accepted_at <= r.accept_due_at) as accept_in,
             coalesce(sum(r.escalations), 0) as escalations,
+            coalesce(sum(r.accept_escalations), 0) as accept_escalations,
             ${stageColumns.map((c, i) => `max(extract(epoch from r.${c} - r.sent_at))::float8 as m${i}`).join(', ')}
      from audit.referrals r left join audit.agencies a on a.agency_id = r.to_agency
      where ${where} group by 1`,
@@ -245,6 +251,7 @@ async function fromReferrals(
     acc.acknowledgedInTime += Number(row['ack_in']);
     acc.acceptedInTime += Number(row['accept_in']);
     acc.escalations += Number(row['escalations']);
+    acc.acceptEscalations += Number(row['accept_escalations']);
     for (let i = 0; i < 4; i += 1) acc.maxima[i] = Math.max(acc.maxima[i]!, Number(row[`m${i}`] ?? 0));
   }
   // Durations: bucketed in SQL when the rollup is in use, or each one, for exact percentiles.

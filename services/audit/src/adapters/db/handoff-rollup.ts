@@ -17,6 +17,7 @@ interface Delta {
   acknowledgedInTime: number;
   acceptedInTime: number;
   escalations: number;
+  acceptEscalations: number;
   histograms: number[][];
   maxima: number[];
 }
@@ -71,6 +72,7 @@ export async function addToHandoffRollup(
         acknowledgedInTime: 0,
         acceptedInTime: 0,
         escalations: 0,
+        acceptEscalations: 0,
         histograms: stages.map(() => new Array<number>(histogramBuckets).fill(0)),
         maxima: stages.map(() => 0),
       };
@@ -93,23 +95,32 @@ export async function addToHandoffRollup(
       if (i === 1 && fact.acceptDueAt && at <= fact.acceptDueAt) delta.acceptedInTime += 1;
     });
   }
-  for (const fact of all) if (fact.escalated) deltaFor(fact).escalations += 1;
+  for (const fact of all) {
+    if (!fact.escalated) continue;
+    const delta = deltaFor(fact);
+    delta.escalations += 1;
+    if (fact.escalated === 'accept') delta.acceptEscalations += 1;
+  }
   const list = [...deltas.values()];
   if (list.length === 0) return;
   const literal = (counts: readonly number[]): string => `{${counts.join(',')}}`;
   await client.query(
     `insert into audit.handoff_rollup as r (month, to_agency, priority, referrals, acknowledged_in_time, accepted_in_time,
-       escalations, acknowledge, accept, first_contact, close, acknowledge_max, accept_max, first_contact_max, close_max)
-     select month, to_agency, priority, referrals, ack_in, accept_in, escalations,
+       escalations, accept_escalations, acknowledge, accept, first_contact, close, acknowledge_max, accept_max,
+       first_contact_max, close_max)
+     select month, to_agency, priority, referrals, ack_in, accept_in, escalations, accept_escalations,
             h1::integer[], h2::integer[], h3::integer[], h4::integer[], m1, m2, m3, m4
      from unnest($1::date[], $2::text[], $3::text[], $4::integer[], $5::integer[], $6::integer[], $7::integer[],
-                 $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[], $13::float8[], $14::float8[], $15::float8[])
-       as d(month, to_agency, priority, referrals, ack_in, accept_in, escalations, h1, h2, h3, h4, m1, m2, m3, m4)
+                 $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[], $13::float8[], $14::float8[], $15::float8[],
+                 $16::integer[])
+       as d(month, to_agency, priority, referrals, ack_in, accept_in, escalations, h1, h2, h3, h4, m1, m2, m3, m4,
+            accept_escalations)
      on conflict (month, to_agency, priority) do update set
        referrals = r.referrals + excluded.referrals,
        acknowledged_in_time = r.acknowledged_in_time + excluded.acknowledged_in_time,
        accepted_in_time = r.accepted_in_time + excluded.accepted_in_time,
        escalations = r.escalations + excluded.escalations,
+       accept_escalations = r.accept_escalations + excluded.accept_escalations,
        acknowledge = audit.add_counts(r.acknowledge, excluded.acknowledge),
        accept = audit.add_counts(r.accept, excluded.accept),
        first_contact = audit.add_counts(r.first_contact, excluded.first_contact),
@@ -128,6 +139,7 @@ export async function addToHandoffRollup(
       list.map((d) => d.escalations),
       ...stages.map((_, i) => list.map((d) => literal(d.histograms[i]!))),
       ...stages.map((_, i) => list.map((d) => d.maxima[i]!)),
+      list.map((d) => d.acceptEscalations),
     ],
   );
 }

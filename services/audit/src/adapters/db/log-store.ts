@@ -306,9 +306,11 @@ async function upsertReferrals(client: pg.PoolClient, facts: readonly ReferralFa
   const escalated = facts.filter((f) => f.escalated);
   if (escalated.length > 0) {
     await client.query(
-      `update audit.referrals r set escalations = r.escalations + e.n
-       from (select id, count(*)::int as n from unnest($1::uuid[]) as id group by id) e where r.referral_id = e.id`,
-      [escalated.map((f) => f.referralId)],
+      `update audit.referrals r set escalations = r.escalations + e.n, accept_escalations = r.accept_escalations + e.accept
+       from (select id, count(*)::int as n, count(*) filter (where target = 'accept')::int as accept
+             from unnest($1::uuid[], $2::text[]) as x(id, target) group by id) e
+       where r.referral_id = e.id`,
+      [escalated.map((f) => f.referralId), escalated.map((f) => f.escalated)],
     );
   }
 }

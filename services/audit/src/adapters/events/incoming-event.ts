@@ -94,6 +94,11 @@ function referralFact(envelope: Envelope, changed: events.ReferralChanged): Refe
     withdrawnAt: changed.withdrawnAt,
     acknowledgeDueAt: changed.acknowledgeDueAt,
     acceptDueAt: changed.acceptDueAt,
-    escalated: envelope.type === 'referral.v1.escalated',
+    escalated:
+      envelope.type !== 'referral.v1.escalated'
+        ? undefined
+        : changed.reason === 'accept_overdue'
+          ? 'accept'
+          : 'acknowledge',
   };
 }

@@ -127,7 +127,9 @@ export interface HandoffRow {
   acceptedWithinSla: number;
   /** Still waiting for acknowledgement or acceptance after its due time. */
   openPastDue: number;
+  /** SLA escalations recorded, and of them those for a missed acceptance (the rest: acknowledgement). */
   escalations: number;
+  acceptEscalations: number;
 }
 
 export interface HandoffReportResponse {
@@ -1642,6 +1644,7 @@ function createBaseHandoffRow(): HandoffRow {
     acceptedWithinSla: 0,
     openPastDue: 0,
     escalations: 0,
+    acceptEscalations: 0,
   };
 }
 
@@ -1676,6 +1679,9 @@ export const HandoffRow: MessageFns<HandoffRow> = {
     }
     if (message.escalations !== 0) {
       writer.uint32(80).int64(message.escalations);
+    }
+    if (message.acceptEscalations !== 0) {
+      writer.uint32(88).int64(message.acceptEscalations);
     }
     return writer;
   },
@@ -1773,6 +1779,14 @@ export const HandoffRow: MessageFns<HandoffRow> = {
             message.escalations = longToNumber(reader.int64());
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.acceptEscalations = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1813,6 +1827,11 @@ export const HandoffRow: MessageFns<HandoffRow> = {
           ? globalThis.Number(object.open_past_due)
           : 0,
       escalations: isSet(object.escalations) ? globalThis.Number(object.escalations) : 0,
+      acceptEscalations: isSet(object.acceptEscalations)
+        ? globalThis.Number(object.acceptEscalations)
+        : isSet(object.accept_escalations)
+          ? globalThis.Number(object.accept_escalations)
+          : 0,
     };
   },
 
@@ -1848,6 +1867,9 @@ export const HandoffRow: MessageFns<HandoffRow> = {
     if (message.escalations !== 0) {
       obj.escalations = Math.round(message.escalations);
     }
+    if (message.acceptEscalations !== 0) {
+      obj.acceptEscalations = Math.round(message.acceptEscalations);
+    }
     return obj;
   },
 
@@ -1874,6 +1896,7 @@ export const HandoffRow: MessageFns<HandoffRow> = {
     message.acceptedWithinSla = object.acceptedWithinSla ?? 0;
     message.openPastDue = object.openPastDue ?? 0;
     message.escalations = object.escalations ?? 0;
+    message.acceptEscalations = object.acceptEscalations ?? 0;
     return message;
   },
 };
