@@ -58,16 +58,34 @@ export class GrpcReferrals implements ReferralsPort {
 
 export class GrpcDirectory implements DirectoryPort {
   readonly #client: directory.DirectoryServiceClient;
+  /** Suggestions change when the directory does: a burst of escalations asks once a minute. */
+  readonly #recent = new Map<string, { at: number; candidates: Promise<Candidate[]> }>();
 
   constructor(address: string) {
     this.#client = new directory.DirectoryServiceClient(address, insecureCredentials());
+  }
+
+  candidates(
+    needs: readonly string[],
+    priority: string,
+    near: string,
+    excluding: readonly string[],
+  ): Promise<Candidate[]> {
+    const key = JSON.stringify([needs, priority, near, excluding]);
+    const held = this.#recent.get(key);
+    if (held && Date.now() - held.at < 60_000) return held.candidates;
+    const candidates = this.#ask(needs, priority, near, excluding);
+    this.#recent.set(key, { at: Date.now(), candidates });
+    candidates.catch(() => this.#recent.delete(key));
+    if (this.#recent.size > 1000) this.#recent.delete(this.#recent.keys().next().value!);
+    return candidates;
   }
 
   /**
    * Events carry no address, so the person's place is taken to be where the receiving agency
    * works: its first municipality. Without one there are no suggestions.
    */
-  async candidates(
+  async #ask(
     needs: readonly string[],
     priority: string,
     near: string,
