@@ -4,6 +4,7 @@ import type { Caller } from './roles.ts';
 export const demoUsers: Readonly<Record<string, Caller>> = {
   'peel-officer': { userId: 'peel-officer', agencyId: 'peel-regional-police', roles: ['officer'] },
   'tps-officer': { userId: 'tps-officer', agencyId: 'toronto-police-service', roles: ['officer'] },
+  'opp-officer': { userId: 'opp-officer', agencyId: 'opp', roles: ['officer'] },
   'crisis-counsellor': {
     userId: 'crisis-counsellor',
     agencyId: 'ontario-ht-crisis-line',
@@ -18,6 +19,11 @@ export const demoUsers: Readonly<Record<string, Caller>> = {
   },
   'pact-intake': { userId: 'pact-intake', agencyId: 'pact-ottawa', roles: ['intake_worker'] },
   'windsor-intake': { userId: 'windsor-intake', agencyId: 'windsor-essex-ahtag', roles: ['intake_worker'] },
+  'windsor-supervisor': {
+    userId: 'windsor-supervisor',
+    agencyId: 'windsor-essex-ahtag',
+    roles: ['supervisor', 'intake_worker'],
+  },
   'sarnia-intake': { userId: 'sarnia-intake', agencyId: 'sarnia-lambton-committee', roles: ['intake_worker'] },
   auditor: { userId: 'auditor', agencyId: 'passage-oversight', roles: ['auditor'] },
   admin: { userId: 'admin', agencyId: 'passage-oversight', roles: ['admin'] },

@@ -1,0 +1,7 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261128230000Gateway } from './Migration20261128230000Gateway.ts';
+
+/** Every migration of the gateway schema, in order. Add new ones at the end. */
+export const gatewayMigrations: MigrationObject[] = [
+  { name: 'Migration20261128230000Gateway', class: Migration20261128230000Gateway },
+];

@@ -1,0 +1,31 @@
+import { audit, consent, directory, escalation, referrals } from '@passage/contracts';
+import { insecureCredentials } from '@passage/platform';
+
+export interface ServiceAddresses {
+  readonly directory: string;
+  readonly consent: string;
+  readonly referrals: string;
+  readonly audit: string;
+  readonly escalation: string;
+}
+
+/** One gRPC client per service, shared by every request. */
+export class ServiceClients {
+  readonly directory: directory.DirectoryServiceClient;
+  readonly consent: consent.ConsentServiceClient;
+  readonly referrals: referrals.ReferralServiceClient;
+  readonly audit: audit.AuditServiceClient;
+  readonly escalation: escalation.EscalationServiceClient;
+
+  constructor(addresses: ServiceAddresses) {
+    this.directory = new directory.DirectoryServiceClient(addresses.directory, insecureCredentials());
+    this.consent = new consent.ConsentServiceClient(addresses.consent, insecureCredentials());
+    this.referrals = new referrals.ReferralServiceClient(addresses.referrals, insecureCredentials());
+    this.audit = new audit.AuditServiceClient(addresses.audit, insecureCredentials());
+    this.escalation = new escalation.EscalationServiceClient(addresses.escalation, insecureCredentials());
+  }
+
+  close(): void {
+    for (const client of [this.directory, this.consent, this.referrals, this.audit, this.escalation]) client.close();
+  }
+}

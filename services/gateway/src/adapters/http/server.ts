@@ -1,0 +1,243 @@
+import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { PassageError, bearerMetadata, isPassageError, type Logger } from '@passage/platform';
+import type { SessionRecord } from '../../app/ports.ts';
+import type { Sessions } from '../../app/sessions.ts';
+import type { ServiceClients } from '../grpc/clients.ts';
+import type { LiveFeed } from './live-feed.ts';
+import { problem, problemSchema } from './problem.ts';
+import { requireIdempotencyKey, routes } from './routes.ts';
+
+export const sessionCookie = 'passage_session';
+const stateChanging = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export interface GatewayDependencies {
+  readonly sessions: Sessions;
+  readonly clients: ServiceClients;
+  readonly feed: LiveFeed;
+  readonly log: Logger;
+  readonly sessionTtlMs: number;
+  /** Off only where a test signs in many times from one address. */
+  readonly signInRateLimit?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    passageSession?: { id: string; record: SessionRecord };
+  }
+}
+
+function fail(reply: FastifyReply, error: PassageError): FastifyReply {
+  const body = problem(error.code, error.message, error.violations);
+  return reply.code(body.status).type('application/problem+json').send(body);
+}
+
+/** The session behind the cookie, or 401; for state-changing requests the CSRF token too. */
+async function authenticate(
+  request: FastifyRequest,
+  sessions: Sessions,
+): Promise<{ id: string; record: SessionRecord }> {
+  const id = request.cookies[sessionCookie];
+  const record = await sessions.resolve(id);
+  if (!id || !record)
+    throw new PassageError('unauthenticated', 'sign in first: no session, or it expired or was ended');
+  if (stateChanging.has(request.method) && request.headers['x-csrf-token'] !== record.csrfToken) {
+    throw new PassageError('permission_denied', 'missing or wrong X-CSRF-Token header: reload the page and try again');
+  }
+  return { id, record };
+}
+
+export async function buildServer(deps: GatewayDependencies): Promise<FastifyInstance> {
+  const { sessions, clients } = deps;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    // Unknown fields are refused, not silently dropped; types are not guessed in bodies.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+  });
+  await app.register(cookie);
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Passage API',
+        version: '1',
+        description:
+          'The HTTP API of Passage, the consent-scoped referral network. Sign in (POST /api/session), then send the ' +
+          'session cookie, and on every state-changing request the X-CSRF-Token the sign-in returned. Commands take an ' +
+          'Idempotency-Key header. Errors are RFC 9457 problem+json.',
+      },
+      components: {
+        securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: sessionCookie } },
+        schemas: { Problem: problemSchema as never },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (isPassageError(error)) return fail(reply, error);
+    const e = error as {
+      validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[];
+      validationContext?: string;
+      statusCode?: number;
+      code?: string;
+      message: string;
+    };
+    if (e.validation) {
+      const violations = e.validation.map((v) => {
+        const unknownField = v.params?.['additionalProperty'];
+        const missingField = v.params?.['missingProperty'];
+        const extra =
+          typeof unknownField === 'string' ? unknownField : typeof missingField === 'string' ? missingField : '';
+        const path = `${e.validationContext ?? 'body'}${v.instancePath?.replaceAll('/', '.') ?? ''}${extra ? `.${extra}` : ''}`;
+        return {
+          field: path,
+          description: typeof unknownField === 'string' ? 'not a known field' : (v.message ?? 'invalid'),
+        };
+      });
+      return fail(reply, PassageError.invalid(violations));
+    }
+    if (e.statusCode === 413)
+      return fail(reply, new PassageError('invalid_argument', 'the request body is over 64 KiB'));
+    if (e.statusCode === 429) return fail(reply, new PassageError('resource_exhausted', e.message));
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      return fail(reply, new PassageError('invalid_argument', e.message));
+    }
+    deps.log.error({ err: error, url: request.routeOptions.url }, 'request failed');
+    return fail(reply, new PassageError('internal', 'something went wrong on our side; it has been logged'));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    fail(reply, new PassageError('not_found', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)),
+  );
+
+  const cookieOptions = { httpOnly: true, secure: true, sameSite: 'strict', path: '/' } as const;
+
+  app.post(
+    '/api/session',
+    {
+      config: { rateLimit: { max: deps.signInRateLimit ?? 10, timeWindow: '1 minute' } },
+      schema: {
+        summary: 'Sign in',
+        tags: ['session'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['username', 'password'],
+          properties: { username: { type: 'string', maxLength: 100 }, password: { type: 'string', maxLength: 200 } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { username, password } = request.body as { username: string; password: string };
+      const { sessionId, session } = await sessions.signIn(username, password);
+      reply.setCookie(sessionCookie, sessionId, { ...cookieOptions, maxAge: deps.sessionTtlMs / 1000 });
+      return reply.code(201).send(sessionView(session));
+    },
+  );
+  app.get(
+    '/api/session',
+    { schema: { summary: 'Who is signed in, and the CSRF token', tags: ['session'] } },
+    async (request) => sessionView((await authenticate(request, sessions)).record),
+  );
+  app.delete(
+    '/api/session',
+    { schema: { summary: 'Sign out: the session is revoked', tags: ['session'] } },
+    async (request, reply) => {
+      const { id } = await authenticate(request, sessions);
+      await sessions.signOut(id);
+      reply.clearCookie(sessionCookie, cookieOptions);
+      return reply.code(204).send();
+    },
+  );
+  app.put(
+    '/api/session/language',
+    {
+      schema: {
+        summary: 'Remember the language of the console for this person',
+        tags: ['session'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['language'],
+          properties: { language: { type: 'string', enum: ['en', 'fr'] } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { record } = await authenticate(request, sessions);
+      await sessions.setLanguage(record.user.userId, (request.body as { language: 'en' | 'fr' }).language);
+      return reply.code(204).send();
+    },
+  );
+
+  for (const route of routes) {
+    app.route({
+      method: route.method,
+      url: route.url,
+      schema: {
+        summary: route.summary,
+        tags: [route.tag],
+        security: [{ session: [] }],
+        ...(route.params ? { params: route.params } : {}),
+        ...(route.query ? { querystring: route.query } : {}),
+        ...(route.body ? { body: route.body } : {}),
+        ...(route.idempotent
+          ? { headers: { type: 'object', properties: { 'idempotency-key': { type: 'string' } } } }
+          : {}),
+      },
+      // Who is asking is settled before what is asked is read: no session → 401, wrong role → 403, then validation.
+      onRequest: async (request) => {
+        const session = await authenticate(request, sessions);
+        const { roles } = session.record.user;
+        if (route.roles !== 'signed-in' && !roles.some((role) => (route.roles as readonly string[]).includes(role))) {
+          throw new PassageError('permission_denied', `this needs one of the roles ${route.roles.join(', ')}`);
+        }
+        request.passageSession = session;
+      },
+      handler: async (request, reply) => {
+        const { id, record } = request.passageSession!;
+        const { user } = record;
+        const result = await route.handle({
+          caller: user,
+          metadata: bearerMetadata(sessions.tokenFor(id, record)),
+          params: (request.params ?? {}) as Record<string, string>,
+          query: (request.query ?? {}) as Record<string, unknown>,
+          body: (request.body ?? {}) as Record<string, unknown>,
+          idempotencyKey: route.idempotent ? requireIdempotencyKey(request.headers['idempotency-key']) : '',
+          clients,
+        });
+        return reply.code(route.status ?? 200).send(result);
+      },
+    });
+  }
+
+  app.get(
+    '/api/events',
+    {
+      schema: {
+        summary: "Your agency's live feed (server-sent events; resumes from Last-Event-ID)",
+        tags: ['referrals'],
+      },
+    },
+    async (request, reply) => {
+      const { record } = await authenticate(request, sessions);
+      await deps.feed.stream(request, reply, record.user.agencyId);
+    },
+  );
+  app.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  return app;
+}
+
+function sessionView(session: SessionRecord) {
+  const { userId, agencyId, roles, displayName, language } = session.user;
+  return {
+    user: { userId, agencyId, roles, displayName, language },
+    csrfToken: session.csrfToken,
+    expiresAt: session.expiresAt,
+  };
+}

@@ -1,0 +1,79 @@
+import pg from 'pg';
+import { TokenIssuer, developmentIssuer } from '@passage/auth';
+import { openServiceRuntime, shutDownRuntime } from '@passage/events';
+import { ConfigError, Shutdown, type Logger } from '@passage/platform';
+import { gatewayMigrations } from '../migrations/index.ts';
+import { PgUserStore } from './adapters/db/user-store.ts';
+import { ServiceClients } from './adapters/grpc/clients.ts';
+import { LiveFeed } from './adapters/http/live-feed.ts';
+import { buildServer } from './adapters/http/server.ts';
+import { seedDemoUsers } from './app/demo-users.ts';
+import { Sessions } from './app/sessions.ts';
+import type { GatewayConfig } from './config.ts';
+
+export interface RunningGateway {
+  readonly url: string;
+  readonly demoUsers: readonly string[];
+  readonly shutdown: Shutdown;
+}
+
+function tokenIssuer(config: GatewayConfig): TokenIssuer {
+  if (config.SERVICE_TOKEN_KEY) {
+    const [kid, seed] = config.SERVICE_TOKEN_KEY.split(':');
+    const raw = Buffer.from(seed ?? '', 'base64');
+    if (!kid || raw.length !== 32)
+      throw new ConfigError(['SERVICE_TOKEN_KEY: "<key id>:<base64 32-byte Ed25519 seed>"']);
+    return new TokenIssuer(kid, raw);
+  }
+  if (config.PASSAGE_ENV === 'development') return developmentIssuer();
+  throw new ConfigError(['SERVICE_TOKEN_KEY is required outside development ("<key id>:<base64 Ed25519 seed>")']);
+}
+
+export async function startGateway(config: GatewayConfig, log: Logger): Promise<RunningGateway> {
+  if (config.DEMO_USERS === 'on' && config.PASSAGE_ENV !== 'development') {
+    throw new ConfigError(['DEMO_USERS=on is for development only (PASSAGE_ENV=development)']);
+  }
+  const issuer = tokenIssuer(config);
+  const shutdown = new Shutdown(log);
+  const runtime = await openServiceRuntime({
+    name: 'gateway',
+    config,
+    schema: 'gateway',
+    migrations: gatewayMigrations,
+    streams: ['referral'],
+    relay: false,
+    log,
+  });
+  const pool = new pg.Pool({ connectionString: runtime.databaseUrl, max: 10 });
+  const users = new PgUserStore(pool);
+  const seeded = config.DEMO_USERS === 'on' ? await seedDemoUsers(users, config.DEMO_PASSWORD) : [];
+  const sessionTtlMs = config.SESSION_HOURS * 3_600_000;
+  const clients = new ServiceClients({
+    directory: config.DIRECTORY_ADDRESS,
+    consent: config.CONSENT_ADDRESS,
+    referrals: config.REFERRALS_ADDRESS,
+    audit: config.AUDIT_ADDRESS,
+    escalation: config.ESCALATION_ADDRESS,
+  });
+  const feed = new LiveFeed(runtime.nats, runtime.topology, log);
+  const app = await buildServer({
+    sessions: new Sessions(users, issuer, sessionTtlMs),
+    clients,
+    feed,
+    log,
+    sessionTtlMs,
+    signInRateLimit: config.SIGN_IN_PER_MINUTE,
+  });
+  const url = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  shutdown.add('http server', async () => {
+    await feed.closeAll();
+    await app.close();
+  });
+  shutdown.add('grpc clients', () => {
+    clients.close();
+    return Promise.resolve();
+  });
+  shutdown.add('session pool', () => pool.end());
+  shutDownRuntime(shutdown, runtime);
+  return { url, demoUsers: seeded, shutdown };
+}

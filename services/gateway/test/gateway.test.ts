@@ -1,0 +1,261 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routes } from '../src/adapters/http/routes.ts';
+import { Http, startGatewayLab, type GatewayLab, type Session } from './support.ts';
+
+let lab: GatewayLab;
+let http: Http;
+const sessions = new Map<string, Session>();
+const as = async (user: string): Promise<Session> => {
+  if (!sessions.has(user)) sessions.set(user, await http.signIn(user));
+  return sessions.get(user)!;
+};
+
+beforeAll(async () => {
+  lab = await startGatewayLab('gateway');
+  http = new Http(lab.gateway.url);
+});
+
+afterAll(async () => {
+  await lab?.stop();
+});
+
+async function grantAndSend(officer = 'peel-officer', toAgency = 'london-coalition') {
+  const session = await as(officer);
+  const granted = await http.json<{ subjectRef: string; consentId: string }>('POST', '/api/consents', {
+    session,
+    body: {
+      method: 'CAPTURE_METHOD_VERBAL',
+      language: 'en',
+      expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+      scopes: [
+        {
+          recipientAgencyIds: [toAgency],
+          purposes: ['referral'],
+          categories: ['needs', 'safe_contact'],
+          doNotContact: true,
+        },
+      ],
+    },
+  });
+  expect(granted.status, JSON.stringify(granted.body)).toBe(201);
+  const sent = await http.json<{ referral: { id: string; state: string } }>('POST', '/api/referrals', {
+    session,
+    idempotencyKey: randomUUID(),
+    body: {
+      subjectRef: granted.body.subjectRef,
+      fromAgency: officer === 'peel-officer' ? 'peel-regional-police' : 'opp',
+      toAgency,
+      priority: 'PRIORITY_URGENT',
+      needs: ['counselling'],
+      language: 'en',
+      packet: [{ category: 'needs', content: 'Synthetic: a safe place tonight' }],
+    },
+  });
+  expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+  return { subjectRef: granted.body.subjectRef, consentId: granted.body.consentId, referralId: sent.body.referral.id };
+}
+
+describe('sign-in and sessions', () => {
+  it('sets an HttpOnly, Secure, SameSite=Strict session cookie and refuses a wrong password in problem+json', async () => {
+    const session = await http.signIn('london-intake');
+    expect(session.setCookie).toMatch(/HttpOnly/);
+    expect(session.setCookie).toMatch(/Secure/);
+    expect(session.setCookie).toMatch(/SameSite=Strict/);
+    const wrong = await http.json('POST', '/api/session', { body: { username: 'london-intake', password: 'not it' } });
+    expect(wrong).toMatchObject({
+      status: 401,
+      body: { code: 'unauthenticated', detail: 'wrong username or password' },
+    });
+    expect(wrong.type).toContain('application/problem+json');
+  });
+
+  it('locks an account after five wrong passwords', async () => {
+    for (let i = 0; i < 5; i++)
+      await http.request('POST', '/api/session', { body: { username: 'sarnia-intake', password: 'guess' } });
+    const locked = await http.json('POST', '/api/session', {
+      body: { username: 'sarnia-intake', password: 'synthetic-demo-password' },
+    });
+    expect(locked.status).toBe(429);
+    expect(String(locked.body['detail'])).toContain('locked until');
+  });
+
+  it('needs the CSRF token for every change, and sign-out ends the session', async () => {
+    const session = await http.signIn('walk-with-me-worker');
+    const noToken = await http.json('PUT', '/api/session/language', { session, csrf: null, body: { language: 'fr' } });
+    expect(noToken).toMatchObject({ status: 403, body: { code: 'permission_denied' } });
+    expect((await http.request('PUT', '/api/session/language', { session, body: { language: 'fr' } })).status).toBe(
+      204,
+    );
+    expect((await http.json('GET', '/api/session', { session })).body).toMatchObject({ user: { language: 'fr' } });
+    expect((await http.request('DELETE', '/api/session', { session })).status).toBe(204);
+    expect((await http.json('GET', '/api/session', { session })).status).toBe(401);
+    expect(
+      (await http.json('GET', '/api/session', { session: { ...session, cookie: 'passage_session=forged' } })).status,
+    ).toBe(401);
+  });
+});
+
+describe('bad input', () => {
+  it('answers malformed JSON, unknown fields, wrong types and oversized bodies with 4xx problem+json', async () => {
+    const session = await as('peel-officer');
+    const malformed = await http.json('POST', '/api/consents', { session, rawBody: '{"method": ' });
+    expect(malformed.status).toBe(400);
+    const unknown = await http.json<{ violations: { field: string }[] }>('POST', '/api/consents', {
+      session,
+      body: {
+        method: 'CAPTURE_METHOD_VERBAL',
+        language: 'en',
+        scopes: [{ purposes: ['referral'] }],
+        favouriteColour: 'teal',
+      },
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.violations.map((v) => v.field)).toContain('body.favouriteColour');
+    const wrongType = await http.json('POST', '/api/consents', {
+      session,
+      body: { method: 7, language: 'en', scopes: 'all' },
+    });
+    expect(wrongType.status).toBe(400);
+    const huge = await http.json('POST', '/api/consents', {
+      session,
+      rawBody: JSON.stringify({ notes: 'x'.repeat(70_000) }),
+    });
+    expect(huge.status).toBe(400);
+    expect(huge.type).toContain('application/problem+json');
+    const noKey = await http.json('POST', '/api/referrals', {
+      session,
+      body: {
+        subjectRef: randomUUID(),
+        fromAgency: 'peel-regional-police',
+        toAgency: 'london-coalition',
+        priority: 'PRIORITY_URGENT',
+        needs: [],
+        language: 'en',
+        packet: [],
+      },
+    });
+    expect(noKey).toMatchObject({ status: 400, body: { violations: [{ field: 'Idempotency-Key' }] } });
+  });
+});
+
+describe('the hand-off through the API', () => {
+  it('sends, and the recipient moves it along; another agency gets a refusal, not data, and the refusal is audited', async () => {
+    const { referralId } = await grantAndSend();
+    const london = await as('london-intake');
+    const inbox = await http.json<{ referrals: { id: string }[] }>('GET', '/api/inbox', { session: london });
+    expect(inbox.body.referrals.map((r) => r.id)).toContain(referralId);
+    for (const [path, body] of [
+      ['acknowledge', {}],
+      ['accept', {}],
+      ['contact', { at: new Date().toISOString(), method: 'phone' }],
+      ['close', { outcome: 'services_provided' }],
+    ] as const) {
+      const moved = await http.json('POST', `/api/referrals/${referralId}/${path}`, {
+        session: london,
+        body,
+        idempotencyKey: randomUUID(),
+      });
+      expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+    }
+    const view = await http.json<{ referral: { state: string; doNotContact: boolean }; packet: unknown[] }>(
+      'GET',
+      `/api/referrals/${referralId}`,
+      { session: london },
+    );
+    expect(view.body.referral).toMatchObject({ state: 'STATE_CLOSED', doNotContact: true });
+    const timeline = await http.json<{ transitions: unknown[] }>('GET', `/api/referrals/${referralId}/timeline`, {
+      session: london,
+    });
+    expect(timeline.body.transitions).toHaveLength(5);
+
+    const windsor = await as('windsor-intake');
+    const refused = await http.json('GET', `/api/referrals/${referralId}`, { session: windsor });
+    expect(refused).toMatchObject({ status: 403, body: { code: 'permission_denied' } });
+    expect(JSON.stringify(refused.body)).not.toContain('Synthetic');
+    // The denial reaches the audit log through the bus.
+    await waitForDenial(referralId);
+  });
+});
+
+async function waitForDenial(referralId: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const { rows } = await lab.n.sql.query<{ n: number }>(
+      `select count(*)::int as n from audit.entries where action = 'audit.v1.access' and referral_id = $1
+         and actor_agency = 'windsor-essex-ahtag' and convert_from(entry, 'UTF8')::jsonb #>> '{event,accessRecorded,outcome}' = 'denied'`,
+      [referralId],
+    );
+    if (rows[0]!.n === 1) return;
+    if (Date.now() > deadline) throw new Error('the denied access never reached the audit log');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('authorization matrix', () => {
+  const users = [
+    'peel-officer',
+    'opp-officer',
+    'crisis-counsellor',
+    'walk-with-me-worker',
+    'london-intake',
+    'pact-intake',
+    'windsor-supervisor',
+    'auditor',
+    'admin',
+  ];
+  const fill = (url: string) =>
+    url
+      .replace(':referralId', randomUUID())
+      .replace(':consentId', randomUUID())
+      .replace(':subjectRef', randomUUID())
+      .replace(':agencyId', 'london-coalition');
+
+  it('refuses every route without a session, and lets each role through only where the route table says', async () => {
+    for (const route of routes) {
+      const anonymous = await http.json(route.method, fill(route.url), {
+        body: route.method === 'GET' ? undefined : {},
+      });
+      expect(anonymous.status, `${route.method} ${route.url}`).toBe(401);
+    }
+    for (const user of users) {
+      const session = await as(user);
+      const roles = (await http.json<{ user: { roles: string[] } }>('GET', '/api/session', { session })).body.user
+        .roles;
+      for (const route of routes) {
+        const allowed = route.roles === 'signed-in' || route.roles.some((role) => roles.includes(role));
+        const response = await http.json(
+          route.method,
+          fill(route.url) + (route.url === '/api/match' ? '?needs=counselling&municipality=london' : ''),
+          {
+            session,
+            body: route.method === 'GET' ? undefined : {},
+            idempotencyKey: route.idempotent ? randomUUID() : undefined,
+          },
+        );
+        const where = `${user} ${route.method} ${route.url} → ${response.status} ${JSON.stringify(response.body).slice(0, 200)}`;
+        expect(response.status, where).toBeLessThan(500);
+        if (!allowed) {
+          expect(response.status, where).toBe(403);
+          expect(JSON.stringify(response.body), where).toContain('needs one of the roles');
+        } else {
+          expect(JSON.stringify(response.body), where).not.toContain('needs one of the roles');
+        }
+      }
+    }
+  });
+});
+
+describe('OpenAPI', () => {
+  it('serves an OpenAPI 3.1 document with every route, and a page to browse it', async () => {
+    const doc = await http.json<{ openapi: string; paths: Record<string, unknown> }>('GET', '/api/openapi.json');
+    expect(doc.body.openapi).toBe('3.1.0');
+    for (const route of routes) {
+      const path = route.url.replace(/:(\w+)/g, '{$1}');
+      expect(Object.keys(doc.body.paths), path).toContain(path);
+    }
+    const page = await fetch(`${lab.gateway.url}/api/docs/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<html');
+  });
+});
