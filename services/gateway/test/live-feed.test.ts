@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Http, startGatewayLab, type GatewayLab, type Session } from './support.ts';
+
+let lab: GatewayLab;
+let http: Http;
+
+beforeAll(async () => {
+  lab = await startGatewayLab('livefeed');
+  http = new Http(lab.gateway.url);
+});
+
+afterAll(async () => {
+  await lab?.stop();
+});
+
+interface FeedEvent {
+  readonly id: string;
+  readonly data: { type: string; referralId: string; direction: string };
+}
+
+/** Reads a server-sent event stream until `stop` says enough. */
+async function listen(session: Session, lastEventId: string | undefined, until: (events: FeedEvent[]) => boolean) {
+  const controller = new AbortController();
+  const response = await fetch(`${lab.gateway.url}/api/events`, {
+    headers: { cookie: session.cookie, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+    signal: controller.signal,
+  });
+  expect(response.headers.get('content-type')).toContain('text/event-stream');
+  const events: FeedEvent[] = [];
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const done = (async () => {
+    while (!until(events)) {
+      const { value, done: ended } = await reader.read();
+      if (ended) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const id = /^id: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (id && data) events.push({ id, data: JSON.parse(data) as FeedEvent['data'] });
+      }
+    }
+    controller.abort();
+  })().catch(() => undefined); // aborting the request ends the read
+  return { events, done, stop: () => controller.abort() };
+}
+
+async function send(officer: Session): Promise<string> {
+  const granted = await http.json<{ subjectRef: string }>('POST', '/api/consents', {
+    session: officer,
+    body: {
+      method: 'CAPTURE_METHOD_VERBAL',
+      language: 'en',
+      expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+      scopes: [{ recipientAgencyIds: ['london-coalition'], purposes: ['referral'], categories: ['needs'] }],
+    },
+  });
+  const sent = await http.json<{ referral: { id: string } }>('POST', '/api/referrals', {
+    session: officer,
+    idempotencyKey: randomUUID(),
+    body: {
+      subjectRef: granted.body.subjectRef,
+      fromAgency: 'peel-regional-police',
+      toAgency: 'london-coalition',
+      priority: 'PRIORITY_STANDARD',
+      needs: ['counselling'],
+      language: 'en',
+      packet: [{ category: 'needs', content: 'Synthetic need' }],
+    },
+  });
+  expect(sent.status).toBe(201);
+  return sent.body.referral.id;
+}
+
+it('delivers a new referral to the recipient while its feed is open, and resumes after a disconnect with nothing missing or repeated', async () => {
+  const officer = await http.signIn('peel-officer');
+  const london = await http.signIn('london-intake');
+
+  const first = await listen(london, undefined, (events) => events.length >= 1);
+  await new Promise((resolve) => setTimeout(resolve, 300)); // the feed's consumers are in place
+  const one = await send(officer);
+  await first.done;
+  expect(first.events[0]!.data).toMatchObject({ type: 'referral.v1.sent', referralId: one, direction: 'inbound' });
+  const lastSeen = first.events.at(-1)!.id;
+
+  // While nobody listens, two more arrive.
+  const two = await send(officer);
+  const three = await send(officer);
+  const resumed = await listen(london, lastSeen, (events) => events.length >= 2);
+  await Promise.race([resumed.done, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  expect(resumed.events.map((e) => e.data.referralId)).toEqual([two, three]);
+
+  // Another agency's feed carries none of London's referrals.
+  const windsor = await http.signIn('windsor-intake');
+  const elsewhere = await listen(windsor, '0-0', () => false);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  expect(elsewhere.events).toEqual([]);
+  elsewhere.stop();
+});
+
+it('refuses the feed without a session', async () => {
+  const response = await fetch(`${lab.gateway.url}/api/events`);
+  expect(response.status).toBe(401);
+});
