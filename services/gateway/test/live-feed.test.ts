@@ -28,7 +28,7 @@ async function listen(session: Session, lastEventId: string | undefined, until: 
   });
   expect(response.headers.get('content-type')).toContain('text/event-stream');
   const events: FeedEvent[] = [];
-  const reader = response.body!.getReader();
+  const reader = response.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   const decoder = new TextDecoder();
   let buffer = '';
   const done = (async () => {
