@@ -1,7 +1,7 @@
 // `pnpm start`: the whole Passage network on this machine, with the seeded Ontario
 // directory. Needs Postgres and NATS (JetStream) running — DATABASE_URL and NATS_URL, or
 // the localhost defaults. DIRECTORY_PORT, CONSENT_PORT, REFERRALS_PORT, AUDIT_PORT and
-// ESCALATION_PORT move the services off 50051–50055. Ctrl-C stops every service gracefully.
+// ESCALATION_PORT move the services off 50051–50055, GATEWAY_PORT the gateway off 8080. Ctrl-C stops every service gracefully.
 import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 
@@ -25,7 +25,9 @@ const ports = {
   referrals: port('referrals', 50053),
   audit: port('audit', 50054),
   escalation: port('escalation', 50055),
+  gateway: port('gateway', 8080),
 };
+const demoPassword = process.env['DEMO_PASSWORD'] ?? 'passage-demo';
 
 const services: ServiceSpec[] = [
   { name: 'directory', dir: 'services/directory', port: ports.directory, env: { DIRECTORY_SEED: 'ontario' } },
@@ -45,6 +47,21 @@ const services: ServiceSpec[] = [
       REFERRALS_ADDRESS: `127.0.0.1:${ports.referrals}`,
       DIRECTORY_ADDRESS: `127.0.0.1:${ports.directory}`,
       CONSENT_ADDRESS: `127.0.0.1:${ports.consent}`,
+    },
+  },
+  {
+    name: 'gateway',
+    dir: 'services/gateway',
+    port: ports.gateway,
+    env: {
+      HTTP_PORT: String(ports.gateway),
+      DIRECTORY_ADDRESS: `127.0.0.1:${ports.directory}`,
+      CONSENT_ADDRESS: `127.0.0.1:${ports.consent}`,
+      REFERRALS_ADDRESS: `127.0.0.1:${ports.referrals}`,
+      AUDIT_ADDRESS: `127.0.0.1:${ports.audit}`,
+      ESCALATION_ADDRESS: `127.0.0.1:${ports.escalation}`,
+      DEMO_USERS: 'on',
+      DEMO_PASSWORD: demoPassword,
     },
   },
 ];
@@ -94,7 +111,11 @@ const children: ChildProcess[] = services.map((service) => {
     console.log(`${service.name} exited (${signal ?? code})`);
     if (!stopping) stop(1);
   });
-  console.log(`${service.name}: gRPC on 127.0.0.1:${service.port}`);
+  console.log(
+    service.name === 'gateway'
+      ? `gateway: http://localhost:${service.port}`
+      : `${service.name}: gRPC on 127.0.0.1:${service.port}`,
+  );
   return child;
 });
 
@@ -115,3 +136,16 @@ console.log(
   'caller tokens for the demo users: pnpm dev-token <user> (e.g. peel-officer, london-intake, auditor, admin)',
 );
 console.log('audit log: PASSAGE_ENV=development pnpm passage audit verify; reports: pnpm passage report handoff');
+console.log(
+  [
+    '',
+    `Sign in at http://localhost:${ports.gateway} (API: /api, OpenAPI: /api/docs) — every demo user's password: ${demoPassword}`,
+    '  peel-officer, opp-officer, tps-officer       police officers (Peel, OPP, Toronto)',
+    '  crisis-counsellor                           the 24/7 crisis line',
+    '  walk-with-me-worker                         first response, Walk With Me',
+    '  london-intake, pact-intake (French)          coalition intake (London, PACT-Ottawa)',
+    '  windsor-supervisor, london-supervisor        coalition supervisors',
+    '  auditor, admin                              the Ministry',
+    'Then: pnpm demo  (plays the story through the API)',
+  ].join('\n'),
+);

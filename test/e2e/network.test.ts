@@ -27,7 +27,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 let db: TestDatabase;
 let nats: TestNats;
 let network: ScriptProcess;
-const ports = { directory: 0, consent: 0, referrals: 0, audit: 0, escalation: 0 };
+const ports = { directory: 0, consent: 0, referrals: 0, audit: 0, escalation: 0, gateway: 0 };
 const as = (user: keyof typeof demoUsers) => bearerMetadata(developmentIssuer().issue(demoUsers[user]!));
 
 beforeAll(async () => {
@@ -45,6 +45,7 @@ beforeAll(async () => {
       REFERRALS_PORT: String(ports.referrals),
       AUDIT_PORT: String(ports.audit),
       ESCALATION_PORT: String(ports.escalation),
+      GATEWAY_PORT: String(ports.gateway),
       AUDIT_CHECKPOINT_SECONDS: '0.5',
       LOG_LEVEL: 'warn',
     },
@@ -67,7 +68,9 @@ afterAll(async () => {
 });
 
 it('serves a hand-off end to end through the processes pnpm start runs, then stops cleanly on Ctrl-C', async () => {
-  for (const port of Object.values(ports)) expect(await healthStatus(`127.0.0.1:${port}`)).toBe('SERVING');
+  const { gateway, ...grpcPorts } = ports;
+  for (const port of Object.values(grpcPorts)) expect(await healthStatus(`127.0.0.1:${port}`)).toBe('SERVING');
+  expect((await fetch(`http://127.0.0.1:${gateway}/api/openapi.json`)).status).toBe(200);
   const consent = new cpb.ConsentServiceClient(`127.0.0.1:${ports.consent}`, insecureCredentials());
   const referrals = new pb.ReferralServiceClient(`127.0.0.1:${ports.referrals}`, insecureCredentials());
   const auditClient = new apb.AuditServiceClient(`127.0.0.1:${ports.audit}`, insecureCredentials());
@@ -160,6 +163,26 @@ it('serves a hand-off end to end through the processes pnpm start runs, then sto
     consent.close();
     referrals.close();
     auditClient.close();
+  }
+
+  // pnpm demo, against this network's gateway: the story, step by step, and its output checked.
+  const { stdout } = await promisify(execFile)(process.execPath, ['scripts/demo.ts'], {
+    cwd: root,
+    env: { ...process.env, GATEWAY_URL: `http://127.0.0.1:${ports.gateway}` },
+  });
+  for (const line of [
+    /^1\. Constable Dana Peel \(demo\) signs in\.$/m,
+    /^2\. Consent recorded .* sent to the London coalition, urgent/m,
+    /^3\. .* closes it: STATE_CLOSED\.$/m,
+    /^4\. An after-hours call to the crisis line: Match suggests Walk With Me/m,
+    /^5\. A French-speaking person in Ottawa: Match suggests PACT-Ottawa .* « Synthétique : hébergement sûr »\.$/m,
+    /^6\. .* withdrawn \(consent_revoked\)\.$/m,
+    /^7\. The hand-off report, by receiving agency:$/m,
+    /^ {3}london-coalition +\d+ referrals?, \d+ acknowledged/m,
+    /^8\. Audit log verified: OK — \d+ entries, [1-9]\d* signed checkpoints\.$/m,
+    /^Demo complete\.$/m,
+  ]) {
+    expect(stdout).toMatch(line);
   }
 
   network.child.kill('SIGINT');
