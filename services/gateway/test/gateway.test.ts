@@ -204,14 +204,17 @@ describe('authorization matrix', () => {
     'auditor',
     'admin',
   ];
+  let theirs = '';
   const fill = (url: string) =>
     url
-      .replace(':referralId', randomUUID())
+      .replace(':referralId', theirs || randomUUID())
       .replace(':consentId', randomUUID())
       .replace(':subjectRef', randomUUID())
       .replace(':agencyId', 'london-coalition');
 
-  it('refuses every route without a session, and lets each role through only where the route table says', async () => {
+  it('refuses every route without a session, lets each role through only where the route table says, and never shows one agency another’s referral', async () => {
+    // A real referral between Peel and London: every other agency must get nothing of it.
+    theirs = (await grantAndSend()).referralId;
     for (const route of routes) {
       const anonymous = await http.json(route.method, fill(route.url), {
         body: route.method === 'GET' ? undefined : {},
@@ -235,6 +238,10 @@ describe('authorization matrix', () => {
         );
         const where = `${user} ${route.method} ${route.url} → ${response.status} ${JSON.stringify(response.body).slice(0, 200)}`;
         expect(response.status, where).toBeLessThan(500);
+        const party = ['peel-officer', 'london-intake'].includes(user);
+        if (!party) expect(JSON.stringify(response.body), where).not.toContain('Synthetic: a safe place tonight');
+        if (!party && route.url.startsWith('/api/referrals/:referralId'))
+          expect([403, 404, 400], where).toContain(response.status);
         if (!allowed) {
           expect(response.status, where).toBe(403);
           expect(JSON.stringify(response.body), where).toContain('needs one of the roles');

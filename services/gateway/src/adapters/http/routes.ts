@@ -170,6 +170,51 @@ export const routes: readonly RouteSpec[] = [
     },
   },
 
+  {
+    method: 'PUT',
+    url: '/api/agencies/:agencyId',
+    summary: 'Add or change a listing (administrators); every bad field is named and nothing changes',
+    tag: 'directory',
+    roles: ['admin'],
+    params: obj({ agencyId: id }, ['agencyId']),
+    body: { type: 'object', maxProperties: 30 },
+    handle: async (call) =>
+      directory.UpsertAgencyResponse.toJSON(
+        await rpc(
+          call.clients.directory.upsertAgency.bind(call.clients.directory),
+          { agency: directory.Agency.fromJSON({ ...call.body, id: call.params['agencyId'] }) },
+          call,
+        ),
+      ),
+  },
+  {
+    method: 'GET',
+    url: '/api/directory/hsds',
+    summary: 'The whole directory as Open Referral HSDS 3.x JSON (administrators)',
+    tag: 'directory',
+    roles: ['admin'],
+    handle: async (call) =>
+      directory.ExportHsdsResponse.toJSON(
+        await rpc(call.clients.directory.exportHsds.bind(call.clients.directory), {}, call),
+      ),
+  },
+  {
+    method: 'POST',
+    url: '/api/directory/hsds',
+    summary: 'Import HSDS 3.x JSON (administrators): all or nothing, errors by JSON path',
+    tag: 'directory',
+    roles: ['admin'],
+    body: obj({ json: str(60_000) }, ['json']),
+    handle: async (call) =>
+      directory.ImportHsdsResponse.toJSON(
+        await rpc(
+          call.clients.directory.importHsds.bind(call.clients.directory),
+          { json: text(call.body['json']) },
+          call,
+        ),
+      ),
+  },
+
   // Consent
   {
     method: 'POST',
