@@ -17,7 +17,7 @@ const infrastructure = [
 ];
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', 'packages/contracts/src/gen/**', '.tmp/**'] },
+  { ignores: ['**/node_modules/**', 'packages/contracts/src/gen/**', '.tmp/**', '.passage/**'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

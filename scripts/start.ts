@@ -1,12 +1,26 @@
 // `pnpm start`: the whole Passage network on this machine, with the seeded Ontario
-// directory. Needs Postgres and NATS (JetStream) running — DATABASE_URL and NATS_URL, or
-// the localhost defaults. DIRECTORY_PORT, CONSENT_PORT, REFERRALS_PORT, AUDIT_PORT and
+// directory and the demo users. Uses Postgres and NATS (JetStream) at DATABASE_URL and
+// NATS_URL (or the localhost defaults) when they answer, otherwise starts its own under
+// .passage/ (scripts/local-servers.ts). DIRECTORY_PORT, CONSENT_PORT, REFERRALS_PORT, AUDIT_PORT and
 // ESCALATION_PORT move the services off 50051–50055, GATEWAY_PORT the gateway off 8080. Ctrl-C stops every service gracefully.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { CannotStart, localServers } from './local-servers.ts';
 
-const databaseUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@localhost:5432/passage';
-const natsUrl = process.env['NATS_URL'] ?? 'nats://localhost:4222';
+const dataDir = process.env['PASSAGE_DATA_DIR'] ?? fileURLToPath(new URL('../.passage/', import.meta.url));
+const servers = await localServers({
+  databaseUrl: process.env['DATABASE_URL'] ?? 'postgres://postgres@localhost:5432/passage',
+  natsUrl: process.env['NATS_URL'] ?? 'nats://localhost:4222',
+  dataDir,
+  postgresPort: Number(process.env['PASSAGE_POSTGRES_PORT'] ?? 54329),
+  natsPort: Number(process.env['PASSAGE_NATS_PORT'] ?? 54222),
+  log: (line) => console.log(line),
+}).catch((error: unknown) => {
+  console.error(error instanceof CannotStart ? error.message : String(error));
+  process.exit(1);
+});
+const { databaseUrl, natsUrl } = servers;
 // A development-only admin token; set SERVICE_ADMIN_TOKEN to choose your own.
 const adminToken = process.env['SERVICE_ADMIN_TOKEN'] ?? 'dev-admin-token-change-me';
 
@@ -127,7 +141,12 @@ function stop(code: number): void {
   const exits = children
     .filter((child) => child.exitCode === null && child.signalCode === null)
     .map((child) => new Promise<void>((resolve) => child.once('exit', () => resolve())));
-  void Promise.all(exits).then(() => process.exit(code));
+  void Promise.all(exits)
+    .then(() => servers.stop())
+    .then(() => {
+      if (servers.started.length > 0) console.log(`stopped the servers started here; their data stays in ${dataDir}`);
+      process.exit(code);
+    });
 }
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
