@@ -23,5 +23,12 @@ export class Migration20261128230000Gateway extends Migration {
       revoked_at timestamptz
     )`);
     this.addSql('create index sessions_by_user on "gateway".sessions (user_id)');
+    // An OpenID Connect sign-in between the redirect to the issuer and its callback.
+    this.addSql(`create table "gateway".oidc_logins (
+      state text primary key,
+      code_verifier text not null,
+      nonce text not null,
+      created_at timestamptz not null default now()
+    )`);
   }
 }

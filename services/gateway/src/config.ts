@@ -17,6 +17,14 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   DEMO_USERS: z.enum(['on', 'off']).default('off'),
   DEMO_PASSWORD: z.string().min(8).default('passage-demo'),
   SIGN_IN_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  /** OpenID Connect sign-in, when an issuer is configured; people still need a Passage account (agency, roles). */
+  OIDC_ISSUER: z.url().optional(),
+  OIDC_CLIENT_ID: z.string().optional(),
+  OIDC_CLIENT_SECRET: z.string().optional(),
+  /** This gateway's callback, as registered with the issuer: <gateway>/api/session/oidc/callback. */
+  OIDC_REDIRECT_URL: z.url().optional(),
+  /** The ID token claim that names the Passage account. */
+  OIDC_USERNAME_CLAIM: z.string().default('preferred_username'),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

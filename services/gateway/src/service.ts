@@ -6,6 +6,7 @@ import { gatewayMigrations } from '../migrations/index.ts';
 import { PgUserStore } from './adapters/db/user-store.ts';
 import { ServiceClients } from './adapters/grpc/clients.ts';
 import { LiveFeed } from './adapters/http/live-feed.ts';
+import { OidcSignIn } from './adapters/http/oidc.ts';
 import { buildServer } from './adapters/http/server.ts';
 import { seedDemoUsers } from './app/demo-users.ts';
 import { Sessions } from './app/sessions.ts';
@@ -56,6 +57,21 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     escalation: config.ESCALATION_ADDRESS,
   });
   const feed = new LiveFeed(runtime.nats, runtime.topology, log);
+  let oidc;
+  if (config.OIDC_ISSUER) {
+    const { OIDC_CLIENT_ID: clientId, OIDC_CLIENT_SECRET: clientSecret, OIDC_REDIRECT_URL: redirectUrl } = config;
+    if (!clientId || !clientSecret || !redirectUrl) {
+      throw new ConfigError(['OIDC_ISSUER needs OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_REDIRECT_URL']);
+    }
+    const settings = {
+      issuer: config.OIDC_ISSUER,
+      clientId,
+      clientSecret,
+      redirectUrl,
+      usernameClaim: config.OIDC_USERNAME_CLAIM,
+    };
+    oidc = { signIn: await OidcSignIn.discover(settings, users), redirectUrl };
+  }
   const app = await buildServer({
     sessions: new Sessions(users, issuer, sessionTtlMs),
     clients,
@@ -63,6 +79,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     log,
     sessionTtlMs,
     signInRateLimit: config.SIGN_IN_PER_MINUTE,
+    oidc,
   });
   const url = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   shutdown.add('http server', async () => {

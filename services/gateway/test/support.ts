@@ -19,7 +19,7 @@ export interface GatewayLab {
 }
 
 /** Every service, in this process, on the test's own database and NATS namespace, behind the gateway. */
-export async function startGatewayLab(label: string): Promise<GatewayLab> {
+export async function startGatewayLab(label: string, extra: Record<string, string> = {}): Promise<GatewayLab> {
   const n = await startNetwork(label);
   const log = createLogger(`${label}-test`, process.env['LOG_LEVEL'] ?? 'silent');
   const common = {
@@ -46,6 +46,7 @@ export async function startGatewayLab(label: string): Promise<GatewayLab> {
       DEMO_USERS: 'on',
       DEMO_PASSWORD: demoPassword,
       SIGN_IN_PER_MINUTE: '1000',
+      ...extra,
     }),
     log,
   );

@@ -22,4 +22,7 @@ export interface UserStore {
   session(idHash: Buffer, now: Date): Promise<SessionRecord | undefined>;
   revokeSession(idHash: Buffer): Promise<void>;
   setLanguage(userId: string, language: 'en' | 'fr'): Promise<void>;
+  savePendingLogin(state: string, codeVerifier: string, nonce: string): Promise<void>;
+  /** The pending login of that state, removed; none if unknown or older than ten minutes. */
+  takePendingLogin(state: string): Promise<{ codeVerifier: string; nonce: string } | undefined>;
 }

@@ -3,7 +3,7 @@ import type { TokenIssuer } from '@passage/auth';
 import { PassageError } from '@passage/platform';
 import { afterFailure, afterSuccess, isLocked } from '../domain/sign-in.ts';
 import { decoyHash, verifyPassword } from './passwords.ts';
-import type { SessionRecord, UserStore } from './ports.ts';
+import type { SessionRecord, UserRecord, UserStore } from './ports.ts';
 
 export interface SignedIn {
   /** Goes into the HttpOnly cookie; never stored as is. */
@@ -47,6 +47,11 @@ export class Sessions {
       throw wrong;
     }
     await this.#users.saveSignInState(user.userId, afterSuccess);
+    return this.open(user, now);
+  }
+
+  /** A new session for someone already authenticated (a password above, or OpenID Connect). */
+  async open(user: UserRecord, now = new Date()): Promise<SignedIn> {
     const sessionId = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(24).toString('base64url');
     const expiresAt = new Date(now.getTime() + this.#ttlMs);

@@ -77,4 +77,23 @@ export class PgUserStore implements UserStore {
   async setLanguage(userId: string, language: 'en' | 'fr'): Promise<void> {
     await this.#pool.query('update gateway.users set language = $2 where user_id = $1', [userId, language]);
   }
+
+  async savePendingLogin(state: string, codeVerifier: string, nonce: string): Promise<void> {
+    await this.#pool.query(`delete from gateway.oidc_logins where created_at < now() - interval '10 minutes'`);
+    await this.#pool.query('insert into gateway.oidc_logins (state, code_verifier, nonce) values ($1, $2, $3)', [
+      state,
+      codeVerifier,
+      nonce,
+    ]);
+  }
+
+  async takePendingLogin(state: string): Promise<{ codeVerifier: string; nonce: string } | undefined> {
+    const { rows } = await this.#pool.query<{ code_verifier: string; nonce: string }>(
+      `delete from gateway.oidc_logins where state = $1 and created_at > now() - interval '10 minutes'
+       returning code_verifier, nonce`,
+      [state],
+    );
+    const row = rows[0];
+    return row ? { codeVerifier: row.code_verifier, nonce: row.nonce } : undefined;
+  }
 }

@@ -8,6 +8,7 @@ import type { SessionRecord } from '../../app/ports.ts';
 import type { Sessions } from '../../app/sessions.ts';
 import type { ServiceClients } from '../grpc/clients.ts';
 import type { LiveFeed } from './live-feed.ts';
+import type { OidcSignIn } from './oidc.ts';
 import { problem, problemSchema } from './problem.ts';
 import { requireIdempotencyKey, routes } from './routes.ts';
 
@@ -22,6 +23,8 @@ export interface GatewayDependencies {
   readonly sessionTtlMs: number;
   /** Off only where a test signs in many times from one address. */
   readonly signInRateLimit?: number;
+  /** OpenID Connect sign-in, when an issuer is configured. */
+  readonly oidc?: { readonly signIn: OidcSignIn; readonly redirectUrl: string } | undefined;
 }
 
 declare module 'fastify' {
@@ -137,6 +140,36 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
       const { sessionId, session } = await sessions.signIn(username, password);
       reply.setCookie(sessionCookie, sessionId, { ...cookieOptions, maxAge: deps.sessionTtlMs / 1000 });
       return reply.code(201).send(sessionView(session));
+    },
+  );
+  app.get(
+    '/api/session/oidc',
+    {
+      config: { rateLimit: { max: deps.signInRateLimit ?? 10, timeWindow: '1 minute' } },
+      schema: { summary: 'Sign in with the organisation’s identity provider (OpenID Connect)', tags: ['session'] },
+    },
+    async (_request, reply) => {
+      if (!deps.oidc)
+        throw new PassageError('not_found', 'OpenID Connect sign-in is not configured here: use a password');
+      return reply.redirect((await deps.oidc.signIn.start()).toString(), 302);
+    },
+  );
+  app.get(
+    '/api/session/oidc/callback',
+    { schema: { summary: 'Where the identity provider sends the person back', tags: ['session'] } },
+    async (request, reply) => {
+      if (!deps.oidc) throw new PassageError('not_found', 'OpenID Connect sign-in is not configured here');
+      const callback = new URL(deps.oidc.redirectUrl);
+      callback.search = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
+      const user = await deps.oidc.signIn.finish(callback);
+      const { sessionId } = await sessions.open(user);
+      reply.setCookie(sessionCookie, sessionId, { ...cookieOptions, maxAge: deps.sessionTtlMs / 1000 });
+      // A page, not a redirect: the next request is then same-site, so the Strict cookie goes with it.
+      return reply
+        .type('text/html; charset=utf-8')
+        .send(
+          '<!doctype html><meta http-equiv="refresh" content="0;url=/"><title>Passage</title><a href="/">Continue</a>',
+        );
     },
   );
   app.get(
