@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NoteVerifier, verifyLog } from '@passage/audit-log';
 import { audit } from '@passage/contracts';
@@ -6,6 +6,7 @@ import { callUnary } from '@passage/platform';
 import { failureOf, waitUntil } from '@passage/testing';
 import pg from 'pg';
 import { storedCheckpointNotes, storedEntries } from '../src/adapters/db/log-reader.ts';
+import { PgLogStore } from '../src/adapters/db/log-store.ts';
 import { agencyEvent, referralEvents, startAuditLab, waitForEntries, type AuditLab } from './support.ts';
 
 let lab: AuditLab;
@@ -218,6 +219,52 @@ describe('the verifiable audit log', () => {
     const { rows } = await lab.sql.query<{ error: string }>('select error from audit.parked_events');
     expect(rows[0]!.error).toMatch(/undecodable|not a UUID|malformed/);
     expect(await lab.entries()).toBe(eventCount);
+  });
+
+  it('keeps every good event of a batch in which one is parked, and a redelivered batch adds nothing', async () => {
+    const pool = new pg.Pool({ connectionString: lab.db.url, max: 1 });
+    try {
+      const store = new PgLogStore(pool);
+      const stream = 'TEST_BATCH';
+      const incoming = (streamSeq: number) => {
+        const id = randomUUID();
+        return {
+          eventId: id,
+          subject: 'directory.v1.agency_upserted',
+          stream,
+          streamSeq,
+          receivedAt: new Date('2026-11-28T12:00:00Z'),
+          event: { id, type: 'directory.v1.agency_upserted' },
+          fields: {
+            action: 'directory.v1.agency_upserted',
+            occurredAt: undefined,
+            actorAgency: '',
+            actorUser: '',
+            actorRole: '',
+            referralId: '',
+            subjectRef: '',
+            fromAgency: '',
+            toAgency: '',
+          },
+        };
+      };
+      const before = await lab.entries();
+      const parked = [{ subject: 'x', stream, streamSeq: 3, payload: Buffer.from('junk'), error: 'undecodable' }];
+      const result = await store.append([incoming(1), incoming(2), incoming(4)], parked);
+      expect(result.appended).toBe(3);
+      expect(await lab.entries()).toBe(before + 3);
+      // The same batch again (a redelivery): nothing doubled, the parked event not parked twice.
+      expect((await store.append([incoming(1), incoming(2), incoming(4)], parked)).appended).toBe(0);
+      const { rows } = await lab.sql.query<{ n: number }>(
+        `select count(*)::int as n from audit.parked_events where stream = $1`,
+        [stream],
+      );
+      expect(rows[0]!.n).toBe(1);
+      eventCount += 3;
+      await waitUntil(async () => (await checkpointSize()) === eventCount);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('names the entry whose bytes were changed in the database', async () => {

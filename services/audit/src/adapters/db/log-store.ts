@@ -47,30 +47,32 @@ export class PgLogStore implements LogStore {
     try {
       await client.query('begin');
       await client.query('select pg_advisory_xact_lock($1)', [appendLock]);
-      if (parked.length > 0) {
-        await client.query(
-          `insert into audit.parked_events (subject, stream, stream_seq, payload, error)
-           select * from unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::text[])`,
-          [
-            parked.map((p) => p.subject),
-            parked.map((p) => p.stream),
-            parked.map((p) => p.streamSeq),
-            parked.map((p) => Buffer.from(p.payload)),
-            parked.map((p) => p.error),
-          ],
-        );
-      }
       const { rows: seen } = await client.query<{ event_id: string }>(
         'select event_id from audit.entries where event_id = any($1::uuid[])',
         [events.map((e) => e.eventId)],
       );
       const known = new Set(seen.map((row) => row.event_id));
       // Another instance may have read further into a stream: what it holds is not appended twice.
-      const positions = await streamPositions(client, [...new Set(events.map((e) => e.stream))]);
-      const fresh = events.filter(
-        (event) =>
-          event.streamSeq > (positions.get(event.stream) ?? 0) && !known.has(event.eventId) && known.add(event.eventId),
-      );
+      // Positions are read before anything of this batch is written, parked events included.
+      const positions = await streamPositions(client, [...new Set([...events, ...parked].map((e) => e.stream))]);
+      const unseen = (item: { stream: string; streamSeq: number }) =>
+        item.streamSeq > (positions.get(item.stream) ?? 0);
+      const fresh = events.filter((event) => unseen(event) && !known.has(event.eventId) && known.add(event.eventId));
+      const newlyParked = parked.filter(unseen);
+      if (newlyParked.length > 0) {
+        await client.query(
+          `insert into audit.parked_events (subject, stream, stream_seq, payload, error)
+           select * from unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::text[])`,
+          [
+            newlyParked.map((p) => p.subject),
+            newlyParked.map((p) => p.stream),
+            newlyParked.map((p) => p.streamSeq),
+            newlyParked.map((p) => Buffer.from(p.payload)),
+            newlyParked.map((p) => p.error),
+          ],
+        );
+      }
+
       const size = await currentSize(client);
       if (fresh.length > 0) {
         const frontier = new Frontier(size, await frontierHashes(client, size));
