@@ -1,5 +1,5 @@
 import type { Caller } from '@passage/auth';
-import type { SignInState } from '../domain/sign-in.ts';
+import type { LockoutPolicy, SignInState } from '../domain/sign-in.ts';
 
 export interface UserRecord extends Caller {
   readonly displayName: string;
@@ -17,6 +17,8 @@ export interface SessionRecord {
 export interface UserStore {
   user(userId: string): Promise<UserRecord | undefined>;
   saveSignInState(userId: string, state: SignInState): Promise<void>;
+  /** Counts a wrong password in one statement (parallel guesses each count), locking per the policy. */
+  recordFailure(userId: string, now: Date, policy: LockoutPolicy): Promise<void>;
   upsert(user: Omit<UserRecord, 'signIn'>): Promise<void>;
   createSession(idHash: Buffer, userId: string, csrfToken: string, expiresAt: Date): Promise<void>;
   session(idHash: Buffer, now: Date): Promise<SessionRecord | undefined>;

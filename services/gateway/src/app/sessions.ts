@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { TokenIssuer } from '@passage/auth';
 import { PassageError } from '@passage/platform';
-import { afterFailure, afterSuccess, isLocked } from '../domain/sign-in.ts';
+import { afterSuccess, isLocked, lockoutPolicy } from '../domain/sign-in.ts';
 import { decoyHash, verifyPassword } from './passwords.ts';
 import type { SessionRecord, UserRecord, UserStore } from './ports.ts';
 
@@ -30,21 +30,19 @@ export class Sessions {
   }
 
   async signIn(userId: string, password: string, now = new Date()): Promise<SignedIn> {
-    const wrong = new PassageError('unauthenticated', 'wrong username or password');
+    // One answer for a wrong name, a wrong password and a resting account, in the same time:
+    // none of them tells a guesser which names exist.
+    const refused = new PassageError(
+      'unauthenticated',
+      'wrong username or password (after five wrong tries an account rests for 15 minutes)',
+    );
     const user = await this.#users.user(userId);
-    if (!user) {
-      await verifyPassword(password, await decoyHash);
-      throw wrong;
-    }
-    if (isLocked(user.signIn, now)) {
-      throw new PassageError(
-        'resource_exhausted',
-        `too many wrong passwords: this account is locked until ${user.signIn.lockedUntil!.toISOString()}`,
-      );
-    }
-    if (!(await verifyPassword(password, user.passwordHash))) {
-      await this.#users.saveSignInState(user.userId, afterFailure(user.signIn, now));
-      throw wrong;
+    const locked = user !== undefined && isLocked(user.signIn, now);
+    const matches = await verifyPassword(password, user && !locked ? user.passwordHash : await decoyHash);
+    if (!user || locked) throw refused;
+    if (!matches) {
+      await this.#users.recordFailure(user.userId, now, lockoutPolicy);
+      throw refused;
     }
     await this.#users.saveSignInState(user.userId, afterSuccess);
     return this.open(user, now);
@@ -65,17 +63,22 @@ export class Sessions {
   }
 
   async signOut(sessionId: string): Promise<void> {
-    this.#tokens.delete(sessionId);
+    for (const key of this.#tokens.keys()) if (key.startsWith(`${sessionId}|`)) this.#tokens.delete(key);
     await this.#users.revokeSession(hashOf(sessionId));
   }
 
   /** A short-lived caller token for this person, reused for four of its five minutes. */
   tokenFor(sessionId: string, session: SessionRecord): string {
-    const held = this.#tokens.get(sessionId);
-    if (held && held.until > Date.now()) return held.token;
     const { userId, agencyId, roles } = session.user;
+    // Keyed by who the session is now: a changed agency or role gets a new token at once.
+    const key = `${sessionId}|${userId}|${agencyId}|${roles.join(',')}`;
+    const held = this.#tokens.get(key);
+    if (held && held.until > Date.now()) return held.token;
+    if (this.#tokens.size > 10_000) {
+      for (const [k, v] of this.#tokens) if (v.until <= Date.now()) this.#tokens.delete(k);
+    }
     const token = this.#issuer.issue({ userId, agencyId, roles }, 300);
-    this.#tokens.set(sessionId, { token, until: Date.now() + 240_000 });
+    this.#tokens.set(key, { token, until: Date.now() + 240_000 });
     return token;
   }
 

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { SignInState } from '../../domain/sign-in.ts';
+import type { LockoutPolicy, SignInState } from '../../domain/sign-in.ts';
 import type { SessionRecord, UserRecord, UserStore } from '../../app/ports.ts';
 
 interface UserRow {
@@ -41,6 +41,16 @@ export class PgUserStore implements UserStore {
       state.failures,
       state.lockedUntil?.toISOString() ?? null,
     ]);
+  }
+
+  async recordFailure(userId: string, now: Date, policy: LockoutPolicy): Promise<void> {
+    await this.#pool.query(
+      `update gateway.users set
+         failures = case when failures + 1 >= $3 then 0 else failures + 1 end,
+         locked_until = case when failures + 1 >= $3 then $2::timestamptz + $4 * interval '1 minute' else locked_until end
+       where user_id = $1 and (locked_until is null or locked_until <= $2)`,
+      [userId, now.toISOString(), policy.maxFailures, policy.lockMinutes],
+    );
   }
 
   async upsert(user: Omit<UserRecord, 'signIn'>): Promise<void> {
