@@ -1,6 +1,8 @@
 /**
  * Repeated wrong passwords lock an account for a while: enough to stop guessing, short
- * enough that a worker locked out at 2 a.m. is back before the shift ends.
+ * enough that a worker locked out at 2 a.m. is back before the shift ends. The count is
+ * kept by one SQL statement per wrong password (adapters/db/user-store.ts), so parallel
+ * guesses each count.
  */
 export interface LockoutPolicy {
   readonly maxFailures: number;
@@ -18,10 +20,6 @@ export function isLocked(state: SignInState, now: Date): boolean {
   return state.lockedUntil !== undefined && state.lockedUntil > now;
 }
 
-export function afterFailure(state: SignInState, now: Date, policy = lockoutPolicy): SignInState {
-  const failures = isLocked(state, now) ? state.failures : state.failures + 1;
-  return failures >= policy.maxFailures
-    ? { failures: 0, lockedUntil: new Date(now.getTime() + policy.lockMinutes * 60_000) }
     : { failures, lockedUntil: state.lockedUntil };
 }
 
