@@ -20,7 +20,4 @@ export function isLocked(state: SignInState, now: Date): boolean {
   return state.lockedUntil !== undefined && state.lockedUntil > now;
 }
 
-    : { failures, lockedUntil: state.lockedUntil };
-}
-
 export const afterSuccess: SignInState = { failures: 0, lockedUntil: undefined };
