@@ -140,6 +140,31 @@ describe('bad input', () => {
       },
     });
     expect(noKey).toMatchObject({ status: 400, body: { violations: [{ field: 'Idempotency-Key' }] } });
+    // Values a schema can pass but no clock or int64 holds, and nulls where a boolean goes: 400, never 500.
+    const leap = await http.json('POST', '/api/consents', {
+      session,
+      body: {
+        method: 'CAPTURE_METHOD_VERBAL',
+        language: 'en',
+        expiresAt: '2016-12-31T23:59:60Z',
+        scopes: [{ recipientAgencyIds: ['london-coalition'], purposes: ['referral'], categories: ['needs'] }],
+      },
+    });
+    expect(leap).toMatchObject({ status: 400, body: { violations: [{ field: 'expiresAt' }] } });
+    const london = await as('london-intake');
+    const hugeVersion = await http.json('POST', `/api/referrals/${randomUUID()}/acknowledge`, {
+      session: london,
+      body: { expectedVersion: 1e300 },
+      idempotencyKey: randomUUID(),
+    });
+    expect(hugeVersion.status).toBe(400);
+    const nulled = await http.json('POST', `/api/consents/${randomUUID()}/revoke`, {
+      session,
+      body: { all: null, reason: 'person_asked' },
+    });
+    expect(nulled.status).toBe(400);
+    const page = await http.json('GET', '/api/inbox?pageSize=1000', { session: london });
+    expect(page.status).toBe(400);
   });
 });
 

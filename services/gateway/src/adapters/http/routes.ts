@@ -90,7 +90,7 @@ function step<Req, Res>(
   };
 }
 
-const version = { expectedVersion: { type: 'integer', minimum: 0 } };
+const version = { expectedVersion: { type: 'integer', minimum: 0, maximum: 2_147_483_647 } };
 const scope = obj({
   recipientAgencyIds: strs,
   recipientKinds: strs,
@@ -458,14 +458,14 @@ export const routes: readonly RouteSpec[] = [
     query: obj({
       state: { anyOf: [str(30), strs] },
       cursor: str(),
-      pageSize: { type: 'integer', minimum: 1, maximum: 200 },
+      pageSize: { type: 'string', pattern: '^(200|1[0-9]{2}|[1-9][0-9]?)$' },
     }),
     handle: async (call) => {
       const states = call.query['state'] === undefined ? [] : [call.query['state']].flat().map(String);
       const request = referrals.ListInboxRequest.fromJSON({
         states,
         cursor: call.query['cursor'] ?? '',
-        pageSize: call.query['pageSize'] ?? 50,
+        pageSize: Number(text(call.query['pageSize'], '50')),
       });
       const client = call.clients.referrals;
       return side === 'inbox'

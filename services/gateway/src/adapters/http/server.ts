@@ -59,7 +59,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     logger: false,
     bodyLimit: 64 * 1024,
     // Unknown fields are refused, not silently dropped; types are not guessed in bodies.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   });
   await app.register(cookie);
   await app.register(rateLimit, { global: false });
@@ -83,7 +83,12 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 
   app.setErrorHandler((error, request, reply) => {
-    if (isPassageError(error)) return fail(reply, error);
+    if (isPassageError(error)) {
+      // An internal failure is ours to read in the log, not the caller's.
+      if (error.code !== 'internal') return fail(reply, error);
+      deps.log.error({ err: error, url: request.routeOptions.url }, 'request failed');
+      return fail(reply, new PassageError('internal', 'something went wrong on our side; it has been logged'));
+    }
     const e = error as {
       validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[];
       validationContext?: string;
@@ -234,6 +239,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
       },
       handler: async (request, reply) => {
         const { id, record } = request.passageSession!;
+        checkDates({ ...(request.query as object), ...(request.body as object) });
         const { user } = record;
         const result = await route.handle({
           caller: user,
@@ -264,6 +270,19 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
   );
   app.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger());
   return app;
+}
+
+/** Times the schema lets through as text but no clock knows (a leap second, 31 February). */
+function checkDates(values: Record<string, unknown>): void {
+  const bad = ['at', 'expiresAt', 'since', 'until'].filter((field) => {
+    const value = values[field];
+    return typeof value === 'string' && Number.isNaN(Date.parse(value));
+  });
+  if (bad.length > 0) {
+    throw PassageError.invalid(
+      bad.map((field) => ({ field, description: 'a date and time such as 2026-11-28T14:30:00Z' })),
+    );
+  }
 }
 
 function sessionView(session: SessionRecord) {
