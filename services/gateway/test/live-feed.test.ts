@@ -103,7 +103,15 @@ it('delivers a new referral to the recipient while its feed is open, and resumes
   elsewhere.stop();
 });
 
-it('refuses the feed without a session', async () => {
+it('refuses the feed without a session, and a resume point it never gave', async () => {
   const response = await fetch(`${lab.gateway.url}/api/events`);
   expect(response.status).toBe(401);
+  const london = await http.signIn('london-intake');
+  for (const id of ['0-99999999999999999999', '5-999999', 'nonsense']) {
+    const refused = await fetch(`${lab.gateway.url}/api/events`, {
+      headers: { cookie: london.cookie, 'last-event-id': id },
+    });
+    expect(refused.status, id).toBe(400);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+  }
 });

@@ -2,7 +2,19 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMes
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { decodeEnvelope, type Topology } from '@passage/events';
-import type { Logger } from '@passage/platform';
+import { PassageError, type Logger } from '@passage/platform';
+
+export interface FeedSession {
+  /** The session the feed belongs to; at most a few feeds each. */
+  readonly key: string;
+  readonly agencyId: string;
+  readonly expiresAt: Date;
+  /** Asked on every heartbeat: a signed-out or expired session's feed ends. */
+  stillValid(): Promise<boolean>;
+}
+
+const feedsPerSession = 5;
+const heartbeatMs = 15_000;
 
 /**
  * Server-sent events for one signed-in agency: its inbound feed (`referral.v1.*.<agency>.>`)
@@ -16,6 +28,7 @@ export class LiveFeed {
   readonly #topology: Topology;
   readonly #log: Logger;
   readonly #open = new Set<() => Promise<void>>();
+  readonly #perSession = new Map<string, number>();
 
   constructor(nats: NatsConnection, topology: Topology, log: Logger) {
     this.#nats = nats;
@@ -23,16 +36,63 @@ export class LiveFeed {
     this.#log = log;
   }
 
-  async stream(request: FastifyRequest, reply: FastifyReply, agencyId: string): Promise<void> {
-    const resume = /^(\d+)-(\d+)$/.exec(String(request.headers['last-event-id'] ?? ''));
-    const positions = { in: Number(resume?.[1] ?? 0), out: Number(resume?.[2] ?? 0) };
+  async stream(request: FastifyRequest, reply: FastifyReply, session: FeedSession): Promise<void> {
     const stream = this.#topology.stream('referral').name;
     const jsm = await jetstreamManager(this.#nats);
-    const tail = resume ? 0 : (await jsm.streams.info(stream)).state.last_seq;
-    if (!resume) positions.in = positions.out = tail;
+    const last = (await jsm.streams.info(stream)).state.last_seq;
+    const header = String(request.headers['last-event-id'] ?? '');
+    const resume = /^(\d{1,15})-(\d{1,15})$/.exec(header);
+    if (header && (!resume || Number(resume[1]) > last || Number(resume[2]) > last)) {
+      throw PassageError.invalid([{ field: 'Last-Event-ID', description: 'the id of an event this feed sent' }]);
+    }
+    const positions = resume ? { in: Number(resume[1]), out: Number(resume[2]) } : { in: last, out: last };
+    const open = this.#perSession.get(session.key) ?? 0;
+    if (open >= feedsPerSession) {
+      throw new PassageError('resource_exhausted', `at most ${feedsPerSession} live feeds at once: close another tab`);
+    }
 
+    // The consumers first: if NATS refuses one, the caller gets a problem, not an empty stream.
+    const feeds: { side: 'in' | 'out'; name: string; messages?: ConsumerMessages }[] = [];
+    const removeConsumers = () =>
+      Promise.all(feeds.map((feed) => jsm.consumers.delete(stream, feed.name).catch(() => false)));
+    try {
+      for (const side of ['in', 'out'] as const) {
+        const info = await jsm.consumers.add(stream, {
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: positions[side] + 1,
+          filter_subject:
+            side === 'in'
+              ? this.#topology.referralsTo(session.agencyId)
+              : this.#topology.referralsFrom(session.agencyId),
+          inactive_threshold: 30_000_000_000,
+          max_deliver: 1,
+        });
+        feeds.push({ side, name: info.name });
+      }
+    } catch (error) {
+      await removeConsumers();
+      throw error;
+    }
+
+    this.#perSession.set(session.key, open + 1);
     reply.hijack();
     const raw = reply.raw;
+    let closed = false;
+    const timers: NodeJS.Timeout[] = [];
+    const close = async (): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      for (const timer of timers) clearInterval(timer);
+      this.#open.delete(close);
+      this.#perSession.set(session.key, (this.#perSession.get(session.key) ?? 1) - 1);
+      if (this.#perSession.get(session.key) === 0) this.#perSession.delete(session.key);
+      for (const feed of feeds) await feed.messages?.close().catch(() => undefined);
+      await removeConsumers();
+      raw.end();
+    };
+    this.#open.add(close);
+    request.raw.on('close', () => void close());
     raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -40,28 +100,36 @@ export class LiveFeed {
       'x-accel-buffering': 'no',
     });
     raw.write(': passage live feed\nretry: 2000\n\n');
+    timers.push(
+      setInterval(() => {
+        void session.stillValid().then(
+          async (valid) => {
+            if (valid) raw.write(': still here\n\n');
+            else await close();
+          },
+          () => undefined,
+        );
+      }, heartbeatMs),
+      setTimeout(() => void close(), Math.max(0, session.expiresAt.getTime() - Date.now())),
+    );
 
-    const feeds: { side: 'in' | 'out'; name: string; messages: ConsumerMessages }[] = [];
     const sent = new Set<number>();
-    for (const side of ['in', 'out'] as const) {
-      const info = await jsm.consumers.add(stream, {
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: positions[side] + 1,
-        filter_subject: side === 'in' ? this.#topology.referralsTo(agencyId) : this.#topology.referralsFrom(agencyId),
-        inactive_threshold: 30_000_000_000,
-        max_deliver: 1,
-      });
+    for (const feed of feeds) {
+      if (closed) break;
       const messages = await (
-        await jetstream(this.#nats).consumers.get(stream, info.name)
+        await jetstream(this.#nats).consumers.get(stream, feed.name)
       ).consume({ max_messages: 100 });
-      feeds.push({ side, name: info.name, messages });
+      feed.messages = messages;
       void (async () => {
         for await (const message of messages) {
-          positions[side] = message.seq;
+          positions[feed.side] = message.seq;
           message.ack();
-          // A referral an agency sends itself is on both feeds: once is enough.
-          if (sent.has(message.seq)) continue;
+          const id = `id: ${positions.in}-${positions.out}\n`;
+          // A referral an agency sends itself is on both feeds: once is enough, but the id moves on.
+          if (sent.has(message.seq)) {
+            raw.write(`${id}\n`);
+            continue;
+          }
           sent.add(message.seq);
           if (sent.size > 10_000) sent.clear();
           try {
@@ -69,7 +137,7 @@ export class LiveFeed {
             const changed = envelope.payload?.$case === 'referralChanged' ? envelope.payload.value : undefined;
             const event = {
               type: envelope.type,
-              direction: side === 'in' ? 'inbound' : 'outbound',
+              direction: feed.side === 'in' ? 'inbound' : 'outbound',
               referralId: envelope.referralId,
               fromAgency: envelope.fromAgency,
               toAgency: envelope.toAgency,
@@ -78,23 +146,14 @@ export class LiveFeed {
               version: changed?.version ?? 0,
               occurredAt: envelope.occurredAt?.toISOString() ?? '',
             };
-            raw.write(`id: ${positions.in}-${positions.out}\nevent: referral\ndata: ${JSON.stringify(event)}\n\n`);
+            raw.write(`${id}event: referral\ndata: ${JSON.stringify(event)}\n\n`);
           } catch (error) {
             this.#log.warn({ err: error, seq: message.seq }, 'undecodable event skipped in the live feed');
+            raw.write(`${id}\n`);
           }
         }
       })();
     }
-    const heartbeat = setInterval(() => raw.write(': still here\n\n'), 15_000);
-    const close = async (): Promise<void> => {
-      clearInterval(heartbeat);
-      this.#open.delete(close);
-      await Promise.all(feeds.map((feed) => feed.messages.close().catch(() => undefined)));
-      await Promise.all(feeds.map((feed) => jsm.consumers.delete(stream, feed.name).catch(() => false)));
-      raw.end();
-    };
-    this.#open.add(close);
-    request.raw.on('close', () => void close());
   }
 
   /** Ends every open feed (shutdown). */

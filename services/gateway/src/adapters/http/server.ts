@@ -264,8 +264,13 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
       },
     },
     async (request, reply) => {
-      const { record } = await authenticate(request, sessions);
-      await deps.feed.stream(request, reply, record.user.agencyId);
+      const { id, record } = await authenticate(request, sessions);
+      await deps.feed.stream(request, reply, {
+        key: id,
+        agencyId: record.user.agencyId,
+        expiresAt: record.expiresAt,
+        stillValid: async () => (await sessions.resolve(id))?.user.agencyId === record.user.agencyId,
+      });
     },
   );
   app.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger());
