@@ -71,15 +71,18 @@ class Browser {
     return response;
   }
 
-  /** Follows redirects from `url` until a page answers; returns it and where it is. */
+  /** Follows redirects from `url` until a page answers (or the next stop starts with `stopBefore`). */
   async follow(
     url: string,
     init: { method?: string; form?: Record<string, string> } = {},
+    stopBefore?: string,
   ): Promise<{ response: Response; url: string }> {
     let response = await this.go(url, init);
     let here = url;
     while (response.status >= 300 && response.status < 400) {
-      here = new URL(response.headers.get('location')!, here).toString();
+      const next = new URL(response.headers.get('location')!, here).toString();
+      if (stopBefore && next.startsWith(stopBefore)) return { response, url: next };
+      here = next;
       response = await this.go(here);
     }
     return { response, url: here };
@@ -124,4 +127,24 @@ it('refuses someone the provider knows but Passage does not, and a replayed call
   });
   const replay = await browser.go(back.url);
   expect(replay.status).toBe(401);
+});
+
+it('refuses a callback opened in another browser than the one that started the sign-in', async () => {
+  const victim = new Browser();
+  const attacker = new Browser();
+  const login = await attacker.follow(`${lab.gateway.url}/api/session/oidc`);
+  const consent = await attacker.follow(login.url, {
+    method: 'POST',
+    form: { prompt: 'login', login: 'london-intake', password: 'any' },
+  });
+  const link = await attacker.follow(
+    consent.url,
+    { method: 'POST', form: { prompt: 'consent' } },
+    `${lab.gateway.url}/api/session/oidc/callback`,
+  );
+  expect(link.url.startsWith(`${lab.gateway.url}/api/session/oidc/callback?`)).toBe(true);
+  const planted = await victim.go(link.url);
+  expect(planted.status).toBe(401);
+  expect(await planted.json()).toMatchObject({ detail: expect.stringContaining('not started in this browser') });
+  expect(victim.cookie(new URL(lab.gateway.url).host, 'passage_session')).toBeUndefined();
 });

@@ -56,6 +56,9 @@ export class PgTimerStore implements TimerStore {
         await client.query('commit');
         return false;
       }
+      // The referral's other timer may be firing in another instance: one at a time per referral,
+      // so the second to fire sees the first and tells the supervisors.
+      await client.query(`select pg_advisory_xact_lock(hashtext('escalation:' || $1))`, [row.referral_id]);
       const { rows: before } = await client.query<{ n: number }>(
         `select count(*)::int as n from escalation.timers where referral_id = $1 and state = 'fired'`,
         [row.referral_id],

@@ -13,6 +13,7 @@ import { problem, problemSchema } from './problem.ts';
 import { requireIdempotencyKey, routes } from './routes.ts';
 
 export const sessionCookie = 'passage_session';
+const oidcStateCookie = 'passage_oidc_state';
 const stateChanging = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export interface GatewayDependencies {
@@ -25,6 +26,8 @@ export interface GatewayDependencies {
   readonly signInRateLimit?: number;
   /** OpenID Connect sign-in, when an issuer is configured. */
   readonly oidc?: { readonly signIn: OidcSignIn; readonly redirectUrl: string } | undefined;
+  /** Comma-separated addresses of a trusted proxy; empty: none. */
+  readonly trustProxy?: string;
 }
 
 declare module 'fastify' {
@@ -58,6 +61,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
   const app = Fastify({
     logger: false,
     bodyLimit: 64 * 1024,
+    trustProxy: deps.trustProxy ? deps.trustProxy.split(',').map((a) => a.trim()) : false,
     // Unknown fields are refused, not silently dropped; types are not guessed in bodies.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   });
@@ -128,7 +132,19 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
   app.post(
     '/api/session',
     {
-      config: { rateLimit: { max: deps.signInRateLimit ?? 10, timeWindow: '1 minute' } },
+      config: {
+        // Per address and username, after the body is read: one noisy client behind a shared
+        // proxy cannot keep everyone else from signing in.
+        rateLimit: {
+          max: deps.signInRateLimit ?? 10,
+          timeWindow: '1 minute',
+          hook: 'preHandler',
+          keyGenerator: (request: FastifyRequest) => {
+            const username = (request.body as { username?: unknown } | undefined)?.username;
+            return `${request.ip}|${typeof username === 'string' ? username : ''}`;
+          },
+        },
+      },
       schema: {
         summary: 'Sign in',
         tags: ['session'],
@@ -156,7 +172,17 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     async (_request, reply) => {
       if (!deps.oidc)
         throw new PassageError('not_found', 'OpenID Connect sign-in is not configured here: use a password');
-      return reply.redirect((await deps.oidc.signIn.start()).toString(), 302);
+      const url = await deps.oidc.signIn.start();
+      // Binds the sign-in to this browser: a callback link sent by someone else finds no cookie.
+      // Lax, not Strict: the identity provider's redirect back is a cross-site navigation.
+      reply.setCookie(oidcStateCookie, url.searchParams.get('state') ?? '', {
+        httpOnly: true,
+        secure: true,
+        sameSite: 'lax',
+        path: '/api/session/oidc',
+        maxAge: 600,
+      });
+      return reply.redirect(url.toString(), 302);
     },
   );
   app.get(
@@ -166,6 +192,11 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
       if (!deps.oidc) throw new PassageError('not_found', 'OpenID Connect sign-in is not configured here');
       const callback = new URL(deps.oidc.redirectUrl);
       callback.search = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
+      const started = request.cookies[oidcStateCookie];
+      reply.clearCookie(oidcStateCookie, { path: '/api/session/oidc' });
+      if (!started || started !== callback.searchParams.get('state')) {
+        throw new PassageError('unauthenticated', 'this sign-in was not started in this browser: sign in again');
+      }
       const user = await deps.oidc.signIn.finish(callback);
       const { sessionId } = await sessions.open(user);
       reply.setCookie(sessionCookie, sessionId, { ...cookieOptions, maxAge: deps.sessionTtlMs / 1000 });
