@@ -1,7 +1,7 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { PassageError, bearerToken } from '@passage/platform';
 import type { Caller, Role } from './roles.ts';
-import { TokenError, TokenVerifier, developmentIssuer } from './tokens.ts';
+import { TokenError, TokenIssuer, TokenVerifier, developmentIssuer } from './tokens.ts';
 
 /** The caller of a gRPC call, from its `authorization: Bearer` token; UNAUTHENTICATED otherwise. */
 export function authenticate(metadata: Metadata, verifier: TokenVerifier): Caller {
@@ -31,4 +31,23 @@ export function verifierFromEnv(env: {
   if (env.AUTH_PUBLIC_KEYS) return TokenVerifier.fromSetting(env.AUTH_PUBLIC_KEYS);
   if (env.PASSAGE_ENV === 'development') return TokenVerifier.fromSetting(developmentIssuer().publicKeySetting);
   throw new TokenError('AUTH_PUBLIC_KEYS is required outside development ("<key id>:<base64 Ed25519 public key>")');
+}
+
+/**
+ * The issuer a service signs its caller tokens with (the gateway for people, the escalation
+ * service for itself): SERVICE_TOKEN_KEY, "<key id>:<base64 32-byte Ed25519 seed>"; the
+ * development key only with PASSAGE_ENV=development; otherwise the service refuses to start.
+ */
+export function issuerFromEnv(env: {
+  SERVICE_TOKEN_KEY?: string | undefined;
+  PASSAGE_ENV?: string | undefined;
+}): TokenIssuer {
+  if (env.SERVICE_TOKEN_KEY) {
+    const [kid, seed] = env.SERVICE_TOKEN_KEY.split(':');
+    const raw = Buffer.from(seed ?? '', 'base64');
+    if (!kid || raw.length !== 32) throw new TokenError('SERVICE_TOKEN_KEY: "<key id>:<base64 32-byte Ed25519 seed>"');
+    return new TokenIssuer(kid, raw);
+  }
+  if (env.PASSAGE_ENV === 'development') return developmentIssuer();
+  throw new TokenError('SERVICE_TOKEN_KEY is required outside development ("<key id>:<base64 Ed25519 seed>")');
 }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { TokenIssuer, developmentIssuer, verifierFromEnv } from '@passage/auth';
+import { issuerFromEnv, verifierFromEnv, type TokenIssuer } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { ConfigError, Shutdown, startGrpcServer, type Logger } from '@passage/platform';
@@ -20,16 +20,12 @@ export interface RunningEscalation {
   readonly shutdown: Shutdown;
 }
 
-function serviceIssuer(config: EscalationConfig): TokenIssuer {
-  if (config.SERVICE_TOKEN_KEY) {
-    const [kid, seed] = config.SERVICE_TOKEN_KEY.split(':');
-    const raw = Buffer.from(seed ?? '', 'base64');
-    if (!kid || raw.length !== 32)
-      throw new ConfigError(['SERVICE_TOKEN_KEY: "<key id>:<base64 32-byte Ed25519 seed>"']);
-    return new TokenIssuer(kid, raw);
+function issuerOf(config: { SERVICE_TOKEN_KEY?: string | undefined; PASSAGE_ENV?: string | undefined }): TokenIssuer {
+  try {
+    return issuerFromEnv(config);
+  } catch (error) {
+    throw new ConfigError([(error as Error).message]);
   }
-  if (config.PASSAGE_ENV === 'development') return developmentIssuer();
-  throw new ConfigError(['SERVICE_TOKEN_KEY is required outside development ("<key id>:<base64 Ed25519 seed>")']);
 }
 
 export async function startEscalation(config: EscalationConfig, log: Logger): Promise<RunningEscalation> {
@@ -39,7 +35,7 @@ export async function startEscalation(config: EscalationConfig, log: Logger): Pr
   } catch (error) {
     throw new ConfigError([(error as Error).message]);
   }
-  const identity = new ServiceIdentity(serviceIssuer(config));
+  const identity = new ServiceIdentity(issuerOf(config));
   const shutdown = new Shutdown(log);
   const runtime = await openServiceRuntime({
     name: 'escalation',

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { TokenIssuer, developmentIssuer } from '@passage/auth';
+import { issuerFromEnv, type TokenIssuer } from '@passage/auth';
 import { openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { ConfigError, Shutdown, type Logger } from '@passage/platform';
 import { gatewayMigrations } from '../migrations/index.ts';
@@ -18,23 +18,19 @@ export interface RunningGateway {
   readonly shutdown: Shutdown;
 }
 
-function tokenIssuer(config: GatewayConfig): TokenIssuer {
-  if (config.SERVICE_TOKEN_KEY) {
-    const [kid, seed] = config.SERVICE_TOKEN_KEY.split(':');
-    const raw = Buffer.from(seed ?? '', 'base64');
-    if (!kid || raw.length !== 32)
-      throw new ConfigError(['SERVICE_TOKEN_KEY: "<key id>:<base64 32-byte Ed25519 seed>"']);
-    return new TokenIssuer(kid, raw);
+function issuerOf(config: { SERVICE_TOKEN_KEY?: string | undefined; PASSAGE_ENV?: string | undefined }): TokenIssuer {
+  try {
+    return issuerFromEnv(config);
+  } catch (error) {
+    throw new ConfigError([(error as Error).message]);
   }
-  if (config.PASSAGE_ENV === 'development') return developmentIssuer();
-  throw new ConfigError(['SERVICE_TOKEN_KEY is required outside development ("<key id>:<base64 Ed25519 seed>")']);
 }
 
 export async function startGateway(config: GatewayConfig, log: Logger): Promise<RunningGateway> {
   if (config.DEMO_USERS === 'on' && config.PASSAGE_ENV !== 'development') {
     throw new ConfigError(['DEMO_USERS=on is for development only (PASSAGE_ENV=development)']);
   }
-  const issuer = tokenIssuer(config);
+  const issuer = issuerOf(config);
   const shutdown = new Shutdown(log);
   const runtime = await openServiceRuntime({
     name: 'gateway',
