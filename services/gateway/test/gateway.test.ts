@@ -168,6 +168,32 @@ describe('bad input', () => {
   });
 });
 
+describe('directory administration', () => {
+  it('takes a listing back as it was read, and refuses an unknown field by name', async () => {
+    const admin = await as('admin');
+    const read = await http.json<{ agency: Record<string, unknown> }>('GET', '/api/agencies/sarnia-lambton-committee', {
+      session: admin,
+    });
+    const { id: _id, ...listing } = read.body.agency;
+    const saved = await http.json<{ agency: { version: number } }>('PUT', '/api/agencies/sarnia-lambton-committee', {
+      session: admin,
+      body: listing,
+    });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    const typo = await http.json<{ violations: { field: string }[] }>('PUT', '/api/agencies/sarnia-lambton-committee', {
+      session: admin,
+      body: { ...listing, acceptingReferals: false },
+    });
+    expect(typo.status).toBe(400);
+    expect(typo.body.violations.map((v) => v.field)).toContain('body.acceptingReferals');
+    const refused = await http.json('PUT', '/api/agencies/sarnia-lambton-committee', {
+      session: await as('london-intake'),
+      body: listing,
+    });
+    expect(refused.status).toBe(403);
+  });
+});
+
 describe('the hand-off through the API', () => {
   it('sends, and the recipient moves it along; another agency gets a refusal, not data, and the refusal is audited', async () => {
     const { referralId } = await grantAndSend();

@@ -90,6 +90,41 @@ function step<Req, Res>(
   };
 }
 
+const minutes = { type: 'integer', minimum: 1, maximum: 525_600 } as const;
+/** A directory listing as the API takes it: every field named, nothing unknown let through. */
+const agencySchema = obj(
+  {
+    nameEn: str(),
+    nameFr: str(),
+    kind: str(40),
+    services: strs,
+    coverage: obj({ provinceWide: { type: 'boolean' }, regions: strs, municipalities: strs, fsas: strs }),
+    languages: strs,
+    hours: obj({
+      alwaysOpen: { type: 'boolean' },
+      periods: {
+        type: 'array',
+        maxItems: 28,
+        items: obj({ day: str(3), opens: str(5), closes: str(5) }, ['day', 'opens', 'closes']),
+      },
+    }),
+    acceptingReferrals: { type: 'boolean' },
+    capacity: { type: 'integer', minimum: 0, maximum: 100_000 },
+    sla: obj(
+      {
+        acknowledgeUrgentMinutes: minutes,
+        acceptUrgentMinutes: minutes,
+        acknowledgeStandardMinutes: minutes,
+        acceptStandardMinutes: minutes,
+      },
+      ['acknowledgeUrgentMinutes', 'acceptUrgentMinutes', 'acknowledgeStandardMinutes', 'acceptStandardMinutes'],
+    ),
+    contact: obj({ phone: str(40), email: str(200), website: str(200) }),
+    version: { type: 'integer', minimum: 0, maximum: 2_147_483_647 },
+  },
+  ['nameEn', 'nameFr', 'kind', 'services', 'coverage', 'languages', 'hours', 'sla'],
+);
+
 const version = { expectedVersion: { type: 'integer', minimum: 0, maximum: 2_147_483_647 } };
 const scope = obj({
   recipientAgencyIds: strs,
@@ -177,7 +212,7 @@ export const routes: readonly RouteSpec[] = [
     tag: 'directory',
     roles: ['admin'],
     params: obj({ agencyId: id }, ['agencyId']),
-    body: { type: 'object', maxProperties: 30 },
+    body: agencySchema,
     handle: async (call) =>
       directory.UpsertAgencyResponse.toJSON(
         await rpc(
