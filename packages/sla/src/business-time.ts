@@ -5,7 +5,12 @@ import { ontarioHolidays, type LocalDate } from './ontario-holidays.ts';
  * counts only the minutes the receiving agency is open — its weekly hours in Toronto — and
  * not on Ontario's statutory holidays, unless the agency never closes.
  */
-export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Weekday = (typeof weekdays)[number];
+
+export function isWeekday(day: string): day is Weekday {
+  return (weekdays as readonly string[]).includes(day);
+}
 
 export interface WeeklyPeriod {
   readonly day: Weekday;
@@ -18,7 +23,8 @@ export interface WeeklyPeriod {
 export type OpeningHours =
   { readonly alwaysOpen: true } | { readonly alwaysOpen: false; readonly periods: readonly WeeklyPeriod[] };
 
-const weekdays: Weekday[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+/** Indexed by Date.getUTCDay(): Sunday first. */
+const byDayNumber: readonly Weekday[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const minuteOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
 const dateParts = new Intl.DateTimeFormat('en-CA', {
@@ -56,7 +62,7 @@ function localDate(y: number, m: number, d: number): { y: number; m: number; d: 
 
 /** The agency's open intervals that start on one Toronto day (an overnight period runs into the next). */
 function openIntervals(hours: { periods: readonly WeeklyPeriod[] }, y: number, m: number, d: number): [Date, Date][] {
-  const day = weekdays[new Date(Date.UTC(y, m - 1, d)).getUTCDay()]!;
+  const day = byDayNumber[new Date(Date.UTC(y, m - 1, d)).getUTCDay()]!;
   return hours.periods
     .filter((period) => period.day === day)
     .map((period): [Date, Date] => {

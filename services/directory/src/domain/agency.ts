@@ -16,19 +16,9 @@ export const justiceKinds: ReadonlySet<AgencyKind> = new Set(['police', 'crown']
 /** What a victim may need; investigation and prosecution advice serve the police, not the person. */
 export const supportNeeds: ReadonlySet<ServiceType> = new Set(needs);
 
-export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
-export type Weekday = (typeof weekdays)[number];
-
-export interface WeeklyPeriod {
-  readonly day: Weekday;
-  /** "HH:MM" local time in America/Toronto. */
-  readonly opens: string;
-  /** "HH:MM"; earlier than `opens` means the period runs past midnight. */
-  readonly closes: string;
-}
-
-export type OpeningHours =
-  { readonly alwaysOpen: true } | { readonly alwaysOpen: false; readonly periods: readonly WeeklyPeriod[] };
+// Opening hours are also what standard hand-off targets count: one vocabulary, in @passage/sla.
+import type { OpeningHours } from '@passage/sla';
+export { weekdays, type OpeningHours, type Weekday, type WeeklyPeriod } from '@passage/sla';
 
 export interface Coverage {
   readonly provinceWide: boolean;

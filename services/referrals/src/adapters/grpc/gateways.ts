@@ -1,4 +1,4 @@
-import type { OpeningHours, Weekday } from '@passage/sla';
+import { isWeekday, type OpeningHours, type Weekday } from '@passage/sla';
 import { isRecipientKind, type DataCategory, type Grant } from '@passage/consent-policy';
 import { consent, directory } from '@passage/contracts';
 import { PassageError, bearerMetadata, callUnary, insecureCredentials } from '@passage/platform';
@@ -102,6 +102,3 @@ export class GrpcConsentGateway implements ConsentGateway {
     this.#client.close();
   }
 }
-
-const weekdays: readonly string[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
-const isWeekday = (day: string): day is Weekday => weekdays.includes(day);
