@@ -28,8 +28,7 @@ export function bucketSeconds(bucket: number): number {
 export type Histogram = Map<number, number>;
 
 export function addTo(target: Histogram, source: Histogram | readonly number[]): void {
-  const entries = source instanceof Map ? source.entries() : source.entries();
-  for (const [bucket, count] of entries) if (count) target.set(bucket, (target.get(bucket) ?? 0) + count);
+  for (const [bucket, count] of source.entries()) if (count) target.set(bucket, (target.get(bucket) ?? 0) + count);
 }
 
 export function histogramCount(histogram: Histogram): number {
@@ -47,9 +46,10 @@ export function percentile(histogram: Histogram, p: number, valueOf: (key: numbe
   if (n === 0) return 0;
   const rank = p * (n - 1);
   const lower = Math.floor(rank);
+  const buckets = [...histogram.keys()].sort((a, b) => a - b);
   const valueAt = (index: number): number => {
     let seen = 0;
-    for (const bucket of [...histogram.keys()].sort((a, b) => a - b)) {
+    for (const bucket of buckets) {
       seen += histogram.get(bucket)!;
       if (index < seen) return valueOf(bucket);
     }

@@ -15,6 +15,11 @@ export function canReadLog(reader: Reader): boolean {
   return reader.roles.some((role) => overseers.includes(role));
 }
 
+/** The agency a scope is limited to, or '' for all. */
+export function scopedAgency(scope: ReportScope): string {
+  return scope.kind === 'agency' ? scope.agencyId : '';
+}
+
 /** The part of the reports a reader may see, or undefined for none. */
 export function reportScope(reader: Reader): ReportScope | undefined {
   if (canReadLog(reader)) return { kind: 'all' };

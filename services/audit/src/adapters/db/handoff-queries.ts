@@ -6,6 +6,7 @@ import {
   histogramCount,
   nextMonth,
   percentile,
+  scopedAgency,
   torontoMonth,
   torontoMonthStart,
   type HandoffGrouping,
@@ -22,7 +23,6 @@ export interface HandoffResult {
 }
 
 const iso = (date: Date | undefined): string | null => (date ? date.toISOString() : null);
-const scopeAgency = (scope: ReportScope): string => (scope.kind === 'agency' ? scope.agencyId : '');
 
 /** Whitelisted SQL for each grouping, over referrals (r) and over the rollup (h). */
 const groupOverReferrals: Record<HandoffGrouping, string> = {
@@ -129,7 +129,7 @@ export async function handoffReport(
   now: Date,
   exactLimit = exactReferralLimit,
 ): Promise<HandoffResult> {
-  const agency = scopeAgency(scope);
+  const agency = scopedAgency(scope);
   const full = fullMonths(window);
   const { rows: sized } = await db.query<{ n: string | null }>(
     `select sum(referrals) as n from audit.handoff_rollup
@@ -190,16 +190,19 @@ async function fromRollup(
   );
   for (const row of rows) {
     const acc = at(String(row['grp']));
-    acc.referrals += Number(row['referrals']);
-    acc.acknowledgedInTime += Number(row['ack_in']);
-    acc.acceptedInTime += Number(row['accept_in']);
-    acc.escalations += Number(row['escalations']);
-    acc.acceptEscalations += Number(row['accept_escalations']);
-    for (let i = 0; i < 4; i += 1) {
-      addTo(acc.stages[i]!, (row[`h${i}`] as number[] | null) ?? []);
-      acc.maxima[i] = Math.max(acc.maxima[i]!, Number(row[`m${i}`] ?? 0));
-    }
+    addCounts(acc, row);
+    for (let i = 0; i < 4; i += 1) addTo(acc.stages[i]!, (row[`h${i}`] as number[] | null) ?? []);
   }
+}
+
+/** The counts and maxima a row of either source carries, under the same column names. */
+function addCounts(acc: Accumulator, row: Record<string, unknown>): void {
+  acc.referrals += Number(row['referrals']);
+  acc.acknowledgedInTime += Number(row['ack_in']);
+  acc.acceptedInTime += Number(row['accept_in']);
+  acc.escalations += Number(row['escalations']);
+  acc.acceptEscalations += Number(row['accept_escalations']);
+  for (let i = 0; i < 4; i += 1) acc.maxima[i] = Math.max(acc.maxima[i]!, Number(row[`m${i}`] ?? 0));
 }
 
 /** [since, until) of sent_at; null is open-ended. */
@@ -245,15 +248,7 @@ async function fromReferrals(
      where ${where} group by 1`,
     params,
   );
-  for (const row of counts) {
-    const acc = at(String(row['grp']));
-    acc.referrals += Number(row['referrals']);
-    acc.acknowledgedInTime += Number(row['ack_in']);
-    acc.acceptedInTime += Number(row['accept_in']);
-    acc.escalations += Number(row['escalations']);
-    acc.acceptEscalations += Number(row['accept_escalations']);
-    for (let i = 0; i < 4; i += 1) acc.maxima[i] = Math.max(acc.maxima[i]!, Number(row[`m${i}`] ?? 0));
-  }
+  for (const row of counts) addCounts(at(String(row['grp'])), row);
   // Durations: bucketed in SQL when the rollup is in use, or each one, for exact percentiles.
   const seconds = (i: number) => `extract(epoch from r.${stageColumns[i]} - r.sent_at)::float8`;
   const { rows: durations } = await db.query<{ grp: string; stage: number; value: number; n: string }>(

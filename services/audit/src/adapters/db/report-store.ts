@@ -9,10 +9,15 @@ import type {
   ReportStore,
   StoredEntryRow,
 } from '../../app/ports.ts';
-import type { HandoffGrouping, ReportScope, StatisticsDimension, TimeWindow } from '../../domain/index.ts';
+import {
+  scopedAgency,
+  type HandoffGrouping,
+  type ReportScope,
+  type StatisticsDimension,
+  type TimeWindow,
+} from '../../domain/index.ts';
 
 const iso = (date: Date | undefined): string | null => (date ? date.toISOString() : null);
-const agencyOf = (scope: ReportScope): string => (scope.kind === 'agency' ? scope.agencyId : '');
 const event = `(convert_from(e.entry, 'UTF8')::jsonb -> 'event')`;
 
 /** Whitelisted SQL for each statistics dimension: the request names one, never writes SQL. */
@@ -107,7 +112,7 @@ export class PgReportStore implements ReportStore {
   }
 
   async consent(window: TimeWindow, scope: ReportScope): Promise<ConsentFigures> {
-    const params = [iso(window.since), iso(window.until), agencyOf(scope)];
+    const params = [iso(window.since), iso(window.until), scopedAgency(scope)];
     const inWindow = `($1::timestamptz is null or e.occurred_at >= $1) and ($2::timestamptz is null or e.occurred_at < $2)`;
     const consents = await this.#pool.query<Record<string, unknown>>(
       `with grants as (
@@ -182,7 +187,7 @@ export class PgReportStore implements ReportStore {
        where ($1::timestamptz is null or r.sent_at >= $1) and ($2::timestamptz is null or r.sent_at < $2)
          and ($3 = '' or r.to_agency = $3 or r.from_agency = $3)
        group by 1, 2`,
-      [iso(window.since), iso(window.until), agencyOf(scope)],
+      [iso(window.since), iso(window.until), scopedAgency(scope)],
     );
     const table = new Map<string, Map<string, number>>();
     for (const row of result.rows) {
