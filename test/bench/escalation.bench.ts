@@ -5,7 +5,7 @@
 // crisis line, items written. Prints figures; asserts nothing.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { startNetwork, type Network } from '@passage/referrals/testing';
+import { grantConsent, referralScope, startNetwork, type Network } from '@passage/referrals/testing';
 import { referrals as pb } from '@passage/contracts';
 import { callUnary } from '@passage/platform';
 import { runScript, sparePort, waitForPort, type ScriptProcess } from '@passage/testing';
@@ -25,30 +25,9 @@ const n: Network = await startNetwork('benchescalation');
 let escalation: ScriptProcess | undefined;
 try {
   // One referral sent for real; its row copied for the others, each with an id of its own.
-  const { subjectRef } = await callUnary(
-    n.consent.grant.bind(n.consent),
-    {
-      subjectRef: '',
-      method: 3,
-      interpreterLanguage: '',
-      language: 'en',
-      expiresAt: new Date(Date.now() + 86_400_000),
-      scopes: [
-        {
-          id: '',
-          recipientAgencyIds: ['london-coalition'],
-          recipientKinds: [],
-          purposes: ['referral'],
-          categories: ['needs'],
-          doNotContact: false,
-          revokedAt: undefined,
-        },
-      ],
-      receiptName: '',
-      notes: '',
-    },
-    n.as('peel-officer'),
-  );
+  const { subjectRef } = await grantConsent(n, 'peel-officer', [
+    referralScope({ recipients: ['london-coalition'], categories: ['needs'] }),
+  ]);
   const { referral } = await callUnary(
     n.referrals!.send.bind(n.referrals!),
     {
