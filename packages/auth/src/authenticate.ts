@@ -1,5 +1,5 @@
 import type { Metadata } from '@grpc/grpc-js';
-import { PassageError, bearerToken } from '@passage/platform';
+import { ConfigError, PassageError, bearerToken } from '@passage/platform';
 import type { Caller, Role } from './roles.ts';
 import { TokenError, TokenIssuer, TokenVerifier, developmentIssuer } from './tokens.ts';
 
@@ -36,7 +36,8 @@ export function verifierFromEnv(env: {
 /**
  * The issuer a service signs its caller tokens with (the gateway for people, the escalation
  * service for itself): SERVICE_TOKEN_KEY, "<key id>:<base64 32-byte Ed25519 seed>"; the
- * development key only with PASSAGE_ENV=development; otherwise the service refuses to start.
+ * development key only with PASSAGE_ENV=development; otherwise a ConfigError: the service
+ * refuses to start, naming the setting.
  */
 export function issuerFromEnv(env: {
   SERVICE_TOKEN_KEY?: string | undefined;
@@ -45,9 +46,10 @@ export function issuerFromEnv(env: {
   if (env.SERVICE_TOKEN_KEY) {
     const [kid, seed] = env.SERVICE_TOKEN_KEY.split(':');
     const raw = Buffer.from(seed ?? '', 'base64');
-    if (!kid || raw.length !== 32) throw new TokenError('SERVICE_TOKEN_KEY: "<key id>:<base64 32-byte Ed25519 seed>"');
+    if (!kid || raw.length !== 32)
+      throw new ConfigError(['SERVICE_TOKEN_KEY: "<key id>:<base64 32-byte Ed25519 seed>"']);
     return new TokenIssuer(kid, raw);
   }
   if (env.PASSAGE_ENV === 'development') return developmentIssuer();
-  throw new TokenError('SERVICE_TOKEN_KEY is required outside development ("<key id>:<base64 Ed25519 seed>")');
+  throw new ConfigError(['SERVICE_TOKEN_KEY is required outside development ("<key id>:<base64 Ed25519 seed>")']);
 }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { issuerFromEnv, verifierFromEnv, type TokenIssuer } from '@passage/auth';
+import { issuerFromEnv, verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { ConfigError, Shutdown, startGrpcServer, type Logger } from '@passage/platform';
@@ -20,14 +20,6 @@ export interface RunningEscalation {
   readonly shutdown: Shutdown;
 }
 
-function issuerOf(config: { SERVICE_TOKEN_KEY?: string | undefined; PASSAGE_ENV?: string | undefined }): TokenIssuer {
-  try {
-    return issuerFromEnv(config);
-  } catch (error) {
-    throw new ConfigError([(error as Error).message]);
-  }
-}
-
 export async function startEscalation(config: EscalationConfig, log: Logger): Promise<RunningEscalation> {
   let verifier;
   try {
@@ -35,7 +27,7 @@ export async function startEscalation(config: EscalationConfig, log: Logger): Pr
   } catch (error) {
     throw new ConfigError([(error as Error).message]);
   }
-  const identity = new ServiceIdentity(issuerOf(config));
+  const identity = new ServiceIdentity(issuerFromEnv(config));
   const shutdown = new Shutdown(log);
   const runtime = await openServiceRuntime({
     name: 'escalation',

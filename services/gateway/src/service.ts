@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { issuerFromEnv, type TokenIssuer } from '@passage/auth';
+import { issuerFromEnv } from '@passage/auth';
 import { openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { ConfigError, Shutdown, type Logger } from '@passage/platform';
 import { gatewayMigrations } from '../migrations/index.ts';
@@ -18,19 +18,11 @@ export interface RunningGateway {
   readonly shutdown: Shutdown;
 }
 
-function issuerOf(config: { SERVICE_TOKEN_KEY?: string | undefined; PASSAGE_ENV?: string | undefined }): TokenIssuer {
-  try {
-    return issuerFromEnv(config);
-  } catch (error) {
-    throw new ConfigError([(error as Error).message]);
-  }
-}
-
 export async function startGateway(config: GatewayConfig, log: Logger): Promise<RunningGateway> {
   if (config.DEMO_USERS === 'on' && config.PASSAGE_ENV !== 'development') {
     throw new ConfigError(['DEMO_USERS=on is for development only (PASSAGE_ENV=development)']);
   }
-  const issuer = issuerOf(config);
+  const issuer = issuerFromEnv(config);
   const shutdown = new Shutdown(log);
   const runtime = await openServiceRuntime({
     name: 'gateway',

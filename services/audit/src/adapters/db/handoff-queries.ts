@@ -14,6 +14,7 @@ import {
   type ReportScope,
   type TimeWindow,
 } from '../../domain/index.ts';
+import { iso } from './sql-values.ts';
 
 export interface HandoffResult {
   readonly rows: HandoffRow[];
@@ -21,8 +22,6 @@ export interface HandoffResult {
   /** True when the percentiles come from the histograms (2 % wide above an hour). */
   readonly approximate: boolean;
 }
-
-const iso = (date: Date | undefined): string | null => (date ? date.toISOString() : null);
 
 /** Whitelisted SQL for each grouping, over referrals (r) and over the rollup (h). */
 const groupOverReferrals: Record<HandoffGrouping, string> = {

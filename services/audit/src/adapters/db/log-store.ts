@@ -22,11 +22,10 @@ import type {
   ReferralFact,
   StoredCheckpoint,
 } from '../../app/ports.ts';
+import { iso } from './sql-values.ts';
 
 /** One writer at a time appends: sequence numbers stay gap-free across instances. */
 const appendLock = 0x61756474; // "audt"
-
-const iso = (date: Date | undefined): string | null => (date ? date.toISOString() : null);
 
 /**
  * The log in Postgres, through `pg` with bound parameters: entries and the perfect subtrees

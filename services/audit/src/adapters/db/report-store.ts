@@ -16,8 +16,8 @@ import {
   type StatisticsDimension,
   type TimeWindow,
 } from '../../domain/index.ts';
+import { iso } from './sql-values.ts';
 
-const iso = (date: Date | undefined): string | null => (date ? date.toISOString() : null);
 const event = `(convert_from(e.entry, 'UTF8')::jsonb -> 'event')`;
 
 /** Whitelisted SQL for each statistics dimension: the request names one, never writes SQL. */
