@@ -1,5 +1,5 @@
 import { EntryEncodingError, decodeEntry } from './canonical.ts';
-import { CheckpointError, NoteVerifier, type Checkpoint } from './checkpoint.ts';
+import { NoteVerifier, type Checkpoint } from './checkpoint.ts';
 import { Frontier, leafHash, type Hash } from './merkle.ts';
 
 export interface StoredEntry {
@@ -125,5 +125,3 @@ function failed(treeSize: number, checked: number, problem: string, firstBadSeq?
     ...(firstBadSeq === undefined ? {} : { firstBadSeq }),
   };
 }
-
-export { CheckpointError };

@@ -19,7 +19,6 @@ export const auditSchema = 'audit';
 
 export interface RunningAudit {
   readonly address: string;
-  readonly queries: AuditQueries;
   readonly verifierKey: string;
   readonly shutdown: Shutdown;
 }
@@ -87,5 +86,5 @@ export async function startAudit(
   });
   shutdown.add('log pool', () => pool.end());
   shutDownRuntime(shutdown, runtime);
-  return { address: server.address, queries, verifierKey: signer.verifierKey, shutdown };
+  return { address: server.address, verifierKey: signer.verifierKey, shutdown };
 }

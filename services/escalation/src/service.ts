@@ -16,7 +16,6 @@ export const escalationSchema = 'escalation';
 
 export interface RunningEscalation {
   readonly address: string;
-  readonly worker: EscalationWorker;
   readonly shutdown: Shutdown;
 }
 
@@ -84,5 +83,5 @@ export async function startEscalation(config: EscalationConfig, log: Logger): Pr
   });
   shutdown.add('timer pool', () => pool.end());
   shutDownRuntime(shutdown, runtime);
-  return { address: server.address, worker, shutdown };
+  return { address: server.address, shutdown };
 }

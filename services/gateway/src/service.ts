@@ -14,7 +14,6 @@ import type { GatewayConfig } from './config.ts';
 
 export interface RunningGateway {
   readonly url: string;
-  readonly demoUsers: readonly string[];
   readonly shutdown: Shutdown;
 }
 
@@ -35,7 +34,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   });
   const pool = new pg.Pool({ connectionString: runtime.databaseUrl, max: 10 });
   const users = new PgUserStore(pool);
-  const seeded = config.DEMO_USERS === 'on' ? await seedDemoUsers(users, config.DEMO_PASSWORD) : [];
+  if (config.DEMO_USERS === 'on') await seedDemoUsers(users, config.DEMO_PASSWORD);
   const sessionTtlMs = config.SESSION_HOURS * 3_600_000;
   const clients = new ServiceClients({
     directory: config.DIRECTORY_ADDRESS,
@@ -81,5 +80,5 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   });
   shutdown.add('session pool', () => pool.end());
   shutDownRuntime(shutdown, runtime);
-  return { url, demoUsers: seeded, shutdown };
+  return { url, shutdown };
 }

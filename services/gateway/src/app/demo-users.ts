@@ -19,7 +19,7 @@ const names: Record<string, string> = {
   admin: 'Robin, Ministry administrator (demo)',
 };
 
-export async function seedDemoUsers(users: UserStore, password: string): Promise<string[]> {
+export async function seedDemoUsers(users: UserStore, password: string): Promise<void> {
   for (const [userId, caller] of Object.entries(demoUsers)) {
     if (await users.user(userId)) continue;
     await users.upsert({
@@ -29,5 +29,4 @@ export async function seedDemoUsers(users: UserStore, password: string): Promise
       passwordHash: await hashPassword(password),
     });
   }
-  return Object.keys(demoUsers);
 }
