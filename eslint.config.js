@@ -2,6 +2,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
+import jsxA11y from 'eslint-plugin-jsx-a11y';
+import reactHooks from 'eslint-plugin-react-hooks';
 
 /** Infrastructure a domain layer must never see (DESIGN.md: domain code knows nothing of I/O). */
 const infrastructure = [
@@ -17,7 +19,7 @@ const infrastructure = [
 ];
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', 'packages/contracts/src/gen/**', '.tmp/**', '.passage/**'] },
+  { ignores: ['**/node_modules/**', 'packages/contracts/src/gen/**', '.tmp/**', '.passage/**', 'packages/console/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -77,6 +79,29 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
+    },
+  },
+  {
+    // The web console: hooks used as React requires, accessible JSX (labels, roles, keyboard),
+    // and no server-side code — it talks to the gateway's HTTP API only.
+    files: ['packages/console/src/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks, 'jsx-a11y': jsxA11y },
+    rules: {
+      ...reactHooks.configs.recommended.rules,
+      ...jsxA11y.flatConfigs.strict.rules,
+      // Scrolling regions (wide tables, long receipts) must be reachable by keyboard (WCAG 2.1.1).
+      'jsx-a11y/no-noninteractive-tabindex': ['error', { tags: ['pre'], roles: ['region'] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [...infrastructure, '@passage/auth', 'node:*'],
+              message: 'The console runs in a browser: use the HTTP API.',
+            },
+          ],
+        },
+      ],
     },
   },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },

@@ -6,7 +6,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { buildConsole } from './console-build.ts';
 import { CannotStart, localServers } from './local-servers.ts';
+
+if (!buildConsole()) {
+  console.error('the web console did not build (see above)');
+  process.exit(1);
+}
 
 const dataDir = process.env['PASSAGE_DATA_DIR'] ?? fileURLToPath(new URL('../.passage/', import.meta.url));
 const servers = await localServers({
@@ -158,7 +164,7 @@ console.log('audit log: PASSAGE_ENV=development pnpm passage audit verify; repor
 console.log(
   [
     '',
-    `Sign in at http://localhost:${ports.gateway} (API: /api, OpenAPI: /api/docs) — every demo user's password: ${demoPassword}`,
+    `Console: http://localhost:${ports.gateway} (API: /api, OpenAPI: /api/docs) — every demo user's password: ${demoPassword}`,
     '  peel-officer, opp-officer, tps-officer       police officers (Peel, OPP, Toronto)',
     '  crisis-counsellor                           the 24/7 crisis line',
     '  walk-with-me-worker                         first response, Walk With Me',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { consoleDist } from '@passage/console/dist';
 import { baseConfigSchema } from '@passage/platform';
 
 export const gatewayConfigSchema = baseConfigSchema.extend({
@@ -30,6 +31,8 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   OIDC_USERNAME_CLAIM: z.string().default('sub'),
   /** Addresses of the TLS proxy in front (Fastify trustProxy), so limits see people, not the proxy. */
   TRUST_PROXY: z.string().default(''),
+  /** The built web console (packages/console/dist) served at /; empty: the API only. */
+  CONSOLE_DIR: z.string().default(consoleDist),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

@@ -68,6 +68,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     signInRateLimit: config.SIGN_IN_PER_MINUTE,
     oidc,
     trustProxy: config.TRUST_PROXY,
+    consoleDir: config.CONSOLE_DIR || undefined,
   });
   const url = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   shutdown.add('http server', async () => {

@@ -9,6 +9,7 @@ import type { Sessions } from '../../app/sessions.ts';
 import type { ServiceClients } from '../grpc/clients.ts';
 import type { LiveFeed } from './live-feed.ts';
 import type { OidcSignIn } from './oidc.ts';
+import { consoleBuilt, sendConsolePage, serveConsole } from './console.ts';
 import { problem, problemSchema } from './problem.ts';
 import { requireIdempotencyKey, routes } from './routes.ts';
 
@@ -28,6 +29,8 @@ export interface GatewayDependencies {
   readonly oidc?: { readonly signIn: OidcSignIn; readonly redirectUrl: string } | undefined;
   /** Comma-separated addresses of a trusted proxy; empty: none. */
   readonly trustProxy?: string;
+  /** The built web console to serve at /, when there is one. */
+  readonly consoleDir?: string | undefined;
 }
 
 declare module 'fastify' {
@@ -123,9 +126,17 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     deps.log.error({ err: error, url: request.routeOptions.url }, 'request failed');
     return fail(reply, new PassageError('internal', 'something went wrong on our side; it has been logged'));
   });
-  app.setNotFoundHandler((request, reply) =>
-    fail(reply, new PassageError('not_found', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)),
-  );
+  const withConsole = deps.consoleDir !== undefined && consoleBuilt(deps.consoleDir);
+  if (withConsole) await serveConsole(app, deps.consoleDir);
+  else if (deps.consoleDir !== undefined)
+    deps.log.warn({ consoleDir: deps.consoleDir }, 'the web console is not built: run pnpm -C packages/console build');
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    if (withConsole && (request.method === 'GET' || request.method === 'HEAD') && !path.startsWith('/api/')) {
+      return sendConsolePage(reply);
+    }
+    return fail(reply, new PassageError('not_found', `no route ${request.method} ${path}`));
+  });
 
   const cookieOptions = { httpOnly: true, secure: true, sameSite: 'strict', path: '/' } as const;
 

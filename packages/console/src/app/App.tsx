@@ -1,0 +1,89 @@
+import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { get, onSignedOut, put, request, setCsrfToken } from '../api/client.ts';
+import type { Agency, Language, Session } from '../api/types.ts';
+import { I18nContext, makeI18n } from '../i18n/context.tsx';
+import { Loading } from '../ui/feedback.tsx';
+import { Layout } from './Layout.tsx';
+import { Routes } from './Routes.tsx';
+import { SignIn } from '../pages/SignIn.tsx';
+import { navigate } from './router.tsx';
+import { home } from './roles.ts';
+import { SessionContext } from './session.ts';
+
+const storedLanguage = (): Language => (localStorage.getItem('passage.language') === 'fr' ? 'fr' : 'en');
+
+export function App(): ReactNode {
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [language, setLanguageState] = useState<Language>(storedLanguage);
+  const [agencies, setAgencies] = useState<ReadonlyMap<string, Agency>>(new Map());
+
+  const begin = useCallback((next: Session) => {
+    setCsrfToken(next.csrfToken);
+    setSession(next);
+    setLanguageState(next.user.language);
+    localStorage.setItem('passage.language', next.user.language);
+  }, []);
+
+  useEffect(() => {
+    onSignedOut(() => setSession(null));
+    get<Session>('/api/session').then(begin, () => setSession(null));
+  }, [begin]);
+
+  useEffect(() => {
+    if (!session) return;
+    get<{ agencies?: Agency[] }>('/api/agencies').then(
+      (list) => setAgencies(new Map((list.agencies ?? []).map((a) => [a.id, a]))),
+      () => undefined,
+    );
+  }, [session]);
+
+  useEffect(() => {
+    document.documentElement.lang = language;
+  }, [language]);
+
+  const setLanguage = useCallback(
+    (next: Language) => {
+      setLanguageState(next);
+      localStorage.setItem('passage.language', next);
+      // Remembered per person on the server, so it follows them to another computer.
+      if (session) put('/api/session/language', { language: next }).catch(() => undefined);
+    },
+    [session],
+  );
+
+  const signOut = useCallback(async () => {
+    await request('DELETE', '/api/session').catch(() => undefined);
+    setCsrfToken('');
+    setSession(null);
+    navigate('/');
+  }, []);
+
+  const i18n = useMemo(() => makeI18n(language, agencies), [language, agencies]);
+  const sessionValue = useMemo(
+    () => (session ? { user: session.user, agencies, signOut } : undefined),
+    [session, agencies, signOut],
+  );
+
+  let body: ReactNode;
+  if (session === undefined) body = <Loading />;
+  else if (session === null)
+    body = (
+      <SignIn
+        onSignedIn={(next) => {
+          begin(next);
+          if (window.location.pathname === '/' || window.location.pathname === '/signin') navigate(home(next.user));
+        }}
+      />
+    );
+  else body = <Routes />;
+
+  return (
+    <I18nContext.Provider value={i18n}>
+      <SessionContext.Provider value={sessionValue}>
+        <Layout language={language} onLanguage={setLanguage}>
+          {body}
+        </Layout>
+      </SessionContext.Provider>
+    </I18nContext.Provider>
+  );
+}

@@ -1,0 +1,55 @@
+import { useEffect, type ReactNode } from 'react';
+import { useI18n } from '../i18n/context.tsx';
+import { Directory } from '../pages/Directory.tsx';
+import { Escalations } from '../pages/Escalations.tsx';
+import { Handoff } from '../pages/Handoff.tsx';
+import { Inbox } from '../pages/Inbox.tsx';
+import { Outbox } from '../pages/Outbox.tsx';
+import { Oversight } from '../pages/Oversight.tsx';
+import { ReferralDetail } from '../pages/ReferralDetail.tsx';
+import { Link, match, navigate, usePath } from './router.tsx';
+import { home, may, type Screen } from './roles.ts';
+import { useSession } from './session.ts';
+
+const pages: Readonly<Record<Screen, () => ReactNode>> = {
+  handoff: Handoff,
+  inbox: Inbox,
+  outbox: Outbox,
+  escalations: Escalations,
+  oversight: Oversight,
+  directory: Directory,
+};
+
+export function Routes(): ReactNode {
+  const { path } = usePath();
+  const { user } = useSession();
+  const landing = home(user);
+  const toHome = path === '/' || path === '/signin';
+  useEffect(() => {
+    if (toHome && landing !== '/') navigate(landing);
+  }, [toHome, landing]);
+  // Each screen's heading takes the focus, so a screen reader hears where it arrived.
+  useEffect(() => {
+    document.querySelector<HTMLElement>('main h1')?.focus();
+  }, [path]);
+
+  const referral = match('/referrals/:referralId', path);
+  if (referral) return <ReferralDetail referralId={referral['referralId']!} />;
+  const screen = path.split('/')[1] as Screen;
+  const Page = pages[screen] as (() => ReactNode) | undefined;
+  if (Page && may(user, screen)) return <Page />;
+  if (toHome) return null;
+  return <NotFound />;
+}
+
+function NotFound(): ReactNode {
+  const { t } = useI18n();
+  return (
+    <section>
+      <h1 tabIndex={-1}>{t('notFound.title')}</h1>
+      <p>
+        <Link to="/">{t('notFound.home')}</Link>
+      </p>
+    </section>
+  );
+}

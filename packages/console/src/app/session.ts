@@ -1,0 +1,18 @@
+import { createContext, useContext } from 'react';
+import type { Agency, User } from '../api/types.ts';
+
+export interface SignedIn {
+  readonly user: User;
+  readonly agencies: ReadonlyMap<string, Agency>;
+  readonly signOut: () => Promise<void>;
+}
+
+export const SessionContext = createContext<SignedIn | undefined>(undefined);
+
+export function useSession(): SignedIn {
+  const session = useContext(SessionContext);
+  if (!session) throw new Error('useSession outside a signed-in page');
+  return session;
+}
+
+export const useOptionalSession = (): SignedIn | undefined => useContext(SessionContext);

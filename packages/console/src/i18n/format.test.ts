@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { countdown, currentTarget, dateTime, duration, matchReason, month } from './format.ts';
+import { messages } from './messages.ts';
+
+describe('console formatting', () => {
+  it('shows times in Toronto, in the reader’s language', () => {
+    // 15:30 UTC on 28 November is 10:30 in Toronto (EST).
+    expect(dateTime('2026-11-28T15:30:00Z', 'en')).toMatch(/Nov\.? 28, 2026.*10:30/);
+    expect(dateTime('2026-11-28T15:30:00Z', 'fr')).toMatch(/28 nov\.? 2026.*10 h 30/);
+    // Summer: EDT, UTC-4.
+    expect(dateTime('2026-07-01T15:30:00Z', 'en')).toMatch(/11:30/);
+    expect(month('2026-03', 'fr')).toBe('mars 2026');
+  });
+
+  it('reads durations at a glance', () => {
+    expect(duration(42 * 60_000, 'en')).toBe('42 min');
+    expect(duration(185 * 60_000, 'en')).toBe('3 h 5 min');
+    expect(duration(52 * 3_600_000, 'fr')).toBe('2 j 4 h');
+  });
+
+  it('counts down to the target the agency is working to, then past it', () => {
+    const referral = {
+      state: 'STATE_SENT',
+      acknowledgeDueAt: '2026-11-28T16:00:00Z',
+      acceptDueAt: '2026-11-28T19:00:00Z',
+    };
+    const now = Date.parse('2026-11-28T15:15:00Z');
+    expect(countdown(currentTarget(referral)!, now, 'en')).toEqual({
+      text: '45 min left to acknowledge',
+      overdue: false,
+    });
+    const acknowledged = { ...referral, state: 'STATE_ACKNOWLEDGED' };
+    expect(countdown(currentTarget(acknowledged)!, Date.parse('2026-11-28T19:12:00Z'), 'fr')).toEqual({
+      text: 'En retard de 12 min pour accepter',
+      overdue: true,
+    });
+    expect(currentTarget({ ...referral, state: 'STATE_ACCEPTED' })).toBeUndefined();
+  });
+
+  it('puts the directory’s reasons in French', () => {
+    expect(matchReason('covers ottawa', 'fr')).toBe('dessert Ottawa');
+    expect(matchReason('offers counselling, housing', 'fr')).toBe('offre counseling, logement');
+    expect(matchReason('speaks fr', 'fr')).toBe('parle français');
+    expect(matchReason('open now', 'fr')).toBe('ouvert maintenant');
+    expect(matchReason('something new', 'fr')).toBe('something new');
+  });
+
+  it('has every message in French, none left blank or in English by mistake', () => {
+    for (const [key, english] of Object.entries(messages.en)) {
+      const french = messages.fr[key as keyof typeof messages.fr];
+      expect(french, key).toBeTruthy();
+      // Identical only where both languages write it the same way.
+      if (french === english) expect(['app.name', 'common.total', 'time.minutes', 'directory.services']).toContain(key);
+    }
+  });
+});

@@ -1,0 +1,63 @@
+import type { ReactNode } from 'react';
+import { useGet, useLiveFeed } from '../api/hooks.ts';
+import type { EscalationItem } from '../api/types.ts';
+import { Link } from '../app/router.tsx';
+import { useI18n } from '../i18n/context.tsx';
+import { dateTime, matchReason } from '../i18n/format.ts';
+import { label } from '../i18n/labels.ts';
+import { PriorityBadge } from '../ui/badges.tsx';
+import { ErrorNotice, Loading } from '../ui/feedback.tsx';
+
+/** Hand-offs that missed a target, for the crisis line, the sender and the supervisors to take up. */
+export function Escalations(): ReactNode {
+  const { t, l, language, agencyName } = useI18n();
+  const list = useGet<{ items?: EscalationItem[] }>('/api/escalations');
+  useLiveFeed((event) => {
+    if (event.type.endsWith('.escalated')) list.reload();
+  });
+  const items = list.data?.items ?? [];
+  return (
+    <section>
+      <h1 tabIndex={-1}>{t('escalations.title')}</h1>
+      {list.error && <ErrorNotice error={list.error} onRetry={list.reload} />}
+      {!list.data && list.loading && <Loading />}
+      {list.data && items.length === 0 && <p>{t('escalations.empty')}</p>}
+      <ul className="referrals">
+        {items.map((item) => (
+          <li key={item.id} className="referral urgent">
+            <div className="referral-head">
+              <PriorityBadge priority={item.priority === 'urgent' ? 'PRIORITY_URGENT' : 'PRIORITY_STANDARD'} />
+              <span className="badge state-declined">{label(l.missedTarget, item.missedTarget)}</span>
+            </div>
+            <p className="referral-title">
+              {item.consentCoversReader && item.referralId ? (
+                <Link to={`/referrals/${item.referralId}`}>
+                  {agencyName(item.fromAgency)} → {agencyName(item.toAgency)}
+                </Link>
+              ) : (
+                `${agencyName(item.fromAgency)} → ${agencyName(item.toAgency)}`
+              )}
+            </p>
+            <p className="muted">
+              {t('escalations.missed')}: {dateTime(item.dueAt, language)}
+            </p>
+            <p>{item.consentCoversReader ? t('escalations.covered') : t('escalations.notCovered')}</p>
+            {(item.candidates ?? []).length > 0 && (
+              <>
+                <p>{t('escalations.suggestions')}:</p>
+                <ul>
+                  {(item.candidates ?? []).map((c) => (
+                    <li key={c.agencyId}>
+                      {language === 'fr' ? c.nameFr : c.nameEn} —{' '}
+                      {(c.reasons ?? []).map((r) => matchReason(r, language)).join(' · ')}
+                    </li>
+                  ))}
+                </ul>
+              </>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,569 @@
+import { dataCategories, purposes, type DataCategory } from '@passage/consent-policy';
+import { supportNeeds } from '@passage/vocabulary';
+import { useState, type SyntheticEvent, type ReactNode } from 'react';
+import { get, post, query } from '../api/client.ts';
+import type { GrantResponse, Language, MatchResponse, Priority, Receipt, Referral } from '../api/types.ts';
+import { useSession } from '../app/session.ts';
+import { Link } from '../app/router.tsx';
+import { useI18n } from '../i18n/context.tsx';
+import { dateTime, languageName, matchReason } from '../i18n/format.ts';
+import { captureMethods, consentScript, label, municipalities } from '../i18n/labels.ts';
+import { ErrorNotice, Success } from '../ui/feedback.tsx';
+import { Checkbox, CheckboxGroup, SelectField, TextField } from '../ui/fields.tsx';
+import {
+  consentProblems,
+  consentRequest,
+  newConsentForm,
+  newReferralForm,
+  referralRequest,
+  type ConsentForm,
+  type ReferralForm,
+} from './handoff-model.ts';
+
+type Step = 'consent' | 'referral' | 'review' | 'done';
+const personLanguages = ['en', 'fr', 'es', 'pt', 'zh', 'ar', 'pa', 'tl', 'uk', 'ko', 'vi', 'fa', 'so'] as const;
+
+/** The guided hand-off: consent read to the person, the referral, review and send, the receipt. */
+export function Handoff(): ReactNode {
+  const { t } = useI18n();
+  const { user } = useSession();
+  const [step, setStep] = useState<Step>('consent');
+  const [consentForm, setConsentForm] = useState<ConsentForm>(() => newConsentForm(user.language, new Date()));
+  const [consent, setConsent] = useState<GrantResponse | undefined>(undefined);
+  const [referralForm, setReferralForm] = useState<ReferralForm | undefined>(undefined);
+  const [sent, setSent] = useState<Referral | undefined>(undefined);
+
+  const restart = () => {
+    setConsentForm(newConsentForm(user.language, new Date()));
+    setConsent(undefined);
+    setReferralForm(undefined);
+    setSent(undefined);
+    setStep('consent');
+  };
+
+  const steps: { id: Step; label: string }[] = [
+    { id: 'consent', label: t('handoff.step.consent') },
+    { id: 'referral', label: t('handoff.step.referral') },
+    { id: 'review', label: t('handoff.step.review') },
+  ];
+  const at = steps.findIndex((s) => s.id === step);
+  return (
+    <section>
+      <h1 tabIndex={-1}>{t('handoff.title')}</h1>
+      <ol className="steps" aria-label={t('handoff.steps')}>
+        {steps.map((s, i) => (
+          <li key={s.id} className={i === at ? 'current' : i < at || step === 'done' ? 'past' : ''}>
+            {s.label}
+            {i === at && <span className="visually-hidden"> ({t('handoff.current')})</span>}
+          </li>
+        ))}
+      </ol>
+      {step === 'consent' && (
+        <ConsentStep
+          form={consentForm}
+          onChange={setConsentForm}
+          onRecorded={(granted) => {
+            setConsent(granted);
+            setReferralForm(newReferralForm(consentForm));
+            setStep('referral');
+          }}
+        />
+      )}
+      {step === 'referral' && consent && referralForm && (
+        <ReferralStep
+          consentForm={consentForm}
+          consent={consent}
+          form={referralForm}
+          onChange={setReferralForm}
+          onNext={() => setStep('review')}
+        />
+      )}
+      {step === 'review' && consent && referralForm && (
+        <ReviewStep
+          consentForm={consentForm}
+          consent={consent}
+          form={referralForm}
+          onBack={() => setStep('referral')}
+          onSent={(referral) => {
+            setSent(referral);
+            setStep('done');
+          }}
+        />
+      )}
+      {step === 'done' && consent && sent && (
+        <Done consent={consent} referral={sent} scriptLanguage={consentForm.scriptLanguage} onRestart={restart} />
+      )}
+    </section>
+  );
+}
+
+function ConsentStep(props: {
+  form: ConsentForm;
+  onChange: (form: ConsentForm) => void;
+  onRecorded: (consent: GrantResponse) => void;
+}): ReactNode {
+  const { t, l, language } = useI18n();
+  const { form } = props;
+  const set = (patch: Partial<ConsentForm>) => props.onChange({ ...form, ...patch });
+  const [match, setMatch] = useState<MatchResponse | undefined>(undefined);
+  const [problems, setProblems] = useState<string[]>([]);
+  const [error, setError] = useState<unknown>(undefined);
+  const [busy, setBusy] = useState(false);
+
+  const find = async () => {
+    setError(undefined);
+    if (form.needs.length === 0) {
+      setProblems([t('consent.pickNeed')]);
+      return;
+    }
+    setProblems([]);
+    try {
+      const found = await get<MatchResponse>(
+        `/api/match${query({
+          needs: form.needs,
+          municipality: form.municipality,
+          language: form.personLanguage,
+          priority: form.priority === 'PRIORITY_URGENT' ? 'urgent' : 'standard',
+        })}`,
+      );
+      setMatch(found);
+      const ids = new Set((found.candidates ?? []).map((c) => c.agency.id));
+      set({ recipients: form.recipients.filter((id) => ids.has(id)) });
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+
+  const submit = async (event: SyntheticEvent) => {
+    event.preventDefault();
+    const missing = consentProblems(form, new Date());
+    setProblems(missing.map((key) => t(key)));
+    if (missing.length > 0) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      props.onRecorded(await post<GrantResponse>('/api/consents', consentRequest(form)));
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const candidates = match?.candidates ?? [];
+  return (
+    <form onSubmit={(e) => void submit(e)} noValidate>
+      <div className="card script" lang={form.scriptLanguage}>
+        <h2>{t('consent.scriptTitle')}</h2>
+        {consentScript[form.scriptLanguage].map((paragraph) => (
+          <p key={paragraph}>{paragraph}</p>
+        ))}
+      </div>
+      <SelectField<Language>
+        label={t('consent.scriptLanguage')}
+        value={form.scriptLanguage}
+        onChange={(scriptLanguage) => set({ scriptLanguage })}
+        options={[
+          { value: 'en', label: languageName('en', language) },
+          { value: 'fr', label: languageName('fr', language) },
+        ]}
+      />
+
+      <div className="card">
+        <h2>{t('consent.situation')}</h2>
+        <CheckboxGroup
+          legend={t('consent.needs')}
+          name="needs"
+          columns
+          options={supportNeeds.map((need) => ({ value: need, label: l.need[need] }))}
+          selected={form.needs}
+          onChange={(needs) => set({ needs })}
+        />
+        <div className="row">
+          <SelectField
+            label={t('consent.municipality')}
+            name="municipality"
+            value={form.municipality}
+            onChange={(municipality) => set({ municipality })}
+            options={[
+              { value: '', label: '—' },
+              ...municipalities.map((m) => ({ value: m, label: l.municipality[m] })),
+            ]}
+          />
+          <SelectField
+            label={t('consent.personLanguage')}
+            name="personLanguage"
+            value={form.personLanguage}
+            onChange={(personLanguage) => set({ personLanguage })}
+            options={personLanguages.map((code) => ({ value: code, label: languageName(code, language) }))}
+          />
+          <SelectField<Priority>
+            label={t('consent.priority')}
+            name="priority"
+            value={form.priority}
+            onChange={(priority) => set({ priority })}
+            options={[
+              { value: 'PRIORITY_STANDARD', label: t('status.standard') },
+              { value: 'PRIORITY_URGENT', label: t('status.urgent') },
+            ]}
+          />
+        </div>
+        <button type="button" onClick={() => void find()}>
+          {t('consent.find')}
+        </button>
+      </div>
+
+      <div className="card">
+        <fieldset className="group">
+          <legend>{t('consent.recipients')}</legend>
+          {!match && <p className="hint">{t('consent.findFirst')}</p>}
+          {match && <p className="hint">{t('consent.recipientsHelp')}</p>}
+          {match?.afterHours && <p className="notice">{t('consent.afterHours')}</p>}
+          {match && candidates.length === 0 && <p className="notice">{t('consent.noCandidates')}</p>}
+          {candidates.map((candidate) => (
+            <Checkbox
+              key={candidate.agency.id}
+              name="recipients"
+              label={language === 'fr' ? candidate.agency.nameFr : candidate.agency.nameEn}
+              hint={(candidate.reasons ?? []).map((r) => matchReason(r, language)).join(' · ')}
+              checked={form.recipients.includes(candidate.agency.id)}
+              onChange={(on) =>
+                set({
+                  recipients: on
+                    ? [...form.recipients, candidate.agency.id]
+                    : form.recipients.filter((id) => id !== candidate.agency.id),
+                })
+              }
+            />
+          ))}
+        </fieldset>
+        <CheckboxGroup
+          legend={t('consent.purposes')}
+          name="purposes"
+          options={purposes.map((p) => ({ value: p, label: l.purpose[p], hint: l.purposeHelp[p] }))}
+          selected={form.purposes}
+          onChange={(chosen) => set({ purposes: chosen })}
+        />
+        <CheckboxGroup
+          legend={t('consent.categories')}
+          name="categories"
+          options={dataCategories.map((c) => ({ value: c, label: l.category[c], hint: l.categoryHelp[c] }))}
+          selected={form.categories}
+          onChange={(categories) => set({ categories })}
+        />
+        <Checkbox
+          name="doNotContact"
+          label={t('consent.doNotContact')}
+          hint={t('consent.doNotContactHelp')}
+          checked={form.doNotContact}
+          onChange={(doNotContact) => set({ doNotContact })}
+        />
+        <TextField
+          label={t('consent.safeContact')}
+          hint={t('consent.safeContactHelp')}
+          multiline
+          name="safeContact"
+          value={form.safeContact}
+          onChange={(safeContact) => set({ safeContact })}
+        />
+        <div className="row">
+          <TextField
+            label={t('consent.expiry')}
+            type="date"
+            name="expires"
+            value={form.expires}
+            onChange={(expires) => set({ expires })}
+            required
+          />
+          <SelectField
+            label={t('consent.method')}
+            name="method"
+            value={form.method}
+            onChange={(method) => set({ method })}
+            options={captureMethods.map((m) => ({ value: m, label: l.captureMethod[m] }))}
+          />
+          {form.method === 'CAPTURE_METHOD_VIA_INTERPRETER' && (
+            <TextField
+              label={t('consent.interpreter')}
+              name="interpreterLanguage"
+              value={form.interpreterLanguage}
+              onChange={(interpreterLanguage) => set({ interpreterLanguage })}
+              required
+            />
+          )}
+          <TextField
+            label={`${t('consent.receiptName')} (${t('common.optional')})`}
+            name="receiptName"
+            value={form.receiptName}
+            onChange={(receiptName) => set({ receiptName })}
+          />
+        </div>
+      </div>
+      <Problems problems={problems} />
+      {error !== undefined && <ErrorNotice error={error} />}
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy}>
+          {t('consent.record')}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function Problems({ problems }: { problems: readonly string[] }): ReactNode {
+  const { t } = useI18n();
+  if (problems.length === 0) return null;
+  return (
+    <div className="notice notice-error" role="alert">
+      <p>{t('common.fieldProblems')}</p>
+      <ul>
+        {problems.map((p) => (
+          <li key={p}>{p}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function receiptReference(consentId: string): string {
+  return consentId.replace(/-/g, '').slice(-8).toUpperCase();
+}
+
+function ReferralStep(props: {
+  consentForm: ConsentForm;
+  consent: GrantResponse;
+  form: ReferralForm;
+  onChange: (form: ReferralForm) => void;
+  onNext: () => void;
+}): ReactNode {
+  const { t, l, language, agencyName } = useI18n();
+  const { form, consentForm } = props;
+  const set = (patch: Partial<ReferralForm>) => props.onChange({ ...form, ...patch });
+  const allowed = consentForm.categories;
+  const notOffered = dataCategories.filter((c) => !allowed.includes(c));
+  const [problems, setProblems] = useState<string[]>([]);
+  const next = (event: SyntheticEvent) => {
+    event.preventDefault();
+    const missing = form.needs.length === 0 ? [t('consent.pickNeed')] : [];
+    setProblems(missing);
+    if (missing.length === 0) props.onNext();
+  };
+  return (
+    <form onSubmit={next} noValidate>
+      <Success>{t('consent.recorded', { ref: receiptReference(props.consent.consentId) })}</Success>
+      <div className="card">
+        <SelectField
+          label={t('referral.to')}
+          name="toAgency"
+          value={form.toAgency}
+          onChange={(toAgency) => set({ toAgency })}
+          options={consentForm.recipients.map((id) => ({ value: id, label: agencyName(id) }))}
+        />
+        <CheckboxGroup
+          legend={t('referral.needs')}
+          name="referralNeeds"
+          columns
+          options={supportNeeds.map((need) => ({ value: need, label: l.need[need] }))}
+          selected={form.needs}
+          onChange={(needs) => set({ needs })}
+        />
+        <div className="row">
+          <SelectField<Priority>
+            label={t('consent.priority')}
+            value={form.priority}
+            onChange={(priority) => set({ priority })}
+            options={[
+              { value: 'PRIORITY_STANDARD', label: t('status.standard') },
+              { value: 'PRIORITY_URGENT', label: t('status.urgent') },
+            ]}
+          />
+          <SelectField
+            label={t('referral.language')}
+            value={form.language}
+            onChange={(value) => set({ language: value })}
+            options={personLanguages.map((code) => ({ value: code, label: languageName(code, language) }))}
+          />
+        </div>
+        <Checkbox
+          label={t('referral.interpreterNeeded')}
+          checked={form.interpreterNeeded}
+          onChange={(interpreterNeeded) => set({ interpreterNeeded })}
+        />
+      </div>
+      <div className="card">
+        <h2>{t('referral.packet')}</h2>
+        <p className="hint">{t('referral.packetHelp')}</p>
+        {allowed.map((category: DataCategory) => (
+          <TextField
+            key={category}
+            name={`packet-${category}`}
+            label={l.category[category]}
+            hint={l.categoryHelp[category]}
+            multiline
+            value={form.packet[category] ?? ''}
+            onChange={(text) => set({ packet: { ...form.packet, [category]: text } })}
+          />
+        ))}
+        {notOffered.length > 0 && (
+          <p className="muted">
+            {t('referral.notOffered', { list: notOffered.map((c) => label(l.category, c).toLowerCase()).join(', ') })}
+          </p>
+        )}
+      </div>
+      <Problems problems={problems} />
+      <div className="actions">
+        <button type="submit" className="primary">
+          {t('referral.review')}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function ReviewStep(props: {
+  consentForm: ConsentForm;
+  consent: GrantResponse;
+  form: ReferralForm;
+  onBack: () => void;
+  onSent: (referral: Referral) => void;
+}): ReactNode {
+  const { t, l, language, agencyName } = useI18n();
+  const { user } = useSession();
+  const { form, consentForm } = props;
+  const [error, setError] = useState<unknown>(undefined);
+  const [busy, setBusy] = useState(false);
+  const request = referralRequest(form, props.consent.subjectRef, user.agencyId, consentForm.categories);
+  const send = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      props.onSent((await post<{ referral: Referral }>('/api/referrals', request)).referral);
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div>
+      <h2>{t('review.title')}</h2>
+      <dl className="facts card">
+        <dt>{t('referral.to')}</dt>
+        <dd>{agencyName(form.toAgency)}</dd>
+        <dt>{t('consent.priority')}</dt>
+        <dd>{t(form.priority === 'PRIORITY_URGENT' ? 'status.urgent' : 'status.standard')}</dd>
+        <dt>{t('referral.needs')}</dt>
+        <dd>{form.needs.map((n) => label(l.need, n)).join(', ')}</dd>
+        <dt>{t('referral.language')}</dt>
+        <dd>
+          {languageName(form.language, language)}
+          {form.interpreterNeeded ? ` — ${t('referral.interpreterNeeded').toLowerCase()}` : ''}
+        </dd>
+        <dt>{t('consent.doNotContact')}</dt>
+        <dd>{consentForm.doNotContact ? t('common.yes') : t('common.no')}</dd>
+        <dt>{t('consent.purposes')}</dt>
+        <dd>{consentForm.purposes.map((p) => l.purpose[p]).join(', ')}</dd>
+        {consentForm.categories.map((category) => (
+          <div key={category} className="fact-group">
+            <dt>{l.category[category]}</dt>
+            <dd className="packet-text">
+              {request.packet.find((s) => s.category === category)?.content ?? (
+                <span className="muted">{t('review.empty')}</span>
+              )}
+            </dd>
+          </div>
+        ))}
+      </dl>
+      {error !== undefined && <ErrorNotice error={error} />}
+      <div className="actions">
+        <button type="button" onClick={props.onBack}>
+          {t('common.back')}
+        </button>
+        <button type="button" className="primary" onClick={() => void send()} disabled={busy}>
+          {t('review.send')}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function Done(props: {
+  consent: GrantResponse;
+  referral: Referral;
+  scriptLanguage: Language;
+  onRestart: () => void;
+}): ReactNode {
+  const { t, language, agencyName } = useI18n();
+  const [receiptLanguage, setReceiptLanguage] = useState<Language>(props.scriptLanguage);
+  const [receipts, setReceipts] = useState<Partial<Record<Language, Receipt>>>(
+    props.consent.receipt?.language ? { [props.consent.receipt.language]: props.consent.receipt } : {},
+  );
+  const [error, setError] = useState<unknown>(undefined);
+  const receipt = receipts[receiptLanguage];
+
+  const choose = async (next: Language) => {
+    setReceiptLanguage(next);
+    if (receipts[next]) return;
+    try {
+      const fetched = await get<Receipt>(`/api/consents/${props.consent.consentId}/receipt?language=${next}`);
+      setReceipts((all) => ({ ...all, [next]: fetched }));
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+  const download = () => {
+    if (!receipt?.text) return;
+    const blob = new Blob([`${receipt.text}\n\n${receipt.receiptJws ?? ''}\n`], { type: 'text/plain;charset=utf-8' });
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = `passage-receipt-${receiptReference(props.consent.consentId)}-${receiptLanguage}.txt`;
+    a.click();
+    URL.revokeObjectURL(url);
+  };
+
+  return (
+    <div>
+      <Success>
+        <p>{t('review.sent', { agency: agencyName(props.referral.toAgency) })}</p>
+        {props.referral.acknowledgeDueAt && (
+          <p>{t('review.due', { due: dateTime(props.referral.acknowledgeDueAt, language) })}</p>
+        )}
+      </Success>
+      <div className="card receipt">
+        <h2>{t('receipt.title')}</h2>
+        <SelectField<Language>
+          label={t('receipt.language')}
+          value={receiptLanguage}
+          onChange={(next) => void choose(next)}
+          options={[
+            { value: 'en', label: languageName('en', language) },
+            { value: 'fr', label: languageName('fr', language) },
+          ]}
+        />
+        {error !== undefined && <ErrorNotice error={error} />}
+        {receipt?.text && (
+          <pre className="receipt-text" lang={receiptLanguage} tabIndex={0}>
+            {receipt.text}
+          </pre>
+        )}
+        <div className="actions no-print">
+          <button type="button" onClick={() => window.print()}>
+            {t('receipt.print')}
+          </button>
+          <button type="button" onClick={download} disabled={!receipt?.text}>
+            {t('receipt.download')}
+          </button>
+        </div>
+      </div>
+      <div className="actions no-print">
+        <Link to={`/referrals/${props.referral.id}`} className="button">
+          {t('receipt.view')}
+        </Link>
+        <button type="button" className="primary" onClick={props.onRestart}>
+          {t('receipt.another')}
+        </button>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,71 @@
+import { useState, type ReactNode } from 'react';
+import { post } from '../api/client.ts';
+import { useGet, useLiveFeed, useNow } from '../api/hooks.ts';
+import type { Referral } from '../api/types.ts';
+import { navigate } from '../app/router.tsx';
+import { useI18n } from '../i18n/context.tsx';
+import { label } from '../i18n/labels.ts';
+import { ErrorNotice, Loading } from '../ui/feedback.tsx';
+import { ReferralList } from './referral-list.tsx';
+
+/** What this agency sent and where each stands; a declined one can go on to the suggested agency. */
+export function Outbox(): ReactNode {
+  const { t } = useI18n();
+  const outbox = useGet<{ referrals?: Referral[] }>('/api/outbox');
+  useLiveFeed((event) => {
+    if (event.direction === 'outbound') outbox.reload();
+  });
+  const now = useNow();
+  return (
+    <section>
+      <h1 tabIndex={-1}>{t('outbox.title')}</h1>
+      {outbox.error && <ErrorNotice error={outbox.error} onRetry={outbox.reload} />}
+      {!outbox.data && outbox.loading && <Loading />}
+      {outbox.data && (outbox.data.referrals ?? []).length === 0 && <p>{t('outbox.empty')}</p>}
+      {outbox.data && (
+        <ReferralList
+          referrals={outbox.data.referrals ?? []}
+          side="outbox"
+          now={now}
+          extra={(referral) => <DeclineFollowUp referral={referral} />}
+        />
+      )}
+    </section>
+  );
+}
+
+export function DeclineFollowUp({ referral }: { referral: Referral }): ReactNode {
+  const { t, l, agencyName } = useI18n();
+  const [error, setError] = useState<unknown>(undefined);
+  const [busy, setBusy] = useState(false);
+  if (referral.state !== 'STATE_DECLINED') return null;
+  const resend = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const { referral: next } = await post<{ referral: Referral }>(`/api/referrals/${referral.id}/resend`, {
+        toAgency: referral.suggestedAgency,
+      });
+      navigate(`/referrals/${next.id}`);
+    } catch (failure) {
+      setError(failure);
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="decline">
+      <p>
+        {t('col.reason')}: {label(l.declineReason, referral.reason)}
+      </p>
+      {referral.suggestedAgency && (
+        <>
+          <p>{t('outbox.suggested', { agency: agencyName(referral.suggestedAgency) })}</p>
+          <button type="button" onClick={() => void resend()} disabled={busy}>
+            {t('action.resendTo', { agency: agencyName(referral.suggestedAgency) })}
+          </button>
+        </>
+      )}
+      {error !== undefined && <ErrorNotice error={error} />}
+    </div>
+  );
+}

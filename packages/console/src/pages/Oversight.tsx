@@ -1,0 +1,500 @@
+import { useState, type SyntheticEvent, type ReactNode } from 'react';
+import { get, post, query } from '../api/client.ts';
+import { useGet } from '../api/hooks.ts';
+import {
+  num,
+  type AccessRecord,
+  type Checkpoint,
+  type ConsentReport,
+  type HandoffReport,
+  type HandoffRow,
+  type StatisticsCell,
+  type StatisticsReport,
+  type VerifyResult,
+} from '../api/types.ts';
+import { Link, usePath } from '../app/router.tsx';
+import { useSession } from '../app/session.ts';
+import { useI18n, type I18n } from '../i18n/context.tsx';
+import { dateTime, duration, month, number, percent } from '../i18n/format.ts';
+import { handoffGroupings, label, statisticsDimensions } from '../i18n/labels.ts';
+import { BarChart } from '../ui/chart.tsx';
+import { ErrorNotice, Loading } from '../ui/feedback.tsx';
+import { SelectField, TableScroll, TextField } from '../ui/fields.tsx';
+
+type Tab = 'handoff' | 'consent' | 'access' | 'statistics' | 'audit';
+
+export function Oversight(): ReactNode {
+  const { t } = useI18n();
+  const { user } = useSession();
+  const { search } = usePath();
+  const overseer = user.roles.some((role) => role === 'auditor' || role === 'admin');
+  const tabs: Tab[] = overseer
+    ? ['handoff', 'consent', 'access', 'statistics', 'audit']
+    : ['handoff', 'consent', 'statistics'];
+  const asked = search.get('tab') as Tab | null;
+  const tab = asked && tabs.includes(asked) ? asked : 'handoff';
+  return (
+    <section>
+      <h1 tabIndex={-1}>{t('oversight.title')}</h1>
+      <nav aria-label={t('oversight.sections')} className="tabs">
+        <ul>
+          {tabs.map((id) => (
+            <li key={id}>
+              <Link to={`/oversight?tab=${id}`} current={id === tab}>
+                {t(`oversight.${id}`)}
+              </Link>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <h2>{t(`oversight.${tab}`)}</h2>
+      {tab === 'handoff' && <HandoffDashboard />}
+      {tab === 'consent' && <ConsentReportView />}
+      {tab === 'access' && <AccessLog />}
+      {tab === 'statistics' && <Statistics />}
+      {tab === 'audit' && <AuditLog />}
+    </section>
+  );
+}
+
+/** A period picker: the report's since/until as dates in the person's day. */
+function usePeriod(): { range: string; controls: ReactNode } {
+  const { t } = useI18n();
+  const [since, setSince] = useState('');
+  const [until, setUntil] = useState('');
+  const [applied, setApplied] = useState({ since: '', until: '' });
+  const range = query({
+    since: applied.since ? new Date(`${applied.since}T00:00:00`).toISOString() : '',
+    until: applied.until ? new Date(`${applied.until}T23:59:59`).toISOString() : '',
+  }).slice(1);
+  const controls = (
+    <form
+      className="row"
+      onSubmit={(event) => {
+        event.preventDefault();
+        setApplied({ since, until });
+      }}
+    >
+      <TextField label={t('common.since')} type="date" value={since} onChange={setSince} />
+      <TextField label={t('common.until')} type="date" value={until} onChange={setUntil} />
+      <div className="field">
+        <button type="submit">{t('common.apply')}</button>
+      </div>
+    </form>
+  );
+  return { range, controls };
+}
+
+const stages = ['acknowledge', 'accept', 'firstContact', 'close'] as const;
+
+function groupLabel(groupBy: string, group: string | undefined, i18n: I18n): string {
+  const value = group ?? '';
+  if (groupBy === 'agency') return i18n.agencyName(value);
+  if (groupBy === 'month') return month(value, i18n.language);
+  if (groupBy === 'region') return label(i18n.l.region, value);
+  if (groupBy === 'priority')
+    return value === 'urgent' ? i18n.t('status.urgent') : value === 'standard' ? i18n.t('status.standard') : value;
+  return value;
+}
+
+function HandoffDashboard(): ReactNode {
+  const i18n = useI18n();
+  const { t, l, language } = i18n;
+  const [groupBy, setGroupBy] = useState<(typeof handoffGroupings)[number]>('agency');
+  const period = usePeriod();
+  const report = useGet<HandoffReport>(
+    `/api/reports/handoff?groupBy=${groupBy}${period.range ? `&${period.range}` : ''}`,
+  );
+  const rows = report.data?.rows ?? [];
+  const minutes = (seconds: number | undefined) => (seconds ?? 0) / 60;
+  const span = (m: number) => duration(m * 60_000, language);
+  return (
+    <div>
+      <div className="row">
+        <SelectField
+          label={t('handoffReport.groupBy')}
+          value={groupBy}
+          onChange={setGroupBy}
+          options={handoffGroupings.map((g) => ({ value: g, label: l.grouping[g] }))}
+        />
+      </div>
+      {period.controls}
+      {report.error && <ErrorNotice error={report.error} onRetry={report.reload} />}
+      {!report.data && report.loading && <Loading />}
+      {report.data?.approximate && <p className="notice">{t('handoffReport.approximate')}</p>}
+      {report.data && rows.length === 0 && <p>{t('handoffReport.empty')}</p>}
+      {rows.length > 0 && (
+        <>
+          <div className="charts">
+            {stages.map((stage) => (
+              <BarChart
+                key={stage}
+                title={t('handoffReport.chartTitle', { stage: t(`stage.${stage}`) })}
+                summary={t('handoffReport.chartSummary')}
+                p50Label={t('handoffReport.p50')}
+                p90Label={t('handoffReport.p90')}
+                formatValue={span}
+                groups={rows
+                  .filter((row) => num(row[stage]?.count) > 0)
+                  .map((row) => ({
+                    label: groupLabel(groupBy, row.group, i18n),
+                    p50: minutes(row[stage]?.p50Seconds),
+                    p90: minutes(row[stage]?.p90Seconds),
+                  }))}
+              />
+            ))}
+          </div>
+          <HandoffTable rows={rows} total={report.data?.total} groupBy={groupBy} />
+        </>
+      )}
+    </div>
+  );
+}
+
+function HandoffTable(props: {
+  rows: readonly HandoffRow[];
+  total: HandoffRow | undefined;
+  groupBy: string;
+}): ReactNode {
+  const i18n = useI18n();
+  const { t, language } = i18n;
+  const stageCell = (row: HandoffRow, stage: (typeof stages)[number]) => {
+    const figures = row[stage];
+    if (num(figures?.count) === 0) return '—';
+    return `${span(figures?.p50Seconds)} / ${span(figures?.p90Seconds)} (${number(num(figures?.count), language)})`;
+  };
+  const span = (seconds: number | undefined) => duration((seconds ?? 0) * 1000, language);
+  const line = (row: HandoffRow, name: string, key: string) => (
+    <tr key={key}>
+      <th scope="row">{name}</th>
+      <td>{number(num(row.referrals), language)}</td>
+      {stages.map((stage) => (
+        <td key={stage}>{stageCell(row, stage)}</td>
+      ))}
+      <td>{percent(row.acknowledgedWithinSla, language)}</td>
+      <td>{percent(row.acceptedWithinSla, language)}</td>
+      <td>{number(num(row.openPastDue), language)}</td>
+      <td>{number(num(row.escalations), language)}</td>
+    </tr>
+  );
+  return (
+    <TableScroll label={t('oversight.handoff')}>
+      <table>
+        <caption className="hint">
+          {t('handoffReport.p50')} / {t('handoffReport.p90')} ({t('handoffReport.count')})
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col">{t('handoffReport.group')}</th>
+            <th scope="col">{t('handoffReport.referrals')}</th>
+            {stages.map((stage) => (
+              <th scope="col" key={stage}>
+                {t(`stage.${stage}`)}
+              </th>
+            ))}
+            <th scope="col">{t('handoffReport.ackWithin')}</th>
+            <th scope="col">{t('handoffReport.acceptWithin')}</th>
+            <th scope="col">{t('handoffReport.openPastDue')}</th>
+            <th scope="col">{t('handoffReport.escalations')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((row, i) => line(row, groupLabel(props.groupBy, row.group, i18n), `${row.group ?? ''}-${i}`))}
+        </tbody>
+        {props.total && <tfoot>{line(props.total, t('common.total'), 'total')}</tfoot>}
+      </table>
+    </TableScroll>
+  );
+}
+
+function ConsentReportView(): ReactNode {
+  const { t, l, language, agencyName } = useI18n();
+  const period = usePeriod();
+  const report = useGet<ConsentReport>(`/api/reports/consent${period.range ? `?${period.range}` : ''}`);
+  const data = report.data;
+  return (
+    <div>
+      {period.controls}
+      {report.error && <ErrorNotice error={report.error} onRetry={report.reload} />}
+      {!data && report.loading && <Loading />}
+      {data && (
+        <>
+          <p>{t('consentReport.withdrawn', { n: number(num(data.referralsWithdrawnByRevocation), language) })}</p>
+          <p>{t('consentReport.deniedTotal', { n: number(num(data.accessesDenied), language) })}</p>
+          <h3>{t('consentReport.consents')}</h3>
+          <TableScroll label={t('consentReport.consents')}>
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">{t('consentReport.agency')}</th>
+                  <th scope="col">{t('consentReport.method')}</th>
+                  <th scope="col">{t('consentReport.granted')}</th>
+                  <th scope="col">{t('consentReport.revoked')}</th>
+                  <th scope="col">{t('consentReport.expired')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {(data.consents ?? []).map((row, i) => (
+                  <tr key={`${row.agencyId ?? ''}-${row.method ?? ''}-${i}`}>
+                    <th scope="row">{agencyName(row.agencyId)}</th>
+                    <td>{label(l.captureMethod, row.method ? `CAPTURE_METHOD_${row.method.toUpperCase()}` : '')}</td>
+                    <td>{number(num(row.granted), language)}</td>
+                    <td>{number(num(row.revoked), language)}</td>
+                    <td>{number(num(row.expired), language)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableScroll>
+          <h3>{t('consentReport.accesses')}</h3>
+          <TableScroll label={t('consentReport.accesses')}>
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">{t('consentReport.agency')}</th>
+                  <th scope="col">{t('consentReport.category')}</th>
+                  <th scope="col">{t('consentReport.allowed')}</th>
+                  <th scope="col">{t('consentReport.denied')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {(data.accesses ?? []).map((row, i) => (
+                  <tr key={`${row.agencyId ?? ''}-${row.category ?? ''}-${i}`}>
+                    <th scope="row">{agencyName(row.agencyId)}</th>
+                    <td>{label(l.category, row.category)}</td>
+                    <td>{number(num(row.granted), language)}</td>
+                    <td>{number(num(row.denied), language)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableScroll>
+        </>
+      )}
+    </div>
+  );
+}
+
+function AccessLog(): ReactNode {
+  const { t, l, language, agencyName } = useI18n();
+  const [subject, setSubject] = useState('');
+  const [records, setRecords] = useState<AccessRecord[] | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+  const show = async (event: SyntheticEvent) => {
+    event.preventDefault();
+    setError(undefined);
+    try {
+      const log = await get<{ records?: AccessRecord[] }>(
+        `/api/audit/access-log/${encodeURIComponent(subject.trim())}`,
+      );
+      setRecords(log.records ?? []);
+    } catch (failure) {
+      setRecords(undefined);
+      setError(failure);
+    }
+  };
+  return (
+    <div>
+      <form onSubmit={(e) => void show(e)} className="row">
+        <TextField
+          label={t('access.subject')}
+          hint={t('access.subjectHelp')}
+          value={subject}
+          onChange={setSubject}
+          required
+        />
+        <div className="field">
+          <button type="submit">{t('access.show')}</button>
+        </div>
+      </form>
+      {error !== undefined && <ErrorNotice error={error} />}
+      {records && records.length === 0 && <p>{t('access.empty')}</p>}
+      {records && records.length > 0 && (
+        <TableScroll label={t('oversight.access')}>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t('access.when')}</th>
+                <th scope="col">{t('access.who')}</th>
+                <th scope="col">{t('access.agency')}</th>
+                <th scope="col">{t('access.what')}</th>
+                <th scope="col">{t('access.purpose')}</th>
+                <th scope="col">{t('access.outcome')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {records.map((record) => (
+                <tr key={String(record.seq)}>
+                  <td>{dateTime(record.at, language)}</td>
+                  <td>
+                    {record.actorUser} ({label(l.role, record.actorRole).toLowerCase()})
+                  </td>
+                  <td>{agencyName(record.actorAgency)}</td>
+                  <td>{(record.categories ?? []).map((c) => label(l.category, c)).join(', ')}</td>
+                  <td>{label(l.purpose, record.purpose)}</td>
+                  <td>{label(l.accessOutcome, record.outcome)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
+      )}
+    </div>
+  );
+}
+
+function Statistics(): ReactNode {
+  const i18n = useI18n();
+  const { t, l, language } = i18n;
+  const [rows, setRows] = useState<(typeof statisticsDimensions)[number]>('region');
+  const [columns, setColumns] = useState<(typeof statisticsDimensions)[number]>('month');
+  const report = useGet<StatisticsReport>(`/api/reports/statistics?rows=${rows}&columns=${columns}`);
+  const threshold = num(report.data?.threshold) || 5;
+  const dimensionLabel = (dimension: string, value: string | undefined) => {
+    if (dimension === 'region') return label(l.region, value);
+    if (dimension === 'month') return month(value ?? '', language);
+    if (dimension === 'need') return label(l.need, value);
+    if (dimension === 'outcome') return label(l.closeOutcome, value);
+    return value ?? '';
+  };
+  const cell = (value: StatisticsCell | undefined, key: string) => (
+    <td key={key}>
+      {value?.suppressed ? (
+        <>
+          <span aria-hidden="true">&lt;{threshold}</span>
+          <span className="visually-hidden">{t('statistics.suppressed', { n: threshold })}</span>
+        </>
+      ) : (
+        number(num(value?.count), language)
+      )}
+    </td>
+  );
+  const data = report.data;
+  return (
+    <div>
+      <div className="row">
+        <SelectField
+          label={t('statistics.rows')}
+          value={rows}
+          onChange={setRows}
+          options={statisticsDimensions.map((d) => ({ value: d, label: l.dimension[d] }))}
+        />
+        <SelectField
+          label={t('statistics.columns')}
+          value={columns}
+          onChange={setColumns}
+          options={statisticsDimensions.map((d) => ({ value: d, label: l.dimension[d] }))}
+        />
+      </div>
+      <p className="hint">{t('statistics.note', { n: threshold })}</p>
+      {report.error && <ErrorNotice error={report.error} onRetry={report.reload} />}
+      {!data && report.loading && <Loading />}
+      {data && (
+        <TableScroll label={t('oversight.statistics')}>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{l.dimension[rows]}</th>
+                {(data.columnLabels ?? []).map((c) => (
+                  <th scope="col" key={c}>
+                    {dimensionLabel(columns, c)}
+                  </th>
+                ))}
+                <th scope="col">{t('common.total')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(data.rows ?? []).map((row) => (
+                <tr key={row.label ?? ''}>
+                  <th scope="row">{dimensionLabel(rows, row.label)}</th>
+                  {(row.cells ?? []).map((c, i) => cell(c, String(i)))}
+                  {cell(row.total, 'total')}
+                </tr>
+              ))}
+            </tbody>
+            {data.totals && (
+              <tfoot>
+                <tr>
+                  <th scope="row">{t('common.total')}</th>
+                  {(data.totals.cells ?? []).map((c, i) => cell(c, String(i)))}
+                  {cell(data.totals.total, 'total')}
+                </tr>
+              </tfoot>
+            )}
+          </table>
+        </TableScroll>
+      )}
+    </div>
+  );
+}
+
+function AuditLog(): ReactNode {
+  const { t, language } = useI18n();
+  const latest = useGet<{ checkpoint?: Checkpoint; verifierKey?: string }>('/api/audit/checkpoint');
+  const [result, setResult] = useState<VerifyResult | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+  const [busy, setBusy] = useState(false);
+  const verify = async () => {
+    setBusy(true);
+    setError(undefined);
+    setResult(undefined);
+    try {
+      setResult(await post<VerifyResult>('/api/audit/verify', {}));
+      latest.reload();
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const checkpoint = latest.data?.checkpoint;
+  return (
+    <div>
+      <h3>{t('audit.latest')}</h3>
+      {latest.error && <ErrorNotice error={latest.error} onRetry={latest.reload} />}
+      {latest.data && !checkpoint && <p>{t('audit.none')}</p>}
+      {checkpoint && (
+        <dl className="facts card">
+          <dt>{t('audit.origin')}</dt>
+          <dd>{checkpoint.origin}</dd>
+          <dt>{t('audit.size')}</dt>
+          <dd>{number(num(checkpoint.treeSize), language)}</dd>
+          <dt>{t('audit.note')}</dt>
+          <dd>
+            <pre className="checkpoint" tabIndex={0}>
+              {checkpoint.note}
+            </pre>
+          </dd>
+        </dl>
+      )}
+      <div className="actions">
+        <button type="button" className="primary" onClick={() => void verify()} disabled={busy}>
+          {t('audit.verify')}
+        </button>
+      </div>
+      <div role="status" aria-live="polite">
+        {busy && <p>{t('audit.verifying')}</p>}
+        {result?.ok && (
+          <p className="notice notice-ok">
+            {t('audit.ok', {
+              entries: number(num(result.treeSize), language),
+              checkpoints: number(num(result.checkpointsChecked), language),
+            })}
+          </p>
+        )}
+      </div>
+      {result && !result.ok && (
+        <div className="notice notice-error" role="alert">
+          <p>{t('audit.failed', { seq: num(result.firstBadSeq), problem: result.problem ?? '' })}</p>
+        </div>
+      )}
+      {error !== undefined && <ErrorNotice error={error} />}
+      {result?.latest?.treeSize !== undefined && (
+        <p className="muted">
+          {t('audit.size')}: {number(num(result.latest.treeSize), language)} —{' '}
+          {dateTime(new Date().toISOString(), language)}
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,321 @@
+import { useState, type SyntheticEvent, type ReactNode } from 'react';
+import { ApiError, post } from '../api/client.ts';
+import { useGet, useLiveFeed, useNow } from '../api/hooks.ts';
+import type { Referral, ReferralView, Transition } from '../api/types.ts';
+import { useSession } from '../app/session.ts';
+import { useI18n } from '../i18n/context.tsx';
+import { currentTarget, dateTime, languageName } from '../i18n/format.ts';
+import { closeOutcomes, contactMethods, declineReasons, label, withdrawReasons } from '../i18n/labels.ts';
+import { Countdown, PriorityBadge, StateBadge } from '../ui/badges.tsx';
+import { ErrorNotice, Loading, Success } from '../ui/feedback.tsx';
+import { SelectField, TextField } from '../ui/fields.tsx';
+import { DeclineFollowUp } from './Outbox.tsx';
+
+/** One referral: the do-not-contact flag first, the facts, the packet (withheld parts named), the timeline, the next steps. */
+export function ReferralDetail({ referralId }: { referralId: string }): ReactNode {
+  const { t } = useI18n();
+  const view = useGet<ReferralView>(`/api/referrals/${encodeURIComponent(referralId)}`);
+  const timeline = useGet<{ transitions?: Transition[] }>(
+    view.data ? `/api/referrals/${encodeURIComponent(referralId)}/timeline` : null,
+  );
+  const reload = () => {
+    view.reload();
+    timeline.reload();
+  };
+  useLiveFeed((event) => {
+    if (event.referralId === referralId) reload();
+  });
+
+  if (view.error) {
+    const refused = view.error instanceof ApiError && [403, 404, 400].includes(view.error.status);
+    return (
+      <section>
+        <h1 tabIndex={-1}>{refused ? t('detail.refused') : t('detail.title')}</h1>
+        {refused ? (
+          <div className="notice notice-error" role="alert">
+            <p>{t('detail.refusedWhy')}</p>
+          </div>
+        ) : (
+          <ErrorNotice error={view.error} onRetry={view.reload} />
+        )}
+      </section>
+    );
+  }
+  if (!view.data) return <Loading />;
+  return <Loaded view={view.data} transitions={timeline.data?.transitions ?? []} onChanged={reload} />;
+}
+
+function Loaded(props: { view: ReferralView; transitions: readonly Transition[]; onChanged: () => void }): ReactNode {
+  const { t, l, language, agencyName } = useI18n();
+  const { referral } = props.view;
+  const now = useNow();
+  const packet = props.view.packet ?? [];
+  return (
+    <section>
+      <h1 tabIndex={-1}>
+        {t('detail.title')}: {agencyName(referral.fromAgency)} → {agencyName(referral.toAgency)}
+      </h1>
+      {referral.doNotContact && (
+        <div className="dnc-banner" role="alert">
+          <span aria-hidden="true">⛔</span> {t('detail.dnc')}
+        </div>
+      )}
+      {referral.escalated && <p className="notice">{t('detail.escalated')}</p>}
+      <div className="referral-head">
+        <PriorityBadge priority={referral.priority} />
+        <StateBadge state={referral.state} />
+        <Countdown target={currentTarget(referral)} now={now} />
+      </div>
+      <div className="columns-2">
+        <div>
+          <h2>{t('detail.facts')}</h2>
+          <dl className="facts card">
+            <dt>{t('col.from')}</dt>
+            <dd>{agencyName(referral.fromAgency)}</dd>
+            <dt>{t('col.to')}</dt>
+            <dd>{agencyName(referral.toAgency)}</dd>
+            <dt>{t('col.needs')}</dt>
+            <dd>{(referral.needs ?? []).map((n) => label(l.need, n)).join(', ')}</dd>
+            <dt>{t('detail.language')}</dt>
+            <dd>
+              {languageName(referral.language ?? '', language)}
+              {referral.interpreterNeeded ? ` — ${t('detail.interpreter').toLowerCase()}` : ''}
+            </dd>
+            <dt>{t('col.sent')}</dt>
+            <dd>{dateTime(referral.sentAt, language)}</dd>
+            {referral.acknowledgeDueAt && (
+              <>
+                <dt>{t('detail.ackDue')}</dt>
+                <dd>{dateTime(referral.acknowledgeDueAt, language)}</dd>
+              </>
+            )}
+            {referral.acceptDueAt && (
+              <>
+                <dt>{t('detail.acceptDue')}</dt>
+                <dd>{dateTime(referral.acceptDueAt, language)}</dd>
+              </>
+            )}
+            {referral.contactMethod && (
+              <>
+                <dt>{t('detail.contactMethod')}</dt>
+                <dd>
+                  {label(l.contactMethod, referral.contactMethod)} — {dateTime(referral.contactAt, language)}
+                </dd>
+              </>
+            )}
+            {referral.reason && (
+              <>
+                <dt>{t('col.reason')}</dt>
+                <dd>{label({ ...l.declineReason, ...l.withdrawReason, ...l.closeOutcome }, referral.reason)}</dd>
+              </>
+            )}
+            {referral.previousReferralId && (
+              <>
+                <dt>{t('detail.previous')}</dt>
+                <dd>{t('detail.reference', { id: referral.previousReferralId.slice(0, 8) })}</dd>
+              </>
+            )}
+          </dl>
+        </div>
+        <div>
+          <h2>{t('detail.packet')}</h2>
+          <dl className="packet card">
+            {packet.map((section) => (
+              <div key={section.category} className={section.withheld ? 'fact-group withheld' : 'fact-group'}>
+                <dt>{label(l.category, section.category)}</dt>
+                <dd className="packet-text">{section.withheld ? t('detail.withheld') : section.content}</dd>
+              </div>
+            ))}
+          </dl>
+        </div>
+      </div>
+      <Actions referral={referral} onChanged={props.onChanged} />
+      <h2>{t('detail.timeline')}</h2>
+      <ol className="timeline">
+        {props.transitions.map((step, i) => (
+          <li key={`${step.at ?? ''}-${i}`}>
+            <time dateTime={step.at}>{dateTime(step.at, language)}</time> <strong>{label(l.event, step.event)}</strong>{' '}
+            — {agencyName(step.actorAgency)}
+            {step.actorRole ? ` (${label(l.role, step.actorRole).toLowerCase()})` : ''}
+            {step.reason
+              ? ` — ${label({ ...l.declineReason, ...l.withdrawReason, ...l.closeOutcome }, step.reason)}`
+              : ''}
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+type Action = 'acknowledge' | 'accept' | 'decline' | 'contact' | 'close' | 'withdraw';
+
+function available(referral: Referral, agencyId: string): Action[] {
+  const recipient = referral.toAgency === agencyId;
+  const sender = referral.fromAgency === agencyId;
+  const actions: Action[] = [];
+  const state = referral.state;
+  if (recipient) {
+    if (state === 'STATE_SENT') actions.push('acknowledge');
+    if (state === 'STATE_SENT' || state === 'STATE_ACKNOWLEDGED') actions.push('accept', 'decline');
+    if (state === 'STATE_ACCEPTED') actions.push('contact');
+    if (state === 'STATE_ACCEPTED' || state === 'STATE_IN_CONTACT') actions.push('close');
+  }
+  if (sender && ['STATE_SENT', 'STATE_ACKNOWLEDGED', 'STATE_ACCEPTED', 'STATE_IN_CONTACT'].includes(state))
+    actions.push('withdraw');
+  return actions;
+}
+
+/** The next steps this agency may take; the ones that need words open a small form first. */
+function Actions({ referral, onChanged }: { referral: Referral; onChanged: () => void }): ReactNode {
+  const { t, l, agencyName } = useI18n();
+  const { user, agencies } = useSession();
+  const [open, setOpen] = useState<Action | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+  const [done, setDone] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [fields, setFields] = useState({
+    reason: '',
+    note: '',
+    suggestedAgency: '',
+    method: 'phone',
+    at: '',
+    outcome: 'services_provided',
+  });
+  const set = (patch: Partial<typeof fields>) => setFields((f) => ({ ...f, ...patch }));
+  const actions = available(referral, user.agencyId);
+
+  const run = async (action: Action) => {
+    const version = Number(referral.version ?? 0);
+    const bodies: Record<Action, object> = {
+      acknowledge: { expectedVersion: version },
+      accept: { expectedVersion: version },
+      decline: {
+        expectedVersion: version,
+        reason: fields.reason || 'no_capacity',
+        ...(fields.note ? { note: fields.note } : {}),
+        suggestedAgency: fields.suggestedAgency,
+      },
+      contact: {
+        expectedVersion: version,
+        method: fields.method,
+        at: (fields.at ? new Date(fields.at) : new Date()).toISOString(),
+      },
+      close: { expectedVersion: version, outcome: fields.outcome, ...(fields.note ? { note: fields.note } : {}) },
+      withdraw: { expectedVersion: version, reason: fields.reason || 'person_withdrew' },
+    };
+    setBusy(true);
+    setError(undefined);
+    try {
+      const { referral: next } = await post<{ referral: Referral }>(
+        `/api/referrals/${referral.id}/${action}`,
+        bodies[action],
+      );
+      setDone(t('detail.done', { state: l.state[next.state] }));
+      setOpen(undefined);
+      onChanged();
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const submit = (action: Action) => (event: SyntheticEvent) => {
+    event.preventDefault();
+    void run(action);
+  };
+  const needsForm = (action: Action) => ['decline', 'contact', 'close', 'withdraw'].includes(action);
+  const others = [...agencies.values()].filter((a) => a.id !== referral.toAgency && a.id !== referral.fromAgency);
+
+  return (
+    <div className="card actions-card">
+      <h2>{t('detail.actions')}</h2>
+      {done && <Success>{done}</Success>}
+      {actions.length === 0 && referral.state !== 'STATE_DECLINED' && <p className="muted">{t('detail.noActions')}</p>}
+      {referral.fromAgency === user.agencyId && <DeclineFollowUp referral={referral} />}
+      <div className="actions">
+        {actions.map((action) => (
+          <button
+            key={action}
+            type="button"
+            className={action === 'decline' || action === 'withdraw' ? '' : 'primary'}
+            aria-expanded={needsForm(action) ? open === action : undefined}
+            disabled={busy}
+            onClick={() => {
+              setDone('');
+              if (needsForm(action)) setOpen(open === action ? undefined : action);
+              else void run(action);
+            }}
+          >
+            {t(`action.${action}`)}
+          </button>
+        ))}
+      </div>
+      {open === 'decline' && (
+        <form onSubmit={submit('decline')} className="subform">
+          <SelectField
+            label={t('decline.reason')}
+            value={fields.reason || 'no_capacity'}
+            onChange={(reason) => set({ reason })}
+            options={declineReasons.map((r) => ({ value: r, label: l.declineReason[r] }))}
+          />
+          <SelectField
+            label={t('decline.suggest')}
+            value={fields.suggestedAgency}
+            onChange={(suggestedAgency) => set({ suggestedAgency })}
+            options={[
+              { value: '', label: t('common.none') },
+              ...others.map((a) => ({ value: a.id, label: agencyName(a.id) })),
+            ]}
+          />
+          <TextField label={t('decline.note')} multiline value={fields.note} onChange={(note) => set({ note })} />
+          <button type="submit" className="primary" disabled={busy}>
+            {t('action.decline')}
+          </button>
+        </form>
+      )}
+      {open === 'contact' && (
+        <form onSubmit={submit('contact')} className="subform">
+          <SelectField
+            label={t('contact.method')}
+            value={fields.method}
+            onChange={(method) => set({ method })}
+            options={contactMethods.map((m) => ({ value: m, label: l.contactMethod[m] }))}
+          />
+          <TextField label={t('contact.at')} type="datetime-local" value={fields.at} onChange={(at) => set({ at })} />
+          <button type="submit" className="primary" disabled={busy}>
+            {t('action.contact')}
+          </button>
+        </form>
+      )}
+      {open === 'close' && (
+        <form onSubmit={submit('close')} className="subform">
+          <SelectField
+            label={t('close.outcome')}
+            value={fields.outcome}
+            onChange={(outcome) => set({ outcome })}
+            options={closeOutcomes.map((o) => ({ value: o, label: l.closeOutcome[o] }))}
+          />
+          <TextField label={t('close.note')} multiline value={fields.note} onChange={(note) => set({ note })} />
+          <button type="submit" className="primary" disabled={busy}>
+            {t('action.close')}
+          </button>
+        </form>
+      )}
+      {open === 'withdraw' && (
+        <form onSubmit={submit('withdraw')} className="subform">
+          <SelectField
+            label={t('withdraw.reason')}
+            value={fields.reason || 'person_withdrew'}
+            onChange={(reason) => set({ reason })}
+            options={withdrawReasons.map((r) => ({ value: r, label: l.withdrawReason[r] }))}
+          />
+          <button type="submit" className="primary" disabled={busy}>
+            {t('action.withdraw')}
+          </button>
+        </form>
+      )}
+      {error !== undefined && <ErrorNotice error={error} />}
+    </div>
+  );
+}

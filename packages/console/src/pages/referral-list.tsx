@@ -1,0 +1,50 @@
+import type { ReactNode } from 'react';
+import type { Referral } from '../api/types.ts';
+import { Link } from '../app/router.tsx';
+import { useI18n } from '../i18n/context.tsx';
+import { currentTarget, dateTime } from '../i18n/format.ts';
+import { label } from '../i18n/labels.ts';
+import { Countdown, PriorityBadge, StateBadge } from '../ui/badges.tsx';
+
+/** Referrals as a list of cards: one per referral, readable at 390 px and at 1280 px. */
+export function ReferralList(props: {
+  referrals: readonly Referral[];
+  side: 'inbox' | 'outbox';
+  now: number;
+  extra?: (referral: Referral) => ReactNode;
+}): ReactNode {
+  const { t, l, language, agencyName } = useI18n();
+  return (
+    <ul className="referrals">
+      {props.referrals.map((referral) => {
+        const other = props.side === 'inbox' ? referral.fromAgency : referral.toAgency;
+        return (
+          <li key={referral.id} className={referral.priority === 'PRIORITY_URGENT' ? 'referral urgent' : 'referral'}>
+            <div className="referral-head">
+              <PriorityBadge priority={referral.priority} />
+              <StateBadge state={referral.state} />
+              {referral.doNotContact && <span className="badge dnc">{t('consent.doNotContact')}</span>}
+            </div>
+            <p className="referral-title">
+              <Link to={`/referrals/${referral.id}`}>
+                {t(props.side === 'inbox' ? 'col.from' : 'col.to')} {agencyName(other)}
+              </Link>
+            </p>
+            <p>
+              {t('col.needs')}: {(referral.needs ?? []).map((n) => label(l.need, n)).join(', ')}
+            </p>
+            <p className="muted">
+              {t('col.sent')}: {dateTime(referral.sentAt, language)}
+            </p>
+            {props.side === 'inbox' && (
+              <p>
+                <Countdown target={currentTarget(referral)} now={props.now} />
+              </p>
+            )}
+            {props.extra?.(referral)}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}

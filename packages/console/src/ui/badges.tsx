@@ -1,0 +1,35 @@
+import type { ReactNode } from 'react';
+import type { Priority, ReferralState } from '../api/types.ts';
+import { useI18n } from '../i18n/context.tsx';
+import { countdown, type SlaTarget } from '../i18n/format.ts';
+
+// Status is never colour alone: each badge says its state in words (read by screen readers
+// with what it is a badge of), the colour only repeats it.
+
+export function StateBadge({ state }: { state: ReferralState }): ReactNode {
+  const { t, l } = useI18n();
+  return (
+    <span className={`badge state-${state.slice(6).toLowerCase()}`}>
+      <span className="visually-hidden">{t('col.state')}: </span>
+      {l.state[state]}
+    </span>
+  );
+}
+
+export function PriorityBadge({ priority }: { priority: Priority | undefined }): ReactNode {
+  const { t } = useI18n();
+  const urgent = priority === 'PRIORITY_URGENT';
+  return (
+    <span className={`badge ${urgent ? 'priority-urgent' : 'priority-standard'}`}>
+      <span className="visually-hidden">{t('col.priority')}: </span>
+      {t(urgent ? 'status.urgent' : 'status.standard')}
+    </span>
+  );
+}
+
+export function Countdown({ target, now }: { target: SlaTarget | undefined; now: number }): ReactNode {
+  const { t, language } = useI18n();
+  if (!target) return <span className="muted">{t('countdown.met')}</span>;
+  const { text, overdue } = countdown(target, now, language);
+  return <span className={overdue ? 'countdown overdue' : 'countdown'}>{text}</span>;
+}
