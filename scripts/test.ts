@@ -24,6 +24,9 @@ check('eslint', bin('eslint'), ['--max-warnings', '0', '.']);
 check('prettier', bin('prettier'), ['--check', '--log-level', 'warn', '.']);
 check('buf lint', bin('buf'), ['lint', 'proto']);
 check('type-check', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
+check('type-check the web console', bin('tsc'), ['-p', 'packages/console/tsconfig.json', '--noEmit']);
+// The browser tests (test/e2e/console.test.ts) drive the console the gateway serves from this build.
+check('build the web console', process.execPath, ['scripts/console-build.ts']);
 check('generated contracts are fresh', process.execPath, ['scripts/gen-contracts.ts', '--check']);
 
 const reportDir = join(root, '.tmp');

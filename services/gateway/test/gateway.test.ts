@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../src/adapters/http/routes.ts';
 import { Http, startGatewayLab, type GatewayLab, type Session } from './support.ts';
@@ -11,8 +14,14 @@ const as = async (user: string): Promise<Session> => {
   return sessions.get(user)!;
 };
 
+// A stand-in for the built console (packages/console/dist), so these tests do not need a build.
+const consoleDir = mkdtempSync(join(tmpdir(), 'passage-console-'));
+mkdirSync(join(consoleDir, 'assets'));
+writeFileSync(join(consoleDir, 'index.html'), '<!doctype html><title>Passage</title><div id="root"></div>');
+writeFileSync(join(consoleDir, 'assets', 'app-1234.js'), 'console.log("console");');
+
 beforeAll(async () => {
-  lab = await startGatewayLab('gateway');
+  lab = await startGatewayLab('gateway', { CONSOLE_DIR: consoleDir });
   http = new Http(lab.gateway.url);
 });
 
@@ -304,6 +313,31 @@ describe('authorization matrix', () => {
           expect(JSON.stringify(response.body), where).not.toContain('needs one of the roles');
         }
       }
+    }
+  });
+});
+
+describe('the web console', () => {
+  it('serves the console at / and at every non-API path, under a strict CSP; missing files and API paths stay 404', async () => {
+    for (const path of ['/', '/inbox', `/referrals/${randomUUID()}`]) {
+      const response = await fetch(`${lab.gateway.url}${path}`);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await response.text()).toContain('<div id="root">');
+      expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
+      expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(response.headers.get('cache-control')).toBe('no-cache');
+    }
+    const asset = await fetch(`${lab.gateway.url}/assets/app-1234.js`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    // A file written after the gateway started (a rebuild) is served too.
+    writeFileSync(join(consoleDir, 'assets', 'app-5678.js'), 'console.log("rebuilt");');
+    expect((await fetch(`${lab.gateway.url}/assets/app-5678.js`)).status).toBe(200);
+    for (const path of ['/assets/gone-0000.js', '/api/no-such-route']) {
+      const response = await fetch(`${lab.gateway.url}${path}`);
+      expect(response.status, path).toBe(404);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     }
   });
 });

@@ -50,7 +50,8 @@ describe('console formatting', () => {
       const french = messages.fr[key as keyof typeof messages.fr];
       expect(french, key).toBeTruthy();
       // Identical only where both languages write it the same way.
-      if (french === english) expect(['app.name', 'common.total', 'time.minutes', 'directory.services']).toContain(key);
+      if (french === english)
+        expect(['app.name', 'common.total', 'time.minutes', 'time.hours', 'directory.services']).toContain(key);
     }
   });
 });

@@ -72,6 +72,9 @@ const en = {
   'consent.noCandidates': 'No agency can take this now. Change the needs or the place, or call the crisis line.',
   'consent.afterHours': 'It is after hours: only agencies open now are suggested.',
   'consent.findFirst': 'Choose the needs and the place, then find agencies.',
+  'consent.closedNow':
+    'Closed now, otherwise a match: the referral waits for their opening hours, and their targets count from then.',
+  'consent.closedNowReason': 'closed now',
   'consent.purposes': 'For what purposes',
   'consent.categories': 'What information may be shared',
   'consent.expiry': 'Consent ends on',
@@ -363,6 +366,9 @@ const fr: Messages = {
     'Aucun organisme ne peut répondre maintenant. Modifiez les besoins ou le lieu, ou appelez la ligne d’écoute.',
   'consent.afterHours': 'Hors des heures d’ouverture : seuls les organismes ouverts maintenant sont suggérés.',
   'consent.findFirst': 'Choisissez les besoins et le lieu, puis cherchez des organismes.',
+  'consent.closedNow':
+    'Fermés maintenant, mais appropriés : la demande attend leurs heures d’ouverture, et leurs délais comptent à partir de là.',
+  'consent.closedNowReason': 'fermé maintenant',
   'consent.purposes': 'À quelles fins',
   'consent.categories': 'Quels renseignements peuvent être communiqués',
   'consent.expiry': 'Le consentement prend fin le',

@@ -102,7 +102,7 @@ function ConsentStep(props: {
   onChange: (form: ConsentForm) => void;
   onRecorded: (consent: GrantResponse) => void;
 }): ReactNode {
-  const { t, l, language } = useI18n();
+  const { t, l, language, agencyName } = useI18n();
   const { form } = props;
   const set = (patch: Partial<ConsentForm>) => props.onChange({ ...form, ...patch });
   const [match, setMatch] = useState<MatchResponse | undefined>(undefined);
@@ -127,7 +127,10 @@ function ConsentStep(props: {
         })}`,
       );
       setMatch(found);
-      const ids = new Set((found.candidates ?? []).map((c) => c.agency.id));
+      const ids = new Set([
+        ...(found.candidates ?? []).map((c) => c.agency.id),
+        ...(found.passedOver ?? []).map((p) => p.agencyId),
+      ]);
       set({ recipients: form.recipients.filter((id) => ids.has(id)) });
     } catch (failure) {
       setError(failure);
@@ -151,6 +154,13 @@ function ConsentStep(props: {
   };
 
   const candidates = match?.candidates ?? [];
+  // Closed now but otherwise right: the person may still agree to them; the referral waits
+  // for opening hours and its targets count in open time (packages/sla).
+  const closedNow = (match?.passedOver ?? []).filter(
+    (p) => p.reasons?.length === 1 && p.reasons[0] === 'closed_at_that_hour',
+  );
+  const toggleRecipient = (id: string, on: boolean) =>
+    set({ recipients: on ? [...form.recipients, id] : form.recipients.filter((r) => r !== id) });
   return (
     <form onSubmit={(e) => void submit(e)} noValidate>
       <div className="card script" lang={form.scriptLanguage}>
@@ -227,15 +237,24 @@ function ConsentStep(props: {
               label={language === 'fr' ? candidate.agency.nameFr : candidate.agency.nameEn}
               hint={(candidate.reasons ?? []).map((r) => matchReason(r, language)).join(' · ')}
               checked={form.recipients.includes(candidate.agency.id)}
-              onChange={(on) =>
-                set({
-                  recipients: on
-                    ? [...form.recipients, candidate.agency.id]
-                    : form.recipients.filter((id) => id !== candidate.agency.id),
-                })
-              }
+              onChange={(on) => toggleRecipient(candidate.agency.id, on)}
             />
           ))}
+          {closedNow.length > 0 && (
+            <>
+              <p className="hint">{t('consent.closedNow')}</p>
+              {closedNow.map((passed) => (
+                <Checkbox
+                  key={passed.agencyId}
+                  name="recipients"
+                  label={agencyName(passed.agencyId)}
+                  hint={t('consent.closedNowReason')}
+                  checked={form.recipients.includes(passed.agencyId)}
+                  onChange={(on) => toggleRecipient(passed.agencyId, on)}
+                />
+              ))}
+            </>
+          )}
         </fieldset>
         <CheckboxGroup
           legend={t('consent.purposes')}

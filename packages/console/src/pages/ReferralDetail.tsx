@@ -42,10 +42,23 @@ export function ReferralDetail({ referralId }: { referralId: string }): ReactNod
     );
   }
   if (!view.data) return <Loading />;
-  return <Loaded view={view.data} transitions={timeline.data?.transitions ?? []} onChanged={reload} />;
+  return (
+    <Loaded
+      view={view.data}
+      transitions={timeline.data?.transitions ?? []}
+      refreshing={view.loading}
+      onChanged={reload}
+    />
+  );
 }
 
-function Loaded(props: { view: ReferralView; transitions: readonly Transition[]; onChanged: () => void }): ReactNode {
+function Loaded(props: {
+  view: ReferralView;
+  transitions: readonly Transition[];
+  /** A newer version is on its way: steps wait for it rather than fail on a stale version. */
+  refreshing: boolean;
+  onChanged: () => void;
+}): ReactNode {
   const { t, l, language, agencyName } = useI18n();
   const { referral } = props.view;
   const now = useNow();
@@ -129,7 +142,7 @@ function Loaded(props: { view: ReferralView; transitions: readonly Transition[];
           </dl>
         </div>
       </div>
-      <Actions referral={referral} onChanged={props.onChanged} />
+      <Actions referral={referral} refreshing={props.refreshing} onChanged={props.onChanged} />
       <h2>{t('detail.timeline')}</h2>
       <ol className="timeline">
         {props.transitions.map((step, i) => (
@@ -166,7 +179,15 @@ function available(referral: Referral, agencyId: string): Action[] {
 }
 
 /** The next steps this agency may take; the ones that need words open a small form first. */
-function Actions({ referral, onChanged }: { referral: Referral; onChanged: () => void }): ReactNode {
+function Actions({
+  referral,
+  refreshing,
+  onChanged,
+}: {
+  referral: Referral;
+  refreshing: boolean;
+  onChanged: () => void;
+}): ReactNode {
   const { t, l, agencyName } = useI18n();
   const { user, agencies } = useSession();
   const [open, setOpen] = useState<Action | undefined>(undefined);
@@ -240,7 +261,7 @@ function Actions({ referral, onChanged }: { referral: Referral; onChanged: () =>
             type="button"
             className={action === 'decline' || action === 'withdraw' ? '' : 'primary'}
             aria-expanded={needsForm(action) ? open === action : undefined}
-            disabled={busy}
+            disabled={busy || refreshing}
             onClick={() => {
               setDone('');
               if (needsForm(action)) setOpen(open === action ? undefined : action);
@@ -269,7 +290,7 @@ function Actions({ referral, onChanged }: { referral: Referral; onChanged: () =>
             ]}
           />
           <TextField label={t('decline.note')} multiline value={fields.note} onChange={(note) => set({ note })} />
-          <button type="submit" className="primary" disabled={busy}>
+          <button type="submit" className="primary" disabled={busy || refreshing}>
             {t('action.decline')}
           </button>
         </form>
@@ -283,7 +304,7 @@ function Actions({ referral, onChanged }: { referral: Referral; onChanged: () =>
             options={contactMethods.map((m) => ({ value: m, label: l.contactMethod[m] }))}
           />
           <TextField label={t('contact.at')} type="datetime-local" value={fields.at} onChange={(at) => set({ at })} />
-          <button type="submit" className="primary" disabled={busy}>
+          <button type="submit" className="primary" disabled={busy || refreshing}>
             {t('action.contact')}
           </button>
         </form>
@@ -297,7 +318,7 @@ function Actions({ referral, onChanged }: { referral: Referral; onChanged: () =>
             options={closeOutcomes.map((o) => ({ value: o, label: l.closeOutcome[o] }))}
           />
           <TextField label={t('close.note')} multiline value={fields.note} onChange={(note) => set({ note })} />
-          <button type="submit" className="primary" disabled={busy}>
+          <button type="submit" className="primary" disabled={busy || refreshing}>
             {t('action.close')}
           </button>
         </form>
@@ -310,7 +331,7 @@ function Actions({ referral, onChanged }: { referral: Referral; onChanged: () =>
             onChange={(reason) => set({ reason })}
             options={withdrawReasons.map((r) => ({ value: r, label: l.withdrawReason[r] }))}
           />
-          <button type="submit" className="primary" disabled={busy}>
+          <button type="submit" className="primary" disabled={busy || refreshing}>
             {t('action.withdraw')}
           </button>
         </form>

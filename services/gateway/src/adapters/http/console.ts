@@ -27,8 +27,9 @@ export function consoleBuilt(directory: string): boolean {
 export async function serveConsole(app: FastifyInstance, directory: string): Promise<void> {
   await app.register(fastifyStatic, {
     root: directory,
-    wildcard: false,
-    index: false,
+    // Files are looked up when asked for, so a rebuilt console is served without a restart.
+    wildcard: true,
+    index: 'index.html',
     setHeaders: (reply, path) => {
       reply.headers(securityHeaders);
       // Hashed file names never change content; the page itself is always asked for again.
@@ -38,6 +39,11 @@ export async function serveConsole(app: FastifyInstance, directory: string): Pro
       );
     },
   });
+}
+
+/** Paths the console's page answers: not the API, not a missing built file (that is a 404). */
+export function isConsolePath(method: string, path: string): boolean {
+  return (method === 'GET' || method === 'HEAD') && !path.startsWith('/api/') && !path.startsWith('/assets/');
 }
 
 /** The console's page for a path the API does not own. */

@@ -9,7 +9,7 @@ import type { Sessions } from '../../app/sessions.ts';
 import type { ServiceClients } from '../grpc/clients.ts';
 import type { LiveFeed } from './live-feed.ts';
 import type { OidcSignIn } from './oidc.ts';
-import { consoleBuilt, sendConsolePage, serveConsole } from './console.ts';
+import { consoleBuilt, isConsolePath, sendConsolePage, serveConsole } from './console.ts';
 import { problem, problemSchema } from './problem.ts';
 import { requireIdempotencyKey, routes } from './routes.ts';
 
@@ -132,9 +132,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     deps.log.warn({ consoleDir: deps.consoleDir }, 'the web console is not built: run pnpm -C packages/console build');
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
-    if (withConsole && (request.method === 'GET' || request.method === 'HEAD') && !path.startsWith('/api/')) {
-      return sendConsolePage(reply);
-    }
+    if (withConsole && isConsolePath(request.method, path)) return sendConsolePage(reply);
     return fail(reply, new PassageError('not_found', `no route ${request.method} ${path}`));
   });
 

@@ -1,0 +1,440 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { labels, messages } from '@passage/console/i18n';
+import {
+  createTestDatabase,
+  createTestNats,
+  runScript,
+  sparePort,
+  waitForPort,
+  type ScriptProcess,
+  type TestDatabase,
+  type TestNats,
+} from '@passage/testing';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ApiUser, referralWithWithheldCategory } from './console/api.ts';
+import { launch, screenshot, seriousViolations, signedIn, textInPageLanguage, widths } from './console/browser.ts';
+
+// The web console in a real browser (Debian's chromium, driven by playwright-core) against
+// the network exactly as `pnpm start` runs it, on a database and NATS namespace of its own.
+// The tests run in order and build on each other's referrals, as a day at work would.
+const root = fileURLToPath(new URL('../../', import.meta.url));
+let db: TestDatabase;
+let nats: TestNats;
+let network: ScriptProcess;
+let browser: Browser;
+let base = '';
+const contexts: BrowserContext[] = [];
+const ports = { directory: 0, consent: 0, referrals: 0, audit: 0, escalation: 0, gateway: 0 };
+const shared = { journeyReferral: '', withheldReferral: '', frenchReferral: '', subjectRef: '' };
+
+const london = 'London Anti-Human Trafficking Coalition';
+const peel = 'Peel Regional Police';
+
+async function as(username: string, viewport: { width: number; height: number } = widths.desktop): Promise<Page> {
+  const { context, page } = await signedIn(browser, base, username, viewport);
+  contexts.push(context);
+  return page;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase('console');
+  nats = await createTestNats('console');
+  for (const name of Object.keys(ports) as (keyof typeof ports)[]) ports[name] = await sparePort();
+  network = runScript(
+    'scripts/start.ts',
+    {
+      DATABASE_URL: db.url,
+      NATS_URL: nats.url,
+      NATS_NAMESPACE: nats.namespace,
+      DIRECTORY_PORT: String(ports.directory),
+      CONSENT_PORT: String(ports.consent),
+      REFERRALS_PORT: String(ports.referrals),
+      AUDIT_PORT: String(ports.audit),
+      ESCALATION_PORT: String(ports.escalation),
+      GATEWAY_PORT: String(ports.gateway),
+      AUDIT_CHECKPOINT_SECONDS: '0.5',
+      // Many sign-ins from one address in a few minutes: the test's, not an attack.
+      SIGN_IN_PER_MINUTE: '1000',
+      LOG_LEVEL: 'warn',
+    },
+    { cwd: root },
+  );
+  for (const port of Object.values(ports)) await waitForPort(port, 60_000);
+  base = `http://127.0.0.1:${ports.gateway}`;
+  // The directory is seeded a moment after its port opens.
+  const admin = await ApiUser.signIn(base, 'admin');
+  for (let i = 0; i < 120; i++) {
+    const { agencies } = await admin.call<{ agencies?: unknown[] }>('GET', '/api/agencies');
+    if ((agencies ?? []).length >= 10) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  browser = await launch();
+}, 120_000);
+
+afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => undefined);
+  await browser?.close();
+  await network?.kill();
+  await nats?.cleanup();
+  await db?.drop();
+});
+
+describe('the web console', { timeout: 180_000 }, () => {
+  it('carries a hand-off across three people: officer, London intake, auditor', async () => {
+    // London's intake worker is already looking at the inbox when the officer sends.
+    const intake = await as('london-intake');
+    await intake.waitForURL(/\/inbox$/);
+    await intake.getByText('New referrals appear here as they arrive.').waitFor();
+
+    const officer = await as('peel-officer');
+    await officer.waitForURL(/\/handoff$/);
+    await officer.getByText('Read this to the person').waitFor();
+    await officer.getByLabel('Shelter', { exact: true }).check();
+    await officer.getByLabel('Counselling', { exact: true }).check();
+    await officer.getByLabel('Where is the person?').selectOption('london');
+    await officer.getByLabel('Priority').selectOption('PRIORITY_URGENT');
+    await officer.getByRole('button', { name: 'Find agencies' }).click();
+    await officer.getByLabel(london).check();
+    await officer.getByLabel('Safe times and ways to reach').check();
+    await officer.locator('textarea[name="safeContact"]').fill('Synthetic: text only, after 6 pm');
+    await officer.getByRole('button', { name: 'Record consent' }).click();
+
+    await officer.getByText(/Consent recorded\. Reference [0-9A-F]{8}\./).waitFor();
+    // Only the agreed categories are offered for the packet.
+    const offered = await officer.locator('textarea[name^="packet-"]').all();
+    expect(await Promise.all(offered.map((field) => field.getAttribute('name')))).toEqual([
+      'packet-needs',
+      'packet-safe_contact',
+    ]);
+    await officer.locator('textarea[name="packet-needs"]').fill('Synthetic: a safe bed tonight, counselling');
+    await officer.getByRole('button', { name: 'Review' }).click();
+    await officer.getByRole('heading', { name: 'Check before sending' }).waitFor();
+    await officer.getByRole('button', { name: 'Send referral' }).click();
+    await officer.getByText(`Referral sent to ${london}.`).waitFor();
+    await expect.poll(() => officer.locator('pre.receipt-text').textContent()).toContain('Your consent receipt');
+    await officer.getByLabel('Receipt language').selectOption('fr');
+    await expect.poll(() => officer.locator('pre.receipt-text').textContent()).toContain('Votre reçu de consentement');
+    await screenshot(officer, 'handoff-receipt-desktop');
+
+    // The sender's own view: Peel is not a recipient the person agreed to, so nothing of the person shows.
+    await officer.getByRole('link', { name: 'Open the referral' }).click();
+    await officer.waitForURL(/\/referrals\/[0-9a-f-]{36}$/);
+    shared.journeyReferral = officer.url().split('/').pop()!;
+    await expect
+      .poll(() => officer.locator('.packet dd').allTextContents())
+      .toEqual(['Not shared — no consent', 'Not shared — no consent']);
+
+    // It appears in London's inbox without a reload, with its countdown.
+    const card = intake.locator('li.referral', { has: intake.getByRole('link', { name: `From ${peel}` }) });
+    await card.first().waitFor({ timeout: 15_000 });
+    await expect.poll(() => card.first().textContent()).toMatch(/left to acknowledge/);
+    await expect.poll(() => intake.getByRole('status').allTextContents()).toContain(`New referral from ${peel}.`);
+    await card.first().getByRole('link').click();
+    await intake.waitForURL(new RegExp(`/referrals/${shared.journeyReferral}$`));
+    await intake.getByText('Synthetic: text only, after 6 pm').waitFor();
+    await intake.getByText('Synthetic: a safe bed tonight, counselling').waitFor();
+
+    await intake.getByRole('button', { name: 'Acknowledge' }).click();
+    await intake.getByText('Saved: Acknowledged.').waitFor();
+    await intake.getByRole('button', { name: 'Accept', exact: true }).click();
+    await intake.getByText('Saved: Accepted.').waitFor();
+    await intake.getByRole('button', { name: 'Record first contact' }).click();
+    await intake.getByLabel('How you reached the person').selectOption('phone');
+    await intake.locator('form.subform').getByRole('button', { name: 'Record first contact' }).click();
+    await intake.getByText('Saved: In contact.').waitFor();
+    await intake.getByRole('button', { name: 'Close', exact: true }).click();
+    await intake.getByLabel('Outcome').selectOption('services_provided');
+    await intake.locator('form.subform').getByRole('button', { name: 'Close' }).click();
+    await intake.getByText('Saved: Closed.').waitFor();
+    await expect.poll(() => intake.locator('ol.timeline li').count()).toBe(5);
+
+    // The auditor sees London's closed hand-off in the dashboard, then verifies the audit log.
+    const auditor = await as('auditor');
+    await auditor.waitForURL(/\/oversight$/);
+    const londonRow = auditor.locator('tbody tr', { has: auditor.getByRole('rowheader', { name: london }) });
+    await expect
+      .poll(
+        async () => {
+          await auditor.reload();
+          await auditor.getByRole('heading', { name: 'Oversight' }).waitFor();
+          return (await londonRow.count()) > 0 ? await londonRow.locator('td').nth(4).textContent() : '';
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toMatch(/\(1\)$/);
+    await auditor.getByRole('img', { name: /Time to acknowledge: median and 90th percentile/ }).waitFor();
+    await auditor.getByRole('link', { name: 'Audit log' }).click();
+    await auditor.getByRole('heading', { name: 'Latest signed checkpoint' }).waitFor();
+    await auditor.getByRole('button', { name: 'Verify the audit log' }).click();
+    await auditor
+      .getByText(/^Verified: [\d,]+ entries, [\d,]+ signed checkpoints, nothing changed or missing\.$/)
+      .waitFor({ timeout: 60_000 });
+  });
+
+  it('shows withheld categories as not shared, flags do-not-contact, and refuses another agency’s referral', async () => {
+    const officer = await ApiUser.signIn(base, 'peel-officer');
+    const { referralId, subjectRef } = await referralWithWithheldCategory(officer, {
+      from: 'peel-regional-police',
+      to: 'london-coalition',
+      language: 'en',
+      needs: ['housing'],
+      doNotContact: true,
+      content: {
+        needs: 'Synthetic: housing',
+        safe_contact: 'Synthetic: only through the officer',
+        situation: 'Synthetic: the situation that was taken back',
+      },
+    });
+    shared.withheldReferral = referralId;
+    shared.subjectRef = subjectRef;
+
+    const intake = await as('london-intake');
+    await intake.goto(`/referrals/${referralId}`);
+    await intake.getByRole('alert').filter({ hasText: 'DO NOT CONTACT the person directly' }).waitFor();
+    const packet = intake.locator('.packet .fact-group');
+    await expect
+      .poll(() => packet.allTextContents())
+      .toEqual([
+        'Needs' + 'Synthetic: housing',
+        'Safe times and ways to reach' + 'Synthetic: only through the officer',
+        'Situation' + 'Not shared — no consent',
+      ]);
+    expect(await intake.content()).not.toContain('taken back');
+
+    // Windsor-Essex opens London's referral by its address: a refusal, and nothing of the person.
+    const windsor = await as('windsor-intake');
+    await windsor.goto(`/referrals/${referralId}`);
+    await windsor.getByRole('heading', { name: 'You cannot see this referral.' }).waitFor();
+    const page = await windsor.content();
+    for (const secret of ['Synthetic: housing', 'only through the officer', 'DO NOT CONTACT', subjectRef])
+      expect(page).not.toContain(secret);
+  });
+
+  it('takes a PACT-Ottawa intake worker through the whole inbox flow in French, with no English on screen', async () => {
+    const counsellor = await ApiUser.signIn(base, 'crisis-counsellor');
+    const { referralId } = await referralWithWithheldCategory(counsellor, {
+      from: 'ontario-ht-crisis-line',
+      to: 'pact-ottawa',
+      language: 'fr',
+      needs: ['counselling', 'housing'],
+      content: {
+        needs: 'Synthétique : logement et counseling',
+        safe_contact: 'Synthétique : texto après 18 h',
+        situation: 'Synthétique : retiré par la personne',
+      },
+    });
+    shared.frenchReferral = referralId;
+    const agencies = await counsellor.call<{ agencies: { nameEn: string; nameFr: string }[] }>('GET', '/api/agencies');
+    const english = [
+      ...englishOnlyStrings(),
+      ...agencies.agencies.filter((a) => a.nameEn !== a.nameFr).map((a) => a.nameEn),
+    ];
+    const visited: string[] = [];
+    const noEnglish = async (page: Page, screen: string) => {
+      visited.push(screen);
+      expect(await page.evaluate<string>('document.documentElement.lang')).toBe('fr');
+      const text = await textInPageLanguage(page);
+      const found = english.filter((phrase) => text.includes(phrase));
+      const words = [...text.matchAll(/\b(the|and|with|your|from|referral|inbox|please|sign out|sent|new)\b/gi)].map(
+        (m) => m[0],
+      );
+      expect({ screen, found, words }).toEqual({ screen, found: [], words: [] });
+    };
+
+    // Camille's account is French: the console opens in French without asking.
+    const pact = await as('pact-intake');
+    await pact.waitForURL(/\/inbox$/);
+    await pact.getByRole('heading', { name: 'Demandes reçues' }).waitFor();
+    const card = pact.locator('li.referral', {
+      has: pact.getByRole('link', { name: /^De Ligne d’écoute ontarienne/ }),
+    });
+    await card.first().waitFor();
+    await expect.poll(() => card.first().textContent()).toMatch(/Il reste .* pour accuser réception/);
+    await noEnglish(pact, 'inbox');
+    await screenshot(pact, 'inbox-fr-desktop');
+
+    await card.first().getByRole('link').click();
+    await pact.getByText('Synthétique : texto après 18 h').waitFor();
+    await expect
+      .poll(() => pact.locator('.packet .withheld dd').allTextContents())
+      .toEqual(['Non communiqué — aucun consentement']);
+    await noEnglish(pact, 'detail');
+    await pact.getByRole('button', { name: 'Accuser réception' }).click();
+    await pact.getByText('Enregistré : Réception accusée.').waitFor();
+    await pact.getByRole('button', { name: 'Accepter', exact: true }).click();
+    await pact.getByText('Enregistré : Acceptée.').waitFor();
+    await noEnglish(pact, 'detail, accepted');
+    await pact.getByRole('button', { name: 'Consigner le premier contact' }).click();
+    await pact.getByLabel('Comment vous avez joint la personne').selectOption('text');
+    await noEnglish(pact, 'first-contact form');
+    await pact.locator('form.subform').getByRole('button', { name: 'Consigner le premier contact' }).click();
+    await pact.getByText('Enregistré : En contact.').waitFor();
+    await pact.getByRole('button', { name: 'Fermer le dossier' }).click();
+    await pact.getByLabel('Résultat').selectOption('services_provided');
+    await noEnglish(pact, 'close form');
+    await pact.locator('form.subform').getByRole('button', { name: 'Fermer le dossier' }).click();
+    await pact.getByText('Enregistré : Fermée.').waitFor();
+    await noEnglish(pact, 'detail, closed');
+    await screenshot(pact, 'referral-fr-closed-desktop');
+
+    await pact.getByRole('link', { name: 'Demandes reçues' }).click();
+    await pact.getByLabel('Afficher').selectOption('all');
+    await card.first().getByText('Fermée').waitFor();
+    await noEnglish(pact, 'inbox, all');
+    await pact.getByRole('link', { name: 'Demandes envoyées' }).click();
+    await pact.getByRole('heading', { name: 'Demandes envoyées' }).waitFor();
+    await noEnglish(pact, 'outbox');
+    await pact.getByRole('link', { name: 'Escalades' }).click();
+    await pact.getByRole('heading', { name: 'Escalades' }).waitFor();
+    await noEnglish(pact, 'escalations');
+    expect(visited).toHaveLength(9);
+  });
+
+  it('switches language at any time and remembers it for the person', async () => {
+    const first = await as('windsor-supervisor');
+    await first.getByRole('button', { name: /Français/ }).click();
+    await first.getByRole('heading', { name: 'Demandes reçues' }).waitFor();
+    await first.reload();
+    await first.getByRole('heading', { name: 'Demandes reçues' }).waitFor();
+    // Another browser, the same person: French again, from the account.
+    const second = await as('windsor-supervisor');
+    await second.getByRole('heading', { name: 'Demandes reçues' }).waitFor();
+    await second.getByRole('button', { name: /English/ }).click();
+    await second.getByRole('heading', { name: 'Incoming referrals' }).waitFor();
+  });
+
+  it('clears the screen to a neutral page with the quick exit: one click, or Esc twice', async () => {
+    const intake = await as('london-intake');
+    await intake.goto(`/referrals/${shared.withheldReferral}`);
+    await intake.getByText('Synthetic: housing').waitFor();
+    await intake.keyboard.press('Escape');
+    await intake.keyboard.press('Escape');
+    await intake.waitForURL(/\/neutral\.html$/);
+    expect(await intake.title()).toBe('Weather');
+    expect(await intake.content()).not.toMatch(/Passage|Synthetic|referral/i);
+    // Back does not bring the referral back: the quick exit replaced it in history.
+    await intake.goBack().catch(() => undefined);
+    expect(intake.url()).not.toContain(shared.withheldReferral);
+
+    const officer = await as('peel-officer');
+    await officer.getByRole('button', { name: /^Quick exit/ }).click();
+    await officer.waitForURL(/\/neutral\.html$/);
+  });
+
+  it('passes axe-core (no serious or critical WCAG 2.2 AA violation) on every screen, at 1280 and 390 px', async () => {
+    const screens: { user: string; path: string; name: string; ready: string }[] = [
+      { user: 'peel-officer', path: '/handoff', name: 'handoff', ready: 'Read this to the person' },
+      { user: 'peel-officer', path: '/outbox', name: 'outbox', ready: 'Referrals you sent' },
+      {
+        user: 'peel-officer',
+        path: `/referrals/${shared.journeyReferral}`,
+        name: 'referral-sender',
+        ready: 'Not shared — no consent',
+      },
+      { user: 'london-intake', path: '/inbox', name: 'inbox', ready: 'Incoming referrals' },
+      {
+        user: 'london-intake',
+        path: `/referrals/${shared.withheldReferral}`,
+        name: 'referral-detail',
+        ready: 'DO NOT CONTACT',
+      },
+      {
+        user: 'windsor-intake',
+        path: `/referrals/${shared.withheldReferral}`,
+        name: 'referral-refused',
+        ready: 'You cannot see this referral.',
+      },
+      { user: 'crisis-counsellor', path: '/escalations', name: 'escalations', ready: 'Escalations' },
+      { user: 'pact-intake', path: `/referrals/${shared.frenchReferral}`, name: 'referral-fr', ready: 'Historique' },
+      { user: 'auditor', path: '/oversight?tab=handoff', name: 'oversight-handoff', ready: 'Time to acknowledge' },
+      {
+        user: 'auditor',
+        path: '/oversight?tab=consent',
+        name: 'oversight-consent',
+        ready: 'Consents by agency and method',
+      },
+      {
+        user: 'auditor',
+        path: '/oversight?tab=statistics',
+        name: 'oversight-statistics',
+        ready: 'are hidden so that nobody',
+      },
+      { user: 'auditor', path: '/oversight?tab=audit', name: 'oversight-audit', ready: 'Latest signed checkpoint' },
+      { user: 'admin', path: '/directory', name: 'directory', ready: 'Open Referral (HSDS) exchange' },
+      { user: 'london-supervisor', path: '/oversight', name: 'oversight-supervisor', ready: 'Hand-off times' },
+    ];
+    const problems: string[] = [];
+    const saved: string[] = [];
+    for (const [width, viewport] of Object.entries(widths)) {
+      // The sign-in page, before anyone is signed in.
+      const context = await browser.newContext({ baseURL: base, viewport });
+      contexts.push(context);
+      const signIn = await context.newPage();
+      await signIn.goto('/');
+      await signIn.getByRole('heading', { name: 'Sign in to Passage' }).waitFor();
+      problems.push(...(await seriousViolations(signIn)).map((v) => `sign-in @${width}: ${v}`));
+      saved.push(await screenshot(signIn, `sign-in-${width}`));
+
+      const pages = new Map<string, Page>();
+      for (const screen of screens) {
+        let page = pages.get(screen.user);
+        if (!page) {
+          page = await as(screen.user, viewport);
+          pages.set(screen.user, page);
+        }
+        await page.goto(screen.path);
+        await page.getByText(screen.ready).first().waitFor();
+        await page.waitForLoadState('networkidle').catch(() => undefined);
+        problems.push(...(await seriousViolations(page)).map((v) => `${screen.name} @${width}: ${v}`));
+        saved.push(await screenshot(page, `${screen.name}-${width}`));
+        // Nothing wider than the screen but the tables, which scroll inside their own region.
+        const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+        if (overflow > 1) problems.push(`${screen.name} @${width}: the page is ${overflow} px wider than the screen`);
+      }
+      // The hand-off's later steps and the directory's edit form, opened.
+      const officer = pages.get('peel-officer')!;
+      await officer.goto('/handoff');
+      await officer.getByLabel('Housing', { exact: true }).check();
+      await officer.getByLabel('Where is the person?').selectOption('london');
+      await officer.getByRole('button', { name: 'Find agencies' }).click();
+      await officer.getByLabel(london).check();
+      await officer.getByRole('button', { name: 'Record consent' }).click();
+      await officer.getByText(/Consent recorded/).waitFor();
+      problems.push(...(await seriousViolations(officer)).map((v) => `handoff-referral @${width}: ${v}`));
+      saved.push(await screenshot(officer, `handoff-referral-${width}`));
+      await officer.getByRole('button', { name: 'Review' }).click();
+      await officer.getByRole('heading', { name: 'Check before sending' }).waitFor();
+      problems.push(...(await seriousViolations(officer)).map((v) => `handoff-review @${width}: ${v}`));
+      saved.push(await screenshot(officer, `handoff-review-${width}`));
+      const admin = pages.get('admin')!;
+      await admin.getByRole('button', { name: `Edit ${london}` }).click();
+      await admin.getByRole('heading', { name: `Edit ${london}` }).waitFor();
+      problems.push(...(await seriousViolations(admin)).map((v) => `directory-edit @${width}: ${v}`));
+      saved.push(await screenshot(admin, `directory-edit-${width}`));
+    }
+    expect(problems).toEqual([]);
+    expect(saved.length).toBe(2 * (screens.length + 4));
+  });
+});
+
+/** Every English word of the console that French writes differently: none may show on a French screen. */
+function englishOnlyStrings(): string[] {
+  const phrases = new Set<string>();
+  const pairs: [string, string | undefined][] = Object.entries(messages.en).map(([key, english]) => [
+    english,
+    messages.fr[key as keyof typeof messages.fr],
+  ]);
+  const tables = labels.en as unknown as Record<string, Record<string, string>>;
+  const frTables = labels.fr as unknown as Record<string, Record<string, string>>;
+  for (const [table, entries] of Object.entries(tables))
+    for (const [code, english] of Object.entries(entries)) pairs.push([english, frTables[table]?.[code]]);
+  for (const [english, french] of pairs) {
+    // Placeholders split a message into the fixed parts a screen would show.
+    for (const part of english.split(/\{\w+\}/)) {
+      const phrase = part.trim().replace(/[.:,]$/, '');
+      if (phrase.length >= 4 && phrase !== french && !(french ?? '').includes(phrase)) phrases.add(phrase);
+    }
+  }
+  return [...phrases];
+}
