@@ -19,7 +19,15 @@ const infrastructure = [
 ];
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', 'packages/contracts/src/gen/**', '.tmp/**', '.passage/**', 'packages/console/dist/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      'packages/contracts/src/gen/**',
+      '.tmp/**',
+      '.passage/**',
+      'packages/console/dist/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
