@@ -1,16 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileURLToPath } from 'node:url';
 import { labels, messages } from '@passage/console/i18n';
-import {
-  createTestDatabase,
-  createTestNats,
-  runScript,
-  sparePort,
-  waitForPort,
-  type ScriptProcess,
-  type TestDatabase,
-  type TestNats,
-} from '@passage/testing';
+import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ApiUser, referralWithWithheldCategory } from './console/api.ts';
 import { launch, screenshot, seriousViolations, signedIn, textInPageLanguage, widths } from './console/browser.ts';
@@ -18,14 +8,10 @@ import { launch, screenshot, seriousViolations, signedIn, textInPageLanguage, wi
 // The web console in a real browser (Debian's chromium, driven by playwright-core) against
 // the network exactly as `pnpm start` runs it, on a database and NATS namespace of its own.
 // The tests run in order and build on each other's referrals, as a day at work would.
-const root = fileURLToPath(new URL('../../', import.meta.url));
-let db: TestDatabase;
-let nats: TestNats;
-let network: ScriptProcess;
+let network: StartedNetwork;
 let browser: Browser;
 let base = '';
 const contexts: BrowserContext[] = [];
-const ports = { directory: 0, consent: 0, referrals: 0, audit: 0, escalation: 0, gateway: 0 };
 const shared = { journeyReferral: '', withheldReferral: '', frenchReferral: '', subjectRef: '' };
 
 const london = 'London Anti-Human Trafficking Coalition';
@@ -38,46 +24,18 @@ async function as(username: string, viewport: { width: number; height: number } 
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase('console');
-  nats = await createTestNats('console');
-  for (const name of Object.keys(ports) as (keyof typeof ports)[]) ports[name] = await sparePort();
-  network = runScript(
-    'scripts/start.ts',
-    {
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-      NATS_NAMESPACE: nats.namespace,
-      DIRECTORY_PORT: String(ports.directory),
-      CONSENT_PORT: String(ports.consent),
-      REFERRALS_PORT: String(ports.referrals),
-      AUDIT_PORT: String(ports.audit),
-      ESCALATION_PORT: String(ports.escalation),
-      GATEWAY_PORT: String(ports.gateway),
-      AUDIT_CHECKPOINT_SECONDS: '0.5',
-      // Many sign-ins from one address in a few minutes: the test's, not an attack.
-      SIGN_IN_PER_MINUTE: '1000',
-      LOG_LEVEL: 'warn',
-    },
-    { cwd: root },
-  );
-  for (const port of Object.values(ports)) await waitForPort(port, 60_000);
-  base = `http://127.0.0.1:${ports.gateway}`;
-  // The directory is seeded a moment after its port opens.
-  const admin = await ApiUser.signIn(base, 'admin');
-  for (let i = 0; i < 120; i++) {
-    const { agencies } = await admin.call<{ agencies?: unknown[] }>('GET', '/api/agencies');
-    if ((agencies ?? []).length >= 10) break;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  network = await startNetworkAsPnpmStart('console', {
+    // Many sign-ins from one address in a few minutes: the test's, not an attack.
+    SIGN_IN_PER_MINUTE: '1000',
+  });
+  base = network.gatewayUrl;
   browser = await launch();
 }, 120_000);
 
 afterAll(async () => {
   for (const context of contexts) await context.close().catch(() => undefined);
   await browser?.close();
-  await network?.kill();
-  await nats?.cleanup();
-  await db?.drop();
+  await network?.stop();
 });
 
 describe('the web console', { timeout: 180_000 }, () => {
@@ -209,6 +167,143 @@ describe('the web console', { timeout: 180_000 }, () => {
     const page = await windsor.content();
     for (const secret of ['Synthetic: housing', 'only through the officer', 'DO NOT CONTACT', subjectRef])
       expect(page).not.toContain(secret);
+
+    // The auditor finds both reads in the person's access log: London's allowed, Windsor-Essex's denied.
+    const auditor = await as('auditor');
+    await auditor.goto('/oversight?tab=access');
+    await auditor.getByLabel('The person’s subject reference').fill(subjectRef);
+    const rows = auditor.locator('tbody tr');
+    await expect
+      .poll(
+        async () => {
+          await auditor.getByRole('button', { name: 'Show accesses' }).click();
+          await auditor.waitForLoadState('networkidle');
+          return (await rows.allTextContents()).join('\n');
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toMatch(/london-intake.*London Anti-Human Trafficking Coalition.*Allowed[\s\S]*windsor-intake.*Denied/);
+  });
+
+  it('shows a decline with its reason in the sender’s outbox, and resends to the suggested agency', async () => {
+    const officer = await ApiUser.signIn(base, 'peel-officer');
+    const consent = await officer.call<{ subjectRef: string }>('POST', '/api/consents', {
+      method: 'CAPTURE_METHOD_WRITTEN',
+      language: 'en',
+      expiresAt: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+      scopes: [
+        {
+          recipientAgencyIds: ['london-coalition', 'windsor-essex-ahtag'],
+          purposes: ['referral'],
+          categories: ['needs'],
+          doNotContact: false,
+        },
+      ],
+    });
+    const { referral } = await officer.call<{ referral: { id: string } }>('POST', '/api/referrals', {
+      subjectRef: consent.subjectRef,
+      fromAgency: 'peel-regional-police',
+      toAgency: 'london-coalition',
+      priority: 'PRIORITY_STANDARD',
+      needs: ['counselling'],
+      language: 'en',
+      packet: [{ category: 'needs', content: 'Synthetic: counselling near Windsor' }],
+    });
+
+    const intake = await as('london-intake');
+    await intake.goto(`/referrals/${referral.id}`);
+    await intake.getByRole('button', { name: 'Decline' }).click();
+    await intake.getByLabel('Reason for declining').selectOption('outside_mandate');
+    await intake.getByLabel('Suggest another agency').selectOption('windsor-essex-ahtag');
+    await intake.locator('form.subform').getByRole('button', { name: 'Decline' }).click();
+    await intake.getByText('Saved: Declined.').waitFor();
+
+    const sender = await as('peel-officer');
+    await sender.getByRole('link', { name: 'Sent' }).click();
+    const card = sender.locator('li.referral', { hasText: 'Outside our mandate' });
+    await card.first().waitFor();
+    await expect
+      .poll(() => card.first().textContent())
+      .toContain('Suggested: Windsor-Essex Anti-Human Trafficking Action Group');
+    await card
+      .first()
+      .getByRole('button', { name: /^Resend to Windsor-Essex/ })
+      .click();
+    await sender.waitForURL(
+      (url) => /\/referrals\/[0-9a-f-]{36}$/.test(url.pathname) && !url.pathname.endsWith(referral.id),
+    );
+    await sender
+      .getByRole('heading', {
+        name: 'Referral: Peel Regional Police → Windsor-Essex Anti-Human Trafficking Action Group',
+      })
+      .waitFor();
+    await sender.getByText('Resent after a decline').waitFor();
+  });
+
+  it('lets the administrator change a listing, export the directory as HSDS and import it back', async () => {
+    const admin = await as('admin');
+    await admin.getByRole('link', { name: 'Directory' }).click();
+    const sarnia = 'Sarnia-Lambton Committee Against the Trafficking of Women and Children';
+    await admin.getByRole('button', { name: `Edit ${sarnia}` }).click();
+    await admin.getByLabel('Capacity').fill('7');
+    await admin.getByRole('button', { name: 'Save' }).click();
+    await admin.getByText(`Saved ${sarnia}.`).waitFor();
+    const listing = await (
+      await ApiUser.signIn(base, 'admin')
+    ).call<{ agency: { capacity: number } }>('GET', '/api/agencies/sarnia-lambton-committee');
+    expect(listing.agency.capacity).toBe(7);
+
+    // A bad target is named and nothing changes.
+    await admin.getByRole('button', { name: `Edit ${sarnia}` }).click();
+    await admin.getByLabel('Accept an urgent referral within').fill('0');
+    await admin.getByRole('button', { name: 'Save' }).click();
+    await admin.getByRole('alert').filter({ hasText: 'Some fields need attention.' }).waitFor();
+    await admin.getByRole('button', { name: 'Cancel' }).click();
+
+    const download = admin.waitForEvent('download');
+    await admin.getByRole('button', { name: 'Export the directory (HSDS JSON)' }).click();
+    const file = await (await download).path();
+    await admin.getByLabel('HSDS JSON file to import').setInputFiles(file);
+    await admin.getByRole('button', { name: 'Import', exact: true }).click();
+    await admin.getByText(/^Imported \d+ agencies\.$/).waitFor();
+  });
+
+  it('can be used from the keyboard alone: skip link, visible focus, every action reachable', async () => {
+    await referralWithWithheldCategory(await ApiUser.signIn(base, 'opp-officer'), {
+      from: 'opp',
+      to: 'london-coalition',
+      language: 'en',
+      needs: ['shelter'],
+      content: {
+        needs: 'Synthetic: shelter',
+        safe_contact: 'Synthetic: email only',
+        situation: 'Synthetic: withdrawn',
+      },
+    });
+    const intake = await as('london-intake');
+    // As the console opens: focus starts at the top of the page.
+    await intake.reload();
+    await intake.getByRole('heading', { name: 'Incoming referrals' }).waitFor();
+    await intake.keyboard.press('Tab');
+    const skip = intake.getByRole('link', { name: 'Skip to content' });
+    expect(await skip.evaluate((element) => element === element.ownerDocument.activeElement)).toBe(true);
+    expect(await skip.boundingBox()).not.toBeNull();
+    await intake.keyboard.press('Enter');
+    expect(await intake.evaluate<string>('document.activeElement.id')).toBe('main');
+    // From the main content, Tab reaches a referral; Enter opens it; its first step is a button away.
+    for (
+      let i = 0;
+      i < 10 && !(await intake.evaluate<boolean>("document.activeElement?.closest('li.referral') !== null"));
+      i++
+    )
+      await intake.keyboard.press('Tab');
+    await intake.keyboard.press('Enter');
+    await intake.waitForURL(/\/referrals\//);
+    await intake.getByRole('heading', { name: 'What you can do' }).waitFor();
+    const outline = await intake.evaluate<string>(
+      "(() => { const b = document.querySelector('.actions-card button'); b.focus(); return getComputedStyle(b).outlineStyle; })()",
+    );
+    expect(outline).toBe('solid');
   });
 
   it('takes a PACT-Ottawa intake worker through the whole inbox flow in French, with no English on screen', async () => {

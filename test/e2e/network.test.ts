@@ -1,70 +1,28 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { demoUsers, developmentIssuer } from '@passage/auth';
 import { audit as apb, consent as cpb, referrals as pb } from '@passage/contracts';
 import { bearerMetadata, callUnary, insecureCredentials } from '@passage/platform';
-import {
-  createTestDatabase,
-  createTestNats,
-  healthStatus,
-  runScript,
-  sparePort,
-  waitFor,
-  waitForPort,
-  waitUntil,
-  type ScriptProcess,
-  type TestDatabase,
-  type TestNats,
-} from '@passage/testing';
+import { healthStatus, waitFor } from '@passage/testing';
+import { repositoryRoot, startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
 
-// The network exactly as `pnpm start` runs it (scripts/start.ts: every service its own
-// process, development keys), on a database and NATS namespace of this test's own.
-const root = fileURLToPath(new URL('../../', import.meta.url));
-let db: TestDatabase;
-let nats: TestNats;
-let network: ScriptProcess;
-const ports = { directory: 0, consent: 0, referrals: 0, audit: 0, escalation: 0, gateway: 0 };
+// The network exactly as `pnpm start` runs it, on a database and NATS namespace of this test's own.
+const root = repositoryRoot;
+let started: StartedNetwork;
+let network: StartedNetwork['process'];
+let db: StartedNetwork['db'];
+let ports: StartedNetwork['ports'];
 const as = (user: keyof typeof demoUsers) => bearerMetadata(developmentIssuer().issue(demoUsers[user]!));
 
 beforeAll(async () => {
-  db = await createTestDatabase('network');
-  nats = await createTestNats('network');
-  for (const name of Object.keys(ports) as (keyof typeof ports)[]) ports[name] = await sparePort();
-  network = runScript(
-    'scripts/start.ts',
-    {
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-      NATS_NAMESPACE: nats.namespace,
-      DIRECTORY_PORT: String(ports.directory),
-      CONSENT_PORT: String(ports.consent),
-      REFERRALS_PORT: String(ports.referrals),
-      AUDIT_PORT: String(ports.audit),
-      ESCALATION_PORT: String(ports.escalation),
-      GATEWAY_PORT: String(ports.gateway),
-      AUDIT_CHECKPOINT_SECONDS: '0.5',
-      LOG_LEVEL: 'warn',
-    },
-    { cwd: root },
-  );
-  for (const port of Object.values(ports)) await waitForPort(port, 30_000);
-  const sql = new pg.Client({ connectionString: db.url });
-  await sql.connect();
-  await waitUntil(
-    async () => (await sql.query('select count(*)::int as n from consent.agencies')).rows[0].n === 10,
-    30_000,
-  );
-  await sql.end();
+  started = await startNetworkAsPnpmStart('network');
+  ({ process: network, db, ports } = started);
 });
 
 afterAll(async () => {
-  await network?.kill();
-  await nats?.cleanup();
-  await db?.drop();
+  await started?.stop();
 });
 
 it('serves a hand-off end to end through the processes pnpm start runs, then stops cleanly on Ctrl-C', async () => {

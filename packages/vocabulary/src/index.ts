@@ -49,3 +49,35 @@ export function isAgencyKind(value: string): value is AgencyKind {
 export function isSupportNeed(value: string): boolean {
   return (supportNeeds as readonly string[]).includes(value);
 }
+
+/** Why a receiving agency declines a referral. */
+export const declineReasons = [
+  'no_capacity',
+  'outside_mandate',
+  'language',
+  'safety_concern',
+  'duplicate',
+  'other',
+] as const;
+
+/** How a referral ends once the agency has taken it. */
+export const closeOutcomes = [
+  'services_provided',
+  'referred_elsewhere',
+  'client_declined',
+  'unable_to_contact',
+  'safety_concern',
+  'other',
+] as const;
+
+/** Why the sending agency takes a referral back. */
+export const withdrawReasons = [
+  'person_withdrew',
+  'sent_in_error',
+  'safety_concern',
+  'consent_revoked',
+  'other',
+] as const;
+
+/** How first contact with the person was made. */
+export const contactMethods = ['phone', 'in_person', 'video', 'text', 'through_referrer'] as const;

@@ -201,6 +201,25 @@ describe('directory administration', () => {
     });
     expect(refused.status).toBe(403);
   });
+
+  it('imports the whole directory it exports (larger than other requests may be)', async () => {
+    const admin = await as('admin');
+    const exported = await http.json<{ json: string }>('GET', '/api/directory/hsds', { session: admin });
+    expect(exported.status).toBe(200);
+    expect(exported.body.json.length).toBeGreaterThan(64 * 1024);
+    const imported = await http.json<{ imported: number }>('POST', '/api/directory/hsds', {
+      session: admin,
+      body: { json: exported.body.json },
+    });
+    expect(imported.status, JSON.stringify(imported.body)).toBe(200);
+    expect(imported.body.imported).toBe(10);
+    // Elsewhere the 64 KiB limit holds.
+    const big = await http.json('POST', '/api/consents', {
+      session: await as('peel-officer'),
+      body: { notes: 'x'.repeat(70 * 1024) },
+    });
+    expect(big.status).toBe(400);
+  });
 });
 
 describe('the hand-off through the API', () => {

@@ -45,10 +45,12 @@ export function Layout(props: {
         {session && (
           <>
             <p className="who">
-              {t('layout.signedInAs', {
-                name: session.user.displayName,
-                agency: agencyName(session.user.agencyId),
-              })}
+              {session.agencies.has(session.user.agencyId)
+                ? t('layout.signedInAs', {
+                    name: session.user.displayName,
+                    agency: agencyName(session.user.agencyId),
+                  })
+                : t('layout.signedInAsPerson', { name: session.user.displayName })}
             </p>
             <nav aria-label={t('nav.label')} className="nav">
               <ul>

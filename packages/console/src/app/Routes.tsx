@@ -1,4 +1,4 @@
-import { useEffect, type ReactNode } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import { useI18n } from '../i18n/context.tsx';
 import { Directory } from '../pages/Directory.tsx';
 import { Escalations } from '../pages/Escalations.tsx';
@@ -28,9 +28,12 @@ export function Routes(): ReactNode {
   useEffect(() => {
     if (toHome && landing !== '/') navigate(landing);
   }, [toHome, landing]);
-  // Each screen's heading takes the focus, so a screen reader hears where it arrived.
+  // After moving to another screen its heading takes the focus, so a screen reader hears
+  // where it arrived; a fresh page load leaves the focus at the top (the skip link first).
+  const firstPath = useRef(path);
   useEffect(() => {
-    document.querySelector<HTMLElement>('main h1')?.focus();
+    if (path !== firstPath.current) document.querySelector<HTMLElement>('main h1')?.focus();
+    firstPath.current = '';
   }, [path]);
 
   const referral = match('/referrals/:referralId', path);

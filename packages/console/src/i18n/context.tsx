@@ -11,6 +11,8 @@ export interface I18n {
   readonly l: (typeof labels)[Language];
   /** An agency's name in the current language. */
   readonly agencyName: (id: string | undefined) => string;
+  /** "Label: value" as each language writes it (French puts a space before the colon). */
+  readonly pair: (label: string, value?: string) => string;
 }
 
 export function makeI18n(language: Language, agencies: ReadonlyMap<string, { nameEn: string; nameFr: string }>): I18n {
@@ -18,6 +20,7 @@ export function makeI18n(language: Language, agencies: ReadonlyMap<string, { nam
     language,
     t: (key, values) => format(messages[language][key], values),
     l: labels[language],
+    pair: (label, value = '') => `${label}${language === 'fr' ? '\u00a0:' : ':'} ${value}`,
     agencyName: (id) => {
       if (!id) return '';
       const agency = agencies.get(id);

@@ -13,6 +13,7 @@ describe('console formatting', () => {
   });
 
   it('reads durations at a glance', () => {
+    expect(duration(40_400, 'en')).toBe('40 s');
     expect(duration(42 * 60_000, 'en')).toBe('42 min');
     expect(duration(185 * 60_000, 'en')).toBe('3 h 5 min');
     expect(duration(52 * 3_600_000, 'fr')).toBe('2 j 4 h');
@@ -51,7 +52,14 @@ describe('console formatting', () => {
       expect(french, key).toBeTruthy();
       // Identical only where both languages write it the same way.
       if (french === english)
-        expect(['app.name', 'common.total', 'time.minutes', 'time.hours', 'directory.services']).toContain(key);
+        expect([
+          'app.name',
+          'common.total',
+          'time.seconds',
+          'time.minutes',
+          'time.hours',
+          'directory.services',
+        ]).toContain(key);
     }
   });
 });

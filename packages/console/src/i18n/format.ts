@@ -32,10 +32,12 @@ export function month(value: string, language: Language): string {
   );
 }
 
-/** A span of time, coarse enough to read at a glance: "42 min", "3 h 5 min", "2 d 4 h". */
+/** A span of time, coarse enough to read at a glance: "40 s", "42 min", "3 h 5 min", "2 d 4 h". */
 export function duration(milliseconds: number, language: Language): string {
   const t = messages[language];
-  const minutes = Math.max(0, Math.round(Math.abs(milliseconds) / 60_000));
+  const seconds = Math.round(Math.abs(milliseconds) / 1000);
+  if (seconds < 60) return format(t['time.seconds'], { n: seconds });
+  const minutes = Math.round(seconds / 60);
   if (minutes < 60) return format(t['time.minutes'], { n: minutes });
   const hours = Math.floor(minutes / 60);
   if (hours < 48) return format(t['time.hours'], { h: hours, m: minutes % 60 });

@@ -1,34 +1,19 @@
 import type { DataCategory, Purpose } from '@passage/consent-policy';
-import type { AgencyKind, ServiceType } from '@passage/vocabulary';
+import {
+  closeOutcomes,
+  contactMethods,
+  declineReasons,
+  withdrawReasons,
+  type AgencyKind,
+  type ServiceType,
+} from '@passage/vocabulary';
 import type { Language, ReferralState } from '../api/types.ts';
+
+export { closeOutcomes, contactMethods, declineReasons, withdrawReasons };
 
 // The network's closed vocabularies as people read them. Each table is total over its
 // vocabulary (the types say so), in both languages.
 
-export const declineReasons = [
-  'no_capacity',
-  'outside_mandate',
-  'language',
-  'safety_concern',
-  'duplicate',
-  'other',
-] as const;
-export const closeOutcomes = [
-  'services_provided',
-  'referred_elsewhere',
-  'client_declined',
-  'unable_to_contact',
-  'safety_concern',
-  'other',
-] as const;
-export const withdrawReasons = [
-  'person_withdrew',
-  'sent_in_error',
-  'safety_concern',
-  'consent_revoked',
-  'other',
-] as const;
-export const contactMethods = ['phone', 'in_person', 'video', 'text', 'through_referrer'] as const;
 export const captureMethods = [
   'CAPTURE_METHOD_VERBAL',
   'CAPTURE_METHOD_WRITTEN',
@@ -407,20 +392,8 @@ const fr: Labels = {
     system: 'Passage',
   },
   day: { mon: 'lundi', tue: 'mardi', wed: 'mercredi', thu: 'jeudi', fri: 'vendredi', sat: 'samedi', sun: 'dimanche' },
-  region: {
-    toronto: 'Toronto',
-    peel: 'Peel',
-    'london-middlesex': 'London-Middlesex',
-    'windsor-essex': 'Windsor-Essex',
-    ottawa: 'Ottawa',
-    'sarnia-lambton': 'Sarnia-Lambton',
-    hamilton: 'Hamilton',
-    waterloo: 'Waterloo',
-    'thunder-bay': 'Thunder Bay',
-    sudbury: 'Sudbury',
-    kingston: 'Kingston',
-    ontario: 'Ontario',
-  },
+  // Place names are the same in both languages.
+  region: en.region,
   municipality: { ...en.municipality, 'middlesex-centre': 'Middlesex-Centre' },
   missedTarget: { acknowledge_overdue: 'Réception non accusée à temps', accept_overdue: 'Non acceptée à temps' },
   accessOutcome: { granted: 'Permis', denied: 'Refusé', allowed: 'Permis' },

@@ -118,7 +118,7 @@ function AgencyForm(props: {
   onCancel: () => void;
   onSaved: (agency: Agency) => void;
 }): ReactNode {
-  const { t, l } = useI18n();
+  const { t, l, language } = useI18n();
   const a = props.agency;
   const [id, setId] = useState(a?.id ?? '');
   const [nameEn, setNameEn] = useState(a?.nameEn ?? '');
@@ -185,11 +185,12 @@ function AgencyForm(props: {
 
   return (
     <form
+      noValidate
       onSubmit={(e) => void save(e)}
       className="card"
-      aria-label={a ? t('directory.edit', { agency: a.nameEn }) : t('directory.add')}
+      aria-label={a ? t('directory.edit', { agency: language === 'fr' ? a.nameFr : a.nameEn }) : t('directory.add')}
     >
-      <h2>{a ? t('directory.edit', { agency: a.nameEn }) : t('directory.add')}</h2>
+      <h2>{a ? t('directory.edit', { agency: language === 'fr' ? a.nameFr : a.nameEn }) : t('directory.add')}</h2>
       {!a && <TextField label={t('directory.id')} value={id} onChange={setId} required />}
       <div className="row">
         <TextField label={t('directory.nameEn')} value={nameEn} onChange={setNameEn} required />

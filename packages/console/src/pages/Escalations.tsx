@@ -10,7 +10,7 @@ import { ErrorNotice, Loading } from '../ui/feedback.tsx';
 
 /** Hand-offs that missed a target, for the crisis line, the sender and the supervisors to take up. */
 export function Escalations(): ReactNode {
-  const { t, l, language, agencyName } = useI18n();
+  const { t, l, language, agencyName, pair } = useI18n();
   const list = useGet<{ items?: EscalationItem[] }>('/api/escalations');
   useLiveFeed((event) => {
     if (event.type.endsWith('.escalated')) list.reload();
@@ -38,13 +38,11 @@ export function Escalations(): ReactNode {
                 `${agencyName(item.fromAgency)} → ${agencyName(item.toAgency)}`
               )}
             </p>
-            <p className="muted">
-              {t('escalations.missed')}: {dateTime(item.dueAt, language)}
-            </p>
+            <p className="muted">{pair(t('escalations.missed'), dateTime(item.dueAt, language))}</p>
             <p>{item.consentCoversReader ? t('escalations.covered') : t('escalations.notCovered')}</p>
             {(item.candidates ?? []).length > 0 && (
               <>
-                <p>{t('escalations.suggestions')}:</p>
+                <p>{pair(t('escalations.suggestions'))}</p>
                 <ul>
                   {(item.candidates ?? []).map((c) => (
                     <li key={c.agencyId}>

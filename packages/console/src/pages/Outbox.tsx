@@ -35,7 +35,7 @@ export function Outbox(): ReactNode {
 }
 
 export function DeclineFollowUp({ referral }: { referral: Referral }): ReactNode {
-  const { t, l, agencyName } = useI18n();
+  const { t, l, agencyName, pair } = useI18n();
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
   if (referral.state !== 'STATE_DECLINED') return null;
@@ -54,9 +54,7 @@ export function DeclineFollowUp({ referral }: { referral: Referral }): ReactNode
   };
   return (
     <div className="decline">
-      <p>
-        {t('col.reason')}: {label(l.declineReason, referral.reason)}
-      </p>
+      <p>{pair(t('col.reason'), label(l.declineReason, referral.reason))}</p>
       {referral.suggestedAgency && (
         <>
           <p>{t('outbox.suggested', { agency: agencyName(referral.suggestedAgency) })}</p>

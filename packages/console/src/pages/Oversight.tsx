@@ -429,7 +429,7 @@ function Statistics(): ReactNode {
 }
 
 function AuditLog(): ReactNode {
-  const { t, language } = useI18n();
+  const { t, language, pair } = useI18n();
   const latest = useGet<{ checkpoint?: Checkpoint; verifierKey?: string }>('/api/audit/checkpoint');
   const [result, setResult] = useState<VerifyResult | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
@@ -491,7 +491,7 @@ function AuditLog(): ReactNode {
       {error !== undefined && <ErrorNotice error={error} />}
       {result?.latest?.treeSize !== undefined && (
         <p className="muted">
-          {t('audit.size')}: {number(num(result.latest.treeSize), language)} —{' '}
+          {pair(t('audit.size'), number(num(result.latest.treeSize), language))} —{' '}
           {dateTime(new Date().toISOString(), language)}
         </p>
       )}

@@ -59,18 +59,18 @@ function Loaded(props: {
   refreshing: boolean;
   onChanged: () => void;
 }): ReactNode {
-  const { t, l, language, agencyName } = useI18n();
+  const { t, l, language, agencyName, pair } = useI18n();
   const { referral } = props.view;
   const now = useNow();
   const packet = props.view.packet ?? [];
   return (
     <section>
       <h1 tabIndex={-1}>
-        {t('detail.title')}: {agencyName(referral.fromAgency)} → {agencyName(referral.toAgency)}
+        {pair(t('detail.title'), `${agencyName(referral.fromAgency)} → ${agencyName(referral.toAgency)}`)}
       </h1>
       {referral.doNotContact && (
         <div className="dnc-banner" role="alert">
-          <span aria-hidden="true">⛔</span> {t('detail.dnc')}
+          {t('detail.dnc')}
         </div>
       )}
       {referral.escalated && <p className="notice">{t('detail.escalated')}</p>}

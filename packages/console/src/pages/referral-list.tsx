@@ -13,7 +13,7 @@ export function ReferralList(props: {
   now: number;
   extra?: (referral: Referral) => ReactNode;
 }): ReactNode {
-  const { t, l, language, agencyName } = useI18n();
+  const { t, l, language, agencyName, pair } = useI18n();
   return (
     <ul className="referrals">
       {props.referrals.map((referral) => {
@@ -30,12 +30,8 @@ export function ReferralList(props: {
                 {t(props.side === 'inbox' ? 'col.from' : 'col.to')} {agencyName(other)}
               </Link>
             </p>
-            <p>
-              {t('col.needs')}: {(referral.needs ?? []).map((n) => label(l.need, n)).join(', ')}
-            </p>
-            <p className="muted">
-              {t('col.sent')}: {dateTime(referral.sentAt, language)}
-            </p>
+            <p>{pair(t('col.needs'), (referral.needs ?? []).map((n) => label(l.need, n)).join(', '))}</p>
+            <p className="muted">{pair(t('col.sent'), dateTime(referral.sentAt, language))}</p>
             {props.side === 'inbox' && (
               <p>
                 <Countdown target={currentTarget(referral)} now={props.now} />

@@ -7,21 +7,21 @@ import { countdown, type SlaTarget } from '../i18n/format.ts';
 // with what it is a badge of), the colour only repeats it.
 
 export function StateBadge({ state }: { state: ReferralState }): ReactNode {
-  const { t, l } = useI18n();
+  const { t, l, pair } = useI18n();
   return (
     <span className={`badge state-${state.slice(6).toLowerCase()}`}>
-      <span className="visually-hidden">{t('col.state')}: </span>
+      <span className="visually-hidden">{pair(t('col.state'))}</span>
       {l.state[state]}
     </span>
   );
 }
 
 export function PriorityBadge({ priority }: { priority: Priority | undefined }): ReactNode {
-  const { t } = useI18n();
+  const { t, pair } = useI18n();
   const urgent = priority === 'PRIORITY_URGENT';
   return (
     <span className={`badge ${urgent ? 'priority-urgent' : 'priority-standard'}`}>
-      <span className="visually-hidden">{t('col.priority')}: </span>
+      <span className="visually-hidden">{pair(t('col.priority'))}</span>
       {t(urgent ? 'status.urgent' : 'status.standard')}
     </span>
   );

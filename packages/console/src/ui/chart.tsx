@@ -21,7 +21,7 @@ export function BarChart(props: {
   formatValue: (minutes: number) => string;
 }): ReactNode {
   const rowHeight = 34;
-  const labelWidth = 180;
+  const labelWidth = 200;
   const width = 640;
   const barArea = width - labelWidth - 90;
   const max = Math.max(1, ...props.groups.map((g) => g.p90));
@@ -38,7 +38,8 @@ export function BarChart(props: {
           return (
             <g key={group.label}>
               <text x={labelWidth - 8} y={y + 18} textAnchor="end" className="chart-label">
-                {group.label.length > 24 ? `${group.label.slice(0, 23)}…` : group.label}
+                <title>{group.label}</title>
+                {group.label.length > 20 ? `${group.label.slice(0, 19)}…` : group.label}
               </text>
               <rect x={labelWidth} y={y + 2} height={12} width={(group.p90 / max) * barArea} className="bar-p90" />
               <rect x={labelWidth} y={y + 14} height={12} width={(group.p50 / max) * barArea} className="bar-p50" />

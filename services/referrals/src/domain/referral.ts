@@ -8,30 +8,8 @@ export const openStates: ReadonlySet<State> = new Set(['sent', 'acknowledged', '
 
 export type Priority = 'urgent' | 'standard';
 
-export const declineReasons = [
-  'no_capacity',
-  'outside_mandate',
-  'language',
-  'safety_concern',
-  'duplicate',
-  'other',
-] as const;
-export const closeOutcomes = [
-  'services_provided',
-  'referred_elsewhere',
-  'client_declined',
-  'unable_to_contact',
-  'safety_concern',
-  'other',
-] as const;
-export const withdrawReasons = [
-  'person_withdrew',
-  'sent_in_error',
-  'safety_concern',
-  'consent_revoked',
-  'other',
-] as const;
-export const contactMethods = ['phone', 'in_person', 'video', 'text', 'through_referrer'] as const;
+/** The lifecycle's reasons, outcomes and contact methods: the network's one list (@passage/vocabulary). */
+export { closeOutcomes, contactMethods, declineReasons, withdrawReasons } from '@passage/vocabulary';
 
 /** Support needs a referral may name: the network's one list (@passage/vocabulary). */
 export { supportNeeds } from '@passage/vocabulary';

@@ -118,7 +118,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
       return fail(reply, PassageError.invalid(violations));
     }
     if (e.statusCode === 413)
-      return fail(reply, new PassageError('invalid_argument', 'the request body is over 64 KiB'));
+      return fail(reply, new PassageError('invalid_argument', 'the request body is too large for this request'));
     if (e.statusCode === 429) return fail(reply, new PassageError('resource_exhausted', e.message));
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return fail(reply, new PassageError('invalid_argument', e.message));
@@ -257,6 +257,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     app.route({
       method: route.method,
       url: route.url,
+      ...(route.bodyLimit ? { bodyLimit: route.bodyLimit } : {}),
       schema: {
         summary: route.summary,
         tags: [route.tag],

@@ -1,0 +1,81 @@
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import {
+  createTestDatabase,
+  createTestNats,
+  runScript,
+  sparePort,
+  waitForPort,
+  waitUntil,
+  type ScriptProcess,
+  type TestDatabase,
+  type TestNats,
+} from '@passage/testing';
+
+export const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface StartedNetwork {
+  readonly db: TestDatabase;
+  readonly nats: TestNats;
+  readonly ports: Readonly<Record<'directory' | 'consent' | 'referrals' | 'audit' | 'escalation' | 'gateway', number>>;
+  readonly process: ScriptProcess;
+  readonly gatewayUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The network exactly as `pnpm start` runs it (scripts/start.ts: every service its own
+ * process, development keys), on spare ports, a database and a NATS namespace of the
+ * caller's own; ready once every port answers and the directory is seeded.
+ */
+export async function startNetworkAsPnpmStart(
+  label: string,
+  env: Record<string, string> = {},
+): Promise<StartedNetwork> {
+  const db = await createTestDatabase(label);
+  const nats = await createTestNats(label);
+  const ports = { directory: 0, consent: 0, referrals: 0, audit: 0, escalation: 0, gateway: 0 };
+  for (const name of Object.keys(ports) as (keyof typeof ports)[]) ports[name] = await sparePort();
+  const process = runScript(
+    'scripts/start.ts',
+    {
+      DATABASE_URL: db.url,
+      NATS_URL: nats.url,
+      NATS_NAMESPACE: nats.namespace,
+      DIRECTORY_PORT: String(ports.directory),
+      CONSENT_PORT: String(ports.consent),
+      REFERRALS_PORT: String(ports.referrals),
+      AUDIT_PORT: String(ports.audit),
+      ESCALATION_PORT: String(ports.escalation),
+      GATEWAY_PORT: String(ports.gateway),
+      AUDIT_CHECKPOINT_SECONDS: '0.5',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    { cwd: repositoryRoot },
+  );
+  const stop = async () => {
+    await process.kill();
+    await nats.cleanup();
+    await db.drop();
+  };
+  try {
+    for (const port of Object.values(ports)) await waitForPort(port, 60_000);
+    const sql = new pg.Client({ connectionString: db.url });
+    await sql.connect();
+    try {
+      // The consent service learns the seeded directory from its events: then hand-offs can start.
+      await waitUntil(
+        async () =>
+          (await sql.query<{ n: number }>('select count(*)::int as n from consent.agencies')).rows[0]!.n === 10,
+        30_000,
+      );
+    } finally {
+      await sql.end();
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { db, nats, ports, process, gatewayUrl: `http://127.0.0.1:${ports.gateway}`, stop };
+}
