@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labels, messages } from '@passage/console/i18n';
 import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
@@ -259,6 +260,10 @@ describe('the web console', { timeout: 180_000 }, () => {
     await admin.getByRole('button', { name: 'Save' }).click();
     await admin.getByRole('alert').filter({ hasText: 'Some fields need attention.' }).waitFor();
     await admin.getByRole('button', { name: 'Cancel' }).click();
+    const after = await (
+      await ApiUser.signIn(base, 'admin')
+    ).call<{ agency: { sla: { acceptUrgentMinutes: number } } }>('GET', '/api/agencies/sarnia-lambton-committee');
+    expect(after.agency.sla.acceptUrgentMinutes).toBe(240);
 
     const download = admin.waitForEvent('download');
     await admin.getByRole('button', { name: 'Export the directory (HSDS JSON)' }).click();
@@ -320,22 +325,6 @@ describe('the web console', { timeout: 180_000 }, () => {
       },
     });
     shared.frenchReferral = referralId;
-    const agencies = await counsellor.call<{ agencies: { nameEn: string; nameFr: string }[] }>('GET', '/api/agencies');
-    const english = [
-      ...englishOnlyStrings(),
-      ...agencies.agencies.filter((a) => a.nameEn !== a.nameFr).map((a) => a.nameEn),
-    ];
-    const visited: string[] = [];
-    const noEnglish = async (page: Page, screen: string) => {
-      visited.push(screen);
-      expect(await page.evaluate<string>('document.documentElement.lang')).toBe('fr');
-      const text = await textInPageLanguage(page);
-      const found = english.filter((phrase) => text.includes(phrase));
-      const words = [...text.matchAll(/\b(the|and|with|your|from|referral|inbox|please|sign out|sent|new)\b/gi)].map(
-        (m) => m[0],
-      );
-      expect({ screen, found, words }).toEqual({ screen, found: [], words: [] });
-    };
 
     // Camille's account is French: the console opens in French without asking.
     const pact = await as('pact-intake');
@@ -383,15 +372,23 @@ describe('the web console', { timeout: 180_000 }, () => {
     await pact.getByRole('link', { name: 'Escalades' }).click();
     await pact.getByRole('heading', { name: 'Escalades' }).waitFor();
     await noEnglish(pact, 'escalations');
-    expect(visited).toHaveLength(9);
   });
 
   it('switches language at any time and remembers it for the person', async () => {
     const first = await as('windsor-supervisor');
     await first.getByRole('button', { name: /Français/ }).click();
     await first.getByRole('heading', { name: 'Demandes reçues' }).waitFor();
+    await noEnglish(first, 'supervisor inbox');
+    // The supervisor's oversight, in French too: charts, tables and months.
+    for (const tab of ['Délais d’orientation', 'Rapport sur le consentement', 'Statistiques']) {
+      await first.getByRole('link', { name: 'Supervision' }).click();
+      await first.getByRole('link', { name: tab }).click();
+      await first.getByRole('heading', { name: tab, level: 2 }).waitFor();
+      await first.waitForLoadState('networkidle');
+      await noEnglish(first, `oversight: ${tab}`);
+    }
     await first.reload();
-    await first.getByRole('heading', { name: 'Demandes reçues' }).waitFor();
+    await first.getByRole('heading', { name: 'Supervision' }).waitFor();
     // Another browser, the same person: French again, from the account.
     const second = await as('windsor-supervisor');
     await second.getByRole('heading', { name: 'Demandes reçues' }).waitFor();
@@ -408,9 +405,11 @@ describe('the web console', { timeout: 180_000 }, () => {
     await intake.waitForURL(/\/neutral\.html$/);
     expect(await intake.title()).toBe('Weather');
     expect(await intake.content()).not.toMatch(/Passage|Synthetic|referral/i);
-    // Back does not bring the referral back: the quick exit replaced it in history.
-    await intake.goBack().catch(() => undefined);
-    expect(intake.url()).not.toContain(shared.withheldReferral);
+    // The session ended with it: Back reaches the console's sign-in page, not the person's data.
+    expect((await intake.request.get('/api/session')).status()).toBe(401);
+    await intake.goBack();
+    await intake.getByRole('heading', { name: 'Sign in to Passage' }).waitFor();
+    expect(await intake.content()).not.toMatch(/Synthetic|DO NOT CONTACT|Peel Regional Police/);
 
     const officer = await as('peel-officer');
     await officer.getByRole('button', { name: /^Quick exit/ }).click();
@@ -509,9 +508,30 @@ describe('the web console', { timeout: 180_000 }, () => {
       saved.push(await screenshot(admin, `directory-edit-${width}`));
     }
     expect(problems).toEqual([]);
-    expect(saved.length).toBe(2 * (screens.length + 4));
+    // Every screen at both widths, saved as a test artifact.
+    expect(saved).toHaveLength(2 * (screens.length + 4));
+    for (const path of saved) expect(statSync(path).size, path).toBeGreaterThan(10_000);
   });
 });
+
+/**
+ * A French screen shows no English: none of the console's English phrases that French writes
+ * differently, no agency's English name, no common English word, and no raw code
+ * (`in_contact`, `services_provided`) where a label belongs.
+ */
+async function noEnglish(page: Page, screen: string): Promise<void> {
+  const admin = await ApiUser.signIn(base, 'admin');
+  const { agencies } = await admin.call<{ agencies: { nameEn: string; nameFr: string }[] }>('GET', '/api/agencies');
+  const english = [...englishOnlyStrings(), ...agencies.filter((a) => a.nameEn !== a.nameFr).map((a) => a.nameEn)];
+  expect(await page.evaluate<string>('document.documentElement.lang')).toBe('fr');
+  const text = await textInPageLanguage(page);
+  const found = english.filter((phrase) => text.includes(phrase));
+  const words = [...text.matchAll(/\b(the|and|with|your|from|referral|inbox|please|sign out|sent|new)\b/gi)].map(
+    (m) => m[0],
+  );
+  const codes = [...text.matchAll(/\b[a-z]+(?:_[a-z]+)+\b|\bSTATE_[A-Z_]+\b/g)].map((m) => m[0]);
+  expect({ screen, found, words, codes }).toEqual({ screen, found: [], words: [], codes: [] });
+}
 
 /** Every English word of the console that French writes differently: none may show on a French screen. */
 function englishOnlyStrings(): string[] {

@@ -101,7 +101,9 @@ describe('sign-in and sessions', () => {
       204,
     );
     expect((await http.json('GET', '/api/session', { session })).body).toMatchObject({ user: { language: 'fr' } });
-    expect((await http.request('DELETE', '/api/session', { session })).status).toBe(204);
+    const signedOut = await http.request('DELETE', '/api/session', { session });
+    expect(signedOut.status).toBe(204);
+    expect(signedOut.headers.get('clear-site-data')).toBe('"cache"');
     expect((await http.json('GET', '/api/session', { session })).status).toBe(401);
     expect(
       (await http.json('GET', '/api/session', { session: { ...session, cookie: 'passage_session=forged' } })).status,
@@ -345,7 +347,7 @@ describe('the web console', () => {
       expect(await response.text()).toContain('<div id="root">');
       expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
       expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
-      expect(response.headers.get('cache-control')).toBe('no-cache');
+      expect(response.headers.get('cache-control')).toBe('no-store');
     }
     const asset = await fetch(`${lab.gateway.url}/assets/app-1234.js`);
     expect(asset.status).toBe(200);
@@ -353,6 +355,11 @@ describe('the web console', () => {
     // A file written after the gateway started (a rebuild) is served too.
     writeFileSync(join(consoleDir, 'assets', 'app-5678.js'), 'console.log("rebuilt");');
     expect((await fetch(`${lab.gateway.url}/assets/app-5678.js`)).status).toBe(200);
+    // What the API answers is never cached.
+    const api = await fetch(`${lab.gateway.url}/api/agencies`, { headers: { cookie: (await as('auditor')).cookie } });
+    expect(api.status).toBe(200);
+    expect(api.headers.get('cache-control')).toBe('no-store');
+    expect(api.headers.get('x-content-type-options')).toBe('nosniff');
     for (const path of ['/assets/gone-0000.js', '/api/no-such-route']) {
       const response = await fetch(`${lab.gateway.url}${path}`);
       expect(response.status, path).toBe(404);

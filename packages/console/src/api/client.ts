@@ -35,6 +35,21 @@ export function setCsrfToken(token: string): void {
   csrfToken = token;
 }
 
+/**
+ * Ends the session without waiting for the answer, even as the page goes away (keepalive):
+ * the quick exit leaves nothing signed in behind it.
+ */
+export function signOutNow(): void {
+  if (!csrfToken) return;
+  void fetch('/api/session', {
+    method: 'DELETE',
+    headers: { 'x-csrf-token': csrfToken },
+    credentials: 'same-origin',
+    keepalive: true,
+  }).catch(() => undefined);
+  csrfToken = '';
+}
+
 async function toError(response: Response): Promise<ApiError> {
   try {
     const body = (await response.json()) as {
@@ -54,11 +69,20 @@ async function toError(response: Response): Promise<ApiError> {
   }
 }
 
-export async function request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+/**
+ * One call to the API. `idempotencyKey`: the same for every attempt of one logical
+ * submission (so a retry after a lost answer cannot send a referral twice); fresh otherwise.
+ */
+export async function request<T>(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body?: unknown,
+  idempotencyKey?: string,
+): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (method !== 'GET') {
     headers['x-csrf-token'] = csrfToken;
-    headers['idempotency-key'] = crypto.randomUUID();
+    headers['idempotency-key'] = idempotencyKey ?? crypto.randomUUID();
   }
   if (body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
@@ -67,19 +91,23 @@ export async function request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path
       method,
       headers,
       credentials: 'same-origin',
+      // Answers hold people's data: never from or into the browser's cache.
+      cache: 'no-store',
       body: body === undefined ? null : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, 'unavailable', 'the network is unreachable');
   }
-  if (response.status === 401 && path !== '/api/session') whenSignedOut();
+  // A refused sign-in is not a lost session.
+  if (response.status === 401 && !(method === 'POST' && path === '/api/session')) whenSignedOut();
   if (!response.ok) throw await toError(response);
   if (response.status === 204) return undefined as T;
   return (await response.json()) as T;
 }
 
 export const get = <T>(path: string): Promise<T> => request<T>('GET', path);
-export const post = <T>(path: string, body: unknown = {}): Promise<T> => request<T>('POST', path, body);
+export const post = <T>(path: string, body: unknown = {}, idempotencyKey?: string): Promise<T> =>
+  request<T>('POST', path, body, idempotencyKey);
 export const put = <T>(path: string, body: unknown): Promise<T> => request<T>('PUT', path, body);
 
 /** A query string from a record; arrays repeat the key, empty values are left out. */

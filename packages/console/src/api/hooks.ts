@@ -44,31 +44,58 @@ export interface FeedEvent {
   readonly referralId: string;
   readonly fromAgency: string;
   readonly toAgency: string;
+  /** The referral's state in the domain's words (`sent`, `acknowledged`…). */
   readonly state: string;
+  readonly version: number;
 }
 
 /**
- * The agency's live feed (server-sent events). EventSource reconnects by itself and sends
- * Last-Event-ID, so the gateway resumes where it left off: nothing is missed or repeated.
+ * The agency's live feed (server-sent events). EventSource reconnects by itself after a
+ * dropped connection and sends Last-Event-ID, so the gateway resumes where it left off. An
+ * answer other than 200 (session ended, too many feeds, a deploy) closes it for good: then
+ * the session is checked (a lost one signs the console out) and the feed opened again with
+ * back-off. `onOpen` runs on every (re)connection, so a list catches up on what it missed.
  */
-export function useLiveFeed(onEvent: (event: FeedEvent) => void): { connected: boolean } {
+export function useLiveFeed(onEvent: (event: FeedEvent) => void, onOpen?: () => void): { connected: boolean } {
   const [connected, setConnected] = useState(false);
-  const handler = useRef(onEvent);
+  const handlers = useRef({ onEvent, onOpen });
   useEffect(() => {
-    handler.current = onEvent;
+    handlers.current = { onEvent, onOpen };
   });
   useEffect(() => {
-    const source = new EventSource('/api/events');
-    source.onopen = () => setConnected(true);
-    source.onerror = () => setConnected(false);
-    source.addEventListener('referral', (message) => {
-      try {
-        handler.current(JSON.parse((message as MessageEvent<string>).data) as FeedEvent);
-      } catch {
-        // A malformed event is not worth breaking the screen for; the list reloads anyway.
-      }
-    });
-    return () => source.close();
+    let source: EventSource | undefined;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let delay = 1000;
+    let opened = false;
+    const open = () => {
+      source = new EventSource('/api/events');
+      source.onopen = () => {
+        delay = 1000;
+        setConnected(true);
+        // The first open needs no catching up: the page has just loaded its list.
+        if (opened) handlers.current.onOpen?.();
+        opened = true;
+      };
+      source.onerror = () => {
+        setConnected(false);
+        if (source?.readyState !== EventSource.CLOSED) return;
+        void get('/api/session').catch(() => undefined);
+        retry = setTimeout(open, delay);
+        delay = Math.min(delay * 2, 30_000);
+      };
+      source.addEventListener('referral', (message) => {
+        try {
+          handlers.current.onEvent(JSON.parse((message as MessageEvent<string>).data) as FeedEvent);
+        } catch {
+          // A malformed event is not worth breaking the screen for; the list reloads anyway.
+        }
+      });
+    };
+    open();
+    return () => {
+      clearTimeout(retry);
+      source?.close();
+    };
   }, []);
   return { connected };
 }

@@ -3,6 +3,7 @@ import { get, onSignedOut, put, request, setCsrfToken } from '../api/client.ts';
 import type { Agency, Language, Session } from '../api/types.ts';
 import { I18nContext, makeI18n } from '../i18n/context.tsx';
 import { Loading } from '../ui/feedback.tsx';
+import { clearQuickExit } from '../ui/quick-exit.tsx';
 import { Layout } from './Layout.tsx';
 import { Routes } from './Routes.tsx';
 import { SignIn } from '../pages/SignIn.tsx';
@@ -18,6 +19,7 @@ export function App(): ReactNode {
   const [agencies, setAgencies] = useState<ReadonlyMap<string, Agency>>(new Map());
 
   const begin = useCallback((next: Session) => {
+    clearQuickExit();
     setCsrfToken(next.csrfToken);
     setSession(next);
     setLanguageState(next.user.language);
@@ -40,6 +42,15 @@ export function App(): ReactNode {
   useEffect(() => {
     document.documentElement.lang = language;
   }, [language]);
+
+  // When the session's time is up, the screen goes back to the sign-in page by itself:
+  // a person's data does not stay on an unattended screen.
+  useEffect(() => {
+    if (!session) return;
+    const left = Date.parse(session.expiresAt) - Date.now();
+    const timer = setTimeout(() => setSession(null), Math.max(0, Math.min(left, 2 ** 31 - 1)));
+    return () => clearTimeout(timer);
+  }, [session]);
 
   const setLanguage = useCallback(
     (next: Language) => {

@@ -23,23 +23,37 @@ const pages: Readonly<Record<Screen, () => ReactNode>> = {
 export function Routes(): ReactNode {
   const { path } = usePath();
   const { user } = useSession();
+  const { t } = useI18n();
   const landing = home(user);
   const toHome = path === '/' || path === '/signin';
   useEffect(() => {
     if (toHome && landing !== '/') navigate(landing);
   }, [toHome, landing]);
-  // After moving to another screen its heading takes the focus, so a screen reader hears
-  // where it arrived; a fresh page load leaves the focus at the top (the skip link first).
+  // After moving to another screen the main region takes the focus, so a screen reader
+  // starts at the new screen (its heading may still be loading); a fresh page load leaves
+  // the focus at the top (the skip link first).
   const firstPath = useRef(path);
   useEffect(() => {
-    if (path !== firstPath.current) document.querySelector<HTMLElement>('main h1')?.focus();
+    if (path !== firstPath.current) document.getElementById('main')?.focus();
     firstPath.current = '';
   }, [path]);
 
   const referral = match('/referrals/:referralId', path);
-  if (referral) return <ReferralDetail referralId={referral['referralId']!} />;
   const screen = path.split('/')[1] as Screen;
   const Page = pages[screen] as (() => ReactNode) | undefined;
+  // Each screen its own title (WCAG 2.4.2), and never anything about a person: titles go into history.
+  const title = referral
+    ? t('detail.title')
+    : Page && may(user, screen)
+      ? t(`nav.${screen}`)
+      : toHome
+        ? ''
+        : t('notFound.title');
+  useEffect(() => {
+    document.title = title ? `${title} — Passage` : 'Passage';
+  }, [title]);
+  // Keyed: another referral is another page, nothing of the previous one carried over.
+  if (referral) return <ReferralDetail key={referral['referralId']} referralId={referral['referralId']!} />;
   if (Page && may(user, screen)) return <Page />;
   if (toHome) return null;
   return <NotFound />;

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { countdown, currentTarget, dateTime, duration, matchReason, month } from './format.ts';
+import {
+  countdown,
+  currentTarget,
+  dateTime,
+  duration,
+  matchReason,
+  month,
+  torontoInstant,
+  torontoToday,
+} from './format.ts';
 import { messages } from './messages.ts';
 
 describe('console formatting', () => {
@@ -10,6 +19,15 @@ describe('console formatting', () => {
     // Summer: EDT, UTC-4.
     expect(dateTime('2026-07-01T15:30:00Z', 'en')).toMatch(/11:30/);
     expect(month('2026-03', 'fr')).toBe('mars 2026');
+  });
+
+  it('reads dates typed in a form as Toronto wall-clock time, across daylight saving time', () => {
+    expect(torontoInstant('2026-11-28', '23:59').toISOString()).toBe('2026-11-29T04:59:00.000Z');
+    expect(torontoInstant('2026-07-01', '09:30').toISOString()).toBe('2026-07-01T13:30:00.000Z');
+    // 8 March 2026: clocks go forward at 2:00; 3:30 is EDT.
+    expect(torontoInstant('2026-03-08', '03:30').toISOString()).toBe('2026-03-08T07:30:00.000Z');
+    // 23:30 on 28 November in Toronto is already the 29th in UTC.
+    expect(torontoToday(new Date('2026-11-29T04:30:00Z'))).toBe('2026-11-28');
   });
 
   it('reads durations at a glance', () => {
@@ -59,6 +77,7 @@ describe('console formatting', () => {
           'time.minutes',
           'time.hours',
           'directory.services',
+          'detail.note',
         ]).toContain(key);
     }
   });

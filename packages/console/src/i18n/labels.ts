@@ -426,3 +426,13 @@ export function label(table: Readonly<Record<string, string>>, code: string | un
   if (!code) return '';
   return table[code] ?? code;
 }
+
+/** A referral's reason or outcome code (decline, withdrawal, closing, escalation), in words. */
+export function reasonLabel(l: Labels, code: string | undefined): string {
+  return label({ ...l.declineReason, ...l.withdrawReason, ...l.closeOutcome, ...l.missedTarget }, code);
+}
+
+/** The live feed names states in the domain's words (`in_contact`); the API as `STATE_IN_CONTACT`. */
+export function feedStateLabel(l: Labels, state: string): string {
+  return label(l.state, `STATE_${state.toUpperCase()}`);
+}

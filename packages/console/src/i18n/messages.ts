@@ -122,6 +122,7 @@ const en = {
   'inbox.show': 'Show',
   'inbox.showOpen': 'Open referrals',
   'inbox.showAll': 'All referrals',
+  'list.more': 'Only the first {n} are shown. Show open referrals only, or close those that are done.',
   'col.priority': 'Priority',
   'col.state': 'State',
   'col.from': 'From',
@@ -150,6 +151,7 @@ const en = {
   'detail.acceptDue': 'Accept by',
   'detail.contactMethod': 'First contact',
   'detail.previous': 'Resent after a decline',
+  'detail.note': 'Note',
   'detail.refused': 'You cannot see this referral.',
   'detail.refusedWhy':
     'It was not sent to or by your agency, or the person’s consent does not cover your agency. Nothing from it is shown.',
@@ -241,11 +243,12 @@ const en = {
   'audit.verify': 'Verify the audit log',
   'audit.verifying': 'Verifying every entry…',
   'audit.ok': 'Verified: {entries} entries, {checkpoints} signed checkpoints, nothing changed or missing.',
-  'audit.failed': 'Verification FAILED at entry {seq}: {problem}',
+  'audit.failed': 'Verification FAILED at entry {seq}.',
   'audit.none': 'No checkpoint yet.',
   'directory.title': 'Directory',
   'directory.add': 'Add an agency',
   'directory.edit': 'Edit {agency}',
+  'directory.editShort': 'Edit',
   'directory.name': 'Name',
   'directory.kind': 'Kind',
   'directory.languages': 'Languages',
@@ -419,6 +422,8 @@ const fr: Messages = {
   'inbox.show': 'Afficher',
   'inbox.showOpen': 'Demandes ouvertes',
   'inbox.showAll': 'Toutes les demandes',
+  'list.more':
+    'Seules les {n} premières sont affichées. N’affichez que les demandes ouvertes, ou fermez celles qui sont terminées.',
   'col.priority': 'Priorité',
   'col.state': 'État',
   'col.from': 'De',
@@ -448,6 +453,7 @@ const fr: Messages = {
   'detail.acceptDue': 'Accepter au plus tard le',
   'detail.contactMethod': 'Premier contact',
   'detail.previous': 'Renvoyée après un refus',
+  'detail.note': 'Note',
   'detail.refused': 'Vous ne pouvez pas voir cette demande.',
   'detail.refusedWhy':
     'Elle n’a été ni envoyée à votre organisme ni par lui, ou le consentement de la personne ne couvre pas votre organisme. Rien n’en est affiché.',
@@ -540,11 +546,12 @@ const fr: Messages = {
   'audit.verify': 'Vérifier le journal d’audit',
   'audit.verifying': 'Vérification de chaque entrée…',
   'audit.ok': 'Vérifié : {entries} entrées, {checkpoints} points de contrôle signés, rien de modifié ni de manquant.',
-  'audit.failed': 'Vérification ÉCHOUÉE à l’entrée {seq} : {problem}',
+  'audit.failed': 'Vérification ÉCHOUÉE à l’entrée {seq}.',
   'audit.none': 'Aucun point de contrôle pour l’instant.',
   'directory.title': 'Répertoire',
   'directory.add': 'Ajouter un organisme',
   'directory.edit': 'Modifier {agency}',
+  'directory.editShort': 'Modifier',
   'directory.name': 'Nom',
   'directory.kind': 'Type',
   'directory.languages': 'Langues',
@@ -591,7 +598,15 @@ const fr: Messages = {
   'status.standard': 'Ordinaire',
 };
 
-export const messages: Readonly<Record<'en' | 'fr', Messages>> = { en, fr };
+/** French typography: a non-breaking space before : ; ! ? » and after «, so none starts a line. */
+export function frenchSpaces(text: string): string {
+  return text.replace(/ ([:;!?»])/g, '\u00a0$1').replace(/« /g, '«\u00a0');
+}
+
+export const messages: Readonly<Record<'en' | 'fr', Messages>> = {
+  en,
+  fr: Object.fromEntries(Object.entries(fr).map(([key, text]) => [key, frenchSpaces(text)])) as Messages,
+};
 
 /** A message with its {placeholders} filled in. */
 export function format(template: string, values: Readonly<Record<string, string | number>> = {}): string {

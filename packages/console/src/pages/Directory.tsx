@@ -1,6 +1,6 @@
 import { agencyKinds, serviceTypes } from '@passage/vocabulary';
 import { useState, type SyntheticEvent, type ReactNode } from 'react';
-import { get, post, put } from '../api/client.ts';
+import { ApiError, get, post, put } from '../api/client.ts';
 import { useGet } from '../api/hooks.ts';
 import type { Agency, WeeklyPeriod } from '../api/types.ts';
 import { useI18n } from '../i18n/context.tsx';
@@ -23,7 +23,10 @@ export function Directory(): ReactNode {
       {saved && <Success>{saved}</Success>}
       {editing && (
         <AgencyForm
+          // A new form for each listing: nothing of the one edited before carries over.
+          key={editing === 'new' ? 'new' : editing.id}
           agency={editing === 'new' ? undefined : editing}
+          taken={new Set(agencies.map((a) => a.id))}
           onCancel={() => setEditing(undefined)}
           onSaved={(agency) => {
             setEditing(undefined);
@@ -67,7 +70,7 @@ export function Directory(): ReactNode {
                       ? t('directory.provinceWide')
                       : [
                           ...(agency.coverage?.regions ?? []).map((r) => label(l.region, r)),
-                          ...(agency.coverage?.municipalities ?? []),
+                          ...(agency.coverage?.municipalities ?? []).map((m) => label(l.municipality, m)),
                         ].join(', ')}
                   </td>
                   <td>{(agency.languages ?? []).map((code) => languageName(code, language)).join(', ')}</td>
@@ -85,7 +88,8 @@ export function Directory(): ReactNode {
                   </td>
                   <td>
                     <button type="button" onClick={() => setEditing(agency)}>
-                      {t('directory.edit', { agency: name(agency) })}
+                      {t('directory.editShort')}
+                      <span className="visually-hidden"> {name(agency)}</span>
                     </button>
                   </td>
                 </tr>
@@ -115,6 +119,8 @@ const list = (text: string) =>
 
 function AgencyForm(props: {
   agency: Agency | undefined;
+  /** Identifiers already listed: adding one of them would replace that agency. */
+  taken: ReadonlySet<string>;
   onCancel: () => void;
   onSaved: (agency: Agency) => void;
 }): ReactNode {
@@ -150,6 +156,10 @@ function AgencyForm(props: {
 
   const save = async (event: SyntheticEvent) => {
     event.preventDefault();
+    if (!a && props.taken.has(id.trim())) {
+      setError(new ApiError(409, 'already_exists', `an agency ${id.trim()} is already listed`));
+      return;
+    }
     setBusy(true);
     setError(undefined);
     try {

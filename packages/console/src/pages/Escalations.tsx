@@ -8,6 +8,13 @@ import { label } from '../i18n/labels.ts';
 import { PriorityBadge } from '../ui/badges.tsx';
 import { ErrorNotice, Loading } from '../ui/feedback.tsx';
 
+/**
+ * The crisis line takes up another agency's referral only where the person's consent covers
+ * it; the sender and the receiving agency's supervisors are parties to it and may open it.
+ */
+const readable = (item: EscalationItem): boolean =>
+  item.audience !== 'crisis_line' || item.consentCoversReader === true;
+
 /** Hand-offs that missed a target, for the crisis line, the sender and the supervisors to take up. */
 export function Escalations(): ReactNode {
   const { t, l, language, agencyName, pair } = useI18n();
@@ -30,7 +37,7 @@ export function Escalations(): ReactNode {
               <span className="badge state-declined">{label(l.missedTarget, item.missedTarget)}</span>
             </div>
             <p className="referral-title">
-              {item.consentCoversReader && item.referralId ? (
+              {readable(item) && item.referralId ? (
                 <Link to={`/referrals/${item.referralId}`}>
                   {agencyName(item.fromAgency)} → {agencyName(item.toAgency)}
                 </Link>
@@ -39,7 +46,9 @@ export function Escalations(): ReactNode {
               )}
             </p>
             <p className="muted">{pair(t('escalations.missed'), dateTime(item.dueAt, language))}</p>
-            <p>{item.consentCoversReader ? t('escalations.covered') : t('escalations.notCovered')}</p>
+            {item.audience === 'crisis_line' && (
+              <p>{item.consentCoversReader ? t('escalations.covered') : t('escalations.notCovered')}</p>
+            )}
             {(item.candidates ?? []).length > 0 && (
               <>
                 <p>{pair(t('escalations.suggestions'))}</p>

@@ -1,6 +1,14 @@
 import { dataCategories, purposes, type DataCategory } from '@passage/consent-policy';
 import { supportNeeds } from '@passage/vocabulary';
-import { useState, type SyntheticEvent, type ReactNode } from 'react';
+import {
+  useEffect,
+  useRef,
+  useState,
+  type Dispatch,
+  type ReactNode,
+  type SetStateAction,
+  type SyntheticEvent,
+} from 'react';
 import { get, post, query } from '../api/client.ts';
 import type { GrantResponse, Language, MatchResponse, Priority, Receipt, Referral } from '../api/types.ts';
 import { useSession } from '../app/session.ts';
@@ -47,6 +55,12 @@ export function Handoff(): ReactNode {
     { id: 'review', label: t('handoff.step.review') },
   ];
   const at = steps.findIndex((s) => s.id === step);
+  // A new step is a new screen: the reader starts at its top.
+  const firstStep = useRef(true);
+  useEffect(() => {
+    if (firstStep.current) firstStep.current = false;
+    else document.getElementById('main')?.focus();
+  }, [step]);
   return (
     <section>
       <h1 tabIndex={-1}>{t('handoff.title')}</h1>
@@ -99,12 +113,13 @@ export function Handoff(): ReactNode {
 
 function ConsentStep(props: {
   form: ConsentForm;
-  onChange: (form: ConsentForm) => void;
+  onChange: Dispatch<SetStateAction<ConsentForm>>;
   onRecorded: (consent: GrantResponse) => void;
 }): ReactNode {
   const { t, l, language, agencyName } = useI18n();
-  const { form } = props;
-  const set = (patch: Partial<ConsentForm>) => props.onChange({ ...form, ...patch });
+  const { form, onChange } = props;
+  // Functional updates: an answer arriving later (Match) cannot undo what was ticked meanwhile.
+  const set = (patch: Partial<ConsentForm>) => onChange((current) => ({ ...current, ...patch }));
   const [match, setMatch] = useState<MatchResponse | undefined>(undefined);
   const [problems, setProblems] = useState<string[]>([]);
   const [error, setError] = useState<unknown>(undefined);
@@ -131,7 +146,7 @@ function ConsentStep(props: {
         ...(found.candidates ?? []).map((c) => c.agency.id),
         ...(found.passedOver ?? []).map((p) => p.agencyId),
       ]);
-      set({ recipients: form.recipients.filter((id) => ids.has(id)) });
+      onChange((current) => ({ ...current, recipients: current.recipients.filter((id) => ids.has(id)) }));
     } catch (failure) {
       setError(failure);
     }
@@ -160,164 +175,170 @@ function ConsentStep(props: {
     (p) => p.reasons?.length === 1 && p.reasons[0] === 'closed_at_that_hour',
   );
   const toggleRecipient = (id: string, on: boolean) =>
-    set({ recipients: on ? [...form.recipients, id] : form.recipients.filter((r) => r !== id) });
+    onChange((current) => ({
+      ...current,
+      recipients: on ? [...current.recipients, id] : current.recipients.filter((r) => r !== id),
+    }));
   return (
     <form onSubmit={(e) => void submit(e)} noValidate>
-      <div className="card script" lang={form.scriptLanguage}>
-        <h2>{t('consent.scriptTitle')}</h2>
-        {consentScript[form.scriptLanguage].map((paragraph) => (
-          <p key={paragraph}>{paragraph}</p>
-        ))}
-      </div>
-      <SelectField<Language>
-        label={t('consent.scriptLanguage')}
-        value={form.scriptLanguage}
-        onChange={(scriptLanguage) => set({ scriptLanguage })}
-        options={[
-          { value: 'en', label: languageName('en', language) },
-          { value: 'fr', label: languageName('fr', language) },
-        ]}
-      />
-
-      <div className="card">
-        <h2>{t('consent.situation')}</h2>
-        <CheckboxGroup
-          legend={t('consent.needs')}
-          name="needs"
-          columns
-          options={supportNeeds.map((need) => ({ value: need, label: l.need[need] }))}
-          selected={form.needs}
-          onChange={(needs) => set({ needs })}
-        />
-        <div className="row">
-          <SelectField
-            label={t('consent.municipality')}
-            name="municipality"
-            value={form.municipality}
-            onChange={(municipality) => set({ municipality })}
-            options={[
-              { value: '', label: '—' },
-              ...municipalities.map((m) => ({ value: m, label: l.municipality[m] })),
-            ]}
-          />
-          <SelectField
-            label={t('consent.personLanguage')}
-            name="personLanguage"
-            value={form.personLanguage}
-            onChange={(personLanguage) => set({ personLanguage })}
-            options={personLanguages.map((code) => ({ value: code, label: languageName(code, language) }))}
-          />
-          <SelectField<Priority>
-            label={t('consent.priority')}
-            name="priority"
-            value={form.priority}
-            onChange={(priority) => set({ priority })}
-            options={[
-              { value: 'PRIORITY_STANDARD', label: t('status.standard') },
-              { value: 'PRIORITY_URGENT', label: t('status.urgent') },
-            ]}
-          />
-        </div>
-        <button type="button" onClick={() => void find()}>
-          {t('consent.find')}
-        </button>
-      </div>
-
-      <div className="card">
-        <fieldset className="group">
-          <legend>{t('consent.recipients')}</legend>
-          {!match && <p className="hint">{t('consent.findFirst')}</p>}
-          {match && <p className="hint">{t('consent.recipientsHelp')}</p>}
-          {match?.afterHours && <p className="notice">{t('consent.afterHours')}</p>}
-          {match && candidates.length === 0 && <p className="notice">{t('consent.noCandidates')}</p>}
-          {candidates.map((candidate) => (
-            <Checkbox
-              key={candidate.agency.id}
-              name="recipients"
-              label={language === 'fr' ? candidate.agency.nameFr : candidate.agency.nameEn}
-              hint={(candidate.reasons ?? []).map((r) => matchReason(r, language)).join(' · ')}
-              checked={form.recipients.includes(candidate.agency.id)}
-              onChange={(on) => toggleRecipient(candidate.agency.id, on)}
-            />
+      {/* Nothing can change while the consent is being recorded: what is recorded is what was read. */}
+      <fieldset className="bare" disabled={busy}>
+        <div className="card script" lang={form.scriptLanguage}>
+          <h2>{t('consent.scriptTitle')}</h2>
+          {consentScript[form.scriptLanguage].map((paragraph) => (
+            <p key={paragraph}>{paragraph}</p>
           ))}
-          {closedNow.length > 0 && (
-            <>
-              <p className="hint">{t('consent.closedNow')}</p>
-              {closedNow.map((passed) => (
-                <Checkbox
-                  key={passed.agencyId}
-                  name="recipients"
-                  label={agencyName(passed.agencyId)}
-                  hint={t('consent.closedNowReason')}
-                  checked={form.recipients.includes(passed.agencyId)}
-                  onChange={(on) => toggleRecipient(passed.agencyId, on)}
-                />
-              ))}
-            </>
-          )}
-        </fieldset>
-        <CheckboxGroup
-          legend={t('consent.purposes')}
-          name="purposes"
-          options={purposes.map((p) => ({ value: p, label: l.purpose[p], hint: l.purposeHelp[p] }))}
-          selected={form.purposes}
-          onChange={(chosen) => set({ purposes: chosen })}
+        </div>
+        <SelectField<Language>
+          label={t('consent.scriptLanguage')}
+          value={form.scriptLanguage}
+          onChange={(scriptLanguage) => set({ scriptLanguage })}
+          options={[
+            { value: 'en', label: languageName('en', language) },
+            { value: 'fr', label: languageName('fr', language) },
+          ]}
         />
-        <CheckboxGroup
-          legend={t('consent.categories')}
-          name="categories"
-          options={dataCategories.map((c) => ({ value: c, label: l.category[c], hint: l.categoryHelp[c] }))}
-          selected={form.categories}
-          onChange={(categories) => set({ categories })}
-        />
-        <Checkbox
-          name="doNotContact"
-          label={t('consent.doNotContact')}
-          hint={t('consent.doNotContactHelp')}
-          checked={form.doNotContact}
-          onChange={(doNotContact) => set({ doNotContact })}
-        />
-        <TextField
-          label={t('consent.safeContact')}
-          hint={t('consent.safeContactHelp')}
-          multiline
-          name="safeContact"
-          value={form.safeContact}
-          onChange={(safeContact) => set({ safeContact })}
-        />
-        <div className="row">
+
+        <div className="card">
+          <h2>{t('consent.situation')}</h2>
+          <CheckboxGroup
+            legend={t('consent.needs')}
+            name="needs"
+            columns
+            options={supportNeeds.map((need) => ({ value: need, label: l.need[need] }))}
+            selected={form.needs}
+            onChange={(needs) => set({ needs })}
+          />
+          <div className="row">
+            <SelectField
+              label={t('consent.municipality')}
+              name="municipality"
+              value={form.municipality}
+              onChange={(municipality) => set({ municipality })}
+              options={[
+                { value: '', label: '—' },
+                ...municipalities.map((m) => ({ value: m, label: l.municipality[m] })),
+              ]}
+            />
+            <SelectField
+              label={t('consent.personLanguage')}
+              name="personLanguage"
+              value={form.personLanguage}
+              onChange={(personLanguage) => set({ personLanguage })}
+              options={personLanguages.map((code) => ({ value: code, label: languageName(code, language) }))}
+            />
+            <SelectField<Priority>
+              label={t('consent.priority')}
+              name="priority"
+              value={form.priority}
+              onChange={(priority) => set({ priority })}
+              options={[
+                { value: 'PRIORITY_STANDARD', label: t('status.standard') },
+                { value: 'PRIORITY_URGENT', label: t('status.urgent') },
+              ]}
+            />
+          </div>
+          <button type="button" onClick={() => void find()}>
+            {t('consent.find')}
+          </button>
+        </div>
+
+        <div className="card">
+          <fieldset className="group">
+            <legend>{t('consent.recipients')}</legend>
+            {!match && <p className="hint">{t('consent.findFirst')}</p>}
+            {match && <p className="hint">{t('consent.recipientsHelp')}</p>}
+            {match?.afterHours && <p className="notice">{t('consent.afterHours')}</p>}
+            {match && candidates.length === 0 && <p className="notice">{t('consent.noCandidates')}</p>}
+            {candidates.map((candidate) => (
+              <Checkbox
+                key={candidate.agency.id}
+                name="recipients"
+                label={language === 'fr' ? candidate.agency.nameFr : candidate.agency.nameEn}
+                hint={(candidate.reasons ?? []).map((r) => matchReason(r, language)).join(' · ')}
+                checked={form.recipients.includes(candidate.agency.id)}
+                onChange={(on) => toggleRecipient(candidate.agency.id, on)}
+              />
+            ))}
+            {closedNow.length > 0 && (
+              <>
+                <p className="hint">{t('consent.closedNow')}</p>
+                {closedNow.map((passed) => (
+                  <Checkbox
+                    key={passed.agencyId}
+                    name="recipients"
+                    label={agencyName(passed.agencyId)}
+                    hint={t('consent.closedNowReason')}
+                    checked={form.recipients.includes(passed.agencyId)}
+                    onChange={(on) => toggleRecipient(passed.agencyId, on)}
+                  />
+                ))}
+              </>
+            )}
+          </fieldset>
+          <CheckboxGroup
+            legend={t('consent.purposes')}
+            name="purposes"
+            options={purposes.map((p) => ({ value: p, label: l.purpose[p], hint: l.purposeHelp[p] }))}
+            selected={form.purposes}
+            onChange={(chosen) => set({ purposes: chosen })}
+          />
+          <CheckboxGroup
+            legend={t('consent.categories')}
+            name="categories"
+            options={dataCategories.map((c) => ({ value: c, label: l.category[c], hint: l.categoryHelp[c] }))}
+            selected={form.categories}
+            onChange={(categories) => set({ categories })}
+          />
+          <Checkbox
+            name="doNotContact"
+            label={t('consent.doNotContact')}
+            hint={t('consent.doNotContactHelp')}
+            checked={form.doNotContact}
+            onChange={(doNotContact) => set({ doNotContact })}
+          />
           <TextField
-            label={t('consent.expiry')}
-            type="date"
-            name="expires"
-            value={form.expires}
-            onChange={(expires) => set({ expires })}
-            required
+            label={t('consent.safeContact')}
+            hint={t('consent.safeContactHelp')}
+            multiline
+            name="safeContact"
+            value={form.safeContact}
+            onChange={(safeContact) => set({ safeContact })}
           />
-          <SelectField
-            label={t('consent.method')}
-            name="method"
-            value={form.method}
-            onChange={(method) => set({ method })}
-            options={captureMethods.map((m) => ({ value: m, label: l.captureMethod[m] }))}
-          />
-          {form.method === 'CAPTURE_METHOD_VIA_INTERPRETER' && (
+          <div className="row">
             <TextField
-              label={t('consent.interpreter')}
-              name="interpreterLanguage"
-              value={form.interpreterLanguage}
-              onChange={(interpreterLanguage) => set({ interpreterLanguage })}
+              label={t('consent.expiry')}
+              type="date"
+              name="expires"
+              value={form.expires}
+              onChange={(expires) => set({ expires })}
               required
             />
-          )}
-          <TextField
-            label={`${t('consent.receiptName')} (${t('common.optional')})`}
-            name="receiptName"
-            value={form.receiptName}
-            onChange={(receiptName) => set({ receiptName })}
-          />
+            <SelectField
+              label={t('consent.method')}
+              name="method"
+              value={form.method}
+              onChange={(method) => set({ method })}
+              options={captureMethods.map((m) => ({ value: m, label: l.captureMethod[m] }))}
+            />
+            {form.method === 'CAPTURE_METHOD_VIA_INTERPRETER' && (
+              <TextField
+                label={t('consent.interpreter')}
+                name="interpreterLanguage"
+                value={form.interpreterLanguage}
+                onChange={(interpreterLanguage) => set({ interpreterLanguage })}
+                required
+              />
+            )}
+            <TextField
+              label={`${t('consent.receiptName')} (${t('common.optional')})`}
+              name="receiptName"
+              value={form.receiptName}
+              onChange={(receiptName) => set({ receiptName })}
+            />
+          </div>
         </div>
-      </div>
+      </fieldset>
       <Problems problems={problems} />
       {error !== undefined && <ErrorNotice error={error} />}
       <div className="actions">
@@ -352,12 +373,13 @@ function ReferralStep(props: {
   consentForm: ConsentForm;
   consent: GrantResponse;
   form: ReferralForm;
-  onChange: (form: ReferralForm) => void;
+  onChange: Dispatch<SetStateAction<ReferralForm | undefined>>;
   onNext: () => void;
 }): ReactNode {
   const { t, l, language, agencyName } = useI18n();
   const { form, consentForm } = props;
-  const set = (patch: Partial<ReferralForm>) => props.onChange({ ...form, ...patch });
+  const set = (patch: Partial<ReferralForm>) =>
+    props.onChange((current) => (current ? { ...current, ...patch } : current));
   const allowed = consentForm.categories;
   const notOffered = dataCategories.filter((c) => !allowed.includes(c));
   const [problems, setProblems] = useState<string[]>([]);
@@ -451,12 +473,14 @@ function ReviewStep(props: {
   const { form, consentForm } = props;
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
+  // One key for every attempt at this send: a retry after a lost answer cannot send twice.
+  const idempotencyKey = useRef(crypto.randomUUID());
   const request = referralRequest(form, props.consent.subjectRef, user.agencyId, consentForm.categories);
   const send = async () => {
     setBusy(true);
     setError(undefined);
     try {
-      props.onSent((await post<{ referral: Referral }>('/api/referrals', request)).referral);
+      props.onSent((await post<{ referral: Referral }>('/api/referrals', request, idempotencyKey.current)).referral);
     } catch (failure) {
       setError(failure);
     } finally {

@@ -1,11 +1,12 @@
 import { useState, type ReactNode } from 'react';
+import { query } from '../api/client.ts';
 import { useGet, useLiveFeed, useNow } from '../api/hooks.ts';
 import type { Referral } from '../api/types.ts';
 import { useI18n } from '../i18n/context.tsx';
-import { label } from '../i18n/labels.ts';
+import { feedStateLabel } from '../i18n/labels.ts';
 import { ErrorNotice, Loading } from '../ui/feedback.tsx';
 import { SelectField } from '../ui/fields.tsx';
-import { ReferralList } from './referral-list.tsx';
+import { pageSize, ReferralList } from './referral-list.tsx';
 
 const openStates = ['STATE_SENT', 'STATE_ACKNOWLEDGED', 'STATE_ACCEPTED', 'STATE_IN_CONTACT'];
 
@@ -13,8 +14,8 @@ const openStates = ['STATE_SENT', 'STATE_ACKNOWLEDGED', 'STATE_ACCEPTED', 'STATE
 export function Inbox(): ReactNode {
   const { t, l, agencyName } = useI18n();
   const [show, setShow] = useState<'open' | 'all'>('open');
-  const path = `/api/inbox${show === 'open' ? `?${openStates.map((s) => `state=${s}`).join('&')}` : ''}`;
-  const inbox = useGet<{ referrals?: Referral[] }>(path);
+  const path = `/api/inbox${query({ pageSize: String(pageSize), state: show === 'open' ? openStates : [] })}`;
+  const inbox = useGet<{ referrals?: Referral[]; nextCursor?: string }>(path);
   const [announcement, setAnnouncement] = useState('');
   const { connected } = useLiveFeed((event) => {
     if (event.direction !== 'inbound') return;
@@ -22,9 +23,9 @@ export function Inbox(): ReactNode {
     setAnnouncement(
       event.type.endsWith('.sent')
         ? t('inbox.arrived', { agency: agencyName(event.fromAgency) })
-        : t('inbox.changed', { state: label(l.state, event.state) }),
+        : t('inbox.changed', { state: feedStateLabel(l, event.state) }),
     );
-  });
+  }, inbox.reload);
   const now = useNow();
   return (
     <section>
@@ -48,6 +49,7 @@ export function Inbox(): ReactNode {
       {!inbox.data && inbox.loading && <Loading />}
       {inbox.data && (inbox.data.referrals ?? []).length === 0 && <p>{t('inbox.empty')}</p>}
       {inbox.data && <ReferralList referrals={inbox.data.referrals ?? []} side="inbox" now={now} />}
+      {inbox.data?.nextCursor && <p className="notice">{t('list.more', { n: pageSize })}</p>}
     </section>
   );
 }

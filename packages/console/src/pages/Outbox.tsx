@@ -6,15 +6,15 @@ import { navigate } from '../app/router.tsx';
 import { useI18n } from '../i18n/context.tsx';
 import { label } from '../i18n/labels.ts';
 import { ErrorNotice, Loading } from '../ui/feedback.tsx';
-import { ReferralList } from './referral-list.tsx';
+import { pageSize, ReferralList } from './referral-list.tsx';
 
 /** What this agency sent and where each stands; a declined one can go on to the suggested agency. */
 export function Outbox(): ReactNode {
   const { t } = useI18n();
-  const outbox = useGet<{ referrals?: Referral[] }>('/api/outbox');
+  const outbox = useGet<{ referrals?: Referral[]; nextCursor?: string }>(`/api/outbox?pageSize=${pageSize}`);
   useLiveFeed((event) => {
     if (event.direction === 'outbound') outbox.reload();
-  });
+  }, outbox.reload);
   const now = useNow();
   return (
     <section>
@@ -30,6 +30,7 @@ export function Outbox(): ReactNode {
           extra={(referral) => <DeclineFollowUp referral={referral} />}
         />
       )}
+      {outbox.data?.nextCursor && <p className="notice">{t('list.more', { n: pageSize })}</p>}
     </section>
   );
 }

@@ -15,7 +15,7 @@ import {
 import { Link, usePath } from '../app/router.tsx';
 import { useSession } from '../app/session.ts';
 import { useI18n, type I18n } from '../i18n/context.tsx';
-import { dateTime, duration, month, number, percent } from '../i18n/format.ts';
+import { dateTime, duration, month, number, percent, torontoInstant } from '../i18n/format.ts';
 import { handoffGroupings, label, statisticsDimensions } from '../i18n/labels.ts';
 import { BarChart } from '../ui/chart.tsx';
 import { ErrorNotice, Loading } from '../ui/feedback.tsx';
@@ -64,8 +64,9 @@ function usePeriod(): { range: string; controls: ReactNode } {
   const [until, setUntil] = useState('');
   const [applied, setApplied] = useState({ since: '', until: '' });
   const range = query({
-    since: applied.since ? new Date(`${applied.since}T00:00:00`).toISOString() : '',
-    until: applied.until ? new Date(`${applied.until}T23:59:59`).toISOString() : '',
+    // Whole days in Ontario, whatever the computer's own time zone.
+    since: applied.since ? torontoInstant(applied.since, '00:00').toISOString() : '',
+    until: applied.until ? new Date(torontoInstant(applied.until, '23:59').getTime() + 59_999).toISOString() : '',
   }).slice(1);
   const controls = (
     <form
@@ -485,7 +486,9 @@ function AuditLog(): ReactNode {
       </div>
       {result && !result.ok && (
         <div className="notice notice-error" role="alert">
-          <p>{t('audit.failed', { seq: num(result.firstBadSeq), problem: result.problem ?? '' })}</p>
+          <p>{t('audit.failed', { seq: num(result.firstBadSeq) })}</p>
+          {/* The verifier's own words are English. */}
+          {language === 'en' && result.problem && <p>{result.problem}</p>}
         </div>
       )}
       {error !== undefined && <ErrorNotice error={error} />}

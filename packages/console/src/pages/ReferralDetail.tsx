@@ -1,13 +1,13 @@
 import { useState, type SyntheticEvent, type ReactNode } from 'react';
 import { ApiError, post } from '../api/client.ts';
 import { useGet, useLiveFeed, useNow } from '../api/hooks.ts';
-import type { Referral, ReferralView, Transition } from '../api/types.ts';
+import { num, type Referral, type ReferralView, type Transition } from '../api/types.ts';
 import { useSession } from '../app/session.ts';
 import { useI18n } from '../i18n/context.tsx';
-import { currentTarget, dateTime, languageName } from '../i18n/format.ts';
-import { closeOutcomes, contactMethods, declineReasons, label, withdrawReasons } from '../i18n/labels.ts';
+import { currentTarget, dateTime, languageName, torontoInstant } from '../i18n/format.ts';
+import { closeOutcomes, contactMethods, declineReasons, label, reasonLabel, withdrawReasons } from '../i18n/labels.ts';
 import { Countdown, PriorityBadge, StateBadge } from '../ui/badges.tsx';
-import { ErrorNotice, Loading, Success } from '../ui/feedback.tsx';
+import { ErrorNotice, Loading } from '../ui/feedback.tsx';
 import { SelectField, TextField } from '../ui/fields.tsx';
 import { DeclineFollowUp } from './Outbox.tsx';
 
@@ -18,12 +18,24 @@ export function ReferralDetail({ referralId }: { referralId: string }): ReactNod
   const timeline = useGet<{ transitions?: Transition[] }>(
     view.data ? `/api/referrals/${encodeURIComponent(referralId)}/timeline` : null,
   );
-  const reload = () => {
-    view.reload();
+  // Every read of a referral is audited as a read of the person's data: after a step of our
+  // own the referral it returns is shown, and only a change made elsewhere is read again.
+  const [latest, setLatest] = useState<Referral | undefined>(undefined);
+  const known = view.data
+    ? latest && num(latest.version) > num(view.data.referral.version)
+      ? latest
+      : view.data.referral
+    : undefined;
+  const changed = (next?: Referral) => {
     timeline.reload();
+    // A declined or withdrawn referral is no longer the recipient's to read: read it again.
+    if (!next || next.state === 'STATE_DECLINED' || next.state === 'STATE_WITHDRAWN') view.reload();
+    else setLatest(next);
   };
   useLiveFeed((event) => {
-    if (event.referralId === referralId) reload();
+    if (event.referralId !== referralId) return;
+    timeline.reload();
+    if (!known || event.version > num(known.version)) view.reload();
   });
 
   if (view.error) {
@@ -41,13 +53,13 @@ export function ReferralDetail({ referralId }: { referralId: string }): ReactNod
       </section>
     );
   }
-  if (!view.data) return <Loading />;
+  if (!view.data || !known) return <Loading />;
   return (
     <Loaded
-      view={view.data}
+      view={{ ...view.data, referral: known }}
       transitions={timeline.data?.transitions ?? []}
       refreshing={view.loading}
-      onChanged={reload}
+      onChanged={changed}
     />
   );
 }
@@ -57,7 +69,7 @@ function Loaded(props: {
   transitions: readonly Transition[];
   /** A newer version is on its way: steps wait for it rather than fail on a stale version. */
   refreshing: boolean;
-  onChanged: () => void;
+  onChanged: (next?: Referral) => void;
 }): ReactNode {
   const { t, l, language, agencyName, pair } = useI18n();
   const { referral } = props.view;
@@ -119,7 +131,13 @@ function Loaded(props: {
             {referral.reason && (
               <>
                 <dt>{t('col.reason')}</dt>
-                <dd>{label({ ...l.declineReason, ...l.withdrawReason, ...l.closeOutcome }, referral.reason)}</dd>
+                <dd>{reasonLabel(l, referral.reason)}</dd>
+              </>
+            )}
+            {props.view.note && (
+              <>
+                <dt>{t('detail.note')}</dt>
+                <dd className="packet-text">{props.view.note}</dd>
               </>
             )}
             {referral.previousReferralId && (
@@ -150,9 +168,7 @@ function Loaded(props: {
             <time dateTime={step.at}>{dateTime(step.at, language)}</time> <strong>{label(l.event, step.event)}</strong>{' '}
             — {agencyName(step.actorAgency)}
             {step.actorRole ? ` (${label(l.role, step.actorRole).toLowerCase()})` : ''}
-            {step.reason
-              ? ` — ${label({ ...l.declineReason, ...l.withdrawReason, ...l.closeOutcome }, step.reason)}`
-              : ''}
+            {step.reason ? ` — ${reasonLabel(l, step.reason)}` : ''}
           </li>
         ))}
       </ol>
@@ -186,7 +202,7 @@ function Actions({
 }: {
   referral: Referral;
   refreshing: boolean;
-  onChanged: () => void;
+  onChanged: (next?: Referral) => void;
 }): ReactNode {
   const { t, l, agencyName } = useI18n();
   const { user, agencies } = useSession();
@@ -219,7 +235,8 @@ function Actions({
       contact: {
         expectedVersion: version,
         method: fields.method,
-        at: (fields.at ? new Date(fields.at) : new Date()).toISOString(),
+        // The time typed is Toronto time (the network's), whatever the computer's zone.
+        at: (fields.at ? torontoInstant(fields.at.slice(0, 10), fields.at.slice(11, 16)) : new Date()).toISOString(),
       },
       close: { expectedVersion: version, outcome: fields.outcome, ...(fields.note ? { note: fields.note } : {}) },
       withdraw: { expectedVersion: version, reason: fields.reason || 'person_withdrew' },
@@ -233,9 +250,11 @@ function Actions({
       );
       setDone(t('detail.done', { state: l.state[next.state] }));
       setOpen(undefined);
-      onChanged();
+      onChanged(next);
     } catch (failure) {
       setError(failure);
+      // Someone else moved it on meanwhile: show where it stands now.
+      if (failure instanceof ApiError && ['aborted', 'failed_precondition'].includes(failure.code)) onChanged();
     } finally {
       setBusy(false);
     }
@@ -251,7 +270,10 @@ function Actions({
   return (
     <div className="card actions-card">
       <h2>{t('detail.actions')}</h2>
-      {done && <Success>{done}</Success>}
+      {/* Always present, so a screen reader announces what is put in it. */}
+      <div role="status" aria-live="polite">
+        {done && <p className="notice notice-ok">{done}</p>}
+      </div>
       {actions.length === 0 && referral.state !== 'STATE_DECLINED' && <p className="muted">{t('detail.noActions')}</p>}
       {referral.fromAgency === user.agencyId && <DeclineFollowUp referral={referral} />}
       <div className="actions">

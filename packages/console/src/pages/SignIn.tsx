@@ -1,4 +1,4 @@
-import { useState, type SyntheticEvent, type ReactNode } from 'react';
+import { useEffect, useState, type SyntheticEvent, type ReactNode } from 'react';
 import { ApiError, post } from '../api/client.ts';
 import type { Session } from '../api/types.ts';
 import { useI18n } from '../i18n/context.tsx';
@@ -11,6 +11,9 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void 
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    document.title = `${t('signin.title')} — Passage`;
+  }, [t]);
 
   const submit = async (event: SyntheticEvent) => {
     event.preventDefault();

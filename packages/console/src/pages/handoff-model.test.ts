@@ -40,6 +40,7 @@ describe('the hand-off form', () => {
         },
       ],
     });
+    expect(request.expiresAt).toBe(new Date(`${form.expires}T23:59:00-05:00`).toISOString());
     expect(request).not.toHaveProperty('interpreterLanguage');
     expect(request).not.toHaveProperty('receiptName');
   });

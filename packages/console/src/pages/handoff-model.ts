@@ -1,6 +1,7 @@
 import type { DataCategory, Purpose } from '@passage/consent-policy';
 import type { Language, Priority } from '../api/types.ts';
 import type { captureMethods } from '../i18n/labels.ts';
+import { torontoInstant, torontoToday } from '../i18n/format.ts';
 import type { MessageKey } from '../i18n/messages.ts';
 
 // The hand-off form as data, and the two requests it becomes. Pure, so the rules (what is
@@ -14,7 +15,7 @@ export interface ConsentForm {
   readonly recipients: readonly string[];
   readonly purposes: readonly Purpose[];
   readonly categories: readonly DataCategory[];
-  /** YYYY-MM-DD: the consent lasts to the end of that day. */
+  /** YYYY-MM-DD: the consent lasts to the end of that day in Toronto. */
   readonly expires: string;
   readonly doNotContact: boolean;
   readonly safeContact: string;
@@ -24,8 +25,8 @@ export interface ConsentForm {
   readonly scriptLanguage: Language;
 }
 
-export function newConsentForm(language: Language, today: Date): ConsentForm {
-  const expires = new Date(today.getTime() + 90 * 86_400_000);
+export function newConsentForm(language: Language, now: Date): ConsentForm {
+  const expires = torontoToday(new Date(now.getTime() + 90 * 86_400_000));
   return {
     needs: [],
     municipality: '',
@@ -34,7 +35,7 @@ export function newConsentForm(language: Language, today: Date): ConsentForm {
     recipients: [],
     purposes: ['referral'],
     categories: ['needs'],
-    expires: expires.toISOString().slice(0, 10),
+    expires,
     doNotContact: false,
     safeContact: '',
     method: 'CAPTURE_METHOD_VERBAL',
@@ -45,7 +46,7 @@ export function newConsentForm(language: Language, today: Date): ConsentForm {
 }
 
 /** What is missing before the consent can be recorded (message keys), empty when ready. */
-export function consentProblems(form: ConsentForm, today: Date): MessageKey[] {
+export function consentProblems(form: ConsentForm, now: Date): MessageKey[] {
   const problems: MessageKey[] = [];
   if (form.needs.length === 0) problems.push('consent.pickNeed');
   if (form.recipients.length === 0) problems.push('consent.pickRecipient');
@@ -53,7 +54,7 @@ export function consentProblems(form: ConsentForm, today: Date): MessageKey[] {
   if (form.categories.length === 0) problems.push('consent.pickCategory');
   if (form.method === 'CAPTURE_METHOD_VIA_INTERPRETER' && !form.interpreterLanguage.trim())
     problems.push('consent.interpreterRequired');
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(form.expires) || form.expires <= today.toISOString().slice(0, 10))
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(form.expires) || form.expires <= torontoToday(now))
     problems.push('consent.expiryFuture');
   return problems;
 }
@@ -65,7 +66,8 @@ export function consentRequest(form: ConsentForm) {
     ...(form.method === 'CAPTURE_METHOD_VIA_INTERPRETER'
       ? { interpreterLanguage: form.interpreterLanguage.trim() }
       : {}),
-    expiresAt: new Date(`${form.expires}T23:59:00`).toISOString(),
+    // To the end of that day in Ontario, whatever the computer's own time zone.
+    expiresAt: torontoInstant(form.expires, '23:59').toISOString(),
     scopes: [
       {
         recipientAgencyIds: [...form.recipients],

@@ -6,6 +6,9 @@ import { currentTarget, dateTime } from '../i18n/format.ts';
 import { label } from '../i18n/labels.ts';
 import { Countdown, PriorityBadge, StateBadge } from '../ui/badges.tsx';
 
+/** The most the API gives in one page; more than that open at once is a backlog to act on, not to scroll. */
+export const pageSize = 200;
+
 /** Referrals as a list of cards: one per referral, readable at 390 px and at 1280 px. */
 export function ReferralList(props: {
   referrals: readonly Referral[];

@@ -1,7 +1,8 @@
 import { useId, type ReactNode } from 'react';
 
 // Form controls that always carry a visible label tied to the control (and a hint, when
-// there is one, read with it).
+// there is one, read with it). What is typed about a person is never offered back by the
+// browser's autofill to the next worker at this computer (autocomplete off unless asked).
 
 export function TextField(props: {
   label: string;
@@ -33,6 +34,7 @@ export function TextField(props: {
           rows={3}
           aria-describedby={hintId}
           required={props.required}
+          autoComplete={props.autoComplete ?? 'off'}
           onChange={(e) => props.onChange(e.target.value)}
         />
       ) : (
@@ -44,7 +46,7 @@ export function TextField(props: {
           min={props.min}
           aria-describedby={hintId}
           required={props.required}
-          autoComplete={props.autoComplete}
+          autoComplete={props.autoComplete ?? 'off'}
           onChange={(e) => props.onChange(e.target.value)}
         />
       )}

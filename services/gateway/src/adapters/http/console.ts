@@ -32,10 +32,11 @@ export async function serveConsole(app: FastifyInstance, directory: string): Pro
     index: 'index.html',
     setHeaders: (reply, path) => {
       reply.headers(securityHeaders);
-      // Hashed file names never change content; the page itself is always asked for again.
+      // Hashed file names never change content. The page itself is never stored: a browser
+      // then keeps no copy of a screen to restore with Back after the quick exit.
       reply.header(
         'cache-control',
-        path.includes(join(directory, 'assets')) ? 'public, max-age=31536000, immutable' : 'no-cache',
+        path.includes(join(directory, 'assets')) ? 'public, max-age=31536000, immutable' : 'no-store',
       );
     },
   });
@@ -48,5 +49,5 @@ export function isConsolePath(method: string, path: string): boolean {
 
 /** The console's page for a path the API does not own. */
 export function sendConsolePage(reply: FastifyReply): FastifyReply {
-  return reply.headers(securityHeaders).header('cache-control', 'no-cache').sendFile('index.html');
+  return reply.headers(securityHeaders).header('cache-control', 'no-store').sendFile('index.html');
 }

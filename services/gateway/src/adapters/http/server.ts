@@ -89,6 +89,15 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 
+  // API answers carry people's data: never kept in a browser's or a proxy's cache.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.url.startsWith('/api/') && !request.url.startsWith('/api/docs')) {
+      reply.header('cache-control', 'no-store');
+      reply.header('x-content-type-options', 'nosniff');
+    }
+    return payload;
+  });
+
   app.setErrorHandler((error, request, reply) => {
     if (isPassageError(error)) {
       // An internal failure is ours to read in the log, not the caller's.
@@ -229,6 +238,8 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
       const { id } = await authenticate(request, sessions);
       await sessions.signOut(id);
       reply.clearCookie(sessionCookie, cookieOptions);
+      // Whatever this browser kept of the session (a cache a proxy or an extension filled) goes too.
+      reply.header('clear-site-data', '"cache"');
       return reply.code(204).send();
     },
   );
