@@ -241,6 +241,47 @@ describe('the web console', { timeout: 180_000 }, () => {
     await sender.getByText('Resent after a decline').waitFor();
   });
 
+  it('records, from the referring officer’s screen, that the person withdraws consent: the open referral is withdrawn', async () => {
+    const officer = await ApiUser.signIn(base, 'opp-officer');
+    const consent = await officer.call<{ subjectRef: string }>('POST', '/api/consents', {
+      method: 'CAPTURE_METHOD_VERBAL',
+      language: 'en',
+      expiresAt: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+      scopes: [
+        {
+          recipientAgencyIds: ['london-coalition'],
+          purposes: ['referral'],
+          categories: ['needs'],
+          doNotContact: false,
+        },
+      ],
+    });
+    const { referral } = await officer.call<{ referral: { id: string } }>('POST', '/api/referrals', {
+      subjectRef: consent.subjectRef,
+      fromAgency: 'opp',
+      toAgency: 'london-coalition',
+      priority: 'PRIORITY_STANDARD',
+      needs: ['housing'],
+      language: 'en',
+      packet: [{ category: 'needs', content: 'Synthetic: a room for two weeks' }],
+    });
+
+    const page = await as('opp-officer');
+    await page.goto(`/referrals/${referral.id}`);
+    await page.getByRole('heading', { name: 'The person’s consent' }).waitFor();
+    await page.getByRole('button', { name: 'The person withdraws this consent' }).click();
+    await page.getByRole('button', { name: 'Withdraw the consent now' }).click();
+    await page.getByText('Consent withdrawn. Sharing has stopped.').waitFor();
+    // The network withdraws the referral that relied on it; the page follows on the live feed.
+    await page.locator('.referral-head').getByText('Withdrawn').waitFor({ timeout: 15_000 });
+    await page.getByText(/withdrawn on/).waitFor();
+
+    const intake = await as('london-intake');
+    await intake.goto(`/referrals/${referral.id}`);
+    await intake.locator('.referral-head').getByText('Withdrawn').waitFor();
+    expect(await intake.content()).not.toContain('a room for two weeks');
+  });
+
   it('lets the administrator change a listing, export the directory as HSDS and import it back', async () => {
     const admin = await as('admin');
     await admin.getByRole('link', { name: 'Directory' }).click();

@@ -9,6 +9,7 @@ import { closeOutcomes, contactMethods, declineReasons, label, reasonLabel, with
 import { Countdown, PriorityBadge, StateBadge } from '../ui/badges.tsx';
 import { ErrorNotice, Loading } from '../ui/feedback.tsx';
 import { SelectField, TextField } from '../ui/fields.tsx';
+import { ConsentCard } from './ConsentCard.tsx';
 import { DeclineFollowUp } from './Outbox.tsx';
 
 /** One referral: the do-not-contact flag first, the facts, the packet (withheld parts named), the timeline, the next steps. */
@@ -72,6 +73,7 @@ function Loaded(props: {
   onChanged: (next?: Referral) => void;
 }): ReactNode {
   const { t, l, language, agencyName, pair } = useI18n();
+  const { user } = useSession();
   const { referral } = props.view;
   const now = useNow();
   const packet = props.view.packet ?? [];
@@ -130,7 +132,7 @@ function Loaded(props: {
             )}
             {referral.reason && (
               <>
-                <dt>{t('col.reason')}</dt>
+                <dt>{referral.state === 'STATE_CLOSED' ? t('close.outcome') : t('col.reason')}</dt>
                 <dd>{reasonLabel(l, referral.reason)}</dd>
               </>
             )}
@@ -161,6 +163,9 @@ function Loaded(props: {
         </div>
       </div>
       <Actions referral={referral} refreshing={props.refreshing} onChanged={props.onChanged} />
+      {referral.fromAgency === user.agencyId && referral.subjectRef && (
+        <ConsentCard subjectRef={referral.subjectRef} onRevoked={() => props.onChanged()} />
+      )}
       <h2>{t('detail.timeline')}</h2>
       <ol className="timeline">
         {props.transitions.map((step, i) => (

@@ -1,0 +1,107 @@
+import { useState, type ReactNode } from 'react';
+import { post } from '../api/client.ts';
+import { useGet } from '../api/hooks.ts';
+import { useI18n } from '../i18n/context.tsx';
+import { date } from '../i18n/format.ts';
+import { label } from '../i18n/labels.ts';
+import { ErrorNotice } from '../ui/feedback.tsx';
+
+interface Scope {
+  readonly id: string;
+  readonly recipientAgencyIds?: string[];
+  readonly purposes?: string[];
+  readonly categories?: string[];
+  readonly doNotContact?: boolean;
+  readonly revokedAt?: string;
+}
+
+interface ConsentRecord {
+  readonly id: string;
+  readonly method?: string;
+  readonly grantedAt?: string;
+  readonly expiresAt?: string;
+  readonly revokedAt?: string;
+  readonly scopes?: Scope[];
+}
+
+/**
+ * The person's consents as the agency that recorded them sees them, and the way to record
+ * that the person takes one back: every scope at once, effective on the next read; open
+ * referrals that relied on it are withdrawn by the network (the page follows on the feed).
+ */
+export function ConsentCard({ subjectRef, onRevoked }: { subjectRef: string; onRevoked: () => void }): ReactNode {
+  const { t, l, language, agencyName } = useI18n();
+  const history = useGet<{ consents?: ConsentRecord[] }>(`/api/subjects/${encodeURIComponent(subjectRef)}/consents`);
+  const [confirming, setConfirming] = useState('');
+  const [error, setError] = useState<unknown>(undefined);
+  const [done, setDone] = useState('');
+  const [busy, setBusy] = useState(false);
+  // Another agency's consents are not ours to show: the service refuses, and the card stays away.
+  if (history.error?.status === 403 || !history.data) return null;
+
+  const revoke = async (consentId: string) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await post(`/api/consents/${consentId}/revoke`, { all: true, reason: 'person_asked' });
+      setDone(t('consentCard.revoked'));
+      setConfirming('');
+      history.reload();
+      onRevoked();
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="card">
+      <h2>{t('consentCard.title')}</h2>
+      <div role="status" aria-live="polite">
+        {done && <p className="notice notice-ok">{done}</p>}
+      </div>
+      {(history.data.consents ?? []).map((consent) => (
+        <div key={consent.id} className="consent">
+          <p>
+            {t('consentCard.given', {
+              granted: date(consent.grantedAt, language),
+              expires: date(consent.expiresAt, language),
+            })}
+            {consent.revokedAt ? ` — ${t('consentCard.withdrawnOn', { date: date(consent.revokedAt, language) })}` : ''}
+          </p>
+          <ul>
+            {(consent.scopes ?? []).map((scope) => (
+              <li key={scope.id} className={scope.revokedAt ? 'muted' : ''}>
+                {(scope.recipientAgencyIds ?? []).map((id) => agencyName(id)).join(', ')}:{' '}
+                {(scope.categories ?? []).map((c) => label(l.category, c).toLowerCase()).join(', ')} (
+                {(scope.purposes ?? []).map((p) => label(l.purpose, p).toLowerCase()).join(', ')})
+                {scope.doNotContact ? ` — ${t('consent.doNotContact').toLowerCase()}` : ''}
+                {scope.revokedAt ? ` — ${t('consentCard.scopeWithdrawn')}` : ''}
+              </li>
+            ))}
+          </ul>
+          {!consent.revokedAt &&
+            (confirming === consent.id ? (
+              <div className="notice" role="group" aria-label={t('consentCard.confirmTitle')}>
+                <p>{t('consentCard.confirm')}</p>
+                <div className="actions">
+                  <button type="button" onClick={() => setConfirming('')}>
+                    {t('common.cancel')}
+                  </button>
+                  <button type="button" className="primary" disabled={busy} onClick={() => void revoke(consent.id)}>
+                    {t('consentCard.confirmYes')}
+                  </button>
+                </div>
+              </div>
+            ) : (
+              <button type="button" onClick={() => setConfirming(consent.id)}>
+                {t('consentCard.withdraw')}
+              </button>
+            ))}
+        </div>
+      ))}
+      {error !== undefined && <ErrorNotice error={error} />}
+    </div>
+  );
+}
