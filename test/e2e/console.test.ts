@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labels, messages } from '@passage/console/i18n';
 import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
@@ -280,6 +281,67 @@ describe('the web console', { timeout: 180_000 }, () => {
     await intake.goto(`/referrals/${referral.id}`);
     await intake.locator('.referral-head').getByText('Withdrawn').waitFor();
     expect(await intake.content()).not.toContain('a room for two weeks');
+  });
+
+  it('puts a referral that missed its target before the crisis line, who may open it where consent covers it', async () => {
+    const officer = await ApiUser.signIn(base, 'peel-officer');
+    const consent = await officer.call<{ subjectRef: string }>('POST', '/api/consents', {
+      method: 'CAPTURE_METHOD_VERBAL',
+      language: 'en',
+      expiresAt: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+      scopes: [
+        {
+          recipientAgencyIds: ['sarnia-lambton-committee', 'ontario-ht-crisis-line'],
+          purposes: ['referral'],
+          categories: ['needs'],
+          doNotContact: false,
+        },
+      ],
+    });
+    const { referral } = await officer.call<{ referral: { id: string } }>('POST', '/api/referrals', {
+      subjectRef: consent.subjectRef,
+      fromAgency: 'peel-regional-police',
+      toAgency: 'sarnia-lambton-committee',
+      priority: 'PRIORITY_URGENT',
+      needs: ['safety_planning'],
+      language: 'en',
+      packet: [{ category: 'needs', content: 'Synthetic: a safety plan before tonight' }],
+    });
+    // The test's target: the acknowledgement timer falls due now instead of in an hour.
+    const sql = new pg.Client({ connectionString: network.db.url });
+    await sql.connect();
+    try {
+      await expect
+        .poll(
+          async () =>
+            (
+              await sql.query(
+                `update escalation.timers set due_at = now() where referral_id = $1 and target = 'acknowledge'`,
+                [referral.id],
+              )
+            ).rowCount,
+          { timeout: 15_000, interval: 250 },
+        )
+        .toBe(1);
+    } finally {
+      await sql.end();
+    }
+
+    const crisis = await as('crisis-counsellor');
+    await crisis.getByRole('link', { name: 'Escalations' }).click();
+    const item = crisis.locator('li.referral', { hasText: 'Sarnia-Lambton' });
+    await item.first().waitFor({ timeout: 30_000 });
+    await expect.poll(() => item.first().textContent()).toContain('Not acknowledged in time');
+    await item.first().getByText('The person’s consent covers your agency: you may open it.').waitFor();
+    await item.first().getByRole('link').click();
+    await crisis.getByText('Synthetic: a safety plan before tonight').waitFor();
+    await crisis.getByText('Escalated: a hand-off target was missed.').waitFor();
+
+    // The sender is told too, and may open its own referral.
+    const sender = await as('peel-officer');
+    await sender.getByRole('link', { name: 'Escalations' }).click();
+    await sender.locator('li.referral', { hasText: 'Sarnia-Lambton' }).first().getByRole('link').click();
+    await sender.waitForURL(new RegExp(`/referrals/${referral.id}$`));
   });
 
   it('lets the administrator change a listing, export the directory as HSDS and import it back', async () => {

@@ -75,7 +75,8 @@ interface Labels {
   readonly day: Table<(typeof days)[number]>;
   readonly region: Readonly<Record<string, string>>;
   readonly municipality: Table<(typeof municipalities)[number]>;
-  readonly missedTarget: Table<'acknowledge_overdue' | 'accept_overdue'>;
+  /** An escalation names the missed target (`acknowledge`), a timeline its reason (`acknowledge_overdue`). */
+  readonly missedTarget: Table<'acknowledge' | 'accept' | 'acknowledge_overdue' | 'accept_overdue'>;
   readonly accessOutcome: Readonly<Record<string, string>>;
   readonly dimension: Table<(typeof statisticsDimensions)[number]>;
   readonly grouping: Table<(typeof handoffGroupings)[number]>;
@@ -257,7 +258,12 @@ const en: Labels = {
     sudbury: 'Sudbury',
     kingston: 'Kingston',
   },
-  missedTarget: { acknowledge_overdue: 'Not acknowledged in time', accept_overdue: 'Not accepted in time' },
+  missedTarget: {
+    acknowledge: 'Not acknowledged in time',
+    accept: 'Not accepted in time',
+    acknowledge_overdue: 'Not acknowledged in time',
+    accept_overdue: 'Not accepted in time',
+  },
   accessOutcome: { granted: 'Allowed', denied: 'Denied', allowed: 'Allowed' },
   dimension: { region: 'Region', month: 'Month', need: 'Need', outcome: 'Outcome' },
   grouping: { agency: 'Agency', month: 'Month', region: 'Region', priority: 'Priority' },
@@ -395,7 +401,12 @@ const fr: Labels = {
   // Place names are the same in both languages.
   region: en.region,
   municipality: { ...en.municipality, 'middlesex-centre': 'Middlesex-Centre' },
-  missedTarget: { acknowledge_overdue: 'Réception non accusée à temps', accept_overdue: 'Non acceptée à temps' },
+  missedTarget: {
+    acknowledge: 'Réception non accusée à temps',
+    accept: 'Non acceptée à temps',
+    acknowledge_overdue: 'Réception non accusée à temps',
+    accept_overdue: 'Non acceptée à temps',
+  },
   accessOutcome: { granted: 'Permis', denied: 'Refusé', allowed: 'Permis' },
   dimension: { region: 'Région', month: 'Mois', need: 'Besoin', outcome: 'Résultat' },
   grouping: { agency: 'Organisme', month: 'Mois', region: 'Région', priority: 'Priorité' },

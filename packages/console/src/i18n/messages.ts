@@ -189,7 +189,7 @@ const en = {
   'outbox.suggested': 'Suggested: {agency}',
   'escalations.title': 'Escalations',
   'escalations.empty': 'No escalations.',
-  'escalations.missed': 'Missed',
+  'escalations.missed': 'Was due',
   'escalations.suggestions': 'Other agencies that could take it',
   'escalations.covered': 'The person’s consent covers your agency: you may open it.',
   'escalations.notCovered': 'The person’s consent does not cover your agency: only these facts are shown.',
@@ -501,7 +501,7 @@ const fr: Messages = {
   'outbox.suggested': 'Suggestion : {agency}',
   'escalations.title': 'Escalades',
   'escalations.empty': 'Aucune escalade.',
-  'escalations.missed': 'Délai manqué',
+  'escalations.missed': 'Échéance',
   'escalations.suggestions': 'Autres organismes qui pourraient la prendre',
   'escalations.covered': 'Le consentement de la personne couvre votre organisme : vous pouvez l’ouvrir.',
   'escalations.notCovered':

@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { useEffect, type ReactNode } from 'react';
 import { useGet, useLiveFeed } from '../api/hooks.ts';
 import type { EscalationItem } from '../api/types.ts';
 import { Link } from '../app/router.tsx';
@@ -21,7 +21,14 @@ export function Escalations(): ReactNode {
   const list = useGet<{ items?: EscalationItem[] }>('/api/escalations');
   useLiveFeed((event) => {
     if (event.type.endsWith('.escalated')) list.reload();
-  });
+  }, list.reload);
+  // The crisis line is not a party to the referrals it takes up, so its feed does not carry
+  // them: the list is also asked for again every 15 seconds.
+  const { reload } = list;
+  useEffect(() => {
+    const timer = setInterval(reload, 15_000);
+    return () => clearInterval(timer);
+  }, [reload]);
   const items = list.data?.items ?? [];
   return (
     <section>
