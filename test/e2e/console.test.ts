@@ -477,6 +477,43 @@ describe('the web console', { timeout: 180_000 }, () => {
     await noEnglish(pact, 'escalations');
   });
 
+  it('runs a whole hand-off in French, with no English on screen', async () => {
+    const counsellor = await as('crisis-counsellor');
+    await counsellor.getByRole('button', { name: /Français/ }).click();
+    await counsellor.getByRole('heading', { name: 'Orientation' }).waitFor();
+    try {
+      await noEnglish(counsellor, 'hand-off, consent');
+      // The script is read in the person's language, chosen apart from the screen's.
+      await counsellor.getByLabel('Langue du texte de consentement').selectOption('fr');
+      await counsellor.getByText('Lisez ceci à la personne').waitFor();
+      await counsellor.getByLabel('Logement', { exact: true }).check();
+      await counsellor.getByLabel('Counseling', { exact: true }).check();
+      await counsellor.getByLabel('Où se trouve la personne?').selectOption('ottawa');
+      await counsellor.getByLabel('Langue préférée de la personne').selectOption('fr');
+      await counsellor.getByRole('button', { name: 'Trouver des organismes' }).click();
+      await counsellor.getByLabel('PACT-Ottawa (Personnes contre le crime de la traite des humains)').check();
+      await noEnglish(counsellor, 'hand-off, agencies found');
+      await counsellor.getByRole('button', { name: 'Enregistrer le consentement' }).click();
+      await counsellor.getByText(/Consentement enregistré/).waitFor();
+      await counsellor.locator('textarea[name="packet-needs"]').fill('Synthétique : logement à Ottawa');
+      await noEnglish(counsellor, 'hand-off, referral');
+      await counsellor.getByRole('button', { name: 'Vérifier' }).click();
+      await counsellor.getByRole('heading', { name: 'Vérifiez avant d’envoyer' }).waitFor();
+      await noEnglish(counsellor, 'hand-off, review');
+      await counsellor.getByRole('button', { name: 'Envoyer la demande' }).click();
+      await counsellor.getByText(/Demande envoyée à PACT-Ottawa/).waitFor();
+      await expect
+        .poll(() => counsellor.locator('pre.receipt-text').textContent())
+        .toContain('Votre reçu de consentement');
+      await noEnglish(counsellor, 'hand-off, receipt');
+      await screenshot(counsellor, 'handoff-receipt-fr-desktop');
+    } finally {
+      // The account remembers its language: leave it as the other tests expect it.
+      await counsellor.getByRole('button', { name: /English/ }).click();
+      await counsellor.getByRole('link', { name: 'New hand-off' }).waitFor();
+    }
+  });
+
   it('switches language at any time and remembers it for the person', async () => {
     const first = await as('windsor-supervisor');
     await first.getByRole('button', { name: /Français/ }).click();

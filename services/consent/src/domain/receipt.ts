@@ -145,8 +145,10 @@ export function receiptText(
   const w = words[language];
   const agency = (id: string) => names(id)?.[language] ?? id;
   const lines = [w.title, ''];
-  if (receiptName) lines.push(`${w.for}: ${receiptName}`);
-  lines.push(`${w.reference}: ${receiptReference(consent.id)}`, '');
+  // French sets a (non-breaking) space before a colon.
+  const colon = language === 'fr' ? '\u00a0:' : ':';
+  if (receiptName) lines.push(`${w.for}${colon} ${receiptName}`);
+  lines.push(`${w.reference}${colon} ${receiptReference(consent.id)}`, '');
   lines.push(w.intro(torontoDate(consent.grantedAt, language), w.method[consent.method]), '');
   for (const scope of consent.scopes) {
     const who = list([...scope.recipientAgencyIds.map(agency), ...scope.recipientKinds.map((k) => w.kinds[k])], w.and);
