@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labels, messages } from '@passage/console/i18n';
 import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ApiUser, referralWithWithheldCategory } from './console/api.ts';
+import { ApiUser, consentAndSend, referralWithWithheldCategory } from './console/api.ts';
 import { launch, screenshot, seriousViolations, signedIn, textInPageLanguage, widths } from './console/browser.ts';
 
 // The web console in a real browser (Debian's chromium, driven by playwright-core) against
@@ -188,29 +188,14 @@ describe('the web console', { timeout: 180_000 }, () => {
   });
 
   it('shows a decline with its reason in the sender’s outbox, and resends to the suggested agency', async () => {
-    const officer = await ApiUser.signIn(base, 'peel-officer');
-    const consent = await officer.call<{ subjectRef: string }>('POST', '/api/consents', {
-      method: 'CAPTURE_METHOD_WRITTEN',
-      language: 'en',
-      expiresAt: new Date(Date.now() + 7 * 86_400_000).toISOString(),
-      scopes: [
-        {
-          recipientAgencyIds: ['london-coalition', 'windsor-essex-ahtag'],
-          purposes: ['referral'],
-          categories: ['needs'],
-          doNotContact: false,
-        },
-      ],
-    });
-    const { referral } = await officer.call<{ referral: { id: string } }>('POST', '/api/referrals', {
-      subjectRef: consent.subjectRef,
-      fromAgency: 'peel-regional-police',
-      toAgency: 'london-coalition',
-      priority: 'PRIORITY_STANDARD',
+    const { referralId } = await consentAndSend(await ApiUser.signIn(base, 'peel-officer'), {
+      from: 'peel-regional-police',
+      to: 'london-coalition',
+      recipients: ['london-coalition', 'windsor-essex-ahtag'],
       needs: ['counselling'],
-      language: 'en',
-      packet: [{ category: 'needs', content: 'Synthetic: counselling near Windsor' }],
+      content: 'Synthetic: counselling near Windsor',
     });
+    const referral = { id: referralId };
 
     const intake = await as('london-intake');
     await intake.goto(`/referrals/${referral.id}`);
@@ -243,29 +228,13 @@ describe('the web console', { timeout: 180_000 }, () => {
   });
 
   it('records, from the referring officer’s screen, that the person withdraws consent: the open referral is withdrawn', async () => {
-    const officer = await ApiUser.signIn(base, 'opp-officer');
-    const consent = await officer.call<{ subjectRef: string }>('POST', '/api/consents', {
-      method: 'CAPTURE_METHOD_VERBAL',
-      language: 'en',
-      expiresAt: new Date(Date.now() + 7 * 86_400_000).toISOString(),
-      scopes: [
-        {
-          recipientAgencyIds: ['london-coalition'],
-          purposes: ['referral'],
-          categories: ['needs'],
-          doNotContact: false,
-        },
-      ],
-    });
-    const { referral } = await officer.call<{ referral: { id: string } }>('POST', '/api/referrals', {
-      subjectRef: consent.subjectRef,
-      fromAgency: 'opp',
-      toAgency: 'london-coalition',
-      priority: 'PRIORITY_STANDARD',
+    const { referralId } = await consentAndSend(await ApiUser.signIn(base, 'opp-officer'), {
+      from: 'opp',
+      to: 'london-coalition',
       needs: ['housing'],
-      language: 'en',
-      packet: [{ category: 'needs', content: 'Synthetic: a room for two weeks' }],
+      content: 'Synthetic: a room for two weeks',
     });
+    const referral = { id: referralId };
 
     const page = await as('opp-officer');
     await page.goto(`/referrals/${referral.id}`);
@@ -284,29 +253,15 @@ describe('the web console', { timeout: 180_000 }, () => {
   });
 
   it('puts a referral that missed its target before the crisis line, who may open it where consent covers it', async () => {
-    const officer = await ApiUser.signIn(base, 'peel-officer');
-    const consent = await officer.call<{ subjectRef: string }>('POST', '/api/consents', {
-      method: 'CAPTURE_METHOD_VERBAL',
-      language: 'en',
-      expiresAt: new Date(Date.now() + 7 * 86_400_000).toISOString(),
-      scopes: [
-        {
-          recipientAgencyIds: ['sarnia-lambton-committee', 'ontario-ht-crisis-line'],
-          purposes: ['referral'],
-          categories: ['needs'],
-          doNotContact: false,
-        },
-      ],
-    });
-    const { referral } = await officer.call<{ referral: { id: string } }>('POST', '/api/referrals', {
-      subjectRef: consent.subjectRef,
-      fromAgency: 'peel-regional-police',
-      toAgency: 'sarnia-lambton-committee',
-      priority: 'PRIORITY_URGENT',
+    const { referralId } = await consentAndSend(await ApiUser.signIn(base, 'peel-officer'), {
+      from: 'peel-regional-police',
+      to: 'sarnia-lambton-committee',
+      recipients: ['sarnia-lambton-committee', 'ontario-ht-crisis-line'],
       needs: ['safety_planning'],
-      language: 'en',
-      packet: [{ category: 'needs', content: 'Synthetic: a safety plan before tonight' }],
+      priority: 'PRIORITY_URGENT',
+      content: 'Synthetic: a safety plan before tonight',
     });
+    const referral = { id: referralId };
     // The test's target: the acknowledgement timer falls due now instead of in an hour.
     const sql = new pg.Client({ connectionString: network.db.url });
     await sql.connect();

@@ -44,6 +44,46 @@ export class ApiUser {
 const inAWeek = () => new Date(Date.now() + 7 * 86_400_000).toISOString();
 
 /**
+ * Consent for the needs category (one scope naming `recipients`), then a referral to `to`
+ * with one synthetic needs section: the usual set-up of a browser test.
+ */
+export async function consentAndSend(
+  sender: ApiUser,
+  options: {
+    from: string;
+    to: string;
+    recipients?: string[];
+    needs: string[];
+    content: string;
+    priority?: 'PRIORITY_URGENT' | 'PRIORITY_STANDARD';
+  },
+): Promise<{ referralId: string; subjectRef: string }> {
+  const consent = await sender.call<{ subjectRef: string }>('POST', '/api/consents', {
+    method: 'CAPTURE_METHOD_VERBAL',
+    language: 'en',
+    expiresAt: inAWeek(),
+    scopes: [
+      {
+        recipientAgencyIds: options.recipients ?? [options.to],
+        purposes: ['referral'],
+        categories: ['needs'],
+        doNotContact: false,
+      },
+    ],
+  });
+  const { referral } = await sender.call<{ referral: { id: string } }>('POST', '/api/referrals', {
+    subjectRef: consent.subjectRef,
+    fromAgency: options.from,
+    toAgency: options.to,
+    priority: options.priority ?? 'PRIORITY_STANDARD',
+    needs: options.needs,
+    language: 'en',
+    packet: [{ category: 'needs', content: options.content }],
+  });
+  return { referralId: referral.id, subjectRef: consent.subjectRef };
+}
+
+/**
  * A referral whose consent first covered needs, safe contact and situation, then lost the
  * scope for situation (the person took it back): the recipient sees two categories and the
  * third as withheld. All content synthetic.
