@@ -54,8 +54,17 @@ export async function startNetworkAsPnpmStart(
     },
     { cwd: repositoryRoot },
   );
+  // As Ctrl-C does: start.ts stops every service it started and waits for them. A SIGKILL
+  // would leave them running on their own (they are its children, not the test's).
   const stop = async () => {
-    await process.kill();
+    if (process.child.exitCode === null && process.child.signalCode === null) {
+      process.child.kill('SIGINT');
+      const stopped = await Promise.race([
+        process.exited().then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 30_000)),
+      ]);
+      if (!stopped) await process.kill('SIGKILL');
+    }
     await nats.cleanup();
     await db.drop();
   };
