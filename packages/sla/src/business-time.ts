@@ -43,6 +43,12 @@ function torontoFields(at: Date): { y: number; m: number; d: number; hh: number;
   return { y: +p['year']!, m: +p['month']!, d: +p['day']!, hh: +p['hour']!, mm: +p['minute']!, ss: +p['second']! };
 }
 
+/** The day an instant falls on in Toronto. */
+export function torontoDay(at: Date): LocalDate {
+  const f = torontoFields(at);
+  return `${f.y}-${String(f.m).padStart(2, '0')}-${String(f.d).padStart(2, '0')}`;
+}
+
 /** The instant a Toronto wall-clock time names (in a spring-forward gap: the first valid minute after it). */
 export function torontoInstant(y: number, m: number, d: number, minuteOfDay: number): Date {
   const wall = Date.UTC(y, m - 1, d, 0, minuteOfDay);

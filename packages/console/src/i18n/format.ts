@@ -1,3 +1,4 @@
+import { torontoDay, torontoInstant as wallClockInstant } from '@passage/sla';
 import type { Language } from '../api/types.ts';
 import { format, messages } from './messages.ts';
 import { label, labels } from './labels.ts';
@@ -113,28 +114,8 @@ export function matchReason(reason: string, language: Language): string {
   return reason;
 }
 
-const torontoParts = new Intl.DateTimeFormat('en-CA', {
-  timeZone: 'America/Toronto',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  hourCycle: 'h23',
-});
-
-function wallClock(instant: Date): { date: string; minutes: number } {
-  const parts = Object.fromEntries(torontoParts.formatToParts(instant).map((p) => [p.type, p.value]));
-  return {
-    date: `${parts['year'] ?? ''}-${parts['month'] ?? ''}-${parts['day'] ?? ''}`,
-    minutes: Number(parts['hour']) * 60 + Number(parts['minute']),
-  };
-}
-
 /** Today's date in Toronto, YYYY-MM-DD, whatever the computer's own time zone. */
-export function torontoToday(now: Date): string {
-  return wallClock(now).date;
-}
+export const torontoToday: (now: Date) => string = torontoDay;
 
 /**
  * The instant a Toronto wall-clock date and time (YYYY-MM-DD, HH:MM) names, across daylight
@@ -142,16 +123,7 @@ export function torontoToday(now: Date): string {
  * computer's own zone.
  */
 export function torontoInstant(date: string, time: string): Date {
-  const [y, m, d] = date.split('-').map(Number);
-  const [hh, mm] = time.split(':').map(Number);
-  const wanted = Date.UTC(y!, m! - 1, d, hh, mm);
-  // Start from UTC, then correct by the offset Toronto shows at the guess (twice, for DST edges).
-  let guess = wanted;
-  for (let i = 0; i < 2; i++) {
-    const seen = wallClock(new Date(guess));
-    const [sy, sm, sd] = seen.date.split('-').map(Number);
-    const shown = Date.UTC(sy!, sm! - 1, sd, Math.floor(seen.minutes / 60), seen.minutes % 60);
-    guess += wanted - shown;
-  }
-  return new Date(guess);
+  const [y = 0, m = 0, d = 0] = date.split('-').map(Number);
+  const [hh = 0, mm = 0] = time.split(':').map(Number);
+  return wallClockInstant(y, m, d, hh * 60 + mm);
 }
