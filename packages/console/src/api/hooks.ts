@@ -109,3 +109,32 @@ export function useNow(ms = 30_000): number {
   }, [ms]);
   return now;
 }
+
+export interface Submission {
+  /** A call is under way: its button waits. */
+  readonly busy: boolean;
+  /** What went wrong with the last call, until the next one starts. */
+  readonly error: unknown;
+  readonly setError: (error: unknown) => void;
+  /** Runs one user action against the API; a failure is kept in `error` and handed to `onFailure`. */
+  readonly submit: (work: () => Promise<void>, onFailure?: (failure: unknown) => void) => Promise<void>;
+}
+
+/** The busy flag and the error of a form or button that calls the API. */
+export function useSubmission(): Submission {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(undefined);
+  const submit = useCallback(async (work: () => Promise<void>, onFailure?: (failure: unknown) => void) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await work();
+    } catch (failure) {
+      setError(failure);
+      onFailure?.(failure);
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, setError, submit };
+}

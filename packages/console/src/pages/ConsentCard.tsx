@@ -1,6 +1,6 @@
 import { useState, type ReactNode } from 'react';
 import { post } from '../api/client.ts';
-import { useGet } from '../api/hooks.ts';
+import { useGet, useSubmission } from '../api/hooks.ts';
 import { useI18n } from '../i18n/context.tsx';
 import { date } from '../i18n/format.ts';
 import { label } from '../i18n/labels.ts';
@@ -33,27 +33,19 @@ export function ConsentCard({ subjectRef, onRevoked }: { subjectRef: string; onR
   const { t, l, language, agencyName } = useI18n();
   const history = useGet<{ consents?: ConsentRecord[] }>(`/api/subjects/${encodeURIComponent(subjectRef)}/consents`);
   const [confirming, setConfirming] = useState('');
-  const [error, setError] = useState<unknown>(undefined);
   const [done, setDone] = useState('');
-  const [busy, setBusy] = useState(false);
+  const { busy, error, submit } = useSubmission();
   // Another agency's consents are not ours to show: the service refuses, and the card stays away.
   if (history.error?.status === 403 || !history.data) return null;
 
-  const revoke = async (consentId: string) => {
-    setBusy(true);
-    setError(undefined);
-    try {
+  const revoke = (consentId: string) =>
+    submit(async () => {
       await post(`/api/consents/${consentId}/revoke`, { all: true, reason: 'person_asked' });
       setDone(t('consentCard.revoked'));
       setConfirming('');
       history.reload();
       onRevoked();
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <div className="card">

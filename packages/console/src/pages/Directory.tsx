@@ -1,12 +1,13 @@
 import { agencyKinds, serviceTypes } from '@passage/vocabulary';
 import { useState, type SyntheticEvent, type ReactNode } from 'react';
 import { ApiError, get, post, put } from '../api/client.ts';
-import { useGet } from '../api/hooks.ts';
+import { useGet, useSubmission } from '../api/hooks.ts';
 import type { Agency, WeeklyPeriod } from '../api/types.ts';
 import { useI18n } from '../i18n/context.tsx';
 import { languageName } from '../i18n/format.ts';
 import { days, label } from '../i18n/labels.ts';
 import { ErrorNotice, Loading, Success } from '../ui/feedback.tsx';
+import { saveFile } from '../ui/download.ts';
 import { Checkbox, CheckboxGroup, SelectField, TableScroll, TextField } from '../ui/fields.tsx';
 
 /** The directory for administrators: every listing, its coverage, hours, languages and targets; HSDS in and out. */
@@ -151,8 +152,7 @@ function AgencyForm(props: {
     email: a?.contact?.email ?? '',
     website: a?.contact?.website ?? '',
   });
-  const [error, setError] = useState<unknown>(undefined);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, submit } = useSubmission();
 
   const save = async (event: SyntheticEvent) => {
     event.preventDefault();
@@ -160,9 +160,7 @@ function AgencyForm(props: {
       setError(new ApiError(409, 'already_exists', `an agency ${id.trim()} is already listed`));
       return;
     }
-    setBusy(true);
-    setError(undefined);
-    try {
+    await submit(async () => {
       const body = {
         nameEn,
         nameFr,
@@ -184,11 +182,7 @@ function AgencyForm(props: {
       };
       const { agency } = await put<{ agency: Agency }>(`/api/agencies/${encodeURIComponent(id.trim())}`, body);
       props.onSaved(agency);
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const setPeriod = (index: number, patch: Partial<WeeklyPeriod>) =>
     setPeriods(periods.map((p, i) => (i === index ? { ...p, ...patch } : p)));
@@ -356,12 +350,7 @@ function Hsds({ onImported }: { onImported: () => void }): ReactNode {
     setError(undefined);
     try {
       const { json } = await get<{ json?: string }>('/api/directory/hsds');
-      const url = URL.createObjectURL(new Blob([json ?? '{}'], { type: 'application/json' }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = 'passage-directory-hsds.json';
-      a.click();
-      URL.revokeObjectURL(url);
+      saveFile('passage-directory-hsds.json', json ?? '{}', 'application/json');
     } catch (failure) {
       setError(failure);
     }

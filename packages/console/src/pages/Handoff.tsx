@@ -10,12 +10,14 @@ import {
   type SyntheticEvent,
 } from 'react';
 import { get, post, query } from '../api/client.ts';
+import { useSubmission } from '../api/hooks.ts';
 import type { GrantResponse, Language, MatchResponse, Priority, Receipt, Referral } from '../api/types.ts';
 import { useSession } from '../app/session.ts';
 import { Link } from '../app/router.tsx';
 import { useI18n } from '../i18n/context.tsx';
 import { dateTime, languageName, matchReason } from '../i18n/format.ts';
 import { captureMethods, consentScript, label, municipalities } from '../i18n/labels.ts';
+import { saveFile } from '../ui/download.ts';
 import { ErrorNotice, Success } from '../ui/feedback.tsx';
 import { Checkbox, CheckboxGroup, SelectField, TextField } from '../ui/fields.tsx';
 import {
@@ -122,8 +124,7 @@ function ConsentStep(props: {
   const set = (patch: Partial<ConsentForm>) => onChange((current) => ({ ...current, ...patch }));
   const [match, setMatch] = useState<MatchResponse | undefined>(undefined);
   const [problems, setProblems] = useState<string[]>([]);
-  const [error, setError] = useState<unknown>(undefined);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, submit: record } = useSubmission();
 
   const find = async () => {
     setError(undefined);
@@ -157,15 +158,7 @@ function ConsentStep(props: {
     const missing = consentProblems(form, new Date());
     setProblems(missing.map((key) => t(key)));
     if (missing.length > 0) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      props.onRecorded(await post<GrantResponse>('/api/consents', consentRequest(form)));
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    await record(async () => props.onRecorded(await post<GrantResponse>('/api/consents', consentRequest(form))));
   };
 
   const candidates = match?.candidates ?? [];
@@ -471,22 +464,14 @@ function ReviewStep(props: {
   const { t, l, language, agencyName } = useI18n();
   const { user } = useSession();
   const { form, consentForm } = props;
-  const [error, setError] = useState<unknown>(undefined);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, submit } = useSubmission();
   // One key for every attempt at this send: a retry after a lost answer cannot send twice.
   const idempotencyKey = useRef(crypto.randomUUID());
   const request = referralRequest(form, props.consent.subjectRef, user.agencyId, consentForm.categories);
-  const send = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      props.onSent((await post<{ referral: Referral }>('/api/referrals', request, idempotencyKey.current)).referral);
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const send = () =>
+    submit(async () =>
+      props.onSent((await post<{ referral: Referral }>('/api/referrals', request, idempotencyKey.current)).referral),
+    );
   return (
     <div>
       <h2>{t('review.title')}</h2>
@@ -556,13 +541,11 @@ function Done(props: {
   };
   const download = () => {
     if (!receipt?.text) return;
-    const blob = new Blob([`${receipt.text}\n\n${receipt.receiptJws ?? ''}\n`], { type: 'text/plain;charset=utf-8' });
-    const url = URL.createObjectURL(blob);
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = `passage-receipt-${receiptReference(props.consent.consentId)}-${receiptLanguage}.txt`;
-    a.click();
-    URL.revokeObjectURL(url);
+    saveFile(
+      `passage-receipt-${receiptReference(props.consent.consentId)}-${receiptLanguage}.txt`,
+      `${receipt.text}\n\n${receipt.receiptJws ?? ''}\n`,
+      'text/plain;charset=utf-8',
+    );
   };
 
   return (

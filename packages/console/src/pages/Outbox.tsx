@@ -1,6 +1,6 @@
-import { useState, type ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import { post } from '../api/client.ts';
-import { useGet, useLiveFeed, useNow } from '../api/hooks.ts';
+import { useGet, useLiveFeed, useNow, useSubmission } from '../api/hooks.ts';
 import type { Referral } from '../api/types.ts';
 import { navigate } from '../app/router.tsx';
 import { useI18n } from '../i18n/context.tsx';
@@ -37,22 +37,15 @@ export function Outbox(): ReactNode {
 
 export function DeclineFollowUp({ referral }: { referral: Referral }): ReactNode {
   const { t, l, agencyName, pair } = useI18n();
-  const [error, setError] = useState<unknown>(undefined);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, submit } = useSubmission();
   if (referral.state !== 'STATE_DECLINED') return null;
-  const resend = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
+  const resend = () =>
+    submit(async () => {
       const { referral: next } = await post<{ referral: Referral }>(`/api/referrals/${referral.id}/resend`, {
         toAgency: referral.suggestedAgency,
       });
       navigate(`/referrals/${next.id}`);
-    } catch (failure) {
-      setError(failure);
-      setBusy(false);
-    }
-  };
+    });
   return (
     <div className="decline">
       <p>{pair(t('col.reason'), label(l.declineReason, referral.reason))}</p>

@@ -1,6 +1,6 @@
 import { useState, type SyntheticEvent, type ReactNode } from 'react';
 import { get, post, query } from '../api/client.ts';
-import { useGet } from '../api/hooks.ts';
+import { useGet, useSubmission } from '../api/hooks.ts';
 import {
   num,
   type AccessRecord,
@@ -433,20 +433,13 @@ function AuditLog(): ReactNode {
   const { t, language, pair } = useI18n();
   const latest = useGet<{ checkpoint?: Checkpoint; verifierKey?: string }>('/api/audit/checkpoint');
   const [result, setResult] = useState<VerifyResult | undefined>(undefined);
-  const [error, setError] = useState<unknown>(undefined);
-  const [busy, setBusy] = useState(false);
-  const verify = async () => {
-    setBusy(true);
-    setError(undefined);
+  const { busy, error, submit } = useSubmission();
+  const verify = () => {
     setResult(undefined);
-    try {
+    return submit(async () => {
       setResult(await post<VerifyResult>('/api/audit/verify', {}));
       latest.reload();
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const checkpoint = latest.data?.checkpoint;
   return (

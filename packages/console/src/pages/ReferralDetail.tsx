@@ -1,6 +1,6 @@
 import { useState, type SyntheticEvent, type ReactNode } from 'react';
 import { ApiError, post } from '../api/client.ts';
-import { useGet, useLiveFeed, useNow } from '../api/hooks.ts';
+import { useGet, useLiveFeed, useNow, useSubmission } from '../api/hooks.ts';
 import { num, type Referral, type ReferralView, type Transition } from '../api/types.ts';
 import { useSession } from '../app/session.ts';
 import { useI18n } from '../i18n/context.tsx';
@@ -212,9 +212,8 @@ function Actions({
   const { t, l, agencyName } = useI18n();
   const { user, agencies } = useSession();
   const [open, setOpen] = useState<Action | undefined>(undefined);
-  const [error, setError] = useState<unknown>(undefined);
   const [done, setDone] = useState('');
-  const [busy, setBusy] = useState(false);
+  const { busy, error, submit: call } = useSubmission();
   const [fields, setFields] = useState({
     reason: '',
     note: '',
@@ -246,23 +245,21 @@ function Actions({
       close: { expectedVersion: version, outcome: fields.outcome, ...(fields.note ? { note: fields.note } : {}) },
       withdraw: { expectedVersion: version, reason: fields.reason || 'person_withdrew' },
     };
-    setBusy(true);
-    setError(undefined);
-    try {
-      const { referral: next } = await post<{ referral: Referral }>(
-        `/api/referrals/${referral.id}/${action}`,
-        bodies[action],
-      );
-      setDone(t('detail.done', { state: l.state[next.state] }));
-      setOpen(undefined);
-      onChanged(next);
-    } catch (failure) {
-      setError(failure);
-      // Someone else moved it on meanwhile: show where it stands now.
-      if (failure instanceof ApiError && ['aborted', 'failed_precondition'].includes(failure.code)) onChanged();
-    } finally {
-      setBusy(false);
-    }
+    await call(
+      async () => {
+        const { referral: next } = await post<{ referral: Referral }>(
+          `/api/referrals/${referral.id}/${action}`,
+          bodies[action],
+        );
+        setDone(t('detail.done', { state: l.state[next.state] }));
+        setOpen(undefined);
+        onChanged(next);
+      },
+      (failure) => {
+        // Someone else moved it on meanwhile: show where it stands now.
+        if (failure instanceof ApiError && ['aborted', 'failed_precondition'].includes(failure.code)) onChanged();
+      },
+    );
   };
 
   const submit = (action: Action) => (event: SyntheticEvent) => {

@@ -1,5 +1,6 @@
 import { useEffect, useState, type SyntheticEvent, type ReactNode } from 'react';
 import { ApiError, post } from '../api/client.ts';
+import { useSubmission } from '../api/hooks.ts';
 import type { Session } from '../api/types.ts';
 import { useI18n } from '../i18n/context.tsx';
 import { ErrorNotice } from '../ui/feedback.tsx';
@@ -9,24 +10,17 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void 
   const { t } = useI18n();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<unknown>(undefined);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, submit: signIn } = useSubmission();
   useEffect(() => {
     document.title = `${t('signin.title')} — Passage`;
   }, [t]);
 
   const submit = async (event: SyntheticEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      onSignedIn(await post<Session>('/api/session', { username, password }));
-    } catch (failure) {
-      setError(failure);
-      setPassword('');
-    } finally {
-      setBusy(false);
-    }
+    await signIn(
+      async () => onSignedIn(await post<Session>('/api/session', { username, password })),
+      () => setPassword(''),
+    );
   };
 
   return (
