@@ -3,11 +3,9 @@
 // referrals services in this one; every firing is real: Escalate recorded by referrals
 // (transaction + outbox event), candidates from directory.Match, consent asked for the
 // crisis line, items written. Prints figures; asserts nothing.
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { grantConsent, referralScope, startNetwork, type Network } from '@passage/referrals/testing';
-import { referrals as pb } from '@passage/contracts';
-import { callUnary } from '@passage/platform';
+import { sendReferral } from '@passage/escalation/testing';
+import { startNetwork, type Network } from '@passage/referrals/testing';
 import { runScript, sparePort, waitForPort, type ScriptProcess } from '@passage/testing';
 
 const pending = Number(process.env['BENCH_TIMERS'] ?? 100_000);
@@ -25,24 +23,7 @@ const n: Network = await startNetwork('benchescalation');
 let escalation: ScriptProcess | undefined;
 try {
   // One referral sent for real; its row copied for the others, each with an id of its own.
-  const { subjectRef } = await grantConsent(n, 'peel-officer', [
-    referralScope({ recipients: ['london-coalition'], categories: ['needs'] }),
-  ]);
-  const { referral } = await callUnary(
-    n.referrals!.send.bind(n.referrals!),
-    {
-      idempotencyKey: randomUUID(),
-      subjectRef,
-      fromAgency: 'peel-regional-police',
-      toAgency: 'london-coalition',
-      priority: pb.Priority.PRIORITY_URGENT,
-      needs: ['counselling'],
-      language: 'en',
-      interpreterNeeded: false,
-      packet: [{ category: 'needs', content: 'Synthetic need', withheld: false }],
-    },
-    n.as('peel-officer'),
-  );
+  const { referralId } = await sendReferral(n);
   await n.sql.query(
     `insert into referrals.referrals
      select (md5(random()::text || g::text))::uuid, subject_ref, from_agency, to_agency, priority, state, version, needs,
@@ -50,7 +31,7 @@ try {
             acknowledged_at, accepted_at, contact_at, closed_at, declined_at, withdrawn_at, acknowledge_due_at,
             accept_due_at, reason, suggested_agency, contact_method, escalated, note
      from referrals.referrals, generate_series(1, $2::int) g where id = $1`,
-    [referral!.id, dueAtOnce - 1],
+    [referralId, dueAtOnce - 1],
   );
 
   const port = await sparePort();
