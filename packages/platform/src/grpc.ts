@@ -3,7 +3,14 @@ import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from './logger.ts';
-import { PassageError, errorCodeOfGrpcStatus, grpcStatusOf, isPassageError } from './errors.ts';
+import {
+  PassageError,
+  errorCodeOfGrpcStatus,
+  grpcStatusOf,
+  isPassageError,
+  isTransientDependencyError,
+} from './errors.ts';
+import { decodeViolations, encodeStatusDetails, safeStatusMessage, statusDetailsKey } from './status-details.ts';
 
 /** What a handler may know of its call: the metadata (caller identity) and cancellation. */
 export interface CallContext {
@@ -49,35 +56,68 @@ export function bindService<S extends grpc.UntypedServiceImplementation>(
     ): void => {
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
+      const where = `${name}/${method}`;
+      // The boundary: whatever the handler throws or answers, and whatever grpc-js throws while
+      // sending it, ends as a status on this call and never as an exception that ends the process.
+      const answer = (error: Partial<grpc.StatusObject> | null, response?: unknown): void => {
+        try {
+          callback(error, response);
+        } catch (sendError) {
+          log.error({ err: sendError, method: where }, 'could not send the gRPC answer');
+          try {
+            callback({ code: grpc.status.INTERNAL, details: internalDetails });
+          } catch {
+            // The call is already answered or gone: nothing more can be sent on it.
+          }
+        }
+      };
       // Through a promise even when the handler throws before its first await.
       Promise.resolve()
         .then(() => handler(call.request, { metadata: call.metadata, signal: abort.signal }))
         .then(
-          (response) => callback(null, response),
-          (error: unknown) => callback(toServiceError(error, `${name}/${method}`, log)),
-        );
+          (response) => answer(null, response),
+          (error: unknown) => answer(toServiceError(error, where, log)),
+        )
+        .catch((error: unknown) => log.error({ err: error, method: where }, 'gRPC boundary failed'));
     };
   }
   return { name, definition, implementation };
 }
 
-function toServiceError(error: unknown, where: string, log: Logger): Partial<grpc.StatusObject> {
+const internalDetails = 'internal error; the service logged the cause';
+
+/**
+ * The one mapping of a thrown value to a gRPC status. A PassageError keeps its code and message;
+ * its field violations travel as google.rpc.BadRequest in `grpc-status-details-bin`, which holds
+ * any text (a text header holds printable ASCII only). Anything else is logged and answered as
+ * INTERNAL, its internals never passed on.
+ */
+export function toServiceError(error: unknown, where: string, log: Logger): Partial<grpc.StatusObject> {
   if (isPassageError(error)) {
+    const code = grpcStatusOf(error.code);
     const metadata = new grpc.Metadata();
-    for (const violation of error.violations)
-      metadata.add('field-violation', `${violation.field}: ${violation.description}`);
-    return { code: grpcStatusOf(error.code), details: error.message, metadata };
+    if (error.violations.length > 0)
+      metadata.set(statusDetailsKey, encodeStatusDetails(code, error.message, error.violations));
+    return { code, details: safeStatusMessage(error.message), metadata };
+  }
+  if (isTransientDependencyError(error)) {
+    log.warn({ err: error, method: where }, 'a dependency is unavailable');
+    return { code: grpc.status.UNAVAILABLE, details: 'a dependency of the service is unavailable; try again shortly' };
   }
   log.error({ err: error, method: where }, 'unhandled error in gRPC handler');
-  return { code: grpc.status.INTERNAL, details: 'internal error; the service logged the cause' };
+  return { code: grpc.status.INTERNAL, details: internalDetails };
 }
 
-/** Turns a failed client call back into a PassageError with the same code and message. */
+/** Turns a failed client call back into a PassageError with the same code, message and field violations. */
 export function fromServiceError(error: unknown): PassageError {
   if (isPassageError(error)) return error;
   const serviceError = error as Partial<grpc.ServiceError>;
   if (typeof serviceError.code === 'number') {
-    return new PassageError(errorCodeOfGrpcStatus(serviceError.code), serviceError.details ?? String(error));
+    return new PassageError(
+      errorCodeOfGrpcStatus(serviceError.code),
+      serviceError.details ?? String(error),
+      decodeViolations(serviceError.metadata),
+    );
   }
   return new PassageError('internal', String(error));
 }

@@ -1,6 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { PassageError, bindService, createLogger, startGrpcServer, type RunningGrpcServer } from '../src/index.ts';
+import fc from 'fast-check';
+import {
+  PassageError,
+  bindService,
+  createLogger,
+  fromServiceError,
+  startGrpcServer,
+  type RunningGrpcServer,
+} from '../src/index.ts';
 
 // A hand-written service with JSON messages: enough to exercise the server helper without
 // any service's contracts.
@@ -22,11 +30,15 @@ function unary(path: string): grpc.MethodDefinition<unknown, unknown> {
 const definition = {
   wait: unary('/test.v1.TestService/Wait'),
   fail: unary('/test.v1.TestService/Fail'),
+  echo: unary('/test.v1.TestService/Echo'),
+  unsendable: unary('/test.v1.TestService/Unsendable'),
 } satisfies grpc.ServiceDefinition;
 
 interface TestServer extends grpc.UntypedServiceImplementation {
   wait: grpc.handleUnaryCall<{ ms: number }, { waited: number }>;
   fail: grpc.handleUnaryCall<{ kind: string }, object>;
+  echo: grpc.handleUnaryCall<{ value: string }, object>;
+  unsendable: grpc.handleUnaryCall<object, object>;
 }
 
 const log = createLogger('grpc-test', 'silent');
@@ -54,6 +66,13 @@ async function start(): Promise<grpc.Client & Record<string, (...args: unknown[]
         }
         return Promise.reject(new Error('database password is hunter2'));
       },
+      // Refuses any value, naming it in the message and the violation, as a service's validation does.
+      echo: ({ value }) =>
+        Promise.reject(
+          PassageError.invalid([{ field: `purposes[${value}]`, description: `unknown purpose "${value}"` }]),
+        ),
+      // An answer the serializer cannot encode (JSON has no BigInt).
+      unsendable: () => Promise.resolve({ count: 1n }),
     },
     log,
   );
@@ -75,7 +94,48 @@ describe('gRPC server helper', () => {
     const { error } = await call(client, 'fail', { kind: 'domain' });
     expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(error?.details).toBe('needs[1]: unknown need "astrology"');
-    expect(error?.metadata.get('field-violation')).toEqual(['needs[1]: unknown need "astrology"']);
+    expect(fromServiceError(error).violations).toEqual([
+      { field: 'needs[1]', description: 'unknown need "astrology"' },
+    ]);
+    client.close();
+  });
+
+  it('carries any text in a refusal, and the server keeps serving', async () => {
+    const client = await start();
+    // Printable-ASCII-only headers once ended the process on "enquête" or a trailing newline.
+    for (const value of [
+      'enquête',
+      'Orléans',
+      'investigation\n',
+      'a\u0000b',
+      '\u202eevil',
+      '\ud800',
+      '😀',
+      'x'.repeat(100_000),
+    ]) {
+      const { error } = await call(client, 'echo', { value });
+      expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+      const [violation] = fromServiceError(error).violations;
+      expect(violation?.field.startsWith('purposes[')).toBe(true);
+    }
+    const accented = fromServiceError((await call(client, 'echo', { value: 'enquête' })).error);
+    expect(accented.violations).toEqual([{ field: 'purposes[enquête]', description: 'unknown purpose "enquête"' }]);
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 300 }), async (value) => {
+        const { error } = await call(client, 'echo', { value });
+        expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+        expect(fromServiceError(error).violations).toHaveLength(1);
+      }),
+      { numRuns: 300, seed: 13 },
+    );
+    client.close();
+  });
+
+  it('answers INTERNAL when the answer cannot be sent, and keeps serving', async () => {
+    const client = await start();
+    const { error } = await call(client, 'unsendable', {});
+    expect(error?.code).toBe(grpc.status.INTERNAL);
+    expect((await call(client, 'fail', { kind: 'sync' })).error?.code).toBe(grpc.status.NOT_FOUND);
     client.close();
   });
 
