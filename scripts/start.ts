@@ -109,45 +109,81 @@ async function ensureDatabase(url: string): Promise<void> {
 
 await ensureDatabase(databaseUrl);
 
-const children: ChildProcess[] = services.map((service) => {
-  // Run from the service's folder so that `--import` resolves its own dependencies.
-  const child = spawn(process.execPath, ['--import', '@passage/platform/instrument', 'src/main.ts'], {
-    cwd: new URL(`../${service.dir}/`, import.meta.url),
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      NATS_URL: natsUrl,
-      SERVICE_ADMIN_TOKEN: adminToken,
-      GRPC_HOST: process.env['GRPC_HOST'] ?? '127.0.0.1',
-      GRPC_PORT: String(service.port),
-      OTEL_SERVICE_NAME: `passage-${service.name}`,
-      // Built-in development keys (KEK, token and receipt signing); never for real data.
-      PASSAGE_ENV: process.env['PASSAGE_ENV'] ?? 'development',
-      ...service.env,
-    },
-    stdio: 'inherit',
-  });
-  child.on('exit', (code, signal) => {
-    console.log(`${service.name} exited (${signal ?? code})`);
-    if (!stopping) stop(1);
-  });
+/**
+ * Supervision: a service that exits unexpectedly is started again after a backoff (1 s,
+ * doubling to 30 s; back to 1 s once it has run for a minute), with a log line; the others
+ * keep serving. Only Ctrl-C (or SIGTERM) stops the network.
+ */
+class Supervised {
+  child: ChildProcess | undefined;
+  #backoffMs = 1_000;
+  #restart: NodeJS.Timeout | undefined;
+
+  readonly service: ServiceSpec;
+
+  constructor(service: ServiceSpec) {
+    this.service = service;
+  }
+
+  start(): void {
+    const { service } = this;
+    const startedAt = Date.now();
+    // Run from the service's folder so that `--import` resolves its own dependencies.
+    const child = spawn(process.execPath, ['--import', '@passage/platform/instrument', 'src/main.ts'], {
+      cwd: new URL(`../${service.dir}/`, import.meta.url),
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        NATS_URL: natsUrl,
+        SERVICE_ADMIN_TOKEN: adminToken,
+        GRPC_HOST: process.env['GRPC_HOST'] ?? '127.0.0.1',
+        GRPC_PORT: String(service.port),
+        OTEL_SERVICE_NAME: `passage-${service.name}`,
+        // Built-in development keys (KEK, token and receipt signing); never for real data.
+        PASSAGE_ENV: process.env['PASSAGE_ENV'] ?? 'development',
+        ...service.env,
+      },
+      stdio: 'inherit',
+    });
+    this.child = child;
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      if (Date.now() - startedAt > 60_000) this.#backoffMs = 1_000;
+      console.log(
+        `${service.name} exited unexpectedly (${signal ?? code}); restarting it in ${this.#backoffMs / 1000} s, the others keep serving`,
+      );
+      this.#restart = setTimeout(() => this.start(), this.#backoffMs);
+      this.#backoffMs = Math.min(this.#backoffMs * 2, 30_000);
+    });
+  }
+
+  /** Stops it for good: SIGTERM (a graceful shutdown), and no restart. */
+  stop(): Promise<void> {
+    clearTimeout(this.#restart);
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    return exited;
+  }
+}
+
+const supervised = services.map((service) => {
+  const entry = new Supervised(service);
+  entry.start();
   console.log(
     service.name === 'gateway'
       ? `gateway: http://localhost:${service.port}`
       : `${service.name}: gRPC on 127.0.0.1:${service.port}`,
   );
-  return child;
+  return entry;
 });
 
 let stopping = false;
 function stop(code: number): void {
   if (stopping) return;
   stopping = true;
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-  const exits = children
-    .filter((child) => child.exitCode === null && child.signalCode === null)
-    .map((child) => new Promise<void>((resolve) => child.once('exit', () => resolve())));
-  void Promise.all(exits)
+  void Promise.all(supervised.map((entry) => entry.stop()))
     .then(() => servers.stop())
     .then(() => {
       if (servers.started.length > 0) console.log(`stopped the servers started here; their data stays in ${dataDir}`);

@@ -7,5 +7,5 @@ import type { NatsConnection } from '@nats-io/nats-core';
  * Outbox rows wait in Postgres meanwhile, so nothing is lost.
  */
 export function connectNats(url: string, name: string): Promise<NatsConnection> {
-  return connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500, waitOnFirstConnect: false });
+  return connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500, waitOnFirstConnect: true });
 }

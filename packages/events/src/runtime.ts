@@ -3,6 +3,7 @@ import type { MigrationObject } from '@mikro-orm/core';
 import {
   openDatabase,
   serviceDatabaseUrl,
+  untilAvailable,
   type BaseConfig,
   type DatabaseOptions,
   type Logger,
@@ -38,26 +39,48 @@ export interface RuntimeOptions {
 
 /**
  * What every service stands on, in the order it needs it: its database role and schema
- * (migrations applied), NATS with its streams, and the relay of its outbox.
+ * (migrations applied), NATS with its streams, and the relay of its outbox. A service started
+ * while Postgres or NATS is down waits for them with backoff (a log line per try) instead of
+ * exiting; a refused role or bad configuration still ends the start at once.
  */
 export async function openServiceRuntime(options: RuntimeOptions): Promise<ServiceRuntime> {
   const { config, schema, log } = options;
-  const databaseUrl = await serviceDatabaseUrl(config.DATABASE_URL, schema, log);
-  const orm = await openDatabase({
-    url: databaseUrl,
-    schema,
-    entities: options.entities ?? [],
-    migrations: options.migrations,
-  });
+  const { databaseUrl, orm } = await untilAvailable(
+    'Postgres',
+    async () => {
+      const url = await serviceDatabaseUrl(config.DATABASE_URL, schema, log);
+      const opened = await openDatabase({
+        url,
+        schema,
+        entities: options.entities ?? [],
+        migrations: options.migrations,
+      });
+      return { databaseUrl: url, orm: opened };
+    },
+    log,
+  );
+  // Waits for a first connection however long NATS takes, then never stops reconnecting.
   const nats = await connectNats(config.NATS_URL, options.name);
   const topology = new Topology(config.NATS_NAMESPACE);
-  await ensureStreams(
-    nats,
-    options.streams.map((area) => topology.stream(area)),
+  await untilAvailable(
+    'JetStream',
+    () =>
+      ensureStreams(
+        nats,
+        options.streams.map((area) => topology.stream(area)),
+      ),
+    log,
+    { retryable: isJetStreamUnavailable },
   );
   const relay = options.relay === false ? undefined : new OutboxRelay({ databaseUrl, schema, nats, log });
-  await relay?.start();
+  if (relay) await untilAvailable('Postgres', () => relay.start(), log);
   return { databaseUrl, orm, nats, topology, relay };
+}
+
+/** JetStream not answering yet (a NATS server restarting, a cluster electing its leader). */
+function isJetStreamUnavailable(error: unknown): boolean {
+  const text = `${(error as { name?: string }).name ?? ''} ${(error as { message?: string }).message ?? ''}`;
+  return /timeout|503|no responders|jetstream not enabled|temporarily unavailable|disconnect|closed/i.test(text);
 }
 
 /**

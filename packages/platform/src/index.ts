@@ -6,3 +6,6 @@ export * from './lifecycle.ts';
 export * from './db.ts';
 export { startTelemetry, type TelemetryOptions } from './telemetry.ts';
 export * from './grpc-client.ts';
+export * from './status-details.ts';
+export * from './retry.ts';
+export * from './process-guard.ts';

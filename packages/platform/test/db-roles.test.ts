@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Migration } from '@mikro-orm/migrations';
 import { createTestDatabase, type TestDatabase } from '@passage/testing';
-import { openDatabase, serviceDatabaseUrl, type MikroORM } from '../src/index.ts';
+import pg from 'pg';
+import { DatabaseRoleError, openDatabase, serviceDatabaseUrl, type MikroORM } from '../src/index.ts';
 
 // DESIGN.md, "Storage": one schema per service, and a role that reaches only its schema.
 function things(schema: string) {
@@ -47,4 +48,31 @@ it("acts as the service's own role, which reaches its schema and no other", asyn
   await expect(beta.em.fork().execute('delete from alpha.things')).rejects.toThrow(/permission denied/);
   // Opening again (a restart) keeps working: the role and its ownership are already there.
   await open('alpha');
+});
+
+it('fails closed: a login user that may not act as the role is refused, never used instead', async () => {
+  const login = `passage_test_lowly_${process.pid}`;
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  try {
+    await admin.query(`drop role if exists ${login}`);
+    await admin.query(`create role ${login} login`);
+    const asLowly = new URL(db.url);
+    asLowly.username = login;
+    // Neither the role nor a schema can be made, and the user is no member of a role made ahead.
+    await expect(serviceDatabaseUrl(asLowly.toString(), 'gamma')).rejects.toBeInstanceOf(DatabaseRoleError);
+    await admin.query('create role passage_delta nologin');
+    await expect(serviceDatabaseUrl(asLowly.toString(), 'delta')).rejects.toThrow(/may not set this role/);
+    // Provisioned ahead (the deployment's way): role, schema it owns, membership granted — accepted.
+    await admin.query('create schema delta authorization passage_delta');
+    await admin.query(`grant passage_delta to ${login}`);
+    const url = await serviceDatabaseUrl(asLowly.toString(), 'delta');
+    expect(new URL(url).searchParams.get('options')).toBe('-c role=passage_delta');
+  } finally {
+    await admin.query('drop schema if exists delta cascade');
+    await admin.query('drop role if exists passage_delta');
+    await admin.query(`drop owned by ${login}`).catch(() => undefined);
+    await admin.query(`drop role if exists ${login}`);
+    await admin.end();
+  }
 });

@@ -1,9 +1,10 @@
-import { createLogger, loadConfig } from '@passage/platform';
+import { createLogger, guardProcess, loadConfig } from '@passage/platform';
 import { auditConfigSchema } from './config.ts';
 import { startAudit } from './service.ts';
 
 const config = loadConfig(auditConfigSchema);
 const log = createLogger('audit', config.LOG_LEVEL);
+guardProcess(log);
 const audit = await startAudit(config, log);
 audit.shutdown.onSignals(config.SHUTDOWN_GRACE_MS + 10_000);
 log.info({ listen: audit.address, verifierKey: audit.verifierKey }, 'audit ready');

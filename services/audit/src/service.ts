@@ -1,8 +1,7 @@
-import pg from 'pg';
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, startGrpcServer, type Logger } from '@passage/platform';
+import { ConfigError, Shutdown, databasePool, startGrpcServer, type Logger } from '@passage/platform';
 import { auditMigrations } from '../migrations/index.ts';
 import { storedCheckpointNotes, storedEntries } from './adapters/db/log-reader.ts';
 import { PgLogStore } from './adapters/db/log-store.ts';
@@ -46,7 +45,7 @@ export async function startAudit(
     relay: false,
     log,
   });
-  const pool = new pg.Pool({ connectionString: runtime.databaseUrl, max: 8 });
+  const pool = databasePool(runtime.databaseUrl, { max: 8, applicationName: 'audit' }, log);
   const logStore = new PgLogStore(pool);
   const checkpointer = new Checkpointer(logStore, signer, config.AUDIT_ORIGIN, {
     everyEntries: config.AUDIT_CHECKPOINT_EVERY,

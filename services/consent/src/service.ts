@@ -2,7 +2,7 @@ import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv } from '@passage/crypto';
 import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, startGrpcServer, type Logger } from '@passage/platform';
+import { ConfigError, Shutdown, databasePool, startGrpcServer, type Logger } from '@passage/platform';
 import { consentMigrations } from '../migrations/index.ts';
 import { SqlConsentStorage } from './adapters/db/storage.ts';
 import { PgEvaluationReader } from './adapters/db/evaluation-reader.ts';
@@ -60,7 +60,9 @@ export async function startConsent(config: ConsentConfig, log: Logger): Promise<
   });
   await agencies.start();
 
-  const evaluation = new PgEvaluationReader(databaseUrl);
+  const evaluation = new PgEvaluationReader(
+    databasePool(databaseUrl, { max: 4, applicationName: 'consent-evaluate' }, log),
+  );
   const useCases = new ConsentUseCases(
     new SqlConsentStorage(orm, new SubjectCrypto(keyRing), topology, evaluation),
     signer,

@@ -1,8 +1,7 @@
-import pg from 'pg';
 import { issuerFromEnv, verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, startGrpcServer, type Logger } from '@passage/platform';
+import { ConfigError, Shutdown, databasePool, startGrpcServer, type Logger } from '@passage/platform';
 import { escalationMigrations } from '../migrations/index.ts';
 import { PgTimerStore } from './adapters/db/timer-store.ts';
 import { referralEventHandler } from './adapters/events/referral-events.ts';
@@ -37,7 +36,11 @@ export async function startEscalation(config: EscalationConfig, log: Logger): Pr
     relay: false,
     log,
   });
-  const pool = new pg.Pool({ connectionString: runtime.databaseUrl, max: config.ESCALATION_WORKERS + 2 });
+  const pool = databasePool(
+    runtime.databaseUrl,
+    { max: config.ESCALATION_WORKERS + 2, applicationName: 'escalation' },
+    log,
+  );
   const store = new PgTimerStore(pool);
   const referrals = new GrpcReferrals(config.REFERRALS_ADDRESS, identity);
   const directory = new GrpcDirectory(config.DIRECTORY_ADDRESS);

@@ -1,7 +1,6 @@
-import pg from 'pg';
 import { issuerFromEnv } from '@passage/auth';
 import { openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, type Logger } from '@passage/platform';
+import { ConfigError, Shutdown, databasePool, type Logger } from '@passage/platform';
 import { gatewayMigrations } from '../migrations/index.ts';
 import { PgUserStore } from './adapters/db/user-store.ts';
 import { ServiceClients } from './adapters/grpc/clients.ts';
@@ -32,7 +31,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     relay: false,
     log,
   });
-  const pool = new pg.Pool({ connectionString: runtime.databaseUrl, max: 10 });
+  const pool = databasePool(runtime.databaseUrl, { max: 10, applicationName: 'gateway' }, log);
   const users = new PgUserStore(pool);
   if (config.DEMO_USERS === 'on') await seedDemoUsers(users, config.DEMO_PASSWORD);
   const sessionTtlMs = config.SESSION_HOURS * 3_600_000;

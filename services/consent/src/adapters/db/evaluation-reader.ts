@@ -12,8 +12,9 @@ import { toRecord, type ConsentRow } from './consent-repository.ts';
 export class PgEvaluationReader implements EvaluationReader {
   readonly #pool: pg.Pool;
 
-  constructor(databaseUrl: string, size = 4) {
-    this.#pool = new pg.Pool({ connectionString: databaseUrl, max: size, application_name: 'consent-evaluate' });
+  /** A pool of its own (platform's databasePool, so a lost connection never ends the process). */
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
   }
 
   async inputs(
