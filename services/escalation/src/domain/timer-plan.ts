@@ -2,10 +2,35 @@
  * What a referral event means for its timers. A sent referral gets two — acknowledge by and
  * accept by, at the due times the referrals service computed from the recipient's targets
  * (urgent: wall clock; standard: opening hours and holidays, packages/sla) — and each later
- * step cancels those it makes moot.
+ * step settles those it makes moot.
+ *
+ * Events can arrive out of order (a delivery redelivered after a crash or a retry comes after
+ * the events published behind it), so the timers are not driven by the event's type but by the
+ * referral as the event describes it: every referral event carries the referral's version and
+ * state after the step, its due times and its hand-off times. Escalation keeps, per referral,
+ * the version it has applied; an event at or below it is stale and changes nothing, so a late
+ * `sent` cannot bring back timers that a later step settled. Whatever the order, the timers end
+ * as they would have in order.
  */
 export const targets = ['acknowledge', 'accept'] as const;
 export type Target = (typeof targets)[number];
+
+/** The referral states of the lifecycle (services/referrals). */
+export const referralStates = [
+  'sent',
+  'acknowledged',
+  'accepted',
+  'in_contact',
+  'closed',
+  'declined',
+  'withdrawn',
+] as const;
+
+/** The states in which each target is still unmet. */
+const openIn: Record<Target, readonly string[]> = {
+  acknowledge: ['sent'],
+  accept: ['sent', 'acknowledged'],
+};
 
 export interface ReferralEventFacts {
   /** e.g. referral.v1.sent */
@@ -16,52 +41,117 @@ export interface ReferralEventFacts {
   readonly toAgency: string;
   readonly priority: string;
   readonly needs: readonly string[];
+  /** The referral's version after the step: 1 when sent, one more for each later step. */
+  readonly version: number;
+  /** The referral's state after the step. */
+  readonly state: string;
   readonly acknowledgeDueAt: Date | undefined;
   readonly acceptDueAt: Date | undefined;
+  readonly acknowledgedAt: Date | undefined;
+  readonly acceptedAt: Date | undefined;
+  readonly declinedAt: Date | undefined;
+  readonly withdrawnAt: Date | undefined;
 }
 
-export interface NewTimer {
-  readonly referralId: string;
-  readonly target: Target;
-  readonly dueAt: Date;
+/** What escalation has applied of one referral. */
+export interface AppliedReferral {
+  /** The version of the last event applied; 0 before the first. */
+  readonly version: number;
+  /** The referral's state at that version; '' before the first. */
+  readonly state: string;
 }
 
-export type TimerPlan =
-  | { readonly kind: 'schedule'; readonly timers: readonly NewTimer[] }
-  | { readonly kind: 'cancel'; readonly targets: readonly Target[]; readonly reason: string }
-  | { readonly kind: 'nothing' };
+export const nothingApplied: AppliedReferral = { version: 0, state: '' };
+
+/**
+ * What one target's timer should be after an event.
+ * - keep: a pending timer due at `dueAt`; created if there is none. A timer already fired or
+ *   cancelled stays as it is: nothing makes a settled timer pending again.
+ * - settle: no pending timer. A pending one is cancelled with `reason`; when there is none the
+ *   timer is recorded as cancelled, so the referral's timers are the same whichever of its
+ *   events came first; a fired one stays fired.
+ */
+export type TimerStep =
+  | { readonly kind: 'keep'; readonly target: Target; readonly dueAt: Date }
+  | { readonly kind: 'settle'; readonly target: Target; readonly dueAt: Date; readonly reason: string };
+
+export type Decision =
+  /** The event is at or below the version applied: nothing changes. */
+  | { readonly kind: 'stale'; readonly applied: AppliedReferral }
+  /** The event is newer: record `applied`, then take each step. */
+  | { readonly kind: 'apply'; readonly applied: AppliedReferral; readonly steps: readonly TimerStep[] };
 
 export class UnschedulableEvent extends Error {}
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const ends: Record<string, string> = {
-  'referral.v1.accepted': 'accepted',
-  'referral.v1.declined': 'declined',
-  'referral.v1.withdrawn': 'withdrawn',
-  'referral.v1.closed': 'closed',
-};
 
-export function planFor(event: ReferralEventFacts): TimerPlan {
-  if (event.type === 'referral.v1.sent') {
-    if (!uuid.test(event.referralId) || !uuid.test(event.subjectRef)) {
-      throw new UnschedulableEvent('a sent event without a referral id or subject reference');
-    }
-    const { acknowledgeDueAt, acceptDueAt } = event;
-    if (!acknowledgeDueAt || !acceptDueAt) throw new UnschedulableEvent('a sent event without its due times');
-    if (acceptDueAt < acknowledgeDueAt) throw new UnschedulableEvent('accept-by falls before acknowledge-by');
-    return {
-      kind: 'schedule',
-      timers: [
-        { referralId: event.referralId, target: 'acknowledge', dueAt: acknowledgeDueAt },
-        { referralId: event.referralId, target: 'accept', dueAt: acceptDueAt },
-      ],
-    };
+/** Throws UnschedulableEvent for an event escalation cannot place in the referral's history. */
+export function checkEvent(event: ReferralEventFacts): void {
+  if (!uuid.test(event.referralId) || !uuid.test(event.subjectRef)) {
+    throw new UnschedulableEvent(`a ${event.type} event without a referral id or subject reference`);
   }
-  if (event.type === 'referral.v1.acknowledged')
-    return { kind: 'cancel', targets: ['acknowledge'], reason: 'acknowledged' };
-  const end = ends[event.type];
-  if (end) return { kind: 'cancel', targets: [...targets], reason: end };
-  return { kind: 'nothing' };
+  if (!Number.isSafeInteger(event.version) || event.version < 1) {
+    throw new UnschedulableEvent(`a ${event.type} event without the referral's version`);
+  }
+  if (!(referralStates as readonly string[]).includes(event.state)) {
+    throw new UnschedulableEvent(`a ${event.type} event with an unknown referral state "${event.state}"`);
+  }
+  const { acknowledgeDueAt, acceptDueAt } = event;
+  if (!acknowledgeDueAt || !acceptDueAt) throw new UnschedulableEvent(`a ${event.type} event without its due times`);
+  if (acceptDueAt < acknowledgeDueAt) throw new UnschedulableEvent('accept-by falls before acknowledge-by');
+}
+
+/**
+ * What to do with a referral event, given what has been applied of its referral. Pure: the
+ * caller reads `applied` and writes the outcome in one transaction, one event of a referral at
+ * a time.
+ */
+export function decide(applied: AppliedReferral, event: ReferralEventFacts): Decision {
+  checkEvent(event);
+  if (event.version <= applied.version) return { kind: 'stale', applied };
+  const steps = targets.map((target): TimerStep => {
+    const dueAt = target === 'acknowledge' ? event.acknowledgeDueAt! : event.acceptDueAt!;
+    return openIn[target].includes(event.state)
+      ? { kind: 'keep', target, dueAt }
+      : { kind: 'settle', target, dueAt, reason: metBy(target, event) };
+  });
+  return { kind: 'apply', applied: { version: event.version, state: event.state }, steps };
+}
+
+/**
+ * The step that met (or mooted) a target, read from the referral's own hand-off times so that
+ * it is the same whichever event says it: acknowledged, accepted (an accept straight from
+ * sent acknowledges at the same instant), declined or withdrawn.
+ */
+function metBy(target: Target, event: ReferralEventFacts): string {
+  const { acknowledgedAt, acceptedAt, declinedAt, withdrawnAt } = event;
+  if (target === 'acknowledge' && acknowledgedAt && acknowledgedAt.getTime() !== acceptedAt?.getTime()) {
+    return 'acknowledged';
+  }
+  if (acceptedAt) return 'accepted';
+  if (declinedAt) return 'declined';
+  if (withdrawnAt) return 'withdrawn';
+  return event.state;
+}
+
+export type TimerState = 'pending' | 'fired' | 'cancelled';
+
+export interface TimerStatus {
+  readonly state: TimerState;
+  readonly dueAt: Date;
+  /** Why it was cancelled; '' otherwise. */
+  readonly reason: string;
+}
+
+/**
+ * A target's timer after a step (TimerStep): what the timer store does, as a function, so
+ * that the order-independence of the whole can be checked without a database.
+ */
+export function timerAfter(existing: TimerStatus | undefined, step: TimerStep): TimerStatus {
+  if (step.kind === 'keep') return existing ?? { state: 'pending', dueAt: step.dueAt, reason: '' };
+  if (!existing) return { state: 'cancelled', dueAt: step.dueAt, reason: step.reason };
+  if (existing.state === 'pending') return { ...existing, state: 'cancelled', reason: step.reason };
+  return existing;
 }
 
 export type Audience = 'crisis_line' | 'sender' | 'supervisors';
