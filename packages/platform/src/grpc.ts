@@ -5,6 +5,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from './logger.ts';
 import {
   PassageError,
+  type FieldViolation,
   errorCodeOfGrpcStatus,
   grpcStatusOf,
   isPassageError,
@@ -47,6 +48,22 @@ export function bindService<S extends grpc.UntypedServiceImplementation>(
   log: Logger,
 ): ServiceBinding {
   const implementation: grpc.UntypedServiceImplementation = {};
+  const decoding: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const method of Object.keys(definition)) {
+    // grpc-js answers INTERNAL when a request cannot be decoded (e.g. an int64 beyond 2^53):
+    // the bad request is the caller's, so the handler below answers it as INVALID_ARGUMENT.
+    const original = definition[method]!;
+    decoding[method] = {
+      ...original,
+      requestDeserialize: (bytes: Buffer): unknown => {
+        try {
+          return original.requestDeserialize(bytes);
+        } catch (error) {
+          return new Undecodable(error instanceof Error ? error.message : String(error));
+        }
+      },
+    };
+  }
   for (const method of Object.keys(definition)) {
     const handler = (handlers as Record<string, AsyncUnary<unknown, unknown> | undefined>)[method];
     if (!handler) throw new Error(`${name}.${method} has no handler`);
@@ -73,7 +90,14 @@ export function bindService<S extends grpc.UntypedServiceImplementation>(
       };
       // Through a promise even when the handler throws before its first await.
       Promise.resolve()
-        .then(() => handler(call.request, { metadata: call.metadata, signal: abort.signal }))
+        .then(() => {
+          if (call.request instanceof Undecodable) {
+            throw new PassageError('invalid_argument', `the request could not be decoded: ${call.request.reason}`);
+          }
+          const refused = requestViolations(call.request);
+          if (refused.length > 0) throw PassageError.invalid(refused);
+          return handler(call.request, { metadata: call.metadata, signal: abort.signal });
+        })
         .then(
           (response) => answer(null, response),
           (error: unknown) => answer(toServiceError(error, where, log)),
@@ -81,7 +105,51 @@ export function bindService<S extends grpc.UntypedServiceImplementation>(
         .catch((error: unknown) => log.error({ err: error, method: where }, 'gRPC boundary failed'));
     };
   }
-  return { name, definition, implementation };
+  return { name, definition: decoding, implementation };
+}
+
+// google.protobuf.Timestamp's own range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
+const earliestTimestamp = -62_135_596_800_000;
+const latestTimestamp = 253_402_300_799_999;
+/**
+ * Characters no field of Passage may hold: NUL (Postgres text cannot store it), the other
+ * control characters but tab and line breaks, and the bidirectional overrides and isolates
+ * that make a printed name or receipt read differently from what is stored.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what this finds
+const forbiddenCharacters = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * What no method accepts, checked once here for every request: a timestamp outside what a
+ * Timestamp may hold (year 0, a date no clock knows), and text with a forbidden character.
+ * Each is refused naming its field, before any handler or database sees it.
+ */
+export function requestViolations(value: unknown, path = '', depth = 0): FieldViolation[] {
+  if (typeof value === 'string') {
+    return forbiddenCharacters.test(value)
+      ? [{ field: path, description: 'control characters and bidirectional overrides are not accepted' }]
+      : [];
+  }
+  if (value instanceof Date) {
+    const time = value.getTime();
+    return Number.isNaN(time) || time < earliestTimestamp || time > latestTimestamp
+      ? [{ field: path, description: 'a date between the years 1 and 9999 is needed' }]
+      : [];
+  }
+  if (depth > 10 || value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return [];
+  if (Array.isArray(value))
+    return value.flatMap((item, index) => requestViolations(item, `${path}[${index}]`, depth + 1));
+  return Object.entries(value).flatMap(([key, item]) =>
+    requestViolations(item, path ? `${path}.${key}` : key, depth + 1),
+  );
+}
+
+/** A request whose bytes are no valid message of the method's input type. */
+class Undecodable {
+  readonly reason: string;
+  constructor(reason: string) {
+    this.reason = reason;
+  }
 }
 
 const internalDetails = 'internal error; the service logged the cause';

@@ -6,6 +6,7 @@ import {
   bindService,
   createLogger,
   fromServiceError,
+  requestViolations,
   startGrpcServer,
   type RunningGrpcServer,
 } from '../src/index.ts';
@@ -116,7 +117,8 @@ describe('gRPC server helper', () => {
       const { error } = await call(client, 'echo', { value });
       expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
       const [violation] = fromServiceError(error).violations;
-      expect(violation?.field.startsWith('purposes[')).toBe(true);
+      // Refused by the service naming the value, or before it by the boundary naming the field.
+      expect(violation?.field).toMatch(/^(purposes\[|value$)/);
     }
     const accented = fromServiceError((await call(client, 'echo', { value: 'enquête' })).error);
     expect(accented.violations).toEqual([{ field: 'purposes[enquête]', description: 'unknown purpose "enquête"' }]);
@@ -167,5 +169,20 @@ describe('gRPC server helper', () => {
     await stopping;
     server = undefined;
     client.close();
+  });
+});
+
+describe('what no method accepts', () => {
+  it('refuses control characters, bidirectional overrides and impossible dates, naming each field', () => {
+    expect(
+      requestViolations({
+        receiptName: 'Ana\u202eevil',
+        notes: 'line one\nline two\ttabbed',
+        scopes: [{ purposes: ['referral', 'investigation\u0000'] }],
+        expiresAt: new Date(-62_167_219_200_000), // year 0
+        grantedAt: new Date(Number.NaN),
+        when: new Date('2026-11-30T12:00:00Z'),
+      }).map((violation) => violation.field),
+    ).toEqual(['receiptName', 'scopes[0].purposes[1]', 'expiresAt', 'grantedAt']);
   });
 });
