@@ -130,6 +130,11 @@ export function databasePool(url: string, options: PoolOptions, log: Logger): pg
     connectionTimeoutMillis: 5_000,
   });
   pool.on('error', (error) => log.warn({ err: error }, 'an idle database connection was lost'));
+  // A connection lost while checked out (in a transaction, or between a worker's queries) emits
+  // on the client, not the pool: the query in flight fails, the process goes on.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => log.warn({ err: error }, 'a database connection in use was lost'));
+  });
   return pool;
 }
 

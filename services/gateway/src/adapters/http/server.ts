@@ -3,7 +3,13 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { PassageError, bearerMetadata, isPassageError, type Logger } from '@passage/platform';
+import {
+  PassageError,
+  bearerMetadata,
+  isPassageError,
+  isTransientDependencyError,
+  type Logger,
+} from '@passage/platform';
 import type { SessionRecord } from '../../app/ports.ts';
 import type { Sessions } from '../../app/sessions.ts';
 import type { ServiceClients } from '../grpc/clients.ts';
@@ -131,6 +137,10 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     if (e.statusCode === 429) return fail(reply, new PassageError('resource_exhausted', e.message));
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return fail(reply, new PassageError('invalid_argument', e.message));
+    }
+    if (isTransientDependencyError(error)) {
+      deps.log.warn({ err: error, url: request.routeOptions.url }, 'a dependency is unavailable');
+      return fail(reply, new PassageError('unavailable', 'the service is briefly unavailable: try again shortly'));
     }
     deps.log.error({ err: error, url: request.routeOptions.url }, 'request failed');
     return fail(reply, new PassageError('internal', 'something went wrong on our side; it has been logged'));
