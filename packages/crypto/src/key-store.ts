@@ -10,8 +10,7 @@ import {
   type MikroORM,
 } from '@passage/platform';
 import { SqlSubjectKeyStore, subjectKeyTableSql, subjectVault, type SubjectVault } from './sql-key-store.ts';
-import type { SubjectCrypto } from './subject-crypto.ts';
-import type { SubjectKeyStore } from './subject-crypto.ts';
+import type { SubjectCrypto, SubjectKeyStore } from './subject-crypto.ts';
 
 const identifier = /^[a-z_][a-z0-9_]*$/;
 
