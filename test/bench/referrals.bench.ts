@@ -200,7 +200,7 @@ try {
         while (performance.now() < shapeDeadline) {
           const id = randomUUID();
           await client.query('begin');
-          await client.query('select kek_id, wrapped_key from referrals.subject_keys where subject_id = $1', [
+          await client.query('select kek_id, wrapped_key from referrals_keys.subject_keys where subject_id = $1', [
             subjectRef,
           ]);
           await client.query(

@@ -3,9 +3,10 @@ import type { KeyRing } from './keyring.ts';
 import { SubjectCrypto } from './subject-crypto.ts';
 
 /**
- * Re-wraps every data key in `<schema>.subject_keys` not yet under the current KEK, in
- * batches, each batch in its own transaction with the rows locked. Data itself is not
- * touched: only the wrapped keys change. Returns how many keys were re-wrapped.
+ * Re-wraps every data key in `<schema>.subject_keys` (a service's key store, see
+ * key-store.ts) not yet under the current KEK, in batches, each batch in its own transaction
+ * with the rows locked. Data itself is not touched: only the wrapped keys change. Returns
+ * how many keys were re-wrapped.
  */
 export async function rotateKek(
   databaseUrl: string,

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type pg from 'pg';
 import { shredded, type StoredKey, type SubjectCrypto, type SubjectKeyStore } from './subject-crypto.ts';
 
 function quote(schema: string): string {
@@ -6,7 +6,7 @@ function quote(schema: string): string {
   return `"${schema}"`;
 }
 
-/** The table each service that stores personal data keeps its subjects' wrapped keys in. */
+/** The table of wrapped data keys in a service's key store (`<service>_keys`, see key-store.ts). */
 export function subjectKeyTableSql(schema: string): string {
   // A shredded subject keeps its row as a tombstone (no key, shredded_at set), so that a
   // write racing the erasure cannot quietly create a fresh key for the erased person.
@@ -20,28 +20,37 @@ export function subjectKeyTableSql(schema: string): string {
   )`;
 }
 
-/** Wrapped keys in `<schema>.subject_keys`, read and written in the caller's transaction. */
+/** What the key store's SQL runs on: a pg pool or client acting as the key store's role. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+/**
+ * Wrapped keys in `<schema>.subject_keys`, on the key store's own connections: each statement
+ * commits on its own, never inside a data transaction.
+ */
 export class SqlSubjectKeyStore implements SubjectKeyStore {
-  readonly #em: EntityManager;
+  readonly #db: Queryable;
   readonly #table: string;
 
-  constructor(em: EntityManager, schema: string) {
-    this.#em = em;
+  constructor(db: Queryable, schema: string) {
+    this.#db = db;
     this.#table = `${quote(schema)}.subject_keys`;
   }
 
   async get(subjectId: string): Promise<StoredKey | typeof shredded | undefined> {
-    const [row] = await this.#em.execute<{ kek_id: string; wrapped_key: Buffer | null }[]>(
-      `select kek_id, wrapped_key from ${this.#table} where subject_id = ?`,
+    const { rows } = await this.#db.query<{ kek_id: string; wrapped_key: Buffer | null }>(
+      `select kek_id, wrapped_key from ${this.#table} where subject_id = $1`,
       [subjectId],
     );
+    const [row] = rows;
     if (!row) return undefined;
     return row.wrapped_key ? { kekId: row.kek_id, wrappedKey: row.wrapped_key } : shredded;
   }
 
   async insertIfAbsent(subjectId: string, kekId: string, wrappedKey: Buffer): Promise<StoredKey | typeof shredded> {
-    await this.#em.execute(
-      `insert into ${this.#table} (subject_id, kek_id, wrapped_key) values (?, ?, ?) on conflict (subject_id) do nothing`,
+    await this.#db.query(
+      `insert into ${this.#table} (subject_id, kek_id, wrapped_key) values ($1, $2, $3) on conflict (subject_id) do nothing`,
       [subjectId, kekId, wrappedKey],
     );
     const stored = await this.get(subjectId);
@@ -50,19 +59,19 @@ export class SqlSubjectKeyStore implements SubjectKeyStore {
   }
 
   async delete(subjectId: string): Promise<boolean> {
-    const destroyed = await this.#em.execute<{ subject_id: string }[]>(
-      `update ${this.#table} set wrapped_key = null, shredded_at = now() where subject_id = ? and wrapped_key is not null returning subject_id`,
+    // One statement, so no key can be created between the check and the tombstone: the key is
+    // destroyed, or a tombstone is left for a subject never seen. xmax <> 0: the row was updated.
+    const { rows } = await this.#db.query<{ destroyed: boolean }>(
+      `insert into ${this.#table} as k (subject_id, kek_id, wrapped_key, shredded_at) values ($1, '', null, now())
+       on conflict (subject_id) do update set wrapped_key = null, shredded_at = now() where k.wrapped_key is not null
+       returning (xmax <> 0) as destroyed`,
       [subjectId],
     );
-    await this.#em.execute(
-      `insert into ${this.#table} (subject_id, kek_id, wrapped_key, shredded_at) values (?, '', null, now()) on conflict (subject_id) do nothing`,
-      [subjectId],
-    );
-    return destroyed.length > 0;
+    return rows[0]?.destroyed ?? false;
   }
 }
 
-/** A subject's encryption bound to one schema's key store, in the caller's transaction. */
+/** A subject's encryption bound to one key store. */
 export interface SubjectVault {
   encrypt(subjectId: string, field: string, plaintext: string): Promise<Buffer>;
   encryptAll(subjectId: string, fields: ReadonlyArray<{ field: string; plaintext: string }>): Promise<Buffer[]>;
@@ -70,8 +79,7 @@ export interface SubjectVault {
   shred(subjectId: string): Promise<boolean>;
 }
 
-export function sqlSubjectVault(crypto: SubjectCrypto, em: EntityManager, schema: string): SubjectVault {
-  const store = new SqlSubjectKeyStore(em, schema);
+export function subjectVault(crypto: SubjectCrypto, store: SubjectKeyStore): SubjectVault {
   return {
     encrypt: (subjectId, field, plaintext) => crypto.encrypt(store, subjectId, field, plaintext),
     encryptAll: (subjectId, fields) => crypto.encryptAll(store, subjectId, fields),

@@ -10,7 +10,7 @@ export interface StoredKey {
   readonly wrappedKey: Buffer;
 }
 
-/** Where wrapped data keys live: one row per subject, in the owning service's schema. */
+/** Where wrapped data keys live: one row per subject, in the service's key store, apart from its data. */
 export interface SubjectKeyStore {
   /** The wrapped key, `shredded` for an erased subject, undefined for one never seen. */
   get(subjectId: string): Promise<StoredKey | typeof shredded | undefined>;
@@ -33,9 +33,10 @@ const fieldAad = (subjectId: string, field: string) => `passage/field/v1|subject
 
 /**
  * Envelope encryption per subject (principle 5): each subject's personal data is sealed
- * with a data key of its own, stored only wrapped by the KEK. Destroying the wrapped key
- * (crypto-shredding) makes every copy of that data unreadable, backups included, while the
- * rows that say what happened survive.
+ * with a data key of its own, stored only wrapped by the KEK, in a key store apart from the
+ * data. Destroying the wrapped key (crypto-shredding) makes every copy of that data
+ * unreadable, including backups of the data, once no copy of the key store taken before the
+ * erasure remains (docs/adr/0023-key-store.md); the rows that say what happened survive.
  */
 export class SubjectCrypto {
   readonly #keyRing: KeyRing;

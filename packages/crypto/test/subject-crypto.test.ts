@@ -1,55 +1,59 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { Migration } from '@mikro-orm/migrations';
-import { openDatabase, type MikroORM } from '@passage/platform';
+import { createLogger, openDatabase, serviceDatabaseUrl } from '@passage/platform';
 import { createTestDatabase, type TestDatabase } from '@passage/testing';
 import {
   SqlSubjectKeyStore,
   SubjectCrypto,
   SubjectErasedError,
   newKekSetting,
+  openKeyStore,
   parseKeyRing,
   rotateKek,
   shredded,
   subjectKeyTableSql,
+  type KeyStore,
 } from '../src/index.ts';
 
-class Migration20261128000000Vault extends Migration {
-  override up(): void {
-    this.addSql(subjectKeyTableSql('vault'));
-  }
-}
-
 let db: TestDatabase;
-let orm: MikroORM;
+let keyStore: KeyStore;
+const log = createLogger('crypto-test', 'silent');
 const oldKek = newKekSetting('k1');
 const newKek = newKekSetting('k2');
 
 beforeAll(async () => {
   db = await createTestDatabase('crypto');
-  orm = await openDatabase({
-    url: db.url,
-    schema: 'vault',
-    entities: [],
-    migrations: [{ name: 'Migration20261128000000Vault', class: Migration20261128000000Vault }],
-    poolMax: 2,
-  });
+  keyStore = await openKeyStore({ url: db.url, service: 'vault', log, poolMax: 2 });
 });
 
 afterAll(async () => {
-  await orm?.close(true);
+  await keyStore?.close();
   await db?.drop();
 });
 
 const subject = '0193a3c4-0000-7000-8000-000000000001';
 
-describe('per-subject envelope encryption in Postgres', () => {
+describe('per-subject envelope encryption in the key store', () => {
+  it('keeps the keys in <service>_keys, owned by a role of its own', async () => {
+    expect(keyStore.schema).toBe('vault_keys');
+    const sql = new pg.Client({ connectionString: db.url });
+    await sql.connect();
+    try {
+      const { rows } = await sql.query(
+        `select pg_get_userbyid(c.relowner) as owner from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where n.nspname = 'vault_keys' and c.relname = 'subject_keys'`,
+      );
+      expect(rows).toEqual([{ owner: 'passage_vault_keys' }]);
+    } finally {
+      await sql.end();
+    }
+  });
+
   it('seals with the subject key, shreds it, and then nothing decrypts', async () => {
     const crypto = new SubjectCrypto(parseKeyRing(oldKek));
-    const sealed = await orm.em.fork().transactional(async (em) => {
-      const store = new SqlSubjectKeyStore(em, 'vault');
-      return crypto.encrypt(store, subject, 'identity', 'Synthetic Name Zqx');
-    });
-    const store = new SqlSubjectKeyStore(orm.em.fork(), 'vault');
+    const store = keyStore.keys();
+    const sealed = await crypto.encrypt(store, subject, 'identity', 'Synthetic Name Zqx');
     expect(await crypto.decrypt(store, subject, 'identity', sealed)).toBe('Synthetic Name Zqx');
     expect(sealed.toString('utf8')).not.toContain('Synthetic');
 
@@ -61,16 +65,18 @@ describe('per-subject envelope encryption in Postgres', () => {
   it('re-wraps every data key under a new KEK, after which the old KEK can go', async () => {
     const before = new SubjectCrypto(parseKeyRing(oldKek));
     const subjects = ['0193a3c4-0000-7000-8000-000000000010', '0193a3c4-0000-7000-8000-000000000011'];
-    const sealed = await orm.em.fork().transactional(async (em) => {
-      const store = new SqlSubjectKeyStore(em, 'vault');
-      return Promise.all(subjects.map((s) => before.encrypt(store, s, 'contact', `+1-555-01${s.slice(-2)}`)));
-    });
+    const store = keyStore.keys();
+    const sealed = await Promise.all(
+      subjects.map((s) => before.encrypt(store, s, 'contact', `+1-555-01${s.slice(-2)}`)),
+    );
 
-    expect(await rotateKek(db.url, 'vault', parseKeyRing(`${newKek},${oldKek}`), 1)).toBe(2);
-    expect(await rotateKek(db.url, 'vault', parseKeyRing(`${newKek},${oldKek}`))).toBe(0);
+    // As rotate-kek does: acting as the key store's role.
+    const asKeyStore = await serviceDatabaseUrl(db.url, 'vault_keys', log);
+    const ring = parseKeyRing(`${newKek},${oldKek}`);
+    expect(await rotateKek(asKeyStore, 'vault_keys', ring, 1)).toBe(2);
+    expect(await rotateKek(asKeyStore, 'vault_keys', ring)).toBe(0);
 
     const after = new SubjectCrypto(parseKeyRing(newKek));
-    const store = new SqlSubjectKeyStore(orm.em.fork(), 'vault');
     expect(await after.decrypt(store, subjects[0]!, 'contact', sealed[0]!)).toBe('+1-555-0110');
     expect(await after.decrypt(store, subjects[1]!, 'contact', sealed[1]!)).toBe('+1-555-0111');
   });
@@ -78,17 +84,59 @@ describe('per-subject envelope encryption in Postgres', () => {
 
 describe('erasure is final', () => {
   it('refuses to create a new key for a shredded subject, even one never seen before', async () => {
-    const crypto = new SubjectCrypto(parseKeyRing(oldKek));
+    const crypto = new SubjectCrypto(parseKeyRing(newKek));
     const erased = '0193a3c4-0000-7000-8000-0000000000ee';
     const never = '0193a3c4-0000-7000-8000-0000000000ef';
-    await orm.em.fork().transactional(async (em) => {
-      const store = new SqlSubjectKeyStore(em, 'vault');
-      await crypto.encrypt(store, erased, 'identity', 'Synthetic');
-      expect(await crypto.shred(store, erased)).toBe(true);
-      expect(await crypto.shred(store, never)).toBe(false);
-    });
-    const store = new SqlSubjectKeyStore(orm.em.fork(), 'vault');
+    const store = keyStore.keys();
+    await crypto.encrypt(store, erased, 'identity', 'Synthetic');
+    expect(await crypto.shred(store, erased)).toBe(true);
+    expect(await crypto.shred(store, never)).toBe(false);
     await expect(crypto.encrypt(store, erased, 'identity', 'again')).rejects.toBeInstanceOf(SubjectErasedError);
     await expect(crypto.encrypt(store, never, 'identity', 'again')).rejects.toBeInstanceOf(SubjectErasedError);
+  });
+});
+
+class Migration20261128000000Legacy extends Migration {
+  override up(): void {
+    this.addSql(subjectKeyTableSql('legacy'));
+  }
+}
+
+describe('keys kept in a data schema before the key store', () => {
+  it('are moved into the key store and their old table dropped; erasures stay final', async () => {
+    // A data schema as a service kept it before: its own subject_keys, owned by its role.
+    const asData = await serviceDatabaseUrl(db.url, 'legacy', log);
+    const data = await openDatabase({
+      url: asData,
+      schema: 'legacy',
+      entities: [],
+      migrations: [{ name: 'Migration20261128000000Legacy', class: Migration20261128000000Legacy }],
+      poolMax: 2,
+    });
+    const legacyPool = new pg.Pool({ connectionString: asData, max: 1 });
+    try {
+      const crypto = new SubjectCrypto(parseKeyRing(newKek));
+      const legacy = new SqlSubjectKeyStore(legacyPool, 'legacy');
+      const kept = '0193a3c4-0000-7000-8000-0000000000a1';
+      const erased = '0193a3c4-0000-7000-8000-0000000000a2';
+      const sealed = await crypto.encrypt(legacy, kept, 'notes', 'Synthetic kept note');
+      const gone = await crypto.encrypt(legacy, erased, 'notes', 'Synthetic erased note');
+      expect(await crypto.shred(legacy, erased)).toBe(true);
+      // The key store knew nothing of them yet.
+      expect(await keyStore.keys().get(kept)).toBeUndefined();
+
+      expect(await keyStore.adoptKeysFrom(data, 'legacy', log)).toBe(2);
+      const store = keyStore.keys();
+      expect(await crypto.decrypt(store, kept, 'notes', sealed)).toBe('Synthetic kept note');
+      expect(await crypto.decrypt(store, erased, 'notes', gone)).toBe(shredded);
+      await expect(crypto.encrypt(store, erased, 'notes', 'again')).rejects.toBeInstanceOf(SubjectErasedError);
+      const { rows } = await legacyPool.query(`select to_regclass('legacy.subject_keys') is null as dropped`);
+      expect(rows).toEqual([{ dropped: true }]);
+      // At the next start there is nothing left to move.
+      expect(await keyStore.adoptKeysFrom(data, 'legacy', log)).toBe(0);
+    } finally {
+      await legacyPool.end();
+      await data.close(true);
+    }
   });
 });

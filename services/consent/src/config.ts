@@ -6,6 +6,8 @@ export const consentConfigSchema = baseConfigSchema.extend({
   /** "development" allows built-in development keys; anything else requires real ones. */
   PASSAGE_ENV: z.enum(['development', 'production']).default('production'),
   PASSAGE_KEK: z.string().optional(),
+  /** Where the data keys live (schema `<service>_keys`): a cluster backed up apart from the data; DATABASE_URL if unset. */
+  KEYSTORE_DATABASE_URL: z.url().optional(),
   AUTH_PUBLIC_KEYS: z.string().optional(),
   RECEIPT_SIGNING_KEY: z.string().optional(),
   /** How often expired consents are looked for and announced. */

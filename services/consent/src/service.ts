@@ -1,6 +1,6 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
-import { SubjectCrypto, keyRingFromEnv } from '@passage/crypto';
+import { SubjectCrypto, keyRingFromEnv, openKeyStore } from '@passage/crypto';
 import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { ConfigError, Shutdown, databasePool, startGrpcServer, type Logger } from '@passage/platform';
 import { consentMigrations } from '../migrations/index.ts';
@@ -48,6 +48,14 @@ export async function startConsent(config: ConsentConfig, log: Logger): Promise<
     log,
   });
   const { orm, nats, topology, databaseUrl } = runtime;
+  // The subjects' data keys: apart from the data, as a role of their own (docs/adr/0023-key-store.md).
+  const keyStore = await openKeyStore({
+    url: config.KEYSTORE_DATABASE_URL ?? config.DATABASE_URL,
+    service: 'consent',
+    log,
+  });
+  await keyStore.adoptKeysFrom(orm, consentSchema, log);
+  const crypto = new SubjectCrypto(keyRing);
   const agencies = new IdempotentConsumer({
     name: 'consent-agencies',
     stream: topology.stream('directory').name,
@@ -64,7 +72,7 @@ export async function startConsent(config: ConsentConfig, log: Logger): Promise<
     databasePool(databaseUrl, { max: 4, applicationName: 'consent-evaluate' }, log),
   );
   const useCases = new ConsentUseCases(
-    new SqlConsentStorage(orm, new SubjectCrypto(keyRing), topology, evaluation),
+    new SqlConsentStorage(orm, () => keyStore.vault(crypto), topology, evaluation),
     signer,
   );
   const sweeper = setInterval(() => {
@@ -81,6 +89,7 @@ export async function startConsent(config: ConsentConfig, log: Logger): Promise<
   shutdown.add('expiry sweeper', () => Promise.resolve(clearInterval(sweeper)));
   shutdown.add('consumers', () => agencies.stop());
   shutdown.add('evaluation pool', () => evaluation.close());
+  shutdown.add('key store', () => keyStore.close());
   shutDownRuntime(shutdown, runtime);
   return { address: server.address, useCases, shutdown };
 }

@@ -4,18 +4,10 @@ import pg from 'pg';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { consent as pb } from '@passage/contracts';
-import {
-  SqlSubjectKeyStore,
-  SubjectCrypto,
-  parseKeyRing,
-  publicKeyFromRaw,
-  shredded,
-  verifyJws,
-} from '@passage/crypto';
+import { SubjectCrypto, openKeyStore, parseKeyRing, publicKeyFromRaw, shredded, verifyJws } from '@passage/crypto';
 import { Topology, decodeEnvelope } from '@passage/events';
 import { failureOf } from '@passage/testing';
-import { callUnary, openDatabase, type PassageError } from '@passage/platform';
-import { consentMigrations } from '../migrations/index.ts';
+import { callUnary, createLogger, type PassageError } from '@passage/platform';
 import { startConsentHarness, waitUntil, type ConsentHarness } from './support.ts';
 
 // Synthetic personal data only; these strings must never appear outside ciphertext.
@@ -342,21 +334,14 @@ describe('History and erasure', () => {
     expect(dump.includes(Buffer.from('Qwzx'))).toBe(false);
 
     // A copy of the ciphertext taken before erasure (a backup) no longer decrypts: its key is gone.
-    const orm = await openDatabase({
-      url: h.db.url,
-      schema: 'consent',
-      entities: [],
-      migrations: consentMigrations,
-      poolMax: 1,
-    });
+    const keyStore = await openKeyStore({ url: h.db.url, service: 'consent', log: createLogger('test', 'silent') });
     try {
       const vault = new SubjectCrypto(parseKeyRing(h.kek));
-      const store = new SqlSubjectKeyStore(orm.em.fork(), 'consent');
-      expect(await vault.decrypt(store, subject, `consent:${granted.consentId}:receipt_name`, ciphertext)).toBe(
-        shredded,
-      );
+      expect(
+        await vault.decrypt(keyStore.keys(), subject, `consent:${granted.consentId}:receipt_name`, ciphertext),
+      ).toBe(shredded);
     } finally {
-      await orm.close(true);
+      await keyStore.close();
     }
 
     const history = await callUnary(h.client.history.bind(h.client), { subjectRef: subject }, h.as('auditor'));

@@ -5,6 +5,8 @@ export const referralsConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50053),
   PASSAGE_ENV: z.enum(['development', 'production']).default('production'),
   PASSAGE_KEK: z.string().optional(),
+  /** Where the data keys live (schema `<service>_keys`): a cluster backed up apart from the data; DATABASE_URL if unset. */
+  KEYSTORE_DATABASE_URL: z.url().optional(),
   AUTH_PUBLIC_KEYS: z.string().optional(),
   DIRECTORY_ADDRESS: z.string().default('127.0.0.1:50051'),
   CONSENT_ADDRESS: z.string().default('127.0.0.1:50052'),

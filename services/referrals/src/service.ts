@@ -1,6 +1,6 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
-import { SubjectCrypto, keyRingFromEnv } from '@passage/crypto';
+import { SubjectCrypto, keyRingFromEnv, openKeyStore } from '@passage/crypto';
 import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { ConfigError, Shutdown, startGrpcServer, type Logger } from '@passage/platform';
 import { referralMigrations } from '../migrations/index.ts';
@@ -37,10 +37,18 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
     log,
   });
   const { orm, nats, topology } = runtime;
+  // The subjects' data keys: apart from the data, as a role of their own (docs/adr/0023-key-store.md).
+  const keyStore = await openKeyStore({
+    url: config.KEYSTORE_DATABASE_URL ?? config.DATABASE_URL,
+    service: 'referrals',
+    log,
+  });
+  await keyStore.adoptKeysFrom(orm, referralSchema, log);
+  const vault = () => keyStore.vault(crypto);
 
   const directory = new GrpcDirectoryGateway(config.DIRECTORY_ADDRESS);
   const consent = new GrpcConsentGateway(config.CONSENT_ADDRESS);
-  const useCases = new ReferralUseCases(new SqlReferralStorage(orm, crypto, topology), directory, consent);
+  const useCases = new ReferralUseCases(new SqlReferralStorage(orm, vault, topology), directory, consent);
   const consentChanges = new IdempotentConsumer({
     name: 'referrals-consent-changes',
     stream: topology.stream('consent').name,
@@ -49,7 +57,7 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
     orm,
     schema: referralSchema,
     log,
-    handle: consentChangeHandler(useCases, crypto, topology),
+    handle: consentChangeHandler(useCases, vault, topology),
   });
   await consentChanges.start();
 
@@ -65,6 +73,7 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
     consent.close();
     return Promise.resolve();
   });
+  shutdown.add('key store', () => keyStore.close());
   shutDownRuntime(shutdown, runtime);
   return { address: server.address, useCases, shutdown };
 }

@@ -83,7 +83,7 @@ it('erasing the subject withdraws the referral and destroys its packet', async (
   });
   const { rows } = await n.sql.query(
     `select (select count(*)::int from referrals.packets where referral_id = $1) as packets,
-            (select count(*)::int from referrals.subject_keys where subject_id = $2 and wrapped_key is not null) as keys,
+            (select count(*)::int from referrals_keys.subject_keys where subject_id = $2 and wrapped_key is not null) as keys,
             (select reason from referrals.referrals where id = $1) as reason`,
     [sent.id, subjectRef],
   );

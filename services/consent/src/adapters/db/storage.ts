@@ -1,10 +1,10 @@
-import { sqlSubjectVault, type SubjectCrypto } from '@passage/crypto';
+import type { SubjectVault } from '@passage/crypto';
 import type { Topology } from '@passage/events';
 import type { EntityManager, MikroORM } from '@passage/platform';
 import type { AgencyNames } from '../../domain/receipt.ts';
 import type { AgencyCatalogue, ConsentStorage, ConsentTransaction, EvaluationReader } from '../../app/ports.ts';
 import { OutboxConsentEvents } from '../events/outbox-events.ts';
-import { SqlConsentRepository, consentSchema } from './consent-repository.ts';
+import { SqlConsentRepository } from './consent-repository.ts';
 
 class SqlAgencyCatalogue implements AgencyCatalogue {
   readonly #em: EntityManager;
@@ -23,15 +23,20 @@ class SqlAgencyCatalogue implements AgencyCatalogue {
   }
 }
 
+/**
+ * Consent's data in its own schema; the subjects' data keys in its key store, apart from the
+ * data (docs/adr/0023-key-store.md).
+ */
 export class SqlConsentStorage implements ConsentStorage {
   readonly #orm: MikroORM;
-  readonly #crypto: SubjectCrypto;
+  readonly #vault: () => SubjectVault;
   readonly #topology: Topology;
   readonly evaluation: EvaluationReader;
 
-  constructor(orm: MikroORM, crypto: SubjectCrypto, topology: Topology, evaluation: EvaluationReader) {
+  /** `vault` gives a subject vault over the key store, one per transaction or read. */
+  constructor(orm: MikroORM, vault: () => SubjectVault, topology: Topology, evaluation: EvaluationReader) {
     this.#orm = orm;
-    this.#crypto = crypto;
+    this.#vault = vault;
     this.#topology = topology;
     this.evaluation = evaluation;
   }
@@ -40,7 +45,7 @@ export class SqlConsentStorage implements ConsentStorage {
     const em = this.#orm.em.fork();
     return {
       consents: new SqlConsentRepository(em),
-      vault: sqlSubjectVault(this.#crypto, em, consentSchema),
+      vault: this.#vault(),
       agencies: new SqlAgencyCatalogue(em),
     };
   }
@@ -49,7 +54,7 @@ export class SqlConsentStorage implements ConsentStorage {
     return this.#orm.em.fork().transactional((em) =>
       work({
         consents: new SqlConsentRepository(em),
-        vault: sqlSubjectVault(this.#crypto, em, consentSchema),
+        vault: this.#vault(),
         agencies: new SqlAgencyCatalogue(em),
         events: new OutboxConsentEvents(em, this.#topology),
       }),

@@ -1,29 +1,31 @@
-import { sqlSubjectVault, type SubjectCrypto } from '@passage/crypto';
+import type { SubjectVault } from '@passage/crypto';
 import type { Topology } from '@passage/events';
 import type { EntityManager, MikroORM } from '@passage/platform';
 import type { ReferralStorage, ReferralTransaction } from '../../app/ports.ts';
 import { OutboxReferralEvents } from '../events/outbox-events.ts';
-import { SqlIdempotencyStore, SqlReferralRepository, referralSchema } from './referral-repository.ts';
+import { SqlIdempotencyStore, SqlReferralRepository } from './referral-repository.ts';
 import { SqlSendRecorder } from './send-recorder.ts';
 
-export function referralTransaction(em: EntityManager, crypto: SubjectCrypto, topology: Topology): ReferralTransaction {
+/** The referral's rows in the caller's transaction; the subject's data keys in the key store (docs/adr/0023-key-store.md). */
+export function referralTransaction(em: EntityManager, vault: SubjectVault, topology: Topology): ReferralTransaction {
   return {
     sends: new SqlSendRecorder(em, topology),
     referrals: new SqlReferralRepository(em),
     idempotency: new SqlIdempotencyStore(em),
-    vault: sqlSubjectVault(crypto, em, referralSchema),
+    vault,
     events: new OutboxReferralEvents(em, topology),
   };
 }
 
 export class SqlReferralStorage implements ReferralStorage {
   readonly #orm: MikroORM;
-  readonly #crypto: SubjectCrypto;
+  readonly #vault: () => SubjectVault;
   readonly #topology: Topology;
 
-  constructor(orm: MikroORM, crypto: SubjectCrypto, topology: Topology) {
+  /** `vault` gives a subject vault over the key store, one per transaction or read. */
+  constructor(orm: MikroORM, vault: () => SubjectVault, topology: Topology) {
     this.#orm = orm;
-    this.#crypto = crypto;
+    this.#vault = vault;
     this.#topology = topology;
   }
 
@@ -32,11 +34,11 @@ export class SqlReferralStorage implements ReferralStorage {
     return {
       referrals: new SqlReferralRepository(em),
       idempotency: new SqlIdempotencyStore(em),
-      vault: sqlSubjectVault(this.#crypto, em, referralSchema),
+      vault: this.#vault(),
     };
   }
 
   transaction<T>(work: (tx: ReferralTransaction) => Promise<T>): Promise<T> {
-    return this.#orm.em.fork().transactional((em) => work(referralTransaction(em, this.#crypto, this.#topology)));
+    return this.#orm.em.fork().transactional((em) => work(referralTransaction(em, this.#vault(), this.#topology)));
   }
 }
