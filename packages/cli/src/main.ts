@@ -1,5 +1,5 @@
 // passage: the administrators' command line.
-//   pnpm passage audit verify [--checkpoint FILE] [--key KEY] [--json]
+//   pnpm passage audit verify [--checkpoint FILE] [--key KEY] [--require-signed] [--json]
 //   pnpm passage audit checkpoint > saved.note
 //   pnpm passage audit prove SEQ [--json]
 //   pnpm passage report handoff --by agency|region|priority|month [--since DATE] [--until DATE] [--csv|--json]
@@ -13,7 +13,9 @@ import { UsageError } from './connection.ts';
 import type { Format } from './output.ts';
 
 const usage = `usage: passage <command>
-  audit verify [--checkpoint FILE] [--key KEY] [--json]   recompute the log from the database, check every signature
+  audit verify [--checkpoint FILE] [--key KEY] [--require-signed] [--json]
+                                                          recompute the log from the database, check every signature;
+                                                          --require-signed fails when entries are under no checkpoint
   audit checkpoint                                        print the latest signed checkpoint (save it for --checkpoint)
   audit prove SEQ [--json]                                prove entry SEQ is in the signed log
   report handoff [--by agency|region|priority|month] [--since DATE] [--until DATE]
@@ -33,6 +35,7 @@ export async function run(
     options: {
       checkpoint: { type: 'string' },
       key: { type: 'string' },
+      'require-signed': { type: 'boolean' },
       json: { type: 'boolean' },
       csv: { type: 'boolean' },
       by: { type: 'string' },

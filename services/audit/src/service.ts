@@ -84,6 +84,12 @@ export async function startAudit(
     clearInterval(timer);
     await consumer.stop();
   });
+  // After the consumer: the log no longer grows, so the last checkpoint covers all of it and a
+  // clean stop leaves no unsigned tail (docs/adr/0020-audit-log-whole-or-says-not.md).
+  shutdown.add('final checkpoint', async () => {
+    const size = await ingest.seal();
+    if (size !== undefined) log.info({ treeSize: size }, 'signed the final checkpoint');
+  });
   shutdown.add('log pool', () => pool.end());
   shutDownRuntime(shutdown, runtime);
   return { address: server.address, verifierKey: signer.verifierKey, shutdown };

@@ -11,6 +11,7 @@ export interface AuditFlags {
   readonly key?: string | undefined;
   readonly json?: boolean | undefined;
   readonly as?: string | undefined;
+  readonly 'require-signed'?: boolean | undefined;
 }
 
 /**
@@ -41,13 +42,27 @@ export async function auditVerify(
   await db.connect();
   try {
     const started = performance.now();
-    const result = await verifyLog({
+    const verified = await verifyLog({
       entries: storedEntries(db),
       checkpointNotes: await storedCheckpointNotes(db),
       verifierKey: key,
       savedNote,
     });
     const seconds = (performance.now() - started) / 1000;
+    const tail = verified.unsignedTail;
+    // Nothing vouches for the unsigned tail: with --require-signed it is a failure, not a footnote.
+    const result =
+      flags['require-signed'] && verified.ok && tail && tail.entries > 0
+        ? {
+            ...verified,
+            ok: false,
+            firstBadSeq: verified.treeSize - tail.entries,
+            problem:
+              `${tail.entries} entries (${tail.bytes} bytes) from seq ${verified.treeSize - tail.entries} on are under no ` +
+              'signed checkpoint: they could have been changed or removed without a trace (a clean stop of the ' +
+              'audit service signs them)',
+          }
+        : verified;
     if (flags.json) {
       print(
         JSON.stringify(
@@ -67,6 +82,12 @@ export async function auditVerify(
       const against = savedNote ? '; consistent with the saved checkpoint' : '';
       print(
         `OK: ${result.treeSize} entries, ${result.checkpointsChecked} checkpoint signatures verified${against}${latest} (${seconds.toFixed(1)} s)`,
+      );
+      const signed = result.signed ?? { entries: 0, bytes: 0 };
+      const unsigned = result.unsignedTail ?? { entries: 0, bytes: 0 };
+      print(`  under signature: ${signed.entries} entries (${signed.bytes} bytes)`);
+      print(
+        `  unsigned tail:   ${unsigned.entries} entries (${unsigned.bytes} bytes)${unsigned.entries > 0 ? ' — not yet covered by a checkpoint; verify cannot vouch for them' : ''}`,
       );
     } else {
       print(result.firstBadSeq === undefined ? 'FAILED' : `FAILED at seq ${result.firstBadSeq}`);

@@ -29,4 +29,9 @@ export class Ingest {
   async tick(): Promise<void> {
     await this.#checkpointer.maybeSign(await this.#store.size());
   }
+
+  /** At shutdown, once nothing more is read: signs what no checkpoint covers yet. */
+  async seal(): Promise<number | undefined> {
+    return (await this.#checkpointer.signPending(await this.#store.size()))?.treeSize;
+  }
 }
