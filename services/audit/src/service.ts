@@ -2,7 +2,7 @@ import pg from 'pg';
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, startGrpcServer, type Logger } from '@passage/platform';
+import { ConfigError, Shutdown, startGrpcServer, type Logger, type RunningGrpcServer } from '@passage/platform';
 import { auditMigrations } from '../migrations/index.ts';
 import { storedCheckpointNotes, storedEntries } from './adapters/db/log-reader.ts';
 import { PgLogStore } from './adapters/db/log-store.ts';
@@ -53,13 +53,20 @@ export async function startAudit(
     everyMs: config.AUDIT_CHECKPOINT_SECONDS * 1000,
   });
   const ingest = new Ingest(logStore, checkpointer);
+  const health: { serving: boolean; server?: RunningGrpcServer } = { serving: true };
   const consumer = new LogConsumer({
     nats: runtime.nats,
     topology: runtime.topology,
     ingest,
     areas: ['referral', 'consent', 'directory', 'audit'],
     batchMax: config.AUDIT_BATCH_MAX,
+    checkEveryMs: config.AUDIT_STREAM_CHECK_SECONDS * 1000,
     log,
+    // A stream stopped at a gap: the log is not whole, and health says so until it is acknowledged.
+    onStopped: (gaps) => {
+      health.serving = gaps.length === 0;
+      health.server?.setServing(health.serving);
+    },
     ...(hooks.onBatch ? { onBatch: hooks.onBatch } : {}),
   });
   await consumer.start();
@@ -73,12 +80,15 @@ export async function startAudit(
     { entries: () => storedEntries(pool), checkpointNotes: () => storedCheckpointNotes(pool) },
     checkpointer,
     config.AUDIT_ORIGIN,
+    consumer,
   );
   const server = await startGrpcServer(
     { services: [auditService(queries, verifier, log)], descriptorSet: descriptorSet(), log },
     config.GRPC_HOST,
     config.GRPC_PORT,
   );
+  health.server = server;
+  server.setServing(health.serving);
   shutdown.add('grpc server', () => server.shutdown(config.SHUTDOWN_GRACE_MS));
   shutdown.add('log consumer', async () => {
     clearInterval(timer);
