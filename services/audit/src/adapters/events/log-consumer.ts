@@ -103,7 +103,11 @@ export class LogConsumer implements IngestControl {
     this.#writer = this.#write();
     const every = this.#options.checkEveryMs ?? 5000;
     this.#watch = setInterval(() => {
-      this.#watching = this.#watching.then(() => this.#lookAgain());
+      this.#watching = this.#watching
+        .then(() => this.#lookAgain())
+        .catch((error: unknown) =>
+          this.#options.log.warn({ err: error }, 'could not look at the streams; trying again'),
+        );
     }, every);
   }
 
