@@ -3,7 +3,6 @@ import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { ConfigError, Shutdown, startGrpcServer, type Logger } from '@passage/platform';
-import type { RunningGrpcServer } from '@passage/platform';
 import { auditMigrations } from '../migrations/index.ts';
 import { storedCheckpointNotes, storedEntries } from './adapters/db/log-reader.ts';
 import { PgLogStore } from './adapters/db/log-store.ts';
@@ -15,6 +14,7 @@ import { checkpointSigner } from './signing-key.ts';
 import { Checkpointer } from './app/checkpointer.ts';
 import { Ingest } from './app/ingest.ts';
 import type { AuditConfig } from './config.ts';
+import type { RunningGrpcServer } from '@passage/platform';
 
 export const auditSchema = 'audit';
 
