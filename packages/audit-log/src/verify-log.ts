@@ -17,6 +17,19 @@ export interface LogVerification {
   readonly firstBadSeq?: number;
   readonly problem?: string;
   readonly latest?: Checkpoint;
+  /**
+   * When ok: the entries under the largest verified signature (the stored checkpoints and
+   * the saved one), and the entries after it. Nothing vouches for that unsigned tail: it can
+   * be changed or cut off in the database without a trace, until a checkpoint covers it.
+   */
+  readonly signed?: EntrySpan;
+  readonly unsignedTail?: EntrySpan;
+}
+
+/** A count of entries and the bytes of their canonical encodings. */
+export interface EntrySpan {
+  readonly entries: number;
+  readonly bytes: number;
 }
 
 export interface VerifyLogInput {
@@ -61,6 +74,8 @@ export async function verifyLog(input: VerifyLogInput): Promise<LogVerification>
   const frontier = new Frontier();
   let checked = 0;
   let lastGood = 0;
+  let bytes = 0;
+  let signedBytes = 0;
   const compareAt = (size: number, root: Hash): LogVerification | undefined => {
     for (const { checkpoint, label } of expected.get(size) ?? []) {
       if (!checkpoint.rootHash.equals(root)) {
@@ -72,7 +87,10 @@ export async function verifyLog(input: VerifyLogInput): Promise<LogVerification>
       }
       checked += 1;
     }
-    if (expected.has(size)) lastGood = size;
+    if (expected.has(size)) {
+      lastGood = size;
+      signedBytes = bytes;
+    }
     return undefined;
   };
   const atZero = compareAt(0, frontier.root());
@@ -95,6 +113,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<LogVerification>
       return failed(seq, checked, `entry ${seq} does not match the leaf hash written with it`, seq);
     }
     frontier.append(hash);
+    bytes += stored.entry.length;
     if (expected.has(frontier.size)) {
       const mismatch = compareAt(frontier.size, frontier.root());
       if (mismatch) return mismatch;
@@ -113,7 +132,14 @@ export async function verifyLog(input: VerifyLogInput): Promise<LogVerification>
     );
   }
   const latest = [...checkpoints].sort((a, b) => b.treeSize - a.treeSize)[0];
-  return { ok: true, treeSize: size, checkpointsChecked: checked, ...(latest ? { latest } : {}) };
+  return {
+    ok: true,
+    treeSize: size,
+    checkpointsChecked: checked,
+    ...(latest ? { latest } : {}),
+    signed: { entries: lastGood, bytes: signedBytes },
+    unsignedTail: { entries: size - lastGood, bytes: bytes - signedBytes },
+  };
 }
 
 function failed(treeSize: number, checked: number, problem: string, firstBadSeq?: number): LogVerification {

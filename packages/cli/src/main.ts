@@ -1,21 +1,27 @@
 // passage: the administrators' command line.
-//   pnpm passage audit verify [--checkpoint FILE] [--key KEY] [--json]
+//   pnpm passage audit verify [--checkpoint FILE] [--key KEY] [--require-signed] [--json]
 //   pnpm passage audit checkpoint > saved.note
 //   pnpm passage audit prove SEQ [--json]
+//   pnpm passage audit status [--json]
+//   pnpm passage audit acknowledge-gap --stream STREAM [--json]
 //   pnpm passage report handoff --by agency|region|priority|month [--since DATE] [--until DATE] [--csv|--json]
 //   pnpm passage report consent [--since DATE] [--until DATE] [--csv|--json]
 //   pnpm passage report stats [--rows region] [--columns month] [--since DATE] [--until DATE] [--csv|--json]
 import { parseArgs } from 'node:util';
 import { PassageError } from '@passage/platform';
-import { auditCheckpoint, auditProve, auditVerify } from './commands/audit.ts';
+import { auditAcknowledgeGap, auditCheckpoint, auditProve, auditStatus, auditVerify } from './commands/audit.ts';
 import { reportConsent, reportHandoff, reportStatistics } from './commands/report.ts';
 import { UsageError } from './connection.ts';
 import type { Format } from './output.ts';
 
 const usage = `usage: passage <command>
-  audit verify [--checkpoint FILE] [--key KEY] [--json]   recompute the log from the database, check every signature
+  audit verify [--checkpoint FILE] [--key KEY] [--require-signed] [--json]
+                                                          recompute the log from the database, check every signature;
+                                                          --require-signed fails when entries are under no checkpoint
   audit checkpoint                                        print the latest signed checkpoint (save it for --checkpoint)
   audit prove SEQ [--json]                                prove entry SEQ is in the signed log
+  audit status [--json]                                   each stream the log reads; exits 1 if one stopped at a gap
+  audit acknowledge-gap --stream STREAM                   admin: record the stream's gap in the log, read it again
   report handoff [--by agency|region|priority|month] [--since DATE] [--until DATE]
   report consent [--since DATE] [--until DATE]
   report stats [--rows region|month|need|outcome] [--columns ...] [--since DATE] [--until DATE]
@@ -33,6 +39,8 @@ export async function run(
     options: {
       checkpoint: { type: 'string' },
       key: { type: 'string' },
+      'require-signed': { type: 'boolean' },
+      stream: { type: 'string' },
       json: { type: 'boolean' },
       csv: { type: 'boolean' },
       by: { type: 'string' },
@@ -58,6 +66,10 @@ export async function run(
       return auditCheckpoint(env, print);
     case 'audit prove':
       return auditProve(env, rest[0], values, print);
+    case 'audit status':
+      return auditStatus(env, values, print);
+    case 'audit acknowledge-gap':
+      return auditAcknowledgeGap(env, values, print);
     case 'report handoff':
       return reportHandoff(env, reportFlags, print);
     case 'report consent':

@@ -202,6 +202,8 @@ export interface RunningGrpcServer {
   readonly address: string;
   /** Marks every service NOT_SERVING, refuses new calls, waits for in-flight ones (up to graceMs). */
   shutdown(graceMs: number): Promise<void>;
+  /** Sets the health of the server and every service it serves (no effect once shutting down). */
+  setServing(serving: boolean): void;
 }
 
 /** A gRPC server with grpc.health.v1 and server reflection (grpcurl needs no .proto files). */
@@ -231,10 +233,18 @@ export async function startGrpcServer(
   const address = `${host}:${boundPort}`;
   options.log.info({ listen: address, services: options.services.map((s) => s.name) }, 'gRPC server listening');
 
+  let stopping = false;
   return {
     port: boundPort,
     address,
+    setServing(serving: boolean): void {
+      if (stopping) return;
+      const status = serving ? 'SERVING' : 'NOT_SERVING';
+      health.setStatus('', status);
+      for (const service of options.services) health.setStatus(service.name, status);
+    },
     async shutdown(graceMs: number): Promise<void> {
+      stopping = true;
       health.setStatus('', 'NOT_SERVING');
       for (const service of options.services) health.setStatus(service.name, 'NOT_SERVING');
       await new Promise<void>((resolve) => {

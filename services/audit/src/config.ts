@@ -15,6 +15,8 @@ export const auditConfigSchema = baseConfigSchema.extend({
   /** Sign a checkpoint every N entries or every T seconds, whichever comes first. */
   AUDIT_CHECKPOINT_EVERY: z.coerce.number().int().min(1).default(1000),
   AUDIT_CHECKPOINT_SECONDS: z.coerce.number().min(0.1).default(10),
+  /** How often each stream is looked at for a reset or a loss that would leave a gap in the log. */
+  AUDIT_STREAM_CHECK_SECONDS: z.coerce.number().min(0.05).default(5),
   AUDIT_BATCH_MAX: z.coerce.number().int().min(1).max(5000).default(500),
 });
 

@@ -13,6 +13,7 @@ import { checkpointSigner } from './signing-key.ts';
 import { Checkpointer } from './app/checkpointer.ts';
 import { Ingest } from './app/ingest.ts';
 import type { AuditConfig } from './config.ts';
+import type { RunningGrpcServer } from '@passage/platform';
 
 export const auditSchema = 'audit';
 
@@ -52,13 +53,20 @@ export async function startAudit(
     everyMs: config.AUDIT_CHECKPOINT_SECONDS * 1000,
   });
   const ingest = new Ingest(logStore, checkpointer);
+  const health: { serving: boolean; server?: RunningGrpcServer } = { serving: true };
   const consumer = new LogConsumer({
     nats: runtime.nats,
     topology: runtime.topology,
     ingest,
     areas: ['referral', 'consent', 'directory', 'audit'],
     batchMax: config.AUDIT_BATCH_MAX,
+    checkEveryMs: config.AUDIT_STREAM_CHECK_SECONDS * 1000,
     log,
+    // A stream stopped at a gap: the log is not whole, and health says so until it is acknowledged.
+    onStopped: (gaps) => {
+      health.serving = gaps.length === 0;
+      health.server?.setServing(health.serving);
+    },
     ...(hooks.onBatch ? { onBatch: hooks.onBatch } : {}),
   });
   await consumer.start();
@@ -72,16 +80,25 @@ export async function startAudit(
     { entries: () => storedEntries(pool), checkpointNotes: () => storedCheckpointNotes(pool) },
     checkpointer,
     config.AUDIT_ORIGIN,
+    consumer,
   );
   const server = await startGrpcServer(
     { services: [auditService(queries, verifier, log)], descriptorSet: descriptorSet(), log },
     config.GRPC_HOST,
     config.GRPC_PORT,
   );
+  health.server = server;
+  server.setServing(health.serving);
   shutdown.add('grpc server', () => server.shutdown(config.SHUTDOWN_GRACE_MS));
   shutdown.add('log consumer', async () => {
     clearInterval(timer);
     await consumer.stop();
+  });
+  // After the consumer: the log no longer grows, so the last checkpoint covers all of it and a
+  // clean stop leaves no unsigned tail (docs/adr/0020-audit-log-whole-or-says-not.md).
+  shutdown.add('final checkpoint', async () => {
+    const size = await ingest.seal();
+    if (size !== undefined) log.info({ treeSize: size }, 'signed the final checkpoint');
   });
   shutdown.add('log pool', () => pool.end());
   shutDownRuntime(shutdown, runtime);

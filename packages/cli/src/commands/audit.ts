@@ -5,12 +5,14 @@ import { checkpointSigner } from '@passage/audit/signing-key';
 import { callUnary } from '@passage/platform';
 import pg from 'pg';
 import { UsageError, auditConnection, databaseUrl } from '../connection.ts';
+import { formatRows } from '../output.ts';
 
 export interface AuditFlags {
   readonly checkpoint?: string | undefined;
   readonly key?: string | undefined;
   readonly json?: boolean | undefined;
   readonly as?: string | undefined;
+  readonly 'require-signed'?: boolean | undefined;
 }
 
 /**
@@ -41,13 +43,27 @@ export async function auditVerify(
   await db.connect();
   try {
     const started = performance.now();
-    const result = await verifyLog({
+    const verified = await verifyLog({
       entries: storedEntries(db),
       checkpointNotes: await storedCheckpointNotes(db),
       verifierKey: key,
       savedNote,
     });
     const seconds = (performance.now() - started) / 1000;
+    const tail = verified.unsignedTail;
+    // Nothing vouches for the unsigned tail: with --require-signed it is a failure, not a footnote.
+    const result =
+      flags['require-signed'] && verified.ok && tail && tail.entries > 0
+        ? {
+            ...verified,
+            ok: false,
+            firstBadSeq: verified.treeSize - tail.entries,
+            problem:
+              `${tail.entries} entries (${tail.bytes} bytes) from seq ${verified.treeSize - tail.entries} on are under no ` +
+              'signed checkpoint: they could have been changed or removed without a trace (a clean stop of the ' +
+              'audit service signs them)',
+          }
+        : verified;
     if (flags.json) {
       print(
         JSON.stringify(
@@ -67,6 +83,12 @@ export async function auditVerify(
       const against = savedNote ? '; consistent with the saved checkpoint' : '';
       print(
         `OK: ${result.treeSize} entries, ${result.checkpointsChecked} checkpoint signatures verified${against}${latest} (${seconds.toFixed(1)} s)`,
+      );
+      const signed = result.signed ?? { entries: 0, bytes: 0 };
+      const unsigned = result.unsignedTail ?? { entries: 0, bytes: 0 };
+      print(`  under signature: ${signed.entries} entries (${signed.bytes} bytes)`);
+      print(
+        `  unsigned tail:   ${unsigned.entries} entries (${unsigned.bytes} bytes)${unsigned.entries > 0 ? ' — not yet covered by a checkpoint; verify cannot vouch for them' : ''}`,
       );
     } else {
       print(result.firstBadSeq === undefined ? 'FAILED' : `FAILED at seq ${result.firstBadSeq}`);
@@ -137,6 +159,76 @@ export async function auditProve(
       );
     }
     return ok ? 0 : 1;
+  } finally {
+    client.close();
+  }
+}
+
+export interface GapFlags {
+  readonly stream?: string | undefined;
+  readonly json?: boolean | undefined;
+  readonly as?: string | undefined;
+}
+
+/** Each stream the log reads, and any stopped at a gap: what `acknowledge-gap` acts on. */
+export async function auditStatus(
+  env: NodeJS.ProcessEnv,
+  flags: GapFlags,
+  print: (line: string) => void,
+): Promise<number> {
+  const { client, metadata } = auditConnection(env, flags.as);
+  try {
+    const { streams } = await callUnary(client.ingestStatus.bind(client), {}, metadata);
+    const stopped = streams.filter((s) => s.state === 'stopped');
+    if (flags.json) print(JSON.stringify({ streams }, null, 2));
+    else {
+      print(
+        formatRows(
+          streams.map((s) => ({ stream: s.stream, state: s.state, detail: s.detail })),
+          ['stream', 'state', 'detail'],
+          'table',
+        ),
+      );
+      for (const s of stopped)
+        print(`to record the gap and read ${s.stream} again: passage audit acknowledge-gap --stream ${s.stream}`);
+    }
+    return stopped.length === 0 ? 0 : 1;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * An administrator's acknowledgement of a stream's gap, as the status shows it now: the audit
+ * service writes it into the log as an entry, then reads the stream again from its first event.
+ */
+export async function auditAcknowledgeGap(
+  env: NodeJS.ProcessEnv,
+  flags: GapFlags,
+  print: (line: string) => void,
+): Promise<number> {
+  if (!flags.stream) throw new UsageError('usage: passage audit acknowledge-gap --stream STREAM');
+  const { client, metadata } = auditConnection(env, flags.as ?? 'admin');
+  try {
+    const { streams } = await callUnary(client.ingestStatus.bind(client), {}, metadata);
+    const slot = streams.find((s) => s.stream === flags.stream);
+    if (!slot) throw new UsageError(`--stream: one of ${streams.map((s) => s.stream).join(', ')}`);
+    if (slot.state !== 'stopped' || !slot.gap) {
+      throw new UsageError(`stream ${slot.stream} is not stopped at a gap (it is ${slot.state})`);
+    }
+    print(`gap: ${slot.detail}`);
+    const recorded = await callUnary(
+      client.acknowledgeGap.bind(client),
+      { stream: slot.stream, lastStoredSeq: slot.gap.lastStoredSeq, firstSeq: slot.gap.firstSeq },
+      metadata,
+    );
+    if (flags.json) print(JSON.stringify({ stream: slot.stream, gap: slot.gap, ...recorded }, null, 2));
+    else {
+      print(
+        `recorded as entry ${recorded.seq} of the audit log; reading ${slot.stream} again after seq ${recorded.resumeAfterSeq}`,
+      );
+    }
+    return 0;
   } finally {
     client.close();
   }

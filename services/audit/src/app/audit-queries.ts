@@ -18,11 +18,13 @@ import type {
   ConsentFigures,
   EntryQuery,
   HandoffRow,
+  IngestControl,
   LogSource,
   LogStore,
   ReportStore,
   StoredCheckpoint,
   StoredEntryRow,
+  StreamIngestStatus,
 } from './ports.ts';
 
 export interface AccessLogRecord {
@@ -49,8 +51,17 @@ export class AuditQueries {
   readonly #source: LogSource;
   readonly #checkpointer: Checkpointer;
   readonly #origin: string;
+  readonly #ingest: IngestControl;
 
-  constructor(log: LogStore, reports: ReportStore, source: LogSource, checkpointer: Checkpointer, origin: string) {
+  constructor(
+    log: LogStore,
+    reports: ReportStore,
+    source: LogSource,
+    checkpointer: Checkpointer,
+    origin: string,
+    ingest: IngestControl,
+  ) {
+    this.#ingest = ingest;
     this.#log = log;
     this.#reports = reports;
     this.#source = source;
@@ -154,6 +165,31 @@ export class AuditQueries {
       verifierKey: this.#checkpointer.verifierKey,
       savedNote: savedNote === '' ? undefined : savedNote,
     });
+  }
+
+  ingestStatus(reader: Reader): StreamIngestStatus[] {
+    requireLogReader(reader, 'reading the ingest status');
+    return this.#ingest.status();
+  }
+
+  /** An administrator's acknowledgement of a stream's gap: written into the log, then reading resumes. */
+  async acknowledgeGap(
+    caller: Reader & { readonly userId: string },
+    stream: string,
+    expected: { lastStoredSeq: number; firstSeq: number },
+  ): Promise<{ seq: number; resumeAfterSeq: number }> {
+    if (!caller.roles.includes('admin')) {
+      throw new PassageError('permission_denied', 'acknowledging a gap in the audit log needs the admin role');
+    }
+    if (stream === '') throw invalid('stream', 'the stream stopped at a gap, as the ingest status names it');
+    if (!(expected.lastStoredSeq >= 0 && expected.firstSeq >= 0)) {
+      throw invalid(expected.lastStoredSeq < 0 ? 'last_stored_seq' : 'first_seq', 'a stream sequence (0: not checked)');
+    }
+    return this.#ingest.acknowledgeGap(
+      stream,
+      { agency: caller.agencyId, user: caller.userId, role: 'admin' },
+      expected,
+    );
   }
 }
 

@@ -3,23 +3,32 @@ import { checkpointDue, type CheckpointPolicy } from '../domain/index.ts';
 import type { LogStore, StoredCheckpoint } from './ports.ts';
 
 /**
- * Signs a checkpoint of the log every N entries or T seconds, whichever comes first. The
- * root is recomputed from the stored subtrees at the size being signed, so a checkpoint
- * vouches only for what is in the database.
+ * Signs a checkpoint of the log every N entries, or once the tree has grown and T seconds
+ * have passed since the last one, and at shutdown whatever is left (`signPending`). The root
+ * is recomputed from the stored subtrees at the size being signed, so a checkpoint vouches
+ * only for what is in the database. Time comes from the clock given (tests give their own).
  */
 export class Checkpointer {
   readonly #store: LogStore;
   readonly #signer: NoteSigner;
   readonly #origin: string;
   readonly #policy: CheckpointPolicy;
+  readonly #now: () => number;
   #last: { size: number; atMs: number } | undefined;
   #signing: Promise<unknown> = Promise.resolve();
 
-  constructor(store: LogStore, signer: NoteSigner, origin: string, policy: CheckpointPolicy) {
+  constructor(
+    store: LogStore,
+    signer: NoteSigner,
+    origin: string,
+    policy: CheckpointPolicy,
+    now: () => number = Date.now,
+  ) {
     this.#store = store;
     this.#signer = signer;
     this.#origin = origin;
     this.#policy = policy;
+    this.#now = now;
   }
 
   get verifierKey(): string {
@@ -27,21 +36,40 @@ export class Checkpointer {
   }
 
   /** After an append, or on the timer: signs if the policy says so. */
-  async maybeSign(size: number, nowMs = Date.now()): Promise<void> {
-    // One at a time: concurrent calls would sign the same size twice.
-    const next = this.#signing.then(async () => {
-      if (!this.#last) {
-        const latest = await this.#store.latestCheckpoint();
-        this.#last = { size: latest?.treeSize ?? 0, atMs: latest ? nowMs : 0 };
-      }
-      const state = { size, lastSize: this.#last.size, lastAtMs: this.#last.atMs, nowMs };
-      if (checkpointDue(this.#policy, state)) await this.sign(size, nowMs);
+  maybeSign(size: number): Promise<StoredCheckpoint | undefined> {
+    return this.#serially(async () => {
+      const nowMs = this.#now();
+      const last = await this.#lastSigned(nowMs);
+      const state = { size, lastSize: last.size, lastAtMs: last.atMs, nowMs };
+      return checkpointDue(this.#policy, state) ? this.#sign(size, nowMs) : undefined;
     });
-    this.#signing = next.catch(() => undefined);
-    await next;
   }
 
-  async sign(size: number, nowMs = Date.now()): Promise<StoredCheckpoint> {
+  /** At shutdown: signs the log as it is when it holds anything no checkpoint covers. */
+  signPending(size: number): Promise<StoredCheckpoint | undefined> {
+    return this.#serially(async () => {
+      const nowMs = this.#now();
+      const last = await this.#lastSigned(nowMs);
+      return size > last.size ? this.#sign(size, nowMs) : undefined;
+    });
+  }
+
+  /** One at a time: concurrent calls would sign the same size twice. */
+  #serially<T>(run: () => Promise<T>): Promise<T> {
+    const next = this.#signing.then(run);
+    this.#signing = next.catch(() => undefined);
+    return next;
+  }
+
+  async #lastSigned(nowMs: number): Promise<{ size: number; atMs: number }> {
+    if (!this.#last) {
+      const latest = await this.#store.latestCheckpoint();
+      this.#last = { size: latest?.treeSize ?? 0, atMs: latest ? nowMs : 0 };
+    }
+    return this.#last;
+  }
+
+  async #sign(size: number, nowMs: number): Promise<StoredCheckpoint> {
     const rootHash = await this.#store.rootAt(size);
     const note = this.#signer.sign({ origin: this.#origin, treeSize: size, rootHash });
     const checkpoint = { treeSize: size, rootHash, note };

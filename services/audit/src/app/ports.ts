@@ -1,5 +1,5 @@
 import type { AuditEntry, Canonical, Hash } from '@passage/audit-log';
-import type { HandoffGrouping, ReportScope, StatisticsDimension, TimeWindow } from '../domain/index.ts';
+import type { HandoffGrouping, ReportScope, StatisticsDimension, StreamGap, TimeWindow } from '../domain/index.ts';
 
 /** The searchable fields of an entry, copied out of the event (ids and codes only). */
 export interface EntryFields {
@@ -68,6 +68,16 @@ export interface ParkedEvent {
   readonly error: string;
 }
 
+/**
+ * Where the log ends a stream (0: nothing read) and what it holds there: the event id of an
+ * entry, the bytes of a parked event, or neither after a gap entry.
+ */
+export interface StreamHead {
+  readonly position: number;
+  readonly eventId?: string;
+  readonly payload?: Buffer;
+}
+
 export interface StoredCheckpoint {
   readonly treeSize: number;
   readonly rootHash: Hash;
@@ -80,6 +90,10 @@ export interface LogStore {
   size(): Promise<number>;
   /** For each stream, the last stream sequence the log holds (an entry or a parked event). */
   positions(streams: readonly string[]): Promise<Map<string, number>>;
+  /** A stream's position and what the log holds there, to compare with the stream. */
+  streamHead(stream: string): Promise<StreamHead>;
+  /** Appends a gap entry if the stream's position is still `expectedPosition`; FAILED_PRECONDITION otherwise. */
+  appendGap(entry: IncomingEvent, expectedPosition: number): Promise<{ seq: number; size: number }>;
   rootAt(size: number): Promise<Hash>;
   latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
   saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;
@@ -168,4 +182,23 @@ export interface ReportStore {
 export interface LogSource {
   entries(): AsyncIterable<{ seq: number; entry: Buffer; leafHash?: Buffer | undefined }>;
   checkpointNotes(): Promise<string[]>;
+}
+
+/** How far ingest has got with one stream. */
+export interface StreamIngestStatus {
+  readonly stream: string;
+  /** reading; stopped at a gap (until acknowledged); waiting (the stream cannot be read now, retried) */
+  readonly state: 'opening' | 'reading' | 'stopped' | 'waiting';
+  readonly gap?: StreamGap & { readonly detectedAt: Date };
+  readonly detail: string;
+}
+
+/** The ingest side an administrator acts on: see each stream, acknowledge a gap. */
+export interface IngestControl {
+  status(): StreamIngestStatus[];
+  acknowledgeGap(
+    stream: string,
+    actor: { readonly agency: string; readonly user: string; readonly role: string },
+    expected: { readonly lastStoredSeq: number; readonly firstSeq: number },
+  ): Promise<{ seq: number; resumeAfterSeq: number }>;
 }

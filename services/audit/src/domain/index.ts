@@ -4,3 +4,4 @@ export * from './checkpoint-policy.ts';
 export * from './suppression.ts';
 export * from './duration-histogram.ts';
 export * from './toronto-month.ts';
+export * from './stream-gap.ts';

@@ -21,7 +21,9 @@ import type {
   ParkedEvent,
   ReferralFact,
   StoredCheckpoint,
+  StreamHead,
 } from '../../app/ports.ts';
+import { gapAction } from '../../domain/index.ts';
 import { iso } from './sql-values.ts';
 
 /** One writer at a time appends: sequence numbers stay gap-free across instances. */
@@ -58,49 +60,22 @@ export class PgLogStore implements LogStore {
         item.streamSeq > (positions.get(item.stream) ?? 0);
       const fresh = events.filter((event) => unseen(event) && !known.has(event.eventId) && known.add(event.eventId));
       const newlyParked = parked.filter(unseen);
+      const size = await currentSize(client);
       if (newlyParked.length > 0) {
         await client.query(
-          `insert into audit.parked_events (subject, stream, stream_seq, payload, error)
-           select * from unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::text[])`,
+          `insert into audit.parked_events (subject, stream, stream_seq, payload, error, log_size)
+           select * from unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::text[], $6::bigint[])`,
           [
             newlyParked.map((p) => p.subject),
             newlyParked.map((p) => p.stream),
             newlyParked.map((p) => p.streamSeq),
             newlyParked.map((p) => Buffer.from(p.payload)),
             newlyParked.map((p) => p.error),
+            newlyParked.map(() => size),
           ],
         );
       }
-
-      const size = await currentSize(client);
-      if (fresh.length > 0) {
-        const frontier = new Frontier(size, await frontierHashes(client, size));
-        const entries = fresh.map((event, i) => {
-          const entry = encodeEntry({
-            seq: size + i,
-            receivedAt: event.receivedAt,
-            subject: event.subject,
-            event: event.event,
-          });
-          const leaf = leafHash(entry);
-          return { event, entry, leaf, nodes: frontier.append(leaf) };
-        });
-        await insertEntries(client, size, entries);
-        const nodes = entries.flatMap((e) => e.nodes);
-        await client.query(
-          `insert into audit.tree_nodes (level, idx, hash)
-           select * from unnest($1::smallint[], $2::bigint[], $3::bytea[])`,
-          [nodes.map((n) => n.level), nodes.map((n) => n.index), nodes.map((n) => n.hash)],
-        );
-        await upsertAgencies(
-          client,
-          fresh.flatMap((e) => (e.agency ? [e.agency] : [])),
-        );
-        await upsertReferrals(
-          client,
-          fresh.flatMap((e) => (e.referral ? [e.referral] : [])),
-        );
-      }
+      await appendEntries(client, size, fresh);
       await client.query('commit');
       return { appended: fresh.length, size: size + fresh.length };
     } catch (error) {
@@ -109,6 +84,63 @@ export class PgLogStore implements LogStore {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * Appends the entry that records a stream's gap, if the log still ends that stream where the
+   * gap was seen (`expectedPosition`); the stream's position becomes the entry's stream_seq.
+   */
+  async appendGap(entry: IncomingEvent, expectedPosition: number): Promise<{ seq: number; size: number }> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('select pg_advisory_xact_lock($1)', [appendLock]);
+      const position = (await streamPositions(client, [entry.stream])).get(entry.stream) ?? 0;
+      if (position !== expectedPosition) {
+        throw new PassageError(
+          'failed_precondition',
+          `the log now holds stream ${entry.stream} up to seq ${position}, not ${expectedPosition}: the gap was already acknowledged; check the ingest status again`,
+        );
+      }
+      const size = await currentSize(client);
+      await appendEntries(client, size, [entry]);
+      await client.query('commit');
+      return { seq: size, size: size + 1 };
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async streamHead(stream: string): Promise<StreamHead> {
+    const { rows } = await this.#pool.query<{
+      entry_seq: string | null;
+      event_id: string | null;
+      action: string | null;
+      parked_seq: string | null;
+      payload: Buffer | null;
+    }>(
+      `with s as (select $1::text as stream),
+       e as (select x.stream_seq, x.event_id, x.action from audit.entries x, s
+             where x.stream = s.stream order by x.seq desc limit 1),
+       g as (select x.seq from audit.entries x, s
+             where x.stream = s.stream and x.action = '${gapAction}' order by x.seq desc limit 1),
+       p as (select x.stream_seq, x.payload from audit.parked_events x, s
+             where x.stream = s.stream and x.log_size > coalesce((select seq from g), -1)
+             order by x.stream_seq desc limit 1)
+       select (select stream_seq from e) as entry_seq, (select event_id from e) as event_id,
+              (select action from e) as action, (select stream_seq from p) as parked_seq,
+              (select payload from p) as payload`,
+      [stream],
+    );
+    const row = rows[0]!;
+    const entrySeq = row.entry_seq === null ? -1 : Number(row.entry_seq);
+    const parkedSeq = row.parked_seq === null ? -1 : Number(row.parked_seq);
+    if (entrySeq < 0 && parkedSeq < 0) return { position: 0 };
+    if (parkedSeq > entrySeq) return { position: parkedSeq, payload: row.payload! };
+    return row.action === gapAction ? { position: entrySeq } : { position: entrySeq, eventId: row.event_id! };
   }
 
   async size(): Promise<number> {
@@ -166,16 +198,55 @@ async function currentSize(db: pg.Pool | pg.PoolClient): Promise<number> {
   return Number(rows[0]?.size ?? 0);
 }
 
-/** Each max() is one backward step down an index, however long the log. */
+/**
+ * A stream's position: the stream_seq of its latest entry (by seq: entries of a stream are in
+ * its order, and a gap entry restarts it) or of the latest event parked since its latest gap
+ * entry, whichever is further. Each lookup is one step down an index, however long the log.
+ */
 async function streamPositions(db: pg.Pool | pg.PoolClient, streams: readonly string[]): Promise<Map<string, number>> {
   const { rows } = await db.query<{ stream: string; position: string | null }>(
-    `select s.stream, greatest(
-       (select max(e.stream_seq) from audit.entries e where e.stream = s.stream),
-       (select max(p.stream_seq) from audit.parked_events p where p.stream = s.stream)) as position
-     from (select unnest($1::text[]) as stream) s`,
+    `select s.stream, greatest(e.stream_seq,
+       (select max(p.stream_seq) from audit.parked_events p
+        where p.stream = s.stream and p.log_size > coalesce(g.seq, -1))) as position
+     from (select unnest($1::text[]) as stream) s
+     left join lateral (select x.stream_seq from audit.entries x where x.stream = s.stream
+                        order by x.seq desc limit 1) e on true
+     left join lateral (select x.seq from audit.entries x where x.stream = s.stream and x.action = '${gapAction}'
+                        order by x.seq desc limit 1) g on true`,
     [streams],
   );
   return new Map(rows.flatMap((row) => (row.position === null ? [] : [[row.stream, Number(row.position)] as const])));
+}
+
+/** Appends entries at `size` on: their leaves, the subtrees they complete and the projections. */
+async function appendEntries(client: pg.PoolClient, size: number, fresh: readonly IncomingEvent[]): Promise<void> {
+  if (fresh.length === 0) return;
+  const frontier = new Frontier(size, await frontierHashes(client, size));
+  const entries = fresh.map((event, i) => {
+    const entry = encodeEntry({
+      seq: size + i,
+      receivedAt: event.receivedAt,
+      subject: event.subject,
+      event: event.event,
+    });
+    const leaf = leafHash(entry);
+    return { event, entry, leaf, nodes: frontier.append(leaf) };
+  });
+  await insertEntries(client, size, entries);
+  const nodes = entries.flatMap((e) => e.nodes);
+  await client.query(
+    `insert into audit.tree_nodes (level, idx, hash)
+     select * from unnest($1::smallint[], $2::bigint[], $3::bytea[])`,
+    [nodes.map((n) => n.level), nodes.map((n) => n.index), nodes.map((n) => n.hash)],
+  );
+  await upsertAgencies(
+    client,
+    fresh.flatMap((e) => (e.agency ? [e.agency] : [])),
+  );
+  await upsertReferrals(
+    client,
+    fresh.flatMap((e) => (e.referral ? [e.referral] : [])),
+  );
 }
 
 async function subtrees(db: pg.Pool | pg.PoolClient, keys: readonly SubtreeKey[]): Promise<Map<string, Hash>> {

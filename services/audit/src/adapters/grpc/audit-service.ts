@@ -106,8 +106,26 @@ export function auditService(queries: AuditQueries, verifier: TokenVerifier, log
                 note: '',
               }
             : undefined,
+          signedEntries: result.signed?.entries ?? 0,
+          signedBytes: result.signed?.bytes ?? 0,
+          unsignedEntries: result.unsignedTail?.entries ?? 0,
+          unsignedBytes: result.unsignedTail?.bytes ?? 0,
         };
       },
+      ingestStatus: (_request, { metadata }) =>
+        Promise.resolve({
+          streams: queries.ingestStatus(reader(metadata)).map((s) => ({
+            stream: s.stream,
+            state: s.state,
+            detail: s.detail,
+            gap: s.gap && { ...s.gap },
+          })),
+        }),
+      acknowledgeGap: async (request, { metadata }) =>
+        queries.acknowledgeGap(reader(metadata), request.stream, {
+          lastStoredSeq: request.lastStoredSeq,
+          firstSeq: request.firstSeq,
+        }),
     },
     log,
   );

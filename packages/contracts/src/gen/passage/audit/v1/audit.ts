@@ -250,6 +250,63 @@ export interface VerifyResponse {
   firstBadSeq: number;
   problem: string;
   latest?: Checkpoint | undefined;
+  /**
+   * When ok: the entries under the largest verified signature, and the unsigned tail after it
+   * (nothing vouches for those until a checkpoint covers them), with the bytes of each.
+   */
+  signedEntries: number;
+  signedBytes: number;
+  unsignedEntries: number;
+  unsignedBytes: number;
+}
+
+export interface IngestStatusRequest {}
+
+export interface StreamGap {
+  stream: string;
+  /**
+   * behind (the stream ends before the stored position), lost (its first seq is past the next
+   * one expected) or replaced (its event at the stored position is another one).
+   */
+  reason: string;
+  /** The last stream seq the log holds. */
+  lastStoredSeq: number;
+  /** What the stream holds now; first_seq = last_seq + 1 when it is empty. */
+  firstSeq: number;
+  lastSeq: number;
+  detectedAt?: Date | undefined;
+}
+
+export interface StreamIngest {
+  stream: string;
+  /**
+   * reading, stopped (at a gap, until acknowledged), waiting (the stream cannot be read now;
+   * retried) or opening.
+   */
+  state: string;
+  gap?: StreamGap | undefined;
+  detail: string;
+}
+
+export interface IngestStatusResponse {
+  streams: StreamIngest[];
+}
+
+export interface AcknowledgeGapRequest {
+  stream: string;
+  /**
+   * The gap as the administrator saw it (IngestStatus); refused when it is no longer that.
+   * 0: not checked.
+   */
+  lastStoredSeq: number;
+  firstSeq: number;
+}
+
+export interface AcknowledgeGapResponse {
+  /** The log entry that records the gap. */
+  seq: number;
+  /** Reading the stream resumes after this seq. */
+  resumeAfterSeq: number;
 }
 
 function createBaseTimeRange(): TimeRange {
@@ -3625,7 +3682,18 @@ export const VerifyRequest: MessageFns<VerifyRequest> = {
 };
 
 function createBaseVerifyResponse(): VerifyResponse {
-  return { ok: false, treeSize: 0, checkpointsChecked: 0, firstBadSeq: 0, problem: '', latest: undefined };
+  return {
+    ok: false,
+    treeSize: 0,
+    checkpointsChecked: 0,
+    firstBadSeq: 0,
+    problem: '',
+    latest: undefined,
+    signedEntries: 0,
+    signedBytes: 0,
+    unsignedEntries: 0,
+    unsignedBytes: 0,
+  };
 }
 
 export const VerifyResponse: MessageFns<VerifyResponse> = {
@@ -3647,6 +3715,18 @@ export const VerifyResponse: MessageFns<VerifyResponse> = {
     }
     if (message.latest !== undefined) {
       Checkpoint.encode(message.latest, writer.uint32(50).fork()).join();
+    }
+    if (message.signedEntries !== 0) {
+      writer.uint32(56).int64(message.signedEntries);
+    }
+    if (message.signedBytes !== 0) {
+      writer.uint32(64).int64(message.signedBytes);
+    }
+    if (message.unsignedEntries !== 0) {
+      writer.uint32(72).int64(message.unsignedEntries);
+    }
+    if (message.unsignedBytes !== 0) {
+      writer.uint32(80).int64(message.unsignedBytes);
     }
     return writer;
   },
@@ -3712,6 +3792,38 @@ export const VerifyResponse: MessageFns<VerifyResponse> = {
             message.latest = Checkpoint.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.signedEntries = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.signedBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.unsignedEntries = longToNumber(reader.int64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.unsignedBytes = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3744,6 +3856,26 @@ export const VerifyResponse: MessageFns<VerifyResponse> = {
           : 0,
       problem: isSet(object.problem) ? globalThis.String(object.problem) : '',
       latest: isSet(object.latest) ? Checkpoint.fromJSON(object.latest) : undefined,
+      signedEntries: isSet(object.signedEntries)
+        ? globalThis.Number(object.signedEntries)
+        : isSet(object.signed_entries)
+          ? globalThis.Number(object.signed_entries)
+          : 0,
+      signedBytes: isSet(object.signedBytes)
+        ? globalThis.Number(object.signedBytes)
+        : isSet(object.signed_bytes)
+          ? globalThis.Number(object.signed_bytes)
+          : 0,
+      unsignedEntries: isSet(object.unsignedEntries)
+        ? globalThis.Number(object.unsignedEntries)
+        : isSet(object.unsigned_entries)
+          ? globalThis.Number(object.unsigned_entries)
+          : 0,
+      unsignedBytes: isSet(object.unsignedBytes)
+        ? globalThis.Number(object.unsignedBytes)
+        : isSet(object.unsigned_bytes)
+          ? globalThis.Number(object.unsigned_bytes)
+          : 0,
     };
   },
 
@@ -3767,6 +3899,18 @@ export const VerifyResponse: MessageFns<VerifyResponse> = {
     if (message.latest !== undefined) {
       obj.latest = Checkpoint.toJSON(message.latest);
     }
+    if (message.signedEntries !== 0) {
+      obj.signedEntries = Math.round(message.signedEntries);
+    }
+    if (message.signedBytes !== 0) {
+      obj.signedBytes = Math.round(message.signedBytes);
+    }
+    if (message.unsignedEntries !== 0) {
+      obj.unsignedEntries = Math.round(message.unsignedEntries);
+    }
+    if (message.unsignedBytes !== 0) {
+      obj.unsignedBytes = Math.round(message.unsignedBytes);
+    }
     return obj;
   },
 
@@ -3782,6 +3926,613 @@ export const VerifyResponse: MessageFns<VerifyResponse> = {
     message.problem = object.problem ?? '';
     message.latest =
       object.latest !== undefined && object.latest !== null ? Checkpoint.fromPartial(object.latest) : undefined;
+    message.signedEntries = object.signedEntries ?? 0;
+    message.signedBytes = object.signedBytes ?? 0;
+    message.unsignedEntries = object.unsignedEntries ?? 0;
+    message.unsignedBytes = object.unsignedBytes ?? 0;
+    return message;
+  },
+};
+
+function createBaseIngestStatusRequest(): IngestStatusRequest {
+  return {};
+}
+
+export const IngestStatusRequest: MessageFns<IngestStatusRequest> = {
+  encode(_: IngestStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IngestStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIngestStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): IngestStatusRequest {
+    return {};
+  },
+
+  toJSON(_: IngestStatusRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<IngestStatusRequest>): IngestStatusRequest {
+    return IngestStatusRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<IngestStatusRequest>): IngestStatusRequest {
+    const message = createBaseIngestStatusRequest();
+    return message;
+  },
+};
+
+function createBaseStreamGap(): StreamGap {
+  return { stream: '', reason: '', lastStoredSeq: 0, firstSeq: 0, lastSeq: 0, detectedAt: undefined };
+}
+
+export const StreamGap: MessageFns<StreamGap> = {
+  encode(message: StreamGap, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stream !== '') {
+      writer.uint32(10).string(message.stream);
+    }
+    if (message.reason !== '') {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.lastStoredSeq !== 0) {
+      writer.uint32(24).int64(message.lastStoredSeq);
+    }
+    if (message.firstSeq !== 0) {
+      writer.uint32(32).int64(message.firstSeq);
+    }
+    if (message.lastSeq !== 0) {
+      writer.uint32(40).int64(message.lastSeq);
+    }
+    if (message.detectedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.detectedAt), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamGap {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamGap();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.stream = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.lastStoredSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.firstSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.lastSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.detectedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamGap {
+    return {
+      stream: isSet(object.stream) ? globalThis.String(object.stream) : '',
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+      lastStoredSeq: isSet(object.lastStoredSeq)
+        ? globalThis.Number(object.lastStoredSeq)
+        : isSet(object.last_stored_seq)
+          ? globalThis.Number(object.last_stored_seq)
+          : 0,
+      firstSeq: isSet(object.firstSeq)
+        ? globalThis.Number(object.firstSeq)
+        : isSet(object.first_seq)
+          ? globalThis.Number(object.first_seq)
+          : 0,
+      lastSeq: isSet(object.lastSeq)
+        ? globalThis.Number(object.lastSeq)
+        : isSet(object.last_seq)
+          ? globalThis.Number(object.last_seq)
+          : 0,
+      detectedAt: isSet(object.detectedAt)
+        ? fromJsonTimestamp(object.detectedAt)
+        : isSet(object.detected_at)
+          ? fromJsonTimestamp(object.detected_at)
+          : undefined,
+    };
+  },
+
+  toJSON(message: StreamGap): unknown {
+    const obj: any = {};
+    if (message.stream !== '') {
+      obj.stream = message.stream;
+    }
+    if (message.reason !== '') {
+      obj.reason = message.reason;
+    }
+    if (message.lastStoredSeq !== 0) {
+      obj.lastStoredSeq = Math.round(message.lastStoredSeq);
+    }
+    if (message.firstSeq !== 0) {
+      obj.firstSeq = Math.round(message.firstSeq);
+    }
+    if (message.lastSeq !== 0) {
+      obj.lastSeq = Math.round(message.lastSeq);
+    }
+    if (message.detectedAt !== undefined) {
+      obj.detectedAt = message.detectedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StreamGap>): StreamGap {
+    return StreamGap.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StreamGap>): StreamGap {
+    const message = createBaseStreamGap();
+    message.stream = object.stream ?? '';
+    message.reason = object.reason ?? '';
+    message.lastStoredSeq = object.lastStoredSeq ?? 0;
+    message.firstSeq = object.firstSeq ?? 0;
+    message.lastSeq = object.lastSeq ?? 0;
+    message.detectedAt = object.detectedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseStreamIngest(): StreamIngest {
+  return { stream: '', state: '', gap: undefined, detail: '' };
+}
+
+export const StreamIngest: MessageFns<StreamIngest> = {
+  encode(message: StreamIngest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stream !== '') {
+      writer.uint32(10).string(message.stream);
+    }
+    if (message.state !== '') {
+      writer.uint32(18).string(message.state);
+    }
+    if (message.gap !== undefined) {
+      StreamGap.encode(message.gap, writer.uint32(26).fork()).join();
+    }
+    if (message.detail !== '') {
+      writer.uint32(34).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamIngest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamIngest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.stream = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.gap = StreamGap.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamIngest {
+    return {
+      stream: isSet(object.stream) ? globalThis.String(object.stream) : '',
+      state: isSet(object.state) ? globalThis.String(object.state) : '',
+      gap: isSet(object.gap) ? StreamGap.fromJSON(object.gap) : undefined,
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : '',
+    };
+  },
+
+  toJSON(message: StreamIngest): unknown {
+    const obj: any = {};
+    if (message.stream !== '') {
+      obj.stream = message.stream;
+    }
+    if (message.state !== '') {
+      obj.state = message.state;
+    }
+    if (message.gap !== undefined) {
+      obj.gap = StreamGap.toJSON(message.gap);
+    }
+    if (message.detail !== '') {
+      obj.detail = message.detail;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StreamIngest>): StreamIngest {
+    return StreamIngest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StreamIngest>): StreamIngest {
+    const message = createBaseStreamIngest();
+    message.stream = object.stream ?? '';
+    message.state = object.state ?? '';
+    message.gap = object.gap !== undefined && object.gap !== null ? StreamGap.fromPartial(object.gap) : undefined;
+    message.detail = object.detail ?? '';
+    return message;
+  },
+};
+
+function createBaseIngestStatusResponse(): IngestStatusResponse {
+  return { streams: [] };
+}
+
+export const IngestStatusResponse: MessageFns<IngestStatusResponse> = {
+  encode(message: IngestStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.streams) {
+      StreamIngest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IngestStatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIngestStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.streams.push(StreamIngest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IngestStatusResponse {
+    return {
+      streams: globalThis.Array.isArray(object?.streams)
+        ? object.streams.map((e: any) => StreamIngest.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: IngestStatusResponse): unknown {
+    const obj: any = {};
+    if (message.streams?.length) {
+      obj.streams = message.streams.map((e) => StreamIngest.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<IngestStatusResponse>): IngestStatusResponse {
+    return IngestStatusResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<IngestStatusResponse>): IngestStatusResponse {
+    const message = createBaseIngestStatusResponse();
+    message.streams = object.streams?.map((e) => StreamIngest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAcknowledgeGapRequest(): AcknowledgeGapRequest {
+  return { stream: '', lastStoredSeq: 0, firstSeq: 0 };
+}
+
+export const AcknowledgeGapRequest: MessageFns<AcknowledgeGapRequest> = {
+  encode(message: AcknowledgeGapRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stream !== '') {
+      writer.uint32(10).string(message.stream);
+    }
+    if (message.lastStoredSeq !== 0) {
+      writer.uint32(16).int64(message.lastStoredSeq);
+    }
+    if (message.firstSeq !== 0) {
+      writer.uint32(24).int64(message.firstSeq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AcknowledgeGapRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAcknowledgeGapRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.stream = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.lastStoredSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.firstSeq = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AcknowledgeGapRequest {
+    return {
+      stream: isSet(object.stream) ? globalThis.String(object.stream) : '',
+      lastStoredSeq: isSet(object.lastStoredSeq)
+        ? globalThis.Number(object.lastStoredSeq)
+        : isSet(object.last_stored_seq)
+          ? globalThis.Number(object.last_stored_seq)
+          : 0,
+      firstSeq: isSet(object.firstSeq)
+        ? globalThis.Number(object.firstSeq)
+        : isSet(object.first_seq)
+          ? globalThis.Number(object.first_seq)
+          : 0,
+    };
+  },
+
+  toJSON(message: AcknowledgeGapRequest): unknown {
+    const obj: any = {};
+    if (message.stream !== '') {
+      obj.stream = message.stream;
+    }
+    if (message.lastStoredSeq !== 0) {
+      obj.lastStoredSeq = Math.round(message.lastStoredSeq);
+    }
+    if (message.firstSeq !== 0) {
+      obj.firstSeq = Math.round(message.firstSeq);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AcknowledgeGapRequest>): AcknowledgeGapRequest {
+    return AcknowledgeGapRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AcknowledgeGapRequest>): AcknowledgeGapRequest {
+    const message = createBaseAcknowledgeGapRequest();
+    message.stream = object.stream ?? '';
+    message.lastStoredSeq = object.lastStoredSeq ?? 0;
+    message.firstSeq = object.firstSeq ?? 0;
+    return message;
+  },
+};
+
+function createBaseAcknowledgeGapResponse(): AcknowledgeGapResponse {
+  return { seq: 0, resumeAfterSeq: 0 };
+}
+
+export const AcknowledgeGapResponse: MessageFns<AcknowledgeGapResponse> = {
+  encode(message: AcknowledgeGapResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).int64(message.seq);
+    }
+    if (message.resumeAfterSeq !== 0) {
+      writer.uint32(16).int64(message.resumeAfterSeq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AcknowledgeGapResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAcknowledgeGapResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.resumeAfterSeq = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AcknowledgeGapResponse {
+    return {
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      resumeAfterSeq: isSet(object.resumeAfterSeq)
+        ? globalThis.Number(object.resumeAfterSeq)
+        : isSet(object.resume_after_seq)
+          ? globalThis.Number(object.resume_after_seq)
+          : 0,
+    };
+  },
+
+  toJSON(message: AcknowledgeGapResponse): unknown {
+    const obj: any = {};
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.resumeAfterSeq !== 0) {
+      obj.resumeAfterSeq = Math.round(message.resumeAfterSeq);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AcknowledgeGapResponse>): AcknowledgeGapResponse {
+    return AcknowledgeGapResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AcknowledgeGapResponse>): AcknowledgeGapResponse {
+    const message = createBaseAcknowledgeGapResponse();
+    message.seq = object.seq ?? 0;
+    message.resumeAfterSeq = object.resumeAfterSeq ?? 0;
     return message;
   },
 };
@@ -3888,6 +4639,35 @@ export const AuditServiceService = {
     responseSerialize: (value: VerifyResponse): Buffer => Buffer.from(VerifyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): VerifyResponse => VerifyResponse.decode(value),
   },
+  /**
+   * How far the log has read each stream, and any stream whose ingest stopped at a gap
+   * (docs/adr/0020-audit-log-whole-or-says-not.md). Auditor or admin.
+   */
+  ingestStatus: {
+    path: '/passage.audit.v1.AuditService/IngestStatus' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: IngestStatusRequest): Buffer => Buffer.from(IngestStatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): IngestStatusRequest => IngestStatusRequest.decode(value),
+    responseSerialize: (value: IngestStatusResponse): Buffer =>
+      Buffer.from(IngestStatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): IngestStatusResponse => IngestStatusResponse.decode(value),
+  },
+  /**
+   * Admin only: records a stream's gap as an entry of the log (stream, last stored seq, the
+   * stream's first seq now, who, when), then resumes reading the stream from its first seq.
+   */
+  acknowledgeGap: {
+    path: '/passage.audit.v1.AuditService/AcknowledgeGap' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AcknowledgeGapRequest): Buffer =>
+      Buffer.from(AcknowledgeGapRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AcknowledgeGapRequest => AcknowledgeGapRequest.decode(value),
+    responseSerialize: (value: AcknowledgeGapResponse): Buffer =>
+      Buffer.from(AcknowledgeGapResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AcknowledgeGapResponse => AcknowledgeGapResponse.decode(value),
+  },
 } as const;
 
 export interface AuditServiceServer extends UntypedServiceImplementation {
@@ -3904,6 +4684,16 @@ export interface AuditServiceServer extends UntypedServiceImplementation {
   consistencyProof: handleUnaryCall<ConsistencyProofRequest, ConsistencyProofResponse>;
   /** Recomputes the whole tree from the stored entries and checks every checkpoint. */
   verify: handleUnaryCall<VerifyRequest, VerifyResponse>;
+  /**
+   * How far the log has read each stream, and any stream whose ingest stopped at a gap
+   * (docs/adr/0020-audit-log-whole-or-says-not.md). Auditor or admin.
+   */
+  ingestStatus: handleUnaryCall<IngestStatusRequest, IngestStatusResponse>;
+  /**
+   * Admin only: records a stream's gap as an entry of the log (stream, last stored seq, the
+   * stream's first seq now, who, when), then resumes reading the stream from its first seq.
+   */
+  acknowledgeGap: handleUnaryCall<AcknowledgeGapRequest, AcknowledgeGapResponse>;
 }
 
 export interface AuditServiceClient extends Client {
@@ -4045,6 +4835,44 @@ export interface AuditServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: VerifyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * How far the log has read each stream, and any stream whose ingest stopped at a gap
+   * (docs/adr/0020-audit-log-whole-or-says-not.md). Auditor or admin.
+   */
+  ingestStatus(
+    request: IngestStatusRequest,
+    callback: (error: ServiceError | null, response: IngestStatusResponse) => void,
+  ): ClientUnaryCall;
+  ingestStatus(
+    request: IngestStatusRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: IngestStatusResponse) => void,
+  ): ClientUnaryCall;
+  ingestStatus(
+    request: IngestStatusRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: IngestStatusResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Admin only: records a stream's gap as an entry of the log (stream, last stored seq, the
+   * stream's first seq now, who, when), then resumes reading the stream from its first seq.
+   */
+  acknowledgeGap(
+    request: AcknowledgeGapRequest,
+    callback: (error: ServiceError | null, response: AcknowledgeGapResponse) => void,
+  ): ClientUnaryCall;
+  acknowledgeGap(
+    request: AcknowledgeGapRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AcknowledgeGapResponse) => void,
+  ): ClientUnaryCall;
+  acknowledgeGap(
+    request: AcknowledgeGapRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AcknowledgeGapResponse) => void,
   ): ClientUnaryCall;
 }
 
