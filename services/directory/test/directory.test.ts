@@ -198,6 +198,27 @@ describe('directory service over gRPC', () => {
     await callUnary(client.upsertAgency.bind(client), { agency: agency! }, admin());
   });
 
+  it('applies simultaneous changes of one agency one after the other, each its own version', async () => {
+    const before = await waitForEvents(10);
+    const { agency } = await callUnary(client.getAgency.bind(client), { id: 'sarnia-lambton-committee' });
+    const capacities = [11, 12, 13, 14];
+    const answers = await Promise.all(
+      capacities.map((capacity) =>
+        callUnary(client.upsertAgency.bind(client), { agency: { ...agency!, capacity } }, admin()),
+      ),
+    );
+    const versions = answers.map((answer) => answer.agency!.version).sort((a, b) => a - b);
+    expect(versions).toEqual(capacities.map((_, index) => agency!.version + 1 + index));
+    const events = await waitForEvents(before.length + capacities.length);
+    const mine = events.slice(before.length).filter((event) => event.agencyId === 'sarnia-lambton-committee');
+    expect(mine.map((event) => event.version).sort((a, b) => a - b)).toEqual(versions);
+    // What the directory keeps is what its newest event says.
+    const { agency: stored } = await callUnary(client.getAgency.bind(client), { id: 'sarnia-lambton-committee' });
+    const newest = answers.find((answer) => answer.agency!.version === versions.at(-1))!;
+    expect(stored!.capacity).toBe(newest.agency!.capacity);
+    await callUnary(client.upsertAgency.bind(client), { agency: agency! }, admin());
+  });
+
   it('rejects an invalid listing with every bad field named and changes nothing', async () => {
     const { agency } = await callUnary(client.getAgency.bind(client), { id: 'london-coalition' });
     const invalid = await failure(

@@ -104,6 +104,9 @@ async function upsert(
   listing: AgencyListing,
   source: 'upsert' | 'import',
 ): Promise<{ agency: Agency; created: boolean }> {
+  // Two changes of one agency at once would both become version N+1 with different contents,
+  // and a consumer keeping the first would differ from the directory for good.
+  await tx.agencies.lock(listing.id);
   const existing = await tx.agencies.get(listing.id);
   if (existing && sameListing(existing, listing)) return { agency: existing, created: false };
   const agency: Agency = { ...listing, version: (existing?.version ?? 0) + 1 };

@@ -12,6 +12,8 @@ export const anonymousCaller: Caller = { userId: '', agencyId: '', roles: [] };
 export interface AgencyStore {
   list(): Promise<Agency[]>;
   get(id: string): Promise<Agency | undefined>;
+  /** Holds the agency (listed or not yet) until the transaction ends: one change at a time per agency. */
+  lock(id: string): Promise<void>;
   save(agency: Agency): Promise<void>;
 }
 

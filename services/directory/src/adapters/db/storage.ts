@@ -24,6 +24,11 @@ class MikroAgencyStore implements AgencyStore {
     return row ? toAgency(row) : undefined;
   }
 
+  async lock(id: string): Promise<void> {
+    // An advisory lock, since a new agency has no row to lock yet.
+    await this.#em.execute("select pg_advisory_xact_lock(hashtext('directory.agency:' || ?))", [id]);
+  }
+
   async save(agency: Agency): Promise<void> {
     const { id, version, ...listing } = agency;
     await this.#em.upsert(AgencyRecord, { id, kind: agency.kind, listing, version, updatedAt: new Date() });
