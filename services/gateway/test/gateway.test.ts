@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../src/adapters/http/routes.ts';
-import { Http, startGatewayLab, type GatewayLab, type Session } from './support.ts';
+import { Http, demoPassword, startGatewayLab, type GatewayLab, type Session } from './support.ts';
 
 let lab: GatewayLab;
 let http: Http;
@@ -21,7 +21,8 @@ writeFileSync(join(consoleDir, 'index.html'), '<!doctype html><title>Passage</ti
 writeFileSync(join(consoleDir, 'assets', 'app-1234.js'), 'console.log("console");');
 
 beforeAll(async () => {
-  lab = await startGatewayLab('gateway', { CONSOLE_DIR: consoleDir });
+  // Behind a trusted proxy (this test), so each test can sign in from an address of its own.
+  lab = await startGatewayLab('gateway', { CONSOLE_DIR: consoleDir, TRUST_PROXY: '127.0.0.1' });
   http = new Http(lab.gateway.url);
 });
 
@@ -77,20 +78,40 @@ describe('sign-in and sessions', () => {
     expect(wrong.type).toContain('application/problem+json');
   });
 
-  it('locks an account after five wrong passwords', async () => {
-    for (let i = 0; i < 5; i++)
-      await http.request('POST', '/api/session', { body: { username: 'sarnia-intake', password: 'guess' } });
-    // Even the right password is refused while the account rests, with the same answer as a wrong one.
-    const locked = await http.json('POST', '/api/session', {
-      body: { username: 'sarnia-intake', password: 'synthetic-demo-password' },
+  /** A sign-in from `address` (documentation addresses, RFC 5737), as the proxy in front reports it. */
+  const signInFrom = (address: string, username: string, password = demoPassword) =>
+    http.json<{ csrfToken: string }>('POST', '/api/session', {
+      body: { username, password },
+      headers: { 'x-forwarded-for': address },
     });
-    const unknown = await http.json('POST', '/api/session', { body: { username: 'nobody-at-all', password: 'x' } });
+
+  it('locks the guessing address out of an account after five wrong passwords, not the person, and ends the account’s sessions', async () => {
+    const person = '203.0.113.20';
+    const guesser = '203.0.113.10';
+    const before = await http.signIn('sarnia-intake');
+    expect((await http.json('GET', '/api/session', { session: before })).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await signInFrom(guesser, 'sarnia-intake', `guess ${i}`)).status).toBe(401);
+    // From the guessing address even the right password is refused, with the answer a wrong one gets.
+    const locked = await signInFrom(guesser, 'sarnia-intake');
+    const unknown = await signInFrom(guesser, 'nobody-at-all', 'x');
     expect(locked.status).toBe(401);
-    expect(locked.body['detail']).toBe(unknown.body['detail']);
-    const { rows } = await lab.n.sql.query<{ locked: boolean }>(
-      `select locked_until > now() as locked from gateway.users where user_id = 'sarnia-intake'`,
-    );
-    expect(rows[0]!.locked).toBe(true);
+    expect(locked.body).toEqual(unknown.body);
+    // The lock ended the sessions the account had.
+    expect((await http.json('GET', '/api/session', { session: before })).status).toBe(401);
+    // The person, from their own address, signs in during the lock.
+    expect((await signInFrom(person, 'sarnia-intake')).status).toBe(201);
+  });
+
+  it('throttles one password sprayed over 40 usernames from one address; the people themselves still sign in', async () => {
+    const sprayer = '198.51.100.66';
+    const elsewhere = '198.51.100.99';
+    const real = ['london-supervisor', 'tps-officer', 'windsor-supervisor', 'opp-officer'];
+    const names = [...real, ...Array.from({ length: 36 }, (_, i) => `sprayed-name-${i}`)];
+    expect(names).toHaveLength(40);
+    for (const name of names) expect((await signInFrom(sprayer, name, 'Autumn2026!')).status).toBe(401);
+    // The address is resting: a right password from it is refused too, so the spray learns nothing more.
+    expect((await signInFrom(sprayer, 'tps-officer')).status).toBe(401);
+    for (const name of real) expect((await signInFrom(elsewhere, name)).status, name).toBe(201);
   });
 
   it('needs the CSRF token for every change, and sign-out ends the session', async () => {

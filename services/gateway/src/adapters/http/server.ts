@@ -176,7 +176,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     },
     async (request, reply) => {
       const { username, password } = request.body as { username: string; password: string };
-      const { sessionId, session } = await sessions.signIn(username, password);
+      const { sessionId, session } = await sessions.signIn(username, password, request.ip);
       reply.setCookie(sessionCookie, sessionId, { ...cookieOptions, maxAge: deps.sessionTtlMs / 1000 });
       return reply.code(201).send(sessionView(session));
     },
@@ -319,6 +319,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
       const { id, record } = await authenticate(request, sessions);
       await deps.feed.stream(request, reply, {
         key: id,
+        userId: record.user.userId,
         agencyId: record.user.agencyId,
         expiresAt: record.expiresAt,
         stillValid: async () => (await sessions.resolve(id))?.user.agencyId === record.user.agencyId,
