@@ -198,7 +198,47 @@ describe('bad input', () => {
     const page = await http.json('GET', '/api/inbox?pageSize=1000', { session: london });
     expect(page.status).toBe(400);
   });
+
+  it('answers a cursor past any page and a date no timestamp holds (year 0) with 400 naming the field', async () => {
+    const london = await as('london-intake');
+    const auditor = await as('auditor');
+    const huge = Buffer.from('99999999999999999999').toString('base64url');
+    for (const side of ['inbox', 'outbox']) {
+      const page = await http.json<{ detail: string }>('GET', `/api/${side}?cursor=${huge}`, { session: london });
+      expect(page.status, JSON.stringify(page.body)).toBe(400);
+      // Checked by the referrals service: the field is named in the detail (and in violations where carried).
+      expect(page.body.detail).toMatch(/^cursor: /);
+    }
+    const yearZero = '0000-01-01T00:00:00Z';
+    const cases: [Session, string, string][] = [
+      [london, `/api/match?needs=counselling&municipality=london&at=${yearZero}`, 'at'],
+      [auditor, `/api/reports/handoff?since=${yearZero}`, 'since'],
+      [auditor, `/api/reports/consent?until=${yearZero}`, 'until'],
+      [auditor, `/api/reports/statistics?since=${yearZero}`, 'since'],
+    ];
+    const contact = `/api/referrals/${randomUUID()}/contact`;
+    for (const [session, path, field] of cases) {
+      const refused = await http.json<Named>('GET', path, { session });
+      expect(refused.status, `${path} ${JSON.stringify(refused.body)}`).toBe(400);
+      expect(namedFields(refused.body), path).toEqual([field]);
+    }
+    const refused = await http.json<Named>('POST', contact, {
+      session: london,
+      body: { at: yearZero, method: 'phone' },
+      idempotencyKey: randomUUID(),
+    });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(400);
+    expect(namedFields(refused.body)).toEqual(['at']);
+  });
 });
+
+interface Named {
+  readonly detail: string;
+  readonly violations?: readonly { field: string }[];
+}
+/** The fields a 400 names: its violations, or (from a service) the field its detail begins with. */
+const namedFields = (body: Named): string[] =>
+  body.violations?.map((v) => v.field) ?? [/^(\w+): /.exec(body.detail)?.[1] ?? body.detail];
 
 describe('directory administration', () => {
   it('takes a listing back as it was read, and refuses an unknown field by name', async () => {

@@ -388,9 +388,10 @@ export class ReferralUseCases {
       if (!(states as readonly string[]).includes(state))
         violations.push({ field: `states[${i}]`, description: `unknown state "${state}"` });
     });
-    const offset = request.cursor ? Number.parseInt(Buffer.from(request.cursor, 'base64url').toString(), 10) : 0;
-    if (!Number.isInteger(offset) || offset < 0)
-      violations.push({ field: 'cursor', description: 'use the next_cursor of a previous page' });
+    // A cursor is a position this service wrote: digits, small enough for a Postgres offset.
+    const position = request.cursor ? Buffer.from(request.cursor, 'base64url').toString() : '0';
+    const offset = /^\d{1,15}$/.test(position) ? Number(position) : -1;
+    if (offset < 0) violations.push({ field: 'cursor', description: 'use the next_cursor of a previous page' });
     if (violations.length > 0) throw PassageError.invalid(violations);
     const limit = Math.min(Math.max(request.pageSize || 50, 1), 200);
     const page = await this.#storage

@@ -330,15 +330,21 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
   return app;
 }
 
-/** Times the schema lets through as text but no clock knows (a leap second, 31 February). */
+/** The range a protobuf Timestamp (and so every service) holds: years 1 to 9999. */
+const earliest = Date.parse('0001-01-01T00:00:00Z');
+const latest = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** Times the schema lets through as text but no clock or timestamp knows (a leap second, 31 February, year 0). */
 function checkDates(values: Record<string, unknown>): void {
   const bad = ['at', 'expiresAt', 'since', 'until'].filter((field) => {
     const value = values[field];
-    return typeof value === 'string' && Number.isNaN(Date.parse(value));
+    if (typeof value !== 'string') return false;
+    const time = Date.parse(value);
+    return Number.isNaN(time) || time < earliest || time > latest;
   });
   if (bad.length > 0) {
     throw PassageError.invalid(
-      bad.map((field) => ({ field, description: 'a date and time such as 2026-11-28T14:30:00Z' })),
+      bad.map((field) => ({ field, description: 'a date and time such as 2026-11-28T14:30:00Z (years 1 to 9999)' })),
     );
   }
 }
