@@ -429,6 +429,52 @@ describe('the web console', () => {
   });
 });
 
+describe('security headers', () => {
+  it('sets HSTS, a CSP that forbids framing, nosniff and DENY on every answer: API, errors, docs, console, live feed', async () => {
+    const session = await as('auditor');
+    const answers: [string, Response][] = [];
+    const get = async (path: string, init: RequestInit = {}) => {
+      const response = await fetch(`${lab.gateway.url}${path}`, init);
+      answers.push([`${init.method ?? 'GET'} ${path} ${response.status}`, response]);
+      return response;
+    };
+    for (const path of ['/', '/inbox', '/assets/app-1234.js', '/assets/gone-0000.js', '/api/docs', '/api/docs/']) {
+      await get(path, { redirect: 'manual' });
+    }
+    const docsPage = await (await fetch(`${lab.gateway.url}/api/docs/`)).text();
+    const docsFiles = [...docsPage.matchAll(/(?:src|href)="\.?([^"]+)"/g)].map((m) => m[1]!);
+    expect(docsFiles.length).toBeGreaterThan(0);
+    for (const file of docsFiles) await get(`/api/docs${file.startsWith('/') ? '' : '/'}${file}`);
+    await get('/api/openapi.json');
+    await get('/api/no-such-route');
+    await get('/api/session');
+    await get('/api/agencies', { headers: { cookie: session.cookie } });
+    await get('/api/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"username": ',
+    });
+    const feed = new AbortController();
+    await get('/api/events', { headers: { cookie: session.cookie }, signal: feed.signal });
+    feed.abort();
+    const statuses = answers.map(([what]) => Number(what.split(' ').at(-1)));
+    for (const status of [200, 400, 401, 404]) expect(statuses, String(status)).toContain(status);
+    for (const [what, response] of answers) {
+      expect(response.headers.get('strict-transport-security'), what).toMatch(/^max-age=\d{8,}; includeSubDomains$/);
+      expect(response.headers.get('content-security-policy'), what).toContain("frame-ancestors 'none'");
+      expect(response.headers.get('x-content-type-options'), what).toBe('nosniff');
+      expect(response.headers.get('x-frame-options'), what).toBe('DENY');
+      expect(response.headers.get('referrer-policy'), what).toBe('no-referrer');
+    }
+    // The API's data runs nothing; the OpenAPI page runs only its own scripts.
+    const csp = (path: string) =>
+      answers.find(([what]) => what.startsWith(`GET ${path} `))![1].headers.get('content-security-policy');
+    expect(csp('/api/agencies')).toContain("default-src 'none'");
+    expect(csp('/api/docs/')).toContain("script-src 'self'");
+    expect(csp('/api/docs/')).not.toContain('unsafe-eval');
+  });
+});
+
 describe('OpenAPI', () => {
   it('serves an OpenAPI 3.1 document with every route, and a page to browse it', async () => {
     const doc = await http.json<{ openapi: string; paths: Record<string, unknown> }>('GET', '/api/openapi.json');

@@ -12,6 +12,7 @@ import type { OidcSignIn } from './oidc.ts';
 import { consoleBuilt, isConsolePath, sendConsolePage, serveConsole } from './console.ts';
 import { problem, problemSchema } from './problem.ts';
 import { requireIdempotencyKey, routes } from './routes.ts';
+import { securityHeaders } from './security-headers.ts';
 
 export const sessionCookie = 'passage_session';
 const oidcStateCookie = 'passage_oidc_state';
@@ -68,6 +69,11 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     // Unknown fields are refused, not silently dropped; types are not guessed in bodies.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   });
+  // Before any plugin or route: every answer carries them, errors, 404s and the live feed included.
+  app.addHook('onRequest', async (request, reply) => {
+    for (const [name, value] of Object.entries(securityHeaders(request.url.split('?')[0] ?? '')))
+      reply.raw.setHeader(name, value);
+  });
   await app.register(cookie);
   await app.register(rateLimit, { global: false });
   await app.register(swagger, {
@@ -91,10 +97,8 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
 
   // API answers carry people's data: never kept in a browser's or a proxy's cache.
   app.addHook('onSend', async (request, reply, payload) => {
-    if (request.url.startsWith('/api/') && !request.url.startsWith('/api/docs')) {
+    if (request.url.startsWith('/api/') && !request.url.startsWith('/api/docs'))
       reply.header('cache-control', 'no-store');
-      reply.header('x-content-type-options', 'nosniff');
-    }
     return payload;
   });
 
