@@ -240,6 +240,57 @@ interface Named {
 const namedFields = (body: Named): string[] =>
   body.violations?.map((v) => v.field) ?? [/^(\w+): /.exec(body.detail)?.[1] ?? body.detail];
 
+describe('free text', () => {
+  it('refuses control, bidirectional-override and lone-surrogate characters in any text field with 400 naming it; prose keeps its line breaks', async () => {
+    const session = await as('peel-officer');
+    const consent = (fields: Record<string, unknown>) => ({
+      method: 'CAPTURE_METHOD_VERBAL',
+      language: 'en',
+      expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+      scopes: [{ recipientAgencyIds: ['london-coalition'], purposes: ['referral'], categories: ['needs'] }],
+      ...fields,
+    });
+    const refusals: [string, string, Parameters<Http['json']>[2], string][] = [
+      [
+        'POST',
+        '/api/consents',
+        { session, body: consent({ receiptName: 'Synthetic \u202Eeman' }) },
+        'body.receiptName',
+      ],
+      ['POST', '/api/consents', { session, body: consent({ receiptName: 'Synthetic\u0000Name' }) }, 'body.receiptName'],
+      ['POST', '/api/consents', { session, body: consent({ receiptName: 'Synthetic\nName' }) }, 'body.receiptName'],
+      [
+        'POST',
+        '/api/consents',
+        { session, body: consent({ receiptName: 'Synthetic \u2067Name\u2069' }) },
+        'body.receiptName',
+      ],
+      ['POST', '/api/consents', { session, body: consent({ notes: 'Synthetic \u202Anote' }) }, 'body.notes'],
+      ['POST', '/api/consents', { session, body: consent({ notes: 'Synthetic \u0085note' }) }, 'body.notes'],
+      [
+        'POST',
+        '/api/consents',
+        { session, rawBody: JSON.stringify(consent({})).replace(/}$/, ',"receiptName":"Synthetic \\ud800"}') },
+        'body.receiptName',
+      ],
+      ['GET', '/api/match?needs=counselling&municipality=Lon%00don', { session }, 'querystring.municipality'],
+      ['POST', '/api/session', { body: { username: 'peel-officer\u202E', password: 'x' } }, 'body.username'],
+    ];
+    for (const [method, path, options, field] of refusals) {
+      const refused = await http.json<{ violations?: { field: string; description: string }[] }>(method, path, options);
+      const where = `${method} ${path} ${JSON.stringify(options?.body ?? options?.rawBody)}`;
+      expect(refused.status, where).toBe(400);
+      const named = refused.body.violations?.find((v) => v.field === field);
+      expect(named?.description, where).toMatch(/^no control characters/);
+    }
+    const multiline = await http.json('POST', '/api/consents', {
+      session,
+      body: consent({ receiptName: 'Synthetic Zoë Name', notes: 'Synthetic first line\n\tand a second' }),
+    });
+    expect(multiline.status, JSON.stringify(multiline.body)).toBe(201);
+  });
+});
+
 describe('directory administration', () => {
   it('takes a listing back as it was read, and refuses an unknown field by name', async () => {
     const admin = await as('admin');

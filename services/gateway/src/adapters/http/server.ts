@@ -11,7 +11,7 @@ import type { LiveFeed } from './live-feed.ts';
 import type { OidcSignIn } from './oidc.ts';
 import { consoleBuilt, isConsolePath, sendConsolePage, serveConsole } from './console.ts';
 import { problem, problemSchema } from './problem.ts';
-import { requireIdempotencyKey, routes } from './routes.ts';
+import { requireIdempotencyKey, routes, textPatterns } from './routes.ts';
 import { securityHeaders } from './security-headers.ts';
 
 export const sessionCookie = 'passage_session';
@@ -110,7 +110,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
       return fail(reply, new PassageError('internal', 'something went wrong on our side; it has been logged'));
     }
     const e = error as {
-      validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[];
+      validation?: { keyword?: string; instancePath?: string; message?: string; params?: Record<string, unknown> }[];
       validationContext?: string;
       statusCode?: number;
       code?: string;
@@ -123,9 +123,16 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
         const extra =
           typeof unknownField === 'string' ? unknownField : typeof missingField === 'string' ? missingField : '';
         const path = `${e.validationContext ?? 'body'}${v.instancePath?.replaceAll('/', '.') ?? ''}${extra ? `.${extra}` : ''}`;
+        const pattern = v.keyword === 'pattern' ? v.params?.['pattern'] : undefined;
+        const unsafeText = pattern === textPatterns.line || pattern === textPatterns.prose;
         return {
           field: path,
-          description: typeof unknownField === 'string' ? 'not a known field' : (v.message ?? 'invalid'),
+          description:
+            typeof unknownField === 'string'
+              ? 'not a known field'
+              : unsafeText
+                ? `no control characters (such as NUL${pattern === textPatterns.line ? ', a tab or a line break' : ''}) or bidirectional-override characters`
+                : (v.message ?? 'invalid'),
         };
       });
       return fail(reply, PassageError.invalid(violations));
@@ -174,7 +181,10 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
           type: 'object',
           additionalProperties: false,
           required: ['username', 'password'],
-          properties: { username: { type: 'string', maxLength: 100 }, password: { type: 'string', maxLength: 200 } },
+          properties: {
+            username: { type: 'string', maxLength: 100, pattern: textPatterns.line },
+            password: { type: 'string', maxLength: 200 },
+          },
         },
       },
     },
