@@ -368,8 +368,12 @@ describe('the hand-off through the API', () => {
 
     const windsor = await as('windsor-intake');
     const refused = await http.json('GET', `/api/referrals/${referralId}`, { session: windsor });
-    expect(refused).toMatchObject({ status: 403, body: { code: 'permission_denied' } });
+    expect(refused).toMatchObject({ status: 404, body: { code: 'not_found' } });
     expect(JSON.stringify(refused.body)).not.toContain('Synthetic');
+    // What a made-up id gets: another agency learns nothing about whether the referral exists.
+    const madeUp = randomUUID();
+    const none = await http.json('GET', `/api/referrals/${madeUp}`, { session: windsor });
+    expect(JSON.stringify(refused.body).replaceAll(referralId, madeUp)).toBe(JSON.stringify(none.body));
     // The denial reaches the audit log through the bus.
     await waitForDenial(referralId);
   });
