@@ -112,7 +112,7 @@ describe('sign-in and sessions', () => {
     // The address is resting: a right password from it is refused too, so the spray learns nothing more.
     expect((await signInFrom(sprayer, 'tps-officer')).status).toBe(401);
     for (const name of real) expect((await signInFrom(elsewhere, name)).status, name).toBe(201);
-  });
+  }, 180_000); // 45 password checks (scrypt) on a loaded machine
 
   it('needs the CSRF token for every change, and sign-out ends the session', async () => {
     const session = await http.signIn('walk-with-me-worker');
