@@ -59,7 +59,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     oidc = { signIn: await OidcSignIn.discover(settings, users), redirectUrl };
   }
   const app = await buildServer({
-    sessions: new Sessions(users, issuer, sessionTtlMs),
+    sessions: new Sessions(users, issuer, sessionTtlMs, feed),
     clients,
     feed,
     log,

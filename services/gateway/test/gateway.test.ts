@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../src/adapters/http/routes.ts';
-import { Http, startGatewayLab, type GatewayLab, type Session } from './support.ts';
+import { Http, demoPassword, startGatewayLab, type GatewayLab, type Session } from './support.ts';
 
 let lab: GatewayLab;
 let http: Http;
@@ -21,7 +21,8 @@ writeFileSync(join(consoleDir, 'index.html'), '<!doctype html><title>Passage</ti
 writeFileSync(join(consoleDir, 'assets', 'app-1234.js'), 'console.log("console");');
 
 beforeAll(async () => {
-  lab = await startGatewayLab('gateway', { CONSOLE_DIR: consoleDir });
+  // Behind a trusted proxy (this test), so each test can sign in from an address of its own.
+  lab = await startGatewayLab('gateway', { CONSOLE_DIR: consoleDir, TRUST_PROXY: '127.0.0.1' });
   http = new Http(lab.gateway.url);
 });
 
@@ -77,21 +78,41 @@ describe('sign-in and sessions', () => {
     expect(wrong.type).toContain('application/problem+json');
   });
 
-  it('locks an account after five wrong passwords', async () => {
-    for (let i = 0; i < 5; i++)
-      await http.request('POST', '/api/session', { body: { username: 'sarnia-intake', password: 'guess' } });
-    // Even the right password is refused while the account rests, with the same answer as a wrong one.
-    const locked = await http.json('POST', '/api/session', {
-      body: { username: 'sarnia-intake', password: 'synthetic-demo-password' },
+  /** A sign-in from `address` (documentation addresses, RFC 5737), as the proxy in front reports it. */
+  const signInFrom = (address: string, username: string, password = demoPassword) =>
+    http.json<{ csrfToken: string }>('POST', '/api/session', {
+      body: { username, password },
+      headers: { 'x-forwarded-for': address },
     });
-    const unknown = await http.json('POST', '/api/session', { body: { username: 'nobody-at-all', password: 'x' } });
+
+  it('locks the guessing address out of an account after five wrong passwords, not the person, and ends the account’s sessions', async () => {
+    const person = '203.0.113.20';
+    const guesser = '203.0.113.10';
+    const before = await http.signIn('sarnia-intake');
+    expect((await http.json('GET', '/api/session', { session: before })).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await signInFrom(guesser, 'sarnia-intake', `guess ${i}`)).status).toBe(401);
+    // From the guessing address even the right password is refused, with the answer a wrong one gets.
+    const locked = await signInFrom(guesser, 'sarnia-intake');
+    const unknown = await signInFrom(guesser, 'nobody-at-all', 'x');
     expect(locked.status).toBe(401);
-    expect(locked.body['detail']).toBe(unknown.body['detail']);
-    const { rows } = await lab.n.sql.query<{ locked: boolean }>(
-      `select locked_until > now() as locked from gateway.users where user_id = 'sarnia-intake'`,
-    );
-    expect(rows[0]!.locked).toBe(true);
+    expect(locked.body).toEqual(unknown.body);
+    // The lock ended the sessions the account had.
+    expect((await http.json('GET', '/api/session', { session: before })).status).toBe(401);
+    // The person, from their own address, signs in during the lock.
+    expect((await signInFrom(person, 'sarnia-intake')).status).toBe(201);
   });
+
+  it('throttles one password sprayed over 40 usernames from one address; the people themselves still sign in', async () => {
+    const sprayer = '198.51.100.66';
+    const elsewhere = '198.51.100.99';
+    const real = ['london-supervisor', 'tps-officer', 'windsor-supervisor', 'opp-officer'];
+    const names = [...real, ...Array.from({ length: 36 }, (_, i) => `sprayed-name-${i}`)];
+    expect(names).toHaveLength(40);
+    for (const name of names) expect((await signInFrom(sprayer, name, 'Autumn2026!')).status).toBe(401);
+    // The address is resting: a right password from it is refused too, so the spray learns nothing more.
+    expect((await signInFrom(sprayer, 'tps-officer')).status).toBe(401);
+    for (const name of real) expect((await signInFrom(elsewhere, name)).status, name).toBe(201);
+  }, 180_000); // 45 password checks (scrypt) on a loaded machine
 
   it('needs the CSRF token for every change, and sign-out ends the session', async () => {
     const session = await http.signIn('walk-with-me-worker');
@@ -177,6 +198,97 @@ describe('bad input', () => {
     const page = await http.json('GET', '/api/inbox?pageSize=1000', { session: london });
     expect(page.status).toBe(400);
   });
+
+  it('answers a cursor past any page and a date no timestamp holds (year 0) with 400 naming the field', async () => {
+    const london = await as('london-intake');
+    const auditor = await as('auditor');
+    const huge = Buffer.from('99999999999999999999').toString('base64url');
+    for (const side of ['inbox', 'outbox']) {
+      const page = await http.json<{ detail: string }>('GET', `/api/${side}?cursor=${huge}`, { session: london });
+      expect(page.status, JSON.stringify(page.body)).toBe(400);
+      // Checked by the referrals service: the field is named in the detail (and in violations where carried).
+      expect(page.body.detail).toMatch(/^cursor: /);
+    }
+    const yearZero = '0000-01-01T00:00:00Z';
+    const cases: [Session, string, string][] = [
+      [london, `/api/match?needs=counselling&municipality=london&at=${yearZero}`, 'at'],
+      [auditor, `/api/reports/handoff?since=${yearZero}`, 'since'],
+      [auditor, `/api/reports/consent?until=${yearZero}`, 'until'],
+      [auditor, `/api/reports/statistics?since=${yearZero}`, 'since'],
+    ];
+    const contact = `/api/referrals/${randomUUID()}/contact`;
+    for (const [session, path, field] of cases) {
+      const refused = await http.json<Named>('GET', path, { session });
+      expect(refused.status, `${path} ${JSON.stringify(refused.body)}`).toBe(400);
+      expect(namedFields(refused.body), path).toEqual([field]);
+    }
+    const refused = await http.json<Named>('POST', contact, {
+      session: london,
+      body: { at: yearZero, method: 'phone' },
+      idempotencyKey: randomUUID(),
+    });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(400);
+    expect(namedFields(refused.body)).toEqual(['at']);
+  });
+});
+
+interface Named {
+  readonly detail: string;
+  readonly violations?: readonly { field: string }[];
+}
+/** The fields a 400 names: its violations, or (from a service) the field its detail begins with. */
+const namedFields = (body: Named): string[] =>
+  body.violations?.map((v) => v.field) ?? [/^(\w+): /.exec(body.detail)?.[1] ?? body.detail];
+
+describe('free text', () => {
+  it('refuses control, bidirectional-override and lone-surrogate characters in any text field with 400 naming it; prose keeps its line breaks', async () => {
+    const session = await as('peel-officer');
+    const consent = (fields: Record<string, unknown>) => ({
+      method: 'CAPTURE_METHOD_VERBAL',
+      language: 'en',
+      expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+      scopes: [{ recipientAgencyIds: ['london-coalition'], purposes: ['referral'], categories: ['needs'] }],
+      ...fields,
+    });
+    const refusals: [string, string, Parameters<Http['json']>[2], string][] = [
+      [
+        'POST',
+        '/api/consents',
+        { session, body: consent({ receiptName: 'Synthetic \u202Eeman' }) },
+        'body.receiptName',
+      ],
+      ['POST', '/api/consents', { session, body: consent({ receiptName: 'Synthetic\u0000Name' }) }, 'body.receiptName'],
+      ['POST', '/api/consents', { session, body: consent({ receiptName: 'Synthetic\nName' }) }, 'body.receiptName'],
+      [
+        'POST',
+        '/api/consents',
+        { session, body: consent({ receiptName: 'Synthetic \u2067Name\u2069' }) },
+        'body.receiptName',
+      ],
+      ['POST', '/api/consents', { session, body: consent({ notes: 'Synthetic \u202Anote' }) }, 'body.notes'],
+      ['POST', '/api/consents', { session, body: consent({ notes: 'Synthetic \u0085note' }) }, 'body.notes'],
+      [
+        'POST',
+        '/api/consents',
+        { session, rawBody: JSON.stringify(consent({})).replace(/}$/, ',"receiptName":"Synthetic \\ud800"}') },
+        'body.receiptName',
+      ],
+      ['GET', '/api/match?needs=counselling&municipality=Lon%00don', { session }, 'querystring.municipality'],
+      ['POST', '/api/session', { body: { username: 'peel-officer\u202E', password: 'x' } }, 'body.username'],
+    ];
+    for (const [method, path, options, field] of refusals) {
+      const refused = await http.json<{ violations?: { field: string; description: string }[] }>(method, path, options);
+      const where = `${method} ${path} ${JSON.stringify(options?.body ?? options?.rawBody)}`;
+      expect(refused.status, where).toBe(400);
+      const named = refused.body.violations?.find((v) => v.field === field);
+      expect(named?.description, where).toMatch(/^no control characters/);
+    }
+    const multiline = await http.json('POST', '/api/consents', {
+      session,
+      body: consent({ receiptName: 'Synthetic Zoë Name', notes: 'Synthetic first line\n\tand a second' }),
+    });
+    expect(multiline.status, JSON.stringify(multiline.body)).toBe(201);
+  });
 });
 
 describe('directory administration', () => {
@@ -256,8 +368,12 @@ describe('the hand-off through the API', () => {
 
     const windsor = await as('windsor-intake');
     const refused = await http.json('GET', `/api/referrals/${referralId}`, { session: windsor });
-    expect(refused).toMatchObject({ status: 403, body: { code: 'permission_denied' } });
+    expect(refused).toMatchObject({ status: 404, body: { code: 'not_found' } });
     expect(JSON.stringify(refused.body)).not.toContain('Synthetic');
+    // What a made-up id gets: another agency learns nothing about whether the referral exists.
+    const madeUp = randomUUID();
+    const none = await http.json('GET', `/api/referrals/${madeUp}`, { session: windsor });
+    expect(JSON.stringify(refused.body).replaceAll(referralId, madeUp)).toBe(JSON.stringify(none.body));
     // The denial reaches the audit log through the bus.
     await waitForDenial(referralId);
   });
@@ -365,6 +481,52 @@ describe('the web console', () => {
       expect(response.status, path).toBe(404);
       expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     }
+  });
+});
+
+describe('security headers', () => {
+  it('sets HSTS, a CSP that forbids framing, nosniff and DENY on every answer: API, errors, docs, console, live feed', async () => {
+    const session = await as('auditor');
+    const answers: [string, Response][] = [];
+    const get = async (path: string, init: RequestInit = {}) => {
+      const response = await fetch(`${lab.gateway.url}${path}`, init);
+      answers.push([`${init.method ?? 'GET'} ${path} ${response.status}`, response]);
+      return response;
+    };
+    for (const path of ['/', '/inbox', '/assets/app-1234.js', '/assets/gone-0000.js', '/api/docs', '/api/docs/']) {
+      await get(path, { redirect: 'manual' });
+    }
+    const docsPage = await (await fetch(`${lab.gateway.url}/api/docs/`)).text();
+    const docsFiles = [...docsPage.matchAll(/(?:src|href)="\.?([^"]+)"/g)].map((m) => m[1]!);
+    expect(docsFiles.length).toBeGreaterThan(0);
+    for (const file of docsFiles) await get(`/api/docs${file.startsWith('/') ? '' : '/'}${file}`);
+    await get('/api/openapi.json');
+    await get('/api/no-such-route');
+    await get('/api/session');
+    await get('/api/agencies', { headers: { cookie: session.cookie } });
+    await get('/api/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"username": ',
+    });
+    const feed = new AbortController();
+    await get('/api/events', { headers: { cookie: session.cookie }, signal: feed.signal });
+    feed.abort();
+    const statuses = answers.map(([what]) => Number(what.split(' ').at(-1)));
+    for (const status of [200, 400, 401, 404]) expect(statuses, String(status)).toContain(status);
+    for (const [what, response] of answers) {
+      expect(response.headers.get('strict-transport-security'), what).toMatch(/^max-age=\d{8,}; includeSubDomains$/);
+      expect(response.headers.get('content-security-policy'), what).toContain("frame-ancestors 'none'");
+      expect(response.headers.get('x-content-type-options'), what).toBe('nosniff');
+      expect(response.headers.get('x-frame-options'), what).toBe('DENY');
+      expect(response.headers.get('referrer-policy'), what).toBe('no-referrer');
+    }
+    // The API's data runs nothing; the OpenAPI page runs only its own scripts.
+    const csp = (path: string) =>
+      answers.find(([what]) => what.startsWith(`GET ${path} `))![1].headers.get('content-security-policy');
+    expect(csp('/api/agencies')).toContain("default-src 'none'");
+    expect(csp('/api/docs/')).toContain("script-src 'self'");
+    expect(csp('/api/docs/')).not.toContain('unsafe-eval');
   });
 });
 

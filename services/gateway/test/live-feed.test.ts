@@ -115,3 +115,59 @@ it('refuses the feed without a session, and a resume point it never gave', async
     expect(refused.headers.get('content-type')).toContain('application/problem+json');
   }
 });
+
+/** Opens a feed and tells when the server ends it. */
+async function openFeed(session: Session) {
+  const controller = new AbortController();
+  const response = await fetch(`${lab.gateway.url}/api/events`, {
+    headers: { cookie: session.cookie },
+    signal: controller.signal,
+  });
+  let ended = false;
+  const reading = (async () => {
+    if (!response.body) return;
+    const reader = response.body.getReader();
+    for (;;) if ((await reader.read()).done) break;
+    ended = true;
+  })().catch(() => undefined);
+  return { status: response.status, ended: () => ended, reading, stop: () => controller.abort() };
+}
+
+async function waitFor(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+it('holds a session to five feeds even when they are opened all at once', async () => {
+  const london = await http.signIn('london-intake');
+  const feeds = await Promise.all(Array.from({ length: 12 }, () => openFeed(london)));
+  try {
+    const statuses = feeds.map((f) => f.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(7);
+  } finally {
+    for (const feed of feeds) feed.stop();
+  }
+});
+
+it('ends a feed at sign-out, and every feed of an account its lock ends, well before the next heartbeat', async () => {
+  const london = await http.signIn('london-intake');
+  const feed = await openFeed(london);
+  expect(feed.status).toBe(200);
+  expect((await http.request('DELETE', '/api/session', { session: london })).status).toBe(204);
+  // The heartbeat (15 s) would end it too; sign-out ends it at once (well within this deadline).
+  await waitFor(feed.ended, 'the feed ends after sign-out');
+
+  const windsor = await http.signIn('windsor-supervisor');
+  const theirs = await openFeed(windsor);
+  expect(theirs.status).toBe(200);
+  for (let i = 0; i < 5; i++)
+    expect(
+      (await http.request('POST', '/api/session', { body: { username: 'windsor-supervisor', password: `guess ${i}` } }))
+        .status,
+    ).toBe(401);
+  await waitFor(theirs.ended, 'the feed ends when a lock ends the account’s sessions');
+});

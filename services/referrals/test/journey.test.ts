@@ -152,10 +152,32 @@ describe('the hand-off journey', () => {
       expect(byPeel.packet.every((s) => s.withheld && s.content === '')).toBe(true);
     }
 
+    // Another agency is told what a made-up id is told: nothing about whether it exists.
     const stranger = await failure(
       callUnary(client.get.bind(client), { referralId: sent.id, purpose: '' }, n.as('pact-intake')),
     );
-    expect(stranger.code).toBe('permission_denied');
+    const madeUp = '0193a3c4-0000-7000-8000-000000000000';
+    const none = await failure(
+      callUnary(client.get.bind(client), { referralId: madeUp, purpose: '' }, n.as('pact-intake')),
+    );
+    expect(stranger.code).toBe('not_found');
+    expect(none.code).toBe('not_found');
+    expect(stranger.message.replace(sent.id, madeUp)).toBe(none.message);
+    for (const [what, call] of [
+      ['timeline', () => callUnary(client.timeline.bind(client), { referralId: sent.id }, n.as('pact-intake'))],
+      ['accept', () => callUnary(client.accept.bind(client), step(sent.id), n.as('pact-intake'))],
+      [
+        'resend',
+        () =>
+          callUnary(
+            client.resend.bind(client),
+            { referralId: sent.id, toAgency: 'pact-ottawa', packet: [], idempotencyKey: randomUUID() },
+            n.as('pact-intake'),
+          ),
+      ],
+    ] as const) {
+      expect((await failure(call())).code, what).toBe('not_found');
+    }
 
     await waitUntil(async () => (await eventsOf('audit', sent.id)).length === 4);
     const audit = (await eventsOf('audit', sent.id)).map(({ envelope }) => {

@@ -20,6 +20,12 @@ export const maximumTextLength = 2000;
 const slug = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const languageTag = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+// What a signed receipt must not print: control characters (NUL included) and bidirectional
+// overrides and isolates, which show a name other than the one stored. The gateway refuses
+// them too; gRPC callers come here directly. Notes keep their line breaks and tabs.
+const unsafeInLine = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
+const unsafeInProse = /(?![\t\n\r])[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
+const unsafeWords = (what: string) => `no control characters (such as ${what}) or bidirectional-override characters`;
 
 /** The wire shape, before any check: strings everywhere. */
 export interface RawGrant {
@@ -96,7 +102,9 @@ export function checkGrant(raw: RawGrant, now: Date): Checked<GrantInput> {
   });
 
   if (raw.receiptName.length > 200) add('receipt_name', 'at most 200 characters');
+  else if (unsafeInLine.test(raw.receiptName)) add('receipt_name', unsafeWords('NUL or a line break'));
   if (raw.notes.length > maximumTextLength) add('notes', `at most ${maximumTextLength} characters`);
+  else if (unsafeInProse.test(raw.notes)) add('notes', unsafeWords('NUL'));
 
   if (violations.length > 0) return { ok: false, violations };
   return {

@@ -1,11 +1,27 @@
 import type { Caller } from '@passage/auth';
-import type { LockoutPolicy, SignInState } from '../domain/sign-in.ts';
+import type { AttemptCounts, Gate, ThrottlePolicy } from '../domain/sign-in.ts';
 
 export interface UserRecord extends Caller {
   readonly displayName: string;
   readonly language: 'en' | 'fr';
   readonly passwordHash: string;
-  readonly signIn: SignInState;
+}
+
+/** What one sign-in attempt is counted under (ADR 0021). */
+export interface AttemptKeys {
+  readonly username: string;
+  readonly address: string;
+}
+
+/** The gate's answer for one attempt; when open, the attempt is already counted as a failure. */
+export interface Admission {
+  readonly gate: Gate;
+  readonly counts: AttemptCounts;
+}
+
+/** Told when sessions end, so what hangs on them (live feeds) ends at once. */
+export interface SessionEndListener {
+  sessionsEnded(ended: { readonly sessionId: string } | { readonly userId: string }): void;
 }
 
 export interface SessionRecord {
@@ -16,10 +32,16 @@ export interface SessionRecord {
 
 export interface UserStore {
   user(userId: string): Promise<UserRecord | undefined>;
-  saveSignInState(userId: string, state: SignInState): Promise<void>;
-  /** Counts a wrong password in one statement (parallel guesses each count), locking per the policy. */
-  recordFailure(userId: string, now: Date, policy: LockoutPolicy): Promise<void>;
-  upsert(user: Omit<UserRecord, 'signIn'>): Promise<void>;
+  /**
+   * Under row locks on the attempt's three counts: asks `gate`, and when it opens, counts the
+   * attempt as a wrong password before the password is checked (parallel guesses each count).
+   */
+  admit(keys: AttemptKeys, now: Date, policy: ThrottlePolicy): Promise<Admission>;
+  /** The password was right: the account's counts start again, the address's loses this attempt. */
+  forgive(keys: AttemptKeys): Promise<void>;
+  /** Revokes every open session of the account. */
+  endSessions(userId: string, now: Date): Promise<void>;
+  upsert(user: UserRecord): Promise<void>;
   createSession(idHash: Buffer, userId: string, csrfToken: string, expiresAt: Date): Promise<void>;
   session(idHash: Buffer, now: Date): Promise<SessionRecord | undefined>;
   revokeSession(idHash: Buffer): Promise<void>;

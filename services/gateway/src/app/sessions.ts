@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { TokenIssuer } from '@passage/auth';
 import { PassageError } from '@passage/platform';
-import { afterSuccess, isLocked, lockoutPolicy } from '../domain/sign-in.ts';
+import { addressKey, locksAccount, throttlePolicy } from '../domain/sign-in.ts';
 import { decoyHash, verifyPassword } from './passwords.ts';
-import type { SessionRecord, UserRecord, UserStore } from './ports.ts';
+import type { SessionEndListener, SessionRecord, UserRecord, UserStore } from './ports.ts';
 
 export interface SignedIn {
   /** Goes into the HttpOnly cookie; never stored as is. */
@@ -22,30 +22,46 @@ export class Sessions {
   readonly #issuer: TokenIssuer;
   readonly #ttlMs: number;
   readonly #tokens = new Map<string, { token: string; until: number }>();
+  readonly #listener: SessionEndListener | undefined;
 
-  constructor(users: UserStore, issuer: TokenIssuer, ttlMs: number) {
+  constructor(users: UserStore, issuer: TokenIssuer, ttlMs: number, listener?: SessionEndListener) {
     this.#users = users;
     this.#issuer = issuer;
     this.#ttlMs = ttlMs;
+    this.#listener = listener;
   }
 
-  async signIn(userId: string, password: string, now = new Date()): Promise<SignedIn> {
-    // One answer for a wrong name, a wrong password and a resting account, in the same time:
-    // none of them tells a guesser which names exist.
+  /**
+   * A password sign-in from `address` (ADR 0021): refused without looking at the password
+   * while that address is locked out of the account or of every account, or while the
+   * account is slowed after many wrong passwords from many addresses. The wrong password
+   * that locks an address out of an account also ends the account's sessions.
+   */
+  async signIn(userId: string, password: string, address: string, now = new Date()): Promise<SignedIn> {
+    // One answer for a wrong name, a wrong password and a resting address or account, in the
+    // same time: none of them tells a guesser which names exist or what is counted.
     const refused = new PassageError(
       'unauthenticated',
-      'wrong username or password (after five wrong tries an account rests for 15 minutes)',
+      'wrong username or password (after several wrong tries, wait up to 15 minutes or sign in from your usual place)',
     );
-    const user = await this.#users.user(userId);
-    const locked = user !== undefined && isLocked(user.signIn, now);
-    const matches = await verifyPassword(password, user && !locked ? user.passwordHash : await decoyHash);
-    if (!user || locked) throw refused;
+    const keys = { username: userId, address: addressKey(address) };
+    const admission = await this.#users.admit(keys, now, throttlePolicy);
+    const user = admission.gate.open ? await this.#users.user(userId) : undefined;
+    const matches = await verifyPassword(password, user ? user.passwordHash : await decoyHash);
+    if (!admission.gate.open || !user) throw refused;
     if (!matches) {
-      await this.#users.recordFailure(user.userId, now, lockoutPolicy);
+      if (locksAccount(admission.counts)) await this.endAccountSessions(user.userId, now);
       throw refused;
     }
-    await this.#users.saveSignInState(user.userId, afterSuccess);
+    await this.#users.forgive(keys);
     return this.open(user, now);
+  }
+
+  /** Ends every session of the account, and what hangs on them (a lock; a password change). */
+  async endAccountSessions(userId: string, now = new Date()): Promise<void> {
+    for (const key of this.#tokens.keys()) if (key.split('|')[1] === userId) this.#tokens.delete(key);
+    await this.#users.endSessions(userId, now);
+    this.#listener?.sessionsEnded({ userId });
   }
 
   /** A new session for someone already authenticated (a password above, or OpenID Connect). */
@@ -65,6 +81,7 @@ export class Sessions {
   async signOut(sessionId: string): Promise<void> {
     for (const key of this.#tokens.keys()) if (key.startsWith(`${sessionId}|`)) this.#tokens.delete(key);
     await this.#users.revokeSession(hashOf(sessionId));
+    this.#listener?.sessionsEnded({ sessionId });
   }
 
   /** A short-lived caller token for this person, reused for four of its five minutes. */

@@ -206,8 +206,9 @@ export class ReferralUseCases {
   ): Promise<Referral> {
     checkReferralId(request.referralId);
     const declined = await this.#storage.reader().referrals.get(request.referralId);
-    if (!declined) throw new PassageError('not_found', `no referral ${request.referralId}`);
+    if (!declined) throw notFound(request.referralId);
     if (declined.fromAgency !== context.caller.agencyId) {
+      if (declined.toAgency !== context.caller.agencyId) throw notFound(request.referralId);
       throw new PassageError('permission_denied', 'only the sending agency may resend a referral');
     }
     if (declined.state !== 'declined') {
@@ -257,7 +258,10 @@ export class ReferralUseCases {
 
     return this.#storage.transaction(async (tx) => {
       const current = await tx.referrals.get(request.referralId);
-      if (!current) throw new PassageError('not_found', `no referral ${request.referralId}`);
+      if (!current) throw notFound(request.referralId);
+      // Only the two agencies move a referral (escalation is the system's): to anyone else it does not exist.
+      const party = caller.agencyId === current.fromAgency || caller.agencyId === current.toAgency;
+      if (!party && request.command.kind !== 'escalate') throw notFound(request.referralId);
       if (request.expectedVersion && request.expectedVersion !== current.version) {
         throw new PassageError(
           'aborted',
@@ -307,7 +311,7 @@ export class ReferralUseCases {
     requireRole(caller, workerRoles, 'reading a referral');
     const reader = this.#storage.reader();
     const referral = await reader.referrals.get(referralId);
-    if (!referral) throw new PassageError('not_found', `no referral ${referralId}`);
+    if (!referral) throw notFound(referralId);
     const actor = actorOf(caller);
     let party = caller.agencyId === referral.fromAgency || caller.agencyId === referral.toAgency;
     // An escalated referral is taken up by the 24/7 crisis line: it may read it, under consent like anyone.
@@ -324,10 +328,8 @@ export class ReferralUseCases {
           reason: 'not_a_party',
         }),
       );
-      throw new PassageError(
-        'permission_denied',
-        'only the sending and the receiving agency (and the crisis line, once escalated) may read a referral',
-      );
+      // The answer a made-up id gets: whether a referral exists is not for others to learn.
+      throw notFound(referralId);
     }
     const agency = await this.#directory.agency(caller.agencyId);
     if (!agency)
@@ -388,9 +390,10 @@ export class ReferralUseCases {
       if (!(states as readonly string[]).includes(state))
         violations.push({ field: `states[${i}]`, description: `unknown state "${state}"` });
     });
-    const offset = request.cursor ? Number.parseInt(Buffer.from(request.cursor, 'base64url').toString(), 10) : 0;
-    if (!Number.isInteger(offset) || offset < 0)
-      violations.push({ field: 'cursor', description: 'use the next_cursor of a previous page' });
+    // A cursor is a position this service wrote: digits, small enough for a Postgres offset.
+    const position = request.cursor ? Buffer.from(request.cursor, 'base64url').toString() : '0';
+    const offset = /^\d{1,15}$/.test(position) ? Number(position) : -1;
+    if (offset < 0) violations.push({ field: 'cursor', description: 'use the next_cursor of a previous page' });
     if (violations.length > 0) throw PassageError.invalid(violations);
     const limit = Math.min(Math.max(request.pageSize || 50, 1), 200);
     const page = await this.#storage
@@ -407,11 +410,9 @@ export class ReferralUseCases {
     checkReferralId(referralId);
     const reader = this.#storage.reader();
     const referral = await reader.referrals.get(referralId);
-    if (!referral) throw new PassageError('not_found', `no referral ${referralId}`);
+    if (!referral) throw notFound(referralId);
     const party = caller.agencyId === referral.fromAgency || caller.agencyId === referral.toAgency;
-    if (!party && !caller.roles.includes('auditor') && !caller.roles.includes('admin')) {
-      throw new PassageError('permission_denied', "only the two agencies and auditors may read a referral's timeline");
-    }
+    if (!party && !caller.roles.includes('auditor') && !caller.roles.includes('admin')) throw notFound(referralId);
     return reader.referrals.timeline(referralId);
   }
 
@@ -500,6 +501,11 @@ export class ReferralUseCases {
     // In the order the sender wrote them.
     return sections.sort((a, b) => referral.categories.indexOf(a.category) - referral.categories.indexOf(b.category));
   }
+}
+
+/** One answer for a referral that does not exist and one that is not the caller's to see. */
+function notFound(referralId: string): PassageError {
+  return new PassageError('not_found', `no referral ${referralId}`);
 }
 
 function invalidPurpose(purpose: string): never {

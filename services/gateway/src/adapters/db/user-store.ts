@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { LockoutPolicy, SignInState } from '../../domain/sign-in.ts';
-import type { SessionRecord, UserRecord, UserStore } from '../../app/ports.ts';
+import { counted, gate, type AttemptCounts, type FailureCount, type ThrottlePolicy } from '../../domain/sign-in.ts';
+import type { Admission, AttemptKeys, SessionRecord, UserRecord, UserStore } from '../../app/ports.ts';
 
 interface UserRow {
   user_id: string;
@@ -9,9 +9,15 @@ interface UserRow {
   display_name: string;
   language: 'en' | 'fr';
   password_hash: string;
-  failures: number;
-  locked_until: Date | null;
 }
+
+type Scope = keyof AttemptCounts;
+/** The three counts of an attempt, always in this order (so row locks are always taken in one order). */
+const scopes = (keys: AttemptKeys): [Scope, string][] => [
+  ['account', keys.username],
+  ['accountAddress', `${keys.username}|${keys.address}`],
+  ['address', keys.address],
+];
 
 const userOf = (row: UserRow): UserRecord => ({
   userId: row.user_id,
@@ -20,7 +26,6 @@ const userOf = (row: UserRow): UserRecord => ({
   displayName: row.display_name,
   language: row.language,
   passwordHash: row.password_hash,
-  signIn: { failures: row.failures, lockedUntil: row.locked_until ?? undefined },
 });
 
 export class PgUserStore implements UserStore {
@@ -35,25 +40,77 @@ export class PgUserStore implements UserStore {
     return rows[0] ? userOf(rows[0]) : undefined;
   }
 
-  async saveSignInState(userId: string, state: SignInState): Promise<void> {
-    await this.#pool.query('update gateway.users set failures = $2, locked_until = $3 where user_id = $1', [
-      userId,
-      state.failures,
-      state.lockedUntil?.toISOString() ?? null,
-    ]);
+  async admit(keys: AttemptKeys, now: Date, policy: ThrottlePolicy): Promise<Admission> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('begin');
+      const rows = scopes(keys);
+      // Counts nobody has added to for a day are of no use to anyone.
+      await client.query(`delete from gateway.sign_in_failures where last_at < $1::timestamptz - interval '1 day'`, [
+        now.toISOString(),
+      ]);
+      await client.query(
+        `insert into gateway.sign_in_failures (scope, key, last_at)
+         values ($1, $2, $7), ($3, $4, $7), ($5, $6, $7) on conflict do nothing`,
+        [...rows.flat(), now.toISOString()],
+      );
+      const { rows: found } = await client.query<{ scope: Scope; failures: number; last_at: Date | null }>(
+        `select scope, failures, last_at from gateway.sign_in_failures
+          where (scope, key) in (($1, $2), ($3, $4), ($5, $6)) order by scope for update`,
+        rows.flat(),
+      );
+      const countOf = (scope: Scope): FailureCount => {
+        const row = found.find((r) => r.scope === scope);
+        return { failures: row?.failures ?? 0, lastAt: row?.last_at ?? undefined };
+      };
+      const before: AttemptCounts = {
+        account: countOf('account'),
+        accountAddress: countOf('accountAddress'),
+        address: countOf('address'),
+      };
+      const decision = gate(before, now, policy);
+      if (!decision.open) {
+        await client.query('commit');
+        return { gate: decision, counts: before };
+      }
+      const after: AttemptCounts = {
+        account: counted(before.account, now, policy),
+        accountAddress: counted(before.accountAddress, now, policy),
+        address: counted(before.address, now, policy),
+      };
+      for (const [scope, key] of rows) {
+        await client.query(
+          'update gateway.sign_in_failures set failures = $3, last_at = $4 where scope = $1 and key = $2',
+          [scope, key, after[scope].failures, now.toISOString()],
+        );
+      }
+      await client.query('commit');
+      return { gate: decision, counts: after };
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
-  async recordFailure(userId: string, now: Date, policy: LockoutPolicy): Promise<void> {
+  async forgive(keys: AttemptKeys): Promise<void> {
+    const [account, accountAddress, address] = scopes(keys);
     await this.#pool.query(
-      `update gateway.users set
-         failures = case when failures + 1 >= $3 then 0 else failures + 1 end,
-         locked_until = case when failures + 1 >= $3 then $2::timestamptz + $4 * interval '1 minute' else locked_until end
-       where user_id = $1 and (locked_until is null or locked_until <= $2)`,
-      [userId, now.toISOString(), policy.maxFailures, policy.lockMinutes],
+      `update gateway.sign_in_failures set failures = case when scope = 'address' then greatest(failures - 1, 0) else 0 end
+        where (scope, key) in (($1, $2), ($3, $4), ($5, $6)) `,
+      [...account!, ...accountAddress!, ...address!],
     );
   }
 
-  async upsert(user: Omit<UserRecord, 'signIn'>): Promise<void> {
+  async endSessions(userId: string, now: Date): Promise<void> {
+    await this.#pool.query(
+      'update gateway.sessions set revoked_at = $2 where user_id = $1 and revoked_at is null and expires_at > $2',
+      [userId, now.toISOString()],
+    );
+  }
+
+  async upsert(user: UserRecord): Promise<void> {
     await this.#pool.query(
       `insert into gateway.users (user_id, agency_id, roles, display_name, language, password_hash)
        values ($1, $2, $3, $4, $5, $6)

@@ -9,16 +9,6 @@ import { join } from 'node:path';
  * that is not the API answers with the console's page (its router reads the path), so a
  * referral's link opens directly.
  */
-const securityHeaders = {
-  // Nothing but our own files runs or loads; the page cannot be framed (clickjacking).
-  'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-  'permissions-policy': 'camera=(), microphone=(), geolocation=()',
-} as const;
 
 export function consoleBuilt(directory: string): boolean {
   return existsSync(join(directory, 'index.html'));
@@ -30,8 +20,8 @@ export async function serveConsole(app: FastifyInstance, directory: string): Pro
     // Files are looked up when asked for, so a rebuilt console is served without a restart.
     wildcard: true,
     index: 'index.html',
+    // The security headers are set for every answer in one place (security-headers.ts).
     setHeaders: (reply, path) => {
-      reply.headers(securityHeaders);
       // Hashed file names never change content. The page itself is never stored: a browser
       // then keeps no copy of a screen to restore with Back after the quick exit.
       reply.header(
@@ -49,5 +39,5 @@ export function isConsolePath(method: string, path: string): boolean {
 
 /** The console's page for a path the API does not own. */
 export function sendConsolePage(reply: FastifyReply): FastifyReply {
-  return reply.headers(securityHeaders).header('cache-control', 'no-store').sendFile('index.html');
+  return reply.header('cache-control', 'no-store').sendFile('index.html');
 }

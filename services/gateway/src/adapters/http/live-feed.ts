@@ -3,14 +3,25 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { decodeEnvelope, type Topology } from '@passage/events';
 import { PassageError, type Logger } from '@passage/platform';
+import type { SessionEndListener } from '../../app/ports.ts';
 
 export interface FeedSession {
   /** The session the feed belongs to; at most a few feeds each. */
   readonly key: string;
+  /** Whose session it is: a lock of the account ends its feeds. */
+  readonly userId: string;
   readonly agencyId: string;
   readonly expiresAt: Date;
-  /** Asked on every heartbeat: a signed-out or expired session's feed ends. */
+  /**
+   * Asked on every heartbeat: a session ended elsewhere (another gateway) ends the feed
+   * within a heartbeat. Here, sign-out and a lock end it at once (sessionsEnded).
+   */
   stillValid(): Promise<boolean>;
+}
+
+interface OpenFeed {
+  readonly session: FeedSession;
+  close(): Promise<void>;
 }
 
 const feedsPerSession = 5;
@@ -23,11 +34,12 @@ const heartbeatMs = 15_000;
  * reconnect with Last-Event-ID resumes each feed exactly after what was delivered, so
  * nothing is missed or repeated. Only the thin event goes out — ids, agencies, state.
  */
-export class LiveFeed {
+export class LiveFeed implements SessionEndListener {
   readonly #nats: NatsConnection;
   readonly #topology: Topology;
   readonly #log: Logger;
-  readonly #open = new Set<() => Promise<void>>();
+  readonly #open = new Set<OpenFeed>();
+  /** Feeds each session holds or is opening: counted before the first await, so parallel opens each count. */
   readonly #perSession = new Map<string, number>();
 
   constructor(nats: NatsConnection, topology: Topology, log: Logger) {
@@ -37,6 +49,33 @@ export class LiveFeed {
   }
 
   async stream(request: FastifyRequest, reply: FastifyReply, session: FeedSession): Promise<void> {
+    const open = this.#perSession.get(session.key) ?? 0;
+    if (open >= feedsPerSession) {
+      throw new PassageError('resource_exhausted', `at most ${feedsPerSession} live feeds at once: close another tab`);
+    }
+    this.#perSession.set(session.key, open + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      const left = (this.#perSession.get(session.key) ?? 1) - 1;
+      if (left > 0) this.#perSession.set(session.key, left);
+      else this.#perSession.delete(session.key);
+    };
+    try {
+      await this.#stream(request, reply, session, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  async #stream(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    session: FeedSession,
+    release: () => void,
+  ): Promise<void> {
     const stream = this.#topology.stream('referral').name;
     const jsm = await jetstreamManager(this.#nats);
     const last = (await jsm.streams.info(stream)).state.last_seq;
@@ -46,10 +85,6 @@ export class LiveFeed {
       throw PassageError.invalid([{ field: 'Last-Event-ID', description: 'the id of an event this feed sent' }]);
     }
     const positions = resume ? { in: Number(resume[1]), out: Number(resume[2]) } : { in: last, out: last };
-    const open = this.#perSession.get(session.key) ?? 0;
-    if (open >= feedsPerSession) {
-      throw new PassageError('resource_exhausted', `at most ${feedsPerSession} live feeds at once: close another tab`);
-    }
 
     // The consumers first: if NATS refuses one, the caller gets a problem, not an empty stream.
     const feeds: { side: 'in' | 'out'; name: string; messages?: ConsumerMessages }[] = [];
@@ -75,7 +110,6 @@ export class LiveFeed {
       throw error;
     }
 
-    this.#perSession.set(session.key, open + 1);
     reply.hijack();
     const raw = reply.raw;
     let closed = false;
@@ -84,14 +118,21 @@ export class LiveFeed {
       if (closed) return;
       closed = true;
       for (const timer of timers) clearInterval(timer);
-      this.#open.delete(close);
-      this.#perSession.set(session.key, (this.#perSession.get(session.key) ?? 1) - 1);
-      if (this.#perSession.get(session.key) === 0) this.#perSession.delete(session.key);
+      this.#open.delete(entry);
+      release();
       for (const feed of feeds) await feed.messages?.close().catch(() => undefined);
       await removeConsumers();
       raw.end();
     };
-    this.#open.add(close);
+    const entry: OpenFeed = { session, close };
+    this.#open.add(entry);
+    // A sign-out between the session check and here found no feed to end: look once more.
+    void session.stillValid().then(
+      async (valid) => {
+        if (!valid) await close();
+      },
+      () => undefined,
+    );
     request.raw.on('close', () => void close());
     raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -156,8 +197,16 @@ export class LiveFeed {
     }
   }
 
+  /** Sign-out or a lock: the feeds of that session, or of every session of that account, end now. */
+  sessionsEnded(ended: { readonly sessionId: string } | { readonly userId: string }): void {
+    for (const feed of this.#open) {
+      const ends = 'sessionId' in ended ? feed.session.key === ended.sessionId : feed.session.userId === ended.userId;
+      if (ends) void feed.close();
+    }
+  }
+
   /** Ends every open feed (shutdown). */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.#open].map((close) => close()));
+    await Promise.all([...this.#open].map((feed) => feed.close()));
   }
 }

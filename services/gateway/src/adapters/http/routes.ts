@@ -37,8 +37,23 @@ export interface RouteSpec {
   readonly handle: (call: ApiCall) => Promise<unknown>;
 }
 
+/**
+ * Free text as the API takes it, the one place that decides it: no control characters (NUL
+ * included), no bidirectional overrides or isolates (U+202A–U+202E, U+2066–U+2069: they make a
+ * name print differently from what it is, on a signed receipt too) and no lone surrogates.
+ * A line (names, codes) takes no line break or tab either; prose (notes, a packet) does.
+ * JSON Schema patterns, so they are in the OpenAPI document and refused as the body is
+ * decoded, each field named (server.ts words the violation).
+ */
+const unsafe = String.raw`\u007F-\u009F\u202A-\u202E\u2066-\u2069\uD800-\uDFFF`;
+export const textPatterns = {
+  line: String.raw`^[^\u0000-\u001F` + unsafe + ']*$',
+  prose: String.raw`^[^\u0000-\u0008\u000B\u000C\u000E-\u001F` + unsafe + ']*$',
+} as const;
+
 // A small vocabulary of JSON Schemas: bounded strings and lists, no unknown properties.
-const str = (maxLength = 200) => ({ type: 'string', maxLength }) as const;
+const str = (maxLength = 200) => ({ type: 'string', maxLength, pattern: textPatterns.line }) as const;
+const prose = (maxLength: number) => ({ type: 'string', maxLength, pattern: textPatterns.prose }) as const;
 const id = { type: 'string', pattern: '^[a-z0-9]+(-[a-z0-9]+)*$', maxLength: 100 } as const;
 const uuid = { type: 'string', format: 'uuid' } as const;
 const strs = { type: 'array', items: str(), maxItems: 50 } as const;
@@ -244,7 +259,7 @@ export const routes: readonly RouteSpec[] = [
     roles: ['admin'],
     // A whole directory: the seeded one exports at about 80 KB, so it must come back in.
     bodyLimit: hsdsLimit,
-    body: obj({ json: str(hsdsLimit - 1024) }, ['json']),
+    body: obj({ json: prose(hsdsLimit - 1024) }, ['json']),
     handle: async (call) =>
       directory.ImportHsdsResponse.toJSON(
         await rpc(
@@ -280,7 +295,7 @@ export const routes: readonly RouteSpec[] = [
         expiresAt: time,
         scopes: { type: 'array', items: scope, minItems: 1, maxItems: 20 },
         receiptName: str(),
-        notes: str(4000),
+        notes: prose(4000),
       },
       ['method', 'language', 'expiresAt', 'scopes'],
     ),
@@ -365,7 +380,7 @@ export const routes: readonly RouteSpec[] = [
         packet: {
           type: 'array',
           maxItems: 9,
-          items: obj({ category: str(30), content: str(8000) }, ['category', 'content']),
+          items: obj({ category: str(30), content: prose(8000) }, ['category', 'content']),
         },
       },
       ['subjectRef', 'fromAgency', 'toAgency', 'priority', 'needs', 'language', 'packet'],
@@ -402,7 +417,7 @@ export const routes: readonly RouteSpec[] = [
       {
         ...version,
         reason: str(50),
-        note: str(4000),
+        note: prose(4000),
         suggestedAgency: { anyOf: [id, { type: 'string', maxLength: 0 }] },
       },
       ['reason'],
@@ -422,7 +437,7 @@ export const routes: readonly RouteSpec[] = [
   step(
     'close',
     'Close with an outcome',
-    obj({ ...version, outcome: str(50), note: str(4000) }, ['outcome']),
+    obj({ ...version, outcome: str(50), note: prose(4000) }, ['outcome']),
     (json) => referrals.CloseReferralRequest.fromJSON(json),
     (c) => c.referrals.closeReferral.bind(c.referrals),
     (response) => referrals.CloseReferralResponse.toJSON(response),
@@ -444,7 +459,7 @@ export const routes: readonly RouteSpec[] = [
         packet: {
           type: 'array',
           maxItems: 9,
-          items: obj({ category: str(30), content: str(8000) }, ['category', 'content']),
+          items: obj({ category: str(30), content: prose(8000) }, ['category', 'content']),
         },
       },
       ['toAgency'],
@@ -605,7 +620,7 @@ export const routes: readonly RouteSpec[] = [
     summary: 'Recompute the audit log and check every signed checkpoint (and a saved one, if given)',
     tag: 'audit',
     roles: overseers,
-    body: obj({ checkpointNote: str(2000) }),
+    body: obj({ checkpointNote: prose(2000) }),
     handle: async (call) =>
       audit.VerifyResponse.toJSON(
         await callUnary(

@@ -17,7 +17,8 @@ import type { LiveFeed } from './live-feed.ts';
 import type { OidcSignIn } from './oidc.ts';
 import { consoleBuilt, isConsolePath, sendConsolePage, serveConsole } from './console.ts';
 import { problem, problemSchema } from './problem.ts';
-import { requireIdempotencyKey, routes } from './routes.ts';
+import { requireIdempotencyKey, routes, textPatterns } from './routes.ts';
+import { securityHeaders } from './security-headers.ts';
 
 export const sessionCookie = 'passage_session';
 const oidcStateCookie = 'passage_oidc_state';
@@ -74,6 +75,11 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     // Unknown fields are refused, not silently dropped; types are not guessed in bodies.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   });
+  // Before any plugin or route: every answer carries them, errors, 404s and the live feed included.
+  app.addHook('onRequest', async (request, reply) => {
+    for (const [name, value] of Object.entries(securityHeaders(request.url.split('?')[0] ?? '')))
+      reply.raw.setHeader(name, value);
+  });
   await app.register(cookie);
   await app.register(rateLimit, { global: false });
   await app.register(swagger, {
@@ -97,10 +103,8 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
 
   // API answers carry people's data: never kept in a browser's or a proxy's cache.
   app.addHook('onSend', async (request, reply, payload) => {
-    if (request.url.startsWith('/api/') && !request.url.startsWith('/api/docs')) {
+    if (request.url.startsWith('/api/') && !request.url.startsWith('/api/docs'))
       reply.header('cache-control', 'no-store');
-      reply.header('x-content-type-options', 'nosniff');
-    }
     return payload;
   });
 
@@ -112,7 +116,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
       return fail(reply, new PassageError('internal', 'something went wrong on our side; it has been logged'));
     }
     const e = error as {
-      validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[];
+      validation?: { keyword?: string; instancePath?: string; message?: string; params?: Record<string, unknown> }[];
       validationContext?: string;
       statusCode?: number;
       code?: string;
@@ -125,9 +129,16 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
         const extra =
           typeof unknownField === 'string' ? unknownField : typeof missingField === 'string' ? missingField : '';
         const path = `${e.validationContext ?? 'body'}${v.instancePath?.replaceAll('/', '.') ?? ''}${extra ? `.${extra}` : ''}`;
+        const pattern = v.keyword === 'pattern' ? v.params?.['pattern'] : undefined;
+        const unsafeText = pattern === textPatterns.line || pattern === textPatterns.prose;
         return {
           field: path,
-          description: typeof unknownField === 'string' ? 'not a known field' : (v.message ?? 'invalid'),
+          description:
+            typeof unknownField === 'string'
+              ? 'not a known field'
+              : unsafeText
+                ? `no control characters (such as NUL${pattern === textPatterns.line ? ', a tab or a line break' : ''}) or bidirectional-override characters`
+                : (v.message ?? 'invalid'),
         };
       });
       return fail(reply, PassageError.invalid(violations));
@@ -180,13 +191,16 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
           type: 'object',
           additionalProperties: false,
           required: ['username', 'password'],
-          properties: { username: { type: 'string', maxLength: 100 }, password: { type: 'string', maxLength: 200 } },
+          properties: {
+            username: { type: 'string', maxLength: 100, pattern: textPatterns.line },
+            password: { type: 'string', maxLength: 200 },
+          },
         },
       },
     },
     async (request, reply) => {
       const { username, password } = request.body as { username: string; password: string };
-      const { sessionId, session } = await sessions.signIn(username, password);
+      const { sessionId, session } = await sessions.signIn(username, password, request.ip);
       reply.setCookie(sessionCookie, sessionId, { ...cookieOptions, maxAge: deps.sessionTtlMs / 1000 });
       return reply.code(201).send(sessionView(session));
     },
@@ -329,6 +343,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
       const { id, record } = await authenticate(request, sessions);
       await deps.feed.stream(request, reply, {
         key: id,
+        userId: record.user.userId,
         agencyId: record.user.agencyId,
         expiresAt: record.expiresAt,
         stillValid: async () => (await sessions.resolve(id))?.user.agencyId === record.user.agencyId,
@@ -339,15 +354,21 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
   return app;
 }
 
-/** Times the schema lets through as text but no clock knows (a leap second, 31 February). */
+/** The range a protobuf Timestamp (and so every service) holds: years 1 to 9999. */
+const earliest = Date.parse('0001-01-01T00:00:00Z');
+const latest = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** Times the schema lets through as text but no clock or timestamp knows (a leap second, 31 February, year 0). */
 function checkDates(values: Record<string, unknown>): void {
   const bad = ['at', 'expiresAt', 'since', 'until'].filter((field) => {
     const value = values[field];
-    return typeof value === 'string' && Number.isNaN(Date.parse(value));
+    if (typeof value !== 'string') return false;
+    const time = Date.parse(value);
+    return Number.isNaN(time) || time < earliest || time > latest;
   });
   if (bad.length > 0) {
     throw PassageError.invalid(
-      bad.map((field) => ({ field, description: 'a date and time such as 2026-11-28T14:30:00Z' })),
+      bad.map((field) => ({ field, description: 'a date and time such as 2026-11-28T14:30:00Z (years 1 to 9999)' })),
     );
   }
 }
