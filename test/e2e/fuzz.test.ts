@@ -186,10 +186,10 @@ const callers = ['admin', 'auditor', 'crisis-counsellor', 'peel-officer', 'londo
 /** Rows in every data service's outbox: anything a request stores writes one there in the same transaction. */
 async function storedSoFar(): Promise<number> {
   const { rows } = await sql.query<{ n: number }>(
-    `select (select count(*) from directory.outbox) + (select count(*) from consent.outbox)
-          + (select count(*) from referrals.outbox) as n`,
+    `select ((select count(*) from directory.outbox) + (select count(*) from consent.outbox)
+          + (select count(*) from referrals.outbox))::int as n`,
   );
-  return Number(rows[0]!.n);
+  return rows[0]!.n;
 }
 
 async function everyServiceServing(): Promise<void> {
@@ -248,7 +248,7 @@ it('answers arbitrary input to every gRPC method without an internal error, a cr
           const metadata = new grpc.Metadata();
           metadata.set('authorization', `Bearer ${tokens.get(caller)!}`);
           const before = await storedSoFar();
-          const code = await new Promise<number>((resolve) => {
+          const code = await new Promise<grpc.status>((resolve) => {
             clientFor(method.port).makeUnaryRequest(
               method.path,
               (value: Buffer) => value,
@@ -404,11 +404,11 @@ it('answers arbitrary input to every HTTP route without a 5xx, a crash or a stor
         let path = operation.path;
         parameters
           .filter((p) => p.in === 'path')
-          .forEach((p, i) => (path = path.replace(`{${p.name}}`, (pathValues as string[])[i] || 'x')));
+          .forEach((p, i) => (path = path.replace(`{${p.name}}`, pathValues[i] || 'x')));
         const query = parameters
           .filter((p) => p.in === 'query')
           .flatMap((p, i) => {
-            const value = (queryValues as (string | undefined)[])[i];
+            const value = queryValues[i];
             return value === undefined ? [] : [`${encodeURIComponent(p.name)}=${value}`];
           })
           .join('&');
