@@ -144,6 +144,30 @@ describe('Grant and Evaluate', () => {
     expect(categories(await evaluate(granted.subjectRef, 'windsor-essex-ahtag', 'referral'))).toHaveLength(3);
   });
 
+  it('refuses an agency the directory has not listed, whatever kind the caller claims', async () => {
+    const before = await rowCounts();
+    const named = await failure(
+      grant(
+        grantRequest({
+          scopes: [{ ...grantRequest().scopes[0]!, recipientAgencyIds: ['london-coalition', 'made-up-agency'] }],
+        }),
+      ),
+    );
+    expect(named.code).toBe('invalid_argument');
+    expect(named.message).toContain('scopes[0].recipient_agency_ids[1]');
+    expect(await rowCounts()).toEqual(before);
+
+    const byKind = await grant(
+      grantRequest({
+        scopes: [{ ...grantRequest().scopes[0]!, recipientAgencyIds: [], recipientKinds: ['coalition'] }],
+      }),
+    );
+    expect(categories(await evaluate(byKind.subjectRef, 'london-coalition', 'referral'))).toHaveLength(3);
+    const claimed = await failure(evaluate(byKind.subjectRef, 'made-up-agency', 'referral', 'coalition'));
+    expect(claimed.code).toBe('invalid_argument');
+    expect(claimed.message).toContain('recipient_agency_id');
+  });
+
   it('refuses bad input naming each field, and writes nothing', async () => {
     const before = await rowCounts();
     const bad = await failure(

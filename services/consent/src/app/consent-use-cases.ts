@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { evaluate, isPurpose, isRecipientKind, type Evaluation } from '@passage/consent-policy';
+import { evaluate, isPurpose, type Evaluation } from '@passage/consent-policy';
 import { requireRole, type Caller, type Role } from '@passage/auth';
 import { shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
@@ -68,6 +68,24 @@ export class ConsentUseCases {
     const checked = checkGrant(raw, now);
     if (!checked.ok) throw PassageError.invalid(checked.violations);
     const input = checked.value;
+    // A scope names agencies the directory lists, never one it does not know: an unknown
+    // agency's kind would be anybody's guess (and the police rule depends on the kind).
+    const kinds = await this.#storage
+      .reader()
+      .agencies.kinds([caller.agencyId, ...input.scopes.flatMap((s) => s.recipientAgencyIds)]);
+    const unknown = raw.scopes.flatMap((scope, i) =>
+      scope.recipientAgencyIds.flatMap((id, j) =>
+        kinds.has(id)
+          ? []
+          : [
+              {
+                field: `scopes[${i}].recipient_agency_ids[${j}]`,
+                description: `the directory lists no agency "${id}"`,
+              },
+            ],
+      ),
+    );
+    if (unknown.length > 0) throw PassageError.invalid(unknown);
 
     const consent = await this.#storage.transaction(async (tx) => {
       const subjectRef = input.subjectRef ?? randomUUID();
@@ -171,9 +189,8 @@ export class ConsentUseCases {
 
   /**
    * Read-time evaluation, on every read, straight from the database: no cache can serve an
-   * allow after a revocation has committed. The recipient's kind comes from the directory
-   * when this service knows the agency; the caller's word is used only for agencies it
-   * does not know yet.
+   * allow after a revocation has committed. The recipient's kind comes from the directory;
+   * an agency the directory has not listed is refused, whatever kind the caller claims.
    */
   async evaluate(
     caller: Caller,
@@ -201,10 +218,10 @@ export class ConsentUseCases {
         'your agency may ask what it may see itself, or about people whose consent it recorded',
       );
     }
-    const kind = knownKind ?? (isRecipientKind(request.kind) ? request.kind : undefined);
-    if (!kind) {
-      throw invalid('recipient_kind', `the directory has not listed "${request.agencyId}"; give its agency kind`);
-    }
+    // The kind comes from the directory alone: whatever kind a caller claims for an agency
+    // the directory has not listed, the agency is refused, never believed.
+    const kind = knownKind;
+    if (!kind) throw invalid('recipient_agency_id', `the directory lists no agency "${request.agencyId}"`);
     const evaluatedAt = this.#now();
     return {
       ...evaluate(consents, { agencyId: request.agencyId, kind }, request.purpose, evaluatedAt),

@@ -36,6 +36,8 @@ export interface EvaluationReader {
 /** What the directory has told this service about agencies (from directory.v1 events). */
 export interface AgencyCatalogue {
   names(agencyIds: readonly string[]): Promise<Map<string, AgencyNames>>;
+  /** The kind of each agency the directory has listed; an agency it has not listed is absent. */
+  kinds(agencyIds: readonly string[]): Promise<Map<string, RecipientKind>>;
 }
 
 export interface Vault {

@@ -1,3 +1,4 @@
+import { isRecipientKind, type RecipientKind } from '@passage/consent-policy';
 import { sqlSubjectVault, type SubjectCrypto } from '@passage/crypto';
 import type { Topology } from '@passage/events';
 import type { EntityManager, MikroORM } from '@passage/platform';
@@ -20,6 +21,16 @@ class SqlAgencyCatalogue implements AgencyCatalogue {
       [`{${[...new Set(agencyIds)].join(',')}}`],
     );
     return new Map(rows.map((r) => [r.agency_id, { en: r.name_en, fr: r.name_fr }]));
+  }
+
+  async kinds(agencyIds: readonly string[]): Promise<Map<string, RecipientKind>> {
+    if (agencyIds.length === 0) return new Map();
+    const rows = await this.#em.execute<{ agency_id: string; kind: string }[]>(
+      'select agency_id, kind from consent.agencies where agency_id = any(?::text[])',
+      [`{${[...new Set(agencyIds)].join(',')}}`],
+    );
+    // A kind the vocabulary does not know is no kind at all: such an agency counts as unknown.
+    return new Map(rows.flatMap((r) => (isRecipientKind(r.kind) ? [[r.agency_id, r.kind] as const] : [])));
   }
 }
 
