@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
@@ -42,6 +43,7 @@ const inDays = (days: number) => new Date(Date.now() + days * 86_400_000);
 
 function grantRequest(overrides: Partial<pb.GrantRequest> = {}): pb.GrantRequest {
   return {
+    idempotencyKey: randomUUID(),
     subjectRef: '',
     method: pb.CaptureMethod.CAPTURE_METHOD_VERBAL,
     interpreterLanguage: '',
@@ -210,13 +212,104 @@ describe('Grant and Evaluate', () => {
   });
 });
 
+describe('Idempotency keys', () => {
+  const consentsOf = async (subjectRef: string) =>
+    (await sql.query('select count(*)::int as n from consent.consents where subject_ref = $1', [subjectRef])).rows[0]
+      .n as number;
+
+  it('records one consent for a Grant retried with the same key, however often and however concurrently', async () => {
+    const first = await grant(grantRequest());
+    const retried = grantRequest({ subjectRef: first.subjectRef });
+    const answer = await grant(retried);
+    // A retry after an ambiguous failure, several at once: the first answer, no second record.
+    const again = await Promise.all([grant(retried), grant(retried), grant(retried)]);
+    for (const response of again) {
+      expect(response.consentId).toBe(answer.consentId);
+      expect(response.receipt?.text).toBe(answer.receipt?.text);
+    }
+    expect(await consentsOf(first.subjectRef)).toBe(2);
+    const { rows } = await sql.query(
+      "select count(*)::int as n from consent.changes where subject_ref = $1 and change = 'granted'",
+      [first.subjectRef],
+    );
+    expect(rows[0].n).toBe(2);
+  });
+
+  it('refuses the same key for a different request, and a command without a key', async () => {
+    const request = grantRequest();
+    const first = await grant(request);
+    const before = await consentsOf(first.subjectRef);
+    const changed = await failure(grant({ ...request, notes: 'a different request' }));
+    expect(changed.code).toBe('invalid_argument');
+    expect(changed.message).toContain('idempotency_key');
+    const revokeUnderGrantKey = await failure(
+      callUnary(
+        h.client.revoke.bind(h.client),
+        {
+          idempotencyKey: request.idempotencyKey,
+          consentId: first.consentId,
+          scopeIds: [],
+          all: true,
+          reason: 'person_withdrew',
+        },
+        h.as('peel-officer'),
+      ),
+    );
+    expect(revokeUnderGrantKey.code).toBe('invalid_argument');
+    const keyless = await failure(grant(grantRequest({ idempotencyKey: '' })));
+    expect(keyless.message).toContain('idempotency_key');
+    expect(await consentsOf(first.subjectRef)).toBe(before);
+    // Keys are per agency: another agency's same key is a different command.
+    const other = await grant({ ...request, subjectRef: '' }, 'crisis-counsellor');
+    expect(other.consentId).not.toBe(first.consentId);
+  });
+
+  it('answers a retried Revoke and EraseSubject with their first answers', async () => {
+    const granted = await grant(grantRequest());
+    const revoke = {
+      idempotencyKey: randomUUID(),
+      consentId: granted.consentId,
+      scopeIds: [],
+      all: true,
+      reason: 'person_withdrew',
+    };
+    const first = await callUnary(h.client.revoke.bind(h.client), revoke, h.as('peel-officer'));
+    const retried = await callUnary(h.client.revoke.bind(h.client), revoke, h.as('peel-officer'));
+    expect(first.alreadyRevoked).toBe(false);
+    expect(retried).toEqual(first);
+
+    const erase = { idempotencyKey: randomUUID(), subjectRef: granted.subjectRef, reason: 'person_requested_erasure' };
+    const erased = await callUnary(h.client.eraseSubject.bind(h.client), erase, h.as('admin'));
+    expect(await callUnary(h.client.eraseSubject.bind(h.client), erase, h.as('admin'))).toEqual(erased);
+    expect(erased.alreadyErased).toBe(false);
+    const { rows } = await sql.query(
+      "select count(*)::int as n from consent.changes where subject_ref = $1 and change in ('revoked', 'subject_erased')",
+      [granted.subjectRef],
+    );
+    expect(rows[0].n).toBe(2);
+    // The hashes of the erased person's requests (they covered the name) are gone with the keys.
+    const hashes = await sql.query(
+      "select request_hash from consent.idempotency_keys where subject_ref = $1 and command <> 'erase_subject'",
+      [granted.subjectRef],
+    );
+    expect(hashes.rows.length).toBeGreaterThan(0);
+    expect(hashes.rows.every((row: { request_hash: string }) => row.request_hash === 'erased')).toBe(true);
+  });
+});
+
 describe('Revoke', () => {
   it('takes effect on the very next Evaluate, and a second revocation says so', async () => {
     const granted = await grant(grantRequest());
     expect(categories(await evaluate(granted.subjectRef, 'london-coalition', 'referral'))).toHaveLength(3);
     const revoked = await callUnary(
       h.client.revoke.bind(h.client),
-      { consentId: granted.consentId, scopeIds: [], all: true, reason: 'person_withdrew' },
+      {
+        idempotencyKey: randomUUID(),
+        consentId: granted.consentId,
+        scopeIds: [],
+        all: true,
+        reason: 'person_withdrew',
+      },
       h.as('london-intake'),
     );
     expect(revoked.alreadyRevoked).toBe(false);
@@ -225,7 +318,13 @@ describe('Revoke', () => {
       expect((await evaluate(granted.subjectRef, 'london-coalition', 'referral')).allowed).toEqual([]);
     const again = await callUnary(
       h.client.revoke.bind(h.client),
-      { consentId: granted.consentId, scopeIds: [], all: true, reason: 'person_withdrew' },
+      {
+        idempotencyKey: randomUUID(),
+        consentId: granted.consentId,
+        scopeIds: [],
+        all: true,
+        reason: 'person_withdrew',
+      },
       h.as('peel-officer'),
     );
     expect(again).toMatchObject({ alreadyRevoked: true, revokedScopeIds: [] });
@@ -243,7 +342,13 @@ describe('Revoke', () => {
     const [london] = granted.consent!.scopes;
     await callUnary(
       h.client.revoke.bind(h.client),
-      { consentId: granted.consentId, scopeIds: [london!.id], all: false, reason: 'person_withdrew' },
+      {
+        idempotencyKey: randomUUID(),
+        consentId: granted.consentId,
+        scopeIds: [london!.id],
+        all: false,
+        reason: 'person_withdrew',
+      },
       h.as('peel-officer'),
     );
     expect((await evaluate(granted.subjectRef, 'london-coalition', 'referral')).allowed).toEqual([]);
@@ -254,7 +359,13 @@ describe('Revoke', () => {
     const missing = await failure(
       callUnary(
         h.client.revoke.bind(h.client),
-        { consentId: '0193a3c4-0000-7000-8000-00000000beef', scopeIds: [], all: true, reason: 'person_withdrew' },
+        {
+          idempotencyKey: randomUUID(),
+          consentId: '0193a3c4-0000-7000-8000-00000000beef',
+          scopeIds: [],
+          all: true,
+          reason: 'person_withdrew',
+        },
         h.as('peel-officer'),
       ),
     );
@@ -263,7 +374,13 @@ describe('Revoke', () => {
     const stranger = await failure(
       callUnary(
         h.client.revoke.bind(h.client),
-        { consentId: granted.consentId, scopeIds: [], all: true, reason: 'person_withdrew' },
+        {
+          idempotencyKey: randomUUID(),
+          consentId: granted.consentId,
+          scopeIds: [],
+          all: true,
+          reason: 'person_withdrew',
+        },
         h.as('pact-intake'),
       ),
     );
@@ -327,7 +444,13 @@ describe('History and erasure', () => {
     const subject = granted.subjectRef;
     await callUnary(
       h.client.revoke.bind(h.client),
-      { consentId: granted.consentId, scopeIds: [], all: true, reason: 'person_withdrew' },
+      {
+        idempotencyKey: randomUUID(),
+        consentId: granted.consentId,
+        scopeIds: [],
+        all: true,
+        reason: 'person_withdrew',
+      },
       h.as('london-intake'),
     );
     const { rows } = await sql.query('select receipt_name from consent.consents where id = $1', [granted.consentId]);
@@ -337,20 +460,20 @@ describe('History and erasure', () => {
     const notAdmin = await failure(
       callUnary(
         h.client.eraseSubject.bind(h.client),
-        { subjectRef: subject, reason: 'person_requested_erasure' },
+        { idempotencyKey: randomUUID(), subjectRef: subject, reason: 'person_requested_erasure' },
         h.as('peel-officer'),
       ),
     );
     expect(notAdmin.code).toBe('permission_denied');
     const erased = await callUnary(
       h.client.eraseSubject.bind(h.client),
-      { subjectRef: subject, reason: 'person_requested_erasure' },
+      { idempotencyKey: randomUUID(), subjectRef: subject, reason: 'person_requested_erasure' },
       h.as('admin'),
     );
     expect(erased).toEqual({ erased: true, alreadyErased: false });
     const twice = await callUnary(
       h.client.eraseSubject.bind(h.client),
-      { subjectRef: subject, reason: 'person_requested_erasure' },
+      { idempotencyKey: randomUUID(), subjectRef: subject, reason: 'person_requested_erasure' },
       h.as('admin'),
     );
     expect(twice.alreadyErased).toBe(true);
@@ -496,14 +619,26 @@ describe('who may add to or read a consent', () => {
     const otherScope = await failure(
       callUnary(
         h.client.revoke.bind(h.client),
-        { consentId: granted.consentId, scopeIds: [pact!.id], all: false, reason: 'person_withdrew' },
+        {
+          idempotencyKey: randomUUID(),
+          consentId: granted.consentId,
+          scopeIds: [pact!.id],
+          all: false,
+          reason: 'person_withdrew',
+        },
         h.as('london-intake'),
       ),
     );
     expect(otherScope.code).toBe('permission_denied');
     const all = await callUnary(
       h.client.revoke.bind(h.client),
-      { consentId: granted.consentId, scopeIds: [], all: true, reason: 'person_withdrew' },
+      {
+        idempotencyKey: randomUUID(),
+        consentId: granted.consentId,
+        scopeIds: [],
+        all: true,
+        reason: 'person_withdrew',
+      },
       h.as('london-intake'),
     );
     expect(all.revokedScopeIds).toEqual([london!.id]);

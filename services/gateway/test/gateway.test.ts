@@ -33,6 +33,7 @@ async function grantAndSend(officer = 'peel-officer', toAgency = 'london-coaliti
   const session = await as(officer);
   const granted = await http.json<{ subjectRef: string; consentId: string }>('POST', '/api/consents', {
     session,
+    idempotencyKey: randomUUID(),
     body: {
       method: 'CAPTURE_METHOD_VERBAL',
       language: 'en',

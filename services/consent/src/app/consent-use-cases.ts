@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { evaluate, isPurpose, type Evaluation } from '@passage/consent-policy';
 import { requireRole, type Caller, type Role } from '@passage/auth';
 import { shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
 import { PassageError } from '@passage/platform';
-import type { Actor, Change, ConsentRecord } from '../domain/consent.ts';
+import { consentFromJson, type Actor, type Change, type ConsentRecord } from '../domain/consent.ts';
+import { checkIdempotencyKey, erasedRequestHash } from '../domain/idempotency.ts';
 import { kantaraReceipt, receiptText, type KantaraReceipt, type ReceiptLanguage } from '../domain/receipt.ts';
 import { planRevocation } from '../domain/revocation.ts';
 import { checkGrant, type RawGrant } from '../domain/validate-grant.ts';
@@ -23,6 +24,12 @@ export interface IssuedReceipt {
   readonly jws: string;
   readonly signingKeyId: string;
   readonly signingPublicKey: string;
+}
+
+export interface RevokeResult {
+  readonly consent: ConsentRecord;
+  readonly revokedScopeIds: readonly string[];
+  readonly alreadyRevoked: boolean;
 }
 
 export interface EvaluationResult extends Evaluation {
@@ -46,6 +53,13 @@ function invalid(field: string, description: string): PassageError {
   return PassageError.invalid([{ field, description }]);
 }
 
+/** Thrown inside a command's transaction when its idempotency key was taken meanwhile: rolls the work back. */
+class KeyTaken extends Error {}
+
+function hashOf(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
+}
+
 function checkSubjectRef(subjectRef: string): void {
   if (!uuidPattern.test(subjectRef)) throw invalid('subject_ref', 'a subject reference is a UUID');
 }
@@ -62,12 +76,20 @@ export class ConsentUseCases {
     this.#now = now;
   }
 
-  async grant(caller: Caller, raw: RawGrant): Promise<{ consent: ConsentRecord; receipt: IssuedReceipt }> {
+  async grant(
+    caller: Caller,
+    raw: RawGrant,
+    idempotencyKey: string,
+  ): Promise<{ consent: ConsentRecord; receipt: IssuedReceipt }> {
     requireRole(caller, captureRoles, 'recording consent');
     const now = this.#now();
     const checked = checkGrant(raw, now);
-    if (!checked.ok) throw PassageError.invalid(checked.violations);
+    const violations = [...checkIdempotencyKey(idempotencyKey), ...(checked.ok ? [] : checked.violations)];
+    if (!checked.ok || violations.length > 0) throw PassageError.invalid(violations);
     const input = checked.value;
+    const request = { ...input, expiresAt: input.expiresAt.toISOString() };
+    const earlier = await this.#replay(caller, idempotencyKey, 'grant', request, consentFromJson);
+    if (earlier) return { consent: earlier, receipt: await this.#grantReceipt(earlier, input.receiptName) };
     // A scope names agencies the directory lists, never one it does not know: an unknown
     // agency's kind would be anybody's guess (and the police rule depends on the kind).
     const kinds = await this.#storage
@@ -87,7 +109,7 @@ export class ConsentUseCases {
     );
     if (unknown.length > 0) throw PassageError.invalid(unknown);
 
-    const consent = await this.#storage.transaction(async (tx) => {
+    const consent = await this.#once(caller, idempotencyKey, 'grant', request, consentFromJson, async (tx) => {
       const subjectRef = input.subjectRef ?? randomUUID();
       // One writer per subject at a time, so a grant cannot slip past a concurrent erasure.
       await tx.consents.lockSubject(subjectRef);
@@ -136,55 +158,82 @@ export class ConsentUseCases {
         reason: '',
       });
       await tx.events.granted(record, record.capturedBy);
-      return record;
+      return { value: record, subjectRef };
     });
+    return { consent, receipt: await this.#grantReceipt(consent, input.receiptName) };
+  }
+
+  /** The receipt a Grant answers with, in the language of the conversation, with the name the person gave. */
+  #grantReceipt(consent: ConsentRecord, receiptName: string): Promise<IssuedReceipt> {
     const language: ReceiptLanguage = consent.language.startsWith('fr') ? 'fr' : 'en';
-    return { consent, receipt: await this.#issueReceipt(this.#storage.reader(), consent, language, input.receiptName) };
+    return this.#issueReceipt(this.#storage.reader(), consent, language, receiptName);
   }
 
   async revoke(
     caller: Caller,
-    request: { consentId: string; scopeIds: readonly string[]; all: boolean; reason: string },
-  ): Promise<{ consent: ConsentRecord; revokedScopeIds: readonly string[]; alreadyRevoked: boolean }> {
+    request: { idempotencyKey: string; consentId: string; scopeIds: readonly string[]; all: boolean; reason: string },
+  ): Promise<RevokeResult> {
     requireRole(caller, [...captureRoles, 'admin'], 'recording a withdrawal of consent');
-    if (!uuidPattern.test(request.consentId)) throw invalid('consent_id', 'a consent id is a UUID');
+    const violations = checkIdempotencyKey(request.idempotencyKey);
+    if (!uuidPattern.test(request.consentId))
+      violations.push({ field: 'consent_id', description: 'a consent id is a UUID' });
     if (!reasonCode.test(request.reason)) {
-      throw invalid('reason', 'give a short reason code such as "person_withdrew" or "recorded_in_error"');
-    }
-    return this.#storage.transaction(async (tx) => {
-      const consent = await tx.consents.get(request.consentId, true);
-      if (!consent) throw new PassageError('not_found', `no consent ${request.consentId}`);
-      const recorder = consent.capturedBy.agencyId === caller.agencyId || caller.roles.includes('admin');
-      const ownScopes = consent.scopes.filter((s) => s.recipientAgencyIds.includes(caller.agencyId)).map((s) => s.id);
-      if (!recorder && ownScopes.length === 0) {
-        throw new PassageError(
-          'permission_denied',
-          'only the agency that recorded this consent, or one it names, may record its withdrawal',
-        );
-      }
-      // An agency the consent names records a withdrawal of what names it, not of other agencies' scopes.
-      if (!recorder && request.scopeIds.some((id) => !ownScopes.includes(id))) {
-        throw new PassageError('permission_denied', 'you may withdraw only the scopes that name your agency');
-      }
-      const plan = planRevocation(consent, recorder || !request.all ? request : { all: false, scopeIds: ownScopes });
-      if (!plan.ok) throw PassageError.invalid(plan.violations);
-      if (plan.value.scopeIds.length === 0) return { consent, revokedScopeIds: [], alreadyRevoked: true };
-
-      const now = this.#now();
-      await tx.consents.saveRevocation(consent.id, plan.value.scopeIds, plan.value.whole, now);
-      const actor = actorOf(caller);
-      await tx.consents.appendChange(consent.subjectRef, {
-        change: plan.value.whole ? 'revoked' : 'scope_revoked',
-        consentId: consent.id,
-        scopeIds: plan.value.scopeIds,
-        actor,
-        at: now,
-        reason: request.reason,
+      violations.push({
+        field: 'reason',
+        description: 'give a short reason code such as "person_withdrew" or "recorded_in_error"',
       });
-      const updated = (await tx.consents.get(consent.id))!;
-      await tx.events.revoked(updated, plan.value.scopeIds, plan.value.whole, request.reason, actor);
-      return { consent: updated, revokedScopeIds: plan.value.scopeIds, alreadyRevoked: false };
+    }
+    if (violations.length > 0) throw PassageError.invalid(violations);
+    const { idempotencyKey, ...asked } = request;
+    const revive = (json: unknown): RevokeResult => {
+      const result = json as RevokeResult;
+      return { ...result, consent: consentFromJson(result.consent) };
+    };
+    const earlier = await this.#replay(caller, idempotencyKey, 'revoke', asked, revive);
+    if (earlier) return earlier;
+    return this.#once(caller, idempotencyKey, 'revoke', asked, revive, async (tx) => {
+      const result = await this.#revoke(tx, caller, request);
+      return { value: result, subjectRef: result.consent.subjectRef };
     });
+  }
+
+  async #revoke(
+    tx: ConsentTransaction,
+    caller: Caller,
+    request: { consentId: string; scopeIds: readonly string[]; all: boolean; reason: string },
+  ): Promise<RevokeResult> {
+    const consent = await tx.consents.get(request.consentId, true);
+    if (!consent) throw new PassageError('not_found', `no consent ${request.consentId}`);
+    const recorder = consent.capturedBy.agencyId === caller.agencyId || caller.roles.includes('admin');
+    const ownScopes = consent.scopes.filter((s) => s.recipientAgencyIds.includes(caller.agencyId)).map((s) => s.id);
+    if (!recorder && ownScopes.length === 0) {
+      throw new PassageError(
+        'permission_denied',
+        'only the agency that recorded this consent, or one it names, may record its withdrawal',
+      );
+    }
+    // An agency the consent names records a withdrawal of what names it, not of other agencies' scopes.
+    if (!recorder && request.scopeIds.some((id) => !ownScopes.includes(id))) {
+      throw new PassageError('permission_denied', 'you may withdraw only the scopes that name your agency');
+    }
+    const plan = planRevocation(consent, recorder || !request.all ? request : { all: false, scopeIds: ownScopes });
+    if (!plan.ok) throw PassageError.invalid(plan.violations);
+    if (plan.value.scopeIds.length === 0) return { consent, revokedScopeIds: [], alreadyRevoked: true };
+
+    const now = this.#now();
+    await tx.consents.saveRevocation(consent.id, plan.value.scopeIds, plan.value.whole, now);
+    const actor = actorOf(caller);
+    await tx.consents.appendChange(consent.subjectRef, {
+      change: plan.value.whole ? 'revoked' : 'scope_revoked',
+      consentId: consent.id,
+      scopeIds: plan.value.scopeIds,
+      actor,
+      at: now,
+      reason: request.reason,
+    });
+    const updated = (await tx.consents.get(consent.id))!;
+    await tx.events.revoked(updated, plan.value.scopeIds, plan.value.whole, request.reason, actor);
+    return { consent: updated, revokedScopeIds: plan.value.scopeIds, alreadyRevoked: false };
   }
 
   /**
@@ -278,14 +327,26 @@ export class ConsentUseCases {
     return this.#issueReceipt(reader, consent, language, name === shredded ? '' : name);
   }
 
-  async eraseSubject(caller: Caller, subjectRef: string, reason: string): Promise<{ alreadyErased: boolean }> {
+  async eraseSubject(
+    caller: Caller,
+    subjectRef: string,
+    reason: string,
+    idempotencyKey: string,
+  ): Promise<{ alreadyErased: boolean }> {
     requireRole(caller, ['admin'], 'erasing a subject');
-    checkSubjectRef(subjectRef);
+    const violations = checkIdempotencyKey(idempotencyKey);
+    if (!uuidPattern.test(subjectRef))
+      violations.push({ field: 'subject_ref', description: 'a subject reference is a UUID' });
     if (!reasonCode.test(reason))
-      throw invalid('reason', 'give a short reason code such as "person_requested_erasure"');
-    return this.#storage.transaction(async (tx) => {
+      violations.push({ field: 'reason', description: 'give a short reason code such as "person_requested_erasure"' });
+    if (violations.length > 0) throw PassageError.invalid(violations);
+    const revive = (json: unknown) => json as { alreadyErased: boolean };
+    const request = { subjectRef, reason };
+    const earlier = await this.#replay(caller, idempotencyKey, 'erase_subject', request, revive);
+    if (earlier) return earlier;
+    return this.#once(caller, idempotencyKey, 'erase_subject', request, revive, async (tx) => {
       await tx.consents.lockSubject(subjectRef);
-      if (await tx.consents.erasure(subjectRef)) return { alreadyErased: true };
+      if (await tx.consents.erasure(subjectRef)) return { value: { alreadyErased: true }, subjectRef };
       const known = (await tx.consents.bySubject(subjectRef)).length > 0;
       if (!known) throw new PassageError('not_found', `no subject ${subjectRef}`);
       const now = this.#now();
@@ -302,8 +363,57 @@ export class ConsentUseCases {
         reason,
       });
       await tx.events.subjectErased(subjectRef, actor, now);
-      return { alreadyErased: false };
+      // Earlier commands' request hashes cover the name and notes: they go with the keys.
+      await tx.idempotency.forgetRequests(subjectRef);
+      return { value: { alreadyErased: false }, subjectRef };
     });
+  }
+
+  /** The first answer to an earlier request under this key; a different request under it is refused. */
+  async #replay<T>(
+    caller: Caller,
+    key: string,
+    command: string,
+    request: unknown,
+    revive: (json: unknown) => T,
+  ): Promise<T | undefined> {
+    const earlier = await this.#storage.reader().idempotency.find(caller.agencyId, key);
+    if (!earlier) return undefined;
+    if (earlier.requestHash === erasedRequestHash) {
+      throw new PassageError('failed_precondition', 'the person this request was about has been erased since');
+    }
+    if (earlier.command !== command || earlier.requestHash !== hashOf({ command, request })) {
+      throw invalid('idempotency_key', 'already used for a different request; use a new key');
+    }
+    return revive(earlier.result);
+  }
+
+  /**
+   * Runs a command once per (agency, key): its result is saved under the key in the same
+   * transaction; a concurrent retry that finds the key taken rolls back and answers with
+   * the first result.
+   */
+  async #once<T>(
+    caller: Caller,
+    key: string,
+    command: string,
+    request: unknown,
+    revive: (json: unknown) => T,
+    work: (tx: ConsentTransaction) => Promise<{ value: T; subjectRef: string }>,
+  ): Promise<T> {
+    try {
+      return await this.#storage.transaction(async (tx) => {
+        const { value, subjectRef } = await work(tx);
+        const record = { command, requestHash: hashOf({ command, request }), result: value };
+        if (!(await tx.idempotency.save(caller.agencyId, key, subjectRef, record))) throw new KeyTaken();
+        return value;
+      });
+    } catch (error) {
+      if (!(error instanceof KeyTaken)) throw error;
+      const first = await this.#replay(caller, key, command, request, revive);
+      if (first) return first;
+      throw new PassageError('aborted', 'the same request is being processed; retry to get its result');
+    }
   }
 
   /** Announces consents whose expiry has passed; returns how many. Safe with several instances. */

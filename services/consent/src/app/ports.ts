@@ -59,8 +59,25 @@ export interface ConsentEvents {
   subjectErased(subjectRef: string, actor: Actor, at: Date): Promise<void>;
 }
 
+/** The first result of a command, kept under its idempotency key. */
+export interface IdempotencyRecord {
+  readonly command: string;
+  readonly requestHash: string;
+  /** The answer as JSON (dates as ISO strings); never personal data. */
+  readonly result: unknown;
+}
+
+export interface IdempotencyStore {
+  find(agencyId: string, key: string): Promise<IdempotencyRecord | undefined>;
+  /** False when the key was taken meanwhile (a concurrent retry). */
+  save(agencyId: string, key: string, subjectRef: string, record: IdempotencyRecord): Promise<boolean>;
+  /** Blanks the request hashes of a subject's commands (erasure): a hash over a grant covers the name. */
+  forgetRequests(subjectRef: string): Promise<void>;
+}
+
 export interface ConsentTransaction {
   readonly consents: ConsentRepository;
+  readonly idempotency: IdempotencyStore;
   readonly vault: Vault;
   readonly events: ConsentEvents;
   readonly agencies: AgencyCatalogue;

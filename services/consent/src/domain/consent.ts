@@ -53,3 +53,20 @@ export interface Change {
 }
 
 export type { Consent, Scope };
+
+const date = (value: unknown): Date | undefined => (typeof value === 'string' ? new Date(value) : undefined);
+
+/** A consent record back from JSON (an idempotent command's first answer): its times as dates again. */
+export function consentFromJson(json: unknown): ConsentRecord {
+  const record = json as ConsentRecord & Record<string, unknown>;
+  return {
+    ...record,
+    grantedAt: date(record['grantedAt'])!,
+    expiresAt: date(record['expiresAt'])!,
+    revokedAt: date(record['revokedAt']),
+    scopes: record.scopes.map((scope) => {
+      const raw = scope as unknown as Record<string, unknown>;
+      return { ...scope, revokedAt: date(raw['revokedAt']) };
+    }),
+  };
+}

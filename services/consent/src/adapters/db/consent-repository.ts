@@ -1,7 +1,8 @@
 import type { Scope } from '@passage/consent-policy';
 import type { EntityManager } from '@passage/platform';
+import { erasedRequestHash } from '../../domain/idempotency.ts';
 import type { Actor, CaptureMethod, Change, ChangeKind, ConsentRecord } from '../../domain/consent.ts';
-import type { ConsentRepository, SealedFields } from '../../app/ports.ts';
+import type { ConsentRepository, IdempotencyRecord, IdempotencyStore, SealedFields } from '../../app/ports.ts';
 
 export const consentSchema = 'consent';
 
@@ -179,5 +180,37 @@ export class SqlConsentRepository implements ConsentRepository {
       [now, now, limit],
     );
     return rows.map(toRecord);
+  }
+}
+
+export class SqlIdempotencyStore implements IdempotencyStore {
+  readonly #em: EntityManager;
+
+  constructor(em: EntityManager) {
+    this.#em = em;
+  }
+
+  async find(agencyId: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const [row] = await this.#em.execute<{ command: string; request_hash: string; result: unknown }[]>(
+      'select command, request_hash, result from consent.idempotency_keys where agency_id = ? and key = ?',
+      [agencyId, key],
+    );
+    return row ? { command: row.command, requestHash: row.request_hash, result: row.result } : undefined;
+  }
+
+  async save(agencyId: string, key: string, subjectRef: string, record: IdempotencyRecord): Promise<boolean> {
+    const inserted = await this.#em.execute<{ key: string }[]>(
+      `insert into consent.idempotency_keys (agency_id, key, command, request_hash, subject_ref, result)
+       values (?, ?, ?, ?, ?, ?::jsonb) on conflict do nothing returning key`,
+      [agencyId, key, record.command, record.requestHash, subjectRef || null, JSON.stringify(record.result)],
+    );
+    return inserted.length === 1;
+  }
+
+  async forgetRequests(subjectRef: string): Promise<void> {
+    await this.#em.execute('update consent.idempotency_keys set request_hash = ? where subject_ref = ?', [
+      erasedRequestHash,
+      subjectRef,
+    ]);
   }
 }

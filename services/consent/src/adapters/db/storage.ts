@@ -5,7 +5,7 @@ import type { EntityManager, MikroORM } from '@passage/platform';
 import type { AgencyNames } from '../../domain/receipt.ts';
 import type { AgencyCatalogue, ConsentStorage, ConsentTransaction, EvaluationReader } from '../../app/ports.ts';
 import { OutboxConsentEvents } from '../events/outbox-events.ts';
-import { SqlConsentRepository, consentSchema } from './consent-repository.ts';
+import { SqlConsentRepository, SqlIdempotencyStore, consentSchema } from './consent-repository.ts';
 
 class SqlAgencyCatalogue implements AgencyCatalogue {
   readonly #em: EntityManager;
@@ -51,6 +51,7 @@ export class SqlConsentStorage implements ConsentStorage {
     const em = this.#orm.em.fork();
     return {
       consents: new SqlConsentRepository(em),
+      idempotency: new SqlIdempotencyStore(em),
       vault: sqlSubjectVault(this.#crypto, em, consentSchema),
       agencies: new SqlAgencyCatalogue(em),
     };
@@ -60,6 +61,7 @@ export class SqlConsentStorage implements ConsentStorage {
     return this.#orm.em.fork().transactional((em) =>
       work({
         consents: new SqlConsentRepository(em),
+        idempotency: new SqlIdempotencyStore(em),
         vault: sqlSubjectVault(this.#crypto, em, consentSchema),
         agencies: new SqlAgencyCatalogue(em),
         events: new OutboxConsentEvents(em, this.#topology),

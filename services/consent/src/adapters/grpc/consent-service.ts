@@ -12,7 +12,11 @@ export function consentService(useCases: ConsentUseCases, verifier: TokenVerifie
     pb.ConsentServiceService,
     {
       grant: async (request, { metadata }) => {
-        const { consent, receipt } = await useCases.grant(authenticate(metadata, verifier), grantFromWire(request));
+        const { consent, receipt } = await useCases.grant(
+          authenticate(metadata, verifier),
+          grantFromWire(request),
+          request.idempotencyKey,
+        );
         return {
           consentId: consent.id,
           subjectRef: consent.subjectRef,
@@ -22,6 +26,7 @@ export function consentService(useCases: ConsentUseCases, verifier: TokenVerifie
       },
       revoke: async (request, { metadata }) => {
         const result = await useCases.revoke(authenticate(metadata, verifier), {
+          idempotencyKey: request.idempotencyKey,
           consentId: request.consentId,
           scopeIds: request.scopeIds,
           all: request.all,
@@ -57,6 +62,7 @@ export function consentService(useCases: ConsentUseCases, verifier: TokenVerifie
           authenticate(metadata, verifier),
           request.subjectRef,
           request.reason,
+          request.idempotencyKey,
         );
         return { erased: true, alreadyErased };
       },

@@ -263,6 +263,7 @@ export const routes: readonly RouteSpec[] = [
     tag: 'consent',
     roles: workers,
     status: 201,
+    idempotent: true,
     body: obj(
       {
         subjectRef: { anyOf: [uuid, { type: 'string', maxLength: 0 }] },
@@ -288,7 +289,7 @@ export const routes: readonly RouteSpec[] = [
       consent.GrantResponse.toJSON(
         await rpc(
           call.clients.consent.grant.bind(call.clients.consent),
-          consent.GrantRequest.fromJSON(call.body),
+          consent.GrantRequest.fromJSON({ ...call.body, idempotencyKey: call.idempotencyKey }),
           call,
         ),
       ),
@@ -300,12 +301,17 @@ export const routes: readonly RouteSpec[] = [
     tag: 'consent',
     roles: workers,
     params: obj({ consentId: uuid }, ['consentId']),
+    idempotent: true,
     body: obj({ scopeIds: strs, all: { type: 'boolean' }, reason: str(100) }, ['reason']),
     handle: async (call) =>
       consent.RevokeResponse.toJSON(
         await rpc(
           call.clients.consent.revoke.bind(call.clients.consent),
-          consent.RevokeRequest.fromJSON({ ...call.body, consentId: call.params['consentId'] }),
+          consent.RevokeRequest.fromJSON({
+            ...call.body,
+            consentId: call.params['consentId'],
+            idempotencyKey: call.idempotencyKey,
+          }),
           call,
         ),
       ),

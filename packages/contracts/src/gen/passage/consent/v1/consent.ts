@@ -115,6 +115,7 @@ export interface GrantRequest {
   receiptName: string;
   /** Circumstances of the capture (optional; stored encrypted, erased with the subject). */
   notes: string;
+  idempotencyKey: string;
 }
 
 export interface GrantResponse {
@@ -131,6 +132,7 @@ export interface RevokeRequest {
   all: boolean;
   /** A short reason code, e.g. "person_withdrew", "safety_concern", "recorded_in_error". */
   reason: string;
+  idempotencyKey: string;
 }
 
 export interface RevokeResponse {
@@ -143,7 +145,7 @@ export interface RevokeResponse {
 export interface EvaluateRequest {
   subjectRef: string;
   recipientAgencyId: string;
-  /** Used only when the directory has not told this service the agency's kind. */
+  /** Ignored: the kind comes from the directory, and an agency it has not listed is refused. */
   recipientKind: string;
   purpose: string;
 }
@@ -232,6 +234,7 @@ export interface ReceiptResponse {
 export interface EraseSubjectRequest {
   subjectRef: string;
   reason: string;
+  idempotencyKey: string;
 }
 
 export interface EraseSubjectResponse {
@@ -440,6 +443,7 @@ function createBaseGrantRequest(): GrantRequest {
     scopes: [],
     receiptName: '',
     notes: '',
+    idempotencyKey: '',
   };
 }
 
@@ -468,6 +472,9 @@ export const GrantRequest: MessageFns<GrantRequest> = {
     }
     if (message.notes !== '') {
       writer.uint32(66).string(message.notes);
+    }
+    if (message.idempotencyKey !== '') {
+      writer.uint32(74).string(message.idempotencyKey);
     }
     return writer;
   },
@@ -549,6 +556,14 @@ export const GrantRequest: MessageFns<GrantRequest> = {
             message.notes = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -587,6 +602,11 @@ export const GrantRequest: MessageFns<GrantRequest> = {
           ? globalThis.String(object.receipt_name)
           : '',
       notes: isSet(object.notes) ? globalThis.String(object.notes) : '',
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+          ? globalThis.String(object.idempotency_key)
+          : '',
     };
   },
 
@@ -616,6 +636,9 @@ export const GrantRequest: MessageFns<GrantRequest> = {
     if (message.notes !== '') {
       obj.notes = message.notes;
     }
+    if (message.idempotencyKey !== '') {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
     return obj;
   },
 
@@ -632,6 +655,7 @@ export const GrantRequest: MessageFns<GrantRequest> = {
     message.scopes = object.scopes?.map((e) => Scope.fromPartial(e)) || [];
     message.receiptName = object.receiptName ?? '';
     message.notes = object.notes ?? '';
+    message.idempotencyKey = object.idempotencyKey ?? '';
     return message;
   },
 };
@@ -764,7 +788,7 @@ export const GrantResponse: MessageFns<GrantResponse> = {
 };
 
 function createBaseRevokeRequest(): RevokeRequest {
-  return { consentId: '', scopeIds: [], all: false, reason: '' };
+  return { consentId: '', scopeIds: [], all: false, reason: '', idempotencyKey: '' };
 }
 
 export const RevokeRequest: MessageFns<RevokeRequest> = {
@@ -780,6 +804,9 @@ export const RevokeRequest: MessageFns<RevokeRequest> = {
     }
     if (message.reason !== '') {
       writer.uint32(34).string(message.reason);
+    }
+    if (message.idempotencyKey !== '') {
+      writer.uint32(42).string(message.idempotencyKey);
     }
     return writer;
   },
@@ -829,6 +856,14 @@ export const RevokeRequest: MessageFns<RevokeRequest> = {
             message.reason = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -855,6 +890,11 @@ export const RevokeRequest: MessageFns<RevokeRequest> = {
           : [],
       all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+          ? globalThis.String(object.idempotency_key)
+          : '',
     };
   },
 
@@ -872,6 +912,9 @@ export const RevokeRequest: MessageFns<RevokeRequest> = {
     if (message.reason !== '') {
       obj.reason = message.reason;
     }
+    if (message.idempotencyKey !== '') {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
     return obj;
   },
 
@@ -884,6 +927,7 @@ export const RevokeRequest: MessageFns<RevokeRequest> = {
     message.scopeIds = object.scopeIds?.map((e) => e) || [];
     message.all = object.all ?? false;
     message.reason = object.reason ?? '';
+    message.idempotencyKey = object.idempotencyKey ?? '';
     return message;
   },
 };
@@ -2441,7 +2485,7 @@ export const ReceiptResponse: MessageFns<ReceiptResponse> = {
 };
 
 function createBaseEraseSubjectRequest(): EraseSubjectRequest {
-  return { subjectRef: '', reason: '' };
+  return { subjectRef: '', reason: '', idempotencyKey: '' };
 }
 
 export const EraseSubjectRequest: MessageFns<EraseSubjectRequest> = {
@@ -2451,6 +2495,9 @@ export const EraseSubjectRequest: MessageFns<EraseSubjectRequest> = {
     }
     if (message.reason !== '') {
       writer.uint32(18).string(message.reason);
+    }
+    if (message.idempotencyKey !== '') {
+      writer.uint32(26).string(message.idempotencyKey);
     }
     return writer;
   },
@@ -2484,6 +2531,14 @@ export const EraseSubjectRequest: MessageFns<EraseSubjectRequest> = {
             message.reason = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2504,6 +2559,11 @@ export const EraseSubjectRequest: MessageFns<EraseSubjectRequest> = {
           ? globalThis.String(object.subject_ref)
           : '',
       reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+          ? globalThis.String(object.idempotency_key)
+          : '',
     };
   },
 
@@ -2515,6 +2575,9 @@ export const EraseSubjectRequest: MessageFns<EraseSubjectRequest> = {
     if (message.reason !== '') {
       obj.reason = message.reason;
     }
+    if (message.idempotencyKey !== '') {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
     return obj;
   },
 
@@ -2525,6 +2588,7 @@ export const EraseSubjectRequest: MessageFns<EraseSubjectRequest> = {
     const message = createBaseEraseSubjectRequest();
     message.subjectRef = object.subjectRef ?? '';
     message.reason = object.reason ?? '';
+    message.idempotencyKey = object.idempotencyKey ?? '';
     return message;
   },
 };
@@ -2620,7 +2684,10 @@ export const EraseSubjectResponse: MessageFns<EraseSubjectResponse> = {
 
 /**
  * The victim's consent: who may see which categories of their data, for what, until when.
- * Every call needs a caller token (authorization: Bearer …).
+ * Every call needs a caller token (authorization: Bearer …); every command carries an
+ * idempotency key (8–128 letters, digits or _ . : -, per agency): a retry with the same key
+ * returns the first result and records nothing more; the same key with a different request
+ * is refused (INVALID_ARGUMENT on idempotency_key).
  */
 export type ConsentServiceService = typeof ConsentServiceService;
 export const ConsentServiceService = {
