@@ -127,6 +127,7 @@ describe('Grant and Evaluate', () => {
   });
 
   it('decides for police by the kind the directory gives, whatever the caller claims', async () => {
+    // Recorded by the crisis line, with the person: in effect at once (ADR 22).
     const granted = await grant(
       grantRequest({
         scopes: [
@@ -138,12 +139,15 @@ describe('Grant and Evaluate', () => {
           },
         ],
       }),
+      'crisis-counsellor',
     );
     const claimed = await evaluate(granted.subjectRef, 'peel-regional-police', 'referral', 'coalition');
     expect(claimed.recipientKind).toBe('police');
     expect(claimed.allowed).toEqual([]);
     expect(categories(await evaluate(granted.subjectRef, 'peel-regional-police', 'investigation'))).toHaveLength(3);
-    expect(categories(await evaluate(granted.subjectRef, 'windsor-essex-ahtag', 'referral'))).toHaveLength(3);
+    expect(
+      categories(await evaluate(granted.subjectRef, 'windsor-essex-ahtag', 'referral', '', 'crisis-counsellor')),
+    ).toHaveLength(3);
   });
 
   it('refuses an agency the directory has not listed, whatever kind the caller claims', async () => {
@@ -294,6 +298,116 @@ describe('Idempotency keys', () => {
     );
     expect(hashes.rows.length).toBeGreaterThan(0);
     expect(hashes.rows.every((row: { request_hash: string }) => row.request_hash === 'erased')).toBe(true);
+  });
+});
+
+describe('investigation scopes that let police read (ADR 22)', () => {
+  const policeScope = (): pb.Scope => ({
+    ...grantRequest().scopes[0]!,
+    recipientAgencyIds: ['peel-regional-police'],
+    purposes: ['investigation'],
+  });
+  const confirm = (consentId: string, scopeId: string, user: Parameters<ConsentHarness['as']>[0]) =>
+    callUnary(h.client.confirmScope.bind(h.client), { idempotencyKey: randomUUID(), consentId, scopeId }, h.as(user));
+  async function eventsOf(consentId: string) {
+    const { rows } = await sql.query<{ payload: Buffer }>('select payload from consent.outbox order by seq');
+    return rows.map((row) => decodeEnvelope(row.payload)).filter((e) => e.consentId === consentId);
+  }
+
+  it('police recording one only propose it: it allows nothing until a non-police worker confirms it with the person', async () => {
+    const granted = await grant(grantRequest({ scopes: [grantRequest().scopes[0]!, policeScope()] }));
+    const proposed = granted.consent!.scopes[1]!;
+    expect(proposed.proposedAt).toBeInstanceOf(Date);
+    expect(proposed.proposedBy).toEqual({ agencyId: 'peel-regional-police', userId: 'peel-officer', role: 'officer' });
+    expect(proposed.confirmedAt).toBeUndefined();
+    expect((await evaluate(granted.subjectRef, 'peel-regional-police', 'investigation')).allowed).toEqual([]);
+    // The rest of the consent is in effect as ever.
+    expect(categories(await evaluate(granted.subjectRef, 'london-coalition', 'referral'))).toHaveLength(3);
+
+    // Police cannot confirm their own, nor any other police service, nor an administrator.
+    for (const user of ['peel-officer', 'tps-officer', 'opp-officer', 'admin'] as const) {
+      const refused = await failure(confirm(granted.consentId, proposed.id, user));
+      expect(refused.code, user).toBe('permission_denied');
+    }
+    expect((await evaluate(granted.subjectRef, 'peel-regional-police', 'investigation')).allowed).toEqual([]);
+
+    const confirmed = await confirm(granted.consentId, proposed.id, 'crisis-counsellor');
+    expect(confirmed.alreadyConfirmed).toBe(false);
+    expect(confirmed.consent?.scopes[1]?.confirmedBy).toEqual({
+      agencyId: 'ontario-ht-crisis-line',
+      userId: 'crisis-counsellor',
+      role: 'crisis_counsellor',
+    });
+    expect(categories(await evaluate(granted.subjectRef, 'peel-regional-police', 'investigation'))).toEqual([
+      'identity',
+      'needs',
+      'safe_contact',
+    ]);
+    expect((await confirm(granted.consentId, proposed.id, 'london-intake')).alreadyConfirmed).toBe(true);
+
+    // Both actors and times, in the text the person is given and in the signed receipt.
+    const receipt = await callUnary(
+      h.client.receipt.bind(h.client),
+      { consentId: granted.consentId, language: 'en' },
+      h.as('peel-officer'),
+    );
+    expect(receipt.text).toMatch(
+      /Proposed by Peel Regional Police on .+; confirmed with you by Ontario Human Trafficking Crisis Line \(24\/7\) on .+\./,
+    );
+    const key = publicKeyFromRaw(Buffer.from(receipt.signingPublicKey, 'base64'));
+    const signed = verifyJws(receipt.receiptJws, () => key) as {
+      services: { service: string; proposal?: Record<string, { agencyId: string; userId: string; at: string }> }[];
+    };
+    const proposal = signed.services.find((s) => s.service === proposed.id)?.proposal;
+    expect(proposal?.['proposedBy']).toMatchObject({ agencyId: 'peel-regional-police', userId: 'peel-officer' });
+    expect(proposal?.['confirmedBy']).toMatchObject({
+      agencyId: 'ontario-ht-crisis-line',
+      userId: 'crisis-counsellor',
+    });
+    expect(new Date(proposal!['confirmedBy']!.at).getTime()).toBeGreaterThanOrEqual(
+      new Date(proposal!['proposedBy']!.at).getTime(),
+    );
+
+    const history = await callUnary(
+      h.client.history.bind(h.client),
+      { subjectRef: granted.subjectRef },
+      h.as('auditor'),
+    );
+    expect(history.changes.map((c) => [c.change, c.actor?.userId])).toEqual([
+      ['granted', 'peel-officer'],
+      ['scope_confirmed', 'crisis-counsellor'],
+    ]);
+    // The consent report and the oversight feed are told, without anything about the person.
+    const announced = (await eventsOf(granted.consentId)).filter((e) => e.type === 'consent.v1.police_access');
+    expect(
+      announced.map((e) => (e.payload?.$case === 'policeAccess' ? [e.payload.value.state, e.actor?.agency] : [])),
+    ).toEqual([
+      ['proposed', 'peel-regional-police'],
+      ['confirmed', 'ontario-ht-crisis-line'],
+    ]);
+  });
+
+  it('treats a scope naming the police kind for an investigation the same way, and one recorded by a non-police agency as in effect', async () => {
+    const byKind = await grant(
+      grantRequest({ scopes: [{ ...policeScope(), recipientAgencyIds: [], recipientKinds: ['police'] }] }),
+      'tps-officer',
+    );
+    expect((await evaluate(byKind.subjectRef, 'opp', 'investigation', '', 'auditor')).allowed).toEqual([]);
+    const withThePerson = await grant(grantRequest({ scopes: [policeScope()] }), 'walk-with-me-worker');
+    expect(withThePerson.consent?.scopes[0]?.proposedAt).toBeUndefined();
+    const notProposed = await failure(
+      confirm(withThePerson.consentId, withThePerson.consent!.scopes[0]!.id, 'crisis-counsellor'),
+    );
+    expect(notProposed.code).toBe('failed_precondition');
+    expect(categories(await evaluate(withThePerson.subjectRef, 'peel-regional-police', 'investigation'))).toHaveLength(
+      3,
+    );
+    const announced = (await eventsOf(withThePerson.consentId)).filter((e) => e.type === 'consent.v1.police_access');
+    expect(announced).toHaveLength(1);
+    expect(announced[0]?.payload).toMatchObject({
+      $case: 'policeAccess',
+      value: { state: 'granted', policeAgencyIds: ['peel-regional-police'], allPolice: false },
+    });
   });
 });
 
@@ -576,12 +690,14 @@ describe('Events', () => {
         expect(Buffer.from(message!.data).includes(Buffer.from('Qwzx'))).toBe(false);
         types.add(decodeEnvelope(message!.data).type);
       }
-      expect([...types].sort()).toEqual([
-        'consent.v1.expired',
-        'consent.v1.granted',
-        'consent.v1.revoked',
-        'consent.v1.subject_erased',
-      ]);
+      expect([...types].sort()).toEqual(
+        expect.arrayContaining([
+          'consent.v1.expired',
+          'consent.v1.granted',
+          'consent.v1.revoked',
+          'consent.v1.subject_erased',
+        ]),
+      );
     } finally {
       await nc.close();
     }

@@ -1,15 +1,22 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { evaluate, isPurpose, type Evaluation } from '@passage/consent-policy';
+import {
+  confirmingKinds,
+  evaluate,
+  isPurpose,
+  letsPoliceRead,
+  type Evaluation,
+  type RecipientKind,
+} from '@passage/consent-policy';
 import { requireRole, type Caller, type Role } from '@passage/auth';
 import { shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
 import { PassageError } from '@passage/platform';
-import { consentFromJson, type Actor, type Change, type ConsentRecord } from '../domain/consent.ts';
+import { consentFromJson, type Actor, type Change, type ConsentRecord, type ConsentScope } from '../domain/consent.ts';
 import { checkIdempotencyKey, erasedRequestHash } from '../domain/idempotency.ts';
 import { kantaraReceipt, receiptText, type KantaraReceipt, type ReceiptLanguage } from '../domain/receipt.ts';
 import { planRevocation } from '../domain/revocation.ts';
 import { checkGrant, type RawGrant } from '../domain/validate-grant.ts';
-import type { ConsentStorage, ConsentTransaction, ReceiptSigner } from './ports.ts';
+import type { ConsentStorage, ConsentTransaction, PoliceAccess, ReceiptSigner } from './ports.ts';
 
 /** The roles that capture consent from a person (and may record its withdrawal). */
 export const captureRoles: readonly Role[] = ['officer', 'crisis_counsellor', 'intake_worker', 'supervisor'];
@@ -51,6 +58,21 @@ function actorOf(caller: Caller): Actor {
 
 function invalid(field: string, description: string): PassageError {
   return PassageError.invalid([{ field, description }]);
+}
+
+/** How the consent report and the oversight feed are told of a scope that lets police read. */
+function policeAccessOf(
+  scope: ConsentScope,
+  state: PoliceAccess['state'],
+  kindOf: (agencyId: string) => RecipientKind | undefined,
+): PoliceAccess {
+  return {
+    scopeId: scope.id,
+    state,
+    policeAgencyIds: scope.recipientAgencyIds.filter((id) => kindOf(id) === 'police'),
+    allPolice: scope.recipientKinds.includes('police'),
+    categories: scope.categories,
+  };
 }
 
 /** Thrown inside a command's transaction when its idempotency key was taken meanwhile: rolls the work back. */
@@ -108,6 +130,12 @@ export class ConsentUseCases {
       ),
     );
     if (unknown.length > 0) throw PassageError.invalid(unknown);
+    const kindOf = (agencyId: string) => kinds.get(agencyId);
+    // Police recording a scope that lets police read only propose it: it allows nothing
+    // until a worker of a non-police agency confirms it with the person (ADR 22). An
+    // agency the directory does not list counts as police here.
+    const recorderKind = kinds.get(caller.agencyId);
+    const proposes = recorderKind === undefined || recorderKind === 'police';
 
     const consent = await this.#once(caller, idempotencyKey, 'grant', request, consentFromJson, async (tx) => {
       const subjectRef = input.subjectRef ?? randomUUID();
@@ -141,7 +169,12 @@ export class ConsentUseCases {
         language: input.language,
         grantedAt: now,
         expiresAt: input.expiresAt,
-        scopes: input.scopes.map((scope) => ({ id: uuidv7(), ...scope })),
+        scopes: input.scopes.map((scope): ConsentScope => {
+          const id = uuidv7();
+          return proposes && letsPoliceRead(scope, kindOf)
+            ? { id, ...scope, proposedAt: now, proposedBy: actorOf(caller) }
+            : { id, ...scope };
+        }),
       };
       await tx.consents.insert(record, {
         receiptName: input.receiptName
@@ -158,6 +191,10 @@ export class ConsentUseCases {
         reason: '',
       });
       await tx.events.granted(record, record.capturedBy);
+      for (const scope of record.scopes.filter((s) => letsPoliceRead(s, kindOf))) {
+        const access = policeAccessOf(scope, scope.proposedAt ? 'proposed' : 'granted', kindOf);
+        await tx.events.policeAccess(record, access, record.capturedBy);
+      }
       return { value: record, subjectRef };
     });
     return { consent, receipt: await this.#grantReceipt(consent, input.receiptName) };
@@ -234,6 +271,81 @@ export class ConsentUseCases {
     const updated = (await tx.consents.get(consent.id))!;
     await tx.events.revoked(updated, plan.value.scopeIds, plan.value.whole, request.reason, actor);
     return { consent: updated, revokedScopeIds: plan.value.scopeIds, alreadyRevoked: false };
+  }
+
+  /**
+   * Confirms, with the person, a scope that lets police read which a police agency recorded
+   * (ADR 22): only a worker of a crisis line, victim services or a coalition may; police never.
+   */
+  async confirmScope(
+    caller: Caller,
+    request: { idempotencyKey: string; consentId: string; scopeId: string },
+  ): Promise<{ consent: ConsentRecord; alreadyConfirmed: boolean }> {
+    requireRole(caller, captureRoles, 'confirming a scope with the person');
+    const violations = checkIdempotencyKey(request.idempotencyKey);
+    if (!uuidPattern.test(request.consentId))
+      violations.push({ field: 'consent_id', description: 'a consent id is a UUID' });
+    if (!uuidPattern.test(request.scopeId)) violations.push({ field: 'scope_id', description: 'a scope id is a UUID' });
+    if (violations.length > 0) throw PassageError.invalid(violations);
+    const { idempotencyKey, ...asked } = request;
+    const revive = (json: unknown) => {
+      const result = json as { consent: ConsentRecord; alreadyConfirmed: boolean };
+      return { ...result, consent: consentFromJson(result.consent) };
+    };
+    const earlier = await this.#replay(caller, idempotencyKey, 'confirm_scope', asked, revive);
+    if (earlier) return earlier;
+    return this.#once(caller, idempotencyKey, 'confirm_scope', asked, revive, async (tx) => {
+      const callerKind = (await tx.agencies.kinds([caller.agencyId])).get(caller.agencyId);
+      if (callerKind === 'police') {
+        throw new PassageError(
+          'permission_denied',
+          'police cannot confirm a scope that lets police read; a worker of a crisis line, victim services or a coalition confirms it with the person',
+        );
+      }
+      if (!callerKind || !confirmingKinds.includes(callerKind)) {
+        throw new PassageError(
+          'permission_denied',
+          'only a worker of a crisis line, victim services or a coalition confirms such a scope with the person',
+        );
+      }
+      const consent = await tx.consents.get(request.consentId, true);
+      if (!consent) throw new PassageError('not_found', `no consent ${request.consentId}`);
+      const scope = consent.scopes.find((s) => s.id === request.scopeId);
+      if (!scope) throw invalid('scope_id', `consent ${consent.id} has no scope ${request.scopeId}`);
+      if (!scope.proposedAt) {
+        throw new PassageError(
+          'failed_precondition',
+          'this scope was not proposed by police; it needs no confirmation',
+        );
+      }
+      if (scope.confirmedAt) return { value: { consent, alreadyConfirmed: true }, subjectRef: consent.subjectRef };
+      const now = this.#now();
+      if (consent.revokedAt || scope.revokedAt || consent.expiresAt.getTime() <= now.getTime()) {
+        throw new PassageError(
+          'failed_precondition',
+          'this scope has ended (withdrawn, erased or expired); record a new consent with the person',
+        );
+      }
+      const actor = actorOf(caller);
+      await tx.consents.confirmScope(consent.id, scope.id, actor, now);
+      await tx.consents.appendChange(consent.subjectRef, {
+        change: 'scope_confirmed',
+        consentId: consent.id,
+        scopeIds: [scope.id],
+        actor,
+        at: now,
+        reason: '',
+      });
+      const updated = (await tx.consents.get(consent.id))!;
+      const kinds = await tx.agencies.kinds(scope.recipientAgencyIds);
+      const confirmed = updated.scopes.find((s) => s.id === scope.id)!;
+      await tx.events.policeAccess(
+        updated,
+        policeAccessOf(confirmed, 'confirmed', (id) => kinds.get(id)),
+        actor,
+      );
+      return { value: { consent: updated, alreadyConfirmed: false }, subjectRef: consent.subjectRef };
+    });
   }
 
   /**
@@ -443,7 +555,14 @@ export class ConsentUseCases {
     language: ReceiptLanguage,
     receiptName: string,
   ): Promise<IssuedReceipt> {
-    const ids = [consent.capturedBy.agencyId, ...consent.scopes.flatMap((s) => s.recipientAgencyIds)];
+    const ids = [
+      consent.capturedBy.agencyId,
+      ...consent.scopes.flatMap((s) => [
+        ...s.recipientAgencyIds,
+        ...(s.confirmedBy ? [s.confirmedBy.agencyId] : []),
+        ...(s.proposedBy ? [s.proposedBy.agencyId] : []),
+      ]),
+    ];
     const names = await reader.agencies.names(ids);
     const json = kantaraReceipt(consent, language);
     return {

@@ -3,6 +3,15 @@ import type { shredded } from '@passage/crypto';
 import type { Actor, Change, ConsentRecord } from '../domain/consent.ts';
 import type { AgencyNames } from '../domain/receipt.ts';
 
+/** A scope that lets police read, as the consent report and the oversight feed are told of it. */
+export interface PoliceAccess {
+  readonly scopeId: string;
+  readonly state: 'proposed' | 'confirmed' | 'granted';
+  readonly policeAgencyIds: readonly string[];
+  readonly allPolice: boolean;
+  readonly categories: readonly string[];
+}
+
 /** Personal fields of a consent, sealed under the subject's data key. */
 export interface SealedFields {
   readonly receiptName: Buffer | undefined;
@@ -18,6 +27,8 @@ export interface ConsentRepository {
   insert(record: ConsentRecord, sealed: SealedFields): Promise<void>;
   sealedFields(consentId: string): Promise<SealedFields>;
   saveRevocation(consentId: string, scopeIds: readonly string[], whole: boolean, at: Date): Promise<void>;
+  /** Records the confirmation of a proposed scope (ADR 22). */
+  confirmScope(consentId: string, scopeId: string, actor: Actor, at: Date): Promise<void>;
   /** Revokes every open consent of the subject and drops their sealed fields. */
   closeSubject(subjectRef: string, at: Date): Promise<string[]>;
   appendChange(subjectRef: string, change: Change): Promise<void>;
@@ -56,6 +67,8 @@ export interface ConsentEvents {
     actor: Actor,
   ): Promise<void>;
   expired(record: ConsentRecord): Promise<void>;
+  /** consent.v1.police_access: a scope that lets police read was recorded or confirmed. */
+  policeAccess(record: ConsentRecord, access: PoliceAccess, actor: Actor): Promise<void>;
   subjectErased(subjectRef: string, actor: Actor, at: Date): Promise<void>;
 }
 

@@ -1,7 +1,13 @@
-import type { Scope } from '@passage/consent-policy';
 import type { EntityManager } from '@passage/platform';
 import { erasedRequestHash } from '../../domain/idempotency.ts';
-import type { Actor, CaptureMethod, Change, ChangeKind, ConsentRecord } from '../../domain/consent.ts';
+import {
+  scopeFromJson,
+  type Actor,
+  type CaptureMethod,
+  type Change,
+  type ChangeKind,
+  type ConsentRecord,
+} from '../../domain/consent.ts';
 import type { ConsentRepository, IdempotencyRecord, IdempotencyStore, SealedFields } from '../../app/ports.ts';
 
 export const consentSchema = 'consent';
@@ -16,7 +22,7 @@ export interface ConsentRow {
   granted_at: Date | string;
   expires_at: Date | string;
   revoked_at: Date | string | null;
-  scopes: Array<Omit<Scope, 'revokedAt'> & { revokedAt?: string }>;
+  scopes: unknown[];
 }
 
 export const columns =
@@ -33,10 +39,7 @@ export function toRecord(row: ConsentRow): ConsentRecord {
     grantedAt: new Date(row.granted_at),
     expiresAt: new Date(row.expires_at),
     revokedAt: row.revoked_at ? new Date(row.revoked_at) : undefined,
-    scopes: row.scopes.map(({ revokedAt, ...scope }) => ({
-      ...scope,
-      revokedAt: revokedAt ? new Date(revokedAt) : undefined,
-    })),
+    scopes: row.scopes.map(scopeFromJson),
   };
 }
 
@@ -104,6 +107,18 @@ export class SqlConsentRepository implements ConsentRepository {
       'update consent.consents set scopes = ?::jsonb, revoked_at = coalesce(revoked_at, ?) where id = ?',
       [JSON.stringify(scopes), whole ? at : null, consentId],
     );
+  }
+
+  async confirmScope(consentId: string, scopeId: string, actor: Actor, at: Date): Promise<void> {
+    const consent = await this.get(consentId);
+    if (!consent) return;
+    const scopes = consent.scopes.map((s) =>
+      s.id === scopeId && !s.confirmedAt ? { ...s, confirmedAt: at, confirmedBy: actor } : s,
+    );
+    await this.#em.execute('update consent.consents set scopes = ?::jsonb where id = ?', [
+      JSON.stringify(scopes),
+      consentId,
+    ]);
   }
 
   async closeSubject(subjectRef: string, at: Date): Promise<string[]> {

@@ -57,6 +57,14 @@ export function consentService(useCases: ConsentUseCases, verifier: TokenVerifie
       },
       receipt: async (request, { metadata }) =>
         receiptToWire(await useCases.receipt(authenticate(metadata, verifier), request.consentId, request.language)),
+      confirmScope: async (request, { metadata }) => {
+        const { consent, alreadyConfirmed } = await useCases.confirmScope(authenticate(metadata, verifier), {
+          idempotencyKey: request.idempotencyKey,
+          consentId: request.consentId,
+          scopeId: request.scopeId,
+        });
+        return { consent: consentToWire(consent), alreadyConfirmed };
+      },
       eraseSubject: async (request, { metadata }) => {
         const { alreadyErased } = await useCases.eraseSubject(
           authenticate(metadata, verifier),

@@ -317,6 +317,28 @@ export const routes: readonly RouteSpec[] = [
       ),
   },
   {
+    method: 'POST',
+    url: '/api/consents/:consentId/scopes/:scopeId/confirm',
+    summary:
+      'Confirm with the person a scope police proposed (investigation, naming police): until then it allows nothing; crisis line, victim services and coalition workers only',
+    tag: 'consent',
+    roles: workers,
+    params: obj({ consentId: uuid, scopeId: uuid }, ['consentId', 'scopeId']),
+    idempotent: true,
+    handle: async (call) =>
+      consent.ConfirmScopeResponse.toJSON(
+        await rpc(
+          call.clients.consent.confirmScope.bind(call.clients.consent),
+          {
+            idempotencyKey: call.idempotencyKey,
+            consentId: call.params['consentId']!,
+            scopeId: call.params['scopeId']!,
+          },
+          call,
+        ),
+      ),
+  },
+  {
     method: 'GET',
     url: '/api/consents/:consentId/receipt',
     summary: "The person's receipt, in English or French, signed",

@@ -99,6 +99,14 @@ export interface Scope {
   /** The person must not be contacted directly; only through the referring agency. */
   doNotContact: boolean;
   revokedAt?: Date | undefined;
+  /**
+   * Set by the service on a scope that lets police read which a police agency recorded:
+   * it allows nothing until confirmed_at (ConfirmScope). Ignored in Grant.
+   */
+  proposedAt?: Date | undefined;
+  proposedBy?: Actor | undefined;
+  confirmedAt?: Date | undefined;
+  confirmedBy?: Actor | undefined;
 }
 
 export interface GrantRequest {
@@ -193,7 +201,7 @@ export interface ConsentRecord {
 }
 
 export interface HistoryEntry {
-  /** granted, revoked, scope_revoked, expired, subject_erased */
+  /** granted, revoked, scope_revoked, scope_confirmed, expired, subject_erased */
   change: string;
   consentId: string;
   scopeIds: string[];
@@ -242,6 +250,18 @@ export interface EraseSubjectResponse {
   alreadyErased: boolean;
 }
 
+export interface ConfirmScopeRequest {
+  idempotencyKey: string;
+  consentId: string;
+  scopeId: string;
+}
+
+export interface ConfirmScopeResponse {
+  consent?: ConsentRecord | undefined;
+  /** True when the scope had been confirmed before this call. */
+  alreadyConfirmed: boolean;
+}
+
 function createBaseScope(): Scope {
   return {
     id: '',
@@ -251,6 +271,10 @@ function createBaseScope(): Scope {
     categories: [],
     doNotContact: false,
     revokedAt: undefined,
+    proposedAt: undefined,
+    proposedBy: undefined,
+    confirmedAt: undefined,
+    confirmedBy: undefined,
   };
 }
 
@@ -276,6 +300,18 @@ export const Scope: MessageFns<Scope> = {
     }
     if (message.revokedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.revokedAt), writer.uint32(58).fork()).join();
+    }
+    if (message.proposedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.proposedAt), writer.uint32(66).fork()).join();
+    }
+    if (message.proposedBy !== undefined) {
+      Actor.encode(message.proposedBy, writer.uint32(74).fork()).join();
+    }
+    if (message.confirmedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.confirmedAt), writer.uint32(82).fork()).join();
+    }
+    if (message.confirmedBy !== undefined) {
+      Actor.encode(message.confirmedBy, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -349,6 +385,38 @@ export const Scope: MessageFns<Scope> = {
             message.revokedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.proposedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.proposedBy = Actor.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.confirmedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.confirmedBy = Actor.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -388,6 +456,26 @@ export const Scope: MessageFns<Scope> = {
         : isSet(object.revoked_at)
           ? fromJsonTimestamp(object.revoked_at)
           : undefined,
+      proposedAt: isSet(object.proposedAt)
+        ? fromJsonTimestamp(object.proposedAt)
+        : isSet(object.proposed_at)
+          ? fromJsonTimestamp(object.proposed_at)
+          : undefined,
+      proposedBy: isSet(object.proposedBy)
+        ? Actor.fromJSON(object.proposedBy)
+        : isSet(object.proposed_by)
+          ? Actor.fromJSON(object.proposed_by)
+          : undefined,
+      confirmedAt: isSet(object.confirmedAt)
+        ? fromJsonTimestamp(object.confirmedAt)
+        : isSet(object.confirmed_at)
+          ? fromJsonTimestamp(object.confirmed_at)
+          : undefined,
+      confirmedBy: isSet(object.confirmedBy)
+        ? Actor.fromJSON(object.confirmedBy)
+        : isSet(object.confirmed_by)
+          ? Actor.fromJSON(object.confirmed_by)
+          : undefined,
     };
   },
 
@@ -414,6 +502,18 @@ export const Scope: MessageFns<Scope> = {
     if (message.revokedAt !== undefined) {
       obj.revokedAt = message.revokedAt.toISOString();
     }
+    if (message.proposedAt !== undefined) {
+      obj.proposedAt = message.proposedAt.toISOString();
+    }
+    if (message.proposedBy !== undefined) {
+      obj.proposedBy = Actor.toJSON(message.proposedBy);
+    }
+    if (message.confirmedAt !== undefined) {
+      obj.confirmedAt = message.confirmedAt.toISOString();
+    }
+    if (message.confirmedBy !== undefined) {
+      obj.confirmedBy = Actor.toJSON(message.confirmedBy);
+    }
     return obj;
   },
 
@@ -429,6 +529,14 @@ export const Scope: MessageFns<Scope> = {
     message.categories = object.categories?.map((e) => e) || [];
     message.doNotContact = object.doNotContact ?? false;
     message.revokedAt = object.revokedAt ?? undefined;
+    message.proposedAt = object.proposedAt ?? undefined;
+    message.proposedBy =
+      object.proposedBy !== undefined && object.proposedBy !== null ? Actor.fromPartial(object.proposedBy) : undefined;
+    message.confirmedAt = object.confirmedAt ?? undefined;
+    message.confirmedBy =
+      object.confirmedBy !== undefined && object.confirmedBy !== null
+        ? Actor.fromPartial(object.confirmedBy)
+        : undefined;
     return message;
   },
 };
@@ -2682,6 +2790,209 @@ export const EraseSubjectResponse: MessageFns<EraseSubjectResponse> = {
   },
 };
 
+function createBaseConfirmScopeRequest(): ConfirmScopeRequest {
+  return { idempotencyKey: '', consentId: '', scopeId: '' };
+}
+
+export const ConfirmScopeRequest: MessageFns<ConfirmScopeRequest> = {
+  encode(message: ConfirmScopeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.idempotencyKey !== '') {
+      writer.uint32(10).string(message.idempotencyKey);
+    }
+    if (message.consentId !== '') {
+      writer.uint32(18).string(message.consentId);
+    }
+    if (message.scopeId !== '') {
+      writer.uint32(26).string(message.scopeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfirmScopeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfirmScopeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.scopeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfirmScopeRequest {
+    return {
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+          ? globalThis.String(object.idempotency_key)
+          : '',
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+          ? globalThis.String(object.consent_id)
+          : '',
+      scopeId: isSet(object.scopeId)
+        ? globalThis.String(object.scopeId)
+        : isSet(object.scope_id)
+          ? globalThis.String(object.scope_id)
+          : '',
+    };
+  },
+
+  toJSON(message: ConfirmScopeRequest): unknown {
+    const obj: any = {};
+    if (message.idempotencyKey !== '') {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.consentId !== '') {
+      obj.consentId = message.consentId;
+    }
+    if (message.scopeId !== '') {
+      obj.scopeId = message.scopeId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConfirmScopeRequest>): ConfirmScopeRequest {
+    return ConfirmScopeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConfirmScopeRequest>): ConfirmScopeRequest {
+    const message = createBaseConfirmScopeRequest();
+    message.idempotencyKey = object.idempotencyKey ?? '';
+    message.consentId = object.consentId ?? '';
+    message.scopeId = object.scopeId ?? '';
+    return message;
+  },
+};
+
+function createBaseConfirmScopeResponse(): ConfirmScopeResponse {
+  return { consent: undefined, alreadyConfirmed: false };
+}
+
+export const ConfirmScopeResponse: MessageFns<ConfirmScopeResponse> = {
+  encode(message: ConfirmScopeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consent !== undefined) {
+      ConsentRecord.encode(message.consent, writer.uint32(10).fork()).join();
+    }
+    if (message.alreadyConfirmed !== false) {
+      writer.uint32(16).bool(message.alreadyConfirmed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfirmScopeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfirmScopeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consent = ConsentRecord.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.alreadyConfirmed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfirmScopeResponse {
+    return {
+      consent: isSet(object.consent) ? ConsentRecord.fromJSON(object.consent) : undefined,
+      alreadyConfirmed: isSet(object.alreadyConfirmed)
+        ? globalThis.Boolean(object.alreadyConfirmed)
+        : isSet(object.already_confirmed)
+          ? globalThis.Boolean(object.already_confirmed)
+          : false,
+    };
+  },
+
+  toJSON(message: ConfirmScopeResponse): unknown {
+    const obj: any = {};
+    if (message.consent !== undefined) {
+      obj.consent = ConsentRecord.toJSON(message.consent);
+    }
+    if (message.alreadyConfirmed !== false) {
+      obj.alreadyConfirmed = message.alreadyConfirmed;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConfirmScopeResponse>): ConfirmScopeResponse {
+    return ConfirmScopeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConfirmScopeResponse>): ConfirmScopeResponse {
+    const message = createBaseConfirmScopeResponse();
+    message.consent =
+      object.consent !== undefined && object.consent !== null ? ConsentRecord.fromPartial(object.consent) : undefined;
+    message.alreadyConfirmed = object.alreadyConfirmed ?? false;
+    return message;
+  },
+};
+
 /**
  * The victim's consent: who may see which categories of their data, for what, until when.
  * Every call needs a caller token (authorization: Bearer …); every command carries an
@@ -2755,6 +3066,22 @@ export const ConsentServiceService = {
       Buffer.from(EraseSubjectResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EraseSubjectResponse => EraseSubjectResponse.decode(value),
   },
+  /**
+   * A scope that lets police read (purpose investigation, naming police) which a police
+   * agency recorded is only proposed: it allows nothing until a worker of a crisis line,
+   * victim services or a coalition confirms it with the person here (ADR 22). Police
+   * cannot confirm one.
+   */
+  confirmScope: {
+    path: '/passage.consent.v1.ConsentService/ConfirmScope' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ConfirmScopeRequest): Buffer => Buffer.from(ConfirmScopeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ConfirmScopeRequest => ConfirmScopeRequest.decode(value),
+    responseSerialize: (value: ConfirmScopeResponse): Buffer =>
+      Buffer.from(ConfirmScopeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConfirmScopeResponse => ConfirmScopeResponse.decode(value),
+  },
 } as const;
 
 export interface ConsentServiceServer extends UntypedServiceImplementation {
@@ -2773,6 +3100,13 @@ export interface ConsentServiceServer extends UntypedServiceImplementation {
   receipt: handleUnaryCall<ReceiptRequest, ReceiptResponse>;
   /** Admin only. Destroys the subject's data key (crypto-shredding); the history survives. */
   eraseSubject: handleUnaryCall<EraseSubjectRequest, EraseSubjectResponse>;
+  /**
+   * A scope that lets police read (purpose investigation, naming police) which a police
+   * agency recorded is only proposed: it allows nothing until a worker of a crisis line,
+   * victim services or a coalition confirms it with the person here (ADR 22). Police
+   * cannot confirm one.
+   */
+  confirmScope: handleUnaryCall<ConfirmScopeRequest, ConfirmScopeResponse>;
 }
 
 export interface ConsentServiceClient extends Client {
@@ -2874,6 +3208,27 @@ export interface ConsentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EraseSubjectResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A scope that lets police read (purpose investigation, naming police) which a police
+   * agency recorded is only proposed: it allows nothing until a worker of a crisis line,
+   * victim services or a coalition confirms it with the person here (ADR 22). Police
+   * cannot confirm one.
+   */
+  confirmScope(
+    request: ConfirmScopeRequest,
+    callback: (error: ServiceError | null, response: ConfirmScopeResponse) => void,
+  ): ClientUnaryCall;
+  confirmScope(
+    request: ConfirmScopeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConfirmScopeResponse) => void,
+  ): ClientUnaryCall;
+  confirmScope(
+    request: ConfirmScopeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConfirmScopeResponse) => void,
   ): ClientUnaryCall;
 }
 
