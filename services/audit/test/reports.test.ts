@@ -137,6 +137,7 @@ function accessEvent(agency: string, user: string, outcome: 'granted' | 'denied'
           consentIds: ['c-1'],
           purpose: 'referral',
           reason: outcome === 'denied' ? 'no_consent' : '',
+          record: '',
         },
       },
     }),
@@ -422,6 +423,38 @@ describe('consent report and access log', () => {
     expect(log.records.every((r) => r.subjectRef === subject && r.at instanceof Date && r.purpose === 'referral')).toBe(
       true,
     );
+  });
+
+  it("lists the consent service's reads of a receipt or a history in the same access log, saying which", async () => {
+    const person = randomUUID();
+    const consentId = randomUUID();
+    const before = await lab.entries();
+    await lab.publish(
+      createEnvelope({
+        type: 'audit.v1.access',
+        actor: { agency: 'peel-regional-police', user: 'peel-officer', role: 'officer' },
+        subjectRef: person,
+        consentId,
+        payload: {
+          $case: 'accessRecorded',
+          value: {
+            referralId: '',
+            outcome: 'granted',
+            categories: ['identity'],
+            consentIds: [consentId],
+            purpose: '',
+            reason: '',
+            record: 'consent_receipt',
+          },
+        },
+      }),
+      lab.topology.audit('access'),
+    );
+    await waitForEntries(lab, before + 1);
+    const log = await callUnary(client.accessLog.bind(client), { subjectRef: person }, as('auditor'));
+    expect(log.records.map((r) => [r.record, r.actorUser, r.categories, r.consentIds])).toEqual([
+      ['consent_receipt', 'peel-officer', ['identity'], [consentId]],
+    ]);
   });
 });
 

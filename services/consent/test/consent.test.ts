@@ -411,6 +411,81 @@ describe('investigation scopes that let police read (ADR 22)', () => {
   });
 });
 
+describe('reads of personal data are audited (ADR 22)', () => {
+  async function accessRecords(subjectRef: string) {
+    const { rows } = await sql.query<{ payload: Buffer; published_at: Date | null }>(
+      "select payload, published_at from consent.outbox where subject like '%audit.v1.access' order by seq",
+    );
+    return rows
+      .map((row) => ({ raw: row.payload, envelope: decodeEnvelope(row.payload), published: row.published_at !== null }))
+      .filter(({ envelope }) => envelope.subjectRef === subjectRef);
+  }
+
+  it('records every issue of a receipt and every read of a history, granted or refused, with nothing personal in it', async () => {
+    const granted = await grant(grantRequest(), 'crisis-counsellor');
+    // Recording consent is not a read.
+    expect(await accessRecords(granted.subjectRef)).toEqual([]);
+
+    const receipt = await callUnary(
+      h.client.receipt.bind(h.client),
+      { consentId: granted.consentId, language: 'en' },
+      h.as('crisis-counsellor'),
+    );
+    expect(receipt.text).toContain(syntheticName);
+    const byPolice = await failure(
+      callUnary(
+        h.client.receipt.bind(h.client),
+        { consentId: granted.consentId, language: 'en' },
+        h.as('peel-officer'),
+      ),
+    );
+    expect(byPolice.code).toBe('permission_denied');
+    const own = await callUnary(
+      h.client.history.bind(h.client),
+      { subjectRef: granted.subjectRef },
+      h.as('crisis-counsellor'),
+    );
+    expect(own.consents[0]?.notes).toBe(syntheticNotes);
+    await callUnary(h.client.history.bind(h.client), { subjectRef: granted.subjectRef }, h.as('auditor'));
+    await failure(callUnary(h.client.history.bind(h.client), { subjectRef: granted.subjectRef }, h.as('pact-intake')));
+
+    const records = await accessRecords(granted.subjectRef);
+    expect(records.length).toBeGreaterThan(0);
+    expect(
+      records.map(({ envelope }) => {
+        const read = envelope.payload?.$case === 'accessRecorded' ? envelope.payload.value : undefined;
+        return [read?.record, read?.outcome, envelope.actor?.user, read?.categories, read?.consentIds];
+      }),
+    ).toEqual([
+      ['consent_receipt', 'granted', 'crisis-counsellor', ['identity'], [granted.consentId]],
+      ['consent_receipt', 'denied', 'peel-officer', ['identity'], [granted.consentId]],
+      ['consent_history', 'granted', 'crisis-counsellor', ['situation'], [granted.consentId]],
+      ['consent_history', 'granted', 'auditor', [], [granted.consentId]],
+      ['consent_history', 'denied', 'pact-intake', [], []],
+    ]);
+    for (const { raw } of records) {
+      expect(raw.includes(Buffer.from('Synthetic'))).toBe(false);
+      expect(raw.includes(Buffer.from('Qwzx'))).toBe(false);
+    }
+    // And they reach the audit stream, where the audit service takes them into its log.
+    await waitUntil(async () => (await accessRecords(granted.subjectRef)).every((r) => r.published));
+    const nc = await connect({ servers: h.nats.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const stream = new Topology(h.nats.namespace).stream('audit').name;
+      const { state } = await jsm.streams.info(stream);
+      const onStream: string[] = [];
+      for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+        const envelope = decodeEnvelope((await jsm.streams.getMessage(stream, { seq }))!.data);
+        if (envelope.subjectRef === granted.subjectRef) onStream.push(envelope.id);
+      }
+      expect(onStream).toEqual(records.map((r) => r.envelope.id));
+    } finally {
+      await nc.close();
+    }
+  });
+});
+
 describe('Revoke', () => {
   it('takes effect on the very next Evaluate, and a second revocation says so', async () => {
     const granted = await grant(grantRequest());

@@ -16,7 +16,7 @@ import { checkIdempotencyKey, erasedRequestHash } from '../domain/idempotency.ts
 import { kantaraReceipt, receiptText, type KantaraReceipt, type ReceiptLanguage } from '../domain/receipt.ts';
 import { planRevocation } from '../domain/revocation.ts';
 import { checkGrant, type RawGrant } from '../domain/validate-grant.ts';
-import type { ConsentStorage, ConsentTransaction, PoliceAccess, ReceiptSigner } from './ports.ts';
+import type { ConsentAccess, ConsentStorage, ConsentTransaction, PoliceAccess, ReceiptSigner } from './ports.ts';
 
 /** The roles that capture consent from a person (and may record its withdrawal). */
 export const captureRoles: readonly Role[] = ['officer', 'crisis_counsellor', 'intake_worker', 'supervisor'];
@@ -391,6 +391,12 @@ export class ConsentUseCases {
     };
   }
 
+  /**
+   * A subject's consents and changes. Auditors and admins see every consent, without the
+   * capture notes; a worker of an agency that recorded consent sees its own, with their
+   * notes (personal data, category "situation"). Every read, a refused one too, is
+   * recorded as an access (ADR 22).
+   */
   async history(caller: Caller, subjectRef: string): Promise<History> {
     checkSubjectRef(subjectRef);
     const reader = this.#storage.reader();
@@ -399,13 +405,31 @@ export class ConsentUseCases {
       reader.consents.changes(subjectRef),
       reader.consents.erasure(subjectRef),
     ]);
+    const actor = actorOf(caller);
+    const recordAccess = (outcome: 'granted' | 'denied', consentIds: string[], notes: boolean, reason = '') =>
+      this.#recordAccess({
+        actor,
+        subjectRef,
+        consentIds,
+        record: 'consent_history',
+        outcome,
+        categories: notes ? ['situation'] : [],
+        reason,
+      });
     if (caller.roles.includes('auditor') || caller.roles.includes('admin')) {
+      await recordAccess(
+        'granted',
+        consents.map((c) => c.id),
+        false,
+      );
       return { consents, changes, erased: Boolean(erasure), notes: new Map() };
     }
-    requireRole(caller, captureRoles, 'reading consent history');
     const own = consents.filter((c) => c.capturedBy.agencyId === caller.agencyId);
-    if (own.length === 0)
+    if (!captureRoles.some((role) => caller.roles.includes(role)) || own.length === 0) {
+      await recordAccess('denied', [], false, own.length === 0 ? 'not_recording_agency' : 'role');
+      requireRole(caller, captureRoles, 'reading consent history');
       throw new PassageError('permission_denied', 'your agency recorded no consent for this subject');
+    }
     const ids = new Set(own.map((c) => c.id));
     const notes = new Map<string, string>();
     for (const consent of own) {
@@ -414,6 +438,8 @@ export class ConsentUseCases {
       const opened = await reader.vault.decrypt(subjectRef, `consent:${consent.id}:notes`, sealed);
       if (opened !== shredded) notes.set(consent.id, opened);
     }
+    // Recorded before anything is returned: a read that cannot be recorded fails.
+    await recordAccess('granted', [...ids], notes.size > 0);
     return {
       consents: own,
       changes: changes.filter((c) => ids.has(c.consentId) || c.change === 'subject_erased'),
@@ -422,21 +448,51 @@ export class ConsentUseCases {
     };
   }
 
+  /**
+   * The person's receipt, with the name they gave for it: for a worker (a role that
+   * captures consent) of the agency that recorded the consent, and nobody else — not an
+   * admin, not an agency the consent names (ADR 22). Every issue, a refused one too, is
+   * recorded as an access to the subject's identity.
+   */
   async receipt(caller: Caller, consentId: string, language: string): Promise<IssuedReceipt> {
     if (!uuidPattern.test(consentId)) throw invalid('consent_id', 'a consent id is a UUID');
     if (language !== 'en' && language !== 'fr') throw invalid('language', 'receipts are in "en" or "fr"');
     const reader = this.#storage.reader();
     const consent = await reader.consents.get(consentId);
     if (!consent) throw new PassageError('not_found', `no consent ${consentId}`);
-    // The receipt carries the name the person gave: for the recording agency only.
-    if (consent.capturedBy.agencyId !== caller.agencyId) {
-      throw new PassageError('permission_denied', 'only the agency that recorded this consent may issue its receipt');
+    const access = { actor: actorOf(caller), subjectRef: consent.subjectRef, consentIds: [consent.id] } as const;
+    const worker = captureRoles.some((role) => caller.roles.includes(role));
+    if (consent.capturedBy.agencyId !== caller.agencyId || !worker) {
+      await this.#recordAccess({
+        ...access,
+        record: 'consent_receipt',
+        outcome: 'denied',
+        categories: ['identity'],
+        reason: worker ? 'not_recording_agency' : 'role',
+      });
+      throw new PassageError(
+        'permission_denied',
+        'only a worker of the agency that recorded this consent may issue its receipt',
+      );
     }
     const sealed = await reader.consents.sealedFields(consentId);
-    const name = sealed.receiptName
+    const opened = sealed.receiptName
       ? await reader.vault.decrypt(consent.subjectRef, `consent:${consentId}:receipt_name`, sealed.receiptName)
       : '';
-    return this.#issueReceipt(reader, consent, language, name === shredded ? '' : name);
+    const name = opened === shredded ? '' : opened;
+    // Recorded before anything is returned: a read that cannot be recorded fails.
+    await this.#recordAccess({
+      ...access,
+      record: 'consent_receipt',
+      outcome: 'granted',
+      categories: name ? ['identity'] : [],
+      reason: '',
+    });
+    return this.#issueReceipt(reader, consent, language, name);
+  }
+
+  #recordAccess(access: ConsentAccess): Promise<void> {
+    return this.#storage.transaction((tx) => tx.events.access(access));
   }
 
   async eraseSubject(

@@ -1,7 +1,21 @@
-import type { RecipientKind } from '@passage/consent-policy';
+import type { DataCategory, RecipientKind } from '@passage/consent-policy';
 import type { shredded } from '@passage/crypto';
 import type { Actor, Change, ConsentRecord } from '../domain/consent.ts';
 import type { AgencyNames } from '../domain/receipt.ts';
+
+/**
+ * A read of a subject's consent data, for the audit log (audit.v1.access): who, which
+ * subject and consents, what was read and which categories came back; never the data.
+ */
+export interface ConsentAccess {
+  readonly actor: Actor;
+  readonly subjectRef: string;
+  readonly consentIds: readonly string[];
+  readonly record: 'consent_receipt' | 'consent_history';
+  readonly outcome: 'granted' | 'denied';
+  readonly categories: readonly DataCategory[];
+  readonly reason: string;
+}
 
 /** A scope that lets police read, as the consent report and the oversight feed are told of it. */
 export interface PoliceAccess {
@@ -70,6 +84,8 @@ export interface ConsentEvents {
   /** consent.v1.police_access: a scope that lets police read was recorded or confirmed. */
   policeAccess(record: ConsentRecord, access: PoliceAccess, actor: Actor): Promise<void>;
   subjectErased(subjectRef: string, actor: Actor, at: Date): Promise<void>;
+  /** audit.v1.access: a read of a receipt or a history, granted or refused. */
+  access(access: ConsentAccess): Promise<void>;
 }
 
 /** The first result of a command, kept under its idempotency key. */

@@ -90,6 +90,8 @@ export interface AccessRecord {
   reason: string;
   referralId: string;
   consentIds: string[];
+  /** What was read: empty for a referral; consent_receipt or consent_history. */
+  record: string;
 }
 
 export interface AccessLogResponse {
@@ -1076,6 +1078,7 @@ function createBaseAccessRecord(): AccessRecord {
     reason: '',
     referralId: '',
     consentIds: [],
+    record: '',
   };
 }
 
@@ -1116,6 +1119,9 @@ export const AccessRecord: MessageFns<AccessRecord> = {
     }
     for (const v of message.consentIds) {
       writer.uint32(98).string(v!);
+    }
+    if (message.record !== '') {
+      writer.uint32(106).string(message.record);
     }
     return writer;
   },
@@ -1229,6 +1235,14 @@ export const AccessRecord: MessageFns<AccessRecord> = {
             message.consentIds.push(reader.string());
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.record = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1281,6 +1295,7 @@ export const AccessRecord: MessageFns<AccessRecord> = {
         : globalThis.Array.isArray(object?.consent_ids)
           ? object.consent_ids.map((e: any) => globalThis.String(e))
           : [],
+      record: isSet(object.record) ? globalThis.String(object.record) : '',
     };
   },
 
@@ -1322,6 +1337,9 @@ export const AccessRecord: MessageFns<AccessRecord> = {
     if (message.consentIds?.length) {
       obj.consentIds = message.consentIds;
     }
+    if (message.record !== '') {
+      obj.record = message.record;
+    }
     return obj;
   },
 
@@ -1342,6 +1360,7 @@ export const AccessRecord: MessageFns<AccessRecord> = {
     message.reason = object.reason ?? '';
     message.referralId = object.referralId ?? '';
     message.consentIds = object.consentIds?.map((e) => e) || [];
+    message.record = object.record ?? '';
     return message;
   },
 };

@@ -161,6 +161,12 @@ export interface AccessRecorded {
   consentIds: string[];
   purpose: string;
   reason: string;
+  /**
+   * What was read: empty for a referral (referral_id); "consent_receipt" (the receipt, with
+   * the name the person gave) or "consent_history" (consents with their capture notes),
+   * published by the consent service.
+   */
+  record: string;
 }
 
 function createBaseActor(): Actor {
@@ -2104,7 +2110,7 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
 };
 
 function createBaseAccessRecorded(): AccessRecorded {
-  return { referralId: '', outcome: '', categories: [], consentIds: [], purpose: '', reason: '' };
+  return { referralId: '', outcome: '', categories: [], consentIds: [], purpose: '', reason: '', record: '' };
 }
 
 export const AccessRecorded: MessageFns<AccessRecorded> = {
@@ -2126,6 +2132,9 @@ export const AccessRecorded: MessageFns<AccessRecorded> = {
     }
     if (message.reason !== '') {
       writer.uint32(50).string(message.reason);
+    }
+    if (message.record !== '') {
+      writer.uint32(58).string(message.record);
     }
     return writer;
   },
@@ -2191,6 +2200,14 @@ export const AccessRecorded: MessageFns<AccessRecorded> = {
             message.reason = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.record = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2221,6 +2238,7 @@ export const AccessRecorded: MessageFns<AccessRecorded> = {
           : [],
       purpose: isSet(object.purpose) ? globalThis.String(object.purpose) : '',
       reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+      record: isSet(object.record) ? globalThis.String(object.record) : '',
     };
   },
 
@@ -2244,6 +2262,9 @@ export const AccessRecorded: MessageFns<AccessRecorded> = {
     if (message.reason !== '') {
       obj.reason = message.reason;
     }
+    if (message.record !== '') {
+      obj.record = message.record;
+    }
     return obj;
   },
 
@@ -2258,6 +2279,7 @@ export const AccessRecorded: MessageFns<AccessRecorded> = {
     message.consentIds = object.consentIds?.map((e) => e) || [];
     message.purpose = object.purpose ?? '';
     message.reason = object.reason ?? '';
+    message.record = object.record ?? '';
     return message;
   },
 };
