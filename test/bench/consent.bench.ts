@@ -1,7 +1,7 @@
 // `pnpm bench:consent`: how long deciding consent takes for a subject holding 10 consents,
 // in-process (the pure evaluate) and through the running consent service over gRPC on
 // localhost. Prints figures; asserts nothing.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import { TokenIssuer } from '@passage/auth';
 import { evaluate, type Consent } from '@passage/consent-policy';
@@ -102,6 +102,7 @@ async function overGrpc(): Promise<{
       const granted = await callUnary(
         client.grant.bind(client),
         {
+          idempotencyKey: randomUUID(),
           subjectRef,
           method: pb.CaptureMethod.CAPTURE_METHOD_VERBAL,
           interpreterLanguage: '',

@@ -82,6 +82,7 @@ try {
     const { subjectRef } = await callUnary(
       consentClient.grant.bind(consentClient),
       {
+        idempotencyKey: randomUUID(),
         subjectRef: '',
         method: cpb.CaptureMethod.CAPTURE_METHOD_VERBAL,
         interpreterLanguage: '',

@@ -36,6 +36,7 @@ it('serves a hand-off end to end through the processes pnpm start runs, then sto
     const { subjectRef } = await callUnary(
       consent.grant.bind(consent),
       {
+        idempotencyKey: randomUUID(),
         subjectRef: '',
         method: cpb.CaptureMethod.CAPTURE_METHOD_VERBAL,
         interpreterLanguage: '',

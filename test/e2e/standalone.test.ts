@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,7 +76,12 @@ it('starts its own Postgres and NATS when none answers, and keeps their data acr
   const officer = await signIn(ports['gateway']!, 'peel-officer');
   const granted = await fetch(`http://127.0.0.1:${ports['gateway']}/api/consents`, {
     method: 'POST',
-    headers: { cookie: officer.cookie, 'x-csrf-token': officer.csrf, 'content-type': 'application/json' },
+    headers: {
+      cookie: officer.cookie,
+      'x-csrf-token': officer.csrf,
+      'idempotency-key': randomUUID(),
+      'content-type': 'application/json',
+    },
     body: JSON.stringify({
       method: 'CAPTURE_METHOD_VERBAL',
       language: 'en',

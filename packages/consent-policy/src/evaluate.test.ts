@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { evaluate, type Consent, type Recipient, type Scope } from './evaluate.ts';
+import { evaluate, letsPoliceRead, type Consent, type Recipient, type Scope } from './evaluate.ts';
 import { dataCategories, purposes, recipientKinds, type DataCategory, type Purpose } from './vocabulary.ts';
 
 const t0 = new Date('2026-12-01T12:00:00Z');
@@ -62,6 +62,25 @@ describe('evaluate: examples', () => {
     const namesPolice = consent([scope({ recipientKinds: ['police'], purposes: ['referral', 'investigation'] })]);
     expect(allowedOf([namesPolice], peelPolice, 'referral')).toEqual([]);
     expect(allowedOf([namesPolice], peelPolice, 'investigation')).toHaveLength(3);
+  });
+
+  it('gives nothing under a proposed scope until it is confirmed, and from the confirmation on', () => {
+    const proposed = scope({ recipientAgencyIds: ['peel-regional-police'], purposes: ['investigation'] });
+    const pending = consent([{ ...proposed, proposedAt: hours(-1) }]);
+    expect(allowedOf([pending], peelPolice, 'investigation')).toEqual([]);
+    const confirmed = consent([{ ...proposed, proposedAt: hours(-1), confirmedAt: hours(1) }]);
+    expect(allowedOf([confirmed], peelPolice, 'investigation', hours(0.5))).toEqual([]);
+    expect(allowedOf([confirmed], peelPolice, 'investigation', hours(1))).toHaveLength(3);
+  });
+
+  it('knows which scopes let police read', () => {
+    const kindOf = (id: string) => (id === 'peel-regional-police' ? 'police' : id === 'x' ? undefined : 'coalition');
+    expect(letsPoliceRead(scope({ purposes: ['investigation'], recipientKinds: ['police'] }), kindOf)).toBe(true);
+    expect(
+      letsPoliceRead(scope({ purposes: ['investigation'], recipientAgencyIds: ['x', 'peel-regional-police'] }), kindOf),
+    ).toBe(true);
+    expect(letsPoliceRead(scope({ purposes: ['referral'], recipientKinds: ['police'] }), kindOf)).toBe(false);
+    expect(letsPoliceRead(scope({ purposes: ['investigation'] }), kindOf)).toBe(false);
   });
 
   it('carries do-not-contact from any scope that allows', () => {
@@ -192,6 +211,19 @@ describe('evaluate: properties', () => {
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+
+  it('never allows anything under a scope proposed and not yet confirmed', () => {
+    fc.assert(
+      fc.property(consentsArb, recipientArb, purposeArb, atArb, (consents, recipient, purpose, at) => {
+        const proposed = consents.map((c) => ({
+          ...c,
+          scopes: c.scopes.map((s) => ({ ...s, proposedAt: c.grantedAt, confirmedAt: undefined })),
+        }));
+        expect(evaluate(proposed, recipient, purpose, at).allowed.size).toBe(0);
+      }),
+      { numRuns: 1000 },
     );
   });
 

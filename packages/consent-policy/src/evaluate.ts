@@ -10,6 +10,13 @@ export interface Scope {
   readonly doNotContact: boolean;
   /** Set when this scope alone was revoked. */
   readonly revokedAt?: Date | undefined;
+  /**
+   * Set when the scope was only proposed (police recorded a scope that lets police read,
+   * ADR 22): it allows nothing before `confirmedAt`, and nothing at all while unconfirmed.
+   */
+  readonly proposedAt?: Date | undefined;
+  /** When a worker of a non-police agency confirmed the proposed scope with the person. */
+  readonly confirmedAt?: Date | undefined;
 }
 
 export interface Consent {
@@ -43,7 +50,10 @@ const nothing: Evaluation = { allowed: new Map(), doNotContact: false };
 
 function activeAt(consent: Consent, scope: Scope, at: Date): boolean {
   const t = at.getTime();
+  const confirmed =
+    scope.proposedAt === undefined || (scope.confirmedAt !== undefined && scope.confirmedAt.getTime() <= t);
   return (
+    confirmed &&
     consent.grantedAt.getTime() <= t &&
     t < consent.expiresAt.getTime() &&
     (consent.revokedAt === undefined || t < consent.revokedAt.getTime()) &&
@@ -57,7 +67,8 @@ function names(scope: Scope, recipient: Recipient): boolean {
 
 /**
  * What `recipient` may read of a subject, for `purpose`, at `at`: default deny. Only an
- * active scope (consent granted, not expired, not revoked; scope not revoked) that names
+ * active scope (consent granted, not expired, not revoked; scope not revoked; if it was
+ * proposed, confirmed) that names
  * the recipient (by agency id or by kind) and the purpose allows its categories.
  * Police get nothing unless the purpose is `investigation` and a scope names police
  * explicitly; a referral is never a way to reach police.
@@ -83,4 +94,27 @@ export function evaluate(consents: readonly Consent[], recipient: Recipient, pur
 /** Does any active scope cover the recipient for the purpose at all (e.g. may a referral be sent)? */
 export function covers(consents: readonly Consent[], recipient: Recipient, purpose: Purpose, at: Date): boolean {
   return evaluate(consents, recipient, purpose, at).allowed.size > 0;
+}
+
+/** The kinds of agency whose workers confirm, with the person, a scope police proposed (ADR 22). */
+export const confirmingKinds: readonly RecipientKind[] = [
+  'crisis_line',
+  'first_response',
+  'victim_services',
+  'coalition',
+];
+
+/**
+ * Does the scope let police read: purpose `investigation`, naming the police kind or an
+ * agency the directory lists as police (`kindOf`)? Such a scope recorded by police is only
+ * proposed until a worker of a confirming kind confirms it with the person.
+ */
+export function letsPoliceRead(
+  scope: Pick<Scope, 'purposes' | 'recipientKinds' | 'recipientAgencyIds'>,
+  kindOf: (agencyId: string) => RecipientKind | undefined,
+): boolean {
+  return (
+    scope.purposes.includes('investigation') &&
+    (scope.recipientKinds.includes('police') || scope.recipientAgencyIds.some((id) => kindOf(id) === 'police'))
+  );
 }

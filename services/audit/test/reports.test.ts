@@ -137,6 +137,7 @@ function accessEvent(agency: string, user: string, outcome: 'granted' | 'denied'
           consentIds: ['c-1'],
           purpose: 'referral',
           reason: outcome === 'denied' ? 'no_consent' : '',
+          record: '',
         },
       },
     }),
@@ -345,6 +346,72 @@ describe('consent report and access log', () => {
     expect(report.accessesDenied).toBe(1);
   });
 
+  it('shows every consent scope that lets police read as police access: proposed, then confirmed, or granted', async () => {
+    const proposedThenConfirmed = randomUUID();
+    const grantedAtOnce = randomUUID();
+    const policeEvent = (
+      consentId: string,
+      actor: { agency: string; user: string; role: string },
+      value: Partial<
+        Extract<NonNullable<Parameters<typeof createEnvelope>[0]['payload']>, { $case: 'policeAccess' }>['value']
+      >,
+    ) =>
+      createEnvelope({
+        type: 'consent.v1.police_access',
+        actor,
+        subjectRef: randomUUID(),
+        consentId,
+        payload: {
+          $case: 'policeAccess',
+          value: {
+            consentId,
+            scopeId: `${consentId}-s`,
+            state: 'proposed',
+            policeAgencyIds: [],
+            allPolice: false,
+            categories: ['needs', 'situation'],
+            recordedByAgency: actor.agency,
+            recordedAt: new Date(Date.UTC(2026, 10, 20, 15)),
+            ...value,
+          },
+        },
+      });
+    const police = { agency: 'peel-regional-police', user: 'peel-officer', role: 'officer' };
+    const crisisLine = { agency: 'ontario-ht-crisis-line', user: 'crisis-counsellor', role: 'crisis_counsellor' };
+    const events = [
+      policeEvent(proposedThenConfirmed, police, { policeAgencyIds: ['peel-regional-police'] }),
+      policeEvent(proposedThenConfirmed, crisisLine, {
+        state: 'confirmed',
+        policeAgencyIds: ['peel-regional-police'],
+        recordedByAgency: 'peel-regional-police',
+      }),
+      policeEvent(grantedAtOnce, crisisLine, {
+        state: 'granted',
+        allPolice: true,
+        recordedAt: new Date(Date.UTC(2026, 10, 21, 15)),
+      }),
+    ];
+    const before = await lab.entries();
+    for (const envelope of events) await lab.publish(envelope, lab.topology.consent('police_access'));
+    await waitForEntries(lab, before + events.length);
+
+    const report = await callUnary(client.consentReport.bind(client), {}, as('auditor'));
+    expect(report.policeAccess.map((p) => [p.consentId, p.state, p.recordedByAgency, p.confirmedByAgency])).toEqual([
+      [proposedThenConfirmed, 'confirmed', 'peel-regional-police', 'ontario-ht-crisis-line'],
+      [grantedAtOnce, 'granted', 'ontario-ht-crisis-line', ''],
+    ]);
+    expect(report.policeAccess[0]).toMatchObject({
+      policeAgencyIds: ['peel-regional-police'],
+      allPolice: false,
+      categories: ['needs', 'situation'],
+    });
+    expect(report.policeAccess[0]?.confirmedAt).toBeInstanceOf(Date);
+    expect(report.policeAccess[1]?.allPolice).toBe(true);
+    // A supervisor sees the police access its own agency is party to, and no other.
+    const london = await callUnary(client.consentReport.bind(client), {}, as('london-supervisor'));
+    expect(london.policeAccess).toEqual([]);
+  });
+
   it("lists every access to one person's data with who, when, what and the outcome", async () => {
     const log = await callUnary(client.accessLog.bind(client), { subjectRef: subject }, as('auditor'));
     expect(log.records).toHaveLength(3);
@@ -356,6 +423,38 @@ describe('consent report and access log', () => {
     expect(log.records.every((r) => r.subjectRef === subject && r.at instanceof Date && r.purpose === 'referral')).toBe(
       true,
     );
+  });
+
+  it("lists the consent service's reads of a receipt or a history in the same access log, saying which", async () => {
+    const person = randomUUID();
+    const consentId = randomUUID();
+    const before = await lab.entries();
+    await lab.publish(
+      createEnvelope({
+        type: 'audit.v1.access',
+        actor: { agency: 'peel-regional-police', user: 'peel-officer', role: 'officer' },
+        subjectRef: person,
+        consentId,
+        payload: {
+          $case: 'accessRecorded',
+          value: {
+            referralId: '',
+            outcome: 'granted',
+            categories: ['identity'],
+            consentIds: [consentId],
+            purpose: '',
+            reason: '',
+            record: 'consent_receipt',
+          },
+        },
+      }),
+      lab.topology.audit('access'),
+    );
+    await waitForEntries(lab, before + 1);
+    const log = await callUnary(client.accessLog.bind(client), { subjectRef: person }, as('auditor'));
+    expect(log.records.map((r) => [r.record, r.actorUser, r.categories, r.consentIds])).toEqual([
+      ['consent_receipt', 'peel-officer', ['identity'], [consentId]],
+    ]);
   });
 });
 

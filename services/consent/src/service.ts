@@ -44,7 +44,8 @@ export async function startConsent(config: ConsentConfig, log: Logger): Promise<
     config,
     schema: consentSchema,
     migrations: consentMigrations,
-    streams: ['consent', 'directory'],
+    // audit: every read of a receipt or a history is recorded there (audit.v1.access).
+    streams: ['consent', 'directory', 'audit'],
     log,
   });
   const { orm, nats, topology, databaseUrl } = runtime;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,7 +80,7 @@ it('an erased person stays unreadable in a backup of the data taken before the e
 
   await callUnary(
     h.client.eraseSubject.bind(h.client),
-    { subjectRef: erased.subjectRef, reason: 'person_requested_erasure' },
+    { subjectRef: erased.subjectRef, reason: 'person_requested_erasure', idempotencyKey: randomUUID() },
     h.as('admin'),
   );
 

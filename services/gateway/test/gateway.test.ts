@@ -34,6 +34,7 @@ async function grantAndSend(officer = 'peel-officer', toAgency = 'london-coaliti
   const session = await as(officer);
   const granted = await http.json<{ subjectRef: string; consentId: string }>('POST', '/api/consents', {
     session,
+    idempotencyKey: randomUUID(),
     body: {
       method: 'CAPTURE_METHOD_VERBAL',
       language: 'en',
@@ -392,6 +393,41 @@ async function waitForDenial(referralId: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+describe('investigation scopes police record (ADR 22)', () => {
+  it('are proposed until a non-police worker confirms them with the person; police cannot confirm', async () => {
+    const officer = await as('peel-officer');
+    const granted = await http.json<{ consentId: string; consent: { scopes: { id: string; proposedAt?: string }[] } }>(
+      'POST',
+      '/api/consents',
+      {
+        session: officer,
+        idempotencyKey: randomUUID(),
+        body: {
+          method: 'CAPTURE_METHOD_VERBAL',
+          language: 'en',
+          expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+          scopes: [
+            { recipientAgencyIds: ['peel-regional-police'], purposes: ['investigation'], categories: ['needs'] },
+          ],
+        },
+      },
+    );
+    expect(granted.status, JSON.stringify(granted.body)).toBe(201);
+    const scope = granted.body.consent.scopes[0]!;
+    expect(scope.proposedAt).toBeTruthy();
+    const path = `/api/consents/${granted.body.consentId}/scopes/${scope.id}/confirm`;
+    const byPolice = await http.json('POST', path, { session: officer, idempotencyKey: randomUUID() });
+    expect(byPolice.status).toBe(403);
+    const byCrisisLine = await http.json<{ consent: { scopes: { confirmedBy?: { agencyId: string } }[] } }>(
+      'POST',
+      path,
+      { session: await as('crisis-counsellor'), idempotencyKey: randomUUID() },
+    );
+    expect(byCrisisLine.status, JSON.stringify(byCrisisLine.body)).toBe(200);
+    expect(byCrisisLine.body.consent.scopes[0]?.confirmedBy?.agencyId).toBe('ontario-ht-crisis-line');
+  });
+});
 
 describe('authorization matrix', () => {
   const users = [

@@ -53,6 +53,7 @@ async function listen(session: Session, lastEventId: string | undefined, until: 
 async function send(officer: Session): Promise<string> {
   const granted = await http.json<{ subjectRef: string }>('POST', '/api/consents', {
     session: officer,
+    idempotencyKey: randomUUID(),
     body: {
       method: 'CAPTURE_METHOD_VERBAL',
       language: 'en',

@@ -83,7 +83,7 @@ it("an erased person's packets stay unreadable in a backup of the data taken bef
 
   await callUnary(
     n.consent.eraseSubject.bind(n.consent),
-    { subjectRef: erased.subjectRef, reason: 'person_requested_erasure' },
+    { subjectRef: erased.subjectRef, reason: 'person_requested_erasure', idempotencyKey: randomUUID() },
     n.as('admin'),
   );
   // Referrals learns of the erasure from consent's event and destroys its own key.

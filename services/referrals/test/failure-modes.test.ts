@@ -74,7 +74,7 @@ it('erasing the subject withdraws the referral and destroys its packet', async (
   const sent = await sendTo(subjectRef, 'sarnia-lambton-committee');
   await callUnary(
     n.consent.eraseSubject.bind(n.consent),
-    { subjectRef, reason: 'person_requested_erasure' },
+    { idempotencyKey: randomUUID(), subjectRef, reason: 'person_requested_erasure' },
     n.as('admin'),
   );
   await waitUntil(async () => {

@@ -277,7 +277,13 @@ describe('the hand-off journey', () => {
     await callUnary(client.acknowledge.bind(client), step(sent.id), n.as('london-intake'));
     await callUnary(
       n.consent.revoke.bind(n.consent),
-      { consentId: granted.consentId, scopeIds: [], all: true, reason: 'person_withdrew' },
+      {
+        idempotencyKey: randomUUID(),
+        consentId: granted.consentId,
+        scopeIds: [],
+        all: true,
+        reason: 'person_withdrew',
+      },
       n.as('london-intake'),
     );
     for (let i = 0; i < 20; i++) {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { TokenIssuer, demoUsers, type Caller } from '@passage/auth';
 import { consentConfigSchema } from '@passage/consent/config';
 import { startConsent, type RunningConsent } from '@passage/consent/service';
@@ -130,6 +130,7 @@ export function grantConsent(n: Network, user: keyof typeof demoUsers, scopes: r
   return callUnary(
     n.consent.grant.bind(n.consent),
     {
+      idempotencyKey: randomUUID(),
       subjectRef: '',
       method: consent.CaptureMethod.CAPTURE_METHOD_VERBAL,
       interpreterLanguage: '',

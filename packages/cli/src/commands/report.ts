@@ -115,7 +115,18 @@ export async function reportConsent(
     print('');
     print(`referrals withdrawn because consent was revoked: ${report.referralsWithdrawnByRevocation}`);
     print(`accesses denied: ${report.accessesDenied}`);
+    print('');
+    print('police access (scopes that let police read, ADR 22):');
   }
+  const police = report.policeAccess.map((p) => ({
+    consent: p.consentId,
+    state: p.state,
+    recorded_by: p.recordedByAgency,
+    police: p.allPolice ? 'all police' : p.policeAgencyIds.join(' '),
+    categories: p.categories.join(' '),
+    confirmed_by: p.confirmedByAgency,
+  }));
+  print(formatRows(police, ['consent', 'state', 'recorded_by', 'police', 'categories', 'confirmed_by'], flags.format));
   return 0;
 }
 

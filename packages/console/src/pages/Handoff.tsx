@@ -125,6 +125,8 @@ function ConsentStep(props: {
   const [match, setMatch] = useState<MatchResponse | undefined>(undefined);
   const [problems, setProblems] = useState<string[]>([]);
   const { busy, error, setError, submit: record } = useSubmission();
+  // One key per distinct consent: a retry after a lost answer cannot record it twice; a changed form is a new request.
+  const attempt = useRef({ body: '', key: '' });
 
   const find = async () => {
     setError(undefined);
@@ -158,7 +160,11 @@ function ConsentStep(props: {
     const missing = consentProblems(form, new Date());
     setProblems(missing.map((key) => t(key)));
     if (missing.length > 0) return;
-    await record(async () => props.onRecorded(await post<GrantResponse>('/api/consents', consentRequest(form))));
+    const request = consentRequest(form);
+    const body = JSON.stringify(request);
+    if (attempt.current.body !== body) attempt.current = { body, key: crypto.randomUUID() };
+    const { key } = attempt.current;
+    await record(async () => props.onRecorded(await post<GrantResponse>('/api/consents', request, key)));
   };
 
   const candidates = match?.candidates ?? [];

@@ -40,6 +40,8 @@ export interface AccessLogRecord {
   readonly reason: string;
   readonly referralId: string;
   readonly consentIds: readonly string[];
+  /** What was read: empty for a referral; consent_receipt or consent_history. */
+  readonly record: string;
 }
 
 const statisticsThreshold = 5;
@@ -245,5 +247,6 @@ function accessRecord(seq: number, entry: AuditEntry): AccessLogRecord {
     reason: text(access['reason']),
     referralId: text(access['referralId']),
     consentIds: list(access['consentIds']),
+    record: text(access['record']),
   };
 }

@@ -157,6 +157,19 @@ export interface ConsentFigures {
   readonly referralsWithdrawnByRevocation: number;
   readonly accesses: readonly { agencyId: string; category: string; granted: number; denied: number }[];
   readonly accessesDenied: number;
+  /** Every consent scope that lets police read (ADR 22), with an event in the window. */
+  readonly policeAccess: readonly {
+    consentId: string;
+    scopeId: string;
+    state: string;
+    recordedByAgency: string;
+    recordedAt: Date | undefined;
+    policeAgencyIds: string[];
+    allPolice: boolean;
+    categories: string[];
+    confirmedByAgency: string;
+    confirmedAt: Date | undefined;
+  }[];
 }
 
 export interface ReportStore {

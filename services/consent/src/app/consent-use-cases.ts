@@ -1,14 +1,22 @@
-import { randomUUID } from 'node:crypto';
-import { evaluate, isPurpose, isRecipientKind, type Evaluation } from '@passage/consent-policy';
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  confirmingKinds,
+  evaluate,
+  isPurpose,
+  letsPoliceRead,
+  type Evaluation,
+  type RecipientKind,
+} from '@passage/consent-policy';
 import { requireRole, type Caller, type Role } from '@passage/auth';
 import { shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
 import { PassageError } from '@passage/platform';
-import type { Actor, Change, ConsentRecord } from '../domain/consent.ts';
+import { consentFromJson, type Actor, type Change, type ConsentRecord, type ConsentScope } from '../domain/consent.ts';
+import { checkIdempotencyKey, erasedRequestHash } from '../domain/idempotency.ts';
 import { kantaraReceipt, receiptText, type KantaraReceipt, type ReceiptLanguage } from '../domain/receipt.ts';
 import { planRevocation } from '../domain/revocation.ts';
 import { checkGrant, type RawGrant } from '../domain/validate-grant.ts';
-import type { ConsentStorage, ConsentTransaction, ReceiptSigner } from './ports.ts';
+import type { ConsentAccess, ConsentStorage, ConsentTransaction, PoliceAccess, ReceiptSigner } from './ports.ts';
 
 /** The roles that capture consent from a person (and may record its withdrawal). */
 export const captureRoles: readonly Role[] = ['officer', 'crisis_counsellor', 'intake_worker', 'supervisor'];
@@ -23,6 +31,12 @@ export interface IssuedReceipt {
   readonly jws: string;
   readonly signingKeyId: string;
   readonly signingPublicKey: string;
+}
+
+export interface RevokeResult {
+  readonly consent: ConsentRecord;
+  readonly revokedScopeIds: readonly string[];
+  readonly alreadyRevoked: boolean;
 }
 
 export interface EvaluationResult extends Evaluation {
@@ -46,6 +60,28 @@ function invalid(field: string, description: string): PassageError {
   return PassageError.invalid([{ field, description }]);
 }
 
+/** How the consent report and the oversight feed are told of a scope that lets police read. */
+function policeAccessOf(
+  scope: ConsentScope,
+  state: PoliceAccess['state'],
+  kindOf: (agencyId: string) => RecipientKind | undefined,
+): PoliceAccess {
+  return {
+    scopeId: scope.id,
+    state,
+    policeAgencyIds: scope.recipientAgencyIds.filter((id) => kindOf(id) === 'police'),
+    allPolice: scope.recipientKinds.includes('police'),
+    categories: scope.categories,
+  };
+}
+
+/** Thrown inside a command's transaction when its idempotency key was taken meanwhile: rolls the work back. */
+class KeyTaken extends Error {}
+
+function hashOf(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
+}
+
 function checkSubjectRef(subjectRef: string): void {
   if (!uuidPattern.test(subjectRef)) throw invalid('subject_ref', 'a subject reference is a UUID');
 }
@@ -62,14 +98,46 @@ export class ConsentUseCases {
     this.#now = now;
   }
 
-  async grant(caller: Caller, raw: RawGrant): Promise<{ consent: ConsentRecord; receipt: IssuedReceipt }> {
+  async grant(
+    caller: Caller,
+    raw: RawGrant,
+    idempotencyKey: string,
+  ): Promise<{ consent: ConsentRecord; receipt: IssuedReceipt }> {
     requireRole(caller, captureRoles, 'recording consent');
     const now = this.#now();
     const checked = checkGrant(raw, now);
-    if (!checked.ok) throw PassageError.invalid(checked.violations);
+    const violations = [...checkIdempotencyKey(idempotencyKey), ...(checked.ok ? [] : checked.violations)];
+    if (!checked.ok || violations.length > 0) throw PassageError.invalid(violations);
     const input = checked.value;
+    const request = { ...input, expiresAt: input.expiresAt.toISOString() };
+    const earlier = await this.#replay(caller, idempotencyKey, 'grant', request, consentFromJson);
+    if (earlier) return { consent: earlier, receipt: await this.#grantReceipt(earlier, input.receiptName) };
+    // A scope names agencies the directory lists, never one it does not know: an unknown
+    // agency's kind would be anybody's guess (and the police rule depends on the kind).
+    const kinds = await this.#storage
+      .reader()
+      .agencies.kinds([caller.agencyId, ...input.scopes.flatMap((s) => s.recipientAgencyIds)]);
+    const unknown = raw.scopes.flatMap((scope, i) =>
+      scope.recipientAgencyIds.flatMap((id, j) =>
+        kinds.has(id)
+          ? []
+          : [
+              {
+                field: `scopes[${i}].recipient_agency_ids[${j}]`,
+                description: `the directory lists no agency "${id}"`,
+              },
+            ],
+      ),
+    );
+    if (unknown.length > 0) throw PassageError.invalid(unknown);
+    const kindOf = (agencyId: string) => kinds.get(agencyId);
+    // Police recording a scope that lets police read only propose it: it allows nothing
+    // until a worker of a non-police agency confirms it with the person (ADR 22). An
+    // agency the directory does not list counts as police here.
+    const recorderKind = kinds.get(caller.agencyId);
+    const proposes = recorderKind === undefined || recorderKind === 'police';
 
-    const consent = await this.#storage.transaction(async (tx) => {
+    const consent = await this.#once(caller, idempotencyKey, 'grant', request, consentFromJson, async (tx) => {
       const subjectRef = input.subjectRef ?? randomUUID();
       // One writer per subject at a time, so a grant cannot slip past a concurrent erasure.
       await tx.consents.lockSubject(subjectRef);
@@ -101,7 +169,12 @@ export class ConsentUseCases {
         language: input.language,
         grantedAt: now,
         expiresAt: input.expiresAt,
-        scopes: input.scopes.map((scope) => ({ id: uuidv7(), ...scope })),
+        scopes: input.scopes.map((scope): ConsentScope => {
+          const id = uuidv7();
+          return proposes && letsPoliceRead(scope, kindOf)
+            ? { id, ...scope, proposedAt: now, proposedBy: actorOf(caller) }
+            : { id, ...scope };
+        }),
       };
       await tx.consents.insert(record, {
         receiptName: input.receiptName
@@ -118,62 +191,167 @@ export class ConsentUseCases {
         reason: '',
       });
       await tx.events.granted(record, record.capturedBy);
-      return record;
+      for (const scope of record.scopes.filter((s) => letsPoliceRead(s, kindOf))) {
+        const access = policeAccessOf(scope, scope.proposedAt ? 'proposed' : 'granted', kindOf);
+        await tx.events.policeAccess(record, access, record.capturedBy);
+      }
+      return { value: record, subjectRef };
     });
+    return { consent, receipt: await this.#grantReceipt(consent, input.receiptName) };
+  }
+
+  /** The receipt a Grant answers with, in the language of the conversation, with the name the person gave. */
+  #grantReceipt(consent: ConsentRecord, receiptName: string): Promise<IssuedReceipt> {
     const language: ReceiptLanguage = consent.language.startsWith('fr') ? 'fr' : 'en';
-    return { consent, receipt: await this.#issueReceipt(this.#storage.reader(), consent, language, input.receiptName) };
+    return this.#issueReceipt(this.#storage.reader(), consent, language, receiptName);
   }
 
   async revoke(
     caller: Caller,
-    request: { consentId: string; scopeIds: readonly string[]; all: boolean; reason: string },
-  ): Promise<{ consent: ConsentRecord; revokedScopeIds: readonly string[]; alreadyRevoked: boolean }> {
+    request: { idempotencyKey: string; consentId: string; scopeIds: readonly string[]; all: boolean; reason: string },
+  ): Promise<RevokeResult> {
     requireRole(caller, [...captureRoles, 'admin'], 'recording a withdrawal of consent');
-    if (!uuidPattern.test(request.consentId)) throw invalid('consent_id', 'a consent id is a UUID');
+    const violations = checkIdempotencyKey(request.idempotencyKey);
+    if (!uuidPattern.test(request.consentId))
+      violations.push({ field: 'consent_id', description: 'a consent id is a UUID' });
     if (!reasonCode.test(request.reason)) {
-      throw invalid('reason', 'give a short reason code such as "person_withdrew" or "recorded_in_error"');
+      violations.push({
+        field: 'reason',
+        description: 'give a short reason code such as "person_withdrew" or "recorded_in_error"',
+      });
     }
-    return this.#storage.transaction(async (tx) => {
-      const consent = await tx.consents.get(request.consentId, true);
-      if (!consent) throw new PassageError('not_found', `no consent ${request.consentId}`);
-      const recorder = consent.capturedBy.agencyId === caller.agencyId || caller.roles.includes('admin');
-      const ownScopes = consent.scopes.filter((s) => s.recipientAgencyIds.includes(caller.agencyId)).map((s) => s.id);
-      if (!recorder && ownScopes.length === 0) {
+    if (violations.length > 0) throw PassageError.invalid(violations);
+    const { idempotencyKey, ...asked } = request;
+    const revive = (json: unknown): RevokeResult => {
+      const result = json as RevokeResult;
+      return { ...result, consent: consentFromJson(result.consent) };
+    };
+    const earlier = await this.#replay(caller, idempotencyKey, 'revoke', asked, revive);
+    if (earlier) return earlier;
+    return this.#once(caller, idempotencyKey, 'revoke', asked, revive, async (tx) => {
+      const result = await this.#revoke(tx, caller, request);
+      return { value: result, subjectRef: result.consent.subjectRef };
+    });
+  }
+
+  async #revoke(
+    tx: ConsentTransaction,
+    caller: Caller,
+    request: { consentId: string; scopeIds: readonly string[]; all: boolean; reason: string },
+  ): Promise<RevokeResult> {
+    const consent = await tx.consents.get(request.consentId, true);
+    if (!consent) throw new PassageError('not_found', `no consent ${request.consentId}`);
+    const recorder = consent.capturedBy.agencyId === caller.agencyId || caller.roles.includes('admin');
+    const ownScopes = consent.scopes.filter((s) => s.recipientAgencyIds.includes(caller.agencyId)).map((s) => s.id);
+    if (!recorder && ownScopes.length === 0) {
+      throw new PassageError(
+        'permission_denied',
+        'only the agency that recorded this consent, or one it names, may record its withdrawal',
+      );
+    }
+    // An agency the consent names records a withdrawal of what names it, not of other agencies' scopes.
+    if (!recorder && request.scopeIds.some((id) => !ownScopes.includes(id))) {
+      throw new PassageError('permission_denied', 'you may withdraw only the scopes that name your agency');
+    }
+    const plan = planRevocation(consent, recorder || !request.all ? request : { all: false, scopeIds: ownScopes });
+    if (!plan.ok) throw PassageError.invalid(plan.violations);
+    if (plan.value.scopeIds.length === 0) return { consent, revokedScopeIds: [], alreadyRevoked: true };
+
+    const now = this.#now();
+    await tx.consents.saveRevocation(consent.id, plan.value.scopeIds, plan.value.whole, now);
+    const actor = actorOf(caller);
+    await tx.consents.appendChange(consent.subjectRef, {
+      change: plan.value.whole ? 'revoked' : 'scope_revoked',
+      consentId: consent.id,
+      scopeIds: plan.value.scopeIds,
+      actor,
+      at: now,
+      reason: request.reason,
+    });
+    const updated = (await tx.consents.get(consent.id))!;
+    await tx.events.revoked(updated, plan.value.scopeIds, plan.value.whole, request.reason, actor);
+    return { consent: updated, revokedScopeIds: plan.value.scopeIds, alreadyRevoked: false };
+  }
+
+  /**
+   * Confirms, with the person, a scope that lets police read which a police agency recorded
+   * (ADR 22): only a worker of a crisis line, victim services or a coalition may; police never.
+   */
+  async confirmScope(
+    caller: Caller,
+    request: { idempotencyKey: string; consentId: string; scopeId: string },
+  ): Promise<{ consent: ConsentRecord; alreadyConfirmed: boolean }> {
+    requireRole(caller, captureRoles, 'confirming a scope with the person');
+    const violations = checkIdempotencyKey(request.idempotencyKey);
+    if (!uuidPattern.test(request.consentId))
+      violations.push({ field: 'consent_id', description: 'a consent id is a UUID' });
+    if (!uuidPattern.test(request.scopeId)) violations.push({ field: 'scope_id', description: 'a scope id is a UUID' });
+    if (violations.length > 0) throw PassageError.invalid(violations);
+    const { idempotencyKey, ...asked } = request;
+    const revive = (json: unknown) => {
+      const result = json as { consent: ConsentRecord; alreadyConfirmed: boolean };
+      return { ...result, consent: consentFromJson(result.consent) };
+    };
+    const earlier = await this.#replay(caller, idempotencyKey, 'confirm_scope', asked, revive);
+    if (earlier) return earlier;
+    return this.#once(caller, idempotencyKey, 'confirm_scope', asked, revive, async (tx) => {
+      const callerKind = (await tx.agencies.kinds([caller.agencyId])).get(caller.agencyId);
+      if (callerKind === 'police') {
         throw new PassageError(
           'permission_denied',
-          'only the agency that recorded this consent, or one it names, may record its withdrawal',
+          'police cannot confirm a scope that lets police read; a worker of a crisis line, victim services or a coalition confirms it with the person',
         );
       }
-      // An agency the consent names records a withdrawal of what names it, not of other agencies' scopes.
-      if (!recorder && request.scopeIds.some((id) => !ownScopes.includes(id))) {
-        throw new PassageError('permission_denied', 'you may withdraw only the scopes that name your agency');
+      if (!callerKind || !confirmingKinds.includes(callerKind)) {
+        throw new PassageError(
+          'permission_denied',
+          'only a worker of a crisis line, victim services or a coalition confirms such a scope with the person',
+        );
       }
-      const plan = planRevocation(consent, recorder || !request.all ? request : { all: false, scopeIds: ownScopes });
-      if (!plan.ok) throw PassageError.invalid(plan.violations);
-      if (plan.value.scopeIds.length === 0) return { consent, revokedScopeIds: [], alreadyRevoked: true };
-
+      const consent = await tx.consents.get(request.consentId, true);
+      if (!consent) throw new PassageError('not_found', `no consent ${request.consentId}`);
+      const scope = consent.scopes.find((s) => s.id === request.scopeId);
+      if (!scope) throw invalid('scope_id', `consent ${consent.id} has no scope ${request.scopeId}`);
+      if (!scope.proposedAt) {
+        throw new PassageError(
+          'failed_precondition',
+          'this scope was not proposed by police; it needs no confirmation',
+        );
+      }
+      if (scope.confirmedAt) return { value: { consent, alreadyConfirmed: true }, subjectRef: consent.subjectRef };
       const now = this.#now();
-      await tx.consents.saveRevocation(consent.id, plan.value.scopeIds, plan.value.whole, now);
+      if (consent.revokedAt || scope.revokedAt || consent.expiresAt.getTime() <= now.getTime()) {
+        throw new PassageError(
+          'failed_precondition',
+          'this scope has ended (withdrawn, erased or expired); record a new consent with the person',
+        );
+      }
       const actor = actorOf(caller);
+      await tx.consents.confirmScope(consent.id, scope.id, actor, now);
       await tx.consents.appendChange(consent.subjectRef, {
-        change: plan.value.whole ? 'revoked' : 'scope_revoked',
+        change: 'scope_confirmed',
         consentId: consent.id,
-        scopeIds: plan.value.scopeIds,
+        scopeIds: [scope.id],
         actor,
         at: now,
-        reason: request.reason,
+        reason: '',
       });
       const updated = (await tx.consents.get(consent.id))!;
-      await tx.events.revoked(updated, plan.value.scopeIds, plan.value.whole, request.reason, actor);
-      return { consent: updated, revokedScopeIds: plan.value.scopeIds, alreadyRevoked: false };
+      const kinds = await tx.agencies.kinds(scope.recipientAgencyIds);
+      const confirmed = updated.scopes.find((s) => s.id === scope.id)!;
+      await tx.events.policeAccess(
+        updated,
+        policeAccessOf(confirmed, 'confirmed', (id) => kinds.get(id)),
+        actor,
+      );
+      return { value: { consent: updated, alreadyConfirmed: false }, subjectRef: consent.subjectRef };
     });
   }
 
   /**
    * Read-time evaluation, on every read, straight from the database: no cache can serve an
-   * allow after a revocation has committed. The recipient's kind comes from the directory
-   * when this service knows the agency; the caller's word is used only for agencies it
-   * does not know yet.
+   * allow after a revocation has committed. The recipient's kind comes from the directory;
+   * an agency the directory has not listed is refused, whatever kind the caller claims.
    */
   async evaluate(
     caller: Caller,
@@ -201,10 +379,10 @@ export class ConsentUseCases {
         'your agency may ask what it may see itself, or about people whose consent it recorded',
       );
     }
-    const kind = knownKind ?? (isRecipientKind(request.kind) ? request.kind : undefined);
-    if (!kind) {
-      throw invalid('recipient_kind', `the directory has not listed "${request.agencyId}"; give its agency kind`);
-    }
+    // The kind comes from the directory alone: whatever kind a caller claims for an agency
+    // the directory has not listed, the agency is refused, never believed.
+    const kind = knownKind;
+    if (!kind) throw invalid('recipient_agency_id', `the directory lists no agency "${request.agencyId}"`);
     const evaluatedAt = this.#now();
     return {
       ...evaluate(consents, { agencyId: request.agencyId, kind }, request.purpose, evaluatedAt),
@@ -213,6 +391,12 @@ export class ConsentUseCases {
     };
   }
 
+  /**
+   * A subject's consents and changes. Auditors and admins see every consent, without the
+   * capture notes; a worker of an agency that recorded consent sees its own, with their
+   * notes (personal data, category "situation"). Every read, a refused one too, is
+   * recorded as an access (ADR 22).
+   */
   async history(caller: Caller, subjectRef: string): Promise<History> {
     checkSubjectRef(subjectRef);
     const reader = this.#storage.reader();
@@ -221,13 +405,31 @@ export class ConsentUseCases {
       reader.consents.changes(subjectRef),
       reader.consents.erasure(subjectRef),
     ]);
+    const actor = actorOf(caller);
+    const recordAccess = (outcome: 'granted' | 'denied', consentIds: string[], notes: boolean, reason = '') =>
+      this.#recordAccess({
+        actor,
+        subjectRef,
+        consentIds,
+        record: 'consent_history',
+        outcome,
+        categories: notes ? ['situation'] : [],
+        reason,
+      });
     if (caller.roles.includes('auditor') || caller.roles.includes('admin')) {
+      await recordAccess(
+        'granted',
+        consents.map((c) => c.id),
+        false,
+      );
       return { consents, changes, erased: Boolean(erasure), notes: new Map() };
     }
-    requireRole(caller, captureRoles, 'reading consent history');
     const own = consents.filter((c) => c.capturedBy.agencyId === caller.agencyId);
-    if (own.length === 0)
+    if (!captureRoles.some((role) => caller.roles.includes(role)) || own.length === 0) {
+      await recordAccess('denied', [], false, own.length === 0 ? 'not_recording_agency' : 'role');
+      requireRole(caller, captureRoles, 'reading consent history');
       throw new PassageError('permission_denied', 'your agency recorded no consent for this subject');
+    }
     const ids = new Set(own.map((c) => c.id));
     const notes = new Map<string, string>();
     for (const consent of own) {
@@ -236,6 +438,8 @@ export class ConsentUseCases {
       const opened = await reader.vault.decrypt(subjectRef, `consent:${consent.id}:notes`, sealed);
       if (opened !== shredded) notes.set(consent.id, opened);
     }
+    // Recorded before anything is returned: a read that cannot be recorded fails.
+    await recordAccess('granted', [...ids], notes.size > 0);
     return {
       consents: own,
       changes: changes.filter((c) => ids.has(c.consentId) || c.change === 'subject_erased'),
@@ -244,31 +448,73 @@ export class ConsentUseCases {
     };
   }
 
+  /**
+   * The person's receipt, with the name they gave for it: for a worker (a role that
+   * captures consent) of the agency that recorded the consent, and nobody else — not an
+   * admin, not an agency the consent names (ADR 22). Every issue, a refused one too, is
+   * recorded as an access to the subject's identity.
+   */
   async receipt(caller: Caller, consentId: string, language: string): Promise<IssuedReceipt> {
     if (!uuidPattern.test(consentId)) throw invalid('consent_id', 'a consent id is a UUID');
     if (language !== 'en' && language !== 'fr') throw invalid('language', 'receipts are in "en" or "fr"');
     const reader = this.#storage.reader();
     const consent = await reader.consents.get(consentId);
     if (!consent) throw new PassageError('not_found', `no consent ${consentId}`);
-    // The receipt carries the name the person gave: for the recording agency only.
-    if (consent.capturedBy.agencyId !== caller.agencyId) {
-      throw new PassageError('permission_denied', 'only the agency that recorded this consent may issue its receipt');
+    const access = { actor: actorOf(caller), subjectRef: consent.subjectRef, consentIds: [consent.id] } as const;
+    const worker = captureRoles.some((role) => caller.roles.includes(role));
+    if (consent.capturedBy.agencyId !== caller.agencyId || !worker) {
+      await this.#recordAccess({
+        ...access,
+        record: 'consent_receipt',
+        outcome: 'denied',
+        categories: ['identity'],
+        reason: worker ? 'not_recording_agency' : 'role',
+      });
+      throw new PassageError(
+        'permission_denied',
+        'only a worker of the agency that recorded this consent may issue its receipt',
+      );
     }
     const sealed = await reader.consents.sealedFields(consentId);
-    const name = sealed.receiptName
+    const opened = sealed.receiptName
       ? await reader.vault.decrypt(consent.subjectRef, `consent:${consentId}:receipt_name`, sealed.receiptName)
       : '';
-    return this.#issueReceipt(reader, consent, language, name === shredded ? '' : name);
+    const name = opened === shredded ? '' : opened;
+    // Recorded before anything is returned: a read that cannot be recorded fails.
+    await this.#recordAccess({
+      ...access,
+      record: 'consent_receipt',
+      outcome: 'granted',
+      categories: name ? ['identity'] : [],
+      reason: '',
+    });
+    return this.#issueReceipt(reader, consent, language, name);
   }
 
-  async eraseSubject(caller: Caller, subjectRef: string, reason: string): Promise<{ alreadyErased: boolean }> {
+  #recordAccess(access: ConsentAccess): Promise<void> {
+    return this.#storage.transaction((tx) => tx.events.access(access));
+  }
+
+  async eraseSubject(
+    caller: Caller,
+    subjectRef: string,
+    reason: string,
+    idempotencyKey: string,
+  ): Promise<{ alreadyErased: boolean }> {
     requireRole(caller, ['admin'], 'erasing a subject');
-    checkSubjectRef(subjectRef);
+    const violations = checkIdempotencyKey(idempotencyKey);
+    if (!uuidPattern.test(subjectRef))
+      violations.push({ field: 'subject_ref', description: 'a subject reference is a UUID' });
     if (!reasonCode.test(reason))
-      throw invalid('reason', 'give a short reason code such as "person_requested_erasure"');
-    return this.#storage.transaction(async (tx) => {
+      violations.push({ field: 'reason', description: 'give a short reason code such as "person_requested_erasure"' });
+    if (violations.length > 0) throw PassageError.invalid(violations);
+    const revive = (json: unknown) => json as { alreadyErased: boolean };
+    const request = { subjectRef, reason };
+    const earlier = await this.#replay(caller, idempotencyKey, 'erase_subject', request, revive);
+    if (earlier) return earlier;
+    return this.#once(caller, idempotencyKey, 'erase_subject', request, revive, async (tx) => {
       await tx.consents.lockSubject(subjectRef);
-      if (await tx.consents.erasure(subjectRef)) return { alreadyErased: true };
+      if (await tx.consents.erasure(subjectRef)) return { value: { alreadyErased: true }, subjectRef };
       const known = (await tx.consents.bySubject(subjectRef)).length > 0;
       if (!known) throw new PassageError('not_found', `no subject ${subjectRef}`);
       const now = this.#now();
@@ -285,8 +531,57 @@ export class ConsentUseCases {
         reason,
       });
       await tx.events.subjectErased(subjectRef, actor, now);
-      return { alreadyErased: false };
+      // Earlier commands' request hashes cover the name and notes: they go with the keys.
+      await tx.idempotency.forgetRequests(subjectRef);
+      return { value: { alreadyErased: false }, subjectRef };
     });
+  }
+
+  /** The first answer to an earlier request under this key; a different request under it is refused. */
+  async #replay<T>(
+    caller: Caller,
+    key: string,
+    command: string,
+    request: unknown,
+    revive: (json: unknown) => T,
+  ): Promise<T | undefined> {
+    const earlier = await this.#storage.reader().idempotency.find(caller.agencyId, key);
+    if (!earlier) return undefined;
+    if (earlier.requestHash === erasedRequestHash) {
+      throw new PassageError('failed_precondition', 'the person this request was about has been erased since');
+    }
+    if (earlier.command !== command || earlier.requestHash !== hashOf({ command, request })) {
+      throw invalid('idempotency_key', 'already used for a different request; use a new key');
+    }
+    return revive(earlier.result);
+  }
+
+  /**
+   * Runs a command once per (agency, key): its result is saved under the key in the same
+   * transaction; a concurrent retry that finds the key taken rolls back and answers with
+   * the first result.
+   */
+  async #once<T>(
+    caller: Caller,
+    key: string,
+    command: string,
+    request: unknown,
+    revive: (json: unknown) => T,
+    work: (tx: ConsentTransaction) => Promise<{ value: T; subjectRef: string }>,
+  ): Promise<T> {
+    try {
+      return await this.#storage.transaction(async (tx) => {
+        const { value, subjectRef } = await work(tx);
+        const record = { command, requestHash: hashOf({ command, request }), result: value };
+        if (!(await tx.idempotency.save(caller.agencyId, key, subjectRef, record))) throw new KeyTaken();
+        return value;
+      });
+    } catch (error) {
+      if (!(error instanceof KeyTaken)) throw error;
+      const first = await this.#replay(caller, key, command, request, revive);
+      if (first) return first;
+      throw new PassageError('aborted', 'the same request is being processed; retry to get its result');
+    }
   }
 
   /** Announces consents whose expiry has passed; returns how many. Safe with several instances. */
@@ -316,7 +611,14 @@ export class ConsentUseCases {
     language: ReceiptLanguage,
     receiptName: string,
   ): Promise<IssuedReceipt> {
-    const ids = [consent.capturedBy.agencyId, ...consent.scopes.flatMap((s) => s.recipientAgencyIds)];
+    const ids = [
+      consent.capturedBy.agencyId,
+      ...consent.scopes.flatMap((s) => [
+        ...s.recipientAgencyIds,
+        ...(s.confirmedBy ? [s.confirmedBy.agencyId] : []),
+        ...(s.proposedBy ? [s.proposedBy.agencyId] : []),
+      ]),
+    ];
     const names = await reader.agencies.names(ids);
     const json = kantaraReceipt(consent, language);
     return {

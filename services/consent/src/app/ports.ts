@@ -1,7 +1,30 @@
-import type { RecipientKind } from '@passage/consent-policy';
+import type { DataCategory, RecipientKind } from '@passage/consent-policy';
 import type { shredded } from '@passage/crypto';
 import type { Actor, Change, ConsentRecord } from '../domain/consent.ts';
 import type { AgencyNames } from '../domain/receipt.ts';
+
+/**
+ * A read of a subject's consent data, for the audit log (audit.v1.access): who, which
+ * subject and consents, what was read and which categories came back; never the data.
+ */
+export interface ConsentAccess {
+  readonly actor: Actor;
+  readonly subjectRef: string;
+  readonly consentIds: readonly string[];
+  readonly record: 'consent_receipt' | 'consent_history';
+  readonly outcome: 'granted' | 'denied';
+  readonly categories: readonly DataCategory[];
+  readonly reason: string;
+}
+
+/** A scope that lets police read, as the consent report and the oversight feed are told of it. */
+export interface PoliceAccess {
+  readonly scopeId: string;
+  readonly state: 'proposed' | 'confirmed' | 'granted';
+  readonly policeAgencyIds: readonly string[];
+  readonly allPolice: boolean;
+  readonly categories: readonly string[];
+}
 
 /** Personal fields of a consent, sealed under the subject's data key. */
 export interface SealedFields {
@@ -18,6 +41,8 @@ export interface ConsentRepository {
   insert(record: ConsentRecord, sealed: SealedFields): Promise<void>;
   sealedFields(consentId: string): Promise<SealedFields>;
   saveRevocation(consentId: string, scopeIds: readonly string[], whole: boolean, at: Date): Promise<void>;
+  /** Records the confirmation of a proposed scope (ADR 22). */
+  confirmScope(consentId: string, scopeId: string, actor: Actor, at: Date): Promise<void>;
   /** Revokes every open consent of the subject and drops their sealed fields. */
   closeSubject(subjectRef: string, at: Date): Promise<string[]>;
   appendChange(subjectRef: string, change: Change): Promise<void>;
@@ -36,6 +61,8 @@ export interface EvaluationReader {
 /** What the directory has told this service about agencies (from directory.v1 events). */
 export interface AgencyCatalogue {
   names(agencyIds: readonly string[]): Promise<Map<string, AgencyNames>>;
+  /** The kind of each agency the directory has listed; an agency it has not listed is absent. */
+  kinds(agencyIds: readonly string[]): Promise<Map<string, RecipientKind>>;
 }
 
 export interface Vault {
@@ -54,11 +81,32 @@ export interface ConsentEvents {
     actor: Actor,
   ): Promise<void>;
   expired(record: ConsentRecord): Promise<void>;
+  /** consent.v1.police_access: a scope that lets police read was recorded or confirmed. */
+  policeAccess(record: ConsentRecord, access: PoliceAccess, actor: Actor): Promise<void>;
   subjectErased(subjectRef: string, actor: Actor, at: Date): Promise<void>;
+  /** audit.v1.access: a read of a receipt or a history, granted or refused. */
+  access(access: ConsentAccess): Promise<void>;
+}
+
+/** The first result of a command, kept under its idempotency key. */
+export interface IdempotencyRecord {
+  readonly command: string;
+  readonly requestHash: string;
+  /** The answer as JSON (dates as ISO strings); never personal data. */
+  readonly result: unknown;
+}
+
+export interface IdempotencyStore {
+  find(agencyId: string, key: string): Promise<IdempotencyRecord | undefined>;
+  /** False when the key was taken meanwhile (a concurrent retry). */
+  save(agencyId: string, key: string, subjectRef: string, record: IdempotencyRecord): Promise<boolean>;
+  /** Blanks the request hashes of a subject's commands (erasure): a hash over a grant covers the name. */
+  forgetRequests(subjectRef: string): Promise<void>;
 }
 
 export interface ConsentTransaction {
   readonly consents: ConsentRepository;
+  readonly idempotency: IdempotencyStore;
   readonly vault: Vault;
   readonly events: ConsentEvents;
   readonly agencies: AgencyCatalogue;

@@ -10,8 +10,19 @@ export interface Actor {
   readonly role: string;
 }
 
+/**
+ * A scope as recorded. One that lets police read which a police agency recorded is only
+ * proposed (`proposedAt`, `proposedBy`) until a worker of a crisis line, victim services or
+ * a coalition confirms it with the person (`confirmedAt`, `confirmedBy`): ADR 22.
+ */
+export interface ConsentScope extends Scope {
+  readonly proposedBy?: Actor | undefined;
+  readonly confirmedBy?: Actor | undefined;
+}
+
 /** A consent as recorded: the policy's view of it plus how and by whom it was captured. */
 export interface ConsentRecord extends Consent {
+  readonly scopes: readonly ConsentScope[];
   /** Pseudonymous subject reference (UUID). */
   readonly subjectRef: string;
   readonly capturedBy: Actor;
@@ -40,7 +51,7 @@ export interface GrantInput {
   readonly notes: string;
 }
 
-export type ChangeKind = 'granted' | 'revoked' | 'scope_revoked' | 'expired' | 'subject_erased';
+export type ChangeKind = 'granted' | 'revoked' | 'scope_revoked' | 'scope_confirmed' | 'expired' | 'subject_erased';
 
 /** One line of a subject's consent history. */
 export interface Change {
@@ -53,3 +64,29 @@ export interface Change {
 }
 
 export type { Consent, Scope };
+
+const date = (value: unknown): Date | undefined =>
+  value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
+
+/** A scope back from JSON (the scopes column, or an idempotent command's answer): its times as dates again. */
+export function scopeFromJson(json: unknown): ConsentScope {
+  const scope = json as ConsentScope & Record<string, unknown>;
+  return {
+    ...scope,
+    revokedAt: date(scope['revokedAt']),
+    proposedAt: date(scope['proposedAt']),
+    confirmedAt: date(scope['confirmedAt']),
+  };
+}
+
+/** A consent record back from JSON (an idempotent command's first answer): its times as dates again. */
+export function consentFromJson(json: unknown): ConsentRecord {
+  const record = json as ConsentRecord & Record<string, unknown>;
+  return {
+    ...record,
+    grantedAt: date(record['grantedAt'])!,
+    expiresAt: date(record['expiresAt'])!,
+    revokedAt: date(record['revokedAt']),
+    scopes: record.scopes.map(scopeFromJson),
+  };
+}

@@ -30,6 +30,10 @@ const words = {
     may: (who: string, what: string, why: string) => `• ${who} may see your ${what}, to ${why}.`,
     noContact: (who: string) => `  They will not contact you directly; only ${who} will.`,
     revoked: '  (You have since withdrawn this.)',
+    proposed: (who: string, date: string) =>
+      `  (Proposed by ${who} on ${date}. It has no effect unless you confirm it with a worker of a crisis line, victim services or an anti-trafficking coalition.)`,
+    confirmed: (who: string, date: string, by: string, on: string) =>
+      `  (Proposed by ${who} on ${date}; confirmed with you by ${by} on ${on}.)`,
     until: (date: string) => `This lasts until ${date}, unless you withdraw it sooner.`,
     withdraw: (who: string, ref: string) =>
       `You can change your mind at any time. Tell ${who}, or any agency above, and quote your reference ${ref}. ` +
@@ -80,6 +84,10 @@ const words = {
     may: (who: string, what: string, why: string) => `• ${who} peut consulter vos ${what}, pour ${why}.`,
     noContact: (who: string) => `  On ne vous contactera pas directement; seul ${who} le fera.`,
     revoked: '  (Vous avez retiré ce consentement depuis.)',
+    proposed: (who: string, date: string) =>
+      `  (Proposé par ${who} le ${date}. Sans effet tant que vous ne l’avez pas confirmé avec une intervenante ou un intervenant d’une ligne d’écoute, des services aux victimes ou d’une coalition contre la traite.)`,
+    confirmed: (who: string, date: string, by: string, on: string) =>
+      `  (Proposé par ${who} le ${date}; confirmé avec vous par ${by} le ${on}.)`,
     until: (date: string) => `Ce consentement est valide jusqu’au ${date}, sauf si vous le retirez avant.`,
     withdraw: (who: string, ref: string) =>
       `Vous pouvez changer d’avis à tout moment. Dites-le à ${who} ou à tout organisme ci-dessus, en citant votre référence ${ref}. ` +
@@ -162,6 +170,20 @@ export function receiptText(
     );
     lines.push(w.may(who, what, why));
     if (scope.doNotContact) lines.push(w.noContact(agency(consent.capturedBy.agencyId)));
+    if (scope.proposedAt) {
+      const proposer = agency(scope.proposedBy?.agencyId ?? consent.capturedBy.agencyId);
+      const proposedOn = torontoDate(scope.proposedAt, language);
+      lines.push(
+        scope.confirmedAt
+          ? w.confirmed(
+              proposer,
+              proposedOn,
+              agency(scope.confirmedBy?.agencyId ?? ''),
+              torontoDate(scope.confirmedAt, language),
+            )
+          : w.proposed(proposer, proposedOn),
+      );
+    }
     if (scope.revokedAt ?? consent.revokedAt) lines.push(w.revoked);
   }
   lines.push('', w.until(torontoDate(consent.expiresAt, language)), '');
@@ -182,6 +204,11 @@ export interface KantaraReceipt {
   readonly policyUrl: string;
   readonly services: ReadonlyArray<{
     service: string;
+    /** A scope police proposed (ADR 22): who proposed it and when, and who confirmed it with the person and when. */
+    proposal?: {
+      proposedBy: { agencyId: string; userId: string; at: string };
+      confirmedBy: { agencyId: string; userId: string; at: string } | null;
+    };
     purposes: ReadonlyArray<{
       purpose: Purpose;
       consentType: 'EXPLICIT';
@@ -216,6 +243,25 @@ export function kantaraReceipt(consent: ConsentRecord, language: ReceiptLanguage
     policyUrl: 'https://passage.example/privacy',
     services: consent.scopes.map((scope) => ({
       service: scope.id,
+      ...(scope.proposedAt
+        ? {
+            proposal: {
+              proposedBy: {
+                agencyId: scope.proposedBy?.agencyId ?? consent.capturedBy.agencyId,
+                userId: scope.proposedBy?.userId ?? consent.capturedBy.userId,
+                at: scope.proposedAt.toISOString(),
+              },
+              confirmedBy:
+                scope.confirmedAt && scope.confirmedBy
+                  ? {
+                      agencyId: scope.confirmedBy.agencyId,
+                      userId: scope.confirmedBy.userId,
+                      at: scope.confirmedAt.toISOString(),
+                    }
+                  : null,
+            },
+          }
+        : {}),
       purposes: scope.purposes.map((purpose, i) => ({
         purpose,
         consentType: 'EXPLICIT' as const,

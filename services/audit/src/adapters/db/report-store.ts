@@ -155,7 +155,43 @@ export class PgReportStore implements ReportStore {
          and ${inWindow} and ($3 = '' or e.actor_agency = $3)`,
       params,
     );
+    // One row per scope that lets police read: its latest state, who recorded and who confirmed it.
+    const police = await this.#pool.query<Record<string, unknown>>(
+      `with p as (
+         select e.seq, e.occurred_at, e.actor_agency, ${event} -> 'policeAccess' as pa
+         from audit.entries e where e.action = 'consent.v1.police_access'
+       ), scopes as (
+         select pa ->> 'consentId' as consent_id, pa ->> 'scopeId' as scope_id,
+                (array_agg(coalesce(pa ->> 'state', '') order by seq desc))[1] as state,
+                (array_agg(coalesce(pa ->> 'recordedByAgency', '') order by seq))[1] as recorded_by,
+                (array_agg(pa ->> 'recordedAt' order by seq))[1] as recorded_at,
+                (array_agg(coalesce(pa -> 'policeAgencyIds', '[]'::jsonb) order by seq))[1] as police_agency_ids,
+                bool_or(coalesce((pa ->> 'allPolice')::boolean, false)) as all_police,
+                (array_agg(coalesce(pa -> 'categories', '[]'::jsonb) order by seq))[1] as categories,
+                max(case when pa ->> 'state' = 'confirmed' then actor_agency end) as confirmed_by,
+                max(case when pa ->> 'state' = 'confirmed' then occurred_at end) as confirmed_at,
+                bool_or(($1::timestamptz is null or occurred_at >= $1) and ($2::timestamptz is null or occurred_at < $2))
+                  as in_window
+         from p group by 1, 2
+       )
+       select * from scopes
+       where in_window and ($3 = '' or recorded_by = $3 or confirmed_by = $3 or police_agency_ids ? $3)
+       order by recorded_at, consent_id, scope_id`,
+      params,
+    );
     return {
+      policeAccess: police.rows.map((row) => ({
+        consentId: String(row['consent_id']),
+        scopeId: String(row['scope_id']),
+        state: String(row['state']),
+        recordedByAgency: String(row['recorded_by']),
+        recordedAt: typeof row['recorded_at'] === 'string' ? new Date(row['recorded_at']) : undefined,
+        policeAgencyIds: row['police_agency_ids'] as string[],
+        allPolice: Boolean(row['all_police']),
+        categories: row['categories'] as string[],
+        confirmedByAgency: typeof row['confirmed_by'] === 'string' ? row['confirmed_by'] : '',
+        confirmedAt: (row['confirmed_at'] as Date | null) ?? undefined,
+      })),
       consents: consents.rows.map((row) => ({
         agencyId: String(row['agency']),
         method: String(row['method']),

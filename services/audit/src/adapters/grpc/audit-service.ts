@@ -54,7 +54,12 @@ export function auditService(queries: AuditQueries, verifier: TokenVerifier, log
       },
       consentReport: async (request, { metadata }) => {
         const figures = await queries.consent(reader(metadata), windowOf(request.range));
-        return { ...figures, consents: [...figures.consents], accesses: [...figures.accesses] };
+        return {
+          ...figures,
+          consents: [...figures.consents],
+          accesses: [...figures.accesses],
+          policeAccess: [...figures.policeAccess],
+        };
       },
       statisticsReport: async (request, { metadata }) => {
         const table = await queries.statistics(

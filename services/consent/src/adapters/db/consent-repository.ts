@@ -1,7 +1,14 @@
-import type { Scope } from '@passage/consent-policy';
 import type { EntityManager } from '@passage/platform';
-import type { Actor, CaptureMethod, Change, ChangeKind, ConsentRecord } from '../../domain/consent.ts';
-import type { ConsentRepository, SealedFields } from '../../app/ports.ts';
+import { erasedRequestHash } from '../../domain/idempotency.ts';
+import {
+  scopeFromJson,
+  type Actor,
+  type CaptureMethod,
+  type Change,
+  type ChangeKind,
+  type ConsentRecord,
+} from '../../domain/consent.ts';
+import type { ConsentRepository, IdempotencyRecord, IdempotencyStore, SealedFields } from '../../app/ports.ts';
 
 export const consentSchema = 'consent';
 
@@ -15,7 +22,7 @@ export interface ConsentRow {
   granted_at: Date | string;
   expires_at: Date | string;
   revoked_at: Date | string | null;
-  scopes: Array<Omit<Scope, 'revokedAt'> & { revokedAt?: string }>;
+  scopes: unknown[];
 }
 
 export const columns =
@@ -32,10 +39,7 @@ export function toRecord(row: ConsentRow): ConsentRecord {
     grantedAt: new Date(row.granted_at),
     expiresAt: new Date(row.expires_at),
     revokedAt: row.revoked_at ? new Date(row.revoked_at) : undefined,
-    scopes: row.scopes.map(({ revokedAt, ...scope }) => ({
-      ...scope,
-      revokedAt: revokedAt ? new Date(revokedAt) : undefined,
-    })),
+    scopes: row.scopes.map(scopeFromJson),
   };
 }
 
@@ -103,6 +107,18 @@ export class SqlConsentRepository implements ConsentRepository {
       'update consent.consents set scopes = ?::jsonb, revoked_at = coalesce(revoked_at, ?) where id = ?',
       [JSON.stringify(scopes), whole ? at : null, consentId],
     );
+  }
+
+  async confirmScope(consentId: string, scopeId: string, actor: Actor, at: Date): Promise<void> {
+    const consent = await this.get(consentId);
+    if (!consent) return;
+    const scopes = consent.scopes.map((s) =>
+      s.id === scopeId && !s.confirmedAt ? { ...s, confirmedAt: at, confirmedBy: actor } : s,
+    );
+    await this.#em.execute('update consent.consents set scopes = ?::jsonb where id = ?', [
+      JSON.stringify(scopes),
+      consentId,
+    ]);
   }
 
   async closeSubject(subjectRef: string, at: Date): Promise<string[]> {
@@ -179,5 +195,37 @@ export class SqlConsentRepository implements ConsentRepository {
       [now, now, limit],
     );
     return rows.map(toRecord);
+  }
+}
+
+export class SqlIdempotencyStore implements IdempotencyStore {
+  readonly #em: EntityManager;
+
+  constructor(em: EntityManager) {
+    this.#em = em;
+  }
+
+  async find(agencyId: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const [row] = await this.#em.execute<{ command: string; request_hash: string; result: unknown }[]>(
+      'select command, request_hash, result from consent.idempotency_keys where agency_id = ? and key = ?',
+      [agencyId, key],
+    );
+    return row ? { command: row.command, requestHash: row.request_hash, result: row.result } : undefined;
+  }
+
+  async save(agencyId: string, key: string, subjectRef: string, record: IdempotencyRecord): Promise<boolean> {
+    const inserted = await this.#em.execute<{ key: string }[]>(
+      `insert into consent.idempotency_keys (agency_id, key, command, request_hash, subject_ref, result)
+       values (?, ?, ?, ?, ?, ?::jsonb) on conflict do nothing returning key`,
+      [agencyId, key, record.command, record.requestHash, subjectRef || null, JSON.stringify(record.result)],
+    );
+    return inserted.length === 1;
+  }
+
+  async forgetRequests(subjectRef: string): Promise<void> {
+    await this.#em.execute('update consent.idempotency_keys set request_hash = ? where subject_ref = ?', [
+      erasedRequestHash,
+      subjectRef,
+    ]);
   }
 }

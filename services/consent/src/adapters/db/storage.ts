@@ -1,10 +1,11 @@
+import { isRecipientKind, type RecipientKind } from '@passage/consent-policy';
 import type { SubjectVault } from '@passage/crypto';
 import type { Topology } from '@passage/events';
 import type { EntityManager, MikroORM } from '@passage/platform';
 import type { AgencyNames } from '../../domain/receipt.ts';
 import type { AgencyCatalogue, ConsentStorage, ConsentTransaction, EvaluationReader } from '../../app/ports.ts';
 import { OutboxConsentEvents } from '../events/outbox-events.ts';
-import { SqlConsentRepository } from './consent-repository.ts';
+import { SqlConsentRepository, SqlIdempotencyStore } from './consent-repository.ts';
 
 class SqlAgencyCatalogue implements AgencyCatalogue {
   readonly #em: EntityManager;
@@ -20,6 +21,16 @@ class SqlAgencyCatalogue implements AgencyCatalogue {
       [`{${[...new Set(agencyIds)].join(',')}}`],
     );
     return new Map(rows.map((r) => [r.agency_id, { en: r.name_en, fr: r.name_fr }]));
+  }
+
+  async kinds(agencyIds: readonly string[]): Promise<Map<string, RecipientKind>> {
+    if (agencyIds.length === 0) return new Map();
+    const rows = await this.#em.execute<{ agency_id: string; kind: string }[]>(
+      'select agency_id, kind from consent.agencies where agency_id = any(?::text[])',
+      [`{${[...new Set(agencyIds)].join(',')}}`],
+    );
+    // A kind the vocabulary does not know is no kind at all: such an agency counts as unknown.
+    return new Map(rows.flatMap((r) => (isRecipientKind(r.kind) ? [[r.agency_id, r.kind] as const] : [])));
   }
 }
 
@@ -45,6 +56,7 @@ export class SqlConsentStorage implements ConsentStorage {
     const em = this.#orm.em.fork();
     return {
       consents: new SqlConsentRepository(em),
+      idempotency: new SqlIdempotencyStore(em),
       vault: this.#vault(),
       agencies: new SqlAgencyCatalogue(em),
     };
@@ -54,6 +66,7 @@ export class SqlConsentStorage implements ConsentStorage {
     return this.#orm.em.fork().transactional((em) =>
       work({
         consents: new SqlConsentRepository(em),
+        idempotency: new SqlIdempotencyStore(em),
         vault: this.#vault(),
         agencies: new SqlAgencyCatalogue(em),
         events: new OutboxConsentEvents(em, this.#topology),

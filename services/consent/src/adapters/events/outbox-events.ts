@@ -1,7 +1,7 @@
 import { createEnvelope, enqueueEvents, type EventPayload, type Topology } from '@passage/events';
 import type { EntityManager } from '@passage/platform';
 import type { Actor, ConsentRecord } from '../../domain/consent.ts';
-import type { ConsentEvents } from '../../app/ports.ts';
+import type { ConsentAccess, ConsentEvents, PoliceAccess } from '../../app/ports.ts';
 import { consentSchema } from '../db/consent-repository.ts';
 
 /** consent.v1.* facts: ids, categories, agencies and times; never anything about the person. */
@@ -74,6 +74,45 @@ export class OutboxConsentEvents implements ConsentEvents {
         value: { consentId: record.id, expiredAt: record.expiresAt },
       },
     );
+  }
+
+  policeAccess(record: ConsentRecord, access: PoliceAccess, actor: Actor): Promise<void> {
+    return this.#publish('police_access', record.subjectRef, record.id, actor, {
+      $case: 'policeAccess',
+      value: {
+        consentId: record.id,
+        scopeId: access.scopeId,
+        state: access.state,
+        policeAgencyIds: [...access.policeAgencyIds],
+        allPolice: access.allPolice,
+        categories: [...access.categories],
+        recordedByAgency: record.capturedBy.agencyId,
+        recordedAt: record.grantedAt,
+      },
+    });
+  }
+
+  async access(access: ConsentAccess): Promise<void> {
+    const envelope = createEnvelope({
+      type: 'audit.v1.access',
+      actor: { agency: access.actor.agencyId, user: access.actor.userId, role: access.actor.role },
+      subjectRef: access.subjectRef,
+      consentId: access.consentIds[0] ?? '',
+      allowedCategories: [...access.categories],
+      payload: {
+        $case: 'accessRecorded',
+        value: {
+          referralId: '',
+          outcome: access.outcome,
+          categories: [...access.categories],
+          consentIds: [...access.consentIds],
+          purpose: '',
+          reason: access.reason,
+          record: access.record,
+        },
+      },
+    });
+    await enqueueEvents(this.#em, consentSchema, [{ subject: this.#topology.audit('access'), envelope }]);
   }
 
   subjectErased(subjectRef: string, actor: Actor, at: Date): Promise<void> {

@@ -12,7 +12,11 @@ export function consentService(useCases: ConsentUseCases, verifier: TokenVerifie
     pb.ConsentServiceService,
     {
       grant: async (request, { metadata }) => {
-        const { consent, receipt } = await useCases.grant(authenticate(metadata, verifier), grantFromWire(request));
+        const { consent, receipt } = await useCases.grant(
+          authenticate(metadata, verifier),
+          grantFromWire(request),
+          request.idempotencyKey,
+        );
         return {
           consentId: consent.id,
           subjectRef: consent.subjectRef,
@@ -22,6 +26,7 @@ export function consentService(useCases: ConsentUseCases, verifier: TokenVerifie
       },
       revoke: async (request, { metadata }) => {
         const result = await useCases.revoke(authenticate(metadata, verifier), {
+          idempotencyKey: request.idempotencyKey,
           consentId: request.consentId,
           scopeIds: request.scopeIds,
           all: request.all,
@@ -52,11 +57,20 @@ export function consentService(useCases: ConsentUseCases, verifier: TokenVerifie
       },
       receipt: async (request, { metadata }) =>
         receiptToWire(await useCases.receipt(authenticate(metadata, verifier), request.consentId, request.language)),
+      confirmScope: async (request, { metadata }) => {
+        const { consent, alreadyConfirmed } = await useCases.confirmScope(authenticate(metadata, verifier), {
+          idempotencyKey: request.idempotencyKey,
+          consentId: request.consentId,
+          scopeId: request.scopeId,
+        });
+        return { consent: consentToWire(consent), alreadyConfirmed };
+      },
       eraseSubject: async (request, { metadata }) => {
         const { alreadyErased } = await useCases.eraseSubject(
           authenticate(metadata, verifier),
           request.subjectRef,
           request.reason,
+          request.idempotencyKey,
         );
         return { erased: true, alreadyErased };
       },

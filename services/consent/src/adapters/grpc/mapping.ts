@@ -49,6 +49,10 @@ export function consentToWire(record: ConsentRecord, notes = ''): pb.ConsentReco
       categories: [...s.categories],
       doNotContact: s.doNotContact,
       revokedAt: s.revokedAt,
+      proposedAt: s.proposedAt,
+      proposedBy: s.proposedBy && actorToWire(s.proposedBy),
+      confirmedAt: s.confirmedAt,
+      confirmedBy: s.confirmedBy && actorToWire(s.confirmedBy),
     })),
     notes,
   };

@@ -278,6 +278,7 @@ export const routes: readonly RouteSpec[] = [
     tag: 'consent',
     roles: workers,
     status: 201,
+    idempotent: true,
     body: obj(
       {
         subjectRef: { anyOf: [uuid, { type: 'string', maxLength: 0 }] },
@@ -303,7 +304,7 @@ export const routes: readonly RouteSpec[] = [
       consent.GrantResponse.toJSON(
         await rpc(
           call.clients.consent.grant.bind(call.clients.consent),
-          consent.GrantRequest.fromJSON(call.body),
+          consent.GrantRequest.fromJSON({ ...call.body, idempotencyKey: call.idempotencyKey }),
           call,
         ),
       ),
@@ -315,12 +316,39 @@ export const routes: readonly RouteSpec[] = [
     tag: 'consent',
     roles: workers,
     params: obj({ consentId: uuid }, ['consentId']),
+    idempotent: true,
     body: obj({ scopeIds: strs, all: { type: 'boolean' }, reason: str(100) }, ['reason']),
     handle: async (call) =>
       consent.RevokeResponse.toJSON(
         await rpc(
           call.clients.consent.revoke.bind(call.clients.consent),
-          consent.RevokeRequest.fromJSON({ ...call.body, consentId: call.params['consentId'] }),
+          consent.RevokeRequest.fromJSON({
+            ...call.body,
+            consentId: call.params['consentId'],
+            idempotencyKey: call.idempotencyKey,
+          }),
+          call,
+        ),
+      ),
+  },
+  {
+    method: 'POST',
+    url: '/api/consents/:consentId/scopes/:scopeId/confirm',
+    summary:
+      'Confirm with the person a scope police proposed (investigation, naming police): until then it allows nothing; crisis line, victim services and coalition workers only',
+    tag: 'consent',
+    roles: workers,
+    params: obj({ consentId: uuid, scopeId: uuid }, ['consentId', 'scopeId']),
+    idempotent: true,
+    handle: async (call) =>
+      consent.ConfirmScopeResponse.toJSON(
+        await rpc(
+          call.clients.consent.confirmScope.bind(call.clients.consent),
+          {
+            idempotencyKey: call.idempotencyKey,
+            consentId: call.params['consentId']!,
+            scopeId: call.params['scopeId']!,
+          },
           call,
         ),
       ),

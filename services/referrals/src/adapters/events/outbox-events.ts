@@ -40,6 +40,7 @@ export class OutboxReferralEvents implements ReferralEvents {
           consentIds: [...record.consentIds],
           purpose: record.purpose,
           reason: record.reason,
+          record: '',
         },
       },
     });

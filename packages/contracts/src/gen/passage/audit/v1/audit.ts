@@ -90,6 +90,8 @@ export interface AccessRecord {
   reason: string;
   referralId: string;
   consentIds: string[];
+  /** What was read: empty for a referral; consent_receipt or consent_history. */
+  record: string;
 }
 
 export interface AccessLogResponse {
@@ -163,11 +165,35 @@ export interface AccessCount {
   denied: number;
 }
 
+/**
+ * A consent scope that lets police read (purpose investigation, naming police; ADR 22),
+ * from its consent.v1.police_access events: one row per scope with an event in range.
+ */
+export interface PoliceAccess {
+  consentId: string;
+  scopeId: string;
+  /**
+   * proposed (a police agency recorded it; it allows nothing yet), confirmed (a worker of a
+   * non-police agency confirmed it with the person) or granted (a non-police agency recorded it).
+   */
+  state: string;
+  recordedByAgency: string;
+  recordedAt?: Date | undefined;
+  policeAgencyIds: string[];
+  /** The scope names every police service (the police kind). */
+  allPolice: boolean;
+  categories: string[];
+  confirmedByAgency: string;
+  confirmedAt?: Date | undefined;
+}
+
 export interface ConsentReportResponse {
   consents: ConsentCount[];
   referralsWithdrawnByRevocation: number;
   accesses: AccessCount[];
   accessesDenied: number;
+  /** Every scope that lets police read: police access, proposed or in effect. */
+  policeAccess: PoliceAccess[];
 }
 
 export interface StatisticsReportRequest {
@@ -1109,6 +1135,7 @@ function createBaseAccessRecord(): AccessRecord {
     reason: '',
     referralId: '',
     consentIds: [],
+    record: '',
   };
 }
 
@@ -1149,6 +1176,9 @@ export const AccessRecord: MessageFns<AccessRecord> = {
     }
     for (const v of message.consentIds) {
       writer.uint32(98).string(v!);
+    }
+    if (message.record !== '') {
+      writer.uint32(106).string(message.record);
     }
     return writer;
   },
@@ -1262,6 +1292,14 @@ export const AccessRecord: MessageFns<AccessRecord> = {
             message.consentIds.push(reader.string());
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.record = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1314,6 +1352,7 @@ export const AccessRecord: MessageFns<AccessRecord> = {
         : globalThis.Array.isArray(object?.consent_ids)
           ? object.consent_ids.map((e: any) => globalThis.String(e))
           : [],
+      record: isSet(object.record) ? globalThis.String(object.record) : '',
     };
   },
 
@@ -1355,6 +1394,9 @@ export const AccessRecord: MessageFns<AccessRecord> = {
     if (message.consentIds?.length) {
       obj.consentIds = message.consentIds;
     }
+    if (message.record !== '') {
+      obj.record = message.record;
+    }
     return obj;
   },
 
@@ -1375,6 +1417,7 @@ export const AccessRecord: MessageFns<AccessRecord> = {
     message.reason = object.reason ?? '';
     message.referralId = object.referralId ?? '';
     message.consentIds = object.consentIds?.map((e) => e) || [];
+    message.record = object.record ?? '';
     return message;
   },
 };
@@ -2406,8 +2449,266 @@ export const AccessCount: MessageFns<AccessCount> = {
   },
 };
 
+function createBasePoliceAccess(): PoliceAccess {
+  return {
+    consentId: '',
+    scopeId: '',
+    state: '',
+    recordedByAgency: '',
+    recordedAt: undefined,
+    policeAgencyIds: [],
+    allPolice: false,
+    categories: [],
+    confirmedByAgency: '',
+    confirmedAt: undefined,
+  };
+}
+
+export const PoliceAccess: MessageFns<PoliceAccess> = {
+  encode(message: PoliceAccess, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consentId !== '') {
+      writer.uint32(10).string(message.consentId);
+    }
+    if (message.scopeId !== '') {
+      writer.uint32(18).string(message.scopeId);
+    }
+    if (message.state !== '') {
+      writer.uint32(26).string(message.state);
+    }
+    if (message.recordedByAgency !== '') {
+      writer.uint32(34).string(message.recordedByAgency);
+    }
+    if (message.recordedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.recordedAt), writer.uint32(42).fork()).join();
+    }
+    for (const v of message.policeAgencyIds) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.allPolice !== false) {
+      writer.uint32(56).bool(message.allPolice);
+    }
+    for (const v of message.categories) {
+      writer.uint32(66).string(v!);
+    }
+    if (message.confirmedByAgency !== '') {
+      writer.uint32(74).string(message.confirmedByAgency);
+    }
+    if (message.confirmedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.confirmedAt), writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PoliceAccess {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePoliceAccess();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.scopeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.recordedByAgency = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.recordedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.policeAgencyIds.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.allPolice = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.categories.push(reader.string());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.confirmedByAgency = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.confirmedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PoliceAccess {
+    return {
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+          ? globalThis.String(object.consent_id)
+          : '',
+      scopeId: isSet(object.scopeId)
+        ? globalThis.String(object.scopeId)
+        : isSet(object.scope_id)
+          ? globalThis.String(object.scope_id)
+          : '',
+      state: isSet(object.state) ? globalThis.String(object.state) : '',
+      recordedByAgency: isSet(object.recordedByAgency)
+        ? globalThis.String(object.recordedByAgency)
+        : isSet(object.recorded_by_agency)
+          ? globalThis.String(object.recorded_by_agency)
+          : '',
+      recordedAt: isSet(object.recordedAt)
+        ? fromJsonTimestamp(object.recordedAt)
+        : isSet(object.recorded_at)
+          ? fromJsonTimestamp(object.recorded_at)
+          : undefined,
+      policeAgencyIds: globalThis.Array.isArray(object?.policeAgencyIds)
+        ? object.policeAgencyIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.police_agency_ids)
+          ? object.police_agency_ids.map((e: any) => globalThis.String(e))
+          : [],
+      allPolice: isSet(object.allPolice)
+        ? globalThis.Boolean(object.allPolice)
+        : isSet(object.all_police)
+          ? globalThis.Boolean(object.all_police)
+          : false,
+      categories: globalThis.Array.isArray(object?.categories)
+        ? object.categories.map((e: any) => globalThis.String(e))
+        : [],
+      confirmedByAgency: isSet(object.confirmedByAgency)
+        ? globalThis.String(object.confirmedByAgency)
+        : isSet(object.confirmed_by_agency)
+          ? globalThis.String(object.confirmed_by_agency)
+          : '',
+      confirmedAt: isSet(object.confirmedAt)
+        ? fromJsonTimestamp(object.confirmedAt)
+        : isSet(object.confirmed_at)
+          ? fromJsonTimestamp(object.confirmed_at)
+          : undefined,
+    };
+  },
+
+  toJSON(message: PoliceAccess): unknown {
+    const obj: any = {};
+    if (message.consentId !== '') {
+      obj.consentId = message.consentId;
+    }
+    if (message.scopeId !== '') {
+      obj.scopeId = message.scopeId;
+    }
+    if (message.state !== '') {
+      obj.state = message.state;
+    }
+    if (message.recordedByAgency !== '') {
+      obj.recordedByAgency = message.recordedByAgency;
+    }
+    if (message.recordedAt !== undefined) {
+      obj.recordedAt = message.recordedAt.toISOString();
+    }
+    if (message.policeAgencyIds?.length) {
+      obj.policeAgencyIds = message.policeAgencyIds;
+    }
+    if (message.allPolice !== false) {
+      obj.allPolice = message.allPolice;
+    }
+    if (message.categories?.length) {
+      obj.categories = message.categories;
+    }
+    if (message.confirmedByAgency !== '') {
+      obj.confirmedByAgency = message.confirmedByAgency;
+    }
+    if (message.confirmedAt !== undefined) {
+      obj.confirmedAt = message.confirmedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PoliceAccess>): PoliceAccess {
+    return PoliceAccess.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PoliceAccess>): PoliceAccess {
+    const message = createBasePoliceAccess();
+    message.consentId = object.consentId ?? '';
+    message.scopeId = object.scopeId ?? '';
+    message.state = object.state ?? '';
+    message.recordedByAgency = object.recordedByAgency ?? '';
+    message.recordedAt = object.recordedAt ?? undefined;
+    message.policeAgencyIds = object.policeAgencyIds?.map((e) => e) || [];
+    message.allPolice = object.allPolice ?? false;
+    message.categories = object.categories?.map((e) => e) || [];
+    message.confirmedByAgency = object.confirmedByAgency ?? '';
+    message.confirmedAt = object.confirmedAt ?? undefined;
+    return message;
+  },
+};
+
 function createBaseConsentReportResponse(): ConsentReportResponse {
-  return { consents: [], referralsWithdrawnByRevocation: 0, accesses: [], accessesDenied: 0 };
+  return { consents: [], referralsWithdrawnByRevocation: 0, accesses: [], accessesDenied: 0, policeAccess: [] };
 }
 
 export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
@@ -2423,6 +2724,9 @@ export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
     }
     if (message.accessesDenied !== 0) {
       writer.uint32(32).int64(message.accessesDenied);
+    }
+    for (const v of message.policeAccess) {
+      PoliceAccess.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -2472,6 +2776,14 @@ export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
             message.accessesDenied = longToNumber(reader.int64());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.policeAccess.push(PoliceAccess.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2502,6 +2814,11 @@ export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
         : isSet(object.accesses_denied)
           ? globalThis.Number(object.accesses_denied)
           : 0,
+      policeAccess: globalThis.Array.isArray(object?.policeAccess)
+        ? object.policeAccess.map((e: any) => PoliceAccess.fromJSON(e))
+        : globalThis.Array.isArray(object?.police_access)
+          ? object.police_access.map((e: any) => PoliceAccess.fromJSON(e))
+          : [],
     };
   },
 
@@ -2519,6 +2836,9 @@ export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
     if (message.accessesDenied !== 0) {
       obj.accessesDenied = Math.round(message.accessesDenied);
     }
+    if (message.policeAccess?.length) {
+      obj.policeAccess = message.policeAccess.map((e) => PoliceAccess.toJSON(e));
+    }
     return obj;
   },
 
@@ -2531,6 +2851,7 @@ export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
     message.referralsWithdrawnByRevocation = object.referralsWithdrawnByRevocation ?? 0;
     message.accesses = object.accesses?.map((e) => AccessCount.fromPartial(e)) || [];
     message.accessesDenied = object.accessesDenied ?? 0;
+    message.policeAccess = object.policeAccess?.map((e) => PoliceAccess.fromPartial(e)) || [];
     return message;
   },
 };

@@ -99,6 +99,14 @@ export interface Scope {
   /** The person must not be contacted directly; only through the referring agency. */
   doNotContact: boolean;
   revokedAt?: Date | undefined;
+  /**
+   * Set by the service on a scope that lets police read which a police agency recorded:
+   * it allows nothing until confirmed_at (ConfirmScope). Ignored in Grant.
+   */
+  proposedAt?: Date | undefined;
+  proposedBy?: Actor | undefined;
+  confirmedAt?: Date | undefined;
+  confirmedBy?: Actor | undefined;
 }
 
 export interface GrantRequest {
@@ -115,6 +123,7 @@ export interface GrantRequest {
   receiptName: string;
   /** Circumstances of the capture (optional; stored encrypted, erased with the subject). */
   notes: string;
+  idempotencyKey: string;
 }
 
 export interface GrantResponse {
@@ -131,6 +140,7 @@ export interface RevokeRequest {
   all: boolean;
   /** A short reason code, e.g. "person_withdrew", "safety_concern", "recorded_in_error". */
   reason: string;
+  idempotencyKey: string;
 }
 
 export interface RevokeResponse {
@@ -143,7 +153,7 @@ export interface RevokeResponse {
 export interface EvaluateRequest {
   subjectRef: string;
   recipientAgencyId: string;
-  /** Used only when the directory has not told this service the agency's kind. */
+  /** Ignored: the kind comes from the directory, and an agency it has not listed is refused. */
   recipientKind: string;
   purpose: string;
 }
@@ -191,7 +201,7 @@ export interface ConsentRecord {
 }
 
 export interface HistoryEntry {
-  /** granted, revoked, scope_revoked, expired, subject_erased */
+  /** granted, revoked, scope_revoked, scope_confirmed, expired, subject_erased */
   change: string;
   consentId: string;
   scopeIds: string[];
@@ -232,11 +242,24 @@ export interface ReceiptResponse {
 export interface EraseSubjectRequest {
   subjectRef: string;
   reason: string;
+  idempotencyKey: string;
 }
 
 export interface EraseSubjectResponse {
   erased: boolean;
   alreadyErased: boolean;
+}
+
+export interface ConfirmScopeRequest {
+  idempotencyKey: string;
+  consentId: string;
+  scopeId: string;
+}
+
+export interface ConfirmScopeResponse {
+  consent?: ConsentRecord | undefined;
+  /** True when the scope had been confirmed before this call. */
+  alreadyConfirmed: boolean;
 }
 
 function createBaseScope(): Scope {
@@ -248,6 +271,10 @@ function createBaseScope(): Scope {
     categories: [],
     doNotContact: false,
     revokedAt: undefined,
+    proposedAt: undefined,
+    proposedBy: undefined,
+    confirmedAt: undefined,
+    confirmedBy: undefined,
   };
 }
 
@@ -273,6 +300,18 @@ export const Scope: MessageFns<Scope> = {
     }
     if (message.revokedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.revokedAt), writer.uint32(58).fork()).join();
+    }
+    if (message.proposedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.proposedAt), writer.uint32(66).fork()).join();
+    }
+    if (message.proposedBy !== undefined) {
+      Actor.encode(message.proposedBy, writer.uint32(74).fork()).join();
+    }
+    if (message.confirmedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.confirmedAt), writer.uint32(82).fork()).join();
+    }
+    if (message.confirmedBy !== undefined) {
+      Actor.encode(message.confirmedBy, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -346,6 +385,38 @@ export const Scope: MessageFns<Scope> = {
             message.revokedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.proposedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.proposedBy = Actor.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.confirmedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.confirmedBy = Actor.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -385,6 +456,26 @@ export const Scope: MessageFns<Scope> = {
         : isSet(object.revoked_at)
           ? fromJsonTimestamp(object.revoked_at)
           : undefined,
+      proposedAt: isSet(object.proposedAt)
+        ? fromJsonTimestamp(object.proposedAt)
+        : isSet(object.proposed_at)
+          ? fromJsonTimestamp(object.proposed_at)
+          : undefined,
+      proposedBy: isSet(object.proposedBy)
+        ? Actor.fromJSON(object.proposedBy)
+        : isSet(object.proposed_by)
+          ? Actor.fromJSON(object.proposed_by)
+          : undefined,
+      confirmedAt: isSet(object.confirmedAt)
+        ? fromJsonTimestamp(object.confirmedAt)
+        : isSet(object.confirmed_at)
+          ? fromJsonTimestamp(object.confirmed_at)
+          : undefined,
+      confirmedBy: isSet(object.confirmedBy)
+        ? Actor.fromJSON(object.confirmedBy)
+        : isSet(object.confirmed_by)
+          ? Actor.fromJSON(object.confirmed_by)
+          : undefined,
     };
   },
 
@@ -411,6 +502,18 @@ export const Scope: MessageFns<Scope> = {
     if (message.revokedAt !== undefined) {
       obj.revokedAt = message.revokedAt.toISOString();
     }
+    if (message.proposedAt !== undefined) {
+      obj.proposedAt = message.proposedAt.toISOString();
+    }
+    if (message.proposedBy !== undefined) {
+      obj.proposedBy = Actor.toJSON(message.proposedBy);
+    }
+    if (message.confirmedAt !== undefined) {
+      obj.confirmedAt = message.confirmedAt.toISOString();
+    }
+    if (message.confirmedBy !== undefined) {
+      obj.confirmedBy = Actor.toJSON(message.confirmedBy);
+    }
     return obj;
   },
 
@@ -426,6 +529,14 @@ export const Scope: MessageFns<Scope> = {
     message.categories = object.categories?.map((e) => e) || [];
     message.doNotContact = object.doNotContact ?? false;
     message.revokedAt = object.revokedAt ?? undefined;
+    message.proposedAt = object.proposedAt ?? undefined;
+    message.proposedBy =
+      object.proposedBy !== undefined && object.proposedBy !== null ? Actor.fromPartial(object.proposedBy) : undefined;
+    message.confirmedAt = object.confirmedAt ?? undefined;
+    message.confirmedBy =
+      object.confirmedBy !== undefined && object.confirmedBy !== null
+        ? Actor.fromPartial(object.confirmedBy)
+        : undefined;
     return message;
   },
 };
@@ -440,6 +551,7 @@ function createBaseGrantRequest(): GrantRequest {
     scopes: [],
     receiptName: '',
     notes: '',
+    idempotencyKey: '',
   };
 }
 
@@ -468,6 +580,9 @@ export const GrantRequest: MessageFns<GrantRequest> = {
     }
     if (message.notes !== '') {
       writer.uint32(66).string(message.notes);
+    }
+    if (message.idempotencyKey !== '') {
+      writer.uint32(74).string(message.idempotencyKey);
     }
     return writer;
   },
@@ -549,6 +664,14 @@ export const GrantRequest: MessageFns<GrantRequest> = {
             message.notes = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -587,6 +710,11 @@ export const GrantRequest: MessageFns<GrantRequest> = {
           ? globalThis.String(object.receipt_name)
           : '',
       notes: isSet(object.notes) ? globalThis.String(object.notes) : '',
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+          ? globalThis.String(object.idempotency_key)
+          : '',
     };
   },
 
@@ -616,6 +744,9 @@ export const GrantRequest: MessageFns<GrantRequest> = {
     if (message.notes !== '') {
       obj.notes = message.notes;
     }
+    if (message.idempotencyKey !== '') {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
     return obj;
   },
 
@@ -632,6 +763,7 @@ export const GrantRequest: MessageFns<GrantRequest> = {
     message.scopes = object.scopes?.map((e) => Scope.fromPartial(e)) || [];
     message.receiptName = object.receiptName ?? '';
     message.notes = object.notes ?? '';
+    message.idempotencyKey = object.idempotencyKey ?? '';
     return message;
   },
 };
@@ -764,7 +896,7 @@ export const GrantResponse: MessageFns<GrantResponse> = {
 };
 
 function createBaseRevokeRequest(): RevokeRequest {
-  return { consentId: '', scopeIds: [], all: false, reason: '' };
+  return { consentId: '', scopeIds: [], all: false, reason: '', idempotencyKey: '' };
 }
 
 export const RevokeRequest: MessageFns<RevokeRequest> = {
@@ -780,6 +912,9 @@ export const RevokeRequest: MessageFns<RevokeRequest> = {
     }
     if (message.reason !== '') {
       writer.uint32(34).string(message.reason);
+    }
+    if (message.idempotencyKey !== '') {
+      writer.uint32(42).string(message.idempotencyKey);
     }
     return writer;
   },
@@ -829,6 +964,14 @@ export const RevokeRequest: MessageFns<RevokeRequest> = {
             message.reason = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -855,6 +998,11 @@ export const RevokeRequest: MessageFns<RevokeRequest> = {
           : [],
       all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+          ? globalThis.String(object.idempotency_key)
+          : '',
     };
   },
 
@@ -872,6 +1020,9 @@ export const RevokeRequest: MessageFns<RevokeRequest> = {
     if (message.reason !== '') {
       obj.reason = message.reason;
     }
+    if (message.idempotencyKey !== '') {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
     return obj;
   },
 
@@ -884,6 +1035,7 @@ export const RevokeRequest: MessageFns<RevokeRequest> = {
     message.scopeIds = object.scopeIds?.map((e) => e) || [];
     message.all = object.all ?? false;
     message.reason = object.reason ?? '';
+    message.idempotencyKey = object.idempotencyKey ?? '';
     return message;
   },
 };
@@ -2441,7 +2593,7 @@ export const ReceiptResponse: MessageFns<ReceiptResponse> = {
 };
 
 function createBaseEraseSubjectRequest(): EraseSubjectRequest {
-  return { subjectRef: '', reason: '' };
+  return { subjectRef: '', reason: '', idempotencyKey: '' };
 }
 
 export const EraseSubjectRequest: MessageFns<EraseSubjectRequest> = {
@@ -2451,6 +2603,9 @@ export const EraseSubjectRequest: MessageFns<EraseSubjectRequest> = {
     }
     if (message.reason !== '') {
       writer.uint32(18).string(message.reason);
+    }
+    if (message.idempotencyKey !== '') {
+      writer.uint32(26).string(message.idempotencyKey);
     }
     return writer;
   },
@@ -2484,6 +2639,14 @@ export const EraseSubjectRequest: MessageFns<EraseSubjectRequest> = {
             message.reason = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2504,6 +2667,11 @@ export const EraseSubjectRequest: MessageFns<EraseSubjectRequest> = {
           ? globalThis.String(object.subject_ref)
           : '',
       reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+          ? globalThis.String(object.idempotency_key)
+          : '',
     };
   },
 
@@ -2515,6 +2683,9 @@ export const EraseSubjectRequest: MessageFns<EraseSubjectRequest> = {
     if (message.reason !== '') {
       obj.reason = message.reason;
     }
+    if (message.idempotencyKey !== '') {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
     return obj;
   },
 
@@ -2525,6 +2696,7 @@ export const EraseSubjectRequest: MessageFns<EraseSubjectRequest> = {
     const message = createBaseEraseSubjectRequest();
     message.subjectRef = object.subjectRef ?? '';
     message.reason = object.reason ?? '';
+    message.idempotencyKey = object.idempotencyKey ?? '';
     return message;
   },
 };
@@ -2618,9 +2790,215 @@ export const EraseSubjectResponse: MessageFns<EraseSubjectResponse> = {
   },
 };
 
+function createBaseConfirmScopeRequest(): ConfirmScopeRequest {
+  return { idempotencyKey: '', consentId: '', scopeId: '' };
+}
+
+export const ConfirmScopeRequest: MessageFns<ConfirmScopeRequest> = {
+  encode(message: ConfirmScopeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.idempotencyKey !== '') {
+      writer.uint32(10).string(message.idempotencyKey);
+    }
+    if (message.consentId !== '') {
+      writer.uint32(18).string(message.consentId);
+    }
+    if (message.scopeId !== '') {
+      writer.uint32(26).string(message.scopeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfirmScopeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfirmScopeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.scopeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfirmScopeRequest {
+    return {
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+          ? globalThis.String(object.idempotency_key)
+          : '',
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+          ? globalThis.String(object.consent_id)
+          : '',
+      scopeId: isSet(object.scopeId)
+        ? globalThis.String(object.scopeId)
+        : isSet(object.scope_id)
+          ? globalThis.String(object.scope_id)
+          : '',
+    };
+  },
+
+  toJSON(message: ConfirmScopeRequest): unknown {
+    const obj: any = {};
+    if (message.idempotencyKey !== '') {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.consentId !== '') {
+      obj.consentId = message.consentId;
+    }
+    if (message.scopeId !== '') {
+      obj.scopeId = message.scopeId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConfirmScopeRequest>): ConfirmScopeRequest {
+    return ConfirmScopeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConfirmScopeRequest>): ConfirmScopeRequest {
+    const message = createBaseConfirmScopeRequest();
+    message.idempotencyKey = object.idempotencyKey ?? '';
+    message.consentId = object.consentId ?? '';
+    message.scopeId = object.scopeId ?? '';
+    return message;
+  },
+};
+
+function createBaseConfirmScopeResponse(): ConfirmScopeResponse {
+  return { consent: undefined, alreadyConfirmed: false };
+}
+
+export const ConfirmScopeResponse: MessageFns<ConfirmScopeResponse> = {
+  encode(message: ConfirmScopeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consent !== undefined) {
+      ConsentRecord.encode(message.consent, writer.uint32(10).fork()).join();
+    }
+    if (message.alreadyConfirmed !== false) {
+      writer.uint32(16).bool(message.alreadyConfirmed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfirmScopeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfirmScopeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consent = ConsentRecord.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.alreadyConfirmed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfirmScopeResponse {
+    return {
+      consent: isSet(object.consent) ? ConsentRecord.fromJSON(object.consent) : undefined,
+      alreadyConfirmed: isSet(object.alreadyConfirmed)
+        ? globalThis.Boolean(object.alreadyConfirmed)
+        : isSet(object.already_confirmed)
+          ? globalThis.Boolean(object.already_confirmed)
+          : false,
+    };
+  },
+
+  toJSON(message: ConfirmScopeResponse): unknown {
+    const obj: any = {};
+    if (message.consent !== undefined) {
+      obj.consent = ConsentRecord.toJSON(message.consent);
+    }
+    if (message.alreadyConfirmed !== false) {
+      obj.alreadyConfirmed = message.alreadyConfirmed;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConfirmScopeResponse>): ConfirmScopeResponse {
+    return ConfirmScopeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConfirmScopeResponse>): ConfirmScopeResponse {
+    const message = createBaseConfirmScopeResponse();
+    message.consent =
+      object.consent !== undefined && object.consent !== null ? ConsentRecord.fromPartial(object.consent) : undefined;
+    message.alreadyConfirmed = object.alreadyConfirmed ?? false;
+    return message;
+  },
+};
+
 /**
  * The victim's consent: who may see which categories of their data, for what, until when.
- * Every call needs a caller token (authorization: Bearer …).
+ * Every call needs a caller token (authorization: Bearer …); every command carries an
+ * idempotency key (8–128 letters, digits or _ . : -, per agency): a retry with the same key
+ * returns the first result and records nothing more; the same key with a different request
+ * is refused (INVALID_ARGUMENT on idempotency_key).
  */
 export type ConsentServiceService = typeof ConsentServiceService;
 export const ConsentServiceService = {
@@ -2688,6 +3066,22 @@ export const ConsentServiceService = {
       Buffer.from(EraseSubjectResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EraseSubjectResponse => EraseSubjectResponse.decode(value),
   },
+  /**
+   * A scope that lets police read (purpose investigation, naming police) which a police
+   * agency recorded is only proposed: it allows nothing until a worker of a crisis line,
+   * victim services or a coalition confirms it with the person here (ADR 22). Police
+   * cannot confirm one.
+   */
+  confirmScope: {
+    path: '/passage.consent.v1.ConsentService/ConfirmScope' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ConfirmScopeRequest): Buffer => Buffer.from(ConfirmScopeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ConfirmScopeRequest => ConfirmScopeRequest.decode(value),
+    responseSerialize: (value: ConfirmScopeResponse): Buffer =>
+      Buffer.from(ConfirmScopeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConfirmScopeResponse => ConfirmScopeResponse.decode(value),
+  },
 } as const;
 
 export interface ConsentServiceServer extends UntypedServiceImplementation {
@@ -2706,6 +3100,13 @@ export interface ConsentServiceServer extends UntypedServiceImplementation {
   receipt: handleUnaryCall<ReceiptRequest, ReceiptResponse>;
   /** Admin only. Destroys the subject's data key (crypto-shredding); the history survives. */
   eraseSubject: handleUnaryCall<EraseSubjectRequest, EraseSubjectResponse>;
+  /**
+   * A scope that lets police read (purpose investigation, naming police) which a police
+   * agency recorded is only proposed: it allows nothing until a worker of a crisis line,
+   * victim services or a coalition confirms it with the person here (ADR 22). Police
+   * cannot confirm one.
+   */
+  confirmScope: handleUnaryCall<ConfirmScopeRequest, ConfirmScopeResponse>;
 }
 
 export interface ConsentServiceClient extends Client {
@@ -2807,6 +3208,27 @@ export interface ConsentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EraseSubjectResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A scope that lets police read (purpose investigation, naming police) which a police
+   * agency recorded is only proposed: it allows nothing until a worker of a crisis line,
+   * victim services or a coalition confirms it with the person here (ADR 22). Police
+   * cannot confirm one.
+   */
+  confirmScope(
+    request: ConfirmScopeRequest,
+    callback: (error: ServiceError | null, response: ConfirmScopeResponse) => void,
+  ): ClientUnaryCall;
+  confirmScope(
+    request: ConfirmScopeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConfirmScopeResponse) => void,
+  ): ClientUnaryCall;
+  confirmScope(
+    request: ConfirmScopeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConfirmScopeResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -48,6 +48,7 @@ export interface Envelope {
     | { $case: 'subjectErased'; value: SubjectErased }
     | { $case: 'referralChanged'; value: ReferralChanged }
     | { $case: 'accessRecorded'; value: AccessRecorded }
+    | { $case: 'policeAccess'; value: PoliceAccess }
     | undefined;
 }
 
@@ -99,6 +100,29 @@ export interface ConsentExpired {
   expiredAt?: Date | undefined;
 }
 
+/**
+ * consent.v1.police_access: a consent scope that lets police read (purpose investigation,
+ * naming police) was recorded or confirmed (ADR 22). For the consent report and the
+ * oversight feed: ids, agencies, categories and times, nothing about the person. The
+ * envelope's actor is whoever acted now (the recorder, or the confirming worker).
+ */
+export interface PoliceAccess {
+  consentId: string;
+  scopeId: string;
+  /**
+   * "proposed" (a police agency recorded it: allows nothing yet), "confirmed" (a worker of a
+   * non-police agency confirmed it with the person) or "granted" (a non-police agency recorded it).
+   */
+  state: string;
+  /** The police agencies the scope names; all_police when it names the police kind. */
+  policeAgencyIds: string[];
+  allPolice: boolean;
+  categories: string[];
+  /** The agency that recorded the scope, and when. */
+  recordedByAgency: string;
+  recordedAt?: Date | undefined;
+}
+
 /** consent.v1.subject_erased: every service destroys its data keys for the subject. */
 export interface SubjectErased {
   erasedAt?: Date | undefined;
@@ -137,6 +161,12 @@ export interface AccessRecorded {
   consentIds: string[];
   purpose: string;
   reason: string;
+  /**
+   * What was read: empty for a referral (referral_id); "consent_receipt" (the receipt, with
+   * the name the person gave) or "consent_history" (consents with their capture notes),
+   * published by the consent service.
+   */
+  record: string;
 }
 
 function createBaseActor(): Actor {
@@ -314,6 +344,9 @@ export const Envelope: MessageFns<Envelope> = {
       case 'accessRecorded':
         AccessRecorded.encode(message.payload.value, writer.uint32(210).fork()).join();
         break;
+      case 'policeAccess':
+        PoliceAccess.encode(message.payload.value, writer.uint32(218).fork()).join();
+        break;
     }
     return writer;
   },
@@ -475,6 +508,14 @@ export const Envelope: MessageFns<Envelope> = {
             message.payload = { $case: 'accessRecorded', value: AccessRecorded.decode(reader, reader.uint32()) };
             continue;
           }
+          case 27: {
+            if (tag !== 218) {
+              break;
+            }
+
+            message.payload = { $case: 'policeAccess', value: PoliceAccess.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -556,7 +597,11 @@ export const Envelope: MessageFns<Envelope> = {
                                 ? { $case: 'accessRecorded', value: AccessRecorded.fromJSON(object.accessRecorded) }
                                 : isSet(object.access_recorded)
                                   ? { $case: 'accessRecorded', value: AccessRecorded.fromJSON(object.access_recorded) }
-                                  : undefined,
+                                  : isSet(object.policeAccess)
+                                    ? { $case: 'policeAccess', value: PoliceAccess.fromJSON(object.policeAccess) }
+                                    : isSet(object.police_access)
+                                      ? { $case: 'policeAccess', value: PoliceAccess.fromJSON(object.police_access) }
+                                      : undefined,
     };
   },
 
@@ -609,6 +654,8 @@ export const Envelope: MessageFns<Envelope> = {
       obj.referralChanged = ReferralChanged.toJSON(message.payload.value);
     } else if (message.payload?.$case === 'accessRecorded') {
       obj.accessRecorded = AccessRecorded.toJSON(message.payload.value);
+    } else if (message.payload?.$case === 'policeAccess') {
+      obj.policeAccess = PoliceAccess.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -669,6 +716,12 @@ export const Envelope: MessageFns<Envelope> = {
       case 'accessRecorded': {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: 'accessRecorded', value: AccessRecorded.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case 'policeAccess': {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: 'policeAccess', value: PoliceAccess.fromPartial(object.payload.value) };
         }
         break;
       }
@@ -1393,6 +1446,222 @@ export const ConsentExpired: MessageFns<ConsentExpired> = {
   },
 };
 
+function createBasePoliceAccess(): PoliceAccess {
+  return {
+    consentId: '',
+    scopeId: '',
+    state: '',
+    policeAgencyIds: [],
+    allPolice: false,
+    categories: [],
+    recordedByAgency: '',
+    recordedAt: undefined,
+  };
+}
+
+export const PoliceAccess: MessageFns<PoliceAccess> = {
+  encode(message: PoliceAccess, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consentId !== '') {
+      writer.uint32(10).string(message.consentId);
+    }
+    if (message.scopeId !== '') {
+      writer.uint32(18).string(message.scopeId);
+    }
+    if (message.state !== '') {
+      writer.uint32(26).string(message.state);
+    }
+    for (const v of message.policeAgencyIds) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.allPolice !== false) {
+      writer.uint32(40).bool(message.allPolice);
+    }
+    for (const v of message.categories) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.recordedByAgency !== '') {
+      writer.uint32(58).string(message.recordedByAgency);
+    }
+    if (message.recordedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.recordedAt), writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PoliceAccess {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePoliceAccess();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.scopeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.policeAgencyIds.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.allPolice = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.categories.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.recordedByAgency = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.recordedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PoliceAccess {
+    return {
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+          ? globalThis.String(object.consent_id)
+          : '',
+      scopeId: isSet(object.scopeId)
+        ? globalThis.String(object.scopeId)
+        : isSet(object.scope_id)
+          ? globalThis.String(object.scope_id)
+          : '',
+      state: isSet(object.state) ? globalThis.String(object.state) : '',
+      policeAgencyIds: globalThis.Array.isArray(object?.policeAgencyIds)
+        ? object.policeAgencyIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.police_agency_ids)
+          ? object.police_agency_ids.map((e: any) => globalThis.String(e))
+          : [],
+      allPolice: isSet(object.allPolice)
+        ? globalThis.Boolean(object.allPolice)
+        : isSet(object.all_police)
+          ? globalThis.Boolean(object.all_police)
+          : false,
+      categories: globalThis.Array.isArray(object?.categories)
+        ? object.categories.map((e: any) => globalThis.String(e))
+        : [],
+      recordedByAgency: isSet(object.recordedByAgency)
+        ? globalThis.String(object.recordedByAgency)
+        : isSet(object.recorded_by_agency)
+          ? globalThis.String(object.recorded_by_agency)
+          : '',
+      recordedAt: isSet(object.recordedAt)
+        ? fromJsonTimestamp(object.recordedAt)
+        : isSet(object.recorded_at)
+          ? fromJsonTimestamp(object.recorded_at)
+          : undefined,
+    };
+  },
+
+  toJSON(message: PoliceAccess): unknown {
+    const obj: any = {};
+    if (message.consentId !== '') {
+      obj.consentId = message.consentId;
+    }
+    if (message.scopeId !== '') {
+      obj.scopeId = message.scopeId;
+    }
+    if (message.state !== '') {
+      obj.state = message.state;
+    }
+    if (message.policeAgencyIds?.length) {
+      obj.policeAgencyIds = message.policeAgencyIds;
+    }
+    if (message.allPolice !== false) {
+      obj.allPolice = message.allPolice;
+    }
+    if (message.categories?.length) {
+      obj.categories = message.categories;
+    }
+    if (message.recordedByAgency !== '') {
+      obj.recordedByAgency = message.recordedByAgency;
+    }
+    if (message.recordedAt !== undefined) {
+      obj.recordedAt = message.recordedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PoliceAccess>): PoliceAccess {
+    return PoliceAccess.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PoliceAccess>): PoliceAccess {
+    const message = createBasePoliceAccess();
+    message.consentId = object.consentId ?? '';
+    message.scopeId = object.scopeId ?? '';
+    message.state = object.state ?? '';
+    message.policeAgencyIds = object.policeAgencyIds?.map((e) => e) || [];
+    message.allPolice = object.allPolice ?? false;
+    message.categories = object.categories?.map((e) => e) || [];
+    message.recordedByAgency = object.recordedByAgency ?? '';
+    message.recordedAt = object.recordedAt ?? undefined;
+    return message;
+  },
+};
+
 function createBaseSubjectErased(): SubjectErased {
   return { erasedAt: undefined };
 }
@@ -1841,7 +2110,7 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
 };
 
 function createBaseAccessRecorded(): AccessRecorded {
-  return { referralId: '', outcome: '', categories: [], consentIds: [], purpose: '', reason: '' };
+  return { referralId: '', outcome: '', categories: [], consentIds: [], purpose: '', reason: '', record: '' };
 }
 
 export const AccessRecorded: MessageFns<AccessRecorded> = {
@@ -1863,6 +2132,9 @@ export const AccessRecorded: MessageFns<AccessRecorded> = {
     }
     if (message.reason !== '') {
       writer.uint32(50).string(message.reason);
+    }
+    if (message.record !== '') {
+      writer.uint32(58).string(message.record);
     }
     return writer;
   },
@@ -1928,6 +2200,14 @@ export const AccessRecorded: MessageFns<AccessRecorded> = {
             message.reason = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.record = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1958,6 +2238,7 @@ export const AccessRecorded: MessageFns<AccessRecorded> = {
           : [],
       purpose: isSet(object.purpose) ? globalThis.String(object.purpose) : '',
       reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+      record: isSet(object.record) ? globalThis.String(object.record) : '',
     };
   },
 
@@ -1981,6 +2262,9 @@ export const AccessRecorded: MessageFns<AccessRecorded> = {
     if (message.reason !== '') {
       obj.reason = message.reason;
     }
+    if (message.record !== '') {
+      obj.record = message.record;
+    }
     return obj;
   },
 
@@ -1995,6 +2279,7 @@ export const AccessRecorded: MessageFns<AccessRecorded> = {
     message.consentIds = object.consentIds?.map((e) => e) || [];
     message.purpose = object.purpose ?? '';
     message.reason = object.reason ?? '';
+    message.record = object.record ?? '';
     return message;
   },
 };
