@@ -173,6 +173,19 @@ export interface ConsentReport {
   readonly referralsWithdrawnByRevocation?: string | number;
   readonly accesses?: { agencyId?: string; category?: string; granted?: string | number; denied?: string | number }[];
   readonly accessesDenied?: string | number;
+  /** Every consent scope that lets police read (ADR 22). */
+  readonly policeAccess?: {
+    consentId?: string;
+    scopeId?: string;
+    state?: string;
+    recordedByAgency?: string;
+    recordedAt?: string;
+    policeAgencyIds?: string[];
+    allPolice?: boolean;
+    categories?: string[];
+    confirmedByAgency?: string;
+    confirmedAt?: string;
+  }[];
 }
 
 export interface StatisticsCell {

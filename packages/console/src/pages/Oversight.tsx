@@ -213,6 +213,10 @@ function ConsentReportView(): ReactNode {
   const period = usePeriod();
   const report = useGet<ConsentReport>(`/api/reports/consent${period.range ? `?${period.range}` : ''}`);
   const data = report.data;
+  const policeState = (state: string | undefined) =>
+    state === 'proposed' || state === 'confirmed' || state === 'granted'
+      ? t(`consentReport.state.${state}`)
+      : (state ?? '');
   return (
     <div>
       {period.controls}
@@ -270,6 +274,43 @@ function ConsentReportView(): ReactNode {
               </tbody>
             </table>
           </TableScroll>
+          <h3>{t('consentReport.police')}</h3>
+          {(data.policeAccess ?? []).length === 0 ? (
+            <p>{t('consentReport.policeNone')}</p>
+          ) : (
+            <TableScroll label={t('consentReport.police')}>
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">{t('consentReport.consent')}</th>
+                    <th scope="col">{t('consentReport.state')}</th>
+                    <th scope="col">{t('consentReport.recordedBy')}</th>
+                    <th scope="col">{t('consentReport.policeServices')}</th>
+                    <th scope="col">{t('consentReport.categories')}</th>
+                    <th scope="col">{t('consentReport.confirmedBy')}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {(data.policeAccess ?? []).map((row) => (
+                    <tr key={`${row.consentId ?? ''}-${row.scopeId ?? ''}`}>
+                      <th scope="row">
+                        <code>{row.consentId}</code>
+                      </th>
+                      <td>{policeState(row.state)}</td>
+                      <td>{agencyName(row.recordedByAgency)}</td>
+                      <td>
+                        {row.allPolice
+                          ? t('consentReport.allPolice')
+                          : (row.policeAgencyIds ?? []).map((id) => agencyName(id)).join(', ')}
+                      </td>
+                      <td>{(row.categories ?? []).map((c) => label(l.category, c)).join(', ')}</td>
+                      <td>{row.confirmedByAgency ? agencyName(row.confirmedByAgency) : ''}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </TableScroll>
+          )}
         </>
       )}
     </div>
