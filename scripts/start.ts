@@ -147,7 +147,10 @@ class Supervised {
     });
     this.child = child;
     child.on('exit', (code, signal) => {
-      if (stopping) return;
+      if (stopping) {
+        console.log(`${service.name} exited (${signal ?? code})`);
+        return;
+      }
       if (Date.now() - startedAt > 60_000) this.#backoffMs = 1_000;
       console.log(
         `${service.name} exited unexpectedly (${signal ?? code}); restarting it in ${this.#backoffMs / 1000} s, the others keep serving`,

@@ -107,8 +107,11 @@ describe('Grant and Evaluate', () => {
     const granted = await grant(grantRequest());
     const asRecipient = await evaluate(granted.subjectRef, 'london-coalition', 'referral', '', 'london-intake');
     expect(categories(asRecipient)).toHaveLength(3);
-    const probe = await failure(evaluate(granted.subjectRef, 'london-coalition', 'referral', '', 'pact-intake'));
-    expect(probe.code).toBe('permission_denied');
+    // Another agency's subject answers as a made-up one does: nothing allowed, nothing learnt.
+    const probe = await evaluate(granted.subjectRef, 'london-coalition', 'referral', '', 'pact-intake');
+    const madeUp = await evaluate(randomUUID(), 'london-coalition', 'referral', '', 'pact-intake');
+    expect(categories(probe)).toEqual([]);
+    expect({ ...probe, evaluatedAt: undefined }).toEqual({ ...madeUp, evaluatedAt: undefined });
     const byAuditor = await evaluate(granted.subjectRef, 'london-coalition', 'referral', '', 'auditor');
     expect(categories(byAuditor)).toHaveLength(3);
   });
@@ -431,7 +434,8 @@ describe('reads of personal data are audited (ADR 22)', () => {
         h.as('peel-officer'),
       ),
     );
-    expect(byPolice.code).toBe('permission_denied');
+    // Another agency's consent answers as a made-up id does.
+    expect(byPolice.code).toBe('not_found');
     const own = await callUnary(
       h.client.history.bind(h.client),
       { subjectRef: granted.subjectRef },
@@ -536,7 +540,7 @@ describe('Revoke', () => {
     expect(categories(await evaluate(granted.subjectRef, 'pact-ottawa', 'referral'))).toEqual(['needs']);
   });
 
-  it('answers NOT_FOUND for an unknown consent and PERMISSION_DENIED for an agency it does not involve', async () => {
+  it('answers NOT_FOUND alike for an unknown consent and for one that does not involve the agency', async () => {
     const missing = await failure(
       callUnary(
         h.client.revoke.bind(h.client),
@@ -565,7 +569,8 @@ describe('Revoke', () => {
         h.as('pact-intake'),
       ),
     );
-    expect(stranger.code).toBe('permission_denied');
+    expect(stranger.code).toBe('not_found');
+    expect(stranger.message.replace(granted.consentId, 'ID')).toBe(missing.message.replace(/[0-9a-f-]{36}/, 'ID'));
   });
 });
 
@@ -770,7 +775,7 @@ describe('who may add to or read a consent', () => {
     const another = await grant(grantRequest({ subjectRef: first.subjectRef }), 'tps-officer').catch(
       (e: unknown) => e as PassageError,
     );
-    expect((another as PassageError).code).toBe('permission_denied');
+    expect((another as PassageError).code).toBe('not_found');
     const same = await grant(grantRequest({ subjectRef: first.subjectRef }));
     expect(same.subjectRef).toBe(first.subjectRef);
     const unknown = await failure(grant(grantRequest({ subjectRef: '0193a3c4-0000-7000-8000-00000000f00d' })));

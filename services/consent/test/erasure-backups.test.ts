@@ -42,6 +42,7 @@ const grant = (name: string, notes: string) =>
   callUnary(
     h.client.grant.bind(h.client),
     pb.GrantRequest.fromPartial({
+      idempotencyKey: randomUUID(),
       method: pb.CaptureMethod.CAPTURE_METHOD_VERBAL,
       language: 'en',
       expiresAt: new Date(Date.now() + 90 * 86_400_000),

@@ -286,6 +286,7 @@ describe('free text', () => {
     }
     const multiline = await http.json('POST', '/api/consents', {
       session,
+      idempotencyKey: randomUUID(),
       body: consent({ receiptName: 'Synthetic Zoë Name', notes: 'Synthetic first line\n\tand a second' }),
     });
     expect(multiline.status, JSON.stringify(multiline.body)).toBe(201);

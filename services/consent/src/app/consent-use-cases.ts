@@ -150,13 +150,12 @@ export class ConsentUseCases {
         }
         // Knowing a subject reference (say, from a referral received) is no licence to add
         // consent naming yourself: only an agency that recorded this person's consent may.
+        // A subject recorded elsewhere answers as an unknown one does: no telling what exists.
         const earlier = await tx.consents.bySubject(subjectRef);
-        if (earlier.length === 0)
-          throw new PassageError('not_found', `no subject ${subjectRef}; leave subject_ref empty for a new person`);
         if (!earlier.some((c) => c.capturedBy.agencyId === caller.agencyId)) {
           throw new PassageError(
-            'permission_denied',
-            'only an agency that recorded consent for this person may add to it',
+            'not_found',
+            `no subject ${subjectRef} recorded by your agency; leave subject_ref empty for a new person`,
           );
         }
       }
@@ -243,12 +242,8 @@ export class ConsentUseCases {
     if (!consent) throw new PassageError('not_found', `no consent ${request.consentId}`);
     const recorder = consent.capturedBy.agencyId === caller.agencyId || caller.roles.includes('admin');
     const ownScopes = consent.scopes.filter((s) => s.recipientAgencyIds.includes(caller.agencyId)).map((s) => s.id);
-    if (!recorder && ownScopes.length === 0) {
-      throw new PassageError(
-        'permission_denied',
-        'only the agency that recorded this consent, or one it names, may record its withdrawal',
-      );
-    }
+    // A consent neither recorded by nor naming the caller's agency answers as a made-up id does.
+    if (!recorder && ownScopes.length === 0) throw new PassageError('not_found', `no consent ${request.consentId}`);
     // An agency the consent names records a withdrawal of what names it, not of other agencies' scopes.
     if (!recorder && request.scopeIds.some((id) => !ownScopes.includes(id))) {
       throw new PassageError('permission_denied', 'you may withdraw only the scopes that name your agency');
@@ -373,19 +368,15 @@ export class ConsentUseCases {
     const asksAboutItself = caller.agencyId === request.agencyId;
     const recordedHere = consents.some((c) => c.capturedBy.agencyId === caller.agencyId);
     const oversight = caller.roles.some((role) => role === 'auditor' || role === 'admin' || role === 'system');
-    if (consents.length > 0 && !asksAboutItself && !recordedHere && !oversight) {
-      throw new PassageError(
-        'permission_denied',
-        'your agency may ask what it may see itself, or about people whose consent it recorded',
-      );
-    }
+    // Another agency's subject answers exactly as an unknown subject does: nothing allowed.
+    const visible = asksAboutItself || recordedHere || oversight ? consents : [];
     // The kind comes from the directory alone: whatever kind a caller claims for an agency
     // the directory has not listed, the agency is refused, never believed.
     const kind = knownKind;
     if (!kind) throw invalid('recipient_agency_id', `the directory lists no agency "${request.agencyId}"`);
     const evaluatedAt = this.#now();
     return {
-      ...evaluate(consents, { agencyId: request.agencyId, kind }, request.purpose, evaluatedAt),
+      ...evaluate(visible, { agencyId: request.agencyId, kind }, request.purpose, evaluatedAt),
       recipientKind: kind,
       evaluatedAt,
     };
@@ -459,9 +450,17 @@ export class ConsentUseCases {
     if (language !== 'en' && language !== 'fr') throw invalid('language', 'receipts are in "en" or "fr"');
     const reader = this.#storage.reader();
     const consent = await reader.consents.get(consentId);
-    if (!consent) throw new PassageError('not_found', `no consent ${consentId}`);
-    const access = { actor: actorOf(caller), subjectRef: consent.subjectRef, consentIds: [consent.id] } as const;
     const worker = captureRoles.some((role) => caller.roles.includes(role));
+    const notIssued = (): PassageError =>
+      worker
+        ? // Another agency's consent answers as a made-up id does: no telling what exists.
+          new PassageError('not_found', `no consent ${consentId} recorded by your agency`)
+        : new PassageError(
+            'permission_denied',
+            'only a worker of the agency that recorded a consent issues its receipt',
+          );
+    if (!consent) throw notIssued();
+    const access = { actor: actorOf(caller), subjectRef: consent.subjectRef, consentIds: [consent.id] } as const;
     if (consent.capturedBy.agencyId !== caller.agencyId || !worker) {
       await this.#recordAccess({
         ...access,
@@ -470,10 +469,7 @@ export class ConsentUseCases {
         categories: ['identity'],
         reason: worker ? 'not_recording_agency' : 'role',
       });
-      throw new PassageError(
-        'permission_denied',
-        'only a worker of the agency that recorded this consent may issue its receipt',
-      );
+      throw notIssued();
     }
     const sealed = await reader.consents.sealedFields(consentId);
     const opened = sealed.receiptName
