@@ -55,6 +55,7 @@ export interface FaultRecord {
 export interface CampaignReport {
   readonly seed: number;
   readonly referrals: number;
+  readonly concurrency: number;
   readonly endings: Record<Ending, number>;
   readonly faults: readonly FaultRecord[];
   readonly unexpectedExits: readonly string[];
@@ -536,14 +537,16 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
           ),
         );
       switch (plan.ending) {
-        case 'closed':
+        case 'closed': {
           await acknowledge();
           await accept();
           await read(journey, recipient);
+          // Part of the request: a retry must send the same one, or its key is refused.
+          const contactAt = new Date();
           await step(journey, 'contact', (idempotencyKey, expectedVersion) =>
             callUnary(
               referrals.recordContact.bind(referrals),
-              { idempotencyKey, referralId: id, at: new Date(), method: 'phone', expectedVersion },
+              { idempotencyKey, referralId: id, at: contactAt, method: 'phone', expectedVersion },
               as(recipient),
             ),
           );
@@ -560,6 +563,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
             events: ['sent', 'acknowledged', 'accepted', 'contact_recorded', 'closed'],
           };
           break;
+        }
         case 'declined':
           await acknowledge();
           await step(journey, 'decline', (idempotencyKey, expectedVersion) =>
@@ -956,6 +960,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     return {
       seed: options.seed,
       referrals: options.referrals,
+      concurrency,
       endings: endingCounts,
       faults,
       unexpectedExits,
@@ -1006,7 +1011,10 @@ export function formatReport(report: CampaignReport): string {
   for (const check of report.checks) lines.push(`  ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}`);
   if (report.unexpectedExits.length > 0)
     lines.push('', 'Processes that exited on their own:', ...report.unexpectedExits);
-  lines.push('', `Replay: CHAOS_SEED=${report.seed} CHAOS_REFERRALS=${report.referrals} pnpm test:chaos`);
+  lines.push(
+    '',
+    `Replay: CHAOS_SEED=${report.seed} CHAOS_REFERRALS=${report.referrals} CHAOS_CONCURRENCY=${report.concurrency} pnpm test:chaos`,
+  );
   return lines.join('\n');
 }
 

@@ -13,7 +13,8 @@ let report: CampaignReport;
 beforeAll(
   async () => {
     console.log(`chaos seed ${seed} (replay: CHAOS_SEED=${seed} CHAOS_REFERRALS=${referrals})`);
-    report = await runCampaign({ referrals, seed });
+    // Two journeys at a time: the short campaign's journeys then span its whole round of faults.
+    report = await runCampaign({ referrals, seed, concurrency: Number(process.env['CHAOS_CONCURRENCY'] ?? 2) });
     console.log(formatReport(report));
   },
   600_000 + referrals * 20_000,
