@@ -252,6 +252,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
   const postgres: PrivateServer = await startPrivatePostgres();
   let nats: PrivateServer | undefined;
   const services = new Map<ServiceName, Service>();
+  // Should the campaign itself be stopped (a test timeout, Ctrl-C), its services go with it.
+  const orphans = () => {
+    for (const service of services.values()) service.child?.kill('SIGKILL');
+  };
+  process.once('exit', orphans);
   const unexpectedExits: string[] = [];
   let sql: pg.Pool | undefined;
   try {
@@ -970,6 +975,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       checks,
     };
   } finally {
+    process.removeListener('exit', orphans);
     for (const service of services.values()) await service.stop().catch(() => undefined);
     await sql?.end().catch(() => undefined);
     await nats?.dispose().catch(() => undefined);
