@@ -130,13 +130,11 @@ export function databasePool(url: string, options: PoolOptions, log: Logger): pg
     connectionTimeoutMillis: 5_000,
   });
   pool.on('error', (error) => log.warn({ err: error }, 'an idle database connection was lost'));
-  // The pool listens only while a connection is idle: one lost while checked out (held across a
-  // transaction) would emit 'error' to no one and end the process. Its holder's next query fails.
-  pool.on('connect', (client) =>
-    client.on('error', (error) => {
-      if (client.listenerCount('error') === 1) log.warn({ err: error }, 'a database connection in use was lost');
-    }),
-  );
+  // A connection lost while checked out (in a transaction, or between a worker's queries) emits
+  // on the client, not the pool: the query in flight fails, the process goes on.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => log.warn({ err: error }, 'a database connection in use was lost'));
+  });
   return pool;
 }
 
