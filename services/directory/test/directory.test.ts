@@ -320,6 +320,28 @@ describe('directory service over gRPC', () => {
     const first = await callUnary(client.getAgency.bind(client), { id: 'crown-ht-specialists' });
     expect(first.agency?.acceptingReferrals).toBe(true);
   });
+
+  it('refuses a bidirectional override written as a JSON escape inside an HSDS document', async () => {
+    const exported = JSON.parse((await callUnary(client.exportHsds.bind(client), {})).json) as {
+      organizations: Array<{ name: string }>;
+    };
+    const original = exported.organizations[0]!.name;
+    exported.organizations[0]!.name = `${original}\u202e`;
+    // JSON.stringify writes U+202E as is; the escape form is what slips past a check of the text.
+    const json = JSON.stringify(exported).replace('\u202e', '\\u202e');
+    expect(json).toContain('\\u202e');
+    const rejected = await failure(callUnary(client.importHsds.bind(client), { json }, admin()));
+    expect(rejected.code).toBe('invalid_argument');
+    expect(rejected.message).toMatch(/json\.listings\[0\]\.name\.en: control characters and bidirectional overrides/);
+    const { agencies } = await callUnary(client.listAgencies.bind(client), {
+      kind: '',
+      region: '',
+      service: '',
+      language: '',
+    });
+    expect(agencies.length).toBeGreaterThan(0);
+    expect(agencies.some((agency) => agency.nameEn.includes('\u202e'))).toBe(false);
+  });
 });
 
 describe('directory admin with caller tokens', () => {

@@ -23,6 +23,12 @@ export class ApiUser {
     return new ApiUser(base, (response.headers.get('set-cookie') ?? '').split(';')[0]!, body.csrfToken);
   }
 
+  /** The response body as text, whatever the status: what the caller was shown. */
+  async raw(method: 'GET', path: string): Promise<string> {
+    const response = await fetch(`${this.#base}${path}`, { method, headers: { cookie: this.#cookie } });
+    return response.text();
+  }
+
   async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { cookie: this.#cookie };
     if (method !== 'GET') {

@@ -1,4 +1,4 @@
-import { PassageError } from '@passage/platform';
+import { PassageError, requestViolations } from '@passage/platform';
 import { agencyKinds, serviceTypes, type Agency, type AgencyListing } from '../domain/agency.ts';
 import { fromHsds, toHsds } from '../domain/hsds.ts';
 import { knownRegions } from '../domain/geography.ts';
@@ -84,6 +84,10 @@ export class DirectoryUseCases {
         parsed.errors,
       );
     }
+    // Escapes inside the JSON text (a "\u202e") pass the gRPC boundary's check of the text
+    // itself: the parsed listings are held to the same rule as any other request.
+    const refused = requestViolations(parsed.listings, 'json.listings');
+    if (refused.length > 0) throw PassageError.invalid(refused);
     await this.#storage.transaction(async (tx) => {
       for (const listing of parsed.listings) await upsert(tx, caller, listing, 'import');
     });
