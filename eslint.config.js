@@ -50,7 +50,9 @@ export default tseslint.config(
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
       ],
-      'import-x/no-cycle': 'error',
+      // Within a package or service. Across packages a cycle needs two packages each declaring
+      // the other a dependency, which pnpm reports; following them here cost minutes per run.
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'import-x/no-self-import': 'error',
       'no-restricted-imports': [
         'error',
