@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { consent as pb } from '@passage/contracts';
 import { newKekSetting } from '@passage/crypto';
 import { bearerMetadata, callUnary, insecureCredentials } from '@passage/platform';
-import { createTestDatabase, createTestNats, runScript, sparePort, waitForPort } from '@passage/testing';
+import { createTestDatabase, createTestNats, runScript, sparePort, waitForServing } from '@passage/testing';
 
 const inProcessCalls = Number(process.env['BENCH_EVALUATIONS'] ?? 200_000);
 const grpcCalls = Number(process.env['BENCH_GRPC_EVALUATIONS'] ?? 5_000);
@@ -91,7 +91,7 @@ async function overGrpc(): Promise<{
     },
     { cwd: fileURLToPath(new URL('../../services/consent/', import.meta.url)) },
   );
-  await waitForPort(port);
+  await waitForServing(port);
   const client = new pb.ConsentServiceClient(`127.0.0.1:${port}`, insecureCredentials());
   try {
     const officer = bearerMetadata(

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { sendReferral } from '@passage/escalation/testing';
 import { startNetwork, type Network } from '@passage/referrals/testing';
-import { runScript, sparePort, waitForPort, type ScriptProcess } from '@passage/testing';
+import { runScript, sparePort, waitForServing, type ScriptProcess } from '@passage/testing';
 
 const pending = Number(process.env['BENCH_TIMERS'] ?? 100_000);
 const dueAtOnce = Number(process.env['BENCH_DUE'] ?? 10_000);
@@ -47,7 +47,7 @@ try {
     },
     { cwd: escalationDir },
   );
-  await waitForPort(port, 30_000);
+  await waitForServing(port, 30_000);
   // The sent referral's own timers arrive through the stream; wait, then take them away.
   while ((await n.sql.query('select 1 from escalation.timers')).rowCount === 0) await sleep(50);
   await n.sql.query('delete from escalation.timers');

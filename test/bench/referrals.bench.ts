@@ -16,7 +16,7 @@ import {
   createTestNats,
   runScript,
   sparePort,
-  waitForPort,
+  waitForServing,
   type ScriptProcess,
 } from '@passage/testing';
 
@@ -54,7 +54,7 @@ async function start(name: keyof typeof ports, env: Record<string, string>): Pro
   processes.push(
     runScript('src/main.ts', { ...common, GRPC_PORT: String(ports[name]), ...env }, { cwd: serviceDir(name) }),
   );
-  await waitForPort(ports[name], 30_000);
+  await waitForServing(ports[name], 30_000);
 }
 
 const sql = new pg.Client({ connectionString: db.url });

@@ -6,6 +6,7 @@ import {
   runScript,
   sparePort,
   waitForPort,
+  waitForServing,
   waitUntil,
   type ScriptProcess,
   type TestDatabase,
@@ -69,7 +70,10 @@ export async function startNetworkAsPnpmStart(
     await db.drop();
   };
   try {
-    for (const port of Object.values(ports)) await waitForPort(port, 60_000);
+    const { gateway, ...grpcPorts } = ports;
+    // Each service listens from the start and says SERVING once it can serve.
+    for (const port of Object.values(grpcPorts)) await waitForServing(port, 90_000);
+    await waitForPort(gateway, 60_000);
     const sql = new pg.Client({ connectionString: db.url });
     await sql.connect();
     try {

@@ -10,6 +10,7 @@ import {
   sparePort,
   startPrivatePostgres,
   waitForPort,
+  waitForServing,
   waitUntil,
   type PrivateServer,
   type ScriptProcess,
@@ -46,7 +47,9 @@ beforeAll(async () => {
     },
     { cwd: repositoryRoot },
   );
-  for (const port of Object.values(ports)) await waitForPort(port, 90_000);
+  const { gateway, ...grpcPorts } = ports;
+  for (const port of Object.values(grpcPorts)) await waitForServing(port, 90_000);
+  await waitForPort(gateway, 60_000);
 }, 180_000);
 
 afterAll(async () => {

@@ -48,22 +48,6 @@ export function bindService<S extends grpc.UntypedServiceImplementation>(
   log: Logger,
 ): ServiceBinding {
   const implementation: grpc.UntypedServiceImplementation = {};
-  const decoding: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-  for (const method of Object.keys(definition)) {
-    // grpc-js answers INTERNAL when a request cannot be decoded (e.g. an int64 beyond 2^53):
-    // the bad request is the caller's, so the handler below answers it as INVALID_ARGUMENT.
-    const original = definition[method]!;
-    decoding[method] = {
-      ...original,
-      requestDeserialize: (bytes: Buffer): unknown => {
-        try {
-          return original.requestDeserialize(bytes);
-        } catch (error) {
-          return new Undecodable(error instanceof Error ? error.message : String(error));
-        }
-      },
-    };
-  }
   for (const method of Object.keys(definition)) {
     const handler = (handlers as Record<string, AsyncUnary<unknown, unknown> | undefined>)[method];
     if (!handler) throw new Error(`${name}.${method} has no handler`);
@@ -105,7 +89,29 @@ export function bindService<S extends grpc.UntypedServiceImplementation>(
         .catch((error: unknown) => log.error({ err: error, method: where }, 'gRPC boundary failed'));
     };
   }
-  return { name, definition: decoding, implementation };
+  return { name, definition, implementation };
+}
+
+/**
+ * grpc-js answers INTERNAL when a request cannot be decoded (e.g. an int64 beyond 2^53): the
+ * bad request is the caller's, so the bytes become an Undecodable that the handler boundary
+ * answers as INVALID_ARGUMENT.
+ */
+function decodingDefinition(definition: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const decoding: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [method, original] of Object.entries(definition)) {
+    decoding[method] = {
+      ...original,
+      requestDeserialize: (bytes: Buffer): unknown => {
+        try {
+          return original.requestDeserialize(bytes);
+        } catch (error) {
+          return new Undecodable(error instanceof Error ? error.message : String(error));
+        }
+      },
+    };
+  }
+  return decoding;
 }
 
 // google.protobuf.Timestamp's own range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
@@ -206,24 +212,60 @@ export interface RunningGrpcServer {
   setServing(serving: boolean): void;
 }
 
-/** A gRPC server with grpc.health.v1 and server reflection (grpcurl needs no .proto files). */
-export async function startGrpcServer(
-  options: GrpcServerOptions,
+/** What a server will serve, known before it can: the name and the methods of a service. */
+export interface ServiceContract {
+  readonly name: string;
+  readonly definition: grpc.ServiceDefinition;
+}
+
+/** A gRPC server listening before its services can serve. */
+export interface StartingGrpcServer {
+  readonly port: number;
+  readonly address: string;
+  /** Hands the calls to the services' handlers and turns health to SERVING. */
+  serve(services: readonly ServiceBinding[]): RunningGrpcServer;
+  /** Stops it, served or not. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+const starting = 'the service is starting: it waits for its database and NATS; try again shortly';
+
+/**
+ * Opens the port first: while a service waits for Postgres or NATS at start, grpc.health.v1
+ * answers NOT_SERVING and every call UNAVAILABLE (which callers retry), instead of the port
+ * being closed. `serve` then hands the calls to the handlers and answers SERVING.
+ */
+export async function openGrpcServer(
+  options: { readonly contracts: readonly ServiceContract[]; readonly descriptorSet: Buffer; readonly log: Logger },
   host: string,
   port: number,
-): Promise<RunningGrpcServer> {
+): Promise<StartingGrpcServer> {
   const server = new grpc.Server();
-  for (const service of options.services) server.addService(service.definition, service.implementation);
-
+  const ready = new Map<string, grpc.UntypedServiceImplementation>();
+  for (const contract of options.contracts) {
+    const implementation: grpc.UntypedServiceImplementation = {};
+    for (const method of Object.keys(contract.definition)) {
+      implementation[method] = (
+        call: grpc.ServerUnaryCall<unknown, unknown>,
+        callback: grpc.sendUnaryData<unknown>,
+      ): void => {
+        const handler = ready.get(contract.name)?.[method] as grpc.handleUnaryCall<unknown, unknown> | undefined;
+        if (handler) handler(call, callback);
+        else callback({ code: grpc.status.UNAVAILABLE, details: starting });
+      };
+    }
+    server.addService(decodingDefinition(contract.definition), implementation);
+  }
+  const names = options.contracts.map((contract) => contract.name);
   const health = new HealthImplementation({
-    '': 'SERVING',
-    ...Object.fromEntries(options.services.map((service) => [service.name, 'SERVING' as const])),
+    '': 'NOT_SERVING',
+    ...Object.fromEntries(names.map((name) => [name, 'NOT_SERVING' as const])),
   });
   health.addToServer(server);
   // The descriptor set holds every Passage proto; reflection lists only what this server serves.
-  new ReflectionService(loadFileDescriptorSetFromBuffer(options.descriptorSet), {
-    services: options.services.map((service) => service.name),
-  }).addToServer(server);
+  new ReflectionService(loadFileDescriptorSetFromBuffer(options.descriptorSet), { services: names }).addToServer(
+    server,
+  );
 
   const boundPort = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
@@ -231,35 +273,55 @@ export async function startGrpcServer(
     );
   });
   const address = `${host}:${boundPort}`;
-  options.log.info({ listen: address, services: options.services.map((s) => s.name) }, 'gRPC server listening');
+  options.log.info({ listen: address, services: names }, 'gRPC server listening; not serving until ready');
 
   let stopping = false;
+  const setServing = (serving: boolean): void => {
+    if (stopping) return;
+    const status = serving ? 'SERVING' : 'NOT_SERVING';
+    health.setStatus('', status);
+    for (const name of names) health.setStatus(name, status);
+  };
+  const shutdown = async (graceMs: number): Promise<void> => {
+    stopping = true;
+    health.setStatus('', 'NOT_SERVING');
+    for (const name of names) health.setStatus(name, 'NOT_SERVING');
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        options.log.warn({ graceMs }, 'in-flight gRPC calls did not finish in time; forcing shutdown');
+        server.forceShutdown();
+        resolve();
+      }, graceMs);
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  };
   return {
     port: boundPort,
     address,
-    setServing(serving: boolean): void {
-      if (stopping) return;
-      const status = serving ? 'SERVING' : 'NOT_SERVING';
-      health.setStatus('', status);
-      for (const service of options.services) health.setStatus(service.name, status);
-    },
-    async shutdown(graceMs: number): Promise<void> {
-      stopping = true;
-      health.setStatus('', 'NOT_SERVING');
-      for (const service of options.services) health.setStatus(service.name, 'NOT_SERVING');
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          options.log.warn({ graceMs }, 'in-flight gRPC calls did not finish in time; forcing shutdown');
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
+    shutdown,
+    serve(services: readonly ServiceBinding[]): RunningGrpcServer {
+      for (const service of services) {
+        if (!names.includes(service.name)) throw new Error(`${service.name} was not announced when the server opened`);
+        ready.set(service.name, service.implementation);
+      }
+      setServing(true);
+      options.log.info({ listen: address }, 'gRPC server serving');
+      return { port: boundPort, address, setServing, shutdown };
     },
   };
+}
+
+/** A gRPC server with grpc.health.v1 and server reflection (grpcurl needs no .proto files), serving at once. */
+export async function startGrpcServer(
+  options: GrpcServerOptions,
+  host: string,
+  port: number,
+): Promise<RunningGrpcServer> {
+  const opened = await openGrpcServer({ ...options, contracts: options.services }, host, port);
+  return opened.serve(options.services);
 }
 
 /** Reads a bearer token from call metadata, or undefined. */

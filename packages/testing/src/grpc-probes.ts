@@ -61,3 +61,18 @@ export async function reflectedServices(address: string): Promise<string[]> {
     client.close();
   }
 }
+
+/**
+ * Waits until the gRPC server on a port answers SERVING: a service listens from the start and
+ * answers NOT_SERVING (and every call UNAVAILABLE) while it waits for Postgres and NATS.
+ */
+export async function waitForServing(port: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: string;
+  for (;;) {
+    last = await healthStatus(`127.0.0.1:${port}`).catch((error: unknown) => String(error));
+    if (last === 'SERVING') return;
+    if (Date.now() > deadline) throw new Error(`127.0.0.1:${port} is not SERVING after ${timeoutMs} ms (${last})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

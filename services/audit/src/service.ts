@@ -1,13 +1,13 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, databasePool, startGrpcServer, type Logger } from '@passage/platform';
+import { ConfigError, Shutdown, databasePool, openGrpcServer, type Logger } from '@passage/platform';
 import { auditMigrations } from '../migrations/index.ts';
 import { storedCheckpointNotes, storedEntries } from './adapters/db/log-reader.ts';
 import { PgLogStore } from './adapters/db/log-store.ts';
 import { PgReportStore } from './adapters/db/report-store.ts';
 import { LogConsumer } from './adapters/events/log-consumer.ts';
-import { auditService } from './adapters/grpc/audit-service.ts';
+import { auditService, auditContract } from './adapters/grpc/audit-service.ts';
 import { AuditQueries } from './app/audit-queries.ts';
 import { checkpointSigner } from './signing-key.ts';
 import { Checkpointer } from './app/checkpointer.ts';
@@ -36,6 +36,13 @@ export async function startAudit(
   }
   const signer = checkpointSigner(config);
   const shutdown = new Shutdown(log);
+  // Listening from the start: health NOT_SERVING and calls UNAVAILABLE while it waits for Postgres and NATS.
+  const listening = await openGrpcServer(
+    { contracts: [auditContract], descriptorSet: descriptorSet(), log },
+    config.GRPC_HOST,
+    config.GRPC_PORT,
+  );
+  shutdown.add('grpc server', () => listening.shutdown(config.SHUTDOWN_GRACE_MS));
   // The audit service publishes nothing: no outbox to relay.
   const runtime = await openServiceRuntime({
     name: 'audit',
@@ -82,14 +89,9 @@ export async function startAudit(
     config.AUDIT_ORIGIN,
     consumer,
   );
-  const server = await startGrpcServer(
-    { services: [auditService(queries, verifier, log)], descriptorSet: descriptorSet(), log },
-    config.GRPC_HOST,
-    config.GRPC_PORT,
-  );
+  const server = listening.serve([auditService(queries, verifier, log)]);
   health.server = server;
   server.setServing(health.serving);
-  shutdown.add('grpc server', () => server.shutdown(config.SHUTDOWN_GRACE_MS));
   shutdown.add('log consumer', async () => {
     clearInterval(timer);
     await consumer.stop();

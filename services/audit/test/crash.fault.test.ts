@@ -1,7 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Frontier, leafHash, verifyLog } from '@passage/audit-log';
-import { createTestDatabase, runScript, sparePort, waitForPort, waitUntil, type TestDatabase } from '@passage/testing';
+import {
+  createTestDatabase,
+  runScript,
+  sparePort,
+  waitForServing,
+  waitUntil,
+  type TestDatabase,
+} from '@passage/testing';
 import pg from 'pg';
 import { storedCheckpointNotes, storedEntries } from '../src/adapters/db/log-reader.ts';
 import { checkpointSigner } from '../src/signing-key.ts';
@@ -48,7 +55,7 @@ async function startProcess(databaseUrl: string) {
     { ...lab.env, DATABASE_URL: databaseUrl, GRPC_PORT: String(port), AUDIT_BATCH_MAX: '7', LOG_LEVEL: 'warn' },
     { cwd: auditDir },
   );
-  await waitForPort(port);
+  await waitForServing(port);
   return child;
 }
 

@@ -2,13 +2,13 @@ import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv, openKeyStore } from '@passage/crypto';
 import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, databasePool, startGrpcServer, type Logger } from '@passage/platform';
+import { ConfigError, Shutdown, databasePool, openGrpcServer, type Logger } from '@passage/platform';
 import { consentMigrations } from '../migrations/index.ts';
 import { SqlConsentStorage } from './adapters/db/storage.ts';
 import { PgEvaluationReader } from './adapters/db/evaluation-reader.ts';
 import { consentSchema } from './adapters/db/consent-repository.ts';
 import { projectAgency } from './adapters/events/agency-projection.ts';
-import { consentService } from './adapters/grpc/consent-service.ts';
+import { consentService, consentContract } from './adapters/grpc/consent-service.ts';
 import { developmentReceiptKey, receiptSigner } from './adapters/receipt-signer.ts';
 import { ConsentUseCases } from './app/consent-use-cases.ts';
 import type { ConsentConfig } from './config.ts';
@@ -39,6 +39,13 @@ function keysFrom(config: ConsentConfig) {
 export async function startConsent(config: ConsentConfig, log: Logger): Promise<RunningConsent> {
   const { keyRing, verifier, signer } = keysFrom(config);
   const shutdown = new Shutdown(log);
+  // Listening from the start: health NOT_SERVING and calls UNAVAILABLE while it waits for Postgres and NATS.
+  const listening = await openGrpcServer(
+    { contracts: [consentContract], descriptorSet: descriptorSet(), log },
+    config.GRPC_HOST,
+    config.GRPC_PORT,
+  );
+  shutdown.add('grpc server', () => listening.shutdown(config.SHUTDOWN_GRACE_MS));
   const runtime = await openServiceRuntime({
     name: 'consent',
     config,
@@ -80,13 +87,8 @@ export async function startConsent(config: ConsentConfig, log: Logger): Promise<
     useCases.sweepExpired().catch((error: unknown) => log.error({ err: error }, 'expiry sweep failed'));
   }, config.EXPIRY_SWEEP_MS);
 
-  const server = await startGrpcServer(
-    { services: [consentService(useCases, verifier, log)], descriptorSet: descriptorSet(), log },
-    config.GRPC_HOST,
-    config.GRPC_PORT,
-  );
+  const server = listening.serve([consentService(useCases, verifier, log)]);
 
-  shutdown.add('grpc server', () => server.shutdown(config.SHUTDOWN_GRACE_MS));
   shutdown.add('expiry sweeper', () => Promise.resolve(clearInterval(sweeper)));
   shutdown.add('consumers', () => agencies.stop());
   shutdown.add('evaluation pool', () => evaluation.close());

@@ -1,11 +1,11 @@
 import { verifierFromEnv, type TokenVerifier } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { Shutdown, startGrpcServer, type Logger } from '@passage/platform';
+import { Shutdown, openGrpcServer, type Logger } from '@passage/platform';
 import { directoryMigrations } from '../migrations/index.ts';
 import { AgencyRecord } from './adapters/db/agency-record.ts';
 import { MikroDirectoryStorage, directorySchema } from './adapters/db/storage.ts';
-import { directoryService } from './adapters/grpc/directory-service.ts';
+import { directoryService, directoryContract } from './adapters/grpc/directory-service.ts';
 import { DirectoryUseCases } from './app/directory.ts';
 import type { DirectoryConfig } from './config.ts';
 import { ontarioAgencies } from './seed/ontario.ts';
@@ -29,6 +29,13 @@ export interface RunningDirectory {
  */
 export async function startDirectory(config: DirectoryConfig, log: Logger): Promise<RunningDirectory> {
   const shutdown = new Shutdown(log);
+  // Listening from the start: health NOT_SERVING and calls UNAVAILABLE while it waits for Postgres and NATS.
+  const listening = await openGrpcServer(
+    { contracts: [directoryContract], descriptorSet: descriptorSet(), log },
+    config.GRPC_HOST,
+    config.GRPC_PORT,
+  );
+  shutdown.add('grpc server', () => listening.shutdown(config.SHUTDOWN_GRACE_MS));
   const runtime = await openServiceRuntime({
     name: 'directory',
     config,
@@ -47,17 +54,8 @@ export async function startDirectory(config: DirectoryConfig, log: Logger): Prom
     log.info({ agencies: ontarioAgencies.length }, 'Ontario directory seeded');
   }
 
-  const server = await startGrpcServer(
-    {
-      services: [directoryService(useCases, config.SERVICE_ADMIN_TOKEN, tokenVerifier(config), log)],
-      descriptorSet: descriptorSet(),
-      log,
-    },
-    config.GRPC_HOST,
-    config.GRPC_PORT,
-  );
+  const server = listening.serve([directoryService(useCases, config.SERVICE_ADMIN_TOKEN, tokenVerifier(config), log)]);
 
-  shutdown.add('grpc server', () => server.shutdown(config.SHUTDOWN_GRACE_MS));
   shutDownRuntime(shutdown, runtime);
   return { address: server.address, useCases, shutdown };
 }

@@ -1,11 +1,11 @@
 import { issuerFromEnv, verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, databasePool, startGrpcServer, type Logger } from '@passage/platform';
+import { ConfigError, Shutdown, databasePool, openGrpcServer, type Logger } from '@passage/platform';
 import { escalationMigrations } from '../migrations/index.ts';
 import { PgTimerStore } from './adapters/db/timer-store.ts';
 import { referralEventHandler } from './adapters/events/referral-events.ts';
-import { escalationService } from './adapters/grpc/escalation-service.ts';
+import { escalationService, escalationContract } from './adapters/grpc/escalation-service.ts';
 import { GrpcConsent, GrpcDirectory, GrpcReferrals, ServiceIdentity } from './adapters/grpc/gateways.ts';
 import { EscalationQueries } from './app/escalation-queries.ts';
 import { EscalationWorker } from './app/escalation-worker.ts';
@@ -27,6 +27,13 @@ export async function startEscalation(config: EscalationConfig, log: Logger): Pr
   }
   const identity = new ServiceIdentity(issuerFromEnv(config));
   const shutdown = new Shutdown(log);
+  // Listening from the start: health NOT_SERVING and calls UNAVAILABLE while it waits for Postgres and NATS.
+  const listening = await openGrpcServer(
+    { contracts: [escalationContract], descriptorSet: descriptorSet(), log },
+    config.GRPC_HOST,
+    config.GRPC_PORT,
+  );
+  shutdown.add('grpc server', () => listening.shutdown(config.SHUTDOWN_GRACE_MS));
   const runtime = await openServiceRuntime({
     name: 'escalation',
     config,
@@ -68,12 +75,7 @@ export async function startEscalation(config: EscalationConfig, log: Logger): Pr
     log,
   );
   worker.start();
-  const server = await startGrpcServer(
-    { services: [escalationService(new EscalationQueries(store), verifier, log)], descriptorSet: descriptorSet(), log },
-    config.GRPC_HOST,
-    config.GRPC_PORT,
-  );
-  shutdown.add('grpc server', () => server.shutdown(config.SHUTDOWN_GRACE_MS));
+  const server = listening.serve([escalationService(new EscalationQueries(store), verifier, log)]);
   shutdown.add('timers and consumer', async () => {
     await worker.stop();
     await events.stop();

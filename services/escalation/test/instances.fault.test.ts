@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runScript, sparePort, waitForPort, type ScriptProcess } from '@passage/testing';
+import { runScript, sparePort, waitForServing, type ScriptProcess } from '@passage/testing';
 import { startNetwork, waitUntil, type Network } from '@passage/referrals/testing';
 import { dueIn, escalatedEvents, escalationEnv, sendReferral, timerStates } from './support.ts';
 
@@ -27,7 +27,7 @@ async function instance(): Promise<ScriptProcess> {
     { cwd: serviceDir },
   );
   processes.push(child);
-  await waitForPort(port, 30_000);
+  await waitForServing(port, 30_000);
   return child;
 }
 

@@ -2,13 +2,13 @@ import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv, openKeyStore } from '@passage/crypto';
 import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, startGrpcServer, type Logger } from '@passage/platform';
+import { ConfigError, Shutdown, openGrpcServer, type Logger } from '@passage/platform';
 import { referralMigrations } from '../migrations/index.ts';
 import { SqlReferralStorage } from './adapters/db/storage.ts';
 import { referralSchema } from './adapters/db/referral-repository.ts';
 import { consentChangeHandler } from './adapters/events/consent-changes.ts';
 import { GrpcConsentGateway, GrpcDirectoryGateway } from './adapters/grpc/gateways.ts';
-import { referralService } from './adapters/grpc/referral-service.ts';
+import { referralService, referralContract } from './adapters/grpc/referral-service.ts';
 import { ReferralUseCases } from './app/referral-use-cases.ts';
 import type { ReferralsConfig } from './config.ts';
 
@@ -27,6 +27,13 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
   }
   const crypto = new SubjectCrypto(keys.keyRing);
   const shutdown = new Shutdown(log);
+  // Listening from the start: health NOT_SERVING and calls UNAVAILABLE while it waits for Postgres and NATS.
+  const listening = await openGrpcServer(
+    { contracts: [referralContract], descriptorSet: descriptorSet(), log },
+    config.GRPC_HOST,
+    config.GRPC_PORT,
+  );
+  shutdown.add('grpc server', () => listening.shutdown(config.SHUTDOWN_GRACE_MS));
   const runtime = await openServiceRuntime({
     name: 'referrals',
     config,
@@ -61,12 +68,7 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
   });
   await consentChanges.start();
 
-  const server = await startGrpcServer(
-    { services: [referralService(useCases, keys.verifier, log)], descriptorSet: descriptorSet(), log },
-    config.GRPC_HOST,
-    config.GRPC_PORT,
-  );
-  shutdown.add('grpc server', () => server.shutdown(config.SHUTDOWN_GRACE_MS));
+  const server = listening.serve([referralService(useCases, keys.verifier, log)]);
   shutdown.add('consumers', () => consentChanges.stop());
   shutdown.add('grpc clients', () => {
     directory.close();

@@ -6,7 +6,7 @@ import { connect } from '@nats-io/transport-node';
 import { referrals as pb } from '@passage/contracts';
 import { Topology, decodeEnvelope } from '@passage/events';
 import { callUnary, insecureCredentials } from '@passage/platform';
-import { runScript, sparePort, waitForPort, type ScriptProcess } from '@passage/testing';
+import { runScript, sparePort, waitForServing, type ScriptProcess } from '@passage/testing';
 import { grantConsent, referralScope, startNetwork, waitUntil, type Network } from './support.ts';
 
 // The referrals service as its own process, killed with SIGKILL after a Send committed
@@ -28,7 +28,7 @@ async function startProcess(port: number, relay: 'on' | 'off'): Promise<ScriptPr
     { ...n.referralsEnv, GRPC_PORT: String(port), OUTBOX_RELAY: relay, LOG_LEVEL: 'warn' },
     { cwd: referralsDir },
   );
-  await waitForPort(port);
+  await waitForServing(port);
   return child;
 }
 

@@ -1,12 +1,14 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { authenticate, type TokenVerifier } from '@passage/auth';
 import { audit as pb } from '@passage/contracts';
-import { bindService, type Logger, type ServiceBinding } from '@passage/platform';
+import { bindService, type Logger, type ServiceBinding, type ServiceContract } from '@passage/platform';
 import type { AuditQueries } from '../../app/audit-queries.ts';
 import type { HandoffRow } from '../../app/ports.ts';
 import type { PublishedCell, TimeWindow } from '../../domain/index.ts';
 
 export const auditServiceName = 'passage.audit.v1.AuditService';
+/** What the server announces when it opens, before the handlers are ready. */
+export const auditContract: ServiceContract = { name: auditServiceName, definition: pb.AuditServiceService };
 
 const windowOf = (range: pb.TimeRange | undefined): TimeWindow => ({ since: range?.since, until: range?.until });
 

@@ -1,10 +1,12 @@
 import { authenticate, type TokenVerifier } from '@passage/auth';
 import { consent as pb } from '@passage/contracts';
-import { bindService, type Logger, type ServiceBinding } from '@passage/platform';
+import { bindService, type Logger, type ServiceBinding, type ServiceContract } from '@passage/platform';
 import type { ConsentUseCases } from '../../app/consent-use-cases.ts';
 import { changeToWire, consentToWire, evaluationToWire, grantFromWire, receiptToWire } from './mapping.ts';
 
 export const consentServiceName = 'passage.consent.v1.ConsentService';
+/** What the server announces when it opens, before the handlers are ready. */
+export const consentContract: ServiceContract = { name: consentServiceName, definition: pb.ConsentServiceService };
 
 export function consentService(useCases: ConsentUseCases, verifier: TokenVerifier, log: Logger): ServiceBinding {
   return bindService<pb.ConsentServiceServer>(

@@ -2,12 +2,17 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
 import type { TokenVerifier } from '@passage/auth';
 import { directory as pb } from '@passage/contracts';
-import { bearerToken, bindService, type Logger, type ServiceBinding } from '@passage/platform';
+import { bearerToken, bindService, type Logger, type ServiceBinding, type ServiceContract } from '@passage/platform';
 import type { DirectoryUseCases } from '../../app/directory.ts';
 import { anonymousCaller, type Caller } from '../../app/ports.ts';
 import { agencyToWire, listingFromWire, matchToWire, priorityFromWire } from './mapping.ts';
 
 export const directoryServiceName = 'passage.directory.v1.DirectoryService';
+/** What the server announces when it opens, before the handlers are ready. */
+export const directoryContract: ServiceContract = {
+  name: directoryServiceName,
+  definition: pb.DirectoryServiceService,
+};
 
 /**
  * A signed caller token (packages/auth) when the service has verification keys; otherwise,

@@ -1,9 +1,14 @@
 import { authenticate, type TokenVerifier } from '@passage/auth';
 import { escalation as pb } from '@passage/contracts';
-import { bindService, type Logger, type ServiceBinding } from '@passage/platform';
+import { bindService, type Logger, type ServiceBinding, type ServiceContract } from '@passage/platform';
 import type { EscalationQueries } from '../../app/escalation-queries.ts';
 
 export const escalationServiceName = 'passage.escalation.v1.EscalationService';
+/** What the server announces when it opens, before the handlers are ready. */
+export const escalationContract: ServiceContract = {
+  name: escalationServiceName,
+  definition: pb.EscalationServiceService,
+};
 
 export function escalationService(queries: EscalationQueries, verifier: TokenVerifier, log: Logger): ServiceBinding {
   return bindService<pb.EscalationServiceServer>(

@@ -1,12 +1,21 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { authenticate, type TokenVerifier } from '@passage/auth';
 import { referrals as pb } from '@passage/contracts';
-import { PassageError, bearerToken, bindService, type Logger, type ServiceBinding } from '@passage/platform';
+import {
+  PassageError,
+  bearerToken,
+  bindService,
+  type Logger,
+  type ServiceBinding,
+  type ServiceContract,
+} from '@passage/platform';
 import type { Command, EscalationTarget } from '../../domain/lifecycle.ts';
 import type { CallerContext, ReferralUseCases } from '../../app/referral-use-cases.ts';
 import { packetToWire, priorityFromWire, referralToWire, stateFromWire, transitionToWire } from './mapping.ts';
 
 export const referralServiceName = 'passage.referrals.v1.ReferralService';
+/** What the server announces when it opens, before the handlers are ready. */
+export const referralContract: ServiceContract = { name: referralServiceName, definition: pb.ReferralServiceService };
 
 export function referralService(useCases: ReferralUseCases, verifier: TokenVerifier, log: Logger): ServiceBinding {
   const context = (metadata: Metadata): CallerContext => ({
