@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import { runScript, sparePort, waitForPort, type ScriptProcess } from '@passage/testing';
+import { runScript, sparePort, waitForPort, waitForServing, type ScriptProcess } from '@passage/testing';
 
 // `pnpm start` on a machine where neither Postgres nor NATS answers: it starts an embedded
 // Postgres and a nats-server of its own, keeps their data, stops them cleanly, and a second
@@ -39,6 +39,10 @@ async function start(ports: Record<string, number>): Promise<ScriptProcess> {
     { cwd: root },
   );
   running = child;
+  // Each service listens from the start and says SERVING once it can serve.
+  for (const name of ['directory', 'consent', 'referrals', 'audit', 'escalation']) {
+    await waitForServing(ports[name]!, 90_000);
+  }
   await waitForPort(ports['gateway']!, 90_000);
   return child;
 }
