@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { waitFor } from './waiting.ts';
 
 interface HealthClient extends grpc.Client {
   Check(
@@ -67,12 +68,9 @@ export async function reflectedServices(address: string): Promise<string[]> {
  * answers NOT_SERVING (and every call UNAVAILABLE) while it waits for Postgres and NATS.
  */
 export async function waitForServing(port: number, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: string;
-  for (;;) {
-    last = await healthStatus(`127.0.0.1:${port}`).catch((error: unknown) => String(error));
-    if (last === 'SERVING') return;
-    if (Date.now() > deadline) throw new Error(`127.0.0.1:${port} is not SERVING after ${timeoutMs} ms (${last})`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitFor(
+    () => healthStatus(`127.0.0.1:${port}`).catch((error: unknown) => String(error)),
+    (status) => status === 'SERVING',
+    timeoutMs,
+  );
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { waitUntil } from '@passage/testing';
 import { Http, startGatewayLab, type GatewayLab, type Session } from './support.ts';
 
 let lab: GatewayLab;
@@ -134,14 +135,6 @@ async function openFeed(session: Session) {
   return { status: response.status, ended: () => ended, reading, stop: () => controller.abort() };
 }
 
-async function waitFor(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 it('holds a session to five feeds even when they are opened all at once', async () => {
   const london = await http.signIn('london-intake');
   const feeds = await Promise.all(Array.from({ length: 12 }, () => openFeed(london)));
@@ -160,7 +153,8 @@ it('ends a feed at sign-out, and every feed of an account its lock ends, well be
   expect(feed.status).toBe(200);
   expect((await http.request('DELETE', '/api/session', { session: london })).status).toBe(204);
   // The heartbeat (15 s) would end it too; sign-out ends it at once (well within this deadline).
-  await waitFor(feed.ended, 'the feed ends after sign-out');
+  // The feed ends after sign-out, well before the 15 s heartbeat.
+  await waitUntil(() => Promise.resolve(feed.ended()), 10_000);
 
   const windsor = await http.signIn('windsor-supervisor');
   const theirs = await openFeed(windsor);
@@ -170,5 +164,6 @@ it('ends a feed at sign-out, and every feed of an account its lock ends, well be
       (await http.request('POST', '/api/session', { body: { username: 'windsor-supervisor', password: `guess ${i}` } }))
         .status,
     ).toBe(401);
-  await waitFor(theirs.ended, 'the feed ends when a lock ends the account’s sessions');
+  // The feed ends when a lock ends the account’s sessions.
+  await waitUntil(() => Promise.resolve(theirs.ended()), 10_000);
 });
