@@ -27,13 +27,15 @@ export interface StartedNetwork {
 /**
  * The network exactly as `pnpm start` runs it (scripts/start.ts: every service its own
  * process, development keys), on spare ports, a database and a NATS namespace of the
- * caller's own; ready once every port answers and the directory is seeded.
+ * caller's own; ready once every service is SERVING and the directory is seeded.
  */
 export async function startNetworkAsPnpmStart(
   label: string,
   env: Record<string, string> = {},
+  /** A database elsewhere (a fault test's own Postgres); by default one of the shared server's. */
+  database?: TestDatabase,
 ): Promise<StartedNetwork> {
-  const db = await createTestDatabase(label);
+  const db = database ?? (await createTestDatabase(label));
   const nats = await createTestNats(label);
   const ports = { directory: 0, consent: 0, referrals: 0, audit: 0, escalation: 0, gateway: 0 };
   for (const name of Object.keys(ports) as (keyof typeof ports)[]) ports[name] = await sparePort();

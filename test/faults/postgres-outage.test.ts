@@ -4,61 +4,30 @@ import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
 import { demoUsers, developmentIssuer } from '@passage/auth';
 import { audit, consent, directory, escalation, referrals } from '@passage/contracts';
-import {
-  createTestNats,
-  runScript,
-  sparePort,
-  startPrivatePostgres,
-  waitForPort,
-  waitForServing,
-  waitUntil,
-  type PrivateServer,
-  type ScriptProcess,
-  type TestNats,
-} from '@passage/testing';
-import { repositoryRoot } from '../e2e/started-network.ts';
+import { startPrivatePostgres, waitUntil, type PrivateServer } from '@passage/testing';
+import { startNetworkAsPnpmStart, type StartedNetwork } from '../e2e/started-network.ts';
 
 // The whole network as `pnpm start` runs it, on a Postgres of this test's own: its connections
 // terminated, then the server stopped immediately and started again. No service exits; calls
 // during the outage are refused as UNAVAILABLE (never INTERNAL), and succeed once it is back.
 let postgres: PrivateServer;
-let nats: TestNats;
-let network: ScriptProcess;
-const ports = { directory: 0, consent: 0, referrals: 0, audit: 0, escalation: 0, gateway: 0 };
+let started: StartedNetwork;
+let ports: StartedNetwork['ports'];
 
 beforeAll(async () => {
   postgres = await startPrivatePostgres();
-  nats = await createTestNats('pg-outage');
-  for (const name of Object.keys(ports) as (keyof typeof ports)[]) ports[name] = await sparePort();
-  const databaseUrl = postgres.url.replace(/\/postgres$/, '/passage');
-  network = runScript(
-    'scripts/start.ts',
-    {
-      DATABASE_URL: databaseUrl,
-      NATS_URL: nats.url,
-      NATS_NAMESPACE: nats.namespace,
-      DIRECTORY_PORT: String(ports.directory),
-      CONSENT_PORT: String(ports.consent),
-      REFERRALS_PORT: String(ports.referrals),
-      AUDIT_PORT: String(ports.audit),
-      ESCALATION_PORT: String(ports.escalation),
-      GATEWAY_PORT: String(ports.gateway),
-      LOG_LEVEL: 'warn',
-    },
-    { cwd: repositoryRoot },
-  );
-  const { gateway, ...grpcPorts } = ports;
-  for (const port of Object.values(grpcPorts)) await waitForServing(port, 90_000);
-  await waitForPort(gateway, 60_000);
+  // start.ts creates the database; the private server goes with the test (afterAll).
+  const database = {
+    url: postgres.url.replace(/\/postgres$/, '/passage'),
+    name: 'passage',
+    drop: () => Promise.resolve(),
+  };
+  started = await startNetworkAsPnpmStart('pg-outage', {}, database);
+  ports = started.ports;
 }, 180_000);
 
 afterAll(async () => {
-  if (network && network.child.exitCode === null) {
-    network.child.kill('SIGINT');
-    await Promise.race([network.exited(), new Promise((resolve) => setTimeout(resolve, 30_000))]);
-    if (network.child.exitCode === null) await network.kill('SIGKILL');
-  }
-  await nats?.cleanup();
+  await started?.stop();
   await postgres?.dispose();
 });
 
@@ -130,7 +99,7 @@ async function allServe(all: Record<string, Probe>): Promise<void> {
 }
 
 function exits(): string[] {
-  const lines = network.output().split('\n');
+  const lines = started.process.output().split('\n');
   const exited = lines.filter((line) => /exited unexpectedly/.test(line));
   // What the services said before they went: the cause, for whoever reads a failure.
   if (exited.length > 0)
