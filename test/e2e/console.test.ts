@@ -187,6 +187,47 @@ describe('the web console', { timeout: 180_000 }, () => {
       .toMatch(/london-intake.*London Anti-Human Trafficking Coalition.*Allowed[\s\S]*windsor-intake.*Denied/);
   });
 
+  it('announces to the auditor, as it happens, a scope police propose and the crisis line confirms', async () => {
+    const auditor = await as('auditor', widths.phone);
+    await auditor.goto('/oversight?tab=consent');
+    const announcements = auditor.getByRole('log');
+    await announcements.getByText('Nothing yet').waitFor();
+    // Connected: the notice that the announcements are not connected is gone.
+    await auditor.getByText('Not connected to the live announcements').waitFor({ state: 'detached' });
+
+    const officer = await ApiUser.signIn(base, 'peel-officer');
+    const { consentId, consent } = await officer.call<{ consentId: string; consent: { scopes: { id: string }[] } }>(
+      'POST',
+      '/api/consents',
+      {
+        method: 'CAPTURE_METHOD_VERBAL',
+        language: 'en',
+        expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+        scopes: [{ recipientAgencyIds: ['peel-regional-police'], purposes: ['investigation'], categories: ['needs'] }],
+      },
+    );
+    await announcements.getByText(`Proposed by police: no effect until confirmed by ${peel}`).waitFor();
+    const counsellor = await ApiUser.signIn(base, 'crisis-counsellor');
+    await counsellor.call('POST', `/api/consents/${consentId}/scopes/${consent.scopes[0]!.id}/confirm`, {});
+    const items = announcements.getByRole('listitem');
+    await announcements.getByText('Confirmed with the person by').waitFor();
+    const texts = await items.allTextContents();
+    expect(texts.length).toBe(2);
+    expect(texts[0]).toContain(`for ${peel} (consent ${consentId})`);
+    // The report's police table has the confirmed scope once the audit log has taken the event in.
+    const row = auditor.getByRole('row').filter({ hasText: consentId });
+    await expect
+      .poll(
+        async () => {
+          await auditor.reload();
+          await auditor.getByRole('heading', { name: 'Consents by agency and method' }).waitFor();
+          return (await row.allTextContents()).join('\n');
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toContain('Confirmed with the person');
+  });
+
   it('shows a decline with its reason in the sender’s outbox, and resends to the suggested agency', async () => {
     const { referralId } = await consentAndSend(await ApiUser.signIn(base, 'peel-officer'), {
       from: 'peel-regional-police',
@@ -354,9 +395,10 @@ describe('the web console', { timeout: 180_000 }, () => {
     await intake.keyboard.press('Enter');
     expect(await intake.evaluate<string>('document.activeElement.id')).toBe('main');
     // From the main content, Tab reaches a referral; Enter opens it; its first step is a button away.
+    await intake.locator('li.referral').first().waitFor();
     for (
       let i = 0;
-      i < 10 && !(await intake.evaluate<boolean>("document.activeElement?.closest('li.referral') !== null"));
+      i < 20 && !(await intake.evaluate<boolean>("document.activeElement?.closest('li.referral') !== null"));
       i++
     )
       await intake.keyboard.press('Tab');

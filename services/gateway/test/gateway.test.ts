@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../src/adapters/http/routes.ts';
-import { Http, demoPassword, startGatewayLab, type GatewayLab, type Session } from './support.ts';
+import { Http, demoPassword, proposeInvestigation, startGatewayLab, type GatewayLab, type Session } from './support.ts';
 
 let lab: GatewayLab;
 let http: Http;
@@ -398,26 +398,9 @@ async function waitForDenial(referralId: string): Promise<void> {
 describe('investigation scopes police record (ADR 22)', () => {
   it('are proposed until a non-police worker confirms them with the person; police cannot confirm', async () => {
     const officer = await as('peel-officer');
-    const granted = await http.json<{ consentId: string; consent: { scopes: { id: string; proposedAt?: string }[] } }>(
-      'POST',
-      '/api/consents',
-      {
-        session: officer,
-        idempotencyKey: randomUUID(),
-        body: {
-          method: 'CAPTURE_METHOD_VERBAL',
-          language: 'en',
-          expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
-          scopes: [
-            { recipientAgencyIds: ['peel-regional-police'], purposes: ['investigation'], categories: ['needs'] },
-          ],
-        },
-      },
-    );
-    expect(granted.status, JSON.stringify(granted.body)).toBe(201);
-    const scope = granted.body.consent.scopes[0]!;
+    const { consentId, scope } = await proposeInvestigation(http, officer);
     expect(scope.proposedAt).toBeTruthy();
-    const path = `/api/consents/${granted.body.consentId}/scopes/${scope.id}/confirm`;
+    const path = `/api/consents/${consentId}/scopes/${scope.id}/confirm`;
     const byPolice = await http.json('POST', path, { session: officer, idempotencyKey: randomUUID() });
     expect(byPolice.status).toBe(403);
     const byCrisisLine = await http.json<{ consent: { scopes: { confirmedBy?: { agencyId: string } }[] } }>(

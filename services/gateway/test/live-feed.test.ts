@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitUntil } from '@passage/testing';
-import { Http, startGatewayLab, type GatewayLab, type Session } from './support.ts';
+import {
+  Http,
+  proposeInvestigation,
+  startGatewayLab,
+  verbalConsent,
+  type GatewayLab,
+  type Session,
+} from './support.ts';
 
 let lab: GatewayLab;
 let http: Http;
@@ -17,13 +24,23 @@ afterAll(async () => {
 
 interface FeedEvent {
   readonly id: string;
-  readonly data: { type: string; referralId: string; direction: string };
+  readonly event: string;
+  readonly data: Record<string, unknown> & { type: string; referralId: string; direction: string };
 }
 
-/** Reads a server-sent event stream until `stop` says enough. */
-async function listen(session: Session, lastEventId: string | undefined, until: (events: FeedEvent[]) => boolean) {
+/**
+ * Reads a server-sent event stream until `until` says enough. It returns once the response
+ * has begun, and the gateway begins it only after the feed's consumers are in place: an event
+ * published after that is delivered.
+ */
+async function listen(
+  session: Session,
+  lastEventId: string | undefined,
+  until: (events: FeedEvent[]) => boolean,
+  path = '/api/events',
+) {
   const controller = new AbortController();
-  const response = await fetch(`${lab.gateway.url}/api/events`, {
+  const response = await fetch(`${lab.gateway.url}${path}`, {
     headers: { cookie: session.cookie, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
     signal: controller.signal,
   });
@@ -42,8 +59,9 @@ async function listen(session: Session, lastEventId: string | undefined, until: 
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         const id = /^id: (.*)$/m.exec(block)?.[1];
+        const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
         const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (id && data) events.push({ id, data: JSON.parse(data) as FeedEvent['data'] });
+        if (id && data) events.push({ id, event, data: JSON.parse(data) as FeedEvent['data'] });
       }
     }
     controller.abort();
@@ -51,16 +69,11 @@ async function listen(session: Session, lastEventId: string | undefined, until: 
   return { events, done, stop: () => controller.abort() };
 }
 
-async function send(officer: Session): Promise<string> {
+async function send(officer: Session, toAgency = 'london-coalition'): Promise<string> {
   const granted = await http.json<{ subjectRef: string }>('POST', '/api/consents', {
     session: officer,
     idempotencyKey: randomUUID(),
-    body: {
-      method: 'CAPTURE_METHOD_VERBAL',
-      language: 'en',
-      expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
-      scopes: [{ recipientAgencyIds: ['london-coalition'], purposes: ['referral'], categories: ['needs'] }],
-    },
+    body: verbalConsent({ recipientAgencyIds: [toAgency], purposes: ['referral'], categories: ['needs'] }),
   });
   const sent = await http.json<{ referral: { id: string } }>('POST', '/api/referrals', {
     session: officer,
@@ -68,7 +81,7 @@ async function send(officer: Session): Promise<string> {
     body: {
       subjectRef: granted.body.subjectRef,
       fromAgency: 'peel-regional-police',
-      toAgency: 'london-coalition',
+      toAgency,
       priority: 'PRIORITY_STANDARD',
       needs: ['counselling'],
       language: 'en',
@@ -84,7 +97,6 @@ it('delivers a new referral to the recipient while its feed is open, and resumes
   const london = await http.signIn('london-intake');
 
   const first = await listen(london, undefined, (events) => events.length >= 1);
-  await new Promise((resolve) => setTimeout(resolve, 300)); // the feed's consumers are in place
   const one = await send(officer);
   await first.done;
   expect(first.events[0]!.data).toMatchObject({ type: 'referral.v1.sent', referralId: one, direction: 'inbound' });
@@ -97,12 +109,80 @@ it('delivers a new referral to the recipient while its feed is open, and resumes
   await Promise.race([resumed.done, new Promise((resolve) => setTimeout(resolve, 10_000))]);
   expect(resumed.events.map((e) => e.data.referralId)).toEqual([two, three]);
 
-  // Another agency's feed carries none of London's referrals.
+  // Another agency's feed, read from the stream's start, carries its own referral and none of London's.
   const windsor = await http.signIn('windsor-intake');
-  const elsewhere = await listen(windsor, '0-0', () => false);
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  expect(elsewhere.events).toEqual([]);
-  elsewhere.stop();
+  const theirs = await send(officer, 'windsor-essex-ahtag');
+  const elsewhere = await listen(windsor, '0-0', (events) => events.some((e) => e.data.referralId === theirs));
+  await Promise.race([elsewhere.done, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  expect(elsewhere.events.map((e) => e.data.referralId)).toEqual([theirs]);
+});
+
+it('announces every scope that lets police read on the oversight feed, to auditors and administrators only', async () => {
+  for (const username of ['london-intake', 'peel-officer', 'london-supervisor']) {
+    const refused = await fetch(`${lab.gateway.url}/api/oversight/events`, {
+      headers: { cookie: (await http.signIn(username)).cookie },
+    });
+    expect(refused.status, username).toBe(403);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+  }
+  const auditor = await http.signIn('auditor');
+  const watching = await listen(auditor, undefined, (events) => events.length >= 2, '/api/oversight/events');
+
+  // A referral and an ordinary consent are not announced; the investigation scope is, twice.
+  const officer = await http.signIn('peel-officer');
+  await send(officer);
+  const { consentId, scope } = await proposeInvestigation(http, officer);
+  const scopeId = scope.id;
+  const confirmed = await http.json('POST', `/api/consents/${consentId}/scopes/${scopeId}/confirm`, {
+    session: await http.signIn('crisis-counsellor'),
+    idempotencyKey: randomUUID(),
+  });
+  expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200);
+
+  await Promise.race([watching.done, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  expect(watching.events.length).toBeGreaterThan(0);
+  expect(watching.events.map((e) => [e.event, e.data['state'], e.data['actorAgency']])).toEqual([
+    ['police_access', 'proposed', 'peel-regional-police'],
+    ['police_access', 'confirmed', 'ontario-ht-crisis-line'],
+  ]);
+  expect(watching.events[0]!.data).toMatchObject({
+    type: 'consent.v1.police_access',
+    consentId,
+    scopeId,
+    policeAgencyIds: ['peel-regional-police'],
+    allPolice: false,
+    categories: ['needs'],
+    recordedByAgency: 'peel-regional-police',
+  });
+  // Ids, agencies and categories: nothing about the person.
+  expect(Object.keys(watching.events[0]!.data).sort()).toEqual(
+    [
+      'type',
+      'consentId',
+      'scopeId',
+      'state',
+      'policeAgencyIds',
+      'allPolice',
+      'categories',
+      'recordedByAgency',
+      'recordedAt',
+      'actorAgency',
+      'actorRole',
+      'occurredAt',
+    ].sort(),
+  );
+
+  // An administrator who reconnects after the first announcement gets the second, and only it.
+  const admin = await http.signIn('admin');
+  const resumed = await listen(admin, watching.events[0]!.id, (events) => events.length >= 1, '/api/oversight/events');
+  await Promise.race([resumed.done, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  expect(resumed.events.map((e) => e.id)).toEqual([watching.events[1]!.id]);
+
+  // The oversight feed's ids are its own: a referral feed's id is no resume point for it.
+  const wrong = await fetch(`${lab.gateway.url}/api/oversight/events`, {
+    headers: { cookie: admin.cookie, 'last-event-id': '0-0' },
+  });
+  expect(wrong.status).toBe(400);
 });
 
 it('refuses the feed without a session, and a resume point it never gave', async () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { auditConfigSchema } from '@passage/audit/config';
 import { startAudit, type RunningAudit } from '@passage/audit/service';
 import { escalationConfigSchema } from '@passage/escalation/config';
@@ -128,4 +128,36 @@ export class Http {
       type: response.headers.get('content-type') ?? '',
     };
   }
+}
+
+/** The body of a verbal consent in English for one scope, expiring in a day. */
+export function verbalConsent(scope: { recipientAgencyIds: string[]; purposes: string[]; categories: string[] }) {
+  return {
+    method: 'CAPTURE_METHOD_VERBAL',
+    language: 'en',
+    expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+    scopes: [scope],
+  };
+}
+
+/** A police officer records a scope letting their own service investigate (ADR 22: only proposed). */
+export async function proposeInvestigation(
+  http: Http,
+  officer: Session,
+): Promise<{ consentId: string; scope: { id: string; proposedAt?: string } }> {
+  const granted = await http.json<{ consentId: string; consent: { scopes: { id: string; proposedAt?: string }[] } }>(
+    'POST',
+    '/api/consents',
+    {
+      session: officer,
+      idempotencyKey: randomUUID(),
+      body: verbalConsent({
+        recipientAgencyIds: ['peel-regional-police'],
+        purposes: ['investigation'],
+        categories: ['needs'],
+      }),
+    },
+  );
+  if (granted.status !== 201) throw new Error(`consent not recorded: ${JSON.stringify(granted.body)}`);
+  return { consentId: granted.body.consentId, scope: granted.body.consent.scopes[0]! };
 }

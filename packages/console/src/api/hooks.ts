@@ -49,6 +49,21 @@ export interface FeedEvent {
   readonly version: number;
 }
 
+/** An announcement on the oversight feed: a consent scope that lets police read (ADR 22). */
+export interface PoliceAccessEvent {
+  readonly consentId: string;
+  readonly scopeId: string;
+  /** `proposed` (by police, no effect yet), `confirmed` (with the person, by a non-police worker) or `granted`. */
+  readonly state: string;
+  readonly policeAgencyIds: string[];
+  readonly allPolice: boolean;
+  readonly categories: string[];
+  readonly recordedByAgency: string;
+  /** The agency whose worker acted now: the recorder, or the confirming worker. */
+  readonly actorAgency: string;
+  readonly occurredAt: string;
+}
+
 /**
  * The agency's live feed (server-sent events). EventSource reconnects by itself after a
  * dropped connection and sends Last-Event-ID, so the gateway resumes where it left off. An
@@ -57,18 +72,43 @@ export interface FeedEvent {
  * back-off. `onOpen` runs on every (re)connection, so a list catches up on what it missed.
  */
 export function useLiveFeed(onEvent: (event: FeedEvent) => void, onOpen?: () => void): { connected: boolean } {
+  return useEventSource('/api/events', 'referral', (data) => onEvent(data as FeedEvent), onOpen);
+}
+
+/** The oversight feed (auditors and administrators): scopes that let police read, as they happen. `open` false: not opened. */
+export function useOversightFeed(
+  open: boolean,
+  onEvent: (event: PoliceAccessEvent) => void,
+  onOpen?: () => void,
+): { connected: boolean } {
+  return useEventSource(
+    open ? '/api/oversight/events' : null,
+    'police_access',
+    (data) => onEvent(data as PoliceAccessEvent),
+    onOpen,
+  );
+}
+
+/** One server-sent event stream: `name` events' JSON to `onEvent`; url null: nothing opened. */
+function useEventSource(
+  url: string | null,
+  name: string,
+  onEvent: (data: unknown) => void,
+  onOpen?: () => void,
+): { connected: boolean } {
   const [connected, setConnected] = useState(false);
   const handlers = useRef({ onEvent, onOpen });
   useEffect(() => {
     handlers.current = { onEvent, onOpen };
   });
   useEffect(() => {
+    if (url === null) return;
     let source: EventSource | undefined;
     let retry: ReturnType<typeof setTimeout> | undefined;
     let delay = 1000;
     let opened = false;
     const open = () => {
-      source = new EventSource('/api/events');
+      source = new EventSource(url);
       source.onopen = () => {
         delay = 1000;
         setConnected(true);
@@ -83,9 +123,9 @@ export function useLiveFeed(onEvent: (event: FeedEvent) => void, onOpen?: () => 
         retry = setTimeout(open, delay);
         delay = Math.min(delay * 2, 30_000);
       };
-      source.addEventListener('referral', (message) => {
+      source.addEventListener(name, (message) => {
         try {
-          handlers.current.onEvent(JSON.parse((message as MessageEvent<string>).data) as FeedEvent);
+          handlers.current.onEvent(JSON.parse((message as MessageEvent<string>).data));
         } catch {
           // A malformed event is not worth breaking the screen for; the list reloads anyway.
         }
@@ -96,7 +136,7 @@ export function useLiveFeed(onEvent: (event: FeedEvent) => void, onOpen?: () => 
       clearTimeout(retry);
       source?.close();
     };
-  }, []);
+  }, [url, name]);
   return { connected };
 }
 

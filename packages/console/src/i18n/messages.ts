@@ -243,6 +243,12 @@ const en = {
   'consentReport.allPolice': 'All police services',
   'consentReport.categories': 'Categories',
   'consentReport.confirmedBy': 'Confirmed by',
+  'consentReport.live': 'Announced since you opened this page',
+  'consentReport.liveNone':
+    'Nothing yet: a scope that lets police read appears here as soon as it is recorded or confirmed.',
+  'consentReport.liveOffline':
+    'Not connected to the live announcements: the table above is reloaded once they are back.',
+  'consentReport.liveItem': '{when}: {state} by {actor}, for {police} (consent {consent})',
   'access.subject': 'The person’s subject reference',
   'access.subjectHelp': 'The identifier recorded with the consent (a UUID).',
   'access.show': 'Show accesses',
@@ -568,6 +574,12 @@ const fr: Messages = {
   'consentReport.allPolice': 'Tous les services de police',
   'consentReport.categories': 'Catégories',
   'consentReport.confirmedBy': 'Confirmée par',
+  'consentReport.live': 'Annoncées depuis l’ouverture de cette page',
+  'consentReport.liveNone':
+    'Rien pour l’instant : une portée qui permet à la police de consulter s’affiche ici dès qu’elle est consignée ou confirmée.',
+  'consentReport.liveOffline':
+    'Les annonces en direct ne sont pas connectées : le tableau ci-dessus sera rechargé à leur retour.',
+  'consentReport.liveItem': '{when} : {state} par {actor}, pour {police} (consentement {consent})',
   'access.subject': 'La référence de la personne',
   'access.subjectHelp': 'L’identifiant enregistré avec le consentement (un UUID).',
   'access.show': 'Afficher les accès',

@@ -1,6 +1,6 @@
 import { useState, type SyntheticEvent, type ReactNode } from 'react';
 import { get, post, query } from '../api/client.ts';
-import { useGet, useSubmission } from '../api/hooks.ts';
+import { useGet, useOversightFeed, useSubmission, type PoliceAccessEvent } from '../api/hooks.ts';
 import {
   num,
   type AccessRecord,
@@ -210,9 +210,21 @@ function HandoffTable(props: {
 
 function ConsentReportView(): ReactNode {
   const { t, l, language, agencyName } = useI18n();
+  const { user } = useSession();
+  const overseer = user.roles.some((role) => role === 'auditor' || role === 'admin');
   const period = usePeriod();
   const report = useGet<ConsentReport>(`/api/reports/consent${period.range ? `?${period.range}` : ''}`);
   const data = report.data;
+  // Auditors and administrators hear of police access as it happens (ADR 22); the table reloads too.
+  const [announced, setAnnounced] = useState<PoliceAccessEvent[]>([]);
+  const live = useOversightFeed(
+    overseer,
+    (event) => {
+      setAnnounced((previous) => [event, ...previous].slice(0, 20));
+      report.reload();
+    },
+    report.reload,
+  );
   const policeState = (state: string | undefined) =>
     state === 'proposed' || state === 'confirmed' || state === 'granted'
       ? t(`consentReport.state.${state}`)
@@ -312,6 +324,33 @@ function ConsentReportView(): ReactNode {
             </TableScroll>
           )}
         </>
+      )}
+      {overseer && (
+        <section aria-labelledby="police-live">
+          <h3 id="police-live">{t('consentReport.live')}</h3>
+          {!live.connected && <p className="notice">{t('consentReport.liveOffline')}</p>}
+          <div role="log" aria-live="polite">
+            {announced.length === 0 ? (
+              <p>{t('consentReport.liveNone')}</p>
+            ) : (
+              <ul>
+                {announced.map((event) => (
+                  <li key={`${event.consentId}-${event.scopeId}-${event.state}-${event.occurredAt}`}>
+                    {t('consentReport.liveItem', {
+                      when: dateTime(event.occurredAt, language),
+                      state: policeState(event.state),
+                      actor: agencyName(event.actorAgency),
+                      police: event.allPolice
+                        ? t('consentReport.allPolice')
+                        : event.policeAgencyIds.map((id) => agencyName(id)).join(', '),
+                      consent: event.consentId,
+                    })}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </div>
+        </section>
       )}
     </div>
   );

@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { decodeEnvelope, type Topology } from '@passage/events';
+import { decodeEnvelope, type Area, type Envelope, type Topology } from '@passage/events';
 import { PassageError, type Logger } from '@passage/platform';
 import type { SessionEndListener } from '../../app/ports.ts';
 
@@ -28,11 +28,25 @@ const feedsPerSession = 5;
 const heartbeatMs = 15_000;
 
 /**
- * Server-sent events for one signed-in agency: its inbound feed (`referral.v1.*.<agency>.>`)
- * and its outbound feed (`referral.v1.<agency>.*.>`), one filter subject per consumer so it
- * runs on NATS 2.9. The event id carries both feeds' stream positions ("<in>-<out>"): a
- * reconnect with Last-Event-ID resumes each feed exactly after what was delivered, so
- * nothing is missed or repeated. Only the thin event goes out — ids, agencies, state.
+ * What one feed follows: filter subjects on one stream (one consumer each, so it runs on NATS
+ * 2.9), and how an event becomes the thin JSON the browser gets — ids, agencies, states, never
+ * the person. The event id carries every filter's stream position, joined by "-": a reconnect
+ * with Last-Event-ID resumes each exactly after what was delivered.
+ */
+interface FeedKind {
+  readonly area: Area;
+  readonly event: string;
+  readonly filters: readonly string[];
+  /** The event's data, or undefined to move the position on without sending anything. */
+  render(envelope: Envelope, filter: number): Record<string, unknown> | undefined;
+}
+
+/**
+ * Server-sent events. `stream` is one signed-in agency's referral feed: its inbound
+ * (`referral.v1.*.<agency>.>`) and outbound (`referral.v1.<agency>.*.>`) hand-offs.
+ * `oversight` is the auditors' and administrators' feed of consent scopes that let police
+ * read (`consent.v1.police_access`, ADR 22), across the network. Both count against the
+ * session's five feeds and end at sign-out, at a lock and when the session expires.
  */
 export class LiveFeed implements SessionEndListener {
   readonly #nats: NatsConnection;
@@ -48,7 +62,57 @@ export class LiveFeed implements SessionEndListener {
     this.#log = log;
   }
 
-  async stream(request: FastifyRequest, reply: FastifyReply, session: FeedSession): Promise<void> {
+  /** The agency's referral feed. */
+  stream(request: FastifyRequest, reply: FastifyReply, session: FeedSession): Promise<void> {
+    return this.#counted(request, reply, session, {
+      area: 'referral',
+      event: 'referral',
+      filters: [this.#topology.referralsTo(session.agencyId), this.#topology.referralsFrom(session.agencyId)],
+      render: (envelope, filter) => {
+        const changed = envelope.payload?.$case === 'referralChanged' ? envelope.payload.value : undefined;
+        return {
+          type: envelope.type,
+          direction: filter === 0 ? 'inbound' : 'outbound',
+          referralId: envelope.referralId,
+          fromAgency: envelope.fromAgency,
+          toAgency: envelope.toAgency,
+          priority: envelope.priority,
+          state: changed?.state ?? '',
+          version: changed?.version ?? 0,
+          occurredAt: envelope.occurredAt?.toISOString() ?? '',
+        };
+      },
+    });
+  }
+
+  /** Oversight: every scope that lets police read, as it is proposed, confirmed or granted. The caller has checked the role. */
+  oversight(request: FastifyRequest, reply: FastifyReply, session: FeedSession): Promise<void> {
+    return this.#counted(request, reply, session, {
+      area: 'consent',
+      event: 'police_access',
+      filters: [this.#topology.consent('police_access')],
+      render: (envelope) => {
+        if (envelope.payload?.$case !== 'policeAccess') return undefined;
+        const access = envelope.payload.value;
+        return {
+          type: envelope.type,
+          consentId: access.consentId,
+          scopeId: access.scopeId,
+          state: access.state,
+          policeAgencyIds: access.policeAgencyIds,
+          allPolice: access.allPolice,
+          categories: access.categories,
+          recordedByAgency: access.recordedByAgency,
+          recordedAt: access.recordedAt?.toISOString() ?? '',
+          actorAgency: envelope.actor?.agency ?? '',
+          actorRole: envelope.actor?.role ?? '',
+          occurredAt: envelope.occurredAt?.toISOString() ?? '',
+        };
+      },
+    });
+  }
+
+  async #counted(request: FastifyRequest, reply: FastifyReply, session: FeedSession, kind: FeedKind): Promise<void> {
     const open = this.#perSession.get(session.key) ?? 0;
     if (open >= feedsPerSession) {
       throw new PassageError('resource_exhausted', `at most ${feedsPerSession} live feeds at once: close another tab`);
@@ -63,7 +127,7 @@ export class LiveFeed implements SessionEndListener {
       else this.#perSession.delete(session.key);
     };
     try {
-      await this.#stream(request, reply, session, release);
+      await this.#stream(request, reply, session, kind, release);
     } catch (error) {
       release();
       throw error;
@@ -74,36 +138,38 @@ export class LiveFeed implements SessionEndListener {
     request: FastifyRequest,
     reply: FastifyReply,
     session: FeedSession,
+    kind: FeedKind,
     release: () => void,
   ): Promise<void> {
-    const stream = this.#topology.stream('referral').name;
+    const stream = this.#topology.stream(kind.area).name;
     const jsm = await jetstreamManager(this.#nats);
     const last = (await jsm.streams.info(stream)).state.last_seq;
     const header = String(request.headers['last-event-id'] ?? '');
-    const resume = /^(\d{1,15})-(\d{1,15})$/.exec(header);
-    if (header && (!resume || Number(resume[1]) > last || Number(resume[2]) > last)) {
+    const resume = header ? header.split('-') : [];
+    if (
+      header &&
+      (resume.length !== kind.filters.length ||
+        resume.some((position) => !/^\d{1,15}$/.test(position) || Number(position) > last))
+    ) {
       throw PassageError.invalid([{ field: 'Last-Event-ID', description: 'the id of an event this feed sent' }]);
     }
-    const positions = resume ? { in: Number(resume[1]), out: Number(resume[2]) } : { in: last, out: last };
+    const positions = kind.filters.map((_, i) => (header ? Number(resume[i]) : last));
 
     // The consumers first: if NATS refuses one, the caller gets a problem, not an empty stream.
-    const feeds: { side: 'in' | 'out'; name: string; messages?: ConsumerMessages }[] = [];
+    const feeds: { filter: number; name: string; messages?: ConsumerMessages }[] = [];
     const removeConsumers = () =>
       Promise.all(feeds.map((feed) => jsm.consumers.delete(stream, feed.name).catch(() => false)));
     try {
-      for (const side of ['in', 'out'] as const) {
+      for (const [filter, subject] of kind.filters.entries()) {
         const info = await jsm.consumers.add(stream, {
           ack_policy: AckPolicy.Explicit,
           deliver_policy: DeliverPolicy.StartSequence,
-          opt_start_seq: positions[side] + 1,
-          filter_subject:
-            side === 'in'
-              ? this.#topology.referralsTo(session.agencyId)
-              : this.#topology.referralsFrom(session.agencyId),
+          opt_start_seq: positions[filter]! + 1,
+          filter_subject: subject,
           inactive_threshold: 30_000_000_000,
           max_deliver: 1,
         });
-        feeds.push({ side, name: info.name });
+        feeds.push({ filter, name: info.name });
       }
     } catch (error) {
       await removeConsumers();
@@ -163,10 +229,10 @@ export class LiveFeed implements SessionEndListener {
       feed.messages = messages;
       void (async () => {
         for await (const message of messages) {
-          positions[feed.side] = message.seq;
+          positions[feed.filter] = message.seq;
           message.ack();
-          const id = `id: ${positions.in}-${positions.out}\n`;
-          // A referral an agency sends itself is on both feeds: once is enough, but the id moves on.
+          const id = `id: ${positions.join('-')}\n`;
+          // An event on two filters (a referral an agency sends itself) goes once, but the id moves on.
           if (sent.has(message.seq)) {
             raw.write(`${id}\n`);
             continue;
@@ -174,20 +240,8 @@ export class LiveFeed implements SessionEndListener {
           sent.add(message.seq);
           if (sent.size > 10_000) sent.clear();
           try {
-            const envelope = decodeEnvelope(message.data);
-            const changed = envelope.payload?.$case === 'referralChanged' ? envelope.payload.value : undefined;
-            const event = {
-              type: envelope.type,
-              direction: feed.side === 'in' ? 'inbound' : 'outbound',
-              referralId: envelope.referralId,
-              fromAgency: envelope.fromAgency,
-              toAgency: envelope.toAgency,
-              priority: envelope.priority,
-              state: changed?.state ?? '',
-              version: changed?.version ?? 0,
-              occurredAt: envelope.occurredAt?.toISOString() ?? '',
-            };
-            raw.write(`${id}event: referral\ndata: ${JSON.stringify(event)}\n\n`);
+            const data = kind.render(decodeEnvelope(message.data), feed.filter);
+            raw.write(data ? `${id}event: ${kind.event}\ndata: ${JSON.stringify(data)}\n\n` : `${id}\n`);
           } catch (error) {
             this.#log.warn({ err: error, seq: message.seq }, 'undecodable event skipped in the live feed');
             raw.write(`${id}\n`);

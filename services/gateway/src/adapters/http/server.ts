@@ -13,7 +13,7 @@ import {
 import type { SessionRecord } from '../../app/ports.ts';
 import type { Sessions } from '../../app/sessions.ts';
 import type { ServiceClients } from '../grpc/clients.ts';
-import type { LiveFeed } from './live-feed.ts';
+import type { FeedSession, LiveFeed } from './live-feed.ts';
 import type { OidcSignIn } from './oidc.ts';
 import { consoleBuilt, isConsolePath, sendConsolePage, serveConsole } from './console.ts';
 import { problem, problemSchema } from './problem.ts';
@@ -341,17 +341,42 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     },
     async (request, reply) => {
       const { id, record } = await authenticate(request, sessions);
-      await deps.feed.stream(request, reply, {
-        key: id,
-        userId: record.user.userId,
-        agencyId: record.user.agencyId,
-        expiresAt: record.expiresAt,
-        stillValid: async () => (await sessions.resolve(id))?.user.agencyId === record.user.agencyId,
-      });
+      await deps.feed.stream(request, reply, feedSession(sessions, id, record));
+    },
+  );
+  app.get(
+    '/api/oversight/events',
+    {
+      schema: {
+        summary:
+          'Oversight live feed (server-sent events; auditor or admin): consent scopes that let police read, as they are proposed, confirmed or granted',
+        tags: ['audit'],
+      },
+    },
+    async (request, reply) => {
+      const { id, record } = await authenticate(request, sessions);
+      if (!record.user.roles.some((role) => role === 'auditor' || role === 'admin')) {
+        throw new PassageError('permission_denied', 'the oversight feed needs the auditor or admin role');
+      }
+      await deps.feed.oversight(request, reply, feedSession(sessions, id, record));
     },
   );
   app.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger());
   return app;
+}
+
+/** A session as a feed sees it: still valid while it resolves to the same person at the same agency. */
+function feedSession(sessions: Sessions, id: string, record: SessionRecord): FeedSession {
+  return {
+    key: id,
+    userId: record.user.userId,
+    agencyId: record.user.agencyId,
+    expiresAt: record.expiresAt,
+    stillValid: async () => {
+      const now = await sessions.resolve(id);
+      return now?.user.userId === record.user.userId && now.user.agencyId === record.user.agencyId;
+    },
+  };
 }
 
 /** The range a protobuf Timestamp (and so every service) holds: years 1 to 9999. */
