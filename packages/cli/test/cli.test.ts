@@ -147,7 +147,9 @@ describe('passage report', () => {
     expect(csv.out.split('\n')[0]).toMatch(/^agency,referrals,acknowledge_count,/);
     const json = JSON.parse((await passage('report', 'handoff', '--json')).out) as { groupBy: string };
     expect(json.groupBy).toBe('agency');
-    await expect(passage('report', 'handoff', '--by', 'colour')).rejects.toThrow(/^group_by: choose one of/);
+    await expect(passage('report', 'handoff', '--by', 'colour')).rejects.toThrow(
+      /^groupBy: one of agency, region, priority, month/,
+    );
   });
 
   it('prints the consent and statistics reports', async () => {

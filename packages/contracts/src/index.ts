@@ -8,3 +8,7 @@ export * as escalation from './gen/passage/escalation/v1/escalation.ts';
 // The standard gRPC error model: google.rpc.Status with BadRequest field violations.
 export * as rpcStatus from './gen/google/rpc/status.ts';
 export * as rpcErrorDetails from './gen/google/rpc/error_details.ts';
+// The HTTP mapping, access options and field rules the protos declare, and their JSON Schemas.
+export * from './api.ts';
+export * from './json-schema.ts';
+export * from './rules.ts';

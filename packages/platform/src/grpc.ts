@@ -2,6 +2,8 @@ import * as grpc from '@grpc/grpc-js';
 import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
+import { ruleViolations } from '@passage/contracts';
+import { apiContract } from '@passage/contracts/descriptor';
 import type { Logger } from './logger.ts';
 import {
   PassageError,
@@ -48,9 +50,12 @@ export function bindService<S extends grpc.UntypedServiceImplementation>(
   log: Logger,
 ): ServiceBinding {
   const implementation: grpc.UntypedServiceImplementation = {};
+  const contract = apiContract();
   for (const method of Object.keys(definition)) {
     const handler = (handlers as Record<string, AsyncUnary<unknown, unknown> | undefined>)[method];
     if (!handler) throw new Error(`${name}.${method} has no handler`);
+    // The field rules the proto declares for this method's request (ADR 24).
+    const input = contract.methodOf(definition[method]!.path)?.input;
     implementation[method] = (
       call: grpc.ServerUnaryCall<unknown, unknown>,
       callback: grpc.sendUnaryData<unknown>,
@@ -78,8 +83,11 @@ export function bindService<S extends grpc.UntypedServiceImplementation>(
           if (call.request instanceof Undecodable) {
             throw new PassageError('invalid_argument', `the request could not be decoded: ${call.request.reason}`);
           }
-          const refused = requestViolations(call.request);
-          if (refused.length > 0) throw PassageError.invalid(refused);
+          const refused = [
+            ...requestViolations(call.request),
+            ...(input ? ruleViolations(contract, input, call.request) : []),
+          ];
+          if (refused.length > 0) throw PassageError.invalid(dedupe(refused));
           return handler(call.request, { metadata: call.metadata, signal: abort.signal });
         })
         .then(
@@ -148,6 +156,12 @@ export function requestViolations(value: unknown, path = '', depth = 0): FieldVi
   return Object.entries(value).flatMap(([key, item]) =>
     requestViolations(item, path ? `${path}.${key}` : key, depth + 1),
   );
+}
+
+/** One violation per field: the first reason found is the one to act on. */
+function dedupe(violations: FieldViolation[]): FieldViolation[] {
+  const seen = new Set<string>();
+  return violations.filter((v) => !seen.has(v.field) && seen.add(v.field));
 }
 
 /** A request whose bytes are no valid message of the method's input type. */

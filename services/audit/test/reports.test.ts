@@ -270,7 +270,7 @@ describe('hand-off report', () => {
   it('refuses an unknown grouping and an inverted range, naming the field', async () => {
     const grouping = await failureOf<{ code: string; message: string }>(handoff('colour'));
     expect(grouping.code).toBe('invalid_argument');
-    expect(grouping.message).toMatch(/^group_by: choose one of agency, region, priority, month/);
+    expect(grouping.message).toMatch(/^groupBy: one of agency, region, priority, month/);
     const inverted = await failureOf<{ code: string; message: string }>(
       handoff('agency', 'auditor', { since: new Date(day + 1000), until: new Date(day) }),
     );

@@ -251,9 +251,18 @@ describe('directory service over gRPC', () => {
       ),
     );
     expect(refused.code).toBe('invalid_argument');
-    expect(refused.message).toContain('agency.sla.acknowledge_urgent_minutes: a whole number of minutes above 0');
-    expect(refused.message).toContain('agency.sla.accept_urgent_minutes: an urgent target of at most a week');
-    expect(refused.message).toContain('agency.sla.accept_standard_minutes');
+    // The proto's field rules: present and at least a minute.
+    expect(refused.message).toContain('agency.sla.acknowledgeUrgentMinutes: required');
+    expect(refused.message).toContain('agency.sla.acceptStandardMinutes: at least 1');
+    // The directory's own rule, past the field rules: an urgent target of at most a week.
+    const tooLong = await failure(
+      callUnary(
+        client.upsertAgency.bind(client),
+        { agency: { ...agency!, sla: { ...sla, acceptUrgentMinutes: 8 * 24 * 60 } } },
+        admin(),
+      ),
+    );
+    expect(tooLong.message).toContain('agency.sla.accept_urgent_minutes: an urgent target of at most a week');
     const missing = await failure(
       callUnary(client.upsertAgency.bind(client), { agency: { ...agency!, sla: undefined } }, admin()),
     );

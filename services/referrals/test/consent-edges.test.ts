@@ -98,7 +98,7 @@ describe('notes, closed doors and odd input', () => {
       (await failure(callUnary(client.get.bind(client), { referralId: sent.id, purpose: '' }, n.as('auditor')))).code,
     ).toBe('permission_denied');
     const freeText = await failure(decline(sent.id, 'try her sister 519-555-0100'));
-    expect(freeText.message).toMatch(/^suggested_agency: /);
+    expect(freeText.message).toMatch(/^suggestedAgency: /);
     await callUnary(client.accept.bind(client), step(sent.id), n.as('london-intake'));
     const noTime = await failure(
       callUnary(

@@ -209,7 +209,7 @@ describe('the hand-off journey', () => {
     const big = await failure(
       send(sendRequest(subjectRef, { packet: [{ category: 'needs', content: 'x'.repeat(9000), withheld: false }] })),
     );
-    expect(big.message).toContain('packet[0].content: at most 8192 bytes');
+    expect(big.message).toContain('packet[0].content: at most 8000 characters');
     const unknown = await failure(send(sendRequest(subjectRef, { toAgency: 'no-such-agency' })));
     expect(unknown.message).toContain('to_agency: no agency "no-such-agency"');
     const noPriority = await failure(send(sendRequest(subjectRef, { priority: pb.Priority.PRIORITY_UNSPECIFIED })));

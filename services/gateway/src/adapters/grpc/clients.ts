@@ -1,3 +1,4 @@
+import type * as grpc from '@grpc/grpc-js';
 import { audit, consent, directory, escalation, referrals } from '@passage/contracts';
 import { insecureCredentials } from '@passage/platform';
 
@@ -23,6 +24,17 @@ export class ServiceClients {
     this.referrals = new referrals.ReferralServiceClient(addresses.referrals, insecureCredentials());
     this.audit = new audit.AuditServiceClient(addresses.audit, insecureCredentials());
     this.escalation = new escalation.EscalationServiceClient(addresses.escalation, insecureCredentials());
+  }
+
+  /** The same clients by the full name of their service, for the HTTP routes the proto maps. */
+  get byService(): ReadonlyMap<string, grpc.Client> {
+    return new Map<string, grpc.Client>([
+      ['passage.directory.v1.DirectoryService', this.directory],
+      ['passage.consent.v1.ConsentService', this.consent],
+      ['passage.referrals.v1.ReferralService', this.referrals],
+      ['passage.audit.v1.AuditService', this.audit],
+      ['passage.escalation.v1.EscalationService', this.escalation],
+    ]);
   }
 
   close(): void {

@@ -13,11 +13,13 @@ import {
 import type { SessionRecord } from '../../app/ports.ts';
 import type { Sessions } from '../../app/sessions.ts';
 import type { ServiceClients } from '../grpc/clients.ts';
+import { apiContract } from '@passage/contracts/descriptor';
+import { textPatterns } from '@passage/contracts';
 import type { FeedSession, LiveFeed } from './live-feed.ts';
 import type { OidcSignIn } from './oidc.ts';
 import { consoleBuilt, isConsolePath, sendConsolePage, serveConsole } from './console.ts';
 import { problem, problemSchema } from './problem.ts';
-import { requireIdempotencyKey, routes, textPatterns } from './routes.ts';
+import { apiRoutes } from './api-routes.ts';
 import { securityHeaders } from './security-headers.ts';
 
 export const sessionCookie = 'passage_session';
@@ -288,7 +290,8 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     },
   );
 
-  for (const route of routes) {
+  // The HTTP API: one route per method the proto maps with google.api.http (ADR 24).
+  for (const route of apiRoutes(apiContract())) {
     app.route({
       method: route.method,
       url: route.url,
@@ -297,36 +300,40 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
         summary: route.summary,
         tags: [route.tag],
         security: [{ session: [] }],
-        ...(route.params ? { params: route.params } : {}),
-        ...(route.query ? { querystring: route.query } : {}),
-        ...(route.body ? { body: route.body } : {}),
+        ...(route.schema.params ? { params: route.schema.params } : {}),
+        ...(route.schema.querystring ? { querystring: route.schema.querystring } : {}),
+        ...(route.schema.body ? { body: route.schema.body } : {}),
         ...(route.idempotent
           ? { headers: { type: 'object', properties: { 'idempotency-key': { type: 'string' } } } }
           : {}),
+        response: { [route.status]: { description: 'OK', ...route.schema.response } },
+      },
+      // A command with nothing to add may come without a body.
+      // A command with nothing to add may come without a body.
+      preValidation: (request, _reply, done) => {
+        if (route.schema.body && request.body === undefined) request.body = {};
+        done();
       },
       // Who is asking is settled before what is asked is read: no session → 401, wrong role → 403, then validation.
       onRequest: async (request) => {
         const session = await authenticate(request, sessions);
         const { roles } = session.record.user;
-        if (route.roles !== 'signed-in' && !roles.some((role) => (route.roles as readonly string[]).includes(role))) {
+        if (route.roles.length > 0 && !roles.some((role) => route.roles.includes(role))) {
           throw new PassageError('permission_denied', `this needs one of the roles ${route.roles.join(', ')}`);
         }
         request.passageSession = session;
       },
       handler: async (request, reply) => {
         const { id, record } = request.passageSession!;
-        checkDates({ ...(request.query as object), ...(request.body as object) });
-        const { user } = record;
-        const result = await route.handle({
-          caller: user,
-          metadata: bearerMetadata(sessions.tokenFor(id, record)),
+        const json = route.requestJson({
           params: (request.params ?? {}) as Record<string, string>,
           query: (request.query ?? {}) as Record<string, unknown>,
-          body: (request.body ?? {}) as Record<string, unknown>,
+          body: request.body ?? {},
           idempotencyKey: route.idempotent ? requireIdempotencyKey(request.headers['idempotency-key']) : '',
-          clients,
         });
-        return reply.code(route.status ?? 200).send(result);
+        const answer = await route.call(json, bearerMetadata(sessions.tokenFor(id, record)), clients.byService);
+        // Already canonical JSON: sent as it is, not through the response schema's serializer.
+        return reply.code(route.status).type('application/json; charset=utf-8').send(answer);
       },
     });
   }
@@ -379,25 +386,6 @@ function feedSession(sessions: Sessions, id: string, record: SessionRecord): Fee
   };
 }
 
-/** The range a protobuf Timestamp (and so every service) holds: years 1 to 9999. */
-const earliest = Date.parse('0001-01-01T00:00:00Z');
-const latest = Date.parse('9999-12-31T23:59:59.999Z');
-
-/** Times the schema lets through as text but no clock or timestamp knows (a leap second, 31 February, year 0). */
-function checkDates(values: Record<string, unknown>): void {
-  const bad = ['at', 'expiresAt', 'since', 'until'].filter((field) => {
-    const value = values[field];
-    if (typeof value !== 'string') return false;
-    const time = Date.parse(value);
-    return Number.isNaN(time) || time < earliest || time > latest;
-  });
-  if (bad.length > 0) {
-    throw PassageError.invalid(
-      bad.map((field) => ({ field, description: 'a date and time such as 2026-11-28T14:30:00Z (years 1 to 9999)' })),
-    );
-  }
-}
-
 function sessionView(session: SessionRecord) {
   const { userId, agencyId, roles, displayName, language } = session.user;
   return {
@@ -405,4 +393,16 @@ function sessionView(session: SessionRecord) {
     csrfToken: session.csrfToken,
     expiresAt: session.expiresAt,
   };
+}
+
+export function requireIdempotencyKey(value: unknown): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9._:-]{8,100}$/.test(value)) {
+    throw PassageError.invalid([
+      {
+        field: 'Idempotency-Key',
+        description: 'a header of 8–100 letters, digits or ._:- (a UUID is good); the same for a retry',
+      },
+    ]);
+  }
+  return value;
 }

@@ -2947,12 +2947,8 @@ export const ListInboxRequest: MessageFns<ListInboxRequest> = {
     if (message.agency !== '') {
       writer.uint32(10).string(message.agency);
     }
-    if (message.states.length !== 0) {
-      writer.uint32(18).fork();
-      for (const v of message.states) {
-        writer.int32(v);
-      }
-      writer.join();
+    for (const v of message.states) {
+      writer.uint32(16).int32(v!);
     }
     if (message.cursor !== '') {
       writer.uint32(26).string(message.cursor);
@@ -3173,12 +3169,8 @@ export const ListOutboxRequest: MessageFns<ListOutboxRequest> = {
     if (message.agency !== '') {
       writer.uint32(10).string(message.agency);
     }
-    if (message.states.length !== 0) {
-      writer.uint32(18).fork();
-      for (const v of message.states) {
-        writer.int32(v);
-      }
-      writer.join();
+    for (const v of message.states) {
+      writer.uint32(16).int32(v!);
     }
     if (message.cursor !== '') {
       writer.uint32(26).string(message.cursor);
