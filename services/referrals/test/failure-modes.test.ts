@@ -89,6 +89,7 @@ it('erasing the subject withdraws the referral and destroys its packet', async (
   );
   expect(rows[0]).toEqual({ packets: 0, keys: 0, reason: 'consent_revoked' });
   const view = await callUnary(client.get.bind(client), { referralId: sent.id, purpose: '' }, n.as('sarnia-intake'));
+  expect(view.packet).not.toHaveLength(0);
   expect(view.packet.every((s) => s.withheld)).toBe(true);
 });
 
