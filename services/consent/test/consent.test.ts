@@ -447,7 +447,10 @@ describe('reads of personal data are audited (ADR 22)', () => {
     );
     expect(own.consents[0]?.notes).toBe(syntheticNotes);
     await callUnary(h.client.history.bind(h.client), { subjectRef: granted.subjectRef }, h.as('auditor'));
-    await failure(callUnary(h.client.history.bind(h.client), { subjectRef: granted.subjectRef }, h.as('pact-intake')));
+    const refused = await failure(
+      callUnary(h.client.history.bind(h.client), { subjectRef: granted.subjectRef }, h.as('pact-intake')),
+    );
+    expect(refused.code).toBe('permission_denied');
 
     const records = await accessRecords(granted.subjectRef);
     expect(records.length).toBeGreaterThan(0);
