@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { ontarioAgencies } from '@passage/directory/seed';
 import {
   createTestDatabase,
   createTestNats,
@@ -82,7 +83,8 @@ export async function startNetworkAsPnpmStart(
       // The consent service learns the seeded directory from its events: then hand-offs can start.
       await waitUntil(
         async () =>
-          (await sql.query<{ n: number }>('select count(*)::int as n from consent.agencies')).rows[0]!.n === 10,
+          (await sql.query<{ n: number }>('select count(*)::int as n from consent.agencies')).rows[0]!.n ===
+          ontarioAgencies.length,
         30_000,
       );
     } finally {

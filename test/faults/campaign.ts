@@ -17,6 +17,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { demoUsers, developmentIssuer } from '@passage/auth';
 import { consent as cpb, referrals as pb } from '@passage/contracts';
+import { ontarioAgencies } from '@passage/directory/seed';
 import { Topology, decodeEnvelope } from '@passage/events';
 import { bearerMetadata, callUnary, insecureCredentials, type PassageError } from '@passage/platform';
 import { healthStatus, sparePort, startPrivateNats, startPrivatePostgres, type PrivateServer } from '@passage/testing';
@@ -419,7 +420,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     await waitFor('the network starts', healthy, 180_000);
     await waitFor(
       'consent learns the directory',
-      async () => (await query<{ n: number }>('select count(*)::int as n from consent.agencies'))[0]!.n >= 10,
+      async () =>
+        (await query<{ n: number }>('select count(*)::int as n from consent.agencies'))[0]!.n >= ontarioAgencies.length,
       120_000,
     );
 

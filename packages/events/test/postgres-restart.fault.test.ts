@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '@passage/platform';
-import { createTestNats, startPrivatePostgres, waitFor, type PrivateServer, type TestNats } from '@passage/testing';
+import {
+  createTestNats,
+  startPrivatePostgres,
+  waitFor,
+  waitUntil,
+  type PrivateServer,
+  type TestNats,
+} from '@passage/testing';
 import { OutboxRelay, ensureStreams } from '../src/index.ts';
 import { commitEvents, effectCounts, labConsumer, labSchema, openLab, type Lab } from './fixtures/lab.ts';
 
@@ -49,7 +56,16 @@ it('publishes and applies every committed event once across a Postgres crash', a
     );
 
     await postgres.kill();
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Down until the lab's own pool finds it gone, then back.
+    await waitUntil(() =>
+      lab.orm.em
+        .fork()
+        .execute('select 1')
+        .then(
+          () => false,
+          () => true,
+        ),
+    );
     await postgres.restart();
 
     // The ORM pool and the relay's own connection both find their way back.

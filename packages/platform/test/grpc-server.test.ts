@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
+import { waitUntil } from '@passage/testing';
 import {
   PassageError,
   bindService,
@@ -29,14 +30,14 @@ function unary(path: string): grpc.MethodDefinition<unknown, unknown> {
   };
 }
 const definition = {
-  wait: unary('/test.v1.TestService/Wait'),
+  hold: unary('/test.v1.TestService/Hold'),
   fail: unary('/test.v1.TestService/Fail'),
   echo: unary('/test.v1.TestService/Echo'),
   unsendable: unary('/test.v1.TestService/Unsendable'),
 } satisfies grpc.ServiceDefinition;
 
 interface TestServer extends grpc.UntypedServiceImplementation {
-  wait: grpc.handleUnaryCall<{ ms: number }, { waited: number }>;
+  hold: grpc.handleUnaryCall<{ label: string }, { released: string }>;
   fail: grpc.handleUnaryCall<{ kind: string }, object>;
   echo: grpc.handleUnaryCall<{ value: string }, object>;
   unsendable: grpc.handleUnaryCall<object, object>;
@@ -46,9 +47,13 @@ const log = createLogger('grpc-test', 'silent');
 const Client = grpc.makeGenericClientConstructor(definition, 'TestService');
 let server: RunningGrpcServer | undefined;
 
+/** Calls to Hold that have reached the handler, each answering once the test releases it. */
+const held = new Map<string, () => void>();
+
 afterEach(async () => {
   await server?.shutdown(100);
   server = undefined;
+  held.clear();
 });
 
 async function start(): Promise<grpc.Client & Record<string, (...args: unknown[]) => unknown>> {
@@ -56,9 +61,9 @@ async function start(): Promise<grpc.Client & Record<string, (...args: unknown[]
     'test.v1.TestService',
     definition,
     {
-      wait: async ({ ms }) => {
-        await new Promise((resolve) => setTimeout(resolve, ms));
-        return { waited: ms };
+      hold: async ({ label }) => {
+        await new Promise<void>((resolve) => held.set(label, resolve));
+        return { released: label };
       },
       fail: ({ kind }) => {
         if (kind === 'sync') throw new PassageError('not_found', 'thrown before any await');
@@ -160,12 +165,14 @@ describe('gRPC server helper', () => {
   it('drains an in-flight call on shutdown and refuses new ones', async () => {
     const client = await start();
     const running = server!;
-    const inFlight = call(client, 'wait', { ms: 300 });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const inFlight = call(client, 'hold', { label: 'in-flight' });
+    await waitUntil(() => Promise.resolve(held.has('in-flight')), 5_000);
     const stopping = running.shutdown(5_000);
-    const late = await call(client, 'wait', { ms: 1 });
-    expect(late.error).toBeDefined();
-    expect((await inFlight).response).toEqual({ waited: 300 });
+    const late = await call(client, 'hold', { label: 'late' });
+    expect(late.error?.code).toBe(grpc.status.UNAVAILABLE);
+    expect(held.has('late')).toBe(false);
+    held.get('in-flight')!();
+    expect((await inFlight).response).toEqual({ released: 'in-flight' });
     await stopping;
     server = undefined;
     client.close();

@@ -18,7 +18,9 @@ describe('private servers for fault tests', () => {
     await nc.close();
 
     await nats.kill();
-    await expect(connect({ servers: nats.url, maxReconnectAttempts: 0, timeout: 500 })).rejects.toThrow();
+    await expect(connect({ servers: nats.url, maxReconnectAttempts: 0, timeout: 500 })).rejects.toMatchObject({
+      cause: { code: 'ECONNREFUSED' },
+    });
     await nats.restart();
     nc = await connect({ servers: nats.url });
     expect((await (await jetstreamManager(nc)).streams.info('KEEP')).config.name).toBe('KEEP');
@@ -39,7 +41,7 @@ describe('private servers for fault tests', () => {
     };
     await query('create table kept (n int); insert into kept values (42)');
     await postgres.kill();
-    await expect(query('select 1')).rejects.toThrow();
+    await expect(query('select 1')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     await postgres.restart();
     expect((await query('select n from kept')).rows).toEqual([{ n: 42 }]);
   });

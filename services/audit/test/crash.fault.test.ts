@@ -90,15 +90,28 @@ it('loses nothing, doubles nothing and builds the same tree after a SIGKILL mid-
     const restarted = await startProcess(lab.db.url);
     const cleanRun = await startProcess(clean.url);
     await waitUntil(async () => (await count(sql)) >= events && (await count(cleanSql)) >= events, 60_000);
-    // Let a redelivery, if any were coming, arrive before judging.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // One event more, published after all of them: once both logs hold it, a redelivery of an
+    // earlier one, were any coming, would have come before it.
+    const [marker] = referralEvents(
+      {
+        from: 'peel-regional-police',
+        to: 'london-coalition',
+        sentAt: new Date(Date.UTC(2026, 10, 2, 12)),
+        acknowledgeDueMinutes: 60,
+        acceptDueMinutes: 240,
+      },
+      lab.topology,
+    );
+    await lab.publish(marker!.envelope, marker!.subject);
+    const total = events + 1;
+    await waitUntil(async () => (await count(sql)) >= total && (await count(cleanSql)) >= total, 30_000);
     await restarted.kill('SIGTERM');
     await cleanRun.kill('SIGTERM');
 
     const crashed = await rootAndShape(sql);
     const reference = await rootAndShape(cleanSql);
-    expect(crashed).toEqual({ root: reference.root, n: events, lo: '0', hi: String(events - 1), ids: events });
-    expect(reference).toMatchObject({ n: events, ids: events });
+    expect(crashed).toEqual({ root: reference.root, n: total, lo: '0', hi: String(total - 1), ids: total });
+    expect(reference).toMatchObject({ n: total, ids: total });
 
     const verifierKey = checkpointSigner({
       AUDIT_SIGNING_KEY: lab.env['AUDIT_SIGNING_KEY'],
@@ -110,7 +123,7 @@ it('loses nothing, doubles nothing and builds the same tree after a SIGKILL mid-
       checkpointNotes: await storedCheckpointNotes(sql),
       verifierKey,
     });
-    expect(verified).toMatchObject({ ok: true, treeSize: events });
+    expect(verified).toMatchObject({ ok: true, treeSize: total });
   } finally {
     await sql.end();
     await cleanSql.end();

@@ -36,7 +36,12 @@ function keysFrom(config: ConsentConfig) {
   }
 }
 
-export async function startConsent(config: ConsentConfig, log: Logger): Promise<RunningConsent> {
+/** `now` is the service's clock: the wall clock, unless a test moves time on. */
+export async function startConsent(
+  config: ConsentConfig,
+  log: Logger,
+  now: () => Date = () => new Date(),
+): Promise<RunningConsent> {
   const { keyRing, verifier, signer } = keysFrom(config);
   const shutdown = new Shutdown(log);
   // Listening from the start: health NOT_SERVING and calls UNAVAILABLE while it waits for Postgres and NATS.
@@ -82,6 +87,7 @@ export async function startConsent(config: ConsentConfig, log: Logger): Promise<
   const useCases = new ConsentUseCases(
     new SqlConsentStorage(orm, () => keyStore.vault(crypto), topology, evaluation),
     signer,
+    now,
   );
   const sweeper = setInterval(() => {
     useCases.sweepExpired().catch((error: unknown) => log.error({ err: error }, 'expiry sweep failed'));

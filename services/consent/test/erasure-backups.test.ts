@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { consent as pb } from '@passage/contracts';
+import { ontarioAgencies } from '@passage/directory/seed';
 import { SubjectCrypto, openKeyStore, parseKeyRing, shredded, type KeyStore } from '@passage/crypto';
 import { callUnary, createLogger, serviceDatabaseUrl } from '@passage/platform';
 import { createTestDatabase, type TestDatabase } from '@passage/testing';
@@ -25,7 +26,10 @@ beforeAll(async () => {
   h = await startConsentHarness('consent-backups');
   sql = new pg.Client({ connectionString: h.db.url });
   await sql.connect();
-  await waitUntil(async () => (await sql.query('select count(*)::int as n from consent.agencies')).rows[0].n === 10);
+  await waitUntil(
+    async () =>
+      (await sql.query('select count(*)::int as n from consent.agencies')).rows[0].n === ontarioAgencies.length,
+  );
   // The current key store, as the consent service reaches it.
   keyStore = await openKeyStore({ url: h.db.url, service: 'consent', log });
 });

@@ -16,6 +16,8 @@ export interface ConsentHarness {
   readonly consent: RunningConsent;
   readonly client: pb.ConsentServiceClient;
   readonly kek: string;
+  /** The consent service's clock: the wall clock moved on by what `advanceClock` added. */
+  advanceClock(ms: number): void;
   /** Call metadata for a seeded demo user, with a token signed by this harness's issuer. */
   as(user: keyof typeof demoUsers | Caller): ReturnType<typeof bearerMetadata>;
   stop(): Promise<void>;
@@ -32,6 +34,7 @@ export async function startConsentHarness(label: string, env: Record<string, str
   const kek = newKekSetting('test-kek');
   const common = { DATABASE_URL: db.url, NATS_URL: nats.url, NATS_NAMESPACE: nats.namespace, GRPC_PORT: '0' };
   const log = createLogger(`${label}-test`, process.env['LOG_LEVEL'] ?? 'silent');
+  let clockOffsetMs = 0;
   const directory = await startDirectory(
     loadConfig(directoryConfigSchema, { ...common, DIRECTORY_SEED: 'ontario' }),
     log,
@@ -45,6 +48,7 @@ export async function startConsentHarness(label: string, env: Record<string, str
       ...env,
     }),
     log,
+    () => new Date(Date.now() + clockOffsetMs),
   );
   const client = new pb.ConsentServiceClient(consent.address, insecureCredentials());
   return {
@@ -54,6 +58,9 @@ export async function startConsentHarness(label: string, env: Record<string, str
     consent,
     client,
     kek,
+    advanceClock: (ms) => {
+      clockOffsetMs += ms;
+    },
     as: (user) => bearerMetadata(issuer.issue(typeof user === 'string' ? demoUsers[user]! : user)),
     async stop() {
       client.close();

@@ -18,7 +18,12 @@ export interface RunningEscalation {
   readonly shutdown: Shutdown;
 }
 
-export async function startEscalation(config: EscalationConfig, log: Logger): Promise<RunningEscalation> {
+/** `now` is the clock timers fall due by: the wall clock, unless a test moves time on. */
+export async function startEscalation(
+  config: EscalationConfig,
+  log: Logger,
+  now: () => Date = () => new Date(),
+): Promise<RunningEscalation> {
   let verifier;
   try {
     verifier = verifierFromEnv(config);
@@ -71,6 +76,7 @@ export async function startEscalation(config: EscalationConfig, log: Logger): Pr
       crisisLine: config.ESCALATION_CRISIS_LINE,
       pollMs: config.ESCALATION_POLL_MS,
       concurrency: config.ESCALATION_WORKERS,
+      now,
     },
     log,
   );

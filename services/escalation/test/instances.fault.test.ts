@@ -39,14 +39,22 @@ it('fires a 2-second target exactly once while two instances run and one is kill
     await waitUntil(async () => Object.keys(await timerStates(n, referralId)).length === 2, 20_000);
     await dueIn(n, referralId, 'acknowledge', 2);
   }
-  // Killed just as the timers fall due: it may be holding one, mid-escalation, when it dies.
-  await new Promise((resolve) => setTimeout(resolve, 2010));
+  // Killed as the timers fire, once the first has: it may be holding another, mid-escalation, when it dies.
+  const fired = async () => {
+    const states = await Promise.all(referrals.map(({ referralId }) => timerStates(n, referralId)));
+    return states.filter((state) => state['acknowledge'] === 'fired').length;
+  };
+  await waitUntil(async () => (await fired()) > 0, 20_000);
   await first.kill('SIGKILL');
   for (const { referralId } of referrals) {
     await waitUntil(async () => (await timerStates(n, referralId))['acknowledge'] === 'fired', 20_000);
   }
-  // Time for a second firing, were one coming.
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  // A later referral, due after them, fires only once the survivor has worked past all three:
+  // a second firing of any of them would have come before it.
+  const marker = await sendReferral(n);
+  await waitUntil(async () => Object.keys(await timerStates(n, marker.referralId)).length === 2, 20_000);
+  await dueIn(n, marker.referralId, 'acknowledge', 0);
+  await waitUntil(async () => (await timerStates(n, marker.referralId))['acknowledge'] === 'fired', 20_000);
   for (const { referralId } of referrals) {
     expect(await escalatedEvents(n, referralId)).toBe(1);
     const { rows } = await n.sql.query<{ audience: string }>(

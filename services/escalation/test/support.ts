@@ -14,13 +14,29 @@ export function escalationEnv(n: Network): Record<string, string> {
   };
 }
 
-export async function startEscalationIn(n: Network): Promise<{
+/** The escalation service's clock in a test: the wall clock until the test moves it to an instant. */
+export class TestClock {
+  #at: Date | undefined;
+  readonly now = (): Date => new Date(this.#at ?? Date.now());
+  moveTo(at: Date): void {
+    this.#at = at;
+  }
+  reset(): void {
+    this.#at = undefined;
+  }
+}
+
+export async function startEscalationIn(
+  n: Network,
+  clock = new TestClock(),
+): Promise<{
   service: RunningEscalation;
   client: escalation.EscalationServiceClient;
 }> {
   const service = await startEscalation(
     loadConfig(escalationConfigSchema, escalationEnv(n)),
     createLogger('escalation-test', process.env['LOG_LEVEL'] ?? 'silent'),
+    clock.now,
   );
   return { service, client: new escalation.EscalationServiceClient(service.address, insecureCredentials()) };
 }
@@ -57,7 +73,20 @@ export async function timerStates(n: Network, referralId: string): Promise<Recor
   return Object.fromEntries(rows.map((row) => [row.target, row.state]));
 }
 
-/** The "test target": the timer falls due `seconds` from now instead of at the agency's real target. */
+/** When a referral's timer falls due. */
+export async function dueAt(n: Network, referralId: string, target: string): Promise<Date> {
+  const { rows } = await n.sql.query<{ due_at: Date }>(
+    'select due_at from escalation.timers where referral_id = $1 and target = $2',
+    [referralId, target],
+  );
+  if (!rows[0]) throw new Error(`referral ${referralId} has no ${target} timer`);
+  return rows[0].due_at;
+}
+
+/**
+ * The "test target" for services run as processes of their own, whose clock a test cannot
+ * move: the timer falls due `seconds` from now instead of at the agency's real target.
+ */
 export async function dueIn(n: Network, referralId: string, target: string, seconds: number): Promise<void> {
   await n.sql.query(
     `update escalation.timers set due_at = now() + $3 * interval '1 second' where referral_id = $1 and target = $2`,

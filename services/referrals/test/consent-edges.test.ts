@@ -75,6 +75,7 @@ describe('notes, closed doors and odd input', () => {
       n.as('peel-officer'),
     );
     expect(byPolice.note).toBe('');
+    expect(byPolice.packet).not.toHaveLength(0);
     expect(byPolice.packet.every((s) => s.withheld)).toBe(true);
   });
 
@@ -88,6 +89,7 @@ describe('notes, closed doors and odd input', () => {
     expect(before.packet[0]).toMatchObject({ content: 'Synthetic need Kqzw', withheld: false });
     await decline(sent.id);
     const after = await callUnary(client.get.bind(client), { referralId: sent.id, purpose: '' }, n.as('london-intake'));
+    expect(after.packet).toHaveLength(before.packet.length);
     expect(after.packet.every((s) => s.withheld && s.content === '')).toBe(true);
     expect(after.note).toBe('');
   });

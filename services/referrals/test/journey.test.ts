@@ -149,6 +149,7 @@ describe('the hand-off journey', () => {
     // The sender is police; the consent excludes police: nothing comes back, for any purpose.
     for (const purpose of ['', 'investigation']) {
       const byPeel = await callUnary(client.get.bind(client), { referralId: sent.id, purpose }, n.as('peel-officer'));
+      expect(byPeel.packet).toHaveLength(packet.length);
       expect(byPeel.packet.every((s) => s.withheld && s.content === '')).toBe(true);
     }
 

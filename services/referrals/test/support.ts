@@ -5,9 +5,10 @@ import { startConsent, type RunningConsent } from '@passage/consent/service';
 import { consent, referrals } from '@passage/contracts';
 import { newKekSetting } from '@passage/crypto';
 import { directoryConfigSchema } from '@passage/directory/config';
+import { ontarioAgencies } from '@passage/directory/seed';
 import { startDirectory, type RunningDirectory } from '@passage/directory/service';
 import { bearerMetadata, callUnary, createLogger, insecureCredentials, loadConfig } from '@passage/platform';
-import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from '@passage/testing';
+import { createTestDatabase, createTestNats, waitUntil, type TestDatabase, type TestNats } from '@passage/testing';
 import pg from 'pg';
 import { referralsConfigSchema } from '../src/config.ts';
 import { startReferrals, type RunningReferrals } from '../src/service.ts';
@@ -70,11 +71,10 @@ export async function startNetwork(label: string, options: { referrals?: boolean
   const sql = new pg.Client({ connectionString: db.url });
   await sql.connect();
   // Consent decides by agency kind, which it learns from the directory's events.
-  for (;;) {
+  await waitUntil(async () => {
     const { rows } = await sql.query<{ n: number }>('select count(*)::int as n from consent.agencies');
-    if (rows[0]!.n === 10) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+    return rows[0]!.n === ontarioAgencies.length;
+  });
   const consentClient = new consent.ConsentServiceClient(consentService.address, insecureCredentials());
   const referralClient = referralService
     ? new referrals.ReferralServiceClient(referralService.address, insecureCredentials())

@@ -69,6 +69,7 @@ describe('small-cell suppression', () => {
     expect(published.cells[0]![1]).toEqual({ suppressed: true, count: 0 });
     // London's row total is 15: showing it and the 12 would give the 3 away.
     expect(published.cells[0]![0]!.suppressed || published.rowTotals[0]!.suppressed).toBe(true);
+    expect(shown(published)).not.toHaveLength(0);
     expect(shown(published).every((count) => count >= 5)).toBe(true);
     expect(recoverable(published)).toEqual([]);
   });

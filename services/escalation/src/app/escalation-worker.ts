@@ -8,6 +8,8 @@ export interface WorkerOptions {
   readonly pollMs: number;
   /** Timers worked on at once by this instance. */
   readonly concurrency: number;
+  /** The clock timers fall due by: the wall clock unless a test moves time on. */
+  readonly now?: () => Date;
 }
 
 /**
@@ -24,6 +26,7 @@ export class EscalationWorker {
   readonly #consent: ConsentPort;
   readonly #options: WorkerOptions;
   readonly #log: Logger;
+  readonly #now: () => Date;
   #running = false;
   #loops: Promise<void>[] = [];
   #wake: (() => void)[] = [];
@@ -39,6 +42,7 @@ export class EscalationWorker {
     this.#consent = ports.consent;
     this.#options = options;
     this.#log = log;
+    this.#now = options.now ?? (() => new Date());
   }
 
   start(): void {
@@ -53,7 +57,7 @@ export class EscalationWorker {
   }
 
   /** Fires one due timer if there is one. */
-  fireNext(now = new Date()): Promise<boolean> {
+  fireNext(now = this.#now()): Promise<boolean> {
     return this.#store.withDueTimer(now, (claim) => this.#fire(claim));
   }
 
@@ -68,7 +72,7 @@ export class EscalationWorker {
       if (fired || !this.#running) continue;
       const next = await this.#store.nextDueAt().catch(() => undefined);
       const wait = next
-        ? Math.min(this.#options.pollMs, Math.max(0, next.getTime() - Date.now()))
+        ? Math.min(this.#options.pollMs, Math.max(0, next.getTime() - this.#now().getTime()))
         : this.#options.pollMs;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, wait);
