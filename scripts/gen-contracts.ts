@@ -2,13 +2,16 @@
 // set that gRPC server reflection serves. With --check, generates into a scratch folder and
 // fails when the committed code differs: generated code is committed, never hand-edited.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { consoleApi } from './gen-console-api.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const contracts = join(root, 'packages/contracts/src');
 const generatedDirs = ['gen', 'descriptor.binpb'];
+// The console's typed API, from the same descriptor set.
+const consoleApiFile = join(root, 'packages/console/src/api/generated.ts');
 const check = process.argv.includes('--check');
 
 function generate(outDir: string): void {
@@ -21,9 +24,18 @@ function generate(outDir: string): void {
     cwd: join(root, 'proto'),
     stdio: 'inherit',
   });
+  writeFileSync(join(outDir, 'console-api.ts'), consoleApi(readFileSync(join(outDir, 'descriptor.binpb'))));
   execFileSync(
     join(root, 'node_modules/.bin/prettier'),
-    ['--write', '--log-level', 'warn', '--config', join(root, '.prettierrc.json'), join(outDir, 'gen')],
+    [
+      '--write',
+      '--log-level',
+      'warn',
+      '--config',
+      join(root, '.prettierrc.json'),
+      join(outDir, 'gen'),
+      join(outDir, 'console-api.ts'),
+    ],
     {
       cwd: root,
       stdio: 'inherit',
@@ -44,6 +56,7 @@ try {
   if (!check) {
     for (const entry of generatedDirs) rmSync(join(contracts, entry), { recursive: true, force: true });
     for (const entry of generatedDirs) cpSync(join(produced, entry), join(contracts, entry), { recursive: true });
+    cpSync(join(produced, 'console-api.ts'), consoleApiFile);
     console.log('contracts regenerated');
   } else {
     const stale: string[] = [];
@@ -56,6 +69,9 @@ try {
     }
     if (!readFileSync(join(produced, 'descriptor.binpb')).equals(readFileSync(join(contracts, 'descriptor.binpb')))) {
       stale.push('descriptor.binpb');
+    }
+    if (!readFileSync(join(produced, 'console-api.ts')).equals(readFileSync(consoleApiFile))) {
+      stale.push(relative(root, consoleApiFile));
     }
     if (stale.length > 0) {
       console.error(`generated contracts are stale (${stale.join(', ')}); run \`pnpm gen\` and commit the result`);

@@ -67,11 +67,12 @@ it('records an access for every response that carries personal data, on every ro
   const document = (await (await fetch(`${started.gatewayUrl}/api/openapi.json`)).json()) as {
     paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
   };
+  // Path parameters by the proto field they fill.
   const values: Record<string, string> = {
-    consentId: consent.consentId,
-    subjectRef: consent.subjectRef,
-    referralId: referral.id,
-    agencyId: 'london-coalition',
+    consent_id: consent.consentId,
+    subject_ref: consent.subjectRef,
+    referral_id: referral.id,
+    id: 'london-coalition',
   };
   // Every read route; the live feeds never end their response (their events carry no personal data).
   const liveFeeds = new Set(['/api/events', '/api/oversight/events']);

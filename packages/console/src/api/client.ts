@@ -119,3 +119,46 @@ export function query(values: Record<string, string | readonly string[] | undefi
   const text = params.toString();
   return text ? `?${text}` : '';
 }
+
+/** A GET the generated API describes: its path (for useGet) and the call itself. */
+export interface Read<T> {
+  readonly path: string;
+  fetch(): Promise<T>;
+}
+
+/** A path segment from a request field. */
+export const seg = (value: string | undefined): string => encodeURIComponent(value ?? '');
+
+/**
+ * The query string of a request: every field the path does not carry, messages by dotted
+ * name ("range.since"), lists as the name once per value, empty values left out.
+ */
+function queryOf(request: object, fromPath: readonly string[]): string {
+  const params = new URLSearchParams();
+  const add = (prefix: string, value: unknown): void => {
+    if (value === undefined || value === null || value === '') return;
+    if (Array.isArray(value)) for (const item of value) add(prefix, item);
+    else if (typeof value === 'object') for (const [k, v] of Object.entries(value)) add(`${prefix}.${k}`, v);
+    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+      params.append(prefix, String(value));
+  };
+  for (const [key, value] of Object.entries(request)) if (!fromPath.includes(key)) add(key, value);
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+export function read<T>(path: string, request: object, fromPath: readonly string[]): Read<T> {
+  const full = `${path}${queryOf(request, fromPath)}`;
+  return { path: full, fetch: () => get<T>(full) };
+}
+
+export function send<T>(
+  method: 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body: object,
+  fromPath: readonly string[],
+  idempotencyKey?: string,
+): Promise<T> {
+  const rest = Object.fromEntries(Object.entries(body).filter(([key]) => !fromPath.includes(key)));
+  return request<T>(method, path, rest, idempotencyKey);
+}

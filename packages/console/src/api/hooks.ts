@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { ApiError, get } from './client.ts';
+import { ApiError, get, type Read } from './client.ts';
 
 export interface Loaded<T> {
   readonly data: T | undefined;
@@ -9,10 +9,11 @@ export interface Loaded<T> {
 }
 
 /**
- * GET a path and keep the answer; a new path (or reload) asks again, showing the previous
+ * GET what the generated API describes and keep the answer; a new path (or reload) asks again, showing the previous
  * answer until the new one arrives (a live list does not flicker). Null path: nothing asked.
  */
-export function useGet<T>(path: string | null): Loaded<T> {
+export function useGet<T>(read: Read<T> | null): Loaded<T> {
+  const path = read?.path ?? null;
   const [generation, setGeneration] = useState(0);
   const key = path === null ? null : `${generation} ${path}`;
   const [state, setState] = useState<{ key?: string; data?: T; error?: ApiError }>({});

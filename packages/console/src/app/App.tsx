@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { get, onSignedOut, put, request, setCsrfToken } from '../api/client.ts';
-import type { Agency, Language, Session } from '../api/types.ts';
+import type { Language, Session } from '../api/edge.ts';
+import { directory, type Agency } from '../api/generated.ts';
 import { I18nContext, makeI18n } from '../i18n/context.tsx';
 import { Loading } from '../ui/feedback.tsx';
 import { clearQuickExit } from '../ui/quick-exit.tsx';
@@ -33,10 +34,13 @@ export function App(): ReactNode {
 
   useEffect(() => {
     if (!session) return;
-    get<{ agencies?: Agency[] }>('/api/agencies').then(
-      (list) => setAgencies(new Map((list.agencies ?? []).map((a) => [a.id, a]))),
-      () => undefined,
-    );
+    directory
+      .listAgencies({})
+      .fetch()
+      .then(
+        (list) => setAgencies(new Map((list.agencies ?? []).map((a) => [a.id, a]))),
+        () => undefined,
+      );
   }, [session]);
 
   useEffect(() => {

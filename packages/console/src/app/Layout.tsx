@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import type { Language } from '../api/types.ts';
+import type { Language } from '../api/edge.ts';
 import { useI18n } from '../i18n/context.tsx';
 import { QuickExitButton } from '../ui/quick-exit.tsx';
 import { Link, usePath } from './router.tsx';

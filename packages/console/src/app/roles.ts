@@ -1,4 +1,4 @@
-import type { User } from '../api/types.ts';
+import type { User } from '../api/edge.ts';
 
 // Which screens a person sees follows from their roles; the gateway and the services
 // enforce the same and more (agency isolation, consent), so this only keeps menus honest.

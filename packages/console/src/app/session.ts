@@ -1,5 +1,6 @@
 import { createContext, useContext } from 'react';
-import type { Agency, User } from '../api/types.ts';
+import type { User } from '../api/edge.ts';
+import type { Agency } from '../api/generated.ts';
 
 export interface SignedIn {
   readonly user: User;

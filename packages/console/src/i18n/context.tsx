@@ -1,5 +1,5 @@
 import { createContext, useContext } from 'react';
-import type { Language } from '../api/types.ts';
+import type { Language } from '../api/edge.ts';
 import { labels } from './labels.ts';
 import { format, messages, type MessageKey } from './messages.ts';
 

@@ -1,5 +1,5 @@
 import { torontoDay, torontoInstant as wallClockInstant } from '@passage/sla';
-import type { Language } from '../api/types.ts';
+import type { Language } from '../api/edge.ts';
 import { format, messages } from './messages.ts';
 import { label, labels } from './labels.ts';
 

@@ -7,7 +7,8 @@ import {
   type AgencyKind,
   type ServiceType,
 } from '@passage/vocabulary';
-import type { Language, ReferralState } from '../api/types.ts';
+import type { Language } from '../api/edge.ts';
+import type { State as ReferralState } from '../api/generated.ts';
 
 export { closeOutcomes, contactMethods, declineReasons, withdrawReasons };
 
@@ -84,6 +85,7 @@ interface Labels {
 
 const en: Labels = {
   state: {
+    STATE_UNSPECIFIED: '',
     STATE_SENT: 'Sent',
     STATE_ACKNOWLEDGED: 'Acknowledged',
     STATE_ACCEPTED: 'Accepted',
@@ -271,6 +273,7 @@ const en: Labels = {
 
 const fr: Labels = {
   state: {
+    STATE_UNSPECIFIED: '',
     STATE_SENT: 'Envoyée',
     STATE_ACKNOWLEDGED: 'Réception accusée',
     STATE_ACCEPTED: 'Acceptée',

@@ -1,28 +1,10 @@
 import { useState, type ReactNode } from 'react';
-import { post } from '../api/client.ts';
+import { consent } from '../api/generated.ts';
 import { useGet, useSubmission } from '../api/hooks.ts';
 import { useI18n } from '../i18n/context.tsx';
 import { date } from '../i18n/format.ts';
 import { label } from '../i18n/labels.ts';
 import { ErrorNotice } from '../ui/feedback.tsx';
-
-interface Scope {
-  readonly id: string;
-  readonly recipientAgencyIds?: string[];
-  readonly purposes?: string[];
-  readonly categories?: string[];
-  readonly doNotContact?: boolean;
-  readonly revokedAt?: string;
-}
-
-interface ConsentRecord {
-  readonly id: string;
-  readonly method?: string;
-  readonly grantedAt?: string;
-  readonly expiresAt?: string;
-  readonly revokedAt?: string;
-  readonly scopes?: Scope[];
-}
 
 /**
  * The person's consents as the agency that recorded them sees them, and the way to record
@@ -31,7 +13,7 @@ interface ConsentRecord {
  */
 export function ConsentCard({ subjectRef, onRevoked }: { subjectRef: string; onRevoked: () => void }): ReactNode {
   const { t, l, language, agencyName } = useI18n();
-  const history = useGet<{ consents?: ConsentRecord[] }>(`/api/subjects/${encodeURIComponent(subjectRef)}/consents`);
+  const history = useGet(consent.history({ subjectRef }));
   const [confirming, setConfirming] = useState('');
   const [done, setDone] = useState('');
   const { busy, error, submit } = useSubmission();
@@ -40,7 +22,7 @@ export function ConsentCard({ subjectRef, onRevoked }: { subjectRef: string; onR
 
   const revoke = (consentId: string) =>
     submit(async () => {
-      await post(`/api/consents/${consentId}/revoke`, { all: true, reason: 'person_asked' });
+      await consent.revoke({ consentId, all: true, reason: 'person_asked' });
       setDone(t('consentCard.revoked'));
       setConfirming('');
       history.reload();

@@ -1,8 +1,8 @@
 import { agencyKinds, serviceTypes } from '@passage/vocabulary';
 import { useState, type SyntheticEvent, type ReactNode } from 'react';
-import { ApiError, get, post, put } from '../api/client.ts';
+import { ApiError } from '../api/client.ts';
 import { useGet, useSubmission } from '../api/hooks.ts';
-import type { Agency, WeeklyPeriod } from '../api/types.ts';
+import { directory, type Agency, type AgencyInput, type WeeklyPeriod } from '../api/generated.ts';
 import { useI18n } from '../i18n/context.tsx';
 import { languageName } from '../i18n/format.ts';
 import { days, label } from '../i18n/labels.ts';
@@ -13,7 +13,7 @@ import { Checkbox, CheckboxGroup, SelectField, TableScroll, TextField } from '..
 /** The directory for administrators: every listing, its coverage, hours, languages and targets; HSDS in and out. */
 export function Directory(): ReactNode {
   const { t, l, language } = useI18n();
-  const list = useGet<{ agencies?: Agency[] }>('/api/agencies');
+  const list = useGet(directory.listAgencies({}));
   const [editing, setEditing] = useState<Agency | 'new' | undefined>(undefined);
   const [saved, setSaved] = useState('');
   const agencies = list.data?.agencies ?? [];
@@ -131,14 +131,14 @@ function AgencyForm(props: {
   const [nameEn, setNameEn] = useState(a?.nameEn ?? '');
   const [nameFr, setNameFr] = useState(a?.nameFr ?? '');
   const [kind, setKind] = useState<string>(a?.kind ?? 'coalition');
-  const [services, setServices] = useState<string[]>(a?.services ?? []);
+  const [services, setServices] = useState<string[]>([...(a?.services ?? [])]);
   const [provinceWide, setProvinceWide] = useState(a?.coverage?.provinceWide ?? false);
   const [regions, setRegions] = useState(csv(a?.coverage?.regions));
   const [municipalities, setMunicipalities] = useState(csv(a?.coverage?.municipalities));
   const [fsas, setFsas] = useState(csv(a?.coverage?.fsas));
   const [languages, setLanguages] = useState(csv(a?.languages ?? ['en']));
   const [alwaysOpen, setAlwaysOpen] = useState(a?.hours?.alwaysOpen ?? false);
-  const [periods, setPeriods] = useState<WeeklyPeriod[]>(a?.hours?.periods ?? []);
+  const [periods, setPeriods] = useState<WeeklyPeriod[]>([...(a?.hours?.periods ?? [])]);
   const [accepting, setAccepting] = useState(a?.acceptingReferrals ?? true);
   const [capacity, setCapacity] = useState(String(a?.capacity ?? 0));
   const [sla, setSla] = useState({
@@ -161,7 +161,8 @@ function AgencyForm(props: {
       return;
     }
     await submit(async () => {
-      const body = {
+      const agency: AgencyInput = {
+        id: id.trim(),
         nameEn,
         nameFr,
         kind,
@@ -178,10 +179,10 @@ function AgencyForm(props: {
           acceptStandardMinutes: Number(sla.acceptStandardMinutes),
         },
         contact,
-        ...(a?.version !== undefined ? { version: Number(a.version) } : {}),
+        ...(a?.version !== undefined ? { version: a.version } : {}),
       };
-      const { agency } = await put<{ agency: Agency }>(`/api/agencies/${encodeURIComponent(id.trim())}`, body);
-      props.onSaved(agency);
+      const saved = await directory.upsertAgency({ agency });
+      if (saved.agency) props.onSaved(saved.agency);
     });
   };
   const setPeriod = (index: number, patch: Partial<WeeklyPeriod>) =>
@@ -349,7 +350,7 @@ function Hsds({ onImported }: { onImported: () => void }): ReactNode {
   const exportJson = async () => {
     setError(undefined);
     try {
-      const { json } = await get<{ json?: string }>('/api/directory/hsds');
+      const { json } = await directory.exportHsds({}).fetch();
       saveFile('passage-directory-hsds.json', json ?? '{}', 'application/json');
     } catch (failure) {
       setError(failure);
@@ -361,7 +362,7 @@ function Hsds({ onImported }: { onImported: () => void }): ReactNode {
     setError(undefined);
     setResult('');
     try {
-      const { imported } = await post<{ imported?: number }>('/api/directory/hsds', { json: await file.text() });
+      const { imported } = await directory.importHsds({ json: await file.text() });
       setResult(t('directory.imported', { n: imported ?? 0 }));
       onImported();
     } catch (failure) {

@@ -1,6 +1,6 @@
 import { useEffect, type ReactNode } from 'react';
 import { useGet, useLiveFeed } from '../api/hooks.ts';
-import type { EscalationItem } from '../api/types.ts';
+import { escalation, type EscalationItem } from '../api/generated.ts';
 import { Link } from '../app/router.tsx';
 import { useI18n } from '../i18n/context.tsx';
 import { dateTime, matchReason } from '../i18n/format.ts';
@@ -12,13 +12,12 @@ import { ErrorNotice, Loading } from '../ui/feedback.tsx';
  * The crisis line takes up another agency's referral only where the person's consent covers
  * it; the sender and the receiving agency's supervisors are parties to it and may open it.
  */
-const readable = (item: EscalationItem): boolean =>
-  item.audience !== 'crisis_line' || item.consentCoversReader === true;
+const readable = (item: EscalationItem): boolean => item.audience !== 'crisis_line' || item.consentCoversReader;
 
 /** Hand-offs that missed a target, for the crisis line, the sender and the supervisors to take up. */
 export function Escalations(): ReactNode {
   const { t, l, language, agencyName, pair } = useI18n();
-  const list = useGet<{ items?: EscalationItem[] }>('/api/escalations');
+  const list = useGet(escalation.listEscalations({}));
   useLiveFeed((event) => {
     if (event.type.endsWith('.escalated')) list.reload();
   }, list.reload);

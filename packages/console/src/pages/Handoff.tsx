@@ -9,9 +9,18 @@ import {
   type SetStateAction,
   type SyntheticEvent,
 } from 'react';
-import { get, post, query } from '../api/client.ts';
 import { useSubmission } from '../api/hooks.ts';
-import type { GrantResponse, Language, MatchResponse, Priority, Receipt, Referral } from '../api/types.ts';
+import type { Language } from '../api/edge.ts';
+import {
+  consent,
+  directory,
+  referrals,
+  type GrantResponse,
+  type MatchResponse,
+  type ReferralsPriority as Priority,
+  type ReceiptResponse as Receipt,
+  type Referral,
+} from '../api/generated.ts';
 import { useSession } from '../app/session.ts';
 import { Link } from '../app/router.tsx';
 import { useI18n } from '../i18n/context.tsx';
@@ -136,17 +145,17 @@ function ConsentStep(props: {
     }
     setProblems([]);
     try {
-      const found = await get<MatchResponse>(
-        `/api/match${query({
+      const found = await directory
+        .match({
           needs: form.needs,
           municipality: form.municipality,
           language: form.personLanguage,
-          priority: form.priority === 'PRIORITY_URGENT' ? 'urgent' : 'standard',
-        })}`,
-      );
+          priority: form.priority,
+        })
+        .fetch();
       setMatch(found);
       const ids = new Set([
-        ...(found.candidates ?? []).map((c) => c.agency.id),
+        ...(found.candidates ?? []).map((c) => c.agency?.id ?? ''),
         ...(found.passedOver ?? []).map((p) => p.agencyId),
       ]);
       onChange((current) => ({ ...current, recipients: current.recipients.filter((id) => ids.has(id)) }));
@@ -164,10 +173,11 @@ function ConsentStep(props: {
     const body = JSON.stringify(request);
     if (attempt.current.body !== body) attempt.current = { body, key: crypto.randomUUID() };
     const { key } = attempt.current;
-    await record(async () => props.onRecorded(await post<GrantResponse>('/api/consents', request, key)));
+    await record(async () => props.onRecorded(await consent.grant(request, key)));
   };
 
-  const candidates = match?.candidates ?? [];
+  // A candidate always names its agency; the JSON mapping types a message as possibly unset.
+  const candidates = (match?.candidates ?? []).flatMap((c) => (c.agency ? [{ ...c, agency: c.agency }] : []));
   // Closed now but otherwise right: the person may still agree to them; the referral waits
   // for opening hours and its targets count in open time (packages/sla).
   const closedNow = (match?.passedOver ?? []).filter(
@@ -475,9 +485,7 @@ function ReviewStep(props: {
   const idempotencyKey = useRef(crypto.randomUUID());
   const request = referralRequest(form, props.consent.subjectRef, user.agencyId, consentForm.categories);
   const send = () =>
-    submit(async () =>
-      props.onSent((await post<{ referral: Referral }>('/api/referrals', request, idempotencyKey.current)).referral),
-    );
+    submit(async () => props.onSent((await referrals.send(request, idempotencyKey.current)).referral!));
   return (
     <div>
       <h2>{t('review.title')}</h2>
@@ -539,7 +547,7 @@ function Done(props: {
     setReceiptLanguage(next);
     if (receipts[next]) return;
     try {
-      const fetched = await get<Receipt>(`/api/consents/${props.consent.consentId}/receipt?language=${next}`);
+      const fetched = await consent.receipt({ consentId: props.consent.consentId, language: next }).fetch();
       setReceipts((all) => ({ ...all, [next]: fetched }));
     } catch (failure) {
       setError(failure);

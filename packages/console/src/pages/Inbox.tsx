@@ -1,21 +1,19 @@
 import { useState, type ReactNode } from 'react';
-import { query } from '../api/client.ts';
 import { useGet, useLiveFeed, useNow } from '../api/hooks.ts';
-import type { Referral } from '../api/types.ts';
+import { referrals, type State } from '../api/generated.ts';
 import { useI18n } from '../i18n/context.tsx';
 import { feedStateLabel } from '../i18n/labels.ts';
 import { ErrorNotice, Loading } from '../ui/feedback.tsx';
 import { SelectField } from '../ui/fields.tsx';
 import { pageSize, ReferralList } from './referral-list.tsx';
 
-const openStates = ['STATE_SENT', 'STATE_ACKNOWLEDGED', 'STATE_ACCEPTED', 'STATE_IN_CONTACT'];
+const openStates: State[] = ['STATE_SENT', 'STATE_ACKNOWLEDGED', 'STATE_ACCEPTED', 'STATE_IN_CONTACT'];
 
 /** Incoming referrals, urgent first (the service orders them), kept current by the live feed. */
 export function Inbox(): ReactNode {
   const { t, l, agencyName } = useI18n();
   const [show, setShow] = useState<'open' | 'all'>('open');
-  const path = `/api/inbox${query({ pageSize: String(pageSize), state: show === 'open' ? openStates : [] })}`;
-  const inbox = useGet<{ referrals?: Referral[]; nextCursor?: string }>(path);
+  const inbox = useGet(referrals.listInbox({ pageSize, states: show === 'open' ? openStates : [] }));
   const [announcement, setAnnouncement] = useState('');
   const { connected } = useLiveFeed((event) => {
     if (event.direction !== 'inbound') return;

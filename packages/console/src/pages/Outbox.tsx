@@ -1,7 +1,6 @@
 import type { ReactNode } from 'react';
-import { post } from '../api/client.ts';
 import { useGet, useLiveFeed, useNow, useSubmission } from '../api/hooks.ts';
-import type { Referral } from '../api/types.ts';
+import { referrals, type Referral } from '../api/generated.ts';
 import { navigate } from '../app/router.tsx';
 import { useI18n } from '../i18n/context.tsx';
 import { label } from '../i18n/labels.ts';
@@ -11,7 +10,7 @@ import { pageSize, ReferralList } from './referral-list.tsx';
 /** What this agency sent and where each stands; a declined one can go on to the suggested agency. */
 export function Outbox(): ReactNode {
   const { t } = useI18n();
-  const outbox = useGet<{ referrals?: Referral[]; nextCursor?: string }>(`/api/outbox?pageSize=${pageSize}`);
+  const outbox = useGet(referrals.listOutbox({ pageSize }));
   useLiveFeed((event) => {
     if (event.direction === 'outbound') outbox.reload();
   }, outbox.reload);
@@ -41,10 +40,11 @@ export function DeclineFollowUp({ referral }: { referral: Referral }): ReactNode
   if (referral.state !== 'STATE_DECLINED') return null;
   const resend = () =>
     submit(async () => {
-      const { referral: next } = await post<{ referral: Referral }>(`/api/referrals/${referral.id}/resend`, {
+      const { referral: next } = await referrals.resend({
+        referralId: referral.id,
         toAgency: referral.suggestedAgency,
       });
-      navigate(`/referrals/${next.id}`);
+      if (next) navigate(`/referrals/${next.id}`);
     });
   return (
     <div className="decline">

@@ -1,17 +1,14 @@
 import { useState, type SyntheticEvent, type ReactNode } from 'react';
-import { get, post, query } from '../api/client.ts';
-import { useGet, useOversightFeed, useSubmission, type PoliceAccessEvent } from '../api/hooks.ts';
+import { num } from '../api/edge.ts';
 import {
-  num,
+  audit,
   type AccessRecord,
-  type Checkpoint,
-  type ConsentReport,
-  type HandoffReport,
+  type Cell as StatisticsCell,
   type HandoffRow,
-  type StatisticsCell,
-  type StatisticsReport,
-  type VerifyResult,
-} from '../api/types.ts';
+  type TimeRange,
+  type VerifyResponse,
+} from '../api/generated.ts';
+import { useGet, useOversightFeed, useSubmission, type PoliceAccessEvent } from '../api/hooks.ts';
 import { Link, usePath } from '../app/router.tsx';
 import { useSession } from '../app/session.ts';
 import { useI18n, type I18n } from '../i18n/context.tsx';
@@ -58,16 +55,18 @@ export function Oversight(): ReactNode {
 }
 
 /** A period picker: the report's since/until as dates in the person's day. */
-function usePeriod(): { range: string; controls: ReactNode } {
+function usePeriod(): { range: TimeRange; controls: ReactNode } {
   const { t } = useI18n();
   const [since, setSince] = useState('');
   const [until, setUntil] = useState('');
   const [applied, setApplied] = useState({ since: '', until: '' });
-  const range = query({
+  const range = {
     // Whole days in Ontario, whatever the computer's own time zone.
-    since: applied.since ? torontoInstant(applied.since, '00:00').toISOString() : '',
-    until: applied.until ? new Date(torontoInstant(applied.until, '23:59').getTime() + 59_999).toISOString() : '',
-  }).slice(1);
+    since: applied.since ? torontoInstant(applied.since, '00:00').toISOString() : undefined,
+    until: applied.until
+      ? new Date(torontoInstant(applied.until, '23:59').getTime() + 59_999).toISOString()
+      : undefined,
+  };
   const controls = (
     <form
       className="row"
@@ -103,9 +102,7 @@ function HandoffDashboard(): ReactNode {
   const { t, l, language } = i18n;
   const [groupBy, setGroupBy] = useState<(typeof handoffGroupings)[number]>('agency');
   const period = usePeriod();
-  const report = useGet<HandoffReport>(
-    `/api/reports/handoff?groupBy=${groupBy}${period.range ? `&${period.range}` : ''}`,
-  );
+  const report = useGet(audit.handoffReport({ groupBy, range: period.range }));
   const rows = report.data?.rows ?? [];
   const minutes = (seconds: number | undefined) => (seconds ?? 0) / 60;
   const span = (m: number) => duration(m * 60_000, language);
@@ -213,7 +210,7 @@ function ConsentReportView(): ReactNode {
   const { user } = useSession();
   const overseer = user.roles.some((role) => role === 'auditor' || role === 'admin');
   const period = usePeriod();
-  const report = useGet<ConsentReport>(`/api/reports/consent${period.range ? `?${period.range}` : ''}`);
+  const report = useGet(audit.consentReport({ range: period.range }));
   const data = report.data;
   // Auditors and administrators hear of police access as it happens (ADR 22); the table reloads too.
   const [announced, setAnnounced] = useState<PoliceAccessEvent[]>([]);
@@ -359,15 +356,13 @@ function ConsentReportView(): ReactNode {
 function AccessLog(): ReactNode {
   const { t, l, language, agencyName } = useI18n();
   const [subject, setSubject] = useState('');
-  const [records, setRecords] = useState<AccessRecord[] | undefined>(undefined);
+  const [records, setRecords] = useState<readonly AccessRecord[] | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const show = async (event: SyntheticEvent) => {
     event.preventDefault();
     setError(undefined);
     try {
-      const log = await get<{ records?: AccessRecord[] }>(
-        `/api/audit/access-log/${encodeURIComponent(subject.trim())}`,
-      );
+      const log = await audit.accessLog({ subjectRef: subject.trim() }).fetch();
       setRecords(log.records ?? []);
     } catch (failure) {
       setRecords(undefined);
@@ -405,7 +400,7 @@ function AccessLog(): ReactNode {
             </thead>
             <tbody>
               {records.map((record) => (
-                <tr key={String(record.seq)}>
+                <tr key={record.seq}>
                   <td>{dateTime(record.at, language)}</td>
                   <td>
                     {record.actorUser} ({label(l.role, record.actorRole).toLowerCase()})
@@ -429,7 +424,7 @@ function Statistics(): ReactNode {
   const { t, l, language } = i18n;
   const [rows, setRows] = useState<(typeof statisticsDimensions)[number]>('region');
   const [columns, setColumns] = useState<(typeof statisticsDimensions)[number]>('month');
-  const report = useGet<StatisticsReport>(`/api/reports/statistics?rows=${rows}&columns=${columns}`);
+  const report = useGet(audit.statisticsReport({ rows, columns }));
   const threshold = num(report.data?.threshold) || 5;
   const dimensionLabel = (dimension: string, value: string | undefined) => {
     if (dimension === 'region') return label(l.region, value);
@@ -511,13 +506,13 @@ function Statistics(): ReactNode {
 
 function AuditLog(): ReactNode {
   const { t, language, pair } = useI18n();
-  const latest = useGet<{ checkpoint?: Checkpoint; verifierKey?: string }>('/api/audit/checkpoint');
-  const [result, setResult] = useState<VerifyResult | undefined>(undefined);
+  const latest = useGet(audit.latestCheckpoint({}));
+  const [result, setResult] = useState<VerifyResponse | undefined>(undefined);
   const { busy, error, submit } = useSubmission();
   const verify = () => {
     setResult(undefined);
     return submit(async () => {
-      setResult(await post<VerifyResult>('/api/audit/verify', {}));
+      setResult(await audit.verify({}));
       latest.reload();
     });
   };

@@ -1,7 +1,8 @@
 import { useState, type SyntheticEvent, type ReactNode } from 'react';
-import { ApiError, post } from '../api/client.ts';
+import { ApiError } from '../api/client.ts';
 import { useGet, useLiveFeed, useNow, useSubmission } from '../api/hooks.ts';
-import { num, type Referral, type ReferralView, type Transition } from '../api/types.ts';
+import { num } from '../api/edge.ts';
+import { referrals, type GetResponse, type Referral, type Transition } from '../api/generated.ts';
 import { useSession } from '../app/session.ts';
 import { useI18n } from '../i18n/context.tsx';
 import { currentTarget, dateTime, languageName, torontoInstant } from '../i18n/format.ts';
@@ -15,18 +16,13 @@ import { DeclineFollowUp } from './Outbox.tsx';
 /** One referral: the do-not-contact flag first, the facts, the packet (withheld parts named), the timeline, the next steps. */
 export function ReferralDetail({ referralId }: { referralId: string }): ReactNode {
   const { t } = useI18n();
-  const view = useGet<ReferralView>(`/api/referrals/${encodeURIComponent(referralId)}`);
-  const timeline = useGet<{ transitions?: Transition[] }>(
-    view.data ? `/api/referrals/${encodeURIComponent(referralId)}/timeline` : null,
-  );
+  const view = useGet(referrals.get({ referralId }));
+  const timeline = useGet(view.data ? referrals.timeline({ referralId }) : null);
   // Every read of a referral is audited as a read of the person's data: after a step of our
   // own the referral it returns is shown, and only a change made elsewhere is read again.
   const [latest, setLatest] = useState<Referral | undefined>(undefined);
-  const known = view.data
-    ? latest && num(latest.version) > num(view.data.referral.version)
-      ? latest
-      : view.data.referral
-    : undefined;
+  const read = view.data?.referral;
+  const known = read ? (latest && num(latest.version) > num(read.version) ? latest : read) : undefined;
   const changed = (next?: Referral) => {
     timeline.reload();
     // A declined or withdrawn referral is no longer the recipient's to read: read it again.
@@ -66,7 +62,7 @@ export function ReferralDetail({ referralId }: { referralId: string }): ReactNod
 }
 
 function Loaded(props: {
-  view: ReferralView;
+  view: GetResponse & { readonly referral: Referral };
   transitions: readonly Transition[];
   /** A newer version is on its way: steps wait for it rather than fail on a stale version. */
   refreshing: boolean;
@@ -226,31 +222,41 @@ function Actions({
   const actions = available(referral, user.agencyId);
 
   const run = async (action: Action) => {
-    const version = Number(referral.version ?? 0);
-    const bodies: Record<Action, object> = {
-      acknowledge: { expectedVersion: version },
-      accept: { expectedVersion: version },
-      decline: {
-        expectedVersion: version,
-        reason: fields.reason || 'no_capacity',
-        ...(fields.note ? { note: fields.note } : {}),
-        suggestedAgency: fields.suggestedAgency,
-      },
-      contact: {
-        expectedVersion: version,
-        method: fields.method,
-        // The time typed is Toronto time (the network's), whatever the computer's zone.
-        at: (fields.at ? torontoInstant(fields.at.slice(0, 10), fields.at.slice(11, 16)) : new Date()).toISOString(),
-      },
-      close: { expectedVersion: version, outcome: fields.outcome, ...(fields.note ? { note: fields.note } : {}) },
-      withdraw: { expectedVersion: version, reason: fields.reason || 'person_withdrew' },
+    const version = referral.version;
+    const referralId = referral.id;
+    const steps: Record<Action, () => Promise<{ referral?: Referral }>> = {
+      acknowledge: () => referrals.acknowledge({ referralId, expectedVersion: version }),
+      accept: () => referrals.accept({ referralId, expectedVersion: version }),
+      decline: () =>
+        referrals.decline({
+          referralId,
+          expectedVersion: version,
+          reason: fields.reason || 'no_capacity',
+          ...(fields.note ? { note: fields.note } : {}),
+          suggestedAgency: fields.suggestedAgency,
+        }),
+      contact: () =>
+        referrals.recordContact({
+          referralId,
+          expectedVersion: version,
+          method: fields.method,
+          // The time typed is Toronto time (the network's), whatever the computer's zone.
+          at: (fields.at ? torontoInstant(fields.at.slice(0, 10), fields.at.slice(11, 16)) : new Date()).toISOString(),
+        }),
+      close: () =>
+        referrals.closeReferral({
+          referralId,
+          expectedVersion: version,
+          outcome: fields.outcome,
+          ...(fields.note ? { note: fields.note } : {}),
+        }),
+      withdraw: () =>
+        referrals.withdraw({ referralId, expectedVersion: version, reason: fields.reason || 'person_withdrew' }),
     };
     await call(
       async () => {
-        const { referral: next } = await post<{ referral: Referral }>(
-          `/api/referrals/${referral.id}/${action}`,
-          bodies[action],
-        );
+        const { referral: next } = await steps[action]();
+        if (!next) return;
         setDone(t('detail.done', { state: l.state[next.state] }));
         setOpen(undefined);
         onChanged(next);

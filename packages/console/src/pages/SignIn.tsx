@@ -1,7 +1,7 @@
 import { useEffect, useState, type SyntheticEvent, type ReactNode } from 'react';
 import { ApiError, post } from '../api/client.ts';
 import { useSubmission } from '../api/hooks.ts';
-import type { Session } from '../api/types.ts';
+import type { Session } from '../api/edge.ts';
 import { useI18n } from '../i18n/context.tsx';
 import { ErrorNotice } from '../ui/feedback.tsx';
 import { TextField } from '../ui/fields.tsx';

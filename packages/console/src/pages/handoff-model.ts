@@ -1,5 +1,6 @@
 import type { DataCategory, Purpose } from '@passage/consent-policy';
-import type { Language, Priority } from '../api/types.ts';
+import type { Language } from '../api/edge.ts';
+import type { GrantRequest, ReferralsPriority as Priority, SendRequest } from '../api/generated.ts';
 import type { captureMethods } from '../i18n/labels.ts';
 import { torontoInstant, torontoToday } from '../i18n/format.ts';
 import type { MessageKey } from '../i18n/messages.ts';
@@ -59,7 +60,7 @@ export function consentProblems(form: ConsentForm, now: Date): MessageKey[] {
   return problems;
 }
 
-export function consentRequest(form: ConsentForm) {
+export function consentRequest(form: ConsentForm): GrantRequest {
   return {
     method: form.method,
     language: form.scriptLanguage,
@@ -110,7 +111,7 @@ export function referralRequest(
   subjectRef: string,
   fromAgency: string,
   allowed: readonly DataCategory[],
-) {
+): SendRequest {
   const packet = allowed
     .map((category) => ({ category, content: (form.packet[category] ?? '').trim() }))
     .filter((section) => section.content !== '');

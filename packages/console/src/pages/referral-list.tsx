@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import type { Referral } from '../api/types.ts';
+import type { Referral } from '../api/generated.ts';
 import { Link } from '../app/router.tsx';
 import { useI18n } from '../i18n/context.tsx';
 import { currentTarget, dateTime } from '../i18n/format.ts';

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import type { Priority, ReferralState } from '../api/types.ts';
+import type { ReferralsPriority as Priority, State as ReferralState } from '../api/generated.ts';
 import { useI18n } from '../i18n/context.tsx';
 import { countdown, type SlaTarget } from '../i18n/format.ts';
 

@@ -26,8 +26,9 @@ function oneOf<T extends string>(allowed: readonly T[], value: string, field: st
   throw new ReportRequestError(field, `choose one of ${allowed.join(', ')}; ${given}`);
 }
 
+/** Empty: by agency. */
 export function parseGrouping(value: string, field = 'group_by'): HandoffGrouping {
-  return oneOf(handoffGroupings, value, field);
+  return oneOf(handoffGroupings, value || 'agency', field);
 }
 
 export function parseStatisticsAxes(
@@ -35,8 +36,9 @@ export function parseStatisticsAxes(
   columns: string,
 ): { rows: StatisticsDimension; columns: StatisticsDimension } {
   const parsed = {
-    rows: oneOf(statisticsDimensions, rows, 'rows'),
-    columns: oneOf(statisticsDimensions, columns, 'columns'),
+    // Empty: regions down, months across.
+    rows: oneOf(statisticsDimensions, rows || 'region', 'rows'),
+    columns: oneOf(statisticsDimensions, columns || 'month', 'columns'),
   };
   if (parsed.rows === parsed.columns)
     throw new ReportRequestError('columns', 'rows and columns must be different dimensions');

@@ -445,8 +445,10 @@ export class ConsentUseCases {
    * admin, not an agency the consent names (ADR 22). Every issue, a refused one too, is
    * recorded as an access to the subject's identity.
    */
-  async receipt(caller: Caller, consentId: string, language: string): Promise<IssuedReceipt> {
+  async receipt(caller: Caller, consentId: string, asked: string): Promise<IssuedReceipt> {
     if (!uuidPattern.test(consentId)) throw invalid('consent_id', 'a consent id is a UUID');
+    // English unless French is asked for.
+    const language = asked || 'en';
     if (language !== 'en' && language !== 'fr') throw invalid('language', 'receipts are in "en" or "fr"');
     const reader = this.#storage.reader();
     const consent = await reader.consents.get(consentId);

@@ -130,7 +130,7 @@ function route(contract: ApiContract, http: HttpMethod): ApiRoute {
         metadata,
         timeoutMs,
       );
-      return JSON.stringify(toJson(output, fromBinary(output, answer), { registry }));
+      return JSON.stringify(toJson(output, fromBinary(output, answer), { registry, alwaysEmitImplicit: true }));
     },
   };
 }

@@ -101,7 +101,7 @@ export interface AccessLogResponse {
 
 export interface HandoffReportRequest {
   /**
-   * agency (the receiving agency), region (the receiving agency's), priority or month (America/Toronto).
+   * agency (the receiving agency; when empty), region (the receiving agency's), priority or month (America/Toronto).
    * A supervisor's report covers the referrals its agency received.
    */
   groupBy: string;
@@ -197,7 +197,7 @@ export interface ConsentReportResponse {
 }
 
 export interface StatisticsReportRequest {
-  /** region, month, need or outcome; rows and columns must differ. */
+  /** region, month, need or outcome; rows and columns must differ. Empty: regions by month. */
   rows: string;
   columns: string;
   /** On the time the referral was sent. */

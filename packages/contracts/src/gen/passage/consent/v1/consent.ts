@@ -222,7 +222,7 @@ export interface HistoryResponse {
 
 export interface ReceiptRequest {
   consentId: string;
-  /** "en" or "fr" */
+  /** "en" (when empty) or "fr" */
   language: string;
 }
 
