@@ -1,4 +1,5 @@
 // @ts-check
+import { readdirSync } from 'node:fs';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
@@ -16,6 +17,68 @@ const infrastructure = [
   '@passage/contracts',
   '@passage/events',
   '@passage/platform',
+];
+
+/** What else a domain layer must not reach: files, sockets, HTTP servers, keys and tokens. */
+const domainForbidden = [
+  ...infrastructure,
+  'node:fs',
+  'node:fs/*',
+  'fs',
+  'fs/*',
+  'node:net',
+  'net',
+  'node:http',
+  'http',
+  'node:crypto',
+  'crypto',
+  'fastify',
+  '@fastify/*',
+  'jose',
+  'openid-client',
+  '@passage/auth',
+  '@passage/crypto',
+];
+
+/** The services (services/*), by their package names' last part. */
+const services = readdirSync(`${import.meta.dirname}/services`, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name);
+
+/**
+ * Import boundaries every file keeps (a later block's no-restricted-imports replaces an
+ * earlier one's, so each block that sets the rule starts from these).
+ */
+const boundaries = [
+  {
+    group: ['@passage/*/src', '@passage/*/src/**'],
+    message: 'Import a package through its entry point, not its files.',
+  },
+  {
+    group: ['**/packages/*/src/**', '**/services/*/src/**'],
+    message: 'Cross-package relative imports break package boundaries; import the package.',
+  },
+  {
+    // Another service's tests, the system tests and benchmarks start a service; they do not use its insides.
+    group: [
+      ...services.map((name) => `@passage/${name}/*`),
+      '!@passage/*/service',
+      '!@passage/*/config',
+      '!@passage/*/testing',
+      '!@passage/directory/seed',
+    ],
+    message:
+      'From a service, import only its service, config or testing entry: its adapters stay inside it (move what is shared into a package).',
+  },
+];
+
+/** Packages (and domain code) are what services are built from: they never import a service. */
+const packageBoundaries = [
+  ...boundaries,
+  {
+    group: services.flatMap((name) => [`@passage/${name}`, `@passage/${name}/*`]),
+    message: 'A package must not import a service: move what both need into a package.',
+  },
 ];
 
 export default tseslint.config(
@@ -54,21 +117,14 @@ export default tseslint.config(
       // the other a dependency, which pnpm reports; following them here cost minutes per run.
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'import-x/no-self-import': 'error',
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['@passage/*/src', '@passage/*/src/**'],
-              message: 'Import a package through its entry point, not its files.',
-            },
-            {
-              group: ['**/packages/*/src/**', '**/services/*/src/**'],
-              message: 'Cross-package relative imports break package boundaries; import the package.',
-            },
-          ],
-        },
-      ],
+      'no-restricted-imports': ['error', { patterns: boundaries }],
+    },
+  },
+  {
+    // Packages never reach into services (services/*), not even through a public entry.
+    files: ['packages/*/src/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: packageBoundaries }],
     },
   },
   {
@@ -78,7 +134,12 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: infrastructure, message: 'Domain code is pure: no gRPC, NATS, ORM or platform imports.' },
+            ...packageBoundaries,
+            {
+              group: domainForbidden,
+              message:
+                'Domain code is pure: no gRPC, NATS, ORM, platform, file, network, HTTP, crypto or auth imports.',
+            },
           ],
         },
       ],
@@ -105,6 +166,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
+            ...packageBoundaries,
             {
               group: [...infrastructure, '@passage/auth', 'node:*'],
               message: 'The console runs in a browser: use the HTTP API.',

@@ -36,7 +36,7 @@ export default defineConfig({
           include: ['**/*.trace.test.ts'],
           exclude: ['**/node_modules/**'],
           // Instrumentation must be in place before grpc-js and pg are first imported.
-          execArgv: ['--import', './packages/testing/src/otel-register.ts'],
+          execArgv: ['--import', './packages/platform/test/otel-register.ts'],
         },
       },
     ],

@@ -9,13 +9,13 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import pg from 'pg';
 import { auditConfigSchema } from '@passage/audit/config';
 import { startAudit, type RunningAudit } from '@passage/audit/service';
-import { PgReportStore } from '@passage/audit/report-store';
+import { exactHandoffByAgency, seedLog } from '@passage/audit/testing';
 import { TokenIssuer, demoUsers } from '@passage/auth';
 import { audit as apb } from '@passage/contracts';
 import { Topology, connectNats, createEnvelope, encodeEnvelope, ensureStreams } from '@passage/events';
 import { bearerMetadata, callUnary, createLogger, insecureCredentials, loadConfig } from '@passage/platform';
 import { createTestDatabase, createTestNats } from '@passage/testing';
-import { seedHandoffReferrals, seedLog } from './seed-audit.ts';
+import { seedHandoffReferrals } from './seed-audit.ts';
 
 const backlog = Number(process.env['BENCH_AUDIT_BACKLOG'] ?? 50_000);
 const referrals = Number(process.env['BENCH_AUDIT_REFERRALS'] ?? 1_000_000);
@@ -129,9 +129,8 @@ const report = (measure: string, value: string) => {
   // The exact path over the same million, once, for comparison (what the rollup saves).
   {
     const pool = new pg.Pool({ connectionString: db.url, max: 1 });
-    const exact = new PgReportStore(pool, { exactLimit: Number.MAX_SAFE_INTEGER });
     const t = performance.now();
-    await exact.handoff('agency', {}, { kind: 'all' }, new Date());
+    await exactHandoffByAgency(pool);
     report(
       `hand-off by agency computed exactly from every duration, ${referrals.toLocaleString('en-CA')} referrals`,
       `${(performance.now() - t).toFixed(0)} ms (one run)`,

@@ -1,11 +1,8 @@
 // Seeds the audit service's tables for its benchmarks: a million referrals in the hand-off
 // projection (SQL generate_series: ten agencies, four regions, two years, both priorities,
-// every stage from never reached to closed), and a log of synthetic entries appended through
-// the service's own store (real leaves, real tree). Synthetic ids and codes only.
-import { randomUUID } from 'node:crypto';
+// every stage from never reached to closed). The log of synthetic entries is appended through
+// the service's own store: `seedLog` of @passage/audit/testing. Synthetic ids and codes only.
 import type pg from 'pg';
-import type { IncomingEvent } from '@passage/audit/app-ports';
-import { PgLogStore } from '@passage/audit/log-store';
 
 const agencies: [string, string][] = [
   ['london-coalition', 'london'],
@@ -96,47 +93,4 @@ export async function rebuildHandoffRollup(sql: pg.Client): Promise<void> {
     join dense d1 on (d1.month, d1.to_agency, d1.priority, d1.stage) = (k.month, k.to_agency, k.priority, 1)
     join dense d2 on (d2.month, d2.to_agency, d2.priority, d2.stage) = (k.month, k.to_agency, k.priority, 2)
     join dense d3 on (d3.month, d3.to_agency, d3.priority, d3.stage) = (k.month, k.to_agency, k.priority, 3)`);
-}
-
-/** Appends `count` synthetic entries through the service's store, in batches, as ingest would. */
-export async function seedLog(pool: pg.Pool, count: number, stream: string): Promise<void> {
-  const store = new PgLogStore(pool);
-  const batch = 5000;
-  const receivedAt = new Date(Date.UTC(2026, 10, 1));
-  for (let start = 0; start < count; start += batch) {
-    const events: IncomingEvent[] = Array.from({ length: Math.min(batch, count - start) }, (_, i) => {
-      const id = randomUUID();
-      const referralId = randomUUID();
-      return {
-        eventId: id,
-        subject: 'referral.v1.peel-regional-police.london-coalition.sent',
-        stream,
-        streamSeq: start + i + 1,
-        receivedAt,
-        event: {
-          id,
-          type: 'referral.v1.sent',
-          occurredAt: receivedAt.toISOString(),
-          actor: { agency: 'peel-regional-police', user: 'synthetic-officer', role: 'officer' },
-          referralId,
-          fromAgency: 'peel-regional-police',
-          toAgency: 'london-coalition',
-          priority: 'standard',
-          referralChanged: { referralId, state: 'sent', version: 1, needs: ['counselling'] },
-        },
-        fields: {
-          action: 'referral.v1.sent',
-          occurredAt: receivedAt,
-          actorAgency: 'peel-regional-police',
-          actorUser: 'synthetic-officer',
-          actorRole: 'officer',
-          referralId,
-          subjectRef: '',
-          fromAgency: 'peel-regional-police',
-          toAgency: 'london-coalition',
-        },
-      };
-    });
-    await store.append(events, []);
-  }
 }

@@ -2,3 +2,5 @@ export * from './merkle.ts';
 export * from './canonical.ts';
 export * from './checkpoint.ts';
 export * from './verify-log.ts';
+export * from './log-reader.ts';
+export * from './signing-key.ts';

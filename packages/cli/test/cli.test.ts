@@ -1,92 +1,42 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { jetstream } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { TokenIssuer, demoUsers } from '@passage/auth';
-import { auditConfigSchema } from '@passage/audit/config';
-import { startAudit, type RunningAudit } from '@passage/audit/service';
-import { Topology, createEnvelope, encodeEnvelope, ensureStreams } from '@passage/events';
-import { createLogger, loadConfig } from '@passage/platform';
-import { createTestDatabase, createTestNats, waitUntil, type TestDatabase, type TestNats } from '@passage/testing';
-import pg from 'pg';
+import { agencyEvent, startAuditLab, type AuditLab } from '@passage/audit/testing';
+import { waitUntil } from '@passage/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/main.ts';
 
 // The passage command against a real audit service, Postgres and NATS.
 const mainScript = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-let db: TestDatabase;
-let nats: TestNats;
-let nc: NatsConnection;
-let service: RunningAudit;
-let sql: pg.Client;
+let lab: AuditLab;
 let env: NodeJS.ProcessEnv;
 const events = 25;
 
 beforeAll(async () => {
-  db = await createTestDatabase('cli');
-  nats = await createTestNats('cli');
-  const issuer = new TokenIssuer('test', randomBytes(32));
-  const config = loadConfig(auditConfigSchema, {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    NATS_NAMESPACE: nats.namespace,
-    GRPC_PORT: '0',
-    AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
-    AUDIT_SIGNING_KEY: randomBytes(32).toString('base64'),
-    AUDIT_ORIGIN: 'passage.test/cli',
-    AUDIT_CHECKPOINT_EVERY: '10',
-    AUDIT_CHECKPOINT_SECONDS: '0.3',
+  lab = await startAuditLab('cli', {
+    config: { AUDIT_ORIGIN: 'passage.test/cli', AUDIT_CHECKPOINT_EVERY: '10', AUDIT_CHECKPOINT_SECONDS: '0.3' },
   });
-  service = await startAudit(config, createLogger('cli-test', 'silent'));
-  nc = await connect({ servers: nats.url });
-  const topology = new Topology(nats.namespace);
-  await ensureStreams(nc, topology.allStreams());
-  const js = jetstream(nc);
   for (let i = 0; i < events; i += 1) {
-    const envelope = createEnvelope({
-      type: 'directory.v1.agency_upserted',
-      actor: { agency: 'passage-oversight', user: 'admin', role: 'admin' },
-      payload: {
-        $case: 'agencyChanged',
-        value: {
-          agencyId: `agency-${i}`,
-          kind: 'coalition',
-          version: 1,
-          acceptingReferrals: true,
-          source: 'test',
-          nameEn: '',
-          nameFr: '',
-          region: 'london',
-        },
-      },
-    });
-    await js.publish(topology.directory('agency_upserted'), encodeEnvelope(envelope), { msgID: envelope.id });
+    const { subject, envelope } = agencyEvent(lab.topology, `agency-${i}`, 'london');
+    await lab.publish(envelope, subject);
   }
-  sql = new pg.Client({ connectionString: db.url });
-  await sql.connect();
   await waitUntil(async () => {
-    const { rows } = await sql.query<{ n: string | null }>('select max(tree_size) as n from audit.checkpoints');
+    const { rows } = await lab.sql.query<{ n: string | null }>('select max(tree_size) as n from audit.checkpoints');
     return Number(rows[0]?.n ?? 0) === events;
   });
   env = {
-    DATABASE_URL: db.url,
-    AUDIT_ADDRESS: service.address,
-    AUDIT_VERIFIER_KEY: service.verifierKey,
-    PASSAGE_TOKEN: issuer.issue(demoUsers['auditor']!),
+    DATABASE_URL: lab.db.url,
+    AUDIT_ADDRESS: lab.service!.address,
+    AUDIT_VERIFIER_KEY: lab.service!.verifierKey,
+    PASSAGE_TOKEN: lab.token('auditor'),
   };
 });
 
 afterAll(async () => {
-  await sql?.end();
-  await nc?.close();
-  await service?.shutdown.run();
-  await nats?.cleanup();
-  await db?.drop();
+  await lab?.stop();
 });
 
 async function passage(...args: string[]): Promise<{ code: number; out: string }> {
@@ -118,10 +68,10 @@ describe('passage audit', () => {
     expect((await passage('audit', 'verify', '--checkpoint', saved)).code).toBe(0);
 
     const tamper = async (statement: string) => {
-      await sql.query('begin');
-      await sql.query('set local session_replication_role = replica');
-      await sql.query(statement);
-      await sql.query('commit');
+      await lab.sql.query('begin');
+      await lab.sql.query('set local session_replication_role = replica');
+      await lab.sql.query(statement);
+      await lab.sql.query('commit');
     };
     await tamper('update audit.entries set entry = set_byte(entry, 30, get_byte(entry, 30) # 4) where seq = 11');
     const flipped = await passage('audit', 'verify');

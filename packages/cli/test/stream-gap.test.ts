@@ -1,77 +1,41 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { TokenIssuer, demoUsers } from '@passage/auth';
-import { auditConfigSchema } from '@passage/audit/config';
+import { randomUUID } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { startAuditLab, type AuditLab } from '@passage/audit/testing';
 import { events } from '@passage/contracts';
-import { startAudit, type RunningAudit } from '@passage/audit/service';
-import { Topology, createEnvelope, encodeEnvelope, ensureStreams } from '@passage/events';
-import { createLogger, loadConfig } from '@passage/platform';
-import {
-  createTestDatabase,
-  createTestNats,
-  healthStatus,
-  waitFor,
-  waitUntil,
-  type TestDatabase,
-  type TestNats,
-} from '@passage/testing';
-import pg from 'pg';
+import { createEnvelope, ensureStreams } from '@passage/events';
+import { healthStatus, waitFor, waitUntil } from '@passage/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/main.ts';
 
 // A stream lost under a running audit service (deleted and recreated empty, as when a NATS node
 // comes back on an empty disk): the log reads nothing of it past the gap until an administrator
 // acknowledges the gap, which becomes an entry of the log.
-let db: TestDatabase;
-let nats: TestNats;
-let nc: NatsConnection;
-let service: RunningAudit;
-let sql: pg.Client;
-let topology: Topology;
-let issuer: TokenIssuer;
+let lab: AuditLab;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  db = await createTestDatabase('cligap');
-  nats = await createTestNats('cligap');
-  issuer = new TokenIssuer('test', randomBytes(32));
-  const config = loadConfig(auditConfigSchema, {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    NATS_NAMESPACE: nats.namespace,
-    GRPC_PORT: '0',
-    AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
-    AUDIT_SIGNING_KEY: randomBytes(32).toString('base64'),
-    AUDIT_ORIGIN: 'passage.test/cligap',
-    AUDIT_CHECKPOINT_SECONDS: '0.3',
-    AUDIT_STREAM_CHECK_SECONDS: '0.2',
+  lab = await startAuditLab('cligap', {
+    config: {
+      AUDIT_ORIGIN: 'passage.test/cligap',
+      AUDIT_CHECKPOINT_EVERY: '1000',
+      AUDIT_CHECKPOINT_SECONDS: '0.3',
+      AUDIT_STREAM_CHECK_SECONDS: '0.2',
+    },
   });
-  nc = await connect({ servers: nats.url });
-  topology = new Topology(nats.namespace);
-  await ensureStreams(nc, topology.allStreams());
-  service = await startAudit(config, createLogger('cligap-test', process.env['LOG_LEVEL'] ?? 'silent'));
-  sql = new pg.Client({ connectionString: db.url });
-  await sql.connect();
   env = {
-    DATABASE_URL: db.url,
-    AUDIT_ADDRESS: service.address,
-    AUDIT_VERIFIER_KEY: service.verifierKey,
-    PASSAGE_TOKEN: issuer.issue(demoUsers['admin']!),
+    DATABASE_URL: lab.db.url,
+    AUDIT_ADDRESS: lab.service!.address,
+    AUDIT_VERIFIER_KEY: lab.service!.verifierKey,
+    PASSAGE_TOKEN: lab.token('admin'),
   };
 });
 
 afterAll(async () => {
-  await sql?.end();
-  await service?.shutdown.run();
-  await nc?.close();
-  await nats?.cleanup();
-  await db?.drop();
+  await lab?.stop();
 });
 
 /** Synthetic referral events (ids and codes only); returns their event ids. */
 async function publishReferrals(count: number): Promise<string[]> {
-  const js = jetstream(nc);
   const ids: string[] = [];
   for (let i = 0; i < count; i += 1) {
     const referralId = randomUUID();
@@ -88,16 +52,14 @@ async function publishReferrals(count: number): Promise<string[]> {
         value: events.ReferralChanged.fromPartial({ referralId, state: 'sent', version: 1, sentAt: new Date() }),
       },
     });
-    await js.publish(topology.referral('peel-regional-police', 'london-coalition', 'sent'), encodeEnvelope(envelope), {
-      msgID: envelope.id,
-    });
+    await lab.publish(envelope, lab.topology.referral('peel-regional-police', 'london-coalition', 'sent'));
     ids.push(envelope.id);
   }
   return ids;
 }
 
 async function inLog(ids: readonly string[]): Promise<number> {
-  const { rows } = await sql.query<{ n: number }>(
+  const { rows } = await lab.sql.query<{ n: number }>(
     'select count(*)::int as n from audit.entries where event_id = any($1::uuid[])',
     [ids],
   );
@@ -128,19 +90,19 @@ async function streamStatus(stream: string) {
 
 describe('a stream recreated empty under the audit service', () => {
   it('stops ingest of that stream, says so, and resumes only after the gap is written into the log', async () => {
-    const referrals = topology.stream('referral').name;
+    const referrals = lab.topology.stream('referral').name;
     const before = await publishReferrals(5);
     await waitUntil(async () => (await inLog(before)) === 5, 30_000);
-    expect(await healthStatus(service.address)).toBe('SERVING');
+    expect(await healthStatus(lab.service!.address)).toBe('SERVING');
     expect((await passage(env, 'audit', 'status')).code).toBe(0);
 
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(lab.nc);
     await jsm.streams.delete(referrals);
-    await ensureStreams(nc, [topology.stream('referral')]);
+    await ensureStreams(lab.nc, [lab.topology.stream('referral')]);
     const after = await publishReferrals(3);
 
     await waitFor(
-      () => healthStatus(service.address),
+      () => healthStatus(lab.service!.address),
       (status) => status === 'NOT_SERVING',
       30_000,
     );
@@ -154,16 +116,16 @@ describe('a stream recreated empty under the audit service', () => {
     expect(human.code).toBe(1);
     expect(human.out).toContain(`passage audit acknowledge-gap --stream ${referrals}`);
     // The other streams read on.
-    expect((await streamStatus(topology.stream('directory').name)).state).toBe('reading');
+    expect((await streamStatus(lab.topology.stream('directory').name)).state).toBe('reading');
 
     // The new stream grows past the stored position: still nothing of it is read, nor skipped.
     const more = await publishReferrals(4);
     await waitUntil(async () => (await streamStatus(referrals)).gap?.lastSeq === 7, 30_000);
     expect(await inLog([...after, ...more])).toBe(0);
-    expect(await healthStatus(service.address)).toBe('NOT_SERVING');
+    expect(await healthStatus(lab.service!.address)).toBe('NOT_SERVING');
 
     // Only an administrator acknowledges a gap.
-    const auditor = { ...env, PASSAGE_TOKEN: issuer.issue(demoUsers['auditor']!) };
+    const auditor = { ...env, PASSAGE_TOKEN: lab.token('auditor') };
     await expect(passage(auditor, 'audit', 'acknowledge-gap', '--stream', referrals)).rejects.toThrow(
       'needs the admin role',
     );
@@ -174,14 +136,14 @@ describe('a stream recreated empty under the audit service', () => {
     expect(acknowledged.out).toContain(`recorded as entry 5 of the audit log; reading ${referrals} again after seq 0`);
     await waitUntil(async () => (await inLog([...after, ...more])) === 7, 30_000);
     await waitFor(
-      () => healthStatus(service.address),
+      () => healthStatus(lab.service!.address),
       (status) => status === 'SERVING',
       30_000,
     );
     expect((await streamStatus(referrals)).state).toBe('reading');
 
     // The gap entry: typed, in the log before the events read after it.
-    const { rows: gaps } = await sql.query<{ seq: string; entry: Buffer; stream: string; actor_user: string }>(
+    const { rows: gaps } = await lab.sql.query<{ seq: string; entry: Buffer; stream: string; actor_user: string }>(
       `select seq, entry, stream, actor_user from audit.entries where action = 'audit.v1.stream_gap'`,
     );
     expect(gaps).toHaveLength(1);
@@ -205,7 +167,7 @@ describe('a stream recreated empty under the audit service', () => {
       lastSeq: 7,
       resumeAfterSeq: 0,
     });
-    const { rows: resumed } = await sql.query<{ lo: string; n: number }>(
+    const { rows: resumed } = await lab.sql.query<{ lo: string; n: number }>(
       'select min(seq) as lo, count(*)::int as n from audit.entries where event_id = any($1::uuid[])',
       [[...after, ...more]],
     );
@@ -214,7 +176,7 @@ describe('a stream recreated empty under the audit service', () => {
     // Nothing was skipped or doubled, and the log with its gap entry verifies.
     const total = 5 + 1 + 7;
     await waitUntil(async () => {
-      const { rows } = await sql.query<{ n: string | null }>('select max(tree_size) as n from audit.checkpoints');
+      const { rows } = await lab.sql.query<{ n: string | null }>('select max(tree_size) as n from audit.checkpoints');
       return Number(rows[0]?.n ?? 0) === total;
     }, 30_000);
     const verified = await passage(env, 'audit', 'verify', '--require-signed');

@@ -1,15 +1,14 @@
+import { checkpointSigner, storedCheckpointNotes, storedEntries } from '@passage/audit-log';
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { ConfigError, Shutdown, databasePool, openGrpcServer, type Logger } from '@passage/platform';
 import { auditMigrations } from '../migrations/index.ts';
-import { storedCheckpointNotes, storedEntries } from './adapters/db/log-reader.ts';
 import { PgLogStore } from './adapters/db/log-store.ts';
 import { PgReportStore } from './adapters/db/report-store.ts';
 import { LogConsumer } from './adapters/events/log-consumer.ts';
 import { auditService, auditContract } from './adapters/grpc/audit-service.ts';
 import { AuditQueries } from './app/audit-queries.ts';
-import { checkpointSigner } from './signing-key.ts';
 import { Checkpointer } from './app/checkpointer.ts';
 import { Ingest } from './app/ingest.ts';
 import type { AuditConfig } from './config.ts';

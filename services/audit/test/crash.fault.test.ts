@@ -1,6 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Frontier, leafHash, verifyLog } from '@passage/audit-log';
+import {
+  Frontier,
+  checkpointSigner,
+  leafHash,
+  storedCheckpointNotes,
+  storedEntries,
+  verifyLog,
+} from '@passage/audit-log';
 import {
   createTestDatabase,
   runScript,
@@ -10,8 +17,6 @@ import {
   type TestDatabase,
 } from '@passage/testing';
 import pg from 'pg';
-import { storedCheckpointNotes, storedEntries } from '../src/adapters/db/log-reader.ts';
-import { checkpointSigner } from '../src/signing-key.ts';
 import { referralEvents, startAuditLab, type AuditLab } from './support.ts';
 
 // The audit service as its own process, killed with SIGKILL in the middle of ingesting:

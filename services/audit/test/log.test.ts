@@ -1,11 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NoteVerifier, verifyLog } from '@passage/audit-log';
+import { NoteVerifier, storedCheckpointNotes, storedEntries, verifyLog } from '@passage/audit-log';
 import { audit } from '@passage/contracts';
 import { callUnary } from '@passage/platform';
 import { failureOf, waitUntil } from '@passage/testing';
 import pg from 'pg';
-import { storedCheckpointNotes, storedEntries } from '../src/adapters/db/log-reader.ts';
 import { PgLogStore } from '../src/adapters/db/log-store.ts';
 import { agencyEvent, referralEvents, startAuditLab, waitForEntries, type AuditLab } from './support.ts';
 

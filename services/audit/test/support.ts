@@ -15,12 +15,16 @@ export interface AuditLab {
   readonly db: TestDatabase;
   readonly nats: TestNats;
   readonly topology: Topology;
+  /** The test's own connection to the lab's NATS, its streams ensured. */
+  readonly nc: NatsConnection;
   readonly env: Record<string, string>;
   readonly service: RunningAudit | undefined;
   readonly client: audit.AuditServiceClient | undefined;
   /** As the database superuser: sees everything, can tamper (tests only). */
   readonly sql: pg.Client;
   as(user: keyof typeof demoUsers | Caller): ReturnType<typeof bearerMetadata>;
+  /** A bearer token for the user, signed by the lab's issuer (what PASSAGE_TOKEN takes). */
+  token(user: keyof typeof demoUsers | Caller): string;
   publish(envelope: Envelope, subject: string): Promise<void>;
   publishRaw(subject: string, data: Uint8Array): Promise<void>;
   entries(): Promise<number>;
@@ -61,11 +65,13 @@ export async function startAuditLab(
     db,
     nats,
     topology,
+    nc,
     env,
     service,
     client,
     sql,
     as: (user) => bearerMetadata(issuer.issue(typeof user === 'string' ? demoUsers[user]! : user)),
+    token: (user) => issuer.issue(typeof user === 'string' ? demoUsers[user]! : user),
     async publish(envelope, subject) {
       await js.publish(subject, encodeEnvelope(envelope), { msgID: envelope.id });
     },

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { NoteVerifier, leafHash, verifyInclusion, verifyLog } from '@passage/audit-log';
-import { storedCheckpointNotes, storedEntries } from '@passage/audit/log-reader';
-import { checkpointSigner } from '@passage/audit/signing-key';
+import {
+  NoteVerifier,
+  checkpointSigner,
+  leafHash,
+  storedCheckpointNotes,
+  storedEntries,
+  verifyInclusion,
+  verifyLog,
+} from '@passage/audit-log';
 import { callUnary } from '@passage/platform';
 import pg from 'pg';
 import { UsageError, auditConnection, databaseUrl } from '../connection.ts';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { StoredEntry } from '@passage/audit-log';
+import type { StoredEntry } from './verify-log.ts';
 
 /**
  * What a verifier reads: every entry in seq order and every stored checkpoint note. Used by

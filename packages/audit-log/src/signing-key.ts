@@ -1,5 +1,5 @@
-import { NoteSigner } from '@passage/audit-log';
 import { ConfigError } from '@passage/platform';
+import { NoteSigner } from './checkpoint.ts';
 
 /** The development signing key: fixed, so demo checkpoints verify across restarts; never in production. */
 export const developmentAuditSeed = Buffer.alloc(32, 0x61);
