@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   night.setUTCHours(7, 0, 0, 0); // 02:00 or 03:00 in Toronto
   const match = await crisis.call<{ candidates: { agency: { id: string; nameEn: string }; reasons: string[] }[] }>(
     'GET',
-    `/api/match?needs=first_response&needs=safety_planning&municipality=brampton&priority=urgent&at=${encodeURIComponent(night.toISOString())}`,
+    `/api/match?needs=first_response&needs=safety_planning&municipality=brampton&priority=PRIORITY_URGENT&at=${encodeURIComponent(night.toISOString())}`,
   );
   const walk = match.candidates.find((c) => c.agency.id === 'walk-with-me');
   if (!walk)

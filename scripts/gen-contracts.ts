@@ -13,15 +13,23 @@ const generatedDirs = ['gen', 'descriptor.binpb'];
 // The console's typed API, from the same descriptor set.
 const consoleApiFile = join(root, 'packages/console/src/api/generated.ts');
 const check = process.argv.includes('--check');
+const option = (name: string): string | undefined => {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+};
+// --proto DIR --out DIR: generate from another proto tree into DIR, leaving the repo as it is
+// (a test adds a field to a scratch copy and looks at what comes out).
+const protoDir = option('--proto') ?? join(root, 'proto');
+const outOnly = option('--out');
 
 function generate(outDir: string): void {
   const buf = join(root, 'node_modules/.bin/buf');
   execFileSync(buf, ['generate', '--template', 'buf.gen.yaml', '-o', outDir], {
-    cwd: join(root, 'proto'),
+    cwd: protoDir,
     stdio: 'inherit',
   });
   execFileSync(buf, ['build', '-o', join(outDir, 'descriptor.binpb')], {
-    cwd: join(root, 'proto'),
+    cwd: protoDir,
     stdio: 'inherit',
   });
   writeFileSync(join(outDir, 'console-api.ts'), consoleApi(readFileSync(join(outDir, 'descriptor.binpb'))));
@@ -47,6 +55,12 @@ function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .filter((name) => statSync(join(dir, name)).isFile())
     .sort();
+}
+
+if (outOnly) {
+  generate(outOnly);
+  console.log(`generated into ${outOnly}`);
+  process.exit(0);
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'passage-gen-'));

@@ -358,6 +358,19 @@ describe('the web console', { timeout: 180_000 }, () => {
     await admin.getByLabel('Accept an urgent referral within').fill('0');
     await admin.getByRole('button', { name: 'Save' }).click();
     await admin.getByRole('alert').filter({ hasText: 'Some fields need attention.' }).waitFor();
+    const acceptUrgent = admin.getByLabel('Accept an urgent referral within');
+    await expect.poll(() => acceptUrgent.getAttribute('aria-invalid')).toBe('true');
+    // A rule only the directory service knows (at most a week when urgent): its refusal comes
+    // back through the gateway to the very input, with the reason beside it.
+    await acceptUrgent.fill(String(8 * 24 * 60));
+    await admin.getByRole('button', { name: 'Save' }).click();
+    await admin.getByText('an urgent target of at most a week').first().waitFor();
+    expect(await acceptUrgent.getAttribute('aria-invalid')).toBe('true');
+    const describedBy = (await acceptUrgent.getAttribute('aria-describedby')) ?? '';
+    expect(describedBy).not.toBe('');
+    const reasons = await Promise.all(describedBy.split(' ').map((id) => admin.locator(`[id="${id}"]`).textContent()));
+    expect(reasons.join(' ')).toContain('an urgent target of at most a week');
+    expect(await admin.getByLabel('Capacity').getAttribute('aria-invalid')).toBeNull();
     await admin.getByRole('button', { name: 'Cancel' }).click();
     const after = await (
       await ApiUser.signIn(base, 'admin')

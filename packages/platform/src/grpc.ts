@@ -182,7 +182,8 @@ const internalDetails = 'internal error; the service logged the cause';
  */
 export function toServiceError(error: unknown, where: string, log: Logger): Partial<grpc.StatusObject> {
   if (isPassageError(error)) {
-    const code = grpcStatusOf(error.code);
+    // The numbers are the protocol's own; @passage/errors holds them without grpc-js.
+    const code = grpc.status[grpc.status[grpcStatusOf(error.code)] as keyof typeof grpc.status];
     const metadata = new grpc.Metadata();
     if (error.violations.length > 0)
       metadata.set(statusDetailsKey, encodeStatusDetails(code, error.message, error.violations));

@@ -6,6 +6,7 @@ import { PgUserStore } from './adapters/db/user-store.ts';
 import { ServiceClients } from './adapters/grpc/clients.ts';
 import { LiveFeed } from './adapters/http/live-feed.ts';
 import { OidcSignIn } from './adapters/http/oidc.ts';
+import type { ApiContract } from '@passage/contracts';
 import { buildServer } from './adapters/http/server.ts';
 import { seedDemoUsers } from './app/demo-users.ts';
 import { Sessions } from './app/sessions.ts';
@@ -16,7 +17,12 @@ export interface RunningGateway {
   readonly shutdown: Shutdown;
 }
 
-export async function startGateway(config: GatewayConfig, log: Logger): Promise<RunningGateway> {
+/** `contract`: the HTTP API to serve; the one `pnpm gen` built, unless a test brings its own. */
+export async function startGateway(
+  config: GatewayConfig,
+  log: Logger,
+  options: { readonly contract?: ApiContract } = {},
+): Promise<RunningGateway> {
   if (config.DEMO_USERS === 'on' && config.PASSAGE_ENV !== 'development') {
     throw new ConfigError(['DEMO_USERS=on is for development only (PASSAGE_ENV=development)']);
   }
@@ -68,6 +74,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     oidc,
     trustProxy: config.TRUST_PROXY,
     consoleDir: config.CONSOLE_DIR || undefined,
+    contract: options.contract,
   });
   const url = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   shutdown.add('http server', async () => {

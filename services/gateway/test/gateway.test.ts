@@ -185,7 +185,10 @@ describe('bad input', () => {
         scopes: [{ recipientAgencyIds: ['london-coalition'], purposes: ['referral'], categories: ['needs'] }],
       },
     });
-    expect(leap).toMatchObject({ status: 400, body: { violations: [{ field: 'expiresAt' }] } });
+    expect(leap).toMatchObject({
+      status: 400,
+      body: { violations: [{ field: 'body.expiresAt' }], errors: [{ pointer: '/expiresAt' }] },
+    });
     const london = await as('london-intake');
     const hugeVersion = await http.json('POST', `/api/referrals/${randomUUID()}/acknowledge`, {
       session: london,
@@ -214,10 +217,10 @@ describe('bad input', () => {
     }
     const yearZero = '0000-01-01T00:00:00Z';
     const cases: [Session, string, string][] = [
-      [london, `/api/match?needs=counselling&municipality=london&at=${yearZero}`, 'at'],
-      [auditor, `/api/reports/handoff?range.since=${yearZero}`, 'range.since'],
-      [auditor, `/api/reports/consent?range.until=${yearZero}`, 'range.until'],
-      [auditor, `/api/reports/statistics?range.since=${yearZero}`, 'range.since'],
+      [london, `/api/match?needs=counselling&municipality=london&at=${yearZero}`, 'querystring.at'],
+      [auditor, `/api/reports/handoff?range.since=${yearZero}`, 'querystring.range.since'],
+      [auditor, `/api/reports/consent?range.until=${yearZero}`, 'querystring.range.until'],
+      [auditor, `/api/reports/statistics?range.since=${yearZero}`, 'querystring.range.since'],
     ];
     const contact = `/api/referrals/${randomUUID()}/contact`;
     for (const [session, path, field] of cases) {
@@ -231,7 +234,11 @@ describe('bad input', () => {
       idempotencyKey: randomUUID(),
     });
     expect(refused.status, JSON.stringify(refused.body)).toBe(400);
-    expect(namedFields(refused.body)).toEqual(['at']);
+    expect(namedFields(refused.body)).toEqual(['body.at']);
+    // Where it is in the request, as RFC 9457 problem details say it: a JSON pointer.
+    expect((refused.body as { errors?: unknown }).errors).toEqual([
+      { detail: expect.stringContaining('a date and time') as unknown, pointer: '/at' },
+    ]);
   });
 });
 

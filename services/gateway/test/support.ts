@@ -3,6 +3,7 @@ import { auditConfigSchema } from '@passage/audit/config';
 import { startAudit, type RunningAudit } from '@passage/audit/service';
 import { escalationConfigSchema } from '@passage/escalation/config';
 import { startEscalation, type RunningEscalation } from '@passage/escalation/service';
+import type { ApiContract } from '@passage/contracts';
 import { createLogger, loadConfig } from '@passage/platform';
 import { startNetwork, type Network } from '@passage/referrals/testing';
 import { gatewayConfigSchema } from '../src/config.ts';
@@ -19,7 +20,11 @@ export interface GatewayLab {
 }
 
 /** Every service, in this process, on the test's own database and NATS namespace, behind the gateway. */
-export async function startGatewayLab(label: string, extra: Record<string, string> = {}): Promise<GatewayLab> {
+export async function startGatewayLab(
+  label: string,
+  extra: Record<string, string> = {},
+  contract?: ApiContract,
+): Promise<GatewayLab> {
   const n = await startNetwork(label);
   const log = createLogger(`${label}-test`, process.env['LOG_LEVEL'] ?? 'silent');
   const common = {
@@ -49,6 +54,7 @@ export async function startGatewayLab(label: string, extra: Record<string, strin
       ...extra,
     }),
     log,
+    { contract },
   );
   return {
     n,

@@ -8,17 +8,33 @@ export interface Violation {
   readonly description: string;
 }
 
+/** Where a refused value is (RFC 9457 `errors`): a JSON pointer into the body, or a parameter. */
+export interface ProblemError {
+  readonly detail: string;
+  readonly pointer?: string;
+  readonly parameter?: string;
+  readonly header?: string;
+}
+
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly violations: readonly Violation[];
+  readonly errors: readonly ProblemError[];
 
-  constructor(status: number, code: string, message: string, violations: readonly Violation[] = []) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    violations: readonly Violation[] = [],
+    errors: readonly ProblemError[] = [],
+  ) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.violations = violations;
+    this.errors = errors;
   }
 }
 
@@ -57,12 +73,14 @@ async function toError(response: Response): Promise<ApiError> {
       detail?: string;
       title?: string;
       violations?: Violation[];
+      errors?: ProblemError[];
     };
     return new ApiError(
       response.status,
       body.code ?? 'unknown',
       body.detail ?? body.title ?? response.statusText,
       body.violations ?? [],
+      body.errors ?? [],
     );
   } catch {
     return new ApiError(response.status, 'unknown', response.statusText);

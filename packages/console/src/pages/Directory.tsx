@@ -8,6 +8,7 @@ import { languageName } from '../i18n/format.ts';
 import { days, label } from '../i18n/labels.ts';
 import { ErrorNotice, Loading, Success } from '../ui/feedback.tsx';
 import { saveFile } from '../ui/download.ts';
+import { FieldProblemsProvider } from '../ui/field-problems.tsx';
 import { Checkbox, CheckboxGroup, SelectField, TableScroll, TextField } from '../ui/fields.tsx';
 
 /** The directory for administrators: every listing, its coverage, hours, languages and targets; HSDS in and out. */
@@ -189,156 +190,177 @@ function AgencyForm(props: {
     setPeriods(periods.map((p, i) => (i === index ? { ...p, ...patch } : p)));
 
   return (
-    <form
-      noValidate
-      onSubmit={(e) => void save(e)}
-      className="card"
-      aria-label={a ? t('directory.edit', { agency: language === 'fr' ? a.nameFr : a.nameEn }) : t('directory.add')}
-    >
-      <h2>{a ? t('directory.edit', { agency: language === 'fr' ? a.nameFr : a.nameEn }) : t('directory.add')}</h2>
-      {!a && <TextField label={t('directory.id')} value={id} onChange={setId} required />}
-      <div className="row">
-        <TextField label={t('directory.nameEn')} value={nameEn} onChange={setNameEn} required />
-        <TextField label={t('directory.nameFr')} value={nameFr} onChange={setNameFr} required />
-        <SelectField
-          label={t('directory.kind')}
-          value={kind}
-          onChange={setKind}
-          options={agencyKinds.map((k) => ({ value: k, label: l.kind[k] }))}
-        />
-      </div>
-      <CheckboxGroup
-        legend={t('directory.services')}
-        columns
-        options={serviceTypes.map((s) => ({ value: s, label: l.need[s] }))}
-        selected={services}
-        onChange={setServices}
-      />
-      <fieldset className="group">
-        <legend>{t('directory.coverage')}</legend>
-        <Checkbox label={t('directory.provinceWide')} checked={provinceWide} onChange={setProvinceWide} />
-        <TextField label={t('directory.regions')} value={regions} onChange={setRegions} />
-        <TextField label={t('directory.municipalities')} value={municipalities} onChange={setMunicipalities} />
-        <TextField label={t('directory.fsas')} value={fsas} onChange={setFsas} />
-      </fieldset>
-      <TextField
-        label={t('directory.languages')}
-        hint={t('directory.languagesHelp')}
-        value={languages}
-        onChange={setLanguages}
-      />
-      <fieldset className="group">
-        <legend>{t('directory.hours')}</legend>
-        <Checkbox label={t('directory.alwaysOpen')} checked={alwaysOpen} onChange={setAlwaysOpen} />
-        {!alwaysOpen && (
-          <>
-            {periods.map((period, i) => (
-              <div className="row period" key={i}>
-                <SelectField
-                  label={t('directory.day')}
-                  value={period.day}
-                  onChange={(day) => setPeriod(i, { day })}
-                  options={days.map((d) => ({ value: d, label: l.day[d] }))}
-                />
-                <TextField
-                  label={t('directory.opens')}
-                  type="time"
-                  value={period.opens}
-                  onChange={(opens) => setPeriod(i, { opens })}
-                />
-                <TextField
-                  label={t('directory.closes')}
-                  type="time"
-                  value={period.closes}
-                  onChange={(closes) => setPeriod(i, { closes })}
-                />
-                <div className="field">
-                  <button type="button" onClick={() => setPeriods(periods.filter((_, j) => j !== i))}>
-                    {t('directory.removePeriod')}
-                    <span className="visually-hidden">
-                      {' '}
-                      {l.day[period.day as (typeof days)[number]] ?? period.day} {period.opens}–{period.closes}
-                    </span>
-                  </button>
-                </div>
-              </div>
-            ))}
-            <button
-              type="button"
-              onClick={() => setPeriods([...periods, { day: 'mon', opens: '09:00', closes: '17:00' }])}
-            >
-              {t('directory.addPeriod')}
-            </button>
-          </>
-        )}
-      </fieldset>
-      <fieldset className="group">
-        <legend>{t('directory.targets')}</legend>
+    <FieldProblemsProvider error={error}>
+      <form
+        noValidate
+        onSubmit={(e) => void save(e)}
+        className="card"
+        aria-label={a ? t('directory.edit', { agency: language === 'fr' ? a.nameFr : a.nameEn }) : t('directory.add')}
+      >
+        <h2>{a ? t('directory.edit', { agency: language === 'fr' ? a.nameFr : a.nameEn }) : t('directory.add')}</h2>
+        {!a && <TextField label={t('directory.id')} value={id} onChange={setId} required field="/id" />}
         <div className="row">
-          <TextField
-            label={t('directory.ackUrgent')}
-            type="number"
-            min={1}
-            value={sla.acknowledgeUrgentMinutes}
-            onChange={(v) => setSla({ ...sla, acknowledgeUrgentMinutes: v })}
-          />
-          <TextField
-            label={t('directory.acceptUrgent')}
-            type="number"
-            min={1}
-            value={sla.acceptUrgentMinutes}
-            onChange={(v) => setSla({ ...sla, acceptUrgentMinutes: v })}
-          />
-          <TextField
-            label={t('directory.ackStandard')}
-            type="number"
-            min={1}
-            value={sla.acknowledgeStandardMinutes}
-            onChange={(v) => setSla({ ...sla, acknowledgeStandardMinutes: v })}
-          />
-          <TextField
-            label={t('directory.acceptStandard')}
-            type="number"
-            min={1}
-            value={sla.acceptStandardMinutes}
-            onChange={(v) => setSla({ ...sla, acceptStandardMinutes: v })}
+          <TextField label={t('directory.nameEn')} value={nameEn} onChange={setNameEn} required field="/nameEn" />
+          <TextField label={t('directory.nameFr')} value={nameFr} onChange={setNameFr} required field="/nameFr" />
+          <SelectField
+            label={t('directory.kind')}
+            value={kind}
+            onChange={setKind}
+            options={agencyKinds.map((k) => ({ value: k, label: l.kind[k] }))}
           />
         </div>
-      </fieldset>
-      <div className="row">
-        <Checkbox label={t('directory.accepting')} checked={accepting} onChange={setAccepting} />
-        <TextField label={t('directory.capacity')} type="number" min={0} value={capacity} onChange={setCapacity} />
-      </div>
-      <div className="row">
-        <TextField
-          label={t('directory.phone')}
-          type="tel"
-          value={contact.phone}
-          onChange={(phone) => setContact({ ...contact, phone })}
+        <CheckboxGroup
+          legend={t('directory.services')}
+          columns
+          options={serviceTypes.map((s) => ({ value: s, label: l.need[s] }))}
+          selected={services}
+          onChange={setServices}
         />
+        <fieldset className="group">
+          <legend>{t('directory.coverage')}</legend>
+          <Checkbox label={t('directory.provinceWide')} checked={provinceWide} onChange={setProvinceWide} />
+          <TextField label={t('directory.regions')} value={regions} onChange={setRegions} field="/coverage/regions" />
+          <TextField
+            label={t('directory.municipalities')}
+            value={municipalities}
+            onChange={setMunicipalities}
+            field="/coverage/municipalities"
+          />
+          <TextField label={t('directory.fsas')} value={fsas} onChange={setFsas} field="/coverage/fsas" />
+        </fieldset>
         <TextField
-          label={t('directory.email')}
-          type="email"
-          value={contact.email}
-          onChange={(email) => setContact({ ...contact, email })}
+          label={t('directory.languages')}
+          hint={t('directory.languagesHelp')}
+          value={languages}
+          onChange={setLanguages}
         />
-        <TextField
-          label={t('directory.website')}
-          type="url"
-          value={contact.website}
-          onChange={(website) => setContact({ ...contact, website })}
-        />
-      </div>
-      {error !== undefined && <ErrorNotice error={error} />}
-      <div className="actions">
-        <button type="button" onClick={props.onCancel}>
-          {t('common.cancel')}
-        </button>
-        <button type="submit" className="primary" disabled={busy}>
-          {t('common.save')}
-        </button>
-      </div>
-    </form>
+        <fieldset className="group">
+          <legend>{t('directory.hours')}</legend>
+          <Checkbox label={t('directory.alwaysOpen')} checked={alwaysOpen} onChange={setAlwaysOpen} />
+          {!alwaysOpen && (
+            <>
+              {periods.map((period, i) => (
+                <div className="row period" key={i}>
+                  <SelectField
+                    label={t('directory.day')}
+                    value={period.day}
+                    onChange={(day) => setPeriod(i, { day })}
+                    options={days.map((d) => ({ value: d, label: l.day[d] }))}
+                  />
+                  <TextField
+                    label={t('directory.opens')}
+                    type="time"
+                    value={period.opens}
+                    onChange={(opens) => setPeriod(i, { opens })}
+                  />
+                  <TextField
+                    label={t('directory.closes')}
+                    type="time"
+                    value={period.closes}
+                    onChange={(closes) => setPeriod(i, { closes })}
+                  />
+                  <div className="field">
+                    <button type="button" onClick={() => setPeriods(periods.filter((_, j) => j !== i))}>
+                      {t('directory.removePeriod')}
+                      <span className="visually-hidden">
+                        {' '}
+                        {l.day[period.day as (typeof days)[number]] ?? period.day} {period.opens}–{period.closes}
+                      </span>
+                    </button>
+                  </div>
+                </div>
+              ))}
+              <button
+                type="button"
+                onClick={() => setPeriods([...periods, { day: 'mon', opens: '09:00', closes: '17:00' }])}
+              >
+                {t('directory.addPeriod')}
+              </button>
+            </>
+          )}
+        </fieldset>
+        <fieldset className="group">
+          <legend>{t('directory.targets')}</legend>
+          <div className="row">
+            <TextField
+              label={t('directory.ackUrgent')}
+              type="number"
+              min={1}
+              value={sla.acknowledgeUrgentMinutes}
+              field="/sla/acknowledgeUrgentMinutes"
+              onChange={(v) => setSla({ ...sla, acknowledgeUrgentMinutes: v })}
+            />
+            <TextField
+              label={t('directory.acceptUrgent')}
+              type="number"
+              min={1}
+              value={sla.acceptUrgentMinutes}
+              field="/sla/acceptUrgentMinutes"
+              onChange={(v) => setSla({ ...sla, acceptUrgentMinutes: v })}
+            />
+            <TextField
+              label={t('directory.ackStandard')}
+              type="number"
+              min={1}
+              value={sla.acknowledgeStandardMinutes}
+              field="/sla/acknowledgeStandardMinutes"
+              onChange={(v) => setSla({ ...sla, acknowledgeStandardMinutes: v })}
+            />
+            <TextField
+              label={t('directory.acceptStandard')}
+              type="number"
+              min={1}
+              value={sla.acceptStandardMinutes}
+              field="/sla/acceptStandardMinutes"
+              onChange={(v) => setSla({ ...sla, acceptStandardMinutes: v })}
+            />
+          </div>
+        </fieldset>
+        <div className="row">
+          <Checkbox label={t('directory.accepting')} checked={accepting} onChange={setAccepting} />
+          <TextField
+            label={t('directory.capacity')}
+            type="number"
+            min={0}
+            value={capacity}
+            onChange={setCapacity}
+            field="/capacity"
+          />
+        </div>
+        <div className="row">
+          <TextField
+            label={t('directory.phone')}
+            type="tel"
+            value={contact.phone}
+            field="/contact/phone"
+            onChange={(phone) => setContact({ ...contact, phone })}
+          />
+          <TextField
+            label={t('directory.email')}
+            type="email"
+            value={contact.email}
+            field="/contact/email"
+            onChange={(email) => setContact({ ...contact, email })}
+          />
+          <TextField
+            label={t('directory.website')}
+            type="url"
+            value={contact.website}
+            field="/contact/website"
+            onChange={(website) => setContact({ ...contact, website })}
+          />
+        </div>
+        {error !== undefined && <ErrorNotice error={error} />}
+        <div className="actions">
+          <button type="button" onClick={props.onCancel}>
+            {t('common.cancel')}
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            {t('common.save')}
+          </button>
+        </div>
+      </form>
+    </FieldProblemsProvider>
   );
 }
 

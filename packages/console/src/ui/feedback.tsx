@@ -2,6 +2,7 @@ import type { ReactNode } from 'react';
 import { ApiError } from '../api/client.ts';
 import type { MessageKey } from '../i18n/messages.ts';
 import { useI18n } from '../i18n/context.tsx';
+import { violationText } from './field-problems.tsx';
 
 const known = new Set([
   'unauthenticated',
@@ -33,8 +34,7 @@ export function ErrorNotice({ error, onRetry }: { error: unknown; onRetry?: () =
           <ul>
             {apiError.violations.map((v) => (
               <li key={v.field}>
-                <code>{v.field}</code>
-                {language === 'en' ? `: ${v.description}` : ''}
+                <code>{v.field}</code>: {violationText(v.description, language)}
               </li>
             ))}
           </ul>

@@ -1,4 +1,5 @@
 import { useId, type ReactNode } from 'react';
+import { useFieldProblem } from './field-problems.tsx';
 
 // Form controls that always carry a visible label tied to the control (and a hint, when
 // there is one, read with it). What is typed about a person is never offered back by the
@@ -15,9 +16,14 @@ export function TextField(props: {
   autoComplete?: string;
   name?: string;
   min?: string | number;
+  /** The JSON pointer of this value in the request: a refusal naming it marks the input. */
+  field?: string;
 }): ReactNode {
   const id = useId();
+  const problem = useFieldProblem(props.field);
   const hintId = props.hint ? `${id}-hint` : undefined;
+  const problemId = problem ? `${id}-problem` : undefined;
+  const describedBy = [hintId, problemId].filter(Boolean).join(' ') || undefined;
   return (
     <div className="field">
       <label htmlFor={id}>{props.label}</label>
@@ -26,13 +32,19 @@ export function TextField(props: {
           {props.hint}
         </p>
       )}
+      {problem && (
+        <p id={problemId} className="field-problem">
+          {problem}
+        </p>
+      )}
       {props.multiline ? (
         <textarea
           id={id}
           name={props.name}
           value={props.value}
           rows={3}
-          aria-describedby={hintId}
+          aria-describedby={describedBy}
+          aria-invalid={problem ? true : undefined}
           required={props.required}
           autoComplete={props.autoComplete ?? 'off'}
           onChange={(e) => props.onChange(e.target.value)}
@@ -44,7 +56,8 @@ export function TextField(props: {
           type={props.type ?? 'text'}
           value={props.value}
           min={props.min}
-          aria-describedby={hintId}
+          aria-describedby={describedBy}
+          aria-invalid={problem ? true : undefined}
           required={props.required}
           autoComplete={props.autoComplete ?? 'off'}
           onChange={(e) => props.onChange(e.target.value)}

@@ -1,7 +1,6 @@
 import { verifyLog, type AuditEntry, type Canonical, type LogVerification } from '@passage/audit-log';
-import { PassageError } from '@passage/platform';
+import { PassageError } from '@passage/errors';
 import {
-  ReportRequestError,
   canReadLog,
   checkWindow,
   parseGrouping,
@@ -105,7 +104,7 @@ export class AuditQueries {
 
   async handoff(reader: Reader, groupBy: string, range: TimeWindow, now = new Date()) {
     const scope = requireReportReader(reader);
-    const grouping = validated(() => parseGrouping(groupBy));
+    const grouping = parseGrouping(groupBy);
     return { groupBy: grouping, ...(await this.#reports.handoff(grouping, window(range), scope, now)) } satisfies {
       groupBy: string;
       rows: HandoffRow[];
@@ -120,7 +119,7 @@ export class AuditQueries {
 
   async statistics(reader: Reader, rows: string, columns: string, range: TimeWindow): Promise<PublishedTable> {
     const scope = requireReportReader(reader);
-    const axes = validated(() => parseStatisticsAxes(rows, columns));
+    const axes = parseStatisticsAxes(rows, columns);
     const counts = await this.#reports.statistics(axes.rows, axes.columns, window(range), scope);
     const rowLabels = [...counts.keys()].sort();
     const columnLabels = [...new Set([...counts.values()].flatMap((line) => [...line.keys()]))].sort();
@@ -199,17 +198,8 @@ function invalid(field: string, description: string): PassageError {
   return PassageError.invalid([{ field, description }]);
 }
 
-function validated<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    if (error instanceof ReportRequestError) throw invalid(error.field, error.message);
-    throw error;
-  }
-}
-
 function window(range: TimeWindow): TimeWindow {
-  return validated(() => checkWindow(range));
+  return checkWindow(range);
 }
 
 function requireLogReader(reader: Reader, action: string): void {

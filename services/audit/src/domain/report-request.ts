@@ -1,3 +1,5 @@
+import { PassageError } from '@passage/errors';
+
 /** What a report may be asked for; anything else is refused naming the field. */
 export const handoffGroupings = ['agency', 'region', 'priority', 'month'] as const;
 export type HandoffGrouping = (typeof handoffGroupings)[number];
@@ -11,19 +13,15 @@ export interface TimeWindow {
   readonly until?: Date | undefined;
 }
 
-export class ReportRequestError extends Error {
-  readonly field: string;
-
-  constructor(field: string, message: string) {
-    super(message);
-    this.field = field;
-  }
-}
-
 function oneOf<T extends string>(allowed: readonly T[], value: string, field: string): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
   const given = value === '' ? 'nothing was given' : `"${value}" is not one of them`;
-  throw new ReportRequestError(field, `choose one of ${allowed.join(', ')}; ${given}`);
+  throw invalid(field, `choose one of ${allowed.join(', ')}; ${given}`);
+}
+
+/** A request refused naming its field. */
+function invalid(field: string, description: string): PassageError {
+  return PassageError.invalid([{ field, description }]);
 }
 
 /** Empty: by agency. */
@@ -40,17 +38,13 @@ export function parseStatisticsAxes(
     rows: oneOf(statisticsDimensions, rows || 'region', 'rows'),
     columns: oneOf(statisticsDimensions, columns || 'month', 'columns'),
   };
-  if (parsed.rows === parsed.columns)
-    throw new ReportRequestError('columns', 'rows and columns must be different dimensions');
+  if (parsed.rows === parsed.columns) throw invalid('columns', 'rows and columns must be different dimensions');
   return parsed;
 }
 
 export function checkWindow(window: TimeWindow, field = 'range'): TimeWindow {
   if (window.since && window.until && window.since.getTime() >= window.until.getTime()) {
-    throw new ReportRequestError(
-      field,
-      `since (${window.since.toISOString()}) must be before until (${window.until.toISOString()})`,
-    );
+    throw invalid(field, `since (${window.since.toISOString()}) must be before until (${window.until.toISOString()})`);
   }
   return window;
 }

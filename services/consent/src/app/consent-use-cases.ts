@@ -10,7 +10,7 @@ import {
 import { requireRole, type Caller, type Role } from '@passage/auth';
 import { shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
-import { PassageError } from '@passage/platform';
+import { PassageError } from '@passage/errors';
 import { consentFromJson, type Actor, type Change, type ConsentRecord, type ConsentScope } from '../domain/consent.ts';
 import { checkIdempotencyKey, erasedRequestHash } from '../domain/idempotency.ts';
 import { kantaraReceipt, receiptText, type KantaraReceipt, type ReceiptLanguage } from '../domain/receipt.ts';

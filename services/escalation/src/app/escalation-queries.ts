@@ -1,5 +1,5 @@
 import type { Caller } from '@passage/auth';
-import { PassageError } from '@passage/platform';
+import { PassageError } from '@passage/errors';
 import type { StoredItem, TimerRecord, TimerStore } from './ports.ts';
 
 const timerStates = ['', 'pending', 'fired', 'cancelled'];

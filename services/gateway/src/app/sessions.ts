@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { TokenIssuer } from '@passage/auth';
-import { PassageError } from '@passage/platform';
+import { PassageError } from '@passage/errors';
 import { addressKey, locksAccount, throttlePolicy } from '../domain/sign-in.ts';
 import { decoyHash, verifyPassword } from './passwords.ts';
 import type { SessionEndListener, SessionRecord, UserRecord, UserStore } from './ports.ts';

@@ -3,7 +3,7 @@ import { isPurpose, type DataCategory, type Purpose } from '@passage/consent-pol
 import { requireRole, type Caller, type Role } from '@passage/auth';
 import { SubjectErasedError, shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
-import { PassageError } from '@passage/platform';
+import { PassageError } from '@passage/errors';
 import { apply, type Command } from '../domain/lifecycle.ts';
 import { states, type Actor, type Referral, type State, type Transition } from '../domain/referral.ts';
 import {

@@ -32,6 +32,11 @@ export interface ApiRoute {
   readonly schema: { params?: JsonSchema; querystring?: JsonSchema; body?: JsonSchema; response: JsonSchema };
   /** The request message as JSON, from what the route received. */
   requestJson(parts: RequestParts): Record<string, unknown>;
+  /**
+   * Where in this route's request a service's violation points, as the edge names it:
+   * `body.scopes[0].categories`, `querystring.range.since`, `params.referral_id`.
+   */
+  locate(field: string): string;
   /** Calls the method with that request; answers its response as canonical JSON text. */
   call(request: Record<string, unknown>, metadata: grpc.Metadata, clients: ServiceChannels): Promise<string>;
 }
@@ -98,6 +103,20 @@ function route(contract: ApiContract, http: HttpMethod): ApiRoute {
       ...(body ? { body } : {}),
       response: messageSchema(contract, output, { request: false }),
     },
+    locate(field) {
+      const json = field.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+      const first = json.split(/[.[]/)[0] ?? '';
+      const param = pathParams.find(
+        ({ path }) => jsonPathOf(input, path) === json || jsonPathOf(input, path) === first,
+      );
+      if (param) return `params.${param.name}`;
+      if (http.body === '') return `querystring.${json}`;
+      if (bodyField) {
+        const inside = json.startsWith(`${bodyField.jsonName}.`) ? json.slice(bodyField.jsonName.length + 1) : json;
+        return `body.${inside}`;
+      }
+      return `body.${json}`;
+    },
     requestJson({ params: values, query, body: received, idempotencyKey }) {
       const json: Record<string, unknown> =
         http.body === '*'
@@ -138,6 +157,19 @@ function route(contract: ApiContract, http: HttpMethod): ApiRoute {
 function propertyOf(contract: ApiContract, field: DescField): JsonSchema {
   const schema = messageSchema(contract, field.parent, { request: true }) as { properties: Record<string, JsonSchema> };
   return schema.properties[field.jsonName] ?? { type: 'string' };
+}
+
+/** A dotted path of proto names as JSON names ("agency.id" → "agency.id", "referral_id" → "referralId"). */
+function jsonPathOf(message: DescMessage, path: string): string {
+  const names: string[] = [];
+  let current: DescMessage | undefined = message;
+  for (const name of path.split('.')) {
+    const field: DescField | undefined = current?.fields.find((f) => f.name === name);
+    if (!field) return path;
+    names.push(field.jsonName);
+    current = field.fieldKind === 'message' ? field.message : undefined;
+  }
+  return names.join('.');
 }
 
 /** The field a dotted path of proto names reaches ("agency.id"). */

@@ -1,4 +1,4 @@
-import { errorCodes, httpStatusOf, type ErrorCode, type FieldViolation } from '@passage/platform';
+import { errorCodes, httpStatusOf, jsonPointer, type ErrorCode, type FieldViolation } from '@passage/errors';
 
 /** RFC 9457 problem details: what went wrong, in words a person can act on. */
 export interface Problem {
@@ -8,6 +8,27 @@ export interface Problem {
   readonly detail: string;
   readonly code: ErrorCode;
   readonly violations?: readonly FieldViolation[];
+  /** Each violation with where it is: a JSON pointer into the body, or a parameter or header name. */
+  readonly errors?: readonly ProblemError[];
+}
+
+export interface ProblemError {
+  readonly detail: string;
+  readonly pointer?: string;
+  readonly parameter?: string;
+  readonly header?: string;
+}
+
+/** Where a violation is, from the edge's name for it (`body.scopes[0]`, `querystring.since`, `params.id`). */
+function located(violation: FieldViolation): ProblemError {
+  const { field, description: detail } = violation;
+  if (field === 'body') return { detail, pointer: '' };
+  if (field.startsWith('body.')) return { detail, pointer: jsonPointer(field.slice('body.'.length)) };
+  if (field.startsWith('querystring.')) return { detail, parameter: field.slice('querystring.'.length) };
+  if (field.startsWith('params.')) return { detail, parameter: field.slice('params.'.length) };
+  if (field.startsWith('headers.')) return { detail, header: field.slice('headers.'.length) };
+  if (/^[A-Z][A-Za-z-]*$/.test(field)) return { detail, header: field };
+  return { detail, pointer: jsonPointer(field) };
 }
 
 const titles: Record<ErrorCode, string> = {
@@ -30,7 +51,7 @@ export function problem(code: ErrorCode, detail: string, violations?: readonly F
     status: httpStatusOf(code),
     detail,
     code,
-    ...(violations && violations.length > 0 ? { violations } : {}),
+    ...(violations && violations.length > 0 ? { violations, errors: violations.map(located) } : {}),
   };
 }
 
@@ -45,6 +66,18 @@ export const problemSchema = {
     violations: {
       type: 'array',
       items: { type: 'object', properties: { field: { type: 'string' }, description: { type: 'string' } } },
+    },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          detail: { type: 'string' },
+          pointer: { type: 'string', description: 'RFC 6901 JSON pointer into the request body' },
+          parameter: { type: 'string' },
+          header: { type: 'string' },
+        },
+      },
     },
   },
 } as const;

@@ -14,7 +14,7 @@ import type { SessionRecord } from '../../app/ports.ts';
 import type { Sessions } from '../../app/sessions.ts';
 import type { ServiceClients } from '../grpc/clients.ts';
 import { apiContract } from '@passage/contracts/descriptor';
-import { textPatterns } from '@passage/contracts';
+import { textPatterns, type ApiContract } from '@passage/contracts';
 import type { FeedSession, LiveFeed } from './live-feed.ts';
 import type { OidcSignIn } from './oidc.ts';
 import { consoleBuilt, isConsolePath, sendConsolePage, serveConsole } from './console.ts';
@@ -40,6 +40,8 @@ export interface GatewayDependencies {
   readonly trustProxy?: string;
   /** The built web console to serve at /, when there is one. */
   readonly consoleDir?: string | undefined;
+  /** The HTTP API the proto declares (ADR 24); by default the one `pnpm gen` built. */
+  readonly contract?: ApiContract | undefined;
 }
 
 declare module 'fastify' {
@@ -291,7 +293,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
   );
 
   // The HTTP API: one route per method the proto maps with google.api.http (ADR 24).
-  for (const route of apiRoutes(apiContract())) {
+  for (const route of apiRoutes(deps.contract ?? apiContract())) {
     app.route({
       method: route.method,
       url: route.url,
@@ -331,7 +333,18 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
           body: request.body ?? {},
           idempotencyKey: route.idempotent ? requireIdempotencyKey(request.headers['idempotency-key']) : '',
         });
-        const answer = await route.call(json, bearerMetadata(sessions.tokenFor(id, record)), clients.byService);
+        let answer: string;
+        try {
+          answer = await route.call(json, bearerMetadata(sessions.tokenFor(id, record)), clients.byService);
+        } catch (error) {
+          // A service names fields of its request: the caller is told where they are in theirs.
+          if (!isPassageError(error) || error.violations.length === 0) throw error;
+          throw new PassageError(
+            error.code,
+            error.message,
+            error.violations.map((v) => ({ ...v, field: route.locate(v.field) })),
+          );
+        }
         // Already canonical JSON: sent as it is, not through the response schema's serializer.
         return reply.code(route.status).type('application/json; charset=utf-8').send(answer);
       },
