@@ -27,8 +27,6 @@ const servers = await localServers({
   process.exit(1);
 });
 const { databaseUrl, natsUrl } = servers;
-// A development-only admin token; set SERVICE_ADMIN_TOKEN to choose your own.
-const adminToken = process.env['SERVICE_ADMIN_TOKEN'] ?? 'dev-admin-token-change-me';
 
 interface ServiceSpec {
   readonly name: string;
@@ -135,7 +133,6 @@ class Supervised {
         ...process.env,
         DATABASE_URL: databaseUrl,
         NATS_URL: natsUrl,
-        SERVICE_ADMIN_TOKEN: adminToken,
         GRPC_HOST: process.env['GRPC_HOST'] ?? '127.0.0.1',
         GRPC_PORT: String(service.port),
         OTEL_SERVICE_NAME: `passage-${service.name}`,
@@ -195,7 +192,6 @@ function stop(code: number): void {
 }
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
-console.log(`admin token for UpsertAgency/ImportHsds: ${adminToken}`);
 console.log(
   'caller tokens for the demo users: pnpm dev-token <user> (e.g. peel-officer, london-intake, auditor, admin)',
 );

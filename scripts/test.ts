@@ -23,6 +23,8 @@ function check(label: string, command: string, args: string[]): void {
 check('eslint', bin('eslint'), ['--max-warnings', '0', '.']);
 check('prettier', bin('prettier'), ['--check', '--log-level', 'warn', '.']);
 check('buf lint', bin('buf'), ['lint', 'proto']);
+// The wire contract as last released: a change that would break a deployed client fails here.
+check('buf breaking', bin('buf'), ['breaking', 'proto', '--against', 'packages/contracts/release/v1.binpb']);
 check('type-check', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
 check('type-check the web console', bin('tsc'), ['-p', 'packages/console/tsconfig.json', '--noEmit']);
 // The browser tests (test/e2e/console.test.ts) drive the console the gateway serves from this build.

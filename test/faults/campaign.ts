@@ -317,7 +317,6 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
         ...baseEnv,
         DATABASE_URL: databaseUrl,
         NATS_URL: nats.url,
-        SERVICE_ADMIN_TOKEN: 'chaos-admin-token-not-secret',
         GRPC_HOST: '127.0.0.1',
         // The gateway's gRPC port is unused; give it one nobody else has.
         GRPC_PORT: String(name === 'gateway' ? await sparePort() : ports[name]),

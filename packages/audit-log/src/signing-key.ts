@@ -15,6 +15,8 @@ export function checkpointSigner(settings: SigningKeySettings): NoteSigner {
   if (settings.AUDIT_SIGNING_KEY) {
     const seed = Buffer.from(settings.AUDIT_SIGNING_KEY, 'base64');
     if (seed.length !== 32) throw new ConfigError(['AUDIT_SIGNING_KEY: base64 of a 32-byte Ed25519 seed']);
+    if (settings.PASSAGE_ENV !== 'development' && seed.equals(developmentAuditSeed))
+      throw new ConfigError(['AUDIT_SIGNING_KEY is the published development key: outside development use your own']);
     return new NoteSigner(settings.AUDIT_ORIGIN, seed);
   }
   if (settings.PASSAGE_ENV === 'development') return new NoteSigner(settings.AUDIT_ORIGIN, developmentAuditSeed);

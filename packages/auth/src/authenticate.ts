@@ -28,7 +28,14 @@ export function verifierFromEnv(env: {
   AUTH_PUBLIC_KEYS?: string | undefined;
   PASSAGE_ENV?: string | undefined;
 }): TokenVerifier {
-  if (env.AUTH_PUBLIC_KEYS) return TokenVerifier.fromSetting(env.AUTH_PUBLIC_KEYS);
+  if (env.AUTH_PUBLIC_KEYS) {
+    // The development key is public (it is in this repository): outside development it would
+    // let anyone sign in as anyone.
+    const developmentKey = developmentIssuer().publicKeySetting.split(':')[1] ?? '';
+    if (env.PASSAGE_ENV !== 'development' && env.AUTH_PUBLIC_KEYS.includes(developmentKey))
+      throw new ConfigError(['AUTH_PUBLIC_KEYS holds the published development key: outside development use your own']);
+    return TokenVerifier.fromSetting(env.AUTH_PUBLIC_KEYS);
+  }
   if (env.PASSAGE_ENV === 'development') return TokenVerifier.fromSetting(developmentIssuer().publicKeySetting);
   throw new TokenError('AUTH_PUBLIC_KEYS is required outside development ("<key id>:<base64 Ed25519 public key>")');
 }
@@ -48,7 +55,14 @@ export function issuerFromEnv(env: {
     const raw = Buffer.from(seed ?? '', 'base64');
     if (!kid || raw.length !== 32)
       throw new ConfigError(['SERVICE_TOKEN_KEY: "<key id>:<base64 32-byte Ed25519 seed>"']);
-    return new TokenIssuer(kid, raw);
+    const issuer = new TokenIssuer(kid, raw);
+    const publicKey = (setting: string) => setting.split(':')[1];
+    if (
+      env.PASSAGE_ENV !== 'development' &&
+      publicKey(issuer.publicKeySetting) === publicKey(developmentIssuer().publicKeySetting)
+    )
+      throw new ConfigError(['SERVICE_TOKEN_KEY is the published development key: outside development use your own']);
+    return issuer;
   }
   if (env.PASSAGE_ENV === 'development') return developmentIssuer();
   throw new ConfigError(['SERVICE_TOKEN_KEY is required outside development ("<key id>:<base64 Ed25519 seed>")']);

@@ -72,7 +72,16 @@ const developmentKek: Kek = { id: 'dev-insecure', key: Buffer.alloc(32, 0x5a) };
  * a service that would otherwise encrypt with a known key refuses to start.
  */
 export function keyRingFromEnv(env: { PASSAGE_KEK?: string | undefined; PASSAGE_ENV?: string | undefined }): KeyRing {
-  if (env.PASSAGE_KEK) return parseKeyRing(env.PASSAGE_KEK);
+  if (env.PASSAGE_KEK) {
+    const ring = parseKeyRing(env.PASSAGE_KEK);
+    const keys = env.PASSAGE_KEK.split(',').map((entry) => Buffer.from(entry.split(':')[1] ?? '', 'base64'));
+    // The development key is public (it is in this file): never a key for real data.
+    if (env.PASSAGE_ENV !== 'development' && keys.some((key) => key.equals(developmentKek.key)))
+      throw new KekConfigError(
+        'PASSAGE_KEK holds the published development key: outside development use a key of your own',
+      );
+    return ring;
+  }
   if (env.PASSAGE_ENV === 'development') return new KeyRing([developmentKek]);
   throw new KekConfigError(
     'PASSAGE_KEK is required outside development: set it to "<key id>:<base64 of 32 random bytes>" ' +

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -21,11 +22,6 @@ export const baseConfigSchema = z.object({
     .string()
     .regex(/^[a-z0-9_]*$/, 'lowercase letters, digits and underscores only')
     .default(''),
-  /**
-   * Bearer token that grants the admin role until packages/auth issues signed identities.
-   * Unset means no caller is an admin.
-   */
-  SERVICE_ADMIN_TOKEN: z.string().min(16).optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
 });
 
@@ -38,11 +34,36 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Any setting may instead be read from a file — `<NAME>_FILE=/run/secrets/…` — as mounted
+ * secrets are (keys, tokens, database URLs); the variable itself wins when both are set.
+ * The file's content is taken whole but for a trailing line break.
+ */
+function withFiles(
+  schema: z.ZodObject,
+  env: Record<string, string | undefined>,
+): { values: Record<string, string | undefined>; issues: string[] } {
+  const values = { ...env };
+  const issues: string[] = [];
+  for (const name of Object.keys(schema.shape)) {
+    const file = env[`${name}_FILE`];
+    if (values[name] !== undefined || !file) continue;
+    try {
+      values[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      issues.push(`${name}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  return { values, issues };
+}
+
 export function loadConfig<S extends z.ZodObject>(
   schema: S,
   env: Record<string, string | undefined> = process.env,
 ): z.infer<S> {
-  const parsed = schema.safeParse(env);
+  const { values, issues } = withFiles(schema, env);
+  if (issues.length > 0) throw new ConfigError(issues);
+  const parsed = schema.safeParse(values);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }

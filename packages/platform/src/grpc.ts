@@ -15,21 +15,34 @@ import {
 } from './errors.ts';
 import { decodeViolations, encodeStatusDetails, safeStatusMessage, statusDetailsKey } from './status-details.ts';
 
-/** What a handler may know of its call: the metadata (caller identity) and cancellation. */
-export interface CallContext {
+/** What a handler may know of its call: who is calling, the metadata and cancellation. */
+export interface CallContext<C = unknown> {
+  /** The authenticated caller; for a public method, `anonymous` when the call carries no valid identity. */
+  readonly caller: C;
   readonly metadata: grpc.Metadata;
   readonly signal: AbortSignal;
 }
 
-type AsyncUnary<Req, Res> = (request: Req, context: CallContext) => Promise<Res>;
+type AsyncUnary<Req, Res, C> = (request: Req, context: CallContext<C>) => Promise<Res>;
 
 /** A service's handlers written as plain async functions; `bindService` adapts them to grpc-js. */
-export type AsyncService<S extends grpc.UntypedServiceImplementation> = {
+export type AsyncService<S extends grpc.UntypedServiceImplementation, C = unknown> = {
   // Drops the index signature grpc-js puts on every server interface, keeping the named methods.
   [K in keyof S as string extends K ? never : K]: S[K] extends grpc.handleUnaryCall<infer Req, infer Res>
-    ? AsyncUnary<Req, Res>
+    ? AsyncUnary<Req, Res, C>
     : never;
 };
+
+/**
+ * How a service knows its callers. Every method is authenticated before its handler runs
+ * (`authenticate` throws UNAUTHENTICATED) unless it is named in `publicMethods`: those run
+ * for anyone, with the caller when the call carries a valid identity and `anonymous` when not.
+ */
+export interface Authentication<C> {
+  readonly authenticate: (metadata: grpc.Metadata) => C;
+  readonly publicMethods?: readonly string[];
+  readonly anonymous?: C;
+}
 
 export interface ServiceBinding {
   /** Fully qualified name, for health status, e.g. "passage.directory.v1.DirectoryService". */
@@ -43,16 +56,29 @@ export interface ServiceBinding {
  * becomes its gRPC status with its message; anything else is logged and answered as
  * INTERNAL without internals leaking to the caller.
  */
-export function bindService<S extends grpc.UntypedServiceImplementation>(
+export function bindService<S extends grpc.UntypedServiceImplementation, C>(
   name: string,
   definition: grpc.ServiceDefinition,
-  handlers: AsyncService<S>,
+  handlers: AsyncService<S, C>,
   log: Logger,
+  authentication: Authentication<C>,
 ): ServiceBinding {
   const implementation: grpc.UntypedServiceImplementation = {};
   const contract = apiContract();
   for (const method of Object.keys(definition)) {
-    const handler = (handlers as Record<string, AsyncUnary<unknown, unknown> | undefined>)[method];
+    const handler = (handlers as Record<string, AsyncUnary<unknown, unknown, C> | undefined>)[method];
+    const methodName = definition[method]!.path.split('/').at(-1) ?? method;
+    const isPublic = authentication.publicMethods?.includes(methodName) ?? false;
+    if (isPublic && authentication.anonymous === undefined)
+      throw new Error(`${name}.${methodName} is public: an anonymous caller is needed`);
+    const callerOf = (metadata: grpc.Metadata): C => {
+      if (!isPublic) return authentication.authenticate(metadata);
+      try {
+        return authentication.authenticate(metadata);
+      } catch {
+        return authentication.anonymous as C;
+      }
+    };
     if (!handler) throw new Error(`${name}.${method} has no handler`);
     // The field rules the proto declares for this method's request (ADR 24).
     const input = contract.methodOf(definition[method]!.path)?.input;
@@ -83,12 +109,14 @@ export function bindService<S extends grpc.UntypedServiceImplementation>(
           if (call.request instanceof Undecodable) {
             throw new PassageError('invalid_argument', `the request could not be decoded: ${call.request.reason}`);
           }
+          // Who is calling, before what is asked is read: no identity, no handler.
+          const caller = callerOf(call.metadata);
           const refused = [
             ...requestViolations(call.request),
             ...(input ? ruleViolations(contract, input, call.request) : []),
           ];
           if (refused.length > 0) throw PassageError.invalid(dedupe(refused));
-          return handler(call.request, { metadata: call.metadata, signal: abort.signal });
+          return handler(call.request, { caller, metadata: call.metadata, signal: abort.signal });
         })
         .then(
           (response) => answer(null, response),

@@ -34,6 +34,7 @@ const definition = {
   fail: unary('/test.v1.TestService/Fail'),
   echo: unary('/test.v1.TestService/Echo'),
   unsendable: unary('/test.v1.TestService/Unsendable'),
+  whoAmI: unary('/test.v1.TestService/WhoAmI'),
 } satisfies grpc.ServiceDefinition;
 
 interface TestServer extends grpc.UntypedServiceImplementation {
@@ -41,12 +42,14 @@ interface TestServer extends grpc.UntypedServiceImplementation {
   fail: grpc.handleUnaryCall<{ kind: string }, object>;
   echo: grpc.handleUnaryCall<{ value: string }, object>;
   unsendable: grpc.handleUnaryCall<object, object>;
+  whoAmI: grpc.handleUnaryCall<object, { caller: string }>;
 }
 
 const log = createLogger('grpc-test', 'silent');
 const Client = grpc.makeGenericClientConstructor(definition, 'TestService');
 let server: RunningGrpcServer | undefined;
 
+let reachedWhoAmI = 0;
 /** Calls to Hold that have reached the handler, each answering once the test releases it. */
 const held = new Map<string, () => void>();
 
@@ -57,7 +60,7 @@ afterEach(async () => {
 });
 
 async function start(): Promise<grpc.Client & Record<string, (...args: unknown[]) => unknown>> {
-  const binding = bindService<TestServer>(
+  const binding = bindService<TestServer, string>(
     'test.v1.TestService',
     definition,
     {
@@ -79,8 +82,22 @@ async function start(): Promise<grpc.Client & Record<string, (...args: unknown[]
         ),
       // An answer the serializer cannot encode (JSON has no BigInt).
       unsendable: () => Promise.resolve({ count: 1n }),
+      whoAmI: (_request, { caller }) => {
+        reachedWhoAmI++;
+        return Promise.resolve({ caller });
+      },
     },
     log,
+    {
+      // The caller is whoever x-caller names; only WhoAmI needs one.
+      authenticate: (metadata) => {
+        const name = metadata.get('x-caller')[0];
+        if (typeof name !== 'string') throw new PassageError('unauthenticated', 'who is calling?');
+        return name;
+      },
+      publicMethods: ['Hold', 'Fail', 'Echo', 'Unsendable'],
+      anonymous: 'anonymous',
+    },
   );
   server = await startGrpcServer({ services: [binding], descriptorSet: Buffer.alloc(0), log }, '127.0.0.1', 0);
   return new Client(server.address, grpc.credentials.createInsecure()) as never;
@@ -95,6 +112,28 @@ function call(client: Record<string, (...args: unknown[]) => unknown>, method: s
 }
 
 describe('gRPC server helper', () => {
+  it('authenticates every call but the public ones before the handler, and hands the handler its caller', async () => {
+    const client = await start();
+    const before = reachedWhoAmI;
+    const anonymous = await call(client, 'whoAmI', {});
+    expect(anonymous.error?.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(reachedWhoAmI).toBe(before);
+    const metadata = new grpc.Metadata();
+    metadata.set('x-caller', 'london-intake');
+    const named = await new Promise<unknown>((resolve, reject) => {
+      (client['whoAmI'] as (r: object, m: grpc.Metadata, cb: (e: Error | null, v: unknown) => void) => void)(
+        {},
+        metadata,
+        (error, value) => (error ? reject(error) : resolve(value)),
+      );
+    });
+    expect(named).toEqual({ caller: 'london-intake' });
+    expect(reachedWhoAmI).toBe(before + 1);
+    // A public method runs for anyone.
+    expect((await call(client, 'fail', { kind: 'sync' })).error?.code).toBe(grpc.status.NOT_FOUND);
+    client.close();
+  });
+
   it('maps a PassageError to its status with the field named, once', async () => {
     const client = await start();
     const { error } = await call(client, 'fail', { kind: 'domain' });

@@ -6,7 +6,7 @@ export const directoryConfigSchema = baseConfigSchema.extend({
   /** "ontario" loads the seeded Ontario directory at start (idempotent); empty loads nothing. */
   DIRECTORY_SEED: z.enum(['ontario', '']).default(''),
   PASSAGE_ENV: z.enum(['development', 'production']).default('production'),
-  /** Verification keys for caller tokens; without them only SERVICE_ADMIN_TOKEN is an admin. */
+  /** Verification keys for caller tokens (changes need the admin role); the development key only in development. */
   AUTH_PUBLIC_KEYS: z.string().optional(),
 });
 

@@ -1,4 +1,4 @@
-import { verifierFromEnv, type TokenVerifier } from '@passage/auth';
+import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { Shutdown, openGrpcServer, type Logger } from '@passage/platform';
@@ -11,11 +11,6 @@ import type { DirectoryConfig } from './config.ts';
 import { ontarioAgencies } from './seed/ontario.ts';
 
 /** Caller tokens are optional here: reads are public, and the admin token still works. */
-function tokenVerifier(config: DirectoryConfig): TokenVerifier | undefined {
-  if (!config.AUTH_PUBLIC_KEYS && config.PASSAGE_ENV !== 'development') return undefined;
-  return verifierFromEnv(config);
-}
-
 export interface RunningDirectory {
   readonly address: string;
   readonly useCases: DirectoryUseCases;
@@ -54,7 +49,7 @@ export async function startDirectory(config: DirectoryConfig, log: Logger): Prom
     log.info({ agencies: ontarioAgencies.length }, 'Ontario directory seeded');
   }
 
-  const server = listening.serve([directoryService(useCases, config.SERVICE_ADMIN_TOKEN, tokenVerifier(config), log)]);
+  const server = listening.serve([directoryService(useCases, verifierFromEnv(config), log)]);
 
   shutDownRuntime(shutdown, runtime);
   return { address: server.address, useCases, shutdown };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { TokenIssuer, demoUsers } from '@passage/auth';
+import { TokenIssuer, demoUsers, developmentIssuer } from '@passage/auth';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -168,20 +168,19 @@ describe('directory service over gRPC', () => {
     expect(badFsa.message).toMatch(/^fsa: "N7" is not a forward sortation area/);
   });
 
-  it('refuses UpsertAgency without the admin role and writes nothing', async () => {
+  it('refuses UpsertAgency without a signed identity or the admin role, and writes nothing', async () => {
     const { agency } = await callUnary(client.getAgency.bind(client), { id: 'pact-ottawa' });
-    const denied = await failure(
-      callUnary(client.upsertAgency.bind(client), { agency: { ...agency!, acceptingReferrals: false } }),
+    const change = { agency: { ...agency!, acceptingReferrals: false } };
+    const anonymous = await failure(callUnary(client.upsertAgency.bind(client), change));
+    expect(anonymous.code).toBe('unauthenticated');
+    // The static admin token of old (ADR 8) is no identity.
+    const staticToken = await failure(
+      callUnary(client.upsertAgency.bind(client), change, bearerMetadata('test-admin-token-0123456789')),
     );
-    expect(denied.code).toBe('permission_denied');
-    const wrongToken = await failure(
-      callUnary(
-        client.upsertAgency.bind(client),
-        { agency: { ...agency!, acceptingReferrals: false } },
-        bearerMetadata('not-the-admin-token-at-all'),
-      ),
-    );
-    expect(wrongToken.code).toBe('permission_denied');
+    expect(staticToken.code).toBe('unauthenticated');
+    const intake = bearerMetadata(developmentIssuer().issue(demoUsers['pact-intake']!));
+    const notAdmin = await failure(callUnary(client.upsertAgency.bind(client), change, intake));
+    expect(notAdmin.code).toBe('permission_denied');
     const after = await callUnary(client.getAgency.bind(client), { id: 'pact-ottawa' });
     expect(after.agency).toEqual(agency);
   });

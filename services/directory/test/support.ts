@@ -1,9 +1,11 @@
+import { demoUsers, developmentIssuer } from '@passage/auth';
 import { createLogger, loadConfig } from '@passage/platform';
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from '@passage/testing';
 import { directoryConfigSchema } from '../src/config.ts';
 import { startDirectory, type RunningDirectory } from '../src/service.ts';
 
-export const testAdminToken = 'test-admin-token-0123456789';
+/** A signed caller token of the demo administrator (the development key; the test runs in development). */
+export const testAdminToken = developmentIssuer().issue(demoUsers['admin']!, 3600);
 
 export interface TestDirectory {
   readonly db: TestDatabase;
@@ -21,7 +23,7 @@ export async function startTestDirectory(label: string, env: Record<string, stri
     NATS_URL: nats.url,
     NATS_NAMESPACE: nats.namespace,
     GRPC_PORT: '0',
-    SERVICE_ADMIN_TOKEN: testAdminToken,
+    PASSAGE_ENV: 'development',
     ...env,
   });
   const service = await startDirectory(config, createLogger(`${label}-test`, 'silent'));

@@ -1,5 +1,4 @@
-import type { Metadata } from '@grpc/grpc-js';
-import { authenticate, type TokenVerifier } from '@passage/auth';
+import { authenticate, type Caller, type TokenVerifier } from '@passage/auth';
 import { audit as pb } from '@passage/contracts';
 import { bindService, type Logger, type ServiceBinding, type ServiceContract } from '@passage/platform';
 import type { AuditQueries } from '../../app/audit-queries.ts';
@@ -19,13 +18,12 @@ function handoffRowToWire(row: HandoffRow): pb.HandoffRow {
 }
 
 export function auditService(queries: AuditQueries, verifier: TokenVerifier, log: Logger): ServiceBinding {
-  const reader = (metadata: Metadata) => authenticate(metadata, verifier);
-  return bindService<pb.AuditServiceServer>(
+  return bindService<pb.AuditServiceServer, Caller>(
     auditServiceName,
     pb.AuditServiceService,
     {
-      query: async (request, { metadata }) => {
-        const page = await queries.query(reader(metadata), {
+      query: async (request, { caller }) => {
+        const page = await queries.query(caller, {
           subjectRef: request.subjectRef,
           referralId: request.referralId,
           agencyId: request.agencyId,
@@ -37,16 +35,16 @@ export function auditService(queries: AuditQueries, verifier: TokenVerifier, log
         });
         return { entries: page.entries, nextCursor: page.nextCursor };
       },
-      accessLog: async (request, { metadata }) => ({
+      accessLog: async (request, { caller }) => ({
         subjectRef: request.subjectRef,
-        records: (await queries.accessLog(reader(metadata), request.subjectRef, windowOf(request.range))).map((r) => ({
+        records: (await queries.accessLog(caller, request.subjectRef, windowOf(request.range))).map((r) => ({
           ...r,
           categories: [...r.categories],
           consentIds: [...r.consentIds],
         })),
       }),
-      handoffReport: async (request, { metadata }) => {
-        const report = await queries.handoff(reader(metadata), request.groupBy, windowOf(request.range));
+      handoffReport: async (request, { caller }) => {
+        const report = await queries.handoff(caller, request.groupBy, windowOf(request.range));
         return {
           groupBy: report.groupBy,
           rows: report.rows.map(handoffRowToWire),
@@ -54,8 +52,8 @@ export function auditService(queries: AuditQueries, verifier: TokenVerifier, log
           approximate: report.approximate,
         };
       },
-      consentReport: async (request, { metadata }) => {
-        const figures = await queries.consent(reader(metadata), windowOf(request.range));
+      consentReport: async (request, { caller }) => {
+        const figures = await queries.consent(caller, windowOf(request.range));
         return {
           ...figures,
           consents: [...figures.consents],
@@ -63,13 +61,8 @@ export function auditService(queries: AuditQueries, verifier: TokenVerifier, log
           policeAccess: [...figures.policeAccess],
         };
       },
-      statisticsReport: async (request, { metadata }) => {
-        const table = await queries.statistics(
-          reader(metadata),
-          request.rows,
-          request.columns,
-          windowOf(request.range),
-        );
+      statisticsReport: async (request, { caller }) => {
+        const table = await queries.statistics(caller, request.rows, request.columns, windowOf(request.range));
         return {
           columnLabels: [...table.columnLabels],
           rows: table.rowLabels.map((label, r) => ({
@@ -81,8 +74,8 @@ export function auditService(queries: AuditQueries, verifier: TokenVerifier, log
           threshold: queries.statisticsThreshold,
         };
       },
-      latestCheckpoint: async (_request, { metadata }) => {
-        const latest = await queries.latestCheckpoint(reader(metadata));
+      latestCheckpoint: async (_request, { caller }) => {
+        const latest = await queries.latestCheckpoint(caller);
         return {
           checkpoint: latest
             ? { origin: queries.origin, treeSize: latest.treeSize, rootHash: latest.rootHash, note: latest.note }
@@ -90,15 +83,15 @@ export function auditService(queries: AuditQueries, verifier: TokenVerifier, log
           verifierKey: queries.verifierKey,
         };
       },
-      inclusionProof: async (request, { metadata }) => {
-        const proof = await queries.inclusionProof(reader(metadata), request.seq, request.treeSize);
+      inclusionProof: async (request, { caller }) => {
+        const proof = await queries.inclusionProof(caller, request.seq, request.treeSize);
         return { seq: request.seq, treeSize: request.treeSize, ...proof };
       },
-      consistencyProof: async (request, { metadata }) => ({
-        proof: await queries.consistencyProof(reader(metadata), request.oldSize, request.newSize),
+      consistencyProof: async (request, { caller }) => ({
+        proof: await queries.consistencyProof(caller, request.oldSize, request.newSize),
       }),
-      verify: async (request, { metadata }) => {
-        const result = await queries.verify(reader(metadata), request.checkpointNote);
+      verify: async (request, { caller }) => {
+        const result = await queries.verify(caller, request.checkpointNote);
         return {
           ok: result.ok,
           treeSize: result.treeSize,
@@ -119,21 +112,22 @@ export function auditService(queries: AuditQueries, verifier: TokenVerifier, log
           unsignedBytes: result.unsignedTail?.bytes ?? 0,
         };
       },
-      ingestStatus: (_request, { metadata }) =>
+      ingestStatus: (_request, { caller }) =>
         Promise.resolve({
-          streams: queries.ingestStatus(reader(metadata)).map((s) => ({
+          streams: queries.ingestStatus(caller).map((s) => ({
             stream: s.stream,
             state: s.state,
             detail: s.detail,
             gap: s.gap && { ...s.gap },
           })),
         }),
-      acknowledgeGap: async (request, { metadata }) =>
-        queries.acknowledgeGap(reader(metadata), request.stream, {
+      acknowledgeGap: async (request, { caller }) =>
+        queries.acknowledgeGap(caller, request.stream, {
           lastStoredSeq: request.lastStoredSeq,
           firstSeq: request.firstSeq,
         }),
     },
     log,
+    { authenticate: (metadata) => authenticate(metadata, verifier) },
   );
 }

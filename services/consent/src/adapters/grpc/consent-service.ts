@@ -1,4 +1,4 @@
-import { authenticate, type TokenVerifier } from '@passage/auth';
+import { authenticate, type Caller, type TokenVerifier } from '@passage/auth';
 import { consent as pb } from '@passage/contracts';
 import { bindService, type Logger, type ServiceBinding, type ServiceContract } from '@passage/platform';
 import type { ConsentUseCases } from '../../app/consent-use-cases.ts';
@@ -9,16 +9,12 @@ export const consentServiceName = 'passage.consent.v1.ConsentService';
 export const consentContract: ServiceContract = { name: consentServiceName, definition: pb.ConsentServiceService };
 
 export function consentService(useCases: ConsentUseCases, verifier: TokenVerifier, log: Logger): ServiceBinding {
-  return bindService<pb.ConsentServiceServer>(
+  return bindService<pb.ConsentServiceServer, Caller>(
     consentServiceName,
     pb.ConsentServiceService,
     {
-      grant: async (request, { metadata }) => {
-        const { consent, receipt } = await useCases.grant(
-          authenticate(metadata, verifier),
-          grantFromWire(request),
-          request.idempotencyKey,
-        );
+      grant: async (request, { caller }) => {
+        const { consent, receipt } = await useCases.grant(caller, grantFromWire(request), request.idempotencyKey);
         return {
           consentId: consent.id,
           subjectRef: consent.subjectRef,
@@ -26,8 +22,8 @@ export function consentService(useCases: ConsentUseCases, verifier: TokenVerifie
           receipt: receiptToWire(receipt),
         };
       },
-      revoke: async (request, { metadata }) => {
-        const result = await useCases.revoke(authenticate(metadata, verifier), {
+      revoke: async (request, { caller }) => {
+        const result = await useCases.revoke(caller, {
           idempotencyKey: request.idempotencyKey,
           consentId: request.consentId,
           scopeIds: request.scopeIds,
@@ -40,36 +36,36 @@ export function consentService(useCases: ConsentUseCases, verifier: TokenVerifie
           alreadyRevoked: result.alreadyRevoked,
         };
       },
-      evaluate: async (request, { metadata }) =>
+      evaluate: async (request, { caller }) =>
         evaluationToWire(
-          await useCases.evaluate(authenticate(metadata, verifier), {
+          await useCases.evaluate(caller, {
             subjectRef: request.subjectRef,
             agencyId: request.recipientAgencyId,
             kind: request.recipientKind,
             purpose: request.purpose,
           }),
         ),
-      history: async (request, { metadata }) => {
-        const history = await useCases.history(authenticate(metadata, verifier), request.subjectRef);
+      history: async (request, { caller }) => {
+        const history = await useCases.history(caller, request.subjectRef);
         return {
           consents: history.consents.map((c) => consentToWire(c, history.notes.get(c.id))),
           changes: history.changes.map(changeToWire),
           erased: history.erased,
         };
       },
-      receipt: async (request, { metadata }) =>
-        receiptToWire(await useCases.receipt(authenticate(metadata, verifier), request.consentId, request.language)),
-      confirmScope: async (request, { metadata }) => {
-        const { consent, alreadyConfirmed } = await useCases.confirmScope(authenticate(metadata, verifier), {
+      receipt: async (request, { caller }) =>
+        receiptToWire(await useCases.receipt(caller, request.consentId, request.language)),
+      confirmScope: async (request, { caller }) => {
+        const { consent, alreadyConfirmed } = await useCases.confirmScope(caller, {
           idempotencyKey: request.idempotencyKey,
           consentId: request.consentId,
           scopeId: request.scopeId,
         });
         return { consent: consentToWire(consent), alreadyConfirmed };
       },
-      eraseSubject: async (request, { metadata }) => {
+      eraseSubject: async (request, { caller }) => {
         const { alreadyErased } = await useCases.eraseSubject(
-          authenticate(metadata, verifier),
+          caller,
           request.subjectRef,
           request.reason,
           request.idempotencyKey,
@@ -78,5 +74,6 @@ export function consentService(useCases: ConsentUseCases, verifier: TokenVerifie
       },
     },
     log,
+    { authenticate: (metadata) => authenticate(metadata, verifier) },
   );
 }

@@ -1,8 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { Metadata } from '@grpc/grpc-js';
-import type { TokenVerifier } from '@passage/auth';
+import { authenticate, type TokenVerifier } from '@passage/auth';
 import { directory as pb } from '@passage/contracts';
-import { bearerToken, bindService, type Logger, type ServiceBinding, type ServiceContract } from '@passage/platform';
+import { bindService, type Logger, type ServiceBinding, type ServiceContract } from '@passage/platform';
 import type { DirectoryUseCases } from '../../app/directory.ts';
 import { anonymousCaller, type Caller } from '../../app/ports.ts';
 import { agencyToWire, listingFromWire, matchToWire, priorityFromWire } from './mapping.ts';
@@ -15,34 +13,12 @@ export const directoryContract: ServiceContract = {
 };
 
 /**
- * A signed caller token (packages/auth) when the service has verification keys; otherwise,
- * or for a token that is not one, the configured service admin token (docs/adr/0008).
- * Reads need no identity; an unidentified caller simply has no role.
+ * Reading the directory needs no identity (the escalation service and the console's match
+ * ask anonymously); a change needs a signed caller token with the admin role (ADR 8 retired:
+ * no static admin token).
  */
-export function callerFrom(metadata: Metadata, adminToken: string | undefined, verifier?: TokenVerifier): Caller {
-  const token = bearerToken(metadata);
-  if (!token) return anonymousCaller;
-  if (verifier && token.includes('.')) {
-    try {
-      return verifier.verify(token);
-    } catch {
-      return anonymousCaller;
-    }
-  }
-  if (!adminToken) return anonymousCaller;
-  const given = Buffer.from(token);
-  const expected = Buffer.from(adminToken);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return anonymousCaller;
-  return { userId: 'service-admin', agencyId: '', roles: ['admin'] };
-}
-
-export function directoryService(
-  useCases: DirectoryUseCases,
-  adminToken: string | undefined,
-  verifier: TokenVerifier | undefined,
-  log: Logger,
-): ServiceBinding {
-  return bindService<pb.DirectoryServiceServer>(
+export function directoryService(useCases: DirectoryUseCases, verifier: TokenVerifier, log: Logger): ServiceBinding {
+  return bindService<pb.DirectoryServiceServer, Caller>(
     directoryServiceName,
     pb.DirectoryServiceService,
     {
@@ -57,11 +33,8 @@ export function directoryService(
         ).map(agencyToWire),
       }),
       getAgency: async (request) => ({ agency: agencyToWire(await useCases.getAgency(request.id)) }),
-      upsertAgency: async (request, { metadata }) => {
-        const { agency, created } = await useCases.upsertAgency(
-          callerFrom(metadata, adminToken, verifier),
-          listingFromWire(request.agency),
-        );
+      upsertAgency: async (request, { caller }) => {
+        const { agency, created } = await useCases.upsertAgency(caller, listingFromWire(request.agency));
         return { agency: agencyToWire(agency), created };
       },
       match: async (request) =>
@@ -76,10 +49,15 @@ export function directoryService(
           }),
         ),
       exportHsds: async () => ({ json: await useCases.exportHsds() }),
-      importHsds: async (request, { metadata }) => ({
-        imported: await useCases.importHsds(callerFrom(metadata, adminToken, verifier), request.json),
+      importHsds: async (request, { caller }) => ({
+        imported: await useCases.importHsds(caller, request.json),
       }),
     },
     log,
+    {
+      authenticate: (metadata) => authenticate(metadata, verifier),
+      publicMethods: ['ListAgencies', 'GetAgency', 'Match', 'ExportHsds'],
+      anonymous: anonymousCaller,
+    },
   );
 }

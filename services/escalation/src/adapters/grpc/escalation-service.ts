@@ -1,4 +1,4 @@
-import { authenticate, type TokenVerifier } from '@passage/auth';
+import { authenticate, type Caller, type TokenVerifier } from '@passage/auth';
 import { escalation as pb } from '@passage/contracts';
 import { bindService, type Logger, type ServiceBinding, type ServiceContract } from '@passage/platform';
 import type { EscalationQueries } from '../../app/escalation-queries.ts';
@@ -11,18 +11,18 @@ export const escalationContract: ServiceContract = {
 };
 
 export function escalationService(queries: EscalationQueries, verifier: TokenVerifier, log: Logger): ServiceBinding {
-  return bindService<pb.EscalationServiceServer>(
+  return bindService<pb.EscalationServiceServer, Caller>(
     escalationServiceName,
     pb.EscalationServiceService,
     {
-      listEscalations: async (request, { metadata }) => ({
-        items: (await queries.escalations(authenticate(metadata, verifier), request.limit)).map((item) => ({
+      listEscalations: async (request, { caller }) => ({
+        items: (await queries.escalations(caller, request.limit)).map((item) => ({
           ...item,
           candidates: item.candidates.map((c) => ({ ...c, reasons: [...c.reasons] })),
         })),
       }),
-      listTimers: async (request, { metadata }) => ({
-        timers: (await queries.timers(authenticate(metadata, verifier), request.state, request.limit)).map((t) => ({
+      listTimers: async (request, { caller }) => ({
+        timers: (await queries.timers(caller, request.state, request.limit)).map((t) => ({
           id: t.id,
           referralId: t.referralId,
           target: t.target,
@@ -37,5 +37,6 @@ export function escalationService(queries: EscalationQueries, verifier: TokenVer
       }),
     },
     log,
+    { authenticate: (metadata) => authenticate(metadata, verifier) },
   );
 }

@@ -1,10 +1,10 @@
-import type { Metadata } from '@grpc/grpc-js';
-import { authenticate, type TokenVerifier } from '@passage/auth';
+import { authenticate, type Caller, type TokenVerifier } from '@passage/auth';
 import { referrals as pb } from '@passage/contracts';
 import {
   PassageError,
   bearerToken,
   bindService,
+  type CallContext,
   type Logger,
   type ServiceBinding,
   type ServiceContract,
@@ -18,18 +18,18 @@ export const referralServiceName = 'passage.referrals.v1.ReferralService';
 export const referralContract: ServiceContract = { name: referralServiceName, definition: pb.ReferralServiceService };
 
 export function referralService(useCases: ReferralUseCases, verifier: TokenVerifier, log: Logger): ServiceBinding {
-  const context = (metadata: Metadata): CallerContext => ({
-    caller: authenticate(metadata, verifier),
+  const context = ({ caller, metadata }: CallContext<Caller>): CallerContext => ({
+    caller,
     token: bearerToken(metadata) ?? '',
   });
   const move = async (
-    metadata: Metadata,
+    call: CallContext<Caller>,
     request: { idempotencyKey: string; referralId: string; expectedVersion: number },
     command: Command,
     note?: string,
   ) => ({
     referral: referralToWire(
-      await useCases.transition(context(metadata), {
+      await useCases.transition(context(call), {
         idempotencyKey: request.idempotencyKey,
         referralId: request.referralId,
         expectedVersion: request.expectedVersion,
@@ -39,13 +39,13 @@ export function referralService(useCases: ReferralUseCases, verifier: TokenVerif
     ),
   });
 
-  return bindService<pb.ReferralServiceServer>(
+  return bindService<pb.ReferralServiceServer, Caller>(
     referralServiceName,
     pb.ReferralServiceService,
     {
-      send: async (request, { metadata }) => ({
+      send: async (request, call) => ({
         referral: referralToWire(
-          await useCases.send(context(metadata), {
+          await useCases.send(context(call), {
             idempotencyKey: request.idempotencyKey,
             subjectRef: request.subjectRef,
             fromAgency: request.fromAgency,
@@ -58,32 +58,31 @@ export function referralService(useCases: ReferralUseCases, verifier: TokenVerif
           }),
         ),
       }),
-      acknowledge: (request, { metadata }) => move(metadata, request, { kind: 'acknowledge' }),
-      accept: (request, { metadata }) => move(metadata, request, { kind: 'accept' }),
-      decline: (request, { metadata }) =>
+      acknowledge: (request, call) => move(call, request, { kind: 'acknowledge' }),
+      accept: (request, call) => move(call, request, { kind: 'accept' }),
+      decline: (request, call) =>
         move(
-          metadata,
+          call,
           request,
           { kind: 'decline', reason: request.reason, suggestedAgency: request.suggestedAgency },
           request.note,
         ),
-      recordContact: (request, { metadata }) => {
+      recordContact: (request, call) => {
         // Required rather than defaulted to "now": a retry must carry the same request.
         if (!request.at) throw PassageError.invalid([{ field: 'at', description: 'when first contact happened' }]);
-        return move(metadata, request, { kind: 'record_contact', at: request.at, method: request.method });
+        return move(call, request, { kind: 'record_contact', at: request.at, method: request.method });
       },
-      closeReferral: (request, { metadata }) =>
-        move(metadata, request, { kind: 'close', outcome: request.outcome }, request.note),
-      withdraw: (request, { metadata }) => move(metadata, request, { kind: 'withdraw', reason: request.reason }),
-      escalate: (request, { metadata }) =>
+      closeReferral: (request, call) => move(call, request, { kind: 'close', outcome: request.outcome }, request.note),
+      withdraw: (request, call) => move(call, request, { kind: 'withdraw', reason: request.reason }),
+      escalate: (request, call) =>
         move(
-          metadata,
+          call,
           { ...request, expectedVersion: 0 },
           { kind: 'escalate', target: request.target as EscalationTarget },
         ),
-      resend: async (request, { metadata }) => ({
+      resend: async (request, call) => ({
         referral: referralToWire(
-          await useCases.resend(context(metadata), {
+          await useCases.resend(context(call), {
             idempotencyKey: request.idempotencyKey,
             referralId: request.referralId,
             toAgency: request.toAgency,
@@ -91,30 +90,29 @@ export function referralService(useCases: ReferralUseCases, verifier: TokenVerif
           }),
         ),
       }),
-      get: async (request, { metadata }) => {
-        const view = await useCases.get(context(metadata), request.referralId, request.purpose);
+      get: async (request, call) => {
+        const view = await useCases.get(context(call), request.referralId, request.purpose);
         return { referral: referralToWire(view.referral), packet: packetToWire(view.packet), note: view.note };
       },
-      listInbox: async (request, { metadata }) => {
-        const page = await useCases.list(authenticate(metadata, verifier), 'inbox', {
+      listInbox: async (request, call) => {
+        const page = await useCases.list(call.caller, 'inbox', {
           ...request,
           states: request.states.map(stateFromWire),
         });
         return { referrals: page.referrals.map(referralToWire), nextCursor: page.nextCursor };
       },
-      listOutbox: async (request, { metadata }) => {
-        const page = await useCases.list(authenticate(metadata, verifier), 'outbox', {
+      listOutbox: async (request, call) => {
+        const page = await useCases.list(call.caller, 'outbox', {
           ...request,
           states: request.states.map(stateFromWire),
         });
         return { referrals: page.referrals.map(referralToWire), nextCursor: page.nextCursor };
       },
-      timeline: async (request, { metadata }) => ({
-        transitions: (await useCases.timeline(authenticate(metadata, verifier), request.referralId)).map(
-          transitionToWire,
-        ),
+      timeline: async (request, call) => ({
+        transitions: (await useCases.timeline(call.caller, request.referralId)).map(transitionToWire),
       }),
     },
     log,
+    { authenticate: (metadata) => authenticate(metadata, verifier) },
   );
 }
