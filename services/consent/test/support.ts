@@ -36,7 +36,11 @@ export async function startConsentHarness(label: string, env: Record<string, str
   const log = createLogger(`${label}-test`, process.env['LOG_LEVEL'] ?? 'silent');
   let clockOffsetMs = 0;
   const directory = await startDirectory(
-    loadConfig(directoryConfigSchema, { ...common, DIRECTORY_SEED: 'ontario' }),
+    loadConfig(directoryConfigSchema, {
+      ...common,
+      DIRECTORY_SEED: 'ontario',
+      AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
+    }),
     log,
   );
   const consent = await startConsent(
