@@ -1,3 +1,4 @@
+import type { FieldViolation } from '@passage/errors';
 import {
   isDataCategory,
   isPurpose,
@@ -8,10 +9,8 @@ import {
 } from '@passage/consent-policy';
 import { captureMethods, type CaptureMethod, type GrantInput, type ScopeInput } from './consent.ts';
 
-export interface Violation {
-  readonly field: string;
-  readonly description: string;
-}
+/** A field that failed a rule: the one shape every layer uses (@passage/errors). */
+export type Violation = FieldViolation;
 
 /** A consent lasts at most this long; after that it must be asked for again. */
 export const maximumConsentDays = 365;

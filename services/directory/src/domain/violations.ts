@@ -1,8 +1,6 @@
-/** A field that failed a rule; `field` is a path such as `agency.coverage.fsas[1]`. */
-export interface Violation {
-  readonly field: string;
-  readonly description: string;
-}
+import type { FieldViolation } from '@passage/errors';
+/** A field that failed a rule: the one shape every layer uses (@passage/errors). */
+export type Violation = FieldViolation;
 
 /** Collects violations with a path prefix, so nested validators report full paths. */
 export class Violations {

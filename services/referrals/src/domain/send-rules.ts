@@ -1,10 +1,9 @@
+import type { FieldViolation } from '@passage/errors';
 import { isDataCategory, type DataCategory } from '@passage/consent-policy';
 import { supportNeeds, type Priority } from './referral.ts';
 
-export interface Violation {
-  readonly field: string;
-  readonly description: string;
-}
+/** A field that failed a rule: the one shape every layer uses (@passage/errors). */
+export type Violation = FieldViolation;
 
 /** Limits on what one referral may carry; larger input is refused, not truncated. */
 export const limits = { textBytes: 8 * 1024, needs: 13, sections: 9, idempotencyKey: 128 } as const;
