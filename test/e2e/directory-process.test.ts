@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { TokenIssuer } from '@passage/auth';
 import { fileURLToPath } from 'node:url';
 import {
   createTestDatabase,
@@ -33,6 +35,8 @@ beforeAll(async () => {
       NATS_NAMESPACE: nats.namespace,
       GRPC_PORT: String(port),
       DIRECTORY_SEED: 'ontario',
+      // Production mode: a change needs a caller token these keys verify.
+      AUTH_PUBLIC_KEYS: new TokenIssuer('test', randomBytes(32)).publicKeySetting,
       LOG_LEVEL: 'info',
     },
     { cwd: directoryDir, nodeArgs: ['--import', '@passage/platform/instrument'] },
