@@ -14,7 +14,42 @@ let network: StartedNetwork;
 let browser: Browser;
 let base = '';
 const contexts: BrowserContext[] = [];
-const shared = { journeyReferral: '', withheldReferral: '', frenchReferral: '', subjectRef: '' };
+let shown: Promise<{ english: string; french: string }> | undefined;
+
+/**
+ * Referrals of this file's own for the screens that show one (a do-not-contact referral with
+ * a withheld category, Peel to London; a French one, the crisis line to PACT-Ottawa): made
+ * once, by whichever test asks first, so no test relies on another having run.
+ */
+function referralsToShow(): Promise<{ english: string; french: string }> {
+  shown ??= (async () => {
+    const english = await referralWithWithheldCategory(await ApiUser.signIn(base, 'peel-officer'), {
+      from: 'peel-regional-police',
+      to: 'london-coalition',
+      language: 'en',
+      needs: ['housing'],
+      doNotContact: true,
+      content: {
+        needs: 'Synthetic: housing',
+        safe_contact: 'Synthetic: only through the officer',
+        situation: 'Synthetic: the situation that was taken back',
+      },
+    });
+    const french = await referralWithWithheldCategory(await ApiUser.signIn(base, 'crisis-counsellor'), {
+      from: 'ontario-ht-crisis-line',
+      to: 'pact-ottawa',
+      language: 'fr',
+      needs: ['counselling'],
+      content: {
+        needs: 'Synthétique : counseling',
+        safe_contact: 'Synthétique : texto après 18 h',
+        situation: 'Synthétique : retiré par la personne',
+      },
+    });
+    return { english: english.referralId, french: french.referralId };
+  })();
+  return shown;
+}
 
 const london = 'London Anti-Human Trafficking Coalition';
 const peel = 'Peel Regional Police';
@@ -80,7 +115,7 @@ describe('the web console', { timeout: 180_000 }, () => {
     // The sender's own view: Peel is not a recipient the person agreed to, so nothing of the person shows.
     await officer.getByRole('link', { name: 'Open the referral' }).click();
     await officer.waitForURL(/\/referrals\/[0-9a-f-]{36}$/);
-    shared.journeyReferral = officer.url().split('/').pop()!;
+    const journeyReferral = officer.url().split('/').pop()!;
     await expect
       .poll(() => officer.locator('.packet dd').allTextContents())
       .toEqual(['Not shared — no consent', 'Not shared — no consent']);
@@ -91,7 +126,7 @@ describe('the web console', { timeout: 180_000 }, () => {
     await expect.poll(() => card.first().textContent()).toMatch(/left to acknowledge/);
     await expect.poll(() => intake.getByRole('status').allTextContents()).toContain(`New referral from ${peel}.`);
     await card.first().getByRole('link').click();
-    await intake.waitForURL(new RegExp(`/referrals/${shared.journeyReferral}$`));
+    await intake.waitForURL(new RegExp(`/referrals/${journeyReferral}$`));
     await intake.getByText('Synthetic: text only, after 6 pm').waitFor();
     await intake.getByText('Synthetic: a safe bed tonight, counselling').waitFor();
 
@@ -146,8 +181,6 @@ describe('the web console', { timeout: 180_000 }, () => {
         situation: 'Synthetic: the situation that was taken back',
       },
     });
-    shared.withheldReferral = referralId;
-    shared.subjectRef = subjectRef;
 
     const intake = await as('london-intake');
     await intake.goto(`/referrals/${referralId}`);
@@ -426,7 +459,7 @@ describe('the web console', { timeout: 180_000 }, () => {
 
   it('takes a PACT-Ottawa intake worker through the whole inbox flow in French, with no English on screen', async () => {
     const counsellor = await ApiUser.signIn(base, 'crisis-counsellor');
-    const { referralId } = await referralWithWithheldCategory(counsellor, {
+    await referralWithWithheldCategory(counsellor, {
       from: 'ontario-ht-crisis-line',
       to: 'pact-ottawa',
       language: 'fr',
@@ -437,7 +470,6 @@ describe('the web console', { timeout: 180_000 }, () => {
         situation: 'Synthétique : retiré par la personne',
       },
     });
-    shared.frenchReferral = referralId;
 
     // Camille's account is French: the console opens in French without asking.
     const pact = await as('pact-intake');
@@ -547,8 +579,9 @@ describe('the web console', { timeout: 180_000 }, () => {
   });
 
   it('clears the screen to a neutral page with the quick exit: one click, or Esc twice', async () => {
+    const { english } = await referralsToShow();
     const intake = await as('london-intake');
-    await intake.goto(`/referrals/${shared.withheldReferral}`);
+    await intake.goto(`/referrals/${english}`);
     await intake.getByText('Synthetic: housing').waitFor();
     await intake.keyboard.press('Escape');
     await intake.keyboard.press('Escape');
@@ -567,31 +600,33 @@ describe('the web console', { timeout: 180_000 }, () => {
   });
 
   // Every screen, one width a test: each within its timeout on a loaded machine.
-  // A function: the referrals it shows are those the earlier journeys made.
-  const screens = (): { user: string; path: string; name: string; ready: string }[] => [
+  const screens = (shown: {
+    english: string;
+    french: string;
+  }): { user: string; path: string; name: string; ready: string }[] => [
     { user: 'peel-officer', path: '/handoff', name: 'handoff', ready: 'Read this to the person' },
     { user: 'peel-officer', path: '/outbox', name: 'outbox', ready: 'Referrals you sent' },
     {
       user: 'peel-officer',
-      path: `/referrals/${shared.journeyReferral}`,
+      path: `/referrals/${shown.english}`,
       name: 'referral-sender',
       ready: 'Not shared — no consent',
     },
     { user: 'london-intake', path: '/inbox', name: 'inbox', ready: 'Incoming referrals' },
     {
       user: 'london-intake',
-      path: `/referrals/${shared.withheldReferral}`,
+      path: `/referrals/${shown.english}`,
       name: 'referral-detail',
       ready: 'DO NOT CONTACT',
     },
     {
       user: 'windsor-intake',
-      path: `/referrals/${shared.withheldReferral}`,
+      path: `/referrals/${shown.english}`,
       name: 'referral-refused',
       ready: 'You cannot see this referral.',
     },
     { user: 'crisis-counsellor', path: '/escalations', name: 'escalations', ready: 'Escalations' },
-    { user: 'pact-intake', path: `/referrals/${shared.frenchReferral}`, name: 'referral-fr', ready: 'Historique' },
+    { user: 'pact-intake', path: `/referrals/${shown.french}`, name: 'referral-fr', ready: 'Historique' },
     { user: 'auditor', path: '/oversight?tab=handoff', name: 'oversight-handoff', ready: 'Time to acknowledge' },
     {
       user: 'auditor',
@@ -612,6 +647,7 @@ describe('the web console', { timeout: 180_000 }, () => {
   it.each(Object.entries(widths))(
     'passes axe-core (no serious or critical WCAG 2.2 AA violation) on every screen at the %s width',
     async (width, viewport) => {
+      const referrals = await referralsToShow();
       const problems: string[] = [];
       const saved: string[] = [];
       // The sign-in page, before anyone is signed in.
@@ -624,7 +660,7 @@ describe('the web console', { timeout: 180_000 }, () => {
       saved.push(await screenshot(signIn, `sign-in-${width}`));
 
       const pages = new Map<string, Page>();
-      for (const screen of screens()) {
+      for (const screen of screens(referrals)) {
         let page = pages.get(screen.user);
         if (!page) {
           page = await as(screen.user, viewport);
@@ -661,7 +697,7 @@ describe('the web console', { timeout: 180_000 }, () => {
       saved.push(await screenshot(admin, `directory-edit-${width}`));
       expect(problems).toEqual([]);
       // Every screen, saved as a test artifact.
-      expect(saved).toHaveLength(screens().length + 4);
+      expect(saved).toHaveLength(screens(referrals).length + 4);
       for (const path of saved) expect(statSync(path).size, path).toBeGreaterThan(10_000);
     },
   );
