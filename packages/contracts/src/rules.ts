@@ -40,6 +40,13 @@ function checkMessage(
   depth: number,
   found: RuleViolation[],
 ): void {
+  if (message.typeName === 'google.protobuf.Timestamp') {
+    const time = value instanceof Date ? value.getTime() : Number.NaN;
+    if (Number.isNaN(time) || time < earliestTimestamp || time > latestTimestamp) {
+      found.push({ field: path, description: 'a date between the years 1 and 9999 is needed' });
+    }
+    return;
+  }
   if (typeof value !== 'object' || value === null || depth > 12) return;
   const object = value as Record<string, unknown>;
   for (const field of message.fields) {
@@ -75,7 +82,7 @@ function checkField(
       if (items.length > rule.maxItems) return refuse(`at most ${rule.maxItems}`);
       items.forEach((item, i) => {
         const at = `${path}[${i}]`;
-        if (field.listKind === 'message') checkMessageValue(contract, field.message, item, at, depth, found);
+        if (field.listKind === 'message') checkMessage(contract, field.message, item, at, depth + 1, found);
         else if (field.listKind === 'scalar') checkScalar(field.scalar, { ...rule, required: false }, item, at, found);
       });
       return;
@@ -87,31 +94,13 @@ function checkField(
         if (rule.required) refuse('required');
         return;
       }
-      return checkMessageValue(contract, field.message, value, path, depth, found);
+      return checkMessage(contract, field.message, value, path, depth + 1, found);
     case 'enum':
       if (rule.required && (value === undefined || value === 0)) refuse('required: choose one');
       return;
     case 'scalar':
       return checkScalar(field.scalar, rule, value, path, found);
   }
-}
-
-function checkMessageValue(
-  contract: ApiContract,
-  message: DescMessage,
-  value: unknown,
-  path: string,
-  depth: number,
-  found: RuleViolation[],
-): void {
-  if (message.typeName === 'google.protobuf.Timestamp') {
-    const time = value instanceof Date ? value.getTime() : Number.NaN;
-    if (Number.isNaN(time) || time < earliestTimestamp || time > latestTimestamp) {
-      found.push({ field: path, description: 'a date between the years 1 and 9999 is needed' });
-    }
-    return;
-  }
-  checkMessage(contract, message, value, path, depth + 1, found);
 }
 
 function checkScalar(scalar: ScalarType, rule: FieldRule, value: unknown, path: string, found: RuleViolation[]): void {
