@@ -26,7 +26,9 @@ export interface ServiceRuntime {
 
 export interface RuntimeOptions {
   readonly name: string;
-  readonly config: Pick<BaseConfig, 'DATABASE_URL' | 'NATS_URL' | 'NATS_NAMESPACE'>;
+  readonly config: Pick<BaseConfig, 'DATABASE_URL' | 'NATS_URL' | 'NATS_NAMESPACE'> & {
+    readonly PASSAGE_STREAM_REPLICAS?: number;
+  };
   readonly schema: string;
   readonly migrations: readonly MigrationObject[];
   readonly entities?: DatabaseOptions['entities'];
@@ -68,6 +70,7 @@ export async function openServiceRuntime(options: RuntimeOptions): Promise<Servi
       ensureStreams(
         nats,
         options.streams.map((area) => topology.stream(area)),
+        { replicas: config.PASSAGE_STREAM_REPLICAS, warn: (message) => log.warn(message) },
       ),
     log,
     { retryable: isJetStreamUnavailable },

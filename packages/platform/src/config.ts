@@ -23,6 +23,8 @@ export const baseConfigSchema = z.object({
     .regex(/^[a-z0-9_]*$/, 'lowercase letters, digits and underscores only')
     .default(''),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
+  /** JetStream replicas of every stream: 1 on a laptop, 3 on a cluster (ADR 25). */
+  PASSAGE_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

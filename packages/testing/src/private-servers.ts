@@ -53,6 +53,53 @@ export async function startPrivateNats(
   };
 }
 
+/** Three (or `size`) nats-server processes clustered on loopback, JetStream on each. */
+export async function startPrivateNatsCluster(
+  size = 3,
+  binary = process.env['NATS_SERVER_BIN'] ?? 'nats-server',
+): Promise<{ readonly urls: readonly string[]; dispose(): Promise<void> }> {
+  const nodes = [];
+  for (let i = 0; i < size; i++) nodes.push({ port: await sparePort(), cluster: await sparePort() });
+  const routes = nodes.map((n) => `nats://127.0.0.1:${n.cluster}`).join(',');
+  const dirs: string[] = [];
+  const children: ChildProcess[] = [];
+  for (const [i, node] of nodes.entries()) {
+    const storeDir = mkdtempSync(join(tmpdir(), 'passage-nats-cluster-'));
+    dirs.push(storeDir);
+    const child = spawn(
+      binary,
+      [
+        '-a',
+        '127.0.0.1',
+        '-p',
+        String(node.port),
+        '-js',
+        '-sd',
+        storeDir,
+        '--server_name',
+        `passage-${i}`,
+        '--cluster_name',
+        'passage',
+        '--cluster',
+        `nats://127.0.0.1:${node.cluster}`,
+        '--routes',
+        routes,
+      ],
+      { stdio: 'ignore' },
+    );
+    children.push(child);
+  }
+  await Promise.all(nodes.map((n) => waitForPort(n.port)));
+  return {
+    urls: nodes.map((n) => `nats://127.0.0.1:${n.port}`),
+    async dispose() {
+      for (const child of children) child.kill('SIGTERM');
+      await Promise.all(children.map(exited));
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 const pgBinDir = process.env['PG_BIN_DIR'] ?? '/usr/lib/postgresql/15/bin';
 
 /**
