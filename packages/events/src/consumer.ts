@@ -63,12 +63,19 @@ export class IdempotentConsumer {
   #messages: ConsumerMessages | undefined;
   #loop: Promise<void> | undefined;
   #inFlight: Promise<unknown> = Promise.resolve();
+  #healthy = true;
 
   constructor(options: ConsumerOptions) {
     this.#options = { maxAttempts: 5, ackWaitMs: 30_000, retryDelayMs: 1_000, ...options };
   }
 
-  async start(): Promise<void> {
+  /** False while the durable consumer is missing or its heartbeats are being missed. */
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  /** Creates the durable consumer, or brings its settings up to date. */
+  async #ensureConsumer(): Promise<void> {
     const { nats, stream, name, filterSubject, ackWaitMs } = this.#options;
     const jsm = await jetstreamManager(nats);
     const config = {
@@ -83,10 +90,36 @@ export class IdempotentConsumer {
     const existing = await jsm.consumers.info(stream, name).catch(() => undefined);
     if (existing) await jsm.consumers.update(stream, name, { ack_wait: config.ack_wait, max_ack_pending: 1000 });
     else await jsm.consumers.add(stream, config);
+  }
 
+  async start(): Promise<void> {
+    const { nats, stream, name, log } = this.#options;
+    await this.#ensureConsumer();
     const consumer = await jetstream(nats).consumers.get(stream, name);
-    this.#messages = await consumer.consume({ max_messages: 100 });
+    // Pulls that expire every 10 s (heartbeats every 5 s): a consumer deleted under a pull is
+    // noticed, and pulled from again once recreated, within seconds rather than a minute.
+    this.#messages = await consumer.consume({ max_messages: 100, expires: 10_000 });
     const messages = this.#messages;
+    // The consumer's own status: a durable consumer deleted under it (a NATS node restarted on
+    // an empty disk, an operator) is created again — the inbox makes redelivered events no-ops —
+    // and missed heartbeats say the feed is not flowing, instead of the service going quiet.
+    void (async () => {
+      for await (const status of messages.status()) {
+        if (status.type === 'consumer_deleted' || status.type === 'consumer_not_found') {
+          this.#healthy = false;
+          log.warn({ consumer: name, status: status.type }, 'durable consumer missing: creating it again');
+          await this.#ensureConsumer().then(
+            () => log.info({ consumer: name }, 'durable consumer created again'),
+            (error: unknown) => log.warn({ err: error, consumer: name }, 'could not create the consumer yet'),
+          );
+        } else if (status.type === 'heartbeats_missed' && status.count >= 2) {
+          this.#healthy = false;
+          log.warn({ consumer: name, missed: status.count }, 'consumer heartbeats missed');
+        } else if (status.type === 'next') {
+          this.#healthy = true;
+        }
+      }
+    })().catch((error: unknown) => log.warn({ err: error, consumer: name }, 'consumer status ended'));
     this.#loop = (async () => {
       for await (const msg of messages) {
         const processing = this.#process(msg);

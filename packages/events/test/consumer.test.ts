@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { createLogger } from '@passage/platform';
 import {
   createTestDatabase,
@@ -175,4 +175,32 @@ describe('idempotent consumer', () => {
       await consumer.stop();
     }
   });
+
+  it('creates its durable consumer again when it is deleted under it, and applies what comes next exactly once', async () => {
+    const consumer = labConsumer(lab, { name: 'deleted-under-it' });
+    await consumer.start();
+    try {
+      const [first] = await commitEvents(lab, 1);
+      await waitFor(
+        () => effectCounts(lab, 'deleted-under-it'),
+        (counts) => counts.get(first!) === 1,
+      );
+      // As a NATS node restarted on an empty disk, or an operator, would leave it.
+      const jsm = await jetstreamManager(lab.nats);
+      await jsm.consumers.delete(lab.topology.stream('directory').name, 'deleted-under-it');
+      const [second] = await commitEvents(lab, 1);
+      const counts = await waitFor(
+        () => effectCounts(lab, 'deleted-under-it'),
+        (map) => map.get(second!) === 1,
+        60_000,
+      );
+      // The recreated consumer delivers the stream from its start: the inbox keeps each once.
+      expect([...counts.values()].length).toBeGreaterThan(0);
+      expect([...counts.values()].every((n) => n === 1)).toBe(true);
+      expect(counts.get(first!)).toBe(1);
+      expect(consumer.healthy).toBe(true);
+    } finally {
+      await consumer.stop();
+    }
+  }, 90_000);
 });
