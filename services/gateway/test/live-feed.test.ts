@@ -66,7 +66,19 @@ async function listen(
     }
     controller.abort();
   })().catch(() => undefined); // aborting the request ends the read
-  return { events, done, stop: () => controller.abort() };
+  return {
+    events,
+    /** Waits, with a deadline that fails the test, until `until` is satisfied; then the feed is closed. */
+    settled: async (timeoutMs = 10_000) => {
+      try {
+        await waitUntil(() => Promise.resolve(until(events)), timeoutMs);
+      } finally {
+        controller.abort();
+        await done;
+      }
+    },
+    stop: () => controller.abort(),
+  };
 }
 
 async function send(officer: Session, toAgency = 'london-coalition'): Promise<string> {
@@ -98,7 +110,7 @@ it('delivers a new referral to the recipient while its feed is open, and resumes
 
   const first = await listen(london, undefined, (events) => events.length >= 1);
   const one = await send(officer);
-  await first.done;
+  await first.settled();
   expect(first.events[0]!.data).toMatchObject({ type: 'referral.v1.sent', referralId: one, direction: 'inbound' });
   const lastSeen = first.events.at(-1)!.id;
 
@@ -106,14 +118,14 @@ it('delivers a new referral to the recipient while its feed is open, and resumes
   const two = await send(officer);
   const three = await send(officer);
   const resumed = await listen(london, lastSeen, (events) => events.length >= 2);
-  await Promise.race([resumed.done, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  await resumed.settled();
   expect(resumed.events.map((e) => e.data.referralId)).toEqual([two, three]);
 
   // Another agency's feed, read from the stream's start, carries its own referral and none of London's.
   const windsor = await http.signIn('windsor-intake');
   const theirs = await send(officer, 'windsor-essex-ahtag');
   const elsewhere = await listen(windsor, '0-0', (events) => events.some((e) => e.data.referralId === theirs));
-  await Promise.race([elsewhere.done, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  await elsewhere.settled();
   expect(elsewhere.events.map((e) => e.data.referralId)).toEqual([theirs]);
 });
 
@@ -139,7 +151,7 @@ it('announces every scope that lets police read on the oversight feed, to audito
   });
   expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200);
 
-  await Promise.race([watching.done, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  await watching.settled();
   expect(watching.events.length).toBeGreaterThan(0);
   expect(watching.events.map((e) => [e.event, e.data['state'], e.data['actorAgency']])).toEqual([
     ['police_access', 'proposed', 'peel-regional-police'],
@@ -175,7 +187,7 @@ it('announces every scope that lets police read on the oversight feed, to audito
   // An administrator who reconnects after the first announcement gets the second, and only it.
   const admin = await http.signIn('admin');
   const resumed = await listen(admin, watching.events[0]!.id, (events) => events.length >= 1, '/api/oversight/events');
-  await Promise.race([resumed.done, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  await resumed.settled();
   expect(resumed.events.map((e) => e.id)).toEqual([watching.events[1]!.id]);
 
   // The oversight feed's ids are its own: a referral feed's id is no resume point for it.
