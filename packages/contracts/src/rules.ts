@@ -10,16 +10,24 @@ export interface RuleViolation {
   readonly description: string;
 }
 
-// NUL and the other control characters but tab and line breaks, DEL and C1, and the
-// bidirectional overrides and isolates that make a name print differently from what it is.
+/**
+ * Characters no field of Passage may hold: NUL (Postgres text cannot store it), the other
+ * control characters but tab and line breaks, DEL and C1, and the bidirectional overrides and
+ * isolates that make a printed name or receipt read differently from what is stored.
+ */
 // eslint-disable-next-line no-control-regex -- control characters are what this finds
-const neverInText = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+export const forbiddenInText = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 const lineBreakOrTab = /[\t\n\r]/;
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const slug = /^[a-z0-9]+(-[a-z0-9]+)*$/;
-// google.protobuf.Timestamp's own range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
-const earliestTimestamp = -62_135_596_800_000;
-const latestTimestamp = 253_402_300_799_999;
+/** google.protobuf.Timestamp's own range, 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z, in ms. */
+export const timestampRange = { earliest: -62_135_596_800_000, latest: 253_402_300_799_999 } as const;
+
+/** Whether a time is one a Timestamp holds. */
+export function inTimestampRange(time: Date): boolean {
+  const ms = time.getTime();
+  return !Number.isNaN(ms) && ms >= timestampRange.earliest && ms <= timestampRange.latest;
+}
 
 /**
  * Every way a request breaks its message's rules, by field. `value` is the request as the
@@ -41,8 +49,7 @@ function checkMessage(
   found: RuleViolation[],
 ): void {
   if (message.typeName === 'google.protobuf.Timestamp') {
-    const time = value instanceof Date ? value.getTime() : Number.NaN;
-    if (Number.isNaN(time) || time < earliestTimestamp || time > latestTimestamp) {
+    if (!(value instanceof Date) || !inTimestampRange(value)) {
       found.push({ field: path, description: 'a date between the years 1 and 9999 is needed' });
     }
     return;
@@ -111,7 +118,7 @@ function checkScalar(scalar: ScalarType, rule: FieldRule, value: unknown, path: 
       if (rule.required) refuse('required');
       return;
     }
-    if (neverInText.test(text)) return refuse('control characters and bidirectional overrides are not accepted');
+    if (forbiddenInText.test(text)) return refuse('control characters and bidirectional overrides are not accepted');
     if (rule.text === 'line' && lineBreakOrTab.test(text)) return refuse('one line: no line breaks or tabs');
     if (text.length > rule.maxLength) return refuse(`at most ${rule.maxLength} characters`);
     if (rule.format === 'uuid' && !uuid.test(text)) return refuse('a UUID');

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
-import { ruleViolations } from '@passage/contracts';
+import { forbiddenInText, inTimestampRange, ruleViolations } from '@passage/contracts';
 import { apiContract } from '@passage/contracts/descriptor';
 import type { Logger } from './logger.ts';
 import {
@@ -111,11 +111,8 @@ export function bindService<S extends grpc.UntypedServiceImplementation, C>(
           }
           // Who is calling, before what is asked is read: no identity, no handler.
           const caller = callerOf(call.metadata);
-          const refused = [
-            ...requestViolations(call.request),
-            ...(input ? ruleViolations(contract, input, call.request) : []),
-          ];
-          if (refused.length > 0) throw PassageError.invalid(dedupe(refused));
+          const refused = input ? ruleViolations(contract, input, call.request) : requestViolations(call.request);
+          if (refused.length > 0) throw PassageError.invalid(refused);
           return handler(call.request, { caller, metadata: call.metadata, signal: abort.signal });
         })
         .then(
@@ -150,33 +147,22 @@ function decodingDefinition(definition: grpc.ServiceDefinition): grpc.ServiceDef
   return decoding;
 }
 
-// google.protobuf.Timestamp's own range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
-const earliestTimestamp = -62_135_596_800_000;
-const latestTimestamp = 253_402_300_799_999;
 /**
- * Characters no field of Passage may hold: NUL (Postgres text cannot store it), the other
- * control characters but tab and line breaks, and the bidirectional overrides and isolates
- * that make a printed name or receipt read differently from what is stored.
- */
-// eslint-disable-next-line no-control-regex -- control characters are what this finds
-const forbiddenCharacters = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-
-/**
- * What no method accepts, checked once here for every request: a timestamp outside what a
- * Timestamp may hold (year 0, a date no clock knows), and text with a forbidden character.
- * Each is refused naming its field, before any handler or database sees it.
+ * What no value accepts, for a request (or a document) no proto describes: a timestamp outside
+ * what a Timestamp may hold (year 0, a date no clock knows), and text with a forbidden character
+ * (`forbiddenInText`). Each is refused naming its field. A method the descriptor set knows is
+ * checked by its field rules instead, which hold these and more (`ruleViolations`).
  */
 export function requestViolations(value: unknown, path = '', depth = 0): FieldViolation[] {
   if (typeof value === 'string') {
-    return forbiddenCharacters.test(value)
+    return forbiddenInText.test(value)
       ? [{ field: path, description: 'control characters and bidirectional overrides are not accepted' }]
       : [];
   }
   if (value instanceof Date) {
-    const time = value.getTime();
-    return Number.isNaN(time) || time < earliestTimestamp || time > latestTimestamp
-      ? [{ field: path, description: 'a date between the years 1 and 9999 is needed' }]
-      : [];
+    return inTimestampRange(value)
+      ? []
+      : [{ field: path, description: 'a date between the years 1 and 9999 is needed' }];
   }
   if (depth > 10 || value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return [];
   if (Array.isArray(value))
@@ -184,12 +170,6 @@ export function requestViolations(value: unknown, path = '', depth = 0): FieldVi
   return Object.entries(value).flatMap(([key, item]) =>
     requestViolations(item, path ? `${path}.${key}` : key, depth + 1),
   );
-}
-
-/** One violation per field: the first reason found is the one to act on. */
-function dedupe(violations: FieldViolation[]): FieldViolation[] {
-  const seen = new Set<string>();
-  return violations.filter((v) => !seen.has(v.field) && seen.add(v.field));
 }
 
 /** A request whose bytes are no valid message of the method's input type. */
