@@ -17,6 +17,8 @@ export class ServiceClients {
   readonly referrals: referrals.ReferralServiceClient;
   readonly audit: audit.AuditServiceClient;
   readonly escalation: escalation.EscalationServiceClient;
+  /** The same clients by the full name of their service, for the HTTP routes the proto maps. */
+  readonly byService: ReadonlyMap<string, grpc.Client>;
 
   constructor(addresses: ServiceAddresses) {
     this.directory = new directory.DirectoryServiceClient(addresses.directory, insecureCredentials());
@@ -24,11 +26,7 @@ export class ServiceClients {
     this.referrals = new referrals.ReferralServiceClient(addresses.referrals, insecureCredentials());
     this.audit = new audit.AuditServiceClient(addresses.audit, insecureCredentials());
     this.escalation = new escalation.EscalationServiceClient(addresses.escalation, insecureCredentials());
-  }
-
-  /** The same clients by the full name of their service, for the HTTP routes the proto maps. */
-  get byService(): ReadonlyMap<string, grpc.Client> {
-    return new Map<string, grpc.Client>([
+    this.byService = new Map<string, grpc.Client>([
       ['passage.directory.v1.DirectoryService', this.directory],
       ['passage.consent.v1.ConsentService', this.consent],
       ['passage.referrals.v1.ReferralService', this.referrals],
@@ -38,6 +36,6 @@ export class ServiceClients {
   }
 
   close(): void {
-    for (const client of [this.directory, this.consent, this.referrals, this.audit, this.escalation]) client.close();
+    for (const client of this.byService.values()) client.close();
   }
 }
