@@ -184,3 +184,24 @@ export function readApiContract(descriptorSet: Uint8Array): ApiContract {
   }
   return { registry, methods, rule, comment, methodOf: (path) => byPath.get(path) };
 }
+
+/**
+ * The fields a dotted path reaches, by proto names ("agency.id") or by JSON names
+ * ("range.since"); undefined when a name is unknown or the path crosses a field that is not a
+ * message.
+ */
+export function fieldPath(
+  message: DescMessage,
+  names: readonly string[],
+  by: 'name' | 'jsonName' = 'name',
+): DescField[] | undefined {
+  const fields: DescField[] = [];
+  let current: DescMessage | undefined = message;
+  for (const name of names) {
+    const field: DescField | undefined = current?.fields.find((f) => f[by] === name);
+    if (!field) return undefined;
+    fields.push(field);
+    current = field.fieldKind === 'message' ? field.message : undefined;
+  }
+  return fields;
+}

@@ -8,7 +8,14 @@ import {
   type DescField,
   type DescMessage,
 } from '@bufbuild/protobuf';
-import { messageSchema, querySchema, type ApiContract, type HttpMethod, type JsonSchema } from '@passage/contracts';
+import {
+  fieldPath,
+  messageSchema,
+  querySchema,
+  type ApiContract,
+  type HttpMethod,
+  type JsonSchema,
+} from '@passage/contracts';
 import { PassageError, callUnary } from '@passage/platform';
 
 /**
@@ -63,14 +70,19 @@ function route(contract: ApiContract, http: HttpMethod): ApiRoute {
   const { registry } = contract;
   const fromPath = new Set(http.pathFields.map((path) => path.split('.')[0]!));
   const omit = new Set([...fromPath, ...(http.access.idempotent ? ['idempotency_key'] : [])]);
-  const pathParams = http.pathFields.map((path) => ({ path, name: path.replaceAll('.', '_') }));
+  // Each path parameter: its name in the URL, the fields it fills and their JSON names.
+  const pathParams = http.pathFields.map((path) => {
+    const fields = fieldPath(input, path.split('.'));
+    if (!fields) throw new Error(`${input.typeName} has no field ${path}`);
+    return { name: path.replaceAll('.', '_'), fields, json: fields.map((f) => f.jsonName) };
+  });
   const params: JsonSchema | undefined =
     pathParams.length === 0
       ? undefined
       : {
           type: 'object',
           properties: Object.fromEntries(
-            pathParams.map(({ path, name }) => [name, propertyOf(contract, fieldAt(input, path))]),
+            pathParams.map(({ name, fields }) => [name, propertyOf(contract, fields.at(-1)!)]),
           ),
           required: pathParams.map(({ name }) => name),
         };
@@ -106,9 +118,7 @@ function route(contract: ApiContract, http: HttpMethod): ApiRoute {
     locate(field) {
       const json = field.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
       const first = json.split(/[.[]/)[0] ?? '';
-      const param = pathParams.find(
-        ({ path }) => jsonPathOf(input, path) === json || jsonPathOf(input, path) === first,
-      );
+      const param = pathParams.find((p) => p.json.join('.') === json || p.json.join('.') === first);
       if (param) return `params.${param.name}`;
       if (http.body === '') return `querystring.${json}`;
       if (bodyField) {
@@ -124,7 +134,7 @@ function route(contract: ApiContract, http: HttpMethod): ApiRoute {
           : bodyField
             ? { [bodyField.jsonName]: { ...(received as Record<string, unknown>) } }
             : queryJson(input, query);
-      for (const { path, name } of pathParams) setAt(json, input, path.split('.'), values[name] ?? '');
+      for (const { name, json: names } of pathParams) setAt(json, names, values[name] ?? '');
       if (http.access.idempotent) json['idempotencyKey'] = idempotencyKey;
       return json;
     },
@@ -159,49 +169,14 @@ function propertyOf(contract: ApiContract, field: DescField): JsonSchema {
   return schema.properties[field.jsonName] ?? { type: 'string' };
 }
 
-/** A dotted path of proto names as JSON names ("agency.id" → "agency.id", "referral_id" → "referralId"). */
-function jsonPathOf(message: DescMessage, path: string): string {
-  const names: string[] = [];
-  let current: DescMessage | undefined = message;
-  for (const name of path.split('.')) {
-    const field: DescField | undefined = current?.fields.find((f) => f.name === name);
-    if (!field) return path;
-    names.push(field.jsonName);
-    current = field.fieldKind === 'message' ? field.message : undefined;
-  }
-  return names.join('.');
-}
-
-/** The field a dotted path of proto names reaches ("agency.id"). */
-function fieldAt(message: DescMessage, path: string): DescField {
-  let current = message;
-  const names = path.split('.');
-  for (const [i, name] of names.entries()) {
-    const field = current.fields.find((f) => f.name === name);
-    if (!field) throw new Error(`${message.typeName} has no field ${path}`);
-    if (i === names.length - 1) return field;
-    if (field.fieldKind !== 'message') throw new Error(`${message.typeName}.${path} crosses a non-message field`);
-    current = field.message;
-  }
-  throw new Error(`empty path into ${message.typeName}`);
-}
-
-function setAt(json: Record<string, unknown>, message: DescMessage, names: string[], value: unknown): void {
+/** Sets a value at a path of JSON names, making the messages on the way. */
+function setAt(json: Record<string, unknown>, names: readonly string[], value: unknown): void {
   let target = json;
-  let current = message;
-  for (const [i, name] of names.entries()) {
-    const field = current.fields.find((f) => f.name === name)!;
-    if (i === names.length - 1) {
-      target[field.jsonName] = value;
-      return;
-    }
-    const next = target[field.jsonName];
-    target = (target[field.jsonName] = typeof next === 'object' && next !== null ? next : {}) as Record<
-      string,
-      unknown
-    >;
-    current = (field as DescField & { message: DescMessage }).message;
+  for (const name of names.slice(0, -1)) {
+    const next = target[name];
+    target = (target[name] = typeof next === 'object' && next !== null ? next : {}) as Record<string, unknown>;
   }
+  target[names.at(-1)!] = value;
 }
 
 /** A query string as request JSON: dotted names into message fields, text into each field's JSON type. */
@@ -209,25 +184,11 @@ function queryJson(message: DescMessage, query: Record<string, unknown>): Record
   const json: Record<string, unknown> = {};
   for (const [key, raw] of Object.entries(query)) {
     const names = key.split('.');
-    let current = message;
-    let target = json;
-    for (const [i, jsonName] of names.entries()) {
-      const field = current.fields.find((f) => f.jsonName === jsonName);
-      if (!field) break; // the schema has refused unknown names already
-      if (i < names.length - 1) {
-        if (field.fieldKind !== 'message') break;
-        const next = target[field.jsonName];
-        target = (target[field.jsonName] = typeof next === 'object' && next !== null ? next : {}) as Record<
-          string,
-          unknown
-        >;
-        current = field.message;
-        continue;
-      }
-      const values = Array.isArray(raw) ? raw.map(String) : [String(raw)];
-      const convert = (text: string): unknown => queryValue(field, text);
-      target[field.jsonName] = field.fieldKind === 'list' ? values.map(convert) : convert(values[0] ?? '');
-    }
+    const field = fieldPath(message, names, 'jsonName')?.at(-1);
+    if (!field) continue; // the schema has refused unknown names already
+    const values = Array.isArray(raw) ? raw.map(String) : [String(raw)];
+    const convert = (text: string): unknown => queryValue(field, text);
+    setAt(json, names, field.fieldKind === 'list' ? values.map(convert) : convert(values[0] ?? ''));
   }
   return json;
 }
