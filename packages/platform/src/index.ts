@@ -9,3 +9,4 @@ export * from './grpc-client.ts';
 export * from './status-details.ts';
 export * from './retry.ts';
 export * from './process-guard.ts';
+export { writeDevCertificates, type DevCertificateFiles, type DevCertificateOptions } from './dev-certificates.ts';
