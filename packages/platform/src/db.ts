@@ -168,11 +168,34 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
     debug: false,
     allowGlobalContext: false,
   });
-  // Normally serviceDatabaseUrl made it (owned by the service's role, which may not create schemas).
-  const [exists] = await orm.em
-    .getConnection()
-    .execute<{ found: number }[]>(`select 1 as found from pg_namespace where nspname = '${options.schema}'`);
-  if (!exists) await orm.em.getConnection().execute(`create schema "${options.schema}"`);
-  await orm.migrator.up();
+  try {
+    // Two instances of a service starting at once would both create the same tables: one
+    // migrates while the other waits, then finds nothing left to do.
+    await whileLocked(options.url, `passage.migrate.${options.schema}`, async () => {
+      // Normally serviceDatabaseUrl made it (owned by the service's role, which may not create schemas).
+      const [exists] = await orm.em
+        .getConnection()
+        .execute<{ found: number }[]>(`select 1 as found from pg_namespace where nspname = '${options.schema}'`);
+      if (!exists) await orm.em.getConnection().execute(`create schema "${options.schema}"`);
+      await orm.migrator.up();
+    });
+  } catch (error) {
+    await orm.close(true).catch(() => undefined);
+    throw error;
+  }
   return orm;
+}
+
+/** Runs `work` holding a Postgres advisory lock named `name`, on a connection of its own. */
+async function whileLocked(url: string, name: string, work: () => Promise<void>): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined); // a lost connection fails the query below instead
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock(hashtext($1))', [name]);
+    await work();
+  } finally {
+    // Ending the session releases the lock.
+    await client.end().catch(() => undefined);
+  }
 }

@@ -76,3 +76,22 @@ it('fails closed: a login user that may not act as the role is refused, never us
     await admin.end();
   }
 });
+
+it('two instances of a service opening a new schema at once migrate it once, and both start', async () => {
+  // Found by the loopback cluster test: both instances created the same tables, one crashed.
+  const url = await serviceDatabaseUrl(db.url, 'twins');
+  const migrations = [{ name: 'Migration20261130000000twins', class: things('twins') }];
+  const opened = await Promise.allSettled(
+    [0, 1, 2].map(() => openDatabase({ url, schema: 'twins', entities: [], migrations, poolMax: 2 })),
+  );
+  for (const result of opened) if (result.status === 'fulfilled') orms.push(result.value);
+  expect(opened.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+  const sql = new pg.Client({ connectionString: db.url });
+  await sql.connect();
+  try {
+    const rows = (await sql.query<{ n: number }>('select count(*)::int as n from twins.things')).rows;
+    expect(rows).toEqual([{ n: 1 }]);
+  } finally {
+    await sql.end();
+  }
+});
