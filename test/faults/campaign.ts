@@ -20,7 +20,8 @@ import { consent as cpb, referrals as pb } from '@passage/contracts';
 import { ontarioAgencies } from '@passage/directory/seed';
 import { Topology, decodeEnvelope } from '@passage/events';
 import { bearerMetadata, callUnary, insecureCredentials, type PassageError } from '@passage/platform';
-import { healthStatus, sparePort, startPrivateNats, startPrivatePostgres, type PrivateServer } from '@passage/testing';
+import { healthStatus, sparePort } from '@passage/testing';
+import { loopbackCluster, singleNode, type Infrastructure } from './infrastructure.ts';
 
 export const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -28,8 +29,11 @@ export const endings = ['closed', 'declined', 'withdrawn', 'consent_revoked', 'e
 export type Ending = (typeof endings)[number];
 const serviceNames = ['directory', 'consent', 'referrals', 'audit', 'escalation', 'gateway'] as const;
 type ServiceName = (typeof serviceNames)[number];
+/** The single-node campaign's faults: each service killed, NATS killed, Postgres stopped; each restarted. */
 export const faultKinds = [...serviceNames, 'nats', 'postgres'] as const;
-export type FaultKind = (typeof faultKinds)[number];
+/** The loopback cluster's: a NATS node lost with its disk, one instance of every service killed, a Postgres failover. */
+export const clusterFaultKinds = ['nats-node', 'instances', 'postgres-failover'] as const;
+export type FaultKind = (typeof faultKinds)[number] | (typeof clusterFaultKinds)[number];
 
 export interface CampaignOptions {
   readonly referrals: number;
@@ -37,6 +41,8 @@ export interface CampaignOptions {
   /** Journeys in flight at once. */
   readonly concurrency?: number;
   readonly log?: (line: string) => void;
+  /** The loopback cluster (three NATS nodes, a Postgres standby, two instances of each service) instead of one of each. */
+  readonly cluster?: boolean;
 }
 
 export interface Check {
@@ -47,6 +53,8 @@ export interface Check {
 
 export interface FaultRecord {
   readonly kind: FaultKind;
+  /** What was done, when more than the kind says. */
+  readonly detail?: string;
   /** How long the campaign kept it down. */
   readonly downMs: number;
   /** From the restart until every service answered SERVING and a read through the whole path succeeded. */
@@ -54,6 +62,7 @@ export interface FaultRecord {
 }
 
 export interface CampaignReport {
+  readonly cluster: boolean;
   readonly seed: number;
   readonly referrals: number;
   readonly concurrency: number;
@@ -112,11 +121,18 @@ export function planJourneys(seed: number, count: number): JourneyPlan[] {
   }));
 }
 
-/** The fault schedule follows from the seed alone: every kind once per round, in a shuffled order. */
-export function* faultSchedule(seed: number): Generator<{ kind: FaultKind; downMs: number; gapMs: number }> {
+/**
+ * The fault schedule follows from the seed alone: every kind once per round, in a shuffled
+ * order; round after round, or (`rounds`) only so many.
+ */
+export function* faultSchedule(
+  seed: number,
+  kinds: readonly FaultKind[] = faultKinds,
+  rounds = Infinity,
+): Generator<{ kind: FaultKind; downMs: number; gapMs: number }> {
   const random = seededRandom(seed ^ 0x5bd1e995);
-  for (;;) {
-    for (const kind of shuffled(random, faultKinds)) {
+  for (let round = 0; round < rounds; round++) {
+    for (const kind of shuffled(random, kinds)) {
       yield { kind, downMs: Math.round(200 + random() * 2800), gapMs: Math.round(500 + random() * 3500) };
     }
   }
@@ -166,6 +182,11 @@ class Service {
     this.env = env;
     this.logFile = logFile;
     this.onUnexpectedExit = onUnexpectedExit;
+  }
+
+  /** Killed or stopped on purpose, and not started since. */
+  get down(): boolean {
+    return this.#expectExit;
   }
 
   start(): void {
@@ -250,31 +271,35 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
   const workDir = mkdtempSync(join(tmpdir(), 'passage-chaos-'));
   log(`chaos: seed ${options.seed}, ${options.referrals} referrals, ${concurrency} at a time; logs in ${workDir}`);
 
-  const postgres: PrivateServer = await startPrivatePostgres();
-  let nats: PrivateServer | undefined;
-  const services = new Map<ServiceName, Service>();
+  const cluster = options.cluster ?? false;
+  const infra: Infrastructure = cluster ? await loopbackCluster() : await singleNode();
+  const kinds: readonly FaultKind[] = cluster ? clusterFaultKinds : faultKinds;
+  const services = new Map<ServiceName, Service[]>();
+  const instances = (name: ServiceName): Service[] => services.get(name) ?? [];
   // Should the campaign itself be stopped (a test timeout, Ctrl-C), its services go with it.
   const orphans = () => {
-    for (const service of services.values()) service.child?.kill('SIGKILL');
+    for (const service of [...services.values()].flat()) service.child?.kill('SIGKILL');
   };
   process.once('exit', orphans);
   const unexpectedExits: string[] = [];
-  let sql: pg.Pool | undefined;
+  let sql: { url: string; pool: pg.Pool } | undefined;
   try {
-    nats = await startPrivateNats(process.env['NATS_SERVER_BIN'] ?? 'nats-server');
-    const admin = new pg.Client({ connectionString: postgres.url });
-    await admin.connect();
-    await admin.query('create database passage');
-    await admin.end();
-    const databaseUrl = postgres.url.replace(/\/postgres$/, '/passage');
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: 3_000 });
-    pool.on('error', () => undefined);
-    sql = pool;
+    /** The campaign's own pool, on the writable Postgres of the moment. */
+    const currentPool = (): pg.Pool => {
+      const url = infra.primaryUrl();
+      if (sql?.url !== url) {
+        void sql?.pool.end().catch(() => undefined);
+        const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 3_000 });
+        pool.on('error', () => undefined);
+        sql = { url, pool };
+      }
+      return sql.pool;
+    };
     /** A query of the campaign's own, retried through outages. */
     const query = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> => {
       for (let attempt = 0; ; attempt++) {
         try {
-          return (await pool.query<R>(text, values)).rows;
+          return (await currentPool().query<R>(text, values)).rows;
         } catch (error) {
           if (attempt > 600) throw error;
           await pause(200);
@@ -282,9 +307,16 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       }
     };
 
-    const ports = {} as Record<ServiceName, number>;
-    for (const name of serviceNames) ports[name] = await sparePort();
-    const address = (name: ServiceName) => `127.0.0.1:${ports[name]}`;
+    const ports = {} as Record<ServiceName, number[]>;
+    for (const name of serviceNames) {
+      ports[name] = [];
+      for (let i = 0; i < infra.instances; i++) ports[name].push(await sparePort());
+    }
+    /** Where a client reaches a service: its one instance, or all of them (grpc-js tries the next when one fails). */
+    const address = (name: ServiceName): string =>
+      ports[name].length === 1
+        ? `127.0.0.1:${ports[name][0]!}`
+        : `ipv4:${ports[name].map((port) => `127.0.0.1:${port}`).join(',')}`;
     const baseEnv: Record<string, string> = {};
     for (const [key, value] of Object.entries(process.env)) {
       if (value !== undefined && !/^(NATS_NAMESPACE|OTEL_|VITEST|DATABASE_URL|NATS_URL)/.test(key))
@@ -302,7 +334,6 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
         ESCALATION_POLL_MS: '100',
       },
       gateway: {
-        HTTP_PORT: String(ports.gateway),
         DIRECTORY_ADDRESS: address('directory'),
         CONSENT_ADDRESS: address('consent'),
         REFERRALS_ADDRESS: address('referrals'),
@@ -313,25 +344,30 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       },
     };
     for (const name of serviceNames) {
-      const env = {
-        ...baseEnv,
-        DATABASE_URL: databaseUrl,
-        NATS_URL: nats.url,
-        GRPC_HOST: '127.0.0.1',
-        // The gateway's gRPC port is unused; give it one nobody else has.
-        GRPC_PORT: String(name === 'gateway' ? await sparePort() : ports[name]),
-        OTEL_SERVICE_NAME: `passage-${name}`,
-        PASSAGE_ENV: 'development',
-        LOG_LEVEL: 'warn',
-        ...specific[name],
-      };
-      const service = new Service(name, ports[name], env, join(workDir, `${name}.log`), (s, how) => {
-        const line = `${s.name} exited on its own (${how}) at +${Math.round((Date.now() - startedAt) / 1000)} s`;
-        unexpectedExits.push(`${line}; its log ends:\n${s.logTail()}`);
-        log(`chaos: ${line}; restarting it`);
-      });
-      services.set(name, service);
-      service.start();
+      for (const [instance, port] of ports[name].entries()) {
+        const env = {
+          ...baseEnv,
+          ...infra.serviceEnv,
+          DATABASE_URL: infra.databaseUrl,
+          NATS_URL: infra.natsUrl,
+          GRPC_HOST: '127.0.0.1',
+          // The gateway's gRPC port is unused; give it one nobody else has.
+          GRPC_PORT: String(name === 'gateway' ? await sparePort() : port),
+          ...(name === 'gateway' ? { HTTP_PORT: String(port) } : {}),
+          OTEL_SERVICE_NAME: `passage-${name}`,
+          PASSAGE_ENV: 'development',
+          LOG_LEVEL: 'warn',
+          ...specific[name],
+        };
+        const label = infra.instances === 1 ? name : `${name}-${instance}`;
+        const service = new Service(name, port, env, join(workDir, `${label}.log`), (s, how) => {
+          const line = `${label} exited on its own (${how}) at +${Math.round((Date.now() - startedAt) / 1000)} s`;
+          unexpectedExits.push(`${line}; its log ends:\n${s.logTail()}`);
+          log(`chaos: ${line}; restarting it`);
+        });
+        services.set(name, [...instances(name), service]);
+        service.start();
+      }
     }
 
     const issuer = developmentIssuer();
@@ -406,13 +442,17 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
         ),
       );
 
-    // Ready: every port answers and the consent service has learnt the seeded directory.
+    // Ready: every instance not taken down on purpose answers, and the consent service has learnt the seeded directory.
     const healthy = async (): Promise<boolean> => {
       for (const name of serviceNames) {
-        if (name === 'gateway') {
-          const response = await withTimeout(fetch(`http://${address('gateway')}/api/openapi.json`), 3_000);
-          if (response?.status !== 200) return false;
-        } else if ((await withTimeout(healthStatus(address(name)), 3_000)) !== 'SERVING') return false;
+        for (const service of instances(name)) {
+          if (service.down) continue;
+          const at = `127.0.0.1:${service.port}`;
+          if (name === 'gateway') {
+            const response = await withTimeout(fetch(`http://${at}/api/openapi.json`), 3_000);
+            if (response?.status !== 200) return false;
+          } else if ((await withTimeout(healthStatus(at), 3_000)) !== 'SERVING') return false;
+        }
       }
       return true;
     };
@@ -448,35 +488,68 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     // The faults, one at a time, until the journeys are done.
     const faults: FaultRecord[] = [];
     let journeysDone = false;
-    const restart = async (kind: FaultKind): Promise<void> => {
-      if (kind === 'nats') await nats!.restart();
-      else if (kind === 'postgres') await postgres.restart();
-      else services.get(kind)!.start();
+    const faultRandom = seededRandom(options.seed ^ 0x2545f491);
+    /** Takes something away; the returned step brings it back. */
+    const takeDown = async (kind: FaultKind): Promise<{ restore: () => Promise<void>; detail?: string }> => {
+      const server = infra.faults[kind]?.(faultRandom);
+      if (server) {
+        await server.inject();
+        return { restore: () => server.restore(), detail: server.detail() };
+      }
+      if (kind === 'instances') {
+        // One instance of every service, at once: the others must carry the network.
+        const victims = serviceNames.map((name) => instances(name)[Math.floor(faultRandom() * infra.instances)]!);
+        await Promise.all(victims.map((service) => service.kill()));
+        return {
+          restore: () => Promise.resolve(victims.forEach((service) => service.start())),
+          detail: `killed ${victims.map((service) => `${service.name}:${service.port}`).join(', ')}`,
+        };
+      }
+      const [service] = instances(kind as ServiceName);
+      await service!.kill();
+      return { restore: () => Promise.resolve(service!.start()) };
     };
+    /** The network at full strength again: every instance up and reading, the event history fully replicated. */
+    const fullStrength = async (): Promise<boolean> =>
+      (await recovered()) && (await infra.redundancyProblems()).length === 0;
     const inject = async (kind: FaultKind, downMs: number): Promise<void> => {
-      if (kind === 'nats') await nats!.kill();
-      else if (kind === 'postgres') await postgres.kill();
-      else await services.get(kind)!.kill();
+      const { restore, detail } = await takeDown(kind);
+      // With a second instance of everything, the network should serve while one is down.
+      let servedWhileDownMs: number | undefined;
+      if (infra.instances > 1 && kind === 'instances') {
+        const downAt = Date.now();
+        await waitFor(`serving without the killed instances`, recovered, 120_000, 250).then(
+          () => (servedWhileDownMs = Date.now() - downAt),
+          (error: unknown) => log(`chaos: ${(error as Error).message}`),
+        );
+      }
       await pause(downMs);
       const restartedAt = Date.now();
       let recoveryMs: number | undefined;
       try {
         // A server that does not come back at once (its port still held) is tried again.
-        await waitFor(`${kind} restarts`, () => restart(kind).then(() => true), 60_000, 500);
-        await waitFor(`recovery from ${kind}`, recovered, 180_000, 250);
+        await waitFor(`${kind} restarts`, () => restore().then(() => true), 60_000, 500);
+        await waitFor(`recovery from ${kind}`, fullStrength, 180_000, 250);
         recoveryMs = Date.now() - restartedAt;
       } catch (error) {
         log(`chaos: ${(error as Error).message}`);
       }
-      faults.push({ kind, downMs, recoveryMs });
+      const described = [
+        detail,
+        servedWhileDownMs === undefined ? undefined : `served again ${servedWhileDownMs} ms after the kill`,
+      ]
+        .filter(Boolean)
+        .join('; ');
+      faults.push({ kind, downMs, recoveryMs, ...(described ? { detail: described } : {}) });
       log(
-        `chaos: ${kind} down ${downMs} ms, recovered ${recoveryMs === undefined ? 'NOT' : `${recoveryMs} ms`} after restart`,
+        `chaos: ${kind}${described ? ` (${described})` : ''} down ${downMs} ms, recovered ${recoveryMs === undefined ? 'NOT' : `${recoveryMs} ms`} after restart`,
       );
     };
     const faultLoop = (async () => {
-      for (const { kind, downMs, gapMs } of faultSchedule(options.seed)) {
+      // The cluster's faults once each (a failover cannot be undone); one node's, round after round.
+      for (const { kind, downMs, gapMs } of faultSchedule(options.seed, kinds, cluster ? 1 : Infinity)) {
         // Every kind of fault at least once, however short the campaign.
-        if (journeysDone && faults.length >= faultKinds.length) return;
+        if (journeysDone && faults.length >= kinds.length) return;
         await inject(kind, downMs);
         const until = Date.now() + gapMs;
         while (!journeysDone && Date.now() < until) await pause(Math.min(100, until - Date.now()));
@@ -697,7 +770,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     const topology = new Topology('');
     const streamEvents = async (): Promise<Map<string, number>> => {
       const seen = new Map<string, number>();
-      const nc = await connect({ servers: nats!.url });
+      const nc = await connect({ servers: [...infra.natsServers] });
       try {
         const jsm = await jetstreamManager(nc);
         for (const { name } of topology.allStreams()) {
@@ -716,7 +789,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       return seen;
     };
     const streamTotal = async (): Promise<number> => {
-      const nc = await connect({ servers: nats!.url });
+      const nc = await connect({ servers: [...infra.natsServers] });
       try {
         const jsm = await jetstreamManager(nc);
         let total = 0;
@@ -902,7 +975,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
 
     const verify = await promisify(execFile)(process.execPath, ['packages/cli/src/main.ts', 'audit', 'verify'], {
       cwd: repositoryRoot,
-      env: { ...baseEnv, DATABASE_URL: databaseUrl, PASSAGE_ENV: 'development' },
+      env: { ...baseEnv, DATABASE_URL: infra.primaryUrl(), PASSAGE_ENV: 'development' },
     }).then(
       ({ stdout }) => ({ ok: /^OK/.test(stdout), output: stdout.trim() }),
       (error: unknown) => {
@@ -952,7 +1025,14 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       ],
       `${readsAfterRevocation} reads after ${revokedJourneys} revocations, none with content; ${readsWithContent} reads before returned content`,
     );
-    const kindsMissing = faultKinds.filter((kind) => !faults.some((fault) => fault.kind === kind));
+    if (cluster) {
+      check(
+        'every stream on three current replicas',
+        await infra.redundancyProblems(),
+        `${new Topology('').allStreams().length} streams`,
+      );
+    }
+    const kindsMissing = kinds.filter((kind) => !faults.some((fault) => fault.kind === kind));
     check(
       'the network recovered from every fault',
       faults.filter((f) => f.recoveryMs === undefined).map((f) => `no recovery after ${f.kind}`),
@@ -964,6 +1044,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     consent.close();
     referrals.close();
     return {
+      cluster,
       seed: options.seed,
       referrals: options.referrals,
       concurrency,
@@ -977,10 +1058,9 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     };
   } finally {
     process.removeListener('exit', orphans);
-    for (const service of services.values()) await service.stop().catch(() => undefined);
-    await sql?.end().catch(() => undefined);
-    await nats?.dispose().catch(() => undefined);
-    await postgres.dispose().catch(() => undefined);
+    for (const service of [...services.values()].flat()) await service.stop().catch(() => undefined);
+    await sql?.pool.end().catch(() => undefined);
+    await infra.dispose();
     if (!process.env['CHAOS_KEEP_LOGS']) rmSync(workDir, { recursive: true, force: true });
   }
 }
@@ -995,24 +1075,33 @@ export function formatReport(report: CampaignReport): string {
     '',
     'Recovery after restart, per fault kind (ms): count, median, 90th percentile, max',
   ];
-  for (const kind of faultKinds) {
+  for (const kind of report.cluster ? clusterFaultKinds : faultKinds) {
     const all = report.faults.filter((f) => f.kind === kind);
     const times = all
       .map((f) => f.recoveryMs)
       .filter((ms): ms is number => ms !== undefined)
       .sort((a, b) => a - b);
     if (all.length === 0) {
-      lines.push(`  ${kind.padEnd(11)} none`);
+      lines.push(`  ${kind.padEnd(17)} none`);
       continue;
     }
     const notRecovered = all.length - times.length;
     lines.push(
-      `  ${kind.padEnd(11)} ${String(all.length).padStart(3)}  ` +
+      `  ${kind.padEnd(17)} ${String(all.length).padStart(3)}  ` +
         (times.length > 0
           ? `${quantile(times, 0.5)}  ${quantile(times, 0.9)}  ${times[times.length - 1]}`
           : 'never recovered') +
         (notRecovered > 0 && times.length > 0 ? `  (${notRecovered} never recovered)` : ''),
     );
+  }
+  const described = report.faults.filter((fault) => fault.detail);
+  if (described.length > 0) {
+    lines.push('', 'Faults in order');
+    for (const fault of described) {
+      lines.push(
+        `  ${fault.kind}: ${fault.detail}; down ${fault.downMs} ms; full strength ${fault.recoveryMs === undefined ? 'NEVER' : `${fault.recoveryMs} ms`} after the restart`,
+      );
+    }
   }
   lines.push('', 'Checks');
   for (const check of report.checks) lines.push(`  ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}`);
@@ -1020,7 +1109,7 @@ export function formatReport(report: CampaignReport): string {
     lines.push('', 'Processes that exited on their own:', ...report.unexpectedExits);
   lines.push(
     '',
-    `Replay: CHAOS_SEED=${report.seed} CHAOS_REFERRALS=${report.referrals} CHAOS_CONCURRENCY=${report.concurrency} pnpm test:chaos`,
+    `Replay: CHAOS_SEED=${report.seed} CHAOS_REFERRALS=${report.referrals} CHAOS_CONCURRENCY=${report.concurrency} pnpm ${report.cluster ? 'test:cluster' : 'test:chaos'}`,
   );
   return lines.join('\n');
 }
