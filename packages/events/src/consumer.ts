@@ -44,6 +44,8 @@ export interface ConsumerOptions {
   readonly afterCommit?: (event: DeliveredEvent) => Promise<void> | void;
   /** Told how each delivery ended (metrics, tests). */
   readonly onSettled?: (eventId: string, outcome: Outcome) => void;
+  /** Told when the feed stops flowing (consumer missing, heartbeats missed) and flows again: a service's readiness follows it. */
+  readonly onHealthChange?: (healthy: boolean) => void;
 }
 
 export type Outcome = 'applied' | 'duplicate' | 'retry' | 'parked';
@@ -58,8 +60,8 @@ const tracer = trace.getTracer('@passage/events');
  * bad event neither blocks the feed forever nor disappears.
  */
 export class IdempotentConsumer {
-  readonly #options: Required<Omit<ConsumerOptions, 'afterCommit' | 'onSettled'>> &
-    Pick<ConsumerOptions, 'afterCommit' | 'onSettled'>;
+  readonly #options: Required<Omit<ConsumerOptions, 'afterCommit' | 'onSettled' | 'onHealthChange'>> &
+    Pick<ConsumerOptions, 'afterCommit' | 'onSettled' | 'onHealthChange'>;
   #messages: ConsumerMessages | undefined;
   #loop: Promise<void> | undefined;
   #inFlight: Promise<unknown> = Promise.resolve();
@@ -72,6 +74,12 @@ export class IdempotentConsumer {
   /** False while the durable consumer is missing or its heartbeats are being missed. */
   get healthy(): boolean {
     return this.#healthy;
+  }
+
+  #setHealthy(healthy: boolean): void {
+    if (healthy === this.#healthy) return;
+    this.#healthy = healthy;
+    this.#options.onHealthChange?.(healthy);
   }
 
   /** Creates the durable consumer, or brings its settings up to date. */
@@ -106,17 +114,17 @@ export class IdempotentConsumer {
     void (async () => {
       for await (const status of messages.status()) {
         if (status.type === 'consumer_deleted' || status.type === 'consumer_not_found') {
-          this.#healthy = false;
+          this.#setHealthy(false);
           log.warn({ consumer: name, status: status.type }, 'durable consumer missing: creating it again');
           await this.#ensureConsumer().then(
             () => log.info({ consumer: name }, 'durable consumer created again'),
             (error: unknown) => log.warn({ err: error, consumer: name }, 'could not create the consumer yet'),
           );
         } else if (status.type === 'heartbeats_missed' && status.count >= 2) {
-          this.#healthy = false;
+          this.#setHealthy(false);
           log.warn({ consumer: name, missed: status.count }, 'consumer heartbeats missed');
         } else if (status.type === 'next') {
-          this.#healthy = true;
+          this.#setHealthy(true);
         }
       }
     })().catch((error: unknown) => log.warn({ err: error, consumer: name }, 'consumer status ended'));

@@ -177,7 +177,8 @@ describe('idempotent consumer', () => {
   });
 
   it('creates its durable consumer again when it is deleted under it, and applies what comes next exactly once', async () => {
-    const consumer = labConsumer(lab, { name: 'deleted-under-it' });
+    const changes: boolean[] = [];
+    const consumer = labConsumer(lab, { name: 'deleted-under-it', onHealthChange: (healthy) => changes.push(healthy) });
     await consumer.start();
     try {
       const [first] = await commitEvents(lab, 1);
@@ -199,6 +200,8 @@ describe('idempotent consumer', () => {
       expect([...counts.values()].every((n) => n === 1)).toBe(true);
       expect(counts.get(first!)).toBe(1);
       expect(consumer.healthy).toBe(true);
+      // The service's readiness was told the feed stopped, and that it flows again.
+      expect(changes).toEqual([false, true]);
     } finally {
       await consumer.stop();
     }

@@ -10,3 +10,4 @@ export * from './status-details.ts';
 export * from './retry.ts';
 export * from './process-guard.ts';
 export { writeDevCertificates, type DevCertificateFiles, type DevCertificateOptions } from './dev-certificates.ts';
+export { Readiness } from './readiness.ts';

@@ -2,7 +2,7 @@ import { checkpointSigner, storedCheckpointNotes, storedEntries } from '@passage
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, databasePool, openGrpcServer, type Logger } from '@passage/platform';
+import { ConfigError, Shutdown, databasePool, openGrpcServer, Readiness, type Logger } from '@passage/platform';
 import { auditMigrations } from '../migrations/index.ts';
 import { PgLogStore } from './adapters/db/log-store.ts';
 import { PgReportStore } from './adapters/db/report-store.ts';
@@ -12,7 +12,6 @@ import { AuditQueries } from './app/audit-queries.ts';
 import { Checkpointer } from './app/checkpointer.ts';
 import { Ingest } from './app/ingest.ts';
 import type { AuditConfig } from './config.ts';
-import type { RunningGrpcServer } from '@passage/platform';
 
 export const auditSchema = 'audit';
 
@@ -59,7 +58,7 @@ export async function startAudit(
     everyMs: config.AUDIT_CHECKPOINT_SECONDS * 1000,
   });
   const ingest = new Ingest(logStore, checkpointer);
-  const health: { serving: boolean; server?: RunningGrpcServer } = { serving: true };
+  const readiness = new Readiness(log);
   const consumer = new LogConsumer({
     nats: runtime.nats,
     topology: runtime.topology,
@@ -69,10 +68,7 @@ export async function startAudit(
     checkEveryMs: config.AUDIT_STREAM_CHECK_SECONDS * 1000,
     log,
     // A stream stopped at a gap: the log is not whole, and health says so until it is acknowledged.
-    onStopped: (gaps) => {
-      health.serving = gaps.length === 0;
-      health.server?.setServing(health.serving);
-    },
+    onStopped: (gaps) => readiness.set('audit log whole (no stream stopped at a gap)', gaps.length === 0),
     ...(hooks.onBatch ? { onBatch: hooks.onBatch } : {}),
   });
   await consumer.start();
@@ -89,8 +85,7 @@ export async function startAudit(
     consumer,
   );
   const server = listening.serve([auditService(queries, verifier, log)]);
-  health.server = server;
-  server.setServing(health.serving);
+  readiness.follow(server);
   shutdown.add('log consumer', async () => {
     clearInterval(timer);
     await consumer.stop();

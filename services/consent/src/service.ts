@@ -2,7 +2,7 @@ import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv, openKeyStore } from '@passage/crypto';
 import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, databasePool, openGrpcServer, type Logger } from '@passage/platform';
+import { ConfigError, Shutdown, databasePool, openGrpcServer, Readiness, type Logger } from '@passage/platform';
 import { consentMigrations } from '../migrations/index.ts';
 import { SqlConsentStorage } from './adapters/db/storage.ts';
 import { PgEvaluationReader } from './adapters/db/evaluation-reader.ts';
@@ -69,8 +69,11 @@ export async function startConsent(
   });
   await keyStore.adoptKeysFrom(orm, consentSchema, log);
   const crypto = new SubjectCrypto(keyRing);
+  const readiness = new Readiness(log);
   const agencies = new IdempotentConsumer({
     name: 'consent-agencies',
+    // The service is not ready while its feed does not flow (its consumer deleted, heartbeats missed).
+    onHealthChange: (flowing) => readiness.set('consumer consent-agencies', flowing),
     stream: topology.stream('directory').name,
     filterSubject: topology.everything('directory'),
     nats,
@@ -94,6 +97,7 @@ export async function startConsent(
   }, config.EXPIRY_SWEEP_MS);
 
   const server = listening.serve([consentService(useCases, verifier, log)]);
+  readiness.follow(server);
 
   shutdown.add('expiry sweeper', () => Promise.resolve(clearInterval(sweeper)));
   shutdown.add('consumers', () => agencies.stop());

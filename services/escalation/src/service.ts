@@ -1,7 +1,7 @@
 import { issuerFromEnv, verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, databasePool, openGrpcServer, type Logger } from '@passage/platform';
+import { ConfigError, Shutdown, databasePool, openGrpcServer, Readiness, type Logger } from '@passage/platform';
 import { escalationMigrations } from '../migrations/index.ts';
 import { PgTimerStore } from './adapters/db/timer-store.ts';
 import { referralEventHandler } from './adapters/events/referral-events.ts';
@@ -57,8 +57,11 @@ export async function startEscalation(
   const referrals = new GrpcReferrals(config.REFERRALS_ADDRESS, identity);
   const directory = new GrpcDirectory(config.DIRECTORY_ADDRESS);
   const consent = new GrpcConsent(config.CONSENT_ADDRESS, identity);
+  const readiness = new Readiness(log);
   const events = new IdempotentConsumer({
     name: 'escalation-referrals',
+    // The service is not ready while its feed does not flow (its consumer deleted, heartbeats missed).
+    onHealthChange: (flowing) => readiness.set('consumer escalation-referrals', flowing),
     stream: runtime.topology.stream('referral').name,
     filterSubject: runtime.topology.everything('referral'),
     nats: runtime.nats,
@@ -82,6 +85,7 @@ export async function startEscalation(
   );
   worker.start();
   const server = listening.serve([escalationService(new EscalationQueries(store), verifier, log)]);
+  readiness.follow(server);
   shutdown.add('timers and consumer', async () => {
     await worker.stop();
     await events.stop();

@@ -2,7 +2,7 @@ import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv, openKeyStore } from '@passage/crypto';
 import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, openGrpcServer, type Logger } from '@passage/platform';
+import { ConfigError, Shutdown, openGrpcServer, Readiness, type Logger } from '@passage/platform';
 import { referralMigrations } from '../migrations/index.ts';
 import { SqlReferralStorage } from './adapters/db/storage.ts';
 import { referralSchema } from './adapters/db/referral-repository.ts';
@@ -56,8 +56,11 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
   const directory = new GrpcDirectoryGateway(config.DIRECTORY_ADDRESS);
   const consent = new GrpcConsentGateway(config.CONSENT_ADDRESS);
   const useCases = new ReferralUseCases(new SqlReferralStorage(orm, vault, topology), directory, consent);
+  const readiness = new Readiness(log);
   const consentChanges = new IdempotentConsumer({
     name: 'referrals-consent-changes',
+    // The service is not ready while its feed does not flow (its consumer deleted, heartbeats missed).
+    onHealthChange: (flowing) => readiness.set('consumer referrals-consent-changes', flowing),
     stream: topology.stream('consent').name,
     filterSubject: topology.everything('consent'),
     nats,
@@ -69,6 +72,7 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
   await consentChanges.start();
 
   const server = listening.serve([referralService(useCases, keys.verifier, log)]);
+  readiness.follow(server);
   shutdown.add('consumers', () => consentChanges.stop());
   shutdown.add('grpc clients', () => {
     directory.close();
