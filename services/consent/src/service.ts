@@ -1,7 +1,7 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv, openKeyStore } from '@passage/crypto';
-import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
+import { IdempotentConsumer, durableConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { ConfigError, Shutdown, databasePool, openGrpcServer, type Logger } from '@passage/platform';
 import { consentMigrations } from '../migrations/index.ts';
 import { SqlConsentStorage } from './adapters/db/storage.ts';
@@ -56,8 +56,6 @@ export async function startConsent(
     config,
     schema: consentSchema,
     migrations: consentMigrations,
-    // audit: every read of a receipt or a history is recorded there (audit.v1.access).
-    streams: ['consent', 'directory', 'audit'],
     log,
   });
   const { orm, nats, topology, databaseUrl } = runtime;
@@ -70,9 +68,7 @@ export async function startConsent(
   await keyStore.adoptKeysFrom(orm, consentSchema, log);
   const crypto = new SubjectCrypto(keyRing);
   const agencies = new IdempotentConsumer({
-    name: 'consent-agencies',
-    stream: topology.stream('directory').name,
-    filterSubject: topology.everything('directory'),
+    ...durableConsumer(topology, 'consent-agencies'),
     nats,
     orm,
     schema: consentSchema,

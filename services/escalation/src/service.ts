@@ -1,6 +1,6 @@
 import { issuerFromEnv, verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
-import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
+import { IdempotentConsumer, durableConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { ConfigError, Shutdown, databasePool, openGrpcServer, type Logger } from '@passage/platform';
 import { escalationMigrations } from '../migrations/index.ts';
 import { PgTimerStore } from './adapters/db/timer-store.ts';
@@ -44,7 +44,6 @@ export async function startEscalation(
     config,
     schema: escalationSchema,
     migrations: escalationMigrations,
-    streams: ['referral'],
     relay: false,
     log,
   });
@@ -58,9 +57,7 @@ export async function startEscalation(
   const directory = new GrpcDirectory(config.DIRECTORY_ADDRESS);
   const consent = new GrpcConsent(config.CONSENT_ADDRESS, identity);
   const events = new IdempotentConsumer({
-    name: 'escalation-referrals',
-    stream: runtime.topology.stream('referral').name,
-    filterSubject: runtime.topology.everything('referral'),
+    ...durableConsumer(runtime.topology, 'escalation-referrals'),
     nats: runtime.nats,
     orm: runtime.orm,
     schema: escalationSchema,
