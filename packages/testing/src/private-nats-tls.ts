@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exited } from './private-servers.ts';
 import { sparePort, waitForPort } from './servers.ts';
 
 /** A nats-server process a test started from a configuration file of its own. */
@@ -12,12 +13,6 @@ export interface NatsProcess {
   kill(): Promise<void>;
   /** SIGTERM, then waits for it to exit. */
   stop(): Promise<void>;
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /**
