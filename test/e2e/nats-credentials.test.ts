@@ -21,9 +21,7 @@ import {
   connectNats,
   ensureStreams,
   ephemeralName,
-  natsPasswordVariable,
   renderNatsAuthorization,
-  serviceNames,
   type NatsSettings,
   type ServiceName,
 } from '@passage/events';
@@ -44,57 +42,35 @@ import {
   type TestDatabase,
 } from '@passage/testing';
 import pg from 'pg';
+import { startServicesNats, type NatsUser, type ServicesNats } from './secure-nats.ts';
 
 // Every service as its own NATS user, over TLS, on a nats-server whose authorization is the
 // generated one (deploy/nats/authorization.conf for this namespace): each does all its work,
 // and is refused what the others do.
 const namespace = `creds${randomBytes(3).toString('hex')}`;
 const topology = new Topology(namespace);
-const users = [...serviceNames, 'admin'] as const;
-const passwords = Object.fromEntries(users.map((user) => [user, randomBytes(18).toString('base64url')])) as Record<
-  (typeof users)[number],
-  string
->;
 const repositoryRoot = new URL('../../', import.meta.url).pathname;
 const log = createLogger('nats-credentials-test', process.env['LOG_LEVEL'] ?? 'silent');
 
-let dir: string;
-let certs: ReturnType<typeof writeDevCertificates>;
+let nats: ServicesNats;
 let server: SecureNats;
+let certs: ServicesNats['certs'];
+let passwords: ServicesNats['passwords'];
 let db: TestDatabase;
 const running: Shutdown[] = [];
 let gatewayUrl: string;
 let sql: pg.Client;
 
-function natsEnv(user: string, password = passwords[user as ServiceName]): Record<string, string> {
-  return {
-    NATS_URL: server.url,
-    NATS_NAMESPACE: namespace,
-    // As a deployment mounts them: files, read through <NAME>_FILE.
-    NATS_TLS_CA_FILE: certs.ca,
-    NATS_TLS_CERT_FILE: certs.cert('services'),
-    NATS_TLS_KEY_FILE: certs.key('services'),
-    NATS_USER: user,
-    NATS_PASSWORD: password,
-  };
-}
+const natsEnv = (user: NatsUser, password?: string) => nats.env(user, password);
+const serverEnv = () => nats.serverEnv;
 
-function settings(user: string, overrides: Partial<NatsSettings> = {}): NatsSettings {
+function settings(user: NatsUser, overrides: Partial<NatsSettings> = {}): NatsSettings {
   return { ...loadConfig(directoryConfigSchema, natsEnv(user)), ...overrides };
 }
 
-function serverEnv(): Record<string, string> {
-  return Object.fromEntries(users.map((user) => [natsPasswordVariable(user), passwords[user]]));
-}
-
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'passage-nats-creds-'));
-  certs = writeDevCertificates({ dir, names: ['nats', 'services'] });
-  server = await startSecureNats({
-    tls: { ca: certs.ca, cert: certs.cert('nats'), key: certs.key('nats') },
-    authorization: renderNatsAuthorization(topology),
-    env: serverEnv(),
-  });
+  nats = await startServicesNats(namespace);
+  ({ server, certs, passwords } = nats);
   db = await createTestDatabase('natscreds');
   const common = (user: ServiceName) => ({
     ...natsEnv(user),
@@ -153,8 +129,7 @@ afterAll(async () => {
   for (const shutdown of running.reverse()) await shutdown.run().catch(() => undefined);
   await sql?.end();
   await db?.drop();
-  await server?.dispose();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await nats?.dispose();
 });
 
 interface Session {
@@ -303,7 +278,7 @@ describe('every service as its own NATS user over TLS', () => {
 });
 
 /** Connects as `user`, with its password, certificate and inbox, as that service would. */
-function as(user: (typeof users)[number]): Promise<NatsConnection> {
+function as(user: NatsUser): Promise<NatsConnection> {
   return connectNats(settings(user), user);
 }
 
@@ -320,7 +295,7 @@ const stream = (area: Parameters<Topology['stream']>[0]) => topology.stream(area
 
 describe('each user is refused what it does not do', () => {
   const open: NatsConnection[] = [];
-  const connection = async (user: (typeof users)[number]) => {
+  const connection = async (user: NatsUser) => {
     const nc = await as(user);
     open.push(nc);
     return nc;
