@@ -52,6 +52,10 @@ export async function startNatsWithConfig(options: {
     throw error;
   }
   failed.catch(() => undefined);
+  // A test process that ends without its teardown (a hook timed out) takes the server with it.
+  const orphan = () => child.kill('SIGKILL');
+  process.once('exit', orphan);
+  child.once('exit', () => process.off('exit', orphan));
   return {
     log: readLog,
     async kill() {
