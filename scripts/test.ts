@@ -30,6 +30,8 @@ check('type-check the web console', bin('tsc'), ['-p', 'packages/console/tsconfi
 // The browser tests (test/e2e/console.test.ts) drive the console the gateway serves from this build.
 check('build the web console', process.execPath, ['scripts/console-build.ts']);
 check('generated contracts are fresh', process.execPath, ['scripts/gen-contracts.ts', '--check']);
+// The NATS users' permissions, from what each service declares it does on the bus.
+check('deploy/nats/authorization.conf is fresh', process.execPath, ['scripts/gen-nats-config.ts', '--check']);
 
 const reportDir = join(root, '.tmp');
 const report = join(reportDir, 'vitest.json');

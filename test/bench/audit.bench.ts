@@ -62,7 +62,7 @@ const report = (measure: string, value: string) => {
 {
   const db = await createTestDatabase('benchauditingest');
   const nats = await createTestNats('benchauditingest');
-  const nc = await connectNats(nats.url, 'bench-audit');
+  const nc = await connectNats({ NATS_URL: nats.url, PASSAGE_ENV: 'development' }, 'bench-audit');
   const topology = new Topology(nats.namespace);
   await ensureStreams(nc, topology.allStreams());
   const js = jetstream(nc);
@@ -195,7 +195,7 @@ const report = (measure: string, value: string) => {
     `p50 ${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms, max ${Math.max(...lags)} ms`,
   );
   await service.shutdown.run();
-  const nc = await connectNats(nats.url, 'bench-audit-cleanup');
+  const nc = await connectNats({ NATS_URL: nats.url, PASSAGE_ENV: 'development' }, 'bench-audit-cleanup');
   const jsm = await jetstreamManager(nc);
   for (const spec of new Topology(nats.namespace).allStreams()) await jsm.streams.delete(spec.name).catch(() => false);
   await nc.close();

@@ -178,7 +178,7 @@ const orm = await openDatabase({
   migrations: [{ name: 'Migration20261128000000Bench', class: Migration20261128000000Bench }],
   poolMax: 10,
 });
-const nc = await connectNats(natsScratch.url, 'bench');
+const nc = await connectNats({ NATS_URL: natsScratch.url, PASSAGE_ENV: 'development' }, 'bench');
 const topology = new Topology(natsScratch.namespace);
 await ensureStreams(nc, [topology.stream('directory')]);
 try {

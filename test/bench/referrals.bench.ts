@@ -58,7 +58,7 @@ async function start(name: keyof typeof ports, env: Record<string, string>): Pro
 }
 
 const sql = new pg.Client({ connectionString: db.url });
-const nc = await connectNats(natsScratch.url, 'bench');
+const nc = await connectNats({ NATS_URL: natsScratch.url, PASSAGE_ENV: 'development' }, 'bench');
 try {
   await start('directory', { DIRECTORY_SEED: 'ontario' });
   await start('consent', {});

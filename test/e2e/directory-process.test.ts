@@ -4,35 +4,34 @@ import { TokenIssuer } from '@passage/auth';
 import { fileURLToPath } from 'node:url';
 import {
   createTestDatabase,
-  createTestNats,
   healthStatus,
   reflectedServices,
   runScript,
   sparePort,
   type ScriptProcess,
   type TestDatabase,
-  type TestNats,
 } from '@passage/testing';
+import { startServicesNats, type ServicesNats } from './secure-nats.ts';
 
 // The directory as `pnpm start` runs it: its own process, its real main.ts.
 const directoryDir = fileURLToPath(new URL('../../services/directory/', import.meta.url));
 
 let db: TestDatabase;
-let nats: TestNats;
+let nats: ServicesNats;
 let directory: ScriptProcess;
 let address: string;
 
 beforeAll(async () => {
   db = await createTestDatabase('process');
-  nats = await createTestNats('process');
+  // Production mode: NATS over TLS as the directory's own user, as deployed.
+  nats = await startServicesNats();
   const port = await sparePort();
   address = `127.0.0.1:${port}`;
   directory = runScript(
     'src/main.ts',
     {
       DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-      NATS_NAMESPACE: nats.namespace,
+      ...nats.env('directory'),
       GRPC_PORT: String(port),
       DIRECTORY_SEED: 'ontario',
       // Production mode: a change needs a caller token these keys verify.
@@ -46,7 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await directory?.kill();
-  await nats?.cleanup();
+  await nats?.dispose();
   await db?.drop();
 });
 

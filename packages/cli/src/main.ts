@@ -7,9 +7,11 @@
 //   pnpm passage report handoff --by agency|region|priority|month [--since DATE] [--until DATE] [--csv|--json]
 //   pnpm passage report consent [--since DATE] [--until DATE] [--csv|--json]
 //   pnpm passage report stats [--rows region] [--columns month] [--since DATE] [--until DATE] [--csv|--json]
+//   pnpm passage nats config [--namespace NS] > deploy/nats/authorization.conf
 import { parseArgs } from 'node:util';
 import { PassageError } from '@passage/platform';
 import { auditAcknowledgeGap, auditCheckpoint, auditProve, auditStatus, auditVerify } from './commands/audit.ts';
+import { natsConfig } from './commands/nats.ts';
 import { reportConsent, reportHandoff, reportStatistics } from './commands/report.ts';
 import { UsageError } from './connection.ts';
 import type { Format } from './output.ts';
@@ -25,6 +27,8 @@ const usage = `usage: passage <command>
   report handoff [--by agency|region|priority|month] [--since DATE] [--until DATE]
   report consent [--since DATE] [--until DATE]
   report stats [--rows region|month|need|outcome] [--columns ...] [--since DATE] [--until DATE]
+  nats config [--namespace NS]                            print the NATS servers' authorization block: a user per
+                                                          service allowed only what it does on the bus
 options: --csv or --json instead of a table; --as USER (development only: act as a demo user)
 environment: DATABASE_URL (audit verify/checkpoint), AUDIT_ADDRESS, PASSAGE_TOKEN, AUDIT_VERIFIER_KEY`;
 
@@ -49,6 +53,7 @@ export async function run(
       since: { type: 'string' },
       until: { type: 'string' },
       as: { type: 'string' },
+      namespace: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -76,6 +81,8 @@ export async function run(
       return reportConsent(env, reportFlags, print);
     case 'report stats':
       return reportStatistics(env, reportFlags, print);
+    case 'nats config':
+      return natsConfig(values, print);
     default:
       throw new UsageError(`unknown command "${positionals.join(' ')}"\n${usage}`);
   }

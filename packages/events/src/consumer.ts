@@ -10,6 +10,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '@passage/platform';
+import { confirmNatsAccess } from './connect.ts';
 import { decodeEnvelope, type Envelope } from './envelope.ts';
 import { quoteIdent } from './schema-sql.ts';
 import { contextFromHeaders } from './trace-context.ts';
@@ -135,6 +136,14 @@ export class IdempotentConsumer {
         await processing;
       }
     })();
+    // A pull the service's NATS user may not make would leave the consumer waiting for ever:
+    // refuse the start instead, naming the user and the subject.
+    try {
+      await confirmNatsAccess(nats);
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
   }
 
   /** Stops pulling; the message being handled finishes (and is acked) first. */

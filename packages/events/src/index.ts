@@ -8,3 +8,5 @@ export { eventTablesSql, quoteIdent } from './schema-sql.ts';
 export { currentTraceCarrier } from './trace-context.ts';
 export * from './connect.ts';
 export * from './runtime.ts';
+export * from './access.ts';
+export * from './permissions.ts';

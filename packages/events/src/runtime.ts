@@ -10,7 +10,8 @@ import {
   type MikroORM,
   type Shutdown,
 } from '@passage/platform';
-import { connectNats } from './connect.ts';
+import { isServiceName, serviceAccess } from './access.ts';
+import { confirmNatsAccess, connectNats, natsConnectionOptions, type NatsSettings } from './connect.ts';
 import { OutboxRelay } from './relay.ts';
 import { ensureStreams } from './streams.ts';
 import { Topology, type Area } from './topology.ts';
@@ -26,14 +27,18 @@ export interface ServiceRuntime {
 
 export interface RuntimeOptions {
   readonly name: string;
-  readonly config: Pick<BaseConfig, 'DATABASE_URL' | 'NATS_URL' | 'NATS_NAMESPACE'> & {
-    readonly PASSAGE_STREAM_REPLICAS?: number;
-  };
+  readonly config: Pick<BaseConfig, 'DATABASE_URL' | 'NATS_NAMESPACE'> &
+    NatsSettings & {
+      readonly PASSAGE_STREAM_REPLICAS?: number;
+    };
   readonly schema: string;
   readonly migrations: readonly MigrationObject[];
   readonly entities?: DatabaseOptions['entities'];
-  /** The streams the service publishes to or consumes from; created or updated at start. */
-  readonly streams: readonly Area[];
+  /**
+   * The streams the service publishes to or consumes from; created or updated at start. A
+   * service's are those declared in access.ts (serviceAccess[name].ensures), the default.
+   */
+  readonly streams?: readonly Area[];
   /** False only where another process relays this schema's outbox. */
   readonly relay?: boolean;
   readonly log: Logger;
@@ -47,6 +52,10 @@ export interface RuntimeOptions {
  */
 export async function openServiceRuntime(options: RuntimeOptions): Promise<ServiceRuntime> {
   const { config, schema, log } = options;
+  // Bad NATS settings stop the start before anything is waited for.
+  natsConnectionOptions(config, options.name);
+  const streams = options.streams ?? (isServiceName(options.name) ? serviceAccess[options.name].ensures : undefined);
+  if (!streams) throw new Error(`openServiceRuntime: no streams declared for ${options.name}`);
   const { databaseUrl, orm } = await untilAvailable(
     'Postgres',
     async () => {
@@ -61,20 +70,37 @@ export async function openServiceRuntime(options: RuntimeOptions): Promise<Servi
     },
     log,
   );
-  // Waits for a first connection however long NATS takes, then never stops reconnecting.
-  const nats = await connectNats(config.NATS_URL, options.name);
+  // Waits for a first connection however long NATS takes (a refusal ends the start), then
+  // never stops reconnecting.
+  const nats = await connectNats(config, options.name, log).catch(async (error: unknown) => {
+    await orm.close(true).catch(() => undefined);
+    throw error;
+  });
   const topology = new Topology(config.NATS_NAMESPACE);
-  await untilAvailable(
-    'JetStream',
-    () =>
-      ensureStreams(
-        nats,
-        options.streams.map((area) => topology.stream(area)),
-        { replicas: config.PASSAGE_STREAM_REPLICAS, warn: (message) => log.warn(message) },
-      ),
-    log,
-    { retryable: isJetStreamUnavailable },
-  );
+  try {
+    await untilAvailable(
+      'JetStream',
+      () =>
+        ensureStreams(
+          nats,
+          streams.map((area) => topology.stream(area)),
+          { replicas: config.PASSAGE_STREAM_REPLICAS, warn: (message) => log.warn(message) },
+        ),
+      log,
+      { retryable: isJetStreamUnavailable },
+    );
+    // A permission the service's NATS user lacks ends the start with one line naming it.
+    await confirmNatsAccess(nats);
+  } catch (error) {
+    // A refused request fails with NATS's words; the refusal says which user and setting.
+    const refusal = await confirmNatsAccess(nats).then(
+      () => error,
+      (refused: unknown) => refused,
+    );
+    await nats.close().catch(() => undefined);
+    await orm.close(true).catch(() => undefined);
+    throw refusal;
+  }
   const relay = options.relay === false ? undefined : new OutboxRelay({ databaseUrl, schema, nats, log });
   if (relay) await untilAvailable('Postgres', () => relay.start(), log);
   return { databaseUrl, orm, nats, topology, relay };

@@ -76,6 +76,11 @@ export class Topology {
     return this.#prefix(`referral.v1.${checkToken(fromAgency)}.${checkToken(toAgency)}.${checkToken(event)}`);
   }
 
+  /** Every referral event, `referral.v1.*.*.*`: what the referrals service publishes. */
+  anyReferral(): string {
+    return this.#prefix('referral.v1.*.*.*');
+  }
+
   /** An agency's inbound feed: one filter subject, so it works on NATS 2.9. */
   referralsTo(agency: string): string {
     return this.#prefix(`referral.v1.*.${checkToken(agency)}.>`);

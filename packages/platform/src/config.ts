@@ -25,6 +25,18 @@ export const baseConfigSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
   /** JetStream replicas of every stream: 1 on a laptop, 3 on a cluster (ADR 25). */
   PASSAGE_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  PASSAGE_ENV: z.enum(['development', 'production']).default('production'),
+  /**
+   * NATS over TLS, as this service's own NATS user (docs/adr/0027-nats-credentials.md): the CA
+   * that signed the servers' certificates, and this service's client certificate and key, as
+   * PEM text (or `<NAME>_FILE` paths); the user and password. The CA, user and password are
+   * required outside PASSAGE_ENV=development (checked when the service connects).
+   */
+  NATS_TLS_CA: z.string().optional(),
+  NATS_TLS_CERT: z.string().optional(),
+  NATS_TLS_KEY: z.string().optional(),
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

@@ -1,7 +1,7 @@
 import { checkpointSigner, storedCheckpointNotes, storedEntries } from '@passage/audit-log';
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
-import { openServiceRuntime, shutDownRuntime } from '@passage/events';
+import { openServiceRuntime, serviceAccess, shutDownRuntime } from '@passage/events';
 import { ConfigError, Shutdown, databasePool, openGrpcServer, Readiness, type Logger } from '@passage/platform';
 import { auditMigrations } from '../migrations/index.ts';
 import { PgLogStore } from './adapters/db/log-store.ts';
@@ -47,7 +47,6 @@ export async function startAudit(
     config,
     schema: auditSchema,
     migrations: auditMigrations,
-    streams: ['referral', 'consent', 'directory', 'audit'],
     relay: false,
     log,
   });
@@ -63,7 +62,7 @@ export async function startAudit(
     nats: runtime.nats,
     topology: runtime.topology,
     ingest,
-    areas: ['referral', 'consent', 'directory', 'audit'],
+    areas: serviceAccess.audit.ensures,
     batchMax: config.AUDIT_BATCH_MAX,
     checkEveryMs: config.AUDIT_STREAM_CHECK_SECONDS * 1000,
     log,

@@ -1,7 +1,7 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv, openKeyStore } from '@passage/crypto';
-import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
+import { IdempotentConsumer, durableConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { ConfigError, Shutdown, databasePool, openGrpcServer, Readiness, type Logger } from '@passage/platform';
 import { consentMigrations } from '../migrations/index.ts';
 import { SqlConsentStorage } from './adapters/db/storage.ts';
@@ -56,8 +56,6 @@ export async function startConsent(
     config,
     schema: consentSchema,
     migrations: consentMigrations,
-    // audit: every read of a receipt or a history is recorded there (audit.v1.access).
-    streams: ['consent', 'directory', 'audit'],
     log,
   });
   const { orm, nats, topology, databaseUrl } = runtime;
@@ -71,11 +69,9 @@ export async function startConsent(
   const crypto = new SubjectCrypto(keyRing);
   const readiness = new Readiness(log);
   const agencies = new IdempotentConsumer({
-    name: 'consent-agencies',
+    ...durableConsumer(topology, 'consent-agencies'),
     // The service is not ready while its feed does not flow (its consumer deleted, heartbeats missed).
     onHealthChange: (flowing) => readiness.set('consumer consent-agencies', flowing),
-    stream: topology.stream('directory').name,
-    filterSubject: topology.everything('directory'),
     nats,
     orm,
     schema: consentSchema,

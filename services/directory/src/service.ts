@@ -37,7 +37,6 @@ export async function startDirectory(config: DirectoryConfig, log: Logger): Prom
     schema: directorySchema,
     migrations: directoryMigrations,
     entities: [AgencyRecord],
-    streams: ['directory'],
     log,
   });
   const { orm, topology } = runtime;

@@ -1,6 +1,6 @@
 import { issuerFromEnv, verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
-import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
+import { IdempotentConsumer, durableConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { ConfigError, Shutdown, databasePool, openGrpcServer, Readiness, type Logger } from '@passage/platform';
 import { escalationMigrations } from '../migrations/index.ts';
 import { PgTimerStore } from './adapters/db/timer-store.ts';
@@ -44,7 +44,6 @@ export async function startEscalation(
     config,
     schema: escalationSchema,
     migrations: escalationMigrations,
-    streams: ['referral'],
     relay: false,
     log,
   });
@@ -59,11 +58,9 @@ export async function startEscalation(
   const consent = new GrpcConsent(config.CONSENT_ADDRESS, identity);
   const readiness = new Readiness(log);
   const events = new IdempotentConsumer({
-    name: 'escalation-referrals',
+    ...durableConsumer(runtime.topology, 'escalation-referrals'),
     // The service is not ready while its feed does not flow (its consumer deleted, heartbeats missed).
     onHealthChange: (flowing) => readiness.set('consumer escalation-referrals', flowing),
-    stream: runtime.topology.stream('referral').name,
-    filterSubject: runtime.topology.everything('referral'),
     nats: runtime.nats,
     orm: runtime.orm,
     schema: escalationSchema,

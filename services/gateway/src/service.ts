@@ -33,7 +33,6 @@ export async function startGateway(
     config,
     schema: 'gateway',
     migrations: gatewayMigrations,
-    streams: ['referral'],
     relay: false,
     log,
   });

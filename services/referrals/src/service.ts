@@ -1,7 +1,7 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv, openKeyStore } from '@passage/crypto';
-import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
+import { IdempotentConsumer, durableConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { ConfigError, Shutdown, openGrpcServer, Readiness, type Logger } from '@passage/platform';
 import { referralMigrations } from '../migrations/index.ts';
 import { SqlReferralStorage } from './adapters/db/storage.ts';
@@ -39,7 +39,6 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
     config,
     schema: referralSchema,
     migrations: referralMigrations,
-    streams: ['referral', 'audit', 'consent'],
     relay: config.OUTBOX_RELAY === 'on',
     log,
   });
@@ -58,11 +57,9 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
   const useCases = new ReferralUseCases(new SqlReferralStorage(orm, vault, topology), directory, consent);
   const readiness = new Readiness(log);
   const consentChanges = new IdempotentConsumer({
-    name: 'referrals-consent-changes',
+    ...durableConsumer(topology, 'referrals-consent-changes'),
     // The service is not ready while its feed does not flow (its consumer deleted, heartbeats missed).
     onHealthChange: (flowing) => readiness.set('consumer referrals-consent-changes', flowing),
-    stream: topology.stream('consent').name,
-    filterSubject: topology.everything('consent'),
     nats,
     orm,
     schema: referralSchema,

@@ -10,7 +10,7 @@ import {
   type StreamInfo,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { decodeEnvelope, type Area, type Topology } from '@passage/events';
+import { confirmNatsAccess, decodeEnvelope, ephemeralName, type Area, type Topology } from '@passage/events';
 import { PassageError, type Logger } from '@passage/platform';
 import type { Ingest } from '../../app/ingest.ts';
 import type { IncomingEvent, IngestControl, StreamHead, StreamIngestStatus } from '../../app/ports.ts';
@@ -100,6 +100,8 @@ export class LogConsumer implements IngestControl {
     this.#jsm = await jetstreamManager(this.#options.nats);
     this.#running = true;
     await Promise.all([...this.#streams.keys()].map((name) => this.#open(name)));
+    // A permission the audit service's NATS user lacks ends the start, naming it.
+    await confirmNatsAccess(this.#options.nats);
     this.#writer = this.#write();
     const every = this.#options.checkEveryMs ?? 5000;
     this.#watch = setInterval(() => {
@@ -253,6 +255,8 @@ export class LogConsumer implements IngestControl {
     const area = areas.find((a) => topology.stream(a).name === name)!;
     // Ephemeral: it lives as long as this process reads it, and a restart makes a new one.
     const info = await this.#jsm!.consumers.add(name, {
+      // Named: the filter is then part of the request, which the audit service's NATS user is allowed.
+      name: ephemeralName('audit'),
       ack_policy: AckPolicy.Explicit,
       ...(position > 0
         ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: position + 1 }

@@ -1,4 +1,4 @@
-import { createEnvelope, enqueueEvents, type EventPayload, type Topology } from '@passage/events';
+import { createEnvelope, enqueueEvents, type ConsentEvent, type EventPayload, type Topology } from '@passage/events';
 import type { EntityManager } from '@passage/platform';
 import type { Actor, ConsentRecord } from '../../domain/consent.ts';
 import type { ConsentAccess, ConsentEvents, PoliceAccess } from '../../app/ports.ts';
@@ -14,8 +14,9 @@ export class OutboxConsentEvents implements ConsentEvents {
     this.#topology = topology;
   }
 
+  /** Only the events declared in @passage/events (consentEvents): its NATS user may publish no other. */
   async #publish(
-    event: string,
+    event: ConsentEvent,
     subjectRef: string,
     consentId: string,
     actor: Actor,

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@passage/platform';
-import { createEnvelope, enqueueEvents, type Topology } from '@passage/events';
+import { createEnvelope, enqueueEvents, type DirectoryEvent, type Topology } from '@passage/events';
 import type { Agency } from '../../domain/agency.ts';
 import type { Caller, DirectoryEvents } from '../../app/ports.ts';
 
@@ -14,6 +14,8 @@ export class OutboxDirectoryEvents implements DirectoryEvents {
   }
 
   async agencyChanged(agency: Agency, source: 'upsert' | 'import', caller: Caller): Promise<void> {
+    // One of the events declared in @passage/events (directoryEvents): its NATS user may publish no other.
+    const event: DirectoryEvent = 'agency_upserted';
     const envelope = createEnvelope({
       type: 'directory.v1.agency_upserted',
       actor: { agency: caller.agencyId, user: caller.userId, role: caller.roles[0] ?? '' },
@@ -31,6 +33,6 @@ export class OutboxDirectoryEvents implements DirectoryEvents {
         },
       },
     });
-    await enqueueEvents(this.#em, 'directory', [{ subject: this.#topology.directory('agency_upserted'), envelope }]);
+    await enqueueEvents(this.#em, 'directory', [{ subject: this.#topology.directory(event), envelope }]);
   }
 }

@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { decodeEnvelope, type Area, type Envelope, type Topology } from '@passage/events';
+import { decodeEnvelope, ephemeralName, type Area, type Envelope, type Topology } from '@passage/events';
 import { PassageError, type Logger } from '@passage/platform';
 import type { SessionEndListener } from '../../app/ports.ts';
 
@@ -162,6 +162,8 @@ export class LiveFeed implements SessionEndListener {
     try {
       for (const [filter, subject] of kind.filters.entries()) {
         const info = await jsm.consumers.add(stream, {
+          // Named: the filter is then part of the request, which the gateway's NATS user is allowed.
+          name: ephemeralName('gateway'),
           ack_policy: AckPolicy.Explicit,
           deliver_policy: DeliverPolicy.StartSequence,
           opt_start_seq: positions[filter]! + 1,

@@ -1,0 +1,125 @@
+import type { Area, Topology } from './topology.ts';
+
+/**
+ * What each service does on the bus: the streams it ensures at start, the subjects its outbox
+ * publishes, the durable consumers it owns and the ephemeral consumers it opens. The services
+ * take their streams and durable consumers from here (openServiceRuntime, durableConsumer), and
+ * their NATS users' permissions are computed from it (natsPermissions), so the two cannot drift
+ * apart (docs/adr/0027-nats-credentials.md).
+ */
+export const serviceNames = ['directory', 'consent', 'referrals', 'audit', 'escalation', 'gateway'] as const;
+export type ServiceName = (typeof serviceNames)[number];
+
+/** The events the directory's outbox writes (`directory.v1.<event>`). */
+export const directoryEvents = ['agency_upserted'] as const;
+export type DirectoryEvent = (typeof directoryEvents)[number];
+
+/** The events the consent service's outbox writes (`consent.v1.<event>`). */
+export const consentEvents = ['granted', 'revoked', 'expired', 'police_access', 'subject_erased'] as const;
+export type ConsentEvent = (typeof consentEvents)[number];
+
+/** A durable pull consumer: its name, and the stream it reads whole (filter `<area>.v1.>`). */
+export interface DurableSpec {
+  readonly name: string;
+  readonly area: Area;
+}
+
+/** Ephemeral consumers a service opens and deletes on one stream, and the filter subjects they may have. */
+export interface EphemeralSpec {
+  readonly area: Area;
+  /** Each filter as a pattern: a consumer's filter must fall under one of them. */
+  readonly filters: (topology: Topology) => readonly string[];
+}
+
+export interface ServiceAccess {
+  /** Streams created, or brought up to date, at start (ensureStreams). */
+  readonly ensures: readonly Area[];
+  /** Subjects its outbox publishes. */
+  readonly publishes: (topology: Topology) => readonly string[];
+  readonly durables: readonly DurableSpec[];
+  readonly ephemerals: readonly EphemeralSpec[];
+  /** Streams it reads single messages from by sequence (the audit service's check of a stream). */
+  readonly readsMessages: readonly Area[];
+}
+
+const everyArea: readonly Area[] = ['referral', 'consent', 'directory', 'audit'];
+const nothing = (): readonly string[] => [];
+
+export const serviceAccess = {
+  directory: {
+    ensures: ['directory'],
+    publishes: (t) => directoryEvents.map((event) => t.directory(event)),
+    durables: [],
+    ephemerals: [],
+    readsMessages: [],
+  },
+  consent: {
+    // audit: every read of a receipt or a history is recorded there (audit.v1.access).
+    ensures: ['consent', 'directory', 'audit'],
+    publishes: (t) => [...consentEvents.map((event) => t.consent(event)), t.audit('access')],
+    durables: [{ name: 'consent-agencies', area: 'directory' }],
+    ephemerals: [],
+    readsMessages: [],
+  },
+  referrals: {
+    ensures: ['referral', 'audit', 'consent'],
+    publishes: (t) => [t.anyReferral(), t.audit('access')],
+    durables: [{ name: 'referrals-consent-changes', area: 'consent' }],
+    ephemerals: [],
+    readsMessages: [],
+  },
+  audit: {
+    // Reads every stream whole, one ephemeral consumer each, and publishes nothing.
+    ensures: everyArea,
+    publishes: nothing,
+    durables: [],
+    ephemerals: everyArea.map((area) => ({ area, filters: (t: Topology) => [t.everything(area)] })),
+    readsMessages: everyArea,
+  },
+  escalation: {
+    ensures: ['referral'],
+    publishes: nothing,
+    durables: [{ name: 'escalation-referrals', area: 'referral' }],
+    ephemerals: [],
+    readsMessages: [],
+  },
+  gateway: {
+    // The live feeds: an agency's referrals, and (auditors) the scopes that let police read.
+    ensures: ['referral'],
+    publishes: nothing,
+    durables: [],
+    ephemerals: [
+      { area: 'referral', filters: (t) => [t.everything('referral')] },
+      { area: 'consent', filters: (t) => [t.consent('police_access')] },
+    ],
+    readsMessages: [],
+  },
+} as const satisfies Record<ServiceName, ServiceAccess>;
+
+type DurableOf<S extends ServiceName> = (typeof serviceAccess)[S]['durables'][number]['name'];
+export type DurableName = { [S in ServiceName]: DurableOf<S> }[ServiceName];
+
+export function isServiceName(name: string): name is ServiceName {
+  return (serviceNames as readonly string[]).includes(name);
+}
+
+/** A declared durable consumer's name, stream and filter, for IdempotentConsumer. */
+export function durableConsumer(
+  topology: Topology,
+  name: DurableName,
+): { readonly name: string; readonly stream: string; readonly filterSubject: string } {
+  const spec = serviceNames
+    .flatMap((service) => serviceAccess[service].durables as readonly DurableSpec[])
+    .find((durable) => durable.name === name);
+  if (!spec) throw new Error(`no durable consumer ${name} is declared`);
+  return { name, stream: topology.stream(spec.area).name, filterSubject: topology.everything(spec.area) };
+}
+
+/**
+ * The name of an ephemeral consumer: `<service>-<random>`. Named, so that the filter subject is
+ * part of the JetStream API subject and the NATS permissions can hold it; random, so that no
+ * other user can guess it.
+ */
+export function ephemeralName(service: string): string {
+  return `${service}-${crypto.randomUUID()}`;
+}
