@@ -55,7 +55,9 @@ try {
   const app = treeBytes(tree);
   const modules = treeBytes(join(tree, 'node_modules'));
   const nodeBinary = lstatSync(realpathSync(join(root, 'node_modules/node/bin/node'))).size;
-  console.log(`production tree (/app): ${mb(app.bytes)} in ${app.files} files, of which node_modules ${mb(modules.bytes)}`);
+  console.log(
+    `production tree (/app): ${mb(app.bytes)} in ${app.files} files, of which node_modules ${mb(modules.bytes)}`,
+  );
   console.log(`Node ${process.version} binary: ${mb(nodeBinary)}`);
   console.log(`added to the base image: ${mb(app.bytes + nodeBinary)}`);
 } finally {

@@ -41,8 +41,7 @@ export interface NetworkPolicy {
 
 function selects(selector: LabelSelector | undefined, labels: Readonly<Record<string, string>>): boolean {
   if (selector === undefined) return true;
-  if (selector.matchExpressions !== undefined)
-    throw new Error('matchExpressions: not understood by this evaluator');
+  if (selector.matchExpressions !== undefined) throw new Error('matchExpressions: not understood by this evaluator');
   return Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
 }
 
@@ -91,9 +90,7 @@ function allowedOneWay(
     return rules.some((rule) => {
       const peers = direction === 'Ingress' ? rule.from : rule.to;
       const peerOk =
-        peers === undefined ||
-        peers.length === 0 ||
-        peers.some((peer) => peerMatches(peer, subject.namespace, other));
+        peers === undefined || peers.length === 0 || peers.some((peer) => peerMatches(peer, subject.namespace, other));
       return peerOk && portMatches(rule, port);
     });
   });
