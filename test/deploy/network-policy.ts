@@ -96,7 +96,14 @@ function allowedOneWay(
   });
 }
 
-/** Whether `from` may connect to `to` on TCP `port` under these policies. */
-export function allowed(policies: readonly NetworkPolicy[], from: Pod, to: Pod, port: number): boolean {
-  return allowedOneWay(policies, 'Egress', from, to, port) && allowedOneWay(policies, 'Ingress', to, from, port);
-}
+/** Whether the policies that select `from` let it open a connection to `to` on TCP `port`. */
+export const egressAllowed = (policies: readonly NetworkPolicy[], from: Pod, to: Pod, port: number): boolean =>
+  allowedOneWay(policies, 'Egress', from, to, port);
+
+/** Whether the policies that select `to` let `from` in on TCP `port`. */
+export const ingressAllowed = (policies: readonly NetworkPolicy[], from: Pod, to: Pod, port: number): boolean =>
+  allowedOneWay(policies, 'Ingress', to, from, port);
+
+/** Whether `from` may connect to `to` on TCP `port` under these policies: both ends must allow it. */
+export const allowed = (policies: readonly NetworkPolicy[], from: Pod, to: Pod, port: number): boolean =>
+  egressAllowed(policies, from, to, port) && ingressAllowed(policies, from, to, port);
