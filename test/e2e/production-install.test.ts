@@ -14,9 +14,10 @@ import {
 } from '@passage/testing';
 import { repositoryRoot } from './started-network.ts';
 
-// What a production image holds: the committed tree with production dependencies only
-// (`pnpm install --prod`), no compilers, test tools or the root's development packages. Every
-// service starts from it as a deployment starts it (its own src/main.ts) and serves.
+// What a production image holds: the committed tree made into the image's by
+// scripts/production-tree.sh (production dependencies only, `pnpm install --prod`, no
+// compilers, test tools, tests or the root's development packages), as deploy/Containerfile
+// does. Every service starts from it as a deployment starts it (its own src/main.ts) and serves.
 let copy = '';
 let db: TestDatabase;
 let nats: TestNats;
@@ -25,7 +26,7 @@ const running: ScriptProcess[] = [];
 beforeAll(async () => {
   copy = mkdtempSync(join(tmpdir(), 'passage-prod-'));
   execFileSync('sh', ['-c', `git archive HEAD | tar -x -C '${copy}'`], { cwd: repositoryRoot, stdio: 'pipe' });
-  execFileSync('pnpm', ['install', '--prod', '--frozen-lockfile', '--offline'], { cwd: copy, stdio: 'pipe' });
+  execFileSync('sh', [join(repositoryRoot, 'scripts/production-tree.sh'), copy], { stdio: 'pipe' });
   db = await createTestDatabase('prodinstall');
   nats = await createTestNats('prodinstall');
 }, 180_000);
