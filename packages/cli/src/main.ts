@@ -7,9 +7,11 @@
 //   pnpm passage report handoff --by agency|region|priority|month [--since DATE] [--until DATE] [--csv|--json]
 //   pnpm passage report consent [--since DATE] [--until DATE] [--csv|--json]
 //   pnpm passage report stats [--rows region] [--columns month] [--since DATE] [--until DATE] [--csv|--json]
+//   pnpm passage certs dev --out DIR [--hosts a,b,…]
 import { parseArgs } from 'node:util';
-import { PassageError } from '@passage/platform';
+import { ConfigError, PassageError } from '@passage/platform';
 import { auditAcknowledgeGap, auditCheckpoint, auditProve, auditStatus, auditVerify } from './commands/audit.ts';
+import { certsDev } from './commands/certs.ts';
 import { reportConsent, reportHandoff, reportStatistics } from './commands/report.ts';
 import { UsageError } from './connection.ts';
 import type { Format } from './output.ts';
@@ -25,8 +27,13 @@ const usage = `usage: passage <command>
   report handoff [--by agency|region|priority|month] [--since DATE] [--until DATE]
   report consent [--since DATE] [--until DATE]
   report stats [--rows region|month|need|outcome] [--columns ...] [--since DATE] [--until DATE]
+  certs dev --out DIR [--hosts a,b,...]                   make a development CA and a certificate for every service,
+                                                          cli, nats and postgres (mutual TLS; never for real data);
+                                                          --hosts adds DNS names to every certificate
 options: --csv or --json instead of a table; --as USER (development only: act as a demo user)
-environment: DATABASE_URL (audit verify/checkpoint), AUDIT_ADDRESS, PASSAGE_TOKEN, AUDIT_VERIFIER_KEY`;
+environment: DATABASE_URL (audit verify/checkpoint), AUDIT_ADDRESS, PASSAGE_TOKEN, AUDIT_VERIFIER_KEY,
+  GRPC_TLS_CA, GRPC_TLS_CERT, GRPC_TLS_KEY (or *_FILE: the CA and this command's certificate and key, for
+  mutual TLS with the audit service; none only with PASSAGE_ENV=development, over plaintext)`;
 
 export async function run(
   argv: readonly string[],
@@ -49,6 +56,8 @@ export async function run(
       since: { type: 'string' },
       until: { type: 'string' },
       as: { type: 'string' },
+      out: { type: 'string' },
+      hosts: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -76,6 +85,8 @@ export async function run(
       return reportConsent(env, reportFlags, print);
     case 'report stats':
       return reportStatistics(env, reportFlags, print);
+    case 'certs dev':
+      return certsDev(values, print);
     default:
       throw new UsageError(`unknown command "${positionals.join(' ')}"\n${usage}`);
   }
@@ -88,6 +99,7 @@ if (import.meta.main) {
     if (
       error instanceof UsageError ||
       error instanceof PassageError ||
+      error instanceof ConfigError ||
       (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
     ) {
       console.error(`passage: ${(error as Error).message}`);
