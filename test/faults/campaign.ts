@@ -19,7 +19,8 @@ import { demoUsers, developmentIssuer } from '@passage/auth';
 import { consent as cpb, referrals as pb } from '@passage/contracts';
 import { ontarioAgencies } from '@passage/directory/seed';
 import { Topology, decodeEnvelope } from '@passage/events';
-import { bearerMetadata, callUnary, insecureCredentials, type PassageError } from '@passage/platform';
+import { bearerMetadata, callUnary, type PassageError } from '@passage/platform';
+import { testTls } from '@passage/platform/testing';
 import { healthStatus, sparePort, startPrivateNats, startPrivatePostgres, type PrivateServer } from '@passage/testing';
 
 export const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -287,7 +288,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     const address = (name: ServiceName) => `127.0.0.1:${ports[name]}`;
     const baseEnv: Record<string, string> = {};
     for (const [key, value] of Object.entries(process.env)) {
-      if (value !== undefined && !/^(NATS_NAMESPACE|OTEL_|VITEST|DATABASE_URL|NATS_URL)/.test(key))
+      if (value !== undefined && !/^(NATS_NAMESPACE|OTEL_|VITEST|DATABASE_URL|NATS_URL|GRPC_TLS_)/.test(key))
         baseEnv[key] = value;
     }
     const specific: Record<ServiceName, Record<string, string>> = {
@@ -323,6 +324,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
         OTEL_SERVICE_NAME: `passage-${name}`,
         PASSAGE_ENV: 'development',
         LOG_LEVEL: 'warn',
+        // Mutual TLS between the services, as pnpm start and a deployment run them.
+        ...testTls(name).env,
         ...specific[name],
       };
       const service = new Service(name, ports[name], env, join(workDir, `${name}.log`), (s, how) => {
@@ -336,8 +339,9 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
 
     const issuer = developmentIssuer();
     const as = (user: keyof typeof demoUsers) => bearerMetadata(issuer.issue(demoUsers[user]!, 3_600));
-    const consent = new cpb.ConsentServiceClient(address('consent'), insecureCredentials());
-    const referrals = new pb.ReferralServiceClient(address('referrals'), insecureCredentials());
+    const { clientCredentials } = testTls();
+    const consent = new cpb.ConsentServiceClient(address('consent'), clientCredentials);
+    const referrals = new pb.ReferralServiceClient(address('referrals'), clientCredentials);
     let calls = 0;
     let retries = 0;
     /** A client call retried, with the same request and so the same idempotency key, until it is answered. */
@@ -412,7 +416,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
         if (name === 'gateway') {
           const response = await withTimeout(fetch(`http://${address('gateway')}/api/openapi.json`), 3_000);
           if (response?.status !== 200) return false;
-        } else if ((await withTimeout(healthStatus(address(name)), 3_000)) !== 'SERVING') return false;
+        } else if ((await withTimeout(healthStatus(address(name), '', clientCredentials), 3_000)) !== 'SERVING')
+          return false;
       }
       return true;
     };

@@ -33,10 +33,15 @@ export function testTls(name = 'test'): TestTls {
   return {
     dir,
     env: { GRPC_TLS_CA_FILE: files.ca, GRPC_TLS_CERT_FILE: files.cert(name), GRPC_TLS_KEY_FILE: files.key(name) },
-    clientCredentials: grpc.credentials.createSsl(
-      readFileSync(files.ca),
-      readFileSync(files.key(name)),
-      readFileSync(files.cert(name)),
-    ),
+    clientCredentials: clientCredentialsFrom(dir, name),
   };
+}
+
+/** A client presenting `<name>.crt` from a folder `passage certs dev` (or testTls) wrote, trusting its `ca.crt`. */
+export function clientCredentialsFrom(dir: string, name: string): grpc.ChannelCredentials {
+  return grpc.credentials.createSsl(
+    readFileSync(join(dir, 'ca.crt')),
+    readFileSync(join(dir, `${name}.key`)),
+    readFileSync(join(dir, `${name}.crt`)),
+  );
 }
