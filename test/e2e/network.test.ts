@@ -16,10 +16,11 @@ let db: StartedNetwork['db'];
 let ports: StartedNetwork['ports'];
 const as = (user: keyof typeof demoUsers) => bearerMetadata(developmentIssuer().issue(demoUsers[user]!));
 
+// Six processes, the console build check and (first time) the certificates: more than a minute on a busy machine.
 beforeAll(async () => {
   started = await startNetworkAsPnpmStart('network');
   ({ process: network, db, ports } = started);
-});
+}, 150_000);
 
 afterAll(async () => {
   await started?.stop();

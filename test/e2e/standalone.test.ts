@@ -66,6 +66,7 @@ async function signIn(port: number, username: string) {
   return { cookie: (response.headers.get('set-cookie') ?? '').split(';')[0]!, csrf: body.csrfToken };
 }
 
+// Two starts of everything, an embedded Postgres and certificates: over a minute on a busy machine.
 it('starts its own Postgres and NATS when none answers, and keeps their data across restarts', async () => {
   const ports: Record<string, number> = {};
   for (const name of [
@@ -121,4 +122,4 @@ it('starts its own Postgres and NATS when none answers, and keeps their data acr
   second.child.kill('SIGINT');
   expect((await second.exited()).code).toBe(0);
   running = undefined;
-});
+}, 240_000);
