@@ -146,6 +146,22 @@ export default tseslint.config(
     },
   },
   {
+    // gRPC without TLS only through grpcTransport's development branch (ADR 26): no service or
+    // package builds plaintext credentials of its own. Tests use @passage/testing's plaintextCredentials.
+    files: ['services/*/src/**/*.ts', 'packages/*/src/**/*.ts', 'scripts/**/*.ts'],
+    ignores: ['packages/platform/src/tls.ts', 'packages/testing/src/**', '**/*.test.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          property: 'createInsecure',
+          message:
+            'gRPC credentials come from grpcTransport(config, log) (ADR 26): mutual TLS, plaintext in development only.',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.test.ts', '**/test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

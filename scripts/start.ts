@@ -3,7 +3,12 @@
 // NATS_URL (or the localhost defaults) when they answer, otherwise starts its own under
 // .passage/ (scripts/local-servers.ts). DIRECTORY_PORT, CONSENT_PORT, REFERRALS_PORT, AUDIT_PORT and
 // ESCALATION_PORT move the services off 50051–50055, GATEWAY_PORT the gateway off 8080. Ctrl-C stops every service gracefully.
-import { spawn, type ChildProcess } from 'node:child_process';
+// The services call each other over mutual TLS with development certificates made once under
+// .passage/certs (PASSAGE_CERTS_DIR moves them) by `passage certs dev`, and reused.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { buildConsole } from './console-build.ts';
@@ -27,6 +32,53 @@ const servers = await localServers({
   process.exit(1);
 });
 const { databaseUrl, natsUrl } = servers;
+
+const repositoryRoot = fileURLToPath(new URL('../', import.meta.url));
+const certsDir = process.env['PASSAGE_CERTS_DIR'] ?? join(dataDir, 'certs');
+const parties = ['directory', 'consent', 'referrals', 'audit', 'escalation', 'gateway', 'cli'];
+
+/** Whether a certificate file is there and valid for another week. */
+function lasting(file: string): boolean {
+  if (!existsSync(file)) return false;
+  return new X509Certificate(readFileSync(file)).validToDate.getTime() > Date.now() + 7 * 86_400_000;
+}
+
+/**
+ * The development CA and every party's certificate, made once by `passage certs dev` and
+ * reused; made again (the CA too, when it is the one running out) when one is missing or
+ * about to expire. Never for real data.
+ */
+function ensureCertificates(): void {
+  const ca = join(certsDir, 'ca.crt');
+  if (
+    lasting(ca) &&
+    parties.every((name) => lasting(join(certsDir, `${name}.crt`)) && existsSync(join(certsDir, `${name}.key`)))
+  )
+    return;
+  if (!lasting(ca)) {
+    rmSync(ca, { force: true });
+    rmSync(join(certsDir, 'ca.key'), { force: true });
+  }
+  const made = spawnSync(process.execPath, ['packages/cli/src/main.ts', 'certs', 'dev', '--out', certsDir], {
+    cwd: repositoryRoot,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  if (made.status !== 0) {
+    console.error(`could not make the development certificates in ${certsDir} (see above)`);
+    process.exit(1);
+  }
+  console.log(`made development certificates (mutual TLS between the services) in ${certsDir}`);
+}
+
+ensureCertificates();
+/** A party's certificate, as the GRPC_TLS_*_FILE settings every service and the CLI read. */
+const tlsFiles = (name: string): Record<string, string> => ({
+  GRPC_TLS_CA_FILE: join(certsDir, 'ca.crt'),
+  GRPC_TLS_CERT_FILE: join(certsDir, `${name}.crt`),
+  GRPC_TLS_KEY_FILE: join(certsDir, `${name}.key`),
+});
+// Inline GRPC_TLS_* would win over the files: every service gets its own certificate.
+const { GRPC_TLS_CA: _ca, GRPC_TLS_CERT: _cert, GRPC_TLS_KEY: _key, ...inherited } = process.env;
 
 interface ServiceSpec {
   readonly name: string;
@@ -130,7 +182,8 @@ class Supervised {
     const child = spawn(process.execPath, ['--import', '@passage/platform/instrument', 'src/main.ts'], {
       cwd: new URL(`../${service.dir}/`, import.meta.url),
       env: {
-        ...process.env,
+        ...inherited,
+        ...tlsFiles(service.name),
         DATABASE_URL: databaseUrl,
         NATS_URL: natsUrl,
         GRPC_HOST: process.env['GRPC_HOST'] ?? '127.0.0.1',
@@ -195,7 +248,12 @@ process.on('SIGTERM', () => stop(0));
 console.log(
   'caller tokens for the demo users: pnpm dev-token <user> (e.g. peel-officer, london-intake, auditor, admin)',
 );
-console.log('audit log: PASSAGE_ENV=development pnpm passage audit verify; reports: pnpm passage report handoff');
+const cliTls = Object.entries(tlsFiles('cli'))
+  .map(([name, value]) => `${name}=${value}`)
+  .join(' ');
+console.log(
+  `audit log: PASSAGE_ENV=development pnpm passage audit verify; reports (mutual TLS, the cli certificate): ${cliTls} PASSAGE_ENV=development pnpm passage report handoff`,
+);
 console.log(
   [
     '',

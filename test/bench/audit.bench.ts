@@ -13,7 +13,8 @@ import { exactHandoffByAgency, seedLog } from '@passage/audit/testing';
 import { TokenIssuer, demoUsers } from '@passage/auth';
 import { audit as apb } from '@passage/contracts';
 import { Topology, connectNats, createEnvelope, encodeEnvelope, ensureStreams } from '@passage/events';
-import { bearerMetadata, callUnary, createLogger, insecureCredentials, loadConfig } from '@passage/platform';
+import { bearerMetadata, callUnary, createLogger, loadConfig } from '@passage/platform';
+import { testTls } from '@passage/platform/testing';
 import { createTestDatabase, createTestNats } from '@passage/testing';
 import { seedHandoffReferrals } from './seed-audit.ts';
 
@@ -47,6 +48,7 @@ async function auditOn(
     AUDIT_SIGNING_KEY: signingKey,
     AUDIT_CHECKPOINT_EVERY: '1000',
     AUDIT_CHECKPOINT_SECONDS: '10',
+    ...testTls('audit').env,
   });
   return startAudit(config, log, onBatch ? { onBatch } : {});
 }
@@ -124,7 +126,7 @@ const report = (measure: string, value: string) => {
   console.log(
     `seeded ${referrals.toLocaleString('en-CA')} referrals in ${((performance.now() - seedBegan) / 1000).toFixed(1)} s`,
   );
-  const client = new apb.AuditServiceClient(service.address, insecureCredentials());
+  const client = new apb.AuditServiceClient(service.address, testTls().clientCredentials);
   const auditor = bearerMetadata(issuer.issue(demoUsers['auditor']!, 3600));
   // The exact path over the same million, once, for comparison (what the rollup saves).
   {

@@ -8,7 +8,8 @@ import { evaluate, type Consent } from '@passage/consent-policy';
 import { fileURLToPath } from 'node:url';
 import { consent as pb } from '@passage/contracts';
 import { newKekSetting } from '@passage/crypto';
-import { bearerMetadata, callUnary, insecureCredentials } from '@passage/platform';
+import { bearerMetadata, callUnary } from '@passage/platform';
+import { testTls } from '@passage/platform/testing';
 import { createTestDatabase, createTestNats, runScript, sparePort, waitForServing } from '@passage/testing';
 
 const inProcessCalls = Number(process.env['BENCH_EVALUATIONS'] ?? 200_000);
@@ -88,11 +89,14 @@ async function overGrpc(): Promise<{
       PASSAGE_KEK: newKekSetting('bench'),
       AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
       RECEIPT_SIGNING_KEY: `bench:${randomBytes(32).toString('base64')}`,
+      // Over mutual TLS, as deployed.
+      ...testTls('consent').env,
     },
     { cwd: fileURLToPath(new URL('../../services/consent/', import.meta.url)) },
   );
-  await waitForServing(port);
-  const client = new pb.ConsentServiceClient(`127.0.0.1:${port}`, insecureCredentials());
+  const { clientCredentials } = testTls();
+  await waitForServing(port, 30_000, clientCredentials);
+  const client = new pb.ConsentServiceClient(`127.0.0.1:${port}`, clientCredentials);
   try {
     const officer = bearerMetadata(
       issuer.issue({ userId: 'bench-officer', agencyId: 'peel-regional-police', roles: ['officer'] }),

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { sendReferral } from '@passage/escalation/testing';
 import { startNetwork, type Network } from '@passage/referrals/testing';
+import { testTls } from '@passage/platform/testing';
 import { runScript, sparePort, waitForServing, type ScriptProcess } from '@passage/testing';
 
 const pending = Number(process.env['BENCH_TIMERS'] ?? 100_000);
@@ -39,6 +40,7 @@ try {
     'src/main.ts',
     {
       ...n.referralsEnv,
+      ...testTls('escalation').env,
       REFERRALS_ADDRESS: n.referralService!.address,
       SERVICE_TOKEN_KEY: n.serviceTokenKey,
       GRPC_PORT: String(port),
@@ -47,7 +49,7 @@ try {
     },
     { cwd: escalationDir },
   );
-  await waitForServing(port, 30_000);
+  await waitForServing(port, 30_000, n.credentials);
   // The sent referral's own timers arrive through the stream; wait, then take them away.
   while ((await n.sql.query('select 1 from escalation.timers')).rowCount === 0) await sleep(50);
   await n.sql.query('delete from escalation.timers');

@@ -10,7 +10,8 @@ import { TokenIssuer, demoUsers } from '@passage/auth';
 import { consent as cpb, referrals as pb } from '@passage/contracts';
 import { newKekSetting } from '@passage/crypto';
 import { Topology, connectNats, createEnvelope, decodeEnvelope, encodeEnvelope } from '@passage/events';
-import { bearerMetadata, callUnary, insecureCredentials } from '@passage/platform';
+import { bearerMetadata, callUnary } from '@passage/platform';
+import { testTls } from '@passage/platform/testing';
 import {
   createTestDatabase,
   createTestNats,
@@ -52,9 +53,16 @@ const serviceDir = (name: string) => fileURLToPath(new URL(`../../services/${nam
 const processes: ScriptProcess[] = [];
 async function start(name: keyof typeof ports, env: Record<string, string>): Promise<void> {
   processes.push(
-    runScript('src/main.ts', { ...common, GRPC_PORT: String(ports[name]), ...env }, { cwd: serviceDir(name) }),
+    // Over mutual TLS, as deployed.
+    runScript(
+      'src/main.ts',
+      { ...common, ...testTls(name).env, GRPC_PORT: String(ports[name]), ...env },
+      {
+        cwd: serviceDir(name),
+      },
+    ),
   );
-  await waitForServing(ports[name], 30_000);
+  await waitForServing(ports[name], 30_000, testTls().clientCredentials);
 }
 
 const sql = new pg.Client({ connectionString: db.url });
@@ -73,7 +81,7 @@ try {
   while ((await sql.query<{ n: number }>('select count(*)::int as n from consent.agencies')).rows[0]!.n < 10)
     await sleep(50);
 
-  const consentClient = new cpb.ConsentServiceClient(`127.0.0.1:${ports.consent}`, insecureCredentials());
+  const consentClient = new cpb.ConsentServiceClient(`127.0.0.1:${ports.consent}`, testTls().clientCredentials);
   const officer = bearerMetadata(issuer.issue(demoUsers['crisis-counsellor']!, 3600));
   // Many people, as in life: sends for one person serialise (consent changes must not race
   // them), so a benchmark of one subject would measure that lock, not the service.
@@ -126,7 +134,7 @@ try {
   });
   const senders = Array.from(
     { length: clients },
-    () => new pb.ReferralServiceClient(`127.0.0.1:${ports.referrals}`, insecureCredentials()),
+    () => new pb.ReferralServiceClient(`127.0.0.1:${ports.referrals}`, testTls().clientCredentials),
   );
   const send = (client: pb.ReferralServiceClient) => callUnary(client.send.bind(client), request(), officer);
   for (let i = 0; i < 100; i++) await send(senders[0]!); // warm-up

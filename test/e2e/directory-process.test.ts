@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TokenIssuer } from '@passage/auth';
 import { fileURLToPath } from 'node:url';
+import { testTls } from '@passage/platform/testing';
 import {
   createTestDatabase,
   healthStatus,
@@ -20,6 +21,7 @@ let db: TestDatabase;
 let nats: ServicesNats;
 let directory: ScriptProcess;
 let address: string;
+let settings: Record<string, string>;
 
 beforeAll(async () => {
   db = await createTestDatabase('process');
@@ -27,17 +29,18 @@ beforeAll(async () => {
   nats = await startServicesNats();
   const port = await sparePort();
   address = `127.0.0.1:${port}`;
+  settings = {
+    DATABASE_URL: db.url,
+    ...nats.env('directory'),
+    GRPC_PORT: String(port),
+    DIRECTORY_SEED: 'ontario',
+    // Production mode: a change needs a caller token these keys verify, and gRPC mutual TLS.
+    AUTH_PUBLIC_KEYS: new TokenIssuer('test', randomBytes(32)).publicKeySetting,
+    LOG_LEVEL: 'info',
+  };
   directory = runScript(
     'src/main.ts',
-    {
-      DATABASE_URL: db.url,
-      ...nats.env('directory'),
-      GRPC_PORT: String(port),
-      DIRECTORY_SEED: 'ontario',
-      // Production mode: a change needs a caller token these keys verify.
-      AUTH_PUBLIC_KEYS: new TokenIssuer('test', randomBytes(32)).publicKeySetting,
-      LOG_LEVEL: 'info',
-    },
+    { ...settings, ...testTls('directory').env },
     { cwd: directoryDir, nodeArgs: ['--import', '@passage/platform/instrument'] },
   );
   await directory.waitForLine(/"msg":"directory ready"/);
@@ -50,8 +53,9 @@ afterAll(async () => {
 });
 
 it('serves health and reflection, then shuts down gracefully on SIGTERM', async () => {
-  expect(await healthStatus(address)).toBe('SERVING');
-  expect(await reflectedServices(address)).toContain('passage.directory.v1.DirectoryService');
+  const { clientCredentials } = testTls();
+  expect(await healthStatus(address, '', clientCredentials)).toBe('SERVING');
+  expect(await reflectedServices(address, clientCredentials)).toContain('passage.directory.v1.DirectoryService');
 
   directory.child.kill('SIGTERM');
   const { code } = await directory.exited();
@@ -66,4 +70,27 @@ it('serves health and reflection, then shuts down gracefully on SIGTERM', async 
     'nats',
     'database',
   ]);
+});
+
+it('refuses to start in production without its certificate, or with a key that is not its own, in one line', async () => {
+  const { env } = testTls('directory');
+  for (const [given, line] of [
+    [{}, 'GRPC_TLS_CA, GRPC_TLS_CERT, GRPC_TLS_KEY: not set — outside PASSAGE_ENV=development'],
+    [
+      { ...env, GRPC_TLS_KEY_FILE: testTls('consent').env.GRPC_TLS_KEY_FILE },
+      'GRPC_TLS_KEY: the key does not belong to the certificate in GRPC_TLS_CERT',
+    ],
+  ] as const) {
+    const refused = runScript(
+      'src/main.ts',
+      { ...settings, GRPC_PORT: String(await sparePort()), ...given },
+      {
+        cwd: directoryDir,
+      },
+    );
+    const { code } = await refused.exited();
+    expect(code).not.toBe(0);
+    expect(refused.output()).toContain(line);
+    expect(refused.output()).not.toContain('directory ready');
+  }
 });

@@ -194,7 +194,8 @@ async function storedSoFar(): Promise<number> {
 
 async function everyServiceServing(): Promise<void> {
   const { gateway, ...grpcPorts } = started.ports;
-  for (const port of Object.values(grpcPorts)) expect(await healthStatus(`127.0.0.1:${port}`)).toBe('SERVING');
+  for (const port of Object.values(grpcPorts))
+    expect(await healthStatus(`127.0.0.1:${port}`, '', started.credentials)).toBe('SERVING');
   expect((await fetch(`http://127.0.0.1:${gateway}/api/openapi.json`)).status).toBe(200);
   expect(started.process.output()).not.toMatch(/exited unexpectedly/);
 }
@@ -223,7 +224,7 @@ it('answers arbitrary input to every gRPC method without an internal error, a cr
   const clients = new Map<number, grpc.Client>();
   const clientFor = (port: number): grpc.Client => {
     let client = clients.get(port);
-    if (!client) clients.set(port, (client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure())));
+    if (!client) clients.set(port, (client = new grpc.Client(`127.0.0.1:${port}`, started.credentials)));
     return client;
   };
   const tokens = new Map(callers.map((user) => [user, developmentIssuer().issue(demoUsers[user]!)]));

@@ -4,8 +4,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { demoUsers, developmentIssuer } from '@passage/auth';
 import { audit as apb, consent as cpb, referrals as pb } from '@passage/contracts';
-import { bearerMetadata, callUnary, insecureCredentials } from '@passage/platform';
-import { healthStatus, waitFor } from '@passage/testing';
+import { bearerMetadata, callUnary } from '@passage/platform';
+import { healthStatus, plaintextCredentials, waitFor } from '@passage/testing';
 import { repositoryRoot, startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
 
 // The network exactly as `pnpm start` runs it, on a database and NATS namespace of this test's own.
@@ -16,10 +16,11 @@ let db: StartedNetwork['db'];
 let ports: StartedNetwork['ports'];
 const as = (user: keyof typeof demoUsers) => bearerMetadata(developmentIssuer().issue(demoUsers[user]!));
 
+// Six processes, the console build check and (first time) the certificates: more than a minute on a busy machine.
 beforeAll(async () => {
   started = await startNetworkAsPnpmStart('network');
   ({ process: network, db, ports } = started);
-});
+}, 150_000);
 
 afterAll(async () => {
   await started?.stop();
@@ -27,11 +28,16 @@ afterAll(async () => {
 
 it('serves a hand-off end to end through the processes pnpm start runs, then stops cleanly on Ctrl-C', async () => {
   const { gateway, ...grpcPorts } = ports;
-  for (const port of Object.values(grpcPorts)) expect(await healthStatus(`127.0.0.1:${port}`)).toBe('SERVING');
+  const { credentials } = started;
+  for (const port of Object.values(grpcPorts)) {
+    expect(await healthStatus(`127.0.0.1:${port}`, '', credentials)).toBe('SERVING');
+    // Mutual TLS only: a plaintext client gets no answer.
+    expect(await healthStatus(`127.0.0.1:${port}`, '', plaintextCredentials()).catch(() => 'refused')).toBe('refused');
+  }
   expect((await fetch(`http://127.0.0.1:${gateway}/api/openapi.json`)).status).toBe(200);
-  const consent = new cpb.ConsentServiceClient(`127.0.0.1:${ports.consent}`, insecureCredentials());
-  const referrals = new pb.ReferralServiceClient(`127.0.0.1:${ports.referrals}`, insecureCredentials());
-  const auditClient = new apb.AuditServiceClient(`127.0.0.1:${ports.audit}`, insecureCredentials());
+  const consent = new cpb.ConsentServiceClient(`127.0.0.1:${ports.consent}`, credentials);
+  const referrals = new pb.ReferralServiceClient(`127.0.0.1:${ports.referrals}`, credentials);
+  const auditClient = new apb.AuditServiceClient(`127.0.0.1:${ports.audit}`, credentials);
   try {
     const { subjectRef } = await callUnary(
       consent.grant.bind(consent),

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { testTls } from '@passage/platform/testing';
 import {
   createTestDatabase,
   createTestNats,
@@ -17,7 +18,8 @@ import { repositoryRoot } from './started-network.ts';
 // What a production image holds: the committed tree made into the image's by
 // scripts/production-tree.sh (production dependencies only, `pnpm install --prod`, no
 // compilers, test tools, tests or the root's development packages), as deploy/Containerfile
-// does. Every service starts from it as a deployment starts it (its own src/main.ts) and serves.
+// does. Every service starts from it as a deployment starts it (its own src/main.ts, its
+// certificate for mutual TLS, a plaintext health port for the probes) and serves.
 let copy = '';
 let db: TestDatabase;
 let nats: TestNats;
@@ -47,6 +49,7 @@ it('starts every service from a production-only install, and the gateway serves'
     escalation: await sparePort(),
     gateway: await sparePort(),
   };
+  const healthPorts: Partial<Record<keyof typeof ports, number>> = {};
   const at = (name: keyof typeof ports) => `127.0.0.1:${ports[name]}`;
   const addresses = {
     DIRECTORY_ADDRESS: at('directory'),
@@ -64,6 +67,8 @@ it('starts every service from a production-only install, and the gateway serves'
     gateway: { ...addresses, HTTP_PORT: String(ports.gateway), DEMO_USERS: 'on', DEMO_PASSWORD: 'passage-demo' },
   };
   for (const name of Object.keys(ports) as (keyof typeof ports)[]) {
+    // The gateway answers the probes on its HTTP port; the others on a port of their own.
+    if (name !== 'gateway') healthPorts[name] = await sparePort();
     const service = runScript(
       'src/main.ts',
       {
@@ -74,6 +79,8 @@ it('starts every service from a production-only install, and the gateway serves'
         GRPC_PORT: String(ports[name]),
         PASSAGE_ENV: 'development',
         LOG_LEVEL: 'info',
+        ...testTls(name).env,
+        ...(healthPorts[name] === undefined ? {} : { HEALTH_PORT: String(healthPorts[name]) }),
         ...extra[name],
       },
       { cwd: join(copy, 'services', name), nodeArgs: ['--import', '@passage/platform/instrument'] },
@@ -94,4 +101,11 @@ it('starts every service from a production-only install, and the gateway serves'
   const body = (await agencies.json()) as { agencies: { id: string }[] };
   expect(body.agencies.length).toBeGreaterThan(0);
   expect(body.agencies.map((a) => a.id)).toContain('london-coalition');
+
+  const probes = [
+    `http://${at('gateway')}/readyz`,
+    ...Object.values(healthPorts).map((port) => `http://127.0.0.1:${port}/readyz`),
+  ];
+  expect(probes).toHaveLength(6);
+  for (const url of probes) expect({ url, status: (await fetch(url)).status }).toEqual({ url, status: 200 });
 }, 300_000);

@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { ontarioAgencies } from '@passage/directory/seed';
+import type { ClientCredentials } from '@passage/platform';
+import { testTls } from '@passage/platform/testing';
 import {
   createTestDatabase,
   createTestNats,
@@ -22,13 +24,16 @@ export interface StartedNetwork {
   readonly ports: Readonly<Record<'directory' | 'consent' | 'referrals' | 'audit' | 'escalation' | 'gateway', number>>;
   readonly process: ScriptProcess;
   readonly gatewayUrl: string;
+  /** A test client's credentials: the services speak mutual TLS, as pnpm start runs them. */
+  readonly credentials: ClientCredentials;
   stop(): Promise<void>;
 }
 
 /**
  * The network exactly as `pnpm start` runs it (scripts/start.ts: every service its own
- * process, development keys), on spare ports, a database and a NATS namespace of the
- * caller's own; ready once every service is SERVING and the directory is seeded.
+ * process, development keys, mutual TLS), on spare ports, a database and a NATS namespace of
+ * the caller's own, with the certificates of the test process (PASSAGE_CERTS_DIR) rather than
+ * the repository's .passage/certs; ready once every service is SERVING and the directory is seeded.
  */
 export async function startNetworkAsPnpmStart(
   label: string,
@@ -40,6 +45,7 @@ export async function startNetworkAsPnpmStart(
   const nats = await createTestNats(label);
   const ports = { directory: 0, consent: 0, referrals: 0, audit: 0, escalation: 0, gateway: 0 };
   for (const name of Object.keys(ports) as (keyof typeof ports)[]) ports[name] = await sparePort();
+  const tls = testTls();
   const process = runScript(
     'scripts/start.ts',
     {
@@ -54,6 +60,7 @@ export async function startNetworkAsPnpmStart(
       GATEWAY_PORT: String(ports.gateway),
       AUDIT_CHECKPOINT_SECONDS: '0.5',
       LOG_LEVEL: 'warn',
+      PASSAGE_CERTS_DIR: tls.dir,
       ...env,
     },
     { cwd: repositoryRoot },
@@ -75,7 +82,7 @@ export async function startNetworkAsPnpmStart(
   try {
     const { gateway, ...grpcPorts } = ports;
     // Each service listens from the start and says SERVING once it can serve.
-    for (const port of Object.values(grpcPorts)) await waitForServing(port, 90_000);
+    for (const port of Object.values(grpcPorts)) await waitForServing(port, 90_000, tls.clientCredentials);
     await waitForPort(gateway, 60_000);
     const sql = new pg.Client({ connectionString: db.url });
     await sql.connect();
@@ -94,5 +101,13 @@ export async function startNetworkAsPnpmStart(
     await stop();
     throw error;
   }
-  return { db, nats, ports, process, gatewayUrl: `http://127.0.0.1:${ports.gateway}`, stop };
+  return {
+    db,
+    nats,
+    ports,
+    process,
+    gatewayUrl: `http://127.0.0.1:${ports.gateway}`,
+    credentials: tls.clientCredentials,
+    stop,
+  };
 }

@@ -19,7 +19,8 @@ import { demoUsers, developmentIssuer } from '@passage/auth';
 import { consent as cpb, referrals as pb } from '@passage/contracts';
 import { ontarioAgencies } from '@passage/directory/seed';
 import { Topology, decodeEnvelope } from '@passage/events';
-import { bearerMetadata, callUnary, insecureCredentials, type PassageError } from '@passage/platform';
+import { bearerMetadata, callUnary, type PassageError } from '@passage/platform';
+import { testTls } from '@passage/platform/testing';
 import { healthStatus, sparePort } from '@passage/testing';
 import { loopbackCluster, singleNode, type Infrastructure } from './infrastructure.ts';
 
@@ -319,7 +320,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
         : `ipv4:${ports[name].map((port) => `127.0.0.1:${port}`).join(',')}`;
     const baseEnv: Record<string, string> = {};
     for (const [key, value] of Object.entries(process.env)) {
-      if (value !== undefined && !/^(NATS_NAMESPACE|OTEL_|VITEST|DATABASE_URL|NATS_URL)/.test(key))
+      if (value !== undefined && !/^(NATS_NAMESPACE|OTEL_|VITEST|DATABASE_URL|NATS_URL|GRPC_TLS_)/.test(key))
         baseEnv[key] = value;
     }
     const specific: Record<ServiceName, Record<string, string>> = {
@@ -357,6 +358,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
           OTEL_SERVICE_NAME: `passage-${name}`,
           PASSAGE_ENV: 'development',
           LOG_LEVEL: 'warn',
+          // Mutual TLS between the services, as pnpm start and a deployment run them.
+          ...testTls(name).env,
           ...specific[name],
         };
         const label = infra.instances === 1 ? name : `${name}-${instance}`;
@@ -372,8 +375,9 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
 
     const issuer = developmentIssuer();
     const as = (user: keyof typeof demoUsers) => bearerMetadata(issuer.issue(demoUsers[user]!, 3_600));
-    const consent = new cpb.ConsentServiceClient(address('consent'), insecureCredentials());
-    const referrals = new pb.ReferralServiceClient(address('referrals'), insecureCredentials());
+    const { clientCredentials } = testTls();
+    const consent = new cpb.ConsentServiceClient(address('consent'), clientCredentials);
+    const referrals = new pb.ReferralServiceClient(address('referrals'), clientCredentials);
     let calls = 0;
     let retries = 0;
     /** A client call retried, with the same request and so the same idempotency key, until it is answered. */
@@ -451,7 +455,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
           if (name === 'gateway') {
             const response = await withTimeout(fetch(`http://${at}/api/openapi.json`), 3_000);
             if (response?.status !== 200) return false;
-          } else if ((await withTimeout(healthStatus(at), 3_000)) !== 'SERVING') return false;
+          } else if ((await withTimeout(healthStatus(at, '', clientCredentials), 3_000)) !== 'SERVING') return false;
         }
       }
       return true;

@@ -61,12 +61,12 @@ function unary<Req>(
 /** One call per service that reads its database. */
 function probes(): Record<string, Probe> {
   const address = (port: number) => `127.0.0.1:${port}`;
-  const insecure = grpc.credentials.createInsecure();
-  const dir = new directory.DirectoryServiceClient(address(ports.directory), insecure);
-  const con = new consent.ConsentServiceClient(address(ports.consent), insecure);
-  const ref = new referrals.ReferralServiceClient(address(ports.referrals), insecure);
-  const aud = new audit.AuditServiceClient(address(ports.audit), insecure);
-  const esc = new escalation.EscalationServiceClient(address(ports.escalation), insecure);
+  const { credentials } = started;
+  const dir = new directory.DirectoryServiceClient(address(ports.directory), credentials);
+  const con = new consent.ConsentServiceClient(address(ports.consent), credentials);
+  const ref = new referrals.ReferralServiceClient(address(ports.referrals), credentials);
+  const aud = new audit.AuditServiceClient(address(ports.audit), credentials);
+  const esc = new escalation.EscalationServiceClient(address(ports.escalation), credentials);
   return {
     directory: () =>
       unary(dir.listAgencies.bind(dir), { kind: '', region: '', service: '', language: '' }, token('admin')),

@@ -13,6 +13,7 @@ import {
   type ScriptProcess,
   type TestNats,
 } from '@passage/testing';
+import { testTls } from '@passage/platform/testing';
 import { repositoryRoot } from '../e2e/started-network.ts';
 
 // A service started while its Postgres is down neither exits nor hides: it listens, answers
@@ -33,7 +34,7 @@ afterAll(async () => {
 });
 
 function listAgencies(port: number): Promise<number | 'ok'> {
-  const client = new directory.DirectoryServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const client = new directory.DirectoryServiceClient(`127.0.0.1:${port}`, testTls().clientCredentials);
   return new Promise((resolve) => {
     client.listAgencies(
       { kind: '', region: '', service: '', language: '' },
@@ -47,9 +48,16 @@ function listAgencies(port: number): Promise<number | 'ok'> {
   });
 }
 
-it('waits for Postgres, saying NOT_SERVING, then serves', async () => {
+/** What a Kubernetes probe of the plaintext health port gets. */
+async function probe(port: number, path: '/livez' | '/readyz'): Promise<number> {
+  return (await fetch(`http://127.0.0.1:${port}${path}`)).status;
+}
+
+it('waits for Postgres, saying NOT_SERVING (on gRPC and on its health port), then serves', async () => {
   await postgres.kill();
   const port = await sparePort();
+  const healthPort = await sparePort();
+  const { clientCredentials } = testTls();
   service = runScript(
     'services/directory/src/main.ts',
     {
@@ -57,20 +65,26 @@ it('waits for Postgres, saying NOT_SERVING, then serves', async () => {
       NATS_URL: nats.url,
       NATS_NAMESPACE: nats.namespace,
       GRPC_PORT: String(port),
+      HEALTH_PORT: String(healthPort),
       PASSAGE_ENV: 'development',
       LOG_LEVEL: 'warn',
+      ...testTls('directory').env,
     },
     { cwd: repositoryRoot },
   );
   await waitForPort(port, 60_000);
-  expect(await healthStatus(`127.0.0.1:${port}`)).toBe('NOT_SERVING');
+  await waitForPort(healthPort, 60_000);
+  expect(await healthStatus(`127.0.0.1:${port}`, '', clientCredentials)).toBe('NOT_SERVING');
+  expect(await probe(healthPort, '/readyz')).toBe(503);
+  expect(await probe(healthPort, '/livez')).toBe(200);
   expect(await listAgencies(port)).toBe(grpc.status.UNAVAILABLE);
   // It keeps waiting (a log line per try) rather than exiting.
   await service.waitForLine(/waiting for Postgres/, 30_000);
   expect(service.child.exitCode).toBeNull();
 
   await postgres.restart();
-  await waitForServing(port, 90_000);
+  await waitForServing(port, 90_000, clientCredentials);
+  expect(await probe(healthPort, '/readyz')).toBe(200);
   expect(await listAgencies(port)).toBe('ok');
   expect(service.child.exitCode).toBeNull();
 }, 180_000);

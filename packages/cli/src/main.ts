@@ -8,10 +8,12 @@
 //   pnpm passage report consent [--since DATE] [--until DATE] [--csv|--json]
 //   pnpm passage report stats [--rows region] [--columns month] [--since DATE] [--until DATE] [--csv|--json]
 //   pnpm passage nats config [--namespace NS] > deploy/nats/authorization.conf
+//   pnpm passage certs dev --out DIR [--hosts a,b,…]
 import { parseArgs } from 'node:util';
-import { PassageError } from '@passage/platform';
+import { ConfigError, PassageError } from '@passage/platform';
 import { auditAcknowledgeGap, auditCheckpoint, auditProve, auditStatus, auditVerify } from './commands/audit.ts';
 import { natsConfig } from './commands/nats.ts';
+import { certsDev } from './commands/certs.ts';
 import { reportConsent, reportHandoff, reportStatistics } from './commands/report.ts';
 import { UsageError } from './connection.ts';
 import type { Format } from './output.ts';
@@ -29,8 +31,13 @@ const usage = `usage: passage <command>
   report stats [--rows region|month|need|outcome] [--columns ...] [--since DATE] [--until DATE]
   nats config [--namespace NS]                            print the NATS servers' authorization block: a user per
                                                           service allowed only what it does on the bus
+  certs dev --out DIR [--hosts a,b,...]                   make a development CA and a certificate for every service,
+                                                          cli, nats and postgres (mutual TLS; never for real data);
+                                                          --hosts adds DNS names to every certificate
 options: --csv or --json instead of a table; --as USER (development only: act as a demo user)
-environment: DATABASE_URL (audit verify/checkpoint), AUDIT_ADDRESS, PASSAGE_TOKEN, AUDIT_VERIFIER_KEY`;
+environment: DATABASE_URL (audit verify/checkpoint), AUDIT_ADDRESS, PASSAGE_TOKEN, AUDIT_VERIFIER_KEY,
+  GRPC_TLS_CA, GRPC_TLS_CERT, GRPC_TLS_KEY (or *_FILE: the CA and this command's certificate and key, for
+  mutual TLS with the audit service; none only with PASSAGE_ENV=development, over plaintext)`;
 
 export async function run(
   argv: readonly string[],
@@ -54,6 +61,8 @@ export async function run(
       until: { type: 'string' },
       as: { type: 'string' },
       namespace: { type: 'string' },
+      out: { type: 'string' },
+      hosts: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -83,6 +92,8 @@ export async function run(
       return reportStatistics(env, reportFlags, print);
     case 'nats config':
       return natsConfig(values, print);
+    case 'certs dev':
+      return certsDev(values, print);
     default:
       throw new UsageError(`unknown command "${positionals.join(' ')}"\n${usage}`);
   }
@@ -95,6 +106,7 @@ if (import.meta.main) {
     if (
       error instanceof UsageError ||
       error instanceof PassageError ||
+      error instanceof ConfigError ||
       (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
     ) {
       console.error(`passage: ${(error as Error).message}`);

@@ -1,12 +1,14 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { agencyEvent, startAuditLab, type AuditLab } from '@passage/audit/testing';
+import { testTls } from '@passage/platform/testing';
 import { waitUntil } from '@passage/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { certificateNames } from '../src/commands/certs.ts';
 import { run } from '../src/main.ts';
 
 // The passage command against a real audit service, Postgres and NATS.
@@ -32,6 +34,8 @@ beforeAll(async () => {
     AUDIT_ADDRESS: lab.service!.address,
     AUDIT_VERIFIER_KEY: lab.service!.verifierKey,
     PASSAGE_TOKEN: lab.token('auditor'),
+    // Its own certificate: the audit service speaks only mutual TLS.
+    ...testTls('cli').env,
   };
 });
 
@@ -40,8 +44,12 @@ afterAll(async () => {
 });
 
 async function passage(...args: string[]): Promise<{ code: number; out: string }> {
+  return passageWith(env, ...args);
+}
+
+async function passageWith(settings: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
-  const code = await run(args, env, (line) => lines.push(line));
+  const code = await run(args, settings, (line) => lines.push(line));
   return { code, out: lines.join('\n') };
 }
 
@@ -106,5 +114,40 @@ describe('passage report', () => {
     expect((await passage('report', 'consent')).out).toContain('accesses denied: 0');
     const stats = await passage('report', 'stats', '--rows', 'region', '--columns', 'need');
     expect(stats.out).toContain('x: suppressed');
+  });
+});
+
+describe('passage over mutual TLS', () => {
+  it('refuses to call the audit service without its certificate outside development, naming the settings', async () => {
+    const { GRPC_TLS_CA_FILE: _ca, GRPC_TLS_CERT_FILE: _cert, GRPC_TLS_KEY_FILE: _key, ...bare } = env;
+    await expect(passageWith(bare, 'report', 'consent')).rejects.toThrow(
+      /GRPC_TLS_CA, GRPC_TLS_CERT, GRPC_TLS_KEY: not set — outside PASSAGE_ENV=development/,
+    );
+    await expect(
+      passageWith({ ...bare, GRPC_TLS_CA_FILE: env['GRPC_TLS_CA_FILE'] }, 'report', 'consent'),
+    ).rejects.toThrow(/GRPC_TLS_CERT, GRPC_TLS_KEY: not set, while GRPC_TLS_CA is/);
+    // Plaintext in development: the service, on mutual TLS, does not answer it.
+    await expect(passageWith({ ...bare, PASSAGE_ENV: 'development' }, 'report', 'consent')).rejects.toThrow(
+      /UNAVAILABLE|unavailable|No connection established|Connection dropped/i,
+    );
+  });
+
+  it("certs dev makes a CA and a certificate for every party; with another CA's certificates the command gets no answer", async () => {
+    const out = mkdtempSync(join(tmpdir(), 'passage-certs-'));
+    const made = await passageWith({}, 'certs', 'dev', '--out', out, '--hosts', 'passage.example,audit.passage.svc');
+    expect(made.code).toBe(0);
+    expect(certificateNames.length).toBeGreaterThan(0);
+    for (const name of ['ca', ...certificateNames]) expect(existsSync(join(out, `${name}.crt`))).toBe(true);
+    expect(made.out).toContain(`GRPC_TLS_CERT_FILE=${join(out, 'cli.crt')}`);
+    const stranger = {
+      ...env,
+      GRPC_TLS_CA_FILE: join(out, 'ca.crt'),
+      GRPC_TLS_CERT_FILE: join(out, 'cli.crt'),
+      GRPC_TLS_KEY_FILE: join(out, 'cli.key'),
+    };
+    await expect(passageWith(stranger, 'report', 'consent')).rejects.toMatchObject({ code: 'unavailable' });
+    // The same command with the certificate the service's CA issued is answered.
+    expect((await passage('report', 'consent')).code).toBe(0);
+    await expect(passageWith({}, 'certs', 'dev')).rejects.toThrow('certs dev: give the folder to write to: --out DIR');
   });
 });

@@ -3,6 +3,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { startAuditLab, type AuditLab } from '@passage/audit/testing';
 import { events } from '@passage/contracts';
 import { createEnvelope, ensureStreams } from '@passage/events';
+import { testTls } from '@passage/platform/testing';
 import { healthStatus, waitFor, waitUntil } from '@passage/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/main.ts';
@@ -27,6 +28,7 @@ beforeAll(async () => {
     AUDIT_ADDRESS: lab.service!.address,
     AUDIT_VERIFIER_KEY: lab.service!.verifierKey,
     PASSAGE_TOKEN: lab.token('admin'),
+    ...testTls('cli').env,
   };
 });
 
@@ -93,7 +95,7 @@ describe('a stream recreated empty under the audit service', () => {
     const referrals = lab.topology.stream('referral').name;
     const before = await publishReferrals(5);
     await waitUntil(async () => (await inLog(before)) === 5, 30_000);
-    expect(await healthStatus(lab.service!.address)).toBe('SERVING');
+    expect(await healthStatus(lab.service!.address, '', lab.credentials)).toBe('SERVING');
     expect((await passage(env, 'audit', 'status')).code).toBe(0);
 
     const jsm = await jetstreamManager(lab.nc);
@@ -102,7 +104,7 @@ describe('a stream recreated empty under the audit service', () => {
     const after = await publishReferrals(3);
 
     await waitFor(
-      () => healthStatus(lab.service!.address),
+      () => healthStatus(lab.service!.address, '', lab.credentials),
       (status) => status === 'NOT_SERVING',
       30_000,
     );
@@ -122,7 +124,7 @@ describe('a stream recreated empty under the audit service', () => {
     const more = await publishReferrals(4);
     await waitUntil(async () => (await streamStatus(referrals)).gap?.lastSeq === 7, 30_000);
     expect(await inLog([...after, ...more])).toBe(0);
-    expect(await healthStatus(lab.service!.address)).toBe('NOT_SERVING');
+    expect(await healthStatus(lab.service!.address, '', lab.credentials)).toBe('NOT_SERVING');
 
     // Only an administrator acknowledges a gap.
     const auditor = { ...env, PASSAGE_TOKEN: lab.token('auditor') };
@@ -136,7 +138,7 @@ describe('a stream recreated empty under the audit service', () => {
     expect(acknowledged.out).toContain(`recorded as entry 5 of the audit log; reading ${referrals} again after seq 0`);
     await waitUntil(async () => (await inLog([...after, ...more])) === 7, 30_000);
     await waitFor(
-      () => healthStatus(lab.service!.address),
+      () => healthStatus(lab.service!.address, '', lab.credentials),
       (status) => status === 'SERVING',
       30_000,
     );

@@ -25,7 +25,29 @@ export const baseConfigSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
   /** JetStream replicas of every stream: 1 on a laptop, 3 on a cluster (ADR 25). */
   PASSAGE_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  /**
+   * "development" allows what is only for a developer machine (built-in keys, demo users,
+   * plaintext gRPC); anything else requires the real thing.
+   */
   PASSAGE_ENV: z.enum(['development', 'production']).default('production'),
+  /**
+   * Mutual TLS for gRPC (ADR 26), PEM text, usually from files (`GRPC_TLS_CERT_FILE=/run/certs/tls.crt`):
+   * the CA that issues every party's certificate, this party's certificate and its private key.
+   * All three, or none (empty counts as unset) with PASSAGE_ENV=development: plaintext.
+   */
+  GRPC_TLS_CA: z.string().optional(),
+  GRPC_TLS_CERT: z.string().optional(),
+  GRPC_TLS_KEY: z.string().optional(),
+  /**
+   * A plaintext HTTP port answering only GET /livez and /readyz, for Kubernetes probes (which
+   * cannot present a client certificate); unset: none. 0 picks a free one (tests).
+   */
+  HEALTH_PORT: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.coerce.number().int().min(0).max(65535).optional(),
+  ),
+  /** Where the health port listens; GRPC_HOST if unset. */
+  HEALTH_HOST: z.string().min(1).optional(),
   /**
    * NATS over TLS, as this service's own NATS user (docs/adr/0027-nats-credentials.md): the CA
    * that signed the servers' certificates, and this service's client certificate and key, as

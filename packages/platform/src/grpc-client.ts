@@ -30,5 +30,3 @@ export function bearerMetadata(token: string): grpc.Metadata {
   metadata.set('authorization', `Bearer ${token}`);
   return metadata;
 }
-
-export const insecureCredentials = (): grpc.ChannelCredentials => grpc.credentials.createInsecure();

@@ -4,7 +4,10 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { forbiddenInText, inTimestampRange, ruleViolations } from '@passage/contracts';
 import { apiContract } from '@passage/contracts/descriptor';
+import type { BaseConfig } from './config.ts';
+import { listenForProbes, type HealthListener } from './health-http.ts';
 import type { Logger } from './logger.ts';
+import type { GrpcTransport } from './tls.ts';
 import {
   PassageError,
   type FieldViolation,
@@ -224,11 +227,19 @@ export interface GrpcServerOptions {
   /** The FileDescriptorSet from `buf build`, served by reflection. */
   readonly descriptorSet: Buffer;
   readonly log: Logger;
+  /** Mutual TLS, or plaintext in development: `grpcTransport(config, log)`. */
+  readonly transport: GrpcTransport;
 }
+
+/** Where a server listens: its gRPC port, and the plaintext health port for probes when HEALTH_PORT is set. */
+export type GrpcListenSettings = Pick<BaseConfig, 'GRPC_HOST' | 'GRPC_PORT'> &
+  Partial<Pick<BaseConfig, 'HEALTH_HOST' | 'HEALTH_PORT'>>;
 
 export interface RunningGrpcServer {
   readonly port: number;
   readonly address: string;
+  /** The bound port of the HTTP health listener (/livez, /readyz), when HEALTH_PORT is set. */
+  readonly healthPort: number | undefined;
   /** Marks every service NOT_SERVING, refuses new calls, waits for in-flight ones (up to graceMs). */
   shutdown(graceMs: number): Promise<void>;
   /** Sets the health of the server and every service it serves (no effect once shutting down). */
@@ -245,6 +256,7 @@ export interface ServiceContract {
 export interface StartingGrpcServer {
   readonly port: number;
   readonly address: string;
+  readonly healthPort: number | undefined;
   /** Hands the calls to the services' handlers and turns health to SERVING. */
   serve(services: readonly ServiceBinding[]): RunningGrpcServer;
   /** Stops it, served or not. */
@@ -256,13 +268,20 @@ const starting = 'the service is starting: it waits for its database and NATS; t
 /**
  * Opens the port first: while a service waits for Postgres or NATS at start, grpc.health.v1
  * answers NOT_SERVING and every call UNAVAILABLE (which callers retry), instead of the port
- * being closed. `serve` then hands the calls to the handlers and answers SERVING.
+ * being closed. `serve` then hands the calls to the handlers and answers SERVING. The port
+ * speaks what `transport` says (mutual TLS, or plaintext in development); with HEALTH_PORT
+ * set, a plaintext HTTP listener answers /livez and /readyz from the same health status.
  */
 export async function openGrpcServer(
-  options: { readonly contracts: readonly ServiceContract[]; readonly descriptorSet: Buffer; readonly log: Logger },
-  host: string,
-  port: number,
+  options: {
+    readonly contracts: readonly ServiceContract[];
+    readonly descriptorSet: Buffer;
+    readonly log: Logger;
+    readonly transport: GrpcTransport;
+  },
+  listen: GrpcListenSettings,
 ): Promise<StartingGrpcServer> {
+  const { GRPC_HOST: host, GRPC_PORT: port } = listen;
   const server = new grpc.Server();
   const ready = new Map<string, grpc.UntypedServiceImplementation>();
   for (const contract of options.contracts) {
@@ -285,30 +304,52 @@ export async function openGrpcServer(
     ...Object.fromEntries(names.map((name) => [name, 'NOT_SERVING' as const])),
   });
   health.addToServer(server);
+  // What grpc.health.v1 answers for the server as a whole, which /readyz answers too.
+  let serverStatus: 'SERVING' | 'NOT_SERVING' = 'NOT_SERVING';
+  const setStatus = (status: 'SERVING' | 'NOT_SERVING'): void => {
+    serverStatus = status;
+    health.setStatus('', status);
+    for (const name of names) health.setStatus(name, status);
+  };
   // The descriptor set holds every Passage proto; reflection lists only what this server serves.
   new ReflectionService(loadFileDescriptorSetFromBuffer(options.descriptorSet), { services: names }).addToServer(
     server,
   );
 
   const boundPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+    server.bindAsync(`${host}:${port}`, options.transport.serverCredentials, (error, bound) =>
       error ? reject(error) : resolve(bound),
     );
   });
   const address = `${host}:${boundPort}`;
-  options.log.info({ listen: address, services: names }, 'gRPC server listening; not serving until ready');
+  options.log.info(
+    { listen: address, services: names, security: options.transport.security },
+    'gRPC server listening; not serving until ready',
+  );
+  let probes: HealthListener | undefined;
+  if (listen.HEALTH_PORT !== undefined) {
+    try {
+      probes = await listenForProbes(
+        listen.HEALTH_HOST ?? host,
+        listen.HEALTH_PORT,
+        () => serverStatus === 'SERVING',
+        options.log,
+      );
+    } catch (error) {
+      server.forceShutdown();
+      throw error;
+    }
+  }
+  const healthPort = probes?.port;
 
   let stopping = false;
   const setServing = (serving: boolean): void => {
     if (stopping) return;
-    const status = serving ? 'SERVING' : 'NOT_SERVING';
-    health.setStatus('', status);
-    for (const name of names) health.setStatus(name, status);
+    setStatus(serving ? 'SERVING' : 'NOT_SERVING');
   };
   const shutdown = async (graceMs: number): Promise<void> => {
     stopping = true;
-    health.setStatus('', 'NOT_SERVING');
-    for (const name of names) health.setStatus(name, 'NOT_SERVING');
+    setStatus('NOT_SERVING');
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         options.log.warn({ graceMs }, 'in-flight gRPC calls did not finish in time; forcing shutdown');
@@ -320,10 +361,12 @@ export async function openGrpcServer(
         resolve();
       });
     });
+    await probes?.close();
   };
   return {
     port: boundPort,
     address,
+    healthPort,
     shutdown,
     serve(services: readonly ServiceBinding[]): RunningGrpcServer {
       for (const service of services) {
@@ -332,7 +375,7 @@ export async function openGrpcServer(
       }
       setServing(true);
       options.log.info({ listen: address }, 'gRPC server serving');
-      return { port: boundPort, address, setServing, shutdown };
+      return { port: boundPort, address, healthPort, setServing, shutdown };
     },
   };
 }
@@ -340,10 +383,9 @@ export async function openGrpcServer(
 /** A gRPC server with grpc.health.v1 and server reflection (grpcurl needs no .proto files), serving at once. */
 export async function startGrpcServer(
   options: GrpcServerOptions,
-  host: string,
-  port: number,
+  listen: GrpcListenSettings,
 ): Promise<RunningGrpcServer> {
-  const opened = await openGrpcServer({ ...options, contracts: options.services }, host, port);
+  const opened = await openGrpcServer({ ...options, contracts: options.services }, listen);
   return opened.serve(options.services);
 }
 

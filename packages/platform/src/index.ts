@@ -6,6 +6,14 @@ export * from './lifecycle.ts';
 export * from './db.ts';
 export { startTelemetry, type TelemetryOptions } from './telemetry.ts';
 export * from './grpc-client.ts';
+export {
+  grpcTransport,
+  type ClientCredentials,
+  type GrpcTlsSettings,
+  type GrpcTransport,
+  type TransportLog,
+} from './tls.ts';
+export { probePaths, probeStatus, type ProbePath } from './health-http.ts';
 export * from './status-details.ts';
 export * from './retry.ts';
 export * from './process-guard.ts';

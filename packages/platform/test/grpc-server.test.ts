@@ -7,6 +7,7 @@ import {
   bindService,
   createLogger,
   fromServiceError,
+  grpcTransport,
   requestViolations,
   startGrpcServer,
   type RunningGrpcServer,
@@ -46,6 +47,8 @@ interface TestServer extends grpc.UntypedServiceImplementation {
 }
 
 const log = createLogger('grpc-test', 'silent');
+// What this file tests is the server helper, not transport security (tls.test.ts): plaintext, as in development.
+const plaintext = grpcTransport({ PASSAGE_ENV: 'development' }, log);
 const Client = grpc.makeGenericClientConstructor(definition, 'TestService');
 let server: RunningGrpcServer | undefined;
 
@@ -99,8 +102,11 @@ async function start(): Promise<grpc.Client & Record<string, (...args: unknown[]
       anonymous: 'anonymous',
     },
   );
-  server = await startGrpcServer({ services: [binding], descriptorSet: Buffer.alloc(0), log }, '127.0.0.1', 0);
-  return new Client(server.address, grpc.credentials.createInsecure()) as never;
+  server = await startGrpcServer(
+    { services: [binding], descriptorSet: Buffer.alloc(0), log, transport: plaintext },
+    { GRPC_HOST: '127.0.0.1', GRPC_PORT: 0 },
+  );
+  return new Client(server.address, plaintext.clientCredentials) as never;
 }
 
 function call(client: Record<string, (...args: unknown[]) => unknown>, method: string, request: unknown) {

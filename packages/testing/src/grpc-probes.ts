@@ -18,14 +18,24 @@ interface ReflectionClient extends grpc.Client {
 }
 
 /**
+ * A client without TLS, for a service started with PASSAGE_ENV=development and no GRPC_TLS_*
+ * settings; one with TLS uses `testTls(...).clientCredentials` from @passage/platform/testing.
+ */
+export const plaintextCredentials = (): grpc.ChannelCredentials => grpc.credentials.createInsecure();
+
+/**
  * What grpcurl would ask a server: its health (grpc.health.v1) and, through server
  * reflection, which services it offers, without any .proto file of ours.
  */
-export async function healthStatus(address: string, service = ''): Promise<string> {
+export async function healthStatus(
+  address: string,
+  service = '',
+  credentials: grpc.ChannelCredentials = plaintextCredentials(),
+): Promise<string> {
   const definition = grpc.loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as unknown as {
     grpc: { health: { v1: { Health: new (address: string, credentials: grpc.ChannelCredentials) => HealthClient } } };
   };
-  const client = new definition.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
+  const client = new definition.grpc.health.v1.Health(address, credentials);
   try {
     return await new Promise<string>((resolve, reject) => {
       client.Check({ service }, (error, response) => (error ? reject(error) : resolve(response.status)));
@@ -35,7 +45,10 @@ export async function healthStatus(address: string, service = ''): Promise<strin
   }
 }
 
-export async function reflectedServices(address: string): Promise<string[]> {
+export async function reflectedServices(
+  address: string,
+  credentials: grpc.ChannelCredentials = plaintextCredentials(),
+): Promise<string[]> {
   const require = createRequire(import.meta.url);
   const root = dirname(require.resolve('@grpc/reflection/package.json'));
   const definition = grpc.loadPackageDefinition(
@@ -47,7 +60,7 @@ export async function reflectedServices(address: string): Promise<string[]> {
       };
     };
   };
-  const client = new definition.grpc.reflection.v1.ServerReflection(address, grpc.credentials.createInsecure());
+  const client = new definition.grpc.reflection.v1.ServerReflection(address, credentials);
   try {
     return await new Promise<string[]>((resolve, reject) => {
       const call = client.ServerReflectionInfo();
@@ -67,9 +80,13 @@ export async function reflectedServices(address: string): Promise<string[]> {
  * Waits until the gRPC server on a port answers SERVING: a service listens from the start and
  * answers NOT_SERVING (and every call UNAVAILABLE) while it waits for Postgres and NATS.
  */
-export async function waitForServing(port: number, timeoutMs = 30_000): Promise<void> {
+export async function waitForServing(
+  port: number,
+  timeoutMs = 30_000,
+  credentials: grpc.ChannelCredentials = plaintextCredentials(),
+): Promise<void> {
   await waitFor(
-    () => healthStatus(`127.0.0.1:${port}`).catch((error: unknown) => String(error)),
+    () => healthStatus(`127.0.0.1:${port}`, '', credentials).catch((error: unknown) => String(error)),
     (status) => status === 'SERVING',
     timeoutMs,
   );

@@ -3,7 +3,6 @@ import { baseConfigSchema } from '@passage/platform';
 
 export const auditConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50054),
-  PASSAGE_ENV: z.enum(['development', 'production']).default('production'),
   AUTH_PUBLIC_KEYS: z.string().optional(),
   /** Base64 of the 32-byte Ed25519 seed that signs checkpoints; required outside development. */
   AUDIT_SIGNING_KEY: z.string().optional(),

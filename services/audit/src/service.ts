@@ -2,7 +2,15 @@ import { checkpointSigner, storedCheckpointNotes, storedEntries } from '@passage
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { openServiceRuntime, serviceAccess, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, databasePool, openGrpcServer, Readiness, type Logger } from '@passage/platform';
+import {
+  ConfigError,
+  databasePool,
+  grpcTransport,
+  openGrpcServer,
+  Readiness,
+  Shutdown,
+  type Logger,
+} from '@passage/platform';
 import { auditMigrations } from '../migrations/index.ts';
 import { PgLogStore } from './adapters/db/log-store.ts';
 import { PgReportStore } from './adapters/db/report-store.ts';
@@ -34,11 +42,12 @@ export async function startAudit(
   }
   const signer = checkpointSigner(config);
   const shutdown = new Shutdown(log);
+  // Mutual TLS, or plaintext in development only: a bad certificate stops it here (ADR 26).
+  const transport = grpcTransport(config, log);
   // Listening from the start: health NOT_SERVING and calls UNAVAILABLE while it waits for Postgres and NATS.
   const listening = await openGrpcServer(
-    { contracts: [auditContract], descriptorSet: descriptorSet(), log },
-    config.GRPC_HOST,
-    config.GRPC_PORT,
+    { contracts: [auditContract], descriptorSet: descriptorSet(), log, transport },
+    config,
   );
   shutdown.add('grpc server', () => listening.shutdown(config.SHUTDOWN_GRACE_MS));
   // The audit service publishes nothing: no outbox to relay.

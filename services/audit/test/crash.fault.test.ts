@@ -60,7 +60,7 @@ async function startProcess(databaseUrl: string) {
     { ...lab.env, DATABASE_URL: databaseUrl, GRPC_PORT: String(port), AUDIT_BATCH_MAX: '7', LOG_LEVEL: 'warn' },
     { cwd: auditDir },
   );
-  await waitForServing(port);
+  await waitForServing(port, 30_000, lab.credentials);
   return child;
 }
 

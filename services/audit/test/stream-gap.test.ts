@@ -2,7 +2,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { audit } from '@passage/contracts';
 import { ensureStreams } from '@passage/events';
-import { callUnary, createLogger, insecureCredentials, loadConfig } from '@passage/platform';
+import { callUnary, createLogger, loadConfig } from '@passage/platform';
 import { failureOf, healthStatus, waitFor, waitUntil } from '@passage/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditConfigSchema } from '../src/config.ts';
@@ -52,7 +52,7 @@ async function gapEntries(): Promise<{ stream: string; entry: string }[]> {
 }
 
 function statusOf(address: string, stream: string) {
-  const client = new audit.AuditServiceClient(address, insecureCredentials());
+  const client = new audit.AuditServiceClient(address, lab.credentials);
   return callUnary(client.ingestStatus.bind(client), {}, lab.as('auditor'))
     .then(({ streams }) => {
       expect(streams.length).toBeGreaterThan(0);
@@ -75,7 +75,10 @@ describe('stream gaps', () => {
 
     // Either the service stops the stream, or it reads the new events: the latter must not
     // leave the first three of them out.
-    await waitUntil(async () => (await healthStatus(address)) === 'NOT_SERVING' || (await inLog(after)) > 0, 30_000);
+    await waitUntil(
+      async () => (await healthStatus(address, '', lab.credentials)) === 'NOT_SERVING' || (await inLog(after)) > 0,
+      30_000,
+    );
     expect(await inLog(after)).toBe(0);
     await waitUntil(async () => (await statusOf(address, directory)).gap?.lastSeq === 6, 30_000);
     const stopped = await statusOf(address, directory);
@@ -85,7 +88,7 @@ describe('stream gaps', () => {
     expect(await inLog(after)).toBe(0);
 
     // An auditor sees the gap but cannot acknowledge it; an administrator can.
-    const client = new audit.AuditServiceClient(address, insecureCredentials());
+    const client = new audit.AuditServiceClient(address, lab.credentials);
     try {
       const refused = await failureOf<{ code: string }>(
         callUnary(
@@ -114,7 +117,7 @@ describe('stream gaps', () => {
     }
     await waitUntil(async () => (await inLog(after)) === 6, 30_000);
     await waitFor(
-      () => healthStatus(address),
+      () => healthStatus(address, '', lab.credentials),
       (status) => status === 'SERVING',
       30_000,
     );
@@ -139,7 +142,7 @@ describe('stream gaps', () => {
     const later = await publishAgencies(2);
 
     await waitFor(
-      () => healthStatus(restarted!.address),
+      () => healthStatus(restarted!.address, '', lab.credentials),
       (status) => status === 'NOT_SERVING',
       30_000,
     );
@@ -151,7 +154,7 @@ describe('stream gaps', () => {
     expect(stopped.detail).toContain(`seq ${state.last_seq - 3} to ${state.last_seq} were removed`);
     expect(await inLog([...lost, ...later])).toBe(0);
 
-    const client = new audit.AuditServiceClient(restarted.address, insecureCredentials());
+    const client = new audit.AuditServiceClient(restarted.address, lab.credentials);
     try {
       const recorded = await callUnary(
         client.acknowledgeGap.bind(client),
@@ -178,7 +181,7 @@ describe('stream gaps', () => {
       },
     });
     await waitFor(
-      () => healthStatus(restarted!.address),
+      () => healthStatus(restarted!.address, '', lab.credentials),
       (status) => status === 'SERVING',
       30_000,
     );

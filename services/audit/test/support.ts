@@ -5,7 +5,14 @@ import { connect } from '@nats-io/transport-node';
 import { TokenIssuer, demoUsers, type Caller } from '@passage/auth';
 import { audit } from '@passage/contracts';
 import { Topology, createEnvelope, encodeEnvelope, ensureStreams, type Envelope } from '@passage/events';
-import { bearerMetadata, createLogger, insecureCredentials, loadConfig, serviceDatabaseUrl } from '@passage/platform';
+import {
+  bearerMetadata,
+  createLogger,
+  loadConfig,
+  serviceDatabaseUrl,
+  type ClientCredentials,
+} from '@passage/platform';
+import { testTls } from '@passage/platform/testing';
 import { createTestDatabase, createTestNats, waitUntil, type TestDatabase, type TestNats } from '@passage/testing';
 import pg from 'pg';
 import { auditConfigSchema, type AuditConfig } from '../src/config.ts';
@@ -17,8 +24,11 @@ export interface AuditLab {
   readonly topology: Topology;
   /** The test's own connection to the lab's NATS, its streams ensured. */
   readonly nc: NatsConnection;
+  /** The service's settings, its certificate (GRPC_TLS_*_FILE) included. */
   readonly env: Record<string, string>;
   readonly service: RunningAudit | undefined;
+  /** A test client's mutual-TLS credentials: the service speaks only mutual TLS, as in production. */
+  readonly credentials: ClientCredentials;
   readonly client: audit.AuditServiceClient | undefined;
   /** As the database superuser: sees everything, can tamper (tests only). */
   readonly sql: pg.Client;
@@ -46,6 +56,7 @@ export async function startAuditLab(
     NATS_URL: nats.url,
     NATS_NAMESPACE: nats.namespace,
     GRPC_PORT: '0',
+    ...testTls('audit').env,
     AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
     AUDIT_SIGNING_KEY: randomBytes(32).toString('base64'),
     AUDIT_ORIGIN: 'passage.test/audit',
@@ -58,7 +69,8 @@ export async function startAuditLab(
   const js: JetStreamClient = jetstream(nc);
   const log = createLogger(`${label}-test`, process.env['LOG_LEVEL'] ?? 'silent');
   const service = options.service === false ? undefined : await startAudit(loadConfig(auditConfigSchema, env), log);
-  const client = service ? new audit.AuditServiceClient(service.address, insecureCredentials()) : undefined;
+  const credentials = testTls().clientCredentials;
+  const client = service ? new audit.AuditServiceClient(service.address, credentials) : undefined;
   const sql = new pg.Client({ connectionString: db.url });
   await sql.connect();
   return {
@@ -68,6 +80,7 @@ export async function startAuditLab(
     nc,
     env,
     service,
+    credentials,
     client,
     sql,
     as: (user) => bearerMetadata(issuer.issue(typeof user === 'string' ? demoUsers[user]! : user)),

@@ -3,8 +3,6 @@ import { baseConfigSchema } from '@passage/platform';
 
 export const consentConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50052),
-  /** "development" allows built-in development keys; anything else requires real ones. */
-  PASSAGE_ENV: z.enum(['development', 'production']).default('production'),
   PASSAGE_KEK: z.string().optional(),
   /** Where the data keys live (schema `<service>_keys`): a cluster backed up apart from the data; DATABASE_URL if unset. */
   KEYSTORE_DATABASE_URL: z.url().optional(),

@@ -1,8 +1,16 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv, openKeyStore } from '@passage/crypto';
-import { IdempotentConsumer, durableConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, databasePool, openGrpcServer, Readiness, type Logger } from '@passage/platform';
+import { durableConsumer, IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
+import {
+  ConfigError,
+  databasePool,
+  grpcTransport,
+  openGrpcServer,
+  Readiness,
+  Shutdown,
+  type Logger,
+} from '@passage/platform';
 import { consentMigrations } from '../migrations/index.ts';
 import { SqlConsentStorage } from './adapters/db/storage.ts';
 import { PgEvaluationReader } from './adapters/db/evaluation-reader.ts';
@@ -44,11 +52,12 @@ export async function startConsent(
 ): Promise<RunningConsent> {
   const { keyRing, verifier, signer } = keysFrom(config);
   const shutdown = new Shutdown(log);
+  // Mutual TLS, or plaintext in development only: a bad certificate stops it here (ADR 26).
+  const transport = grpcTransport(config, log);
   // Listening from the start: health NOT_SERVING and calls UNAVAILABLE while it waits for Postgres and NATS.
   const listening = await openGrpcServer(
-    { contracts: [consentContract], descriptorSet: descriptorSet(), log },
-    config.GRPC_HOST,
-    config.GRPC_PORT,
+    { contracts: [consentContract], descriptorSet: descriptorSet(), log, transport },
+    config,
   );
   shutdown.add('grpc server', () => listening.shutdown(config.SHUTDOWN_GRACE_MS));
   const runtime = await openServiceRuntime({

@@ -4,7 +4,8 @@ import { consent as pb } from '@passage/contracts';
 import { newKekSetting } from '@passage/crypto';
 import { directoryConfigSchema } from '@passage/directory/config';
 import { startDirectory, type RunningDirectory } from '@passage/directory/service';
-import { bearerMetadata, createLogger, insecureCredentials, loadConfig } from '@passage/platform';
+import { bearerMetadata, createLogger, loadConfig } from '@passage/platform';
+import { testTls } from '@passage/platform/testing';
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from '@passage/testing';
 import { consentConfigSchema } from '../src/config.ts';
 import { startConsent, type RunningConsent } from '../src/service.ts';
@@ -25,7 +26,8 @@ export interface ConsentHarness {
 
 /**
  * The consent service and the seeded directory, both real, in one database (a schema
- * each) and one NATS namespace, with keys of the test's own.
+ * each) and one NATS namespace, with keys and certificates of the test's own: as in
+ * production, gRPC over mutual TLS.
  */
 export async function startConsentHarness(label: string, env: Record<string, string> = {}): Promise<ConsentHarness> {
   const db = await createTestDatabase(label);
@@ -38,6 +40,7 @@ export async function startConsentHarness(label: string, env: Record<string, str
   const directory = await startDirectory(
     loadConfig(directoryConfigSchema, {
       ...common,
+      ...testTls('directory').env,
       DIRECTORY_SEED: 'ontario',
       AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
     }),
@@ -46,6 +49,7 @@ export async function startConsentHarness(label: string, env: Record<string, str
   const consent = await startConsent(
     loadConfig(consentConfigSchema, {
       ...common,
+      ...testTls('consent').env,
       PASSAGE_KEK: kek,
       AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
       RECEIPT_SIGNING_KEY: `test-receipts:${randomBytes(32).toString('base64')}`,
@@ -54,7 +58,7 @@ export async function startConsentHarness(label: string, env: Record<string, str
     log,
     () => new Date(Date.now() + clockOffsetMs),
   );
-  const client = new pb.ConsentServiceClient(consent.address, insecureCredentials());
+  const client = new pb.ConsentServiceClient(consent.address, testTls().clientCredentials);
   return {
     db,
     nats,

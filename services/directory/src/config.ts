@@ -5,7 +5,6 @@ export const directoryConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50051),
   /** "ontario" loads the seeded Ontario directory at start (idempotent); empty loads nothing. */
   DIRECTORY_SEED: z.enum(['ontario', '']).default(''),
-  PASSAGE_ENV: z.enum(['development', 'production']).default('production'),
   /** Verification keys for caller tokens (changes need the admin role); the development key only in development. */
   AUTH_PUBLIC_KEYS: z.string().optional(),
 });

@@ -1,7 +1,7 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { Shutdown, openGrpcServer, type Logger } from '@passage/platform';
+import { Shutdown, grpcTransport, openGrpcServer, type Logger } from '@passage/platform';
 import { directoryMigrations } from '../migrations/index.ts';
 import { AgencyRecord } from './adapters/db/agency-record.ts';
 import { MikroDirectoryStorage, directorySchema } from './adapters/db/storage.ts';
@@ -24,11 +24,12 @@ export interface RunningDirectory {
  */
 export async function startDirectory(config: DirectoryConfig, log: Logger): Promise<RunningDirectory> {
   const shutdown = new Shutdown(log);
+  // Mutual TLS, or plaintext in development only: a bad certificate stops it here (ADR 26).
+  const transport = grpcTransport(config, log);
   // Listening from the start: health NOT_SERVING and calls UNAVAILABLE while it waits for Postgres and NATS.
   const listening = await openGrpcServer(
-    { contracts: [directoryContract], descriptorSet: descriptorSet(), log },
-    config.GRPC_HOST,
-    config.GRPC_PORT,
+    { contracts: [directoryContract], descriptorSet: descriptorSet(), log, transport },
+    config,
   );
   shutdown.add('grpc server', () => listening.shutdown(config.SHUTDOWN_GRACE_MS));
   const runtime = await openServiceRuntime({

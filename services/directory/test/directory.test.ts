@@ -6,9 +6,17 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { directory as pb, type events } from '@passage/contracts';
-import { bearerMetadata, callUnary, insecureCredentials, type PassageError } from '@passage/platform';
+import { bearerMetadata, callUnary, type PassageError } from '@passage/platform';
 import { Topology, decodeEnvelope } from '@passage/events';
-import { healthStatus, reflectedServices, type TestNats, failureOf, waitFor, waitUntil } from '@passage/testing';
+import {
+  healthStatus,
+  plaintextCredentials,
+  reflectedServices,
+  type TestNats,
+  failureOf,
+  waitFor,
+  waitUntil,
+} from '@passage/testing';
 import { ontarioAgencies } from '../src/seed/ontario.ts';
 import type { RunningDirectory } from '../src/service.ts';
 import { startTestDirectory, testAdminToken, type TestDirectory } from './support.ts';
@@ -22,7 +30,7 @@ let bus: NatsConnection;
 beforeAll(async () => {
   directory = await startTestDirectory('directory', { DIRECTORY_SEED: 'ontario' });
   ({ service, nats } = directory);
-  client = new pb.DirectoryServiceClient(service.address, insecureCredentials());
+  client = new pb.DirectoryServiceClient(service.address, plaintextCredentials());
   bus = await connect({ servers: nats.url });
 });
 
@@ -372,7 +380,7 @@ describe('directory admin with caller tokens', () => {
   it('accepts a signed admin token and refuses a signed non-admin one', async () => {
     const issuer = new TokenIssuer('t', randomBytes(32));
     const signed = await startTestDirectory('dirtokens', { AUTH_PUBLIC_KEYS: issuer.publicKeySetting });
-    const signedClient = new pb.DirectoryServiceClient(signed.service.address, insecureCredentials());
+    const signedClient = new pb.DirectoryServiceClient(signed.service.address, plaintextCredentials());
     try {
       const listing = {
         ...(await callUnary(client.getAgency.bind(client), { id: 'pact-ottawa' })).agency!,

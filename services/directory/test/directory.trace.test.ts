@@ -4,15 +4,8 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { directory as pb } from '@passage/contracts';
 import { IdempotentConsumer, Topology } from '@passage/events';
-import {
-  bearerMetadata,
-  callUnary,
-  createLogger,
-  insecureCredentials,
-  openDatabase,
-  type MikroORM,
-} from '@passage/platform';
-import { finishedSpans } from '@passage/testing';
+import { bearerMetadata, callUnary, createLogger, openDatabase, type MikroORM } from '@passage/platform';
+import { finishedSpans, plaintextCredentials } from '@passage/testing';
 import { directoryMigrations } from '../migrations/index.ts';
 import { ontarioAgencies } from '../src/seed/ontario.ts';
 import { agencyToWire } from '../src/adapters/grpc/mapping.ts';
@@ -60,7 +53,7 @@ it('one trace spans the gRPC call, the database transaction, the publish and the
   });
   await consumer.start();
 
-  const client = new pb.DirectoryServiceClient(directory.service.address, insecureCredentials());
+  const client = new pb.DirectoryServiceClient(directory.service.address, plaintextCredentials());
   const listing = ontarioAgencies.find((a) => a.id === 'pact-ottawa')!;
   await callUnary(
     client.upsertAgency.bind(client),

@@ -14,7 +14,11 @@ export interface TestDirectory {
   stop(): Promise<void>;
 }
 
-/** The real directory service, in this process, on its own database and NATS namespace. */
+/**
+ * The real directory service, in this process, on its own database and NATS namespace; in
+ * development (its admin token is the development key's), so gRPC is plaintext unless the
+ * test gives GRPC_TLS_* settings.
+ */
 export async function startTestDirectory(label: string, env: Record<string, string> = {}): Promise<TestDirectory> {
   const db = await createTestDatabase(label);
   const nats = await createTestNats(label);

@@ -3,7 +3,6 @@ import { baseConfigSchema } from '@passage/platform';
 
 export const escalationConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50055),
-  PASSAGE_ENV: z.enum(['development', 'production']).default('production'),
   AUTH_PUBLIC_KEYS: z.string().optional(),
   /** "<key id>:<base64 32-byte Ed25519 seed>": signs this service's own caller tokens (role system). */
   SERVICE_TOKEN_KEY: z.string().optional(),

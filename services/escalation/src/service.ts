@@ -1,7 +1,15 @@
 import { issuerFromEnv, verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
-import { IdempotentConsumer, durableConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, databasePool, openGrpcServer, Readiness, type Logger } from '@passage/platform';
+import { durableConsumer, IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
+import {
+  ConfigError,
+  databasePool,
+  grpcTransport,
+  openGrpcServer,
+  Readiness,
+  Shutdown,
+  type Logger,
+} from '@passage/platform';
 import { escalationMigrations } from '../migrations/index.ts';
 import { PgTimerStore } from './adapters/db/timer-store.ts';
 import { referralEventHandler } from './adapters/events/referral-events.ts';
@@ -32,11 +40,12 @@ export async function startEscalation(
   }
   const identity = new ServiceIdentity(issuerFromEnv(config));
   const shutdown = new Shutdown(log);
+  // Mutual TLS, or plaintext in development only: a bad certificate stops it here (ADR 26).
+  const transport = grpcTransport(config, log);
   // Listening from the start: health NOT_SERVING and calls UNAVAILABLE while it waits for Postgres and NATS.
   const listening = await openGrpcServer(
-    { contracts: [escalationContract], descriptorSet: descriptorSet(), log },
-    config.GRPC_HOST,
-    config.GRPC_PORT,
+    { contracts: [escalationContract], descriptorSet: descriptorSet(), log, transport },
+    config,
   );
   shutdown.add('grpc server', () => listening.shutdown(config.SHUTDOWN_GRACE_MS));
   const runtime = await openServiceRuntime({
@@ -53,9 +62,9 @@ export async function startEscalation(
     log,
   );
   const store = new PgTimerStore(pool);
-  const referrals = new GrpcReferrals(config.REFERRALS_ADDRESS, identity);
-  const directory = new GrpcDirectory(config.DIRECTORY_ADDRESS);
-  const consent = new GrpcConsent(config.CONSENT_ADDRESS, identity);
+  const referrals = new GrpcReferrals(config.REFERRALS_ADDRESS, transport.clientCredentials, identity);
+  const directory = new GrpcDirectory(config.DIRECTORY_ADDRESS, transport.clientCredentials);
+  const consent = new GrpcConsent(config.CONSENT_ADDRESS, transport.clientCredentials, identity);
   const readiness = new Readiness(log);
   const events = new IdempotentConsumer({
     ...durableConsumer(runtime.topology, 'escalation-referrals'),

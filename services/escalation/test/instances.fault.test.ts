@@ -27,7 +27,7 @@ async function instance(): Promise<ScriptProcess> {
     { cwd: serviceDir },
   );
   processes.push(child);
-  await waitForServing(port, 30_000);
+  await waitForServing(port, 30_000, n.credentials);
   return child;
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { escalation, referrals } from '@passage/contracts';
-import { callUnary, createLogger, insecureCredentials, loadConfig } from '@passage/platform';
+import { callUnary, createLogger, loadConfig } from '@passage/platform';
+import { testTls } from '@passage/platform/testing';
 import { grantConsent, referralScope, type Network } from '@passage/referrals/testing';
 import { escalationConfigSchema } from '../src/config.ts';
 import { startEscalation, type RunningEscalation } from '../src/service.ts';
@@ -8,6 +9,7 @@ import { startEscalation, type RunningEscalation } from '../src/service.ts';
 export function escalationEnv(n: Network): Record<string, string> {
   return {
     ...n.referralsEnv,
+    ...testTls('escalation').env,
     REFERRALS_ADDRESS: n.referralService!.address,
     SERVICE_TOKEN_KEY: n.serviceTokenKey,
     ESCALATION_POLL_MS: '100',
@@ -38,7 +40,7 @@ export async function startEscalationIn(
     createLogger('escalation-test', process.env['LOG_LEVEL'] ?? 'silent'),
     clock.now,
   );
-  return { service, client: new escalation.EscalationServiceClient(service.address, insecureCredentials()) };
+  return { service, client: new escalation.EscalationServiceClient(service.address, n.credentials) };
 }
 
 /** A referral from Peel police to the London coalition, under consent for the given recipients. */

@@ -5,7 +5,6 @@ import { baseConfigSchema } from '@passage/platform';
 export const gatewayConfigSchema = baseConfigSchema.extend({
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  PASSAGE_ENV: z.enum(['development', 'production']).default('production'),
   /** "<key id>:<base64 32-byte Ed25519 seed>": signs the caller tokens the services verify. */
   SERVICE_TOKEN_KEY: z.string().optional(),
   DIRECTORY_ADDRESS: z.string().default('127.0.0.1:50051'),

@@ -1,6 +1,6 @@
 import { issuerFromEnv } from '@passage/auth';
 import { openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, databasePool, type Logger } from '@passage/platform';
+import { ConfigError, Shutdown, databasePool, grpcTransport, type Logger } from '@passage/platform';
 import { gatewayMigrations } from '../migrations/index.ts';
 import { PgUserStore } from './adapters/db/user-store.ts';
 import { ServiceClients } from './adapters/grpc/clients.ts';
@@ -26,6 +26,13 @@ export async function startGateway(
   if (config.DEMO_USERS === 'on' && config.PASSAGE_ENV !== 'development') {
     throw new ConfigError(['DEMO_USERS=on is for development only (PASSAGE_ENV=development)']);
   }
+  if (config.HEALTH_PORT !== undefined) {
+    throw new ConfigError([
+      'HEALTH_PORT: the gateway answers GET /livez and /readyz on HTTP_PORT — probe that port and unset HEALTH_PORT',
+    ]);
+  }
+  // Its clients of the five services: mutual TLS, or plaintext in development only (ADR 26).
+  const transport = grpcTransport(config, log);
   const issuer = issuerFromEnv(config);
   const shutdown = new Shutdown(log);
   const runtime = await openServiceRuntime({
@@ -40,13 +47,16 @@ export async function startGateway(
   const users = new PgUserStore(pool);
   if (config.DEMO_USERS === 'on') await seedDemoUsers(users, config.DEMO_PASSWORD);
   const sessionTtlMs = config.SESSION_HOURS * 3_600_000;
-  const clients = new ServiceClients({
-    directory: config.DIRECTORY_ADDRESS,
-    consent: config.CONSENT_ADDRESS,
-    referrals: config.REFERRALS_ADDRESS,
-    audit: config.AUDIT_ADDRESS,
-    escalation: config.ESCALATION_ADDRESS,
-  });
+  const clients = new ServiceClients(
+    {
+      directory: config.DIRECTORY_ADDRESS,
+      consent: config.CONSENT_ADDRESS,
+      referrals: config.REFERRALS_ADDRESS,
+      audit: config.AUDIT_ADDRESS,
+      escalation: config.ESCALATION_ADDRESS,
+    },
+    transport.clientCredentials,
+  );
   const feed = new LiveFeed(runtime.nats, runtime.topology, log);
   let oidc;
   if (config.OIDC_ISSUER) {
@@ -63,6 +73,7 @@ export async function startGateway(
     };
     oidc = { signIn: await OidcSignIn.discover(settings, users), redirectUrl };
   }
+  let serving = false;
   const app = await buildServer({
     sessions: new Sessions(users, issuer, sessionTtlMs, feed),
     clients,
@@ -74,9 +85,12 @@ export async function startGateway(
     trustProxy: config.TRUST_PROXY,
     consoleDir: config.CONSOLE_DIR || undefined,
     contract: options.contract,
+    ready: () => serving,
   });
   const url = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  serving = true;
   shutdown.add('http server', async () => {
+    serving = false;
     await feed.closeAll();
     await app.close();
   });

@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiContract } from '@passage/contracts/descriptor';
+import { ConfigError, createLogger, loadConfig } from '@passage/platform';
 import { apiRoutes } from '../src/adapters/http/api-routes.ts';
+import { gatewayConfigSchema } from '../src/config.ts';
+import { startGateway } from '../src/service.ts';
 import { Http, demoPassword, proposeInvestigation, startGatewayLab, type GatewayLab, type Session } from './support.ts';
 
 let lab: GatewayLab;
@@ -560,6 +563,31 @@ describe('security headers', () => {
     expect(csp('/api/agencies')).toContain("default-src 'none'");
     expect(csp('/api/docs/')).toContain("script-src 'self'");
     expect(csp('/api/docs/')).not.toContain('unsafe-eval');
+  });
+});
+
+describe('Kubernetes probes', () => {
+  it('answers /livez and /readyz on the HTTP port with a status and no body, not the console page', async () => {
+    for (const path of ['/livez', '/readyz']) {
+      for (const method of ['GET', 'HEAD']) {
+        const response = await http.request(method, path);
+        expect({ path, method, status: response.status, body: await response.text() }).toEqual({
+          path,
+          method,
+          status: 200,
+          body: '',
+        });
+        expect(response.headers.get('content-type') ?? '').not.toContain('text/html');
+      }
+    }
+    expect((await http.request('POST', '/readyz')).status).toBe(404);
+  });
+
+  it('refuses HEALTH_PORT, naming it, rather than ignoring it: the probes are on HTTP_PORT', async () => {
+    const config = loadConfig(gatewayConfigSchema, { PASSAGE_ENV: 'development', HEALTH_PORT: '0' });
+    const started = startGateway(config, createLogger('gateway-probes-test', 'silent'));
+    await expect(started).rejects.toBeInstanceOf(ConfigError);
+    await expect(started).rejects.toThrow(/HEALTH_PORT: the gateway answers GET \/livez and \/readyz on HTTP_PORT/);
   });
 });
 

@@ -5,6 +5,7 @@ import { escalationConfigSchema } from '@passage/escalation/config';
 import { startEscalation, type RunningEscalation } from '@passage/escalation/service';
 import type { ApiContract } from '@passage/contracts';
 import { createLogger, loadConfig } from '@passage/platform';
+import { testTls } from '@passage/platform/testing';
 import { startNetwork, type Network } from '@passage/referrals/testing';
 import { gatewayConfigSchema } from '../src/config.ts';
 import { startGateway, type RunningGateway } from '../src/service.ts';
@@ -19,7 +20,10 @@ export interface GatewayLab {
   stop(): Promise<void>;
 }
 
-/** Every service, in this process, on the test's own database and NATS namespace, behind the gateway. */
+/**
+ * Every service, in this process, on the test's own database and NATS namespace, behind the
+ * gateway; the gateway calls them over mutual TLS.
+ */
 export async function startGatewayLab(
   label: string,
   extra: Record<string, string> = {},
@@ -35,15 +39,20 @@ export async function startGatewayLab(
   const audit = await startAudit(
     loadConfig(auditConfigSchema, {
       ...common,
+      ...testTls('audit').env,
       AUDIT_SIGNING_KEY: randomBytes(32).toString('base64'),
       AUDIT_CHECKPOINT_SECONDS: '0.5',
     }),
     log,
   );
-  const escalation = await startEscalation(loadConfig(escalationConfigSchema, common), log);
+  const escalation = await startEscalation(
+    loadConfig(escalationConfigSchema, { ...common, ...testTls('escalation').env }),
+    log,
+  );
   const gateway = await startGateway(
     loadConfig(gatewayConfigSchema, {
       ...common,
+      ...testTls('gateway').env,
       AUDIT_ADDRESS: audit.address,
       ESCALATION_ADDRESS: escalation.address,
       HTTP_PORT: '0',

@@ -1,8 +1,8 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv, openKeyStore } from '@passage/crypto';
-import { IdempotentConsumer, durableConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, openGrpcServer, Readiness, type Logger } from '@passage/platform';
+import { durableConsumer, IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
+import { ConfigError, grpcTransport, openGrpcServer, Readiness, Shutdown, type Logger } from '@passage/platform';
 import { referralMigrations } from '../migrations/index.ts';
 import { SqlReferralStorage } from './adapters/db/storage.ts';
 import { referralSchema } from './adapters/db/referral-repository.ts';
@@ -27,11 +27,12 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
   }
   const crypto = new SubjectCrypto(keys.keyRing);
   const shutdown = new Shutdown(log);
+  // Mutual TLS, or plaintext in development only: a bad certificate stops it here (ADR 26).
+  const transport = grpcTransport(config, log);
   // Listening from the start: health NOT_SERVING and calls UNAVAILABLE while it waits for Postgres and NATS.
   const listening = await openGrpcServer(
-    { contracts: [referralContract], descriptorSet: descriptorSet(), log },
-    config.GRPC_HOST,
-    config.GRPC_PORT,
+    { contracts: [referralContract], descriptorSet: descriptorSet(), log, transport },
+    config,
   );
   shutdown.add('grpc server', () => listening.shutdown(config.SHUTDOWN_GRACE_MS));
   const runtime = await openServiceRuntime({
@@ -52,8 +53,8 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
   await keyStore.adoptKeysFrom(orm, referralSchema, log);
   const vault = () => keyStore.vault(crypto);
 
-  const directory = new GrpcDirectoryGateway(config.DIRECTORY_ADDRESS);
-  const consent = new GrpcConsentGateway(config.CONSENT_ADDRESS);
+  const directory = new GrpcDirectoryGateway(config.DIRECTORY_ADDRESS, transport.clientCredentials);
+  const consent = new GrpcConsentGateway(config.CONSENT_ADDRESS, transport.clientCredentials);
   const useCases = new ReferralUseCases(new SqlReferralStorage(orm, vault, topology), directory, consent);
   const readiness = new Readiness(log);
   const consentChanges = new IdempotentConsumer({

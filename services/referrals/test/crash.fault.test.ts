@@ -5,7 +5,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { referrals as pb } from '@passage/contracts';
 import { Topology, decodeEnvelope } from '@passage/events';
-import { callUnary, insecureCredentials } from '@passage/platform';
+import { callUnary } from '@passage/platform';
 import { runScript, sparePort, waitForServing, type ScriptProcess } from '@passage/testing';
 import { grantConsent, referralScope, startNetwork, waitUntil, type Network } from './support.ts';
 
@@ -28,7 +28,7 @@ async function startProcess(port: number, relay: 'on' | 'off'): Promise<ScriptPr
     { ...n.referralsEnv, GRPC_PORT: String(port), OUTBOX_RELAY: relay, LOG_LEVEL: 'warn' },
     { cwd: referralsDir },
   );
-  await waitForServing(port);
+  await waitForServing(port, 30_000, n.credentials);
   return child;
 }
 
@@ -56,7 +56,7 @@ it('publishes a committed Send exactly once after the service is killed before p
   const port = await sparePort();
   // The relay is off in this first process, so the crash falls between commit and publish.
   const doomed = await startProcess(port, 'off');
-  const client = new pb.ReferralServiceClient(`127.0.0.1:${port}`, insecureCredentials());
+  const client = new pb.ReferralServiceClient(`127.0.0.1:${port}`, n.credentials);
   const { referral } = await callUnary(
     client.send.bind(client),
     {

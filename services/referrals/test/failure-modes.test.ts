@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { directory as dpb, referrals as pb } from '@passage/contracts';
 import { failureOf } from '@passage/testing';
-import { callUnary, insecureCredentials, type PassageError } from '@passage/platform';
+import { callUnary, type PassageError } from '@passage/platform';
 import { grantConsent, referralScope, startNetwork, waitUntil, type Network } from './support.ts';
 
 let n: Network;
@@ -48,7 +48,7 @@ const sendTo = (subjectRef: string, toAgency: string) =>
 
 it('refuses to send to an agency that is not accepting referrals, and stores nothing', async () => {
   const subjectRef = await consentFor('windsor-essex-ahtag');
-  const directory = new dpb.DirectoryServiceClient(n.directory.address, insecureCredentials());
+  const directory = new dpb.DirectoryServiceClient(n.directory.address, n.credentials);
   const { agency } = await callUnary(directory.getAgency.bind(directory), { id: 'windsor-essex-ahtag' });
   await callUnary(
     directory.upsertAgency.bind(directory),

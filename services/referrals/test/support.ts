@@ -7,7 +7,8 @@ import { newKekSetting } from '@passage/crypto';
 import { directoryConfigSchema } from '@passage/directory/config';
 import { ontarioAgencies } from '@passage/directory/seed';
 import { startDirectory, type RunningDirectory } from '@passage/directory/service';
-import { bearerMetadata, callUnary, createLogger, insecureCredentials, loadConfig } from '@passage/platform';
+import { bearerMetadata, callUnary, createLogger, loadConfig, type ClientCredentials } from '@passage/platform';
+import { testTls } from '@passage/platform/testing';
 import { createTestDatabase, createTestNats, waitUntil, type TestDatabase, type TestNats } from '@passage/testing';
 import pg from 'pg';
 import { referralsConfigSchema } from '../src/config.ts';
@@ -21,8 +22,10 @@ export interface Network {
   readonly referralService: RunningReferrals | undefined;
   readonly consent: consent.ConsentServiceClient;
   readonly referrals: referrals.ReferralServiceClient | undefined;
-  /** Environment for a referrals process of the test's own (fault tests). */
+  /** Environment for a referrals process of the test's own (fault tests), its certificate included. */
   readonly referralsEnv: Record<string, string>;
+  /** A test client's mutual-TLS credentials (every service here speaks only mutual TLS). */
+  readonly credentials: ClientCredentials;
   /** The test's token key as SERVICE_TOKEN_KEY: another service signing its own caller tokens. */
   readonly serviceTokenKey: string;
   readonly sql: pg.Client;
@@ -32,7 +35,8 @@ export interface Network {
 
 /**
  * The seeded directory, consent and referrals services, all real, in one database (a
- * schema each) and one NATS namespace, with keys of the test's own.
+ * schema each) and one NATS namespace, with keys and certificates of the test's own: as in
+ * production, they call each other over mutual TLS.
  */
 export async function startNetwork(label: string, options: { referrals?: boolean } = {}): Promise<Network> {
   const db = await createTestDatabase(label);
@@ -45,6 +49,7 @@ export async function startNetwork(label: string, options: { referrals?: boolean
   const directory = await startDirectory(
     loadConfig(directoryConfigSchema, {
       ...common,
+      ...testTls('directory').env,
       DIRECTORY_SEED: 'ontario',
       AUTH_PUBLIC_KEYS: keys.AUTH_PUBLIC_KEYS,
     }),
@@ -54,6 +59,7 @@ export async function startNetwork(label: string, options: { referrals?: boolean
     loadConfig(consentConfigSchema, {
       ...common,
       ...keys,
+      ...testTls('consent').env,
       RECEIPT_SIGNING_KEY: `r:${randomBytes(32).toString('base64')}`,
     }),
     log,
@@ -61,6 +67,7 @@ export async function startNetwork(label: string, options: { referrals?: boolean
   const referralsEnv = {
     ...common,
     ...keys,
+    ...testTls('referrals').env,
     DIRECTORY_ADDRESS: directory.address,
     CONSENT_ADDRESS: consentService.address,
   };
@@ -75,9 +82,10 @@ export async function startNetwork(label: string, options: { referrals?: boolean
     const { rows } = await sql.query<{ n: number }>('select count(*)::int as n from consent.agencies');
     return rows[0]!.n === ontarioAgencies.length;
   });
-  const consentClient = new consent.ConsentServiceClient(consentService.address, insecureCredentials());
+  const credentials = testTls().clientCredentials;
+  const consentClient = new consent.ConsentServiceClient(consentService.address, credentials);
   const referralClient = referralService
-    ? new referrals.ReferralServiceClient(referralService.address, insecureCredentials())
+    ? new referrals.ReferralServiceClient(referralService.address, credentials)
     : undefined;
   return {
     db,
@@ -88,6 +96,7 @@ export async function startNetwork(label: string, options: { referrals?: boolean
     consent: consentClient,
     referrals: referralClient,
     referralsEnv,
+    credentials,
     serviceTokenKey: `test:${issuerSeed.toString('base64')}`,
     sql,
     as: (user) => bearerMetadata(issuer.issue(typeof user === 'string' ? demoUsers[user]! : user)),

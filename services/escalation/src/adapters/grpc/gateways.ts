@@ -1,6 +1,6 @@
 import type { TokenIssuer } from '@passage/auth';
 import { consent, directory, referrals } from '@passage/contracts';
-import { PassageError, bearerMetadata, callUnary, insecureCredentials } from '@passage/platform';
+import { PassageError, bearerMetadata, callUnary, type ClientCredentials } from '@passage/platform';
 import type { Candidate, ConsentPort, DirectoryPort, EscalateOutcome, ReferralsPort } from '../../app/ports.ts';
 import type { Target } from '../../domain/index.ts';
 
@@ -30,8 +30,8 @@ export class GrpcReferrals implements ReferralsPort {
   readonly #client: referrals.ReferralServiceClient;
   readonly #identity: ServiceIdentity;
 
-  constructor(address: string, identity: ServiceIdentity) {
-    this.#client = new referrals.ReferralServiceClient(address, insecureCredentials());
+  constructor(address: string, credentials: ClientCredentials, identity: ServiceIdentity) {
+    this.#client = new referrals.ReferralServiceClient(address, credentials);
     this.#identity = identity;
   }
 
@@ -61,8 +61,8 @@ export class GrpcDirectory implements DirectoryPort {
   /** Suggestions change when the directory does: a burst of escalations asks once a minute. */
   readonly #recent = new Map<string, { at: number; candidates: Promise<Candidate[]> }>();
 
-  constructor(address: string) {
-    this.#client = new directory.DirectoryServiceClient(address, insecureCredentials());
+  constructor(address: string, credentials: ClientCredentials) {
+    this.#client = new directory.DirectoryServiceClient(address, credentials);
   }
 
   candidates(
@@ -127,8 +127,8 @@ export class GrpcConsent implements ConsentPort {
   readonly #client: consent.ConsentServiceClient;
   readonly #identity: ServiceIdentity;
 
-  constructor(address: string, identity: ServiceIdentity) {
-    this.#client = new consent.ConsentServiceClient(address, insecureCredentials());
+  constructor(address: string, credentials: ClientCredentials, identity: ServiceIdentity) {
+    this.#client = new consent.ConsentServiceClient(address, credentials);
     this.#identity = identity;
   }
 

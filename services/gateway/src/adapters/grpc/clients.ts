@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { audit, consent, directory, escalation, referrals } from '@passage/contracts';
-import { insecureCredentials } from '@passage/platform';
+import type { ClientCredentials } from '@passage/platform';
 
 export interface ServiceAddresses {
   readonly directory: string;
@@ -20,12 +20,13 @@ export class ServiceClients {
   /** The same clients by the full name of their service, for the HTTP routes the proto maps. */
   readonly byService: ReadonlyMap<string, grpc.Client>;
 
-  constructor(addresses: ServiceAddresses) {
-    this.directory = new directory.DirectoryServiceClient(addresses.directory, insecureCredentials());
-    this.consent = new consent.ConsentServiceClient(addresses.consent, insecureCredentials());
-    this.referrals = new referrals.ReferralServiceClient(addresses.referrals, insecureCredentials());
-    this.audit = new audit.AuditServiceClient(addresses.audit, insecureCredentials());
-    this.escalation = new escalation.EscalationServiceClient(addresses.escalation, insecureCredentials());
+  /** `credentials`: the gateway's GrpcTransport (mutual TLS; plaintext in development only). */
+  constructor(addresses: ServiceAddresses, credentials: ClientCredentials) {
+    this.directory = new directory.DirectoryServiceClient(addresses.directory, credentials);
+    this.consent = new consent.ConsentServiceClient(addresses.consent, credentials);
+    this.referrals = new referrals.ReferralServiceClient(addresses.referrals, credentials);
+    this.audit = new audit.AuditServiceClient(addresses.audit, credentials);
+    this.escalation = new escalation.EscalationServiceClient(addresses.escalation, credentials);
     this.byService = new Map<string, grpc.Client>([
       ['passage.directory.v1.DirectoryService', this.directory],
       ['passage.consent.v1.ConsentService', this.consent],

@@ -8,6 +8,8 @@ import {
   bearerMetadata,
   isPassageError,
   isTransientDependencyError,
+  probePaths,
+  probeStatus,
   type Logger,
 } from '@passage/platform';
 import type { SessionRecord } from '../../app/ports.ts';
@@ -42,6 +44,8 @@ export interface GatewayDependencies {
   readonly consoleDir?: string | undefined;
   /** The HTTP API the proto declares (ADR 24); by default the one `pnpm gen` built. */
   readonly contract?: ApiContract | undefined;
+  /** Whether the gateway serves (false once it shuts down): what GET /readyz answers. */
+  readonly ready: () => boolean;
 }
 
 declare module 'fastify' {
@@ -169,6 +173,13 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     if (withConsole && isConsolePath(request.method, path)) return sendConsolePage(reply);
     return fail(reply, new PassageError('not_found', `no route ${request.method} ${path}`));
   });
+
+  // Kubernetes probes, answered as every service's health port answers them (ADR 26): a status, no body.
+  for (const path of probePaths) {
+    app.get(path, { schema: { hide: true } }, (_request, reply) =>
+      reply.code(probeStatus(path, deps.ready())).header('cache-control', 'no-store').send(),
+    );
+  }
 
   const cookieOptions = { httpOnly: true, secure: true, sameSite: 'strict', path: '/' } as const;
 

@@ -1,7 +1,7 @@
 import { isWeekday, type OpeningHours, type Weekday } from '@passage/sla';
 import { isRecipientKind, type DataCategory, type Grant } from '@passage/consent-policy';
 import { consent, directory } from '@passage/contracts';
-import { PassageError, bearerMetadata, callUnary, insecureCredentials } from '@passage/platform';
+import { PassageError, bearerMetadata, callUnary, type ClientCredentials } from '@passage/platform';
 import type { AgencyFacts, ConsentDecision, ConsentGateway, DirectoryGateway } from '../../app/ports.ts';
 
 /** A dependency that does not answer makes the call fail closed, never open. */
@@ -20,8 +20,8 @@ export class GrpcDirectoryGateway implements DirectoryGateway {
   readonly #cache = new Map<string, { facts: AgencyFacts | undefined; at: number }>();
   readonly #maxAgeMs: number;
 
-  constructor(address: string, maxAgeMs = 5_000) {
-    this.#client = new directory.DirectoryServiceClient(address, insecureCredentials());
+  constructor(address: string, credentials: ClientCredentials, maxAgeMs = 5_000) {
+    this.#client = new directory.DirectoryServiceClient(address, credentials);
     this.#maxAgeMs = maxAgeMs;
   }
 
@@ -64,8 +64,8 @@ export class GrpcDirectoryGateway implements DirectoryGateway {
 export class GrpcConsentGateway implements ConsentGateway {
   readonly #client: consent.ConsentServiceClient;
 
-  constructor(address: string) {
-    this.#client = new consent.ConsentServiceClient(address, insecureCredentials());
+  constructor(address: string, credentials: ClientCredentials) {
+    this.#client = new consent.ConsentServiceClient(address, credentials);
   }
 
   async evaluate(
