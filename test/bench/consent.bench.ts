@@ -90,6 +90,8 @@ async function overGrpc(): Promise<{
       AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
       RECEIPT_SIGNING_KEY: `bench:${randomBytes(32).toString('base64')}`,
       // Over mutual TLS, as deployed.
+      // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
+      PASSAGE_ENV: 'development',
       ...testTls('consent').env,
     },
     { cwd: fileURLToPath(new URL('../../services/consent/', import.meta.url)) },

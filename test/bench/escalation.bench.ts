@@ -40,6 +40,8 @@ try {
     'src/main.ts',
     {
       ...n.referralsEnv,
+      // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
+      PASSAGE_ENV: 'development',
       ...testTls('escalation').env,
       REFERRALS_ADDRESS: n.referralService!.address,
       SERVICE_TOKEN_KEY: n.serviceTokenKey,

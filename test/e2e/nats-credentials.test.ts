@@ -1,3 +1,4 @@
+import { testTls } from '@passage/platform/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -453,7 +454,13 @@ describe('a service NATS refuses does not start, and says why in one line', () =
   });
 
   it('outside development, no CA or no user is a configuration error naming the setting', async () => {
-    const env = { ...directoryEnv('directory'), PASSAGE_ENV: 'production', AUTH_PUBLIC_KEYS: undefined };
+    // Production with gRPC's certificate given: what is missing is NATS's alone.
+    const env = {
+      ...directoryEnv('directory'),
+      ...testTls('directory').env,
+      PASSAGE_ENV: 'production',
+      AUTH_PUBLIC_KEYS: undefined,
+    };
     const noCa = await failureOf(
       startDirectory(
         loadConfig(directoryConfigSchema, {
@@ -567,6 +574,7 @@ describe('deploy/nats: the committed configuration', () => {
           .replaceAll('/etc/nats/tls/tls.key', certs.key('nats'))
           .replaceAll('/etc/nats/tls/ca.crt', certs.ca)
           .replace('"/data/jetstream"', `"${join(nodeDir, 'js')}"`)
+          .replace('"/var/run/nats/nats.pid"', `"${join(nodeDir, 'nats.pid')}"`)
           .replace('"0.0.0.0:4222"', `"127.0.0.1:${node.client}"`)
           .replace('"0.0.0.0:6222"', `"127.0.0.1:${node.route}"`)
           .replace('"0.0.0.0:8222"', `"127.0.0.1:${node.http}"`);

@@ -28,6 +28,8 @@ beforeAll(async () => {
     AUDIT_ADDRESS: lab.service!.address,
     AUDIT_VERIFIER_KEY: lab.service!.verifierKey,
     PASSAGE_TOKEN: lab.token('admin'),
+    // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
+    PASSAGE_ENV: 'development',
     ...testTls('cli').env,
   };
 });

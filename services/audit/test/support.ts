@@ -56,6 +56,8 @@ export async function startAuditLab(
     NATS_URL: nats.url,
     NATS_NAMESPACE: nats.namespace,
     GRPC_PORT: '0',
+    // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
+    PASSAGE_ENV: 'development',
     ...testTls('audit').env,
     AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
     AUDIT_SIGNING_KEY: randomBytes(32).toString('base64'),

@@ -40,6 +40,8 @@ export async function startConsentHarness(label: string, env: Record<string, str
   const directory = await startDirectory(
     loadConfig(directoryConfigSchema, {
       ...common,
+      // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
+      PASSAGE_ENV: 'development',
       ...testTls('directory').env,
       DIRECTORY_SEED: 'ontario',
       AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
@@ -49,6 +51,8 @@ export async function startConsentHarness(label: string, env: Record<string, str
   const consent = await startConsent(
     loadConfig(consentConfigSchema, {
       ...common,
+      // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
+      PASSAGE_ENV: 'development',
       ...testTls('consent').env,
       PASSAGE_KEK: kek,
       AUTH_PUBLIC_KEYS: issuer.publicKeySetting,

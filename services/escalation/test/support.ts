@@ -9,6 +9,8 @@ import { startEscalation, type RunningEscalation } from '../src/service.ts';
 export function escalationEnv(n: Network): Record<string, string> {
   return {
     ...n.referralsEnv,
+    // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
+    PASSAGE_ENV: 'development',
     ...testTls('escalation').env,
     REFERRALS_ADDRESS: n.referralService!.address,
     SERVICE_TOKEN_KEY: n.serviceTokenKey,

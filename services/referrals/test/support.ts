@@ -49,6 +49,8 @@ export async function startNetwork(label: string, options: { referrals?: boolean
   const directory = await startDirectory(
     loadConfig(directoryConfigSchema, {
       ...common,
+      // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
+      PASSAGE_ENV: 'development',
       ...testTls('directory').env,
       DIRECTORY_SEED: 'ontario',
       AUTH_PUBLIC_KEYS: keys.AUTH_PUBLIC_KEYS,
@@ -59,6 +61,8 @@ export async function startNetwork(label: string, options: { referrals?: boolean
     loadConfig(consentConfigSchema, {
       ...common,
       ...keys,
+      // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
+      PASSAGE_ENV: 'development',
       ...testTls('consent').env,
       RECEIPT_SIGNING_KEY: `r:${randomBytes(32).toString('base64')}`,
     }),
@@ -67,6 +71,8 @@ export async function startNetwork(label: string, options: { referrals?: boolean
   const referralsEnv = {
     ...common,
     ...keys,
+    // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
+    PASSAGE_ENV: 'development',
     ...testTls('referrals').env,
     DIRECTORY_ADDRESS: directory.address,
     CONSENT_ADDRESS: consentService.address,
