@@ -137,7 +137,6 @@ function checkCertificates(ca: string, cert: string, key: string, role: 'service
       "not a CA certificate (no basicConstraints CA:TRUE) — give the issuer's certificate (ca.crt)",
     );
   }
-  for (const authority of authorities) checkValidity('GRPC_TLS_CA', authority, now);
   const chain = certificates('GRPC_TLS_CERT', cert);
   for (const certificate of chain) checkValidity('GRPC_TLS_CERT', certificate, now);
   let privateKey: KeyObject;
@@ -156,16 +155,18 @@ function checkCertificates(ca: string, cert: string, key: string, role: 'service
   // Leaf first, then any intermediates; the last must be issued by (or be) one of the CAs.
   const chained = chain.every((certificate, i) => i === chain.length - 1 || issuedBy(certificate, chain[i + 1]!));
   const top = chain.at(-1)!;
-  const anchored = authorities.some(
+  const anchor = authorities.find(
     (authority) => authority.fingerprint256 === top.fingerprint256 || issuedBy(top, authority),
   );
-  if (!chained || !anchored) {
+  if (!chained || !anchor) {
     refuse(
       'GRPC_TLS_CERT',
       'the certificate was not issued by GRPC_TLS_CA — make both with `pnpm passage certs dev --out DIR` ' +
         'or take them from the same issuer',
     );
   }
+  // The CA that issued it must be valid too (a bundle may hold others, for a rotation).
+  checkValidity('GRPC_TLS_CA', anchor, now);
   const usages = leaf.keyUsage;
   const needed = role === 'service' ? [serverAuth, clientAuth] : [clientAuth];
   if (usages && !needed.every((usage) => usages.includes(usage))) {

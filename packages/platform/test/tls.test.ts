@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -23,6 +24,34 @@ const files = writeDevCertificates({ dir: join(dir, 'ours'), names: ['referrals'
 const other = writeDevCertificates({ dir: join(dir, 'other'), names: ['referrals', 'cli'] });
 // Issued by our CA, expired yesterday (openssl takes negative days): the CA is already there.
 const expired = writeDevCertificates({ dir: join(dir, 'ours'), names: ['expired'], days: -1 });
+/** A certificate from our CA for one extended key usage only, as a careless issuer might make it. */
+function onlyFor(usage: 'serverAuth' | 'clientAuth'): { cert: string; key: string } {
+  const at = join(dir, 'ours');
+  const run = (...args: string[]) => {
+    const result = spawnSync('openssl', args, { cwd: at, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(result.stderr);
+  };
+  writeFileSync(join(at, `${usage}.ext`), `extendedKeyUsage=${usage}\nsubjectAltName=DNS:localhost\n`);
+  run('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${usage}.key`);
+  run('req', '-new', '-key', `${usage}.key`, '-subj', `/CN=${usage}`, '-out', `${usage}.csr`);
+  run(
+    'x509',
+    '-req',
+    '-in',
+    `${usage}.csr`,
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-days',
+    '1',
+    '-extfile',
+    `${usage}.ext`,
+    '-out',
+    `${usage}.crt`,
+  );
+  return { cert: pem(join(at, `${usage}.crt`)), key: pem(join(at, `${usage}.key`)) };
+}
 const servers: RunningGrpcServer[] = [];
 afterAll(async () => {
   for (const server of servers) await server.shutdown(100);
@@ -136,6 +165,27 @@ describe('grpcTransport: the settings', () => {
     const broken = all.GRPC_TLS_CERT.replace(/\n([A-Za-z0-9+/]{10})/, '\n!!!!!!!!!!');
     expect(refusal({ PASSAGE_ENV: 'production', ...all, GRPC_TLS_CERT: broken })).toMatch(
       /^GRPC_TLS_CERT: a certificate in it does not parse/,
+    );
+  });
+
+  it('refuses a service certificate that is not for both server and client authentication', () => {
+    const ca = pem(files.ca);
+    for (const usage of ['serverAuth', 'clientAuth'] as const) {
+      const { cert, key } = onlyFor(usage);
+      expect(refusal({ PASSAGE_ENV: 'production', GRPC_TLS_CA: ca, GRPC_TLS_CERT: cert, GRPC_TLS_KEY: key })).toMatch(
+        /^GRPC_TLS_CERT: the certificate is not for both TLS server and client authentication/,
+      );
+    }
+    // The command line only calls: client authentication is enough, server-only is not.
+    const client = onlyFor('clientAuth');
+    const settings = { PASSAGE_ENV: 'production' as const, GRPC_TLS_CA: ca };
+    expect(
+      grpcTransport({ ...settings, GRPC_TLS_CERT: client.cert, GRPC_TLS_KEY: client.key }, recording(), 'client')
+        .security,
+    ).toBe('mutual-tls');
+    const server = onlyFor('serverAuth');
+    expect(refusal({ ...settings, GRPC_TLS_CERT: server.cert, GRPC_TLS_KEY: server.key }, 'client')).toMatch(
+      /^GRPC_TLS_CERT: the certificate is not for TLS client authentication/,
     );
   });
 });
