@@ -85,6 +85,7 @@ async function overGrpc(): Promise<{
       NATS_NAMESPACE: nats.namespace,
       GRPC_PORT: String(port),
       LOG_LEVEL: 'warn',
+      PASSAGE_ENV: 'development',
       PASSAGE_KEK: newKekSetting('bench'),
       AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
       RECEIPT_SIGNING_KEY: `bench:${randomBytes(32).toString('base64')}`,

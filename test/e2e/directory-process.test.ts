@@ -35,7 +35,9 @@ beforeAll(async () => {
       NATS_NAMESPACE: nats.namespace,
       GRPC_PORT: String(port),
       DIRECTORY_SEED: 'ontario',
-      // Production mode: a change needs a caller token these keys verify.
+      // Development for the database (it provisions its schema with this superuser URL, ADR 28); a
+      // change still needs a caller token these keys verify.
+      PASSAGE_ENV: 'development',
       AUTH_PUBLIC_KEYS: new TokenIssuer('test', randomBytes(32)).publicKeySetting,
       LOG_LEVEL: 'info',
     },

@@ -5,3 +5,4 @@ export * from './processes.ts';
 export * from './grpc-probes.ts';
 export * from './spans.ts';
 export * from './waiting.ts';
+export * from './private-postgres.ts';

@@ -1,5 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sparePort, waitForPort } from './servers.ts';
@@ -96,55 +96,6 @@ export async function startPrivateNatsCluster(
       for (const child of children) child.kill('SIGTERM');
       await Promise.all(children.map(exited));
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-const pgBinDir = process.env['PG_BIN_DIR'] ?? '/usr/lib/postgresql/15/bin';
-
-/**
- * A PostgreSQL cluster of its own on a spare port (initdb + pg_ctl). Postgres refuses to
- * run as root, so as root it runs as the `postgres` user.
- */
-export async function startPrivatePostgres(): Promise<PrivateServer> {
-  const port = await sparePort();
-  const dir = mkdtempSync(join(tmpdir(), 'passage-pg-'));
-  chmodSync(dir, 0o777);
-  const dataDir = join(dir, 'data');
-  const asOwner = (command: string, args: string[]): [string, string[]] =>
-    process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
-  const run = (command: string, args: string[]): void => {
-    const [cmd, argv] = asOwner(command, args);
-    const result = spawnSync(cmd, argv, { encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr || result.error?.message}`);
-  };
-  run(join(pgBinDir, 'initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync']);
-  const start = async (): Promise<void> => {
-    run(join(pgBinDir, 'pg_ctl'), [
-      '-D',
-      dataDir,
-      '-l',
-      join(dir, 'log'),
-      '-w',
-      '-o',
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
-      'start',
-    ]);
-    await waitForPort(port);
-  };
-  await start();
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    port,
-    kill() {
-      run(join(pgBinDir, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', 'stop']);
-      return Promise.resolve();
-    },
-    restart: start,
-    dispose() {
-      spawnSync(...asOwner(join(pgBinDir, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', 'stop']));
-      rmSync(dir, { recursive: true, force: true });
-      return Promise.resolve();
     },
   };
 }

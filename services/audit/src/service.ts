@@ -3,7 +3,7 @@ import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { ConfigError, Shutdown, databasePool, openGrpcServer, type Logger } from '@passage/platform';
-import { auditMigrations } from '../migrations/index.ts';
+import { auditDatabases } from '../migrations/index.ts';
 import { PgLogStore } from './adapters/db/log-store.ts';
 import { PgReportStore } from './adapters/db/report-store.ts';
 import { LogConsumer } from './adapters/events/log-consumer.ts';
@@ -46,8 +46,8 @@ export async function startAudit(
   const runtime = await openServiceRuntime({
     name: 'audit',
     config,
+    databases: auditDatabases,
     schema: auditSchema,
-    migrations: auditMigrations,
     streams: ['referral', 'consent', 'directory', 'audit'],
     relay: false,
     log,

@@ -2,7 +2,7 @@ import { issuerFromEnv, verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { ConfigError, Shutdown, databasePool, openGrpcServer, type Logger } from '@passage/platform';
-import { escalationMigrations } from '../migrations/index.ts';
+import { escalationDatabases } from '../migrations/index.ts';
 import { PgTimerStore } from './adapters/db/timer-store.ts';
 import { referralEventHandler } from './adapters/events/referral-events.ts';
 import { escalationService, escalationContract } from './adapters/grpc/escalation-service.ts';
@@ -42,8 +42,8 @@ export async function startEscalation(
   const runtime = await openServiceRuntime({
     name: 'escalation',
     config,
+    databases: escalationDatabases,
     schema: escalationSchema,
-    migrations: escalationMigrations,
     streams: ['referral'],
     relay: false,
     log,
