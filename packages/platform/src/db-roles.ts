@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { MigrationObject } from '@mikro-orm/core';
 import { databaseClient, withParam } from './database-url.ts';
 import type { Logger } from './logger.ts';
-import { migrateDatabase } from './orm.ts';
+import { DatabaseNotReadyError, checkMigrations, migrateDatabase } from './orm.ts';
 
 /**
  * Each service schema's two roles and what makes them (docs/adr/0028-database-login-roles.md):
@@ -362,13 +362,29 @@ export async function migrateServiceDatabases(
       }
       await ensureConnect(client, runtime, session.changes);
       await ensureSchema(client, plan, session.changes);
-      session.applied = await migrateDatabase({
-        url: ownerUrl(plan.schema),
-        schema: plan.schema,
-        entities: [],
-        migrations: plan.migrations,
-        poolMax: 1,
-      });
+      // MikroORM's migrator only when something is pending: a re-run opens no ORM at all.
+      await client.query(`set role ${q(owner)}`);
+      const behind = await checkMigrations(
+        async (text) => (await client.query<{ name: string }>(text)).rows,
+        plan.schema,
+        plan.migrations,
+      ).then(
+        () => false,
+        (error: unknown) => {
+          if (error instanceof DatabaseNotReadyError) return true;
+          throw error;
+        },
+      );
+      await client.query('reset role');
+      if (behind) {
+        session.applied = await migrateDatabase({
+          url: ownerUrl(plan.schema),
+          schema: plan.schema,
+          entities: [],
+          migrations: plan.migrations,
+          poolMax: 1,
+        });
+      }
     }
     await databases.afterMigrations?.(ownerUrl, options.log);
     for (const session of sessions) await applyGrants(session.client, session.plan, session.changes);

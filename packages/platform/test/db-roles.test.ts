@@ -231,6 +231,68 @@ describe('the migration job', () => {
       BootstrapError,
     );
   });
+  it('works with an admin login that may create roles and schemas but is no superuser', async () => {
+    const suffix = randomBytes(3).toString('hex');
+    const admin = `passage_test_admin_${suffix}`;
+    const schema = `adm_${suffix}`;
+    rolesMade.push(`passage_${schema}`, `passage_${schema}_owner`);
+    await sql(db.url, `create role ${admin} login createrole`);
+    await sql(db.url, `grant create on database "${db.name}" to ${admin}`);
+    try {
+      const [report] = await migrateServiceDatabases(databases(schema), {
+        admin: { data: withLogin(db.url, admin) },
+        log,
+      });
+      expect(report!.applied).toEqual(['Migration20261128000000Things']);
+      expect(report!.changes).toContain(`grant passage_${schema}_owner to ${admin}`);
+      await checkServiceLogin(withLogin(db.url, `passage_${schema}`), databases(schema).schemas[0]!, 'DATABASE_URL');
+      const [again] = await migrateServiceDatabases(databases(schema), {
+        admin: { data: withLogin(db.url, admin) },
+        log,
+      });
+      expect(again).toEqual({ schema, applied: [], changes: [] });
+      // An admin login that may not create roles is told so.
+      await expect(
+        migrateServiceDatabases(databases(schema), { admin: { data: withLogin(db.url, `passage_${schema}`) }, log }),
+      ).rejects.toThrow(
+        `the admin login passage_${schema} may not create roles: DATABASE_ADMIN_URL needs a role with CREATEROLE`,
+      );
+    } finally {
+      await sql(db.url, `drop schema if exists ${schema} cascade`);
+      await sql(db.url, `drop owned by ${admin}`);
+      await sql(db.url, `drop role ${admin}`);
+    }
+  });
+
+  it('takes over a schema made before the owner role existed, when the service role owned it', async () => {
+    const schema = `old_${randomBytes(3).toString('hex')}`;
+    rolesMade.push(`passage_${schema}`, `passage_${schema}_owner`);
+    // As serviceDatabaseUrl left it: a NOLOGIN role owning the schema and its tables, migrations applied.
+    const legacy = await outcomes(db.url, [
+      `create role passage_${schema} nologin`,
+      `create schema ${schema} authorization passage_${schema}`,
+      `set role passage_${schema}`,
+      `create table ${schema}.things (id bigserial primary key, label text not null default '')`,
+      `create table ${schema}.mikro_orm_migrations (id serial primary key, name varchar(255), executed_at timestamptz default now())`,
+      `insert into ${schema}.mikro_orm_migrations (name) values ('Migration20261128000000Things')`,
+    ]);
+    expect(legacy).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+    const [report] = await migrateServiceDatabases(databases(schema), { admin: { data: db.url }, log });
+    expect(report!.changes).toEqual(
+      expect.arrayContaining([
+        `alter role passage_${schema} login nosuperuser nocreatedb nocreaterole noreplication nobypassrls`,
+        `reassign owned by passage_${schema} to passage_${schema}_owner`,
+      ]),
+    );
+    await checkServiceLogin(withLogin(db.url, `passage_${schema}`), databases(schema).schemas[0]!, 'DATABASE_URL');
+    const owners = await sql<{ owner: string }>(
+      db.url,
+      `select distinct pg_get_userbyid(c.relowner) as owner from pg_class c
+         join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1`,
+      [schema],
+    );
+    expect(owners).toEqual([{ owner: `passage_${schema}_owner` }]);
+  });
 });
 
 describe('a service at start', () => {
