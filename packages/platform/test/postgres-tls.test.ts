@@ -11,6 +11,8 @@ import {
   type PrivatePostgresPair,
 } from '@passage/testing';
 import {
+  ConfigError,
+  checkServiceLogin,
   chooseDatabaseHost,
   createLogger,
   databaseClient,
@@ -19,7 +21,10 @@ import {
   migrateDatabase,
   openDatabase,
   parseDatabaseUrl,
+  runMigrationJob,
+  serviceLogins,
   writeDevCertificates,
+  type ServiceDatabases,
   type DevCertificateFiles,
   type MikroORM,
 } from '../src/index.ts';
@@ -110,6 +115,61 @@ describe('Postgres over TLS', () => {
       await pool.end();
       await orm.close(true);
     }
+  });
+});
+
+describe('outside development', () => {
+  it('the migration job and a service log in over TLS only, each as what it is', async () => {
+    const at = (user: string, tls = true) =>
+      `postgres://${user}@localhost:${pair.primary.port}/postgres` +
+      (tls ? `?sslmode=verify-full&sslrootcert=${certs.ca}` : '');
+    const databases: ServiceDatabases = {
+      service: 'tlsjob',
+      schemas: [
+        {
+          schema: 'tlsjob',
+          migrations: [
+            {
+              name: 'Migration20261201000000TlsJob',
+              class: class extends Migration {
+                override up(): void {
+                  this.addSql('create table tlsjob.marks (n int)');
+                }
+              },
+            },
+          ],
+          grants: { marks: ['select', 'insert'] },
+        },
+      ],
+    };
+    const job = { PASSAGE_ENV: 'production', LOG_LEVEL: 'silent' };
+    await expect(runMigrationJob(databases, job)).rejects.toThrow(/DATABASE_ADMIN_URL is required outside development/);
+    await expect(runMigrationJob(databases, { ...job, DATABASE_ADMIN_URL: at('postgres', false) })).rejects.toThrow(
+      /DATABASE_ADMIN_URL: outside development Postgres is reached over TLS/,
+    );
+    const [report] = await runMigrationJob(databases, {
+      ...job,
+      DATABASE_ADMIN_URL: at('postgres'),
+      TLSJOB_DATABASE_PASSWORD: 'synthetic-password-1',
+    });
+    expect(report?.applied).toEqual(['Migration20261201000000TlsJob']);
+    // Its password is stored as a SCRAM verifier made here: the server never saw it in clear.
+    expect(
+      await one<{ scram: boolean }>(
+        at('postgres'),
+        `select rolpassword like 'SCRAM-SHA-256$4096:%' as scram from pg_authid where rolname = 'passage_tlsjob'`,
+      ),
+    ).toEqual({ scram: true });
+
+    const plan = databases.schemas[0]!;
+    const logins = await serviceLogins({ databases, urls: { data: at('passage_tlsjob') }, env: 'production', log });
+    expect(logins.url('tlsjob')).toBe(at('passage_tlsjob'));
+    await checkServiceLogin(logins.url('tlsjob'), plan, 'DATABASE_URL');
+    expect(await one<{ ssl: boolean }>(logins.url('tlsjob'), onTls)).toMatchObject({ ssl: true });
+    await expect(checkServiceLogin(at('postgres'), plan, 'DATABASE_URL')).rejects.toThrow(/a superuser/);
+    await expect(
+      serviceLogins({ databases, urls: { data: at('passage_tlsjob', false) }, env: 'production', log }),
+    ).rejects.toBeInstanceOf(ConfigError);
   });
 });
 
