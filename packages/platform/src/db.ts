@@ -139,16 +139,14 @@ export async function checkServiceLogin(url: string, plan: SchemaPlan, setting: 
       plan.schema,
       plan.migrations,
     );
-    const missing: string[] = [];
-    for (const [table, privileges] of Object.entries(plan.grants)) {
-      for (const privilege of privileges) {
-        const { rows: held } = await client.query<{ ok: boolean }>(
-          `select to_regclass($1) is not null and has_table_privilege($1, $2) as ok`,
-          [`"${plan.schema}"."${table}"`, privilege],
-        );
-        if (!held[0]?.ok) missing.push(`${privilege} on ${table}`);
-      }
-    }
+    const wanted = Object.entries(plan.grants).flatMap(([table, privileges]) => privileges.map((p) => [table, p]));
+    const { rows: lacking } = await client.query<{ missing: string }>(
+      `select w.privilege || ' on ' || w.tab as missing
+         from unnest($1::text[], $2::text[]) as w(tab, privilege)
+        where not coalesce(has_table_privilege(to_regclass(format('%I.%I', $3::text, w.tab)), w.privilege), false)`,
+      [wanted.map(([table]) => table), wanted.map(([, privilege]) => privilege), plan.schema],
+    );
+    const missing = lacking.map((row) => row.missing);
     if (missing.length > 0) {
       throw new DatabaseNotReadyError(
         `${setting}: ${row.me} lacks ${missing.join(', ')} in ${plan.schema}: ${runTheJob}`,

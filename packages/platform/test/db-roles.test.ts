@@ -222,6 +222,17 @@ describe('the migration job', () => {
       'grant select, insert on table alpha.things to passage_alpha',
     ]);
     await checkServiceLogin(withLogin(db.url, 'passage_alpha'), databases('alpha').schemas[0]!, 'DATABASE_URL');
+    // A grant taken away: the service waits for the job to give it back.
+    await sql(db.url, 'revoke insert on alpha.things from passage_alpha');
+    const lacking = checkServiceLogin(
+      withLogin(db.url, 'passage_alpha'),
+      databases('alpha').schemas[0]!,
+      'DATABASE_URL',
+    );
+    await expect(lacking).rejects.toThrow(`DATABASE_URL: passage_alpha lacks insert on things in alpha: ${runJob}`);
+    await expect(lacking).rejects.toBeInstanceOf(DatabaseNotReadyError);
+    await migrateServiceDatabases(databases('alpha'), { admin: { data: db.url }, log });
+    await checkServiceLogin(withLogin(db.url, 'passage_alpha'), databases('alpha').schemas[0]!, 'DATABASE_URL');
 
     const undeclared = databases('alpha', {});
     await expect(migrateServiceDatabases(undeclared, { admin: { data: db.url }, log })).rejects.toThrow(
