@@ -44,6 +44,7 @@ async function auditOn(
     NATS_URL: natsUrl,
     NATS_NAMESPACE: namespace,
     GRPC_PORT: '0',
+    PASSAGE_ENV: 'development',
     AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
     AUDIT_SIGNING_KEY: signingKey,
     AUDIT_CHECKPOINT_EVERY: '1000',

@@ -86,12 +86,11 @@ async function overGrpc(): Promise<{
       NATS_NAMESPACE: nats.namespace,
       GRPC_PORT: String(port),
       LOG_LEVEL: 'warn',
+      PASSAGE_ENV: 'development',
       PASSAGE_KEK: newKekSetting('bench'),
       AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
       RECEIPT_SIGNING_KEY: `bench:${randomBytes(32).toString('base64')}`,
       // Over mutual TLS, as deployed.
-      // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
-      PASSAGE_ENV: 'development',
       ...testTls('consent').env,
     },
     { cwd: fileURLToPath(new URL('../../services/consent/', import.meta.url)) },

@@ -5,7 +5,7 @@ import { cpus } from 'node:os';
 import { Migration } from '@mikro-orm/migrations';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { createLogger, openDatabase, type MikroORM } from '@passage/platform';
+import { createLogger, migrateDatabase, openDatabase, type MikroORM } from '@passage/platform';
 import {
   OutboxRelay,
   Topology,
@@ -171,13 +171,15 @@ async function relayPath(orm: MikroORM, nc: NatsConnection, topology: Topology, 
 
 const db = await createTestDatabase('bench');
 const natsScratch = await createTestNats('bench');
-const orm = await openDatabase({
+const benchDatabase = {
   url: db.url,
   schema,
   entities: [],
   migrations: [{ name: 'Migration20261128000000Bench', class: Migration20261128000000Bench }],
   poolMax: 10,
-});
+};
+await migrateDatabase(benchDatabase);
+const orm = await openDatabase(benchDatabase);
 const nc = await connectNats({ NATS_URL: natsScratch.url, PASSAGE_ENV: 'development' }, 'bench');
 const topology = new Topology(natsScratch.namespace);
 await ensureStreams(nc, [topology.stream('directory')]);

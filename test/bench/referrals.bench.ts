@@ -44,6 +44,7 @@ const common = {
   NATS_URL: natsScratch.url,
   NATS_NAMESPACE: natsScratch.namespace,
   LOG_LEVEL: 'warn',
+  PASSAGE_ENV: 'development',
   PASSAGE_KEK: newKekSetting('bench'),
   AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
   RECEIPT_SIGNING_KEY: `bench:${randomBytes(32).toString('base64')}`,

@@ -25,7 +25,7 @@ let settings: Record<string, string>;
 
 beforeAll(async () => {
   db = await createTestDatabase('process');
-  // Production mode: NATS over TLS as the directory's own user, as deployed.
+  // NATS over TLS as the directory's own user, and gRPC over mutual TLS, as deployed.
   nats = await startServicesNats();
   const port = await sparePort();
   address = `127.0.0.1:${port}`;
@@ -34,7 +34,10 @@ beforeAll(async () => {
     ...nats.env('directory'),
     GRPC_PORT: String(port),
     DIRECTORY_SEED: 'ontario',
-    // Production mode: a change needs a caller token these keys verify, and gRPC mutual TLS.
+    // Development for the database alone (given this superuser URL it provisions its own schema,
+    // ADR 28); TLS is used because its settings are given, and a change still needs a caller
+    // token these keys verify.
+    PASSAGE_ENV: 'development',
     AUTH_PUBLIC_KEYS: new TokenIssuer('test', randomBytes(32)).publicKeySetting,
     LOG_LEVEL: 'info',
   };
@@ -83,7 +86,7 @@ it('refuses to start in production without its certificate, or with a key that i
   ] as const) {
     const refused = runScript(
       'src/main.ts',
-      { ...settings, GRPC_PORT: String(await sparePort()), ...given },
+      { ...settings, PASSAGE_ENV: 'production', GRPC_PORT: String(await sparePort()), ...given },
       {
         cwd: directoryDir,
       },

@@ -135,7 +135,7 @@ export async function loopbackCluster(): Promise<Infrastructure> {
   let promoted = false;
   const replicas = 3;
   return {
-    databaseUrl: pair.multiHostUrl('passage'),
+    databaseUrl: pair.url('passage'),
     natsUrl: cluster.urls.join(','),
     serviceEnv: { PASSAGE_STREAM_REPLICAS: String(replicas) },
     instances: 2,
@@ -155,7 +155,7 @@ export async function loopbackCluster(): Promise<Infrastructure> {
       'postgres-failover': () => ({
         inject: () => pair.primary.kill(),
         async restore() {
-          await pair.promote();
+          await pair.standby.promote();
           promoted = true;
         },
         detail: () => 'primary stopped, standby promoted',

@@ -2,12 +2,14 @@ import { Migration } from '@mikro-orm/migrations';
 import type { MigrationObject } from '@mikro-orm/core';
 import type pg from 'pg';
 import {
+  checkServiceLogin,
+  databaseClient,
   databasePool,
-  openDatabase,
-  serviceDatabaseUrl,
+  isWorthWaitingFor,
+  serviceLogins,
   untilAvailable,
   type Logger,
-  type MikroORM,
+  type SchemaPlan,
 } from '@passage/platform';
 import { SqlSubjectKeyStore, subjectKeyTableSql, subjectVault, type SubjectVault } from './sql-key-store.ts';
 import type { SubjectCrypto, SubjectKeyStore } from './subject-crypto.ts';
@@ -16,8 +18,9 @@ const identifier = /^[a-z_][a-z0-9_]*$/;
 
 /**
  * The schema of a service's key store (`<service>_keys`), apart from the service's data and
- * owned by a role of its own (`passage_<service>_keys`), so that it is backed up, kept and
- * destroyed on a policy of its own (docs/adr/0023-key-store.md).
+ * reached through login roles of its own (`passage_<service>_keys`, owned by
+ * `passage_<service>_keys_owner`), so that it is backed up, kept and destroyed on a policy
+ * of its own (docs/adr/0023-key-store.md, docs/adr/0028-database-login-roles.md).
  */
 export function keyStoreSchema(service: string): string {
   if (!identifier.test(service)) throw new Error(`unsafe service name "${service}"`);
@@ -31,6 +34,21 @@ function keyStoreMigrations(schema: string): MigrationObject[] {
     }
   }
   return [{ name: 'Migration20261130000000SubjectKeys', class: Migration20261130000000SubjectKeys }];
+}
+
+/**
+ * What the migration job provisions for a service's key store: its schema, migrations and
+ * the runtime role's grants — keys are read, created and shredded (a shred empties the row,
+ * leaving a tombstone), never deleted.
+ */
+export function keyStoreDatabase(service: string): SchemaPlan {
+  const schema = keyStoreSchema(service);
+  return {
+    schema,
+    migrations: keyStoreMigrations(schema),
+    grants: { subject_keys: ['select', 'insert', 'update'] },
+    database: 'keys',
+  };
 }
 
 /** Rows of wrapped keys moved per statement from a data schema's old `subject_keys`. */
@@ -62,44 +80,6 @@ export class KeyStore {
     return subjectVault(crypto, this.keys());
   }
 
-  /**
-   * Moves the wrapped keys a data schema kept before the key store existed
-   * (`<dataSchema>.subject_keys`) into the key store, then drops that table. Safe to run at
-   * every start and by several instances at once: a no-op once the table is gone; a key the
-   * key store already holds is kept, except that an erasure (tombstone) on either side wins.
-   * Returns how many rows were moved.
-   */
-  async adoptKeysFrom(data: MikroORM, dataSchema: string, log?: Logger): Promise<number> {
-    if (!identifier.test(dataSchema)) throw new Error(`unsafe schema name "${dataSchema}"`);
-    const moved = await data.em.fork().transactional(async (em) => {
-      await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`passage:move-subject-keys:${dataSchema}`]);
-      const [table] = await em.execute<{ present: boolean }[]>('select to_regclass(?) is not null as present', [
-        `"${dataSchema}".subject_keys`,
-      ]);
-      if (!table?.present) return -1;
-      const rows = await em.execute<OldKeyRow[]>(
-        `select subject_id, kek_id, wrapped_key, created_at, shredded_at from "${dataSchema}".subject_keys order by subject_id`,
-      );
-      for (let i = 0; i < rows.length; i += moveBatch) await this.#insertMoved(rows.slice(i, i + moveBatch));
-      // Only once every key is committed in the key store: if this drop does not commit, the next start moves again.
-      await em.execute(`drop table "${dataSchema}".subject_keys`);
-      return rows.length;
-    });
-    if (moved >= 0) log?.info({ from: dataSchema, to: this.schema, keys: moved }, 'moved data keys to the key store');
-    return Math.max(moved, 0);
-  }
-
-  async #insertMoved(rows: readonly OldKeyRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    await this.#pool.query(
-      `insert into "${this.schema}".subject_keys as k (subject_id, kek_id, wrapped_key, created_at, shredded_at)
-       values ${rows.map((_, i) => `($${5 * i + 1}, $${5 * i + 2}, $${5 * i + 3}, $${5 * i + 4}, $${5 * i + 5})`).join(', ')}
-       on conflict (subject_id) do update set wrapped_key = null, shredded_at = coalesce(k.shredded_at, excluded.shredded_at)
-       where excluded.wrapped_key is null`,
-      rows.flatMap((r) => [r.subject_id, r.kek_id, r.wrapped_key, r.created_at, r.shredded_at]),
-    );
-  }
-
   close(): Promise<void> {
     return this.#pool.end();
   }
@@ -113,43 +93,110 @@ interface OldKeyRow {
   shredded_at: Date | string | null;
 }
 
+/**
+ * Moves the wrapped keys a data schema kept before the key store existed
+ * (`<service>.subject_keys`) into the key store, then drops that table: a step of the
+ * service's migration job, after the migrations, acting as the two schemas' owners. Safe to
+ * run at every job and by several at once: a no-op once the table is gone; a key the key
+ * store already holds is kept, except that an erasure (tombstone) on either side wins.
+ * Returns how many rows were moved.
+ */
+export async function moveLegacyKeys(
+  owners: (schema: string) => string,
+  service: string,
+  log?: Logger,
+): Promise<number> {
+  const dataSchema = service;
+  const keysSchema = keyStoreSchema(service);
+  const data = databaseClient(owners(dataSchema), { application_name: `${service}-move-keys` });
+  const keys = databaseClient(owners(keysSchema), { application_name: `${service}-move-keys` });
+  data.on('error', () => undefined);
+  keys.on('error', () => undefined);
+  await data.connect();
+  try {
+    await keys.connect();
+    await data.query('begin');
+    await data.query('select pg_advisory_xact_lock(hashtext($1))', [`passage:move-subject-keys:${dataSchema}`]);
+    const { rows: table } = await data.query<{ present: boolean }>('select to_regclass($1) is not null as present', [
+      `"${dataSchema}".subject_keys`,
+    ]);
+    if (!table[0]?.present) {
+      await data.query('rollback');
+      return 0;
+    }
+    const { rows } = await data.query<OldKeyRow>(
+      `select subject_id, kek_id, wrapped_key, created_at, shredded_at from "${dataSchema}".subject_keys order by subject_id`,
+    );
+    for (let i = 0; i < rows.length; i += moveBatch) await insertMoved(keys, keysSchema, rows.slice(i, i + moveBatch));
+    // Only once every key is committed in the key store: if this drop does not commit, the next run moves again.
+    await data.query(`drop table "${dataSchema}".subject_keys`);
+    await data.query('commit');
+    log?.info({ from: dataSchema, to: keysSchema, keys: rows.length }, 'moved data keys to the key store');
+    return rows.length;
+  } catch (error) {
+    await data.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    await keys.end().catch(() => undefined);
+    await data.end().catch(() => undefined);
+  }
+}
+
+async function insertMoved(keys: pg.Client, schema: string, rows: readonly OldKeyRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await keys.query(
+    `insert into "${schema}".subject_keys as k (subject_id, kek_id, wrapped_key, created_at, shredded_at)
+     values ${rows.map((_, i) => `($${5 * i + 1}, $${5 * i + 2}, $${5 * i + 3}, $${5 * i + 4}, $${5 * i + 5})`).join(', ')}
+     on conflict (subject_id) do update set wrapped_key = null, shredded_at = coalesce(k.shredded_at, excluded.shredded_at)
+     where excluded.wrapped_key is null`,
+    rows.flatMap((r) => [r.subject_id, r.kek_id, r.wrapped_key, r.created_at, r.shredded_at]),
+  );
+}
+
 export interface KeyStoreOptions {
-  /** `KEYSTORE_DATABASE_URL`, or the service's `DATABASE_URL` when the key store shares its cluster. */
+  /**
+   * The key store's runtime login (`passage_<service>_keys`): KEYSTORE_DATABASE_URL, or the
+   * one the service's logins give. In development, an admin URL: the key store is then
+   * provisioned as the migration job would, and reached as its runtime role.
+   */
   readonly url: string;
   /** The service whose data keys these are: the key store is `<service>_keys`. */
   readonly service: string;
   readonly log: Logger;
+  /** PASSAGE_ENV. */
+  readonly env?: string | undefined;
   readonly poolMax?: number;
 }
 
 /**
- * Opens a service's key store as its own role (`passage_<service>_keys`, made and checked by
- * serviceDatabaseUrl: it fails closed) and applies its migrations; waits with backoff while
- * Postgres is down. Key operations then go through a pg pool of its own, never through an
- * ORM whose transaction context a data transaction could lend it.
+ * Opens a service's key store as its own runtime login, checked as the service's is
+ * (checkServiceLogin: it fails closed on a login that could do more, and waits, with a log
+ * line per try, while Postgres is down or the migration job has not run). Key operations
+ * then go through a pg pool of its own, never through an ORM whose transaction context a
+ * data transaction could lend it.
  */
 export async function openKeyStore(options: KeyStoreOptions): Promise<KeyStore> {
-  const schema = keyStoreSchema(options.service);
+  const plan = keyStoreDatabase(options.service);
   const url = await untilAvailable(
-    'Postgres (key store)',
+    'Postgres and the migration job (key store)',
     async () => {
-      const asKeyStore = await serviceDatabaseUrl(options.url, schema, options.log);
-      const orm = await openDatabase({
-        url: asKeyStore,
-        schema,
-        entities: [],
-        migrations: keyStoreMigrations(schema),
-        poolMax: 1,
+      const logins = await serviceLogins({
+        databases: { service: options.service, schemas: [plan] },
+        urls: { keys: options.url },
+        env: options.env,
+        log: options.log,
       });
-      await orm.close(true);
-      return asKeyStore;
+      const login = logins.url(plan.schema);
+      await checkServiceLogin(login, plan, 'KEYSTORE_DATABASE_URL');
+      return login;
     },
     options.log,
+    { retryable: isWorthWaitingFor },
   );
   const pool = databasePool(
     url,
     { max: options.poolMax ?? 4, applicationName: `${options.service}-key-store` },
     options.log,
   );
-  return new KeyStore(pool, schema);
+  return new KeyStore(pool, plan.schema);
 }

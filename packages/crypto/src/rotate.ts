@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { databaseClient } from '@passage/platform';
 import type { KeyRing } from './keyring.ts';
 import { SubjectCrypto } from './subject-crypto.ts';
 
@@ -16,7 +16,7 @@ export async function rotateKek(
 ): Promise<number> {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`unsafe schema name "${schema}"`);
   const crypto = new SubjectCrypto(keyRing);
-  const client = new pg.Client({ connectionString: databaseUrl });
+  const client = databaseClient(databaseUrl);
   await client.connect();
   let total = 0;
   try {

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Migration } from '@mikro-orm/migrations';
-import { createLogger, openDatabase, serviceDatabaseUrl } from '@passage/platform';
+import { createLogger, migrateServiceDatabases, withLogin, withParam } from '@passage/platform';
 import { createTestDatabase, type TestDatabase } from '@passage/testing';
 import {
   SqlSubjectKeyStore,
   SubjectCrypto,
   SubjectErasedError,
   newKekSetting,
+  moveLegacyKeys,
   openKeyStore,
   parseKeyRing,
   rotateKek,
@@ -24,7 +25,8 @@ const newKek = newKekSetting('k2');
 
 beforeAll(async () => {
   db = await createTestDatabase('crypto');
-  keyStore = await openKeyStore({ url: db.url, service: 'vault', log, poolMax: 2 });
+  // Development: provisioned with the superuser URL, then reached as passage_vault_keys (ADR 28).
+  keyStore = await openKeyStore({ url: db.url, service: 'vault', log, poolMax: 2, env: 'development' });
 });
 
 afterAll(async () => {
@@ -35,16 +37,26 @@ afterAll(async () => {
 const subject = '0193a3c4-0000-7000-8000-000000000001';
 
 describe('per-subject envelope encryption in the key store', () => {
-  it('keeps the keys in <service>_keys, owned by a role of its own', async () => {
+  it('keeps the keys in <service>_keys, owned by a role of its own and reached by a login of its own', async () => {
     expect(keyStore.schema).toBe('vault_keys');
     const sql = new pg.Client({ connectionString: db.url });
     await sql.connect();
     try {
       const { rows } = await sql.query(
-        `select pg_get_userbyid(c.relowner) as owner from pg_class c join pg_namespace n on n.oid = c.relnamespace
-         where n.nspname = 'vault_keys' and c.relname = 'subject_keys'`,
+        `select pg_get_userbyid(c.relowner) as owner,
+                array(select p from unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p
+                       where has_table_privilege('passage_vault_keys', c.oid, p)) as runtime
+           from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          where n.nspname = 'vault_keys' and c.relname = 'subject_keys'`,
       );
-      expect(rows).toEqual([{ owner: 'passage_vault_keys' }]);
+      // Keys are read, made and shredded in place (a tombstone), never deleted.
+      expect(rows).toEqual([{ owner: 'passage_vault_keys_owner', runtime: ['SELECT', 'INSERT', 'UPDATE'] }]);
+      await keyStore.keys().get(subject);
+      const { rows: used } = await sql.query(
+        `select distinct usename from pg_stat_activity where application_name = 'vault-key-store' and datname = $1`,
+        [db.name],
+      );
+      expect(used).toEqual([{ usename: 'passage_vault_keys' }]);
     } finally {
       await sql.end();
     }
@@ -70,8 +82,8 @@ describe('per-subject envelope encryption in the key store', () => {
       subjects.map((s) => before.encrypt(store, s, 'contact', `+1-555-01${s.slice(-2)}`)),
     );
 
-    // As rotate-kek does: acting as the key store's role.
-    const asKeyStore = await serviceDatabaseUrl(db.url, 'vault_keys', log);
+    // As rotate-kek does: logged in as the key store's runtime role.
+    const asKeyStore = withLogin(db.url, 'passage_vault_keys');
     const ring = parseKeyRing(`${newKek},${oldKek}`);
     expect(await rotateKek(asKeyStore, 'vault_keys', ring, 1)).toBe(2);
     expect(await rotateKek(asKeyStore, 'vault_keys', ring)).toBe(0);
@@ -98,25 +110,32 @@ describe('erasure is final', () => {
 
 class Migration20261128000000Legacy extends Migration {
   override up(): void {
-    this.addSql(subjectKeyTableSql('legacy'));
+    this.addSql(subjectKeyTableSql('vault'));
   }
 }
 
 describe('keys kept in a data schema before the key store', () => {
-  it('are moved into the key store and their old table dropped; erasures stay final', async () => {
-    // A data schema as a service kept it before: its own subject_keys, owned by its role.
-    const asData = await serviceDatabaseUrl(db.url, 'legacy', log);
-    const data = await openDatabase({
-      url: asData,
-      schema: 'legacy',
-      entities: [],
-      migrations: [{ name: 'Migration20261128000000Legacy', class: Migration20261128000000Legacy }],
-      poolMax: 2,
-    });
-    const legacyPool = new pg.Pool({ connectionString: asData, max: 1 });
+  it('are moved into the key store by the migration job, their old table dropped; erasures stay final', async () => {
+    // A data schema as a service kept it before: its own subject_keys, written by its runtime role.
+    await migrateServiceDatabases(
+      {
+        service: 'vault',
+        schemas: [
+          {
+            schema: 'vault',
+            migrations: [{ name: 'Migration20261128000000Legacy', class: Migration20261128000000Legacy }],
+            grants: { subject_keys: ['select', 'insert', 'update'] },
+          },
+        ],
+      },
+      { admin: { data: db.url }, log },
+    );
+    const legacyPool = new pg.Pool({ connectionString: withLogin(db.url, 'passage_vault'), max: 1 });
+    // The job's step acts as each schema's owner.
+    const owners = (schema: string) => withParam(db.url, 'options', `-c role=passage_${schema}_owner`);
     try {
       const crypto = new SubjectCrypto(parseKeyRing(newKek));
-      const legacy = new SqlSubjectKeyStore(legacyPool, 'legacy');
+      const legacy = new SqlSubjectKeyStore(legacyPool, 'vault');
       const kept = '0193a3c4-0000-7000-8000-0000000000a1';
       const erased = '0193a3c4-0000-7000-8000-0000000000a2';
       const sealed = await crypto.encrypt(legacy, kept, 'notes', 'Synthetic kept note');
@@ -125,18 +144,17 @@ describe('keys kept in a data schema before the key store', () => {
       // The key store knew nothing of them yet.
       expect(await keyStore.keys().get(kept)).toBeUndefined();
 
-      expect(await keyStore.adoptKeysFrom(data, 'legacy', log)).toBe(2);
+      expect(await moveLegacyKeys(owners, 'vault', log)).toBe(2);
       const store = keyStore.keys();
       expect(await crypto.decrypt(store, kept, 'notes', sealed)).toBe('Synthetic kept note');
       expect(await crypto.decrypt(store, erased, 'notes', gone)).toBe(shredded);
       await expect(crypto.encrypt(store, erased, 'notes', 'again')).rejects.toBeInstanceOf(SubjectErasedError);
-      const { rows } = await legacyPool.query(`select to_regclass('legacy.subject_keys') is null as dropped`);
+      const { rows } = await legacyPool.query(`select to_regclass('vault.subject_keys') is null as dropped`);
       expect(rows).toEqual([{ dropped: true }]);
-      // At the next start there is nothing left to move.
-      expect(await keyStore.adoptKeysFrom(data, 'legacy', log)).toBe(0);
+      // At the next job there is nothing left to move.
+      expect(await moveLegacyKeys(owners, 'vault', log)).toBe(0);
     } finally {
       await legacyPool.end();
-      await data.close(true);
     }
   });
 });

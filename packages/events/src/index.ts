@@ -4,7 +4,7 @@ export * from './outbox.ts';
 export * from './relay.ts';
 export * from './consumer.ts';
 export * from './streams.ts';
-export { eventTablesSql, quoteIdent } from './schema-sql.ts';
+export { eventTableGrants, eventTablesSql, quoteIdent } from './schema-sql.ts';
 export { currentTraceCarrier } from './trace-context.ts';
 export * from './connect.ts';
 export * from './runtime.ts';

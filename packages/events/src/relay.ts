@@ -1,8 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { SpanKind, context, trace } from '@opentelemetry/api';
-import type { Logger } from '@passage/platform';
+import { databaseClient, type Logger } from '@passage/platform';
 import { outboxChannel, quoteIdent } from './schema-sql.ts';
 import { contextFromCarrier, injectIntoHeaders, natsHeaders } from './trace-context.ts';
 
@@ -72,7 +72,7 @@ export class OutboxRelay {
   }
 
   async #connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#options.databaseUrl, application_name: 'outbox-relay' });
+    const client = databaseClient(this.#options.databaseUrl, { application_name: 'outbox-relay' });
     client.on('notification', () => {
       this.#notified = true;
       this.#wake?.();

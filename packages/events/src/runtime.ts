@@ -1,13 +1,16 @@
 import type { NatsConnection } from '@nats-io/nats-core';
-import type { MigrationObject } from '@mikro-orm/core';
 import {
+  checkServiceLogin,
+  isWorthWaitingFor,
   openDatabase,
-  serviceDatabaseUrl,
+  serviceLogins,
   untilAvailable,
   type BaseConfig,
   type DatabaseOptions,
   type Logger,
   type MikroORM,
+  type ServiceDatabases,
+  type ServiceLogins,
   type Shutdown,
 } from '@passage/platform';
 import { isServiceName, serviceAccess } from './access.ts';
@@ -17,8 +20,10 @@ import { ensureStreams } from './streams.ts';
 import { Topology, type Area } from './topology.ts';
 
 export interface ServiceRuntime {
-  /** Connects as the service's own database role (see serviceDatabaseUrl). */
+  /** The service's runtime login to its schema (see serviceLogins). */
   readonly databaseUrl: string;
+  /** The logins of each of the service's schemas (its key store's, say). */
+  readonly logins: ServiceLogins;
   readonly orm: MikroORM;
   readonly nats: NatsConnection;
   readonly topology: Topology;
@@ -30,9 +35,13 @@ export interface RuntimeOptions {
   readonly config: Pick<BaseConfig, 'DATABASE_URL' | 'NATS_NAMESPACE'> &
     NatsSettings & {
       readonly PASSAGE_STREAM_REPLICAS?: number;
+      readonly PASSAGE_ENV?: string | undefined;
+      readonly KEYSTORE_DATABASE_URL?: string | undefined;
     };
+  /** The service's schemas, migrations and grants: what its migration job provisions. */
+  readonly databases: ServiceDatabases;
+  /** Which of them the ORM opens. */
   readonly schema: string;
-  readonly migrations: readonly MigrationObject[];
   readonly entities?: DatabaseOptions['entities'];
   /**
    * The streams the service publishes to or consumes from; created or updated at start. A
@@ -45,10 +54,12 @@ export interface RuntimeOptions {
 }
 
 /**
- * What every service stands on, in the order it needs it: its database role and schema
- * (migrations applied), NATS with its streams, and the relay of its outbox. A service started
- * while Postgres or NATS is down waits for them with backoff (a log line per try) instead of
- * exiting; a refused role or bad configuration still ends the start at once.
+ * What every service stands on, in the order it needs it: its database login (its runtime
+ * role, its schema at this build's migrations), NATS with its streams, and the relay of its
+ * outbox. A service started while Postgres or NATS is down, or before the migration job has
+ * run, waits for them with backoff (a log line per try, health NOT_SERVING) instead of
+ * exiting; a login that could do more than its role, or bad configuration, ends the start at
+ * once (docs/adr/0028-database-login-roles.md).
  */
 export async function openServiceRuntime(options: RuntimeOptions): Promise<ServiceRuntime> {
   const { config, schema, log } = options;
@@ -56,19 +67,29 @@ export async function openServiceRuntime(options: RuntimeOptions): Promise<Servi
   natsConnectionOptions(config, options.name);
   const streams = options.streams ?? (isServiceName(options.name) ? serviceAccess[options.name].ensures : undefined);
   if (!streams) throw new Error(`openServiceRuntime: no streams declared for ${options.name}`);
-  const { databaseUrl, orm } = await untilAvailable(
-    'Postgres',
+  const plan = options.databases.schemas.find((p) => p.schema === schema);
+  if (!plan) throw new Error(`schema ${schema} is not one of ${options.databases.service}'s`);
+  const { logins, databaseUrl, orm } = await untilAvailable(
+    'Postgres and the migration job',
     async () => {
-      const url = await serviceDatabaseUrl(config.DATABASE_URL, schema, log);
+      const found = await serviceLogins({
+        databases: options.databases,
+        urls: { data: config.DATABASE_URL, keys: config.KEYSTORE_DATABASE_URL },
+        env: config.PASSAGE_ENV,
+        log,
+      });
+      const url = found.url(schema);
+      await checkServiceLogin(url, plan, 'DATABASE_URL');
       const opened = await openDatabase({
         url,
         schema,
         entities: options.entities ?? [],
-        migrations: options.migrations,
+        migrations: plan.migrations,
       });
-      return { databaseUrl: url, orm: opened };
+      return { logins: found, databaseUrl: url, orm: opened };
     },
     log,
+    { retryable: isWorthWaitingFor },
   );
   // Waits for a first connection however long NATS takes (a refusal ends the start), then
   // never stops reconnecting.
@@ -103,7 +124,7 @@ export async function openServiceRuntime(options: RuntimeOptions): Promise<Servi
   }
   const relay = options.relay === false ? undefined : new OutboxRelay({ databaseUrl, schema, nats, log });
   if (relay) await untilAvailable('Postgres', () => relay.start(), log);
-  return { databaseUrl, orm, nats, topology, relay };
+  return { databaseUrl, logins, orm, nats, topology, relay };
 }
 
 /** JetStream not answering yet (a NATS server restarting, a cluster electing its leader). */

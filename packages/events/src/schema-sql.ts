@@ -1,3 +1,5 @@
+import type { TableGrants } from '@passage/platform';
+
 /**
  * The tables every event-producing or event-consuming service keeps in its own schema.
  * Each service's first migration applies this SQL, so the tables live and die with the
@@ -36,6 +38,16 @@ export function eventTablesSql(schema: string): string[] {
      )`,
   ];
 }
+
+/**
+ * What a service's runtime role may do with those tables (docs/adr/0028-database-login-roles.md):
+ * enqueue and mark published, record and park deliveries; never delete.
+ */
+export const eventTableGrants: TableGrants = {
+  outbox: ['select', 'insert', 'update'],
+  inbox: ['select', 'insert'],
+  parked_events: ['select', 'insert', 'update'],
+};
 
 export function quoteIdent(identifier: string): string {
   if (!/^[a-z_][a-z0-9_]*$/.test(identifier)) throw new Error(`unsafe SQL identifier "${identifier}"`);

@@ -1,5 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseDatabaseUrl } from './database-url.ts';
+
+/**
+ * A Postgres URL setting (DATABASE_URL, KEYSTORE_DATABASE_URL, DATABASE_ADMIN_URL), read as
+ * libpq reads it: several hosts for failover, sslmode and the rest (database-url.ts).
+ */
+export const databaseUrlSetting = z.string().superRefine((value, ctx) => {
+  try {
+    parseDatabaseUrl(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
 
 /**
  * Every service reads the same base settings from the environment, with defaults that
@@ -7,7 +20,7 @@ import { z } from 'zod';
  * process at start-up with a message naming the variable.
  */
 export const baseConfigSchema = z.object({
-  DATABASE_URL: z.url().default('postgres://postgres@localhost:5432/passage'),
+  DATABASE_URL: databaseUrlSetting.default('postgres://postgres@localhost:5432/passage'),
   NATS_URL: z.string().min(1).default('nats://localhost:4222'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),

@@ -1,113 +1,43 @@
 import pg from 'pg';
-import { MikroORM, type EntityManager, type Options } from '@mikro-orm/postgresql';
-import { Migrator } from '@mikro-orm/migrations';
-import type { MigrationObject } from '@mikro-orm/core';
+import { ConfigError } from './config.ts';
+import {
+  databaseClient,
+  databaseClientClass,
+  parseDatabaseUrl,
+  sslOptions,
+  withLogin,
+  type DatabaseUrl,
+} from './database-url.ts';
+import { migrateServiceDatabases, runtimeRole, type SchemaPlan, type ServiceDatabases } from './db-roles.ts';
 import type { Logger } from './logger.ts';
+import { DatabaseNotReadyError, checkMigrations, runTheJob } from './orm.ts';
 
-export type { EntityManager, MikroORM };
-
-export interface DatabaseOptions {
-  /** Usually from `serviceDatabaseUrl`, so the connection acts as the service's own role. */
-  readonly url: string;
-  /** The service's own Postgres schema (DESIGN.md, "Storage"): one per service. */
-  readonly schema: string;
-  readonly entities: NonNullable<Options['entities']>;
-  /** Listed explicitly, in order: no folder scanning, so a bundle or a rename cannot skip one. */
-  readonly migrations: readonly MigrationObject[];
-  readonly poolMax?: number;
-}
-
-const identifier = /^[a-z_][a-z0-9_]*$/;
-
-/** The database role that owns a service's schema and reaches nothing else. */
-export function schemaRole(schema: string): string {
-  if (!identifier.test(schema)) throw new Error(`unsafe schema name "${schema}"`);
-  return `passage_${schema}`;
-}
-
-/** The service cannot act as its own database role: it refuses to run rather than run as another. */
+/** The service cannot log in as its own runtime role: it refuses to run rather than run as another. */
 export class DatabaseRoleError extends Error {
-  constructor(role: string, reason: string) {
-    super(
-      `cannot act as the database role ${role}: ${reason}. Connect as a user allowed to create roles (development), ` +
-        `or create the role and its schema ahead and grant the login user membership (docs/adr/0015-database-roles.md)`,
-    );
+  constructor(setting: string, reason: string) {
+    super(`${setting}: ${reason} (docs/adr/0028-database-login-roles.md)`);
     this.name = 'DatabaseRoleError';
   }
 }
 
 /**
- * Makes sure the service's schema exists and belongs to its own role (`passage_<schema>`,
- * no login), then returns a connection URL that acts as that role (`options=-c role=…`):
- * the service can reach its schema and nothing of another service's. A developer's or CI's
- * superuser creates the role and schema here; a deployment provisions both ahead and grants
- * the login user membership. Fails closed: when the connection cannot act as the role, it
- * throws DatabaseRoleError rather than carry on as the login user.
+ * Outside development, Postgres is reached over TLS with the server's certificate checked
+ * (sslmode=verify-full, or verify-ca); and the files a URL names must be readable. A
+ * ConfigError naming the setting otherwise.
  */
-export async function serviceDatabaseUrl(url: string, schema: string, log?: Logger): Promise<string> {
-  const role = schemaRole(schema);
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', (error) => log?.warn({ err: error }, 'database connection lost while preparing the service role'));
-  await client.connect();
+export function checkDatabaseUrl(setting: string, url: string, env: string | undefined): void {
+  let parsed: DatabaseUrl;
   try {
-    const existing = await client.query('select 1 from pg_roles where rolname = $1', [role]);
-    if (existing.rowCount === 0) {
-      try {
-        await client.query(`create role ${role} nologin`);
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        // 42710/23505: another service instance created it first; 42501: not ours to create.
-        if (code === '42501')
-          throw new DatabaseRoleError(role, 'the role does not exist and this user may not create it');
-        if (code !== '42710' && code !== '23505') throw error;
-      }
-    }
-    try {
-      await client.query(`create schema if not exists "${schema}" authorization ${role}`);
-      await client.query(`alter schema "${schema}" owner to ${role}`);
-    } catch (error) {
-      // Without the right to create or give schemas, a schema provisioned ahead is still fine: checked below.
-      if ((error as { code?: string }).code !== '42501') throw error;
-      log?.info({ role, schema }, 'the schema is not ours to create; using the one provisioned ahead');
-    }
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-  const withRole = new URL(url);
-  withRole.searchParams.set('options', `-c role=${role}`);
-  await verifyRole(withRole.toString(), role, schema, log);
-  return withRole.toString();
-}
-
-/** Connects as the service will and checks that it acts as its role, which owns its schema. */
-async function verifyRole(url: string, role: string, schema: string, log?: Logger): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', (error) => log?.warn({ err: error }, 'database connection lost while checking the service role'));
-  try {
-    await client.connect();
+    parsed = parseDatabaseUrl(url);
+    sslOptions(parsed);
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    // 42501: the login user is not a member of the role; 22023/42704: no such role.
-    if (code === '42501' || code === '22023' || code === '42704') {
-      throw new DatabaseRoleError(role, 'the login user may not set this role');
-    }
-    throw error;
+    throw new ConfigError([`${setting}: ${(error as Error).message}`]);
   }
-  try {
-    const result = await client.query<{ me: string; owner: string | null }>(
-      'select current_user as me, (select pg_get_userbyid(nspowner) from pg_namespace where nspname = $1) as owner',
-      [schema],
-    );
-    const row = result.rows[0];
-    if (row?.me !== role) throw new DatabaseRoleError(role, `the connection acts as ${row?.me ?? 'nobody'}`);
-    if (row.owner !== role) {
-      throw new DatabaseRoleError(
-        role,
-        row.owner ? `the schema ${schema} belongs to ${row.owner}` : `no schema ${schema}`,
-      );
-    }
-  } finally {
-    await client.end().catch(() => undefined);
+  if (env !== 'development' && parsed.sslmode !== 'verify-full' && parsed.sslmode !== 'verify-ca') {
+    throw new ConfigError([
+      `${setting}: outside development Postgres is reached over TLS: add sslmode=verify-full&sslrootcert=<CA file> ` +
+        `to the URL (sslmode is ${parsed.params.get('sslmode') ?? 'not set'}; PASSAGE_ENV=development allows plaintext)`,
+    ]);
   }
 }
 
@@ -120,11 +50,12 @@ export interface PoolOptions {
 /**
  * A pg pool whose lost connections are logged, never thrown: without an `error` listener, a
  * restarted Postgres or a terminated backend ends the process. The call using a lost
- * connection fails and the next one gets a fresh connection.
+ * connection fails and the next one gets a fresh connection (on the primary of the moment,
+ * with a multi-host URL).
  */
 export function databasePool(url: string, options: PoolOptions, log: Logger): pg.Pool {
   const pool = new pg.Pool({
-    connectionString: url,
+    Client: databaseClientClass(url) as unknown as new () => pg.ClientBase,
     max: options.max,
     ...(options.applicationName ? { application_name: options.applicationName } : {}),
     connectionTimeoutMillis: 5_000,
@@ -138,64 +69,178 @@ export function databasePool(url: string, options: PoolOptions, log: Logger): pg
   return pool;
 }
 
-/** Connects MikroORM to the service's schema and applies its pending migrations. */
-export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> {
-  schemaRole(options.schema); // validates the name, which is written into SQL below
-  // MikroORM builds its pool from the URL's parts; the role travels as a pool option.
-  const url = new URL(options.url);
-  const startup = url.searchParams.get('options');
-  url.searchParams.delete('options');
-  const orm = await MikroORM.init({
-    clientUrl: url.toString(),
-    schema: options.schema,
-    entities: options.entities,
-    ...(startup ? { driverOptions: { options: startup } } : {}),
-    // Some schemas (an event relay's, a test lab's) hold only tables reached with SQL.
-    discovery: { warnWhenNoEntities: false },
-    extensions: [Migrator],
-    pool: { min: 0, max: options.poolMax ?? 10 },
-    migrations: {
-      tableName: 'mikro_orm_migrations',
-      migrationsList: [...options.migrations],
-      transactional: true,
-      allOrNothing: true,
-      snapshot: false,
-      silent: true,
-    },
-    // Timestamps are timestamptz and read back as UTC instants.
-    timezone: 'Z',
-    forceUtcTimezone: true,
-    debug: false,
-    allowGlobalContext: false,
-  });
-  try {
-    // Two instances of a service starting at once would both create the same tables: one
-    // migrates while the other waits, then finds nothing left to do.
-    await whileLocked(options.url, `passage.migrate.${options.schema}`, async () => {
-      // Normally serviceDatabaseUrl made it (owned by the service's role, which may not create schemas).
-      const [exists] = await orm.em
-        .getConnection()
-        .execute<{ found: number }[]>(`select 1 as found from pg_namespace where nspname = '${options.schema}'`);
-      if (!exists) await orm.em.getConnection().execute(`create schema "${options.schema}"`);
-      await orm.migrator.up();
-    });
-  } catch (error) {
-    await orm.close(true).catch(() => undefined);
-    throw error;
-  }
-  return orm;
+interface LoginRow {
+  me: string;
+  superuser: boolean;
+  createrole: boolean;
+  member_of: string[];
+  schema_owner: string | null;
+  usage: boolean | null;
 }
 
-/** Runs `work` holding a Postgres advisory lock named `name`, on a connection of its own. */
-async function whileLocked(url: string, name: string, work: () => Promise<void>): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => undefined); // a lost connection fails the query below instead
-  await client.connect();
+/**
+ * Checks, as the service will connect, that the login is the schema's runtime role and no
+ * more: not a superuser, unable to create roles, a member of no role (so no SET ROLE to the
+ * owner or anyone), owner of nothing in its schema; and that the schema, its migrations and
+ * its grants are in place. A login that could do more is refused (DatabaseRoleError); what
+ * the migration job has yet to make is waited for (DatabaseNotReadyError).
+ */
+export async function checkServiceLogin(url: string, plan: SchemaPlan, setting: string): Promise<void> {
+  const expected = runtimeRole(plan.schema);
+  const client = databaseClient(url, { application_name: `${expected}-check`, connectionTimeoutMillis: 5_000 });
+  client.on('error', () => undefined);
   try {
-    await client.query('select pg_advisory_lock(hashtext($1))', [name]);
-    await work();
+    await client.connect();
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === '28P01' || code === '28000') {
+      throw new DatabaseNotReadyError(
+        `${setting}: cannot log in as ${parseDatabaseUrl(url).user} (${(error as Error).message}): the migration job ` +
+          `creates the login role ${expected}; if it has run, check the password in ${setting}`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  try {
+    const { rows } = await client.query<LoginRow>(
+      `select current_user as me, r.rolsuper as superuser, r.rolcreaterole as createrole,
+              array(select g.rolname::text from pg_auth_members m join pg_roles g on g.oid = m.roleid
+                     where m.member = r.oid order by 1) as member_of,
+              (select pg_get_userbyid(nspowner) from pg_namespace where nspname = $1) as schema_owner,
+              case when to_regnamespace($2) is null then null else has_schema_privilege($1, 'USAGE') end as usage
+         from pg_roles r where r.rolname = current_user`,
+      [plan.schema, `"${plan.schema}"`],
+    );
+    const row = rows[0]!;
+    const fix = `log in as ${expected}, the login role the migration job creates (DATABASE_ADMIN_URL is for the job alone)`;
+    if (row.superuser) throw new DatabaseRoleError(setting, `logs in as ${row.me}, a superuser: ${fix}`);
+    if (row.createrole) throw new DatabaseRoleError(setting, `logs in as ${row.me}, which may create roles: ${fix}`);
+    if (row.me !== expected) throw new DatabaseRoleError(setting, `logs in as ${row.me}: ${fix}`);
+    if (row.member_of.length > 0) {
+      throw new DatabaseRoleError(
+        setting,
+        `${row.me} is a member of ${row.member_of.join(', ')} and could SET ROLE to it: ` +
+          `revoke the membership (${runTheJob} does)`,
+      );
+    }
+    if (row.schema_owner === row.me) {
+      throw new DatabaseRoleError(
+        setting,
+        `${row.me} owns schema ${plan.schema} and could grant itself anything: ${runTheJob}`,
+      );
+    }
+    if (row.schema_owner === null)
+      throw new DatabaseNotReadyError(`${setting}: no schema ${plan.schema}: ${runTheJob}`);
+    if (!row.usage)
+      throw new DatabaseNotReadyError(`${setting}: ${row.me} has no USAGE on schema ${plan.schema}: ${runTheJob}`);
+    await checkMigrations(
+      async (sql) => (await client.query<{ name: string }>(sql)).rows,
+      plan.schema,
+      plan.migrations,
+    );
+    const wanted = Object.entries(plan.grants).flatMap(([table, privileges]) => privileges.map((p) => [table, p]));
+    const { rows: lacking } = await client.query<{ missing: string }>(
+      `select w.privilege || ' on ' || w.tab as missing
+         from unnest($1::text[], $2::text[]) as w(tab, privilege)
+        where not coalesce(has_table_privilege(to_regclass(format('%I.%I', $3::text, w.tab)), w.privilege), false)`,
+      [wanted.map(([table]) => table), wanted.map(([, privilege]) => privilege), plan.schema],
+    );
+    const missing = lacking.map((row) => row.missing);
+    if (missing.length > 0) {
+      throw new DatabaseNotReadyError(
+        `${setting}: ${row.me} lacks ${missing.join(', ')} in ${plan.schema}: ${runTheJob}`,
+      );
+    }
   } finally {
-    // Ending the session releases the lock.
     await client.end().catch(() => undefined);
   }
+}
+
+export interface ServiceLoginOptions {
+  readonly databases: ServiceDatabases;
+  /** DATABASE_URL, and KEYSTORE_DATABASE_URL for a key store's schema when set. */
+  readonly urls: { readonly data?: string | undefined; readonly keys?: string | undefined };
+  /** PASSAGE_ENV. */
+  readonly env: string | undefined;
+  readonly log: Logger;
+}
+
+/** The login each of a service's schemas is reached with. */
+export interface ServiceLogins {
+  url(schema: string): string;
+}
+
+async function isAdmin(url: string): Promise<boolean> {
+  const client = databaseClient(url, { connectionTimeoutMillis: 5_000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ admin: boolean }>(
+      'select rolsuper or rolcreaterole as admin from pg_roles where rolname = current_user',
+    );
+    return rows[0]?.admin === true;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The URLs a service connects with, one per schema. Outside development: DATABASE_URL (and
+ * KEYSTORE_DATABASE_URL, required then for a key store) as given, over TLS (ConfigError
+ * otherwise); the service never creates roles or schemas nor runs migrations. In development
+ * only, given an admin login (a superuser, or a role with CREATEROLE), it runs its own
+ * migration job first (migrateServiceDatabases) and then logs in as each schema's runtime
+ * role — without a password, as trust authentication on localhost allows, or with the admin
+ * URL's password, which the job gives the runtime roles then. Each URL is then to be checked
+ * with checkServiceLogin.
+ */
+export async function serviceLogins(options: ServiceLoginOptions): Promise<ServiceLogins> {
+  const { databases, urls, env, log } = options;
+  const needsData = databases.schemas.some((plan) => plan.database !== 'keys');
+  const keysPlan = databases.schemas.find((plan) => plan.database === 'keys');
+  if (needsData && !urls.data) throw new ConfigError(['DATABASE_URL is required']);
+  if (urls.data) checkDatabaseUrl('DATABASE_URL', urls.data, env);
+  if (urls.keys) checkDatabaseUrl('KEYSTORE_DATABASE_URL', urls.keys, env);
+  if (keysPlan && !urls.keys && env !== 'development') {
+    throw new ConfigError([
+      `KEYSTORE_DATABASE_URL is required outside development: the key store's own login ` +
+        `(postgres://${runtimeRole(keysPlan.schema)}@…)`,
+    ]);
+  }
+  const given = { data: urls.data ?? urls.keys ?? '', keys: urls.keys ?? urls.data ?? '' };
+  const password = (url: string) => parseDatabaseUrl(url).password;
+  const urlOf = (plan: SchemaPlan) => (plan.database === 'keys' ? given.keys : given.data);
+  let switched = false;
+  if (env === 'development') {
+    const admins = await Promise.all([needsData ? isAdmin(given.data) : true, keysPlan ? isAdmin(given.keys) : true]);
+    if (admins.every(Boolean)) {
+      const reports = await migrateServiceDatabases(databases, {
+        admin: given,
+        password: (schema) => password(urlOf(planOf(databases, schema))),
+        log,
+      });
+      for (const report of reports) {
+        if (report.applied.length > 0 || report.changes.length > 0) {
+          log.info(
+            { schema: report.schema, applied: report.applied, changes: report.changes.length },
+            'development: provisioned the schema as the migration job would',
+          );
+        }
+      }
+      switched = true;
+    }
+  }
+  return {
+    url(schema) {
+      const url = urlOf(planOf(databases, schema));
+      return switched ? withLogin(url, runtimeRole(schema), password(url)) : url;
+    },
+  };
+}
+
+function planOf(databases: ServiceDatabases, schema: string): SchemaPlan {
+  const plan = databases.schemas.find((p) => p.schema === schema);
+  if (!plan) throw new Error(`schema ${schema} is not one of ${databases.service}'s`);
+  return plan;
 }

@@ -4,6 +4,7 @@ export * from './logger.ts';
 export * from './grpc.ts';
 export * from './lifecycle.ts';
 export * from './db.ts';
+export * from './orm.ts';
 export { startTelemetry, type TelemetryOptions } from './telemetry.ts';
 export * from './grpc-client.ts';
 export {
@@ -19,3 +20,6 @@ export * from './retry.ts';
 export * from './process-guard.ts';
 export { writeDevCertificates, type DevCertificateFiles, type DevCertificateOptions } from './dev-certificates.ts';
 export { Readiness } from './readiness.ts';
+export * from './database-url.ts';
+export * from './db-roles.ts';
+export * from './migration-job.ts';

@@ -6,3 +6,4 @@ export * from './grpc-probes.ts';
 export * from './spans.ts';
 export * from './waiting.ts';
 export * from './private-nats-tls.ts';
+export * from './private-postgres.ts';

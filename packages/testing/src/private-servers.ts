@@ -1,5 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sparePort, waitForPort } from './servers.ts';
@@ -132,117 +132,6 @@ export async function startPrivateNatsCluster(
     nodes,
     async dispose() {
       await Promise.all(nodes.map((node) => node.dispose()));
-    },
-  };
-}
-
-const pgBinDir = process.env['PG_BIN_DIR'] ?? '/usr/lib/postgresql/15/bin';
-
-/** Postgres refuses to run as root: as root, its commands run as the `postgres` user. */
-function asPostgresOwner(command: string, args: readonly string[]): [string, string[]] {
-  const path = join(pgBinDir, command);
-  return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, [...args]];
-}
-
-function runAsPostgresOwner(command: string, args: readonly string[]): void {
-  const result = spawnSync(...asPostgresOwner(command, args), { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr || result.error?.message}`);
-}
-
-/** A folder the `postgres` user may use, for a data directory, its socket and its log. */
-function postgresFolder(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  chmodSync(dir, 0o777);
-  return dir;
-}
-
-/** One Postgres server over a data directory that exists: started, killed, restarted, removed. */
-function postgresServer(dir: string, port: number, settings: readonly string[]): PrivateServer {
-  const dataDir = join(dir, 'data');
-  const options = [`-p ${port}`, `-k ${dir}`, '-c listen_addresses=127.0.0.1', '-c fsync=off', ...settings];
-  const start = async (): Promise<void> => {
-    runAsPostgresOwner('pg_ctl', ['-D', dataDir, '-l', join(dir, 'log'), '-w', '-o', options.join(' '), 'start']);
-    await waitForPort(port);
-  };
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    port,
-    kill() {
-      runAsPostgresOwner('pg_ctl', ['-D', dataDir, '-m', 'immediate', 'stop']);
-      return Promise.resolve();
-    },
-    restart: start,
-    dispose() {
-      spawnSync(...asPostgresOwner('pg_ctl', ['-D', dataDir, '-m', 'fast', 'stop']));
-      rmSync(dir, { recursive: true, force: true });
-      return Promise.resolve();
-    },
-  };
-}
-
-export interface PrivatePostgresOptions {
-  /** Extra `-c name=value` server settings (ssl, say), for every server. */
-  readonly settings?: readonly string[];
-}
-
-/**
- * A PostgreSQL cluster of its own on a spare port (initdb + pg_ctl). Postgres refuses to
- * run as root, so as root it runs as the `postgres` user.
- */
-export async function startPrivatePostgres(options: PrivatePostgresOptions = {}): Promise<PrivateServer> {
-  const port = await sparePort();
-  const dir = postgresFolder('passage-pg-');
-  runAsPostgresOwner('initdb', ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync']);
-  const server = postgresServer(dir, port, options.settings ?? []);
-  await server.restart();
-  return server;
-}
-
-export interface PrivatePostgresPair {
-  readonly primary: PrivateServer;
-  /** A hot standby streaming from the primary (`pg_basebackup -R`). */
-  readonly standby: PrivateServer;
-  /** `postgres://…@primary,standby/postgres?target_session_attrs=read-write` for a database name. */
-  multiHostUrl(database: string): string;
-  /** Makes the standby the primary (`pg_ctl promote`), as a failover does. */
-  promote(): Promise<void>;
-  dispose(): Promise<void>;
-}
-
-/** A Postgres primary and a streaming standby on spare ports, as a failover test needs. */
-export async function startPrivatePostgresPair(options: PrivatePostgresOptions = {}): Promise<PrivatePostgresPair> {
-  const settings = [...(options.settings ?? []), '-c wal_level=replica', '-c hot_standby=on'];
-  const primary = await startPrivatePostgres({ settings });
-  const port = await sparePort();
-  const dir = postgresFolder('passage-pg-standby-');
-  runAsPostgresOwner('pg_basebackup', [
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(primary.port),
-    '-U',
-    'postgres',
-    '-D',
-    join(dir, 'data'),
-    '-R',
-    '-X',
-    'stream',
-    '--no-sync',
-  ]);
-  const standby = postgresServer(dir, port, settings);
-  await standby.restart();
-  return {
-    primary,
-    standby,
-    multiHostUrl: (database) =>
-      `postgres://postgres@127.0.0.1:${primary.port},127.0.0.1:${port}/${database}?target_session_attrs=read-write`,
-    promote() {
-      runAsPostgresOwner('pg_ctl', ['-D', join(dir, 'data'), '-w', 'promote']);
-      return Promise.resolve();
-    },
-    async dispose() {
-      await standby.dispose();
-      await primary.dispose();
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import type { ServiceDatabases } from '@passage/platform';
 import { Migration20261128210000AuditLog } from './Migration20261128210000AuditLog.ts';
 import { Migration20261130070000AuditStreamGaps } from './Migration20261130070000AuditStreamGaps.ts';
 
@@ -7,3 +8,29 @@ export const auditMigrations: MigrationObject[] = [
   { name: 'Migration20261128210000AuditLog', class: Migration20261128210000AuditLog },
   { name: 'Migration20261130070000AuditStreamGaps', class: Migration20261130070000AuditStreamGaps },
 ];
+
+/**
+ * What the audit service's runtime role (passage_audit) may do, table by table; the migration
+ * job grants exactly this after every run (docs/adr/0028-database-login-roles.md). The log —
+ * entries, tree nodes, checkpoints, parked events — is append-only: INSERT and SELECT, never
+ * UPDATE or DELETE, and the role owns none of it, so it cannot grant itself more. The
+ * projections the reports read are updated in place.
+ */
+export const auditDatabases: ServiceDatabases = {
+  service: 'audit',
+  schemas: [
+    {
+      schema: 'audit',
+      migrations: auditMigrations,
+      grants: {
+        entries: ['select', 'insert'],
+        tree_nodes: ['select', 'insert'],
+        checkpoints: ['select', 'insert'],
+        parked_events: ['select', 'insert'],
+        agencies: ['select', 'insert', 'update'],
+        referrals: ['select', 'insert', 'update'],
+        handoff_rollup: ['select', 'insert', 'update'],
+      },
+    },
+  ],
+};

@@ -11,7 +11,7 @@ import {
   Shutdown,
   type Logger,
 } from '@passage/platform';
-import { auditMigrations } from '../migrations/index.ts';
+import { auditDatabases } from '../migrations/index.ts';
 import { PgLogStore } from './adapters/db/log-store.ts';
 import { PgReportStore } from './adapters/db/report-store.ts';
 import { LogConsumer } from './adapters/events/log-consumer.ts';
@@ -54,8 +54,8 @@ export async function startAudit(
   const runtime = await openServiceRuntime({
     name: 'audit',
     config,
+    databases: auditDatabases,
     schema: auditSchema,
-    migrations: auditMigrations,
     relay: false,
     log,
   });

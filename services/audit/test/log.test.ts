@@ -183,16 +183,25 @@ describe('the verifiable audit log', () => {
     expect(admin.entries).toHaveLength(1);
   });
 
-  it("gives the service's own role no way to change or remove an entry", async () => {
+  it("gives the service's own login no way to change or remove an entry, nor to grant itself one", async () => {
     const asService = new pg.Client({ connectionString: await lab.serviceRoleUrl() });
     await asService.connect();
     try {
+      const { rows } = await asService.query<{ me: string }>('select current_user as me');
+      expect(rows).toEqual([{ me: 'passage_audit' }]);
+      // It owns nothing and holds no grant option: a GRANT gives it nothing ("no privileges were granted")…
+      await asService.query('grant update, delete on audit.entries to passage_audit').catch(() => undefined);
       for (const statement of [
         `update audit.entries set action = 'x' where seq = 0`,
         'delete from audit.entries where seq = 0',
         'truncate audit.entries',
         `update audit.checkpoints set note = 'x'`,
         'delete from audit.tree_nodes',
+        'delete from audit.parked_events',
+        // …nor can it become the owner, who could.
+        'set role passage_audit_owner',
+        'alter table audit.entries owner to passage_audit',
+        'reset role; update audit.entries set action = $$x$$ where seq = 0',
       ]) {
         const error = await asService.query(statement).then(
           () => undefined,

@@ -5,13 +5,7 @@ import { connect } from '@nats-io/transport-node';
 import { TokenIssuer, demoUsers, type Caller } from '@passage/auth';
 import { audit } from '@passage/contracts';
 import { Topology, createEnvelope, encodeEnvelope, ensureStreams, type Envelope } from '@passage/events';
-import {
-  bearerMetadata,
-  createLogger,
-  loadConfig,
-  serviceDatabaseUrl,
-  type ClientCredentials,
-} from '@passage/platform';
+import { bearerMetadata, createLogger, loadConfig, withLogin, type ClientCredentials } from '@passage/platform';
 import { testTls } from '@passage/platform/testing';
 import { createTestDatabase, createTestNats, waitUntil, type TestDatabase, type TestNats } from '@passage/testing';
 import pg from 'pg';
@@ -38,7 +32,7 @@ export interface AuditLab {
   publish(envelope: Envelope, subject: string): Promise<void>;
   publishRaw(subject: string, data: Uint8Array): Promise<void>;
   entries(): Promise<number>;
-  /** A connection as the audit service's own role. */
+  /** A connection as the audit service's own runtime login role (passage_audit). */
   serviceRoleUrl(): Promise<string>;
   stop(): Promise<void>;
 }
@@ -53,11 +47,11 @@ export async function startAuditLab(
   const issuer = new TokenIssuer('test', randomBytes(32));
   const env: Record<string, string> = {
     DATABASE_URL: db.url,
+    // Provisions its own schema with this superuser URL, then logs in as passage_audit (ADR 28).
+    PASSAGE_ENV: 'development',
     NATS_URL: nats.url,
     NATS_NAMESPACE: nats.namespace,
     GRPC_PORT: '0',
-    // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
-    PASSAGE_ENV: 'development',
     ...testTls('audit').env,
     AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
     AUDIT_SIGNING_KEY: randomBytes(32).toString('base64'),
@@ -101,7 +95,7 @@ export async function startAuditLab(
       const counted = await sql.query<{ n: number }>('select count(*)::int as n from audit.entries');
       return counted.rows[0]!.n;
     },
-    serviceRoleUrl: () => serviceDatabaseUrl(db.url, 'audit'),
+    serviceRoleUrl: () => Promise.resolve(withLogin(db.url, 'passage_audit')),
     async stop() {
       client?.close();
       await service?.shutdown.run();

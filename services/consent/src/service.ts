@@ -1,6 +1,6 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
-import { SubjectCrypto, keyRingFromEnv, openKeyStore } from '@passage/crypto';
+import { SubjectCrypto, keyRingFromEnv, keyStoreSchema, openKeyStore } from '@passage/crypto';
 import { durableConsumer, IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
 import {
   ConfigError,
@@ -11,7 +11,7 @@ import {
   Shutdown,
   type Logger,
 } from '@passage/platform';
-import { consentMigrations } from '../migrations/index.ts';
+import { consentDatabases } from '../migrations/index.ts';
 import { SqlConsentStorage } from './adapters/db/storage.ts';
 import { PgEvaluationReader } from './adapters/db/evaluation-reader.ts';
 import { consentSchema } from './adapters/db/consent-repository.ts';
@@ -63,18 +63,18 @@ export async function startConsent(
   const runtime = await openServiceRuntime({
     name: 'consent',
     config,
+    databases: consentDatabases,
     schema: consentSchema,
-    migrations: consentMigrations,
     log,
   });
   const { orm, nats, topology, databaseUrl } = runtime;
-  // The subjects' data keys: apart from the data, as a role of their own (docs/adr/0023-key-store.md).
+  // The subjects' data keys: apart from the data, as a login of their own (docs/adr/0023-key-store.md).
   const keyStore = await openKeyStore({
-    url: config.KEYSTORE_DATABASE_URL ?? config.DATABASE_URL,
+    url: runtime.logins.url(keyStoreSchema('consent')),
     service: 'consent',
+    env: config.PASSAGE_ENV,
     log,
   });
-  await keyStore.adoptKeysFrom(orm, consentSchema, log);
   const crypto = new SubjectCrypto(keyRing);
   const readiness = new Readiness(log);
   const agencies = new IdempotentConsumer({

@@ -682,7 +682,12 @@ describe('History and erasure', () => {
     expect(dump.includes(Buffer.from('Qwzx'))).toBe(false);
 
     // A copy of the ciphertext taken before erasure (a backup) no longer decrypts: its key is gone.
-    const keyStore = await openKeyStore({ url: h.db.url, service: 'consent', log: createLogger('test', 'silent') });
+    const keyStore = await openKeyStore({
+      url: h.db.url,
+      service: 'consent',
+      env: 'development',
+      log: createLogger('test', 'silent'),
+    });
     try {
       const vault = new SubjectCrypto(parseKeyRing(h.kek));
       expect(

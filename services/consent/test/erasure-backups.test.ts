@@ -8,7 +8,7 @@ import pg from 'pg';
 import { consent as pb } from '@passage/contracts';
 import { ontarioAgencies } from '@passage/directory/seed';
 import { SubjectCrypto, openKeyStore, parseKeyRing, shredded, type KeyStore } from '@passage/crypto';
-import { callUnary, createLogger, serviceDatabaseUrl } from '@passage/platform';
+import { callUnary, createLogger, withLogin } from '@passage/platform';
 import { createTestDatabase, type TestDatabase } from '@passage/testing';
 import { startConsentHarness, waitUntil, type ConsentHarness } from './support.ts';
 
@@ -31,7 +31,7 @@ beforeAll(async () => {
       (await sql.query('select count(*)::int as n from consent.agencies')).rows[0].n === ontarioAgencies.length,
   );
   // The current key store, as the consent service reaches it.
-  keyStore = await openKeyStore({ url: h.db.url, service: 'consent', log });
+  keyStore = await openKeyStore({ url: h.db.url, service: 'consent', env: 'development', log });
 });
 
 afterAll(async () => {
@@ -128,7 +128,7 @@ it('an erased person stays unreadable in a backup of the data taken before the e
   }
 });
 
-it("the service's data role cannot read the key store, and the key store's role reaches nothing else", async () => {
+it("the service's data login cannot read the key store, and the key store's login reaches nothing else", async () => {
   await grant('Synthetic Role Check', 'Synthetic notes');
   const denied = async (url: string, query: string) => {
     const client = new pg.Client({ connectionString: url });
@@ -143,13 +143,16 @@ it("the service's data role cannot read the key store, and the key store's role 
       await client.end();
     }
   };
-  const asData = await serviceDatabaseUrl(h.db.url, 'consent', log);
-  const asKeys = await serviceDatabaseUrl(h.db.url, 'consent_keys', log);
-  // Both work as their own role…
+  const asData = withLogin(h.db.url, 'passage_consent');
+  const asKeys = withLogin(h.db.url, 'passage_consent_keys');
+  // Both work as their own login role…
   expect(await denied(asData, 'select count(*) from consent.consents')).toBeUndefined();
   expect(await denied(asKeys, 'select count(*) from consent_keys.subject_keys')).toBeUndefined();
   // …and neither reaches the other's schema, nor another service's (42501: permission denied).
   expect(await denied(asData, 'select count(*) from consent_keys.subject_keys')).toBe('42501');
   expect(await denied(asKeys, 'select count(*) from consent.consents')).toBe('42501');
   expect(await denied(asKeys, 'select count(*) from directory.agencies')).toBe('42501');
+  // RESET ROLE changes nothing: each logs in as itself, a member of no other role.
+  expect(await denied(asData, 'reset role; select count(*) from consent_keys.subject_keys')).toBe('42501');
+  expect(await denied(asKeys, 'set role passage_consent')).toBe('42501');
 });

@@ -34,7 +34,15 @@ export async function startConsentHarness(label: string, env: Record<string, str
   const nats = await createTestNats(label);
   const issuer = new TokenIssuer('test', randomBytes(32));
   const kek = newKekSetting('test-kek');
-  const common = { DATABASE_URL: db.url, NATS_URL: nats.url, NATS_NAMESPACE: nats.namespace, GRPC_PORT: '0' };
+  // Development: the services provision their own schemas with this superuser URL and then log in as their
+  // runtime roles (docs/adr/0028-database-login-roles.md); production would also need TLS to Postgres.
+  const common = {
+    DATABASE_URL: db.url,
+    NATS_URL: nats.url,
+    NATS_NAMESPACE: nats.namespace,
+    GRPC_PORT: '0',
+    PASSAGE_ENV: 'development',
+  };
   const log = createLogger(`${label}-test`, process.env['LOG_LEVEL'] ?? 'silent');
   let clockOffsetMs = 0;
   const directory = await startDirectory(

@@ -2,7 +2,7 @@ import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { Shutdown, grpcTransport, openGrpcServer, type Logger } from '@passage/platform';
-import { directoryMigrations } from '../migrations/index.ts';
+import { directoryDatabases } from '../migrations/index.ts';
 import { AgencyRecord } from './adapters/db/agency-record.ts';
 import { MikroDirectoryStorage, directorySchema } from './adapters/db/storage.ts';
 import { directoryService, directoryContract } from './adapters/grpc/directory-service.ts';
@@ -35,8 +35,8 @@ export async function startDirectory(config: DirectoryConfig, log: Logger): Prom
   const runtime = await openServiceRuntime({
     name: 'directory',
     config,
+    databases: directoryDatabases,
     schema: directorySchema,
-    migrations: directoryMigrations,
     entities: [AgencyRecord],
     log,
   });

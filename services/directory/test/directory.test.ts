@@ -290,14 +290,19 @@ describe('directory service over gRPC', () => {
     expect((await callUnary(client.getAgency.bind(client), { id: 'london-coalition' })).agency).toEqual(agency);
   });
 
-  it('keeps its tables under its own role, which owns the directory schema', async () => {
+  it('keeps its tables under its owner role and works logged in as its runtime role, which owns nothing', async () => {
     const sql = new pg.Client({ connectionString: directory.db.url });
     await sql.connect();
     try {
       const { rows } = await sql.query<{ owner: string }>(
         "select distinct tableowner as owner from pg_tables where schemaname = 'directory'",
       );
-      expect(rows).toEqual([{ owner: 'passage_directory' }]);
+      expect(rows).toEqual([{ owner: 'passage_directory_owner' }]);
+      const { rows: logins } = await sql.query<{ login: string }>(
+        'select distinct usename as login from pg_stat_activity where datname = $1 and usename <> current_user',
+        [directory.db.name],
+      );
+      expect(logins).toEqual([{ login: 'passage_directory' }]);
     } finally {
       await sql.end();
     }

@@ -1,4 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import { eventTableGrants } from '@passage/events';
+import type { ServiceDatabases } from '@passage/platform';
 import { Migration20261128220000Escalation } from './Migration20261128220000Escalation.ts';
 import { Migration20261130070000ReferralVersions } from './Migration20261130070000ReferralVersions.ts';
 
@@ -7,3 +9,24 @@ export const escalationMigrations: MigrationObject[] = [
   { name: 'Migration20261128220000Escalation', class: Migration20261128220000Escalation },
   { name: 'Migration20261130070000ReferralVersions', class: Migration20261130070000ReferralVersions },
 ];
+
+/**
+ * What the escalation service's runtime role (passage_escalation) may do, table by table; the
+ * migration job grants exactly this after every run (docs/adr/0028-database-login-roles.md).
+ * Timers are settled in place; escalation items are only added.
+ */
+export const escalationDatabases: ServiceDatabases = {
+  service: 'escalation',
+  schemas: [
+    {
+      schema: 'escalation',
+      migrations: escalationMigrations,
+      grants: {
+        timers: ['select', 'insert', 'update'],
+        items: ['select', 'insert'],
+        referrals: ['select', 'insert', 'update'],
+        ...eventTableGrants,
+      },
+    },
+  ],
+};

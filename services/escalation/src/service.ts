@@ -10,7 +10,7 @@ import {
   Shutdown,
   type Logger,
 } from '@passage/platform';
-import { escalationMigrations } from '../migrations/index.ts';
+import { escalationDatabases } from '../migrations/index.ts';
 import { PgTimerStore } from './adapters/db/timer-store.ts';
 import { referralEventHandler } from './adapters/events/referral-events.ts';
 import { escalationService, escalationContract } from './adapters/grpc/escalation-service.ts';
@@ -51,8 +51,8 @@ export async function startEscalation(
   const runtime = await openServiceRuntime({
     name: 'escalation',
     config,
+    databases: escalationDatabases,
     schema: escalationSchema,
-    migrations: escalationMigrations,
     relay: false,
     log,
   });

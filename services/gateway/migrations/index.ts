@@ -1,4 +1,5 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import type { ServiceDatabases } from '@passage/platform';
 import { Migration20261128230000Gateway } from './Migration20261128230000Gateway.ts';
 import { Migration20261130070000SignInThrottle } from './Migration20261130070000SignInThrottle.ts';
 
@@ -7,3 +8,24 @@ export const gatewayMigrations: MigrationObject[] = [
   { name: 'Migration20261128230000Gateway', class: Migration20261128230000Gateway },
   { name: 'Migration20261130070000SignInThrottle', class: Migration20261130070000SignInThrottle },
 ];
+
+/**
+ * What the gateway's runtime role (passage_gateway) may do, table by table; the migration job
+ * grants exactly this after every run (docs/adr/0028-database-login-roles.md). Sessions are
+ * revoked in place; unfinished sign-ins and old failure counts are deleted.
+ */
+export const gatewayDatabases: ServiceDatabases = {
+  service: 'gateway',
+  schemas: [
+    {
+      schema: 'gateway',
+      migrations: gatewayMigrations,
+      grants: {
+        users: ['select', 'insert', 'update'],
+        sessions: ['select', 'insert', 'update'],
+        oidc_logins: ['select', 'insert', 'delete'],
+        sign_in_failures: ['select', 'insert', 'update', 'delete'],
+      },
+    },
+  ],
+};

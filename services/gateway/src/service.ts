@@ -1,7 +1,7 @@
 import { issuerFromEnv } from '@passage/auth';
 import { openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { ConfigError, Shutdown, databasePool, grpcTransport, type Logger } from '@passage/platform';
-import { gatewayMigrations } from '../migrations/index.ts';
+import { gatewayDatabases } from '../migrations/index.ts';
 import { PgUserStore } from './adapters/db/user-store.ts';
 import { ServiceClients } from './adapters/grpc/clients.ts';
 import { LiveFeed } from './adapters/http/live-feed.ts';
@@ -38,8 +38,8 @@ export async function startGateway(
   const runtime = await openServiceRuntime({
     name: 'gateway',
     config,
+    databases: gatewayDatabases,
     schema: 'gateway',
-    migrations: gatewayMigrations,
     relay: false,
     log,
   });

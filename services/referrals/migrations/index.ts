@@ -1,7 +1,39 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import { keyStoreDatabase, moveLegacyKeys } from '@passage/crypto';
+import { eventTableGrants } from '@passage/events';
+import type { ServiceDatabases } from '@passage/platform';
 import { Migration20261128200000Referrals } from './Migration20261128200000Referrals.ts';
 
 /** Every migration of the referrals schema, in order. Add new ones at the end. */
 export const referralMigrations: MigrationObject[] = [
   { name: 'Migration20261128200000Referrals', class: Migration20261128200000Referrals },
 ];
+
+/**
+ * The referrals service's schemas and what its runtime roles may do, table by table; the
+ * migration job grants exactly this after every run (docs/adr/0028-database-login-roles.md).
+ * Packets are deleted by an erasure; transitions and ended grants are only added to. Its
+ * data keys live in a key store of their own (docs/adr/0023-key-store.md), where the job also
+ * moves keys the data schema still holds.
+ */
+export const referralsDatabases: ServiceDatabases = {
+  service: 'referrals',
+  schemas: [
+    {
+      schema: 'referrals',
+      migrations: referralMigrations,
+      grants: {
+        referrals: ['select', 'insert', 'update'],
+        packets: ['select', 'insert', 'delete'],
+        transitions: ['select', 'insert'],
+        idempotency_keys: ['select', 'insert'],
+        ended_grants: ['select', 'insert'],
+        ...eventTableGrants,
+      },
+    },
+    keyStoreDatabase('referrals'),
+  ],
+  afterMigrations: async (owners, log) => {
+    await moveLegacyKeys(owners, 'referrals', log);
+  },
+};

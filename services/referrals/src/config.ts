@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { baseConfigSchema } from '@passage/platform';
+import { baseConfigSchema, databaseUrlSetting } from '@passage/platform';
 
 export const referralsConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50053),
   PASSAGE_KEK: z.string().optional(),
-  /** Where the data keys live (schema `<service>_keys`): a cluster backed up apart from the data; DATABASE_URL if unset. */
-  KEYSTORE_DATABASE_URL: z.url().optional(),
+  /** The key store's own login (schema `<service>_keys`, role `passage_<service>_keys`), perhaps on a cluster backed up apart from the data; required outside development. */
+  KEYSTORE_DATABASE_URL: databaseUrlSetting.optional(),
   AUTH_PUBLIC_KEYS: z.string().optional(),
   DIRECTORY_ADDRESS: z.string().default('127.0.0.1:50051'),
   CONSENT_ADDRESS: z.string().default('127.0.0.1:50052'),

@@ -1,9 +1,9 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
-import { SubjectCrypto, keyRingFromEnv, openKeyStore } from '@passage/crypto';
+import { SubjectCrypto, keyRingFromEnv, keyStoreSchema, openKeyStore } from '@passage/crypto';
 import { durableConsumer, IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
 import { ConfigError, grpcTransport, openGrpcServer, Readiness, Shutdown, type Logger } from '@passage/platform';
-import { referralMigrations } from '../migrations/index.ts';
+import { referralsDatabases } from '../migrations/index.ts';
 import { SqlReferralStorage } from './adapters/db/storage.ts';
 import { referralSchema } from './adapters/db/referral-repository.ts';
 import { consentChangeHandler } from './adapters/events/consent-changes.ts';
@@ -38,19 +38,19 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
   const runtime = await openServiceRuntime({
     name: 'referrals',
     config,
+    databases: referralsDatabases,
     schema: referralSchema,
-    migrations: referralMigrations,
     relay: config.OUTBOX_RELAY === 'on',
     log,
   });
   const { orm, nats, topology } = runtime;
-  // The subjects' data keys: apart from the data, as a role of their own (docs/adr/0023-key-store.md).
+  // The subjects' data keys: apart from the data, as a login of their own (docs/adr/0023-key-store.md).
   const keyStore = await openKeyStore({
-    url: config.KEYSTORE_DATABASE_URL ?? config.DATABASE_URL,
+    url: runtime.logins.url(keyStoreSchema('referrals')),
     service: 'referrals',
+    env: config.PASSAGE_ENV,
     log,
   });
-  await keyStore.adoptKeysFrom(orm, referralSchema, log);
   const vault = () => keyStore.vault(crypto);
 
   const directory = new GrpcDirectoryGateway(config.DIRECTORY_ADDRESS, transport.clientCredentials);

@@ -21,7 +21,12 @@ const dir = mkdtempSync(join(tmpdir(), 'referrals-backup-'));
 
 beforeAll(async () => {
   n = await startNetwork('referrals-backups');
-  keyStore = await openKeyStore({ url: n.db.url, service: 'referrals', log: createLogger('test', 'silent') });
+  keyStore = await openKeyStore({
+    url: n.db.url,
+    service: 'referrals',
+    env: 'development',
+    log: createLogger('test', 'silent'),
+  });
 });
 
 afterAll(async () => {

@@ -43,7 +43,15 @@ export async function startNetwork(label: string, options: { referrals?: boolean
   const nats = await createTestNats(label);
   const issuerSeed = randomBytes(32);
   const issuer = new TokenIssuer('test', issuerSeed);
-  const common = { DATABASE_URL: db.url, NATS_URL: nats.url, NATS_NAMESPACE: nats.namespace, GRPC_PORT: '0' };
+  // Development: the services provision their own schemas with this superuser URL and then log in as their
+  // runtime roles (docs/adr/0028-database-login-roles.md); production would also need TLS to Postgres.
+  const common = {
+    DATABASE_URL: db.url,
+    NATS_URL: nats.url,
+    NATS_NAMESPACE: nats.namespace,
+    GRPC_PORT: '0',
+    PASSAGE_ENV: 'development',
+  };
   const keys = { PASSAGE_KEK: newKekSetting('test-kek'), AUTH_PUBLIC_KEYS: issuer.publicKeySetting };
   const log = createLogger(`${label}-test`, process.env['LOG_LEVEL'] ?? 'silent');
   const directory = await startDirectory(

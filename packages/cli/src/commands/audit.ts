@@ -8,8 +8,7 @@ import {
   verifyInclusion,
   verifyLog,
 } from '@passage/audit-log';
-import { callUnary } from '@passage/platform';
-import pg from 'pg';
+import { callUnary, databaseClient } from '@passage/platform';
 import { UsageError, auditConnection, databaseUrl } from '../connection.ts';
 import { formatRows } from '../output.ts';
 
@@ -45,7 +44,7 @@ export async function auditVerify(
 ): Promise<number> {
   const savedNote = flags.checkpoint ? readFileSync(flags.checkpoint, 'utf8') : undefined;
   const key = verifierKey(env, flags);
-  const db = new pg.Client({ connectionString: databaseUrl(env) });
+  const db = databaseClient(databaseUrl(env));
   await db.connect();
   try {
     const started = performance.now();
@@ -108,7 +107,7 @@ export async function auditVerify(
 
 /** The latest signed checkpoint, to keep outside the system for a later `audit verify --checkpoint`. */
 export async function auditCheckpoint(env: NodeJS.ProcessEnv, print: (line: string) => void): Promise<number> {
-  const db = new pg.Client({ connectionString: databaseUrl(env) });
+  const db = databaseClient(databaseUrl(env));
   await db.connect();
   try {
     const notes = await storedCheckpointNotes(db);

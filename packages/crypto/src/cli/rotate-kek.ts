@@ -1,10 +1,12 @@
 // rotate-kek: re-wraps every subject data key under the current KEK, in the key store of
-// each service named, acting as that key store's own role.
+// each service named, logged in as that key store's runtime role (passage_<service>_keys).
 //   PASSAGE_KEK="<new id>:<new key>,<old id>:<old key>" KEYSTORE_DATABASE_URL=… \
-//     pnpm -C packages/crypto rotate-kek consent referrals
-// KEYSTORE_DATABASE_URL defaults to DATABASE_URL. Afterwards the old key may be dropped from PASSAGE_KEK.
-import { serviceDatabaseUrl } from '@passage/platform';
-import { keyStoreSchema } from '../key-store.ts';
+//     pnpm -C packages/crypto rotate-kek consent
+// KEYSTORE_DATABASE_URL defaults to DATABASE_URL. Outside development it is the named service's
+// key-store login, so run it once per service; in development (PASSAGE_ENV=development) an
+// admin URL serves them all. Afterwards the old key may be dropped from PASSAGE_KEK.
+import { checkServiceLogin, createLogger, serviceLogins } from '@passage/platform';
+import { keyStoreDatabase } from '../key-store.ts';
 import { parseKeyRing } from '../keyring.ts';
 import { rotateKek } from '../rotate.ts';
 
@@ -17,8 +19,18 @@ if (!kek || services.length === 0) {
   process.exit(2);
 }
 const keyRing = parseKeyRing(kek);
+const log = createLogger('rotate-kek', 'warn');
 for (const service of services) {
-  const schema = keyStoreSchema(service);
-  const count = await rotateKek(await serviceDatabaseUrl(databaseUrl, schema), schema, keyRing);
+  const plan = keyStoreDatabase(service);
+  const schema = plan.schema;
+  const logins = await serviceLogins({
+    databases: { service, schemas: [plan] },
+    urls: { keys: databaseUrl },
+    env: process.env['PASSAGE_ENV'],
+    log,
+  });
+  const url = logins.url(schema);
+  await checkServiceLogin(url, plan, 'KEYSTORE_DATABASE_URL');
+  const count = await rotateKek(url, schema, keyRing);
   console.log(`${service} (${schema}): ${count} data key(s) re-wrapped under ${keyRing.current.id}`);
 }
