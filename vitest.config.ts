@@ -26,6 +26,7 @@ export default defineConfig({
             'services/*/test/**/*.test.ts',
             'test/e2e/**/*.test.ts',
             'test/faults/**/*.test.ts',
+            'test/cluster/**/*.test.ts',
           ],
           exclude: ['**/*.trace.test.ts', '**/node_modules/**'],
         },
