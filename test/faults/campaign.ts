@@ -348,7 +348,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       for (const [instance, port] of ports[name].entries()) {
         const env = {
           ...baseEnv,
-          ...infra.serviceEnv,
+          ...infra.serviceEnv(name),
           DATABASE_URL: infra.databaseUrl,
           NATS_URL: infra.natsUrl,
           GRPC_HOST: '127.0.0.1',
@@ -774,7 +774,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     const topology = new Topology('');
     const streamEvents = async (): Promise<Map<string, number>> => {
       const seen = new Map<string, number>();
-      const nc = await connect({ servers: [...infra.natsServers] });
+      const nc = await connect(infra.natsAdmin);
       try {
         const jsm = await jetstreamManager(nc);
         for (const { name } of topology.allStreams()) {
@@ -793,7 +793,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       return seen;
     };
     const streamTotal = async (): Promise<number> => {
-      const nc = await connect({ servers: [...infra.natsServers] });
+      const nc = await connect(infra.natsAdmin);
       try {
         const jsm = await jetstreamManager(nc);
         let total = 0;

@@ -1,10 +1,14 @@
 // What a fault campaign runs the services on, and the faults it can do to it: one Postgres
 // and one NATS server (`pnpm test:chaos`), or the loopback cluster (`pnpm test:cluster`):
 // three clustered NATS nodes and a Postgres primary with a streaming standby.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { jetstreamManager } from '@nats-io/jetstream';
+import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
-import { Topology } from '@passage/events';
+import { Topology, natsPasswordVariable, renderNatsAuthorization, serviceNames } from '@passage/events';
+import { testTls } from '@passage/platform/testing';
 import {
   startPrivateNats,
   startPrivateNatsCluster,
@@ -27,12 +31,12 @@ export interface Infrastructure {
   /** Given to every service instance. */
   readonly databaseUrl: string;
   readonly natsUrl: string;
-  /** Settings every service instance gets besides (stream replicas, say). */
-  readonly serviceEnv: Readonly<Record<string, string>>;
+  /** Settings a service's instances get besides (stream replicas, NATS user and TLS, say). */
+  serviceEnv(service: string): Readonly<Record<string, string>>;
   /** Instances of each service. */
   readonly instances: number;
-  /** The NATS servers, for the campaign's own checks. */
-  readonly natsServers: readonly string[];
+  /** How the campaign's own checks connect to NATS (its servers, and the operators' user where there are users). */
+  readonly natsAdmin: NodeConnectionOptions;
   /** The writable Postgres now, for the campaign's own queries and `passage audit verify`. */
   primaryUrl(): string;
   /** The server faults it offers, by name. */
@@ -75,9 +79,9 @@ export async function singleNode(): Promise<Infrastructure> {
   return {
     databaseUrl,
     natsUrl: nats.url,
-    serviceEnv: {},
+    serviceEnv: () => ({}),
     instances: 1,
-    natsServers: [nats.url],
+    natsAdmin: { servers: [nats.url] },
     primaryUrl: () => databaseUrl,
     faults: { nats: killAndRestart(nats, 'NATS'), postgres: killAndRestart(postgres, 'Postgres') },
     redundancyProblems: () => Promise.resolve([]),
@@ -89,8 +93,8 @@ export async function singleNode(): Promise<Infrastructure> {
 }
 
 /** Every stream's replicas, as the cluster reports them: short or lagging ones are problems. */
-async function streamReplicaProblems(servers: readonly string[], replicas: number): Promise<string[]> {
-  const nc = await connect({ servers: [...servers], timeout: 5_000 });
+async function streamReplicaProblems(admin: NodeConnectionOptions, replicas: number): Promise<string[]> {
+  const nc = await connect({ ...admin, timeout: 5_000 });
   try {
     const jsm = await jetstreamManager(nc);
     const problems: string[] = [];
@@ -114,17 +118,40 @@ async function streamReplicaProblems(servers: readonly string[], replicas: numbe
 }
 
 /**
- * Three NATS nodes clustered on loopback, every stream on three of them; a Postgres primary
- * with a streaming standby, reached by a multi-host URL that asks for the writable one; two
- * instances of every service.
+ * Three NATS nodes clustered on loopback, every stream on three of them, over TLS with a user
+ * per service (deploy/nats's authorization, generated); a Postgres primary with a streaming
+ * standby, TLS only, reached by a multi-host URL that asks for the writable one (verify-full);
+ * two instances of every service, each with its own certificate for gRPC and NATS.
  */
 export async function loopbackCluster(): Promise<Infrastructure> {
+  const ca = testTls('nats').env.GRPC_TLS_CA_FILE;
+  const natsTls = testTls('nats').env;
+  const postgresTls = testTls('postgres').env;
+  const users = [...serviceNames, 'admin'];
+  const passwords = Object.fromEntries(users.map((user) => [user, randomBytes(18).toString('base64url')]));
+  const natsConfig = [
+    'tls {',
+    `  cert_file: "${natsTls.GRPC_TLS_CERT_FILE}"`,
+    `  key_file: "${natsTls.GRPC_TLS_KEY_FILE}"`,
+    `  ca_file: "${ca}"`,
+    '  verify: true',
+    '  timeout: 2',
+    '}',
+    renderNatsAuthorization(new Topology('')),
+  ].join('\n');
+  const natsEnv = Object.fromEntries(users.map((user) => [natsPasswordVariable(user), passwords[user]!]));
   let nats: PrivateNatsCluster | undefined;
   let postgres: PrivatePostgresPair | undefined;
   try {
-    nats = await startPrivateNatsCluster(3);
-    postgres = await startPrivatePostgresPair();
-    await createDatabase(postgres.primary.url, 'passage');
+    nats = await startPrivateNatsCluster(3, process.env['NATS_SERVER_BIN'] ?? 'nats-server', natsConfig, natsEnv);
+    postgres = await startPrivatePostgresPair({
+      tls: { ca, cert: postgresTls.GRPC_TLS_CERT_FILE, key: postgresTls.GRPC_TLS_KEY_FILE },
+      requireTls: true,
+    });
+    await createDatabase(
+      `${postgres.primary.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`,
+      'passage',
+    );
   } catch (error) {
     await nats?.dispose();
     await postgres?.dispose();
@@ -134,13 +161,40 @@ export async function loopbackCluster(): Promise<Infrastructure> {
   const pair = postgres;
   let promoted = false;
   const replicas = 3;
+  const tlsParams = { sslmode: 'verify-full', sslrootcert: ca };
+  const clientTls = (name: string) => {
+    const files = testTls(name).env;
+    return {
+      ca: readFileSync(ca, 'utf8'),
+      cert: readFileSync(files.GRPC_TLS_CERT_FILE, 'utf8'),
+      key: readFileSync(files.GRPC_TLS_KEY_FILE, 'utf8'),
+    };
+  };
+  const tlsQuery = new URLSearchParams(tlsParams).toString();
+  const natsAdmin: NodeConnectionOptions = {
+    servers: [...cluster.urls],
+    user: 'admin',
+    pass: passwords['admin']!,
+    tls: clientTls('admin'),
+  };
   return {
-    databaseUrl: pair.url('passage'),
+    databaseUrl: pair.url('passage', tlsParams),
     natsUrl: cluster.urls.join(','),
-    serviceEnv: { PASSAGE_STREAM_REPLICAS: String(replicas) },
+    serviceEnv: (service) => {
+      const files = testTls(service).env;
+      return {
+        PASSAGE_STREAM_REPLICAS: String(replicas),
+        NATS_USER: service,
+        NATS_PASSWORD: passwords[service]!,
+        NATS_TLS_CA_FILE: ca,
+        NATS_TLS_CERT_FILE: files.GRPC_TLS_CERT_FILE,
+        NATS_TLS_KEY_FILE: files.GRPC_TLS_KEY_FILE,
+      };
+    },
     instances: 2,
-    natsServers: cluster.urls,
-    primaryUrl: () => (promoted ? pair.standby.url : pair.primary.url).replace(/\/postgres$/, '/passage'),
+    natsAdmin,
+    primaryUrl: () =>
+      `${(promoted ? pair.standby.url : pair.primary.url).replace(/\/postgres$/, '/passage')}?${tlsQuery}`,
     faults: {
       // A machine lost with its disk: kill -9, then a node with the same name and an empty store.
       'nats-node': (random) => {
@@ -161,7 +215,7 @@ export async function loopbackCluster(): Promise<Infrastructure> {
         detail: () => 'primary stopped, standby promoted',
       }),
     },
-    redundancyProblems: () => streamReplicaProblems(cluster.urls, replicas),
+    redundancyProblems: () => streamReplicaProblems(natsAdmin, replicas),
     async dispose() {
       await cluster.dispose().catch(() => undefined);
       await pair.dispose().catch(() => undefined);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sparePort, waitForPort } from './servers.ts';
@@ -76,6 +76,8 @@ export async function startPrivateNatsCluster(
   size = 3,
   binary = process.env['NATS_SERVER_BIN'] ?? 'nats-server',
   config = '',
+  /** Added to the servers' environment: the `$VARIABLES` the configuration names (passwords). */
+  env: Readonly<Record<string, string>> = {},
 ): Promise<PrivateNatsCluster> {
   const specs = [];
   for (let i = 0; i < size; i++)
@@ -98,12 +100,29 @@ export async function startPrivateNatsCluster(
     );
     let child: ChildProcess | undefined;
     const launch = async (): Promise<void> => {
-      const started = spawn(binary, ['-c', configFile], { stdio: 'ignore' });
+      const logFile = join(dir, 'nats.log');
+      const started = spawn(binary, ['-c', configFile, '-l', logFile], {
+        stdio: 'ignore',
+        env: { ...process.env, ...env },
+      });
       child = started;
-      const failed = new Promise<never>((_, reject) =>
-        started.once('error', (error) => reject(new Error(`cannot start ${binary}: ${error.message}`))),
-      );
-      await Promise.race([waitForPort(spec.port), failed]);
+      const failed = new Promise<never>((_, reject) => {
+        started.once('error', (error) => reject(new Error(`cannot start ${binary}: ${error.message}`)));
+        started.once('exit', (code) => {
+          let log = '';
+          try {
+            log = readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' | ');
+          } catch {
+            // no log yet
+          }
+          reject(new Error(`${spec.name} exited with ${code}: ${log}`));
+        });
+      });
+      try {
+        await Promise.race([waitForPort(spec.port, 60_000), failed]);
+      } finally {
+        failed.catch(() => undefined);
+      }
     };
     const stop = async (signal: NodeJS.Signals): Promise<void> => {
       if (!child) return;
