@@ -42,12 +42,12 @@ it('waits NOT_SERVING while the database is behind this build, and serves once t
       'this build needs Migration20261130070000AuditStreamGaps: run the migration job \\(`pnpm migrate` / the migrate Job\\)',
   );
   await waitUntil(() => Promise.resolve(lines.some((line) => waiting.test(line))));
-  expect(await healthStatus(`127.0.0.1:${port}`)).toBe('NOT_SERVING');
+  expect(await healthStatus(`127.0.0.1:${port}`, '', lab.credentials)).toBe('NOT_SERVING');
   expect(await lab.entries()).toBe(0);
 
   const [report] = await migrateServiceDatabases(auditDatabases, { admin: { data: lab.db.url } });
   expect(report?.applied).toEqual(['Migration20261130070000AuditStreamGaps']);
   audit = await starting;
-  await waitUntil(async () => (await healthStatus(`127.0.0.1:${port}`)) === 'SERVING');
+  await waitUntil(async () => (await healthStatus(`127.0.0.1:${port}`, '', lab.credentials)) === 'SERVING');
   expect(lines.filter((line) => waiting.test(line)).length).toBeGreaterThan(0);
 });
