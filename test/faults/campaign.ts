@@ -1113,7 +1113,7 @@ export function formatReport(report: CampaignReport): string {
     lines.push('', 'Processes that exited on their own:', ...report.unexpectedExits);
   lines.push(
     '',
-    `Replay: CHAOS_SEED=${report.seed} CHAOS_REFERRALS=${report.referrals} CHAOS_CONCURRENCY=${report.concurrency} pnpm ${report.cluster ? 'test:cluster' : 'test:chaos'}`,
+    `Replay: CHAOS_SEED=${report.seed} ${report.cluster ? 'CLUSTER_REFERRALS' : 'CHAOS_REFERRALS'}=${report.referrals} CHAOS_CONCURRENCY=${report.concurrency} pnpm ${report.cluster ? 'test:cluster' : 'test:chaos'}`,
   );
   return lines.join('\n');
 }
