@@ -102,10 +102,13 @@ export async function startPrivateNatsCluster(
     const launch = async (): Promise<void> => {
       const logFile = join(dir, 'nats.log');
       const started = spawn(binary, ['-c', configFile, '-l', logFile], {
-        stdio: 'ignore',
+        stdio: ['ignore', 'ignore', 'pipe'],
         env: { ...process.env, ...env },
       });
       child = started;
+      // A configuration the server refuses is said on stderr, before its log file opens.
+      let stderr = '';
+      started.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const failed = new Promise<never>((_, reject) => {
         started.once('error', (error) => reject(new Error(`cannot start ${binary}: ${error.message}`)));
         started.once('exit', (code) => {
@@ -115,7 +118,7 @@ export async function startPrivateNatsCluster(
           } catch {
             // no log yet
           }
-          reject(new Error(`${spec.name} exited with ${code}: ${log}`));
+          reject(new Error(`${spec.name} exited with ${code}: ${stderr.trim()} ${log}`));
         });
       });
       try {
@@ -145,7 +148,23 @@ export async function startPrivateNatsCluster(
       },
     };
   });
-  await Promise.all(nodes.map((node) => node.restart()));
+  // A node that exits at once (its port taken meanwhile by another test's server, say) is tried
+  // again twice; the third refusal is the error, with what the server said.
+  const start = async (node: PrivateNatsNode): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await node.restart();
+      } catch (error) {
+        if (attempt >= 3) throw error;
+      }
+    }
+  };
+  try {
+    await Promise.all(nodes.map(start));
+  } catch (error) {
+    await Promise.all(nodes.map((node) => node.dispose().catch(() => undefined)));
+    throw error;
+  }
   return {
     urls: nodes.map((n) => n.url),
     nodes,
