@@ -26,7 +26,6 @@ export default defineConfig({
             'services/*/test/**/*.test.ts',
             'test/e2e/**/*.test.ts',
             'test/faults/**/*.test.ts',
-            'test/cluster/**/*.test.ts',
           ],
           exclude: ['**/*.trace.test.ts', '**/node_modules/**'],
         },

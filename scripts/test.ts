@@ -64,5 +64,8 @@ try {
 }
 if (vitest.status !== 0 && failed === 0) failed++;
 
+// The loopback cluster (`pnpm test:cluster`), after the rest and alone: it counts as one test.
+check('loopback cluster: pnpm test:cluster', bin('vitest'), ['run', '--config', 'test/cluster/vitest.config.ts']);
+
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
