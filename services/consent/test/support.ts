@@ -36,6 +36,7 @@ export async function startConsentHarness(label: string, env: Record<string, str
   const kek = newKekSetting('test-kek');
   // Development: the services provision their own schemas with this superuser URL and then log in as their
   // runtime roles (docs/adr/0028-database-login-roles.md); production would also need TLS to Postgres.
+  // NATS is the shared plaintext server, which only development allows; gRPC is still mutual TLS (its settings are given).
   const common = {
     DATABASE_URL: db.url,
     NATS_URL: nats.url,
@@ -48,8 +49,6 @@ export async function startConsentHarness(label: string, env: Record<string, str
   const directory = await startDirectory(
     loadConfig(directoryConfigSchema, {
       ...common,
-      // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
-      PASSAGE_ENV: 'development',
       ...testTls('directory').env,
       DIRECTORY_SEED: 'ontario',
       AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
@@ -59,8 +58,6 @@ export async function startConsentHarness(label: string, env: Record<string, str
   const consent = await startConsent(
     loadConfig(consentConfigSchema, {
       ...common,
-      // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
-      PASSAGE_ENV: 'development',
       ...testTls('consent').env,
       PASSAGE_KEK: kek,
       AUTH_PUBLIC_KEYS: issuer.publicKeySetting,

@@ -8,9 +8,8 @@ import { startEscalation, type RunningEscalation } from '../src/service.ts';
 
 export function escalationEnv(n: Network): Record<string, string> {
   return {
+    // Development, as the referrals service's: NATS is the shared plaintext server; gRPC is mutual TLS.
     ...n.referralsEnv,
-    // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
-    PASSAGE_ENV: 'development',
     ...testTls('escalation').env,
     REFERRALS_ADDRESS: n.referralService!.address,
     SERVICE_TOKEN_KEY: n.serviceTokenKey,

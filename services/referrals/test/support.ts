@@ -45,6 +45,7 @@ export async function startNetwork(label: string, options: { referrals?: boolean
   const issuer = new TokenIssuer('test', issuerSeed);
   // Development: the services provision their own schemas with this superuser URL and then log in as their
   // runtime roles (docs/adr/0028-database-login-roles.md); production would also need TLS to Postgres.
+  // NATS is the shared plaintext server, which only development allows; gRPC is still mutual TLS (its settings are given).
   const common = {
     DATABASE_URL: db.url,
     NATS_URL: nats.url,
@@ -57,8 +58,6 @@ export async function startNetwork(label: string, options: { referrals?: boolean
   const directory = await startDirectory(
     loadConfig(directoryConfigSchema, {
       ...common,
-      // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
-      PASSAGE_ENV: 'development',
       ...testTls('directory').env,
       DIRECTORY_SEED: 'ontario',
       AUTH_PUBLIC_KEYS: keys.AUTH_PUBLIC_KEYS,
@@ -69,8 +68,6 @@ export async function startNetwork(label: string, options: { referrals?: boolean
     loadConfig(consentConfigSchema, {
       ...common,
       ...keys,
-      // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
-      PASSAGE_ENV: 'development',
       ...testTls('consent').env,
       RECEIPT_SIGNING_KEY: `r:${randomBytes(32).toString('base64')}`,
     }),
@@ -79,8 +76,6 @@ export async function startNetwork(label: string, options: { referrals?: boolean
   const referralsEnv = {
     ...common,
     ...keys,
-    // gRPC is mutual TLS (the settings are given); NATS is the shared plaintext server, which only development allows.
-    PASSAGE_ENV: 'development',
     ...testTls('referrals').env,
     DIRECTORY_ADDRESS: directory.address,
     CONSENT_ADDRESS: consentService.address,
