@@ -18,6 +18,12 @@ export type DirectoryEvent = (typeof directoryEvents)[number];
 export const consentEvents = ['granted', 'revoked', 'expired', 'police_access', 'subject_erased'] as const;
 export type ConsentEvent = (typeof consentEvents)[number];
 
+/**
+ * What an administrator's replay of a parked event publishes, through the outbox of the service
+ * that parked it (`audit.v1.parked_event_replayed`; docs/adr/0033-retention.md).
+ */
+export const parkedEventReplayed = 'parked_event_replayed';
+
 /** A durable pull consumer: its name, and the stream it reads whole (filter `<area>.v1.>`). */
 export interface DurableSpec {
   readonly name: string;
@@ -56,14 +62,18 @@ export const serviceAccess = {
   consent: {
     // audit: every read of a receipt or a history is recorded there (audit.v1.access).
     ensures: ['consent', 'directory', 'audit'],
-    publishes: (t) => [...consentEvents.map((event) => t.consent(event)), t.audit('access')],
+    publishes: (t) => [
+      ...consentEvents.map((event) => t.consent(event)),
+      t.audit('access'),
+      t.audit(parkedEventReplayed),
+    ],
     durables: [{ name: 'consent-agencies', area: 'directory' }],
     ephemerals: [],
     readsMessages: [],
   },
   referrals: {
     ensures: ['referral', 'audit', 'consent'],
-    publishes: (t) => [t.anyReferral(), t.audit('access')],
+    publishes: (t) => [t.anyReferral(), t.audit('access'), t.audit(parkedEventReplayed)],
     durables: [{ name: 'referrals-consent-changes', area: 'consent' }],
     ephemerals: [],
     readsMessages: [],
@@ -77,8 +87,9 @@ export const serviceAccess = {
     readsMessages: everyArea,
   },
   escalation: {
-    ensures: ['referral'],
-    publishes: nothing,
+    // audit: the replays of its parked events, its outbox's only events.
+    ensures: ['referral', 'audit'],
+    publishes: (t) => [t.audit(parkedEventReplayed)],
     durables: [{ name: 'escalation-referrals', area: 'referral' }],
     ephemerals: [],
     readsMessages: [],

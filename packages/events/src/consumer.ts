@@ -51,6 +51,12 @@ export interface ConsumerOptions {
 
 export type Outcome = 'applied' | 'duplicate' | 'retry' | 'parked';
 
+/**
+ * How far before the oldest inbox row a re-created consumer starts: longer than an event can
+ * stay unsettled while later ones are applied (5 deliveries, naks of seconds, 30 s ack waits).
+ */
+export const resumeMarginMs = 10 * 60_000;
+
 const tracer = trace.getTracer('@passage/events');
 
 /**
@@ -87,18 +93,42 @@ export class IdempotentConsumer {
   async #ensureConsumer(): Promise<void> {
     const { nats, stream, name, filterSubject, ackWaitMs } = this.#options;
     const jsm = await jetstreamManager(nats);
-    const config = {
+    const existing = await jsm.consumers.info(stream, name).catch(() => undefined);
+    if (existing) {
+      await jsm.consumers.update(stream, name, { ack_wait: ackWaitMs * 1_000_000, max_ack_pending: 1000 });
+      return;
+    }
+    const startAt = await this.#resumeFrom();
+    await jsm.consumers.add(stream, {
       durable_name: name,
       ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
+      ...(startAt
+        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: startAt.toISOString() }
+        : { deliver_policy: DeliverPolicy.All }),
       filter_subject: filterSubject,
       ack_wait: ackWaitMs * 1_000_000,
       max_deliver: -1,
       max_ack_pending: 1000,
-    };
-    const existing = await jsm.consumers.info(stream, name).catch(() => undefined);
-    if (existing) await jsm.consumers.update(stream, name, { ack_wait: config.ack_wait, max_ack_pending: 1000 });
-    else await jsm.consumers.add(stream, config);
+    });
+  }
+
+  /**
+   * Where a durable consumer created again (lost with a NATS node's disk, deleted by an
+   * operator) starts: the whole stream for a consumer that never applied anything, else a
+   * margin before the oldest event its inbox still holds. The inbox keeps only the
+   * deduplication window (Pruner, docs/adr/0033-retention.md); starting from the stream's
+   * beginning would apply again every event whose inbox row was pruned.
+   */
+  async #resumeFrom(): Promise<Date | undefined> {
+    const { orm, schema, name } = this.#options;
+    const [row] = await orm.em
+      .fork()
+      .execute<{ oldest: Date | string | null }[]>(
+        `select min(processed_at) as oldest from ${quoteIdent(schema)}.inbox where consumer = ?`,
+        [name],
+      );
+    if (!row?.oldest) return undefined;
+    return new Date(new Date(row.oldest).getTime() - resumeMarginMs);
   }
 
   async start(): Promise<void> {

@@ -10,3 +10,8 @@ export * from './connect.ts';
 export * from './runtime.ts';
 export * from './access.ts';
 export * from './permissions.ts';
+export * from './prune.ts';
+export * from './parked.ts';
+export * from './ops-service.ts';
+export * from './settings.ts';
+export * from './maintenance.ts';

@@ -18,12 +18,16 @@ describe('NATS permissions from the declared access', () => {
       'consent.v1.police_access',
       'consent.v1.subject_erased',
       'audit.v1.access',
+      'audit.v1.parked_event_replayed',
     ]);
     expect(eventSubjects(natsPermissions('referrals', t).publish.allow)).toEqual([
       'referral.v1.*.*.*',
       'audit.v1.access',
+      'audit.v1.parked_event_replayed',
     ]);
-    for (const service of ['audit', 'escalation', 'gateway'] as const) {
+    // Escalation's outbox carries only the audit of replays of what it parked.
+    expect(eventSubjects(natsPermissions('escalation', t).publish.allow)).toEqual(['audit.v1.parked_event_replayed']);
+    for (const service of ['audit', 'gateway'] as const) {
       expect(eventSubjects(natsPermissions(service, t).publish.allow), service).toEqual([]);
     }
   });

@@ -41,12 +41,14 @@ export function eventTablesSql(schema: string): string[] {
 
 /**
  * What a service's runtime role may do with those tables (docs/adr/0028-database-login-roles.md):
- * enqueue and mark published, record and park deliveries; never delete.
+ * enqueue and mark published, record and park deliveries; delete what the Pruner lets go of
+ * (published outbox rows, inbox rows past the deduplication window) and a parked event once a
+ * replay applied it (docs/adr/0033-retention.md).
  */
 export const eventTableGrants: TableGrants = {
-  outbox: ['select', 'insert', 'update'],
-  inbox: ['select', 'insert'],
-  parked_events: ['select', 'insert', 'update'],
+  outbox: ['select', 'insert', 'update', 'delete'],
+  inbox: ['select', 'insert', 'delete'],
+  parked_events: ['select', 'insert', 'update', 'delete'],
 };
 
 export function quoteIdent(identifier: string): string {

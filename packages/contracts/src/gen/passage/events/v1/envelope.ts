@@ -49,6 +49,7 @@ export interface Envelope {
     | { $case: 'referralChanged'; value: ReferralChanged }
     | { $case: 'accessRecorded'; value: AccessRecorded }
     | { $case: 'policeAccess'; value: PoliceAccess }
+    | { $case: 'parkedEventReplayed'; value: ParkedEventReplayed }
     | undefined;
 }
 
@@ -167,6 +168,28 @@ export interface AccessRecorded {
    * published by the consent service.
    */
   record: string;
+}
+
+/**
+ * audit.v1.parked_event_replayed: an administrator had a service run a parked event's handler
+ * again (passage.ops.v1.ParkedEventsService/Replay). Published through the owning service's outbox;
+ * the envelope's actor is the administrator. Ids and codes only: the handler's error text
+ * stays in the service's parked_events.
+ */
+export interface ParkedEventReplayed {
+  /** The parked event's id (its envelope id, or "seq-<n>" for one that could not be decoded). */
+  eventId: string;
+  /** The durable consumer it was parked by, for example "referrals-consent-changes". */
+  consumer: string;
+  /** The service that ran it: consent, referrals or escalation. */
+  service: string;
+  /**
+   * applied (the handler ran and committed), duplicate (it had been applied already) or
+   * failed (it stays parked, with the new error).
+   */
+  outcome: string;
+  /** Deliveries and replays it has had, this one included. */
+  attempts: number;
 }
 
 function createBaseActor(): Actor {
@@ -347,6 +370,9 @@ export const Envelope: MessageFns<Envelope> = {
       case 'policeAccess':
         PoliceAccess.encode(message.payload.value, writer.uint32(218).fork()).join();
         break;
+      case 'parkedEventReplayed':
+        ParkedEventReplayed.encode(message.payload.value, writer.uint32(298).fork()).join();
+        break;
     }
     return writer;
   },
@@ -516,6 +542,17 @@ export const Envelope: MessageFns<Envelope> = {
             message.payload = { $case: 'policeAccess', value: PoliceAccess.decode(reader, reader.uint32()) };
             continue;
           }
+          case 37: {
+            if (tag !== 298) {
+              break;
+            }
+
+            message.payload = {
+              $case: 'parkedEventReplayed',
+              value: ParkedEventReplayed.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -601,7 +638,17 @@ export const Envelope: MessageFns<Envelope> = {
                                     ? { $case: 'policeAccess', value: PoliceAccess.fromJSON(object.policeAccess) }
                                     : isSet(object.police_access)
                                       ? { $case: 'policeAccess', value: PoliceAccess.fromJSON(object.police_access) }
-                                      : undefined,
+                                      : isSet(object.parkedEventReplayed)
+                                        ? {
+                                            $case: 'parkedEventReplayed',
+                                            value: ParkedEventReplayed.fromJSON(object.parkedEventReplayed),
+                                          }
+                                        : isSet(object.parked_event_replayed)
+                                          ? {
+                                              $case: 'parkedEventReplayed',
+                                              value: ParkedEventReplayed.fromJSON(object.parked_event_replayed),
+                                            }
+                                          : undefined,
     };
   },
 
@@ -656,6 +703,8 @@ export const Envelope: MessageFns<Envelope> = {
       obj.accessRecorded = AccessRecorded.toJSON(message.payload.value);
     } else if (message.payload?.$case === 'policeAccess') {
       obj.policeAccess = PoliceAccess.toJSON(message.payload.value);
+    } else if (message.payload?.$case === 'parkedEventReplayed') {
+      obj.parkedEventReplayed = ParkedEventReplayed.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -722,6 +771,15 @@ export const Envelope: MessageFns<Envelope> = {
       case 'policeAccess': {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: 'policeAccess', value: PoliceAccess.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case 'parkedEventReplayed': {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = {
+            $case: 'parkedEventReplayed',
+            value: ParkedEventReplayed.fromPartial(object.payload.value),
+          };
         }
         break;
       }
@@ -2280,6 +2338,143 @@ export const AccessRecorded: MessageFns<AccessRecorded> = {
     message.purpose = object.purpose ?? '';
     message.reason = object.reason ?? '';
     message.record = object.record ?? '';
+    return message;
+  },
+};
+
+function createBaseParkedEventReplayed(): ParkedEventReplayed {
+  return { eventId: '', consumer: '', service: '', outcome: '', attempts: 0 };
+}
+
+export const ParkedEventReplayed: MessageFns<ParkedEventReplayed> = {
+  encode(message: ParkedEventReplayed, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== '') {
+      writer.uint32(10).string(message.eventId);
+    }
+    if (message.consumer !== '') {
+      writer.uint32(18).string(message.consumer);
+    }
+    if (message.service !== '') {
+      writer.uint32(26).string(message.service);
+    }
+    if (message.outcome !== '') {
+      writer.uint32(34).string(message.outcome);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(40).int32(message.attempts);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ParkedEventReplayed {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseParkedEventReplayed();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.consumer = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.attempts = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ParkedEventReplayed {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+          ? globalThis.String(object.event_id)
+          : '',
+      consumer: isSet(object.consumer) ? globalThis.String(object.consumer) : '',
+      service: isSet(object.service) ? globalThis.String(object.service) : '',
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : '',
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+    };
+  },
+
+  toJSON(message: ParkedEventReplayed): unknown {
+    const obj: any = {};
+    if (message.eventId !== '') {
+      obj.eventId = message.eventId;
+    }
+    if (message.consumer !== '') {
+      obj.consumer = message.consumer;
+    }
+    if (message.service !== '') {
+      obj.service = message.service;
+    }
+    if (message.outcome !== '') {
+      obj.outcome = message.outcome;
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ParkedEventReplayed>): ParkedEventReplayed {
+    return ParkedEventReplayed.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ParkedEventReplayed>): ParkedEventReplayed {
+    const message = createBaseParkedEventReplayed();
+    message.eventId = object.eventId ?? '';
+    message.consumer = object.consumer ?? '';
+    message.service = object.service ?? '';
+    message.outcome = object.outcome ?? '';
+    message.attempts = object.attempts ?? 0;
     return message;
   },
 };
