@@ -7,11 +7,14 @@
 //   pnpm passage report handoff --by agency|region|priority|month [--since DATE] [--until DATE] [--csv|--json]
 //   pnpm passage report consent [--since DATE] [--until DATE] [--csv|--json]
 //   pnpm passage report stats [--rows region] [--columns month] [--since DATE] [--until DATE] [--csv|--json]
+//   pnpm passage events parked [--service consent|referrals|escalation] [--consumer C] [--csv|--json]
+//   pnpm passage events replay EVENT_ID [--service S] [--consumer C] [--json]
 //   pnpm passage nats config [--namespace NS] > deploy/nats/authorization.conf
 //   pnpm passage certs dev --out DIR [--hosts a,b,…]
 import { parseArgs } from 'node:util';
 import { ConfigError, PassageError } from '@passage/platform';
 import { auditAcknowledgeGap, auditCheckpoint, auditProve, auditStatus, auditVerify } from './commands/audit.ts';
+import { eventsParked, eventsReplay } from './commands/events.ts';
 import { natsConfig } from './commands/nats.ts';
 import { certsDev } from './commands/certs.ts';
 import { reportConsent, reportHandoff, reportStatistics } from './commands/report.ts';
@@ -29,13 +32,18 @@ const usage = `usage: passage <command>
   report handoff [--by agency|region|priority|month] [--since DATE] [--until DATE]
   report consent [--since DATE] [--until DATE]
   report stats [--rows region|month|need|outcome] [--columns ...] [--since DATE] [--until DATE]
+  events parked [--service S] [--consumer C]              admin: the events each service's consumers parked after
+                                                          repeated failures (S: consent, referrals, escalation)
+  events replay EVENT_ID [--service S] [--consumer C]     admin: the owning service runs the event's handler again
+                                                          (audited); exits 1 if it fails again and stays parked
   nats config [--namespace NS]                            print the NATS servers' authorization block: a user per
                                                           service allowed only what it does on the bus
   certs dev --out DIR [--hosts a,b,...]                   make a development CA and a certificate for every service,
                                                           cli, nats and postgres (mutual TLS; never for real data);
                                                           --hosts adds DNS names to every certificate
 options: --csv or --json instead of a table; --as USER (development only: act as a demo user)
-environment: DATABASE_URL (audit verify/checkpoint), AUDIT_ADDRESS, PASSAGE_TOKEN, AUDIT_VERIFIER_KEY,
+environment: DATABASE_URL (audit verify/checkpoint), AUDIT_ADDRESS, CONSENT_ADDRESS, REFERRALS_ADDRESS,
+  ESCALATION_ADDRESS (events), PASSAGE_TOKEN, AUDIT_VERIFIER_KEY,
   GRPC_TLS_CA, GRPC_TLS_CERT, GRPC_TLS_KEY (or *_FILE: the CA and this command's certificate and key, for
   mutual TLS with the audit service; none only with PASSAGE_ENV=development, over plaintext)`;
 
@@ -63,6 +71,8 @@ export async function run(
       namespace: { type: 'string' },
       out: { type: 'string' },
       hosts: { type: 'string' },
+      service: { type: 'string' },
+      consumer: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -90,6 +100,10 @@ export async function run(
       return reportConsent(env, reportFlags, print);
     case 'report stats':
       return reportStatistics(env, reportFlags, print);
+    case 'events parked':
+      return eventsParked(env, reportFlags, print);
+    case 'events replay':
+      return eventsReplay(env, rest[0], reportFlags, print);
     case 'nats config':
       return natsConfig(values, print);
     case 'certs dev':
