@@ -69,6 +69,15 @@ export class SqlSubjectKeyStore implements SubjectKeyStore {
     );
     return rows[0]?.destroyed ?? false;
   }
+
+  async replace(subjectId: string, kekId: string, wrappedKey: Buffer): Promise<boolean> {
+    const result = await this.#db.query(
+      `update ${this.#table} set kek_id = $2, wrapped_key = $3, created_at = now()
+       where subject_id = $1 and wrapped_key is not null`,
+      [subjectId, kekId, wrappedKey],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
 }
 
 /** A subject's encryption bound to one key store. */
@@ -77,6 +86,8 @@ export interface SubjectVault {
   encryptAll(subjectId: string, fields: ReadonlyArray<{ field: string; plaintext: string }>): Promise<Buffer[]>;
   decrypt(subjectId: string, field: string, sealed: Buffer): Promise<string | typeof shredded>;
   shred(subjectId: string): Promise<boolean>;
+  /** Replaces the subject's key: what was sealed before is shredded, the subject is not erased. */
+  renew(subjectId: string): Promise<boolean>;
 }
 
 export function subjectVault(crypto: SubjectCrypto, store: SubjectKeyStore): SubjectVault {
@@ -85,5 +96,6 @@ export function subjectVault(crypto: SubjectCrypto, store: SubjectKeyStore): Sub
     encryptAll: (subjectId, fields) => crypto.encryptAll(store, subjectId, fields),
     decrypt: (subjectId, field, sealed) => crypto.decrypt(store, subjectId, field, sealed),
     shred: (subjectId) => crypto.shred(store, subjectId),
+    renew: (subjectId) => crypto.renew(store, subjectId),
   };
 }

@@ -18,6 +18,11 @@ export interface SubjectKeyStore {
   insertIfAbsent(subjectId: string, kekId: string, wrappedKey: Buffer): Promise<StoredKey | typeof shredded>;
   /** Destroys the subject's key, leaving a tombstone; true if there was a key. */
   delete(subjectId: string): Promise<boolean>;
+  /**
+   * Replaces the subject's key with another (a tombstone stays one): what was sealed under the
+   * old key can no longer be opened, and the subject can still be written for. True if there was a key.
+   */
+  replace(subjectId: string, kekId: string, wrappedKey: Buffer): Promise<boolean>;
 }
 
 /** Thrown when something would be written for a subject whose key was destroyed. */
@@ -79,6 +84,16 @@ export class SubjectCrypto {
   /** Crypto-shreds the subject. Idempotent: shredding twice is not an error. */
   shred(store: SubjectKeyStore, subjectId: string): Promise<boolean> {
     return store.delete(subjectId);
+  }
+
+  /**
+   * Crypto-shreds what was sealed for the subject so far, without erasing the subject: its key
+   * is replaced by a fresh one (retention of closed referrals, docs/adr/0033-retention.md). An
+   * erased subject stays erased; a subject with no key is left without one.
+   */
+  renew(store: SubjectKeyStore, subjectId: string): Promise<boolean> {
+    const current = this.#keyRing.current;
+    return store.replace(subjectId, current.id, seal(current.key, randomBytes(32), wrapAad(current.id, subjectId)));
   }
 
   /** Re-wraps a stored key under the current KEK; used by rotate-kek. */

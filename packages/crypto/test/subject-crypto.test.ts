@@ -62,6 +62,23 @@ describe('per-subject envelope encryption in the key store', () => {
     }
   });
 
+  it('renews a subject key: what was sealed before no longer opens, new data does, and an erased subject stays erased', async () => {
+    const crypto = new SubjectCrypto(parseKeyRing(oldKek));
+    const store = keyStore.keys();
+    const person = '0193a3c4-0000-7000-8000-0000000000b1';
+    const before = await crypto.encrypt(store, person, 'identity', 'Synthetic Name Rnw');
+    expect(await crypto.renew(store, person)).toBe(true);
+    await expect(crypto.decrypt(store, person, 'identity', before)).rejects.toThrow();
+    const after = await crypto.encrypt(store, person, 'identity', 'Synthetic Name Rnw');
+    expect(await crypto.decrypt(store, person, 'identity', after)).toBe('Synthetic Name Rnw');
+    // A subject never seen gets no key; an erased one keeps its tombstone.
+    expect(await crypto.renew(store, '0193a3c4-0000-7000-8000-0000000000b2')).toBe(false);
+    expect(await store.get('0193a3c4-0000-7000-8000-0000000000b2')).toBeUndefined();
+    await crypto.shred(store, person);
+    expect(await crypto.renew(store, person)).toBe(false);
+    expect(await store.get(person)).toBe(shredded);
+  });
+
   it('seals with the subject key, shreds it, and then nothing decrypts', async () => {
     const crypto = new SubjectCrypto(parseKeyRing(oldKek));
     const store = keyStore.keys();
