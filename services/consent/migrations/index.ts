@@ -15,7 +15,8 @@ export const consentMigrations: MigrationObject[] = [
  * The consent service's schemas and what its runtime roles may do, table by table; the
  * migration job grants exactly this after every run (docs/adr/0028-database-login-roles.md).
  * Consents are changed (revoked, blanked by an erasure), never deleted; the history of
- * changes and the erasures are only added to. Its data keys live in a key store of their own
+ * changes and the erasures are only added to; idempotency keys are deleted once expired
+ * (docs/adr/0033-retention.md). Its data keys live in a key store of their own
  * (docs/adr/0023-key-store.md), where the job also moves keys the data schema still holds.
  */
 export const consentDatabases: ServiceDatabases = {
@@ -29,7 +30,7 @@ export const consentDatabases: ServiceDatabases = {
         changes: ['select', 'insert'],
         erasures: ['select', 'insert'],
         agencies: ['select', 'insert', 'update'],
-        idempotency_keys: ['select', 'insert', 'update'],
+        idempotency_keys: ['select', 'insert', 'update', 'delete'],
         ...eventTableGrants,
       },
     },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { idempotencyKeyRetentionSetting, pruningSettings } from '@passage/events';
 import { baseConfigSchema, databaseUrlSetting } from '@passage/platform';
 
 export const consentConfigSchema = baseConfigSchema.extend({
@@ -10,6 +11,8 @@ export const consentConfigSchema = baseConfigSchema.extend({
   RECEIPT_SIGNING_KEY: z.string().optional(),
   /** How often expired consents are looked for and announced. */
   EXPIRY_SWEEP_MS: z.coerce.number().int().positive().default(30_000),
+  ...pruningSettings,
+  ...idempotencyKeyRetentionSetting,
 });
 
 export type ConsentConfig = z.infer<typeof consentConfigSchema>;

@@ -1,7 +1,18 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv, keyStoreSchema, openKeyStore } from '@passage/crypto';
-import { durableConsumer, IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
+import {
+  dayMs,
+  durableConsumer,
+  IdempotentConsumer,
+  openServiceRuntime,
+  parkedEventsContract,
+  parkedEventsService,
+  pruneOlderThan,
+  shutDownRuntime,
+  startMaintenance,
+  type Maintenance,
+} from '@passage/events';
 import {
   ConfigError,
   databasePool,
@@ -24,6 +35,8 @@ import type { ConsentConfig } from './config.ts';
 export interface RunningConsent {
   readonly address: string;
   readonly useCases: ConsentUseCases;
+  /** Its pruner and parked events (tests run a pruning round at a time they choose). */
+  readonly maintenance: Maintenance;
   readonly shutdown: Shutdown;
 }
 
@@ -56,7 +69,7 @@ export async function startConsent(
   const transport = grpcTransport(config, log);
   // Listening from the start: health NOT_SERVING and calls UNAVAILABLE while it waits for Postgres and NATS.
   const listening = await openGrpcServer(
-    { contracts: [consentContract], descriptorSet: descriptorSet(), log, transport },
+    { contracts: [consentContract, parkedEventsContract], descriptorSet: descriptorSet(), log, transport },
     config,
   );
   shutdown.add('grpc server', () => listening.shutdown(config.SHUTDOWN_GRACE_MS));
@@ -101,13 +114,37 @@ export async function startConsent(
     useCases.sweepExpired().catch((error: unknown) => log.error({ err: error }, 'expiry sweep failed'));
   }, config.EXPIRY_SWEEP_MS);
 
-  const server = listening.serve([consentService(useCases, verifier, log)]);
+  // Pruning of the event tables and of expired idempotency keys; parked events for the CLI.
+  const maintenance = startMaintenance({
+    service: 'consent',
+    runtime,
+    schema: consentSchema,
+    config,
+    handlers: { 'consent-agencies': projectAgency },
+    tasks: [
+      pruneOlderThan({
+        name: 'idempotency_keys',
+        schema: consentSchema,
+        table: 'idempotency_keys',
+        column: 'created_at',
+        keepMs: config.IDEMPOTENCY_KEY_RETENTION_DAYS * dayMs,
+      }),
+    ],
+    now,
+    log,
+  });
+
+  const server = listening.serve([
+    consentService(useCases, verifier, log),
+    parkedEventsService(maintenance.parked, verifier, log),
+  ]);
   readiness.follow(server);
 
   shutdown.add('expiry sweeper', () => Promise.resolve(clearInterval(sweeper)));
   shutdown.add('consumers', () => agencies.stop());
+  shutdown.add('pruner', () => maintenance.pruner.stop());
   shutdown.add('evaluation pool', () => evaluation.close());
   shutdown.add('key store', () => keyStore.close());
   shutDownRuntime(shutdown, runtime);
-  return { address: server.address, useCases, shutdown };
+  return { address: server.address, useCases, maintenance, shutdown };
 }

@@ -300,6 +300,29 @@ describe('Idempotency keys', () => {
   });
 });
 
+describe('Idempotency keys expire', () => {
+  it('prunes a key older than IDEMPOTENCY_KEY_RETENTION_DAYS (7) and keeps newer ones; a retry after that is a new request', async () => {
+    const old = grantRequest();
+    const recent = grantRequest();
+    const first = await grant(old);
+    await grant(recent);
+    // Eight days old (the key's own time, as if the clock had moved on).
+    await sql.query(`update consent.idempotency_keys set created_at = now() - interval '8 days' where key = $1`, [
+      old.idempotencyKey,
+    ]);
+    const report = await h.consent.maintenance.pruner.pruneOnce();
+    expect(report.leader).toBe(true);
+    expect(report.deleted['idempotency_keys']).toBeGreaterThan(0);
+    const keys = async (key: string) =>
+      (await sql.query('select 1 from consent.idempotency_keys where key = $1', [key])).rowCount;
+    expect(await keys(old.idempotencyKey)).toBe(0);
+    expect(await keys(recent.idempotencyKey)).toBe(1);
+    // The expired key is unknown now: the same request again records a second consent.
+    const again = await grant({ ...old, subjectRef: first.subjectRef });
+    expect(again.consentId).not.toBe(first.consentId);
+  });
+});
+
 describe('investigation scopes that let police read (ADR 22)', () => {
   const policeScope = (): pb.Scope => ({
     ...grantRequest().scopes[0]!,

@@ -13,7 +13,8 @@ export const escalationMigrations: MigrationObject[] = [
 /**
  * What the escalation service's runtime role (passage_escalation) may do, table by table; the
  * migration job grants exactly this after every run (docs/adr/0028-database-login-roles.md).
- * Timers are settled in place; escalation items are only added.
+ * Timers are settled in place; escalation items are only added; both are deleted once settled
+ * longer ago than ESCALATION_TIMER_RETENTION_DAYS (docs/adr/0033-retention.md).
  */
 export const escalationDatabases: ServiceDatabases = {
   service: 'escalation',
@@ -22,8 +23,8 @@ export const escalationDatabases: ServiceDatabases = {
       schema: 'escalation',
       migrations: escalationMigrations,
       grants: {
-        timers: ['select', 'insert', 'update'],
-        items: ['select', 'insert'],
+        timers: ['select', 'insert', 'update', 'delete'],
+        items: ['select', 'insert', 'delete'],
         referrals: ['select', 'insert', 'update'],
         ...eventTableGrants,
       },

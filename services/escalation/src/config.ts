@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pruningSettings } from '@passage/events';
 import { baseConfigSchema } from '@passage/platform';
 
 export const escalationConfigSchema = baseConfigSchema.extend({
@@ -13,6 +14,9 @@ export const escalationConfigSchema = baseConfigSchema.extend({
   ESCALATION_CRISIS_LINE: z.string().default('ontario-ht-crisis-line'),
   ESCALATION_POLL_MS: z.coerce.number().int().min(10).default(250),
   ESCALATION_WORKERS: z.coerce.number().int().min(1).max(32).default(4),
+  /** Days a fired or cancelled timer (and a fired one's items) is kept (docs/adr/0033-retention.md). */
+  ESCALATION_TIMER_RETENTION_DAYS: z.coerce.number().min(0.001).max(3650).default(90),
+  ...pruningSettings,
 });
 
 export type EscalationConfig = z.infer<typeof escalationConfigSchema>;

@@ -1,6 +1,18 @@
 import { issuerFromEnv, verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
-import { durableConsumer, IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
+import {
+  dayMs,
+  durableConsumer,
+  IdempotentConsumer,
+  openServiceRuntime,
+  parkedEventsContract,
+  parkedEventsService,
+  pruneOlderThan,
+  shutDownRuntime,
+  startMaintenance,
+  type Maintenance,
+  type PruneTask,
+} from '@passage/events';
 import {
   ConfigError,
   databasePool,
@@ -23,6 +35,8 @@ export const escalationSchema = 'escalation';
 
 export interface RunningEscalation {
   readonly address: string;
+  /** Its pruner and parked events (tests run a pruning round at a time they choose). */
+  readonly maintenance: Maintenance;
   readonly shutdown: Shutdown;
 }
 
@@ -44,7 +58,7 @@ export async function startEscalation(
   const transport = grpcTransport(config, log);
   // Listening from the start: health NOT_SERVING and calls UNAVAILABLE while it waits for Postgres and NATS.
   const listening = await openGrpcServer(
-    { contracts: [escalationContract], descriptorSet: descriptorSet(), log, transport },
+    { contracts: [escalationContract, parkedEventsContract], descriptorSet: descriptorSet(), log, transport },
     config,
   );
   shutdown.add('grpc server', () => listening.shutdown(config.SHUTDOWN_GRACE_MS));
@@ -53,7 +67,7 @@ export async function startEscalation(
     config,
     databases: escalationDatabases,
     schema: escalationSchema,
-    relay: false,
+    // Its outbox carries only the audit events of replays of its parked events.
     log,
   });
   const pool = databasePool(
@@ -90,12 +104,27 @@ export async function startEscalation(
     log,
   );
   worker.start();
-  const server = listening.serve([escalationService(new EscalationQueries(store), verifier, log)]);
+  // Pruning of the event tables and of timers settled long ago; parked events for the CLI.
+  const maintenance = startMaintenance({
+    service: 'escalation',
+    runtime,
+    schema: escalationSchema,
+    config,
+    handlers: { 'escalation-referrals': referralEventHandler },
+    tasks: settledTimerPruning(config.ESCALATION_TIMER_RETENTION_DAYS * dayMs),
+    now,
+    log,
+  });
+  const server = listening.serve([
+    escalationService(new EscalationQueries(store), verifier, log),
+    parkedEventsService(maintenance.parked, verifier, log),
+  ]);
   readiness.follow(server);
   shutdown.add('timers and consumer', async () => {
     await worker.stop();
     await events.stop();
   });
+  shutdown.add('pruner', () => maintenance.pruner.stop());
   shutdown.add('grpc clients', () => {
     referrals.close();
     directory.close();
@@ -104,5 +133,44 @@ export async function startEscalation(
   });
   shutdown.add('timer pool', () => pool.end());
   shutDownRuntime(shutdown, runtime);
-  return { address: server.address, shutdown };
+  return { address: server.address, maintenance, shutdown };
+}
+
+/**
+ * Timers fired or cancelled longer ago than `keepMs`, with the items a fired one left: a
+ * cancelled timer by when it was created (it records no settling time), a fired one by when
+ * it fired. What a referral's escalation was stays in the audit log and on the referral.
+ */
+export function settledTimerPruning(keepMs: number): PruneTask[] {
+  return [
+    {
+      name: 'escalation_items',
+      async round(client, now, limit) {
+        const result = await client.query(
+          `delete from "escalation".items where ctid in (
+             select i.ctid from "escalation".items i join "escalation".timers t on t.id = i.timer_id
+             where t.state = 'fired' and t.fired_at < $1 limit $2
+           )`,
+          [new Date(now.getTime() - keepMs), limit],
+        );
+        return result.rowCount ?? 0;
+      },
+    },
+    pruneOlderThan({
+      name: 'fired_timers',
+      schema: escalationSchema,
+      table: 'timers',
+      column: 'fired_at',
+      keepMs,
+      where: `state = 'fired' and not exists (select 1 from "escalation".items i where i.timer_id = timers.id)`,
+    }),
+    pruneOlderThan({
+      name: 'cancelled_timers',
+      schema: escalationSchema,
+      table: 'timers',
+      column: 'created_at',
+      keepMs,
+      where: `state = 'cancelled' and not exists (select 1 from "escalation".items i where i.timer_id = timers.id)`,
+    }),
+  ];
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { escalation } from '@passage/contracts';
+import { escalation, ops } from '@passage/contracts';
 import { Topology, createEnvelope, encodeEnvelope } from '@passage/events';
 import { callUnary } from '@passage/platform';
 import { failureOf } from '@passage/testing';
@@ -179,6 +179,46 @@ describe('SLA escalation', () => {
         return rows.some((row) => row.error.includes('without its due times'));
       });
       expect(await timerStates(n, referralId)).toEqual({});
+
+      // An administrator sees it through the service's ParkedEventsService; a replay runs the
+      // handler again, which still cannot schedule it: it stays parked, and the replay is audited.
+      const parked = new ops.ParkedEventsServiceClient(service.address, n.credentials);
+      try {
+        const { events } = await callUnary(parked.list.bind(parked), { consumer: '', limit: 0 }, n.as('admin'));
+        expect(events.length).toBeGreaterThan(0);
+        expect(events.find((event) => event.eventId === envelope.id)).toMatchObject({
+          consumer: 'escalation-referrals',
+          service: 'escalation',
+          type: 'referral.v1.sent',
+          attempts: 3,
+        });
+        const refused = await failureOf<{ code: string }>(
+          callUnary(parked.list.bind(parked), { consumer: '', limit: 0 }, n.as('london-supervisor')),
+        );
+        expect(refused.code).toBe('permission_denied');
+        const replay = await callUnary(
+          parked.replay.bind(parked),
+          { eventId: envelope.id, consumer: '' },
+          n.as('admin'),
+        );
+        expect(replay.outcome).toBe('failed');
+        expect(replay.error).toContain('without its due times');
+        const { rows } = await n.sql.query<{ attempts: number }>(
+          'select attempts from escalation.parked_events where event_id = $1',
+          [envelope.id],
+        );
+        expect(rows).toEqual([{ attempts: 4 }]);
+        // The audit event went out through escalation's own outbox.
+        await waitUntil(async () => {
+          const published = await n.sql.query<{ published: boolean }>(
+            'select published_at is not null as published from escalation.outbox where id = $1',
+            [replay.auditEventId],
+          );
+          return published.rows[0]?.published === true;
+        });
+      } finally {
+        parked.close();
+      }
     } finally {
       await nc.close();
     }
@@ -204,5 +244,31 @@ describe('SLA escalation', () => {
       callUnary(client.listTimers.bind(client), { state: 'exploded', limit: 0 }, n.as('admin')),
     );
     expect(bad.message).toMatch(/^state:/);
+  });
+
+  it('prunes timers fired or cancelled longer ago than the retention, with their items, and keeps pending ones', async () => {
+    const fired = await sendReferral(n);
+    await waitUntil(async () => Object.keys(await timerStates(n, fired.referralId)).length === 2);
+    await passDue(fired.referralId, 'acknowledge');
+    const cancelled = await sendReferral(n);
+    await waitUntil(async () => Object.keys(await timerStates(n, cancelled.referralId)).length === 2);
+    await n.sql.query(`update escalation.timers set state = 'cancelled' where referral_id = $1`, [
+      cancelled.referralId,
+    ]);
+    const itemsOf = async (referralId: string) =>
+      (await n.sql.query('select 1 from escalation.items where referral_id = $1', [referralId])).rowCount;
+    expect(await itemsOf(fired.referralId)).toBeGreaterThan(0);
+
+    // 89 days on, everything is kept; 91 days on (the default keeps 90), the settled ones go.
+    clock.moveTo(new Date(Date.now() + 89 * 86_400_000));
+    await service.maintenance.pruner.pruneOnce();
+    expect(await timerStates(n, cancelled.referralId)).toEqual({ acknowledge: 'cancelled', accept: 'cancelled' });
+    clock.moveTo(new Date(Date.now() + 91 * 86_400_000));
+    const report = await service.maintenance.pruner.pruneOnce();
+    expect(report.leader).toBe(true);
+    expect(report.deleted['escalation_items']).toBeGreaterThan(0);
+    expect(await timerStates(n, fired.referralId)).toEqual({ accept: 'pending' });
+    expect(await itemsOf(fired.referralId)).toBe(0);
+    expect(await timerStates(n, cancelled.referralId)).toEqual({});
   });
 });
