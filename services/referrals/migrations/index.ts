@@ -3,16 +3,19 @@ import { keyStoreDatabase, moveLegacyKeys } from '@passage/crypto';
 import { eventTableGrants } from '@passage/events';
 import type { ServiceDatabases } from '@passage/platform';
 import { Migration20261128200000Referrals } from './Migration20261128200000Referrals.ts';
+import { Migration20261201000000PacketRetention } from './Migration20261201000000PacketRetention.ts';
 
 /** Every migration of the referrals schema, in order. Add new ones at the end. */
 export const referralMigrations: MigrationObject[] = [
   { name: 'Migration20261128200000Referrals', class: Migration20261128200000Referrals },
+  { name: 'Migration20261201000000PacketRetention', class: Migration20261201000000PacketRetention },
 ];
 
 /**
  * The referrals service's schemas and what its runtime roles may do, table by table; the
  * migration job grants exactly this after every run (docs/adr/0028-database-login-roles.md).
- * Packets are deleted by an erasure; transitions and ended grants are only added to. Its
+ * Packets are deleted by an erasure or the retention schedule; transitions and ended grants are
+ * only added to; idempotency keys are deleted once expired (docs/adr/0033-retention.md). Its
  * data keys live in a key store of their own (docs/adr/0023-key-store.md), where the job also
  * moves keys the data schema still holds.
  */
@@ -26,7 +29,7 @@ export const referralsDatabases: ServiceDatabases = {
         referrals: ['select', 'insert', 'update'],
         packets: ['select', 'insert', 'delete'],
         transitions: ['select', 'insert'],
-        idempotency_keys: ['select', 'insert'],
+        idempotency_keys: ['select', 'insert', 'delete'],
         ended_grants: ['select', 'insert'],
         ...eventTableGrants,
       },

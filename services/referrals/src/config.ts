@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { idempotencyKeyRetentionSetting, pruningSettings } from '@passage/events';
 import { baseConfigSchema, databaseUrlSetting } from '@passage/platform';
 
 export const referralsConfigSchema = baseConfigSchema.extend({
@@ -11,6 +12,13 @@ export const referralsConfigSchema = baseConfigSchema.extend({
   CONSENT_ADDRESS: z.string().default('127.0.0.1:50052'),
   /** Off only for a process that must not publish (a relay may run elsewhere; fault tests). */
   OUTBOX_RELAY: z.enum(['on', 'off']).default('on'),
+  /**
+   * Days a closed, declined or withdrawn referral keeps its sealed packet and notes; its
+   * metadata, transitions and audit entries stay (docs/adr/0033-retention.md).
+   */
+  REFERRAL_PACKET_RETENTION_DAYS: z.coerce.number().min(0.001).max(36500).default(400),
+  ...pruningSettings,
+  ...idempotencyKeyRetentionSetting,
 });
 
 export type ReferralsConfig = z.infer<typeof referralsConfigSchema>;

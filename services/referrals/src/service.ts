@@ -1,11 +1,23 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv, keyStoreSchema, openKeyStore } from '@passage/crypto';
-import { durableConsumer, IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
+import {
+  dayMs,
+  durableConsumer,
+  IdempotentConsumer,
+  openServiceRuntime,
+  parkedEventsContract,
+  parkedEventsService,
+  pruneOlderThan,
+  shutDownRuntime,
+  startMaintenance,
+  type Maintenance,
+} from '@passage/events';
 import { ConfigError, grpcTransport, openGrpcServer, Readiness, Shutdown, type Logger } from '@passage/platform';
 import { referralsDatabases } from '../migrations/index.ts';
 import { SqlReferralStorage } from './adapters/db/storage.ts';
 import { referralSchema } from './adapters/db/referral-repository.ts';
+import { packetRetention } from './adapters/db/retention.ts';
 import { consentChangeHandler } from './adapters/events/consent-changes.ts';
 import { GrpcConsentGateway, GrpcDirectoryGateway } from './adapters/grpc/gateways.ts';
 import { referralService, referralContract } from './adapters/grpc/referral-service.ts';
@@ -15,10 +27,17 @@ import type { ReferralsConfig } from './config.ts';
 export interface RunningReferrals {
   readonly address: string;
   readonly useCases: ReferralUseCases;
+  /** Its pruner and parked events (tests run a pruning round at a time they choose). */
+  readonly maintenance: Maintenance;
   readonly shutdown: Shutdown;
 }
 
-export async function startReferrals(config: ReferralsConfig, log: Logger): Promise<RunningReferrals> {
+/** `now` is the service's clock: the wall clock, unless a test moves time on. */
+export async function startReferrals(
+  config: ReferralsConfig,
+  log: Logger,
+  now: () => Date = () => new Date(),
+): Promise<RunningReferrals> {
   let keys;
   try {
     keys = { keyRing: keyRingFromEnv(config), verifier: verifierFromEnv(config) };
@@ -31,7 +50,7 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
   const transport = grpcTransport(config, log);
   // Listening from the start: health NOT_SERVING and calls UNAVAILABLE while it waits for Postgres and NATS.
   const listening = await openGrpcServer(
-    { contracts: [referralContract], descriptorSet: descriptorSet(), log, transport },
+    { contracts: [referralContract, parkedEventsContract], descriptorSet: descriptorSet(), log, transport },
     config,
   );
   shutdown.add('grpc server', () => listening.shutdown(config.SHUTDOWN_GRACE_MS));
@@ -55,7 +74,7 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
 
   const directory = new GrpcDirectoryGateway(config.DIRECTORY_ADDRESS, transport.clientCredentials);
   const consent = new GrpcConsentGateway(config.CONSENT_ADDRESS, transport.clientCredentials);
-  const useCases = new ReferralUseCases(new SqlReferralStorage(orm, vault, topology), directory, consent);
+  const useCases = new ReferralUseCases(new SqlReferralStorage(orm, vault, topology), directory, consent, now);
   const readiness = new Readiness(log);
   const consentChanges = new IdempotentConsumer({
     ...durableConsumer(topology, 'referrals-consent-changes'),
@@ -68,10 +87,35 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
     handle: consentChangeHandler(useCases, vault, topology),
   });
   await consentChanges.start();
+  // Pruning of the event tables and expired idempotency keys, the retention schedule of ended
+  // referrals' packets; parked events for the CLI (docs/adr/0033-retention.md).
+  const maintenance = startMaintenance({
+    service: 'referrals',
+    runtime,
+    schema: referralSchema,
+    config,
+    handlers: { 'referrals-consent-changes': consentChangeHandler(useCases, vault, topology) },
+    tasks: [
+      pruneOlderThan({
+        name: 'idempotency_keys',
+        schema: referralSchema,
+        table: 'idempotency_keys',
+        column: 'created_at',
+        keepMs: config.IDEMPOTENCY_KEY_RETENTION_DAYS * dayMs,
+      }),
+      packetRetention(orm, vault, config.REFERRAL_PACKET_RETENTION_DAYS * dayMs),
+    ],
+    now,
+    log,
+  });
 
-  const server = listening.serve([referralService(useCases, keys.verifier, log)]);
+  const server = listening.serve([
+    referralService(useCases, keys.verifier, log),
+    parkedEventsService(maintenance.parked, keys.verifier, log),
+  ]);
   readiness.follow(server);
   shutdown.add('consumers', () => consentChanges.stop());
+  shutdown.add('pruner', () => maintenance.pruner.stop());
   shutdown.add('grpc clients', () => {
     directory.close();
     consent.close();
@@ -79,5 +123,5 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
   });
   shutdown.add('key store', () => keyStore.close());
   shutDownRuntime(shutdown, runtime);
-  return { address: server.address, useCases, shutdown };
+  return { address: server.address, useCases, maintenance, shutdown };
 }

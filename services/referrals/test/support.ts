@@ -38,7 +38,10 @@ export interface Network {
  * schema each) and one NATS namespace, with keys and certificates of the test's own: as in
  * production, they call each other over mutual TLS.
  */
-export async function startNetwork(label: string, options: { referrals?: boolean } = {}): Promise<Network> {
+export async function startNetwork(
+  label: string,
+  options: { referrals?: boolean; /** The referrals service's clock. */ now?: () => Date } = {},
+): Promise<Network> {
   const db = await createTestDatabase(label);
   const nats = await createTestNats(label);
   const issuerSeed = randomBytes(32);
@@ -83,7 +86,7 @@ export async function startNetwork(label: string, options: { referrals?: boolean
   const referralService =
     options.referrals === false
       ? undefined
-      : await startReferrals(loadConfig(referralsConfigSchema, referralsEnv), log);
+      : await startReferrals(loadConfig(referralsConfigSchema, referralsEnv), log, options.now);
   const sql = new pg.Client({ connectionString: db.url });
   await sql.connect();
   // Consent decides by agency kind, which it learns from the directory's events.
