@@ -113,6 +113,11 @@ describe('retention of ended referrals', () => {
     await pruner.pruneOnce();
     expect(await packets(withdrawn.referralId)).toHaveLength(1);
     expect(await packets(declined.referralId)).toHaveLength(1);
+    // The idempotency keys of those commands are long expired by then (7 days): gone.
+    const { rows: keys } = await n.sql.query<{ n: number }>(
+      'select count(*)::int as n from referrals.idempotency_keys',
+    );
+    expect(keys[0]!.n).toBe(0);
 
     offsetMs = 401 * day;
     const report = await pruner.pruneOnce();
