@@ -109,6 +109,11 @@ describe('parked events', () => {
       code: 'permission_denied',
     });
 
+    // A replay names its event.
+    await expect(callUnary(client.replay.bind(client), { eventId: '', consumer: '' }, admin())).rejects.toMatchObject({
+      code: 'invalid_argument',
+    });
+
     // The cause is still there: the replay fails, the event stays parked with the new error and count.
     const again = await callUnary(client.replay.bind(client), { eventId, consumer: '' }, admin());
     expect(again.outcome).toBe('failed');

@@ -51,6 +51,7 @@ export interface ListResponse {
 }
 
 export interface ReplayRequest {
+  /** The envelope id, or "seq-<n>" for a message that did not decode. */
   eventId: string;
   /** Needed only when several of the service's consumers parked the same event. */
   consumer: string;
