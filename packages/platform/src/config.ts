@@ -77,16 +77,36 @@ export const baseConfigSchema = z.object({
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
 
 export class ConfigError extends Error {
+  /** One line each: the setting, and what it needs. */
+  readonly issues: readonly string[];
   constructor(issues: readonly string[]) {
     super(`invalid configuration:\n  ${issues.join('\n  ')}`);
     this.name = 'ConfigError';
+    this.issues = issues;
   }
 }
 
 /**
+ * A check of settings beyond each value's own schema — required outside development, keys that
+ * parse, settings that go together: it throws (a ConfigError naming the settings, or any error
+ * whose message does) or returns. loadConfig runs every check and reports every problem at once.
+ */
+export type SettingsCheck<C> = (config: C) => unknown;
+
+/** The one-line problems of an error thrown by a check. */
+function issuesOf(error: unknown): string[] {
+  if (error instanceof ConfigError) return [...error.issues];
+  const message = error instanceof Error ? error.message : String(error);
+  return [message.replace(/\s*\n\s*/g, ' ')];
+}
+
+const present = (value: string | undefined): boolean => value !== undefined && value !== '';
+
+/**
  * Any setting may instead be read from a file — `<NAME>_FILE=/run/secrets/…` — as mounted
- * secrets are (keys, tokens, database URLs); the variable itself wins when both are set.
- * The file's content is taken whole but for a trailing line break.
+ * secrets are (keys, tokens, database URLs). Both set is a mistake (which one was meant?), named
+ * as such; an empty variable counts as unset. The file's content is taken whole but for a
+ * trailing line break.
  */
 function withFiles(
   schema: z.ZodObject,
@@ -96,9 +116,13 @@ function withFiles(
   const issues: string[] = [];
   for (const name of Object.keys(schema.shape)) {
     const file = env[`${name}_FILE`];
-    if (values[name] !== undefined || !file) continue;
+    if (!present(file)) continue;
+    if (present(values[name])) {
+      issues.push(`${name} and ${name}_FILE are both set: give the value in one of them only`);
+      continue;
+    }
     try {
-      values[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      values[name] = readFileSync(file!, 'utf8').replace(/\r?\n$/, '');
     } catch (error) {
       issues.push(`${name}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
@@ -106,15 +130,68 @@ function withFiles(
   return { values, issues };
 }
 
+/**
+ * The settings of `schema` from the environment (or `<NAME>_FILE`), then `checks` run on them;
+ * a ConfigError listing every problem found — each value the schema refuses, each file that
+ * cannot be read, each check that fails — not only the first.
+ */
 export function loadConfig<S extends z.ZodObject>(
   schema: S,
   env: Record<string, string | undefined> = process.env,
+  checks: readonly SettingsCheck<z.infer<S>>[] = [],
 ): z.infer<S> {
   const { values, issues } = withFiles(schema, env);
-  if (issues.length > 0) throw new ConfigError(issues);
-  const parsed = schema.safeParse(values);
+  let parsed = schema.safeParse(values);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+    const refused = new Set<PropertyKey>();
+    for (const issue of parsed.error.issues) {
+      issues.push(`${issue.path.join('.')}: ${issue.message}`);
+      if (issue.path[0] !== undefined) refused.add(issue.path[0]);
+    }
+    // The checks still run, on the rest: with each refused value left to its default.
+    parsed = schema.safeParse(Object.fromEntries(Object.entries(values).filter(([name]) => !refused.has(name))));
   }
-  return parsed.data;
+  if (parsed.success) {
+    for (const check of checks) {
+      try {
+        check(parsed.data);
+      } catch (error) {
+        for (const issue of issuesOf(error)) if (!issues.includes(issue)) issues.push(issue);
+      }
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return parsed.data as z.infer<S>;
+}
+
+/**
+ * A service's start: its settings (loadConfig), or — when any is missing or wrong — every
+ * problem on stderr, one line each, and exit code 78 (EX_CONFIG); no stack trace, as the
+ * problem is the environment, not the code.
+ */
+export function loadServiceConfig<S extends z.ZodObject>(
+  service: string,
+  schema: S,
+  checks: readonly SettingsCheck<z.infer<S>>[] = [],
+  env: Record<string, string | undefined> = process.env,
+): z.infer<S> {
+  try {
+    return loadConfig(schema, env, checks);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    exitOnConfigError(service, error);
+  }
+}
+
+/** The exit code of a process that stops for its settings (sysexits EX_CONFIG). */
+export const configExitCode = 78;
+
+/** Writes a ConfigError's problems to stderr, one line each, and ends the process with configExitCode. */
+export function exitOnConfigError(service: string, error: ConfigError): never {
+  const count = error.issues.length;
+  process.stderr.write(
+    `${service}: cannot start: ${count} setting${count === 1 ? '' : 's'} to fix\n` +
+      error.issues.map((issue) => `  ${issue}\n`).join(''),
+  );
+  process.exit(configExitCode);
 }

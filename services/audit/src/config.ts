@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { baseConfigSchema } from '@passage/platform';
+import { checkpointSigner } from '@passage/audit-log';
+import { verifierFromEnv } from '@passage/auth';
+import { serviceSettingChecks } from '@passage/events';
+import { type SettingsCheck, baseConfigSchema } from '@passage/platform';
 
 export const auditConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50054),
@@ -20,3 +23,10 @@ export const auditConfigSchema = baseConfigSchema.extend({
 });
 
 export type AuditConfig = z.infer<typeof auditConfigSchema>;
+
+/** Everything the service checks of its settings at start, reported at once (loadServiceConfig). */
+export const auditSettingChecks: SettingsCheck<AuditConfig>[] = [
+  ...serviceSettingChecks('audit'),
+  verifierFromEnv,
+  checkpointSigner,
+];

@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { baseConfigSchema, databaseUrlSetting } from '@passage/platform';
+import { verifierFromEnv } from '@passage/auth';
+import { keyRingFromEnv } from '@passage/crypto';
+import { serviceSettingChecks } from '@passage/events';
+import { developmentReceiptKey, receiptSigner } from './adapters/receipt-signer.ts';
+import { type SettingsCheck, baseConfigSchema, databaseUrlSetting } from '@passage/platform';
 
 export const consentConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50052),
@@ -13,3 +17,16 @@ export const consentConfigSchema = baseConfigSchema.extend({
 });
 
 export type ConsentConfig = z.infer<typeof consentConfigSchema>;
+
+/** Everything the service checks of its settings at start, reported at once (loadServiceConfig). */
+export const consentSettingChecks: SettingsCheck<ConsentConfig>[] = [
+  ...serviceSettingChecks('consent', { keyStore: true }),
+  keyRingFromEnv,
+  verifierFromEnv,
+  (config) => {
+    if (config.RECEIPT_SIGNING_KEY) receiptSigner(config.RECEIPT_SIGNING_KEY);
+    else if (config.PASSAGE_ENV !== 'development')
+      throw new Error('RECEIPT_SIGNING_KEY is required outside development ("<key id>:<base64 32-byte seed>")');
+    return developmentReceiptKey;
+  },
+];

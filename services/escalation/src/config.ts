@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { baseConfigSchema } from '@passage/platform';
+import { issuerFromEnv, verifierFromEnv } from '@passage/auth';
+import { serviceSettingChecks } from '@passage/events';
+import { type SettingsCheck, baseConfigSchema } from '@passage/platform';
 
 export const escalationConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50055),
@@ -16,3 +18,10 @@ export const escalationConfigSchema = baseConfigSchema.extend({
 });
 
 export type EscalationConfig = z.infer<typeof escalationConfigSchema>;
+
+/** Everything the service checks of its settings at start, reported at once (loadServiceConfig). */
+export const escalationSettingChecks: SettingsCheck<EscalationConfig>[] = [
+  ...serviceSettingChecks('escalation'),
+  verifierFromEnv,
+  issuerFromEnv,
+];

@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { issuerFromEnv } from '@passage/auth';
+import { serviceSettingChecks } from '@passage/events';
 import { consoleDist } from '@passage/console/dist';
-import { baseConfigSchema } from '@passage/platform';
+import { type SettingsCheck, baseConfigSchema } from '@passage/platform';
 
 export const gatewayConfigSchema = baseConfigSchema.extend({
   HTTP_HOST: z.string().default('127.0.0.1'),
@@ -35,3 +37,19 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+
+/** Everything the service checks of its settings at start, reported at once (loadServiceConfig). */
+export const gatewaySettingChecks: SettingsCheck<GatewayConfig>[] = [
+  ...serviceSettingChecks('gateway'),
+  issuerFromEnv,
+  (config) => {
+    if (config.DEMO_USERS === 'on' && config.PASSAGE_ENV !== 'development')
+      throw new Error('DEMO_USERS=on is for development only (PASSAGE_ENV=development)');
+  },
+  (config) => {
+    const missing = (['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_REDIRECT_URL'] as const).filter(
+      (name) => !config[name],
+    );
+    if (config.OIDC_ISSUER && missing.length > 0) throw new Error(`OIDC_ISSUER needs ${missing.join(', ')}`);
+  },
+];

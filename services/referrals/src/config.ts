@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { baseConfigSchema, databaseUrlSetting } from '@passage/platform';
+import { verifierFromEnv } from '@passage/auth';
+import { keyRingFromEnv } from '@passage/crypto';
+import { serviceSettingChecks } from '@passage/events';
+import { type SettingsCheck, baseConfigSchema, databaseUrlSetting } from '@passage/platform';
 
 export const referralsConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50053),
@@ -14,3 +17,10 @@ export const referralsConfigSchema = baseConfigSchema.extend({
 });
 
 export type ReferralsConfig = z.infer<typeof referralsConfigSchema>;
+
+/** Everything the service checks of its settings at start, reported at once (loadServiceConfig). */
+export const referralsSettingChecks: SettingsCheck<ReferralsConfig>[] = [
+  ...serviceSettingChecks('referrals', { keyStore: true }),
+  keyRingFromEnv,
+  verifierFromEnv,
+];
