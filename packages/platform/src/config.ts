@@ -20,12 +20,17 @@ export const databaseUrlSetting = z.string().superRefine((value, ctx) => {
  * process at start-up with a message naming the variable.
  */
 export const baseConfigSchema = z.object({
+  /** This service's Postgres login (its runtime role), as a libpq URL; outside development over TLS (sslmode=verify-full or verify-ca). */
   DATABASE_URL: databaseUrlSetting.default('postgres://postgres@localhost:5432/passage'),
+  /** The NATS servers, comma-separated (`nats://host:4222,…`). */
   NATS_URL: z.string().min(1).default('nats://localhost:4222'),
+  /** The least severe log level written (JSON lines on stdout). */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Where traces go (OTLP over HTTP); unset: none are exported. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   /** Listening port for gRPC; 0 picks a free one (tests). */
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  /** The address the gRPC server listens on (0.0.0.0 in a container). */
   GRPC_HOST: z.string().default('127.0.0.1'),
   /**
    * Prefix for stream names and subjects, so that tests (and side-by-side demos) can share
@@ -35,6 +40,7 @@ export const baseConfigSchema = z.object({
     .string()
     .regex(/^[a-z0-9_]*$/, 'lowercase letters, digits and underscores only')
     .default(''),
+  /** How long calls in flight may finish after SIGTERM before the server closes them. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
   /** JetStream replicas of every stream: 1 on a laptop, 3 on a cluster (ADR 25). */
   PASSAGE_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
@@ -49,7 +55,9 @@ export const baseConfigSchema = z.object({
    * All three, or none (empty counts as unset) with PASSAGE_ENV=development: plaintext.
    */
   GRPC_TLS_CA: z.string().optional(),
+  /** This party's certificate (PEM), issued by GRPC_TLS_CA for server and client authentication. */
   GRPC_TLS_CERT: z.string().optional(),
+  /** The private key (PEM) of GRPC_TLS_CERT. */
   GRPC_TLS_KEY: z.string().optional(),
   /**
    * A plaintext HTTP port answering only GET /livez and /readyz, for Kubernetes probes (which
@@ -65,12 +73,16 @@ export const baseConfigSchema = z.object({
    * NATS over TLS, as this service's own NATS user (docs/adr/0027-nats-credentials.md): the CA
    * that signed the servers' certificates, and this service's client certificate and key, as
    * PEM text (or `<NAME>_FILE` paths); the user and password. The CA, user and password are
-   * required outside PASSAGE_ENV=development (checked when the service connects).
+   * required outside PASSAGE_ENV=development (checked at start).
    */
   NATS_TLS_CA: z.string().optional(),
+  /** This service's NATS client certificate (PEM), with NATS_TLS_KEY; optional. */
   NATS_TLS_CERT: z.string().optional(),
+  /** The private key (PEM) of NATS_TLS_CERT. */
   NATS_TLS_KEY: z.string().optional(),
+  /** This service's NATS user (deploy/nats/authorization.conf); required outside development. */
   NATS_USER: z.string().optional(),
+  /** NATS_USER's password; required outside development. */
   NATS_PASSWORD: z.string().optional(),
 });
 
@@ -190,7 +202,7 @@ export const configExitCode = 78;
 export function exitOnConfigError(service: string, error: ConfigError): never {
   const count = error.issues.length;
   process.stderr.write(
-    `${service}: cannot start: ${count} setting${count === 1 ? '' : 's'} to fix\n` +
+    `${service}: cannot start: ${count} problem${count === 1 ? '' : 's'} in its settings\n` +
       error.issues.map((issue) => `  ${issue}\n`).join(''),
   );
   process.exit(configExitCode);

@@ -7,10 +7,13 @@ import { type SettingsCheck, baseConfigSchema, databaseUrlSetting } from '@passa
 
 export const consentConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50052),
+  /** The key-encryption keys that wrap the data keys, "<key id>:<base64 of 32 bytes>", comma-separated: the first wraps, the others only unwrap (rotation); required outside development. */
   PASSAGE_KEK: z.string().optional(),
   /** The key store's own login (schema `<service>_keys`, role `passage_<service>_keys`), perhaps on a cluster backed up apart from the data; required outside development. */
   KEYSTORE_DATABASE_URL: databaseUrlSetting.optional(),
+  /** Caller tokens' verification keys, "<key id>:<base64 Ed25519 public key>", comma-separated; required outside development. */
   AUTH_PUBLIC_KEYS: z.string().optional(),
+  /** "<key id>:<base64 32-byte Ed25519 seed>": signs consent receipts (JWS); required outside development. */
   RECEIPT_SIGNING_KEY: z.string().optional(),
   /** How often expired consents are looked for and announced. */
   EXPIRY_SWEEP_MS: z.coerce.number().int().positive().default(30_000),

@@ -9,6 +9,7 @@ export const referralsConfigSchema = baseConfigSchema.extend({
   PASSAGE_KEK: z.string().optional(),
   /** The key store's own login (schema `<service>_keys`, role `passage_<service>_keys`), perhaps on a cluster backed up apart from the data; required outside development. */
   KEYSTORE_DATABASE_URL: databaseUrlSetting.optional(),
+  /** Caller tokens' verification keys, "<key id>:<base64 Ed25519 public key>", comma-separated; required outside development. */
   AUTH_PUBLIC_KEYS: z.string().optional(),
   DIRECTORY_ADDRESS: z.string().default('127.0.0.1:50051'),
   CONSENT_ADDRESS: z.string().default('127.0.0.1:50052'),
