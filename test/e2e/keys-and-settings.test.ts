@@ -1,5 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -154,5 +155,36 @@ describe('a service started with bad settings', () => {
       ).toHaveLength(1);
     }
     expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('says a setting found wrong later in the start (a health port already taken) the same way', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const result = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['src/main.ts'], {
+          cwd: join(root, 'services/directory'),
+          env: {
+            PATH: process.env['PATH'] ?? '',
+            PASSAGE_ENV: 'development',
+            GRPC_PORT: '0',
+            HEALTH_PORT: String(port),
+            LOG_LEVEL: 'silent',
+          },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.once('exit', (status) => resolve({ status, stderr }));
+      });
+      expect(result.status).toBe(configExitCode);
+      expect(result.stderr).toMatch(
+        /^directory: cannot start: 1 problem in its settings\n {2}HEALTH_PORT: cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/,
+      );
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 });
