@@ -38,6 +38,25 @@ const servers = await localServers({
 });
 const { databaseUrl, natsUrl } = servers;
 
+/** What is running (the services, once started): stopped on Ctrl-C, SIGTERM or SIGHUP. */
+let supervised: { stop(): Promise<void> }[] = [];
+let stopping = false;
+function stop(code: number): void {
+  if (stopping) return;
+  stopping = true;
+  void Promise.all(supervised.map((entry) => entry.stop()))
+    .then(() => servers.stop())
+    .then(() => {
+      if (servers.started.length > 0) console.log(`stopped the servers started here; their data stays in ${dataDir}`);
+      process.exit(code);
+    });
+}
+// From here on, not to leave the Postgres and nats-server started above behind. SIGHUP: the
+// terminal closing, as Ctrl-C.
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
+process.on('SIGHUP', () => stop(0));
+
 const repositoryRoot = fileURLToPath(new URL('../', import.meta.url));
 const certsDir = process.env['PASSAGE_CERTS_DIR'] ?? join(dataDir, 'certs');
 const parties = ['directory', 'consent', 'referrals', 'audit', 'escalation', 'gateway', 'cli'];
@@ -251,7 +270,8 @@ class Supervised {
   }
 }
 
-const supervised = services.map((service) => {
+// Not when a signal came meanwhile: stop() is ending the process.
+supervised = (stopping ? [] : services).map((service) => {
   const entry = new Supervised(service);
   entry.start();
   console.log(
@@ -261,22 +281,6 @@ const supervised = services.map((service) => {
   );
   return entry;
 });
-
-let stopping = false;
-function stop(code: number): void {
-  if (stopping) return;
-  stopping = true;
-  void Promise.all(supervised.map((entry) => entry.stop()))
-    .then(() => servers.stop())
-    .then(() => {
-      if (servers.started.length > 0) console.log(`stopped the servers started here; their data stays in ${dataDir}`);
-      process.exit(code);
-    });
-}
-process.on('SIGINT', () => stop(0));
-process.on('SIGTERM', () => stop(0));
-// The terminal closing: as Ctrl-C, so no service, Postgres or nats-server is left behind.
-process.on('SIGHUP', () => stop(0));
 
 const startDeadlineSeconds = Number(process.env['PASSAGE_START_DEADLINE_SECONDS'] ?? 180);
 const notUp = await waitUntilReady(
