@@ -24,7 +24,7 @@ import { directoryConfigSchema, directorySettingChecks } from '@passage/director
 import { escalationConfigSchema, escalationSettingChecks } from '@passage/escalation/config';
 import { gatewayConfigSchema, gatewaySettingChecks } from '@passage/gateway/config';
 import { referralsConfigSchema, referralsSettingChecks } from '@passage/referrals/config';
-import { configExitCode, loadConfig, type SettingsCheck } from '@passage/platform';
+import { configExitCode, loadConfig, type ConfigError, type SettingsCheck } from '@passage/platform';
 import { testTls } from '@passage/platform/testing';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -155,6 +155,22 @@ describe('a service started with bad settings', () => {
       ).toHaveLength(1);
     }
     expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('refuses the published development receipt key outside development', () => {
+    const dev = `dev-receipts:${Buffer.alloc(32, 0x33).toString('base64')}`;
+    const issues = (() => {
+      try {
+        loadConfig(consentConfigSchema, { RECEIPT_SIGNING_KEY: dev }, consentSettingChecks);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).issues;
+      }
+    })();
+    expect(issues).toContain('RECEIPT_SIGNING_KEY is the published development key: outside development use your own');
+    expect(() => {
+      loadConfig(consentConfigSchema, { RECEIPT_SIGNING_KEY: dev, PASSAGE_ENV: 'development' }, consentSettingChecks);
+    }).not.toThrow();
   });
 
   it('says a setting found wrong later in the start (a health port already taken) the same way', async () => {

@@ -27,9 +27,16 @@ export const consentSettingChecks: SettingsCheck<ConsentConfig>[] = [
   keyRingFromEnv,
   verifierFromEnv,
   (config) => {
-    if (config.RECEIPT_SIGNING_KEY) receiptSigner(config.RECEIPT_SIGNING_KEY);
-    else if (config.PASSAGE_ENV !== 'development')
+    const development = config.PASSAGE_ENV === 'development';
+    if (!config.RECEIPT_SIGNING_KEY) {
+      if (development) return;
       throw new Error('RECEIPT_SIGNING_KEY is required outside development ("<key id>:<base64 32-byte seed>")');
-    return developmentReceiptKey;
+    }
+    // The development key is public (it is in this repository): outside development anyone could forge receipts.
+    if (
+      !development &&
+      receiptSigner(config.RECEIPT_SIGNING_KEY).publicKey === receiptSigner(developmentReceiptKey).publicKey
+    )
+      throw new Error('RECEIPT_SIGNING_KEY is the published development key: outside development use your own');
   },
 ];
