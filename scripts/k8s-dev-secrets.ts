@@ -3,26 +3,15 @@
 // secretGenerator reads: fresh random passwords, KEKs and Ed25519 keys, for a development
 // cluster only. Files that exist are kept, so the keys survive a second run; --force makes new ones.
 // Production creates the same Secrets out of band (docs/operations.md, "Secrets").
-import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newDeploymentKeys } from '@passage/cli/keys';
 
 const services = ['directory', 'consent', 'referrals', 'audit', 'escalation', 'gateway'] as const;
 
-/** PKCS #8 DER of an Ed25519 private key, less its 32-byte seed. */
-const ed25519Pkcs8Prefix = Buffer.from('302e020100300506032b657004220420', 'hex');
-
-function ed25519(kid: string): { seedSetting: string; publicSetting: string } {
-  const seed = randomBytes(32);
-  const key = createPrivateKey({ key: Buffer.concat([ed25519Pkcs8Prefix, seed]), format: 'der', type: 'pkcs8' });
-  const jwk = createPublicKey(key).export({ format: 'jwk' });
-  const publicKey = Buffer.from(jwk.x ?? '', 'base64url').toString('base64');
-  return { seedSetting: `${kid}:${seed.toString('base64')}`, publicSetting: `${kid}:${publicKey}` };
-}
-
 const password = (): string => randomBytes(24).toString('hex');
-const kek = (): string => `kek-dev-cluster:${randomBytes(32).toString('base64')}`;
 
 function dbLogin(role: string): Record<string, string> {
   const secret = password();
@@ -35,20 +24,21 @@ function dbLogin(role: string): Record<string, string> {
 
 /** Every file the dev overlay's secretGenerator lists, by name. */
 export function devSecretFiles(): Record<string, Record<string, string>> {
-  const gatewayToken = ed25519('gateway-dev-cluster');
-  const escalationToken = ed25519('escalation-dev-cluster');
+  // The keys as `pnpm passage keys new` makes them (packages/cli/src/keys.ts), grouped as the overlay's Secrets.
+  const keys = newDeploymentKeys({ label: 'dev-cluster' });
   const files: Record<string, Record<string, string>> = {
     'db-admin.env': dbLogin('passage_admin'),
     // The operators' NATS user (deploy/nats/authorization.conf): JetStream's API, no events.
     'nats-admin.env': { password: password() },
-    'auth-public-keys.env': {
-      AUTH_PUBLIC_KEYS: `${gatewayToken.publicSetting},${escalationToken.publicSetting}`,
+    'auth-public-keys.env': { AUTH_PUBLIC_KEYS: keys.directory.AUTH_PUBLIC_KEYS },
+    'consent-keys.env': {
+      PASSAGE_KEK: keys.consent.PASSAGE_KEK,
+      RECEIPT_SIGNING_KEY: keys.consent.RECEIPT_SIGNING_KEY,
     },
-    'consent-keys.env': { PASSAGE_KEK: kek(), RECEIPT_SIGNING_KEY: ed25519('receipts-dev-cluster').seedSetting },
-    'referrals-keys.env': { PASSAGE_KEK: kek() },
-    'audit-keys.env': { AUDIT_SIGNING_KEY: randomBytes(32).toString('base64') },
-    'escalation-keys.env': { SERVICE_TOKEN_KEY: escalationToken.seedSetting },
-    'gateway-keys.env': { SERVICE_TOKEN_KEY: gatewayToken.seedSetting },
+    'referrals-keys.env': { PASSAGE_KEK: keys.referrals.PASSAGE_KEK },
+    'audit-keys.env': { AUDIT_SIGNING_KEY: keys.audit.AUDIT_SIGNING_KEY },
+    'escalation-keys.env': { SERVICE_TOKEN_KEY: keys.escalation.SERVICE_TOKEN_KEY },
+    'gateway-keys.env': { SERVICE_TOKEN_KEY: keys.gateway.SERVICE_TOKEN_KEY },
   };
   for (const service of services) {
     files[`${service}-db.env`] = dbLogin(`passage_${service}`);

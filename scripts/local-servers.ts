@@ -102,7 +102,9 @@ export async function localServers(options: {
           '(see above). Start PostgreSQL 15+ there, or set DATABASE_URL to one that answers.',
       );
     }
-    databaseUrl = `postgres://postgres:passage-local@127.0.0.1:${options.postgresPort}/passage`;
+    // The database DATABASE_URL names (created by start.ts when missing), on the server started here.
+    const database = new URL(options.databaseUrl).pathname.slice(1) || 'passage';
+    databaseUrl = `postgres://postgres:passage-local@127.0.0.1:${options.postgresPort}/${database}`;
     started.push(`embedded Postgres on 127.0.0.1:${options.postgresPort} (data in ${dir})`);
     stops.push(() => stopChild(child));
   }

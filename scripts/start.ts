@@ -2,17 +2,22 @@
 // directory and the demo users. Uses Postgres and NATS (JetStream) at DATABASE_URL and
 // NATS_URL (or the localhost defaults) when they answer, otherwise starts its own under
 // .passage/ (scripts/local-servers.ts). DIRECTORY_PORT, CONSENT_PORT, REFERRALS_PORT, AUDIT_PORT and
-// ESCALATION_PORT move the services off 50051–50055, GATEWAY_PORT the gateway off 8080. Ctrl-C stops every service gracefully.
+// ESCALATION_PORT move the services off 50051–50055, GATEWAY_PORT the gateway off 8080. Ctrl-C (or SIGTERM, or
+// SIGHUP: the terminal closing) stops every service gracefully, and the Postgres and NATS it started.
+// The sign-in banner comes once every service answers its readiness probe (each gRPC service gets a
+// plaintext HEALTH_PORT on a free port for it; the gateway's own /readyz).
 // The services call each other over mutual TLS with development certificates made once under
 // .passage/certs (PASSAGE_CERTS_DIR moves them) by `passage certs dev`, and reused.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { buildConsole } from './console-build.ts';
 import { CannotStart, localServers } from './local-servers.ts';
+import { waitUntilReady } from './readiness-wait.ts';
 
 if (!buildConsole()) {
   console.error('the web console did not build (see above)');
@@ -32,6 +37,25 @@ const servers = await localServers({
   process.exit(1);
 });
 const { databaseUrl, natsUrl } = servers;
+
+/** What is running (the services, once started): stopped on Ctrl-C, SIGTERM or SIGHUP. */
+let supervised: { stop(): Promise<void> }[] = [];
+let stopping = false;
+function stop(code: number): void {
+  if (stopping) return;
+  stopping = true;
+  void Promise.all(supervised.map((entry) => entry.stop()))
+    .then(() => servers.stop())
+    .then(() => {
+      if (servers.started.length > 0) console.log(`stopped the servers started here; their data stays in ${dataDir}`);
+      process.exit(code);
+    });
+}
+// From here on, not to leave the Postgres and nats-server started above behind. SIGHUP: the
+// terminal closing, as Ctrl-C.
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
+process.on('SIGHUP', () => stop(0));
 
 const repositoryRoot = fileURLToPath(new URL('../', import.meta.url));
 const certsDir = process.env['PASSAGE_CERTS_DIR'] ?? join(dataDir, 'certs');
@@ -77,14 +101,29 @@ const tlsFiles = (name: string): Record<string, string> => ({
   GRPC_TLS_CERT_FILE: join(certsDir, `${name}.crt`),
   GRPC_TLS_KEY_FILE: join(certsDir, `${name}.key`),
 });
-// Inline GRPC_TLS_* would win over the files: every service gets its own certificate.
-const { GRPC_TLS_CA: _ca, GRPC_TLS_CERT: _cert, GRPC_TLS_KEY: _key, ...inherited } = process.env;
+// Inline GRPC_TLS_* and the files both set would be refused: every service gets its own certificate's files.
+// HEALTH_PORT is chosen here, per service.
+const { GRPC_TLS_CA: _ca, GRPC_TLS_CERT: _cert, GRPC_TLS_KEY: _key, HEALTH_PORT: _health, ...inherited } = process.env;
+
+/** A port free now, for a service's plaintext health listener (/readyz), which start.ts polls. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 interface ServiceSpec {
   readonly name: string;
   /** The service's folder; its main is src/main.ts. */
   readonly dir: string;
   readonly port: number;
+  /** Where its readiness is asked: HEALTH_PORT for a gRPC service, HTTP_PORT for the gateway. */
+  readonly readyUrl: string;
   readonly env?: Record<string, string>;
 }
 
@@ -99,30 +138,40 @@ const ports = {
 };
 const demoPassword = process.env['DEMO_PASSWORD'] ?? 'passage-demo';
 
+const healthPorts = {
+  directory: await freePort(),
+  consent: await freePort(),
+  referrals: await freePort(),
+  audit: await freePort(),
+  escalation: await freePort(),
+};
+/** A gRPC service's own settings, with its health port and the URL start.ts asks it is ready at. */
+const grpcService = (name: keyof typeof healthPorts, env: Record<string, string> = {}): ServiceSpec => ({
+  name,
+  dir: `services/${name}`,
+  port: ports[name],
+  readyUrl: `http://127.0.0.1:${healthPorts[name]}/readyz`,
+  env: { HEALTH_HOST: '127.0.0.1', HEALTH_PORT: String(healthPorts[name]), ...env },
+});
+
 const services: ServiceSpec[] = [
-  { name: 'directory', dir: 'services/directory', port: ports.directory, env: { DIRECTORY_SEED: 'ontario' } },
-  { name: 'consent', dir: 'services/consent', port: ports.consent },
-  {
-    name: 'referrals',
-    dir: 'services/referrals',
-    port: ports.referrals,
-    env: { DIRECTORY_ADDRESS: `127.0.0.1:${ports.directory}`, CONSENT_ADDRESS: `127.0.0.1:${ports.consent}` },
-  },
-  { name: 'audit', dir: 'services/audit', port: ports.audit },
-  {
-    name: 'escalation',
-    dir: 'services/escalation',
-    port: ports.escalation,
-    env: {
-      REFERRALS_ADDRESS: `127.0.0.1:${ports.referrals}`,
-      DIRECTORY_ADDRESS: `127.0.0.1:${ports.directory}`,
-      CONSENT_ADDRESS: `127.0.0.1:${ports.consent}`,
-    },
-  },
+  grpcService('directory', { DIRECTORY_SEED: 'ontario' }),
+  grpcService('consent'),
+  grpcService('referrals', {
+    DIRECTORY_ADDRESS: `127.0.0.1:${ports.directory}`,
+    CONSENT_ADDRESS: `127.0.0.1:${ports.consent}`,
+  }),
+  grpcService('audit'),
+  grpcService('escalation', {
+    REFERRALS_ADDRESS: `127.0.0.1:${ports.referrals}`,
+    DIRECTORY_ADDRESS: `127.0.0.1:${ports.directory}`,
+    CONSENT_ADDRESS: `127.0.0.1:${ports.consent}`,
+  }),
   {
     name: 'gateway',
     dir: 'services/gateway',
     port: ports.gateway,
+    readyUrl: `http://127.0.0.1:${ports.gateway}/readyz`,
     env: {
       HTTP_PORT: String(ports.gateway),
       DIRECTORY_ADDRESS: `127.0.0.1:${ports.directory}`,
@@ -221,7 +270,8 @@ class Supervised {
   }
 }
 
-const supervised = services.map((service) => {
+// Not when a signal came meanwhile: stop() is ending the process.
+supervised = (stopping ? [] : services).map((service) => {
   const entry = new Supervised(service);
   entry.start();
   console.log(
@@ -232,38 +282,48 @@ const supervised = services.map((service) => {
   return entry;
 });
 
-let stopping = false;
-function stop(code: number): void {
-  if (stopping) return;
-  stopping = true;
-  void Promise.all(supervised.map((entry) => entry.stop()))
-    .then(() => servers.stop())
-    .then(() => {
-      if (servers.started.length > 0) console.log(`stopped the servers started here; their data stays in ${dataDir}`);
-      process.exit(code);
-    });
+const startDeadlineSeconds = Number(process.env['PASSAGE_START_DEADLINE_SECONDS'] ?? 180);
+const notUp = await waitUntilReady(
+  services.map((service) => ({ name: service.name, url: service.readyUrl })),
+  {
+    deadlineMs: startDeadlineSeconds * 1000,
+    reportEveryMs: 15_000,
+    log: (line) => console.log(line),
+    stopped: () => stopping,
+  },
+);
+if (stopping) {
+  // Stopping already (Ctrl-C while it started): no banner.
+} else if (notUp.length > 0) {
+  console.error(
+    `not serving after ${startDeadlineSeconds} s: ${notUp.join(', ')} (see its log above; it is restarted if it exits). ` +
+      'The others serve; Ctrl-C stops everything.',
+  );
+} else {
+  printBanner();
 }
-process.on('SIGINT', () => stop(0));
-process.on('SIGTERM', () => stop(0));
-console.log(
-  'caller tokens for the demo users: pnpm dev-token <user> (e.g. peel-officer, london-intake, auditor, admin)',
-);
-const cliTls = Object.entries(tlsFiles('cli'))
-  .map(([name, value]) => `${name}=${value}`)
-  .join(' ');
-console.log(
-  `audit log: PASSAGE_ENV=development pnpm passage audit verify; reports (mutual TLS, the cli certificate): ${cliTls} PASSAGE_ENV=development pnpm passage report handoff`,
-);
-console.log(
-  [
-    '',
-    `Console: http://localhost:${ports.gateway} (API: /api, OpenAPI: /api/docs) — every demo user's password: ${demoPassword}`,
-    '  peel-officer, opp-officer, tps-officer       police officers (Peel, OPP, Toronto)',
-    '  crisis-counsellor                           the 24/7 crisis line',
-    '  walk-with-me-worker                         first response, Walk With Me',
-    '  london-intake, pact-intake (French)          coalition intake (London, PACT-Ottawa)',
-    '  windsor-supervisor, london-supervisor        coalition supervisors',
-    '  auditor, admin                              the Ministry',
-    'Then: pnpm demo  (plays the story through the API)',
-  ].join('\n'),
-);
+
+function printBanner(): void {
+  console.log(
+    'caller tokens for the demo users: pnpm dev-token <user> (e.g. peel-officer, london-intake, auditor, admin)',
+  );
+  const cliTls = Object.entries(tlsFiles('cli'))
+    .map(([name, value]) => `${name}=${value}`)
+    .join(' ');
+  console.log(
+    `audit log: PASSAGE_ENV=development pnpm passage audit verify; reports (mutual TLS, the cli certificate): ${cliTls} PASSAGE_ENV=development pnpm passage report handoff`,
+  );
+  console.log(
+    [
+      '',
+      `Console: http://localhost:${ports.gateway} (API: /api, OpenAPI: /api/docs) — every demo user's password: ${demoPassword}`,
+      '  peel-officer, opp-officer, tps-officer       police officers (Peel, OPP, Toronto)',
+      '  crisis-counsellor                           the 24/7 crisis line',
+      '  walk-with-me-worker                         first response, Walk With Me',
+      '  london-intake, pact-intake (French)          coalition intake (London, PACT-Ottawa)',
+      '  windsor-supervisor, london-supervisor        coalition supervisors',
+      '  auditor, admin                              the Ministry',
+      'Then: pnpm demo  (plays the story through the API)',
+    ].join('\n'),
+  );
+}

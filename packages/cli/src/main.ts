@@ -11,12 +11,14 @@
 //   pnpm passage events replay EVENT_ID [--service S] [--consumer C] [--json]
 //   pnpm passage nats config [--namespace NS] > deploy/nats/authorization.conf
 //   pnpm passage certs dev --out DIR [--hosts a,b,…]
+//   pnpm passage keys new (--env DIR | --files DIR) [--label L] [--origin O]
 import { parseArgs } from 'node:util';
 import { ConfigError, PassageError } from '@passage/platform';
 import { auditAcknowledgeGap, auditCheckpoint, auditProve, auditStatus, auditVerify } from './commands/audit.ts';
 import { eventsParked, eventsReplay } from './commands/events.ts';
 import { natsConfig } from './commands/nats.ts';
 import { certsDev } from './commands/certs.ts';
+import { keysNew } from './commands/keys.ts';
 import { reportConsent, reportHandoff, reportStatistics } from './commands/report.ts';
 import { UsageError } from './connection.ts';
 import type { Format } from './output.ts';
@@ -41,6 +43,10 @@ const usage = `usage: passage <command>
   certs dev --out DIR [--hosts a,b,...]                   make a development CA and a certificate for every service,
                                                           cli, nats and postgres (mutual TLS; never for real data);
                                                           --hosts adds DNS names to every certificate
+  keys new (--env DIR | --files DIR) [--label L] [--origin O]
+                                                          every key a deployment needs (token, receipt, checkpoint
+                                                          signing keys, KEKs), fresh, as an env file per process or
+                                                          a file per setting (for <NAME>_FILE); never printed
 options: --csv or --json instead of a table; --as USER (development only: act as a demo user)
 environment: DATABASE_URL (audit verify/checkpoint), AUDIT_ADDRESS, CONSENT_ADDRESS, REFERRALS_ADDRESS,
   ESCALATION_ADDRESS (events), PASSAGE_TOKEN, AUDIT_VERIFIER_KEY,
@@ -73,6 +79,10 @@ export async function run(
       hosts: { type: 'string' },
       service: { type: 'string' },
       consumer: { type: 'string' },
+      env: { type: 'string' },
+      files: { type: 'string' },
+      label: { type: 'string' },
+      origin: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -108,6 +118,8 @@ export async function run(
       return natsConfig(values, print);
     case 'certs dev':
       return certsDev(values, print);
+    case 'keys new':
+      return keysNew(values, print);
     default:
       throw new UsageError(`unknown command "${positionals.join(' ')}"\n${usage}`);
   }

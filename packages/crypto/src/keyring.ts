@@ -85,7 +85,7 @@ export function keyRingFromEnv(env: { PASSAGE_KEK?: string | undefined; PASSAGE_
   if (env.PASSAGE_ENV === 'development') return new KeyRing([developmentKek]);
   throw new KekConfigError(
     'PASSAGE_KEK is required outside development: set it to "<key id>:<base64 of 32 random bytes>" ' +
-      '(`pnpm -C packages/crypto kek:new` prints one), or set PASSAGE_ENV=development on a developer machine',
+      '(`pnpm passage keys new` makes one), or set PASSAGE_ENV=development on a developer machine',
   );
 }
 

@@ -15,3 +15,4 @@ export * from './parked.ts';
 export * from './ops-service.ts';
 export * from './settings.ts';
 export * from './maintenance.ts';
+export * from './setting-checks.ts';

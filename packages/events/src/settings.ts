@@ -19,8 +19,11 @@ export const pruningSettings = {
   PRUNE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(500),
 };
 
-/** Days an idempotency key is kept (consent, referrals): a retry after that is a new request. */
-export const idempotencyKeyRetentionSetting = { IDEMPOTENCY_KEY_RETENTION_DAYS: days(7) };
+/** The idempotency keys' retention setting (consent, referrals). */
+export const idempotencyKeyRetentionSetting = {
+  /** Days an idempotency key is kept (consent, referrals): a retry after that is a new request. */
+  IDEMPOTENCY_KEY_RETENTION_DAYS: days(7),
+};
 
 export const dayMs = 86_400_000;
 

@@ -23,3 +23,4 @@ export { Readiness } from './readiness.ts';
 export * from './database-url.ts';
 export * from './db-roles.ts';
 export * from './migration-job.ts';
+export * from './setting-checks.ts';

@@ -39,7 +39,10 @@ export class Shutdown {
     return this.#running;
   }
 
-  /** Runs the steps on SIGTERM/SIGINT, then exits; exits with 1 if they take longer than deadlineMs. */
+  /**
+   * Runs the steps on SIGTERM/SIGINT/SIGHUP (a closed terminal: drained as Ctrl-C is, not killed
+   * mid-call), then exits; exits with 1 if they take longer than deadlineMs.
+   */
   onSignals(deadlineMs = 30_000): void {
     let signalled = false;
     const handle = (signal: NodeJS.Signals): void => {
@@ -56,5 +59,6 @@ export class Shutdown {
     };
     process.on('SIGTERM', handle);
     process.on('SIGINT', handle);
+    process.on('SIGHUP', handle);
   }
 }

@@ -1,8 +1,8 @@
-import { createLogger, guardProcess, loadConfig } from '@passage/platform';
-import { auditConfigSchema } from './config.ts';
+import { createLogger, guardProcess, loadServiceConfig } from '@passage/platform';
+import { auditConfigSchema, auditSettingChecks } from './config.ts';
 import { startAudit } from './service.ts';
 
-const config = loadConfig(auditConfigSchema);
+const config = loadServiceConfig('audit', auditConfigSchema, auditSettingChecks);
 const log = createLogger('audit', config.LOG_LEVEL);
 guardProcess(log);
 const audit = await startAudit(config, log);

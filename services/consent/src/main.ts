@@ -1,8 +1,8 @@
-import { createLogger, guardProcess, loadConfig } from '@passage/platform';
-import { consentConfigSchema } from './config.ts';
+import { createLogger, guardProcess, loadServiceConfig } from '@passage/platform';
+import { consentConfigSchema, consentSettingChecks } from './config.ts';
 import { startConsent } from './service.ts';
 
-const config = loadConfig(consentConfigSchema);
+const config = loadServiceConfig('consent', consentConfigSchema, consentSettingChecks);
 const log = createLogger('consent', config.LOG_LEVEL);
 guardProcess(log);
 const consent = await startConsent(config, log);

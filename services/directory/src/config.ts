@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { baseConfigSchema } from '@passage/platform';
+import { verifierFromEnv } from '@passage/auth';
+import { serviceSettingChecks } from '@passage/events';
+import { type SettingsCheck, baseConfigSchema } from '@passage/platform';
 
 export const directoryConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50051),
@@ -10,3 +12,9 @@ export const directoryConfigSchema = baseConfigSchema.extend({
 });
 
 export type DirectoryConfig = z.infer<typeof directoryConfigSchema>;
+
+/** Everything the service checks of its settings at start, reported at once (loadServiceConfig). */
+export const directorySettingChecks: SettingsCheck<DirectoryConfig>[] = [
+  ...serviceSettingChecks('directory'),
+  verifierFromEnv,
+];

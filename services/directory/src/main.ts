@@ -1,8 +1,8 @@
-import { createLogger, guardProcess, loadConfig } from '@passage/platform';
-import { directoryConfigSchema } from './config.ts';
+import { createLogger, guardProcess, loadServiceConfig } from '@passage/platform';
+import { directoryConfigSchema, directorySettingChecks } from './config.ts';
 import { startDirectory } from './service.ts';
 
-const config = loadConfig(directoryConfigSchema);
+const config = loadServiceConfig('directory', directoryConfigSchema, directorySettingChecks);
 const log = createLogger('directory', config.LOG_LEVEL);
 guardProcess(log);
 const directory = await startDirectory(config, log);

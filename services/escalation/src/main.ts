@@ -1,8 +1,8 @@
-import { createLogger, guardProcess, loadConfig } from '@passage/platform';
-import { escalationConfigSchema } from './config.ts';
+import { createLogger, guardProcess, loadServiceConfig } from '@passage/platform';
+import { escalationConfigSchema, escalationSettingChecks } from './config.ts';
 import { startEscalation } from './service.ts';
 
-const config = loadConfig(escalationConfigSchema);
+const config = loadServiceConfig('escalation', escalationConfigSchema, escalationSettingChecks);
 const log = createLogger('escalation', config.LOG_LEVEL);
 guardProcess(log);
 const escalation = await startEscalation(config, log);

@@ -1,25 +1,39 @@
 import { z } from 'zod';
+import { issuerFromEnv } from '@passage/auth';
+import { serviceSettingChecks } from '@passage/events';
 import { consoleDist } from '@passage/console/dist';
-import { baseConfigSchema } from '@passage/platform';
+import { type SettingsCheck, baseConfigSchema } from '@passage/platform';
 
 export const gatewayConfigSchema = baseConfigSchema.extend({
+  /** The address the HTTP server (API, console, /livez and /readyz) listens on. */
   HTTP_HOST: z.string().default('127.0.0.1'),
+  /** The HTTP port; 0 picks a free one (tests). */
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** "<key id>:<base64 32-byte Ed25519 seed>": signs the caller tokens the services verify. */
   SERVICE_TOKEN_KEY: z.string().optional(),
+  /** The directory service's gRPC address, host:port. */
   DIRECTORY_ADDRESS: z.string().default('127.0.0.1:50051'),
+  /** The consent service's gRPC address, host:port. */
   CONSENT_ADDRESS: z.string().default('127.0.0.1:50052'),
+  /** The referrals service's gRPC address, host:port. */
   REFERRALS_ADDRESS: z.string().default('127.0.0.1:50053'),
+  /** The audit service's gRPC address, host:port. */
   AUDIT_ADDRESS: z.string().default('127.0.0.1:50054'),
+  /** The escalation service's gRPC address, host:port. */
   ESCALATION_ADDRESS: z.string().default('127.0.0.1:50055'),
+  /** How long a sign-in lasts. */
   SESSION_HOURS: z.coerce.number().min(0.1).max(24).default(10),
   /** Seed the demo users with DEMO_PASSWORD (development only). */
   DEMO_USERS: z.enum(['on', 'off']).default('off'),
+  /** Every demo user's password, with DEMO_USERS=on. */
   DEMO_PASSWORD: z.string().min(8).default('passage-demo'),
+  /** Sign-in attempts allowed per minute for one address and username, in memory (ADR 21). */
   SIGN_IN_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   /** OpenID Connect sign-in, when an issuer is configured; people still need a Passage account (agency, roles). */
   OIDC_ISSUER: z.url().optional(),
+  /** This gateway's client id at the OIDC issuer. */
   OIDC_CLIENT_ID: z.string().optional(),
+  /** This gateway's client secret at the OIDC issuer. */
   OIDC_CLIENT_SECRET: z.string().optional(),
   /** This gateway's callback, as registered with the issuer: <gateway>/api/session/oidc/callback. */
   OIDC_REDIRECT_URL: z.url().optional(),
@@ -35,3 +49,19 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+
+/** Everything the service checks of its settings at start, reported at once (loadServiceConfig). */
+export const gatewaySettingChecks: SettingsCheck<GatewayConfig>[] = [
+  ...serviceSettingChecks('gateway'),
+  issuerFromEnv,
+  (config) => {
+    if (config.DEMO_USERS === 'on' && config.PASSAGE_ENV !== 'development')
+      throw new Error('DEMO_USERS=on is for development only (PASSAGE_ENV=development)');
+  },
+  (config) => {
+    const missing = (['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_REDIRECT_URL'] as const).filter(
+      (name) => !config[name],
+    );
+    if (config.OIDC_ISSUER && missing.length > 0) throw new Error(`OIDC_ISSUER needs ${missing.join(', ')}`);
+  },
+];

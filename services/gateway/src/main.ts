@@ -1,8 +1,8 @@
-import { createLogger, guardProcess, loadConfig } from '@passage/platform';
-import { gatewayConfigSchema } from './config.ts';
+import { createLogger, guardProcess, loadServiceConfig } from '@passage/platform';
+import { gatewayConfigSchema, gatewaySettingChecks } from './config.ts';
 import { startGateway } from './service.ts';
 
-const config = loadConfig(gatewayConfigSchema);
+const config = loadServiceConfig('gateway', gatewayConfigSchema, gatewaySettingChecks);
 const log = createLogger('gateway', config.LOG_LEVEL);
 guardProcess(log);
 const gateway = await startGateway(config, log);

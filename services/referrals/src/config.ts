@@ -1,12 +1,15 @@
 import { z } from 'zod';
-import { idempotencyKeyRetentionSetting, pruningSettings } from '@passage/events';
-import { baseConfigSchema, databaseUrlSetting } from '@passage/platform';
+import { idempotencyKeyRetentionSetting, pruningSettings, serviceSettingChecks } from '@passage/events';
+import { verifierFromEnv } from '@passage/auth';
+import { keyRingFromEnv } from '@passage/crypto';
+import { type SettingsCheck, baseConfigSchema, databaseUrlSetting } from '@passage/platform';
 
 export const referralsConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50053),
   PASSAGE_KEK: z.string().optional(),
   /** The key store's own login (schema `<service>_keys`, role `passage_<service>_keys`), perhaps on a cluster backed up apart from the data; required outside development. */
   KEYSTORE_DATABASE_URL: databaseUrlSetting.optional(),
+  /** Caller tokens' verification keys, "<key id>:<base64 Ed25519 public key>", comma-separated; required outside development. */
   AUTH_PUBLIC_KEYS: z.string().optional(),
   DIRECTORY_ADDRESS: z.string().default('127.0.0.1:50051'),
   CONSENT_ADDRESS: z.string().default('127.0.0.1:50052'),
@@ -22,3 +25,10 @@ export const referralsConfigSchema = baseConfigSchema.extend({
 });
 
 export type ReferralsConfig = z.infer<typeof referralsConfigSchema>;
+
+/** Everything the service checks of its settings at start, reported at once (loadServiceConfig). */
+export const referralsSettingChecks: SettingsCheck<ReferralsConfig>[] = [
+  ...serviceSettingChecks('referrals', { keyStore: true }),
+  keyRingFromEnv,
+  verifierFromEnv,
+];

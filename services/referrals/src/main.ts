@@ -1,8 +1,8 @@
-import { createLogger, guardProcess, loadConfig } from '@passage/platform';
-import { referralsConfigSchema } from './config.ts';
+import { createLogger, guardProcess, loadServiceConfig } from '@passage/platform';
+import { referralsConfigSchema, referralsSettingChecks } from './config.ts';
 import { startReferrals } from './service.ts';
 
-const config = loadConfig(referralsConfigSchema);
+const config = loadServiceConfig('referrals', referralsConfigSchema, referralsSettingChecks);
 const log = createLogger('referrals', config.LOG_LEVEL);
 guardProcess(log);
 const referrals = await startReferrals(config, log);
