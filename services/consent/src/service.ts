@@ -9,6 +9,7 @@ import {
   openGrpcServer,
   Readiness,
   Shutdown,
+  untraced,
   type Logger,
 } from '@passage/platform';
 import { consentDatabases } from '../migrations/index.ts';
@@ -98,7 +99,7 @@ export async function startConsent(
     now,
   );
   const sweeper = setInterval(() => {
-    useCases.sweepExpired().catch((error: unknown) => log.error({ err: error }, 'expiry sweep failed'));
+    untraced(() => useCases.sweepExpired()).catch((error: unknown) => log.error({ err: error }, 'expiry sweep failed'));
   }, config.EXPIRY_SWEEP_MS);
 
   const server = listening.serve([consentService(useCases, verifier, log)]);
