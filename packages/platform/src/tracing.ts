@@ -12,7 +12,9 @@ import {
 import { isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
 import { ParentBasedSampler, TraceIdRatioBasedSampler, type Sampler } from '@opentelemetry/sdk-trace';
 
-// Tracing helpers shared by the services (docs/adr/0032-tracing.md). No personal data goes
+// Tracing helpers shared by the services (docs/adr/0032-tracing.md). telemetry.ts imports this
+// before the instrumentations are in place, so it must never import pg or grpc-js (nor config.ts,
+// which loads pg). No personal data goes
 // into a span name or attribute given here: ids, codes, subjects and counts only (ADR 9).
 
 const tracer = trace.getTracer('@passage/platform');
