@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SpanKind, trace } from '@opentelemetry/api';
+import { SpanKind } from '@opentelemetry/api';
 import { finishedSpans, waitFor } from '@passage/testing';
 import { Http, startGatewayLab, type GatewayLab } from './support.ts';
 
@@ -145,7 +145,7 @@ describe('a hand-off', () => {
     expect(everything).not.toContain(granted.body.subjectRef);
   });
 
-  it('answers a route no one declared with a span named by the method alone, and an unsampled context never leaks in', async () => {
+  it('names the span of a route no one declared by its method alone, with nothing of its path', async () => {
     const response = await http.request('GET', `/api/no-such-route/${randomUUID()}`);
     expect(response.status).toBe(404);
     const [, traceId, spanId] = (response.headers.get('traceparent') ?? '').split('-');
@@ -156,6 +156,5 @@ describe('a hand-off', () => {
     expect(span!.spanContext().traceId).toBe(traceId);
     expect(span).toMatchObject({ name: 'GET', attributes: { 'http.response.status_code': 404 } });
     expect(JSON.stringify(span!.attributes)).not.toContain('no-such-route');
-    expect(trace.getActiveSpan()).toBeUndefined();
   });
 });
