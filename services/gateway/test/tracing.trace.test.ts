@@ -144,7 +144,9 @@ describe('a hand-off', () => {
     expect(everything).not.toContain('source=trace-test');
     expect(everything).not.toContain(granted.body.subjectRef);
   });
+});
 
+describe('HTTP server spans', () => {
   it('names the span of a route no one declared by its method alone, with nothing of its path', async () => {
     const response = await http.request('GET', `/api/no-such-route/${randomUUID()}`);
     expect(response.status).toBe(404);
@@ -156,5 +158,22 @@ describe('a hand-off', () => {
     expect(span!.spanContext().traceId).toBe(traceId);
     expect(span).toMatchObject({ name: 'GET', attributes: { 'http.response.status_code': 404 } });
     expect(JSON.stringify(span!.attributes)).not.toContain('no-such-route');
+  });
+
+  it('traces no probe', async () => {
+    const before = finishedSpans().length;
+    for (const path of ['/livez', '/readyz']) {
+      const response = await http.request('GET', path);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('traceparent')).toBeNull();
+    }
+    // A request after them is traced; nothing before it came from the probes.
+    const response = await http.request('GET', '/api/openapi.json');
+    const [, , spanId] = (response.headers.get('traceparent') ?? '').split('-');
+    const spans = await waitFor(
+      () => Promise.resolve(finishedSpans().slice(before)),
+      (seen) => seen.some((s) => s.spanContext().spanId === spanId),
+    );
+    expect(spans.filter((s) => s.kind === SpanKind.SERVER).map((s) => s.name)).toEqual(['GET /api/openapi.json']);
   });
 });

@@ -10,6 +10,7 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import type { FastifyInstance } from 'fastify';
+import { probePaths, untraced } from '@passage/platform';
 
 const tracer = trace.getTracer('@passage/gateway');
 const spans = new WeakMap<IncomingMessage, Span>();
@@ -24,6 +25,12 @@ const spans = new WeakMap<IncomingMessage, Span>();
  */
 export function tracedServerFactory(handler: RequestListener): Server {
   return createServer((request: IncomingMessage, response: ServerResponse) => {
+    // Probes (every few seconds, from the kubelet) are no work: no span, as idle polls make none.
+    const path = (request.url ?? '').split('?')[0] ?? '';
+    if ((probePaths as readonly string[]).includes(path)) {
+      untraced(() => handler(request, response));
+      return;
+    }
     const method = methodOf(request);
     const span = tracer.startSpan(
       method,
