@@ -10,6 +10,6 @@ if (endpoint) {
     serviceName: process.env['OTEL_SERVICE_NAME'] ?? 'passage',
     otlpEndpoint: endpoint,
   });
-  // A process that ends by running out of work (a migration job) exports its spans too.
+  // A process that ends by running out of work, with no signal, exports its spans too.
   process.once('beforeExit', () => void stopTelemetry());
 }
