@@ -192,7 +192,10 @@ export class IdempotentConsumer {
       parent,
     );
     try {
-      return await context.with(trace.setSpan(parent, span), () => this.#apply(msg));
+      const outcome = await context.with(trace.setSpan(parent, span), () => this.#apply(msg));
+      // A handler that failed (to be retried, or parked) shows as a failed span in the event's trace.
+      if (outcome === 'retry' || outcome === 'parked') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+      return outcome;
     } catch (error) {
       // Only reachable if parking itself failed (database down): leave it for redelivery.
       span.setStatus({ code: SpanStatusCode.ERROR });

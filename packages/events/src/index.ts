@@ -5,7 +5,7 @@ export * from './relay.ts';
 export * from './consumer.ts';
 export * from './streams.ts';
 export { eventTableGrants, eventTablesSql, quoteIdent } from './schema-sql.ts';
-export { currentTraceCarrier } from './trace-context.ts';
+export { contextFromHeaders, currentTraceCarrier } from './trace-context.ts';
 export * from './connect.ts';
 export * from './runtime.ts';
 export * from './access.ts';

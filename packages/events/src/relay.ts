@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { SpanKind, context, trace } from '@opentelemetry/api';
-import { databaseClient, type Logger } from '@passage/platform';
+import { databaseClient, untraced, workSpan, type Logger } from '@passage/platform';
 import { outboxChannel, quoteIdent } from './schema-sql.ts';
 import { contextFromCarrier, injectIntoHeaders, natsHeaders } from './trace-context.ts';
 
@@ -88,9 +88,12 @@ export class OutboxRelay {
     const { log, pollIntervalMs } = this.#options;
     while (this.#running) {
       try {
-        if (!this.#client) await this.#connect();
-        if (!this.#leader) this.#leader = await this.#tryLead();
-        const published = this.#leader ? await this.#publishBatch() : 0;
+        // Looking for rows (and for the lead) makes no span; a batch found does (ADR 32).
+        const published = await untraced(async () => {
+          if (!this.#client) await this.#connect();
+          if (!this.#leader) this.#leader = await this.#tryLead();
+          return this.#leader ? await this.#publishBatch() : 0;
+        });
         if (published === 0) await this.#sleep(pollIntervalMs);
       } catch (error) {
         log.error({ err: error }, 'outbox relay failed; retrying');
@@ -118,7 +121,21 @@ export class OutboxRelay {
       [this.#options.batchSize],
     );
     if (rows.length === 0) return 0;
+    return workSpan(
+      'outbox relay batch',
+      {
+        attributes: { 'messaging.system': 'nats', 'messaging.batch.message_count': rows.length },
+        // Each event's publish span continues the trace that wrote it; the batch links to those.
+        links: rows.flatMap((row) => {
+          const origin = trace.getSpanContext(contextFromCarrier(row.trace_context));
+          return origin ? [{ context: origin }] : [];
+        }),
+      },
+      () => this.#publishRows(client, table, rows),
+    );
+  }
 
+  async #publishRows(client: pg.Client, table: string, rows: OutboxRow[]): Promise<number> {
     // Sent back to back on one connection, so JetStream stores them in this order.
     const acks = rows.map((row) => this.#publish(row));
     const results = await Promise.allSettled(acks);

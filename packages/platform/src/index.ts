@@ -6,6 +6,15 @@ export * from './lifecycle.ts';
 export * from './db.ts';
 export * from './orm.ts';
 export { startTelemetry, type TelemetryOptions } from './telemetry.ts';
+export {
+  activeTraceFields,
+  defaultSampleRatio,
+  samplerFromEnv,
+  stopTelemetry,
+  untraced,
+  workSpan,
+  type WorkSpanOptions,
+} from './tracing.ts';
 export * from './grpc-client.ts';
 export {
   grpcTransport,

@@ -1,4 +1,5 @@
 import type { Logger } from './logger.ts';
+import { stopTelemetry } from './tracing.ts';
 
 type Step = { readonly name: string; readonly run: () => Promise<void> };
 
@@ -55,7 +56,12 @@ export class Shutdown {
       }, deadlineMs).unref();
       // Flush the log before exiting, or the last lines (the shutdown steps) may be lost.
       const exit = (code: number) => () => this.#log.flush(() => process.exit(code));
-      this.run().then(exit(0), exit(1));
+      this.run()
+        // Then the spans still buffered, the shutdown's own included: exported before exit.
+        .then(() =>
+          stopTelemetry().catch((error: unknown) => this.#log.warn({ err: error }, 'could not export the last spans')),
+        )
+        .then(exit(0), exit(1));
     };
     process.on('SIGTERM', handle);
     process.on('SIGINT', handle);

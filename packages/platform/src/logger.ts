@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { activeTraceFields } from './tracing.ts';
 
 export type { Logger };
 
@@ -45,6 +46,8 @@ export function createLogger(service: string, level = 'info', destination?: pino
       level,
       redact: { paths: redactPaths, censor: '[redacted]' },
       base: { service },
+      // trace_id and span_id on every line written inside a span (ADR 32); none outside.
+      mixin: activeTraceFields,
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     destination,

@@ -5,6 +5,7 @@ import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { register } from 'node:module';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
 import { redactSqlLiterals } from './redact-sql.ts';
+import { samplerFromEnv, telemetryStarted } from './tracing.ts';
 
 export interface TelemetryOptions {
   readonly serviceName: string;
@@ -12,6 +13,8 @@ export interface TelemetryOptions {
   readonly otlpEndpoint?: string | undefined;
   /** Extra processors, e.g. an in-memory exporter in tests. */
   readonly spanProcessors?: readonly SpanProcessor[];
+  /** The environment the sampler is read from (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG); process.env by default. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -38,8 +41,11 @@ export async function startTelemetry(options: TelemetryOptions): Promise<NodeSDK
   // eslint-disable-next-line @typescript-eslint/no-deprecated
   register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
 
+  // Parent-based with a ratio for roots, made explicit rather than left to NodeSDK's own reading.
+  const { sampler } = samplerFromEnv(options.env ?? process.env);
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
+    sampler,
     spanProcessors: processors,
     instrumentations: [
       new GrpcInstrumentation(),
@@ -53,6 +59,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<NodeSDK
     ],
   });
   sdk.start();
+  telemetryStarted(sdk);
   await waitForAllMessagesAcknowledged();
   return sdk;
 }

@@ -20,6 +20,7 @@ import {
   openGrpcServer,
   Readiness,
   Shutdown,
+  untraced,
   type Logger,
 } from '@passage/platform';
 import { consentDatabases } from '../migrations/index.ts';
@@ -111,7 +112,7 @@ export async function startConsent(
     now,
   );
   const sweeper = setInterval(() => {
-    useCases.sweepExpired().catch((error: unknown) => log.error({ err: error }, 'expiry sweep failed'));
+    untraced(() => useCases.sweepExpired()).catch((error: unknown) => log.error({ err: error }, 'expiry sweep failed'));
   }, config.EXPIRY_SWEEP_MS);
 
   // Pruning of the event tables and of expired idempotency keys; parked events for the CLI.

@@ -28,6 +28,8 @@ export async function startGatewayLab(
   label: string,
   extra: Record<string, string> = {},
   contract?: ApiContract,
+  /** The escalation service's clock (tests count its reads as the workers' looks). */
+  escalationNow?: () => Date,
 ): Promise<GatewayLab> {
   const n = await startNetwork(label);
   const log = createLogger(`${label}-test`, process.env['LOG_LEVEL'] ?? 'silent');
@@ -48,6 +50,7 @@ export async function startGatewayLab(
   const escalation = await startEscalation(
     loadConfig(escalationConfigSchema, { ...common, ...testTls('escalation').env }),
     log,
+    escalationNow,
   );
   const gateway = await startGateway(
     loadConfig(gatewayConfigSchema, {

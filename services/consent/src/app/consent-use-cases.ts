@@ -11,6 +11,7 @@ import { requireRole, type Caller, type Role } from '@passage/auth';
 import { shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
 import { PassageError } from '@passage/errors';
+import { workSpan } from '@passage/platform';
 import { consentFromJson, type Actor, type Change, type ConsentRecord, type ConsentScope } from '../domain/consent.ts';
 import { checkIdempotencyKey, erasedRequestHash } from '../domain/idempotency.ts';
 import { kantaraReceipt, receiptText, type KantaraReceipt, type ReceiptLanguage } from '../domain/receipt.ts';
@@ -587,19 +588,27 @@ export class ConsentUseCases {
     return this.#storage.transaction(async (tx) => {
       const now = this.#now();
       const expired = await tx.consents.claimExpired(now, limit);
-      for (const consent of expired) {
-        const system: Actor = { agencyId: '', userId: 'consent-expiry', role: 'system' };
-        await tx.consents.appendChange(consent.subjectRef, {
-          change: 'expired',
-          consentId: consent.id,
-          scopeIds: consent.scopes.map((s) => s.id),
-          actor: system,
-          at: consent.expiresAt,
-          reason: '',
-        });
-        await tx.events.expired(consent);
-      }
-      return expired.length;
+      if (expired.length === 0) return 0;
+      // Called untraced by the sweeper: only a sweep that found consents makes a span (ADR 32).
+      return workSpan(
+        'consent expiry sweep',
+        { attributes: { 'passage.consents.expired': expired.length } },
+        async () => {
+          for (const consent of expired) {
+            const system: Actor = { agencyId: '', userId: 'consent-expiry', role: 'system' };
+            await tx.consents.appendChange(consent.subjectRef, {
+              change: 'expired',
+              consentId: consent.id,
+              scopeIds: consent.scopes.map((s) => s.id),
+              actor: system,
+              at: consent.expiresAt,
+              reason: '',
+            });
+            await tx.events.expired(consent);
+          }
+          return expired.length;
+        },
+      );
     });
   }
 

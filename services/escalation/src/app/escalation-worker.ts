@@ -1,4 +1,4 @@
-import type { Logger } from '@passage/platform';
+import { untraced, type Logger } from '@passage/platform';
 import { itemsFor } from '../domain/index.ts';
 import type { ClaimedTimer, ConsentPort, DirectoryPort, ItemRecord, ReferralsPort, TimerStore } from './ports.ts';
 
@@ -65,12 +65,13 @@ export class EscalationWorker {
     while (this.#running) {
       let fired = false;
       try {
-        fired = await this.fireNext();
+        // A look that finds no due timer makes no span; one that does traces its firing (ADR 32).
+        fired = await untraced(() => this.fireNext());
       } catch (error) {
         this.#log.error({ err: error }, 'could not work on due timers; trying again');
       }
       if (fired || !this.#running) continue;
-      const next = await this.#store.nextDueAt().catch(() => undefined);
+      const next = await untraced(() => this.#store.nextDueAt()).catch(() => undefined);
       const wait = next
         ? Math.min(this.#options.pollMs, Math.max(0, next.getTime() - this.#now().getTime()))
         : this.#options.pollMs;

@@ -10,7 +10,15 @@ import {
   type StreamInfo,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { confirmNatsAccess, decodeEnvelope, ephemeralName, type Area, type Topology } from '@passage/events';
+import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
+import {
+  confirmNatsAccess,
+  contextFromHeaders,
+  decodeEnvelope,
+  ephemeralName,
+  type Area,
+  type Topology,
+} from '@passage/events';
 import { PassageError, type Logger } from '@passage/platform';
 import type { Ingest } from '../../app/ingest.ts';
 import type { IncomingEvent, IngestControl, StreamHead, StreamIngestStatus } from '../../app/ports.ts';
@@ -39,6 +47,8 @@ export interface LogConsumerOptions {
   /** Told whenever the set of streams stopped at a gap changes (empty: none). */
   readonly onStopped?: (gaps: readonly StreamGap[]) => void;
 }
+
+const tracer = trace.getTracer('@passage/audit');
 
 interface Feed {
   readonly stream: string;
@@ -407,9 +417,11 @@ export class LogConsumer implements IngestControl {
       );
       const parked = read.filter(isParked);
       const incoming = read.filter((item): item is IncomingEvent => !isParked(item));
+      const traced = traceBatch(batch);
       try {
-        const { appended } = await ingest.record(incoming, parked);
+        const { appended } = await context.with(traced.context, () => ingest.record(incoming, parked));
         for (const msg of batch) msg.ack();
+        traced.end();
         for (const item of parked) {
           log.warn({ subject: item.subject, streamSeq: item.streamSeq, error: item.error }, 'event parked');
         }
@@ -419,6 +431,7 @@ export class LogConsumer implements IngestControl {
           incoming.map((event) => now - event.receivedAt.getTime()),
         );
       } catch (error) {
+        traced.end(error);
         log.error(
           { err: error, events: batch.length },
           'could not append to the audit log; reading again from its end',
@@ -430,6 +443,50 @@ export class LogConsumer implements IngestControl {
       }
     }
   }
+}
+
+/**
+ * The spans of one appended batch (ADR 32): each event gets a consumer span continuing the
+ * trace its traceparent header names, so a hand-off's trace ends in the audit log; the batch's
+ * database work runs in an `audit append` span under the first event's, linked to all of them.
+ */
+function traceBatch(batch: readonly JsMsg[]): {
+  context: ReturnType<typeof context.active>;
+  end: (error?: unknown) => void;
+} {
+  const events: Span[] = batch.map((msg) =>
+    tracer.startSpan(
+      `process ${msg.subject}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.consumer.group.name': 'audit',
+          'messaging.destination.name': msg.subject,
+          'messaging.message.id': msg.headers?.get('Nats-Msg-Id') ?? '',
+        },
+      },
+      contextFromHeaders(msg.headers),
+    ),
+  );
+  const first = trace.setSpan(context.active(), events[0]!);
+  const append = tracer.startSpan(
+    'audit append',
+    {
+      attributes: { 'messaging.batch.message_count': batch.length },
+      links: events.map((span) => ({ context: span.spanContext() })),
+    },
+    first,
+  );
+  return {
+    context: trace.setSpan(first, append),
+    end: (error?: unknown) => {
+      for (const span of [append, ...events]) {
+        if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).name });
+        span.end();
+      }
+    },
+  };
 }
 
 function extentOf(info: StreamInfo): StreamExtent {

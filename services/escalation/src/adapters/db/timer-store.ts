@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { workSpan } from '@passage/platform';
 import type { Target } from '../../domain/index.ts';
 import type { ClaimedTimer, ItemRecord, StoredItem, TimerRecord, TimerStore } from '../../app/ports.ts';
 
@@ -56,67 +57,80 @@ export class PgTimerStore implements TimerStore {
         await client.query('commit');
         return false;
       }
-      // The referral's other timer may be firing in another instance: one at a time per referral,
-      // so the second to fire sees the first and tells the supervisors.
-      await client.query(`select pg_advisory_xact_lock(hashtext('escalation:' || $1))`, [row.referral_id]);
-      const { rows: before } = await client.query<{ n: number }>(
-        `select count(*)::int as n from escalation.timers where referral_id = $1 and state = 'fired'`,
-        [row.referral_id],
-      );
-      const timer = timerOf(row);
-      let settled = false;
-      const settle = async (sql: string, params: unknown[]): Promise<void> => {
-        await client.query(sql, params);
-        settled = true;
-      };
-      await work({
-        timer,
-        escalationsBefore: before[0]?.n ?? 0,
-        fired: async (items: readonly ItemRecord[]) => {
-          await settle(
-            `update escalation.timers set state = 'fired', fired_at = now(), attempts = attempts + 1 where id = $1`,
-            [timer.id],
-          );
-          if (items.length > 0) {
-            await client.query(
-              `insert into escalation.items (timer_id, referral_id, audience, for_agency, missed_target, due_at,
-                 from_agency, to_agency, priority, candidates, consent_covers_reader, note)
-               select $1, $2, i.audience, i.for_agency, $3, $4, $5, $6, $7, i.candidates, i.covers, i.note
-               from unnest($8::text[], $9::text[], $10::jsonb[], $11::boolean[], $12::text[])
-                 as i(audience, for_agency, candidates, covers, note)
-               on conflict do nothing`,
-              [
-                timer.id,
-                timer.referralId,
-                timer.target,
-                timer.dueAt.toISOString(),
-                timer.fromAgency,
-                timer.toAgency,
-                timer.priority,
-                items.map((i) => i.audience),
-                items.map((i) => i.forAgency),
-                items.map((i) => JSON.stringify(i.candidates)),
-                items.map((i) => i.consentCoversReader),
-                items.map((i) => i.note),
-              ],
-            );
-          }
+      // Work found: from here on, a trace of its own (the look itself is untraced; ADR 32).
+      return await workSpan(
+        'escalation fire timer',
+        {
+          attributes: {
+            'passage.timer.id': row.id,
+            'passage.timer.target': row.target,
+            'passage.referral.id': row.referral_id,
+          },
         },
-        cancelled: (reason: string) =>
-          settle(`update escalation.timers set state = 'cancelled', settled_reason = $2 where id = $1`, [
-            timer.id,
-            reason,
-          ]),
-        retryLater: (error: string, delayMs: number) =>
-          settle(
-            `update escalation.timers set attempts = attempts + 1, last_error = $2,
-               next_attempt_at = now() + $3 * interval '1 millisecond' where id = $1`,
-            [timer.id, error, delayMs],
-          ),
-      });
-      if (!settled) throw new Error(`timer ${timer.id} was claimed and left unsettled`);
-      await client.query('commit');
-      return true;
+        async () => {
+          // The referral's other timer may be firing in another instance: one at a time per referral,
+          // so the second to fire sees the first and tells the supervisors.
+          await client.query(`select pg_advisory_xact_lock(hashtext('escalation:' || $1))`, [row.referral_id]);
+          const { rows: before } = await client.query<{ n: number }>(
+            `select count(*)::int as n from escalation.timers where referral_id = $1 and state = 'fired'`,
+            [row.referral_id],
+          );
+          const timer = timerOf(row);
+          let settled = false;
+          const settle = async (sql: string, params: unknown[]): Promise<void> => {
+            await client.query(sql, params);
+            settled = true;
+          };
+          await work({
+            timer,
+            escalationsBefore: before[0]?.n ?? 0,
+            fired: async (items: readonly ItemRecord[]) => {
+              await settle(
+                `update escalation.timers set state = 'fired', fired_at = now(), attempts = attempts + 1 where id = $1`,
+                [timer.id],
+              );
+              if (items.length > 0) {
+                await client.query(
+                  `insert into escalation.items (timer_id, referral_id, audience, for_agency, missed_target, due_at,
+                   from_agency, to_agency, priority, candidates, consent_covers_reader, note)
+                 select $1, $2, i.audience, i.for_agency, $3, $4, $5, $6, $7, i.candidates, i.covers, i.note
+                 from unnest($8::text[], $9::text[], $10::jsonb[], $11::boolean[], $12::text[])
+                   as i(audience, for_agency, candidates, covers, note)
+                 on conflict do nothing`,
+                  [
+                    timer.id,
+                    timer.referralId,
+                    timer.target,
+                    timer.dueAt.toISOString(),
+                    timer.fromAgency,
+                    timer.toAgency,
+                    timer.priority,
+                    items.map((i) => i.audience),
+                    items.map((i) => i.forAgency),
+                    items.map((i) => JSON.stringify(i.candidates)),
+                    items.map((i) => i.consentCoversReader),
+                    items.map((i) => i.note),
+                  ],
+                );
+              }
+            },
+            cancelled: (reason: string) =>
+              settle(`update escalation.timers set state = 'cancelled', settled_reason = $2 where id = $1`, [
+                timer.id,
+                reason,
+              ]),
+            retryLater: (error: string, delayMs: number) =>
+              settle(
+                `update escalation.timers set attempts = attempts + 1, last_error = $2,
+                 next_attempt_at = now() + $3 * interval '1 millisecond' where id = $1`,
+                [timer.id, error, delayMs],
+              ),
+          });
+          if (!settled) throw new Error(`timer ${timer.id} was claimed and left unsettled`);
+          await client.query('commit');
+          return true;
+        },
+      );
     } catch (error) {
       await client.query('rollback').catch(() => undefined);
       throw error;

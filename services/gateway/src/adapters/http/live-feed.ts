@@ -2,7 +2,7 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMes
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { decodeEnvelope, ephemeralName, type Area, type Envelope, type Topology } from '@passage/events';
-import { PassageError, type Logger } from '@passage/platform';
+import { PassageError, untraced, type Logger } from '@passage/platform';
 import type { SessionEndListener } from '../../app/ports.ts';
 
 export interface FeedSession {
@@ -211,7 +211,8 @@ export class LiveFeed implements SessionEndListener {
     raw.write(': passage live feed\nretry: 2000\n\n');
     timers.push(
       setInterval(() => {
-        void session.stillValid().then(
+        // A heartbeat is no request: its session check makes no span under the feed's (ADR 32).
+        void untraced(() => session.stillValid()).then(
           async (valid) => {
             if (valid) raw.write(': still here\n\n');
             else await close();

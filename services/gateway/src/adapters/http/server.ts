@@ -23,6 +23,7 @@ import { consoleBuilt, isConsolePath, sendConsolePage, serveConsole } from './co
 import { problem, problemSchema } from './problem.ts';
 import { apiRoutes } from './api-routes.ts';
 import { securityHeaders } from './security-headers.ts';
+import { nameRequestSpans, tracedServerFactory } from './request-span.ts';
 
 export const sessionCookie = 'passage_session';
 const oidcStateCookie = 'passage_oidc_state';
@@ -78,11 +79,14 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
   const { sessions, clients } = deps;
   const app = Fastify({
     logger: false,
+    // Every request in an HTTP server span of its own, answered with its traceparent (ADR 32).
+    serverFactory: tracedServerFactory,
     bodyLimit: 64 * 1024,
     trustProxy: deps.trustProxy ? deps.trustProxy.split(',').map((a) => a.trim()) : false,
     // Unknown fields are refused, not silently dropped; types are not guessed in bodies.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   });
+  nameRequestSpans(app);
   // Before any plugin or route: every answer carries them, errors, 404s and the live feed included.
   app.addHook('onRequest', async (request, reply) => {
     for (const [name, value] of Object.entries(securityHeaders(request.url.split('?')[0] ?? '')))
