@@ -10,3 +10,4 @@ export * from './connect.ts';
 export * from './runtime.ts';
 export * from './access.ts';
 export * from './permissions.ts';
+export * from './dependency-health.ts';

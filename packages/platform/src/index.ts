@@ -23,3 +23,16 @@ export { Readiness } from './readiness.ts';
 export * from './database-url.ts';
 export * from './db-roles.ts';
 export * from './migration-job.ts';
+export {
+  exportedSeries,
+  listenForMetrics,
+  metricCatalog,
+  metrics,
+  parsePrometheusText,
+  prometheusSeries,
+  PassageMetrics,
+  type MetricDeclaration,
+  type MetricKey,
+  type MetricsListener,
+  type Sample,
+} from './metrics.ts';

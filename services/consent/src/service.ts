@@ -1,7 +1,13 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv, keyStoreSchema, openKeyStore } from '@passage/crypto';
-import { durableConsumer, IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
+import {
+  durableConsumer,
+  IdempotentConsumer,
+  openServiceRuntime,
+  shutDownRuntime,
+  watchDependencies,
+} from '@passage/events';
 import {
   ConfigError,
   databasePool,
@@ -77,6 +83,15 @@ export async function startConsent(
   });
   const crypto = new SubjectCrypto(keyRing);
   const readiness = new Readiness(log);
+  // Not ready while Postgres or NATS does not answer, as while its feed does not flow.
+  const dependencies = watchDependencies({
+    service: 'consent',
+    readiness,
+    nats: runtime.nats,
+    orm: runtime.orm,
+    intervalMs: config.DEPENDENCY_CHECK_MS,
+    log,
+  });
   const agencies = new IdempotentConsumer({
     ...durableConsumer(topology, 'consent-agencies'),
     // The service is not ready while its feed does not flow (its consumer deleted, heartbeats missed).
@@ -104,6 +119,7 @@ export async function startConsent(
   const server = listening.serve([consentService(useCases, verifier, log)]);
   readiness.follow(server);
 
+  shutdown.add('dependency checks', () => dependencies.stop());
   shutdown.add('expiry sweeper', () => Promise.resolve(clearInterval(sweeper)));
   shutdown.add('consumers', () => agencies.stop());
   shutdown.add('evaluation pool', () => evaluation.close());

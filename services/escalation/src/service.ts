@@ -1,6 +1,12 @@
 import { issuerFromEnv, verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
-import { durableConsumer, IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
+import {
+  durableConsumer,
+  IdempotentConsumer,
+  openServiceRuntime,
+  shutDownRuntime,
+  watchDependencies,
+} from '@passage/events';
 import {
   ConfigError,
   databasePool,
@@ -62,10 +68,19 @@ export async function startEscalation(
     log,
   );
   const store = new PgTimerStore(pool);
+  const unobserveTimers = store.observe(now);
   const referrals = new GrpcReferrals(config.REFERRALS_ADDRESS, transport.clientCredentials, identity);
   const directory = new GrpcDirectory(config.DIRECTORY_ADDRESS, transport.clientCredentials);
   const consent = new GrpcConsent(config.CONSENT_ADDRESS, transport.clientCredentials, identity);
   const readiness = new Readiness(log);
+  const dependencies = watchDependencies({
+    service: 'escalation',
+    readiness,
+    nats: runtime.nats,
+    orm: runtime.orm,
+    intervalMs: config.DEPENDENCY_CHECK_MS,
+    log,
+  });
   const events = new IdempotentConsumer({
     ...durableConsumer(runtime.topology, 'escalation-referrals'),
     // The service is not ready while its feed does not flow (its consumer deleted, heartbeats missed).
@@ -92,7 +107,9 @@ export async function startEscalation(
   worker.start();
   const server = listening.serve([escalationService(new EscalationQueries(store), verifier, log)]);
   readiness.follow(server);
+  shutdown.add('dependency checks', () => dependencies.stop());
   shutdown.add('timers and consumer', async () => {
+    unobserveTimers();
     await worker.stop();
     await events.stop();
   });

@@ -1,11 +1,20 @@
 import { issuerFromEnv } from '@passage/auth';
-import { openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, databasePool, grpcTransport, type Logger } from '@passage/platform';
+import { openServiceRuntime, shutDownRuntime, watchDependencies } from '@passage/events';
+import {
+  ConfigError,
+  Readiness,
+  Shutdown,
+  databasePool,
+  grpcTransport,
+  listenForMetrics,
+  type Logger,
+} from '@passage/platform';
 import { gatewayDatabases } from '../migrations/index.ts';
 import { PgUserStore } from './adapters/db/user-store.ts';
 import { ServiceClients } from './adapters/grpc/clients.ts';
 import { LiveFeed } from './adapters/http/live-feed.ts';
 import { OidcSignIn } from './adapters/http/oidc.ts';
+import { GatewayHealth, recordSignInRefusal } from './adapters/http/observability.ts';
 import type { ApiContract } from '@passage/contracts';
 import { buildServer } from './adapters/http/server.ts';
 import { seedDemoUsers } from './app/demo-users.ts';
@@ -14,6 +23,8 @@ import type { GatewayConfig } from './config.ts';
 
 export interface RunningGateway {
   readonly url: string;
+  /** The bound port of the Prometheus listener (GET /metrics), when METRICS_PORT is set. */
+  readonly metricsPort: number | undefined;
   readonly shutdown: Shutdown;
 }
 
@@ -35,6 +46,12 @@ export async function startGateway(
   const transport = grpcTransport(config, log);
   const issuer = issuerFromEnv(config);
   const shutdown = new Shutdown(log);
+  // Prometheus on a port of its own, never on the public HTTP port (ADR 31).
+  const scrapes =
+    config.METRICS_PORT === undefined
+      ? undefined
+      : await listenForMetrics(config.METRICS_HOST ?? config.HTTP_HOST, config.METRICS_PORT, log);
+  if (scrapes) shutdown.add('metrics listener', () => scrapes.close());
   const runtime = await openServiceRuntime({
     name: 'gateway',
     config,
@@ -58,6 +75,19 @@ export async function startGateway(
     transport.clientCredentials,
   );
   const feed = new LiveFeed(runtime.nats, runtime.topology, log);
+  // Ready while its Postgres and NATS answer and its HTTP server serves; upstreams are reported.
+  const readiness = new Readiness(log);
+  readiness.set('http', false);
+  const dependencies = watchDependencies({
+    service: 'gateway',
+    readiness,
+    nats: runtime.nats,
+    orm: runtime.orm,
+    intervalMs: config.DEPENDENCY_CHECK_MS,
+    log,
+  });
+  const health = new GatewayHealth({ readiness, upstreams: clients.byService });
+  const unobserve = health.observe();
   let oidc;
   if (config.OIDC_ISSUER) {
     const { OIDC_CLIENT_ID: clientId, OIDC_CLIENT_SECRET: clientSecret, OIDC_REDIRECT_URL: redirectUrl } = config;
@@ -75,7 +105,7 @@ export async function startGateway(
   }
   let serving = false;
   const app = await buildServer({
-    sessions: new Sessions(users, issuer, sessionTtlMs, feed),
+    sessions: new Sessions(users, issuer, sessionTtlMs, feed, recordSignInRefusal),
     clients,
     feed,
     log,
@@ -86,11 +116,16 @@ export async function startGateway(
     consoleDir: config.CONSOLE_DIR || undefined,
     contract: options.contract,
     ready: () => serving,
+    health: () => health.report(),
   });
   const url = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   serving = true;
+  readiness.set('http', true);
   shutdown.add('http server', async () => {
     serving = false;
+    readiness.set('http', false);
+    unobserve();
+    await dependencies.stop();
     await feed.closeAll();
     await app.close();
   });
@@ -100,5 +135,5 @@ export async function startGateway(
   });
   shutdown.add('session pool', () => pool.end());
   shutDownRuntime(shutdown, runtime);
-  return { url, shutdown };
+  return { url, metricsPort: scrapes?.port, shutdown };
 }

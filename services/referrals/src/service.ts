@@ -1,7 +1,13 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { SubjectCrypto, keyRingFromEnv, keyStoreSchema, openKeyStore } from '@passage/crypto';
-import { durableConsumer, IdempotentConsumer, openServiceRuntime, shutDownRuntime } from '@passage/events';
+import {
+  durableConsumer,
+  IdempotentConsumer,
+  openServiceRuntime,
+  shutDownRuntime,
+  watchDependencies,
+} from '@passage/events';
 import { ConfigError, grpcTransport, openGrpcServer, Readiness, Shutdown, type Logger } from '@passage/platform';
 import { referralsDatabases } from '../migrations/index.ts';
 import { SqlReferralStorage } from './adapters/db/storage.ts';
@@ -57,6 +63,14 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
   const consent = new GrpcConsentGateway(config.CONSENT_ADDRESS, transport.clientCredentials);
   const useCases = new ReferralUseCases(new SqlReferralStorage(orm, vault, topology), directory, consent);
   const readiness = new Readiness(log);
+  const dependencies = watchDependencies({
+    service: 'referrals',
+    readiness,
+    nats: runtime.nats,
+    orm: runtime.orm,
+    intervalMs: config.DEPENDENCY_CHECK_MS,
+    log,
+  });
   const consentChanges = new IdempotentConsumer({
     ...durableConsumer(topology, 'referrals-consent-changes'),
     // The service is not ready while its feed does not flow (its consumer deleted, heartbeats missed).
@@ -71,6 +85,7 @@ export async function startReferrals(config: ReferralsConfig, log: Logger): Prom
 
   const server = listening.serve([referralService(useCases, keys.verifier, log)]);
   readiness.follow(server);
+  shutdown.add('dependency checks', () => dependencies.stop());
   shutdown.add('consumers', () => consentChanges.stop());
   shutdown.add('grpc clients', () => {
     directory.close();
