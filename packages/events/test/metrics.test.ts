@@ -71,9 +71,7 @@ describe('consumer metrics', () => {
       async () =>
         lab.orm.em
           .fork()
-          .execute<
-            { n: number }[]
-          >(`select count(*)::int as n from "${labSchema}".outbox where published_at is null`),
+          .execute<{ n: number }[]>(`select count(*)::int as n from "${labSchema}".outbox where published_at is null`),
       (rows) => rows[0]?.n === 0,
       30_000,
     );
@@ -110,7 +108,9 @@ describe('consumer metrics', () => {
         60_000,
       );
       expect(value(after, 'passage_consumer_events_total', { durable: name, outcome: 'parked' })).toBe(2);
-      expect(value(after, 'passage_consumer_events_total', { durable: name, outcome: 'applied' })).toBeGreaterThanOrEqual(128);
+      expect(
+        value(after, 'passage_consumer_events_total', { durable: name, outcome: 'applied' }),
+      ).toBeGreaterThanOrEqual(128);
     } finally {
       release();
       await consumer.stop();
@@ -125,16 +125,20 @@ describe('consumer metrics', () => {
       name,
       maxAttempts: 3,
       retryDelayMs: 50,
-      handle: async (event) => {
-        if (event.envelope.id !== id) return;
+      handle: (event) => {
+        if (event.envelope.id !== id) return Promise.resolve();
         attempts += 1;
-        if (attempts < 3) throw new Error('synthetic transient failure');
+        return attempts < 3 ? Promise.reject(new Error('synthetic transient failure')) : Promise.resolve();
       },
     });
     await consumer.start();
     try {
       // The stream's earlier events are applied too (a new durable reads from the start).
-      await waitFor(async () => attempts, (n) => n === 3, 30_000);
+      await waitFor(
+        () => Promise.resolve(attempts),
+        (n) => n === 3,
+        30_000,
+      );
       const samples = await scrape();
       expect(value(samples, 'passage_consumer_events_total', { durable: name, outcome: 'retry' })).toBe(2);
       expect(value(samples, 'passage_consumer_events_total', { durable: name, outcome: 'applied' })).toBeGreaterThan(0);
@@ -153,9 +157,7 @@ async function commitAndPublish(count: number): Promise<string[]> {
       async () =>
         lab.orm.em
           .fork()
-          .execute<
-            { n: number }[]
-          >(`select count(*)::int as n from "${labSchema}".outbox where published_at is null`),
+          .execute<{ n: number }[]>(`select count(*)::int as n from "${labSchema}".outbox where published_at is null`),
       (rows) => rows[0]?.n === 0,
       30_000,
     );
