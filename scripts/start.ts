@@ -5,6 +5,8 @@
 // ESCALATION_PORT move the services off 50051–50055, GATEWAY_PORT the gateway off 8080. Ctrl-C stops every service gracefully.
 // The services call each other over mutual TLS with development certificates made once under
 // .passage/certs (PASSAGE_CERTS_DIR moves them) by `passage certs dev`, and reused.
+// PASSAGE_METRICS_PORT=9460 gives each service a Prometheus /metrics port from there, in the order
+// directory, consent, referrals, audit, escalation, gateway (9460–9465).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -78,7 +80,15 @@ const tlsFiles = (name: string): Record<string, string> => ({
   GRPC_TLS_KEY_FILE: join(certsDir, `${name}.key`),
 });
 // Inline GRPC_TLS_* would win over the files: every service gets its own certificate.
-const { GRPC_TLS_CA: _ca, GRPC_TLS_CERT: _cert, GRPC_TLS_KEY: _key, ...inherited } = process.env;
+// One METRICS_PORT for six processes would collide: PASSAGE_METRICS_PORT numbers them instead.
+const {
+  GRPC_TLS_CA: _ca,
+  GRPC_TLS_CERT: _cert,
+  GRPC_TLS_KEY: _key,
+  METRICS_PORT: _metrics,
+  ...inherited
+} = process.env;
+const metricsBase = process.env['PASSAGE_METRICS_PORT'] ? Number(process.env['PASSAGE_METRICS_PORT']) : undefined;
 
 interface ServiceSpec {
   readonly name: string;
@@ -191,6 +201,7 @@ class Supervised {
         OTEL_SERVICE_NAME: `passage-${service.name}`,
         // Built-in development keys (KEK, token and receipt signing); never for real data.
         PASSAGE_ENV: process.env['PASSAGE_ENV'] ?? 'development',
+        ...(metricsBase === undefined ? {} : { METRICS_PORT: String(metricsBase + services.indexOf(service)) }),
         ...service.env,
       },
       stdio: 'inherit',
