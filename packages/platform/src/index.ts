@@ -14,7 +14,7 @@ export {
   type GrpcTransport,
   type TransportLog,
 } from './tls.ts';
-export { probePaths, probeStatus, type ProbePath } from './health-http.ts';
+export { listenForProbes, probePaths, probeStatus, type HealthListener, type ProbePath } from './health-http.ts';
 export * from './status-details.ts';
 export * from './retry.ts';
 export * from './process-guard.ts';

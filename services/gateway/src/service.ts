@@ -7,6 +7,7 @@ import {
   databasePool,
   grpcTransport,
   listenForMetrics,
+  listenForProbes,
   type Logger,
 } from '@passage/platform';
 import { gatewayDatabases } from '../migrations/index.ts';
@@ -25,6 +26,8 @@ export interface RunningGateway {
   readonly url: string;
   /** The bound port of the Prometheus listener (GET /metrics), when METRICS_PORT is set. */
   readonly metricsPort: number | undefined;
+  /** The bound port of the plaintext probe listener (/livez, /readyz), when HEALTH_PORT is set. */
+  readonly healthPort: number | undefined;
   readonly shutdown: Shutdown;
 }
 
@@ -37,15 +40,18 @@ export async function startGateway(
   if (config.DEMO_USERS === 'on' && config.PASSAGE_ENV !== 'development') {
     throw new ConfigError(['DEMO_USERS=on is for development only (PASSAGE_ENV=development)']);
   }
-  if (config.HEALTH_PORT !== undefined) {
-    throw new ConfigError([
-      'HEALTH_PORT: the gateway answers GET /livez and /readyz on HTTP_PORT — probe that port and unset HEALTH_PORT',
-    ]);
-  }
   // Its clients of the five services: mutual TLS, or plaintext in development only (ADR 26).
   const transport = grpcTransport(config, log);
   const issuer = issuerFromEnv(config);
   const shutdown = new Shutdown(log);
+  // As every service (ADR 26, ADR 31): with HEALTH_PORT set, a plaintext port for the kubelet's
+  // probes, listening before Postgres and NATS answer (/readyz 503 until it serves).
+  let ready = (): boolean => false;
+  const probes =
+    config.HEALTH_PORT === undefined
+      ? undefined
+      : await listenForProbes(config.HEALTH_HOST ?? config.HTTP_HOST, config.HEALTH_PORT, () => ready(), log);
+  if (probes) shutdown.add('health probes', () => probes.close());
   // Prometheus on a port of its own, never on the public HTTP port (ADR 31).
   const scrapes =
     config.METRICS_PORT === undefined
@@ -121,6 +127,7 @@ export async function startGateway(
   const url = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   serving = true;
   readiness.set('http', true);
+  ready = () => serving && readiness.ready;
   shutdown.add('http server', async () => {
     serving = false;
     readiness.set('http', false);
@@ -135,5 +142,5 @@ export async function startGateway(
   });
   shutdown.add('session pool', () => pool.end());
   shutDownRuntime(shutdown, runtime);
-  return { url, metricsPort: scrapes?.port, shutdown };
+  return { url, metricsPort: scrapes?.port, healthPort: probes?.port, shutdown };
 }

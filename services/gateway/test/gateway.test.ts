@@ -4,10 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiContract } from '@passage/contracts/descriptor';
-import { ConfigError, createLogger, loadConfig } from '@passage/platform';
 import { apiRoutes } from '../src/adapters/http/api-routes.ts';
-import { gatewayConfigSchema } from '../src/config.ts';
-import { startGateway } from '../src/service.ts';
 import { Http, demoPassword, proposeInvestigation, startGatewayLab, type GatewayLab, type Session } from './support.ts';
 
 let lab: GatewayLab;
@@ -600,13 +597,6 @@ describe('Kubernetes probes', () => {
       expect(response.status, path).toBe(404);
       expect(response.headers.get('content-type'), path).toMatch(/^application\/problem\+json/);
     }
-  });
-
-  it('refuses HEALTH_PORT, naming it, rather than ignoring it: the probes are on HTTP_PORT', async () => {
-    const config = loadConfig(gatewayConfigSchema, { PASSAGE_ENV: 'development', HEALTH_PORT: '0' });
-    const started = startGateway(config, createLogger('gateway-probes-test', 'silent'));
-    await expect(started).rejects.toBeInstanceOf(ConfigError);
-    await expect(started).rejects.toThrow(/HEALTH_PORT: the gateway answers GET \/livez and \/readyz on HTTP_PORT/);
   });
 });
 

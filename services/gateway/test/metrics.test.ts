@@ -10,7 +10,7 @@ let lab: GatewayLab;
 let http: Http;
 
 beforeAll(async () => {
-  lab = await startGatewayLab('gateway-metrics', { METRICS_PORT: '0', SIGN_IN_PER_MINUTE: '3' });
+  lab = await startGatewayLab('gateway-metrics', { METRICS_PORT: '0', HEALTH_PORT: '0', SIGN_IN_PER_MINUTE: '3' });
   http = new Http(lab.gateway.url);
 });
 
@@ -35,6 +35,15 @@ const signIn = (username: string, password: string) =>
   http.request('POST', '/api/session', { body: { username, password } });
 
 describe('gateway metrics', () => {
+  it('answers the kubelet on HEALTH_PORT, as every service does (the manifests probe 8081)', async () => {
+    expect(lab.gateway.healthPort).toBeGreaterThan(0);
+    for (const path of ['/livez', '/readyz']) {
+      const response = await fetch(`http://127.0.0.1:${lab.gateway.healthPort}${path}`);
+      expect({ path, status: response.status, body: await response.text() }).toEqual({ path, status: 200, body: '' });
+    }
+    expect((await fetch(`http://127.0.0.1:${lab.gateway.healthPort}/metrics`)).status).toBe(404);
+  });
+
   it('serves Prometheus on METRICS_PORT and not on the public port', async () => {
     expect(lab.gateway.metricsPort).toBeGreaterThan(0);
     const samples = await scrape();
