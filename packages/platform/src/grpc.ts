@@ -302,7 +302,12 @@ export async function openGrpcServer(
       ): void => {
         const handler = ready.get(contract.name)?.[method] as grpc.handleUnaryCall<unknown, unknown> | undefined;
         if (handler) handler(call, callback);
-        else callback({ code: grpc.status.UNAVAILABLE, details: starting });
+        else {
+          // Counted as the handler boundary counts its calls, without a duration: none ran.
+          const path = contract.definition[method]!.path.split('/').at(-1) ?? method;
+          metrics().add('rpcCalls', { method: `${contract.name}/${path}`, code: 'UNAVAILABLE' });
+          callback({ code: grpc.status.UNAVAILABLE, details: starting });
+        }
       };
     }
     server.addService(decodingDefinition(contract.definition), implementation);

@@ -310,6 +310,11 @@ export class PassageMetrics {
     this.#prometheus.getMetricsRequestHandler(request, response);
   }
 
+  /** Pushes what the OTLP exporter has not sent yet (at shutdown; tests). */
+  async flush(): Promise<void> {
+    await this.#provider.forceFlush();
+  }
+
   async shutdown(): Promise<void> {
     await this.#provider.shutdown();
   }
