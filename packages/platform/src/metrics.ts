@@ -328,7 +328,10 @@ export function metrics(): PassageMetrics {
     const readers: MetricReader[] = [];
     const endpoint = process.env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'] ?? process.env['OTEL_EXPORTER_OTLP_ENDPOINT'];
     if (endpoint) readers.push(otlpReader(endpoint, !process.env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT']));
-    processMetrics = new PassageMetrics(readers);
+    const made = new PassageMetrics(readers);
+    // The last values pushed as the process ends, as the traces are (instrument.ts).
+    if (endpoint) process.once('beforeExit', () => void made.shutdown().catch(() => undefined));
+    processMetrics = made;
   }
   return processMetrics;
 }

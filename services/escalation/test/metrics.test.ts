@@ -41,7 +41,9 @@ it('counts timers pending and due, and how late each fired', async () => {
   expect(sample(fired, 'passage_escalation_firing_lateness_seconds_sum')).toBeGreaterThanOrEqual(3);
   expect(sample(fired, 'passage_escalation_timers_pending')).toBe(1);
 
-  // With referrals gone, a due timer cannot fire: it stays due, and the gauge says so.
+  // With referrals gone, a due timer cannot fire: it stays due, and the gauge says so. The clock
+  // back on the wall first, so the second referral's timers are not due the moment they exist.
+  clock.reset();
   const second = await sendReferral(n);
   await waitUntil(async () => Object.keys(await timerStates(n, second.referralId)).length === 2);
   await n.referralService!.shutdown.run();
