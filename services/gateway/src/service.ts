@@ -8,6 +8,7 @@ import {
   grpcTransport,
   listenForMetrics,
   listenForProbes,
+  metrics,
   type Logger,
 } from '@passage/platform';
 import { gatewayDatabases } from '../migrations/index.ts';
@@ -56,8 +57,18 @@ export async function startGateway(
   const scrapes =
     config.METRICS_PORT === undefined
       ? undefined
-      : await listenForMetrics(config.METRICS_HOST ?? config.HTTP_HOST, config.METRICS_PORT, log);
+      : await listenForMetrics(config.METRICS_HOST ?? config.HTTP_HOST, config.METRICS_PORT, log).catch(
+          async (error: unknown) => {
+            await probes?.close();
+            throw error;
+          },
+        );
   if (scrapes) shutdown.add('metrics listener', () => scrapes.close());
+  // Its health from the start, as the gRPC services' (0 while it waits for Postgres and NATS).
+  const unobserveServing = metrics().observe(['serving'], (observe) =>
+    observe('serving', ready() ? 1 : 0, { service: 'gateway' }),
+  );
+  shutdown.add('health gauge', () => Promise.resolve(unobserveServing()));
   const runtime = await openServiceRuntime({
     name: 'gateway',
     config,

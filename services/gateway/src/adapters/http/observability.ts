@@ -64,11 +64,10 @@ export class GatewayHealth {
     return { status: ready ? 'ok' : 'unavailable', dependencies };
   }
 
-  /** The gateway's health gauges (serving, and each upstream as a dependency); returns what removes them. */
+  /** Each upstream's health as a gateway dependency (passage_dependency_up); returns what removes it. */
   observe(): () => void {
-    return metrics().observe(['serving', 'dependencyUp'], async (observe) => {
+    return metrics().observe(['dependencyUp'], async (observe) => {
       const report = await this.report();
-      observe('serving', report.status === 'ok' ? 1 : 0, { service: 'gateway' });
       for (const [dependency, status] of Object.entries(report.dependencies))
         if (!status.required)
           observe('dependencyUp', status.status === 'up' ? 1 : 0, { service: 'gateway', dependency });
