@@ -8,6 +8,8 @@
 // plaintext HEALTH_PORT on a free port for it; the gateway's own /readyz).
 // The services call each other over mutual TLS with development certificates made once under
 // .passage/certs (PASSAGE_CERTS_DIR moves them) by `passage certs dev`, and reused.
+// PASSAGE_METRICS_PORT=9460 gives each service a Prometheus /metrics port from there, in the order
+// directory, consent, referrals, audit, escalation, gateway (9460–9465).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -103,7 +105,16 @@ const tlsFiles = (name: string): Record<string, string> => ({
 });
 // Inline GRPC_TLS_* and the files both set would be refused: every service gets its own certificate's files.
 // HEALTH_PORT is chosen here, per service.
-const { GRPC_TLS_CA: _ca, GRPC_TLS_CERT: _cert, GRPC_TLS_KEY: _key, HEALTH_PORT: _health, ...inherited } = process.env;
+// One METRICS_PORT for six processes would collide: PASSAGE_METRICS_PORT numbers them instead.
+const {
+  GRPC_TLS_CA: _ca,
+  GRPC_TLS_CERT: _cert,
+  GRPC_TLS_KEY: _key,
+  HEALTH_PORT: _health,
+  METRICS_PORT: _metrics,
+  ...inherited
+} = process.env;
+const metricsBase = process.env['PASSAGE_METRICS_PORT'] ? Number(process.env['PASSAGE_METRICS_PORT']) : undefined;
 
 /** A port free now, for a service's plaintext health listener (/readyz), which start.ts polls. */
 function freePort(): Promise<number> {
@@ -240,6 +251,7 @@ class Supervised {
         OTEL_SERVICE_NAME: `passage-${service.name}`,
         // Built-in development keys (KEK, token and receipt signing); never for real data.
         PASSAGE_ENV: process.env['PASSAGE_ENV'] ?? 'development',
+        ...(metricsBase === undefined ? {} : { METRICS_PORT: String(metricsBase + services.indexOf(service)) }),
         ...service.env,
       },
       stdio: 'inherit',

@@ -483,7 +483,7 @@ const inPassage = (name: string, labels: Record<string, string>, ports: number[]
 
 const endpoints: Endpoint[] = [
   ...services.map((s) =>
-    inPassage(s, { 'app.kubernetes.io/name': s }, s === 'gateway' ? [8080, 8081] : [grpcPort[s]!, 8081]),
+    inPassage(s, { 'app.kubernetes.io/name': s }, s === 'gateway' ? [8080, 8081, 9464] : [grpcPort[s]!, 8081, 9464]),
   ),
   inPassage('nats', { 'app.kubernetes.io/name': 'nats' }, [4222, 6222, 8222]),
   inPassage('passage-db', { 'cnpg.io/cluster': 'passage-db' }, [5432, 8000]),
@@ -495,6 +495,7 @@ const endpoints: Endpoint[] = [
     ports: [],
   },
   { name: 'cnpg-operator', pod: { name: 'op', namespace: 'cnpg-system', labels: { app: 'cnpg' } }, ports: [] },
+  { name: 'prometheus', pod: { name: 'prom', namespace: 'monitoring', labels: { app: 'prometheus' } }, ports: [] },
   { name: 'outside', pod: { name: 'x', namespace: 'default', labels: { app: 'other' } }, ports: [443] },
 ];
 
@@ -511,6 +512,8 @@ const expectedTraffic = new Set<string>([
   ...services.flatMap((s) => [`${s} -> nats:4222`, `${s} -> passage-db:5432`]),
   'migrate -> passage-db:5432',
   'ingress-controller -> gateway:8080',
+  // Prometheus scrapes every service's METRICS_PORT, and reaches nothing else of ours.
+  ...services.map((s) => `prometheus -> ${s}:9464`),
   'nats -> nats:6222',
   'passage-db -> passage-db:5432',
   'cnpg-operator -> passage-db:5432',

@@ -9,7 +9,7 @@ import {
 import type { NatsConnection } from '@nats-io/nats-core';
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import type { Logger } from '@passage/platform';
+import { metrics, type Logger } from '@passage/platform';
 import { confirmNatsAccess } from './connect.ts';
 import { decodeEnvelope, type Envelope } from './envelope.ts';
 import { quoteIdent } from './schema-sql.ts';
@@ -73,6 +73,7 @@ export class IdempotentConsumer {
   #loop: Promise<void> | undefined;
   #inFlight: Promise<unknown> = Promise.resolve();
   #healthy = true;
+  #unobserve: (() => void) | undefined;
 
   constructor(options: ConsumerOptions) {
     this.#options = { maxAttempts: 5, ackWaitMs: 30_000, retryDelayMs: 1_000, ...options };
@@ -135,6 +136,7 @@ export class IdempotentConsumer {
     const { nats, stream, name, log } = this.#options;
     await this.#ensureConsumer();
     const consumer = await jetstream(nats).consumers.get(stream, name);
+    this.#unobserve = this.#observe();
     // Pulls that expire every 10 s (heartbeats every 5 s): a consumer deleted under a pull is
     // noticed, and pulled from again once recreated, within seconds rather than a minute.
     this.#messages = await consumer.consume({ max_messages: 100, expires: 10_000 });
@@ -178,9 +180,43 @@ export class IdempotentConsumer {
 
   /** Stops pulling; the message being handled finishes (and is acked) first. */
   async stop(): Promise<void> {
+    this.#unobserve?.();
+    this.#unobserve = undefined;
     await this.#messages?.close();
     await this.#inFlight;
     await this.#loop;
+  }
+
+  /**
+   * The consumer's gauges, read when metrics are collected: what NATS has not delivered yet
+   * (its lag), what awaits an ack or is being redelivered, and the events parked (ADR 31).
+   */
+  #observe(): () => void {
+    const { nats, stream, name, orm, schema } = this.#options;
+    const durable = { durable: name };
+    return metrics().observe(
+      ['consumerPending', 'consumerAckPending', 'consumerRedelivered', 'parkedEvents'],
+      async (observe) => {
+        const [info, parked] = await Promise.all([
+          jetstreamManager(nats).then((jsm) => jsm.consumers.info(stream, name)),
+          orm.em
+            .fork()
+            .execute<{ count: number }[]>(
+              `select count(*)::int as count from ${quoteIdent(schema)}.parked_events where consumer = ?`,
+              [name],
+            ),
+        ]);
+        observe('consumerPending', info.num_pending, durable);
+        observe('consumerAckPending', info.num_ack_pending, durable);
+        observe('consumerRedelivered', info.num_redelivered, durable);
+        observe('parkedEvents', parked[0]?.count ?? 0, durable);
+      },
+    );
+  }
+
+  #settled(eventId: string, outcome: Outcome): void {
+    metrics().add('consumerEvents', { durable: this.#options.name, outcome });
+    this.#options.onSettled?.(eventId, outcome);
   }
 
   async #process(msg: JsMsg): Promise<Outcome> {
@@ -201,6 +237,7 @@ export class IdempotentConsumer {
       span.setStatus({ code: SpanStatusCode.ERROR });
       log.error({ err: error, consumer: name, seq: msg.seq }, 'could not record event outcome; it will be redelivered');
       msg.nak(this.#options.retryDelayMs);
+      metrics().add('consumerEvents', { durable: name, outcome: 'retry' });
       return 'retry';
     } finally {
       span.end();
@@ -220,6 +257,7 @@ export class IdempotentConsumer {
         attempt,
         `undecodable event: ${String(error)}`,
       );
+      metrics().add('consumerEvents', { durable: name, outcome: 'parked' });
       return 'parked';
     }
 
@@ -239,18 +277,18 @@ export class IdempotentConsumer {
       if (attempt >= maxAttempts) {
         await this.#park(msg, event.envelope.id, attempt, errorText(error));
         log.error({ consumer: name, eventId: event.envelope.id, attempt }, 'event parked after repeated failures');
-        this.#options.onSettled?.(event.envelope.id, 'parked');
+        this.#settled(event.envelope.id, 'parked');
         return 'parked';
       }
       log.warn({ consumer: name, eventId: event.envelope.id, attempt, err: error }, 'event handler failed; will retry');
       msg.nak(this.#options.retryDelayMs * attempt);
-      this.#options.onSettled?.(event.envelope.id, 'retry');
+      this.#settled(event.envelope.id, 'retry');
       return 'retry';
     }
     if (applied) await this.#options.afterCommit?.(event);
     await msg.ackAck();
     const outcome = applied ? 'applied' : 'duplicate';
-    this.#options.onSettled?.(event.envelope.id, outcome);
+    this.#settled(event.envelope.id, outcome);
     return outcome;
   }
 

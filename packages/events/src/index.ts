@@ -16,3 +16,4 @@ export * from './ops-service.ts';
 export * from './settings.ts';
 export * from './maintenance.ts';
 export * from './setting-checks.ts';
+export * from './dependency-health.ts';

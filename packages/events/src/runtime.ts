@@ -15,6 +15,7 @@ import {
 } from '@passage/platform';
 import { isServiceName, serviceAccess } from './access.ts';
 import { confirmNatsAccess, connectNats, natsConnectionOptions, type NatsSettings } from './connect.ts';
+import { observeOutbox } from './dependency-health.ts';
 import { OutboxRelay } from './relay.ts';
 import { ensureStreams } from './streams.ts';
 import { Topology, type Area } from './topology.ts';
@@ -28,6 +29,8 @@ export interface ServiceRuntime {
   readonly nats: NatsConnection;
   readonly topology: Topology;
   readonly relay: OutboxRelay | undefined;
+  /** Removes the outbox gauges (passage_outbox_*) registered for a relayed schema. */
+  readonly unobserve: () => void;
 }
 
 export interface RuntimeOptions {
@@ -124,7 +127,8 @@ export async function openServiceRuntime(options: RuntimeOptions): Promise<Servi
   }
   const relay = options.relay === false ? undefined : new OutboxRelay({ databaseUrl, schema, nats, log });
   if (relay) await untilAvailable('Postgres', () => relay.start(), log);
-  return { databaseUrl, logins, orm, nats, topology, relay };
+  const unobserve = relay ? observeOutbox(orm, schema) : () => undefined;
+  return { databaseUrl, logins, orm, nats, topology, relay, unobserve };
 }
 
 /** JetStream not answering yet (a NATS server restarting, a cluster electing its leader). */
@@ -138,7 +142,10 @@ function isJetStreamUnavailable(error: unknown): boolean {
  * relaying, drain NATS, close the database.
  */
 export function shutDownRuntime(shutdown: Shutdown, runtime: ServiceRuntime): void {
-  shutdown.add('outbox relay', async () => runtime.relay?.stop());
+  shutdown.add('outbox relay', async () => {
+    runtime.unobserve();
+    await runtime.relay?.stop();
+  });
   shutdown.add('nats', () => runtime.nats.drain());
   shutdown.add('database', () => runtime.orm.close(true));
 }

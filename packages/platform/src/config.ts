@@ -70,6 +70,20 @@ export const baseConfigSchema = z.object({
   /** Where the health port listens; GRPC_HOST if unset. */
   HEALTH_HOST: z.string().min(1).optional(),
   /**
+   * A plaintext HTTP port answering only GET /metrics for Prometheus (docs/adr/0031-metrics-and-alerts.md);
+   * unset: none. 0 picks a free one (tests). Where it listens: METRICS_HOST, else HEALTH_HOST, else GRPC_HOST.
+   */
+  METRICS_PORT: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.coerce.number().int().min(0).max(65535).optional(),
+  ),
+  /** Where the metrics port listens; HEALTH_HOST, else GRPC_HOST (the gateway: HTTP_HOST), if unset. */
+  METRICS_HOST: z.string().min(1).optional(),
+  /** How often a service asks Postgres `select 1` for its health; NATS is followed as its connection changes. */
+  DEPENDENCY_CHECK_MS: z.coerce.number().int().min(10).default(5_000),
+  /** OTLP/HTTP endpoint for metrics alone; OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/metrics) if unset. */
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: z.url().optional(),
+  /**
    * NATS over TLS, as this service's own NATS user (docs/adr/0027-nats-credentials.md): the CA
    * that signed the servers' certificates, and this service's client certificate and key, as
    * PEM text (or `<NAME>_FILE` paths); the user and password. The CA, user and password are

@@ -7,6 +7,7 @@ import { apiContract } from '@passage/contracts/descriptor';
 import type { BaseConfig } from './config.ts';
 import { listenForProbes, type HealthListener } from './health-http.ts';
 import type { Logger } from './logger.ts';
+import { listenForMetrics, metrics, type MetricsListener } from './metrics.ts';
 import type { GrpcTransport } from './tls.ts';
 import {
   PassageError,
@@ -92,9 +93,14 @@ export function bindService<S extends grpc.UntypedServiceImplementation, C>(
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
       const where = `${name}/${method}`;
+      const started = performance.now();
       // The boundary: whatever the handler throws or answers, and whatever grpc-js throws while
       // sending it, ends as a status on this call and never as an exception that ends the process.
       const answer = (error: Partial<grpc.StatusObject> | null, response?: unknown): void => {
+        // Per method and status code: the rate, errors and latency of every call (ADR 31).
+        const outcome = { method: `${name}/${methodName}`, code: grpc.status[error?.code ?? grpc.status.OK] };
+        metrics().add('rpcCalls', outcome);
+        metrics().record('rpcDuration', (performance.now() - started) / 1000, outcome);
         try {
           callback(error, response);
         } catch (sendError) {
@@ -233,13 +239,15 @@ export interface GrpcServerOptions {
 
 /** Where a server listens: its gRPC port, and the plaintext health port for probes when HEALTH_PORT is set. */
 export type GrpcListenSettings = Pick<BaseConfig, 'GRPC_HOST' | 'GRPC_PORT'> &
-  Partial<Pick<BaseConfig, 'HEALTH_HOST' | 'HEALTH_PORT'>>;
+  Partial<Pick<BaseConfig, 'HEALTH_HOST' | 'HEALTH_PORT' | 'METRICS_HOST' | 'METRICS_PORT'>>;
 
 export interface RunningGrpcServer {
   readonly port: number;
   readonly address: string;
   /** The bound port of the HTTP health listener (/livez, /readyz), when HEALTH_PORT is set. */
   readonly healthPort: number | undefined;
+  /** The bound port of the Prometheus listener (/metrics), when METRICS_PORT is set. */
+  readonly metricsPort: number | undefined;
   /** Marks every service NOT_SERVING, refuses new calls, waits for in-flight ones (up to graceMs). */
   shutdown(graceMs: number): Promise<void>;
   /** Sets the health of the server and every service it serves (no effect once shutting down). */
@@ -257,6 +265,7 @@ export interface StartingGrpcServer {
   readonly port: number;
   readonly address: string;
   readonly healthPort: number | undefined;
+  readonly metricsPort: number | undefined;
   /** Hands the calls to the services' handlers and turns health to SERVING. */
   serve(services: readonly ServiceBinding[]): RunningGrpcServer;
   /** Stops it, served or not. */
@@ -293,7 +302,12 @@ export async function openGrpcServer(
       ): void => {
         const handler = ready.get(contract.name)?.[method] as grpc.handleUnaryCall<unknown, unknown> | undefined;
         if (handler) handler(call, callback);
-        else callback({ code: grpc.status.UNAVAILABLE, details: starting });
+        else {
+          // Counted as the handler boundary counts its calls, without a duration: none ran.
+          const path = contract.definition[method]!.path.split('/').at(-1) ?? method;
+          metrics().add('rpcCalls', { method: `${contract.name}/${path}`, code: 'UNAVAILABLE' });
+          callback({ code: grpc.status.UNAVAILABLE, details: starting });
+        }
       };
     }
     server.addService(decodingDefinition(contract.definition), implementation);
@@ -341,6 +355,26 @@ export async function openGrpcServer(
     }
   }
   const healthPort = probes?.port;
+  let scrapes: MetricsListener | undefined;
+  if (listen.METRICS_PORT !== undefined) {
+    try {
+      scrapes = await listenForMetrics(
+        listen.METRICS_HOST ?? listen.HEALTH_HOST ?? host,
+        listen.METRICS_PORT,
+        options.log,
+      );
+    } catch (error) {
+      server.forceShutdown();
+      await probes?.close();
+      throw error;
+    }
+  }
+  const metricsPort = scrapes?.port;
+  // The health every alert reads: 1 while SERVING. `passage.consent.v1.ConsentService` → consent.
+  const service = names[0]?.split('.')[1] ?? 'unknown';
+  const unobserve = metrics().observe(['serving'], (observe) =>
+    observe('serving', serverStatus === 'SERVING' ? 1 : 0, { service }),
+  );
 
   let stopping = false;
   const setServing = (serving: boolean): void => {
@@ -362,11 +396,14 @@ export async function openGrpcServer(
       });
     });
     await probes?.close();
+    await scrapes?.close();
+    unobserve();
   };
   return {
     port: boundPort,
     address,
     healthPort,
+    metricsPort,
     shutdown,
     serve(services: readonly ServiceBinding[]): RunningGrpcServer {
       for (const service of services) {
@@ -375,7 +412,7 @@ export async function openGrpcServer(
       }
       setServing(true);
       options.log.info({ listen: address }, 'gRPC server serving');
-      return { port: boundPort, address, healthPort, setServing, shutdown };
+      return { port: boundPort, address, healthPort, metricsPort, setServing, shutdown };
     },
   };
 }

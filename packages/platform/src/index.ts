@@ -23,7 +23,7 @@ export {
   type GrpcTransport,
   type TransportLog,
 } from './tls.ts';
-export { probePaths, probeStatus, type ProbePath } from './health-http.ts';
+export { listenForProbes, probePaths, probeStatus, type HealthListener, type ProbePath } from './health-http.ts';
 export * from './status-details.ts';
 export * from './retry.ts';
 export * from './process-guard.ts';
@@ -33,3 +33,16 @@ export * from './database-url.ts';
 export * from './db-roles.ts';
 export * from './migration-job.ts';
 export * from './setting-checks.ts';
+export {
+  exportedSeries,
+  listenForMetrics,
+  metricCatalog,
+  metrics,
+  parsePrometheusText,
+  prometheusSeries,
+  PassageMetrics,
+  type MetricDeclaration,
+  type MetricKey,
+  type MetricsListener,
+  type Sample,
+} from './metrics.ts';

@@ -24,6 +24,11 @@ export class Readiness {
     return [...this.#conditions].filter(([, holds]) => !holds).map(([name]) => name);
   }
 
+  /** Every condition by name, and whether it holds now. */
+  conditions(): ReadonlyMap<string, boolean> {
+    return new Map(this.#conditions);
+  }
+
   set(name: string, holds: boolean): void {
     if (this.#conditions.get(name) === holds) return;
     const known = this.#conditions.has(name);

@@ -1,7 +1,7 @@
 import { checkpointSigner, storedCheckpointNotes, storedEntries } from '@passage/audit-log';
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
-import { openServiceRuntime, serviceAccess, shutDownRuntime } from '@passage/events';
+import { openServiceRuntime, serviceAccess, shutDownRuntime, watchDependencies } from '@passage/events';
 import {
   ConfigError,
   databasePool,
@@ -13,6 +13,7 @@ import {
   type Logger,
 } from '@passage/platform';
 import { auditDatabases } from '../migrations/index.ts';
+import { observeAuditLog } from './adapters/audit-metrics.ts';
 import { PgLogStore } from './adapters/db/log-store.ts';
 import { PgReportStore } from './adapters/db/report-store.ts';
 import { LogConsumer } from './adapters/events/log-consumer.ts';
@@ -67,7 +68,22 @@ export async function startAudit(
     everyMs: config.AUDIT_CHECKPOINT_SECONDS * 1000,
   });
   const ingest = new Ingest(logStore, checkpointer);
+  const unobserve = observeAuditLog({
+    pool,
+    logStore,
+    nats: runtime.nats,
+    streams: serviceAccess.audit.ensures.map((area) => runtime.topology.stream(area).name),
+    checkpointIntervalSeconds: config.AUDIT_CHECKPOINT_SECONDS,
+  });
   const readiness = new Readiness(log);
+  const dependencies = watchDependencies({
+    service: 'audit',
+    readiness,
+    nats: runtime.nats,
+    orm: runtime.orm,
+    intervalMs: config.DEPENDENCY_CHECK_MS,
+    log,
+  });
   const consumer = new LogConsumer({
     nats: runtime.nats,
     topology: runtime.topology,
@@ -100,6 +116,7 @@ export async function startAudit(
   const server = listening.serve([auditService(queries, verifier, log)]);
   readiness.follow(server);
   shutdown.add('log consumer', async () => {
+    unobserve();
     clearInterval(timer);
     await consumer.stop();
   });
@@ -109,6 +126,7 @@ export async function startAudit(
     const size = await ingest.seal();
     if (size !== undefined) log.info({ treeSize: size }, 'signed the final checkpoint');
   });
+  shutdown.add('dependency checks', () => dependencies.stop());
   shutdown.add('log pool', () => pool.end());
   shutDownRuntime(shutdown, runtime);
   return { address: server.address, verifierKey: signer.verifierKey, shutdown };

@@ -5,13 +5,14 @@ import {
   dayMs,
   durableConsumer,
   IdempotentConsumer,
+  type Maintenance,
   openServiceRuntime,
   parkedEventsContract,
   parkedEventsService,
   pruneOlderThan,
   shutDownRuntime,
   startMaintenance,
-  type Maintenance,
+  watchDependencies,
 } from '@passage/events';
 import {
   ConfigError,
@@ -91,6 +92,15 @@ export async function startConsent(
   });
   const crypto = new SubjectCrypto(keyRing);
   const readiness = new Readiness(log);
+  // Not ready while Postgres or NATS does not answer, as while its feed does not flow.
+  const dependencies = watchDependencies({
+    service: 'consent',
+    readiness,
+    nats: runtime.nats,
+    orm: runtime.orm,
+    intervalMs: config.DEPENDENCY_CHECK_MS,
+    log,
+  });
   const agencies = new IdempotentConsumer({
     ...durableConsumer(topology, 'consent-agencies'),
     // The service is not ready while its feed does not flow (its consumer deleted, heartbeats missed).
@@ -141,6 +151,7 @@ export async function startConsent(
   ]);
   readiness.follow(server);
 
+  shutdown.add('dependency checks', () => dependencies.stop());
   shutdown.add('expiry sweeper', () => Promise.resolve(clearInterval(sweeper)));
   shutdown.add('consumers', () => agencies.stop());
   shutdown.add('pruner', () => maintenance.pruner.stop());

@@ -1,7 +1,7 @@
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
-import { openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { Shutdown, grpcTransport, openGrpcServer, type Logger } from '@passage/platform';
+import { openServiceRuntime, shutDownRuntime, watchDependencies } from '@passage/events';
+import { Readiness, Shutdown, grpcTransport, openGrpcServer, type Logger } from '@passage/platform';
 import { directoryDatabases } from '../migrations/index.ts';
 import { AgencyRecord } from './adapters/db/agency-record.ts';
 import { MikroDirectoryStorage, directorySchema } from './adapters/db/storage.ts';
@@ -49,7 +49,19 @@ export async function startDirectory(config: DirectoryConfig, log: Logger): Prom
     log.info({ agencies: ontarioAgencies.length }, 'Ontario directory seeded');
   }
 
+  // Not ready while Postgres or NATS does not answer.
+  const readiness = new Readiness(log);
+  const dependencies = watchDependencies({
+    service: 'directory',
+    readiness,
+    nats: runtime.nats,
+    orm: runtime.orm,
+    intervalMs: config.DEPENDENCY_CHECK_MS,
+    log,
+  });
   const server = listening.serve([directoryService(useCases, verifierFromEnv(config), log)]);
+  readiness.follow(server);
+  shutdown.add('dependency checks', () => dependencies.stop());
 
   shutDownRuntime(shutdown, runtime);
   return { address: server.address, useCases, shutdown };

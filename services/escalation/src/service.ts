@@ -4,14 +4,15 @@ import {
   dayMs,
   durableConsumer,
   IdempotentConsumer,
+  type Maintenance,
   openServiceRuntime,
   parkedEventsContract,
   parkedEventsService,
   pruneOlderThan,
+  type PruneTask,
   shutDownRuntime,
   startMaintenance,
-  type Maintenance,
-  type PruneTask,
+  watchDependencies,
 } from '@passage/events';
 import {
   ConfigError,
@@ -76,10 +77,19 @@ export async function startEscalation(
     log,
   );
   const store = new PgTimerStore(pool);
+  const unobserveTimers = store.observe(now);
   const referrals = new GrpcReferrals(config.REFERRALS_ADDRESS, transport.clientCredentials, identity);
   const directory = new GrpcDirectory(config.DIRECTORY_ADDRESS, transport.clientCredentials);
   const consent = new GrpcConsent(config.CONSENT_ADDRESS, transport.clientCredentials, identity);
   const readiness = new Readiness(log);
+  const dependencies = watchDependencies({
+    service: 'escalation',
+    readiness,
+    nats: runtime.nats,
+    orm: runtime.orm,
+    intervalMs: config.DEPENDENCY_CHECK_MS,
+    log,
+  });
   const events = new IdempotentConsumer({
     ...durableConsumer(runtime.topology, 'escalation-referrals'),
     // The service is not ready while its feed does not flow (its consumer deleted, heartbeats missed).
@@ -120,7 +130,9 @@ export async function startEscalation(
     parkedEventsService(maintenance.parked, verifier, log),
   ]);
   readiness.follow(server);
+  shutdown.add('dependency checks', () => dependencies.stop());
   shutdown.add('timers and consumer', async () => {
+    unobserveTimers();
     await worker.stop();
     await events.stop();
   });

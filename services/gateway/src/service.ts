@@ -1,11 +1,22 @@
 import { issuerFromEnv } from '@passage/auth';
-import { openServiceRuntime, shutDownRuntime } from '@passage/events';
-import { ConfigError, Shutdown, databasePool, grpcTransport, type Logger } from '@passage/platform';
+import { openServiceRuntime, shutDownRuntime, watchDependencies } from '@passage/events';
+import {
+  ConfigError,
+  Readiness,
+  Shutdown,
+  databasePool,
+  grpcTransport,
+  listenForMetrics,
+  listenForProbes,
+  metrics,
+  type Logger,
+} from '@passage/platform';
 import { gatewayDatabases } from '../migrations/index.ts';
 import { PgUserStore } from './adapters/db/user-store.ts';
 import { ServiceClients } from './adapters/grpc/clients.ts';
 import { LiveFeed } from './adapters/http/live-feed.ts';
 import { OidcSignIn } from './adapters/http/oidc.ts';
+import { GatewayHealth, recordSignInRefusal } from './adapters/http/observability.ts';
 import type { ApiContract } from '@passage/contracts';
 import { buildServer } from './adapters/http/server.ts';
 import { seedDemoUsers } from './app/demo-users.ts';
@@ -14,6 +25,10 @@ import type { GatewayConfig } from './config.ts';
 
 export interface RunningGateway {
   readonly url: string;
+  /** The bound port of the Prometheus listener (GET /metrics), when METRICS_PORT is set. */
+  readonly metricsPort: number | undefined;
+  /** The bound port of the plaintext probe listener (/livez, /readyz), when HEALTH_PORT is set. */
+  readonly healthPort: number | undefined;
   readonly shutdown: Shutdown;
 }
 
@@ -26,15 +41,34 @@ export async function startGateway(
   if (config.DEMO_USERS === 'on' && config.PASSAGE_ENV !== 'development') {
     throw new ConfigError(['DEMO_USERS=on is for development only (PASSAGE_ENV=development)']);
   }
-  if (config.HEALTH_PORT !== undefined) {
-    throw new ConfigError([
-      'HEALTH_PORT: the gateway answers GET /livez and /readyz on HTTP_PORT — probe that port and unset HEALTH_PORT',
-    ]);
-  }
   // Its clients of the five services: mutual TLS, or plaintext in development only (ADR 26).
   const transport = grpcTransport(config, log);
   const issuer = issuerFromEnv(config);
   const shutdown = new Shutdown(log);
+  // As every service (ADR 26, ADR 31): with HEALTH_PORT set, a plaintext port for the kubelet's
+  // probes, listening before Postgres and NATS answer (/readyz 503 until it serves).
+  let ready = (): boolean => false;
+  const probes =
+    config.HEALTH_PORT === undefined
+      ? undefined
+      : await listenForProbes(config.HEALTH_HOST ?? config.HTTP_HOST, config.HEALTH_PORT, () => ready(), log);
+  if (probes) shutdown.add('health probes', () => probes.close());
+  // Prometheus on a port of its own, never on the public HTTP port (ADR 31).
+  const scrapes =
+    config.METRICS_PORT === undefined
+      ? undefined
+      : await listenForMetrics(config.METRICS_HOST ?? config.HTTP_HOST, config.METRICS_PORT, log).catch(
+          async (error: unknown) => {
+            await probes?.close();
+            throw error;
+          },
+        );
+  if (scrapes) shutdown.add('metrics listener', () => scrapes.close());
+  // Its health from the start, as the gRPC services' (0 while it waits for Postgres and NATS).
+  const unobserveServing = metrics().observe(['serving'], (observe) =>
+    observe('serving', ready() ? 1 : 0, { service: 'gateway' }),
+  );
+  shutdown.add('health gauge', () => Promise.resolve(unobserveServing()));
   const runtime = await openServiceRuntime({
     name: 'gateway',
     config,
@@ -58,6 +92,19 @@ export async function startGateway(
     transport.clientCredentials,
   );
   const feed = new LiveFeed(runtime.nats, runtime.topology, log);
+  // Ready while its Postgres and NATS answer and its HTTP server serves; upstreams are reported.
+  const readiness = new Readiness(log);
+  readiness.set('http', false);
+  const dependencies = watchDependencies({
+    service: 'gateway',
+    readiness,
+    nats: runtime.nats,
+    orm: runtime.orm,
+    intervalMs: config.DEPENDENCY_CHECK_MS,
+    log,
+  });
+  const health = new GatewayHealth({ readiness, upstreams: clients.byService });
+  const unobserve = health.observe();
   let oidc;
   if (config.OIDC_ISSUER) {
     const { OIDC_CLIENT_ID: clientId, OIDC_CLIENT_SECRET: clientSecret, OIDC_REDIRECT_URL: redirectUrl } = config;
@@ -75,7 +122,7 @@ export async function startGateway(
   }
   let serving = false;
   const app = await buildServer({
-    sessions: new Sessions(users, issuer, sessionTtlMs, feed),
+    sessions: new Sessions(users, issuer, sessionTtlMs, feed, recordSignInRefusal),
     clients,
     feed,
     log,
@@ -86,11 +133,17 @@ export async function startGateway(
     consoleDir: config.CONSOLE_DIR || undefined,
     contract: options.contract,
     ready: () => serving,
+    health: () => health.report(),
   });
   const url = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   serving = true;
+  readiness.set('http', true);
+  ready = () => serving && readiness.ready;
   shutdown.add('http server', async () => {
     serving = false;
+    readiness.set('http', false);
+    unobserve();
+    await dependencies.stop();
     await feed.closeAll();
     await app.close();
   });
@@ -100,5 +153,5 @@ export async function startGateway(
   });
   shutdown.add('session pool', () => pool.end());
   shutDownRuntime(shutdown, runtime);
-  return { url, shutdown };
+  return { url, metricsPort: scrapes?.port, healthPort: probes?.port, shutdown };
 }

@@ -4,10 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiContract } from '@passage/contracts/descriptor';
-import { ConfigError, createLogger, loadConfig } from '@passage/platform';
 import { apiRoutes } from '../src/adapters/http/api-routes.ts';
-import { gatewayConfigSchema } from '../src/config.ts';
-import { startGateway } from '../src/service.ts';
 import { Http, demoPassword, proposeInvestigation, startGatewayLab, type GatewayLab, type Session } from './support.ts';
 
 let lab: GatewayLab;
@@ -567,27 +564,39 @@ describe('security headers', () => {
 });
 
 describe('Kubernetes probes', () => {
-  it('answers /livez and /readyz on the HTTP port with a status and no body, not the console page', async () => {
-    for (const path of ['/livez', '/readyz']) {
-      for (const method of ['GET', 'HEAD']) {
-        const response = await http.request(method, path);
-        expect({ path, method, status: response.status, body: await response.text() }).toEqual({
-          path,
-          method,
-          status: 200,
-          body: '',
-        });
-        expect(response.headers.get('content-type') ?? '').not.toContain('text/html');
-      }
+  it('answers /livez with a status, /healthz and /readyz as JSON with each dependency, never the console page', async () => {
+    for (const method of ['GET', 'HEAD']) {
+      const response = await http.request(method, '/livez');
+      expect({ method, status: response.status, body: await response.text() }).toEqual({
+        method,
+        status: 200,
+        body: '',
+      });
     }
+    const alive = await fetch(`${lab.gateway.url}/healthz`);
+    expect(alive.status).toBe(200);
+    expect(await alive.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${lab.gateway.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(ready.headers.get('content-type')).toMatch(/^application\/json/);
+    const report = (await ready.json()) as {
+      status: string;
+      dependencies: Record<string, { status: string; required: boolean }>;
+    };
+    expect(report.status).toBe('ok');
+    expect(Object.keys(report.dependencies).length).toBeGreaterThan(0);
+    for (const name of ['postgres', 'nats', 'http'])
+      expect(report.dependencies[name], name).toEqual({ status: 'up', required: true });
+    for (const name of ['directory', 'consent', 'referrals', 'audit', 'escalation'])
+      expect(report.dependencies[name], name).toEqual({ status: 'up', required: false });
+    expect((await http.request('HEAD', '/readyz')).status).toBe(200);
     expect((await http.request('POST', '/readyz')).status).toBe(404);
-  });
-
-  it('refuses HEALTH_PORT, naming it, rather than ignoring it: the probes are on HTTP_PORT', async () => {
-    const config = loadConfig(gatewayConfigSchema, { PASSAGE_ENV: 'development', HEALTH_PORT: '0' });
-    const started = startGateway(config, createLogger('gateway-probes-test', 'silent'));
-    await expect(started).rejects.toBeInstanceOf(ConfigError);
-    await expect(started).rejects.toThrow(/HEALTH_PORT: the gateway answers GET \/livez and \/readyz on HTTP_PORT/);
+    // Operational paths and missing files are 404s, never the console's page (which would read as metrics or health).
+    for (const path of ['/metrics', '/metrics/', '/favicon.ico', '/.well-known/security.txt']) {
+      const response = await fetch(`${lab.gateway.url}${path}`);
+      expect(response.status, path).toBe(404);
+      expect(response.headers.get('content-type'), path).toMatch(/^application\/problem\+json/);
+    }
   });
 });
 

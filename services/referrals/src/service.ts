@@ -5,13 +5,14 @@ import {
   dayMs,
   durableConsumer,
   IdempotentConsumer,
+  type Maintenance,
   openServiceRuntime,
   parkedEventsContract,
   parkedEventsService,
   pruneOlderThan,
   shutDownRuntime,
   startMaintenance,
-  type Maintenance,
+  watchDependencies,
 } from '@passage/events';
 import { ConfigError, grpcTransport, openGrpcServer, Readiness, Shutdown, type Logger } from '@passage/platform';
 import { referralsDatabases } from '../migrations/index.ts';
@@ -76,6 +77,14 @@ export async function startReferrals(
   const consent = new GrpcConsentGateway(config.CONSENT_ADDRESS, transport.clientCredentials);
   const useCases = new ReferralUseCases(new SqlReferralStorage(orm, vault, topology), directory, consent, now);
   const readiness = new Readiness(log);
+  const dependencies = watchDependencies({
+    service: 'referrals',
+    readiness,
+    nats: runtime.nats,
+    orm: runtime.orm,
+    intervalMs: config.DEPENDENCY_CHECK_MS,
+    log,
+  });
   const consentChanges = new IdempotentConsumer({
     ...durableConsumer(topology, 'referrals-consent-changes'),
     // The service is not ready while its feed does not flow (its consumer deleted, heartbeats missed).
@@ -114,6 +123,7 @@ export async function startReferrals(
     parkedEventsService(maintenance.parked, keys.verifier, log),
   ]);
   readiness.follow(server);
+  shutdown.add('dependency checks', () => dependencies.stop());
   shutdown.add('consumers', () => consentChanges.stop());
   shutdown.add('pruner', () => maintenance.pruner.stop());
   shutdown.add('grpc clients', () => {

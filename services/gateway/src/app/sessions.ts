@@ -5,6 +5,15 @@ import { addressKey, locksAccount, throttlePolicy } from '../domain/sign-in.ts';
 import { decoyHash, verifyPassword } from './passwords.ts';
 import type { SessionEndListener, SessionRecord, UserRecord, UserStore } from './ports.ts';
 
+/**
+ * Told of each refused password sign-in, for metrics: a wrong name or password, or the gate
+ * closed (and why); `lockedOut` when this wrong password locked the address out of the account.
+ * Never who or from where.
+ */
+export type SignInRefusal =
+  | { readonly reason: 'bad_credentials'; readonly lockedOut: boolean }
+  | { readonly reason: 'throttled'; readonly gate: 'address_locked' | 'account_address_locked' | 'account_slowed' };
+
 export interface SignedIn {
   /** Goes into the HttpOnly cookie; never stored as is. */
   readonly sessionId: string;
@@ -23,12 +32,20 @@ export class Sessions {
   readonly #ttlMs: number;
   readonly #tokens = new Map<string, { token: string; until: number }>();
   readonly #listener: SessionEndListener | undefined;
+  readonly #onRefused: ((refusal: SignInRefusal) => void) | undefined;
 
-  constructor(users: UserStore, issuer: TokenIssuer, ttlMs: number, listener?: SessionEndListener) {
+  constructor(
+    users: UserStore,
+    issuer: TokenIssuer,
+    ttlMs: number,
+    listener?: SessionEndListener,
+    onRefused?: (refusal: SignInRefusal) => void,
+  ) {
     this.#users = users;
     this.#issuer = issuer;
     this.#ttlMs = ttlMs;
     this.#listener = listener;
+    this.#onRefused = onRefused;
   }
 
   /**
@@ -48,9 +65,14 @@ export class Sessions {
     const admission = await this.#users.admit(keys, now, throttlePolicy);
     const user = admission.gate.open ? await this.#users.user(userId) : undefined;
     const matches = await verifyPassword(password, user ? user.passwordHash : await decoyHash);
-    if (!admission.gate.open || !user) throw refused;
-    if (!matches) {
-      if (locksAccount(admission.counts)) await this.endAccountSessions(user.userId, now);
+    if (!admission.gate.open) {
+      this.#onRefused?.({ reason: 'throttled', gate: admission.gate.reason });
+      throw refused;
+    }
+    if (!user || !matches) {
+      const lockedOut = user !== undefined && locksAccount(admission.counts);
+      this.#onRefused?.({ reason: 'bad_credentials', lockedOut });
+      if (lockedOut) await this.endAccountSessions(user.userId, now);
       throw refused;
     }
     await this.#users.forgive(keys);

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { workSpan } from '@passage/platform';
+import { metrics, workSpan } from '@passage/platform';
 import type { Target } from '../../domain/index.ts';
 import type { ClaimedTimer, ItemRecord, StoredItem, TimerRecord, TimerStore } from '../../app/ports.ts';
 
@@ -77,6 +77,7 @@ export class PgTimerStore implements TimerStore {
           );
           const timer = timerOf(row);
           let settled = false;
+          let fired = false;
           const settle = async (sql: string, params: unknown[]): Promise<void> => {
             await client.query(sql, params);
             settled = true;
@@ -89,6 +90,7 @@ export class PgTimerStore implements TimerStore {
                 `update escalation.timers set state = 'fired', fired_at = now(), attempts = attempts + 1 where id = $1`,
                 [timer.id],
               );
+              fired = true;
               if (items.length > 0) {
                 await client.query(
                   `insert into escalation.items (timer_id, referral_id, audience, for_agency, missed_target, due_at,
@@ -128,6 +130,8 @@ export class PgTimerStore implements TimerStore {
           });
           if (!settled) throw new Error(`timer ${timer.id} was claimed and left unsettled`);
           await client.query('commit');
+          // How late the timer fired, by the service's clock (ADR 31).
+          if (fired) metrics().record('escalationLateness', Math.max(0, now.getTime() - timer.dueAt.getTime()) / 1000);
           return true;
         },
       );
@@ -137,6 +141,22 @@ export class PgTimerStore implements TimerStore {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * The timer gauges, read when metrics are collected: timers pending, and those of them past
+   * their due time by the service's clock. Returns what removes them.
+   */
+  observe(now: () => Date): () => void {
+    return metrics().observe(['escalationTimersPending', 'escalationTimersDue'], async (observe) => {
+      const { rows } = await this.#pool.query<{ pending: number; due: number }>(
+        `select count(*)::int as pending, (count(*) filter (where due_at <= $1))::int as due
+           from escalation.timers where state = 'pending'`,
+        [now().toISOString()],
+      );
+      observe('escalationTimersPending', rows[0]?.pending ?? 0);
+      observe('escalationTimersDue', rows[0]?.due ?? 0);
+    });
   }
 
   async nextDueAt(): Promise<Date | undefined> {

@@ -32,9 +32,26 @@ export async function serveConsole(app: FastifyInstance, directory: string): Pro
   });
 }
 
-/** Paths the console's page answers: not the API, not a missing built file (that is a 404). */
+/**
+ * Paths an operator's tool asks and the console never shows: a missing one is a 404, never the
+ * console's page (a scraper reading HTML as metrics, a probe reading it as health).
+ */
+const operationalPaths = new Set(['/metrics', '/healthz', '/livez', '/readyz']);
+
+/**
+ * Paths the console's page answers: not the API, not an operational path, not a missing built
+ * file (under /assets/, or a name with an extension such as /favicon.ico): those are 404s.
+ */
 export function isConsolePath(method: string, path: string): boolean {
-  return (method === 'GET' || method === 'HEAD') && !path.startsWith('/api/') && !path.startsWith('/assets/');
+  const last = path.split('/').at(-1) ?? '';
+  return (
+    (method === 'GET' || method === 'HEAD') &&
+    !path.startsWith('/api/') &&
+    !path.startsWith('/assets/') &&
+    !path.startsWith('/.well-known/') &&
+    !operationalPaths.has(path.replace(/\/+$/, '')) &&
+    !last.includes('.')
+  );
 }
 
 /** The console's page for a path the API does not own. */

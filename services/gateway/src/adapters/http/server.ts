@@ -8,7 +8,6 @@ import {
   bearerMetadata,
   isPassageError,
   isTransientDependencyError,
-  probePaths,
   probeStatus,
   type Logger,
 } from '@passage/platform';
@@ -24,6 +23,7 @@ import { problem, problemSchema } from './problem.ts';
 import { apiRoutes } from './api-routes.ts';
 import { securityHeaders } from './security-headers.ts';
 import { nameRequestSpans, tracedServerFactory } from './request-span.ts';
+import { recordHttpMetrics, type HealthReport } from './observability.ts';
 
 export const sessionCookie = 'passage_session';
 const oidcStateCookie = 'passage_oidc_state';
@@ -45,8 +45,10 @@ export interface GatewayDependencies {
   readonly consoleDir?: string | undefined;
   /** The HTTP API the proto declares (ADR 24); by default the one `pnpm gen` built. */
   readonly contract?: ApiContract | undefined;
-  /** Whether the gateway serves (false once it shuts down): what GET /readyz answers. */
+  /** Whether the gateway serves (false once it shuts down): what GET /livez and /readyz's status follow. */
   readonly ready: () => boolean;
+  /** Its dependencies, for GET /readyz (GatewayHealth); without it, /readyz reports `ready` alone. */
+  readonly health?: (() => Promise<HealthReport>) | undefined;
 }
 
 declare module 'fastify' {
@@ -87,6 +89,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   });
   nameRequestSpans(app);
+  recordHttpMetrics(app);
   // Before any plugin or route: every answer carries them, errors, 404s and the live feed included.
   app.addHook('onRequest', async (request, reply) => {
     for (const [name, value] of Object.entries(securityHeaders(request.url.split('?')[0] ?? '')))
@@ -178,12 +181,22 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     return fail(reply, new PassageError('not_found', `no route ${request.method} ${path}`));
   });
 
-  // Kubernetes probes, answered as every service's health port answers them (ADR 26): a status, no body.
-  for (const path of probePaths) {
-    app.get(path, { schema: { hide: true } }, (_request, reply) =>
-      reply.code(probeStatus(path, deps.ready())).header('cache-control', 'no-store').send(),
-    );
-  }
+  // Probes (ADR 26, ADR 31). /livez: a status, no body, as every service's health port answers
+  // it. /healthz: the process answers. /readyz: whether it serves, and each dependency's status,
+  // as JSON (a HEAD gets the status alone). Never the console's page.
+  app.get('/livez', { schema: { hide: true } }, (_request, reply) =>
+    reply.code(probeStatus('/livez', deps.ready())).header('cache-control', 'no-store').send(),
+  );
+  app.get('/healthz', { schema: { hide: true } }, (_request, reply) =>
+    reply.header('cache-control', 'no-store').send({ status: 'ok' }),
+  );
+  app.get('/readyz', { schema: { hide: true } }, async (request, reply) => {
+    const report = deps.health ? await deps.health() : undefined;
+    const ready = deps.ready() && (report?.status ?? 'ok') === 'ok';
+    const body = { status: ready ? 'ok' : 'unavailable', dependencies: report?.dependencies ?? {} };
+    reply.code(ready ? 200 : 503).header('cache-control', 'no-store');
+    return request.method === 'HEAD' ? reply.send() : reply.send(body);
+  });
 
   const cookieOptions = { httpOnly: true, secure: true, sameSite: 'strict', path: '/' } as const;
 
