@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { metrics, type Logger, type Readiness } from '@passage/platform';
+import { metrics, untraced, type Logger, type Readiness } from '@passage/platform';
 import { quoteIdent } from './schema-sql.ts';
 
 export interface DependencyWatchOptions {
@@ -48,7 +48,7 @@ export function watchDependencies(options: DependencyWatchOptions): DependencyWa
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
-          orm.em.fork().execute('select 1'),
+          untraced(() => orm.em.fork().execute('select 1')),
           new Promise((_, reject) => {
             timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
           }),

@@ -19,6 +19,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { ConfigError } from './config.ts';
 import type { Logger } from './logger.ts';
+import { untraced } from './tracing.ts';
 
 /**
  * Every metric Passage records, declared once (docs/adr/0031-metrics-and-alerts.md): the code
@@ -288,9 +289,12 @@ export class PassageMetrics {
     const observables = keys.map((key) => this.#gauges.get(key)!);
     const batch: BatchObservableCallback = async (result) => {
       try {
-        await callback((key, value, attributes) => {
-          result.observe(this.#gauges.get(key) as Observable, value, attributes);
-        });
+        // A scrape is a poll: the queries it runs make no spans (ADR 32).
+        await untraced(() =>
+          callback((key, value, attributes) => {
+            result.observe(this.#gauges.get(key) as Observable, value, attributes);
+          }),
+        );
       } catch {
         // A dependency that does not answer leaves these gauges out; its health says why.
       }

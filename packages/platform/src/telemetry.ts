@@ -48,7 +48,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<NodeSDK
     sampler,
     spanProcessors: processors,
     instrumentations: [
-      new GrpcInstrumentation(),
+      // Health checks (the gateway's /readyz asking upstreams, load balancers) are polls: no spans (ADR 32).
+      new GrpcInstrumentation({ ignoreGrpcMethods: ['Check', 'Watch'] }),
       new PgInstrumentation({
         enhancedDatabaseReporting: false,
         // Statements reach spans without their values (see redact-sql.ts).

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
-import { metrics, type Readiness } from '@passage/platform';
+import { metrics, untraced, type Readiness } from '@passage/platform';
 import type { SignInRefusal } from '../../app/sessions.ts';
 
 /** One dependency in GET /readyz: whether it answers, and whether the gateway's readiness needs it. */
@@ -56,7 +56,7 @@ export class GatewayHealth {
     const upstreams = await Promise.all(
       [...this.#options.upstreams].map(
         async ([service, client]) =>
-          [shortName(service), await serving(client, service, this.#options.timeoutMs)] as const,
+          [shortName(service), await untraced(() => serving(client, service, this.#options.timeoutMs))] as const,
       ),
     );
     for (const [name, up] of upstreams) dependencies[name] = { status: up ? 'up' : 'down', required: false };
