@@ -429,6 +429,14 @@ export interface CreatePersonResponse {
   readonly credential?: IssuedCredential;
 }
 
+export interface CreateScimClientResponse {
+  /** Who the client acts as in the audit log: scim-<client id>. */
+  readonly clientId: string;
+  readonly agencyId: string;
+  /** The bearer token, given once. */
+  readonly token: string;
+}
+
 export interface DisablePersonResponse {
   readonly person?: Person;
   /** How many open sessions ended. */
@@ -851,6 +859,11 @@ export interface CreatePersonRequest {
   readonly credential?: Credential;
 }
 
+export interface CreateScimClientRequest {
+  /** The agency whose people the client provisions. */
+  readonly agencyId: string;
+}
+
 export interface DisablePersonRequest {
   readonly userId: string;
 }
@@ -1156,6 +1169,10 @@ export const identity = {
   /** POST /api/session/password: The signed-in person's own password; the one way on after signing in with a temporary password. */
   changePassword(request: ChangePasswordRequest): Promise<ChangePasswordResponse> {
     return send('POST', `/api/session/password`, request, []);
+  },
+  /** POST /api/scim-clients: Admin only. A SCIM 2.0 provisioning client for one agency (/scim/v2, bearer token): it acts as that agency's supervisor. The token is answered once and stored only as a hash. */
+  createScimClient(request: CreateScimClientRequest): Promise<CreateScimClientResponse> {
+    return send('POST', `/api/scim-clients`, request, []);
   },
   /** POST /api/password-links/complete: Sets a password with a one-time link's token, without a session; the link is then spent. */
   completePasswordLink(request: CompletePasswordLinkRequest): Promise<CompletePasswordLinkResponse> {

@@ -55,7 +55,8 @@ export interface AdminAudit {
     | 'password_changed'
     | 'oidc_linked'
     | 'oidc_unlinked'
-    | 'sessions_ended';
+    | 'sessions_ended'
+    | 'scim_client_created';
   readonly actor: { readonly userId: string; readonly agencyId: string; readonly role: string };
   readonly targetUserId: string;
   readonly targetAgency: string;
@@ -103,6 +104,7 @@ export interface PeopleTransaction {
   link(userId: string, subject: OidcLink): Promise<string | undefined>;
   unlink(userId: string, subject: OidcLink): Promise<boolean>;
   record(audit: AdminAudit): Promise<void>;
+  addScimClient(clientId: string, agencyId: string, tokenHash: Buffer, createdBy: string): Promise<void>;
 }
 
 export interface PeopleStore {
@@ -110,6 +112,8 @@ export interface PeopleStore {
   /** By user id, after `after`; one agency's or everyone's. */
   list(agencyId: string | undefined, after: string, limit: number): Promise<PersonRecord[]>;
   openSessions(userId: string, now: Date): Promise<SessionSummary[]>;
+  /** The unrevoked SCIM client of that token hash. */
+  scimClient(tokenHash: Buffer): Promise<{ clientId: string; agencyId: string } | undefined>;
   transaction<T>(work: (tx: PeopleTransaction) => Promise<T>): Promise<T>;
 }
 
@@ -431,6 +435,41 @@ export class People {
     });
     this.#sessions.sessionsEnded({ userId });
     return userId;
+  }
+
+  /** Admin only: a SCIM provisioning client for one agency; its token is answered once. */
+  async createScimClient(
+    caller: AdminCaller,
+    agencyId: string,
+  ): Promise<{ clientId: string; agencyId: string; token: string }> {
+    if (!isAdmin(caller)) throw new PassageError('permission_denied', 'SCIM clients are made by the administrator');
+    const clientId = `scim-${randomBytes(6).toString('hex')}`;
+    const token = randomBytes(32).toString('base64url');
+    const now = this.#now();
+    await this.#store.transaction(async (tx) => {
+      await tx.addScimClient(clientId, agencyId, tokenHash(token), caller.userId);
+      await tx.record({
+        action: 'scim_client_created',
+        actor: actorOf(caller),
+        targetUserId: clientId,
+        targetAgency: agencyId,
+        roles: ['supervisor'],
+        at: now,
+      });
+    });
+    return { clientId, agencyId, token };
+  }
+
+  /**
+   * The caller a SCIM bearer token stands for: its agency's supervisor, named by the client's
+   * id (ADR 30); none for an unknown or revoked token.
+   */
+  async scimCaller(token: string): Promise<AdminCaller | undefined> {
+    if (!token || token.length > 200) return undefined;
+    const client = await this.#store.scimClient(tokenHash(token));
+    return client
+      ? { userId: client.clientId, agencyId: client.agencyId, roles: ['supervisor'], sessionRef: '' }
+      : undefined;
   }
 
   #issue(kind: CredentialKind, now: Date): IssuedCredential {

@@ -112,6 +112,7 @@ export function peopleService(people: People, contract: ApiContract): LocalServi
       await people.changePassword(callerOf(session), request.currentPassword, request.newPassword);
       return {};
     },
+    createScimClient: async (request, session) => await people.createScimClient(callerOf(session), request.agencyId),
     completePasswordLink: async (request) => ({
       userId: await people.completeLink(request.token, request.newPassword),
     }),

@@ -257,6 +257,19 @@ export interface CompletePasswordLinkResponse {
   userId: string;
 }
 
+export interface CreateScimClientRequest {
+  /** The agency whose people the client provisions. */
+  agencyId: string;
+}
+
+export interface CreateScimClientResponse {
+  /** Who the client acts as in the audit log: scim-<client id>. */
+  clientId: string;
+  agencyId: string;
+  /** The bearer token, given once. */
+  token: string;
+}
+
 function createBaseOidcSubject(): OidcSubject {
   return { issuer: '', subject: '' };
 }
@@ -3063,6 +3076,188 @@ export const CompletePasswordLinkResponse: MessageFns<CompletePasswordLinkRespon
   },
 };
 
+function createBaseCreateScimClientRequest(): CreateScimClientRequest {
+  return { agencyId: '' };
+}
+
+export const CreateScimClientRequest: MessageFns<CreateScimClientRequest> = {
+  encode(message: CreateScimClientRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agencyId !== '') {
+      writer.uint32(10).string(message.agencyId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateScimClientRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateScimClientRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agencyId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateScimClientRequest {
+    return {
+      agencyId: isSet(object.agencyId)
+        ? globalThis.String(object.agencyId)
+        : isSet(object.agency_id)
+          ? globalThis.String(object.agency_id)
+          : '',
+    };
+  },
+
+  toJSON(message: CreateScimClientRequest): unknown {
+    const obj: any = {};
+    if (message.agencyId !== '') {
+      obj.agencyId = message.agencyId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateScimClientRequest>): CreateScimClientRequest {
+    return CreateScimClientRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateScimClientRequest>): CreateScimClientRequest {
+    const message = createBaseCreateScimClientRequest();
+    message.agencyId = object.agencyId ?? '';
+    return message;
+  },
+};
+
+function createBaseCreateScimClientResponse(): CreateScimClientResponse {
+  return { clientId: '', agencyId: '', token: '' };
+}
+
+export const CreateScimClientResponse: MessageFns<CreateScimClientResponse> = {
+  encode(message: CreateScimClientResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clientId !== '') {
+      writer.uint32(10).string(message.clientId);
+    }
+    if (message.agencyId !== '') {
+      writer.uint32(18).string(message.agencyId);
+    }
+    if (message.token !== '') {
+      writer.uint32(26).string(message.token);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateScimClientResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateScimClientResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agencyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateScimClientResponse {
+    return {
+      clientId: isSet(object.clientId)
+        ? globalThis.String(object.clientId)
+        : isSet(object.client_id)
+          ? globalThis.String(object.client_id)
+          : '',
+      agencyId: isSet(object.agencyId)
+        ? globalThis.String(object.agencyId)
+        : isSet(object.agency_id)
+          ? globalThis.String(object.agency_id)
+          : '',
+      token: isSet(object.token) ? globalThis.String(object.token) : '',
+    };
+  },
+
+  toJSON(message: CreateScimClientResponse): unknown {
+    const obj: any = {};
+    if (message.clientId !== '') {
+      obj.clientId = message.clientId;
+    }
+    if (message.agencyId !== '') {
+      obj.agencyId = message.agencyId;
+    }
+    if (message.token !== '') {
+      obj.token = message.token;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateScimClientResponse>): CreateScimClientResponse {
+    return CreateScimClientResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateScimClientResponse>): CreateScimClientResponse {
+    const message = createBaseCreateScimClientResponse();
+    message.clientId = object.clientId ?? '';
+    message.agencyId = object.agencyId ?? '';
+    message.token = object.token ?? '';
+    return message;
+  },
+};
+
 /**
  * People administration (ADR 30): the accounts that sign in to Passage, their roles,
  * credentials, identity-provider links and sessions. The gateway implements it in its own
@@ -3207,6 +3402,21 @@ export const PeopleServiceService = {
       Buffer.from(ChangePasswordResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ChangePasswordResponse => ChangePasswordResponse.decode(value),
   },
+  /**
+   * Admin only. A SCIM 2.0 provisioning client for one agency (/scim/v2, bearer token): it acts
+   * as that agency's supervisor. The token is answered once and stored only as a hash.
+   */
+  createScimClient: {
+    path: '/passage.identity.v1.PeopleService/CreateScimClient' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateScimClientRequest): Buffer =>
+      Buffer.from(CreateScimClientRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateScimClientRequest => CreateScimClientRequest.decode(value),
+    responseSerialize: (value: CreateScimClientResponse): Buffer =>
+      Buffer.from(CreateScimClientResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateScimClientResponse => CreateScimClientResponse.decode(value),
+  },
   /** Sets a password with a one-time link's token, without a session; the link is then spent. */
   completePasswordLink: {
     path: '/passage.identity.v1.PeopleService/CompletePasswordLink' as const,
@@ -3249,6 +3459,11 @@ export interface PeopleServiceServer extends UntypedServiceImplementation {
   endSessions: handleUnaryCall<EndSessionsRequest, EndSessionsResponse>;
   /** The signed-in person's own password; the one way on after signing in with a temporary password. */
   changePassword: handleUnaryCall<ChangePasswordRequest, ChangePasswordResponse>;
+  /**
+   * Admin only. A SCIM 2.0 provisioning client for one agency (/scim/v2, bearer token): it acts
+   * as that agency's supervisor. The token is answered once and stored only as a hash.
+   */
+  createScimClient: handleUnaryCall<CreateScimClientRequest, CreateScimClientResponse>;
   /** Sets a password with a one-time link's token, without a session; the link is then spent. */
   completePasswordLink: handleUnaryCall<CompletePasswordLinkRequest, CompletePasswordLinkResponse>;
 }
@@ -3448,6 +3663,25 @@ export interface PeopleServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ChangePasswordResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Admin only. A SCIM 2.0 provisioning client for one agency (/scim/v2, bearer token): it acts
+   * as that agency's supervisor. The token is answered once and stored only as a hash.
+   */
+  createScimClient(
+    request: CreateScimClientRequest,
+    callback: (error: ServiceError | null, response: CreateScimClientResponse) => void,
+  ): ClientUnaryCall;
+  createScimClient(
+    request: CreateScimClientRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateScimClientResponse) => void,
+  ): ClientUnaryCall;
+  createScimClient(
+    request: CreateScimClientRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateScimClientResponse) => void,
   ): ClientUnaryCall;
   /** Sets a password with a one-time link's token, without a session; the link is then spent. */
   completePasswordLink(
