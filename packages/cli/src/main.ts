@@ -9,7 +9,7 @@
 //   pnpm passage report stats [--rows region] [--columns month] [--since DATE] [--until DATE] [--csv|--json]
 //   pnpm passage nats config [--namespace NS] > deploy/nats/authorization.conf
 //   pnpm passage certs dev --out DIR [--hosts a,b,…]
-//   pnpm passage people list|create|disable|enable|reset-password|link-oidc|unlink-oidc|sessions|end-sessions …
+//   pnpm passage people list|create|disable|enable|reset-password|link-oidc|unlink-oidc|sessions|end-sessions|import …
 //   pnpm passage agencies onboard AGENCY --name-en … --name-fr … --kind … --services … --supervisor USER --supervisor-name NAME
 import { parseArgs } from 'node:util';
 import { ConfigError, PassageError } from '@passage/platform';
@@ -46,6 +46,8 @@ const usage = `usage: passage <command>
   people link-oidc|unlink-oidc USER --issuer URL --subject SUB
   people sessions USER                                    the person's open sessions
   people end-sessions USER [--session ID]                 one session, or all of them
+  people import FILE.csv [--dry-run] [--credential …]     many people, all or nothing; every error by line
+                                                          (columns user_id,display_name,email,agency_id,roles,language)
   agencies onboard AGENCY --name-en N --name-fr N --kind KIND --services s1,s2 [--regions r1,r2] --supervisor USER
          --supervisor-name NAME [--supervisor-email E] [--credential …]
                                                           admin: its directory listing (kept if listed already), then
@@ -90,6 +92,7 @@ export async function run(
       issuer: { type: 'string' },
       subject: { type: 'string' },
       session: { type: 'string' },
+      'dry-run': { type: 'boolean' },
       kind: { type: 'string' },
       'name-en': { type: 'string' },
       'name-fr': { type: 'string' },

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { GatewayClient } from '../gateway.ts';
 import { UsageError } from '../connection.ts';
 import { formatRows, type Format, type Row } from '../output.ts';
@@ -17,6 +18,7 @@ export interface PeopleFlags {
   readonly issuer?: string | undefined;
   readonly subject?: string | undefined;
   readonly session?: string | undefined;
+  readonly 'dry-run'?: boolean | undefined;
   readonly kind?: string | undefined;
   readonly 'name-en'?: string | undefined;
   readonly 'name-fr'?: string | undefined;
@@ -179,6 +181,40 @@ export function peopleCommand(
           sessionId: flags.session ?? '',
         });
         print(`sessions ended: ${ended.sessionsEnded}`);
+        return 0;
+      }
+      case 'import': {
+        // userId here is the file's path: passage people import FILE.
+        const csv = readFileSync(need(userId, 'the CSV file (passage people import FILE)'), 'utf8');
+        const result = await gateway.call<{
+          errors: { line: number; column: string; description: string }[];
+          imported: { person: Person; credential: IssuedCredential }[];
+          lines: number;
+        }>(people, 'ImportPeople', {
+          csv,
+          dryRun: flags['dry-run'] === true,
+          credential: credentialOf(flags.credential),
+        });
+        if (result.errors.length > 0) {
+          print(formatRows(result.errors, ['line', 'column', 'description'], flags.format));
+          print(`${result.errors.length} error(s) in ${result.lines} line(s): nobody was imported`);
+          return 1;
+        }
+        if (flags['dry-run'] === true) {
+          print(`${result.lines} line(s), no errors: nobody imported (dry run)`);
+          return 0;
+        }
+        print(
+          formatRows(
+            result.imported.map((i) => personRow(i.person)),
+            personColumns,
+            flags.format,
+          ),
+        );
+        for (const { person: made, credential } of result.imported) {
+          print(`${made.userId}:`);
+          printCredential(credential, print);
+        }
         return 0;
       }
       default:

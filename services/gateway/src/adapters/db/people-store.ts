@@ -90,6 +90,17 @@ export class PgPeopleStore implements PeopleStore {
     }));
   }
 
+  async taken(userIds: readonly string[]): Promise<Set<string>> {
+    if (userIds.length === 0) return new Set();
+    const rows = await this.#orm.em
+      .fork()
+      .execute<{ user_id: string }[]>('select user_id from gateway.users where user_id = any(?::text[])', [
+        // A Postgres array literal, each id quoted and escaped.
+        `{${userIds.map((id) => `"${id.replace(/["\\]/g, '\\$&')}"`).join(',')}}`,
+      ]);
+    return new Set(rows.map((row) => row.user_id));
+  }
+
   async scimClient(tokenHash: Buffer): Promise<{ clientId: string; agencyId: string } | undefined> {
     const [row] = await this.#orm.em
       .fork()
