@@ -171,3 +171,19 @@ it('imports people from CSV: a dry run lists errors by line, a good file is impo
   expect(imported.out).toContain('set-password link token');
   expect(await row('cli-csv-1')).toMatchObject({ agencyId: 'london-coalition', roles: 'intake_worker' });
 });
+
+it('makes a SCIM client whose token provisions the agency', async () => {
+  const made = await passage('scim', 'create-client', 'pact-ottawa', '--as', 'admin');
+  const token = /bearer token \(shown once\): (\S+)/.exec(made.out)?.[1];
+  expect(token).toBeTruthy();
+  const users = await fetch(
+    `${lab.gateway.url}/scim/v2/Users?filter=${encodeURIComponent('userName eq "pact-intake"')}`,
+    {
+      headers: { authorization: `Bearer ${token}` },
+    },
+  );
+  expect(await users.json()).toMatchObject({ totalResults: 1 });
+  await expect(passage('scim', 'create-client', 'pact-ottawa', '--as', 'london-supervisor')).rejects.toMatchObject({
+    code: 'permission_denied',
+  });
+});

@@ -281,3 +281,21 @@ export function onboardAgency(
     return 0;
   });
 }
+
+/** pnpm passage scim create-client AGENCY: a SCIM provisioning client for the agency; its token is printed once. */
+export function createScimClient(
+  agencyId: string | undefined,
+  env: NodeJS.ProcessEnv,
+  flags: PeopleFlags,
+  print: (line: string) => void,
+): Promise<number> {
+  const id = need(agencyId, 'the agency id (passage scim create-client AGENCY)');
+  return withGateway(env, flags, async (gateway) => {
+    const made = await gateway.call<{ clientId: string; agencyId: string; token: string }>(people, 'CreateScimClient', {
+      agencyId: id,
+    });
+    print(`SCIM client ${made.clientId} for ${made.agencyId}: base URL <gateway>/scim/v2`);
+    print(`bearer token (shown once): ${made.token}`);
+    return 0;
+  });
+}
