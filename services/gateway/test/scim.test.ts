@@ -215,13 +215,23 @@ describe('SCIM Groups (roles)', () => {
   });
 
   it('lands every SCIM change in the audit log, the client named as the actor', async () => {
+    expect((await scim.createUser('scim-audited')).status).toBe(201);
+    expect((await scim.patch('/Users/scim-audited', [{ op: 'replace', path: 'active', value: false }])).status).toBe(
+      200,
+    );
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const { rows } = await lab.n.sql.query<{ n: number }>(
-        `select count(*)::int as n from audit.entries where action = 'audit.v1.admin_action'
-           and actor_user like 'scim-%' and actor_role = 'supervisor' and actor_agency = 'london-coalition'`,
+      const { rows } = await lab.n.sql.query<{ action: string }>(
+        `select convert_from(entry, 'UTF8')::jsonb #>> '{event,adminAction,action}' as action
+           from audit.entries where action = 'audit.v1.admin_action'
+            and actor_user like 'scim-%' and actor_role = 'supervisor' and actor_agency = 'london-coalition'
+            and convert_from(entry, 'UTF8')::jsonb #>> '{event,adminAction,targetUserId}' = 'scim-audited'`,
       );
-      if (rows[0]!.n >= 3) break;
+      const actions = rows.map((r) => r.action).sort();
+      if (actions.length >= 2) {
+        expect(actions).toEqual(['person_created', 'person_disabled']);
+        break;
+      }
       if (Date.now() > deadline) throw new Error('the SCIM changes never reached the audit log');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
