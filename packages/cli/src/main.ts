@@ -12,6 +12,9 @@
 //   pnpm passage nats config [--namespace NS] > deploy/nats/authorization.conf
 //   pnpm passage certs dev --out DIR [--hosts a,b,…]
 //   pnpm passage keys new (--env DIR | --files DIR) [--label L] [--origin O]
+//   pnpm passage people list|create|disable|enable|reset-password|link-oidc|unlink-oidc|sessions|end-sessions|import …
+//   pnpm passage scim create-client AGENCY
+//   pnpm passage agencies onboard AGENCY --name-en … --name-fr … --kind … --services … --supervisor USER --supervisor-name NAME
 import { parseArgs } from 'node:util';
 import { ConfigError, PassageError } from '@passage/platform';
 import { auditAcknowledgeGap, auditCheckpoint, auditProve, auditStatus, auditVerify } from './commands/audit.ts';
@@ -20,6 +23,7 @@ import { natsConfig } from './commands/nats.ts';
 import { certsDev } from './commands/certs.ts';
 import { keysNew } from './commands/keys.ts';
 import { reportConsent, reportHandoff, reportStatistics } from './commands/report.ts';
+import { createScimClient, onboardAgency, peopleCommand } from './commands/people.ts';
 import { UsageError } from './connection.ts';
 import type { Format } from './output.ts';
 
@@ -43,11 +47,30 @@ const usage = `usage: passage <command>
   certs dev --out DIR [--hosts a,b,...]                   make a development CA and a certificate for every service,
                                                           cli, nats and postgres (mutual TLS; never for real data);
                                                           --hosts adds DNS names to every certificate
+  people list [--agency AGENCY]                           the people you manage (admin: all; supervisor: your agency's)
+  people create USER --name NAME --roles r1,r2 [--agency AGENCY] [--email E] [--language en|fr]
+         [--credential link|temporary-password]           prints a one-time set-password link token or a temporary
+                                                          password, once
+  people disable|enable USER                              disable: sign-in refused, sessions and live feeds end at once
+  people reset-password USER [--credential link|temporary-password]
+  people link-oidc|unlink-oidc USER --issuer URL --subject SUB
+  people sessions USER                                    the person's open sessions
+  people end-sessions USER [--session ID]                 one session, or all of them
+  people import FILE.csv [--dry-run] [--credential …]     many people, all or nothing; every error by line
+                                                          (columns user_id,display_name,email,agency_id,roles,language)
+  agencies onboard AGENCY --name-en N --name-fr N --kind KIND --services s1,s2 [--regions r1,r2] --supervisor USER
+         --supervisor-name NAME [--supervisor-email E] [--credential …]
+                                                          admin: its directory listing (kept if listed already), then
+                                                          its first supervisor
+  scim create-client AGENCY                               admin: a SCIM 2.0 client (/scim/v2) provisioning the agency's
+                                                          people as its supervisor; prints its bearer token once
   keys new (--env DIR | --files DIR) [--label L] [--origin O]
                                                           every key a deployment needs (token, receipt, checkpoint
                                                           signing keys, KEKs), fresh, as an env file per process or
                                                           a file per setting (for <NAME>_FILE); never printed
 options: --csv or --json instead of a table; --as USER (development only: act as a demo user)
+people and agencies: the gateway's HTTP API — GATEWAY_URL, PASSAGE_USERNAME, PASSAGE_PASSWORD (development: --as USER
+  with DEMO_PASSWORD)
 environment: DATABASE_URL (audit verify/checkpoint), AUDIT_ADDRESS, CONSENT_ADDRESS, REFERRALS_ADDRESS,
   ESCALATION_ADDRESS (events), PASSAGE_TOKEN, AUDIT_VERIFIER_KEY,
   GRPC_TLS_CA, GRPC_TLS_CERT, GRPC_TLS_KEY (or *_FILE: the CA and this command's certificate and key, for
@@ -83,6 +106,24 @@ export async function run(
       files: { type: 'string' },
       label: { type: 'string' },
       origin: { type: 'string' },
+      agency: { type: 'string' },
+      name: { type: 'string' },
+      email: { type: 'string' },
+      roles: { type: 'string' },
+      language: { type: 'string' },
+      credential: { type: 'string' },
+      issuer: { type: 'string' },
+      subject: { type: 'string' },
+      session: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      kind: { type: 'string' },
+      'name-en': { type: 'string' },
+      'name-fr': { type: 'string' },
+      regions: { type: 'string' },
+      services: { type: 'string' },
+      supervisor: { type: 'string' },
+      'supervisor-name': { type: 'string' },
+      'supervisor-email': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -120,7 +161,12 @@ export async function run(
       return certsDev(values, print);
     case 'keys new':
       return keysNew(values, print);
+    case 'scim create-client':
+      return createScimClient(rest[0], env, reportFlags, print);
+    case 'agencies onboard':
+      return onboardAgency(rest[0], env, reportFlags, print);
     default:
+      if (area === 'people' && command) return peopleCommand(command, rest[0], env, reportFlags, print);
       throw new UsageError(`unknown command "${positionals.join(' ')}"\n${usage}`);
   }
 }

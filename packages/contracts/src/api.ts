@@ -28,6 +28,8 @@ export interface Access {
   readonly creates: boolean;
   readonly bodyLimitBytes: number;
   readonly timeoutSeconds: number;
+  /** No session: the method authenticates by what its request carries. */
+  readonly public: boolean;
 }
 
 /** passage.api.v1.Field, with the defaults filled in. */
@@ -176,6 +178,7 @@ export function readApiContract(descriptorSet: Uint8Array): ApiContract {
             creates: access['creates'] === true,
             bodyLimitBytes: Number(access['bodyLimitBytes'] ?? 0),
             timeoutSeconds: Number(access['timeoutSeconds'] ?? 0),
+            public: access['public'] === true,
           },
           summary: comment(method) || method.name,
         });

@@ -6,6 +6,7 @@ export * as referrals from './gen/passage/referrals/v1/referrals.ts';
 export * as audit from './gen/passage/audit/v1/audit.ts';
 export * as escalation from './gen/passage/escalation/v1/escalation.ts';
 export * as ops from './gen/passage/ops/v1/ops.ts';
+export * as identity from './gen/passage/identity/v1/identity.ts';
 // The standard gRPC error model: google.rpc.Status with BadRequest field violations.
 export * as rpcStatus from './gen/google/rpc/status.ts';
 export * as rpcErrorDetails from './gen/google/rpc/error_details.ts';

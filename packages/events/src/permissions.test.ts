@@ -27,7 +27,9 @@ describe('NATS permissions from the declared access', () => {
     ]);
     // Escalation's outbox carries only the audit of replays of what it parked.
     expect(eventSubjects(natsPermissions('escalation', t).publish.allow)).toEqual(['audit.v1.parked_event_replayed']);
-    for (const service of ['audit', 'gateway'] as const) {
+    // The gateway's outbox: its administration of people's accounts (ADR 30).
+    expect(eventSubjects(natsPermissions('gateway', t).publish.allow)).toEqual(['audit.v1.admin_action']);
+    for (const service of ['audit'] as const) {
       expect(eventSubjects(natsPermissions(service, t).publish.allow), service).toEqual([]);
     }
   });

@@ -18,6 +18,10 @@ import { LiveFeed } from './adapters/http/live-feed.ts';
 import { OidcSignIn } from './adapters/http/oidc.ts';
 import { GatewayHealth, recordSignInRefusal } from './adapters/http/observability.ts';
 import type { ApiContract } from '@passage/contracts';
+import { apiContract } from '@passage/contracts/descriptor';
+import { PgPeopleStore } from './adapters/db/people-store.ts';
+import { peopleService } from './adapters/http/people-service.ts';
+import { People } from './app/people.ts';
 import { buildServer } from './adapters/http/server.ts';
 import { seedDemoUsers } from './app/demo-users.ts';
 import { Sessions } from './app/sessions.ts';
@@ -74,7 +78,6 @@ export async function startGateway(
     config,
     databases: gatewayDatabases,
     schema: 'gateway',
-    relay: false,
     log,
   });
   const pool = databasePool(runtime.databaseUrl, { max: 10, applicationName: 'gateway' }, log);
@@ -116,13 +119,16 @@ export async function startGateway(
       clientId,
       clientSecret,
       redirectUrl,
-      usernameClaim: config.OIDC_USERNAME_CLAIM,
     };
     oidc = { signIn: await OidcSignIn.discover(settings, users), redirectUrl };
   }
+  const sessions = new Sessions(users, issuer, sessionTtlMs, feed, recordSignInRefusal);
+  const contract = options.contract ?? apiContract();
+  // People administration, in this process (ADR 30); its changes go out through the gateway's outbox.
+  const people = new People(new PgPeopleStore(runtime.orm, runtime.topology), sessions, users);
   let serving = false;
   const app = await buildServer({
-    sessions: new Sessions(users, issuer, sessionTtlMs, feed, recordSignInRefusal),
+    sessions,
     clients,
     feed,
     log,
@@ -131,7 +137,9 @@ export async function startGateway(
     oidc,
     trustProxy: config.TRUST_PROXY,
     consoleDir: config.CONSOLE_DIR || undefined,
-    contract: options.contract,
+    contract,
+    local: new Map([['passage.identity.v1.PeopleService', peopleService(people, contract)]]),
+    people,
     ready: () => serving,
     health: () => health.report(),
   });

@@ -13,6 +13,8 @@ export type CaptureMethod =
 
 export type DirectoryPriority = 'PRIORITY_UNSPECIFIED' | 'PRIORITY_STANDARD' | 'PRIORITY_URGENT';
 
+export type Credential = 'CREDENTIAL_UNSPECIFIED' | 'CREDENTIAL_LINK' | 'CREDENTIAL_TEMPORARY_PASSWORD';
+
 export type ReferralsPriority = 'PRIORITY_UNSPECIFIED' | 'PRIORITY_STANDARD' | 'PRIORITY_URGENT';
 
 export type State =
@@ -415,6 +417,134 @@ export interface Timer {
   readonly priority: string;
 }
 
+export type ChangePasswordResponse = Record<string, never>;
+
+export interface CompletePasswordLinkResponse {
+  /** Who may now sign in with the new password. */
+  readonly userId: string;
+}
+
+export interface CreatePersonResponse {
+  readonly person?: Person;
+  readonly credential?: IssuedCredential;
+}
+
+export interface CreateScimClientResponse {
+  /** Who the client acts as in the audit log: scim-<client id>. */
+  readonly clientId: string;
+  readonly agencyId: string;
+  /** The bearer token, given once. */
+  readonly token: string;
+}
+
+export interface DisablePersonResponse {
+  readonly person?: Person;
+  /** How many open sessions ended. */
+  readonly sessionsEnded: number;
+}
+
+export interface EnablePersonResponse {
+  readonly person?: Person;
+}
+
+export interface EndSessionsResponse {
+  readonly sessionsEnded: number;
+}
+
+export interface GetPersonResponse {
+  readonly person?: Person;
+}
+
+export interface ImportedPerson {
+  readonly person?: Person;
+  readonly credential?: IssuedCredential;
+}
+
+/** One error of an import: its line in the file (the header is line 1) and the column. */
+export interface ImportError {
+  readonly line: number;
+  readonly column: string;
+  readonly description: string;
+}
+
+export interface ImportPeopleResponse {
+  /** Empty when the import went through (or, in a dry run, would). */
+  readonly errors: readonly ImportError[];
+  /** The people made (none in a dry run or when there is an error), each with their credential. */
+  readonly imported: readonly ImportedPerson[];
+  /** How many lines were read, not counting the header. */
+  readonly lines: number;
+}
+
+/** Given once, to pass to the person: never stored as is, never shown again. */
+export interface IssuedCredential {
+  readonly kind: Credential;
+  /** CREDENTIAL_LINK: the token of the set-password link (/set-password#<token>). */
+  readonly linkToken: string;
+  /** CREDENTIAL_TEMPORARY_PASSWORD. */
+  readonly temporaryPassword: string;
+  /** When the link expires (a temporary password does not, but must be changed at first use). */
+  readonly expiresAt?: string;
+}
+
+export interface LinkOidcSubjectResponse {
+  readonly person?: Person;
+}
+
+export interface ListPeopleResponse {
+  readonly people: readonly Person[];
+  readonly nextCursor: string;
+}
+
+export interface ListSessionsResponse {
+  readonly sessions: readonly Session[];
+}
+
+export interface OidcSubject {
+  /** The identity provider's issuer URL, as in its ID tokens' iss claim. */
+  readonly issuer: string;
+  /** The person's sub claim at that issuer. */
+  readonly subject: string;
+}
+
+export interface Person {
+  /** The username, a slug ("london-intake"). */
+  readonly userId: string;
+  readonly displayName: string;
+  /** Where set-password links are sent; may be empty. */
+  readonly email: string;
+  readonly agencyId: string;
+  readonly roles: readonly string[];
+  /** en or fr. */
+  readonly language: string;
+  /** Set while the person is disabled. */
+  readonly disabledAt?: string;
+  /** The person signed in with a temporary password and must choose their own first. */
+  readonly mustChangePassword: boolean;
+  readonly oidcSubjects: readonly OidcSubject[];
+  readonly createdAt?: string;
+}
+
+export interface ResetPasswordResponse {
+  readonly person?: Person;
+  readonly credential?: IssuedCredential;
+}
+
+export interface Session {
+  /** The session's reference (not the cookie: a digest of it). */
+  readonly sessionId: string;
+  readonly createdAt?: string;
+  readonly expiresAt?: string;
+}
+
+export interface UnlinkOidcSubjectResponse {
+  readonly person?: Person;
+}
+
+export interface UpdatePersonResponse {
+  readonly person?: Person;
+}
+
 export interface AcceptResponse {
   readonly referral?: Referral;
 }
@@ -726,6 +856,107 @@ export interface ListTimersRequest {
   readonly limit?: number;
 }
 
+export interface ChangePasswordRequest {
+  readonly currentPassword: string;
+  /** 12 to 200 characters. */
+  readonly newPassword: string;
+}
+
+export interface CompletePasswordLinkRequest {
+  readonly token: string;
+  /** 12 to 200 characters. */
+  readonly newPassword: string;
+}
+
+export interface CreatePersonRequest {
+  readonly userId: string;
+  readonly displayName: string;
+  readonly email?: string;
+  /** Defaults to the caller's agency. */
+  readonly agencyId?: string;
+  readonly roles: readonly string[];
+  /** Defaults to en. */
+  readonly language?: string;
+  readonly credential?: Credential;
+}
+
+export interface CreateScimClientRequest {
+  /** The agency whose people the client provisions. */
+  readonly agencyId: string;
+}
+
+export interface DisablePersonRequest {
+  readonly userId: string;
+}
+
+export interface EnablePersonRequest {
+  readonly userId: string;
+}
+
+export interface EndSessionsRequest {
+  readonly userId: string;
+  /** One session (from ListSessions); empty: all of them. */
+  readonly sessionId?: string;
+}
+
+export interface GetPersonRequest {
+  readonly userId: string;
+}
+
+export interface ImportPeopleRequest {
+  readonly csv: string;
+  /** Check every line and answer the errors; import nothing. */
+  readonly dryRun?: boolean;
+  readonly credential?: Credential;
+}
+
+export interface LinkOidcSubjectRequest {
+  readonly userId: string;
+  readonly subject: OidcSubjectInput;
+}
+
+export interface ListPeopleRequest {
+  /** Only this agency's people; a supervisor sees only their own agency's. */
+  readonly agencyId?: string;
+  /** From a previous response; empty for the first page. */
+  readonly cursor?: string;
+  /** 50 when not given. */
+  readonly pageSize?: number;
+}
+
+export interface ListSessionsRequest {
+  readonly userId: string;
+}
+
+export interface OidcSubjectInput {
+  /** The identity provider's issuer URL, as in its ID tokens' iss claim. */
+  readonly issuer: string;
+  /** The person's sub claim at that issuer. */
+  readonly subject: string;
+}
+
+export interface ResetPasswordRequest {
+  readonly userId: string;
+  readonly credential?: Credential;
+}
+
+export interface UnlinkOidcSubjectRequest {
+  readonly userId: string;
+  readonly subject: OidcSubjectInput;
+}
+
+export interface UpdatePersonRequest {
+  readonly userId: string;
+  /** Empty: unchanged. */
+  readonly displayName?: string;
+  /** Empty: unchanged. Otherwise the person's roles from now on. */
+  readonly roles?: readonly string[];
+  /** Empty: unchanged. */
+  readonly language?: string;
+  /** Empty: unchanged. */
+  readonly email?: string;
+}
+
 export interface AcceptRequest {
   readonly referralId: string;
   readonly expectedVersion?: string;
@@ -915,6 +1146,69 @@ export const escalation = {
   /** GET /api/escalation/timers: Pending and fired timers: administrators and auditors. */
   listTimers(request: ListTimersRequest): Read<ListTimersResponse> {
     return read(`/api/escalation/timers`, request, []);
+  },
+};
+
+export const identity = {
+  /** POST /api/people: Invites or creates a person: answers a one-time set-password link token, or a temporary password that must be changed at the first sign-in. */
+  createPerson(request: CreatePersonRequest): Promise<CreatePersonResponse> {
+    return send('POST', `/api/people`, request, []);
+  },
+  /** GET /api/people: The people the caller manages: an admin, anyone's (filtered by agency); a supervisor, their agency's. */
+  listPeople(request: ListPeopleRequest): Read<ListPeopleResponse> {
+    return read(`/api/people`, request, []);
+  },
+  /** GET /api/people/{user_id}: GetPerson */
+  getPerson(request: GetPersonRequest): Read<GetPersonResponse> {
+    return read(`/api/people/${seg(request.userId)}`, request, ['userId']);
+  },
+  /** PATCH /api/people/{user_id}: Changes the name, language or roles (what the request leaves empty stays). */
+  updatePerson(request: UpdatePersonRequest): Promise<UpdatePersonResponse> {
+    return send('PATCH', `/api/people/${seg(request.userId)}`, request, ['userId']);
+  },
+  /** POST /api/people/{user_id}/disable: The person can no longer sign in (password or OpenID Connect); their sessions and live feeds end at once. */
+  disablePerson(request: DisablePersonRequest): Promise<DisablePersonResponse> {
+    return send('POST', `/api/people/${seg(request.userId)}/disable`, request, ['userId']);
+  },
+  /** POST /api/people/{user_id}/enable: EnablePerson */
+  enablePerson(request: EnablePersonRequest): Promise<EnablePersonResponse> {
+    return send('POST', `/api/people/${seg(request.userId)}/enable`, request, ['userId']);
+  },
+  /** POST /api/people/{user_id}/reset-password: A new one-time set-password link or temporary password; the old password stops working and the person's sessions end. */
+  resetPassword(request: ResetPasswordRequest): Promise<ResetPasswordResponse> {
+    return send('POST', `/api/people/${seg(request.userId)}/reset-password`, request, ['userId']);
+  },
+  /** POST /api/people/{user_id}/oidc-subjects: The person may sign in with the identity provider's account (issuer and subject). */
+  linkOidcSubject(request: LinkOidcSubjectRequest): Promise<LinkOidcSubjectResponse> {
+    return send('POST', `/api/people/${seg(request.userId)}/oidc-subjects`, request, ['userId']);
+  },
+  /** POST /api/people/{user_id}/oidc-subjects/unlink: UnlinkOidcSubject */
+  unlinkOidcSubject(request: UnlinkOidcSubjectRequest): Promise<UnlinkOidcSubjectResponse> {
+    return send('POST', `/api/people/${seg(request.userId)}/oidc-subjects/unlink`, request, ['userId']);
+  },
+  /** GET /api/people/{user_id}/sessions: The person's open sessions. */
+  listSessions(request: ListSessionsRequest): Read<ListSessionsResponse> {
+    return read(`/api/people/${seg(request.userId)}/sessions`, request, ['userId']);
+  },
+  /** POST /api/people/{user_id}/sessions/end: Ends one session of the person (session_id), or all of them; their live feeds close. */
+  endSessions(request: EndSessionsRequest): Promise<EndSessionsResponse> {
+    return send('POST', `/api/people/${seg(request.userId)}/sessions/end`, request, ['userId']);
+  },
+  /** POST /api/session/password: The signed-in person's own password; the one way on after signing in with a temporary password. */
+  changePassword(request: ChangePasswordRequest): Promise<ChangePasswordResponse> {
+    return send('POST', `/api/session/password`, request, []);
+  },
+  /** POST /api/people/import: Many people at once from CSV (header: user_id,display_name,email,agency_id,roles,language; roles separated by spaces). All or nothing: with any error nothing is imported, and every error is listed by line. dry_run checks without importing. */
+  importPeople(request: ImportPeopleRequest): Promise<ImportPeopleResponse> {
+    return send('POST', `/api/people/import`, request, []);
+  },
+  /** POST /api/scim-clients: Admin only. A SCIM 2.0 provisioning client for one agency (/scim/v2, bearer token): it acts as that agency's supervisor. The token is answered once and stored only as a hash. */
+  createScimClient(request: CreateScimClientRequest): Promise<CreateScimClientResponse> {
+    return send('POST', `/api/scim-clients`, request, []);
+  },
+  /** POST /api/password-links/complete: Sets a password with a one-time link's token, without a session; the link is then spent. */
+  completePasswordLink(request: CompletePasswordLinkRequest): Promise<CompletePasswordLinkResponse> {
+    return send('POST', `/api/password-links/complete`, request, []);
   },
 };
 

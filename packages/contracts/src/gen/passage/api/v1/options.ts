@@ -30,6 +30,8 @@ export interface Access {
   bodyLimitBytes: number;
   /** How long the gateway waits for the service, where a method needs more than 10 s. */
   timeoutSeconds: number;
+  /** No session: the method authenticates by what its request carries (a one-time link's token). */
+  public: boolean;
 }
 
 /**
@@ -152,7 +154,7 @@ export function field_FormatToJSON(object: Field_Format): string {
 }
 
 function createBaseAccess(): Access {
-  return { roles: [], idempotent: false, creates: false, bodyLimitBytes: 0, timeoutSeconds: 0 };
+  return { roles: [], idempotent: false, creates: false, bodyLimitBytes: 0, timeoutSeconds: 0, public: false };
 }
 
 export const Access: MessageFns<Access> = {
@@ -171,6 +173,9 @@ export const Access: MessageFns<Access> = {
     }
     if (message.timeoutSeconds !== 0) {
       writer.uint32(40).uint32(message.timeoutSeconds);
+    }
+    if (message.public !== false) {
+      writer.uint32(48).bool(message.public);
     }
     return writer;
   },
@@ -228,6 +233,14 @@ export const Access: MessageFns<Access> = {
             message.timeoutSeconds = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.public = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -255,6 +268,7 @@ export const Access: MessageFns<Access> = {
         : isSet(object.timeout_seconds)
           ? globalThis.Number(object.timeout_seconds)
           : 0,
+      public: isSet(object.public) ? globalThis.Boolean(object.public) : false,
     };
   },
 
@@ -275,6 +289,9 @@ export const Access: MessageFns<Access> = {
     if (message.timeoutSeconds !== 0) {
       obj.timeoutSeconds = Math.round(message.timeoutSeconds);
     }
+    if (message.public !== false) {
+      obj.public = message.public;
+    }
     return obj;
   },
 
@@ -288,6 +305,7 @@ export const Access: MessageFns<Access> = {
     message.creates = object.creates ?? false;
     message.bodyLimitBytes = object.bodyLimitBytes ?? 0;
     message.timeoutSeconds = object.timeoutSeconds ?? 0;
+    message.public = object.public ?? false;
     return message;
   },
 };

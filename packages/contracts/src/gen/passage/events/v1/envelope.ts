@@ -50,6 +50,7 @@ export interface Envelope {
     | { $case: 'accessRecorded'; value: AccessRecorded }
     | { $case: 'policeAccess'; value: PoliceAccess }
     | { $case: 'parkedEventReplayed'; value: ParkedEventReplayed }
+    | { $case: 'adminAction'; value: AdminAction }
     | undefined;
 }
 
@@ -190,6 +191,28 @@ export interface ParkedEventReplayed {
   outcome: string;
   /** Deliveries and replays it has had, this one included. */
   attempts: number;
+}
+
+/**
+ * audit.v1.admin_action: someone administered a person's account (ADR 30). The envelope's
+ * actor is who did it (ids and a role code); ids and role codes only, never a name or an email.
+ */
+export interface AdminAction {
+  /**
+   * person_created, person_updated, person_disabled, person_enabled, password_reset,
+   * oidc_linked, oidc_unlinked, sessions_ended, agency_onboarded.
+   */
+  action: string;
+  targetUserId: string;
+  targetAgency: string;
+  /** The person's roles after the action. */
+  roles: string[];
+  /** The roles before it, where they changed. */
+  previousRoles: string[];
+  /** link or temporary_password, for person_created and password_reset. */
+  credential: string;
+  /** How many sessions ended. */
+  sessionsEnded: number;
 }
 
 function createBaseActor(): Actor {
@@ -373,6 +396,9 @@ export const Envelope: MessageFns<Envelope> = {
       case 'parkedEventReplayed':
         ParkedEventReplayed.encode(message.payload.value, writer.uint32(298).fork()).join();
         break;
+      case 'adminAction':
+        AdminAction.encode(message.payload.value, writer.uint32(242).fork()).join();
+        break;
     }
     return writer;
   },
@@ -553,6 +579,14 @@ export const Envelope: MessageFns<Envelope> = {
             };
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.payload = { $case: 'adminAction', value: AdminAction.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -648,7 +682,14 @@ export const Envelope: MessageFns<Envelope> = {
                                               $case: 'parkedEventReplayed',
                                               value: ParkedEventReplayed.fromJSON(object.parked_event_replayed),
                                             }
-                                          : undefined,
+                                          : isSet(object.adminAction)
+                                            ? { $case: 'adminAction', value: AdminAction.fromJSON(object.adminAction) }
+                                            : isSet(object.admin_action)
+                                              ? {
+                                                  $case: 'adminAction',
+                                                  value: AdminAction.fromJSON(object.admin_action),
+                                                }
+                                              : undefined,
     };
   },
 
@@ -705,6 +746,8 @@ export const Envelope: MessageFns<Envelope> = {
       obj.policeAccess = PoliceAccess.toJSON(message.payload.value);
     } else if (message.payload?.$case === 'parkedEventReplayed') {
       obj.parkedEventReplayed = ParkedEventReplayed.toJSON(message.payload.value);
+    } else if (message.payload?.$case === 'adminAction') {
+      obj.adminAction = AdminAction.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -780,6 +823,12 @@ export const Envelope: MessageFns<Envelope> = {
             $case: 'parkedEventReplayed',
             value: ParkedEventReplayed.fromPartial(object.payload.value),
           };
+        }
+        break;
+      }
+      case 'adminAction': {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: 'adminAction', value: AdminAction.fromPartial(object.payload.value) };
         }
         break;
       }
@@ -2475,6 +2524,195 @@ export const ParkedEventReplayed: MessageFns<ParkedEventReplayed> = {
     message.service = object.service ?? '';
     message.outcome = object.outcome ?? '';
     message.attempts = object.attempts ?? 0;
+    return message;
+  },
+};
+
+function createBaseAdminAction(): AdminAction {
+  return {
+    action: '',
+    targetUserId: '',
+    targetAgency: '',
+    roles: [],
+    previousRoles: [],
+    credential: '',
+    sessionsEnded: 0,
+  };
+}
+
+export const AdminAction: MessageFns<AdminAction> = {
+  encode(message: AdminAction, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.action !== '') {
+      writer.uint32(10).string(message.action);
+    }
+    if (message.targetUserId !== '') {
+      writer.uint32(18).string(message.targetUserId);
+    }
+    if (message.targetAgency !== '') {
+      writer.uint32(26).string(message.targetAgency);
+    }
+    for (const v of message.roles) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.previousRoles) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.credential !== '') {
+      writer.uint32(50).string(message.credential);
+    }
+    if (message.sessionsEnded !== 0) {
+      writer.uint32(56).int32(message.sessionsEnded);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminAction {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminAction();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.targetUserId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.targetAgency = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.roles.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.previousRoles.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.credential = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.sessionsEnded = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AdminAction {
+    return {
+      action: isSet(object.action) ? globalThis.String(object.action) : '',
+      targetUserId: isSet(object.targetUserId)
+        ? globalThis.String(object.targetUserId)
+        : isSet(object.target_user_id)
+          ? globalThis.String(object.target_user_id)
+          : '',
+      targetAgency: isSet(object.targetAgency)
+        ? globalThis.String(object.targetAgency)
+        : isSet(object.target_agency)
+          ? globalThis.String(object.target_agency)
+          : '',
+      roles: globalThis.Array.isArray(object?.roles) ? object.roles.map((e: any) => globalThis.String(e)) : [],
+      previousRoles: globalThis.Array.isArray(object?.previousRoles)
+        ? object.previousRoles.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.previous_roles)
+          ? object.previous_roles.map((e: any) => globalThis.String(e))
+          : [],
+      credential: isSet(object.credential) ? globalThis.String(object.credential) : '',
+      sessionsEnded: isSet(object.sessionsEnded)
+        ? globalThis.Number(object.sessionsEnded)
+        : isSet(object.sessions_ended)
+          ? globalThis.Number(object.sessions_ended)
+          : 0,
+    };
+  },
+
+  toJSON(message: AdminAction): unknown {
+    const obj: any = {};
+    if (message.action !== '') {
+      obj.action = message.action;
+    }
+    if (message.targetUserId !== '') {
+      obj.targetUserId = message.targetUserId;
+    }
+    if (message.targetAgency !== '') {
+      obj.targetAgency = message.targetAgency;
+    }
+    if (message.roles?.length) {
+      obj.roles = message.roles;
+    }
+    if (message.previousRoles?.length) {
+      obj.previousRoles = message.previousRoles;
+    }
+    if (message.credential !== '') {
+      obj.credential = message.credential;
+    }
+    if (message.sessionsEnded !== 0) {
+      obj.sessionsEnded = Math.round(message.sessionsEnded);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AdminAction>): AdminAction {
+    return AdminAction.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AdminAction>): AdminAction {
+    const message = createBaseAdminAction();
+    message.action = object.action ?? '';
+    message.targetUserId = object.targetUserId ?? '';
+    message.targetAgency = object.targetAgency ?? '';
+    message.roles = object.roles?.map((e) => e) || [];
+    message.previousRoles = object.previousRoles?.map((e) => e) || [];
+    message.credential = object.credential ?? '';
+    message.sessionsEnded = object.sessionsEnded ?? 0;
     return message;
   },
 };
