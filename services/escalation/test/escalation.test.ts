@@ -250,11 +250,31 @@ describe('SLA escalation', () => {
     const fired = await sendReferral(n);
     await waitUntil(async () => Object.keys(await timerStates(n, fired.referralId)).length === 2);
     await passDue(fired.referralId, 'acknowledge');
+    // The pending one must stay pending while the clock moves 91 days on: due after that, the
+    // worker leaves it alone (due within the 91 days, the worker would fire it as the clock passes).
+    const later = await n.sql.query(
+      `update escalation.timers set due_at = $2 where referral_id = $1 and target = 'accept' and state = 'pending'`,
+      [fired.referralId, new Date(Date.now() + 365 * 86_400_000)],
+    );
+    expect(later.rowCount).toBe(1);
+    // Back to the wall clock before the next referral: left a second past the first one's
+    // acknowledge-by, the clock would already be past the next one's (sent within that second),
+    // and the worker would fire it instead of the referral cancelling it.
+    clock.reset();
     const cancelled = await sendReferral(n);
     await waitUntil(async () => Object.keys(await timerStates(n, cancelled.referralId)).length === 2);
-    await n.sql.query(`update escalation.timers set state = 'cancelled' where referral_id = $1`, [
-      cancelled.referralId,
-    ]);
+    // Cancelled the way timers are: the receiving agency acknowledges, then accepts.
+    const step = { idempotencyKey: randomUUID(), referralId: cancelled.referralId, expectedVersion: 0 };
+    await callUnary(n.referrals!.acknowledge.bind(n.referrals!), step, n.as('london-intake'));
+    await callUnary(
+      n.referrals!.accept.bind(n.referrals!),
+      { ...step, idempotencyKey: randomUUID() },
+      n.as('london-intake'),
+    );
+    await waitUntil(async () => {
+      const states = await timerStates(n, cancelled.referralId);
+      return states['acknowledge'] === 'cancelled' && states['accept'] === 'cancelled';
+    });
     const itemsOf = async (referralId: string) =>
       (await n.sql.query('select 1 from escalation.items where referral_id = $1', [referralId])).rowCount;
     expect(await itemsOf(fired.referralId)).toBeGreaterThan(0);
