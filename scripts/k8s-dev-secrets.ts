@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { newDeploymentKeys } from '@passage/cli/keys';
+import { newDeploymentKeys, newNatsPassword } from '@passage/cli/keys';
 
 const services = ['directory', 'consent', 'referrals', 'audit', 'escalation', 'gateway'] as const;
 
@@ -29,7 +29,7 @@ export function devSecretFiles(): Record<string, Record<string, string>> {
   const files: Record<string, Record<string, string>> = {
     'db-admin.env': dbLogin('passage_admin'),
     // The operators' NATS user (deploy/nats/authorization.conf): JetStream's API, no events.
-    'nats-admin.env': { password: password() },
+    'nats-admin.env': { password: newNatsPassword() },
     'auth-public-keys.env': { AUTH_PUBLIC_KEYS: keys.directory.AUTH_PUBLIC_KEYS },
     'consent-keys.env': {
       PASSAGE_KEK: keys.consent.PASSAGE_KEK,
@@ -42,7 +42,7 @@ export function devSecretFiles(): Record<string, Record<string, string>> {
   };
   for (const service of services) {
     files[`${service}-db.env`] = dbLogin(`passage_${service}`);
-    files[`${service}-nats.env`] = { password: password() };
+    files[`${service}-nats.env`] = { password: newNatsPassword() };
   }
   return files;
 }

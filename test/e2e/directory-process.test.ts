@@ -69,6 +69,7 @@ it('serves health and reflection, then shuts down gracefully on SIGTERM', async 
     .find((line) => line.includes('"msg":"shutdown complete"'));
   expect((JSON.parse(summary ?? '{}') as { steps?: string[] }).steps, directory.output()).toEqual([
     'grpc server',
+    'dependency checks',
     'outbox relay',
     'nats',
     'database',

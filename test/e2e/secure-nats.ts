@@ -1,8 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Topology, natsPasswordVariable, renderNatsAuthorization, serviceNames } from '@passage/events';
+import {
+  Topology,
+  natsPasswordVariable,
+  newNatsPassword,
+  renderNatsAuthorization,
+  serviceNames,
+} from '@passage/events';
 import { writeDevCertificates, type DevCertificateFiles } from '@passage/platform';
 import { startSecureNats, type SecureNats } from '@passage/testing';
 
@@ -25,9 +30,7 @@ export interface ServicesNats {
 export async function startServicesNats(namespace = ''): Promise<ServicesNats> {
   const dir = mkdtempSync(join(tmpdir(), 'passage-services-nats-'));
   const certs = writeDevCertificates({ dir, names: ['nats', 'services'] });
-  const passwords = Object.fromEntries(
-    natsUsers.map((user) => [user, randomBytes(18).toString('base64url')]),
-  ) as Record<NatsUser, string>;
+  const passwords = Object.fromEntries(natsUsers.map((user) => [user, newNatsPassword()])) as Record<NatsUser, string>;
   const serverEnv = Object.fromEntries(natsUsers.map((user) => [natsPasswordVariable(user), passwords[user]]));
   const server = await startSecureNats({
     tls: { ca: certs.ca, cert: certs.cert('nats'), key: certs.key('nats') },

@@ -1,13 +1,18 @@
 // What a fault campaign runs the services on, and the faults it can do to it: one Postgres
 // and one NATS server (`pnpm test:chaos`), or the loopback cluster (`pnpm test:cluster`):
 // three clustered NATS nodes and a Postgres primary with a streaming standby.
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
-import { Topology, natsPasswordVariable, renderNatsAuthorization, serviceNames } from '@passage/events';
+import {
+  Topology,
+  natsPasswordVariable,
+  newNatsPassword,
+  renderNatsAuthorization,
+  serviceNames,
+} from '@passage/events';
 import { testTls } from '@passage/platform/testing';
 import {
   startPrivateNats,
@@ -128,7 +133,7 @@ export async function loopbackCluster(): Promise<Infrastructure> {
   const natsTls = testTls('nats').env;
   const postgresTls = testTls('postgres').env;
   const users = [...serviceNames, 'admin'];
-  const passwords = Object.fromEntries(users.map((user) => [user, randomBytes(18).toString('base64url')]));
+  const passwords = Object.fromEntries(users.map((user) => [user, newNatsPassword()]));
   const natsConfig = [
     'tls {',
     `  cert_file: "${natsTls.GRPC_TLS_CERT_FILE}"`,

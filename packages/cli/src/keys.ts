@@ -15,6 +15,9 @@ import { newKekSetting } from '@passage/crypto';
  * - AUDIT_SIGNING_KEY (audit): base64 of a 32-byte Ed25519 seed, signs checkpoints as AUDIT_ORIGIN;
  * - AUDIT_VERIFIER_KEY (the command line, auditors): its public half, "<origin>+<id>+<key>" — not a secret.
  */
+/** A NATS user's password that nats-server can read from its environment (see @passage/events). */
+export { newNatsPassword } from '@passage/events';
+
 export interface DeploymentKeys {
   readonly directory: { readonly AUTH_PUBLIC_KEYS: string };
   readonly consent: {

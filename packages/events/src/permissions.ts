@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { serviceAccess, serviceNames, type DurableSpec, type ServiceName } from './access.ts';
 import type { Topology } from './topology.ts';
 
@@ -76,6 +77,16 @@ export const adminPermissions: NatsPermissions = {
   publish: { allow: [`${api}.>`, '$JS.ACK.>', '$JS.FC.>'], deny: [] },
   subscribe: { allow: ['_INBOX.>'] },
 };
+
+/**
+ * A fresh NATS password that nats-server can take from an environment variable. The server
+ * parses a variable's value as a configuration token: one that starts with a digit or a sign
+ * is read as a number and refused ("Expected a digit but got 'N'") — so a letter first, then
+ * letters and digits only (190 bits).
+ */
+export function newNatsPassword(): string {
+  return `p${randomBytes(24).toString('hex')}`;
+}
 
 /** `REFERRALS_NATS_PASSWORD`: the nats-server environment variable holding a user's password. */
 export function natsPasswordVariable(user: string): string {

@@ -118,7 +118,7 @@ export function recordSignInRefusal(refusal: SignInRefusal): void {
  */
 export function recordHttpMetrics(app: FastifyInstance): void {
   app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
+    const route = (request.is404 ? undefined : request.routeOptions.url) ?? 'unmatched';
     const method = request.method;
     metrics().add('httpRequests', { method, route, status: reply.statusCode });
     metrics().record('httpDuration', reply.elapsedTime / 1000, { method, route });

@@ -66,7 +66,8 @@ export function tracedServerFactory(handler: RequestListener): Server {
 export function nameRequestSpans(app: FastifyInstance): void {
   app.addHook('onRequest', (request, _reply, done) => {
     const span = spans.get(request.raw);
-    const route = request.routeOptions.url;
+    // A request no route took has none, whatever Fastify's not-found routing calls it ("/*").
+    const route = request.is404 ? undefined : request.routeOptions.url;
     if (span && route) {
       span.setAttribute('http.route', route);
       span.updateName(`${methodOf(request.raw)} ${route}`);
