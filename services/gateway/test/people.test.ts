@@ -167,6 +167,52 @@ describe('creating people', () => {
   });
 });
 
+describe('set-password links', () => {
+  const complete = (token: string) =>
+    http.json('POST', '/api/password-links/complete', {
+      body: { token, newPassword: 'a synthetic late link password' },
+    });
+
+  it('stop working once the person is reset to a temporary password', async () => {
+    const admin = await http.signIn('admin');
+    const userId = fresh('relink');
+    const made = await create(admin, {
+      userId,
+      displayName: 'Synthetic Relink',
+      agencyId: 'pact-ottawa',
+      roles: ['officer'],
+    });
+    expect(made.status).toBe(201);
+    const reset = await http.json<Created>('POST', `/api/people/${userId}/reset-password`, {
+      session: admin,
+      body: { credential: 'CREDENTIAL_TEMPORARY_PASSWORD' },
+    });
+    expect(reset.status).toBe(200);
+    expect(await complete(made.body.credential.linkToken)).toMatchObject({
+      status: 409,
+      body: { code: 'failed_precondition' },
+    });
+    // The temporary password is still what signs in.
+    await http.signIn(userId, reset.body.credential.temporaryPassword);
+  });
+
+  it('stop working once the person is disabled, and stay spent after they are enabled', async () => {
+    const admin = await http.signIn('admin');
+    const userId = fresh('offlink');
+    const made = await create(admin, {
+      userId,
+      displayName: 'Synthetic Offlink',
+      agencyId: 'pact-ottawa',
+      roles: ['officer'],
+    });
+    expect(made.status).toBe(201);
+    expect((await http.json('POST', `/api/people/${userId}/disable`, { session: admin, body: {} })).status).toBe(200);
+    expect(await complete(made.body.credential.linkToken)).toMatchObject({ status: 409 });
+    expect((await http.json('POST', `/api/people/${userId}/enable`, { session: admin, body: {} })).status).toBe(200);
+    expect(await complete(made.body.credential.linkToken)).toMatchObject({ status: 409 });
+  });
+});
+
 describe('what a supervisor may not do', () => {
   it('refuses touching another agency’s person, and changes nothing', async () => {
     const supervisor = await http.signIn('london-supervisor');

@@ -95,13 +95,15 @@ export interface PeopleTransaction {
   /** False when the user id is taken. */
   insert(person: NewPerson, passwordHash: string, mustChangePassword: boolean, now: Date): Promise<boolean>;
   update(userId: string, changes: PersonChanges): Promise<void>;
+  /** Disabling also spends the person's unused set-password links. */
   setDisabled(userId: string, at: Date | undefined): Promise<void>;
-  setPassword(userId: string, passwordHash: string, mustChangePassword: boolean): Promise<void>;
+  /** Also spends the person's unused set-password links. */
+  setPassword(userId: string, passwordHash: string, mustChangePassword: boolean, now: Date): Promise<void>;
   /** Revokes the person's open sessions (one, by its reference; or all but one); how many ended. */
   endSessions(userId: string, now: Date, which?: { only?: string; except?: string }): Promise<number>;
   /** Stores a link's token hash; the person's earlier unused links stop working. */
   issueLink(userId: string, tokenHash: Buffer, now: Date, expiresAt: Date): Promise<void>;
-  /** The person whose unused, unexpired link this is; the link is then spent. */
+  /** The person (not disabled) whose unused, unexpired link this is; the link is then spent. */
   takeLink(tokenHash: Buffer, now: Date): Promise<string | undefined>;
   /** The user the subject is linked to already, if another; otherwise links it. */
   link(userId: string, subject: OidcLink): Promise<string | undefined>;
@@ -300,7 +302,7 @@ export class People {
       checkManages(caller, targetOf(person));
       const password =
         kind === 'temporary_password' ? credential.temporaryPassword : randomBytes(32).toString('base64');
-      await tx.setPassword(userId, await hashPassword(password), kind === 'temporary_password');
+      await tx.setPassword(userId, await hashPassword(password), kind === 'temporary_password', now);
       if (kind === 'link') await tx.issueLink(userId, tokenHash(credential.linkToken), now, credential.expiresAt!);
       const count = await tx.endSessions(userId, now);
       await tx.record({
@@ -414,7 +416,7 @@ export class People {
         throw PassageError.invalid([
           { field: 'new_password', description: 'choose a password other than the current one' },
         ]);
-      await tx.setPassword(caller.userId, await hashPassword(chosen), false);
+      await tx.setPassword(caller.userId, await hashPassword(chosen), false, now);
       const count = await tx.endSessions(caller.userId, now, { except: caller.sessionRef });
       await tx.record({
         action: 'password_changed',
@@ -440,7 +442,7 @@ export class People {
           { field: 'token', description: 'unknown, used or expired' },
         ]);
       const person = await this.#locked(tx, owner);
-      await tx.setPassword(owner, await hashPassword(chosen), false);
+      await tx.setPassword(owner, await hashPassword(chosen), false, now);
       const count = await tx.endSessions(owner, now);
       await tx.record({
         action: 'password_link_used',
