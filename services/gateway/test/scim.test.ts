@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@passage/testing';
 import { Http, startGatewayLab, type GatewayLab } from './support.ts';
 
 // SCIM 2.0 provisioning (RFC 7643/7644) of an agency's people, by a client written here as an
@@ -222,6 +223,46 @@ describe('SCIM Groups (roles)', () => {
       await scim.patch('/Groups/admin', [{ op: 'add', path: 'members', value: [{ value: 'scim-five' }] }]),
     ).toMatchObject(scimError(403));
     expect(await scim.call('GET', '/Groups/no-such-role')).toMatchObject(scimError(404));
+  });
+
+  it('refuses taking away a person’s last role, by group or by roles: [], changing and auditing nothing', async () => {
+    expect((await scim.createUser('scim-last-role')).status).toBe(201);
+    expect(
+      await scim.patch('/Groups/intake_worker', [{ op: 'remove', path: 'members[value eq "scim-last-role"]' }]),
+    ).toMatchObject(scimError(400, 'invalidValue'));
+    expect(await scim.patch('/Users/scim-last-role', [{ op: 'replace', path: 'roles', value: [] }])).toMatchObject(
+      scimError(400, 'invalidValue'),
+    );
+    expect(
+      await scim.call('PUT', '/Users/scim-last-role', {
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+        userName: 'scim-last-role',
+        roles: [],
+      }),
+    ).toMatchObject(scimError(400, 'invalidValue'));
+    expect((await scim.call('GET', '/Users/scim-last-role')).body).toMatchObject({
+      roles: [{ value: 'intake_worker' }],
+    });
+    // One real change afterwards: once its entry is in the audit log, it is the only update there.
+    expect(
+      (await scim.patch('/Groups/supervisor', [{ op: 'add', path: 'members', value: [{ value: 'scim-last-role' }] }]))
+        .status,
+    ).toBe(200);
+    const rows = await waitFor(
+      async () =>
+        (
+          await lab.n.sql.query<{ previous: string }>(
+            `select convert_from(entry, 'UTF8')::jsonb #>> '{event,adminAction,previousRoles}' as previous
+               from audit.entries where action = 'audit.v1.admin_action'
+                and convert_from(entry, 'UTF8')::jsonb #>> '{event,adminAction,targetUserId}' = 'scim-last-role'
+                and convert_from(entry, 'UTF8')::jsonb #>> '{event,adminAction,action}' = 'person_updated'`,
+          )
+        ).rows,
+      (found) => found.length >= 1,
+      20_000,
+    );
+    expect(rows).toHaveLength(1);
+    expect(JSON.parse(rows[0]!.previous)).toEqual(['intake_worker']);
   });
 
   it('lands every SCIM change in the audit log, the client named as the actor', async () => {

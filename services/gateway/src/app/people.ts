@@ -82,6 +82,7 @@ export interface NewPerson {
 export interface PersonChanges {
   readonly displayName?: string;
   readonly email?: string;
+  /** Undefined: unchanged. Otherwise the roles from now on (never none: `[]` is refused). */
   readonly roles?: readonly string[];
   readonly language?: 'en' | 'fr';
 }
@@ -227,21 +228,32 @@ export class People {
     return person;
   }
 
+  /** Fields left undefined stay as they are; `roles: []` is refused (a person needs a role). */
   async update(caller: AdminCaller, userId: string, changes: PersonChanges): Promise<PersonRecord> {
     const now = this.#now();
     await this.#store.transaction(async (tx) => {
       const person = await this.#locked(tx, userId);
-      const roles = changes.roles && changes.roles.length > 0 ? changes.roles : undefined;
-      if (roles) checkRoleChange(caller, targetOf(person), roles, await tx.otherActiveAdmins(userId));
+      const roles = changes.roles;
+      if (roles !== undefined) checkRoleChange(caller, targetOf(person), roles, await tx.otherActiveAdmins(userId));
       else checkManages(caller, targetOf(person));
-      await tx.update(userId, { ...changes, roles });
+      const rolesChanged = roles !== undefined && [...roles].sort().join() !== [...person.roles].sort().join();
+      const changed =
+        rolesChanged ||
+        (changes.displayName !== undefined &&
+          changes.displayName !== '' &&
+          changes.displayName !== person.displayName) ||
+        (changes.email !== undefined && changes.email !== person.email) ||
+        (changes.language !== undefined && changes.language !== person.language);
+      // Nothing to change: nothing written, nothing audited.
+      if (!changed) return;
+      await tx.update(userId, { ...changes, roles: rolesChanged ? roles : undefined });
       await tx.record({
         action: 'person_updated',
         actor: actorOf(caller),
         targetUserId: userId,
         targetAgency: person.agencyId,
-        roles: roles ?? person.roles,
-        ...(roles ? { previousRoles: person.roles } : {}),
+        roles: rolesChanged ? roles : person.roles,
+        ...(rolesChanged ? { previousRoles: person.roles } : {}),
         at: now,
       });
     });
