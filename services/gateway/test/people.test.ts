@@ -255,6 +255,51 @@ describe('what a supervisor may not do', () => {
   });
 });
 
+describe('changing roles', () => {
+  it('ends a demoted auditor’s oversight feed at once; they cannot reopen it', async () => {
+    const admin = await http.signIn('admin');
+    const userId = fresh('auditor');
+    const made = await create(admin, {
+      userId,
+      displayName: 'Synthetic Auditor',
+      agencyId: 'passage-oversight',
+      roles: ['auditor'],
+      credential: 'CREDENTIAL_TEMPORARY_PASSWORD',
+    });
+    expect(made.status).toBe(201);
+    const first = await http.signIn(userId, made.body.credential.temporaryPassword);
+    const password = 'a synthetic auditor password';
+    expect(
+      (
+        await http.json('POST', '/api/session/password', {
+          session: first,
+          body: { currentPassword: made.body.credential.temporaryPassword, newPassword: password },
+        })
+      ).status,
+    ).toBe(200);
+    const session = await http.signIn(userId, password);
+    const controller = new AbortController();
+    const feed = await fetch(`${lab.gateway.url}/api/oversight/events`, {
+      headers: { cookie: session.cookie },
+      signal: controller.signal,
+    });
+    expect(feed.status).toBe(200);
+    let ended = false;
+    void (async () => {
+      const reader = feed.body!.getReader();
+      for (;;) if ((await reader.read()).done) break;
+      ended = true;
+    })().catch(() => undefined);
+
+    const demoted = await http.json('PATCH', `/api/people/${userId}`, { session: admin, body: { roles: ['officer'] } });
+    expect(demoted).toMatchObject({ status: 200, body: { person: { roles: ['officer'] } } });
+    // At once, well before the feed's 15 s heartbeat would look at the session again.
+    await waitUntil(() => Promise.resolve(ended), 10_000);
+    controller.abort();
+    expect((await http.request('GET', '/api/oversight/events', { session })).status).toBe(403);
+  }, 30_000);
+});
+
 describe('disabling people', () => {
   it('ends their sessions and live feed at once, and they cannot sign in again until enabled', async () => {
     const admin = await http.signIn('admin');

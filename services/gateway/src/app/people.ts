@@ -231,7 +231,7 @@ export class People {
   /** Fields left undefined stay as they are; `roles: []` is refused (a person needs a role). */
   async update(caller: AdminCaller, userId: string, changes: PersonChanges): Promise<PersonRecord> {
     const now = this.#now();
-    await this.#store.transaction(async (tx) => {
+    const rolesChanged = await this.#store.transaction(async (tx) => {
       const person = await this.#locked(tx, userId);
       const roles = changes.roles;
       if (roles !== undefined) checkRoleChange(caller, targetOf(person), roles, await tx.otherActiveAdmins(userId));
@@ -245,7 +245,7 @@ export class People {
         (changes.email !== undefined && changes.email !== person.email) ||
         (changes.language !== undefined && changes.language !== person.language);
       // Nothing to change: nothing written, nothing audited.
-      if (!changed) return;
+      if (!changed) return false;
       await tx.update(userId, { ...changes, roles: rolesChanged ? roles : undefined });
       await tx.record({
         action: 'person_updated',
@@ -256,7 +256,11 @@ export class People {
         ...(rolesChanged ? { previousRoles: person.roles } : {}),
         at: now,
       });
+      return rolesChanged;
     });
+    // What was granted for the old roles goes: cached caller tokens, and live feeds (which the
+    // person reopens under the new roles, and the oversight feed only as auditor or admin).
+    if (rolesChanged) this.#sessions.sessionsEnded({ userId });
     return this.#found(userId);
   }
 
