@@ -119,6 +119,15 @@ describe('creating people', () => {
     const token = made.body.credential.linkToken;
     expect(token.length).toBeGreaterThanOrEqual(40);
     expect(Date.parse(made.body.credential.expiresAt!) - Date.now()).toBeGreaterThan(71 * 3_600_000);
+    // Until the link is used the account has no password at all (no hash was worked out for one).
+    const stored = await lab.n.sql.query<{ password_hash: string }>(
+      'select password_hash from gateway.users where user_id = $1',
+      [userId],
+    );
+    expect(stored.rows).toHaveLength(1);
+    expect(stored.rows[0]!.password_hash).not.toMatch(/^scrypt\$/);
+    for (const password of ['unusable', stored.rows[0]!.password_hash])
+      expect((await http.request('POST', '/api/session', { body: { username: userId, password } })).status).toBe(401);
     // Nobody can sign in before the link is used.
     expect((await http.request('POST', '/api/session', { body: { username: userId, password: token } })).status).toBe(
       401,
@@ -461,6 +470,21 @@ describe('CSV import', () => {
     }
     const admin = await http.signIn('admin');
     expect((await http.json('GET', `/api/people/${good}`, { session: admin })).status).toBe(404);
+  });
+
+  it('refuses a file of more than 500 people whole, naming the limit', async () => {
+    const supervisor = await http.signIn('london-supervisor');
+    const prefix = fresh('csv-many');
+    const rows = Array.from({ length: 501 }, (_, i) => `${prefix}-${i},Synthetic Many ${i},intake_worker`);
+    const csv = ['user_id,display_name,roles', ...rows].join('\n');
+    const answer = await http.json<Imported>('POST', '/api/people/import', {
+      session: supervisor,
+      body: { csv, dryRun: false },
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body.errors).toEqual([{ line: 502, column: '', description: expect.stringContaining('500') }]);
+    expect(answer.body.imported).toEqual([]);
+    expect((await http.json('GET', `/api/people/${prefix}-0`, { session: supervisor })).status).toBe(404);
   });
 
   it('imports a good file whole, each person with a credential and an audit entry', async () => {

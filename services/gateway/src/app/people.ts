@@ -13,9 +13,9 @@ import {
   type Actor,
   type Target,
 } from '../domain/people.ts';
-import { checkImport, importUserIds, type ImportError } from '../domain/people-import.ts';
+import { checkImport, importUserIds, type ImportError, type ImportRow } from '../domain/people-import.ts';
 import { throttlePolicy } from '../domain/sign-in.ts';
-import { hashPassword, verifyPassword } from './passwords.ts';
+import { hashPassword, unusablePassword, verifyPassword } from './passwords.ts';
 import type { UserStore } from './ports.ts';
 
 export interface OidcLink {
@@ -185,10 +185,9 @@ export class People {
     checkCreate(caller, person.agencyId, person.roles);
     const now = this.#now();
     const credential = this.#issue(kind, now);
+    const initial = await this.#initialHash(credential);
     await this.#store.transaction(async (tx) => {
-      // A link-only person has a password nobody knows until they set their own.
-      const initial = kind === 'temporary_password' ? credential.temporaryPassword : randomBytes(32).toString('base64');
-      const created = await tx.insert(person, await hashPassword(initial), kind === 'temporary_password', now);
+      const created = await tx.insert(person, initial, kind === 'temporary_password', now);
       if (!created)
         throw new PassageError('already_exists', `the user id ${person.userId} is taken`, [
           { field: 'user_id', description: 'taken: choose another user id' },
@@ -313,12 +312,11 @@ export class People {
   ): Promise<{ person: PersonRecord; credential: IssuedCredential }> {
     const now = this.#now();
     const credential = this.#issue(kind, now);
+    const initial = await this.#initialHash(credential);
     await this.#store.transaction(async (tx) => {
       const person = await this.#locked(tx, userId);
       checkManages(caller, targetOf(person));
-      const password =
-        kind === 'temporary_password' ? credential.temporaryPassword : randomBytes(32).toString('base64');
-      await tx.setPassword(userId, await hashPassword(password), kind === 'temporary_password', now);
+      await tx.setPassword(userId, initial, kind === 'temporary_password', now);
       if (kind === 'link') await tx.issueLink(userId, tokenHash(credential.linkToken), now, credential.expiresAt!);
       const count = await tx.endSessions(userId, now);
       await tx.record({
@@ -493,12 +491,15 @@ export class People {
     if (checked.errors.length > 0 || dryRun) return { errors: checked.errors, imported: [], lines: checked.lines };
     const now = this.#now();
     const made: { userId: string; credential: IssuedCredential }[] = [];
+    // Hashed before the transaction opens: a file's worth of scrypt holds no connection or lock.
+    const prepared: { row: ImportRow; credential: IssuedCredential; initial: string }[] = [];
+    for (const row of checked.rows) {
+      const credential = this.#issue(kind, now);
+      prepared.push({ row, credential, initial: await this.#initialHash(credential) });
+    }
     await this.#store.transaction(async (tx) => {
-      for (const row of checked.rows) {
-        const credential = this.#issue(kind, now);
-        const initial =
-          kind === 'temporary_password' ? credential.temporaryPassword : randomBytes(32).toString('base64');
-        const created = await tx.insert(row, await hashPassword(initial), kind === 'temporary_password', now);
+      for (const { row, credential, initial } of prepared) {
+        const created = await tx.insert(row, initial, kind === 'temporary_password', now);
         // Taken since the check: the whole import is undone.
         if (!created)
           throw new PassageError('already_exists', `line ${row.line}: the user id ${row.userId} was just taken`, [
@@ -567,6 +568,14 @@ export class People {
           expiresAt: new Date(now.getTime() + linkLifetimeMs),
         }
       : { kind, linkToken: '', temporaryPassword: randomBytes(12).toString('base64url'), expiresAt: undefined };
+  }
+
+  /**
+   * What the account stores at first (or at a reset): the temporary password's hash, or — for a
+   * link — no password at all until the person sets one (`unusablePassword`: nothing matches it).
+   */
+  async #initialHash(credential: IssuedCredential): Promise<string> {
+    return credential.kind === 'temporary_password' ? hashPassword(credential.temporaryPassword) : unusablePassword;
   }
 
   async #found(userId: string): Promise<PersonRecord> {

@@ -243,7 +243,7 @@ export async function registerScim(app: FastifyInstance, people: People): Promis
             'userName: lowercase letters and digits in hyphenated words, at most 100',
             'invalidValue',
           );
-        // Provisioned people sign in with the identity provider; their password is random until a reset.
+        // Provisioned people sign in with the identity provider; they have no password until a reset.
         const { person } = await people.create(
           caller,
           {
