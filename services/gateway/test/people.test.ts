@@ -222,6 +222,36 @@ describe('set-password links', () => {
   });
 });
 
+describe('temporary passwords', () => {
+  it('work for 72 hours; after that, sign-in answers as a wrong password', async () => {
+    const admin = await http.signIn('admin');
+    const userId = fresh('stale');
+    const made = await create(admin, {
+      userId,
+      displayName: 'Synthetic Stale',
+      agencyId: 'pact-ottawa',
+      roles: ['officer'],
+      credential: 'CREDENTIAL_TEMPORARY_PASSWORD',
+    });
+    expect(made.status).toBe(201);
+    const lifetime = Date.parse(made.body.credential.expiresAt!) - Date.now();
+    expect(lifetime).toBeGreaterThan(71 * 3_600_000);
+    expect(lifetime).toBeLessThanOrEqual(72 * 3_600_000);
+    const temporary = made.body.credential.temporaryPassword;
+    await http.signIn(userId, temporary);
+    // Its 72 hours are over (moved into the past rather than waited for).
+    const moved = await lab.n.sql.query(
+      `update gateway.users set temporary_password_expires_at = now() - interval '1 minute' where user_id = $1`,
+      [userId],
+    );
+    expect(moved.rowCount).toBe(1);
+    const late = await http.json('POST', '/api/session', { body: { username: userId, password: temporary } });
+    const wrong = await http.json('POST', '/api/session', { body: { username: userId, password: 'a wrong password' } });
+    expect(late.status).toBe(401);
+    expect(late).toEqual(wrong);
+  });
+});
+
 describe('what a supervisor may not do', () => {
   it('refuses touching another agency’s person, and changes nothing', async () => {
     const supervisor = await http.signIn('london-supervisor');

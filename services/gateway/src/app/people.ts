@@ -9,6 +9,7 @@ import {
   isAdmin,
   linkLifetimeMs,
   passwordViolation,
+  temporaryPasswordLifetimeMs,
   visibleAgency,
   type Actor,
   type Target,
@@ -94,12 +95,13 @@ export interface PeopleTransaction {
   /** Active administrators other than this person. */
   otherActiveAdmins(userId: string): Promise<number>;
   /** False when the user id is taken. */
-  insert(person: NewPerson, passwordHash: string, mustChangePassword: boolean, now: Date): Promise<boolean>;
+  /** `temporaryUntil`: a temporary password, which must be changed and works until then. */
+  insert(person: NewPerson, passwordHash: string, temporaryUntil: Date | undefined, now: Date): Promise<boolean>;
   update(userId: string, changes: PersonChanges): Promise<void>;
   /** Disabling also spends the person's unused set-password links. */
   setDisabled(userId: string, at: Date | undefined): Promise<void>;
   /** Also spends the person's unused set-password links. */
-  setPassword(userId: string, passwordHash: string, mustChangePassword: boolean, now: Date): Promise<void>;
+  setPassword(userId: string, passwordHash: string, temporaryUntil: Date | undefined, now: Date): Promise<void>;
   /** Revokes the person's open sessions (one, by its reference; or all but one); how many ended. */
   endSessions(userId: string, now: Date, which?: { only?: string; except?: string }): Promise<number>;
   /** Stores a link's token hash; the person's earlier unused links stop working. */
@@ -144,6 +146,9 @@ export interface IssuedCredential {
   readonly expiresAt: Date | undefined;
 }
 
+/** Until when a credential is a temporary password (none for a link). */
+const temporaryUntil = (credential: IssuedCredential): Date | undefined =>
+  credential.kind === 'temporary_password' ? credential.expiresAt : undefined;
 const tokenHash = (token: string): Buffer => createHash('sha256').update(token).digest();
 const targetOf = (person: PersonRecord): Target => ({
   userId: person.userId,
@@ -187,7 +192,7 @@ export class People {
     const credential = this.#issue(kind, now);
     const initial = await this.#initialHash(credential);
     await this.#store.transaction(async (tx) => {
-      const created = await tx.insert(person, initial, kind === 'temporary_password', now);
+      const created = await tx.insert(person, initial, temporaryUntil(credential), now);
       if (!created)
         throw new PassageError('already_exists', `the user id ${person.userId} is taken`, [
           { field: 'user_id', description: 'taken: choose another user id' },
@@ -316,7 +321,7 @@ export class People {
     await this.#store.transaction(async (tx) => {
       const person = await this.#locked(tx, userId);
       checkManages(caller, targetOf(person));
-      await tx.setPassword(userId, initial, kind === 'temporary_password', now);
+      await tx.setPassword(userId, initial, temporaryUntil(credential), now);
       if (kind === 'link') await tx.issueLink(userId, tokenHash(credential.linkToken), now, credential.expiresAt!);
       const count = await tx.endSessions(userId, now);
       await tx.record({
@@ -430,7 +435,7 @@ export class People {
         throw PassageError.invalid([
           { field: 'new_password', description: 'choose a password other than the current one' },
         ]);
-      await tx.setPassword(caller.userId, await hashPassword(chosen), false, now);
+      await tx.setPassword(caller.userId, await hashPassword(chosen), undefined, now);
       const count = await tx.endSessions(caller.userId, now, { except: caller.sessionRef });
       await tx.record({
         action: 'password_changed',
@@ -456,7 +461,7 @@ export class People {
           { field: 'token', description: 'unknown, used or expired' },
         ]);
       const person = await this.#locked(tx, owner);
-      await tx.setPassword(owner, await hashPassword(chosen), false, now);
+      await tx.setPassword(owner, await hashPassword(chosen), undefined, now);
       const count = await tx.endSessions(owner, now);
       await tx.record({
         action: 'password_link_used',
@@ -499,7 +504,7 @@ export class People {
     }
     await this.#store.transaction(async (tx) => {
       for (const { row, credential, initial } of prepared) {
-        const created = await tx.insert(row, initial, kind === 'temporary_password', now);
+        const created = await tx.insert(row, initial, temporaryUntil(credential), now);
         // Taken since the check: the whole import is undone.
         if (!created)
           throw new PassageError('already_exists', `line ${row.line}: the user id ${row.userId} was just taken`, [
@@ -567,7 +572,12 @@ export class People {
           temporaryPassword: '',
           expiresAt: new Date(now.getTime() + linkLifetimeMs),
         }
-      : { kind, linkToken: '', temporaryPassword: randomBytes(12).toString('base64url'), expiresAt: undefined };
+      : {
+          kind,
+          linkToken: '',
+          temporaryPassword: randomBytes(12).toString('base64url'),
+          expiresAt: new Date(now.getTime() + temporaryPasswordLifetimeMs),
+        };
   }
 
   /**

@@ -137,3 +137,6 @@ export function passwordViolation(password: string, field: string): { field: str
 
 /** How long a set-password link works: 72 hours. */
 export const linkLifetimeMs = 72 * 3_600_000;
+
+/** How long a temporary password works (to sign in and choose one's own): as long as a link. */
+export const temporaryPasswordLifetimeMs = linkLifetimeMs;

@@ -143,11 +143,12 @@ class PgPeopleTransaction implements PeopleTransaction {
     return row?.n ?? 0;
   }
 
-  async insert(person: NewPerson, passwordHash: string, mustChangePassword: boolean, now: Date): Promise<boolean> {
+  async insert(person: NewPerson, passwordHash: string, temporaryUntil: Date | undefined, now: Date): Promise<boolean> {
     const rows = await this.#em.execute<{ user_id: string }[]>(
       `insert into gateway.users
-         (user_id, agency_id, roles, display_name, email, language, password_hash, must_change_password, created_at)
-       values (?, ?, ?::text[], ?, ?, ?, ?, ?, ?) on conflict (user_id) do nothing returning user_id`,
+         (user_id, agency_id, roles, display_name, email, language, password_hash, must_change_password,
+          temporary_password_expires_at, created_at)
+       values (?, ?, ?::text[], ?, ?, ?, ?, ?, ?, ?) on conflict (user_id) do nothing returning user_id`,
       [
         person.userId,
         person.agencyId,
@@ -156,7 +157,8 @@ class PgPeopleTransaction implements PeopleTransaction {
         person.email,
         person.language,
         passwordHash,
-        mustChangePassword,
+        temporaryUntil !== undefined,
+        temporaryUntil?.toISOString() ?? null,
         now.toISOString(),
       ],
     );
@@ -186,12 +188,12 @@ class PgPeopleTransaction implements PeopleTransaction {
     if (at) await this.#spendLinks(userId, at);
   }
 
-  async setPassword(userId: string, passwordHash: string, mustChangePassword: boolean, now: Date): Promise<void> {
-    await this.#em.execute('update gateway.users set password_hash = ?, must_change_password = ? where user_id = ?', [
-      passwordHash,
-      mustChangePassword,
-      userId,
-    ]);
+  async setPassword(userId: string, passwordHash: string, temporaryUntil: Date | undefined, now: Date): Promise<void> {
+    await this.#em.execute(
+      `update gateway.users set password_hash = ?, must_change_password = ?, temporary_password_expires_at = ?
+        where user_id = ?`,
+      [passwordHash, temporaryUntil !== undefined, temporaryUntil?.toISOString() ?? null, userId],
+    );
     // Any new password (a reset, a change, a link used) spends the person's earlier unused links.
     await this.#spendLinks(userId, now);
   }
