@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, waitUntil } from '@passage/testing';
 import { Http, startGatewayLab, type GatewayLab, type Session } from './support.ts';
@@ -277,6 +278,46 @@ describe('what a supervisor may not do', () => {
     expect(after.body).toEqual(before.body);
     // windsor-intake still signs in: no password was reset.
     await http.signIn('windsor-intake');
+  });
+
+  it('refuses taking over a peer supervisor: no password reset, no identity-provider link', async () => {
+    const admin = await http.signIn('admin');
+    const peer = fresh('peer');
+    expect(
+      (
+        await create(admin, {
+          userId: peer,
+          displayName: 'Synthetic Peer',
+          agencyId: 'london-coalition',
+          roles: ['supervisor'],
+        })
+      ).status,
+    ).toBe(201);
+    const supervisor = await http.signIn('london-supervisor');
+    const subject = { issuer: 'https://idp.example.test', subject: 'synthetic-peer-subject' };
+    for (const [path, body] of [
+      ['reset-password', { credential: 'CREDENTIAL_TEMPORARY_PASSWORD' }],
+      ['oidc-subjects', { subject }],
+    ] as const) {
+      const refused = await http.json('POST', `/api/people/${peer}/${path}`, { session: supervisor, body });
+      expect(refused).toMatchObject({ status: 403, body: { code: 'permission_denied' } });
+      expect(JSON.stringify(refused.body)).toContain('user_id');
+    }
+    const person = await http.json<{ person: Person }>('GET', `/api/people/${peer}`, { session: admin });
+    expect(person.body.person).toMatchObject({ mustChangePassword: false, oidcSubjects: [] });
+
+    // The administrator may; the audit log names the issuer and a digest of the subject, never the subject.
+    expect(
+      (await http.json('POST', `/api/people/${peer}/oidc-subjects`, { session: admin, body: { subject } })).status,
+    ).toBe(200);
+    const [entry] = await auditEntries(peer, 'oidc_linked');
+    expect(JSON.parse(entry!.event)).toMatchObject({
+      adminAction: {
+        oidcIssuer: subject.issuer,
+        oidcSubjectSha256: createHash('sha256').update(subject.subject).digest('hex'),
+      },
+    });
+    expect(entry!.event).not.toContain(subject.subject);
   });
 
   it('refuses granting a role above their own, naming the field', async () => {

@@ -6,6 +6,7 @@ import {
   checkDisable,
   checkManages,
   checkRoleChange,
+  checkTakesOver,
   isAdmin,
   linkLifetimeMs,
   passwordViolation,
@@ -68,6 +69,8 @@ export interface AdminAudit {
   readonly previousRoles?: readonly string[];
   readonly credential?: 'link' | 'temporary_password';
   readonly sessionsEnded?: number;
+  /** oidc_linked, oidc_unlinked: the issuer and the subject's SHA-256 (hex), never the subject. */
+  readonly oidc?: { readonly issuer: string; readonly subjectSha256: string };
   readonly at: Date;
 }
 
@@ -146,6 +149,11 @@ export interface IssuedCredential {
   readonly expiresAt: Date | undefined;
 }
 
+/** An identity-provider link as the audit log names it: the issuer, and a digest of the subject. */
+const oidcAudit = (link: OidcLink) => ({
+  issuer: link.issuer,
+  subjectSha256: createHash('sha256').update(link.subject).digest('hex'),
+});
 /** Until when a credential is a temporary password (none for a link). */
 const temporaryUntil = (credential: IssuedCredential): Date | undefined =>
   credential.kind === 'temporary_password' ? credential.expiresAt : undefined;
@@ -320,7 +328,7 @@ export class People {
     const initial = await this.#initialHash(credential);
     await this.#store.transaction(async (tx) => {
       const person = await this.#locked(tx, userId);
-      checkManages(caller, targetOf(person));
+      checkTakesOver(caller, targetOf(person));
       await tx.setPassword(userId, initial, temporaryUntil(credential), now);
       if (kind === 'link') await tx.issueLink(userId, tokenHash(credential.linkToken), now, credential.expiresAt!);
       const count = await tx.endSessions(userId, now);
@@ -343,7 +351,7 @@ export class People {
     const now = this.#now();
     await this.#store.transaction(async (tx) => {
       const person = await this.#locked(tx, userId);
-      checkManages(caller, targetOf(person));
+      checkTakesOver(caller, targetOf(person));
       const other = await tx.link(userId, subject);
       if (other !== undefined)
         throw new PassageError('already_exists', 'this identity-provider account is linked to another person', [
@@ -355,6 +363,7 @@ export class People {
         targetUserId: userId,
         targetAgency: person.agencyId,
         roles: person.roles,
+        oidc: oidcAudit(subject),
         at: now,
       });
     });
@@ -365,7 +374,7 @@ export class People {
     const now = this.#now();
     await this.#store.transaction(async (tx) => {
       const person = await this.#locked(tx, userId);
-      checkManages(caller, targetOf(person));
+      checkTakesOver(caller, targetOf(person));
       if (!(await tx.unlink(userId, subject)))
         throw new PassageError('not_found', 'this person has no such identity-provider link', [
           { field: 'subject', description: 'not linked to this person' },
@@ -376,6 +385,7 @@ export class People {
         targetUserId: userId,
         targetAgency: person.agencyId,
         roles: person.roles,
+        oidc: oidcAudit(subject),
         at: now,
       });
     });

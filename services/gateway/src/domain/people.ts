@@ -90,6 +90,20 @@ export function checkManages(actor: Actor, target: Target): void {
     ]);
 }
 
+/**
+ * Refuses taking over an account (resetting its password, linking or unlinking its identity
+ * provider) unless the actor is the administrator or ranks strictly above the person: a
+ * supervisor cannot take over a peer supervisor.
+ */
+export function checkTakesOver(actor: Actor, target: Target): void {
+  checkManages(actor, target);
+  if (isAdmin(actor)) return;
+  if (rankOf(target.roles) >= rankOf(actor.roles))
+    throw new PassageError('permission_denied', 'this person holds a role as high as yours', [
+      { field: 'user_id', description: 'holds a role as high as yours: ask the ministry administrator' },
+    ]);
+}
+
 /** Who the active administrators are, apart from the target. */
 export type OtherActiveAdmins = number;
 

@@ -280,6 +280,8 @@ class PgPeopleTransaction implements PeopleTransaction {
           previousRoles: [...(audit.previousRoles ?? [])],
           credential: audit.credential ?? '',
           sessionsEnded: audit.sessionsEnded ?? 0,
+          oidcIssuer: audit.oidc?.issuer ?? '',
+          oidcSubjectSha256: audit.oidc?.subjectSha256 ?? '',
         },
       },
     });
