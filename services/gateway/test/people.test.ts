@@ -254,18 +254,28 @@ describe('temporary passwords', () => {
 });
 
 describe('what a supervisor may not do', () => {
-  it('refuses touching another agency’s person, and changes nothing', async () => {
+  it('does not see another agency’s person (404, as for nobody), and changes nothing', async () => {
     const supervisor = await http.signIn('london-supervisor');
     const admin = await http.signIn('admin');
     const before = await http.json<{ person: Person }>('GET', '/api/people/windsor-intake', { session: admin });
     for (const [method, path, body] of [
+      ['GET', '/api/people/windsor-intake', undefined],
+      ['GET', '/api/people/windsor-intake/sessions', undefined],
       ['PATCH', '/api/people/windsor-intake', { roles: ['supervisor'], displayName: 'Changed' }],
       ['POST', '/api/people/windsor-intake/disable', {}],
       ['POST', '/api/people/windsor-intake/reset-password', {}],
       ['POST', '/api/people/windsor-intake/sessions/end', {}],
     ] as const) {
+      // Another agency's person is, to a supervisor, as absent as nobody: the answer tells no id exists.
       const refused = await http.json(method, path, { session: supervisor, body });
-      expect(refused, path).toMatchObject({ status: 403, body: { code: 'permission_denied' } });
+      const nobody = await http.json(method, path.replace('windsor-intake', 'nobody-at-all'), {
+        session: supervisor,
+        body,
+      });
+      expect(refused, path).toMatchObject({ status: 404, body: { code: 'not_found' } });
+      expect(JSON.stringify(refused.body).replaceAll('windsor-intake', 'nobody-at-all'), path).toBe(
+        JSON.stringify(nobody.body),
+      );
     }
     const made = await create(supervisor, {
       userId: fresh('elsewhere'),

@@ -235,16 +235,14 @@ export class People {
   }
 
   async get(caller: AdminCaller, userId: string): Promise<PersonRecord> {
-    const person = await this.#found(userId);
-    checkAgency(caller, person.agencyId, 'user_id');
-    return person;
+    return this.#visible(caller, await this.#store.person(userId), userId);
   }
 
   /** Fields left undefined stay as they are; `roles: []` is refused (a person needs a role). */
   async update(caller: AdminCaller, userId: string, changes: PersonChanges): Promise<PersonRecord> {
     const now = this.#now();
     const rolesChanged = await this.#store.transaction(async (tx) => {
-      const person = await this.#locked(tx, userId);
+      const person = await this.#lockedFor(tx, caller, userId);
       const roles = changes.roles;
       if (roles !== undefined) checkRoleChange(caller, targetOf(person), roles, await tx.otherActiveAdmins(userId));
       else checkManages(caller, targetOf(person));
@@ -279,7 +277,7 @@ export class People {
   async disable(caller: AdminCaller, userId: string): Promise<{ person: PersonRecord; sessionsEnded: number }> {
     const now = this.#now();
     const ended = await this.#store.transaction(async (tx) => {
-      const person = await this.#locked(tx, userId);
+      const person = await this.#lockedFor(tx, caller, userId);
       checkDisable(caller, targetOf(person), await tx.otherActiveAdmins(userId));
       if (person.disabledAt) return 0;
       await tx.setDisabled(userId, now);
@@ -302,7 +300,7 @@ export class People {
   async enable(caller: AdminCaller, userId: string): Promise<PersonRecord> {
     const now = this.#now();
     await this.#store.transaction(async (tx) => {
-      const person = await this.#locked(tx, userId);
+      const person = await this.#lockedFor(tx, caller, userId);
       checkManages(caller, targetOf(person));
       if (!person.disabledAt) return;
       await tx.setDisabled(userId, undefined);
@@ -327,7 +325,7 @@ export class People {
     const credential = this.#issue(kind, now);
     const initial = await this.#initialHash(credential);
     await this.#store.transaction(async (tx) => {
-      const person = await this.#locked(tx, userId);
+      const person = await this.#lockedFor(tx, caller, userId);
       checkTakesOver(caller, targetOf(person));
       await tx.setPassword(userId, initial, temporaryUntil(credential), now);
       if (kind === 'link') await tx.issueLink(userId, tokenHash(credential.linkToken), now, credential.expiresAt!);
@@ -350,7 +348,7 @@ export class People {
   async linkOidc(caller: AdminCaller, userId: string, subject: OidcLink): Promise<PersonRecord> {
     const now = this.#now();
     await this.#store.transaction(async (tx) => {
-      const person = await this.#locked(tx, userId);
+      const person = await this.#lockedFor(tx, caller, userId);
       checkTakesOver(caller, targetOf(person));
       const other = await tx.link(userId, subject);
       if (other !== undefined)
@@ -373,7 +371,7 @@ export class People {
   async unlinkOidc(caller: AdminCaller, userId: string, subject: OidcLink): Promise<PersonRecord> {
     const now = this.#now();
     await this.#store.transaction(async (tx) => {
-      const person = await this.#locked(tx, userId);
+      const person = await this.#lockedFor(tx, caller, userId);
       checkTakesOver(caller, targetOf(person));
       if (!(await tx.unlink(userId, subject)))
         throw new PassageError('not_found', 'this person has no such identity-provider link', [
@@ -393,7 +391,7 @@ export class People {
   }
 
   async sessions(caller: AdminCaller, userId: string): Promise<SessionSummary[]> {
-    const person = await this.#found(userId);
+    const person = this.#visible(caller, await this.#store.person(userId), userId);
     checkManages(caller, targetOf(person));
     return this.#store.openSessions(userId, this.#now());
   }
@@ -401,7 +399,7 @@ export class People {
   async endSessions(caller: AdminCaller, userId: string, sessionId: string): Promise<number> {
     const now = this.#now();
     const ended = await this.#store.transaction(async (tx) => {
-      const person = await this.#locked(tx, userId);
+      const person = await this.#lockedFor(tx, caller, userId);
       checkManages(caller, targetOf(person));
       const count = await tx.endSessions(userId, now, sessionId ? { only: sessionId } : {});
       if (sessionId && count === 0)
@@ -603,6 +601,26 @@ export class People {
     if (!person)
       throw new PassageError('not_found', `no person ${userId}`, [{ field: 'user_id', description: 'no such person' }]);
     return person;
+  }
+
+  /**
+   * The person, if the caller may see them: someone of another agency is, to a supervisor, as
+   * absent as someone who does not exist (one answer, NOT_FOUND: it tells no user id exists).
+   */
+  #visible<P extends PersonRecord>(caller: AdminCaller, person: P | undefined, userId: string): P {
+    checkAgency(caller, caller.agencyId);
+    const agency = visibleAgency(caller);
+    if (!person || (agency !== undefined && person.agencyId !== agency))
+      throw new PassageError('not_found', `no person ${userId}`, [{ field: 'user_id', description: 'no such person' }]);
+    return person;
+  }
+
+  async #lockedFor(
+    tx: PeopleTransaction,
+    caller: AdminCaller,
+    userId: string,
+  ): Promise<PersonRecord & { readonly passwordHash: string }> {
+    return this.#visible(caller, await tx.lock(userId), userId);
   }
 
   async #locked(tx: PeopleTransaction, userId: string): Promise<PersonRecord & { readonly passwordHash: string }> {
