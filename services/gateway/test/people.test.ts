@@ -343,6 +343,18 @@ describe('what a supervisor may not do', () => {
     });
     expect(raise).toMatchObject({ status: 403, body: { code: 'permission_denied' } });
   });
+
+  it('refuses a user id starting scim-, which only SCIM clients have', async () => {
+    const admin = await http.signIn('admin');
+    const made = await create(admin, {
+      userId: `scim-${fresh('impostor')}`,
+      displayName: 'Synthetic Impostor',
+      agencyId: 'london-coalition',
+      roles: ['intake_worker'],
+    });
+    expect(made).toMatchObject({ status: 400, body: { code: 'invalid_argument' } });
+    expect(JSON.stringify(made.body)).toContain('user_id');
+  });
 });
 
 describe('changing roles', () => {
@@ -532,6 +544,7 @@ describe('CSV import', () => {
       `${fresh('csv-above')},Synthetic Above,,london-coalition,admin,en`,
       `london-intake,Synthetic Taken,,london-coalition,intake_worker,fr`,
       `${fresh('csv-lang')},Synthetic Lang,,,intake_worker,de`,
+      `scim-${fresh('csv')},Synthetic Client Name,,,intake_worker,en`,
     ].join('\n');
     for (const dryRun of [true, false]) {
       const answer = await http.json<Imported>('POST', '/api/people/import', {
@@ -539,13 +552,14 @@ describe('CSV import', () => {
         body: { csv, dryRun },
       });
       expect(answer.status).toBe(200);
-      expect(answer.body.lines).toBe(5);
+      expect(answer.body.lines).toBe(6);
       expect(answer.body.errors.length).toBeGreaterThan(0);
       expect(answer.body.errors.map((e) => `${e.line}:${e.column}`)).toEqual([
         '3:agency_id',
         '4:roles',
         '5:user_id',
         '6:language',
+        '7:user_id',
       ]);
       expect(answer.body.imported).toEqual([]);
     }

@@ -11,6 +11,7 @@ import {
   linkLifetimeMs,
   passwordViolation,
   temporaryPasswordLifetimeMs,
+  userIdViolation,
   visibleAgency,
   type Actor,
   type Target,
@@ -196,6 +197,8 @@ export class People {
     kind: CredentialKind,
   ): Promise<{ person: PersonRecord; credential: IssuedCredential }> {
     checkCreate(caller, person.agencyId, person.roles);
+    const reserved = userIdViolation(person.userId);
+    if (reserved) throw PassageError.invalid([reserved]);
     const now = this.#now();
     const credential = this.#issue(kind, now);
     const initial = await this.#initialHash(credential);

@@ -1,5 +1,5 @@
 import { PassageError } from '@passage/errors';
-import { checkCreate, type Actor } from './people.ts';
+import { checkCreate, userIdViolation, type Actor } from './people.ts';
 
 /** The columns of a people CSV, in any order; the header names them. */
 export const importColumns = ['user_id', 'display_name', 'email', 'agency_id', 'roles', 'language'] as const;
@@ -121,6 +121,7 @@ export function checkImport(
       if (unsafe.test(value)) refuse(column, 'control characters and bidirectional overrides are not accepted');
     if (!slug.test(userId) || userId.length > 100)
       refuse('user_id', 'lowercase letters and digits in hyphenated words, at most 100');
+    else if (userIdViolation(userId)) refuse('user_id', userIdViolation(userId)!.description);
     else if (taken.has(userId)) refuse('user_id', 'taken: someone has this user id already');
     else if (seen.has(userId)) refuse('user_id', `also on line ${seen.get(userId)}`);
     else seen.set(userId, line);

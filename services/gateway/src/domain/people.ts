@@ -136,6 +136,18 @@ export function checkRoleChange(
     ]);
 }
 
+/**
+ * User ids starting `scim-` are SCIM clients' (the actor named in the audit log, ADR 30): no
+ * person may have one, so no person's actions can pass for a client's or the other way round.
+ */
+export const reservedUserIdPrefix = 'scim-';
+
+export function userIdViolation(userId: string, field = 'user_id'): { field: string; description: string } | undefined {
+  return userId.startsWith(reservedUserIdPrefix)
+    ? { field, description: `"${reservedUserIdPrefix}" starts the ids of SCIM clients: choose another user id` }
+    : undefined;
+}
+
 /** Creating: within the actor's agency (a supervisor) and the roles the actor grants. */
 export function checkCreate(actor: Actor, agencyId: string, roles: readonly string[]): void {
   checkAgency(actor, agencyId);
