@@ -406,7 +406,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     });
   }
 
-  if (deps.people) await registerScim(app, deps.people);
+  if (deps.people) await registerScim(app, deps.people, deps.log);
 
   app.get(
     '/api/events',
