@@ -98,8 +98,9 @@ it('refuses what a supervisor may not do, and changes nothing', async () => {
     'london-supervisor',
   );
   await expect(refused).rejects.toMatchObject({ code: 'permission_denied' });
+  // Another agency's person is, to a supervisor, nobody (ADR 30).
   await expect(passage('people', 'disable', 'windsor-intake', '--as', 'london-supervisor')).rejects.toMatchObject({
-    code: 'permission_denied',
+    code: 'not_found',
   });
   expect(await row('cli-elsewhere')).toBeUndefined();
   expect(await row('windsor-intake')).toMatchObject({ state: 'active' });
