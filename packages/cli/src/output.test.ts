@@ -24,6 +24,20 @@ describe('command output', () => {
     );
   });
 
+  it('defuses CSV cells a spreadsheet would run as a formula (OWASP CSV injection)', () => {
+    const names = ['=HYPERLINK("x")', '+1+2', '-2+3', '@SUM(A1)', '\tlead', '\rlead', 'plain'];
+    const csv = formatRows(
+      names.map((name) => ({ name, count: -3 })),
+      ['name', 'count'],
+      'csv',
+    );
+    expect(csv.split('\n').slice(1, 4)).toEqual([`"'=HYPERLINK(""x"")",-3`, "'+1+2,-3", "'-2+3,-3"]);
+    expect(csv).toContain("'@SUM(A1),-3");
+    expect(csv).toContain("'\tlead,-3");
+    expect(csv).toContain('"\'\rlead",-3');
+    expect(csv).toContain('\nplain,-3');
+  });
+
   it('reads durations the way people say them', () => {
     expect([duration(30, 1), duration(600, 1), duration(5400, 1), duration(3 * 86400, 1), duration(0, 0)]).toEqual([
       '30s',

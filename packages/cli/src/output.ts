@@ -7,8 +7,14 @@ export function formatRows(rows: readonly Row[], columns: readonly string[], for
   if (format === 'json') return JSON.stringify(rows, null, 2);
   if (format === 'csv') {
     const cell = (value: string | number | boolean | undefined): string => {
-      const text = value === undefined ? '' : String(value);
-      return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+      // A text a spreadsheet would run as a formula (a name, say) starts with a quote: shown, never run.
+      const text =
+        value === undefined
+          ? ''
+          : typeof value === 'string' && /^[=+\-@\t\r]/.test(value)
+            ? `'${value}`
+            : String(value);
+      return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
     };
     return [columns.join(','), ...rows.map((row) => columns.map((c) => cell(row[c])).join(','))].join('\n');
   }

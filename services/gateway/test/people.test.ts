@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, waitUntil } from '@passage/testing';
 import { Http, startGatewayLab, type GatewayLab, type Session } from './support.ts';
@@ -119,6 +120,15 @@ describe('creating people', () => {
     const token = made.body.credential.linkToken;
     expect(token.length).toBeGreaterThanOrEqual(40);
     expect(Date.parse(made.body.credential.expiresAt!) - Date.now()).toBeGreaterThan(71 * 3_600_000);
+    // Until the link is used the account has no password at all (no hash was worked out for one).
+    const stored = await lab.n.sql.query<{ password_hash: string }>(
+      'select password_hash from gateway.users where user_id = $1',
+      [userId],
+    );
+    expect(stored.rows).toHaveLength(1);
+    expect(stored.rows[0]!.password_hash).not.toMatch(/^scrypt\$/);
+    for (const password of ['unusable', stored.rows[0]!.password_hash])
+      expect((await http.request('POST', '/api/session', { body: { username: userId, password } })).status).toBe(401);
     // Nobody can sign in before the link is used.
     expect((await http.request('POST', '/api/session', { body: { username: userId, password: token } })).status).toBe(
       401,
@@ -167,19 +177,105 @@ describe('creating people', () => {
   });
 });
 
+describe('set-password links', () => {
+  const complete = (token: string) =>
+    http.json('POST', '/api/password-links/complete', {
+      body: { token, newPassword: 'a synthetic late link password' },
+    });
+
+  it('stop working once the person is reset to a temporary password', async () => {
+    const admin = await http.signIn('admin');
+    const userId = fresh('relink');
+    const made = await create(admin, {
+      userId,
+      displayName: 'Synthetic Relink',
+      agencyId: 'pact-ottawa',
+      roles: ['officer'],
+    });
+    expect(made.status).toBe(201);
+    const reset = await http.json<Created>('POST', `/api/people/${userId}/reset-password`, {
+      session: admin,
+      body: { credential: 'CREDENTIAL_TEMPORARY_PASSWORD' },
+    });
+    expect(reset.status).toBe(200);
+    expect(await complete(made.body.credential.linkToken)).toMatchObject({
+      status: 409,
+      body: { code: 'failed_precondition' },
+    });
+    // The temporary password is still what signs in.
+    await http.signIn(userId, reset.body.credential.temporaryPassword);
+  });
+
+  it('stop working once the person is disabled, and stay spent after they are enabled', async () => {
+    const admin = await http.signIn('admin');
+    const userId = fresh('offlink');
+    const made = await create(admin, {
+      userId,
+      displayName: 'Synthetic Offlink',
+      agencyId: 'pact-ottawa',
+      roles: ['officer'],
+    });
+    expect(made.status).toBe(201);
+    expect((await http.json('POST', `/api/people/${userId}/disable`, { session: admin, body: {} })).status).toBe(200);
+    expect(await complete(made.body.credential.linkToken)).toMatchObject({ status: 409 });
+    expect((await http.json('POST', `/api/people/${userId}/enable`, { session: admin, body: {} })).status).toBe(200);
+    expect(await complete(made.body.credential.linkToken)).toMatchObject({ status: 409 });
+  });
+});
+
+describe('temporary passwords', () => {
+  it('work for 72 hours; after that, sign-in answers as a wrong password', async () => {
+    const admin = await http.signIn('admin');
+    const userId = fresh('stale');
+    const made = await create(admin, {
+      userId,
+      displayName: 'Synthetic Stale',
+      agencyId: 'pact-ottawa',
+      roles: ['officer'],
+      credential: 'CREDENTIAL_TEMPORARY_PASSWORD',
+    });
+    expect(made.status).toBe(201);
+    const lifetime = Date.parse(made.body.credential.expiresAt!) - Date.now();
+    expect(lifetime).toBeGreaterThan(71 * 3_600_000);
+    expect(lifetime).toBeLessThanOrEqual(72 * 3_600_000);
+    const temporary = made.body.credential.temporaryPassword;
+    await http.signIn(userId, temporary);
+    // Its 72 hours are over (moved into the past rather than waited for).
+    const moved = await lab.n.sql.query(
+      `update gateway.users set temporary_password_expires_at = now() - interval '1 minute' where user_id = $1`,
+      [userId],
+    );
+    expect(moved.rowCount).toBe(1);
+    const late = await http.json('POST', '/api/session', { body: { username: userId, password: temporary } });
+    const wrong = await http.json('POST', '/api/session', { body: { username: userId, password: 'a wrong password' } });
+    expect(late.status).toBe(401);
+    expect(late).toEqual(wrong);
+  });
+});
+
 describe('what a supervisor may not do', () => {
-  it('refuses touching another agency’s person, and changes nothing', async () => {
+  it('does not see another agency’s person (404, as for nobody), and changes nothing', async () => {
     const supervisor = await http.signIn('london-supervisor');
     const admin = await http.signIn('admin');
     const before = await http.json<{ person: Person }>('GET', '/api/people/windsor-intake', { session: admin });
     for (const [method, path, body] of [
+      ['GET', '/api/people/windsor-intake', undefined],
+      ['GET', '/api/people/windsor-intake/sessions', undefined],
       ['PATCH', '/api/people/windsor-intake', { roles: ['supervisor'], displayName: 'Changed' }],
       ['POST', '/api/people/windsor-intake/disable', {}],
       ['POST', '/api/people/windsor-intake/reset-password', {}],
       ['POST', '/api/people/windsor-intake/sessions/end', {}],
     ] as const) {
+      // Another agency's person is, to a supervisor, as absent as nobody: the answer tells no id exists.
       const refused = await http.json(method, path, { session: supervisor, body });
-      expect(refused, path).toMatchObject({ status: 403, body: { code: 'permission_denied' } });
+      const nobody = await http.json(method, path.replace('windsor-intake', 'nobody-at-all'), {
+        session: supervisor,
+        body,
+      });
+      expect(refused, path).toMatchObject({ status: 404, body: { code: 'not_found' } });
+      expect(JSON.stringify(refused.body).replaceAll('windsor-intake', 'nobody-at-all'), path).toBe(
+        JSON.stringify(nobody.body),
+      );
     }
     const made = await create(supervisor, {
       userId: fresh('elsewhere'),
@@ -192,6 +288,46 @@ describe('what a supervisor may not do', () => {
     expect(after.body).toEqual(before.body);
     // windsor-intake still signs in: no password was reset.
     await http.signIn('windsor-intake');
+  });
+
+  it('refuses taking over a peer supervisor: no password reset, no identity-provider link', async () => {
+    const admin = await http.signIn('admin');
+    const peer = fresh('peer');
+    expect(
+      (
+        await create(admin, {
+          userId: peer,
+          displayName: 'Synthetic Peer',
+          agencyId: 'london-coalition',
+          roles: ['supervisor'],
+        })
+      ).status,
+    ).toBe(201);
+    const supervisor = await http.signIn('london-supervisor');
+    const subject = { issuer: 'https://idp.example.test', subject: 'synthetic-peer-subject' };
+    for (const [path, body] of [
+      ['reset-password', { credential: 'CREDENTIAL_TEMPORARY_PASSWORD' }],
+      ['oidc-subjects', { subject }],
+    ] as const) {
+      const refused = await http.json('POST', `/api/people/${peer}/${path}`, { session: supervisor, body });
+      expect(refused).toMatchObject({ status: 403, body: { code: 'permission_denied' } });
+      expect(JSON.stringify(refused.body)).toContain('user_id');
+    }
+    const person = await http.json<{ person: Person }>('GET', `/api/people/${peer}`, { session: admin });
+    expect(person.body.person).toMatchObject({ mustChangePassword: false, oidcSubjects: [] });
+
+    // The administrator may; the audit log names the issuer and a digest of the subject, never the subject.
+    expect(
+      (await http.json('POST', `/api/people/${peer}/oidc-subjects`, { session: admin, body: { subject } })).status,
+    ).toBe(200);
+    const [entry] = await auditEntries(peer, 'oidc_linked');
+    expect(JSON.parse(entry!.event)).toMatchObject({
+      adminAction: {
+        oidcIssuer: subject.issuer,
+        oidcSubjectSha256: createHash('sha256').update(subject.subject).digest('hex'),
+      },
+    });
+    expect(entry!.event).not.toContain(subject.subject);
   });
 
   it('refuses granting a role above their own, naming the field', async () => {
@@ -207,6 +343,63 @@ describe('what a supervisor may not do', () => {
     });
     expect(raise).toMatchObject({ status: 403, body: { code: 'permission_denied' } });
   });
+
+  it('refuses a user id starting scim-, which only SCIM clients have', async () => {
+    const admin = await http.signIn('admin');
+    const made = await create(admin, {
+      userId: `scim-${fresh('impostor')}`,
+      displayName: 'Synthetic Impostor',
+      agencyId: 'london-coalition',
+      roles: ['intake_worker'],
+    });
+    expect(made).toMatchObject({ status: 400, body: { code: 'invalid_argument' } });
+    expect(JSON.stringify(made.body)).toContain('user_id');
+  });
+});
+
+describe('changing roles', () => {
+  it('ends a demoted auditor’s oversight feed at once; they cannot reopen it', async () => {
+    const admin = await http.signIn('admin');
+    const userId = fresh('auditor');
+    const made = await create(admin, {
+      userId,
+      displayName: 'Synthetic Auditor',
+      agencyId: 'passage-oversight',
+      roles: ['auditor'],
+      credential: 'CREDENTIAL_TEMPORARY_PASSWORD',
+    });
+    expect(made.status).toBe(201);
+    const first = await http.signIn(userId, made.body.credential.temporaryPassword);
+    const password = 'a synthetic auditor password';
+    expect(
+      (
+        await http.json('POST', '/api/session/password', {
+          session: first,
+          body: { currentPassword: made.body.credential.temporaryPassword, newPassword: password },
+        })
+      ).status,
+    ).toBe(200);
+    const session = await http.signIn(userId, password);
+    const controller = new AbortController();
+    const feed = await fetch(`${lab.gateway.url}/api/oversight/events`, {
+      headers: { cookie: session.cookie },
+      signal: controller.signal,
+    });
+    expect(feed.status).toBe(200);
+    let ended = false;
+    void (async () => {
+      const reader = feed.body!.getReader();
+      for (;;) if ((await reader.read()).done) break;
+      ended = true;
+    })().catch(() => undefined);
+
+    const demoted = await http.json('PATCH', `/api/people/${userId}`, { session: admin, body: { roles: ['officer'] } });
+    expect(demoted).toMatchObject({ status: 200, body: { person: { roles: ['officer'] } } });
+    // At once, well before the feed's 15 s heartbeat would look at the session again.
+    await waitUntil(() => Promise.resolve(ended), 10_000);
+    controller.abort();
+    expect((await http.request('GET', '/api/oversight/events', { session })).status).toBe(403);
+  }, 30_000);
 });
 
 describe('disabling people', () => {
@@ -351,6 +544,7 @@ describe('CSV import', () => {
       `${fresh('csv-above')},Synthetic Above,,london-coalition,admin,en`,
       `london-intake,Synthetic Taken,,london-coalition,intake_worker,fr`,
       `${fresh('csv-lang')},Synthetic Lang,,,intake_worker,de`,
+      `scim-${fresh('csv')},Synthetic Client Name,,,intake_worker,en`,
     ].join('\n');
     for (const dryRun of [true, false]) {
       const answer = await http.json<Imported>('POST', '/api/people/import', {
@@ -358,18 +552,34 @@ describe('CSV import', () => {
         body: { csv, dryRun },
       });
       expect(answer.status).toBe(200);
-      expect(answer.body.lines).toBe(5);
+      expect(answer.body.lines).toBe(6);
       expect(answer.body.errors.length).toBeGreaterThan(0);
       expect(answer.body.errors.map((e) => `${e.line}:${e.column}`)).toEqual([
         '3:agency_id',
         '4:roles',
         '5:user_id',
         '6:language',
+        '7:user_id',
       ]);
       expect(answer.body.imported).toEqual([]);
     }
     const admin = await http.signIn('admin');
     expect((await http.json('GET', `/api/people/${good}`, { session: admin })).status).toBe(404);
+  });
+
+  it('refuses a file of more than 500 people whole, naming the limit', async () => {
+    const supervisor = await http.signIn('london-supervisor');
+    const prefix = fresh('csv-many');
+    const rows = Array.from({ length: 501 }, (_, i) => `${prefix}-${i},Synthetic Many ${i},intake_worker`);
+    const csv = ['user_id,display_name,roles', ...rows].join('\n');
+    const answer = await http.json<Imported>('POST', '/api/people/import', {
+      session: supervisor,
+      body: { csv, dryRun: false },
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body.errors).toEqual([{ line: 502, column: '', description: expect.stringContaining('500') }]);
+    expect(answer.body.imported).toEqual([]);
+    expect((await http.json('GET', `/api/people/${prefix}-0`, { session: supervisor })).status).toBe(404);
   });
 
   it('imports a good file whole, each person with a credential and an audit entry', async () => {

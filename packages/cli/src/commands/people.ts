@@ -70,7 +70,9 @@ function credentialOf(flag: string | undefined): string {
 /** What to hand the person: printed once, never stored by the command. */
 function printCredential(credential: IssuedCredential, print: (line: string) => void): void {
   if (credential.kind === 'CREDENTIAL_TEMPORARY_PASSWORD')
-    print(`temporary password (to be changed at first sign-in): ${credential.temporaryPassword}`);
+    print(
+      `temporary password (to be changed at first sign-in, until ${credential.expiresAt ?? ''}): ${credential.temporaryPassword}`,
+    );
   else print(`set-password link token (single use, until ${credential.expiresAt ?? ''}): ${credential.linkToken}`);
 }
 

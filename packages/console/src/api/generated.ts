@@ -483,7 +483,7 @@ export interface IssuedCredential {
   readonly linkToken: string;
   /** CREDENTIAL_TEMPORARY_PASSWORD. */
   readonly temporaryPassword: string;
-  /** When the link expires (a temporary password does not, but must be changed at first use). */
+  /** When the link or the temporary password stops working (72 hours); a temporary password must also be changed at first use. */
   readonly expiresAt?: string;
 }
 

@@ -14,9 +14,22 @@ export async function hashPassword(password: string): Promise<string> {
   return `scrypt$${cost.N}$${cost.r}$${cost.p}$${salt.toString('base64')}$${(await derive(password, salt)).toString('base64')}`;
 }
 
+/**
+ * What an account stores until its person sets a password with a one-time link (ADR 30): no
+ * scrypt hash, so no password ever matches it — and making it costs nothing, checking it the
+ * same as a wrong password does.
+ */
+export const unusablePassword = 'unusable$until-a-link-is-used';
+
+const decoySalt = randomBytes(16);
+
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, , , , salt, hash] = stored.split('$');
-  if (scheme !== 'scrypt' || !salt || !hash) return false;
+  if (scheme !== 'scrypt' || !salt || !hash) {
+    // No password matches; the answer takes as long as a wrong password's.
+    await derive(password, decoySalt);
+    return false;
+  }
   const expected = Buffer.from(hash, 'base64');
   const actual = await derive(password, Buffer.from(salt, 'base64'));
   return actual.length === expected.length && timingSafeEqual(actual, expected);

@@ -6,16 +6,19 @@ import {
   checkDisable,
   checkManages,
   checkRoleChange,
+  checkTakesOver,
   isAdmin,
   linkLifetimeMs,
   passwordViolation,
+  temporaryPasswordLifetimeMs,
+  userIdViolation,
   visibleAgency,
   type Actor,
   type Target,
 } from '../domain/people.ts';
-import { checkImport, importUserIds, type ImportError } from '../domain/people-import.ts';
+import { checkImport, importUserIds, type ImportError, type ImportRow } from '../domain/people-import.ts';
 import { throttlePolicy } from '../domain/sign-in.ts';
-import { hashPassword, verifyPassword } from './passwords.ts';
+import { hashPassword, unusablePassword, verifyPassword } from './passwords.ts';
 import type { UserStore } from './ports.ts';
 
 export interface OidcLink {
@@ -67,6 +70,8 @@ export interface AdminAudit {
   readonly previousRoles?: readonly string[];
   readonly credential?: 'link' | 'temporary_password';
   readonly sessionsEnded?: number;
+  /** oidc_linked, oidc_unlinked: the issuer and the subject's SHA-256 (hex), never the subject. */
+  readonly oidc?: { readonly issuer: string; readonly subjectSha256: string };
   readonly at: Date;
 }
 
@@ -82,6 +87,7 @@ export interface NewPerson {
 export interface PersonChanges {
   readonly displayName?: string;
   readonly email?: string;
+  /** Undefined: unchanged. Otherwise the roles from now on (never none: `[]` is refused). */
   readonly roles?: readonly string[];
   readonly language?: 'en' | 'fr';
 }
@@ -93,15 +99,18 @@ export interface PeopleTransaction {
   /** Active administrators other than this person. */
   otherActiveAdmins(userId: string): Promise<number>;
   /** False when the user id is taken. */
-  insert(person: NewPerson, passwordHash: string, mustChangePassword: boolean, now: Date): Promise<boolean>;
+  /** `temporaryUntil`: a temporary password, which must be changed and works until then. */
+  insert(person: NewPerson, passwordHash: string, temporaryUntil: Date | undefined, now: Date): Promise<boolean>;
   update(userId: string, changes: PersonChanges): Promise<void>;
+  /** Disabling also spends the person's unused set-password links. */
   setDisabled(userId: string, at: Date | undefined): Promise<void>;
-  setPassword(userId: string, passwordHash: string, mustChangePassword: boolean): Promise<void>;
+  /** Also spends the person's unused set-password links. */
+  setPassword(userId: string, passwordHash: string, temporaryUntil: Date | undefined, now: Date): Promise<void>;
   /** Revokes the person's open sessions (one, by its reference; or all but one); how many ended. */
   endSessions(userId: string, now: Date, which?: { only?: string; except?: string }): Promise<number>;
   /** Stores a link's token hash; the person's earlier unused links stop working. */
   issueLink(userId: string, tokenHash: Buffer, now: Date, expiresAt: Date): Promise<void>;
-  /** The person whose unused, unexpired link this is; the link is then spent. */
+  /** The person (not disabled) whose unused, unexpired link this is; the link is then spent. */
   takeLink(tokenHash: Buffer, now: Date): Promise<string | undefined>;
   /** The user the subject is linked to already, if another; otherwise links it. */
   link(userId: string, subject: OidcLink): Promise<string | undefined>;
@@ -141,6 +150,14 @@ export interface IssuedCredential {
   readonly expiresAt: Date | undefined;
 }
 
+/** An identity-provider link as the audit log names it: the issuer, and a digest of the subject. */
+const oidcAudit = (link: OidcLink) => ({
+  issuer: link.issuer,
+  subjectSha256: createHash('sha256').update(link.subject).digest('hex'),
+});
+/** Until when a credential is a temporary password (none for a link). */
+const temporaryUntil = (credential: IssuedCredential): Date | undefined =>
+  credential.kind === 'temporary_password' ? credential.expiresAt : undefined;
 const tokenHash = (token: string): Buffer => createHash('sha256').update(token).digest();
 const targetOf = (person: PersonRecord): Target => ({
   userId: person.userId,
@@ -180,12 +197,13 @@ export class People {
     kind: CredentialKind,
   ): Promise<{ person: PersonRecord; credential: IssuedCredential }> {
     checkCreate(caller, person.agencyId, person.roles);
+    const reserved = userIdViolation(person.userId);
+    if (reserved) throw PassageError.invalid([reserved]);
     const now = this.#now();
     const credential = this.#issue(kind, now);
+    const initial = await this.#initialHash(credential);
     await this.#store.transaction(async (tx) => {
-      // A link-only person has a password nobody knows until they set their own.
-      const initial = kind === 'temporary_password' ? credential.temporaryPassword : randomBytes(32).toString('base64');
-      const created = await tx.insert(person, await hashPassword(initial), kind === 'temporary_password', now);
+      const created = await tx.insert(person, initial, temporaryUntil(credential), now);
       if (!created)
         throw new PassageError('already_exists', `the user id ${person.userId} is taken`, [
           { field: 'user_id', description: 'taken: choose another user id' },
@@ -220,36 +238,49 @@ export class People {
   }
 
   async get(caller: AdminCaller, userId: string): Promise<PersonRecord> {
-    const person = await this.#found(userId);
-    checkAgency(caller, person.agencyId, 'user_id');
-    return person;
+    return this.#visible(caller, await this.#store.person(userId), userId);
   }
 
+  /** Fields left undefined stay as they are; `roles: []` is refused (a person needs a role). */
   async update(caller: AdminCaller, userId: string, changes: PersonChanges): Promise<PersonRecord> {
     const now = this.#now();
-    await this.#store.transaction(async (tx) => {
-      const person = await this.#locked(tx, userId);
-      const roles = changes.roles && changes.roles.length > 0 ? changes.roles : undefined;
-      if (roles) checkRoleChange(caller, targetOf(person), roles, await tx.otherActiveAdmins(userId));
+    const rolesChanged = await this.#store.transaction(async (tx) => {
+      const person = await this.#lockedFor(tx, caller, userId);
+      const roles = changes.roles;
+      if (roles !== undefined) checkRoleChange(caller, targetOf(person), roles, await tx.otherActiveAdmins(userId));
       else checkManages(caller, targetOf(person));
-      await tx.update(userId, { ...changes, roles });
+      const rolesChanged = roles !== undefined && [...roles].sort().join() !== [...person.roles].sort().join();
+      const changed =
+        rolesChanged ||
+        (changes.displayName !== undefined &&
+          changes.displayName !== '' &&
+          changes.displayName !== person.displayName) ||
+        (changes.email !== undefined && changes.email !== person.email) ||
+        (changes.language !== undefined && changes.language !== person.language);
+      // Nothing to change: nothing written, nothing audited.
+      if (!changed) return false;
+      await tx.update(userId, { ...changes, roles: rolesChanged ? roles : undefined });
       await tx.record({
         action: 'person_updated',
         actor: actorOf(caller),
         targetUserId: userId,
         targetAgency: person.agencyId,
-        roles: roles ?? person.roles,
-        ...(roles ? { previousRoles: person.roles } : {}),
+        roles: rolesChanged ? roles : person.roles,
+        ...(rolesChanged ? { previousRoles: person.roles } : {}),
         at: now,
       });
+      return rolesChanged;
     });
+    // What was granted for the old roles goes: cached caller tokens, and live feeds (which the
+    // person reopens under the new roles, and the oversight feed only as auditor or admin).
+    if (rolesChanged) this.#sessions.sessionsEnded({ userId });
     return this.#found(userId);
   }
 
   async disable(caller: AdminCaller, userId: string): Promise<{ person: PersonRecord; sessionsEnded: number }> {
     const now = this.#now();
     const ended = await this.#store.transaction(async (tx) => {
-      const person = await this.#locked(tx, userId);
+      const person = await this.#lockedFor(tx, caller, userId);
       checkDisable(caller, targetOf(person), await tx.otherActiveAdmins(userId));
       if (person.disabledAt) return 0;
       await tx.setDisabled(userId, now);
@@ -272,7 +303,7 @@ export class People {
   async enable(caller: AdminCaller, userId: string): Promise<PersonRecord> {
     const now = this.#now();
     await this.#store.transaction(async (tx) => {
-      const person = await this.#locked(tx, userId);
+      const person = await this.#lockedFor(tx, caller, userId);
       checkManages(caller, targetOf(person));
       if (!person.disabledAt) return;
       await tx.setDisabled(userId, undefined);
@@ -295,12 +326,11 @@ export class People {
   ): Promise<{ person: PersonRecord; credential: IssuedCredential }> {
     const now = this.#now();
     const credential = this.#issue(kind, now);
+    const initial = await this.#initialHash(credential);
     await this.#store.transaction(async (tx) => {
-      const person = await this.#locked(tx, userId);
-      checkManages(caller, targetOf(person));
-      const password =
-        kind === 'temporary_password' ? credential.temporaryPassword : randomBytes(32).toString('base64');
-      await tx.setPassword(userId, await hashPassword(password), kind === 'temporary_password');
+      const person = await this.#lockedFor(tx, caller, userId);
+      checkTakesOver(caller, targetOf(person));
+      await tx.setPassword(userId, initial, temporaryUntil(credential), now);
       if (kind === 'link') await tx.issueLink(userId, tokenHash(credential.linkToken), now, credential.expiresAt!);
       const count = await tx.endSessions(userId, now);
       await tx.record({
@@ -321,8 +351,8 @@ export class People {
   async linkOidc(caller: AdminCaller, userId: string, subject: OidcLink): Promise<PersonRecord> {
     const now = this.#now();
     await this.#store.transaction(async (tx) => {
-      const person = await this.#locked(tx, userId);
-      checkManages(caller, targetOf(person));
+      const person = await this.#lockedFor(tx, caller, userId);
+      checkTakesOver(caller, targetOf(person));
       const other = await tx.link(userId, subject);
       if (other !== undefined)
         throw new PassageError('already_exists', 'this identity-provider account is linked to another person', [
@@ -334,6 +364,7 @@ export class People {
         targetUserId: userId,
         targetAgency: person.agencyId,
         roles: person.roles,
+        oidc: oidcAudit(subject),
         at: now,
       });
     });
@@ -343,8 +374,8 @@ export class People {
   async unlinkOidc(caller: AdminCaller, userId: string, subject: OidcLink): Promise<PersonRecord> {
     const now = this.#now();
     await this.#store.transaction(async (tx) => {
-      const person = await this.#locked(tx, userId);
-      checkManages(caller, targetOf(person));
+      const person = await this.#lockedFor(tx, caller, userId);
+      checkTakesOver(caller, targetOf(person));
       if (!(await tx.unlink(userId, subject)))
         throw new PassageError('not_found', 'this person has no such identity-provider link', [
           { field: 'subject', description: 'not linked to this person' },
@@ -355,6 +386,7 @@ export class People {
         targetUserId: userId,
         targetAgency: person.agencyId,
         roles: person.roles,
+        oidc: oidcAudit(subject),
         at: now,
       });
     });
@@ -362,7 +394,7 @@ export class People {
   }
 
   async sessions(caller: AdminCaller, userId: string): Promise<SessionSummary[]> {
-    const person = await this.#found(userId);
+    const person = this.#visible(caller, await this.#store.person(userId), userId);
     checkManages(caller, targetOf(person));
     return this.#store.openSessions(userId, this.#now());
   }
@@ -370,7 +402,7 @@ export class People {
   async endSessions(caller: AdminCaller, userId: string, sessionId: string): Promise<number> {
     const now = this.#now();
     const ended = await this.#store.transaction(async (tx) => {
-      const person = await this.#locked(tx, userId);
+      const person = await this.#lockedFor(tx, caller, userId);
       checkManages(caller, targetOf(person));
       const count = await tx.endSessions(userId, now, sessionId ? { only: sessionId } : {});
       if (sessionId && count === 0)
@@ -414,7 +446,7 @@ export class People {
         throw PassageError.invalid([
           { field: 'new_password', description: 'choose a password other than the current one' },
         ]);
-      await tx.setPassword(caller.userId, await hashPassword(chosen), false);
+      await tx.setPassword(caller.userId, await hashPassword(chosen), undefined, now);
       const count = await tx.endSessions(caller.userId, now, { except: caller.sessionRef });
       await tx.record({
         action: 'password_changed',
@@ -440,7 +472,7 @@ export class People {
           { field: 'token', description: 'unknown, used or expired' },
         ]);
       const person = await this.#locked(tx, owner);
-      await tx.setPassword(owner, await hashPassword(chosen), false);
+      await tx.setPassword(owner, await hashPassword(chosen), undefined, now);
       const count = await tx.endSessions(owner, now);
       await tx.record({
         action: 'password_link_used',
@@ -475,12 +507,15 @@ export class People {
     if (checked.errors.length > 0 || dryRun) return { errors: checked.errors, imported: [], lines: checked.lines };
     const now = this.#now();
     const made: { userId: string; credential: IssuedCredential }[] = [];
+    // Hashed before the transaction opens: a file's worth of scrypt holds no connection or lock.
+    const prepared: { row: ImportRow; credential: IssuedCredential; initial: string }[] = [];
+    for (const row of checked.rows) {
+      const credential = this.#issue(kind, now);
+      prepared.push({ row, credential, initial: await this.#initialHash(credential) });
+    }
     await this.#store.transaction(async (tx) => {
-      for (const row of checked.rows) {
-        const credential = this.#issue(kind, now);
-        const initial =
-          kind === 'temporary_password' ? credential.temporaryPassword : randomBytes(32).toString('base64');
-        const created = await tx.insert(row, await hashPassword(initial), kind === 'temporary_password', now);
+      for (const { row, credential, initial } of prepared) {
+        const created = await tx.insert(row, initial, temporaryUntil(credential), now);
         // Taken since the check: the whole import is undone.
         if (!created)
           throw new PassageError('already_exists', `line ${row.line}: the user id ${row.userId} was just taken`, [
@@ -548,7 +583,20 @@ export class People {
           temporaryPassword: '',
           expiresAt: new Date(now.getTime() + linkLifetimeMs),
         }
-      : { kind, linkToken: '', temporaryPassword: randomBytes(12).toString('base64url'), expiresAt: undefined };
+      : {
+          kind,
+          linkToken: '',
+          temporaryPassword: randomBytes(12).toString('base64url'),
+          expiresAt: new Date(now.getTime() + temporaryPasswordLifetimeMs),
+        };
+  }
+
+  /**
+   * What the account stores at first (or at a reset): the temporary password's hash, or — for a
+   * link — no password at all until the person sets one (`unusablePassword`: nothing matches it).
+   */
+  async #initialHash(credential: IssuedCredential): Promise<string> {
+    return credential.kind === 'temporary_password' ? hashPassword(credential.temporaryPassword) : unusablePassword;
   }
 
   async #found(userId: string): Promise<PersonRecord> {
@@ -556,6 +604,26 @@ export class People {
     if (!person)
       throw new PassageError('not_found', `no person ${userId}`, [{ field: 'user_id', description: 'no such person' }]);
     return person;
+  }
+
+  /**
+   * The person, if the caller may see them: someone of another agency is, to a supervisor, as
+   * absent as someone who does not exist (one answer, NOT_FOUND: it tells no user id exists).
+   */
+  #visible<P extends PersonRecord>(caller: AdminCaller, person: P | undefined, userId: string): P {
+    checkAgency(caller, caller.agencyId);
+    const agency = visibleAgency(caller);
+    if (!person || (agency !== undefined && person.agencyId !== agency))
+      throw new PassageError('not_found', `no person ${userId}`, [{ field: 'user_id', description: 'no such person' }]);
+    return person;
+  }
+
+  async #lockedFor(
+    tx: PeopleTransaction,
+    caller: AdminCaller,
+    userId: string,
+  ): Promise<PersonRecord & { readonly passwordHash: string }> {
+    return this.#visible(caller, await tx.lock(userId), userId);
   }
 
   async #locked(tx: PeopleTransaction, userId: string): Promise<PersonRecord & { readonly passwordHash: string }> {

@@ -9,6 +9,8 @@ export interface UserRecord extends Caller {
   readonly disabled?: boolean;
   /** Signed in with a temporary password: only a password change until they choose their own. */
   readonly mustChangePassword?: boolean;
+  /** When the temporary password (mustChangePassword) stops working: sign-in then answers as a wrong password. */
+  readonly temporaryPasswordExpiresAt?: Date;
 }
 
 /** What one sign-in attempt is counted under (ADR 0021). */

@@ -76,7 +76,12 @@ export class Sessions {
       throw refused;
     }
     // A disabled account answers as a wrong password does (ADR 30): nothing tells a guesser it exists.
-    if (!user || user.disabled || !matches) {
+    // So does a temporary password past its 72 hours.
+    const expired =
+      user?.mustChangePassword === true &&
+      user.temporaryPasswordExpiresAt !== undefined &&
+      user.temporaryPasswordExpiresAt.getTime() <= now.getTime();
+    if (!user || user.disabled || !matches || expired) {
       const lockedOut = user !== undefined && !matches && locksAccount(admission.counts);
       this.#onRefused?.({ reason: 'bad_credentials', lockedOut });
       if (lockedOut) await this.endAccountSessions(user.userId, now);

@@ -1,5 +1,5 @@
 import { PassageError } from '@passage/errors';
-import { checkCreate, type Actor } from './people.ts';
+import { checkCreate, userIdViolation, type Actor } from './people.ts';
 
 /** The columns of a people CSV, in any order; the header names them. */
 export const importColumns = ['user_id', 'display_name', 'email', 'agency_id', 'roles', 'language'] as const;
@@ -74,6 +74,9 @@ export function csvRecords(text: string): { line: number; fields: string[] }[] |
   return records;
 }
 
+/** The most people one CSV file may make (each is a credential and an audit entry in one transaction). */
+export const importRowLimit = 500;
+
 /**
  * Every error of a people CSV, by line, against what the actor may do (their agency, the roles
  * they grant) and the user ids already taken; and the rows, when there is none.
@@ -95,6 +98,13 @@ export function checkImport(
   for (const name of requiredColumns)
     if (!names.includes(name)) errors.push({ line: header.line, column: name, description: 'a required column' });
   if (errors.length > 0) return { rows: [], errors, lines: lines.length };
+  const over = lines[importRowLimit];
+  if (over)
+    return {
+      rows: [],
+      errors: [{ line: over.line, column: '', description: `at most ${importRowLimit} people in one file: split it` }],
+      lines: lines.length,
+    };
   const rows: ImportRow[] = [];
   const seen = new Map<string, number>();
   for (const { line, fields } of lines) {
@@ -111,6 +121,7 @@ export function checkImport(
       if (unsafe.test(value)) refuse(column, 'control characters and bidirectional overrides are not accepted');
     if (!slug.test(userId) || userId.length > 100)
       refuse('user_id', 'lowercase letters and digits in hyphenated words, at most 100');
+    else if (userIdViolation(userId)) refuse('user_id', userIdViolation(userId)!.description);
     else if (taken.has(userId)) refuse('user_id', 'taken: someone has this user id already');
     else if (seen.has(userId)) refuse('user_id', `also on line ${seen.get(userId)}`);
     else seen.set(userId, line);
@@ -136,5 +147,6 @@ export function importUserIds(text: string): string[] {
   const records = csvRecords(text);
   if (!Array.isArray(records) || !records[0]) return [];
   const at = records[0].fields.map((name) => name.trim().toLowerCase()).indexOf('user_id');
-  return at < 0 ? [] : records.slice(1).map((record) => (record.fields[at] ?? '').trim());
+  // A file over the limit is refused whole: its ids past the limit are never looked up.
+  return at < 0 ? [] : records.slice(1, importRowLimit + 1).map((record) => (record.fields[at] ?? '').trim());
 }

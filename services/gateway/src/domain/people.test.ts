@@ -7,6 +7,7 @@ import {
   checkGrant,
   checkManages,
   checkRoleChange,
+  checkTakesOver,
   personRoles,
   rankOf,
   roleRank,
@@ -52,6 +53,14 @@ describe('people administration rules', () => {
     expect(refusal(() => checkManages(londonSupervisor, person({ agencyId: 'pact-ottawa' }))).code).toBe(
       'permission_denied',
     );
+  });
+
+  it('lets a supervisor take over (reset, link) only people ranked strictly below them', () => {
+    expect(() => checkTakesOver(londonSupervisor, person())).not.toThrow();
+    const peer = refusal(() => checkTakesOver(londonSupervisor, person({ roles: ['supervisor'] })));
+    expect(peer.code).toBe('permission_denied');
+    expect(peer.violations.map((v) => v.field)).toEqual(['user_id']);
+    expect(() => checkTakesOver(admin, person({ roles: ['admin'] }))).not.toThrow();
   });
 
   it('refuses a supervisor granting a role above their own, naming roles', () => {

@@ -90,6 +90,20 @@ export function checkManages(actor: Actor, target: Target): void {
     ]);
 }
 
+/**
+ * Refuses taking over an account (resetting its password, linking or unlinking its identity
+ * provider) unless the actor is the administrator or ranks strictly above the person: a
+ * supervisor cannot take over a peer supervisor.
+ */
+export function checkTakesOver(actor: Actor, target: Target): void {
+  checkManages(actor, target);
+  if (isAdmin(actor)) return;
+  if (rankOf(target.roles) >= rankOf(actor.roles))
+    throw new PassageError('permission_denied', 'this person holds a role as high as yours', [
+      { field: 'user_id', description: 'holds a role as high as yours: ask the ministry administrator' },
+    ]);
+}
+
 /** Who the active administrators are, apart from the target. */
 export type OtherActiveAdmins = number;
 
@@ -122,6 +136,18 @@ export function checkRoleChange(
     ]);
 }
 
+/**
+ * User ids starting `scim-` are SCIM clients' (the actor named in the audit log, ADR 30): no
+ * person may have one, so no person's actions can pass for a client's or the other way round.
+ */
+export const reservedUserIdPrefix = 'scim-';
+
+export function userIdViolation(userId: string, field = 'user_id'): { field: string; description: string } | undefined {
+  return userId.startsWith(reservedUserIdPrefix)
+    ? { field, description: `"${reservedUserIdPrefix}" starts the ids of SCIM clients: choose another user id` }
+    : undefined;
+}
+
 /** Creating: within the actor's agency (a supervisor) and the roles the actor grants. */
 export function checkCreate(actor: Actor, agencyId: string, roles: readonly string[]): void {
   checkAgency(actor, agencyId);
@@ -137,3 +163,6 @@ export function passwordViolation(password: string, field: string): { field: str
 
 /** How long a set-password link works: 72 hours. */
 export const linkLifetimeMs = 72 * 3_600_000;
+
+/** How long a temporary password works (to sign in and choose one's own): as long as a link. */
+export const temporaryPasswordLifetimeMs = linkLifetimeMs;

@@ -143,11 +143,12 @@ class PgPeopleTransaction implements PeopleTransaction {
     return row?.n ?? 0;
   }
 
-  async insert(person: NewPerson, passwordHash: string, mustChangePassword: boolean, now: Date): Promise<boolean> {
+  async insert(person: NewPerson, passwordHash: string, temporaryUntil: Date | undefined, now: Date): Promise<boolean> {
     const rows = await this.#em.execute<{ user_id: string }[]>(
       `insert into gateway.users
-         (user_id, agency_id, roles, display_name, email, language, password_hash, must_change_password, created_at)
-       values (?, ?, ?::text[], ?, ?, ?, ?, ?, ?) on conflict (user_id) do nothing returning user_id`,
+         (user_id, agency_id, roles, display_name, email, language, password_hash, must_change_password,
+          temporary_password_expires_at, created_at)
+       values (?, ?, ?::text[], ?, ?, ?, ?, ?, ?, ?) on conflict (user_id) do nothing returning user_id`,
       [
         person.userId,
         person.agencyId,
@@ -156,7 +157,8 @@ class PgPeopleTransaction implements PeopleTransaction {
         person.email,
         person.language,
         passwordHash,
-        mustChangePassword,
+        temporaryUntil !== undefined,
+        temporaryUntil?.toISOString() ?? null,
         now.toISOString(),
       ],
     );
@@ -182,12 +184,23 @@ class PgPeopleTransaction implements PeopleTransaction {
       at?.toISOString() ?? null,
       userId,
     ]);
+    // A disabled person's unused links are spent: enabling them again does not revive a link.
+    if (at) await this.#spendLinks(userId, at);
   }
 
-  async setPassword(userId: string, passwordHash: string, mustChangePassword: boolean): Promise<void> {
-    await this.#em.execute('update gateway.users set password_hash = ?, must_change_password = ? where user_id = ?', [
-      passwordHash,
-      mustChangePassword,
+  async setPassword(userId: string, passwordHash: string, temporaryUntil: Date | undefined, now: Date): Promise<void> {
+    await this.#em.execute(
+      `update gateway.users set password_hash = ?, must_change_password = ?, temporary_password_expires_at = ?
+        where user_id = ?`,
+      [passwordHash, temporaryUntil !== undefined, temporaryUntil?.toISOString() ?? null, userId],
+    );
+    // Any new password (a reset, a change, a link used) spends the person's earlier unused links.
+    await this.#spendLinks(userId, now);
+  }
+
+  async #spendLinks(userId: string, now: Date): Promise<void> {
+    await this.#em.execute('update gateway.password_links set used_at = ? where user_id = ? and used_at is null', [
+      now.toISOString(),
       userId,
     ]);
   }
@@ -206,10 +219,7 @@ class PgPeopleTransaction implements PeopleTransaction {
   }
 
   async issueLink(userId: string, tokenHash: Buffer, now: Date, expiresAt: Date): Promise<void> {
-    await this.#em.execute('update gateway.password_links set used_at = ? where user_id = ? and used_at is null', [
-      now.toISOString(),
-      userId,
-    ]);
+    await this.#spendLinks(userId, now);
     await this.#em.execute(
       'insert into gateway.password_links (token_hash, user_id, created_at, expires_at) values (?, ?, ?, ?)',
       [tokenHash, userId, now.toISOString(), expiresAt.toISOString()],
@@ -218,8 +228,11 @@ class PgPeopleTransaction implements PeopleTransaction {
 
   async takeLink(tokenHash: Buffer, now: Date): Promise<string | undefined> {
     const rows = await this.#em.execute<{ user_id: string }[]>(
-      `update gateway.password_links set used_at = ?
-        where token_hash = ? and used_at is null and expires_at > ? returning user_id`,
+      `update gateway.password_links l set used_at = ?
+        from gateway.users u
+        where l.token_hash = ? and l.used_at is null and l.expires_at > ?
+          and u.user_id = l.user_id and u.disabled_at is null
+        returning l.user_id`,
       [now.toISOString(), tokenHash, now.toISOString()],
     );
     return rows[0]?.user_id;
@@ -267,6 +280,8 @@ class PgPeopleTransaction implements PeopleTransaction {
           previousRoles: [...(audit.previousRoles ?? [])],
           credential: audit.credential ?? '',
           sessionsEnded: audit.sessionsEnded ?? 0,
+          oidcIssuer: audit.oidc?.issuer ?? '',
+          oidcSubjectSha256: audit.oidc?.subjectSha256 ?? '',
         },
       },
     });

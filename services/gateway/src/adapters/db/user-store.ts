@@ -11,6 +11,7 @@ interface UserRow {
   password_hash: string;
   disabled_at: Date | null;
   must_change_password: boolean;
+  temporary_password_expires_at: Date | null;
 }
 
 type Scope = keyof AttemptCounts;
@@ -30,6 +31,9 @@ const userOf = (row: UserRow): UserRecord => ({
   passwordHash: row.password_hash,
   disabled: row.disabled_at !== null,
   mustChangePassword: row.must_change_password,
+  ...(row.temporary_password_expires_at
+    ? { temporaryPasswordExpiresAt: new Date(row.temporary_password_expires_at) }
+    : {}),
 });
 
 export class PgUserStore implements UserStore {

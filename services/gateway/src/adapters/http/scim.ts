@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isPassageError } from '@passage/platform';
+import { isPassageError, type Logger } from '@passage/platform';
 import { personRoles } from '../../domain/people.ts';
 import type { AdminCaller, People, PersonRecord } from '../../app/people.ts';
 
@@ -151,7 +151,28 @@ function equalityFilter(filter: string, attribute: string): string {
   return match[2]!.replace(/\\(.)/g, '$1');
 }
 
-export async function registerScim(app: FastifyInstance, people: People): Promise<void> {
+/**
+ * What the log says of a SCIM request that failed unexpectedly: the route's template (never
+ * its path, which names a user), the method, and the error's kind and code — never its
+ * message, which may quote a value (a name, an email) from the request or the database.
+ */
+export function scimFailure(
+  error: unknown,
+  method: string,
+  route: string | undefined,
+): { method: string; route: string; error: { name: string; code: string } } {
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
+  return {
+    method,
+    route: route ?? 'unmatched',
+    error: {
+      name: typeof name === 'string' ? name : typeof error,
+      code: typeof code === 'string' || typeof code === 'number' ? String(code) : '',
+    },
+  };
+}
+
+export async function registerScim(app: FastifyInstance, people: People, log: Logger): Promise<void> {
   await app.register(
     // eslint-disable-next-line @typescript-eslint/require-await -- Fastify takes an async plugin
     async (scim) => {
@@ -166,10 +187,13 @@ export async function registerScim(app: FastifyInstance, people: People): Promis
           done(new ScimError(400, 'the body is not JSON', 'invalidSyntax'), undefined);
         }
       });
-      scim.setErrorHandler((error, _request, reply) => {
+      scim.setErrorHandler((error, request, reply) => {
         if (error instanceof ScimError) return sendError(reply, error.status, error.message, error.scimType);
+        const logged = () =>
+          log.error(scimFailure(error, request.method, request.routeOptions.url), 'SCIM request failed');
         if (isPassageError(error)) {
           const status = statusOf[error.code] ?? 500;
+          if (status === 500) logged();
           const type =
             error.code === 'already_exists'
               ? 'uniqueness'
@@ -182,6 +206,7 @@ export async function registerScim(app: FastifyInstance, people: People): Promis
         const statusCode = (error as { statusCode?: number }).statusCode;
         if (statusCode && statusCode >= 400 && statusCode < 500)
           return sendError(reply, statusCode, (error as Error).message);
+        logged();
         return sendError(reply, 500, 'something went wrong on our side');
       });
       scim.addHook('onRequest', async (request: FastifyRequest) => {
@@ -243,7 +268,7 @@ export async function registerScim(app: FastifyInstance, people: People): Promis
             'userName: lowercase letters and digits in hyphenated words, at most 100',
             'invalidValue',
           );
-        // Provisioned people sign in with the identity provider; their password is random until a reset.
+        // Provisioned people sign in with the identity provider; they have no password until a reset.
         const { person } = await people.create(
           caller,
           {

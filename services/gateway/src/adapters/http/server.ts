@@ -406,7 +406,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     });
   }
 
-  if (deps.people) await registerScim(app, deps.people);
+  if (deps.people) await registerScim(app, deps.people, deps.log);
 
   app.get(
     '/api/events',
@@ -434,18 +434,28 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     async (request, reply) => {
       const { id, record } = await authenticate(request, sessions);
       requirePasswordChosen(record);
-      if (!record.user.roles.some((role) => role === 'auditor' || role === 'admin')) {
+      if (!mayOversee(record.user.roles)) {
         throw new PassageError('permission_denied', 'the oversight feed needs the auditor or admin role');
       }
-      await deps.feed.oversight(request, reply, feedSession(sessions, id, record));
+      await deps.feed.oversight(request, reply, feedSession(sessions, id, record, mayOversee));
     },
   );
   app.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger());
   return app;
 }
 
-/** A session as a feed sees it: still valid while it resolves to the same person at the same agency. */
-function feedSession(sessions: Sessions, id: string, record: SessionRecord): FeedSession {
+const mayOversee = (roles: readonly string[]): boolean => roles.some((role) => role === 'auditor' || role === 'admin');
+
+/**
+ * A session as a feed sees it: still valid while it resolves to the same person at the same
+ * agency (and, for a feed that needs them, with roles that still allow it).
+ */
+function feedSession(
+  sessions: Sessions,
+  id: string,
+  record: SessionRecord,
+  allowed: (roles: readonly string[]) => boolean = () => true,
+): FeedSession {
   return {
     key: sessionRef(id),
     userId: record.user.userId,
@@ -453,7 +463,9 @@ function feedSession(sessions: Sessions, id: string, record: SessionRecord): Fee
     expiresAt: record.expiresAt,
     stillValid: async () => {
       const now = await sessions.resolve(id);
-      return now?.user.userId === record.user.userId && now.user.agencyId === record.user.agencyId;
+      return (
+        now?.user.userId === record.user.userId && now.user.agencyId === record.user.agencyId && allowed(now.user.roles)
+      );
     },
   };
 }

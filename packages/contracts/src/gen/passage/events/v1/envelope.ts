@@ -213,6 +213,12 @@ export interface AdminAction {
   credential: string;
   /** How many sessions ended. */
   sessionsEnded: number;
+  /**
+   * oidc_linked, oidc_unlinked: the identity provider's issuer, and the SHA-256 (hex) of the
+   * subject (never the subject itself).
+   */
+  oidcIssuer: string;
+  oidcSubjectSha256: string;
 }
 
 function createBaseActor(): Actor {
@@ -2537,6 +2543,8 @@ function createBaseAdminAction(): AdminAction {
     previousRoles: [],
     credential: '',
     sessionsEnded: 0,
+    oidcIssuer: '',
+    oidcSubjectSha256: '',
   };
 }
 
@@ -2562,6 +2570,12 @@ export const AdminAction: MessageFns<AdminAction> = {
     }
     if (message.sessionsEnded !== 0) {
       writer.uint32(56).int32(message.sessionsEnded);
+    }
+    if (message.oidcIssuer !== '') {
+      writer.uint32(66).string(message.oidcIssuer);
+    }
+    if (message.oidcSubjectSha256 !== '') {
+      writer.uint32(74).string(message.oidcSubjectSha256);
     }
     return writer;
   },
@@ -2635,6 +2649,22 @@ export const AdminAction: MessageFns<AdminAction> = {
             message.sessionsEnded = reader.int32();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.oidcIssuer = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.oidcSubjectSha256 = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2672,6 +2702,16 @@ export const AdminAction: MessageFns<AdminAction> = {
         : isSet(object.sessions_ended)
           ? globalThis.Number(object.sessions_ended)
           : 0,
+      oidcIssuer: isSet(object.oidcIssuer)
+        ? globalThis.String(object.oidcIssuer)
+        : isSet(object.oidc_issuer)
+          ? globalThis.String(object.oidc_issuer)
+          : '',
+      oidcSubjectSha256: isSet(object.oidcSubjectSha256)
+        ? globalThis.String(object.oidcSubjectSha256)
+        : isSet(object.oidc_subject_sha256)
+          ? globalThis.String(object.oidc_subject_sha256)
+          : '',
     };
   },
 
@@ -2698,6 +2738,12 @@ export const AdminAction: MessageFns<AdminAction> = {
     if (message.sessionsEnded !== 0) {
       obj.sessionsEnded = Math.round(message.sessionsEnded);
     }
+    if (message.oidcIssuer !== '') {
+      obj.oidcIssuer = message.oidcIssuer;
+    }
+    if (message.oidcSubjectSha256 !== '') {
+      obj.oidcSubjectSha256 = message.oidcSubjectSha256;
+    }
     return obj;
   },
 
@@ -2713,6 +2759,8 @@ export const AdminAction: MessageFns<AdminAction> = {
     message.previousRoles = object.previousRoles?.map((e) => e) || [];
     message.credential = object.credential ?? '';
     message.sessionsEnded = object.sessionsEnded ?? 0;
+    message.oidcIssuer = object.oidcIssuer ?? '';
+    message.oidcSubjectSha256 = object.oidcSubjectSha256 ?? '';
     return message;
   },
 };

@@ -108,7 +108,10 @@ export interface IssuedCredential {
   linkToken: string;
   /** CREDENTIAL_TEMPORARY_PASSWORD. */
   temporaryPassword: string;
-  /** When the link expires (a temporary password does not, but must be changed at first use). */
+  /**
+   * When the link or the temporary password stops working (72 hours); a temporary password must
+   * also be changed at first use.
+   */
   expiresAt?: Date | undefined;
 }
 
