@@ -92,7 +92,7 @@ async function toError(response: Response): Promise<ApiError> {
  * submission (so a retry after a lost answer cannot send a referral twice); fresh otherwise.
  */
 export async function request<T>(
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
   body?: unknown,
   idempotencyKey?: string,
@@ -171,7 +171,7 @@ export function read<T>(path: string, request: object, fromPath: readonly string
 }
 
 export function send<T>(
-  method: 'POST' | 'PUT' | 'DELETE',
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
   body: object,
   fromPath: readonly string[],

@@ -10,6 +10,8 @@ describe('a refused value’s reason', () => {
       'un délai urgent d’au plus une semaine',
     );
     expect(violationText('one of en, fr', 'fr')).toBe('l’une des valeurs en, fr');
+    expect(violationText('above your own role: auditor', 'fr')).toBe('au-dessus de votre propre rôle');
+    expect(violationText('a password of 12 to 200 characters', 'fr')).toBe('un mot de passe de 12 à 200 caractères');
   });
 
   it('never shows English to a French reader, even for a reason it does not know', () => {
