@@ -9,12 +9,15 @@
 //   pnpm passage report stats [--rows region] [--columns month] [--since DATE] [--until DATE] [--csv|--json]
 //   pnpm passage nats config [--namespace NS] > deploy/nats/authorization.conf
 //   pnpm passage certs dev --out DIR [--hosts a,b,…]
+//   pnpm passage people list|create|disable|enable|reset-password|link-oidc|unlink-oidc|sessions|end-sessions …
+//   pnpm passage agencies onboard AGENCY --name-en … --name-fr … --kind … --services … --supervisor USER --supervisor-name NAME
 import { parseArgs } from 'node:util';
 import { ConfigError, PassageError } from '@passage/platform';
 import { auditAcknowledgeGap, auditCheckpoint, auditProve, auditStatus, auditVerify } from './commands/audit.ts';
 import { natsConfig } from './commands/nats.ts';
 import { certsDev } from './commands/certs.ts';
 import { reportConsent, reportHandoff, reportStatistics } from './commands/report.ts';
+import { onboardAgency, peopleCommand } from './commands/people.ts';
 import { UsageError } from './connection.ts';
 import type { Format } from './output.ts';
 
@@ -34,7 +37,22 @@ const usage = `usage: passage <command>
   certs dev --out DIR [--hosts a,b,...]                   make a development CA and a certificate for every service,
                                                           cli, nats and postgres (mutual TLS; never for real data);
                                                           --hosts adds DNS names to every certificate
+  people list [--agency AGENCY]                           the people you manage (admin: all; supervisor: your agency's)
+  people create USER --name NAME --roles r1,r2 [--agency AGENCY] [--email E] [--language en|fr]
+         [--credential link|temporary-password]           prints a one-time set-password link token or a temporary
+                                                          password, once
+  people disable|enable USER                              disable: sign-in refused, sessions and live feeds end at once
+  people reset-password USER [--credential link|temporary-password]
+  people link-oidc|unlink-oidc USER --issuer URL --subject SUB
+  people sessions USER                                    the person's open sessions
+  people end-sessions USER [--session ID]                 one session, or all of them
+  agencies onboard AGENCY --name-en N --name-fr N --kind KIND --services s1,s2 [--regions r1,r2] --supervisor USER
+         --supervisor-name NAME [--supervisor-email E] [--credential …]
+                                                          admin: its directory listing (kept if listed already), then
+                                                          its first supervisor
 options: --csv or --json instead of a table; --as USER (development only: act as a demo user)
+people and agencies: the gateway's HTTP API — GATEWAY_URL, PASSAGE_USERNAME, PASSAGE_PASSWORD (development: --as USER
+  with DEMO_PASSWORD)
 environment: DATABASE_URL (audit verify/checkpoint), AUDIT_ADDRESS, PASSAGE_TOKEN, AUDIT_VERIFIER_KEY,
   GRPC_TLS_CA, GRPC_TLS_CERT, GRPC_TLS_KEY (or *_FILE: the CA and this command's certificate and key, for
   mutual TLS with the audit service; none only with PASSAGE_ENV=development, over plaintext)`;
@@ -63,6 +81,23 @@ export async function run(
       namespace: { type: 'string' },
       out: { type: 'string' },
       hosts: { type: 'string' },
+      agency: { type: 'string' },
+      name: { type: 'string' },
+      email: { type: 'string' },
+      roles: { type: 'string' },
+      language: { type: 'string' },
+      credential: { type: 'string' },
+      issuer: { type: 'string' },
+      subject: { type: 'string' },
+      session: { type: 'string' },
+      kind: { type: 'string' },
+      'name-en': { type: 'string' },
+      'name-fr': { type: 'string' },
+      regions: { type: 'string' },
+      services: { type: 'string' },
+      supervisor: { type: 'string' },
+      'supervisor-name': { type: 'string' },
+      'supervisor-email': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -94,7 +129,10 @@ export async function run(
       return natsConfig(values, print);
     case 'certs dev':
       return certsDev(values, print);
+    case 'agencies onboard':
+      return onboardAgency(rest[0], env, reportFlags, print);
     default:
+      if (area === 'people' && command) return peopleCommand(command, rest[0], env, reportFlags, print);
       throw new UsageError(`unknown command "${positionals.join(' ')}"\n${usage}`);
   }
 }

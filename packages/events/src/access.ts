@@ -85,8 +85,9 @@ export const serviceAccess = {
   },
   gateway: {
     // The live feeds: an agency's referrals, and (auditors) the scopes that let police read.
-    ensures: ['referral'],
-    publishes: nothing,
+    // audit: every administration of a person's account (audit.v1.admin_action, ADR 30).
+    ensures: ['referral', 'audit'],
+    publishes: (t) => [t.audit('admin_action')],
     durables: [],
     ephemerals: [
       { area: 'referral', filters: (t) => [t.everything('referral')] },

@@ -23,7 +23,9 @@ describe('NATS permissions from the declared access', () => {
       'referral.v1.*.*.*',
       'audit.v1.access',
     ]);
-    for (const service of ['audit', 'escalation', 'gateway'] as const) {
+    // The gateway's outbox: its administration of people's accounts (ADR 30).
+    expect(eventSubjects(natsPermissions('gateway', t).publish.allow)).toEqual(['audit.v1.admin_action']);
+    for (const service of ['audit', 'escalation'] as const) {
       expect(eventSubjects(natsPermissions(service, t).publish.allow), service).toEqual([]);
     }
   });

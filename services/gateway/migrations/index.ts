@@ -1,18 +1,22 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import { eventTableGrants } from '@passage/events';
 import type { ServiceDatabases } from '@passage/platform';
 import { Migration20261128230000Gateway } from './Migration20261128230000Gateway.ts';
 import { Migration20261130070000SignInThrottle } from './Migration20261130070000SignInThrottle.ts';
+import { Migration20261130150000People } from './Migration20261130150000People.ts';
 
 /** Every migration of the gateway schema, in order. Add new ones at the end. */
 export const gatewayMigrations: MigrationObject[] = [
   { name: 'Migration20261128230000Gateway', class: Migration20261128230000Gateway },
   { name: 'Migration20261130070000SignInThrottle', class: Migration20261130070000SignInThrottle },
+  { name: 'Migration20261130150000People', class: Migration20261130150000People },
 ];
 
 /**
  * What the gateway's runtime role (passage_gateway) may do, table by table; the migration job
  * grants exactly this after every run (docs/adr/0028-database-login-roles.md). Sessions are
- * revoked in place; unfinished sign-ins and old failure counts are deleted.
+ * revoked in place; unfinished sign-ins and old failure counts are deleted; OpenID Connect
+ * links are removed when unlinked; set-password links are marked used, never deleted.
  */
 export const gatewayDatabases: ServiceDatabases = {
   service: 'gateway',
@@ -25,6 +29,9 @@ export const gatewayDatabases: ServiceDatabases = {
         sessions: ['select', 'insert', 'update'],
         oidc_logins: ['select', 'insert', 'delete'],
         sign_in_failures: ['select', 'insert', 'update', 'delete'],
+        oidc_subjects: ['select', 'insert', 'delete'],
+        password_links: ['select', 'insert', 'update'],
+        ...eventTableGrants,
       },
     },
   ],

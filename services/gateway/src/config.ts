@@ -23,11 +23,6 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   OIDC_CLIENT_SECRET: z.string().optional(),
   /** This gateway's callback, as registered with the issuer: <gateway>/api/session/oidc/callback. */
   OIDC_REDIRECT_URL: z.url().optional(),
-  /**
-   * The claim that names the Passage account: `sub` (stable, unique at the issuer) unless the
-   * provider guarantees another cannot be changed by its users.
-   */
-  OIDC_USERNAME_CLAIM: z.string().default('sub'),
   /** Addresses of the TLS proxy in front (Fastify trustProxy), so limits see people, not the proxy. */
   TRUST_PROXY: z.string().default(''),
   /** The built web console (packages/console/dist) served at /; empty: the API only. */

@@ -7,6 +7,10 @@ import { ServiceClients } from './adapters/grpc/clients.ts';
 import { LiveFeed } from './adapters/http/live-feed.ts';
 import { OidcSignIn } from './adapters/http/oidc.ts';
 import type { ApiContract } from '@passage/contracts';
+import { apiContract } from '@passage/contracts/descriptor';
+import { PgPeopleStore } from './adapters/db/people-store.ts';
+import { peopleService } from './adapters/http/people-service.ts';
+import { People } from './app/people.ts';
 import { buildServer } from './adapters/http/server.ts';
 import { seedDemoUsers } from './app/demo-users.ts';
 import { Sessions } from './app/sessions.ts';
@@ -40,7 +44,6 @@ export async function startGateway(
     config,
     databases: gatewayDatabases,
     schema: 'gateway',
-    relay: false,
     log,
   });
   const pool = databasePool(runtime.databaseUrl, { max: 10, applicationName: 'gateway' }, log);
@@ -69,13 +72,16 @@ export async function startGateway(
       clientId,
       clientSecret,
       redirectUrl,
-      usernameClaim: config.OIDC_USERNAME_CLAIM,
     };
     oidc = { signIn: await OidcSignIn.discover(settings, users), redirectUrl };
   }
+  const sessions = new Sessions(users, issuer, sessionTtlMs, feed);
+  const contract = options.contract ?? apiContract();
+  // People administration, in this process (ADR 30); its changes go out through the gateway's outbox.
+  const people = new People(new PgPeopleStore(runtime.orm, runtime.topology), sessions);
   let serving = false;
   const app = await buildServer({
-    sessions: new Sessions(users, issuer, sessionTtlMs, feed),
+    sessions,
     clients,
     feed,
     log,
@@ -84,7 +90,8 @@ export async function startGateway(
     oidc,
     trustProxy: config.TRUST_PROXY,
     consoleDir: config.CONSOLE_DIR || undefined,
-    contract: options.contract,
+    contract,
+    local: new Map([['passage.identity.v1.PeopleService', peopleService(people, contract)]]),
     ready: () => serving,
   });
   const url = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sparePort } from '@passage/testing';
-import { startGatewayLab, type GatewayLab } from './support.ts';
+import { Http, startGatewayLab, type GatewayLab } from './support.ts';
 
 // Sign-in through a real OpenID Connect provider (oidc-provider, with its development
 // login pages) running in the test: authorization code, PKCE, state and nonce.
@@ -38,6 +38,14 @@ beforeAll(async () => {
     OIDC_CLIENT_SECRET: 'synthetic-test-secret',
     OIDC_REDIRECT_URL: callback,
   });
+  // Sign-in goes by the issuer's subject, linked to an account by an administrator (ADR 30).
+  const http = new Http(lab.gateway.url);
+  const admin = await http.signIn('admin');
+  const linked = await http.json('POST', '/api/people/london-intake/oidc-subjects', {
+    session: admin,
+    body: { subject: { issuer, subject: 'london-intake' } },
+  });
+  if (linked.status !== 200) throw new Error(`link: ${JSON.stringify(linked.body)}`);
 });
 
 afterAll(async () => {
@@ -112,7 +120,7 @@ it('signs a person in through the identity provider into their Passage account',
   expect(await me.json()).toMatchObject({ user: { userId: 'london-intake', agencyId: 'london-coalition' } });
 });
 
-it('refuses someone the provider knows but Passage does not, and a replayed callback', async () => {
+it('refuses someone the provider knows but no Passage account is linked to, and a replayed callback', async () => {
   const browser = new Browser();
   const login = await browser.follow(`${lab.gateway.url}/api/session/oidc`);
   const consent = await browser.follow(login.url, {
@@ -123,7 +131,7 @@ it('refuses someone the provider knows but Passage does not, and a replayed call
   expect(back.response.status).toBe(403);
   expect(await back.response.json()).toMatchObject({
     code: 'permission_denied',
-    detail: expect.stringContaining('no Passage account for stranger'),
+    detail: expect.stringContaining('no Passage account is linked to this identity-provider account'),
   });
   const replay = await browser.go(back.url);
   expect(replay.status).toBe(401);
@@ -147,4 +155,34 @@ it('refuses a callback opened in another browser than the one that started the s
   expect(planted.status).toBe(401);
   expect(await planted.json()).toMatchObject({ detail: expect.stringContaining('not started in this browser') });
   expect(victim.cookie(new URL(lab.gateway.url).host, 'passage_session')).toBeUndefined();
+});
+
+it('refuses a linked person once disabled, and an unlinked one', async () => {
+  const http = new Http(lab.gateway.url);
+  const admin = await http.signIn('admin');
+  const signIn = async (login: string) => {
+    const browser = new Browser();
+    const start = await browser.follow(`${lab.gateway.url}/api/session/oidc`);
+    const consent = await browser.follow(start.url, {
+      method: 'POST',
+      form: { prompt: 'login', login, password: 'any' },
+    });
+    return (await browser.follow(consent.url, { method: 'POST', form: { prompt: 'consent' } })).response;
+  };
+  const subject = { issuer, subject: 'sarnia-intake' };
+  expect(
+    (await http.json('POST', '/api/people/sarnia-intake/oidc-subjects', { session: admin, body: { subject } })).status,
+  ).toBe(200);
+  expect((await signIn('sarnia-intake')).status).toBe(200);
+  expect((await http.json('POST', '/api/people/sarnia-intake/disable', { session: admin, body: {} })).status).toBe(200);
+  const disabled = await signIn('sarnia-intake');
+  expect(disabled.status).toBe(403);
+  expect(await disabled.json()).toMatchObject({ detail: expect.stringContaining('disabled') });
+  expect((await http.json('POST', '/api/people/sarnia-intake/enable', { session: admin, body: {} })).status).toBe(200);
+  const unlinked = await http.json('POST', '/api/people/sarnia-intake/oidc-subjects/unlink', {
+    session: admin,
+    body: { subject },
+  });
+  expect(unlinked.status).toBe(200);
+  expect((await signIn('sarnia-intake')).status).toBe(403);
 });

@@ -5,6 +5,10 @@ export interface UserRecord extends Caller {
   readonly displayName: string;
   readonly language: 'en' | 'fr';
   readonly passwordHash: string;
+  /** Disabled people cannot sign in, and their sessions resolve to nothing (ADR 30). */
+  readonly disabled?: boolean;
+  /** Signed in with a temporary password: only a password change until they choose their own. */
+  readonly mustChangePassword?: boolean;
 }
 
 /** What one sign-in attempt is counted under (ADR 0021). */
@@ -32,6 +36,8 @@ export interface SessionRecord {
 
 export interface UserStore {
   user(userId: string): Promise<UserRecord | undefined>;
+  /** The account an identity provider's subject is linked to (ADR 30). */
+  userByOidcSubject(issuer: string, subject: string): Promise<UserRecord | undefined>;
   /**
    * Under row locks on the attempt's three counts: asks `gate`, and when it opens, counts the
    * attempt as a wrong password before the password is checked (parallel guesses each count).

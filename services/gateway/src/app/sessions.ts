@@ -14,6 +14,12 @@ export interface SignedIn {
 const hashOf = (sessionId: string): Buffer => createHash('sha256').update(sessionId).digest();
 
 /**
+ * How a session is named outside its cookie — to an administrator (ListSessions), to the live
+ * feeds: the digest the store keeps, never the cookie's value.
+ */
+export const sessionRef = (sessionId: string): string => hashOf(sessionId).toString('base64url');
+
+/**
  * Sign-in, sessions and the caller tokens the gateway mints for the services. The gateway
  * decides nothing about referrals or consent: it says who is calling, and the services decide.
  */
@@ -48,7 +54,8 @@ export class Sessions {
     const admission = await this.#users.admit(keys, now, throttlePolicy);
     const user = admission.gate.open ? await this.#users.user(userId) : undefined;
     const matches = await verifyPassword(password, user ? user.passwordHash : await decoyHash);
-    if (!admission.gate.open || !user) throw refused;
+    // A disabled account answers as a wrong password does (ADR 30): nothing tells a guesser it exists.
+    if (!admission.gate.open || !user || user.disabled) throw refused;
     if (!matches) {
       if (locksAccount(admission.counts)) await this.endAccountSessions(user.userId, now);
       throw refused;
@@ -59,9 +66,20 @@ export class Sessions {
 
   /** Ends every session of the account, and what hangs on them (a lock; a password change). */
   async endAccountSessions(userId: string, now = new Date()): Promise<void> {
-    for (const key of this.#tokens.keys()) if (key.split('|')[1] === userId) this.#tokens.delete(key);
     await this.#users.endSessions(userId, now);
-    this.#listener?.sessionsEnded({ userId });
+    this.sessionsEnded({ userId });
+  }
+
+  /**
+   * Sessions ended in the store by someone else (an administrator): what hangs on them here
+   * goes too — cached caller tokens, live feeds. `sessionId` is a session's reference (sessionRef).
+   */
+  sessionsEnded(ended: { readonly sessionId: string } | { readonly userId: string }): void {
+    for (const key of this.#tokens.keys()) {
+      const [ref, userId] = key.split('|');
+      if ('userId' in ended ? userId === ended.userId : ref === ended.sessionId) this.#tokens.delete(key);
+    }
+    this.#listener?.sessionsEnded(ended);
   }
 
   /** A new session for someone already authenticated (a password above, or OpenID Connect). */
@@ -79,16 +97,15 @@ export class Sessions {
   }
 
   async signOut(sessionId: string): Promise<void> {
-    for (const key of this.#tokens.keys()) if (key.startsWith(`${sessionId}|`)) this.#tokens.delete(key);
     await this.#users.revokeSession(hashOf(sessionId));
-    this.#listener?.sessionsEnded({ sessionId });
+    this.sessionsEnded({ sessionId: sessionRef(sessionId) });
   }
 
   /** A short-lived caller token for this person, reused for four of its five minutes. */
   tokenFor(sessionId: string, session: SessionRecord): string {
     const { userId, agencyId, roles } = session.user;
     // Keyed by who the session is now: a changed agency or role gets a new token at once.
-    const key = `${sessionId}|${userId}|${agencyId}|${roles.join(',')}`;
+    const key = `${sessionRef(sessionId)}|${userId}|${agencyId}|${roles.join(',')}`;
     const held = this.#tokens.get(key);
     if (held && held.until > Date.now()) return held.token;
     if (this.#tokens.size > 10_000) {

@@ -9,6 +9,8 @@ interface UserRow {
   display_name: string;
   language: 'en' | 'fr';
   password_hash: string;
+  disabled_at: Date | null;
+  must_change_password: boolean;
 }
 
 type Scope = keyof AttemptCounts;
@@ -26,6 +28,8 @@ const userOf = (row: UserRow): UserRecord => ({
   displayName: row.display_name,
   language: row.language,
   passwordHash: row.password_hash,
+  disabled: row.disabled_at !== null,
+  mustChangePassword: row.must_change_password,
 });
 
 export class PgUserStore implements UserStore {
@@ -37,6 +41,15 @@ export class PgUserStore implements UserStore {
 
   async user(userId: string): Promise<UserRecord | undefined> {
     const { rows } = await this.#pool.query<UserRow>('select * from gateway.users where user_id = $1', [userId]);
+    return rows[0] ? userOf(rows[0]) : undefined;
+  }
+
+  async userByOidcSubject(issuer: string, subject: string): Promise<UserRecord | undefined> {
+    const { rows } = await this.#pool.query<UserRow>(
+      `select u.* from gateway.oidc_subjects l join gateway.users u using (user_id)
+        where l.issuer = $1 and l.subject = $2`,
+      [issuer, subject],
+    );
     return rows[0] ? userOf(rows[0]) : undefined;
   }
 
@@ -130,7 +143,7 @@ export class PgUserStore implements UserStore {
   async session(idHash: Buffer, now: Date): Promise<SessionRecord | undefined> {
     const { rows } = await this.#pool.query<UserRow & { csrf_token: string; expires_at: Date }>(
       `select u.*, s.csrf_token, s.expires_at from gateway.sessions s join gateway.users u using (user_id)
-       where s.id_hash = $1 and s.revoked_at is null and s.expires_at > $2`,
+       where s.id_hash = $1 and s.revoked_at is null and s.expires_at > $2 and u.disabled_at is null`,
       [idHash, now.toISOString()],
     );
     const row = rows[0];

@@ -17,6 +17,7 @@ import {
   type JsonSchema,
 } from '@passage/contracts';
 import { PassageError, callUnary } from '@passage/platform';
+import type { SessionRecord } from '../../app/ports.ts';
 
 /**
  * The HTTP API, made at start-up from the proto's google.api.http rules and
@@ -31,6 +32,10 @@ export interface ApiRoute {
   readonly url: string;
   readonly summary: string;
   readonly tag: string;
+  /** The gRPC path of the method: "/passage.identity.v1.PeopleService/ChangePassword". */
+  readonly grpcPath: string;
+  /** No session: the method authenticates by what its request carries. */
+  readonly public: boolean;
   /** Empty: anyone signed in. */
   readonly roles: readonly string[];
   readonly idempotent: boolean;
@@ -44,8 +49,34 @@ export interface ApiRoute {
    * `body.scopes[0].categories`, `querystring.range.since`, `params.referral_id`.
    */
   locate(field: string): string;
-  /** Calls the method with that request; answers its response as canonical JSON text. */
-  call(request: Record<string, unknown>, metadata: grpc.Metadata, clients: ServiceChannels): Promise<string>;
+  /**
+   * Calls the method with that request — over the service's gRPC channel, or in this process
+   * when the gateway implements the service (a LocalService) — and answers its response as
+   * canonical JSON text. `session`: who is calling, for a local service (none on a public method).
+   */
+  call(
+    request: Record<string, unknown>,
+    metadata: grpc.Metadata,
+    clients: ServiceChannels,
+    session?: LocalSession,
+  ): Promise<string>;
+}
+
+/** The signed-in session a local method runs for: its cookie's id and what it resolved to. */
+export interface LocalSession {
+  readonly id: string;
+  readonly record: SessionRecord;
+}
+
+/**
+ * A service the gateway implements in its own process (people administration, ADR 30): the
+ * route reaches it with the same bytes a gRPC channel would carry, so the JSON mapping, the
+ * field rules and the answers are those of every other route.
+ */
+export interface LocalService {
+  readonly local: true;
+  /** `method`: the RPC's name ("CreatePerson"); the request's and the answer's binary encodings. */
+  unary(method: string, request: Uint8Array, session: LocalSession | undefined): Promise<Uint8Array>;
 }
 
 export interface RequestParts {
@@ -55,8 +86,13 @@ export interface RequestParts {
   readonly idempotencyKey: string;
 }
 
-/** The gRPC client of each service, by its full name ("passage.referrals.v1.ReferralService"). */
-export type ServiceChannels = ReadonlyMap<string, grpc.Client>;
+/**
+ * The gRPC client of each service, by its full name ("passage.referrals.v1.ReferralService"),
+ * or the gateway's own implementation of it.
+ */
+export type ServiceChannels = ReadonlyMap<string, grpc.Client | LocalService>;
+
+const isLocal = (channel: grpc.Client | LocalService): channel is LocalService => 'local' in channel;
 
 const identity = (bytes: Buffer): Buffer => bytes;
 
@@ -105,6 +141,8 @@ function route(contract: ApiContract, http: HttpMethod): ApiRoute {
     url: http.path.replace(/\{([a-z0-9_.]+)\}/g, (_, path: string) => `:${path.replaceAll('.', '_')}`),
     summary: http.summary,
     tag: http.service.name.replace(/Service$/, '').toLowerCase(),
+    grpcPath,
+    public: http.access.public,
     roles: http.access.roles,
     idempotent: http.access.idempotent,
     status: http.access.creates ? 201 : 200,
@@ -138,7 +176,7 @@ function route(contract: ApiContract, http: HttpMethod): ApiRoute {
       if (http.access.idempotent) json['idempotencyKey'] = idempotencyKey;
       return json;
     },
-    async call(request, metadata, clients) {
+    async call(request, metadata, clients, session) {
       const client = clients.get(http.service.typeName);
       if (!client) throw new PassageError('unavailable', `no client for ${http.service.typeName}`);
       const badTimes = timeViolations(input, request, '');
@@ -150,12 +188,17 @@ function route(contract: ApiContract, http: HttpMethod): ApiRoute {
         // The schemas have checked names and types: what is left is a value out of its type's range.
         throw new PassageError('invalid_argument', error instanceof Error ? error.message : String(error));
       }
+      const bytes = toBinary(input, message);
+      if (isLocal(client)) {
+        const local = await client.unary(http.method.name, bytes, session);
+        return JSON.stringify(toJson(output, fromBinary(output, local), { registry, alwaysEmitImplicit: true }));
+      }
       const answer = await callUnary<Buffer, Buffer>(
         (req, md, options, callback) =>
           client.makeUnaryRequest(grpcPath, identity, identity, req, md, options, (error, response) =>
             callback(error, response ?? Buffer.alloc(0)),
           ),
-        Buffer.from(toBinary(input, message)),
+        Buffer.from(bytes),
         metadata,
         timeoutMs,
       );

@@ -7,13 +7,12 @@ export interface OidcSettings {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly redirectUrl: string;
-  readonly usernameClaim: string;
 }
 
 /**
  * OpenID Connect sign-in (authorization code flow with PKCE, state and nonce), through
- * openid-client. The issuer says who the person is; their Passage account — agency and
- * roles, set by an administrator — says what they may do.
+ * openid-client. The issuer says who the person is (its issuer and subject); the Passage
+ * account an administrator linked to that subject — agency and roles — says what they may do.
  */
 export class OidcSignIn {
   readonly #config: oidc.Configuration;
@@ -60,36 +59,32 @@ export class OidcSignIn {
     const state = callbackUrl.searchParams.get('state') ?? '';
     const pending = await this.#users.takePendingLogin(state);
     if (!pending) throw new PassageError('unauthenticated', 'this sign-in link is unknown or expired: sign in again');
-    let username: unknown;
+    let claims: oidc.IDToken | undefined;
     try {
       const tokens = await oidc.authorizationCodeGrant(this.#config, callbackUrl, {
         pkceCodeVerifier: pending.codeVerifier,
         expectedState: state,
         expectedNonce: pending.nonce,
       });
-      const claims = tokens.claims();
-      username = claims?.[this.#settings.usernameClaim];
-      // Many providers put profile claims in userinfo only.
-      if (username === undefined && claims) {
-        const info = await oidc.fetchUserInfo(this.#config, tokens.access_token, claims.sub);
-        username = info[this.#settings.usernameClaim];
-      }
+      claims = tokens.claims();
     } catch (error) {
       throw new PassageError(
         'unauthenticated',
         `the identity provider's answer was refused: ${(error as Error).message}`,
       );
     }
-    if (typeof username !== 'string' || !username) {
-      throw new PassageError('unauthenticated', `the identity provider did not say ${this.#settings.usernameClaim}`);
-    }
-    const user = await this.#users.user(username);
+    if (!claims?.sub)
+      throw new PassageError('unauthenticated', 'the identity provider did not say who signed in (sub)');
+    // The issuer's subject, linked to an account by an administrator (ADR 30): never a claim
+    // the person could change at the provider, such as a username or an email.
+    const user = await this.#users.userByOidcSubject(claims.iss, claims.sub);
     if (!user) {
       throw new PassageError(
         'permission_denied',
-        `no Passage account for ${username}: ask an administrator to create one`,
+        'no Passage account is linked to this identity-provider account: ask an administrator to link it',
       );
     }
+    if (user.disabled) throw new PassageError('permission_denied', 'this Passage account is disabled');
     return user;
   }
 }

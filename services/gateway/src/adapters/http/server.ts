@@ -1,3 +1,4 @@
+import * as grpc from '@grpc/grpc-js';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -13,7 +14,7 @@ import {
   type Logger,
 } from '@passage/platform';
 import type { SessionRecord } from '../../app/ports.ts';
-import type { Sessions } from '../../app/sessions.ts';
+import { sessionRef, type Sessions } from '../../app/sessions.ts';
 import type { ServiceClients } from '../grpc/clients.ts';
 import { apiContract } from '@passage/contracts/descriptor';
 import { textPatterns, type ApiContract } from '@passage/contracts';
@@ -21,7 +22,7 @@ import type { FeedSession, LiveFeed } from './live-feed.ts';
 import type { OidcSignIn } from './oidc.ts';
 import { consoleBuilt, isConsolePath, sendConsolePage, serveConsole } from './console.ts';
 import { problem, problemSchema } from './problem.ts';
-import { apiRoutes } from './api-routes.ts';
+import { apiRoutes, type LocalService, type ServiceChannels } from './api-routes.ts';
 import { securityHeaders } from './security-headers.ts';
 
 export const sessionCookie = 'passage_session';
@@ -44,6 +45,8 @@ export interface GatewayDependencies {
   readonly consoleDir?: string | undefined;
   /** The HTTP API the proto declares (ADR 24); by default the one `pnpm gen` built. */
   readonly contract?: ApiContract | undefined;
+  /** The services the gateway implements itself (people administration), by full name. */
+  readonly local?: ReadonlyMap<string, LocalService>;
   /** Whether the gateway serves (false once it shuts down): what GET /readyz answers. */
   readonly ready: () => boolean;
 }
@@ -72,6 +75,17 @@ async function authenticate(
     throw new PassageError('permission_denied', 'missing or wrong X-CSRF-Token header: reload the page and try again');
   }
   return { id, record };
+}
+
+/** The one method a person who signed in with a temporary password may call: choosing their own (ADR 30). */
+const changePassword = '/passage.identity.v1.PeopleService/ChangePassword';
+
+function requirePasswordChosen(record: SessionRecord): void {
+  if (record.user.mustChangePassword)
+    throw new PassageError(
+      'failed_precondition',
+      'choose your own password first: you signed in with a temporary one (POST /api/session/password)',
+    );
 }
 
 export async function buildServer(deps: GatewayDependencies): Promise<FastifyInstance> {
@@ -304,6 +318,10 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
   );
 
   // The HTTP API: one route per method the proto maps with google.api.http (ADR 24).
+  const channels: ServiceChannels = new Map<string, grpc.Client | LocalService>([
+    ...clients.byService,
+    ...(deps.local ?? []),
+  ]);
   for (const route of apiRoutes(deps.contract ?? apiContract())) {
     app.route({
       method: route.method,
@@ -312,7 +330,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
       schema: {
         summary: route.summary,
         tags: [route.tag],
-        security: [{ session: [] }],
+        ...(route.public ? {} : { security: [{ session: [] }] }),
         ...(route.schema.params ? { params: route.schema.params } : {}),
         ...(route.schema.querystring ? { querystring: route.schema.querystring } : {}),
         ...(route.schema.body ? { body: route.schema.body } : {}),
@@ -329,7 +347,9 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
       },
       // Who is asking is settled before what is asked is read: no session → 401, wrong role → 403, then validation.
       onRequest: async (request) => {
+        if (route.public) return;
         const session = await authenticate(request, sessions);
+        if (route.grpcPath !== changePassword) requirePasswordChosen(session.record);
         const { roles } = session.record.user;
         if (route.roles.length > 0 && !roles.some((role) => route.roles.includes(role))) {
           throw new PassageError('permission_denied', `this needs one of the roles ${route.roles.join(', ')}`);
@@ -337,7 +357,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
         request.passageSession = session;
       },
       handler: async (request, reply) => {
-        const { id, record } = request.passageSession!;
+        const session = request.passageSession;
         const json = route.requestJson({
           params: (request.params ?? {}) as Record<string, string>,
           query: (request.query ?? {}) as Record<string, unknown>,
@@ -346,7 +366,10 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
         });
         let answer: string;
         try {
-          answer = await route.call(json, bearerMetadata(sessions.tokenFor(id, record)), clients.byService);
+          const metadata = session
+            ? bearerMetadata(sessions.tokenFor(session.id, session.record))
+            : new grpc.Metadata();
+          answer = await route.call(json, metadata, channels, session);
         } catch (error) {
           // A service names fields of its request: the caller is told where they are in theirs.
           if (!isPassageError(error) || error.violations.length === 0) throw error;
@@ -372,6 +395,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     },
     async (request, reply) => {
       const { id, record } = await authenticate(request, sessions);
+      requirePasswordChosen(record);
       await deps.feed.stream(request, reply, feedSession(sessions, id, record));
     },
   );
@@ -386,6 +410,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     },
     async (request, reply) => {
       const { id, record } = await authenticate(request, sessions);
+      requirePasswordChosen(record);
       if (!record.user.roles.some((role) => role === 'auditor' || role === 'admin')) {
         throw new PassageError('permission_denied', 'the oversight feed needs the auditor or admin role');
       }
@@ -399,7 +424,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
 /** A session as a feed sees it: still valid while it resolves to the same person at the same agency. */
 function feedSession(sessions: Sessions, id: string, record: SessionRecord): FeedSession {
   return {
-    key: id,
+    key: sessionRef(id),
     userId: record.user.userId,
     agencyId: record.user.agencyId,
     expiresAt: record.expiresAt,
@@ -414,6 +439,8 @@ function sessionView(session: SessionRecord) {
   const { userId, agencyId, roles, displayName, language } = session.user;
   return {
     user: { userId, agencyId, roles, displayName, language },
+    // The console shows a change-password step first: every other call is refused until then.
+    mustChangePassword: session.user.mustChangePassword === true,
     csrfToken: session.csrfToken,
     expiresAt: session.expiresAt,
   };

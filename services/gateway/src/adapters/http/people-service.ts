@@ -1,0 +1,138 @@
+import { identity, ruleViolations, type ApiContract } from '@passage/contracts';
+import { PassageError } from '@passage/platform';
+import type { AdminCaller, IssuedCredential, People, PersonRecord, SessionSummary } from '../../app/people.ts';
+import { sessionRef } from '../../app/sessions.ts';
+import type { LocalService, LocalSession } from './api-routes.ts';
+
+type Definition = typeof identity.PeopleServiceService;
+type Handlers = {
+  [K in keyof Definition]: (
+    request: ReturnType<Definition[K]['requestDeserialize']>,
+    session: LocalSession | undefined,
+  ) => Promise<Parameters<Definition[K]['responseSerialize']>[0]>;
+};
+
+const personOf = (person: PersonRecord): identity.Person => ({
+  userId: person.userId,
+  displayName: person.displayName,
+  email: person.email,
+  agencyId: person.agencyId,
+  roles: [...person.roles],
+  language: person.language,
+  disabledAt: person.disabledAt,
+  mustChangePassword: person.mustChangePassword,
+  oidcSubjects: person.oidcSubjects.map((link) => ({ ...link })),
+  createdAt: person.createdAt,
+});
+
+const credentialOf = (issued: IssuedCredential): identity.IssuedCredential => ({
+  kind:
+    issued.kind === 'link' ? identity.Credential.CREDENTIAL_LINK : identity.Credential.CREDENTIAL_TEMPORARY_PASSWORD,
+  linkToken: issued.linkToken,
+  temporaryPassword: issued.temporaryPassword,
+  expiresAt: issued.expiresAt,
+});
+
+const kindOf = (credential: identity.Credential): 'link' | 'temporary_password' =>
+  credential === identity.Credential.CREDENTIAL_TEMPORARY_PASSWORD ? 'temporary_password' : 'link';
+
+const sessionOf = (session: SessionSummary): identity.Session => ({ ...session });
+
+const language = (text: string): 'en' | 'fr' | undefined => (text === 'en' || text === 'fr' ? text : undefined);
+
+/** The signed-in caller, as the use cases see them. */
+function callerOf(session: LocalSession | undefined): AdminCaller {
+  if (!session) throw new PassageError('unauthenticated', 'sign in first');
+  const { userId, agencyId, roles } = session.record.user;
+  return { userId, agencyId, roles, sessionRef: sessionRef(session.id) };
+}
+
+/**
+ * passage.identity.v1.PeopleService, implemented in the gateway's process (ADR 30): the
+ * generated routes reach it as they reach a remote service (api-routes.ts, LocalService),
+ * and, as bindService does for every service, each request meets its field rules first.
+ */
+export function peopleService(people: People, contract: ApiContract): LocalService {
+  const handlers: Handlers = {
+    createPerson: async (request, session) => {
+      const caller = callerOf(session);
+      const created = await people.create(
+        caller,
+        {
+          userId: request.userId,
+          displayName: request.displayName,
+          email: request.email,
+          agencyId: request.agencyId || caller.agencyId,
+          roles: request.roles,
+          language: language(request.language) ?? 'en',
+        },
+        kindOf(request.credential),
+      );
+      return { person: personOf(created.person), credential: credentialOf(created.credential) };
+    },
+    listPeople: async (request, session) => {
+      const page = await people.list(callerOf(session), request.agencyId, request.cursor, request.pageSize);
+      return { people: page.people.map(personOf), nextCursor: page.nextCursor };
+    },
+    getPerson: async (request, session) => ({ person: personOf(await people.get(callerOf(session), request.userId)) }),
+    updatePerson: async (request, session) => ({
+      person: personOf(
+        await people.update(callerOf(session), request.userId, {
+          displayName: request.displayName || undefined,
+          email: request.email || undefined,
+          roles: request.roles.length > 0 ? request.roles : undefined,
+          language: language(request.language),
+        }),
+      ),
+    }),
+    disablePerson: async (request, session) => {
+      const done = await people.disable(callerOf(session), request.userId);
+      return { person: personOf(done.person), sessionsEnded: done.sessionsEnded };
+    },
+    enablePerson: async (request, session) => ({
+      person: personOf(await people.enable(callerOf(session), request.userId)),
+    }),
+    resetPassword: async (request, session) => {
+      const reset = await people.resetPassword(callerOf(session), request.userId, kindOf(request.credential));
+      return { person: personOf(reset.person), credential: credentialOf(reset.credential) };
+    },
+    linkOidcSubject: async (request, session) => ({
+      person: personOf(await people.linkOidc(callerOf(session), request.userId, request.subject!)),
+    }),
+    unlinkOidcSubject: async (request, session) => ({
+      person: personOf(await people.unlinkOidc(callerOf(session), request.userId, request.subject!)),
+    }),
+    listSessions: async (request, session) => ({
+      sessions: (await people.sessions(callerOf(session), request.userId)).map(sessionOf),
+    }),
+    endSessions: async (request, session) => ({
+      sessionsEnded: await people.endSessions(callerOf(session), request.userId, request.sessionId),
+    }),
+    changePassword: async (request, session) => {
+      await people.changePassword(callerOf(session), request.currentPassword, request.newPassword);
+      return {};
+    },
+    completePasswordLink: async (request) => ({
+      userId: await people.completeLink(request.token, request.newPassword),
+    }),
+  };
+  const byName = new Map(
+    Object.entries(identity.PeopleServiceService).map(([key, method]) => [
+      method.path.split('/').at(-1)!,
+      { key: key as keyof Definition, method, input: contract.methodOf(method.path)?.input },
+    ]),
+  );
+  return {
+    local: true,
+    async unary(name, bytes, session) {
+      const found = byName.get(name);
+      if (!found) throw new PassageError('not_found', `PeopleService has no method ${name}`);
+      const request = found.method.requestDeserialize(Buffer.from(bytes));
+      const refused = found.input ? ruleViolations(contract, found.input, request) : [];
+      if (refused.length > 0) throw PassageError.invalid(refused);
+      const handler = handlers[found.key] as (r: unknown, s: LocalSession | undefined) => Promise<unknown>;
+      const answer = await handler(request, session);
+      return (found.method.responseSerialize as (value: unknown) => Buffer)(answer);
+    },
+  };
+}

@@ -1,0 +1,460 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { PassageError } from '@passage/errors';
+import {
+  checkAgency,
+  checkCreate,
+  checkDisable,
+  checkManages,
+  checkRoleChange,
+  isAdmin,
+  linkLifetimeMs,
+  passwordViolation,
+  visibleAgency,
+  type Actor,
+  type Target,
+} from '../domain/people.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
+
+export interface OidcLink {
+  readonly issuer: string;
+  readonly subject: string;
+}
+
+export interface PersonRecord {
+  readonly userId: string;
+  readonly displayName: string;
+  readonly email: string;
+  readonly agencyId: string;
+  readonly roles: readonly string[];
+  readonly language: 'en' | 'fr';
+  readonly disabledAt: Date | undefined;
+  readonly mustChangePassword: boolean;
+  readonly oidcSubjects: readonly OidcLink[];
+  readonly createdAt: Date;
+}
+
+export interface SessionSummary {
+  /** The session's reference (sessionRef): the digest of its cookie, not the cookie. */
+  readonly sessionId: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+}
+
+/**
+ * One audit entry of an administration (ADR 30), published as audit.v1.admin_action: ids
+ * and role codes only, never a name or an email.
+ */
+export interface AdminAudit {
+  readonly action:
+    | 'person_created'
+    | 'person_updated'
+    | 'person_disabled'
+    | 'person_enabled'
+    | 'password_reset'
+    | 'password_link_used'
+    | 'password_changed'
+    | 'oidc_linked'
+    | 'oidc_unlinked'
+    | 'sessions_ended';
+  readonly actor: { readonly userId: string; readonly agencyId: string; readonly role: string };
+  readonly targetUserId: string;
+  readonly targetAgency: string;
+  readonly roles: readonly string[];
+  readonly previousRoles?: readonly string[];
+  readonly credential?: 'link' | 'temporary_password';
+  readonly sessionsEnded?: number;
+  readonly at: Date;
+}
+
+export interface NewPerson {
+  readonly userId: string;
+  readonly displayName: string;
+  readonly email: string;
+  readonly agencyId: string;
+  readonly roles: readonly string[];
+  readonly language: 'en' | 'fr';
+}
+
+export interface PersonChanges {
+  readonly displayName?: string;
+  readonly email?: string;
+  readonly roles?: readonly string[];
+  readonly language?: 'en' | 'fr';
+}
+
+/** Everything one administration changes, in one database transaction with its audit event. */
+export interface PeopleTransaction {
+  /** The person, locked for this transaction (and every change of administrators serialised). */
+  lock(userId: string): Promise<(PersonRecord & { readonly passwordHash: string }) | undefined>;
+  /** Active administrators other than this person. */
+  otherActiveAdmins(userId: string): Promise<number>;
+  /** False when the user id is taken. */
+  insert(person: NewPerson, passwordHash: string, mustChangePassword: boolean, now: Date): Promise<boolean>;
+  update(userId: string, changes: PersonChanges): Promise<void>;
+  setDisabled(userId: string, at: Date | undefined): Promise<void>;
+  setPassword(userId: string, passwordHash: string, mustChangePassword: boolean): Promise<void>;
+  /** Revokes the person's open sessions (one, by its reference; or all but one); how many ended. */
+  endSessions(userId: string, now: Date, which?: { only?: string; except?: string }): Promise<number>;
+  /** Stores a link's token hash; the person's earlier unused links stop working. */
+  issueLink(userId: string, tokenHash: Buffer, now: Date, expiresAt: Date): Promise<void>;
+  /** The person whose unused, unexpired link this is; the link is then spent. */
+  takeLink(tokenHash: Buffer, now: Date): Promise<string | undefined>;
+  /** The user the subject is linked to already, if another; otherwise links it. */
+  link(userId: string, subject: OidcLink): Promise<string | undefined>;
+  unlink(userId: string, subject: OidcLink): Promise<boolean>;
+  record(audit: AdminAudit): Promise<void>;
+}
+
+export interface PeopleStore {
+  person(userId: string): Promise<PersonRecord | undefined>;
+  /** By user id, after `after`; one agency's or everyone's. */
+  list(agencyId: string | undefined, after: string, limit: number): Promise<PersonRecord[]>;
+  openSessions(userId: string, now: Date): Promise<SessionSummary[]>;
+  transaction<T>(work: (tx: PeopleTransaction) => Promise<T>): Promise<T>;
+}
+
+/** Told when sessions end in the store, so what hangs on them here (tokens, live feeds) ends. */
+export interface SessionsEnded {
+  sessionsEnded(ended: { readonly sessionId: string } | { readonly userId: string }): void;
+}
+
+/** Who is administering: the signed-in person, and their session's reference. */
+export interface AdminCaller extends Actor {
+  readonly sessionRef: string;
+}
+
+export type CredentialKind = 'link' | 'temporary_password';
+
+export interface IssuedCredential {
+  readonly kind: CredentialKind;
+  readonly linkToken: string;
+  readonly temporaryPassword: string;
+  readonly expiresAt: Date | undefined;
+}
+
+const tokenHash = (token: string): Buffer => createHash('sha256').update(token).digest();
+const targetOf = (person: PersonRecord): Target => ({
+  userId: person.userId,
+  agencyId: person.agencyId,
+  roles: person.roles,
+  disabled: person.disabledAt !== undefined,
+});
+const actorOf = (caller: AdminCaller) => ({
+  userId: caller.userId,
+  agencyId: caller.agencyId,
+  role: isAdmin(caller) ? 'admin' : 'supervisor',
+});
+
+/** People administration (ADR 30): the rules in domain/people.ts, each change audited. */
+export class People {
+  readonly #store: PeopleStore;
+  readonly #sessions: SessionsEnded;
+  readonly #now: () => Date;
+
+  constructor(store: PeopleStore, sessions: SessionsEnded, now: () => Date = () => new Date()) {
+    this.#store = store;
+    this.#sessions = sessions;
+    this.#now = now;
+  }
+
+  async create(
+    caller: AdminCaller,
+    person: NewPerson,
+    kind: CredentialKind,
+  ): Promise<{ person: PersonRecord; credential: IssuedCredential }> {
+    checkCreate(caller, person.agencyId, person.roles);
+    const now = this.#now();
+    const credential = this.#issue(kind, now);
+    await this.#store.transaction(async (tx) => {
+      // A link-only person has a password nobody knows until they set their own.
+      const initial = kind === 'temporary_password' ? credential.temporaryPassword : randomBytes(32).toString('base64');
+      const created = await tx.insert(person, await hashPassword(initial), kind === 'temporary_password', now);
+      if (!created)
+        throw new PassageError('already_exists', `the user id ${person.userId} is taken`, [
+          { field: 'user_id', description: 'taken: choose another user id' },
+        ]);
+      if (kind === 'link')
+        await tx.issueLink(person.userId, tokenHash(credential.linkToken), now, credential.expiresAt!);
+      await tx.record({
+        action: 'person_created',
+        actor: actorOf(caller),
+        targetUserId: person.userId,
+        targetAgency: person.agencyId,
+        roles: person.roles,
+        credential: kind,
+        at: now,
+      });
+    });
+    return { person: await this.#found(person.userId), credential };
+  }
+
+  async list(
+    caller: AdminCaller,
+    agencyId: string,
+    cursor: string,
+    pageSize: number,
+  ): Promise<{ people: PersonRecord[]; nextCursor: string }> {
+    const visible = visibleAgency(caller);
+    if (agencyId) checkAgency(caller, agencyId);
+    const limit = pageSize > 0 ? pageSize : 50;
+    const people = await this.#store.list(agencyId || visible, cursor, limit + 1);
+    const page = people.slice(0, limit);
+    return { people: page, nextCursor: people.length > limit ? (page.at(-1)?.userId ?? '') : '' };
+  }
+
+  async get(caller: AdminCaller, userId: string): Promise<PersonRecord> {
+    const person = await this.#found(userId);
+    checkAgency(caller, person.agencyId, 'user_id');
+    return person;
+  }
+
+  async update(caller: AdminCaller, userId: string, changes: PersonChanges): Promise<PersonRecord> {
+    const now = this.#now();
+    await this.#store.transaction(async (tx) => {
+      const person = await this.#locked(tx, userId);
+      const roles = changes.roles && changes.roles.length > 0 ? changes.roles : undefined;
+      if (roles) checkRoleChange(caller, targetOf(person), roles, await tx.otherActiveAdmins(userId));
+      else checkManages(caller, targetOf(person));
+      await tx.update(userId, { ...changes, roles });
+      await tx.record({
+        action: 'person_updated',
+        actor: actorOf(caller),
+        targetUserId: userId,
+        targetAgency: person.agencyId,
+        roles: roles ?? person.roles,
+        ...(roles ? { previousRoles: person.roles } : {}),
+        at: now,
+      });
+    });
+    return this.#found(userId);
+  }
+
+  async disable(caller: AdminCaller, userId: string): Promise<{ person: PersonRecord; sessionsEnded: number }> {
+    const now = this.#now();
+    const ended = await this.#store.transaction(async (tx) => {
+      const person = await this.#locked(tx, userId);
+      checkDisable(caller, targetOf(person), await tx.otherActiveAdmins(userId));
+      if (person.disabledAt) return 0;
+      await tx.setDisabled(userId, now);
+      const count = await tx.endSessions(userId, now);
+      await tx.record({
+        action: 'person_disabled',
+        actor: actorOf(caller),
+        targetUserId: userId,
+        targetAgency: person.agencyId,
+        roles: person.roles,
+        sessionsEnded: count,
+        at: now,
+      });
+      return count;
+    });
+    this.#sessions.sessionsEnded({ userId });
+    return { person: await this.#found(userId), sessionsEnded: ended };
+  }
+
+  async enable(caller: AdminCaller, userId: string): Promise<PersonRecord> {
+    const now = this.#now();
+    await this.#store.transaction(async (tx) => {
+      const person = await this.#locked(tx, userId);
+      checkManages(caller, targetOf(person));
+      if (!person.disabledAt) return;
+      await tx.setDisabled(userId, undefined);
+      await tx.record({
+        action: 'person_enabled',
+        actor: actorOf(caller),
+        targetUserId: userId,
+        targetAgency: person.agencyId,
+        roles: person.roles,
+        at: now,
+      });
+    });
+    return this.#found(userId);
+  }
+
+  async resetPassword(
+    caller: AdminCaller,
+    userId: string,
+    kind: CredentialKind,
+  ): Promise<{ person: PersonRecord; credential: IssuedCredential }> {
+    const now = this.#now();
+    const credential = this.#issue(kind, now);
+    await this.#store.transaction(async (tx) => {
+      const person = await this.#locked(tx, userId);
+      checkManages(caller, targetOf(person));
+      const password =
+        kind === 'temporary_password' ? credential.temporaryPassword : randomBytes(32).toString('base64');
+      await tx.setPassword(userId, await hashPassword(password), kind === 'temporary_password');
+      if (kind === 'link') await tx.issueLink(userId, tokenHash(credential.linkToken), now, credential.expiresAt!);
+      const count = await tx.endSessions(userId, now);
+      await tx.record({
+        action: 'password_reset',
+        actor: actorOf(caller),
+        targetUserId: userId,
+        targetAgency: person.agencyId,
+        roles: person.roles,
+        credential: kind,
+        sessionsEnded: count,
+        at: now,
+      });
+    });
+    this.#sessions.sessionsEnded({ userId });
+    return { person: await this.#found(userId), credential };
+  }
+
+  async linkOidc(caller: AdminCaller, userId: string, subject: OidcLink): Promise<PersonRecord> {
+    const now = this.#now();
+    await this.#store.transaction(async (tx) => {
+      const person = await this.#locked(tx, userId);
+      checkManages(caller, targetOf(person));
+      const other = await tx.link(userId, subject);
+      if (other !== undefined)
+        throw new PassageError('already_exists', 'this identity-provider account is linked to another person', [
+          { field: 'subject', description: 'linked to another person: unlink it there first' },
+        ]);
+      await tx.record({
+        action: 'oidc_linked',
+        actor: actorOf(caller),
+        targetUserId: userId,
+        targetAgency: person.agencyId,
+        roles: person.roles,
+        at: now,
+      });
+    });
+    return this.#found(userId);
+  }
+
+  async unlinkOidc(caller: AdminCaller, userId: string, subject: OidcLink): Promise<PersonRecord> {
+    const now = this.#now();
+    await this.#store.transaction(async (tx) => {
+      const person = await this.#locked(tx, userId);
+      checkManages(caller, targetOf(person));
+      if (!(await tx.unlink(userId, subject)))
+        throw new PassageError('not_found', 'this person has no such identity-provider link', [
+          { field: 'subject', description: 'not linked to this person' },
+        ]);
+      await tx.record({
+        action: 'oidc_unlinked',
+        actor: actorOf(caller),
+        targetUserId: userId,
+        targetAgency: person.agencyId,
+        roles: person.roles,
+        at: now,
+      });
+    });
+    return this.#found(userId);
+  }
+
+  async sessions(caller: AdminCaller, userId: string): Promise<SessionSummary[]> {
+    const person = await this.#found(userId);
+    checkManages(caller, targetOf(person));
+    return this.#store.openSessions(userId, this.#now());
+  }
+
+  async endSessions(caller: AdminCaller, userId: string, sessionId: string): Promise<number> {
+    const now = this.#now();
+    const ended = await this.#store.transaction(async (tx) => {
+      const person = await this.#locked(tx, userId);
+      checkManages(caller, targetOf(person));
+      const count = await tx.endSessions(userId, now, sessionId ? { only: sessionId } : {});
+      if (sessionId && count === 0)
+        throw new PassageError('not_found', 'no such open session of this person', [
+          { field: 'session_id', description: 'not an open session of this person' },
+        ]);
+      await tx.record({
+        action: 'sessions_ended',
+        actor: actorOf(caller),
+        targetUserId: userId,
+        targetAgency: person.agencyId,
+        roles: person.roles,
+        sessionsEnded: count,
+        at: now,
+      });
+      return count;
+    });
+    this.#sessions.sessionsEnded(sessionId ? { sessionId } : { userId });
+    return ended;
+  }
+
+  /** The signed-in person's own password; their other sessions end. */
+  async changePassword(caller: AdminCaller, current: string, chosen: string): Promise<void> {
+    const bad = passwordViolation(chosen, 'new_password');
+    if (bad) throw PassageError.invalid([bad]);
+    const now = this.#now();
+    await this.#store.transaction(async (tx) => {
+      const person = await this.#locked(tx, caller.userId);
+      if (!(await verifyPassword(current, person.passwordHash)))
+        throw new PassageError('permission_denied', 'the current password is wrong', [
+          { field: 'current_password', description: 'wrong password' },
+        ]);
+      if (current === chosen)
+        throw PassageError.invalid([
+          { field: 'new_password', description: 'choose a password other than the current one' },
+        ]);
+      await tx.setPassword(caller.userId, await hashPassword(chosen), false);
+      const count = await tx.endSessions(caller.userId, now, { except: caller.sessionRef });
+      await tx.record({
+        action: 'password_changed',
+        actor: { userId: caller.userId, agencyId: caller.agencyId, role: caller.roles[0] ?? '' },
+        targetUserId: caller.userId,
+        targetAgency: person.agencyId,
+        roles: person.roles,
+        sessionsEnded: count,
+        at: now,
+      });
+    });
+  }
+
+  /** Sets a password with a one-time link's token; the link is spent and the person's sessions end. */
+  async completeLink(token: string, chosen: string): Promise<string> {
+    const bad = passwordViolation(chosen, 'new_password');
+    if (bad) throw PassageError.invalid([bad]);
+    const now = this.#now();
+    const userId = await this.#store.transaction(async (tx) => {
+      const owner = await tx.takeLink(tokenHash(token), now);
+      if (!owner)
+        throw new PassageError('failed_precondition', 'this link is unknown, used or expired: ask for a new one', [
+          { field: 'token', description: 'unknown, used or expired' },
+        ]);
+      const person = await this.#locked(tx, owner);
+      await tx.setPassword(owner, await hashPassword(chosen), false);
+      const count = await tx.endSessions(owner, now);
+      await tx.record({
+        action: 'password_link_used',
+        actor: { userId: owner, agencyId: person.agencyId, role: person.roles[0] ?? '' },
+        targetUserId: owner,
+        targetAgency: person.agencyId,
+        roles: person.roles,
+        sessionsEnded: count,
+        at: now,
+      });
+      return owner;
+    });
+    this.#sessions.sessionsEnded({ userId });
+    return userId;
+  }
+
+  #issue(kind: CredentialKind, now: Date): IssuedCredential {
+    return kind === 'link'
+      ? {
+          kind,
+          linkToken: randomBytes(32).toString('base64url'),
+          temporaryPassword: '',
+          expiresAt: new Date(now.getTime() + linkLifetimeMs),
+        }
+      : { kind, linkToken: '', temporaryPassword: randomBytes(12).toString('base64url'), expiresAt: undefined };
+  }
+
+  async #found(userId: string): Promise<PersonRecord> {
+    const person = await this.#store.person(userId);
+    if (!person)
+      throw new PassageError('not_found', `no person ${userId}`, [{ field: 'user_id', description: 'no such person' }]);
+    return person;
+  }
+
+  async #locked(tx: PeopleTransaction, userId: string): Promise<PersonRecord & { readonly passwordHash: string }> {
+    const person = await tx.lock(userId);
+    if (!person)
+      throw new PassageError('not_found', `no person ${userId}`, [{ field: 'user_id', description: 'no such person' }]);
+    return person;
+  }
+}
