@@ -25,7 +25,12 @@ export function useFieldProblem(pointer: string | undefined): string | undefined
 }
 
 /** The services' reasons are in English; French readers get them in French where they are known. */
-export function violationText(detail: string, language: Language): string {
+export function violationText(raw: string, language: Language): string {
+  // The edge's schema check names the identifier pattern, not what it means.
+  const detail =
+    raw.startsWith('must match pattern') && raw.includes('[a-z0-9]+(-[a-z0-9]+)*')
+      ? 'an id of lowercase letters and digits, in hyphenated words'
+      : raw;
   if (language === 'en') return detail;
   const rules: [RegExp, (m: RegExpExecArray) => string][] = [
     [/^required(: choose one)?$/, () => 'obligatoire'],

@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
+import { launch, seriousViolations, signedIn, widths } from './console/browser.ts';
+
+// Onboarding an agency and its people from the console alone, as a new ministry
+// administrator would (ADR 30): a directory listing, its first supervisor with a temporary
+// password, the supervisor's own first hire, and an account ended with its open session.
+// The network exactly as `pnpm start` runs it, in a real browser; the console must be built.
+let network: StartedNetwork;
+let browser: Browser;
+let base = '';
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  network = await startNetworkAsPnpmStart('console-people', { SIGN_IN_PER_MINUTE: '1000' });
+  base = network.gatewayUrl;
+  browser = await launch();
+}, 120_000);
+
+afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => undefined);
+  await browser?.close();
+  await network?.stop();
+});
+
+/** A fresh browser profile at the sign-in page. */
+async function freshPage(viewport: { width: number; height: number } = widths.desktop): Promise<Page> {
+  const context = await browser.newContext({ baseURL: base, viewport, timezoneId: 'America/Toronto' });
+  contexts.push(context);
+  const page = await context.newPage();
+  await page.goto('/');
+  await page.getByRole('heading', { name: 'Sign in to Passage' }).waitFor();
+  return page;
+}
+
+/** Signs in with a temporary password, and chooses one's own at the step that comes first. */
+async function firstSignIn(page: Page, username: string, temporary: string, chosen: string): Promise<void> {
+  await page.locator('input[name="username"]').fill(username);
+  await page.locator('input[name="password"]').fill(temporary);
+  await page.locator('form button[type="submit"]').click();
+  await page.getByRole('heading', { name: 'Choose your own password' }).waitFor();
+  // Nothing else is open until then: no menus.
+  expect(await page.locator('nav.nav').count()).toBe(0);
+  await page.getByLabel('Temporary or current password').fill(temporary);
+  await page.getByLabel('New password', { exact: true }).fill(chosen);
+  await page.getByLabel('New password again').fill(chosen);
+  await page.getByRole('button', { name: 'Save my password' }).click();
+  await page.locator('nav.nav').waitFor();
+}
+
+/** The password shown once on the people screen after adding someone. */
+async function issuedPassword(page: Page, username: string): Promise<string> {
+  await page.getByRole('heading', { name: `Temporary password for ${username}` }).waitFor();
+  await page.getByText('shown only this once').waitFor();
+  const secret = (await page.getByTestId('issued-credential').textContent())?.trim() ?? '';
+  expect(secret.length).toBeGreaterThanOrEqual(12);
+  await page.getByRole('button', { name: 'I have copied it: hide it' }).click();
+  return secret;
+}
+
+describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
+  it('lists an agency, adds its supervisor, who adds an intake worker the administrator later disables', async () => {
+    const agencyId = 'sudbury-synthetic-shelter';
+    const agencyName = 'Synthetic Sudbury Shelter';
+
+    // The ministry's administrator lists a new agency in the directory…
+    const { context: adminContext, page: admin } = await signedIn(browser, base, 'admin');
+    contexts.push(adminContext);
+    await admin.getByRole('link', { name: 'Directory' }).click();
+    await admin.getByRole('button', { name: 'Add an agency' }).click();
+    await admin.getByLabel('Identifier (letters, digits and dashes)').fill(agencyId);
+    await admin.getByLabel('Name in English').fill(agencyName);
+    await admin.getByLabel('Name in French').fill('Refuge synthétique de Sudbury');
+    await admin.getByLabel('Kind').selectOption('shelter');
+    await admin.getByLabel('Shelter', { exact: true }).check();
+    await admin.getByLabel('Municipalities served').fill('sudbury');
+    await admin.getByLabel('Open 24/7').check();
+    await admin.getByRole('button', { name: 'Save', exact: true }).click();
+    await admin.getByText(`Saved ${agencyName}.`).waitFor();
+
+    // …and goes straight on to its first supervisor.
+    await admin.getByRole('link', { name: `Add the first supervisor of ${agencyName}` }).click();
+    await admin.waitForURL(/\/people\?/);
+    await admin.getByRole('heading', { name: 'Add a person' }).waitFor();
+    expect(await admin.getByLabel('Agency', { exact: true }).inputValue()).toBe(agencyId);
+    expect(await admin.getByLabel('Supervisor', { exact: true }).isChecked()).toBe(true);
+    // The administrator may grant every role.
+    for (const role of ['Officer', 'Intake worker', 'Auditor', 'Administrator'])
+      await admin.getByLabel(role, { exact: true }).waitFor();
+    // A refused value is shown beside its field.
+    await admin.getByLabel('Full name').fill('Synthetic Supervisor');
+    await admin.getByLabel('User name').fill('Not A Slug');
+    await admin.getByRole('button', { name: 'Add and issue a password' }).click();
+    await admin.getByRole('alert').first().waitFor();
+    await admin.locator('.field-problem').filter({ hasText: 'lowercase letters and digits' }).waitFor();
+    expect(await admin.getByLabel('User name').getAttribute('aria-invalid')).toBe('true');
+    await admin.getByLabel('User name').fill('sudbury-supervisor');
+    await admin.getByRole('button', { name: 'Add and issue a password' }).click();
+    const supervisorTemporary = await issuedPassword(admin, 'sudbury-supervisor');
+    const row = admin.getByRole('row', { name: /Synthetic Supervisor/ });
+    await expect.poll(() => row.textContent()).toContain('Must choose a password');
+    await admin.getByRole('button', { name: 'Sign out' }).click();
+    await admin.getByRole('heading', { name: 'Sign in to Passage' }).waitFor();
+
+    // The supervisor signs in with it, on a phone, and must choose a password first.
+    const supervisor = await freshPage(widths.phone);
+    await firstSignIn(supervisor, 'sudbury-supervisor', supervisorTemporary, 'synthetic sudbury supervisor words');
+    await supervisor.getByRole('link', { name: 'People' }).click();
+    await supervisor.getByRole('heading', { name: 'People', exact: true }).waitFor();
+    await supervisor.getByText(`Agency: ${agencyName}`).first().waitFor();
+    // Their agency's people only, and no other agency to choose.
+    expect(await supervisor.getByLabel('Show the people of').count()).toBe(0);
+    await supervisor.getByRole('button', { name: 'Add a person' }).click();
+    await supervisor.getByRole('heading', { name: 'Add a person' }).waitFor();
+    expect(await supervisor.getByLabel('Agency', { exact: true }).count()).toBe(0);
+    for (const role of ['Officer', 'Crisis counsellor', 'Intake worker', 'Supervisor'])
+      await supervisor.getByLabel(role, { exact: true }).waitFor();
+    for (const role of ['Auditor', 'Administrator'])
+      expect(await supervisor.getByLabel(role, { exact: true }).count()).toBe(0);
+    await supervisor.getByLabel('Full name').fill('Synthetic Intake');
+    await supervisor.getByLabel('User name').fill('sudbury-intake');
+    await supervisor.getByLabel('Intake worker', { exact: true }).check();
+    await supervisor.getByRole('button', { name: 'Add and issue a password' }).click();
+    const intakeTemporary = await issuedPassword(supervisor, 'sudbury-intake');
+    const rows = supervisor.locator('tbody tr');
+    await expect.poll(() => rows.count()).toBeGreaterThan(0);
+    await expect.poll(() => rows.count()).toBe(2);
+    for (const text of await rows.allTextContents()) expect(text).toContain(agencyName);
+    const problems = (await seriousViolations(supervisor)).map((v) => `people @phone: ${v}`);
+    const overflow = await supervisor.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    expect({ problems, overflow: overflow > 1 }).toEqual({ problems: [], overflow: false });
+
+    // The intake worker signs in and starts work.
+    const intake = await freshPage();
+    await firstSignIn(intake, 'sudbury-intake', intakeTemporary, 'synthetic sudbury intake words');
+    await intake.waitForURL(/\/inbox$/);
+    await intake.getByRole('heading', { name: 'Incoming referrals' }).waitFor();
+
+    // The administrator disables the intake worker: their open session ends with it.
+    const { context: againContext, page: again } = await signedIn(browser, base, 'admin');
+    contexts.push(againContext);
+    await again.goto(`/people?agency=${agencyId}`);
+    await again.getByRole('button', { name: 'Manage Synthetic Intake' }).click();
+    await again.getByRole('heading', { name: 'Managing Synthetic Intake' }).waitFor();
+    // Their open session is listed.
+    await again
+      .locator('li', { hasText: /^Signed in .+, until .+/ })
+      .first()
+      .waitFor();
+    await again.getByRole('button', { name: 'Disable this account' }).click();
+    await again.getByRole('button', { name: 'Disable now' }).click();
+    await again.getByText('Account disabled. Sessions ended: 1.').waitFor();
+    await expect.poll(() => again.getByRole('row', { name: /Synthetic Intake/ }).textContent()).toContain('Disabled');
+
+    // The intake worker's next step sends them to the sign-in page (unless their live feed,
+    // closed by the gateway, already has), and they cannot sign in again.
+    await intake
+      .getByRole('link', { name: 'Sent' })
+      .click({ timeout: 5_000 })
+      .catch(() => undefined);
+    await intake.getByRole('heading', { name: 'Sign in to Passage' }).waitFor({ timeout: 30_000 });
+    await intake.locator('input[name="username"]').fill('sudbury-intake');
+    await intake.locator('input[name="password"]').fill('synthetic sudbury intake words');
+    await intake.locator('form button[type="submit"]').click();
+    await intake.getByText('The user name and password do not match').waitFor();
+  });
+});
