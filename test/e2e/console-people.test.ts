@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
 import { launch, seriousViolations, signedIn, widths } from './console/browser.ts';
+import { noEnglishOn } from './console/french.ts';
 
 // Onboarding an agency and its people from the console alone, as a new ministry
 // administrator would (ADR 30): a directory listing, its first supervisor with a temporary
@@ -34,18 +35,27 @@ async function freshPage(viewport: { width: number; height: number } = widths.de
   return page;
 }
 
-/** Signs in with a temporary password, and chooses one's own at the step that comes first. */
-async function firstSignIn(page: Page, username: string, temporary: string, chosen: string): Promise<void> {
+/**
+ * Signs in with a temporary password, and chooses one's own at the step that comes first
+ * (`heading`: its title in the person's language).
+ */
+async function firstSignIn(
+  page: Page,
+  username: string,
+  temporary: string,
+  chosen: string,
+  heading: string,
+): Promise<void> {
   await page.locator('input[name="username"]').fill(username);
   await page.locator('input[name="password"]').fill(temporary);
   await page.locator('form button[type="submit"]').click();
-  await page.getByRole('heading', { name: 'Choose your own password' }).waitFor();
+  await page.getByRole('heading', { name: heading }).waitFor();
   // Nothing else is open until then: no menus.
   expect(await page.locator('nav.nav').count()).toBe(0);
-  await page.getByLabel('Temporary or current password').fill(temporary);
-  await page.getByLabel('New password', { exact: true }).fill(chosen);
-  await page.getByLabel('New password again').fill(chosen);
-  await page.getByRole('button', { name: 'Save my password' }).click();
+  await page.locator('input[name="current-password"]').fill(temporary);
+  await page.locator('input[name="new-password"]').fill(chosen);
+  await page.locator('input[name="confirm-password"]').fill(chosen);
+  await page.locator('form button[type="submit"]').click();
   await page.locator('nav.nav').waitFor();
 }
 
@@ -105,7 +115,13 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
 
     // The supervisor signs in with it, on a phone, and must choose a password first.
     const supervisor = await freshPage(widths.phone);
-    await firstSignIn(supervisor, 'sudbury-supervisor', supervisorTemporary, 'synthetic sudbury supervisor words');
+    await firstSignIn(
+      supervisor,
+      'sudbury-supervisor',
+      supervisorTemporary,
+      'synthetic sudbury supervisor words',
+      'Choose your own password',
+    );
     await supervisor.getByRole('link', { name: 'People' }).click();
     await supervisor.getByRole('heading', { name: 'People', exact: true }).waitFor();
     await supervisor.getByText(`Agency: ${agencyName}`).first().waitFor();
@@ -121,6 +137,8 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await supervisor.getByLabel('Full name').fill('Synthetic Intake');
     await supervisor.getByLabel('User name').fill('sudbury-intake');
     await supervisor.getByLabel('Intake worker', { exact: true }).check();
+    // A French-speaking colleague: their console is French from the first screen.
+    await supervisor.getByLabel('Language of their console').selectOption('fr');
     await supervisor.getByRole('button', { name: 'Add and issue a password' }).click();
     const intakeTemporary = await issuedPassword(supervisor, 'sudbury-intake');
     const rows = supervisor.locator('tbody tr');
@@ -131,11 +149,24 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     const overflow = await supervisor.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect({ problems, overflow: overflow > 1 }).toEqual({ problems: [], overflow: false });
 
-    // The intake worker signs in and starts work.
+    // The intake worker signs in, in French, and starts work.
     const intake = await freshPage();
-    await firstSignIn(intake, 'sudbury-intake', intakeTemporary, 'synthetic sudbury intake words');
+    await intake.locator('input[name="username"]').fill('sudbury-intake');
+    await intake.locator('input[name="password"]').fill(intakeTemporary);
+    await intake.locator('form button[type="submit"]').click();
+    await intake.getByRole('heading', { name: 'Choisissez votre mot de passe' }).waitFor();
+    await noEnglishOn(base, intake, 'change password');
+    await intake.locator('input[name="current-password"]').fill(intakeTemporary);
+    await intake.locator('input[name="new-password"]').fill('trop court');
+    await intake.locator('input[name="confirm-password"]').fill('trop court');
+    await intake.locator('form button[type="submit"]').click();
+    await intake.locator('.field-problem').filter({ hasText: 'un mot de passe de 12 à 200 caractères' }).waitFor();
+    await noEnglishOn(base, intake, 'change password, refused');
+    await intake.locator('input[name="new-password"]').fill('synthetic sudbury intake words');
+    await intake.locator('input[name="confirm-password"]').fill('synthetic sudbury intake words');
+    await intake.locator('form button[type="submit"]').click();
     await intake.waitForURL(/\/inbox$/);
-    await intake.getByRole('heading', { name: 'Incoming referrals' }).waitFor();
+    await intake.getByRole('heading', { name: 'Demandes reçues' }).waitFor();
 
     // The administrator disables the intake worker: their open session ends with it.
     const { context: againContext, page: again } = await signedIn(browser, base, 'admin');
@@ -156,13 +187,72 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     // The intake worker's next step sends them to the sign-in page (unless their live feed,
     // closed by the gateway, already has), and they cannot sign in again.
     await intake
-      .getByRole('link', { name: 'Sent' })
+      .getByRole('link', { name: 'Demandes envoyées' })
       .click({ timeout: 5_000 })
       .catch(() => undefined);
-    await intake.getByRole('heading', { name: 'Sign in to Passage' }).waitFor({ timeout: 30_000 });
+    await intake.getByRole('heading', { name: 'Connexion à Passage' }).waitFor({ timeout: 30_000 });
     await intake.locator('input[name="username"]').fill('sudbury-intake');
     await intake.locator('input[name="password"]').fill('synthetic sudbury intake words');
     await intake.locator('form button[type="submit"]').click();
-    await intake.getByText('The user name and password do not match').waitFor();
+    await intake.getByText('Le nom d’utilisateur et le mot de passe ne correspondent pas').waitFor();
+  });
+
+  it('resets a password with a one-time link, and the people screen reads in French', async () => {
+    const { context, page: admin } = await signedIn(browser, base, 'admin');
+    contexts.push(context);
+    // A person of this test's own, by the administrator: a one-time link this time.
+    await admin.goto('/people');
+    await admin.getByRole('button', { name: 'Add a person' }).click();
+    await admin.getByLabel('Full name').fill('Synthetic Linked');
+    await admin.getByLabel('User name').fill('london-synthetic');
+    await admin.getByLabel('Agency', { exact: true }).selectOption('london-coalition');
+    await admin.getByLabel('Officer', { exact: true }).check();
+    await admin.getByLabel('How they get their first password').selectOption('CREDENTIAL_LINK');
+    await admin.getByRole('button', { name: 'Add and issue a password' }).click();
+    await admin.getByRole('heading', { name: 'Set-password link for london-synthetic' }).waitFor();
+    const link = (await admin.getByTestId('issued-credential').textContent())?.trim() ?? '';
+    expect(link).toMatch(/\/set-password#.+/);
+
+    // The link's page, in a browser with nobody signed in: the password is set once.
+    const person = await freshPage(widths.phone);
+    await person.goto(link);
+    await person.getByRole('heading', { name: 'Set your password' }).waitFor();
+    // The token leaves the address bar at once.
+    await expect.poll(() => person.url()).not.toContain('#');
+    expect(await seriousViolations(person)).toEqual([]);
+    await person.locator('input[name="new-password"]').fill('synthetic london linked words');
+    await person.locator('input[name="confirm-password"]').fill('synthetic london linked words');
+    await person.getByRole('button', { name: 'Set my password' }).click();
+    await person.getByText('Your password is set. Sign in as london-synthetic.').waitFor();
+    await person.getByRole('link', { name: 'Go to the sign-in page' }).click();
+    await person.locator('input[name="username"]').fill('london-synthetic');
+    await person.locator('input[name="password"]').fill('synthetic london linked words');
+    await person.locator('form button[type="submit"]').click();
+    await person.locator('nav.nav').waitFor();
+    // A spent link does nothing.
+    const again = await freshPage();
+    await again.goto(link);
+    await again.locator('input[name="new-password"]').fill('another synthetic password');
+    await again.locator('input[name="confirm-password"]').fill('another synthetic password');
+    await again.getByRole('button', { name: 'Set my password' }).click();
+    await again.getByText('This link has been used or has expired.').waitFor();
+
+    // The administrator's screen in French: the list, the form, a person's panel.
+    await admin.getByRole('button', { name: /^Français/ }).click();
+    await admin.goto('/people?agency=london-coalition');
+    await admin.getByRole('heading', { name: 'Personnel', exact: true }).waitFor();
+    const row = admin.getByRole('row', { name: /Synthetic Linked/ });
+    await row.waitFor();
+    await row.getByRole('button', { name: 'Gérer Synthetic Linked' }).click();
+    await admin.getByRole('heading', { name: 'Gestion : Synthetic Linked' }).waitFor();
+    await admin
+      .locator('li', { hasText: /^Connexion le / })
+      .first()
+      .waitFor();
+    await noEnglishOn(base, admin, 'people, a person managed');
+    await admin.getByRole('button', { name: 'Ajouter une personne' }).click();
+    await admin.getByRole('button', { name: 'Ajouter et émettre un mot de passe' }).click();
+    await admin.locator('.field-problem').first().waitFor();
+    await noEnglishOn(base, admin, 'people, refused form');
   });
 });

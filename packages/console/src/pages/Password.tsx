@@ -96,7 +96,7 @@ export function ChangePassword({ onChanged }: { onChanged: () => Promise<void> }
             field="/currentPassword"
           />
           <NewPasswordFields chosen={chosen} again={again} onChosen={setChosen} onAgain={setAgain} />
-          {error !== undefined && <ErrorNotice error={error} />}
+          {error !== undefined && <ErrorNotice error={error} fieldsShown />}
           <button type="submit" className="primary" disabled={busy}>
             {t('password.changeSubmit')}
           </button>
@@ -159,7 +159,7 @@ export function SetPassword(): ReactNode {
                   <p>{t('password.linkSpent')}</p>
                 </div>
               ) : (
-                <ErrorNotice error={error} />
+                <ErrorNotice error={error} fieldsShown />
               ))}
             <button type="submit" className="primary" disabled={busy}>
               {t('password.setSubmit')}

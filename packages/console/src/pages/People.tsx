@@ -153,14 +153,16 @@ function statusText(person: Person, t: T): string {
 function CredentialChoice({
   value,
   onChange,
+  label: text,
 }: {
   value: Credential;
   onChange: (value: Credential) => void;
+  label?: string;
 }): ReactNode {
   const { t } = useI18n();
   return (
     <SelectField
-      label={t('people.credential')}
+      label={text ?? t('people.credential')}
       value={value}
       onChange={onChange}
       options={[
@@ -282,6 +284,7 @@ function PersonForm(props: {
           )}
           <SelectField
             label={t('people.language')}
+            field="/language"
             value={language}
             onChange={setLanguage}
             options={[
@@ -299,7 +302,7 @@ function PersonForm(props: {
         </div>
         <RolesField selected={roles} onChange={setRoles} />
         <CredentialChoice value={credential} onChange={setCredential} />
-        {error !== undefined && <ErrorNotice error={error} />}
+        {error !== undefined && <ErrorNotice error={error} fieldsShown />}
         <div className="actions">
           <button type="button" onClick={props.onCancel}>
             {t('common.cancel')}
@@ -443,6 +446,7 @@ function EditPerson({ person, onSaved }: { person: Person; onSaved: (person: Per
           />
           <SelectField
             label={t('people.language')}
+            field="/language"
             value={language}
             onChange={setLanguage}
             options={[
@@ -452,7 +456,7 @@ function EditPerson({ person, onSaved }: { person: Person; onSaved: (person: Per
           />
         </div>
         <RolesField selected={roles} onChange={setRoles} />
-        {error !== undefined && <ErrorNotice error={error} />}
+        {error !== undefined && <ErrorNotice error={error} fieldsShown />}
         <div className="actions">
           <button type="submit" className="primary" disabled={busy}>
             {t('people.saveChanges')}
@@ -529,7 +533,7 @@ function ResetPassword(props: {
     <div className="subform">
       <h3>{t('people.reset')}</h3>
       <p className="hint">{t('people.resetHint')}</p>
-      <CredentialChoice value={credential} onChange={setCredential} />
+      <CredentialChoice value={credential} onChange={setCredential} label={t('people.resetCredential')} />
       {confirming ? (
         <div className="notice" role="group" aria-label={t('people.reset')}>
           <p>{t('people.resetConfirm', { name: props.person.displayName })}</p>
@@ -608,7 +612,7 @@ function OidcLinks(props: {
           />
           <TextField label={t('people.oidcSubject')} value={subject} onChange={setSubject} field="/subject/subject" />
         </div>
-        {error !== undefined && <ErrorNotice error={error} />}
+        {error !== undefined && <ErrorNotice error={error} fieldsShown />}
         <div className="actions">
           <button type="submit" disabled={busy}>
             {t('people.oidcLink')}
