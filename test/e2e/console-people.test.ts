@@ -197,7 +197,7 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await intake.getByText('Le nom d’utilisateur et le mot de passe ne correspondent pas').waitFor();
   });
 
-  it('resets a password with a one-time link, and the people screen reads in French', async () => {
+  it('sets a first password by a one-time link, resets it, and reads in French', async () => {
     const { context, page: admin } = await signedIn(browser, base, 'admin');
     contexts.push(context);
     // A person of this test's own, by the administrator: a one-time link this time.
@@ -236,6 +236,21 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await again.locator('input[name="confirm-password"]').fill('another synthetic password');
     await again.getByRole('button', { name: 'Set my password' }).click();
     await again.getByText('This link has been used or has expired.').waitFor();
+
+    // A reset ends the person's session: the old password and the spent link no longer work.
+    await admin.goto('/people?agency=london-coalition');
+    await admin.getByRole('button', { name: 'Manage Synthetic Linked' }).click();
+    await admin.getByLabel('How they get their new password').selectOption('CREDENTIAL_TEMPORARY_PASSWORD');
+    await admin.getByRole('button', { name: 'Reset the password' }).click();
+    await admin.getByRole('button', { name: 'Reset now' }).click();
+    const temporary = await issuedPassword(admin, 'london-synthetic');
+    await admin.getByText('Password reset.').waitFor();
+    await person.reload();
+    await person.getByRole('heading', { name: 'Sign in to Passage' }).waitFor();
+    await person.locator('input[name="username"]').fill('london-synthetic');
+    await person.locator('input[name="password"]').fill(temporary);
+    await person.locator('form button[type="submit"]').click();
+    await person.getByRole('heading', { name: 'Choose your own password' }).waitFor();
 
     // The administrator's screen in French: the list, the form, a person's panel.
     await admin.getByRole('button', { name: /^Français/ }).click();
