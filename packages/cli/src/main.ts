@@ -9,7 +9,8 @@
 //   pnpm passage report stats [--rows region] [--columns month] [--since DATE] [--until DATE] [--csv|--json]
 //   pnpm passage nats config [--namespace NS] > deploy/nats/authorization.conf
 //   pnpm passage certs dev --out DIR [--hosts a,b,…]
-//   pnpm passage people list|create|disable|enable|reset-password|link-oidc|unlink-oidc|sessions|end-sessions …
+//   pnpm passage people list|create|disable|enable|reset-password|link-oidc|unlink-oidc|sessions|end-sessions|import …
+//   pnpm passage scim create-client AGENCY
 //   pnpm passage agencies onboard AGENCY --name-en … --name-fr … --kind … --services … --supervisor USER --supervisor-name NAME
 import { parseArgs } from 'node:util';
 import { ConfigError, PassageError } from '@passage/platform';
@@ -17,7 +18,7 @@ import { auditAcknowledgeGap, auditCheckpoint, auditProve, auditStatus, auditVer
 import { natsConfig } from './commands/nats.ts';
 import { certsDev } from './commands/certs.ts';
 import { reportConsent, reportHandoff, reportStatistics } from './commands/report.ts';
-import { onboardAgency, peopleCommand } from './commands/people.ts';
+import { createScimClient, onboardAgency, peopleCommand } from './commands/people.ts';
 import { UsageError } from './connection.ts';
 import type { Format } from './output.ts';
 
@@ -46,10 +47,14 @@ const usage = `usage: passage <command>
   people link-oidc|unlink-oidc USER --issuer URL --subject SUB
   people sessions USER                                    the person's open sessions
   people end-sessions USER [--session ID]                 one session, or all of them
+  people import FILE.csv [--dry-run] [--credential …]     many people, all or nothing; every error by line
+                                                          (columns user_id,display_name,email,agency_id,roles,language)
   agencies onboard AGENCY --name-en N --name-fr N --kind KIND --services s1,s2 [--regions r1,r2] --supervisor USER
          --supervisor-name NAME [--supervisor-email E] [--credential …]
                                                           admin: its directory listing (kept if listed already), then
                                                           its first supervisor
+  scim create-client AGENCY                               admin: a SCIM 2.0 client (/scim/v2) provisioning the agency's
+                                                          people as its supervisor; prints its bearer token once
 options: --csv or --json instead of a table; --as USER (development only: act as a demo user)
 people and agencies: the gateway's HTTP API — GATEWAY_URL, PASSAGE_USERNAME, PASSAGE_PASSWORD (development: --as USER
   with DEMO_PASSWORD)
@@ -90,6 +95,7 @@ export async function run(
       issuer: { type: 'string' },
       subject: { type: 'string' },
       session: { type: 'string' },
+      'dry-run': { type: 'boolean' },
       kind: { type: 'string' },
       'name-en': { type: 'string' },
       'name-fr': { type: 'string' },
@@ -129,6 +135,8 @@ export async function run(
       return natsConfig(values, print);
     case 'certs dev':
       return certsDev(values, print);
+    case 'scim create-client':
+      return createScimClient(rest[0], env, reportFlags, print);
     case 'agencies onboard':
       return onboardAgency(rest[0], env, reportFlags, print);
     default:

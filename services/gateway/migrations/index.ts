@@ -4,12 +4,14 @@ import type { ServiceDatabases } from '@passage/platform';
 import { Migration20261128230000Gateway } from './Migration20261128230000Gateway.ts';
 import { Migration20261130070000SignInThrottle } from './Migration20261130070000SignInThrottle.ts';
 import { Migration20261130150000People } from './Migration20261130150000People.ts';
+import { Migration20261130160000ScimClients } from './Migration20261130160000ScimClients.ts';
 
 /** Every migration of the gateway schema, in order. Add new ones at the end. */
 export const gatewayMigrations: MigrationObject[] = [
   { name: 'Migration20261128230000Gateway', class: Migration20261128230000Gateway },
   { name: 'Migration20261130070000SignInThrottle', class: Migration20261130070000SignInThrottle },
   { name: 'Migration20261130150000People', class: Migration20261130150000People },
+  { name: 'Migration20261130160000ScimClients', class: Migration20261130160000ScimClients },
 ];
 
 /**
@@ -31,6 +33,7 @@ export const gatewayDatabases: ServiceDatabases = {
         sign_in_failures: ['select', 'insert', 'update', 'delete'],
         oidc_subjects: ['select', 'insert', 'delete'],
         password_links: ['select', 'insert', 'update'],
+        scim_clients: ['select', 'insert', 'update'],
         ...eventTableGrants,
       },
     },

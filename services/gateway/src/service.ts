@@ -92,6 +92,7 @@ export async function startGateway(
     consoleDir: config.CONSOLE_DIR || undefined,
     contract,
     local: new Map([['passage.identity.v1.PeopleService', peopleService(people, contract)]]),
+    people,
     ready: () => serving,
   });
   const url = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });

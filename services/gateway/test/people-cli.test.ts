@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '@passage/cli/main';
 import { Http, demoPassword, startGatewayLab, type GatewayLab } from './support.ts';
@@ -147,4 +150,40 @@ it('onboards an agency: its directory listing, then its first supervisor', async
       'admin',
     ),
   ).rejects.toMatchObject({ code: 'already_exists' });
+});
+
+it('imports people from CSV: a dry run lists errors by line, a good file is imported whole', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'passage-people-csv-'));
+  const bad = join(dir, 'bad.csv');
+  writeFileSync(bad, 'user_id,display_name,roles\ncli-csv-1,Synthetic One,intake_worker\ncli-csv-2,,admin\n');
+  const refused = await passage('people', 'import', bad, '--dry-run', '--json', '--as', 'london-supervisor');
+  expect(refused.code).toBe(1);
+  expect(refused.out).toContain('nobody was imported');
+  expect(refused.out).toContain('"line": 3');
+  const good = join(dir, 'good.csv');
+  writeFileSync(good, 'user_id,display_name,roles\ncli-csv-1,Synthetic One,intake_worker\n');
+  expect((await passage('people', 'import', good, '--dry-run', '--as', 'london-supervisor')).out).toContain(
+    'no errors: nobody imported (dry run)',
+  );
+  expect(await row('cli-csv-1')).toBeUndefined();
+  const imported = await passage('people', 'import', good, '--as', 'london-supervisor');
+  expect(imported.code).toBe(0);
+  expect(imported.out).toContain('set-password link token');
+  expect(await row('cli-csv-1')).toMatchObject({ agencyId: 'london-coalition', roles: 'intake_worker' });
+});
+
+it('makes a SCIM client whose token provisions the agency', async () => {
+  const made = await passage('scim', 'create-client', 'pact-ottawa', '--as', 'admin');
+  const token = /bearer token \(shown once\): (\S+)/.exec(made.out)?.[1];
+  expect(token).toBeTruthy();
+  const users = await fetch(
+    `${lab.gateway.url}/scim/v2/Users?filter=${encodeURIComponent('userName eq "pact-intake"')}`,
+    {
+      headers: { authorization: `Bearer ${token}` },
+    },
+  );
+  expect(await users.json()).toMatchObject({ totalResults: 1 });
+  await expect(passage('scim', 'create-client', 'pact-ottawa', '--as', 'london-supervisor')).rejects.toMatchObject({
+    code: 'permission_denied',
+  });
 });

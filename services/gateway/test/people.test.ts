@@ -332,3 +332,75 @@ describe('disabling people', () => {
     }
   });
 });
+
+describe('CSV import', () => {
+  interface Imported {
+    errors: { line: number; column: string; description: string }[];
+    imported: Created[];
+    lines: number;
+  }
+  const header = 'user_id,display_name,email,agency_id,roles,language';
+
+  it('dry-runs a file, listing every error by line; a file with any error imports nobody', async () => {
+    const supervisor = await http.signIn('london-supervisor');
+    const good = fresh('csv-good');
+    const csv = [
+      header,
+      `${good},"Synthetic, Good",good@example.test,london-coalition,intake_worker,en`,
+      `${fresh('csv-other')},Synthetic Other,,windsor-essex-ahtag,intake_worker,en`,
+      `${fresh('csv-above')},Synthetic Above,,london-coalition,admin,en`,
+      `london-intake,Synthetic Taken,,london-coalition,intake_worker,fr`,
+      `${fresh('csv-lang')},Synthetic Lang,,,intake_worker,de`,
+    ].join('\n');
+    for (const dryRun of [true, false]) {
+      const answer = await http.json<Imported>('POST', '/api/people/import', {
+        session: supervisor,
+        body: { csv, dryRun },
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.body.lines).toBe(5);
+      expect(answer.body.errors.length).toBeGreaterThan(0);
+      expect(answer.body.errors.map((e) => `${e.line}:${e.column}`)).toEqual([
+        '3:agency_id',
+        '4:roles',
+        '5:user_id',
+        '6:language',
+      ]);
+      expect(answer.body.imported).toEqual([]);
+    }
+    const admin = await http.signIn('admin');
+    expect((await http.json('GET', `/api/people/${good}`, { session: admin })).status).toBe(404);
+  });
+
+  it('imports a good file whole, each person with a credential and an audit entry', async () => {
+    const supervisor = await http.signIn('london-supervisor');
+    const ids = [fresh('csv-a'), fresh('csv-b')];
+    const csv = [
+      'display_name,user_id,roles',
+      `Synthetic A,${ids[0]},intake_worker`,
+      `Synthetic B,${ids[1]},intake_worker supervisor`,
+    ].join('\r\n');
+    const dry = await http.json<Imported>('POST', '/api/people/import', {
+      session: supervisor,
+      body: { csv, dryRun: true },
+    });
+    expect(dry.body).toMatchObject({ errors: [], imported: [], lines: 2 });
+    const done = await http.json<Imported>('POST', '/api/people/import', {
+      session: supervisor,
+      body: { csv, credential: 'CREDENTIAL_TEMPORARY_PASSWORD' },
+    });
+    expect(done.status).toBe(200);
+    expect(done.body.errors).toEqual([]);
+    expect(done.body.imported.length).toBe(2);
+    expect(done.body.imported.map((i) => [i.person.userId, i.person.agencyId, i.person.roles])).toEqual([
+      [ids[0], 'london-coalition', ['intake_worker']],
+      [ids[1], 'london-coalition', ['intake_worker', 'supervisor']],
+    ]);
+    const session = await http.signIn(ids[1]!, done.body.imported[1]!.credential.temporaryPassword);
+    expect((await http.json('GET', '/api/session', { session })).body).toMatchObject({ mustChangePassword: true });
+    await auditEntries(ids[0]!, 'person_created');
+    // The same file again: every line's user id is taken now, and nothing changes.
+    const again = await http.json<Imported>('POST', '/api/people/import', { session: supervisor, body: { csv } });
+    expect(again.body.errors.map((e) => `${e.line}:${e.column}`)).toEqual(['2:user_id', '3:user_id']);
+  });
+});

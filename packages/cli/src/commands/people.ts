@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { GatewayClient } from '../gateway.ts';
 import { UsageError } from '../connection.ts';
 import { formatRows, type Format, type Row } from '../output.ts';
@@ -17,6 +18,7 @@ export interface PeopleFlags {
   readonly issuer?: string | undefined;
   readonly subject?: string | undefined;
   readonly session?: string | undefined;
+  readonly 'dry-run'?: boolean | undefined;
   readonly kind?: string | undefined;
   readonly 'name-en'?: string | undefined;
   readonly 'name-fr'?: string | undefined;
@@ -181,6 +183,40 @@ export function peopleCommand(
         print(`sessions ended: ${ended.sessionsEnded}`);
         return 0;
       }
+      case 'import': {
+        // userId here is the file's path: passage people import FILE.
+        const csv = readFileSync(need(userId, 'the CSV file (passage people import FILE)'), 'utf8');
+        const result = await gateway.call<{
+          errors: { line: number; column: string; description: string }[];
+          imported: { person: Person; credential: IssuedCredential }[];
+          lines: number;
+        }>(people, 'ImportPeople', {
+          csv,
+          dryRun: flags['dry-run'] === true,
+          credential: credentialOf(flags.credential),
+        });
+        if (result.errors.length > 0) {
+          print(formatRows(result.errors, ['line', 'column', 'description'], flags.format));
+          print(`${result.errors.length} error(s) in ${result.lines} line(s): nobody was imported`);
+          return 1;
+        }
+        if (flags['dry-run'] === true) {
+          print(`${result.lines} line(s), no errors: nobody imported (dry run)`);
+          return 0;
+        }
+        print(
+          formatRows(
+            result.imported.map((i) => personRow(i.person)),
+            personColumns,
+            flags.format,
+          ),
+        );
+        for (const { person: made, credential } of result.imported) {
+          print(`${made.userId}:`);
+          printCredential(credential, print);
+        }
+        return 0;
+      }
       default:
         throw new UsageError(`unknown command "people ${command}"`);
     }
@@ -242,6 +278,24 @@ export function onboardAgency(
     });
     print(formatRows([personRow(made.person)], personColumns, flags.format));
     printCredential(made.credential, print);
+    return 0;
+  });
+}
+
+/** pnpm passage scim create-client AGENCY: a SCIM provisioning client for the agency; its token is printed once. */
+export function createScimClient(
+  agencyId: string | undefined,
+  env: NodeJS.ProcessEnv,
+  flags: PeopleFlags,
+  print: (line: string) => void,
+): Promise<number> {
+  const id = need(agencyId, 'the agency id (passage scim create-client AGENCY)');
+  return withGateway(env, flags, async (gateway) => {
+    const made = await gateway.call<{ clientId: string; agencyId: string; token: string }>(people, 'CreateScimClient', {
+      agencyId: id,
+    });
+    print(`SCIM client ${made.clientId} for ${made.agencyId}: base URL <gateway>/scim/v2`);
+    print(`bearer token (shown once): ${made.token}`);
     return 0;
   });
 }

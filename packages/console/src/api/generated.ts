@@ -429,6 +429,14 @@ export interface CreatePersonResponse {
   readonly credential?: IssuedCredential;
 }
 
+export interface CreateScimClientResponse {
+  /** Who the client acts as in the audit log: scim-<client id>. */
+  readonly clientId: string;
+  readonly agencyId: string;
+  /** The bearer token, given once. */
+  readonly token: string;
+}
+
 export interface DisablePersonResponse {
   readonly person?: Person;
   /** How many open sessions ended. */
@@ -445,6 +453,27 @@ export interface EndSessionsResponse {
 
 export interface GetPersonResponse {
   readonly person?: Person;
+}
+
+export interface ImportedPerson {
+  readonly person?: Person;
+  readonly credential?: IssuedCredential;
+}
+
+/** One error of an import: its line in the file (the header is line 1) and the column. */
+export interface ImportError {
+  readonly line: number;
+  readonly column: string;
+  readonly description: string;
+}
+
+export interface ImportPeopleResponse {
+  /** Empty when the import went through (or, in a dry run, would). */
+  readonly errors: readonly ImportError[];
+  /** The people made (none in a dry run or when there is an error), each with their credential. */
+  readonly imported: readonly ImportedPerson[];
+  /** How many lines were read, not counting the header. */
+  readonly lines: number;
 }
 
 /** Given once, to pass to the person: never stored as is, never shown again. */
@@ -851,6 +880,11 @@ export interface CreatePersonRequest {
   readonly credential?: Credential;
 }
 
+export interface CreateScimClientRequest {
+  /** The agency whose people the client provisions. */
+  readonly agencyId: string;
+}
+
 export interface DisablePersonRequest {
   readonly userId: string;
 }
@@ -867,6 +901,13 @@ export interface EndSessionsRequest {
 
 export interface GetPersonRequest {
   readonly userId: string;
+}
+
+export interface ImportPeopleRequest {
+  readonly csv: string;
+  /** Check every line and answer the errors; import nothing. */
+  readonly dryRun?: boolean;
+  readonly credential?: Credential;
 }
 
 export interface LinkOidcSubjectRequest {
@@ -1156,6 +1197,14 @@ export const identity = {
   /** POST /api/session/password: The signed-in person's own password; the one way on after signing in with a temporary password. */
   changePassword(request: ChangePasswordRequest): Promise<ChangePasswordResponse> {
     return send('POST', `/api/session/password`, request, []);
+  },
+  /** POST /api/people/import: Many people at once from CSV (header: user_id,display_name,email,agency_id,roles,language; roles separated by spaces). All or nothing: with any error nothing is imported, and every error is listed by line. dry_run checks without importing. */
+  importPeople(request: ImportPeopleRequest): Promise<ImportPeopleResponse> {
+    return send('POST', `/api/people/import`, request, []);
+  },
+  /** POST /api/scim-clients: Admin only. A SCIM 2.0 provisioning client for one agency (/scim/v2, bearer token): it acts as that agency's supervisor. The token is answered once and stored only as a hash. */
+  createScimClient(request: CreateScimClientRequest): Promise<CreateScimClientResponse> {
+    return send('POST', `/api/scim-clients`, request, []);
   },
   /** POST /api/password-links/complete: Sets a password with a one-time link's token, without a session; the link is then spent. */
   completePasswordLink(request: CompletePasswordLinkRequest): Promise<CompletePasswordLinkResponse> {

@@ -13,6 +13,7 @@ import {
   type Actor,
   type Target,
 } from '../domain/people.ts';
+import { checkImport, importUserIds, type ImportError } from '../domain/people-import.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 
 export interface OidcLink {
@@ -55,7 +56,8 @@ export interface AdminAudit {
     | 'password_changed'
     | 'oidc_linked'
     | 'oidc_unlinked'
-    | 'sessions_ended';
+    | 'sessions_ended'
+    | 'scim_client_created';
   readonly actor: { readonly userId: string; readonly agencyId: string; readonly role: string };
   readonly targetUserId: string;
   readonly targetAgency: string;
@@ -103,6 +105,7 @@ export interface PeopleTransaction {
   link(userId: string, subject: OidcLink): Promise<string | undefined>;
   unlink(userId: string, subject: OidcLink): Promise<boolean>;
   record(audit: AdminAudit): Promise<void>;
+  addScimClient(clientId: string, agencyId: string, tokenHash: Buffer, createdBy: string): Promise<void>;
 }
 
 export interface PeopleStore {
@@ -110,6 +113,10 @@ export interface PeopleStore {
   /** By user id, after `after`; one agency's or everyone's. */
   list(agencyId: string | undefined, after: string, limit: number): Promise<PersonRecord[]>;
   openSessions(userId: string, now: Date): Promise<SessionSummary[]>;
+  /** Which of these user ids are taken. */
+  taken(userIds: readonly string[]): Promise<Set<string>>;
+  /** The unrevoked SCIM client of that token hash. */
+  scimClient(tokenHash: Buffer): Promise<{ clientId: string; agencyId: string } | undefined>;
   transaction<T>(work: (tx: PeopleTransaction) => Promise<T>): Promise<T>;
 }
 
@@ -431,6 +438,89 @@ export class People {
     });
     this.#sessions.sessionsEnded({ userId });
     return userId;
+  }
+
+  /**
+   * Many people from CSV, all or nothing: every error by line; with any (or a dry run), nobody
+   * is made. Otherwise all are made in one transaction, each with a credential and an audit entry.
+   */
+  async importPeople(
+    caller: AdminCaller,
+    csv: string,
+    dryRun: boolean,
+    kind: CredentialKind,
+  ): Promise<{
+    errors: ImportError[];
+    imported: { person: PersonRecord; credential: IssuedCredential }[];
+    lines: number;
+  }> {
+    const checked = checkImport(csv, caller, await this.#store.taken(importUserIds(csv)));
+    if (checked.errors.length > 0 || dryRun) return { errors: checked.errors, imported: [], lines: checked.lines };
+    const now = this.#now();
+    const made: { userId: string; credential: IssuedCredential }[] = [];
+    await this.#store.transaction(async (tx) => {
+      for (const row of checked.rows) {
+        const credential = this.#issue(kind, now);
+        const initial =
+          kind === 'temporary_password' ? credential.temporaryPassword : randomBytes(32).toString('base64');
+        const created = await tx.insert(row, await hashPassword(initial), kind === 'temporary_password', now);
+        // Taken since the check: the whole import is undone.
+        if (!created)
+          throw new PassageError('already_exists', `line ${row.line}: the user id ${row.userId} was just taken`, [
+            { field: 'csv', description: `line ${row.line}, user_id: taken` },
+          ]);
+        if (kind === 'link')
+          await tx.issueLink(row.userId, tokenHash(credential.linkToken), now, credential.expiresAt!);
+        await tx.record({
+          action: 'person_created',
+          actor: actorOf(caller),
+          targetUserId: row.userId,
+          targetAgency: row.agencyId,
+          roles: row.roles,
+          credential: kind,
+          at: now,
+        });
+        made.push({ userId: row.userId, credential });
+      }
+    });
+    const imported = [];
+    for (const { userId, credential } of made) imported.push({ person: await this.#found(userId), credential });
+    return { errors: [], imported, lines: checked.lines };
+  }
+
+  /** Admin only: a SCIM provisioning client for one agency; its token is answered once. */
+  async createScimClient(
+    caller: AdminCaller,
+    agencyId: string,
+  ): Promise<{ clientId: string; agencyId: string; token: string }> {
+    if (!isAdmin(caller)) throw new PassageError('permission_denied', 'SCIM clients are made by the administrator');
+    const clientId = `scim-${randomBytes(6).toString('hex')}`;
+    const token = randomBytes(32).toString('base64url');
+    const now = this.#now();
+    await this.#store.transaction(async (tx) => {
+      await tx.addScimClient(clientId, agencyId, tokenHash(token), caller.userId);
+      await tx.record({
+        action: 'scim_client_created',
+        actor: actorOf(caller),
+        targetUserId: clientId,
+        targetAgency: agencyId,
+        roles: ['supervisor'],
+        at: now,
+      });
+    });
+    return { clientId, agencyId, token };
+  }
+
+  /**
+   * The caller a SCIM bearer token stands for: its agency's supervisor, named by the client's
+   * id (ADR 30); none for an unknown or revoked token.
+   */
+  async scimCaller(token: string): Promise<AdminCaller | undefined> {
+    if (!token || token.length > 200) return undefined;
+    const client = await this.#store.scimClient(tokenHash(token));
+    return client
+      ? { userId: client.clientId, agencyId: client.agencyId, roles: ['supervisor'], sessionRef: '' }
+      : undefined;
   }
 
   #issue(kind: CredentialKind, now: Date): IssuedCredential {

@@ -90,6 +90,27 @@ export class PgPeopleStore implements PeopleStore {
     }));
   }
 
+  async taken(userIds: readonly string[]): Promise<Set<string>> {
+    if (userIds.length === 0) return new Set();
+    const rows = await this.#orm.em
+      .fork()
+      .execute<{ user_id: string }[]>('select user_id from gateway.users where user_id = any(?::text[])', [
+        // A Postgres array literal, each id quoted and escaped.
+        `{${userIds.map((id) => `"${id.replace(/["\\]/g, '\\$&')}"`).join(',')}}`,
+      ]);
+    return new Set(rows.map((row) => row.user_id));
+  }
+
+  async scimClient(tokenHash: Buffer): Promise<{ clientId: string; agencyId: string } | undefined> {
+    const [row] = await this.#orm.em
+      .fork()
+      .execute<{ client_id: string; agency_id: string }[]>(
+        'select client_id, agency_id from gateway.scim_clients where token_hash = ? and revoked_at is null',
+        [tokenHash],
+      );
+    return row ? { clientId: row.client_id, agencyId: row.agency_id } : undefined;
+  }
+
   transaction<T>(work: (tx: PeopleTransaction) => Promise<T>): Promise<T> {
     return this.#orm.em.fork().transactional((em) => work(new PgPeopleTransaction(em, this.#topology)));
   }
@@ -148,7 +169,7 @@ class PgPeopleTransaction implements PeopleTransaction {
          roles = coalesce(?::text[], roles), language = coalesce(?, language) where user_id = ?`,
       [
         changes.displayName || null,
-        changes.email || null,
+        changes.email ?? null,
         changes.roles ? `{${changes.roles.join(',')}}` : null,
         changes.language ?? null,
         userId,
@@ -222,6 +243,13 @@ class PgPeopleTransaction implements PeopleTransaction {
       [subject.issuer, subject.subject, userId],
     );
     return rows.length === 1;
+  }
+
+  async addScimClient(clientId: string, agencyId: string, tokenHash: Buffer, createdBy: string): Promise<void> {
+    await this.#em.execute(
+      'insert into gateway.scim_clients (client_id, agency_id, token_hash, created_by) values (?, ?, ?, ?)',
+      [clientId, agencyId, tokenHash, createdBy],
+    );
   }
 
   async record(audit: AdminAudit): Promise<void> {

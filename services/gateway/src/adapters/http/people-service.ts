@@ -112,6 +112,20 @@ export function peopleService(people: People, contract: ApiContract): LocalServi
       await people.changePassword(callerOf(session), request.currentPassword, request.newPassword);
       return {};
     },
+    importPeople: async (request, session) => {
+      const result = await people.importPeople(
+        callerOf(session),
+        request.csv,
+        request.dryRun,
+        kindOf(request.credential),
+      );
+      return {
+        errors: result.errors.map((e) => ({ ...e })),
+        imported: result.imported.map((i) => ({ person: personOf(i.person), credential: credentialOf(i.credential) })),
+        lines: result.lines,
+      };
+    },
+    createScimClient: async (request, session) => await people.createScimClient(callerOf(session), request.agencyId),
     completePasswordLink: async (request) => ({
       userId: await people.completeLink(request.token, request.newPassword),
     }),

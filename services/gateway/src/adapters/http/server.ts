@@ -23,6 +23,8 @@ import type { OidcSignIn } from './oidc.ts';
 import { consoleBuilt, isConsolePath, sendConsolePage, serveConsole } from './console.ts';
 import { problem, problemSchema } from './problem.ts';
 import { apiRoutes, type LocalService, type ServiceChannels } from './api-routes.ts';
+import type { People } from '../../app/people.ts';
+import { registerScim } from './scim.ts';
 import { securityHeaders } from './security-headers.ts';
 
 export const sessionCookie = 'passage_session';
@@ -45,6 +47,8 @@ export interface GatewayDependencies {
   readonly consoleDir?: string | undefined;
   /** The HTTP API the proto declares (ADR 24); by default the one `pnpm gen` built. */
   readonly contract?: ApiContract | undefined;
+  /** People administration, for SCIM provisioning at /scim/v2 (ADR 30). */
+  readonly people?: People | undefined;
   /** The services the gateway implements itself (people administration), by full name. */
   readonly local?: ReadonlyMap<string, LocalService>;
   /** Whether the gateway serves (false once it shuts down): what GET /readyz answers. */
@@ -384,6 +388,8 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
       },
     });
   }
+
+  if (deps.people) await registerScim(app, deps.people);
 
   app.get(
     '/api/events',

@@ -257,6 +257,47 @@ export interface CompletePasswordLinkResponse {
   userId: string;
 }
 
+export interface CreateScimClientRequest {
+  /** The agency whose people the client provisions. */
+  agencyId: string;
+}
+
+export interface CreateScimClientResponse {
+  /** Who the client acts as in the audit log: scim-<client id>. */
+  clientId: string;
+  agencyId: string;
+  /** The bearer token, given once. */
+  token: string;
+}
+
+export interface ImportPeopleRequest {
+  csv: string;
+  /** Check every line and answer the errors; import nothing. */
+  dryRun: boolean;
+  credential: Credential;
+}
+
+/** One error of an import: its line in the file (the header is line 1) and the column. */
+export interface ImportError {
+  line: number;
+  column: string;
+  description: string;
+}
+
+export interface ImportedPerson {
+  person?: Person | undefined;
+  credential?: IssuedCredential | undefined;
+}
+
+export interface ImportPeopleResponse {
+  /** Empty when the import went through (or, in a dry run, would). */
+  errors: ImportError[];
+  /** The people made (none in a dry run or when there is an error), each with their credential. */
+  imported: ImportedPerson[];
+  /** How many lines were read, not counting the header. */
+  lines: number;
+}
+
 function createBaseOidcSubject(): OidcSubject {
   return { issuer: '', subject: '' };
 }
@@ -3063,6 +3104,586 @@ export const CompletePasswordLinkResponse: MessageFns<CompletePasswordLinkRespon
   },
 };
 
+function createBaseCreateScimClientRequest(): CreateScimClientRequest {
+  return { agencyId: '' };
+}
+
+export const CreateScimClientRequest: MessageFns<CreateScimClientRequest> = {
+  encode(message: CreateScimClientRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agencyId !== '') {
+      writer.uint32(10).string(message.agencyId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateScimClientRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateScimClientRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agencyId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateScimClientRequest {
+    return {
+      agencyId: isSet(object.agencyId)
+        ? globalThis.String(object.agencyId)
+        : isSet(object.agency_id)
+          ? globalThis.String(object.agency_id)
+          : '',
+    };
+  },
+
+  toJSON(message: CreateScimClientRequest): unknown {
+    const obj: any = {};
+    if (message.agencyId !== '') {
+      obj.agencyId = message.agencyId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateScimClientRequest>): CreateScimClientRequest {
+    return CreateScimClientRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateScimClientRequest>): CreateScimClientRequest {
+    const message = createBaseCreateScimClientRequest();
+    message.agencyId = object.agencyId ?? '';
+    return message;
+  },
+};
+
+function createBaseCreateScimClientResponse(): CreateScimClientResponse {
+  return { clientId: '', agencyId: '', token: '' };
+}
+
+export const CreateScimClientResponse: MessageFns<CreateScimClientResponse> = {
+  encode(message: CreateScimClientResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clientId !== '') {
+      writer.uint32(10).string(message.clientId);
+    }
+    if (message.agencyId !== '') {
+      writer.uint32(18).string(message.agencyId);
+    }
+    if (message.token !== '') {
+      writer.uint32(26).string(message.token);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateScimClientResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateScimClientResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agencyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateScimClientResponse {
+    return {
+      clientId: isSet(object.clientId)
+        ? globalThis.String(object.clientId)
+        : isSet(object.client_id)
+          ? globalThis.String(object.client_id)
+          : '',
+      agencyId: isSet(object.agencyId)
+        ? globalThis.String(object.agencyId)
+        : isSet(object.agency_id)
+          ? globalThis.String(object.agency_id)
+          : '',
+      token: isSet(object.token) ? globalThis.String(object.token) : '',
+    };
+  },
+
+  toJSON(message: CreateScimClientResponse): unknown {
+    const obj: any = {};
+    if (message.clientId !== '') {
+      obj.clientId = message.clientId;
+    }
+    if (message.agencyId !== '') {
+      obj.agencyId = message.agencyId;
+    }
+    if (message.token !== '') {
+      obj.token = message.token;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateScimClientResponse>): CreateScimClientResponse {
+    return CreateScimClientResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateScimClientResponse>): CreateScimClientResponse {
+    const message = createBaseCreateScimClientResponse();
+    message.clientId = object.clientId ?? '';
+    message.agencyId = object.agencyId ?? '';
+    message.token = object.token ?? '';
+    return message;
+  },
+};
+
+function createBaseImportPeopleRequest(): ImportPeopleRequest {
+  return { csv: '', dryRun: false, credential: 0 };
+}
+
+export const ImportPeopleRequest: MessageFns<ImportPeopleRequest> = {
+  encode(message: ImportPeopleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.csv !== '') {
+      writer.uint32(10).string(message.csv);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(16).bool(message.dryRun);
+    }
+    if (message.credential !== 0) {
+      writer.uint32(24).int32(message.credential);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportPeopleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportPeopleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.csv = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.credential = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportPeopleRequest {
+    return {
+      csv: isSet(object.csv) ? globalThis.String(object.csv) : '',
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+          ? globalThis.Boolean(object.dry_run)
+          : false,
+      credential: isSet(object.credential) ? credentialFromJSON(object.credential) : 0,
+    };
+  },
+
+  toJSON(message: ImportPeopleRequest): unknown {
+    const obj: any = {};
+    if (message.csv !== '') {
+      obj.csv = message.csv;
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.credential !== 0) {
+      obj.credential = credentialToJSON(message.credential);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ImportPeopleRequest>): ImportPeopleRequest {
+    return ImportPeopleRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ImportPeopleRequest>): ImportPeopleRequest {
+    const message = createBaseImportPeopleRequest();
+    message.csv = object.csv ?? '';
+    message.dryRun = object.dryRun ?? false;
+    message.credential = object.credential ?? 0;
+    return message;
+  },
+};
+
+function createBaseImportError(): ImportError {
+  return { line: 0, column: '', description: '' };
+}
+
+export const ImportError: MessageFns<ImportError> = {
+  encode(message: ImportError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.line !== 0) {
+      writer.uint32(8).int32(message.line);
+    }
+    if (message.column !== '') {
+      writer.uint32(18).string(message.column);
+    }
+    if (message.description !== '') {
+      writer.uint32(26).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.line = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.column = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportError {
+    return {
+      line: isSet(object.line) ? globalThis.Number(object.line) : 0,
+      column: isSet(object.column) ? globalThis.String(object.column) : '',
+      description: isSet(object.description) ? globalThis.String(object.description) : '',
+    };
+  },
+
+  toJSON(message: ImportError): unknown {
+    const obj: any = {};
+    if (message.line !== 0) {
+      obj.line = Math.round(message.line);
+    }
+    if (message.column !== '') {
+      obj.column = message.column;
+    }
+    if (message.description !== '') {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ImportError>): ImportError {
+    return ImportError.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ImportError>): ImportError {
+    const message = createBaseImportError();
+    message.line = object.line ?? 0;
+    message.column = object.column ?? '';
+    message.description = object.description ?? '';
+    return message;
+  },
+};
+
+function createBaseImportedPerson(): ImportedPerson {
+  return { person: undefined, credential: undefined };
+}
+
+export const ImportedPerson: MessageFns<ImportedPerson> = {
+  encode(message: ImportedPerson, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.person !== undefined) {
+      Person.encode(message.person, writer.uint32(10).fork()).join();
+    }
+    if (message.credential !== undefined) {
+      IssuedCredential.encode(message.credential, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportedPerson {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportedPerson();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.person = Person.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.credential = IssuedCredential.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportedPerson {
+    return {
+      person: isSet(object.person) ? Person.fromJSON(object.person) : undefined,
+      credential: isSet(object.credential) ? IssuedCredential.fromJSON(object.credential) : undefined,
+    };
+  },
+
+  toJSON(message: ImportedPerson): unknown {
+    const obj: any = {};
+    if (message.person !== undefined) {
+      obj.person = Person.toJSON(message.person);
+    }
+    if (message.credential !== undefined) {
+      obj.credential = IssuedCredential.toJSON(message.credential);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ImportedPerson>): ImportedPerson {
+    return ImportedPerson.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ImportedPerson>): ImportedPerson {
+    const message = createBaseImportedPerson();
+    message.person =
+      object.person !== undefined && object.person !== null ? Person.fromPartial(object.person) : undefined;
+    message.credential =
+      object.credential !== undefined && object.credential !== null
+        ? IssuedCredential.fromPartial(object.credential)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseImportPeopleResponse(): ImportPeopleResponse {
+  return { errors: [], imported: [], lines: 0 };
+}
+
+export const ImportPeopleResponse: MessageFns<ImportPeopleResponse> = {
+  encode(message: ImportPeopleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.errors) {
+      ImportError.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.imported) {
+      ImportedPerson.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.lines !== 0) {
+      writer.uint32(24).int32(message.lines);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportPeopleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportPeopleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.errors.push(ImportError.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.imported.push(ImportedPerson.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.lines = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportPeopleResponse {
+    return {
+      errors: globalThis.Array.isArray(object?.errors) ? object.errors.map((e: any) => ImportError.fromJSON(e)) : [],
+      imported: globalThis.Array.isArray(object?.imported)
+        ? object.imported.map((e: any) => ImportedPerson.fromJSON(e))
+        : [],
+      lines: isSet(object.lines) ? globalThis.Number(object.lines) : 0,
+    };
+  },
+
+  toJSON(message: ImportPeopleResponse): unknown {
+    const obj: any = {};
+    if (message.errors?.length) {
+      obj.errors = message.errors.map((e) => ImportError.toJSON(e));
+    }
+    if (message.imported?.length) {
+      obj.imported = message.imported.map((e) => ImportedPerson.toJSON(e));
+    }
+    if (message.lines !== 0) {
+      obj.lines = Math.round(message.lines);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ImportPeopleResponse>): ImportPeopleResponse {
+    return ImportPeopleResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ImportPeopleResponse>): ImportPeopleResponse {
+    const message = createBaseImportPeopleResponse();
+    message.errors = object.errors?.map((e) => ImportError.fromPartial(e)) || [];
+    message.imported = object.imported?.map((e) => ImportedPerson.fromPartial(e)) || [];
+    message.lines = object.lines ?? 0;
+    return message;
+  },
+};
+
 /**
  * People administration (ADR 30): the accounts that sign in to Passage, their roles,
  * credentials, identity-provider links and sessions. The gateway implements it in its own
@@ -3207,6 +3828,36 @@ export const PeopleServiceService = {
       Buffer.from(ChangePasswordResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ChangePasswordResponse => ChangePasswordResponse.decode(value),
   },
+  /**
+   * Many people at once from CSV (header: user_id,display_name,email,agency_id,roles,language;
+   * roles separated by spaces). All or nothing: with any error nothing is imported, and every
+   * error is listed by line. dry_run checks without importing.
+   */
+  importPeople: {
+    path: '/passage.identity.v1.PeopleService/ImportPeople' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ImportPeopleRequest): Buffer => Buffer.from(ImportPeopleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ImportPeopleRequest => ImportPeopleRequest.decode(value),
+    responseSerialize: (value: ImportPeopleResponse): Buffer =>
+      Buffer.from(ImportPeopleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ImportPeopleResponse => ImportPeopleResponse.decode(value),
+  },
+  /**
+   * Admin only. A SCIM 2.0 provisioning client for one agency (/scim/v2, bearer token): it acts
+   * as that agency's supervisor. The token is answered once and stored only as a hash.
+   */
+  createScimClient: {
+    path: '/passage.identity.v1.PeopleService/CreateScimClient' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateScimClientRequest): Buffer =>
+      Buffer.from(CreateScimClientRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateScimClientRequest => CreateScimClientRequest.decode(value),
+    responseSerialize: (value: CreateScimClientResponse): Buffer =>
+      Buffer.from(CreateScimClientResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateScimClientResponse => CreateScimClientResponse.decode(value),
+  },
   /** Sets a password with a one-time link's token, without a session; the link is then spent. */
   completePasswordLink: {
     path: '/passage.identity.v1.PeopleService/CompletePasswordLink' as const,
@@ -3249,6 +3900,17 @@ export interface PeopleServiceServer extends UntypedServiceImplementation {
   endSessions: handleUnaryCall<EndSessionsRequest, EndSessionsResponse>;
   /** The signed-in person's own password; the one way on after signing in with a temporary password. */
   changePassword: handleUnaryCall<ChangePasswordRequest, ChangePasswordResponse>;
+  /**
+   * Many people at once from CSV (header: user_id,display_name,email,agency_id,roles,language;
+   * roles separated by spaces). All or nothing: with any error nothing is imported, and every
+   * error is listed by line. dry_run checks without importing.
+   */
+  importPeople: handleUnaryCall<ImportPeopleRequest, ImportPeopleResponse>;
+  /**
+   * Admin only. A SCIM 2.0 provisioning client for one agency (/scim/v2, bearer token): it acts
+   * as that agency's supervisor. The token is answered once and stored only as a hash.
+   */
+  createScimClient: handleUnaryCall<CreateScimClientRequest, CreateScimClientResponse>;
   /** Sets a password with a one-time link's token, without a session; the link is then spent. */
   completePasswordLink: handleUnaryCall<CompletePasswordLinkRequest, CompletePasswordLinkResponse>;
 }
@@ -3448,6 +4110,45 @@ export interface PeopleServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ChangePasswordResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Many people at once from CSV (header: user_id,display_name,email,agency_id,roles,language;
+   * roles separated by spaces). All or nothing: with any error nothing is imported, and every
+   * error is listed by line. dry_run checks without importing.
+   */
+  importPeople(
+    request: ImportPeopleRequest,
+    callback: (error: ServiceError | null, response: ImportPeopleResponse) => void,
+  ): ClientUnaryCall;
+  importPeople(
+    request: ImportPeopleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ImportPeopleResponse) => void,
+  ): ClientUnaryCall;
+  importPeople(
+    request: ImportPeopleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ImportPeopleResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Admin only. A SCIM 2.0 provisioning client for one agency (/scim/v2, bearer token): it acts
+   * as that agency's supervisor. The token is answered once and stored only as a hash.
+   */
+  createScimClient(
+    request: CreateScimClientRequest,
+    callback: (error: ServiceError | null, response: CreateScimClientResponse) => void,
+  ): ClientUnaryCall;
+  createScimClient(
+    request: CreateScimClientRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateScimClientResponse) => void,
+  ): ClientUnaryCall;
+  createScimClient(
+    request: CreateScimClientRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateScimClientResponse) => void,
   ): ClientUnaryCall;
   /** Sets a password with a one-time link's token, without a session; the link is then spent. */
   completePasswordLink(
