@@ -106,6 +106,7 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await admin.locator('.field-problem').filter({ hasText: 'lowercase letters and digits' }).waitFor();
     expect(await admin.getByLabel('User name').getAttribute('aria-invalid')).toBe('true');
     await admin.getByLabel('User name').fill('sudbury-supervisor');
+    await admin.getByLabel('How they get their first password').selectOption('CREDENTIAL_TEMPORARY_PASSWORD');
     await admin.getByRole('button', { name: 'Add and issue a password' }).click();
     const supervisorTemporary = await issuedPassword(admin, 'sudbury-supervisor');
     const row = admin.getByRole('row', { name: /Synthetic Supervisor/ });
@@ -139,6 +140,7 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await supervisor.getByLabel('Intake worker', { exact: true }).check();
     // A French-speaking colleague: their console is French from the first screen.
     await supervisor.getByLabel('Language of their console').selectOption('fr');
+    await supervisor.getByLabel('How they get their first password').selectOption('CREDENTIAL_TEMPORARY_PASSWORD');
     await supervisor.getByRole('button', { name: 'Add and issue a password' }).click();
     const intakeTemporary = await issuedPassword(supervisor, 'sudbury-intake');
     const rows = supervisor.locator('tbody tr');
@@ -207,7 +209,8 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await admin.getByLabel('User name').fill('london-synthetic');
     await admin.getByLabel('Agency', { exact: true }).selectOption('london-coalition');
     await admin.getByLabel('Officer', { exact: true }).check();
-    await admin.getByLabel('How they get their first password').selectOption('CREDENTIAL_LINK');
+    // The one-time link is what is offered first.
+    expect(await admin.getByLabel('How they get their first password').inputValue()).toBe('CREDENTIAL_LINK');
     await admin.getByRole('button', { name: 'Add and issue a password' }).click();
     await admin.getByRole('heading', { name: 'Set-password link for london-synthetic' }).waitFor();
     const link = (await admin.getByTestId('issued-credential').textContent())?.trim() ?? '';

@@ -166,8 +166,8 @@ function CredentialChoice({
       value={value}
       onChange={onChange}
       options={[
-        { value: 'CREDENTIAL_TEMPORARY_PASSWORD', label: t('people.credential.temporary') },
         { value: 'CREDENTIAL_LINK', label: t('people.credential.link') },
+        { value: 'CREDENTIAL_TEMPORARY_PASSWORD', label: t('people.credential.temporary') },
       ]}
     />
   );
@@ -219,7 +219,7 @@ function PersonForm(props: {
   const [agencyId, setAgencyId] = useState(props.initialAgency);
   const [roles, setRoles] = useState<string[]>(props.initialRoles);
   const [language, setLanguage] = useState<'en' | 'fr'>('en');
-  const [credential, setCredential] = useState<Credential>('CREDENTIAL_TEMPORARY_PASSWORD');
+  const [credential, setCredential] = useState<Credential>('CREDENTIAL_LINK');
   const { busy, error, setError, submit } = useSubmission();
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => heading.current?.focus(), []);
@@ -520,7 +520,7 @@ function ResetPassword(props: {
   onIssued: (person: Person | undefined, credential: IssuedCredential) => void;
 }): ReactNode {
   const { t } = useI18n();
-  const [credential, setCredential] = useState<Credential>('CREDENTIAL_TEMPORARY_PASSWORD');
+  const [credential, setCredential] = useState<Credential>('CREDENTIAL_LINK');
   const [confirming, setConfirming] = useState(false);
   const { busy, error, submit } = useSubmission();
   const reset = () =>
