@@ -646,6 +646,8 @@ describe('the web console', { timeout: 180_000 }, () => {
     },
     { user: 'auditor', path: '/oversight?tab=audit', name: 'oversight-audit', ready: 'Latest signed checkpoint' },
     { user: 'admin', path: '/directory', name: 'directory', ready: 'Open Referral (HSDS) exchange' },
+    { user: 'admin', path: '/people', name: 'people-admin', ready: 'People with access' },
+    { user: 'london-supervisor', path: '/people', name: 'people-supervisor', ready: 'People with access' },
     { user: 'london-supervisor', path: '/oversight', name: 'oversight-supervisor', ready: 'Hand-off times' },
   ];
   it.each(Object.entries(widths))(
@@ -695,6 +697,7 @@ describe('the web console', { timeout: 180_000 }, () => {
       problems.push(...(await seriousViolations(officer)).map((v) => `handoff-review @${width}: ${v}`));
       saved.push(await screenshot(officer, `handoff-review-${width}`));
       const admin = pages.get('admin')!;
+      await admin.goto('/directory');
       await admin.getByRole('button', { name: `Edit ${london}` }).click();
       await admin.getByRole('heading', { name: `Edit ${london}` }).waitFor();
       problems.push(...(await seriousViolations(admin)).map((v) => `directory-edit @${width}: ${v}`));

@@ -91,7 +91,7 @@ export function People(): ReactNode {
               <tr>
                 <th scope="col">{t('people.name')}</th>
                 <th scope="col">{t('people.userId')}</th>
-                <th scope="col">{t('people.agency')}</th>
+                {admin && <th scope="col">{t('people.agency')}</th>}
                 <th scope="col">{t('people.roles')}</th>
                 <th scope="col">{t('people.status')}</th>
                 <th scope="col">
@@ -106,7 +106,7 @@ export function People(): ReactNode {
                   <td>
                     <code>{person.userId}</code>
                   </td>
-                  <td>{agencyName(person.agencyId)}</td>
+                  {admin && <td>{agencyName(person.agencyId)}</td>}
                   <td>{person.roles.map((r) => label(l.role, r)).join(', ')}</td>
                   <td>{statusText(person, t)}</td>
                   <td>
