@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
-import { launch, seriousViolations, signedIn, widths } from './console/browser.ts';
+import { launch, screenshot, seriousViolations, signedIn, widths } from './console/browser.ts';
 import { noEnglishOn } from './console/french.ts';
 
 // Onboarding an agency and its people from the console alone, as a new ministry
@@ -63,6 +63,7 @@ async function firstSignIn(
 async function issuedPassword(page: Page, username: string): Promise<string> {
   await page.getByRole('heading', { name: `Temporary password for ${username}` }).waitFor();
   await page.getByText('shown only this once').waitFor();
+  await screenshot(page, `people-issued-${username}`);
   const secret = (await page.getByTestId('issued-credential').textContent())?.trim() ?? '';
   expect(secret.length).toBeGreaterThanOrEqual(12);
   await page.getByRole('button', { name: 'I have copied it: hide it' }).click();
@@ -93,7 +94,10 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await admin.getByRole('link', { name: `Add the first supervisor of ${agencyName}` }).click();
     await admin.waitForURL(/\/people\?/);
     await admin.getByRole('heading', { name: 'Add a person' }).waitFor();
-    expect(await admin.getByLabel('Agency', { exact: true }).inputValue()).toBe(agencyId);
+    await expect.poll(() => admin.getByLabel('Agency', { exact: true }).inputValue()).toBe(agencyId);
+    await expect
+      .poll(() => admin.getByLabel('Agency', { exact: true }).locator('option:checked').textContent())
+      .toBe(agencyName);
     expect(await admin.getByLabel('Supervisor', { exact: true }).isChecked()).toBe(true);
     // The administrator may grant every role.
     for (const role of ['Officer', 'Intake worker', 'Auditor', 'Administrator'])
@@ -166,6 +170,7 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await intake.locator('form button[type="submit"]').click();
     await intake.locator('.field-problem').filter({ hasText: 'un mot de passe de 12 à 200 caractères' }).waitFor();
     await noEnglishOn(base, intake, 'change password, refused');
+    await screenshot(intake, 'change-password-refused-fr');
     await intake.locator('input[name="new-password"]').fill('synthetic sudbury intake words');
     await intake.locator('input[name="confirm-password"]').fill('synthetic sudbury intake words');
     await intake.locator('form button[type="submit"]').click();
@@ -270,6 +275,7 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
       .first()
       .waitFor();
     await noEnglishOn(base, admin, 'people, a person managed');
+    await screenshot(admin, 'people-managed-fr');
     await admin.getByRole('button', { name: 'Ajouter une personne' }).click();
     await admin.getByRole('button', { name: 'Ajouter et émettre un mot de passe' }).click();
     await admin.locator('.field-problem').first().waitFor();

@@ -37,8 +37,9 @@ export function People(): ReactNode {
   const list = useGet(identity.listPeople({ agencyId: agency, pageSize: 200 }));
   const people = list.data?.people ?? [];
   const { agencies } = useSession();
-  const agencyOptions = [...agencies.values()]
-    .map((a) => ({ value: a.id, label: agencyName(a.id) }))
+  // An agency asked for by address (one just listed, before the directory is read again) is offered too.
+  const agencyOptions = [...agencies.keys(), ...(agency && !agencies.has(agency) ? [agency] : [])]
+    .map((id) => ({ value: id, label: agencyName(id) }))
     .sort((a, b) => a.label.localeCompare(b.label));
   const current = people.find((p) => p.userId === selected);
 
