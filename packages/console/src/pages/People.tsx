@@ -42,6 +42,7 @@ export function People(): ReactNode {
     .map((id) => ({ value: id, label: agencyName(id) }))
     .sort((a, b) => a.label.localeCompare(b.label));
   const current = people.find((p) => p.userId === selected);
+  const listHeading = useRef<HTMLHeadingElement>(null);
 
   return (
     <section>
@@ -50,7 +51,15 @@ export function People(): ReactNode {
         {admin ? t('people.introAdmin') : t('people.introSupervisor', { agency: agencyName(user.agencyId) })}
       </p>
       {issued && (
-        <CredentialNotice person={issued.person} credential={issued.credential} onDone={() => setIssued(undefined)} />
+        <CredentialNotice
+          person={issued.person}
+          credential={issued.credential}
+          onDone={() => {
+            setIssued(undefined);
+            // The notice goes away with the focus in it: the list takes it.
+            listHeading.current?.focus();
+          }}
+        />
       )}
       {adding ? (
         <PersonForm
@@ -71,7 +80,9 @@ export function People(): ReactNode {
           </button>
         </div>
       )}
-      <h2>{t('people.list')}</h2>
+      <h2 tabIndex={-1} ref={listHeading}>
+        {t('people.list')}
+      </h2>
       {admin ? (
         <SelectField
           label={t('people.filterAgency')}
