@@ -78,7 +78,7 @@ export async function startGateway(
   const sessions = new Sessions(users, issuer, sessionTtlMs, feed);
   const contract = options.contract ?? apiContract();
   // People administration, in this process (ADR 30); its changes go out through the gateway's outbox.
-  const people = new People(new PgPeopleStore(runtime.orm, runtime.topology), sessions);
+  const people = new People(new PgPeopleStore(runtime.orm, runtime.topology), sessions, users);
   let serving = false;
   const app = await buildServer({
     sessions,

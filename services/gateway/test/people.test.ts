@@ -404,3 +404,37 @@ describe('CSV import', () => {
     expect(again.body.errors.map((e) => `${e.line}:${e.column}`)).toEqual(['2:user_id', '3:user_id']);
   });
 });
+
+describe('changing one’s own password', () => {
+  it('throttles guesses of the current password as sign-ins are throttled', async () => {
+    const admin = await http.signIn('admin');
+    const userId = fresh('guess');
+    const made = await create(admin, {
+      userId,
+      displayName: 'Synthetic Guess',
+      agencyId: 'london-coalition',
+      roles: ['intake_worker'],
+      credential: 'CREDENTIAL_TEMPORARY_PASSWORD',
+    });
+    const temporary = made.body.credential.temporaryPassword;
+    const session = await http.signIn(userId, temporary);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++)
+      statuses.push(
+        (
+          await http.request('POST', '/api/session/password', {
+            session,
+            body: { currentPassword: `a wrong guess ${i}`, newPassword: 'a synthetic chosen password' },
+          })
+        ).status,
+      );
+    expect(statuses).toEqual([403, 403, 403, 403, 403, 429]);
+    // Locked out for this session even with the right password; nothing changed.
+    const right = await http.json('POST', '/api/session/password', {
+      session,
+      body: { currentPassword: temporary, newPassword: 'a synthetic chosen password' },
+    });
+    expect(right).toMatchObject({ status: 429, body: { code: 'resource_exhausted' } });
+    expect((await http.json('GET', '/api/session', { session })).body).toMatchObject({ mustChangePassword: true });
+  });
+});

@@ -80,6 +80,16 @@ describe('SCIM Users', () => {
     expect(await new ScimClient(lab.gateway.url, 'not-a-token').call('GET', '/Users')).toMatchObject(scimError(401));
   });
 
+  it('is not in the Passage API’s OpenAPI document, where people administration is', async () => {
+    const doc = (await (await fetch(`${lab.gateway.url}/api/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
+    const paths = Object.keys(doc.paths);
+    expect(paths.length).toBeGreaterThan(0);
+    expect(paths).toContain('/api/people');
+    expect(paths.filter((path) => path.startsWith('/scim'))).toEqual([]);
+  });
+
   it('creates, gets, filters by userName, replaces and deletes a user', async () => {
     const created = await scim.createUser('scim-one', { roles: [{ value: 'intake_worker' }] });
     expect(created.status).toBe(201);

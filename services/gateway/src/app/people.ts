@@ -14,7 +14,9 @@ import {
   type Target,
 } from '../domain/people.ts';
 import { checkImport, importUserIds, type ImportError } from '../domain/people-import.ts';
+import { throttlePolicy } from '../domain/sign-in.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
+import type { UserStore } from './ports.ts';
 
 export interface OidcLink {
   readonly issuer: string;
@@ -157,10 +159,18 @@ export class People {
   readonly #store: PeopleStore;
   readonly #sessions: SessionsEnded;
   readonly #now: () => Date;
+  readonly #attempts: Pick<UserStore, 'admit' | 'forgive'>;
 
-  constructor(store: PeopleStore, sessions: SessionsEnded, now: () => Date = () => new Date()) {
+  /** `attempts`: the sign-in throttle (ADR 21), which a password change's current password goes through too. */
+  constructor(
+    store: PeopleStore,
+    sessions: SessionsEnded,
+    attempts: Pick<UserStore, 'admit' | 'forgive'>,
+    now: () => Date = () => new Date(),
+  ) {
     this.#store = store;
     this.#sessions = sessions;
+    this.#attempts = attempts;
     this.#now = now;
   }
 
@@ -387,12 +397,19 @@ export class People {
     const bad = passwordViolation(chosen, 'new_password');
     if (bad) throw PassageError.invalid([bad]);
     const now = this.#now();
+    // Guesses of the current password through a session are throttled as sign-ins are: the
+    // session stands for the address, and the account's count is the same.
+    const keys = { username: caller.userId, address: `session:${caller.sessionRef}` };
+    const admission = await this.#attempts.admit(keys, now, throttlePolicy);
+    if (!admission.gate.open)
+      throw new PassageError('resource_exhausted', 'too many wrong passwords: wait up to 15 minutes and try again');
     await this.#store.transaction(async (tx) => {
       const person = await this.#locked(tx, caller.userId);
       if (!(await verifyPassword(current, person.passwordHash)))
         throw new PassageError('permission_denied', 'the current password is wrong', [
           { field: 'current_password', description: 'wrong password' },
         ]);
+      await this.#attempts.forgive(keys);
       if (current === chosen)
         throw PassageError.invalid([
           { field: 'new_password', description: 'choose a password other than the current one' },

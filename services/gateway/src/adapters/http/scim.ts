@@ -155,6 +155,10 @@ export async function registerScim(app: FastifyInstance, people: People): Promis
   await app.register(
     // eslint-disable-next-line @typescript-eslint/require-await -- Fastify takes an async plugin
     async (scim) => {
+      // SCIM is described by its RFCs, not by the Passage API's OpenAPI document.
+      scim.addHook('onRoute', (options) => {
+        options.schema = { ...options.schema, hide: true };
+      });
       scim.addContentTypeParser('application/scim+json', { parseAs: 'string' }, (_r, body, done) => {
         try {
           done(null, body === '' ? {} : JSON.parse(body as string));
