@@ -169,7 +169,16 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await intake.locator('input[name="confirm-password"]').fill('trop court');
     await intake.locator('form button[type="submit"]').click();
     await intake.locator('.field-problem').filter({ hasText: 'un mot de passe de 12 à 200 caractères' }).waitFor();
+    // The gateway's own refusal (a wrong current password) is shown beside its field, in French.
+    await intake.locator('input[name="current-password"]').fill('not the temporary one');
+    await intake.locator('input[name="new-password"]').fill('synthetic sudbury intake words');
+    await intake.locator('input[name="confirm-password"]').fill('synthetic sudbury intake words');
+    await intake.locator('form button[type="submit"]').click();
+    await intake.locator('.field-problem').filter({ hasText: 'mot de passe erroné' }).waitFor();
+    expect(await intake.locator('input[name="current-password"]').getAttribute('aria-invalid')).toBe('true');
+    await intake.getByRole('alert').filter({ hasText: 'Certains champs sont à corriger.' }).waitFor();
     await noEnglishOn(base, intake, 'change password, refused');
+    await intake.locator('input[name="current-password"]').fill(intakeTemporary);
     await screenshot(intake, 'change-password-refused-fr');
     await intake.locator('input[name="new-password"]').fill('synthetic sudbury intake words');
     await intake.locator('input[name="confirm-password"]').fill('synthetic sudbury intake words');
