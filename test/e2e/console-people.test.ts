@@ -153,6 +153,11 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await expect
       .poll(async () => (await names.allTextContents()).sort())
       .toEqual(['Synthetic Intake', 'Synthetic Supervisor']);
+    // Another agency asked for by address changes nothing: still their own agency's people.
+    await supervisor.goto('/people?agency=london-coalition');
+    await supervisor.getByRole('heading', { name: 'People with access' }).waitFor();
+    await expect.poll(() => names.count()).toBeGreaterThan(0);
+    expect((await names.allTextContents()).sort()).toEqual(['Synthetic Intake', 'Synthetic Supervisor']);
     const problems = (await seriousViolations(supervisor)).map((v) => `people @phone: ${v}`);
     const overflow = await supervisor.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect({ problems, overflow: overflow > 1 }).toEqual({ problems: [], overflow: false });
@@ -277,8 +282,13 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await admin.getByRole('heading', { name: 'Personnel', exact: true }).waitFor();
     const row = admin.getByRole('row', { name: /Synthetic Linked/ });
     await row.waitFor();
-    await row.getByRole('button', { name: 'Gérer Synthetic Linked' }).click();
+    // By keyboard: the panel opens with the focus on its heading.
+    await row.getByRole('button', { name: 'Gérer Synthetic Linked' }).focus();
+    await admin.keyboard.press('Enter');
     await admin.getByRole('heading', { name: 'Gestion : Synthetic Linked' }).waitFor();
+    await expect
+      .poll(() => admin.evaluate<string>('(document.activeElement?.textContent ?? "").replace(/\\s+/g, " ")'))
+      .toBe('Gestion : Synthetic Linked');
     await admin
       .locator('li', { hasText: /^Connexion le / })
       .first()
