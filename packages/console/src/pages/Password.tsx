@@ -106,13 +106,22 @@ export function ChangePassword({ onChanged }: { onChanged: () => Promise<void> }
   );
 }
 
+/** The token of a link's fragment; a damaged one (bad %-escapes) is no token. */
+function fragmentToken(hash: string): string {
+  try {
+    return decodeURIComponent(hash.replace(/^#/, ''));
+  } catch {
+    return '';
+  }
+}
+
 /**
  * `/set-password#<token>`: a one-time link's page. The token is in the fragment, so it never
  * reaches a server's logs; it is taken out of the address at once (history keeps no copy).
  */
 export function SetPassword(): ReactNode {
   const { t } = useI18n();
-  const [token] = useState(() => decodeURIComponent(window.location.hash.replace(/^#/, '')));
+  const [token] = useState(() => fragmentToken(window.location.hash));
   const [chosen, setChosen] = useState('');
   const [again, setAgain] = useState('');
   const [done, setDone] = useState('');
