@@ -220,7 +220,7 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await intake.getByText('Le nom d’utilisateur et le mot de passe ne correspondent pas').waitFor();
   });
 
-  it('sets a first password by a one-time link, resets it, and reads in French', async () => {
+  it('sets a first password by a one-time link, resets it, links an identity-provider account, and reads in French', async () => {
     const { context, page: admin } = await signedIn(browser, base, 'admin');
     contexts.push(context);
     // A person of this test's own, by the administrator: a one-time link this time.
@@ -275,6 +275,15 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await person.locator('input[name="password"]').fill(temporary);
     await person.locator('form button[type="submit"]').click();
     await person.getByRole('heading', { name: 'Choose your own password' }).waitFor();
+
+    // An identity-provider account linked to the person, then unlinked.
+    await admin.getByLabel('Issuer address').fill('https://idp.synthetic.example');
+    await admin.getByLabel('Subject', { exact: true }).fill('synthetic-subject-1');
+    await admin.getByRole('button', { name: 'Link this account' }).click();
+    await admin.getByText('Identity-provider account linked.').waitFor();
+    await admin.getByRole('button', { name: 'Unlink synthetic-subject-1' }).click();
+    await admin.getByText('Identity-provider account unlinked.').waitFor();
+    await admin.getByText('No identity-provider account is linked.').waitFor();
 
     // The administrator's screen in French: the list, the form, a person's panel.
     await admin.getByRole('button', { name: /^Français/ }).click();
