@@ -218,6 +218,13 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await intake.locator('input[name="password"]').fill('synthetic sudbury intake words');
     await intake.locator('form button[type="submit"]').click();
     await intake.getByText('Le nom d’utilisateur et le mot de passe ne correspondent pas').waitFor();
+
+    // Enabled again, they can sign in with their own password.
+    await again.getByRole('button', { name: 'Enable this account' }).click();
+    await again.getByText('Account enabled: they can sign in again.').waitFor();
+    await intake.locator('input[name="password"]').fill('synthetic sudbury intake words');
+    await intake.locator('form button[type="submit"]').click();
+    await intake.locator('nav.nav').waitFor();
   });
 
   it('sets a first password by a one-time link, resets it, links an identity-provider account, and reads in French', async () => {
@@ -303,6 +310,10 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
       .first()
       .waitFor();
     await noEnglishOn(base, admin, 'people, a person managed');
+    // Their sessions, ended from here.
+    await admin.getByRole('button', { name: 'Fermer toutes les sessions' }).click();
+    await admin.getByText('Sessions fermées\u00a0: 1.').waitFor();
+    await admin.getByText('Aucune session ouverte.').waitFor();
     await screenshot(admin, 'people-managed-fr');
     await admin.getByRole('button', { name: 'Ajouter une personne' }).click();
     await admin.getByRole('button', { name: 'Ajouter et émettre un mot de passe' }).click();
