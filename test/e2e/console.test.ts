@@ -1,11 +1,11 @@
 import { statSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labels, messages } from '@passage/console/i18n';
 import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ApiUser, consentAndSend, referralWithWithheldCategory } from './console/api.ts';
-import { launch, screenshot, seriousViolations, signedIn, textInPageLanguage, widths } from './console/browser.ts';
+import { launch, screenshot, seriousViolations, signedIn, widths } from './console/browser.ts';
+import { noEnglishOn } from './console/french.ts';
 
 // The web console in a real browser (Debian's chromium, driven by playwright-core) against
 // the network exactly as `pnpm start` runs it, on a database and NATS namespace of its own.
@@ -646,6 +646,8 @@ describe('the web console', { timeout: 180_000 }, () => {
     },
     { user: 'auditor', path: '/oversight?tab=audit', name: 'oversight-audit', ready: 'Latest signed checkpoint' },
     { user: 'admin', path: '/directory', name: 'directory', ready: 'Open Referral (HSDS) exchange' },
+    { user: 'admin', path: '/people', name: 'people-admin', ready: 'People with access' },
+    { user: 'london-supervisor', path: '/people', name: 'people-supervisor', ready: 'People with access' },
     { user: 'london-supervisor', path: '/oversight', name: 'oversight-supervisor', ready: 'Hand-off times' },
   ];
   it.each(Object.entries(widths))(
@@ -695,6 +697,7 @@ describe('the web console', { timeout: 180_000 }, () => {
       problems.push(...(await seriousViolations(officer)).map((v) => `handoff-review @${width}: ${v}`));
       saved.push(await screenshot(officer, `handoff-review-${width}`));
       const admin = pages.get('admin')!;
+      await admin.goto('/directory');
       await admin.getByRole('button', { name: `Edit ${london}` }).click();
       await admin.getByRole('heading', { name: `Edit ${london}` }).waitFor();
       problems.push(...(await seriousViolations(admin)).map((v) => `directory-edit @${width}: ${v}`));
@@ -707,42 +710,4 @@ describe('the web console', { timeout: 180_000 }, () => {
   );
 });
 
-/**
- * A French screen shows no English: none of the console's English phrases that French writes
- * differently, no agency's English name, no common English word, and no raw code
- * (`in_contact`, `services_provided`) where a label belongs.
- */
-async function noEnglish(page: Page, screen: string): Promise<void> {
-  const admin = await ApiUser.signIn(base, 'admin');
-  const { agencies } = await admin.call<{ agencies: { nameEn: string; nameFr: string }[] }>('GET', '/api/agencies');
-  const english = [...englishOnlyStrings(), ...agencies.filter((a) => a.nameEn !== a.nameFr).map((a) => a.nameEn)];
-  expect(await page.evaluate<string>('document.documentElement.lang')).toBe('fr');
-  const text = await textInPageLanguage(page);
-  const found = english.filter((phrase) => text.includes(phrase));
-  const words = [...text.matchAll(/\b(the|and|with|your|from|referral|inbox|please|sign out|sent|new)\b/gi)].map(
-    (m) => m[0],
-  );
-  const codes = [...text.matchAll(/\b[a-z]+(?:_[a-z]+)+\b|\bSTATE_[A-Z_]+\b/g)].map((m) => m[0]);
-  expect({ screen, found, words, codes }).toEqual({ screen, found: [], words: [], codes: [] });
-}
-
-/** Every English word of the console that French writes differently: none may show on a French screen. */
-function englishOnlyStrings(): string[] {
-  const phrases = new Set<string>();
-  const pairs: [string, string | undefined][] = Object.entries(messages.en).map(([key, english]) => [
-    english,
-    messages.fr[key as keyof typeof messages.fr],
-  ]);
-  const tables = labels.en as unknown as Record<string, Record<string, string>>;
-  const frTables = labels.fr as unknown as Record<string, Record<string, string>>;
-  for (const [table, entries] of Object.entries(tables))
-    for (const [code, english] of Object.entries(entries)) pairs.push([english, frTables[table]?.[code]]);
-  for (const [english, french] of pairs) {
-    // Placeholders split a message into the fixed parts a screen would show.
-    for (const part of english.split(/\{\w+\}/)) {
-      const phrase = part.trim().replace(/[.:,]$/, '');
-      if (phrase.length >= 4 && phrase !== french && !(french ?? '').includes(phrase)) phrases.add(phrase);
-    }
-  }
-  return [...phrases];
-}
+const noEnglish = (page: Page, screen: string): Promise<void> => noEnglishOn(base, page, screen);

@@ -13,6 +13,11 @@ export interface User {
 
 export interface Session {
   readonly user: User;
+  /**
+   * Signed in with a temporary password: the gateway refuses everything but choosing one's
+   * own (POST /api/session/password), so the console shows that step before anything else.
+   */
+  readonly mustChangePassword?: boolean;
   readonly csrfToken: string;
   readonly expiresAt: string;
 }

@@ -7,8 +7,9 @@ import { Loading } from '../ui/feedback.tsx';
 import { clearQuickExit } from '../ui/quick-exit.tsx';
 import { Layout } from './Layout.tsx';
 import { Routes } from './Routes.tsx';
+import { ChangePassword, SetPassword } from '../pages/Password.tsx';
 import { SignIn } from '../pages/SignIn.tsx';
-import { navigate } from './router.tsx';
+import { navigate, usePath } from './router.tsx';
 import { home } from './roles.ts';
 import { SessionContext } from './session.ts';
 
@@ -18,6 +19,8 @@ export function App(): ReactNode {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [language, setLanguageState] = useState<Language>(storedLanguage);
   const [agencies, setAgencies] = useState<ReadonlyMap<string, Agency>>(new Map());
+  const [agenciesRead, setAgenciesRead] = useState(0);
+  const { path } = usePath();
 
   const begin = useCallback((next: Session) => {
     clearQuickExit();
@@ -33,7 +36,8 @@ export function App(): ReactNode {
   }, [begin]);
 
   useEffect(() => {
-    if (!session) return;
+    // Nothing but the password change is open to a temporary password.
+    if (!session || session.mustChangePassword) return;
     directory
       .listAgencies({})
       .fetch()
@@ -41,7 +45,8 @@ export function App(): ReactNode {
         (list) => setAgencies(new Map((list.agencies ?? []).map((a) => [a.id, a]))),
         () => undefined,
       );
-  }, [session]);
+  }, [session, agenciesRead]);
+  const reloadAgencies = useCallback(() => setAgenciesRead((n) => n + 1), []);
 
   useEffect(() => {
     document.documentElement.lang = language;
@@ -75,18 +80,39 @@ export function App(): ReactNode {
 
   const i18n = useMemo(() => makeI18n(language, agencies), [language, agencies]);
   const sessionValue = useMemo(
-    () => (session ? { user: session.user, agencies, signOut } : undefined),
-    [session, agencies, signOut],
+    () =>
+      session
+        ? {
+            user: session.user,
+            agencies,
+            signOut,
+            reloadAgencies,
+            mustChangePassword: session.mustChangePassword === true,
+          }
+        : undefined,
+    [session, agencies, signOut, reloadAgencies],
   );
 
   let body: ReactNode;
-  if (session === undefined) body = <Loading />;
+  // A one-time link's page needs no session (and takes none that is open into account).
+  if (path === '/set-password') body = <SetPassword />;
+  else if (session === undefined) body = <Loading />;
   else if (session === null)
     body = (
       <SignIn
         onSignedIn={(next) => {
           begin(next);
           if (window.location.pathname === '/' || window.location.pathname === '/signin') navigate(home(next.user));
+        }}
+      />
+    );
+  else if (session.mustChangePassword)
+    body = (
+      <ChangePassword
+        onChanged={async () => {
+          // The same session, now open to everything the person's roles allow.
+          begin(await get<Session>('/api/session'));
+          if (window.location.pathname === '/' || window.location.pathname === '/signin') navigate(home(session.user));
         }}
       />
     );

@@ -52,17 +52,19 @@ export function Layout(props: {
                   })
                 : t('layout.signedInAsPerson', { name: session.user.displayName })}
             </p>
-            <nav aria-label={t('nav.label')} className="nav">
-              <ul>
-                {screens(session.user).map((screen) => (
-                  <li key={screen}>
-                    <Link to={`/${screen}`} current={path.startsWith(`/${screen}`)}>
-                      {t(`nav.${screen}`)}
-                    </Link>
-                  </li>
-                ))}
-              </ul>
-            </nav>
+            {!session.mustChangePassword && (
+              <nav aria-label={t('nav.label')} className="nav">
+                <ul>
+                  {screens(session.user).map((screen) => (
+                    <li key={screen}>
+                      <Link to={`/${screen}`} current={path.startsWith(`/${screen}`)}>
+                        {t(`nav.${screen}`)}
+                      </Link>
+                    </li>
+                  ))}
+                </ul>
+              </nav>
+            )}
           </>
         )}
       </header>

@@ -6,6 +6,7 @@ import { Handoff } from '../pages/Handoff.tsx';
 import { Inbox } from '../pages/Inbox.tsx';
 import { Outbox } from '../pages/Outbox.tsx';
 import { Oversight } from '../pages/Oversight.tsx';
+import { People } from '../pages/People.tsx';
 import { ReferralDetail } from '../pages/ReferralDetail.tsx';
 import { Link, match, navigate, usePath } from './router.tsx';
 import { home, may, type Screen } from './roles.ts';
@@ -17,6 +18,7 @@ const pages: Readonly<Record<Screen, () => ReactNode>> = {
   outbox: Outbox,
   escalations: Escalations,
   oversight: Oversight,
+  people: People,
   directory: Directory,
 };
 

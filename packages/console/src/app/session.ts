@@ -6,6 +6,10 @@ export interface SignedIn {
   readonly user: User;
   readonly agencies: ReadonlyMap<string, Agency>;
   readonly signOut: () => Promise<void>;
+  /** Reads the directory's agencies again (after a listing is added, its name shows everywhere). */
+  readonly reloadAgencies: () => void;
+  /** Signed in with a temporary password: only choosing one's own is open (no menus). */
+  readonly mustChangePassword: boolean;
 }
 
 export const SessionContext = createContext<SignedIn | undefined>(undefined);

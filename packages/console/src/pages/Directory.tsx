@@ -3,6 +3,8 @@ import { useState, type SyntheticEvent, type ReactNode } from 'react';
 import { ApiError } from '../api/client.ts';
 import { useGet, useSubmission } from '../api/hooks.ts';
 import { directory, type Agency, type AgencyInput, type WeeklyPeriod } from '../api/generated.ts';
+import { Link } from '../app/router.tsx';
+import { useSession } from '../app/session.ts';
 import { useI18n } from '../i18n/context.tsx';
 import { languageName } from '../i18n/format.ts';
 import { days, label } from '../i18n/labels.ts';
@@ -17,12 +19,25 @@ export function Directory(): ReactNode {
   const list = useGet(directory.listAgencies({}));
   const [editing, setEditing] = useState<Agency | 'new' | undefined>(undefined);
   const [saved, setSaved] = useState('');
+  // A listing just added: its people come next (its first supervisor), on the people screen.
+  const [added, setAdded] = useState<Agency | undefined>(undefined);
+  const { reloadAgencies } = useSession();
   const agencies = list.data?.agencies ?? [];
   const name = (a: Agency) => (language === 'fr' ? a.nameFr : a.nameEn);
   return (
     <section>
       <h1 tabIndex={-1}>{t('directory.title')}</h1>
       {saved && <Success>{saved}</Success>}
+      {added && (
+        <div className="actions">
+          <Link
+            to={`/people?${new URLSearchParams({ agency: added.id, add: 'supervisor' }).toString()}`}
+            className="button"
+          >
+            {t('directory.addSupervisor', { agency: name(added) })}
+          </Link>
+        </div>
+      )}
       {editing && (
         <AgencyForm
           // A new form for each listing: nothing of the one edited before carries over.
@@ -31,7 +46,9 @@ export function Directory(): ReactNode {
           taken={new Set(agencies.map((a) => a.id))}
           onCancel={() => setEditing(undefined)}
           onSaved={(agency) => {
+            setAdded(editing === 'new' ? agency : undefined);
             setEditing(undefined);
+            reloadAgencies();
             setSaved(t('directory.saved', { agency: name(agency) }));
             list.reload();
           }}
@@ -39,7 +56,14 @@ export function Directory(): ReactNode {
       )}
       <h2>{t('directory.list')}</h2>
       <div className="actions">
-        <button type="button" onClick={() => setEditing('new')}>
+        <button
+          type="button"
+          onClick={() => {
+            setSaved('');
+            setAdded(undefined);
+            setEditing('new');
+          }}
+        >
           {t('directory.add')}
         </button>
       </div>

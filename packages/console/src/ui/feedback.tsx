@@ -21,14 +21,26 @@ const known = new Set([
  * A failed request in words a person can act on, in their language. The server's own
  * detail is in English, so French readers get the translated summary and the field names.
  */
-export function ErrorNotice({ error, onRetry }: { error: unknown; onRetry?: () => void }): ReactNode {
+export function ErrorNotice({
+  error,
+  onRetry,
+  fieldsShown,
+}: {
+  error: unknown;
+  onRetry?: () => void;
+  /** Every field the request names is marked beside its input: no list of field names here. */
+  fieldsShown?: boolean;
+}): ReactNode {
   const { t, language } = useI18n();
   const apiError = error instanceof ApiError ? error : undefined;
-  const code = apiError && known.has(apiError.code) ? apiError.code : 'unknown';
+  // A refusal that names fields marked beside their inputs (a wrong current password, a role
+  // above one's own) is about those fields, whatever its status.
+  const aboutFields = fieldsShown === true && apiError !== undefined && apiError.errors.some((e) => e.pointer);
+  const code = aboutFields ? 'invalid_argument' : apiError && known.has(apiError.code) ? apiError.code : 'unknown';
   return (
     <div className="notice notice-error" role="alert">
       <p>{t(`error.${code}` as MessageKey)}</p>
-      {apiError && apiError.violations.length > 0 && (
+      {apiError && apiError.violations.length > 0 && !aboutFields && (
         <>
           <p>{t('common.fieldProblems')}</p>
           <ul>

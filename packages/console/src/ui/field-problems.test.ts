@@ -10,6 +10,17 @@ describe('a refused value’s reason', () => {
       'un délai urgent d’au plus une semaine',
     );
     expect(violationText('one of en, fr', 'fr')).toBe('l’une des valeurs en, fr');
+    expect(violationText('above your own role: auditor', 'fr')).toBe('au-dessus de votre propre rôle');
+    expect(violationText('a password of 12 to 200 characters', 'fr')).toBe('un mot de passe de 12 à 200 caractères');
+  });
+
+  it('says what the identifier pattern means rather than the pattern', () => {
+    const pattern = 'must match pattern "^[a-z0-9]+(-[a-z0-9]+)*$"';
+    expect(violationText(pattern, 'en')).toBe('an id of lowercase letters and digits, in hyphenated words');
+    expect(violationText(pattern, 'fr')).toMatch(/^un identifiant de lettres minuscules/);
+    expect(violationText('must match pattern "^([a-z0-9]+(-[a-z0-9]+)*)?$"', 'en')).toBe(
+      'an id of lowercase letters and digits, in hyphenated words',
+    );
   });
 
   it('never shows English to a French reader, even for a reason it does not know', () => {

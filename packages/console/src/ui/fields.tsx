@@ -74,9 +74,14 @@ export function SelectField<T extends string>(props: {
   onChange: (value: T) => void;
   hint?: string;
   name?: string;
+  /** The JSON pointer of this value in the request: a refusal naming it marks the select. */
+  field?: string;
 }): ReactNode {
   const id = useId();
+  const problem = useFieldProblem(props.field);
   const hintId = props.hint ? `${id}-hint` : undefined;
+  const problemId = problem ? `${id}-problem` : undefined;
+  const describedBy = [hintId, problemId].filter(Boolean).join(' ') || undefined;
   return (
     <div className="field">
       <label htmlFor={id}>{props.label}</label>
@@ -85,11 +90,17 @@ export function SelectField<T extends string>(props: {
           {props.hint}
         </p>
       )}
+      {problem && (
+        <p id={problemId} className="field-problem">
+          {problem}
+        </p>
+      )}
       <select
         id={id}
         name={props.name}
         value={props.value}
-        aria-describedby={hintId}
+        aria-describedby={describedBy}
+        aria-invalid={problem ? true : undefined}
         onChange={(e) => props.onChange(e.target.value as T)}
       >
         {props.options.map((option) => (
