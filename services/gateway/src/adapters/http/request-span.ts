@@ -66,8 +66,9 @@ export function tracedServerFactory(handler: RequestListener): Server {
 export function nameRequestSpans(app: FastifyInstance): void {
   app.addHook('onRequest', (request, _reply, done) => {
     const span = spans.get(request.raw);
-    // A request no route took has none, whatever Fastify's not-found routing calls it ("/*").
-    const route = request.is404 ? undefined : request.routeOptions.url;
+    // A request no route took has none; nor has one the console's catch-all took ("/*": its
+    // files, its page, and any unknown path it hands on to the not-found answer).
+    const route = request.is404 || request.routeOptions.url === '/*' ? undefined : request.routeOptions.url;
     if (span && route) {
       span.setAttribute('http.route', route);
       span.updateName(`${methodOf(request.raw)} ${route}`);
