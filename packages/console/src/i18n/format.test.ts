@@ -9,7 +9,7 @@ import {
   torontoInstant,
   torontoToday,
 } from './format.ts';
-import { messages } from './messages.ts';
+import { format, messages } from './messages.ts';
 
 describe('console formatting', () => {
   it('shows times in Toronto, in the reader’s language', () => {
@@ -28,6 +28,20 @@ describe('console formatting', () => {
     expect(torontoInstant('2026-03-08', '03:30').toISOString()).toBe('2026-03-08T07:30:00.000Z');
     // 23:30 on 28 November in Toronto is already the 29th in UTC.
     expect(torontoToday(new Date('2026-11-29T04:30:00Z'))).toBe('2026-11-28');
+  });
+
+  it('ends a sentence on a time with one full stop, not two ("a.m..")', () => {
+    const due = dateTime('2026-11-28T15:30:00Z', 'en');
+    expect(due).toMatch(/a\.m\.$/);
+    const sentence = format(messages.en['review.due'], { due });
+    expect(sentence).toMatch(/10:30 a\.m\.$/);
+    expect(sentence).not.toContain('..');
+    expect(format(messages.en['people.issued.linkHint'], { expires: dateTime('2026-11-28T21:30:00Z', 'en') })).toMatch(
+      /4:30 p\.m\.$/,
+    );
+    // A value without its own full stop still gets the sentence's.
+    expect(format(messages.fr['review.due'], { due: dateTime('2026-11-28T15:30:00Z', 'fr') })).toMatch(/10 h 30\.$/);
+    expect(format('Saved: {state}.', { state: 'Sent' })).toBe('Saved: Sent.');
   });
 
   it('reads durations at a glance', () => {

@@ -848,8 +848,11 @@ export const messages: Readonly<Record<'en' | 'fr', Messages>> = {
 
 /** A message with its {placeholders} filled in. */
 export function format(template: string, values: Readonly<Record<string, string | number>> = {}): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+  return template.replace(/\{(\w+)\}(\.?)/g, (whole, name: string, stop: string) => {
     const value = values[name];
-    return value === undefined ? whole : String(value);
+    if (value === undefined) return whole;
+    const text = String(value);
+    // A value that ends a sentence with its own full stop ("10:30 a.m.", "28 nov.") takes no second one.
+    return stop && text.endsWith('.') ? text : text + stop;
   });
 }
