@@ -80,6 +80,8 @@ interface Labels {
   readonly missedTarget: Table<'acknowledge' | 'accept' | 'acknowledge_overdue' | 'accept_overdue'>;
   readonly accessOutcome: Readonly<Record<string, string>>;
   readonly dimension: Table<(typeof statisticsDimensions)[number]>;
+  /** Where a referral ended, as the statistics count it (services/audit report-store). */
+  readonly outcomeGroup: Table<'open' | 'closed' | 'declined' | 'withdrawn'>;
   readonly grouping: Table<(typeof handoffGroupings)[number]>;
 }
 
@@ -268,6 +270,7 @@ const en: Labels = {
   },
   accessOutcome: { granted: 'Allowed', denied: 'Denied', allowed: 'Allowed' },
   dimension: { region: 'Region', month: 'Month', need: 'Need', outcome: 'Outcome' },
+  outcomeGroup: { open: 'Still open', closed: 'Closed', declined: 'Declined', withdrawn: 'Withdrawn' },
   grouping: { agency: 'Agency', month: 'Month', region: 'Region', priority: 'Priority' },
 };
 
@@ -412,6 +415,7 @@ const fr: Labels = {
   },
   accessOutcome: { granted: 'Permis', denied: 'Refusé', allowed: 'Permis' },
   dimension: { region: 'Région', month: 'Mois', need: 'Besoin', outcome: 'Résultat' },
+  outcomeGroup: { open: 'Toujours en cours', closed: 'Fermée', declined: 'Refusée', withdrawn: 'Retirée' },
   grouping: { agency: 'Organisme', month: 'Mois', region: 'Région', priority: 'Priorité' },
 };
 
@@ -444,6 +448,19 @@ export function label(table: Readonly<Record<string, string>>, code: string | un
 /** A referral's reason or outcome code (decline, withdrawal, closing, escalation), in words. */
 export function reasonLabel(l: Labels, code: string | undefined): string {
   return label({ ...l.declineReason, ...l.withdrawReason, ...l.closeOutcome, ...l.missedTarget }, code);
+}
+
+/**
+ * A statistics outcome in words. The report counts a referral as `open`, `declined`,
+ * `withdrawn`, or `closed:<outcome>` (closed, with the closing outcome): "Closed: Services provided".
+ */
+export function statisticsOutcomeLabel(l: Labels, code: string | undefined): string {
+  if (!code) return '';
+  const [group, outcome] = code.split(':', 2);
+  const groupLabel = label(l.outcomeGroup, group);
+  if (outcome === undefined) return groupLabel;
+  const separator = l === labels.fr ? '\u00a0: ' : ': ';
+  return `${groupLabel}${separator}${label(l.closeOutcome, outcome)}`;
 }
 
 /** The live feed names states in the domain's words (`in_contact`); the API as `STATE_IN_CONTACT`. */

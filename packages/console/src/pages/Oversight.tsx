@@ -13,7 +13,7 @@ import { Link, usePath } from '../app/router.tsx';
 import { useSession } from '../app/session.ts';
 import { useI18n, type I18n } from '../i18n/context.tsx';
 import { dateTime, duration, month, number, percent, torontoInstant } from '../i18n/format.ts';
-import { handoffGroupings, label, statisticsDimensions } from '../i18n/labels.ts';
+import { handoffGroupings, label, statisticsDimensions, statisticsOutcomeLabel } from '../i18n/labels.ts';
 import { BarChart } from '../ui/chart.tsx';
 import { ErrorNotice, Loading } from '../ui/feedback.tsx';
 import { SelectField, TableScroll, TextField } from '../ui/fields.tsx';
@@ -430,7 +430,7 @@ function Statistics(): ReactNode {
     if (dimension === 'region') return label(l.region, value);
     if (dimension === 'month') return month(value ?? '', language);
     if (dimension === 'need') return label(l.need, value);
-    if (dimension === 'outcome') return label(l.closeOutcome, value);
+    if (dimension === 'outcome') return statisticsOutcomeLabel(l, value);
     return value ?? '';
   };
   const cell = (value: StatisticsCell | undefined, key: string) => (
