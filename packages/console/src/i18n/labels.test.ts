@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { labels, statisticsOutcomeLabel } from './labels.ts';
+import { coveredPlaces, labels, statisticsOutcomeLabel } from './labels.ts';
 
 describe('console vocabulary', () => {
   it('names the statistics outcomes in words, never as codes', () => {
@@ -10,5 +10,15 @@ describe('console vocabulary', () => {
     expect(statisticsOutcomeLabel(labels.en, 'open')).toBe('Still open');
     // An outcome the console does not know yet shows as it came, never blank.
     expect(statisticsOutcomeLabel(labels.en, 'closed:something_new')).toBe('Closed: something_new');
+  });
+
+  it('names each place an agency covers once', () => {
+    expect(coveredPlaces(labels.en, ['toronto'], ['toronto'])).toEqual(['Toronto']);
+    expect(coveredPlaces(labels.en, ['peel', 'toronto'], ['toronto', 'mississauga'])).toEqual([
+      'Peel',
+      'Toronto',
+      'Mississauga',
+    ]);
+    expect(coveredPlaces(labels.fr, [], undefined)).toEqual([]);
   });
 });

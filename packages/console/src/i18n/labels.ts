@@ -463,6 +463,22 @@ export function statisticsOutcomeLabel(l: Labels, code: string | undefined): str
   return `${groupLabel}${separator}${label(l.closeOutcome, outcome)}`;
 }
 
+/**
+ * The places an agency covers, in words, each once: a region and a municipality that share a
+ * name (Toronto, Ottawa, Hamilton) read as one place, not "Toronto, Toronto".
+ */
+export function coveredPlaces(
+  l: Labels,
+  regions: readonly string[] | undefined,
+  municipalities: readonly string[] | undefined,
+): string[] {
+  const names = [
+    ...(regions ?? []).map((r) => label(l.region, r)),
+    ...(municipalities ?? []).map((m) => label(l.municipality, m)),
+  ];
+  return [...new Set(names.filter((name) => name !== ''))];
+}
+
 /** The live feed names states in the domain's words (`in_contact`); the API as `STATE_IN_CONTACT`. */
 export function feedStateLabel(l: Labels, state: string): string {
   return label(l.state, `STATE_${state.toUpperCase()}`);

@@ -7,7 +7,7 @@ import { Link } from '../app/router.tsx';
 import { useSession } from '../app/session.ts';
 import { useI18n } from '../i18n/context.tsx';
 import { languageName } from '../i18n/format.ts';
-import { days, label } from '../i18n/labels.ts';
+import { coveredPlaces, days, label } from '../i18n/labels.ts';
 import { ErrorNotice, Loading, Success } from '../ui/feedback.tsx';
 import { saveFile } from '../ui/download.ts';
 import { FieldProblemsProvider } from '../ui/field-problems.tsx';
@@ -94,10 +94,7 @@ export function Directory(): ReactNode {
                   <td>
                     {agency.coverage?.provinceWide
                       ? t('directory.provinceWide')
-                      : [
-                          ...(agency.coverage?.regions ?? []).map((r) => label(l.region, r)),
-                          ...(agency.coverage?.municipalities ?? []).map((m) => label(l.municipality, m)),
-                        ].join(', ')}
+                      : coveredPlaces(l, agency.coverage?.regions, agency.coverage?.municipalities).join(', ')}
                   </td>
                   <td>{(agency.languages ?? []).map((code) => languageName(code, language)).join(', ')}</td>
                   <td>{hoursText(agency, l.day)}</td>
