@@ -42,6 +42,16 @@ const forPolice: ReadonlySet<ServiceType> = new Set(['investigation', 'prosecuti
 /** What a person may need: every service but investigation and prosecution advice. */
 export const supportNeeds: readonly ServiceType[] = serviceTypes.filter((s) => !forPolice.has(s));
 
+/** Kinds that serve the justice system (police services, Crown prosecutors) rather than the person. */
+const justiceKinds: ReadonlySet<AgencyKind> = new Set(['police', 'crown']);
+
+/** Kinds a person can be referred on to for support: every kind but police and the Crown. */
+export const supportAgencyKinds: readonly AgencyKind[] = agencyKinds.filter((k) => !justiceKinds.has(k));
+
+export function isSupportAgencyKind(value: string): boolean {
+  return (supportAgencyKinds as readonly string[]).includes(value);
+}
+
 export function isAgencyKind(value: string): value is AgencyKind {
   return (agencyKinds as readonly string[]).includes(value);
 }

@@ -12,6 +12,7 @@ import { ErrorNotice, Loading } from '../ui/feedback.tsx';
 import { SelectField, TextField } from '../ui/fields.tsx';
 import { ConsentCard } from './ConsentCard.tsx';
 import { DeclineFollowUp } from './Outbox.tsx';
+import { declineSuggestions } from './decline-model.ts';
 
 /** One referral: the do-not-contact flag first, the facts, the packet (withheld parts named), the timeline, the next steps. */
 export function ReferralDetail({ referralId }: { referralId: string }): ReactNode {
@@ -273,7 +274,7 @@ function Actions({
     void run(action);
   };
   const needsForm = (action: Action) => ['decline', 'contact', 'close', 'withdraw'].includes(action);
-  const others = [...agencies.values()].filter((a) => a.id !== referral.toAgency && a.id !== referral.fromAgency);
+  const others = declineSuggestions(agencies.values(), referral);
 
   return (
     <div className="card actions-card">
