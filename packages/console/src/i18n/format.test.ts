@@ -4,6 +4,7 @@ import {
   currentTarget,
   dateTime,
   duration,
+  targetStatus,
   matchReason,
   month,
   torontoInstant,
@@ -68,6 +69,20 @@ describe('console formatting', () => {
       overdue: true,
     });
     expect(currentTarget({ ...referral, state: 'STATE_ACCEPTED' })).toBeUndefined();
+  });
+
+  it('says targets were met only where a target applied: not on a declined or withdrawn referral', () => {
+    const due = { acknowledgeDueAt: '2026-11-28T16:00:00Z', acceptDueAt: '2026-11-28T19:00:00Z' };
+    expect(targetStatus({ ...due, state: 'STATE_DECLINED', acknowledgedAt: '2026-11-28T15:10:00Z' })).toEqual({
+      kind: 'none',
+    });
+    expect(targetStatus({ ...due, state: 'STATE_WITHDRAWN' })).toEqual({ kind: 'none' });
+    const accepted = { ...due, acknowledgedAt: '2026-11-28T15:10:00Z', acceptedAt: '2026-11-28T18:00:00Z' };
+    expect(targetStatus({ ...accepted, state: 'STATE_CLOSED' })).toEqual({ kind: 'met' });
+    expect(targetStatus({ ...accepted, state: 'STATE_IN_CONTACT', acceptedAt: '2026-11-28T19:30:00Z' })).toEqual({
+      kind: 'missed',
+    });
+    expect(targetStatus({ ...due, state: 'STATE_SENT' }).kind).toBe('due');
   });
 
   it('puts the directory’s reasons in French', () => {

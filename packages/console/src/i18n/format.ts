@@ -79,6 +79,36 @@ export function currentTarget(referral: {
   return undefined;
 }
 
+export type TargetStatus =
+  | { readonly kind: 'due'; readonly target: SlaTarget }
+  | { readonly kind: 'met' }
+  | { readonly kind: 'missed' }
+  | { readonly kind: 'none' };
+
+/**
+ * Where a referral stands against its targets. Acknowledge and accept are targets for an
+ * agency taking a referral on: while it is pending, the one being worked to; once accepted
+ * (in contact, closed), met or missed by when it was acknowledged and accepted; declined or
+ * withdrawn, no target applies (nothing was accepted, so nothing was met).
+ */
+export function targetStatus(referral: {
+  state: string;
+  acknowledgeDueAt?: string;
+  acceptDueAt?: string;
+  acknowledgedAt?: string;
+  acceptedAt?: string;
+}): TargetStatus {
+  const target = currentTarget(referral);
+  if (target) return { kind: 'due', target };
+  if (!['STATE_ACCEPTED', 'STATE_IN_CONTACT', 'STATE_CLOSED'].includes(referral.state) || !referral.acceptedAt)
+    return { kind: 'none' };
+  const late = (at: string | undefined, due: string | undefined) =>
+    at !== undefined && due !== undefined && Date.parse(at) > Date.parse(due);
+  return late(referral.acknowledgedAt, referral.acknowledgeDueAt) || late(referral.acceptedAt, referral.acceptDueAt)
+    ? { kind: 'missed' }
+    : { kind: 'met' };
+}
+
 /** "1 h 5 min left to acknowledge" or "Overdue by 12 min to accept". */
 export function countdown(target: SlaTarget, now: number, language: Language): { text: string; overdue: boolean } {
   const t = messages[language];

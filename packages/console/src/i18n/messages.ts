@@ -138,6 +138,8 @@ const en = {
   'countdown.left': '{time} left to {target}',
   'countdown.overdue': 'Overdue by {time} to {target}',
   'countdown.met': 'Targets met',
+  'countdown.missed': 'Target missed',
+  'countdown.none': 'No target applies',
   'detail.title': 'Referral',
   'detail.reference': 'Reference {id}',
   'detail.dnc': 'DO NOT CONTACT the person directly. Reach them only through the referring agency.',
@@ -557,6 +559,8 @@ const fr: Messages = {
   'countdown.left': 'Il reste {time} pour {target}',
   'countdown.overdue': 'En retard de {time} pour {target}',
   'countdown.met': 'Délais respectés',
+  'countdown.missed': 'Délai dépassé',
+  'countdown.none': 'Aucun délai ne s’applique',
   'detail.title': 'Demande',
   'detail.reference': 'Référence {id}',
   'detail.dnc':

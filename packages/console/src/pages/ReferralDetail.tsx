@@ -5,7 +5,7 @@ import { num } from '../api/edge.ts';
 import { referrals, type GetResponse, type Referral, type Transition } from '../api/generated.ts';
 import { useSession } from '../app/session.ts';
 import { useI18n } from '../i18n/context.tsx';
-import { currentTarget, dateTime, languageName, torontoInstant } from '../i18n/format.ts';
+import { dateTime, languageName, torontoInstant } from '../i18n/format.ts';
 import { closeOutcomes, contactMethods, declineReasons, label, reasonLabel, withdrawReasons } from '../i18n/labels.ts';
 import { Countdown, PriorityBadge, StateBadge } from '../ui/badges.tsx';
 import { ErrorNotice, Loading } from '../ui/feedback.tsx';
@@ -88,7 +88,7 @@ function Loaded(props: {
       <div className="referral-head">
         <PriorityBadge priority={referral.priority} />
         <StateBadge state={referral.state} />
-        <Countdown target={currentTarget(referral)} now={now} />
+        <Countdown referral={referral} now={now} />
       </div>
       <div className="columns-2">
         <div>

@@ -2,7 +2,7 @@ import type { ReactNode } from 'react';
 import type { Referral } from '../api/generated.ts';
 import { Link } from '../app/router.tsx';
 import { useI18n } from '../i18n/context.tsx';
-import { currentTarget, dateTime } from '../i18n/format.ts';
+import { dateTime } from '../i18n/format.ts';
 import { label } from '../i18n/labels.ts';
 import { Countdown, PriorityBadge, StateBadge } from '../ui/badges.tsx';
 
@@ -37,7 +37,7 @@ export function ReferralList(props: {
             <p className="muted">{pair(t('col.sent'), dateTime(referral.sentAt, language))}</p>
             {props.side === 'inbox' && (
               <p>
-                <Countdown target={currentTarget(referral)} now={props.now} />
+                <Countdown referral={referral} now={props.now} />
               </p>
             )}
             {props.extra?.(referral)}

@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import type { ReferralsPriority as Priority, State as ReferralState } from '../api/generated.ts';
 import { useI18n } from '../i18n/context.tsx';
-import { countdown, type SlaTarget } from '../i18n/format.ts';
+import { countdown, targetStatus } from '../i18n/format.ts';
 
 // Status is never colour alone: each badge says its state in words (read by screen readers
 // with what it is a badge of), the colour only repeats it.
@@ -27,9 +27,17 @@ export function PriorityBadge({ priority }: { priority: Priority | undefined }):
   );
 }
 
-export function Countdown({ target, now }: { target: SlaTarget | undefined; now: number }): ReactNode {
+export function Countdown({ referral, now }: { referral: Parameters<typeof targetStatus>[0]; now: number }): ReactNode {
   const { t, language } = useI18n();
-  if (!target) return <span className="muted">{t('countdown.met')}</span>;
-  const { text, overdue } = countdown(target, now, language);
+  const status = targetStatus(referral);
+  if (status.kind === 'met') return <span className="muted">{t('countdown.met')}</span>;
+  if (status.kind === 'missed') return <span className="muted">{t('countdown.missed')}</span>;
+  if (status.kind === 'none')
+    return (
+      <span className="muted" title={t('countdown.none')}>
+        —<span className="visually-hidden">{t('countdown.none')}</span>
+      </span>
+    );
+  const { text, overdue } = countdown(status.target, now, language);
   return <span className={overdue ? 'countdown overdue' : 'countdown'}>{text}</span>;
 }
