@@ -165,6 +165,7 @@ const en = {
   'consentCard.given': 'Given on {granted}, until {expires}',
   'consentCard.withdrawnOn': 'withdrawn on {date}',
   'consentCard.scopeWithdrawn': 'withdrawn',
+  'consentCard.anyKind': 'any {kind}',
   'consentCard.withdraw': 'The person withdraws this consent',
   'consentCard.confirmTitle': 'Confirm the withdrawal',
   'consentCard.confirm':
@@ -587,6 +588,7 @@ const fr: Messages = {
   'consentCard.given': 'Donné le {granted}, jusqu’au {expires}',
   'consentCard.withdrawnOn': 'retiré le {date}',
   'consentCard.scopeWithdrawn': 'retiré',
+  'consentCard.anyKind': 'tout organisme de type « {kind} »',
   'consentCard.withdraw': 'La personne retire ce consentement',
   'consentCard.confirmTitle': 'Confirmer le retrait',
   'consentCard.confirm':

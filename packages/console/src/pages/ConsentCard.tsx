@@ -47,8 +47,14 @@ export function ConsentCard({ subjectRef, onRevoked }: { subjectRef: string; onR
           <ul>
             {(consent.scopes ?? []).map((scope) => (
               <li key={scope.id} className={scope.revokedAt ? 'muted' : ''}>
-                {(scope.recipientAgencyIds ?? []).map((id) => agencyName(id)).join(', ')}:{' '}
-                {(scope.categories ?? []).map((c) => label(l.category, c).toLowerCase()).join(', ')} (
+                {[
+                  ...(scope.recipientAgencyIds ?? []).map((id) => agencyName(id)),
+                  // A scope may name a kind of agency rather than agencies ("any coalition").
+                  ...(scope.recipientKinds ?? []).map((kind) =>
+                    t('consentCard.anyKind', { kind: label(l.kind, kind).toLowerCase() }),
+                  ),
+                ].join(', ')}
+                : {(scope.categories ?? []).map((c) => label(l.category, c).toLowerCase()).join(', ')} (
                 {(scope.purposes ?? []).map((p) => label(l.purpose, p).toLowerCase()).join(', ')})
                 {scope.doNotContact ? ` — ${t('consent.doNotContact').toLowerCase()}` : ''}
                 {scope.revokedAt ? ` — ${t('consentCard.scopeWithdrawn')}` : ''}
