@@ -104,8 +104,8 @@ function HandoffDashboard(): ReactNode {
   const period = usePeriod();
   const report = useGet(audit.handoffReport({ groupBy, range: period.range }));
   const rows = report.data?.rows ?? [];
-  const minutes = (seconds: number | undefined) => (seconds ?? 0) / 60;
-  const span = (m: number) => duration(m * 60_000, language);
+  // The report's times are seconds; each bar's label says its own unit ("40 s", "3 h 5 min").
+  const span = (seconds: number) => duration(seconds * 1000, language);
   return (
     <div>
       <div className="row">
@@ -136,8 +136,8 @@ function HandoffDashboard(): ReactNode {
                   .filter((row) => num(row[stage]?.count) > 0)
                   .map((row) => ({
                     label: groupLabel(groupBy, row.group, i18n),
-                    p50: minutes(row[stage]?.p50Seconds),
-                    p90: minutes(row[stage]?.p90Seconds),
+                    p50: row[stage]?.p50Seconds ?? 0,
+                    p90: row[stage]?.p90Seconds ?? 0,
                   }))}
               />
             ))}

@@ -2,7 +2,7 @@ import type { ReactNode } from 'react';
 
 export interface BarGroup {
   readonly label: string;
-  /** Minutes: the median and the 90th percentile. */
+  /** Seconds: the median and the 90th percentile (each label says its own unit: "40 s", "3 h 5 min"). */
   readonly p50: number;
   readonly p90: number;
 }
@@ -18,7 +18,7 @@ export function BarChart(props: {
   groups: readonly BarGroup[];
   p50Label: string;
   p90Label: string;
-  formatValue: (minutes: number) => string;
+  formatValue: (seconds: number) => string;
 }): ReactNode {
   const rowHeight = 34;
   const labelWidth = 200;
