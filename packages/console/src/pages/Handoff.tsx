@@ -44,16 +44,22 @@ const personLanguages = ['en', 'fr', 'es', 'pt', 'zh', 'ar', 'pa', 'tl', 'uk', '
 
 /** The guided hand-off: consent read to the person, the referral, review and send, the receipt. */
 export function Handoff(): ReactNode {
-  const { t } = useI18n();
-  const { user } = useSession();
+  const { t, language } = useI18n();
   const [step, setStep] = useState<Step>('consent');
-  const [consentForm, setConsentForm] = useState<ConsentForm>(() => newConsentForm(user.language, new Date()));
+  const [consentForm, setConsentForm] = useState<ConsentForm>(() => newConsentForm(language, new Date()));
+  // The script is read in the language the console is switched to; the worker can still pick the other.
+  const shownLanguage = useRef(language);
+  useEffect(() => {
+    if (shownLanguage.current === language) return;
+    shownLanguage.current = language;
+    setConsentForm((current) => ({ ...current, scriptLanguage: language }));
+  }, [language]);
   const [consent, setConsent] = useState<GrantResponse | undefined>(undefined);
   const [referralForm, setReferralForm] = useState<ReferralForm | undefined>(undefined);
   const [sent, setSent] = useState<Referral | undefined>(undefined);
 
   const restart = () => {
-    setConsentForm(newConsentForm(user.language, new Date()));
+    setConsentForm(newConsentForm(language, new Date()));
     setConsent(undefined);
     setReferralForm(undefined);
     setSent(undefined);
