@@ -149,7 +149,7 @@ export interface StatisticsReportResponse {
   readonly columnLabels: readonly string[];
   readonly rows: readonly StatisticsRow[];
   readonly totals?: StatisticsRow;
-  /** Cells below this are suppressed. */
+  /** Cells below this are suppressed (primary); complementary suppression hides larger ones too, totals included. */
   readonly threshold: string;
 }
 

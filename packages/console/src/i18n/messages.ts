@@ -265,8 +265,9 @@ const en = {
   'access.empty': 'No access to this person’s data is recorded.',
   'statistics.rows': 'Rows',
   'statistics.columns': 'Columns',
-  'statistics.suppressed': 'fewer than {n}, not shown',
-  'statistics.note': 'Counts under {n} are hidden so that nobody can be recognised.',
+  'statistics.suppressed': 'hidden',
+  'statistics.note':
+    'A hidden count shows as x. Every count under {n} is hidden, and a few larger ones (totals too) so that no hidden count can be worked out from the others: an x says nothing about its size.',
   'audit.latest': 'Latest signed checkpoint',
   'audit.origin': 'Log',
   'audit.size': 'Entries',
@@ -689,8 +690,9 @@ const fr: Messages = {
   'access.empty': 'Aucun accès aux données de cette personne n’est consigné.',
   'statistics.rows': 'Lignes',
   'statistics.columns': 'Colonnes',
-  'statistics.suppressed': 'moins de {n}, non affiché',
-  'statistics.note': 'Les nombres inférieurs à {n} sont masqués pour que personne ne puisse être reconnu.',
+  'statistics.suppressed': 'masqué',
+  'statistics.note':
+    'Un nombre masqué s’affiche x. Tout nombre inférieur à {n} est masqué, ainsi que quelques nombres plus grands (totaux compris) pour qu’aucun nombre masqué ne puisse être déduit des autres : un x ne dit rien de sa taille.',
   'audit.latest': 'Dernier point de contrôle signé',
   'audit.origin': 'Journal',
   'audit.size': 'Entrées',

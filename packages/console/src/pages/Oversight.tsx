@@ -435,10 +435,11 @@ function Statistics(): ReactNode {
   };
   const cell = (value: StatisticsCell | undefined, key: string) => (
     <td key={key}>
+      {/* Not "<5": a value hidden to protect another may be large (complementary suppression). */}
       {value?.suppressed ? (
         <>
-          <span aria-hidden="true">&lt;{threshold}</span>
-          <span className="visually-hidden">{t('statistics.suppressed', { n: threshold })}</span>
+          <span aria-hidden="true">x</span>
+          <span className="visually-hidden">{t('statistics.suppressed')}</span>
         </>
       ) : (
         number(num(value?.count), language)

@@ -98,6 +98,24 @@ describe('small-cell suppression', () => {
     );
   });
 
+  it('hides large values too, totals included: a hidden value is not a small one', () => {
+    // Row 0's total (14) is hidden to protect the small cells, while its 6 is shown: a reader
+    // told "<5" for the hidden total would be told something false (the console shows "x").
+    const published = suppress({
+      rowLabels: ['r0', 'r1'],
+      columnLabels: ['c0', 'c1', 'c2'],
+      counts: [
+        [5, 3, 6],
+        [3, 1, 0],
+      ],
+    });
+    expect(published.rowTotals[0]).toEqual({ suppressed: true, count: 0 });
+    const shownInRow = published.cells[0]!.filter((c) => !c.suppressed);
+    expect(shownInRow).not.toHaveLength(0);
+    expect(shownInRow.every((c) => c.count >= 5)).toBe(true);
+    expect(recoverable(published)).toEqual([]);
+  });
+
   it('shows everything when every cell is large', () => {
     const published = suppress({
       rowLabels: ['a', 'b'],

@@ -220,7 +220,7 @@ export interface StatisticsReportResponse {
   columnLabels: string[];
   rows: StatisticsRow[];
   totals?: StatisticsRow | undefined;
-  /** Cells below this are suppressed. */
+  /** Cells below this are suppressed (primary); complementary suppression hides larger ones too, totals included. */
   threshold: number;
 }
 
