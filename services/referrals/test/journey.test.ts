@@ -307,6 +307,24 @@ describe('the hand-off journey', () => {
     expect(outbox.referrals.find((r) => r.id === sent.id)?.reason).toBe('consent_revoked');
   });
 
+  it('refuses a decline that suggests a police service, the Crown or an unknown agency, and changes nothing', async () => {
+    const granted = await grantConsent(['london-coalition']);
+    const sent = await send(sendRequest(granted.subjectRef));
+    for (const suggestedAgency of ['opp', 'crown-ht-specialists', 'no-such-agency']) {
+      const refused = await failure(
+        callUnary(
+          client.decline.bind(client),
+          { ...step(sent.id), reason: 'outside_mandate', note: '', suggestedAgency },
+          n.as('london-intake'),
+        ),
+      );
+      expect(refused.code).toBe('invalid_argument');
+      expect(refused.message).toMatch(/suggested_agency/);
+    }
+    const view = await callUnary(client.get.bind(client), { referralId: sent.id, purpose: '' }, n.as('london-intake'));
+    expect(view.referral?.state).toBe(pb.State.STATE_SENT);
+  });
+
   it('resends a declined referral to the suggested agency, consent checked again', async () => {
     const granted = await grantConsent(['london-coalition', 'pact-ottawa']);
     const sent = await send(sendRequest(granted.subjectRef));

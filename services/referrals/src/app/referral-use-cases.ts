@@ -16,6 +16,7 @@ import {
   type Violation,
 } from '../domain/send-rules.ts';
 import { dueTimes } from '@passage/sla';
+import { isSupportAgencyKind } from '@passage/vocabulary';
 import type { ConsentGateway, DirectoryGateway, ReferralStorage, ReferralTransaction } from './ports.ts';
 
 /** Roles that hand people on and work referrals; auditors read lists and timelines only. */
@@ -236,6 +237,26 @@ export class ReferralUseCases {
     );
   }
 
+  /**
+   * A declining agency may suggest where the person could go instead: an agency of the
+   * directory, and a support agency — never a police service or the Crown (a person's support
+   * referral is not a report to the justice system).
+   */
+  async #checkSuggestion(agencyId: string): Promise<void> {
+    const suggested = await this.#directory.agency(agencyId);
+    if (!suggested)
+      throw PassageError.invalid([
+        { field: 'suggested_agency', description: `no agency "${agencyId}" in the directory` },
+      ]);
+    if (!isSupportAgencyKind(suggested.kind))
+      throw PassageError.invalid([
+        {
+          field: 'suggested_agency',
+          description: 'suggest a support agency, not a police service or the Crown',
+        },
+      ]);
+  }
+
   /** Acknowledge, accept, decline, record contact, close, withdraw. */
   async transition(
     context: CallerContext,
@@ -255,6 +276,8 @@ export class ReferralUseCases {
     const requestHash = hashOf(request);
     const earlier = await this.#replay(caller, request.idempotencyKey, request.command.kind, requestHash);
     if (earlier) return earlier;
+    if (request.command.kind === 'decline' && request.command.suggestedAgency)
+      await this.#checkSuggestion(request.command.suggestedAgency);
 
     return this.#storage.transaction(async (tx) => {
       const current = await tx.referrals.get(request.referralId);
