@@ -642,7 +642,7 @@ describe('the web console', { timeout: 180_000 }, () => {
       user: 'auditor',
       path: '/oversight?tab=statistics',
       name: 'oversight-statistics',
-      ready: 'are hidden so that nobody',
+      ready: 'so that no hidden count can be worked out',
     },
     { user: 'auditor', path: '/oversight?tab=audit', name: 'oversight-audit', ready: 'Latest signed checkpoint' },
     { user: 'admin', path: '/directory', name: 'directory', ready: 'Open Referral (HSDS) exchange' },
