@@ -217,7 +217,7 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await intake.locator('input[name="username"]').fill('sudbury-intake');
     await intake.locator('input[name="password"]').fill('synthetic sudbury intake words');
     await intake.locator('form button[type="submit"]').click();
-    await intake.getByText('Le nom d’utilisateur et le mot de passe ne correspondent pas').waitFor();
+    await intake.getByText('Le nom d’utilisateur·rice et le mot de passe ne correspondent pas').waitFor();
 
     // Enabled again, they can sign in with their own password.
     await again.getByRole('button', { name: 'Enable this account' }).click();
