@@ -113,13 +113,13 @@ describe('the web console', { timeout: 180_000 }, () => {
     await expect.poll(() => officer.locator('pre.receipt-text').textContent()).toContain('Votre reçu de consentement');
     await screenshot(officer, 'handoff-receipt-desktop');
 
-    // The sender's own view: Peel is not a recipient the person agreed to, so nothing of the person shows.
+    // The sender's own view: Peel is not a recipient the person agreed to, so nothing of the person
+    // shows, and it says why in words that do not look like a failure.
     await officer.getByRole('link', { name: 'Open the referral' }).click();
     await officer.waitForURL(/\/referrals\/[0-9a-f-]{36}$/);
     const journeyReferral = officer.url().split('/').pop()!;
-    await expect
-      .poll(() => officer.locator('.packet dd').allTextContents())
-      .toEqual(['Not shared — no consent', 'Not shared — no consent']);
+    const sealed = `Sent to ${london}; only they can read it.`;
+    await expect.poll(() => officer.locator('.packet dd').allTextContents()).toEqual([sealed, sealed]);
 
     // It appears in London's inbox without a reload, with its countdown.
     const card = intake.locator('li.referral', { has: intake.getByRole('link', { name: `From ${peel}` }) });
@@ -614,7 +614,7 @@ describe('the web console', { timeout: 180_000 }, () => {
       user: 'peel-officer',
       path: `/referrals/${shown.english.referralId}`,
       name: 'referral-sender',
-      ready: 'Not shared — no consent',
+      ready: 'only they can read it',
     },
     { user: 'london-intake', path: '/inbox', name: 'inbox', ready: 'Incoming referrals' },
     {
