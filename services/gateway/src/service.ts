@@ -137,6 +137,7 @@ export async function startGateway(
     oidc,
     trustProxy: config.TRUST_PROXY,
     consoleDir: config.CONSOLE_DIR || undefined,
+    consoleSettings: { quickExitUrl: config.QUICK_EXIT_URL },
     contract,
     local: new Map([['passage.identity.v1.PeopleService', peopleService(people, contract)]]),
     people,

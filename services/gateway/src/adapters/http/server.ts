@@ -38,6 +38,8 @@ export interface GatewayDependencies {
   readonly feed: LiveFeed;
   readonly log: Logger;
   readonly sessionTtlMs: number;
+  /** What the console needs before anyone signs in (ADR 35): where its quick exit goes. */
+  readonly consoleSettings?: { readonly quickExitUrl: string } | undefined;
   /** Off only where a test signs in many times from one address. */
   readonly signInRateLimit?: number;
   /** OpenID Connect sign-in, when an issuer is configured. */
@@ -299,6 +301,16 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
           '<!doctype html><meta http-equiv="refresh" content="0;url=/"><title>Passage</title><a href="/">Continue</a>',
         );
     },
+  );
+  app.get(
+    '/api/console-settings',
+    {
+      schema: {
+        summary: 'What the web console needs before sign-in: where its quick exit goes',
+        tags: ['session'],
+      },
+    },
+    () => ({ quickExitUrl: deps.consoleSettings?.quickExitUrl ?? '/neutral.html' }),
   );
   app.get(
     '/api/session',
