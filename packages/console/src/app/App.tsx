@@ -12,6 +12,7 @@ import { SignIn } from '../pages/SignIn.tsx';
 import { navigate, usePath } from './router.tsx';
 import { home } from './roles.ts';
 import { SessionContext } from './session.ts';
+import { onOtherTabs, tellOtherTabs } from './tabs.ts';
 
 const storedLanguage = (): Language => (localStorage.getItem('passage.language') === 'fr' ? 'fr' : 'en');
 
@@ -34,6 +35,16 @@ export function App(): ReactNode {
     onSignedOut(() => setSession(null));
     get<Session>('/api/session').then(begin, () => setSession(null));
   }, [begin]);
+
+  // Signed out in another tab: this one locks at once too (its session is the same, now ended).
+  useEffect(
+    () =>
+      onOtherTabs(() => {
+        setCsrfToken('');
+        setSession(null);
+      }),
+    [],
+  );
 
   useEffect(() => {
     // Nothing but the password change is open to a temporary password.
@@ -73,6 +84,7 @@ export function App(): ReactNode {
 
   const signOut = useCallback(async () => {
     await request('DELETE', '/api/session').catch(() => undefined);
+    tellOtherTabs('signed-out');
     setCsrfToken('');
     setSession(null);
     navigate('/');

@@ -1,5 +1,6 @@
 import { useEffect, type ReactNode } from 'react';
 import { get, signOutNow } from '../api/client.ts';
+import { tellOtherTabs } from '../app/tabs.ts';
 import { useI18n } from '../i18n/context.tsx';
 
 /** The console's own plain page, until the gateway has said where the quick exit goes. */
@@ -34,6 +35,7 @@ export function quickExit(): void {
   document.body.replaceChildren();
   sessionStorage.setItem(lockKey, exitUrl);
   signOutNow();
+  tellOtherTabs('signed-out');
   window.location.replace(exitUrl);
 }
 
