@@ -35,6 +35,11 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
       'an http(s) address or a path starting with /',
     )
     .default('https://weather.gc.ca/'),
+  /**
+   * Minutes without input after which a session locks (ADR 35): every call but signing out is
+   * refused (401, reason "locked") until the person gives their password again.
+   */
+  IDLE_LOCK_MINUTES: z.coerce.number().min(0.05).max(600).default(15),
   /** Seed the demo users with DEMO_PASSWORD (development only). */
   DEMO_USERS: z.enum(['on', 'off']).default('off'),
   /** Every demo user's password, with DEMO_USERS=on. */
