@@ -1,5 +1,5 @@
 import { useEffect, type ReactNode } from 'react';
-import { get, signOutNow } from '../api/client.ts';
+import { signOutNow } from '../api/client.ts';
 import { tellOtherTabs } from '../app/tabs.ts';
 import { useI18n } from '../i18n/context.tsx';
 
@@ -9,17 +9,9 @@ export const neutralPage = '/neutral.html';
 const lockKey = 'passage.quick-exit';
 let exitUrl = neutralPage;
 
-/**
- * Where the quick exit goes: the gateway's QUICK_EXIT_URL (ADR 35), read once at start from
- * GET /api/console-settings, so an operator changes it without rebuilding the console.
- */
-export function loadQuickExitUrl(): void {
-  get<{ quickExitUrl?: string }>('/api/console-settings').then(
-    (settings) => {
-      if (settings.quickExitUrl) exitUrl = settings.quickExitUrl;
-    },
-    () => undefined,
-  );
+/** Where the quick exit goes: the gateway's QUICK_EXIT_URL (ADR 35), read at start (console-settings.ts). */
+export function setQuickExitUrl(url: string): void {
+  exitUrl = url;
 }
 
 /**
