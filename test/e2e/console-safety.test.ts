@@ -141,6 +141,35 @@ describe('the console is safe to use when watched', { timeout: 180_000 }, () => 
     expect((await intake.request.get('/api/session')).status()).toBe(200);
   });
 
+  it('prints a discreet receipt that names no service and no word of trafficking (EN/FR)', async () => {
+    const officer = await as('peel-officer');
+    await officer.waitForURL(/\/handoff$/);
+    await officer.getByText('Read this to the person').waitFor();
+    await officer.getByLabel('Shelter', { exact: true }).check();
+    await officer.getByLabel('Where is the person?').selectOption('london');
+    await officer.getByLabel('Priority').selectOption('PRIORITY_URGENT');
+    await officer.getByRole('button', { name: 'Find agencies' }).click();
+    await officer.getByLabel(london).check();
+    await officer.getByRole('button', { name: 'Record consent' }).click();
+    await officer.getByText(/Consent recorded\. Reference [0-9A-F]{8}\./).waitFor();
+    await officer.locator('textarea[name="packet-needs"]').fill('Synthetic: a safe bed tonight');
+    await officer.getByRole('button', { name: 'Review' }).click();
+    await officer.getByRole('button', { name: 'Send referral' }).click();
+    const receipt = officer.locator('pre.receipt-text');
+    await expect.poll(() => receipt.textContent()).toContain(london);
+
+    await officer.getByLabel('Discreet receipt').check();
+    await expect.poll(() => receipt.textContent()).toContain('Service A');
+    const markers = [/traffick/i, /traite/i, /anti-human/i, /coalition/i, /victim/i, /police/i, /crisis/i, /Passage/];
+    const english = (await receipt.textContent()) ?? '';
+    expect(markers.filter((marker) => marker.test(english))).toEqual([]);
+    await officer.getByLabel('Receipt language').selectOption('fr');
+    await expect.poll(() => receipt.textContent()).toContain('Votre reçu de consentement');
+    const french = (await receipt.textContent()) ?? '';
+    expect(french).toContain('Service A');
+    expect(markers.filter((marker) => marker.test(french))).toEqual([]);
+  });
+
   it('locks every open tab at once when one signs out', async () => {
     const first = await as('london-intake');
     await first.goto('/inbox');
