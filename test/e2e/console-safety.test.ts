@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
 import { ApiUser, referralWithWithheldCategory } from './console/api.ts';
-import { launch, signedIn } from './console/browser.ts';
+import { launch, seriousViolations, signedIn } from './console/browser.ts';
 
 // The console's safety for people who may be watched (issue 17, ADR 35), in a real browser
 // against the network as `pnpm start` runs it: the quick exit to an outside page (a local
@@ -128,6 +128,7 @@ describe('the console is safe to use when watched', { timeout: 180_000 }, () => 
     await intake.getByRole('heading', { name: 'Locked' }).waitFor({ timeout: 120_000 });
     expect(await intake.content()).not.toContain('Incoming referrals');
     expect(await intake.title()).toBe('Passage');
+    expect(await seriousViolations(intake)).toEqual([]);
     const refused = await intake.request.get('/api/session');
     expect(refused.status()).toBe(401);
     expect(((await refused.json()) as { reason?: string }).reason).toBe('locked');

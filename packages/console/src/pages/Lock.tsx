@@ -55,7 +55,7 @@ export function Lock(props: { onUnlocked: (session: Session) => void; onSignOut:
         </button>
       </form>
       <p>
-        <button type="button" className="secondary" onClick={props.onSignOut}>
+        <button type="button" onClick={props.onSignOut}>
           {t('lock.signInAgain')}
         </button>
       </p>
