@@ -49,11 +49,6 @@ export class Sessions {
   readonly #onRefused: ((refusal: SignInRefusal) => void) | undefined;
   readonly #idle: IdleLock;
   readonly #clock: () => Date;
-  /**
-   * The last input of each session (its reference → ms), in this process's memory: a restarted
-   * gateway counts from a session's first request after it (ADR 35).
-   */
-  readonly #lastInput = new Map<string, number>();
 
   constructor(
     users: UserStore,
@@ -124,15 +119,15 @@ export class Sessions {
     const record = sessionId.length > 100 ? undefined : await this.#users.session(hashOf(sessionId), now);
     if (!record) throw new PassageError('unauthenticated', 'sign in first: no session, or it expired or was ended');
     await this.#checkPassword(record.user.userId, password, address, now);
-    this.#lastInput.set(sessionRef(sessionId), now.getTime());
-    return record;
+    await this.#users.touchSession(hashOf(sessionId), now);
+    return { ...record, lastInputAt: now };
   }
 
   /** The person is at the screen (the console saw input): the idle lock counts from now. A locked session stays locked. */
   async activity(sessionId: string, now = this.#clock()): Promise<boolean> {
     const record = await this.resolve(sessionId, now);
     if (!record || record.locked) return false;
-    this.#lastInput.set(sessionRef(sessionId), now.getTime());
+    await this.#users.touchSession(hashOf(sessionId), now);
     return true;
   }
 
@@ -151,7 +146,6 @@ export class Sessions {
       const [ref, userId] = key.split('|');
       if ('userId' in ended ? userId === ended.userId : ref === ended.sessionId) this.#tokens.delete(key);
     }
-    if ('sessionId' in ended) this.#lastInput.delete(ended.sessionId);
     this.#listener?.sessionsEnded(ended);
   }
 
@@ -160,8 +154,7 @@ export class Sessions {
     const sessionId = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(24).toString('base64url');
     const expiresAt = new Date(now.getTime() + this.#ttlMs);
-    await this.#users.createSession(hashOf(sessionId), user.userId, csrfToken, expiresAt);
-    this.#remember(sessionRef(sessionId), now.getTime());
+    await this.#users.createSession(hashOf(sessionId), user.userId, csrfToken, expiresAt, now);
     return { sessionId, session: { user, csrfToken, expiresAt } };
   }
 
@@ -170,18 +163,10 @@ export class Sessions {
     if (!sessionId || sessionId.length > 100) return undefined;
     const record = await this.#users.session(hashOf(sessionId), now);
     if (!record) return undefined;
-    const ref = sessionRef(sessionId);
-    const last = this.#lastInput.get(ref);
-    if (last === undefined) this.#remember(ref, now.getTime());
-    return { ...record, locked: last !== undefined && now.getTime() - last > this.#idle.lockMs };
-  }
-
-  #remember(ref: string, at: number): void {
-    if (this.#lastInput.size > 50_000) {
-      // Sessions ended elsewhere (expired, another process) leave entries: the oldest go first.
-      for (const [k, v] of this.#lastInput) if (at - v > this.#ttlMs) this.#lastInput.delete(k);
-    }
-    this.#lastInput.set(ref, at);
+    // In the sessions table, so every gateway process agrees (there are two in production).
+    const last = record.lastInputAt;
+    if (last === undefined) await this.#users.touchSession(hashOf(sessionId), now);
+    return { ...record, locked: last !== undefined && now.getTime() - last.getTime() > this.#idle.lockMs };
   }
 
   async signOut(sessionId: string): Promise<void> {
