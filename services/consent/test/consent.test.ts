@@ -11,6 +11,7 @@ import { Topology, decodeEnvelope } from '@passage/events';
 import { failureOf } from '@passage/testing';
 import { callUnary, createLogger, type PassageError } from '@passage/platform';
 import { startConsentHarness, waitUntil, type ConsentHarness } from './support.ts';
+import { discreetMarkers } from '../src/domain/receipt.ts';
 
 // Synthetic personal data only; these strings must never appear outside ciphertext.
 const syntheticName = 'Zqxwv Synthetic-Person';
@@ -370,7 +371,7 @@ describe('investigation scopes that let police read (ADR 22)', () => {
     // Both actors and times, in the text the person is given and in the signed receipt.
     const receipt = await callUnary(
       h.client.receipt.bind(h.client),
-      { consentId: granted.consentId, language: 'en' },
+      { consentId: granted.consentId, language: 'en', discreet: false },
       h.as('peel-officer'),
     );
     expect(receipt.text).toMatch(
@@ -450,14 +451,14 @@ describe('reads of personal data are audited (ADR 22)', () => {
 
     const receipt = await callUnary(
       h.client.receipt.bind(h.client),
-      { consentId: granted.consentId, language: 'en' },
+      { consentId: granted.consentId, language: 'en', discreet: false },
       h.as('crisis-counsellor'),
     );
     expect(receipt.text).toContain(syntheticName);
     const byPolice = await failure(
       callUnary(
         h.client.receipt.bind(h.client),
-        { consentId: granted.consentId, language: 'en' },
+        { consentId: granted.consentId, language: 'en', discreet: false },
         h.as('peel-officer'),
       ),
     );
@@ -610,7 +611,7 @@ describe('Receipts', () => {
     expect(granted.receipt?.language).toBe('fr');
     const en = await callUnary(
       h.client.receipt.bind(h.client),
-      { consentId: granted.consentId, language: 'en' },
+      { consentId: granted.consentId, language: 'en', discreet: false },
       h.as('peel-officer'),
     );
     expect(en.text).toContain(`For: ${syntheticName}`);
@@ -620,11 +621,21 @@ describe('Receipts', () => {
     expect(en.text).toContain('You can change your mind at any time');
     const fr = await callUnary(
       h.client.receipt.bind(h.client),
-      { consentId: granted.consentId, language: 'fr' },
+      { consentId: granted.consentId, language: 'fr', discreet: false },
       h.as('peel-officer'),
     );
     expect(fr.text).toContain('Coalition de London contre la traite des personnes peut consulter vos nom et identité');
     expect(fr.text).toContain('Vous pouvez changer d’avis à tout moment');
+
+    // The discreet variant (ADR 35): no service named, no marker word; the signed receipt unchanged.
+    const discreet = await callUnary(
+      h.client.receipt.bind(h.client),
+      { consentId: granted.consentId, language: 'en', discreet: true },
+      h.as('peel-officer'),
+    );
+    expect(discreet.text).toContain('Service A may see your name and identity');
+    expect(discreetMarkers.filter((marker) => marker.test(discreet.text))).toEqual([]);
+    expect(discreet.receiptJson).toBe(en.receiptJson);
 
     const key = publicKeyFromRaw(Buffer.from(en.signingPublicKey, 'base64'));
     const payload = verifyJws(en.receiptJws, (kid) => (kid === en.signingKeyId ? key : undefined)) as Record<
@@ -732,7 +743,7 @@ describe('History and erasure', () => {
     expect((await evaluate(subject, 'london-coalition', 'referral')).allowed).toEqual([]);
     const receipt = await callUnary(
       h.client.receipt.bind(h.client),
-      { consentId: granted.consentId, language: 'en' },
+      { consentId: granted.consentId, language: 'en', discreet: false },
       h.as('peel-officer'),
     );
     expect(receipt.text).not.toContain(syntheticName);
@@ -845,7 +856,11 @@ describe('who may add to or read a consent', () => {
   it('keeps the receipt, which carries the name, to the recording agency', async () => {
     const granted = await grant(grantRequest());
     const byAdmin = await failure(
-      callUnary(h.client.receipt.bind(h.client), { consentId: granted.consentId, language: 'en' }, h.as('admin')),
+      callUnary(
+        h.client.receipt.bind(h.client),
+        { consentId: granted.consentId, language: 'en', discreet: false },
+        h.as('admin'),
+      ),
     );
     expect(byAdmin.code).toBe('permission_denied');
   });

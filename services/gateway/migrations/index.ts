@@ -6,6 +6,7 @@ import { Migration20261130070000SignInThrottle } from './Migration20261130070000
 import { Migration20261130150000People } from './Migration20261130150000People.ts';
 import { Migration20261130160000ScimClients } from './Migration20261130160000ScimClients.ts';
 import { Migration20261130170000TemporaryPasswordExpiry } from './Migration20261130170000TemporaryPasswordExpiry.ts';
+import { Migration20261130180000SessionIdleLock } from './Migration20261130180000SessionIdleLock.ts';
 
 /** Every migration of the gateway schema, in order. Add new ones at the end. */
 export const gatewayMigrations: MigrationObject[] = [
@@ -14,6 +15,7 @@ export const gatewayMigrations: MigrationObject[] = [
   { name: 'Migration20261130150000People', class: Migration20261130150000People },
   { name: 'Migration20261130160000ScimClients', class: Migration20261130160000ScimClients },
   { name: 'Migration20261130170000TemporaryPasswordExpiry', class: Migration20261130170000TemporaryPasswordExpiry },
+  { name: 'Migration20261130180000SessionIdleLock', class: Migration20261130180000SessionIdleLock },
 ];
 
 /**

@@ -23,6 +23,23 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   ESCALATION_ADDRESS: z.string().default('127.0.0.1:50055'),
   /** How long a sign-in lasts. */
   SESSION_HOURS: z.coerce.number().min(0.1).max(24).default(10),
+  /**
+   * Where the console's quick exit goes (ADR 35): an outside page with nothing of Passage on it,
+   * replacing the console in the tab's history. An https address, or a path on this gateway
+   * (/neutral.html, the console's own plain page). Read by the console at start, no rebuild.
+   */
+  QUICK_EXIT_URL: z
+    .string()
+    .refine(
+      (value) => (value.startsWith('/') && !value.startsWith('//')) || /^https?:\/\/[^\s]+$/.test(value),
+      'an http(s) address or a path starting with /',
+    )
+    .default('https://weather.gc.ca/'),
+  /**
+   * Minutes without input after which a session locks (ADR 35): every call but signing out is
+   * refused (401, reason "locked") until the person gives their password again.
+   */
+  IDLE_LOCK_MINUTES: z.coerce.number().min(0.05).max(600).default(15),
   /** Seed the demo users with DEMO_PASSWORD (development only). */
   DEMO_USERS: z.enum(['on', 'off']).default('off'),
   /** Every demo user's password, with DEMO_USERS=on. */

@@ -40,7 +40,11 @@ export interface RunningGateway {
 export async function startGateway(
   config: GatewayConfig,
   log: Logger,
-  options: { readonly contract?: ApiContract } = {},
+  options: {
+    readonly contract?: ApiContract;
+    /** The sessions' clock (tests move it past the idle lock). */
+    readonly now?: () => Date;
+  } = {},
 ): Promise<RunningGateway> {
   if (config.DEMO_USERS === 'on' && config.PASSAGE_ENV !== 'development') {
     throw new ConfigError(['DEMO_USERS=on is for development only (PASSAGE_ENV=development)']);
@@ -122,7 +126,15 @@ export async function startGateway(
     };
     oidc = { signIn: await OidcSignIn.discover(settings, users), redirectUrl };
   }
-  const sessions = new Sessions(users, issuer, sessionTtlMs, feed, recordSignInRefusal);
+  const sessions = new Sessions(
+    users,
+    issuer,
+    sessionTtlMs,
+    feed,
+    recordSignInRefusal,
+    { lockMs: config.IDLE_LOCK_MINUTES * 60_000 },
+    options.now,
+  );
   const contract = options.contract ?? apiContract();
   // People administration, in this process (ADR 30); its changes go out through the gateway's outbox.
   const people = new People(new PgPeopleStore(runtime.orm, runtime.topology), sessions, users);
@@ -137,6 +149,7 @@ export async function startGateway(
     oidc,
     trustProxy: config.TRUST_PROXY,
     consoleDir: config.CONSOLE_DIR || undefined,
+    consoleSettings: { quickExitUrl: config.QUICK_EXIT_URL, idleLockMinutes: config.IDLE_LOCK_MINUTES },
     contract,
     local: new Map([['passage.identity.v1.PeopleService', peopleService(people, contract)]]),
     people,

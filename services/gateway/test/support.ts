@@ -30,6 +30,8 @@ export async function startGatewayLab(
   contract?: ApiContract,
   /** The escalation service's clock (tests count its reads as the workers' looks). */
   escalationNow?: () => Date,
+  /** The gateway's sessions' clock (tests move it past the idle lock). */
+  gatewayNow?: () => Date,
 ): Promise<GatewayLab> {
   const n = await startNetwork(label);
   const log = createLogger(`${label}-test`, process.env['LOG_LEVEL'] ?? 'silent');
@@ -66,7 +68,7 @@ export async function startGatewayLab(
       ...extra,
     }),
     log,
-    { contract },
+    { contract, ...(gatewayNow ? { now: gatewayNow } : {}) },
   );
   return {
     n,

@@ -21,6 +21,8 @@ export class ApiError extends Error {
   readonly code: string;
   readonly violations: readonly Violation[];
   readonly errors: readonly ProblemError[];
+  /** Why a 401: `locked` when the session locked after a while without input (ADR 35). */
+  readonly reason: string;
 
   constructor(
     status: number,
@@ -28,8 +30,10 @@ export class ApiError extends Error {
     message: string,
     violations: readonly Violation[] = [],
     errors: readonly ProblemError[] = [],
+    reason = '',
   ) {
     super(message);
+    this.reason = reason;
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
@@ -39,10 +43,13 @@ export class ApiError extends Error {
 }
 
 let csrfToken = '';
-let whenSignedOut: () => void = () => undefined;
+let whenSignedOut: (reason: string) => void = () => undefined;
 
-/** Called when the gateway says the session is gone (expired, revoked): the console signs in again. */
-export function onSignedOut(handler: () => void): void {
+/**
+ * Called when the gateway says the session is gone (expired, revoked: the console signs in
+ * again) or locked for want of input (`reason` "locked": the console asks for the password).
+ */
+export function onSignedOut(handler: (reason: string) => void): void {
   whenSignedOut = handler;
 }
 
@@ -74,6 +81,7 @@ async function toError(response: Response): Promise<ApiError> {
       title?: string;
       violations?: Violation[];
       errors?: ProblemError[];
+      reason?: string;
     };
     return new ApiError(
       response.status,
@@ -81,6 +89,7 @@ async function toError(response: Response): Promise<ApiError> {
       body.detail ?? body.title ?? response.statusText,
       body.violations ?? [],
       body.errors ?? [],
+      body.reason ?? '',
     );
   } catch {
     return new ApiError(response.status, 'unknown', response.statusText);
@@ -116,9 +125,13 @@ export async function request<T>(
   } catch {
     throw new ApiError(0, 'unavailable', 'the network is unreachable');
   }
-  // A refused sign-in is not a lost session.
-  if (response.status === 401 && !(method === 'POST' && path === '/api/session')) whenSignedOut();
-  if (!response.ok) throw await toError(response);
+  // A refused sign-in or unlock is not a lost session.
+  const signingIn = method === 'POST' && (path === '/api/session' || path === '/api/session/unlock');
+  if (!response.ok) {
+    const error = await toError(response);
+    if (response.status === 401 && !signingIn) whenSignedOut(error.reason);
+    throw error;
+  }
   if (response.status === 204) return undefined as T;
   return (await response.json()) as T;
 }

@@ -720,6 +720,8 @@ export interface ReceiptRequest {
   readonly consentId: string;
   /** "en" (when empty) or "fr" */
   readonly language?: string;
+  /** The discreet variant (ADR 35), for a person who may be searched: agencies by neutral names (Service A, B…), no words of trafficking or victim services, no police notice. The machine-readable receipt and its signature are the same either way. */
+  readonly discreet?: boolean;
 }
 
 export interface RevokeRequest {

@@ -9,9 +9,12 @@ import { Layout } from './Layout.tsx';
 import { Routes } from './Routes.tsx';
 import { ChangePassword, SetPassword } from '../pages/Password.tsx';
 import { SignIn } from '../pages/SignIn.tsx';
+import { Lock } from '../pages/Lock.tsx';
+import { useIdleLock } from './idle-lock.ts';
 import { navigate, usePath } from './router.tsx';
 import { home } from './roles.ts';
 import { SessionContext } from './session.ts';
+import { onOtherTabs, tellOtherTabs } from './tabs.ts';
 
 const storedLanguage = (): Language => (localStorage.getItem('passage.language') === 'fr' ? 'fr' : 'en');
 
@@ -20,6 +23,8 @@ export function App(): ReactNode {
   const [language, setLanguageState] = useState<Language>(storedLanguage);
   const [agencies, setAgencies] = useState<ReadonlyMap<string, Agency>>(new Map());
   const [agenciesRead, setAgenciesRead] = useState(0);
+  // Locked after a while without input (ADR 35): nothing but the lock screen until the password.
+  const [locked, setLocked] = useState(false);
   const { path } = usePath();
 
   const begin = useCallback((next: Session) => {
@@ -31,9 +36,27 @@ export function App(): ReactNode {
   }, []);
 
   useEffect(() => {
-    onSignedOut(() => setSession(null));
+    onSignedOut((reason) => {
+      if (reason === 'locked') setLocked(true);
+      else {
+        setLocked(false);
+        setSession(null);
+      }
+    });
     get<Session>('/api/session').then(begin, () => setSession(null));
   }, [begin]);
+  useIdleLock(Boolean(session) && !locked);
+
+  // Signed out in another tab: this one locks at once too (its session is the same, now ended).
+  useEffect(
+    () =>
+      onOtherTabs(() => {
+        setCsrfToken('');
+        setLocked(false);
+        setSession(null);
+      }),
+    [],
+  );
 
   useEffect(() => {
     // Nothing but the password change is open to a temporary password.
@@ -73,7 +96,9 @@ export function App(): ReactNode {
 
   const signOut = useCallback(async () => {
     await request('DELETE', '/api/session').catch(() => undefined);
+    tellOtherTabs('signed-out');
     setCsrfToken('');
+    setLocked(false);
     setSession(null);
     navigate('/');
   }, []);
@@ -81,7 +106,7 @@ export function App(): ReactNode {
   const i18n = useMemo(() => makeI18n(language, agencies), [language, agencies]);
   const sessionValue = useMemo(
     () =>
-      session
+      session && !locked
         ? {
             user: session.user,
             agencies,
@@ -90,12 +115,22 @@ export function App(): ReactNode {
             mustChangePassword: session.mustChangePassword === true,
           }
         : undefined,
-    [session, agencies, signOut, reloadAgencies],
+    [session, locked, agencies, signOut, reloadAgencies],
   );
 
   let body: ReactNode;
   // A one-time link's page needs no session (and takes none that is open into account).
   if (path === '/set-password') body = <SetPassword />;
+  else if (locked)
+    body = (
+      <Lock
+        onUnlocked={(next) => {
+          begin(next);
+          setLocked(false);
+        }}
+        onSignOut={() => void signOut()}
+      />
+    );
   else if (session === undefined) body = <Loading />;
   else if (session === null)
     body = (

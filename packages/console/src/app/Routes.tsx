@@ -1,5 +1,6 @@
 import { useEffect, useRef, type ReactNode } from 'react';
 import { useI18n } from '../i18n/context.tsx';
+import { neutralTitle } from '../ui/neutral-title.ts';
 import { Directory } from '../pages/Directory.tsx';
 import { Escalations } from '../pages/Escalations.tsx';
 import { Handoff } from '../pages/Handoff.tsx';
@@ -25,7 +26,6 @@ const pages: Readonly<Record<Screen, () => ReactNode>> = {
 export function Routes(): ReactNode {
   const { path } = usePath();
   const { user } = useSession();
-  const { t } = useI18n();
   const landing = home(user);
   const toHome = path === '/' || path === '/signin';
   useEffect(() => {
@@ -43,17 +43,11 @@ export function Routes(): ReactNode {
   const referral = match('/referrals/:referralId', path);
   const screen = path.split('/')[1] as Screen;
   const Page = pages[screen] as (() => ReactNode) | undefined;
-  // Each screen its own title (WCAG 2.4.2), and never anything about a person: titles go into history.
-  const title = referral
-    ? t('detail.title')
-    : Page && may(user, screen)
-      ? t(`nav.${screen}`)
-      : toHome
-        ? ''
-        : t('notFound.title');
+  // One neutral title on every screen (neutral-title.ts): titles go into history, where a
+  // watcher can read them; the focused heading says which screen this is.
   useEffect(() => {
-    document.title = title ? `${title} — Passage` : 'Passage';
-  }, [title]);
+    document.title = neutralTitle;
+  }, [path]);
   // Keyed: another referral is another page, nothing of the previous one carried over.
   if (referral) return <ReferralDetail key={referral['referralId']} referralId={referral['referralId']!} />;
   if (Page && may(user, screen)) return <Page />;

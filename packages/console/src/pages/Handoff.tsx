@@ -543,18 +543,24 @@ function Done(props: {
 }): ReactNode {
   const { t, language, agencyName } = useI18n();
   const [receiptLanguage, setReceiptLanguage] = useState<Language>(props.scriptLanguage);
-  const [receipts, setReceipts] = useState<Partial<Record<Language, Receipt>>>(
-    props.consent.receipt?.language ? { [props.consent.receipt.language]: props.consent.receipt } : {},
+  // The discreet variant (ADR 35): no service named, for a person who may be searched.
+  const [discreet, setDiscreet] = useState(false);
+  const [receipts, setReceipts] = useState<Partial<Record<string, Receipt>>>(
+    props.consent.receipt?.language ? { [`${props.consent.receipt.language}|plain`]: props.consent.receipt } : {},
   );
   const [error, setError] = useState<unknown>(undefined);
-  const receipt = receipts[receiptLanguage];
+  const variant = (lang: Language, quiet: boolean) => `${lang}|${quiet ? 'discreet' : 'plain'}`;
+  const receipt = receipts[variant(receiptLanguage, discreet)];
 
-  const choose = async (next: Language) => {
+  const choose = async (next: Language, quiet: boolean) => {
     setReceiptLanguage(next);
-    if (receipts[next]) return;
+    setDiscreet(quiet);
+    if (receipts[variant(next, quiet)]) return;
     try {
-      const fetched = await consent.receipt({ consentId: props.consent.consentId, language: next }).fetch();
-      setReceipts((all) => ({ ...all, [next]: fetched }));
+      const fetched = await consent
+        .receipt({ consentId: props.consent.consentId, language: next, ...(quiet ? { discreet: true } : {}) })
+        .fetch();
+      setReceipts((all) => ({ ...all, [variant(next, quiet)]: fetched }));
     } catch (failure) {
       setError(failure);
     }
@@ -562,8 +568,11 @@ function Done(props: {
   const download = () => {
     if (!receipt?.text) return;
     saveFile(
-      `passage-receipt-${receiptReference(props.consent.consentId)}-${receiptLanguage}.txt`,
-      `${receipt.text}\n\n${receipt.receiptJws ?? ''}\n`,
+      // The discreet file carries no signed JSON (it names the agencies) and no name of ours.
+      discreet
+        ? `receipt-${receiptReference(props.consent.consentId)}.txt`
+        : `passage-receipt-${receiptReference(props.consent.consentId)}-${receiptLanguage}.txt`,
+      discreet ? `${receipt.text}\n` : `${receipt.text}\n\n${receipt.receiptJws ?? ''}\n`,
       'text/plain;charset=utf-8',
     );
   };
@@ -581,11 +590,18 @@ function Done(props: {
         <SelectField<Language>
           label={t('receipt.language')}
           value={receiptLanguage}
-          onChange={(next) => void choose(next)}
+          onChange={(next) => void choose(next, discreet)}
           options={[
             { value: 'en', label: languageName('en', language) },
             { value: 'fr', label: languageName('fr', language) },
           ]}
+        />
+        <Checkbox
+          label={t('receipt.discreet')}
+          hint={t('receipt.discreetHint')}
+          name="discreet"
+          checked={discreet}
+          onChange={(quiet) => void choose(receiptLanguage, quiet)}
         />
         {error !== undefined && <ErrorNotice error={error} />}
         {receipt?.text && (

@@ -4,6 +4,7 @@ import { identity } from '../api/generated.ts';
 import { useSubmission } from '../api/hooks.ts';
 import { Link } from '../app/router.tsx';
 import { useI18n } from '../i18n/context.tsx';
+import { neutralTitle } from '../ui/neutral-title.ts';
 import { ErrorNotice, Success } from '../ui/feedback.tsx';
 import { FieldProblemsProvider } from '../ui/field-problems.tsx';
 import { TextField } from '../ui/fields.tsx';
@@ -66,8 +67,8 @@ export function ChangePassword({ onChanged }: { onChanged: () => Promise<void> }
   const [again, setAgain] = useState('');
   const { busy, error, setError, submit } = useSubmission();
   useEffect(() => {
-    document.title = `${t('password.changeTitle')} — Passage`;
-  }, [t]);
+    document.title = neutralTitle;
+  }, []);
 
   const change = async (event: SyntheticEvent) => {
     event.preventDefault();
@@ -127,8 +128,8 @@ export function SetPassword(): ReactNode {
   const [done, setDone] = useState('');
   const { busy, error, setError, submit } = useSubmission();
   useEffect(() => {
-    document.title = `${t('password.setTitle')} — Passage`;
-  }, [t]);
+    document.title = neutralTitle;
+  }, []);
   useEffect(() => {
     if (window.location.hash) window.history.replaceState(null, '', window.location.pathname);
   }, []);

@@ -74,6 +74,8 @@ function Loaded(props: {
   const { referral } = props.view;
   const now = useNow();
   const packet = props.view.packet ?? [];
+  // The sender's own copy of what it sent is sealed for the recipient: say so, not "no consent".
+  const sender = referral.fromAgency === user.agencyId && referral.toAgency !== user.agencyId;
   return (
     <section>
       <h1 tabIndex={-1}>
@@ -153,7 +155,13 @@ function Loaded(props: {
             {packet.map((section) => (
               <div key={section.category} className={section.withheld ? 'fact-group withheld' : 'fact-group'}>
                 <dt>{label(l.category, section.category)}</dt>
-                <dd className="packet-text">{section.withheld ? t('detail.withheld') : section.content}</dd>
+                <dd className="packet-text">
+                  {!section.withheld
+                    ? section.content
+                    : sender
+                      ? t('detail.sentSealed', { agency: agencyName(referral.toAgency) })
+                      : t('detail.withheld')}
+                </dd>
               </div>
             ))}
           </dl>

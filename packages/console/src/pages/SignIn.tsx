@@ -3,6 +3,7 @@ import { ApiError, post } from '../api/client.ts';
 import { useSubmission } from '../api/hooks.ts';
 import type { Session } from '../api/edge.ts';
 import { useI18n } from '../i18n/context.tsx';
+import { neutralTitle } from '../ui/neutral-title.ts';
 import { ErrorNotice } from '../ui/feedback.tsx';
 import { TextField } from '../ui/fields.tsx';
 
@@ -12,8 +13,8 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void 
   const [password, setPassword] = useState('');
   const { busy, error, submit: signIn } = useSubmission();
   useEffect(() => {
-    document.title = `${t('signin.title')} — Passage`;
-  }, [t]);
+    document.title = neutralTitle;
+  }, []);
 
   const submit = async (event: SyntheticEvent) => {
     event.preventDefault();

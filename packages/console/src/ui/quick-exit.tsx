@@ -1,35 +1,52 @@
 import { useEffect, type ReactNode } from 'react';
 import { signOutNow } from '../api/client.ts';
+import { tellOtherTabs } from '../app/tabs.ts';
 import { useI18n } from '../i18n/context.tsx';
 
-/** Where the quick exit goes: a plain page with nothing of Passage on it. */
+/** The console's own plain page, until the gateway has said where the quick exit goes. */
 export const neutralPage = '/neutral.html';
 
 const lockKey = 'passage.quick-exit';
+let exitUrl = neutralPage;
+
+/** Where the quick exit goes: the gateway's QUICK_EXIT_URL (ADR 35), read at start (console-settings.ts). */
+export function setQuickExitUrl(url: string): void {
+  exitUrl = url;
+}
 
 /**
  * Victim-services sites carry a quick exit for when the person (or someone they fear) is
- * looking at the screen: the page is blanked at once and replaced in history by a neutral
- * one. The session ends too, so an earlier page reached with Back shows the sign-in page,
- * not a person's data; a page the browser kept in memory is blanked as it comes back.
+ * looking at the screen: the page is blanked at once and replaced in history by an outside
+ * page. The session ends too. The tab remembers the exit (sessionStorage), and every page of
+ * the console it reaches again with Back replaces itself with the outside page before showing
+ * anything (leaveIfExited, at start; pageshow for a page the browser kept in memory): Back
+ * never shows the sign-in page or a person's data. Signing in again takes a new tab.
  */
 export function quickExit(): void {
   document.title = 'Weather';
   document.body.replaceChildren();
-  sessionStorage.setItem(lockKey, '1');
+  sessionStorage.setItem(lockKey, exitUrl);
   signOutNow();
-  window.location.replace(neutralPage);
+  tellOtherTabs('signed-out');
+  window.location.replace(exitUrl);
 }
 
-/** After a quick exit, until someone signs in again in this tab. */
+/** After a quick exit in this tab. */
 export const quickExitLocked = (): boolean => sessionStorage.getItem(lockKey) !== null;
 export const clearQuickExit = (): void => sessionStorage.removeItem(lockKey);
 
+/** At start: a console page reached again after a quick exit leaves at once. True when it leaves. */
+export function leaveIfExited(): boolean {
+  const to = sessionStorage.getItem(lockKey);
+  if (to === null) return false;
+  document.title = 'Weather';
+  document.body.replaceChildren();
+  window.location.replace(to || neutralPage);
+  return true;
+}
+
 window.addEventListener('pageshow', (event) => {
-  if (event.persisted && quickExitLocked()) {
-    document.body.replaceChildren();
-    window.location.replace(neutralPage);
-  }
+  if (event.persisted) leaveIfExited();
 });
 
 /** Esc twice within a second, anywhere. */

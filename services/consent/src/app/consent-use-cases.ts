@@ -446,7 +446,7 @@ export class ConsentUseCases {
    * admin, not an agency the consent names (ADR 22). Every issue, a refused one too, is
    * recorded as an access to the subject's identity.
    */
-  async receipt(caller: Caller, consentId: string, asked: string): Promise<IssuedReceipt> {
+  async receipt(caller: Caller, consentId: string, asked: string, discreet = false): Promise<IssuedReceipt> {
     if (!uuidPattern.test(consentId)) throw invalid('consent_id', 'a consent id is a UUID');
     // English unless French is asked for.
     const language = asked || 'en';
@@ -487,7 +487,7 @@ export class ConsentUseCases {
       categories: name ? ['identity'] : [],
       reason: '',
     });
-    return this.#issueReceipt(reader, consent, language, name);
+    return this.#issueReceipt(reader, consent, language, name, discreet);
   }
 
   #recordAccess(access: ConsentAccess): Promise<void> {
@@ -617,6 +617,7 @@ export class ConsentUseCases {
     consent: ConsentRecord,
     language: ReceiptLanguage,
     receiptName: string,
+    discreet = false,
   ): Promise<IssuedReceipt> {
     const ids = [
       consent.capturedBy.agencyId,
@@ -630,7 +631,7 @@ export class ConsentUseCases {
     const json = kantaraReceipt(consent, language);
     return {
       language,
-      text: receiptText(consent, language, (id) => names.get(id), receiptName),
+      text: receiptText(consent, language, (id) => names.get(id), receiptName, discreet),
       json,
       jws: this.#signer.sign(json),
       signingKeyId: this.#signer.keyId,

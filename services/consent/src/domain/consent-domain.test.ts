@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ConsentRecord } from './consent.ts';
-import { kantaraReceipt, receiptReference, receiptText } from './receipt.ts';
+import { discreetMarkers, kantaraReceipt, receiptReference, receiptText } from './receipt.ts';
 import { planRevocation } from './revocation.ts';
 import { checkGrant, type RawGrant } from './validate-grant.ts';
 
@@ -134,6 +134,46 @@ describe('receipts', () => {
       '• Coalition de London peut consulter vos moments et moyens sûrs pour vous joindre et besoins',
     );
     expect(text).toContain('jusqu’au 1 mars 2027');
+  });
+
+  it('prints a discreet variant: agencies as Service A, B…, no word of trafficking, victims, crisis or police', () => {
+    const proposed: ConsentRecord = {
+      ...record,
+      scopes: [
+        ...record.scopes,
+        {
+          id: 's3',
+          recipientAgencyIds: [],
+          recipientKinds: ['coalition', 'victim_services', 'crisis_line', 'shelter'],
+          purposes: ['referral'],
+          categories: ['needs'],
+          doNotContact: false,
+          proposedAt: now,
+          proposedBy: { agencyId: 'peel-regional-police', userId: 'peel-officer', role: 'officer' },
+        },
+      ],
+    };
+    const trafficking = (id: string) =>
+      id === 'peel-regional-police'
+        ? { en: 'Peel Regional Police', fr: 'Police régionale de Peel' }
+        : id === 'london-coalition'
+          ? { en: 'London Anti-Human Trafficking Coalition', fr: 'Coalition contre la traite de London' }
+          : id === 'ontario-ht-crisis-line'
+            ? { en: 'Ontario Human Trafficking Crisis Line', fr: 'Ligne d’écoute sur la traite' }
+            : undefined;
+    for (const language of ['en', 'fr'] as const) {
+      const plain = receiptText(proposed, language, trafficking, 'Synthetic');
+      // The plain receipt has them: the markers find what they are meant to find.
+      expect(discreetMarkers.filter((marker) => marker.test(plain)).length).toBeGreaterThan(3);
+      const text = receiptText(proposed, language, trafficking, 'Synthetic', true);
+      expect(discreetMarkers.filter((marker) => marker.test(text))).toEqual([]);
+      expect(text).toContain(receiptReference(record.id));
+    }
+    const text = receiptText(proposed, 'en', trafficking, '', true);
+    expect(text).toContain('• Service A may see your safe times and ways to reach you and needs');
+    expect(text).toContain('They will not contact you directly; only Service B will.');
+    expect(text).toContain('(Proposed by Service C on December 1, 2026.');
+    expect(text).toContain('Tell Service B, or any agency above');
   });
 
   it('builds a Kantara-style receipt with sensitive categories flagged', () => {

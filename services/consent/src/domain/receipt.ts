@@ -127,6 +127,75 @@ const words = {
   },
 };
 
+/**
+ * The discreet variant's words (ADR 35): what differs from the plain receipt, for a person who
+ * may be searched. Agencies are "Service A", "Service B"… in the order the receipt names them;
+ * no kind of recipient names trafficking, victims, crisis or shelter; no police notice.
+ */
+const discreetWords = {
+  en: {
+    service: (letter: string) => `Service ${letter}`,
+    proposed: (who: string, date: string) =>
+      `  (Proposed by ${who} on ${date}. It has no effect unless you confirm it with a support worker.)`,
+    kinds: {
+      police: 'public services',
+      crown: 'public services',
+      crisis_line: 'phone lines',
+      first_response: 'support services',
+      coalition: 'community organisations',
+      victim_services: 'support services',
+      shelter: 'housing services',
+      health: 'health services',
+      legal_clinic: 'legal clinics',
+      settlement: 'settlement services',
+    } satisfies Record<RecipientKind, string>,
+    purposes: {
+      referral: 'receive a referral and offer you support',
+      safety_planning: 'plan for your safety',
+      investigation: 'look into what happened',
+      statistics: 'count cases (without your name)',
+    } satisfies Record<Purpose, string>,
+  },
+  fr: {
+    service: (letter: string) => `Service ${letter}`,
+    proposed: (who: string, date: string) =>
+      `  (Proposé par ${who} le ${date}. Sans effet tant que vous ne l’avez pas confirmé avec une intervenante ou un intervenant.)`,
+    kinds: {
+      police: 'les services publics',
+      crown: 'les services publics',
+      crisis_line: 'les lignes téléphoniques',
+      first_response: 'les services de soutien',
+      coalition: 'les organismes communautaires',
+      victim_services: 'les services de soutien',
+      shelter: 'les services de logement',
+      health: 'les services de santé',
+      legal_clinic: 'les cliniques juridiques',
+      settlement: 'les services d’établissement',
+    } satisfies Record<RecipientKind, string>,
+    purposes: {
+      referral: 'recevoir une demande de service et vous offrir du soutien',
+      safety_planning: 'planifier votre sécurité',
+      investigation: 'examiner ce qui s’est passé',
+      statistics: 'compter les cas (sans votre nom)',
+    } satisfies Record<Purpose, string>,
+  },
+};
+
+/** Words a discreet receipt never carries (EN/FR): what would tell a searcher what it is about. */
+export const discreetMarkers: readonly RegExp[] = [
+  /traffick/i,
+  /traite/i,
+  /anti-human/i,
+  /coalition/i,
+  /victim/i,
+  /police/i,
+  /crime/i,
+  /crisis/i,
+  /écoute/i,
+  /shelter/i,
+  /refuge/i,
+];
+
 function list(items: readonly string[], and: string): string {
   if (items.length <= 1) return items.join('');
   return `${items.slice(0, -1).join(', ')} ${and} ${items.at(-1)!}`;
@@ -149,9 +218,18 @@ export function receiptText(
   language: ReceiptLanguage,
   names: (agencyId: string) => AgencyNames | undefined,
   receiptName: string,
+  discreet = false,
 ): string {
-  const w = words[language];
-  const agency = (id: string) => names(id)?.[language] ?? id;
+  const d = discreetWords[language];
+  const w = discreet
+    ? { ...words[language], proposed: d.proposed, kinds: d.kinds, purposes: d.purposes }
+    : words[language];
+  const letters = new Map<string, string>();
+  const agency = (id: string): string => {
+    if (!discreet) return names(id)?.[language] ?? id;
+    if (!letters.has(id)) letters.set(id, d.service(String.fromCharCode(65 + (letters.size % 26))));
+    return letters.get(id)!;
+  };
   const lines = [w.title, ''];
   // French sets a (non-breaking) space before a colon.
   const colon = language === 'fr' ? '\u00a0:' : ':';
@@ -187,7 +265,8 @@ export function receiptText(
     if (scope.revokedAt ?? consent.revokedAt) lines.push(w.revoked);
   }
   lines.push('', w.until(torontoDate(consent.expiresAt, language)), '');
-  lines.push(w.withdraw(agency(consent.capturedBy.agencyId), receiptReference(consent.id)), '', w.police);
+  lines.push(w.withdraw(agency(consent.capturedBy.agencyId), receiptReference(consent.id)));
+  if (!discreet) lines.push('', w.police);
   return lines.join('\n');
 }
 

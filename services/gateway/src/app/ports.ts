@@ -34,6 +34,8 @@ export interface SessionRecord {
   readonly user: UserRecord;
   readonly csrfToken: string;
   readonly expiresAt: Date;
+  /** The person's last input, for the idle lock (ADR 35); unset for a session from before it. */
+  readonly lastInputAt?: Date | undefined;
 }
 
 export interface UserStore {
@@ -50,7 +52,9 @@ export interface UserStore {
   /** Revokes every open session of the account. */
   endSessions(userId: string, now: Date): Promise<void>;
   upsert(user: UserRecord): Promise<void>;
-  createSession(idHash: Buffer, userId: string, csrfToken: string, expiresAt: Date): Promise<void>;
+  createSession(idHash: Buffer, userId: string, csrfToken: string, expiresAt: Date, lastInputAt: Date): Promise<void>;
+  /** The person is at the screen: the session's last input is `at` (ADR 35). */
+  touchSession(idHash: Buffer, at: Date): Promise<void>;
   session(idHash: Buffer, now: Date): Promise<SessionRecord | undefined>;
   revokeSession(idHash: Buffer): Promise<void>;
   setLanguage(userId: string, language: 'en' | 'fr'): Promise<void>;

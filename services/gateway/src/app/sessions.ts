@@ -14,6 +14,14 @@ export type SignInRefusal =
   | { readonly reason: 'bad_credentials'; readonly lockedOut: boolean }
   | { readonly reason: 'throttled'; readonly gate: 'address_locked' | 'account_address_locked' | 'account_slowed' };
 
+/** The idle lock (ADR 35): a session with no input for `lockMs` is locked until its password is given again. */
+export interface IdleLock {
+  readonly lockMs: number;
+}
+
+/** The session behind a cookie, and whether it is locked for want of input. */
+export type ResolvedSession = SessionRecord & { readonly locked: boolean };
+
 export interface SignedIn {
   /** Goes into the HttpOnly cookie; never stored as is. */
   readonly sessionId: string;
@@ -39,6 +47,8 @@ export class Sessions {
   readonly #tokens = new Map<string, { token: string; until: number }>();
   readonly #listener: SessionEndListener | undefined;
   readonly #onRefused: ((refusal: SignInRefusal) => void) | undefined;
+  readonly #idle: IdleLock;
+  readonly #clock: () => Date;
 
   constructor(
     users: UserStore,
@@ -46,7 +56,11 @@ export class Sessions {
     ttlMs: number,
     listener?: SessionEndListener,
     onRefused?: (refusal: SignInRefusal) => void,
+    idle: IdleLock = { lockMs: 15 * 60_000 },
+    clock: () => Date = () => new Date(),
   ) {
+    this.#idle = idle;
+    this.#clock = clock;
     this.#users = users;
     this.#issuer = issuer;
     this.#ttlMs = ttlMs;
@@ -60,7 +74,13 @@ export class Sessions {
    * account is slowed after many wrong passwords from many addresses. The wrong password
    * that locks an address out of an account also ends the account's sessions.
    */
-  async signIn(userId: string, password: string, address: string, now = new Date()): Promise<SignedIn> {
+  async signIn(userId: string, password: string, address: string, now = this.#clock()): Promise<SignedIn> {
+    const user = await this.#checkPassword(userId, password, address, now);
+    return this.open(user, now);
+  }
+
+  /** The password check of a sign-in (throttled as one), for a sign-in or an unlock. */
+  async #checkPassword(userId: string, password: string, address: string, now: Date): Promise<UserRecord> {
     // One answer for a wrong name, a wrong password and a resting address or account, in the
     // same time: none of them tells a guesser which names exist or what is counted.
     const refused = new PassageError(
@@ -88,7 +108,27 @@ export class Sessions {
       throw refused;
     }
     await this.#users.forgive(keys);
-    return this.open(user, now);
+    return user;
+  }
+
+  /**
+   * Unlocks a session locked for want of input: its person's password again, checked and
+   * throttled as a sign-in is (a wrong one counts). The same session goes on.
+   */
+  async unlock(sessionId: string, password: string, address: string, now = this.#clock()): Promise<SessionRecord> {
+    const record = sessionId.length > 100 ? undefined : await this.#users.session(hashOf(sessionId), now);
+    if (!record) throw new PassageError('unauthenticated', 'sign in first: no session, or it expired or was ended');
+    await this.#checkPassword(record.user.userId, password, address, now);
+    await this.#users.touchSession(hashOf(sessionId), now);
+    return { ...record, lastInputAt: now };
+  }
+
+  /** The person is at the screen (the console saw input): the idle lock counts from now. A locked session stays locked. */
+  async activity(sessionId: string, now = this.#clock()): Promise<boolean> {
+    const record = await this.resolve(sessionId, now);
+    if (!record || record.locked) return false;
+    await this.#users.touchSession(hashOf(sessionId), now);
+    return true;
   }
 
   /** Ends every session of the account, and what hangs on them (a lock; a password change). */
@@ -110,17 +150,23 @@ export class Sessions {
   }
 
   /** A new session for someone already authenticated (a password above, or OpenID Connect). */
-  async open(user: UserRecord, now = new Date()): Promise<SignedIn> {
+  async open(user: UserRecord, now = this.#clock()): Promise<SignedIn> {
     const sessionId = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(24).toString('base64url');
     const expiresAt = new Date(now.getTime() + this.#ttlMs);
-    await this.#users.createSession(hashOf(sessionId), user.userId, csrfToken, expiresAt);
+    await this.#users.createSession(hashOf(sessionId), user.userId, csrfToken, expiresAt, now);
     return { sessionId, session: { user, csrfToken, expiresAt } };
   }
 
-  async resolve(sessionId: string | undefined, now = new Date()): Promise<SessionRecord | undefined> {
+  /** The session behind a cookie; `locked` when it has had no input for the idle lock's time. */
+  async resolve(sessionId: string | undefined, now = this.#clock()): Promise<ResolvedSession | undefined> {
     if (!sessionId || sessionId.length > 100) return undefined;
-    return this.#users.session(hashOf(sessionId), now);
+    const record = await this.#users.session(hashOf(sessionId), now);
+    if (!record) return undefined;
+    // In the sessions table, so every gateway process agrees (there are two in production).
+    const last = record.lastInputAt;
+    if (last === undefined) await this.#users.touchSession(hashOf(sessionId), now);
+    return { ...record, locked: last !== undefined && now.getTime() - last.getTime() > this.#idle.lockMs };
   }
 
   async signOut(sessionId: string): Promise<void> {

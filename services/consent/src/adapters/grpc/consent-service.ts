@@ -54,7 +54,7 @@ export function consentService(useCases: ConsentUseCases, verifier: TokenVerifie
         };
       },
       receipt: async (request, { caller }) =>
-        receiptToWire(await useCases.receipt(caller, request.consentId, request.language)),
+        receiptToWire(await useCases.receipt(caller, request.consentId, request.language, request.discreet)),
       confirmScope: async (request, { caller }) => {
         const { consent, alreadyConfirmed } = await useCases.confirmScope(caller, {
           idempotencyKey: request.idempotencyKey,

@@ -137,21 +137,43 @@ export class PgUserStore implements UserStore {
     );
   }
 
-  async createSession(idHash: Buffer, userId: string, csrfToken: string, expiresAt: Date): Promise<void> {
+  async createSession(
+    idHash: Buffer,
+    userId: string,
+    csrfToken: string,
+    expiresAt: Date,
+    lastInputAt: Date,
+  ): Promise<void> {
     await this.#pool.query(
-      'insert into gateway.sessions (id_hash, user_id, csrf_token, expires_at) values ($1, $2, $3, $4)',
-      [idHash, userId, csrfToken, expiresAt.toISOString()],
+      'insert into gateway.sessions (id_hash, user_id, csrf_token, expires_at, last_input_at) values ($1, $2, $3, $4, $5)',
+      [idHash, userId, csrfToken, expiresAt.toISOString(), lastInputAt.toISOString()],
     );
   }
 
+  async touchSession(idHash: Buffer, at: Date): Promise<void> {
+    await this.#pool.query('update gateway.sessions set last_input_at = $2 where id_hash = $1 and revoked_at is null', [
+      idHash,
+      at.toISOString(),
+    ]);
+  }
+
   async session(idHash: Buffer, now: Date): Promise<SessionRecord | undefined> {
-    const { rows } = await this.#pool.query<UserRow & { csrf_token: string; expires_at: Date }>(
-      `select u.*, s.csrf_token, s.expires_at from gateway.sessions s join gateway.users u using (user_id)
+    const { rows } = await this.#pool.query<
+      UserRow & { csrf_token: string; expires_at: Date; last_input_at: Date | null }
+    >(
+      `select u.*, s.csrf_token, s.expires_at, s.last_input_at from gateway.sessions s join gateway.users u using (user_id)
        where s.id_hash = $1 and s.revoked_at is null and s.expires_at > $2 and u.disabled_at is null`,
       [idHash, now.toISOString()],
     );
     const row = rows[0];
-    return row ? { user: userOf(row), csrfToken: row.csrf_token, expiresAt: row.expires_at } : undefined;
+    return row
+      ? {
+          user: userOf(row),
+          csrfToken: row.csrf_token,
+          expiresAt: row.expires_at,
+          lastInputAt: row.last_input_at ?? undefined,
+        }
+      : undefined;
   }
 
   async revokeSession(idHash: Buffer): Promise<void> {

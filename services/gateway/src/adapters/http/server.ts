@@ -38,6 +38,8 @@ export interface GatewayDependencies {
   readonly feed: LiveFeed;
   readonly log: Logger;
   readonly sessionTtlMs: number;
+  /** What the console needs before anyone signs in (ADR 35): where its quick exit goes, when a session locks. */
+  readonly consoleSettings?: { readonly quickExitUrl: string; readonly idleLockMinutes: number } | undefined;
   /** Off only where a test signs in many times from one address. */
   readonly signInRateLimit?: number;
   /** OpenID Connect sign-in, when an issuer is configured. */
@@ -64,20 +66,35 @@ declare module 'fastify' {
   }
 }
 
+/** A session locked for want of input (ADR 35): 401 with `reason: "locked"`; its password unlocks it. */
+class SessionLocked extends PassageError {
+  constructor() {
+    super('unauthenticated', 'locked after a while without input: give your password again (POST /api/session/unlock)');
+  }
+}
+
 function fail(reply: FastifyReply, error: PassageError): FastifyReply {
-  const body = problem(error.code, error.message, error.violations);
+  const body = {
+    ...problem(error.code, error.message, error.violations),
+    ...(error instanceof SessionLocked ? { reason: 'locked' } : {}),
+  };
   return reply.code(body.status).type('application/problem+json').send(body);
 }
 
-/** The session behind the cookie, or 401; for state-changing requests the CSRF token too. */
+/**
+ * The session behind the cookie, or 401 (with reason `locked` for a session idle too long, unless
+ * `locked` is allowed: signing out); for state-changing requests the CSRF token too.
+ */
 async function authenticate(
   request: FastifyRequest,
   sessions: Sessions,
+  allow: { readonly locked?: boolean } = {},
 ): Promise<{ id: string; record: SessionRecord }> {
   const id = request.cookies[sessionCookie];
   const record = await sessions.resolve(id);
   if (!id || !record)
     throw new PassageError('unauthenticated', 'sign in first: no session, or it expired or was ended');
+  if (record.locked && !allow.locked) throw new SessionLocked();
   if (stateChanging.has(request.method) && request.headers['x-csrf-token'] !== record.csrfToken) {
     throw new PassageError('permission_denied', 'missing or wrong X-CSRF-Token header: reload the page and try again');
   }
@@ -301,6 +318,51 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     },
   );
   app.get(
+    '/api/console-settings',
+    {
+      schema: {
+        summary: 'What the web console needs before sign-in: where its quick exit goes, when a session locks',
+        tags: ['session'],
+      },
+    },
+    () => ({
+      quickExitUrl: deps.consoleSettings?.quickExitUrl ?? '/neutral.html',
+      idleLockMinutes: deps.consoleSettings?.idleLockMinutes ?? 15,
+    }),
+  );
+  app.post(
+    '/api/session/activity',
+    { schema: { summary: 'The person is at the screen: the idle lock counts from now', tags: ['session'] } },
+    async (request, reply) => {
+      const { id } = await authenticate(request, sessions);
+      await sessions.activity(id);
+      return reply.code(204).send();
+    },
+  );
+  app.post(
+    '/api/session/unlock',
+    {
+      // Throttled as a sign-in is: an unlock is a password guess too.
+      config: { rateLimit: { max: deps.signInRateLimit ?? 10, timeWindow: '1 minute' } },
+      schema: {
+        summary: 'Unlock a session locked after a while without input: the password again',
+        tags: ['session'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['password'],
+          properties: { password: { type: 'string', maxLength: 200 } },
+        },
+      },
+    },
+    async (request) => {
+      // No CSRF token: a reloaded locked page has none, and the password is what proves the person.
+      const { password } = request.body as { password: string };
+      const record = await sessions.unlock(request.cookies[sessionCookie] ?? '', password, request.ip);
+      return sessionView(record);
+    },
+  );
+  app.get(
     '/api/session',
     { schema: { summary: 'Who is signed in, and the CSRF token', tags: ['session'] } },
     async (request) => sessionView((await authenticate(request, sessions)).record),
@@ -309,7 +371,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
     '/api/session',
     { schema: { summary: 'Sign out: the session is revoked', tags: ['session'] } },
     async (request, reply) => {
-      const { id } = await authenticate(request, sessions);
+      const { id } = await authenticate(request, sessions, { locked: true });
       await sessions.signOut(id);
       reply.clearCookie(sessionCookie, cookieOptions);
       // Whatever this browser kept of the session (a cache a proxy or an extension filled) goes too.
@@ -463,8 +525,12 @@ function feedSession(
     expiresAt: record.expiresAt,
     stillValid: async () => {
       const now = await sessions.resolve(id);
+      // A locked session's feed ends too: nothing reaches a screen left unattended.
       return (
-        now?.user.userId === record.user.userId && now.user.agencyId === record.user.agencyId && allowed(now.user.roles)
+        now?.locked === false &&
+        now.user.userId === record.user.userId &&
+        now.user.agencyId === record.user.agencyId &&
+        allowed(now.user.roles)
       );
     },
   };

@@ -224,6 +224,12 @@ export interface ReceiptRequest {
   consentId: string;
   /** "en" (when empty) or "fr" */
   language: string;
+  /**
+   * The discreet variant (ADR 35), for a person who may be searched: agencies by neutral
+   * names (Service A, B…), no words of trafficking or victim services, no police notice.
+   * The machine-readable receipt and its signature are the same either way.
+   */
+  discreet: boolean;
 }
 
 export interface ReceiptResponse {
@@ -2339,7 +2345,7 @@ export const HistoryResponse: MessageFns<HistoryResponse> = {
 };
 
 function createBaseReceiptRequest(): ReceiptRequest {
-  return { consentId: '', language: '' };
+  return { consentId: '', language: '', discreet: false };
 }
 
 export const ReceiptRequest: MessageFns<ReceiptRequest> = {
@@ -2349,6 +2355,9 @@ export const ReceiptRequest: MessageFns<ReceiptRequest> = {
     }
     if (message.language !== '') {
       writer.uint32(18).string(message.language);
+    }
+    if (message.discreet !== false) {
+      writer.uint32(24).bool(message.discreet);
     }
     return writer;
   },
@@ -2382,6 +2391,14 @@ export const ReceiptRequest: MessageFns<ReceiptRequest> = {
             message.language = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.discreet = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2402,6 +2419,7 @@ export const ReceiptRequest: MessageFns<ReceiptRequest> = {
           ? globalThis.String(object.consent_id)
           : '',
       language: isSet(object.language) ? globalThis.String(object.language) : '',
+      discreet: isSet(object.discreet) ? globalThis.Boolean(object.discreet) : false,
     };
   },
 
@@ -2413,6 +2431,9 @@ export const ReceiptRequest: MessageFns<ReceiptRequest> = {
     if (message.language !== '') {
       obj.language = message.language;
     }
+    if (message.discreet !== false) {
+      obj.discreet = message.discreet;
+    }
     return obj;
   },
 
@@ -2423,6 +2444,7 @@ export const ReceiptRequest: MessageFns<ReceiptRequest> = {
     const message = createBaseReceiptRequest();
     message.consentId = object.consentId ?? '';
     message.language = object.language ?? '';
+    message.discreet = object.discreet ?? false;
     return message;
   },
 };
