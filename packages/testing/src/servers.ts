@@ -101,18 +101,36 @@ function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
 }
 
-/** A TCP port nobody listens on right now. */
-export function sparePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A TCP port nobody listens on right now, below the kernel's ephemeral range (32768–60999 on
+ * Linux). A port the kernel hands out for listen(0) comes from that range, and so does the
+ * source port of every outgoing connection: a server killed by a fault test could find its port
+ * taken by somebody's connection when it restarts (seen: EADDRINUSE on every restart). Each
+ * vitest worker takes its own slice of 20000–32767 and walks it from a random start, so
+ * concurrent test files do not pick the same port.
+ */
+export async function sparePort(): Promise<number> {
+  const slices = 8;
+  const sliceSize = Math.floor((32_768 - 20_000) / slices);
+  const worker = Number(process.env['VITEST_POOL_ID'] ?? process.env['VITEST_WORKER_ID'] ?? '0') % slices;
+  const base = 20_000 + worker * sliceSize;
+  nextOffset ??= Math.floor(Math.random() * sliceSize);
+  for (let tries = 0; tries < sliceSize; tries++) {
+    const port = base + (nextOffset % sliceSize);
+    nextOffset = (nextOffset + 1) % sliceSize;
+    if (await portFree(port)) return port;
+  }
+  throw new Error(`no free port in ${base}–${base + sliceSize - 1}`);
+}
+
+let nextOffset: number | undefined;
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
