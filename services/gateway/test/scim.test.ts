@@ -272,21 +272,19 @@ describe('SCIM Groups (roles)', () => {
     expect((await scim.patch('/Users/idp-audited', [{ op: 'replace', path: 'active', value: false }])).status).toBe(
       200,
     );
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const { rows } = await lab.n.sql.query<{ action: string }>(
-        `select convert_from(entry, 'UTF8')::jsonb #>> '{event,adminAction,action}' as action
-           from audit.entries where action = 'audit.v1.admin_action'
-            and actor_user like 'scim-%' and actor_role = 'supervisor' and actor_agency = 'london-coalition'
-            and convert_from(entry, 'UTF8')::jsonb #>> '{event,adminAction,targetUserId}' = 'idp-audited'`,
-      );
-      const actions = rows.map((r) => r.action).sort();
-      if (actions.length >= 2) {
-        expect(actions).toEqual(['person_created', 'person_disabled']);
-        break;
-      }
-      if (Date.now() > deadline) throw new Error('the SCIM changes never reached the audit log');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const actions = await waitFor(
+      async () => {
+        const { rows } = await lab.n.sql.query<{ action: string }>(
+          `select convert_from(entry, 'UTF8')::jsonb #>> '{event,adminAction,action}' as action
+             from audit.entries where action = 'audit.v1.admin_action'
+              and actor_user like 'scim-%' and actor_role = 'supervisor' and actor_agency = 'london-coalition'
+              and convert_from(entry, 'UTF8')::jsonb #>> '{event,adminAction,targetUserId}' = 'idp-audited'`,
+        );
+        return rows.map((r) => r.action).sort();
+      },
+      (found) => found.length >= 2,
+      20_000,
+    );
+    expect(actions).toEqual(['person_created', 'person_disabled']);
   });
 });
