@@ -1,6 +1,7 @@
 import { PassageError, requestViolations } from '@passage/platform';
 import { agencyKinds, serviceTypes, type Agency, type AgencyListing } from '../domain/agency.ts';
 import { fromHsds, toHsds } from '../domain/hsds.ts';
+import { hsdsIdOf } from './hsds-ids.ts';
 import { knownRegions } from '../domain/geography.ts';
 import { checkMatchRequest, match, type MatchRequest, type MatchResult } from '../domain/matching.ts';
 import { validateListing } from '../domain/validate-agency.ts';
@@ -68,7 +69,7 @@ export class DirectoryUseCases {
 
   async exportHsds(): Promise<string> {
     const agencies = await this.#storage.agencies.list();
-    return JSON.stringify(toHsds(agencies), null, 2);
+    return JSON.stringify(toHsds(agencies, hsdsIdOf), null, 2);
   }
 
   /** All or nothing: one bad organization rejects the document, and every error is listed. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ontarioAgencies } from '../seed/ontario.ts';
+import { hsdsIdOf } from '../app/hsds-ids.ts';
 import { fromHsds, toHsds } from './hsds.ts';
 import { validateListing } from './validate-agency.ts';
 import { Violations } from './violations.ts';
@@ -22,13 +23,13 @@ describe('the seeded directory', () => {
 
 describe('HSDS', () => {
   it('round-trips the seeded directory', () => {
-    const parsed = fromHsds(JSON.stringify(toHsds(seeded)));
+    const parsed = fromHsds(JSON.stringify(toHsds(seeded, hsdsIdOf)));
     expect(parsed.ok).toBe(true);
     if (parsed.ok) expect(parsed.listings).toEqual(ontarioAgencies.map((l) => ({ ...l })));
   });
 
   it('rejects a document whole, listing every error with its JSON path', () => {
-    const doc = toHsds(seeded);
+    const doc = toHsds(seeded, hsdsIdOf);
     doc.organizations[1]!.x_passage.kind = 'vigilante';
     doc.organizations[2]!.services[0]!.name = 'astrology';
     doc.organizations[3]!.services[0]!.service_areas.push({ id: 'x', name: 'Z9Z', extent_type: 'postal_code' });
@@ -57,12 +58,12 @@ describe('HSDS', () => {
   it('rejects what is not JSON, and other HSDS versions', () => {
     const notJson = fromHsds('{"hsds_version": ');
     expect(!notJson.ok && notJson.errors[0]?.field).toBe('$');
-    const v2 = fromHsds(JSON.stringify({ ...toHsds(seeded), hsds_version: '2.0' }));
+    const v2 = fromHsds(JSON.stringify({ ...toHsds(seeded, hsdsIdOf), hsds_version: '2.0' }));
     expect(!v2.ok && v2.errors[0]?.field).toBe('$.hsds_version');
   });
 
   it('rejects an organization listed twice', () => {
-    const doc = toHsds(seeded);
+    const doc = toHsds(seeded, hsdsIdOf);
     doc.organizations.push(doc.organizations[0]!);
     const parsed = fromHsds(JSON.stringify(doc));
     expect(!parsed.ok && parsed.errors.map((e) => e.field)).toEqual([

@@ -50,8 +50,17 @@ const organizationSchema = z.object({
   name: z.string().min(1),
   alternate_name: z.string(),
   description: z.string(),
-  email: z.string(),
-  website: z.string(),
+  email: z.string().default(''),
+  website: z.string().default(''),
+  organization_identifiers: z
+    .array(
+      z.object({
+        id: z.string().min(1),
+        identifier_type: z.string().min(1),
+        identifier: z.string().min(1),
+      }),
+    )
+    .default([]),
   phones: z.array(z.object({ id: z.string().min(1), number: z.string().min(1) })),
   locations: z.array(
     z.object({ id: z.string().min(1), name: z.string(), location_type: z.enum(['physical', 'postal', 'virtual']) }),
@@ -75,14 +84,25 @@ const documentSchema = z.object({
   organizations: z.array(organizationSchema),
 });
 
-export type HsdsDocument = z.infer<typeof documentSchema>;
+/** What Passage writes; what it reads may leave out what has a default. */
+export type HsdsDocument = z.input<typeof documentSchema>;
 type HsdsOrganization = z.infer<typeof organizationSchema>;
 
-export function toHsds(agencies: readonly Agency[]): HsdsDocument {
+/**
+ * Names a stable HSDS id (a UUID, as HSDS 3.x requires of every object) from a Passage name
+ * such as "organization:pact-ottawa". The caller gives a UUIDv5 (app/hsds-ids.ts), so the
+ * same listing always exports with the same ids and exports stay diffable.
+ */
+export type HsdsIdOf = (name: string) => string;
+
+/** The organization identifier that carries an agency's Passage id (its slug) in HSDS. */
+export const passageIdentifierType = 'passage_agency_id';
+
+export function toHsds(agencies: readonly Agency[], idOf: HsdsIdOf): HsdsDocument {
   return {
     hsds_version: hsdsVersion,
     organizations: agencies.map((agency) => {
-      const languages = agency.languages.map((code) => ({ id: `${agency.id}-lang-${code}`, code }));
+      const orgId = idOf(`organization:${agency.id}`);
       const serviceAreas = [
         ...(agency.coverage.provinceWide ? [{ name: 'ontario', extent_type: 'province' as const }] : []),
         ...agency.coverage.regions.map((name) => ({ name, extent_type: 'region' as const })),
@@ -106,25 +126,53 @@ export function toHsds(agencies: readonly Agency[]): HsdsDocument {
             closes_at: p.closes,
           }));
       return {
-        id: agency.id,
+        id: orgId,
         name: agency.name.en,
         alternate_name: agency.name.fr,
         description: `${agency.name.en} (${agency.kind.replace('_', ' ')})`,
-        email: agency.contact.email,
-        website: agency.contact.website,
-        phones: [{ id: `${agency.id}-phone`, number: agency.contact.phone }],
-        locations: [{ id: `${agency.id}-intake`, name: `${agency.name.en} intake`, location_type: 'virtual' as const }],
-        services: agency.services.map((service) => ({
-          id: `${agency.id}-${service}`,
-          name: service,
-          status: agency.acceptingReferrals ? ('active' as const) : ('inactive' as const),
-          languages: languages.map((l) => ({
-            ...l,
-            id: `${agency.id}-${service}-${l.id.slice(agency.id.length + 1)}`,
-          })),
-          service_areas: serviceAreas.map((area, i) => ({ id: `${agency.id}-${service}-area-${i + 1}`, ...area })),
-          schedules: schedules.map((schedule, i) => ({ id: `${agency.id}-${service}-schedule-${i + 1}`, ...schedule })),
-        })),
+        // HSDS gives email the "email" format and website the "uri" format: an empty one is left out.
+        ...(agency.contact.email ? { email: agency.contact.email } : {}),
+        ...(agency.contact.website ? { website: agency.contact.website } : {}),
+        organization_identifiers: [
+          {
+            id: idOf(`organization_identifier:${agency.id}`),
+            organization_id: orgId,
+            identifier_type: passageIdentifierType,
+            identifier: agency.id,
+          },
+        ],
+        phones: agency.contact.phone
+          ? [{ id: idOf(`phone:${agency.id}`), organization_id: orgId, number: agency.contact.phone }]
+          : [],
+        locations: [
+          {
+            id: idOf(`location:${agency.id}:intake`),
+            organization_id: orgId,
+            name: `${agency.name.en} intake`,
+            location_type: 'virtual' as const,
+          },
+        ],
+        services: agency.services.map((service) => {
+          const serviceId = idOf(`service:${agency.id}:${service}`);
+          const own = (what: string, i: number | string): string => idOf(`${what}:${agency.id}:${service}:${i}`);
+          return {
+            id: serviceId,
+            organization_id: orgId,
+            name: service,
+            status: agency.acceptingReferrals ? ('active' as const) : ('inactive' as const),
+            languages: agency.languages.map((code) => ({ id: own('language', code), service_id: serviceId, code })),
+            service_areas: serviceAreas.map((area, i) => ({
+              id: own('service_area', i + 1),
+              service_id: serviceId,
+              ...area,
+            })),
+            schedules: schedules.map((schedule, i) => ({
+              id: own('schedule', i + 1),
+              service_id: serviceId,
+              ...schedule,
+            })),
+          };
+        }),
         x_passage: {
           kind: agency.kind,
           accepting_referrals: agency.acceptingReferrals,
@@ -167,10 +215,14 @@ export function fromHsds(json: string): HsdsImport {
   const seen = new Set<string>();
   const listings = parsed.data.organizations.map((org, i) => {
     const base = `$.organizations[${i}]`;
-    if (seen.has(org.id)) violations.add(`${base}.id`, `organization "${org.id}" appears twice`);
-    seen.add(org.id);
-    const listing = organizationToListing(org, base, violations);
-    validateListing(listing, violations, (field) => `${base}.${hsdsFieldOf(field)}`);
+    const agencyId = agencyIdOf(org, base, violations);
+    if (seen.has(agencyId)) violations.add(`${base}.id`, `organization "${agencyId}" appears twice`);
+    seen.add(agencyId);
+    const listing = organizationToListing(org, agencyId, base, violations);
+    const fromIdentifier = agencyId !== org.id;
+    validateListing(listing, violations, (field) =>
+      fromIdentifier && field === 'id' ? `${base}.organization_identifiers` : `${base}.${hsdsFieldOf(field)}`,
+    );
     return listing;
   });
   const unique = dedupe(violations.list);
@@ -202,7 +254,34 @@ function hsdsFieldOf(field: string): string {
     .replace(/^hours.*$/, 'services[0].schedules');
 }
 
-function organizationToListing(org: HsdsOrganization, base: string, violations: Violations): AgencyListing {
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The Passage agency id of an organization: from its `passage_agency_id` identifier when its
+ * id is a UUID (HSDS 3.x, what Passage exports), or its id itself (exports before the UUIDs).
+ */
+function agencyIdOf(org: HsdsOrganization, base: string, violations: Violations): string {
+  const identifiers = org.organization_identifiers.filter((i) => i.identifier_type === passageIdentifierType);
+  if (identifiers.length > 1) {
+    violations.add(`${base}.organization_identifiers`, `only one identifier of type ${passageIdentifierType}`);
+  }
+  const identifier = identifiers[0]?.identifier;
+  if (identifier !== undefined) return identifier;
+  if (uuid.test(org.id)) {
+    violations.add(
+      `${base}.organization_identifiers`,
+      `an organization with a UUID id needs its Passage agency id (such as "pact-ottawa") as an organization identifier of type ${passageIdentifierType}`,
+    );
+  }
+  return org.id;
+}
+
+function organizationToListing(
+  org: HsdsOrganization,
+  agencyId: string,
+  base: string,
+  violations: Violations,
+): AgencyListing {
   const first = org.services[0]!;
   const languages = [...new Set(org.services.flatMap((s) => s.languages.map((l) => l.code)))];
   const areas = org.services.flatMap((s) => s.service_areas);
@@ -216,7 +295,7 @@ function organizationToListing(org: HsdsOrganization, base: string, violations: 
     ...new Set(areas.filter((a) => a.extent_type === type).map((a) => a.name)),
   ];
   return {
-    id: org.id,
+    id: agencyId,
     name: { en: org.name, fr: org.alternate_name },
     kind: org.x_passage.kind as AgencyListing['kind'],
     services: org.services.map((s) => s.name as ServiceType),

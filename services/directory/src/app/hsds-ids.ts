@@ -1,0 +1,22 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Passage's UUID namespace for HSDS ids (RFC 9562 §5.5). Fixed forever: changing it would
+ * give every exported organization, service and schedule a new id.
+ */
+export const hsdsNamespace = '82341ff2-a64d-41fa-a7e1-200f5ce6b579';
+
+/** A name-based UUID (version 5, SHA-1) of `name` in `namespace`, RFC 9562 §5.5. */
+export function uuidV5(namespace: string, name: string): string {
+  const hash = createHash('sha1')
+    .update(Buffer.from(namespace.replace(/-/g, ''), 'hex'))
+    .update(name, 'utf8')
+    .digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The stable HSDS id of a Passage name such as "organization:pact-ottawa". */
+export const hsdsIdOf = (name: string): string => uuidV5(hsdsNamespace, name);
