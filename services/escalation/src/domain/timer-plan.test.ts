@@ -127,14 +127,7 @@ describe('timers from referral events', () => {
 // A model of the referral lifecycle (services/referrals/src/domain/lifecycle.ts): from each
 // state, the steps a referral can take, and which targets each step meets.
 type Step =
-  | 'acknowledged'
-  | 'accepted'
-  | 'declined'
-  | 'withdrawn'
-  | 'contact_recorded'
-  | 'closed'
-  | 'escalated'
-  | 'taken_over';
+  'acknowledged' | 'accepted' | 'declined' | 'withdrawn' | 'contact_recorded' | 'closed' | 'escalated' | 'taken_over';
 const next: Record<string, readonly Step[]> = {
   sent: ['acknowledged', 'accepted', 'declined', 'withdrawn', 'escalated', 'taken_over'],
   acknowledged: ['accepted', 'declined', 'withdrawn', 'escalated', 'taken_over'],
@@ -268,7 +261,8 @@ describe('order independence', () => {
         for (const target of targets) {
           const timer = timers.get(target)!;
           expect(timer.dueAt).toEqual(target === 'acknowledge' ? sent.acknowledgeDueAt : sent.acceptDueAt);
-          if (openIn[target].includes(last.state) && !last.takenOverAt) expect(timer).toMatchObject({ state: 'pending', reason: '' });
+          if (openIn[target].includes(last.state) && !last.takenOverAt)
+            expect(timer).toMatchObject({ state: 'pending', reason: '' });
           else expect(timer).toMatchObject({ state: 'cancelled', reason: metBy[target] });
         }
       }),

@@ -405,7 +405,8 @@ export class ReferralUseCases {
     // Nor one the crisis line took over: the original recipient keeps the metadata and timeline.
     const takenFrom = caller.agencyId === referral.toAgency && referral.takenOverBy !== '';
     const recipientDone =
-      caller.agencyId === actingRecipient(referral) && (referral.state === 'withdrawn' || referral.state === 'declined');
+      caller.agencyId === actingRecipient(referral) &&
+      (referral.state === 'withdrawn' || referral.state === 'declined');
     const allowed: ReadonlySet<DataCategory> =
       recipientDone || takenFrom ? new Set() : new Set(decision.allowed.keys());
     const sections = await this.#readPacket(referral, allowed, reader);

@@ -226,7 +226,7 @@ describe('take-over by the crisis line', () => {
     });
   });
 
-  it('is not for the referral\'s own two agencies', () => {
+  it("is not for the referral's own two agencies", () => {
     for (const actor of [london, police]) {
       expect(apply(escalated('sent'), takeOver, actor, later)).toMatchObject({
         ok: false,
@@ -254,14 +254,20 @@ describe('take-over by the crisis line', () => {
       current = outcome.referral;
     }
     // Referring on: it declines with a suggestion; the sender resends.
-    expect(apply(taken(), commands.decline!, crisis, later)).toMatchObject({ ok: true, referral: { state: 'declined' } });
+    expect(apply(taken(), commands.decline!, crisis, later)).toMatchObject({
+      ok: true,
+      referral: { state: 'declined' },
+    });
     expect(
       apply(taken(), { kind: 'decline', reason: 'no_capacity', suggestedAgency: crisis.agencyId }, crisis, later),
     ).toMatchObject({ ok: false, error: { code: 'invalid_argument', field: 'suggested_agency' } });
   });
 
   it('leaves the sender its withdrawal, and escalates no more', () => {
-    expect(apply(taken(), commands.withdraw!, police, later)).toMatchObject({ ok: true, referral: { state: 'withdrawn' } });
+    expect(apply(taken(), commands.withdraw!, police, later)).toMatchObject({
+      ok: true,
+      referral: { state: 'withdrawn' },
+    });
     expect(apply(taken(), commands.withdraw!, crisis, later)).toMatchObject({ ok: false });
     const system: Actor = { agencyId: 'passage-system', userId: 'escalation', role: 'system' };
     expect(apply(taken(), { kind: 'escalate', target: 'accept' }, system, later)).toMatchObject({
