@@ -432,7 +432,7 @@ const en = {
   'takeover.originalNoActions': 'The crisis line took this referral over: your agency can no longer act on it.',
   'takeover.listBy': 'Taken over by {agency}',
   'takeover.listFrom': 'Taken over from {agency}',
-  'takeover.open': 'Open the referral',
+  'takeover.withheld': 'Not shared: the crisis line took this referral over.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -879,7 +879,7 @@ const fr: Messages = {
     'La ligne de crise a pris cette demande en charge : votre organisme ne peut plus agir sur celle-ci.',
   'takeover.listBy': 'Prise en charge par {agency}',
   'takeover.listFrom': 'Reprise de {agency}',
-  'takeover.open': 'Ouvrir la demande',
+  'takeover.withheld': 'Non communiqué : la ligne de crise a pris cette demande en charge.',
 };
 
 /** French typography: a non-breaking space before : ; ! ? » and after «, so none starts a line. */

@@ -76,6 +76,8 @@ function Loaded(props: {
   const packet = props.view.packet ?? [];
   // The sender's own copy of what it sent is sealed for the recipient: say so, not "no consent".
   const sender = referral.fromAgency === user.agencyId && referral.toAgency !== user.agencyId;
+  // Taken over by the crisis line: the original recipient reads none of the packet since.
+  const takenFromUs = Boolean(referral.takenOverBy) && referral.toAgency === user.agencyId;
   return (
     <section>
       <h1 tabIndex={-1}>
@@ -167,8 +169,10 @@ function Loaded(props: {
                   {!section.withheld
                     ? section.content
                     : sender
-                      ? t('detail.sentSealed', { agency: agencyName(referral.toAgency) })
-                      : t('detail.withheld')}
+                      ? t('detail.sentSealed', { agency: agencyName(referral.takenOverBy || referral.toAgency) })
+                      : takenFromUs
+                        ? t('takeover.withheld')
+                        : t('detail.withheld')}
                 </dd>
               </div>
             ))}
