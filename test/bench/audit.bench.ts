@@ -87,6 +87,7 @@ const report = (measure: string, value: string) => {
               referralId,
               state: 'sent',
               version: 1,
+              takenOverBy: '',
               sentAt: new Date(),
               acknowledgeDueAt: new Date(Date.now() + 3_600_000),
               acceptDueAt: new Date(Date.now() + 14_400_000),

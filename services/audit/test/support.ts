@@ -178,6 +178,7 @@ export function referralEvents(story: ReferralStory, topology: Topology): { subj
             referralId: id,
             state,
             version: i + 1,
+            takenOverBy: '',
             sentAt: story.sentAt,
             acknowledgedAt: seen.acknowledged,
             acceptedAt: seen.accepted,

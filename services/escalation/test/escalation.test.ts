@@ -157,6 +157,7 @@ describe('SLA escalation', () => {
             referralId,
             state: 'sent',
             version: 1,
+            takenOverBy: '',
             sentAt: new Date(),
             acknowledgeDueAt: undefined,
             acceptDueAt: undefined,

@@ -619,6 +619,9 @@ export interface Referral {
   readonly suggestedAgency: string;
   readonly contactMethod: string;
   readonly escalated: boolean;
+  /** The crisis line that took the escalated referral over (an agency id), acting as its recipient since; empty when none did. to_agency stays the original recipient. */
+  readonly takenOverBy: string;
+  readonly takenOverAt?: string;
 }
 
 export interface ResendResponse {
@@ -626,6 +629,10 @@ export interface ResendResponse {
 }
 
 export interface SendResponse {
+  readonly referral?: Referral;
+}
+
+export interface TakeOverResponse {
   readonly referral?: Referral;
 }
 
@@ -1046,6 +1053,11 @@ export interface SendRequest {
   readonly packet: readonly PacketSectionInput[];
 }
 
+export interface TakeOverRequest {
+  readonly referralId: string;
+  readonly expectedVersion?: string;
+}
+
 export interface TimelineRequest {
   readonly referralId: string;
 }
@@ -1268,5 +1280,9 @@ export const referrals = {
   /** GET /api/referrals/{referral_id}/timeline: Timeline */
   timeline(request: TimelineRequest): Read<TimelineResponse> {
     return read(`/api/referrals/${seg(request.referralId)}/timeline`, request, ['referralId']);
+  },
+  /** POST /api/referrals/{referral_id}/take-over: The 24/7 crisis line takes over an escalated, still open referral that the person's consent covers it for (purpose referral, asked now): it becomes the acting recipient; the original recipient can no longer act but still reads the metadata and the timeline. Publishes referral.v1.<from>.<to>.taken_over. */
+  takeOver(request: TakeOverRequest, idempotencyKey?: string): Promise<TakeOverResponse> {
+    return send('POST', `/api/referrals/${seg(request.referralId)}/take-over`, request, ['referralId'], idempotencyKey);
   },
 };

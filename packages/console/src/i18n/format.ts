@@ -97,7 +97,10 @@ export function targetStatus(referral: {
   acceptDueAt?: string;
   acknowledgedAt?: string;
   acceptedAt?: string;
+  takenOverBy?: string;
 }): TargetStatus {
+  // Taken over by the crisis line after a missed target: the original recipient's targets no longer run.
+  if (referral.takenOverBy) return { kind: 'missed' };
   const target = currentTarget(referral);
   if (target) return { kind: 'due', target };
   if (!['STATE_ACCEPTED', 'STATE_IN_CONTACT', 'STATE_CLOSED'].includes(referral.state) || !referral.acceptedAt)

@@ -68,7 +68,15 @@ interface Labels {
   readonly withdrawReason: Table<(typeof withdrawReasons)[number]>;
   readonly contactMethod: Table<(typeof contactMethods)[number]>;
   readonly event: Table<
-    'sent' | 'acknowledged' | 'accepted' | 'declined' | 'contact_recorded' | 'closed' | 'withdrawn' | 'escalated'
+    | 'sent'
+    | 'acknowledged'
+    | 'accepted'
+    | 'declined'
+    | 'contact_recorded'
+    | 'closed'
+    | 'withdrawn'
+    | 'escalated'
+    | 'taken_over'
   >;
   readonly role: Table<
     'officer' | 'crisis_counsellor' | 'intake_worker' | 'supervisor' | 'auditor' | 'admin' | 'system'
@@ -204,6 +212,7 @@ const en: Labels = {
     closed: 'Closed',
     withdrawn: 'Withdrawn',
     escalated: 'Escalated',
+    taken_over: 'Taken over by the crisis line',
   },
   role: {
     officer: 'Officer',
@@ -393,6 +402,7 @@ const fr: Labels = {
     closed: 'Fermée',
     withdrawn: 'Retirée',
     escalated: 'Escaladée',
+    taken_over: 'Prise en charge par la ligne de crise',
   },
   role: {
     officer: 'Agent·e',

@@ -423,6 +423,16 @@ const en = {
   'time.days': '{d} d {h} h',
   'status.urgent': 'Urgent',
   'status.standard': 'Standard',
+  'takeover.action': 'Take over',
+  'takeover.confirm':
+    'Your crisis line becomes the recipient of this referral: you acknowledge it, accept it, record first contact and close it, or decline it with a suggestion. {agency} can no longer act on it; it and the sender will see that you took it over.',
+  'takeover.confirmSubmit': 'Take over this referral',
+  'takeover.done': 'Taken over: your agency is now the recipient.',
+  'takeover.banner': 'Taken over by {agency} on {time}.',
+  'takeover.originalNoActions': 'The crisis line took this referral over: your agency can no longer act on it.',
+  'takeover.listBy': 'Taken over by {agency}',
+  'takeover.listFrom': 'Taken over from {agency}',
+  'takeover.withheld': 'Not shared: the crisis line took this referral over.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -859,6 +869,17 @@ const fr: Messages = {
   'time.days': '{d} j {h} h',
   'status.urgent': 'Urgente',
   'status.standard': 'Ordinaire',
+  'takeover.action': 'Prendre en charge',
+  'takeover.confirm':
+    'Votre ligne de crise devient destinataire de cette demande : vous en accusez réception, l’acceptez, consignez le premier contact et la fermez, ou la refusez en suggérant un autre organisme. {agency} ne pourra plus agir sur cette demande ; cet organisme et l’expéditeur verront que vous l’avez prise en charge.',
+  'takeover.confirmSubmit': 'Prendre en charge cette demande',
+  'takeover.done': 'Prise en charge : votre organisme en est maintenant destinataire.',
+  'takeover.banner': 'Prise en charge par {agency} le {time}.',
+  'takeover.originalNoActions':
+    'La ligne de crise a pris cette demande en charge : votre organisme ne peut plus agir sur celle-ci.',
+  'takeover.listBy': 'Prise en charge par {agency}',
+  'takeover.listFrom': 'Reprise de {agency}',
+  'takeover.withheld': 'Non communiqué : la ligne de crise a pris cette demande en charge.',
 };
 
 /** French typography: a non-breaking space before : ; ! ? » and after «, so none starts a line. */

@@ -1,7 +1,8 @@
-import { useEffect, type ReactNode } from 'react';
-import { useGet, useLiveFeed } from '../api/hooks.ts';
-import { escalation, type EscalationItem } from '../api/generated.ts';
-import { Link } from '../app/router.tsx';
+import { useEffect, useState, type ReactNode } from 'react';
+import { useGet, useLiveFeed, useSubmission } from '../api/hooks.ts';
+import { escalation, referrals, type EscalationItem } from '../api/generated.ts';
+import { Link, navigate } from '../app/router.tsx';
+import { useSession } from '../app/session.ts';
 import { useI18n } from '../i18n/context.tsx';
 import { dateTime, matchReason } from '../i18n/format.ts';
 import { label } from '../i18n/labels.ts';
@@ -21,8 +22,8 @@ export function Escalations(): ReactNode {
   useLiveFeed((event) => {
     if (event.type.endsWith('.escalated')) list.reload();
   }, list.reload);
-  // The crisis line is not a party to the referrals it takes up, so its feed does not carry
-  // them: the list is also asked for again every 15 seconds.
+  // The crisis line is not a party to the referrals it takes up (until it takes one over), so
+  // its feed does not carry them: the list is also asked for again every 15 seconds.
   const { reload } = list;
   useEffect(() => {
     const timer = setInterval(reload, 15_000);
@@ -55,6 +56,9 @@ export function Escalations(): ReactNode {
             {item.audience === 'crisis_line' && (
               <p>{item.consentCoversReader ? t('escalations.covered') : t('escalations.notCovered')}</p>
             )}
+            {item.audience === 'crisis_line' && item.consentCoversReader && item.referralId && (
+              <TakeOver referralId={item.referralId} toAgency={item.toAgency} />
+            )}
             {(item.candidates ?? []).length > 0 && (
               <>
                 <p>{pair(t('escalations.suggestions'))}</p>
@@ -72,5 +76,39 @@ export function Escalations(): ReactNode {
         ))}
       </ul>
     </section>
+  );
+}
+
+/** The crisis line takes the referral over from here (after a confirmation), then works it on its page. */
+function TakeOver({ referralId, toAgency }: { referralId: string; toAgency: string }): ReactNode {
+  const { t, agencyName } = useI18n();
+  const { user } = useSession();
+  const [confirming, setConfirming] = useState(false);
+  const { busy, error, submit } = useSubmission();
+  if (!user.roles.some((role) => role === 'crisis_counsellor' || role === 'supervisor')) return null;
+  return (
+    <div className="takeover">
+      <button type="button" aria-expanded={confirming} disabled={busy} onClick={() => setConfirming(!confirming)}>
+        {t('takeover.action')}
+      </button>
+      {confirming && (
+        <form
+          className="subform"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void submit(async () => {
+              await referrals.takeOver({ referralId });
+              navigate(`/referrals/${referralId}`);
+            });
+          }}
+        >
+          <p>{t('takeover.confirm', { agency: agencyName(toAgency) })}</p>
+          <button type="submit" className="primary" disabled={busy}>
+            {t('takeover.confirmSubmit')}
+          </button>
+        </form>
+      )}
+      {error !== undefined && <ErrorNotice error={error} />}
+    </div>
   );
 }

@@ -76,6 +76,8 @@ function Loaded(props: {
   const packet = props.view.packet ?? [];
   // The sender's own copy of what it sent is sealed for the recipient: say so, not "no consent".
   const sender = referral.fromAgency === user.agencyId && referral.toAgency !== user.agencyId;
+  // Taken over by the crisis line: the original recipient reads none of the packet since.
+  const takenFromUs = Boolean(referral.takenOverBy) && referral.toAgency === user.agencyId;
   return (
     <section>
       <h1 tabIndex={-1}>
@@ -86,7 +88,15 @@ function Loaded(props: {
           {t('detail.dnc')}
         </div>
       )}
-      {referral.escalated && <p className="notice">{t('detail.escalated')}</p>}
+      {referral.escalated && !referral.takenOverBy && <p className="notice">{t('detail.escalated')}</p>}
+      {referral.takenOverBy && (
+        <p className="notice takeover-banner">
+          {t('takeover.banner', {
+            agency: agencyName(referral.takenOverBy),
+            time: dateTime(referral.takenOverAt, language),
+          })}
+        </p>
+      )}
       <div className="referral-head">
         <PriorityBadge priority={referral.priority} />
         <StateBadge state={referral.state} />
@@ -159,15 +169,22 @@ function Loaded(props: {
                   {!section.withheld
                     ? section.content
                     : sender
-                      ? t('detail.sentSealed', { agency: agencyName(referral.toAgency) })
-                      : t('detail.withheld')}
+                      ? t('detail.sentSealed', { agency: agencyName(referral.takenOverBy || referral.toAgency) })
+                      : takenFromUs
+                        ? t('takeover.withheld')
+                        : t('detail.withheld')}
                 </dd>
               </div>
             ))}
           </dl>
         </div>
       </div>
-      <Actions referral={referral} refreshing={props.refreshing} onChanged={props.onChanged} />
+      <Actions
+        referral={referral}
+        covered={packet.some((section) => !section.withheld)}
+        refreshing={props.refreshing}
+        onChanged={props.onChanged}
+      />
       {referral.fromAgency === user.agencyId && referral.subjectRef && (
         <ConsentCard subjectRef={referral.subjectRef} onRevoked={() => props.onChanged()} />
       )}
@@ -186,13 +203,35 @@ function Loaded(props: {
   );
 }
 
-type Action = 'acknowledge' | 'accept' | 'decline' | 'contact' | 'close' | 'withdraw';
+type Action = 'acknowledge' | 'accept' | 'decline' | 'contact' | 'close' | 'withdraw' | 'takeOver';
 
-function available(referral: Referral, agencyId: string): Action[] {
-  const recipient = referral.toAgency === agencyId;
+/** Who may take an escalated referral over: a crisis line's counsellors and supervisors, not a party. */
+const takeOverRoles = ['crisis_counsellor', 'supervisor'];
+
+function available(
+  referral: Referral,
+  user: { readonly agencyId: string; readonly roles: readonly string[] },
+  crisisLine: boolean,
+  covered: boolean,
+): Action[] {
+  const agencyId = user.agencyId;
+  // The crisis line acts as the recipient once it took the referral over; the original recipient no longer does.
+  const recipient = (referral.takenOverBy || referral.toAgency) === agencyId;
   const sender = referral.fromAgency === agencyId;
   const actions: Action[] = [];
   const state = referral.state;
+  if (
+    crisisLine &&
+    covered &&
+    referral.escalated &&
+    !referral.takenOverBy &&
+    !recipient &&
+    !sender &&
+    referral.toAgency !== agencyId &&
+    (state === 'STATE_SENT' || state === 'STATE_ACKNOWLEDGED') &&
+    user.roles.some((role) => takeOverRoles.includes(role))
+  )
+    actions.push('takeOver');
   if (recipient) {
     if (state === 'STATE_SENT') actions.push('acknowledge');
     if (state === 'STATE_SENT' || state === 'STATE_ACKNOWLEDGED') actions.push('accept', 'decline');
@@ -207,10 +246,13 @@ function available(referral: Referral, agencyId: string): Action[] {
 /** The next steps this agency may take; the ones that need words open a small form first. */
 function Actions({
   referral,
+  covered,
   refreshing,
   onChanged,
 }: {
   referral: Referral;
+  /** The person's consent lets this agency read some of the packet now. */
+  covered: boolean;
   refreshing: boolean;
   onChanged: (next?: Referral) => void;
 }): ReactNode {
@@ -228,7 +270,9 @@ function Actions({
     outcome: 'services_provided',
   });
   const set = (patch: Partial<typeof fields>) => setFields((f) => ({ ...f, ...patch }));
-  const actions = available(referral, user.agencyId);
+  const crisisLine = agencies.get(user.agencyId)?.kind === 'crisis_line';
+  const actions = available(referral, user, crisisLine, covered);
+  const takenFromUs = Boolean(referral.takenOverBy) && referral.toAgency === user.agencyId;
 
   const run = async (action: Action) => {
     const version = referral.version;
@@ -261,12 +305,13 @@ function Actions({
         }),
       withdraw: () =>
         referrals.withdraw({ referralId, expectedVersion: version, reason: fields.reason || 'person_withdrew' }),
+      takeOver: () => referrals.takeOver({ referralId, expectedVersion: version }),
     };
     await call(
       async () => {
         const { referral: next } = await steps[action]();
         if (!next) return;
-        setDone(t('detail.done', { state: l.state[next.state] }));
+        setDone(action === 'takeOver' ? t('takeover.done') : t('detail.done', { state: l.state[next.state] }));
         setOpen(undefined);
         onChanged(next);
       },
@@ -281,7 +326,7 @@ function Actions({
     event.preventDefault();
     void run(action);
   };
-  const needsForm = (action: Action) => ['decline', 'contact', 'close', 'withdraw'].includes(action);
+  const needsForm = (action: Action) => ['decline', 'contact', 'close', 'withdraw', 'takeOver'].includes(action);
   const others = declineSuggestions(agencies.values(), referral);
 
   return (
@@ -291,7 +336,10 @@ function Actions({
       <div role="status" aria-live="polite">
         {done && <p className="notice notice-ok">{done}</p>}
       </div>
-      {actions.length === 0 && referral.state !== 'STATE_DECLINED' && <p className="muted">{t('detail.noActions')}</p>}
+      {takenFromUs && <p className="muted">{t('takeover.originalNoActions')}</p>}
+      {actions.length === 0 && referral.state !== 'STATE_DECLINED' && !takenFromUs && (
+        <p className="muted">{t('detail.noActions')}</p>
+      )}
       {referral.fromAgency === user.agencyId && <DeclineFollowUp referral={referral} />}
       <div className="actions">
         {actions.map((action) => (
@@ -307,10 +355,18 @@ function Actions({
               else void run(action);
             }}
           >
-            {t(`action.${action}`)}
+            {action === 'takeOver' ? t('takeover.action') : t(`action.${action}`)}
           </button>
         ))}
       </div>
+      {open === 'takeOver' && (
+        <form onSubmit={submit('takeOver')} className="subform">
+          <p>{t('takeover.confirm', { agency: agencyName(referral.toAgency) })}</p>
+          <button type="submit" className="primary" disabled={busy || refreshing}>
+            {t('takeover.confirmSubmit')}
+          </button>
+        </form>
+      )}
       {open === 'decline' && (
         <form onSubmit={submit('decline')} className="subform">
           <SelectField

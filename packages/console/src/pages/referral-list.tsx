@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import type { Referral } from '../api/generated.ts';
 import { Link } from '../app/router.tsx';
+import { useSession } from '../app/session.ts';
 import { useI18n } from '../i18n/context.tsx';
 import { dateTime } from '../i18n/format.ts';
 import { label } from '../i18n/labels.ts';
@@ -17,6 +18,7 @@ export function ReferralList(props: {
   extra?: (referral: Referral) => ReactNode;
 }): ReactNode {
   const { t, l, language, agencyName, pair } = useI18n();
+  const { user } = useSession();
   return (
     <ul className="referrals">
       {props.referrals.map((referral) => {
@@ -35,6 +37,13 @@ export function ReferralList(props: {
             </p>
             <p>{pair(t('col.needs'), (referral.needs ?? []).map((n) => label(l.need, n)).join(', '))}</p>
             <p className="muted">{pair(t('col.sent'), dateTime(referral.sentAt, language))}</p>
+            {referral.takenOverBy && (
+              <p className="takeover-mark">
+                {referral.takenOverBy === user.agencyId
+                  ? t('takeover.listFrom', { agency: agencyName(referral.toAgency) })
+                  : t('takeover.listBy', { agency: agencyName(referral.takenOverBy) })}
+              </p>
+            )}
             {props.side === 'inbox' && (
               <p>
                 <Countdown referral={referral} now={props.now} />

@@ -126,10 +126,11 @@ describe('timers from referral events', () => {
 
 // A model of the referral lifecycle (services/referrals/src/domain/lifecycle.ts): from each
 // state, the steps a referral can take, and which targets each step meets.
-type Step = 'acknowledged' | 'accepted' | 'declined' | 'withdrawn' | 'contact_recorded' | 'closed' | 'escalated';
+type Step =
+  'acknowledged' | 'accepted' | 'declined' | 'withdrawn' | 'contact_recorded' | 'closed' | 'escalated' | 'taken_over';
 const next: Record<string, readonly Step[]> = {
-  sent: ['acknowledged', 'accepted', 'declined', 'withdrawn', 'escalated'],
-  acknowledged: ['accepted', 'declined', 'withdrawn', 'escalated'],
+  sent: ['acknowledged', 'accepted', 'declined', 'withdrawn', 'escalated', 'taken_over'],
+  acknowledged: ['accepted', 'declined', 'withdrawn', 'escalated', 'taken_over'],
   accepted: ['contact_recorded', 'closed', 'withdrawn'],
   in_contact: ['closed', 'withdrawn'],
   closed: [],
@@ -144,6 +145,7 @@ const stateAfter: Record<Step, string | undefined> = {
   contact_recorded: 'in_contact',
   closed: 'closed',
   escalated: undefined, // stays
+  taken_over: undefined, // stays
 };
 const openIn: Record<Target, readonly string[]> = { acknowledge: ['sent'], accept: ['sent', 'acknowledged'] };
 
@@ -160,7 +162,8 @@ function history(choices: readonly number[], gaps: readonly number[]): History {
   const events = [current];
   const metBy: Partial<Record<Target, string>> = {};
   choices.forEach((choice, i) => {
-    const allowed = next[current.state]!;
+    // Taken over once at most (the referrals service refuses a second).
+    const allowed = next[current.state]!.filter((s) => s !== 'taken_over' || !current.takenOverAt);
     if (allowed.length === 0) return;
     const step = allowed[choice % allowed.length]!;
     time += (gaps[i] ?? 1) * 60_000;
@@ -175,9 +178,10 @@ function history(choices: readonly number[], gaps: readonly number[]): History {
       ...(step === 'accepted' ? { acceptedAt: now, acknowledgedAt: current.acknowledgedAt ?? now } : {}),
       ...(step === 'declined' ? { declinedAt: now } : {}),
       ...(step === 'withdrawn' ? { withdrawnAt: now } : {}),
+      ...(step === 'taken_over' ? { takenOverAt: now } : {}),
     };
     for (const target of targets) {
-      if (!metBy[target] && !openIn[target].includes(state)) metBy[target] = step;
+      if (!metBy[target] && (!openIn[target].includes(state) || current.takenOverAt)) metBy[target] = step;
     }
     events.push(current);
   });
@@ -222,6 +226,31 @@ const arbitraryDelivery = arbitraryHistory.chain((h) =>
     }),
 );
 
+describe('take-over by the crisis line', () => {
+  it("settles the original recipient's unmet targets, naming the take-over, and keeps what was met before", () => {
+    const takenFromSent = { ...sent, type: 'referral.v1.taken_over', version: 3, takenOverAt: at(40) };
+    expect(decide({ version: 2, state: 'sent' }, takenFromSent)).toMatchObject({
+      kind: 'apply',
+      steps: [
+        { kind: 'settle', target: 'acknowledge', reason: 'taken_over' },
+        { kind: 'settle', target: 'accept', reason: 'taken_over' },
+      ],
+    });
+    // The crisis line acknowledges after: the acknowledge target was still settled by the take-over.
+    const ackByCrisisLine = { ...takenFromSent, version: 4, state: 'acknowledged', acknowledgedAt: at(45) };
+    expect(decide(nothingApplied, ackByCrisisLine)).toMatchObject({
+      steps: [{ reason: 'taken_over' }, { reason: 'taken_over' }],
+    });
+    const takenFromAcknowledged = { ...acknowledged, version: 4, takenOverAt: at(90) };
+    expect(decide(nothingApplied, takenFromAcknowledged)).toMatchObject({
+      steps: [
+        { kind: 'settle', target: 'acknowledge', reason: 'acknowledged' },
+        { kind: 'settle', target: 'accept', reason: 'taken_over' },
+      ],
+    });
+  });
+});
+
 describe('order independence', () => {
   it('in order, the timers are pending exactly while their target is unmet, and name the step that met it', () => {
     fc.assert(
@@ -232,7 +261,8 @@ describe('order independence', () => {
         for (const target of targets) {
           const timer = timers.get(target)!;
           expect(timer.dueAt).toEqual(target === 'acknowledge' ? sent.acknowledgeDueAt : sent.acceptDueAt);
-          if (openIn[target].includes(last.state)) expect(timer).toMatchObject({ state: 'pending', reason: '' });
+          if (openIn[target].includes(last.state) && !last.takenOverAt)
+            expect(timer).toMatchObject({ state: 'pending', reason: '' });
           else expect(timer).toMatchObject({ state: 'cancelled', reason: metBy[target] });
         }
       }),

@@ -51,6 +51,8 @@ export interface ReferralEventFacts {
   readonly acceptedAt: Date | undefined;
   readonly declinedAt: Date | undefined;
   readonly withdrawnAt: Date | undefined;
+  /** When the crisis line took the referral over: the original recipient's targets are moot since. */
+  readonly takenOverAt?: Date | undefined;
 }
 
 /** What escalation has applied of one referral. */
@@ -111,7 +113,8 @@ export function decide(applied: AppliedReferral, event: ReferralEventFacts): Dec
   if (event.version <= applied.version) return { kind: 'stale', applied };
   const steps = targets.map((target): TimerStep => {
     const dueAt = target === 'acknowledge' ? event.acknowledgeDueAt! : event.acceptDueAt!;
-    return openIn[target].includes(event.state)
+    // A referral the crisis line took over no longer waits on its original recipient's targets.
+    return openIn[target].includes(event.state) && !event.takenOverAt
       ? { kind: 'keep', target, dueAt }
       : { kind: 'settle', target, dueAt, reason: metBy(target, event) };
   });
@@ -121,10 +124,13 @@ export function decide(applied: AppliedReferral, event: ReferralEventFacts): Dec
 /**
  * The step that met (or mooted) a target, read from the referral's own hand-off times so that
  * it is the same whichever event says it: acknowledged, accepted (an accept straight from
- * sent acknowledges at the same instant), declined or withdrawn.
+ * sent acknowledges at the same instant), declined, withdrawn, or taken over by the crisis line.
  */
 function metBy(target: Target, event: ReferralEventFacts): string {
-  const { acknowledgedAt, acceptedAt, declinedAt, withdrawnAt } = event;
+  const { acknowledgedAt, acceptedAt, declinedAt, withdrawnAt, takenOverAt } = event;
+  // Taken over while the target was unmet (a take-over comes before any accept, and may come
+  // before the crisis line's own acknowledgement): the take-over settled it.
+  if (takenOverAt && (target === 'accept' || !acknowledgedAt || acknowledgedAt > takenOverAt)) return 'taken_over';
   if (target === 'acknowledge' && acknowledgedAt && acknowledgedAt.getTime() !== acceptedAt?.getTime()) {
     return 'acknowledged';
   }

@@ -5,7 +5,10 @@ import { SubjectErasedError, shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
 import { PassageError } from '@passage/errors';
 import { apply, type Command } from '../domain/lifecycle.ts';
-import { states, type Actor, type Referral, type State, type Transition } from '../domain/referral.ts';
+import { actingRecipient, states, type Actor, type Referral, type State, type Transition } from '../domain/referral.ts';
+
+/** Roles of the crisis line that may take an escalated referral over. */
+const takeOverRoles: readonly Role[] = ['crisis_counsellor', 'supervisor'];
 import {
   checkIdempotencyKey,
   checkSend,
@@ -149,6 +152,7 @@ export class ReferralUseCases {
       suggestedAgency: '',
       contactMethod: '',
       escalated: false,
+      takenOverBy: '',
     };
     const transition: Transition = {
       from: '',
@@ -209,7 +213,7 @@ export class ReferralUseCases {
     const declined = await this.#storage.reader().referrals.get(request.referralId);
     if (!declined) throw notFound(request.referralId);
     if (declined.fromAgency !== context.caller.agencyId) {
-      if (declined.toAgency !== context.caller.agencyId) throw notFound(request.referralId);
+      if (!isParty(context.caller.agencyId, declined)) throw notFound(request.referralId);
       throw new PassageError('permission_denied', 'only the sending agency may resend a referral');
     }
     if (declined.state !== 'declined') {
@@ -265,6 +269,7 @@ export class ReferralUseCases {
     const { caller } = context;
     // Escalation is the escalation service's to record; every other step is a person's.
     if (request.command.kind === 'escalate') requireRole(caller, ['system'], 'recording an escalation');
+    else if (request.command.kind === 'take_over') requireRole(caller, takeOverRoles, 'to take over a referral');
     else requireRole(caller, workerRoles, `to ${request.command.kind.replace('_', ' ')} a referral`);
     const violations: Violation[] = [];
     checkIdempotencyKey(request.idempotencyKey, violations);
@@ -278,13 +283,17 @@ export class ReferralUseCases {
     if (earlier) return earlier;
     if (request.command.kind === 'decline' && request.command.suggestedAgency)
       await this.#checkSuggestion(request.command.suggestedAgency);
+    // Asked before the transaction (directory and consent are remote); the domain decides the rest inside.
+    if (request.command.kind === 'take_over') await this.#checkTakeOver(context, request.referralId);
 
     return this.#storage.transaction(async (tx) => {
       const current = await tx.referrals.get(request.referralId);
       if (!current) throw notFound(request.referralId);
-      // Only the two agencies move a referral (escalation is the system's): to anyone else it does not exist.
-      const party = caller.agencyId === current.fromAgency || caller.agencyId === current.toAgency;
-      if (!party && request.command.kind !== 'escalate') throw notFound(request.referralId);
+      // Only the parties move a referral (escalation is the system's, a take-over was checked
+      // above): to anyone else it does not exist.
+      const party = isParty(caller.agencyId, current);
+      if (!party && request.command.kind !== 'escalate' && request.command.kind !== 'take_over')
+        throw notFound(request.referralId);
       if (request.expectedVersion && request.expectedVersion !== current.version) {
         throw new PassageError(
           'aborted',
@@ -319,6 +328,34 @@ export class ReferralUseCases {
   }
 
   /**
+   * What only the services around the domain can tell about a take-over: the caller's agency
+   * is a crisis line of the directory, and the person's consent covers it for a referral now
+   * (asked with the caller's token, like Get). To an agency that could not read the referral,
+   * it does not exist.
+   */
+  async #checkTakeOver(context: CallerContext, referralId: string): Promise<void> {
+    const { caller } = context;
+    const referral = await this.#storage.reader().referrals.get(referralId);
+    if (!referral) throw notFound(referralId);
+    // The referral's own agencies: the domain refuses them with its reason.
+    if (isParty(caller.agencyId, referral)) return;
+    const agency = await this.#directory.agency(caller.agencyId);
+    if (agency?.kind !== 'crisis_line' || !referral.escalated) throw notFound(referralId);
+    const decision = await this.#consent.evaluate(context.token, {
+      subjectRef: referral.subjectRef,
+      agencyId: caller.agencyId,
+      kind: agency.kind,
+      purpose: 'referral',
+    });
+    if (decision.allowed.size === 0) {
+      throw new PassageError(
+        'failed_precondition',
+        `no active consent lets ${caller.agencyId} take this referral over; the person's consent does not cover your agency`,
+      );
+    }
+  }
+
+  /**
    * Metadata and the packet as consent allows the caller's agency at this moment; a
    * category not allowed comes back withheld. Every read is recorded (audit.v1.access),
    * a refused one too. If consent cannot be asked, the read fails closed.
@@ -336,9 +373,9 @@ export class ReferralUseCases {
     const referral = await reader.referrals.get(referralId);
     if (!referral) throw notFound(referralId);
     const actor = actorOf(caller);
-    let party = caller.agencyId === referral.fromAgency || caller.agencyId === referral.toAgency;
+    let party = isParty(caller.agencyId, referral);
     // An escalated referral is taken up by the 24/7 crisis line: it may read it, under consent like anyone.
-    if (!party && referral.escalated) party = (await this.#directory.agency(caller.agencyId))?.kind === 'crisis_line';
+    if (!party && referral.escalated) party = await this.#isCrisisLine(caller.agencyId);
     if (!party) {
       await this.#storage.transaction((tx) =>
         tx.events.access({
@@ -365,9 +402,13 @@ export class ReferralUseCases {
     });
     // A referral the recipient declined, or the sender withdrew, is no longer the
     // recipient's to read: nothing of the person comes back to it, whatever consent says.
+    // Nor one the crisis line took over: the original recipient keeps the metadata and timeline.
+    const takenFrom = caller.agencyId === referral.toAgency && referral.takenOverBy !== '';
     const recipientDone =
-      caller.agencyId === referral.toAgency && (referral.state === 'withdrawn' || referral.state === 'declined');
-    const allowed: ReadonlySet<DataCategory> = recipientDone ? new Set() : new Set(decision.allowed.keys());
+      caller.agencyId === actingRecipient(referral) &&
+      (referral.state === 'withdrawn' || referral.state === 'declined');
+    const allowed: ReadonlySet<DataCategory> =
+      recipientDone || takenFrom ? new Set() : new Set(decision.allowed.keys());
     const sections = await this.#readPacket(referral, allowed, reader);
     const returned: DataCategory[] = sections.map((s) => s.category);
     const packet: PacketView[] = referral.categories.map((category) => {
@@ -388,7 +429,14 @@ export class ReferralUseCases {
     }
     const consentIds = [...new Set(returned.flatMap((c) => decision.allowed.get(c)?.map((g) => g.consentId) ?? []))];
     const outcome = returned.length > 0 ? 'granted' : 'denied';
-    const reason = returned.length > 0 ? '' : recipientDone ? `referral_${referral.state}` : 'no_consent';
+    const reason =
+      returned.length > 0
+        ? ''
+        : recipientDone
+          ? `referral_${referral.state}`
+          : takenFrom
+            ? 'referral_taken_over'
+            : 'no_consent';
     await this.#storage.transaction((tx) =>
       tx.events.access({ actor, referral, outcome, categories: returned, consentIds, purpose, reason }),
     );
@@ -429,14 +477,27 @@ export class ReferralUseCases {
     };
   }
 
+  /**
+   * Steps, agencies, roles and codes — nothing of the person: readable to every party (the
+   * sender, the original recipient, the crisis line that took it over), to a crisis line
+   * once the referral is escalated (it reads it like Get), and to auditors and administrators.
+   */
   async timeline(caller: Caller, referralId: string): Promise<Transition[]> {
     checkReferralId(referralId);
     const reader = this.#storage.reader();
     const referral = await reader.referrals.get(referralId);
     if (!referral) throw notFound(referralId);
-    const party = caller.agencyId === referral.fromAgency || caller.agencyId === referral.toAgency;
-    if (!party && !caller.roles.includes('auditor') && !caller.roles.includes('admin')) throw notFound(referralId);
+    const readable =
+      isParty(caller.agencyId, referral) ||
+      caller.roles.includes('auditor') ||
+      caller.roles.includes('admin') ||
+      (referral.escalated && (await this.#isCrisisLine(caller.agencyId)));
+    if (!readable) throw notFound(referralId);
     return reader.referrals.timeline(referralId);
+  }
+
+  async #isCrisisLine(agencyId: string): Promise<boolean> {
+    return (await this.#directory.agency(agencyId))?.kind === 'crisis_line';
   }
 
   /** consent.v1.revoked / expired: withdraw open referrals no scope covers any longer. */
@@ -524,6 +585,11 @@ export class ReferralUseCases {
     // In the order the sender wrote them.
     return sections.sort((a, b) => referral.categories.indexOf(a.category) - referral.categories.indexOf(b.category));
   }
+}
+
+/** The sender, the original recipient, or the crisis line that took the referral over. */
+function isParty(agencyId: string, referral: Referral): boolean {
+  return agencyId === referral.fromAgency || agencyId === referral.toAgency || agencyId === referral.takenOverBy;
 }
 
 /** One answer for a referral that does not exist and one that is not the caller's to see. */

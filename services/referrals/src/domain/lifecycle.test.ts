@@ -33,6 +33,7 @@ function referral(state: State): Referral {
     suggestedAgency: '',
     contactMethod: '',
     escalated: false,
+    takenOverBy: '',
   };
 }
 
@@ -183,5 +184,95 @@ describe('escalation', () => {
         error: { code: 'failed_precondition' },
       });
     }
+  });
+});
+
+describe('take-over by the crisis line', () => {
+  const crisis: Actor = { agencyId: 'assaulted-womens-helpline', userId: 'awhl-counsellor', role: 'crisis_counsellor' };
+  const escalated = (state: State): Referral => ({ ...referral(state), escalated: true });
+  const takeOver: Command = { kind: 'take_over' };
+  const taken = (state: State = 'sent'): Referral => {
+    const outcome = apply(escalated(state), takeOver, crisis, later);
+    if (!outcome.ok) throw new Error(outcome.error.message);
+    return outcome.referral;
+  };
+
+  it('takes an escalated referral that still waits on its recipient, without moving it', () => {
+    for (const state of ['sent', 'acknowledged'] as const) {
+      const before = escalated(state);
+      expect(apply(before, takeOver, crisis, later)).toMatchObject({
+        ok: true,
+        referral: { state, version: before.version + 1, takenOverBy: crisis.agencyId, takenOverAt: later },
+        transition: { from: state, to: state, event: 'taken_over', actor: crisis, reason: '' },
+      });
+    }
+  });
+
+  it('refuses a referral that is not escalated, no longer open to it, or already taken over', () => {
+    expect(apply(referral('sent'), takeOver, crisis, later)).toMatchObject({
+      ok: false,
+      error: { code: 'failed_precondition', message: 'only an escalated referral can be taken over' },
+    });
+    for (const state of ['accepted', 'in_contact', 'closed', 'declined', 'withdrawn'] as const) {
+      expect(apply(escalated(state), takeOver, crisis, later)).toMatchObject({
+        ok: false,
+        error: { code: 'failed_precondition' },
+      });
+    }
+    const other: Actor = { ...crisis, agencyId: 'another-crisis-line' };
+    expect(apply(taken(), takeOver, other, later)).toMatchObject({
+      ok: false,
+      error: { code: 'failed_precondition', message: /already taken over by assaulted-womens-helpline/ },
+    });
+  });
+
+  it("is not for the referral's own two agencies", () => {
+    for (const actor of [london, police]) {
+      expect(apply(escalated('sent'), takeOver, actor, later)).toMatchObject({
+        ok: false,
+        error: { code: 'permission_denied' },
+      });
+    }
+  });
+
+  it('makes the crisis line the one recipient: it acknowledges, accepts, records contact, closes, declines', () => {
+    const original = apply(taken(), { kind: 'acknowledge' }, london, later);
+    expect(original).toMatchObject({ ok: false, error: { code: 'permission_denied', message: /took it over/ } });
+    for (const command of [commands.accept!, commands.decline!]) {
+      expect(apply(taken(), command, london, later)).toMatchObject({ ok: false, error: { code: 'permission_denied' } });
+    }
+    let current = taken();
+    for (const [command, state] of [
+      [commands.acknowledge!, 'acknowledged'],
+      [commands.accept!, 'accepted'],
+      [commands.record_contact!, 'in_contact'],
+      [commands.close!, 'closed'],
+    ] as const) {
+      const outcome = apply(current, command, crisis, later);
+      if (!outcome.ok) throw new Error(outcome.error.message);
+      expect(outcome.referral).toMatchObject({ state, takenOverBy: crisis.agencyId, toAgency: london.agencyId });
+      current = outcome.referral;
+    }
+    // Referring on: it declines with a suggestion; the sender resends.
+    expect(apply(taken(), commands.decline!, crisis, later)).toMatchObject({
+      ok: true,
+      referral: { state: 'declined' },
+    });
+    expect(
+      apply(taken(), { kind: 'decline', reason: 'no_capacity', suggestedAgency: crisis.agencyId }, crisis, later),
+    ).toMatchObject({ ok: false, error: { code: 'invalid_argument', field: 'suggested_agency' } });
+  });
+
+  it('leaves the sender its withdrawal, and escalates no more', () => {
+    expect(apply(taken(), commands.withdraw!, police, later)).toMatchObject({
+      ok: true,
+      referral: { state: 'withdrawn' },
+    });
+    expect(apply(taken(), commands.withdraw!, crisis, later)).toMatchObject({ ok: false });
+    const system: Actor = { agencyId: 'passage-system', userId: 'escalation', role: 'system' };
+    expect(apply(taken(), { kind: 'escalate', target: 'accept' }, system, later)).toMatchObject({
+      ok: false,
+      error: { code: 'failed_precondition', message: /taken over/ },
+    });
   });
 });

@@ -1,4 +1,5 @@
 import {
+  actingRecipient,
   closeOutcomes,
   contactMethods,
   declineReasons,
@@ -20,7 +21,13 @@ export type Command =
   | { readonly kind: 'close'; readonly outcome: string }
   | { readonly kind: 'withdraw'; readonly reason: string; readonly bySystem?: boolean }
   /** From the escalation service: a hand-off target passed unmet. The state stays; the referral is flagged. */
-  | { readonly kind: 'escalate'; readonly target: EscalationTarget };
+  | { readonly kind: 'escalate'; readonly target: EscalationTarget }
+  /**
+   * The 24/7 crisis line takes an escalated referral over. The caller has checked what the
+   * domain cannot know: that the actor's agency is a crisis line of the directory and that
+   * the person's consent covers it now (services/referrals/src/app).
+   */
+  | { readonly kind: 'take_over' };
 
 export const escalationTargets = ['acknowledge', 'accept'] as const;
 export type EscalationTarget = (typeof escalationTargets)[number];
@@ -45,7 +52,10 @@ interface Rule {
   readonly party: 'recipient' | 'sender';
 }
 
-const rules: Record<Exclude<Command['kind'], 'escalate'>, Rule> = {
+/** The states from which an escalated referral may be taken over: still waiting on its recipient. */
+export const takeOverStates: ReadonlySet<State> = new Set(['sent', 'acknowledged']);
+
+const rules: Record<Exclude<Command['kind'], 'escalate' | 'take_over'>, Rule> = {
   acknowledge: { from: new Set(['sent']), to: 'acknowledged', event: 'acknowledged', party: 'recipient' },
   accept: { from: new Set(['sent', 'acknowledged']), to: 'accepted', event: 'accepted', party: 'recipient' },
   decline: { from: new Set(['sent', 'acknowledged']), to: 'declined', event: 'declined', party: 'recipient' },
@@ -71,7 +81,10 @@ function checkArguments(command: Command, referral: Referral, at: Date): Lifecyc
           message: 'an agency id such as "pact-ottawa", or empty',
         };
       }
-      if (command.suggestedAgency && command.suggestedAgency === referral.toAgency) {
+      if (
+        command.suggestedAgency &&
+        (command.suggestedAgency === referral.toAgency || command.suggestedAgency === referral.takenOverBy)
+      ) {
         return { code: 'invalid_argument', field: 'suggested_agency', message: 'suggest another agency than your own' };
       }
       return oneOf(command.reason, declineReasons, 'reason');
@@ -99,19 +112,24 @@ function checkArguments(command: Command, referral: Referral, at: Date): Lifecyc
 /**
  * The referral lifecycle (DESIGN.md): sent → acknowledged → accepted → in_contact →
  * closed; declined from sent or acknowledged; withdrawn from any open state. Only the
- * recipient agency moves a referral forward or declines it; only the sender (or a consent
- * revocation, `bySystem`) withdraws it. Pure: the caller persists the result.
+ * recipient agency moves a referral forward or declines it — the crisis line instead, once
+ * it took the referral over; only the sender (or a consent revocation, `bySystem`) withdraws
+ * it. Pure: the caller persists the result.
  */
 export function apply(referral: Referral, command: Command, actor: Actor, at: Date): Outcome {
   if (command.kind === 'escalate') return escalate(referral, command.target, actor, at);
+  if (command.kind === 'take_over') return takeOver(referral, actor, at);
   const rule = rules[command.kind];
   const system = command.kind === 'withdraw' && command.bySystem === true;
-  const partyAgency = rule.party === 'recipient' ? referral.toAgency : referral.fromAgency;
+  const recipient = actingRecipient(referral);
+  const partyAgency = rule.party === 'recipient' ? recipient : referral.fromAgency;
   if (!system && actor.agencyId !== partyAgency) {
     const who =
-      rule.party === 'recipient'
-        ? `the receiving agency (${referral.toAgency})`
-        : `the sending agency (${referral.fromAgency})`;
+      rule.party === 'sender'
+        ? `the sending agency (${referral.fromAgency})`
+        : referral.takenOverBy
+          ? `the crisis line that took it over (${referral.takenOverBy})`
+          : `the receiving agency (${referral.toAgency})`;
     return {
       ok: false,
       error: { code: 'permission_denied', message: `only ${who} may ${command.kind.replace('_', ' ')} this referral` },
@@ -170,6 +188,13 @@ function escalate(referral: Referral, target: EscalationTarget, actor: Actor, at
   if (!(escalationTargets as readonly string[]).includes(target)) {
     return { ok: false, error: { code: 'invalid_argument', field: 'target', message: 'acknowledge or accept' } };
   }
+  // Once the crisis line took it over, the original recipient's targets are moot.
+  if (referral.takenOverBy) {
+    return {
+      ok: false,
+      error: { code: 'failed_precondition', message: `the referral was taken over by ${referral.takenOverBy}` },
+    };
+  }
   if (!unmetIn[target].has(referral.state)) {
     return {
       ok: false,
@@ -190,5 +215,47 @@ function escalate(referral: Referral, target: EscalationTarget, actor: Actor, at
       at,
       reason: `${target}_overdue`,
     },
+  };
+}
+
+/**
+ * The crisis line takes an escalated referral over: it becomes the acting recipient (it
+ * acknowledges, accepts, records contact, closes or declines with a suggestion), the original
+ * recipient can act no more. Only while the referral is escalated and still waits on its
+ * recipient (sent or acknowledged); once only, and never by the referral's own two agencies.
+ * The state stays: the crisis line takes the next step itself.
+ */
+function takeOver(referral: Referral, actor: Actor, at: Date): Outcome {
+  if (actor.agencyId === referral.toAgency || actor.agencyId === referral.fromAgency) {
+    return {
+      ok: false,
+      error: { code: 'permission_denied', message: 'a party to the referral cannot take it over' },
+    };
+  }
+  if (referral.takenOverBy) {
+    return {
+      ok: false,
+      error: { code: 'failed_precondition', message: `the referral was already taken over by ${referral.takenOverBy}` },
+    };
+  }
+  if (!referral.escalated) {
+    return {
+      ok: false,
+      error: { code: 'failed_precondition', message: 'only an escalated referral can be taken over' },
+    };
+  }
+  if (!takeOverStates.has(referral.state)) {
+    return {
+      ok: false,
+      error: {
+        code: 'failed_precondition',
+        message: `cannot take over a referral that is ${referral.state.replace('_', ' ')}`,
+      },
+    };
+  }
+  return {
+    ok: true,
+    referral: { ...referral, version: referral.version + 1, takenOverBy: actor.agencyId, takenOverAt: at },
+    transition: { from: referral.state, to: referral.state, event: 'taken_over', actor, at, reason: '' },
   };
 }

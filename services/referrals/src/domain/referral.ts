@@ -58,6 +58,17 @@ export interface Referral {
   readonly suggestedAgency: string;
   readonly contactMethod: string;
   readonly escalated: boolean;
+  /**
+   * The crisis line that took the escalated referral over ('' when none did): the acting
+   * recipient since `takenOverAt`. `toAgency` stays the original recipient.
+   */
+  readonly takenOverBy: string;
+  readonly takenOverAt?: Date | undefined;
+}
+
+/** The agency that acts as the recipient now: the crisis line once it took the referral over. */
+export function actingRecipient(referral: Pick<Referral, 'toAgency' | 'takenOverBy'>): string {
+  return referral.takenOverBy || referral.toAgency;
 }
 
 export interface Transition {
@@ -70,4 +81,12 @@ export interface Transition {
 }
 
 export type ReferralEvent =
-  'sent' | 'acknowledged' | 'accepted' | 'declined' | 'contact_recorded' | 'closed' | 'withdrawn' | 'escalated';
+  | 'sent'
+  | 'acknowledged'
+  | 'accepted'
+  | 'declined'
+  | 'contact_recorded'
+  | 'closed'
+  | 'withdrawn'
+  | 'escalated'
+  | 'taken_over';

@@ -79,5 +79,6 @@ function factsOf(envelope: Envelope): ReferralEventFacts {
     acceptedAt: changed?.acceptedAt,
     declinedAt: changed?.declinedAt,
     withdrawnAt: changed?.withdrawnAt,
+    takenOverAt: changed?.takenOverAt,
   };
 }

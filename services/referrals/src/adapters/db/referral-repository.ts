@@ -42,11 +42,14 @@ interface ReferralRow {
   suggested_agency: string;
   contact_method: string;
   escalated: boolean;
+  taken_over_by: string;
+  taken_over_at: Timestamp;
 }
 
 export const referralColumns = `id, subject_ref, from_agency, to_agency, priority, state, version, needs, language, interpreter_needed,
   do_not_contact, categories, grants, previous_referral_id, sent_by, sent_at, acknowledged_at, accepted_at, contact_at,
-  closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at, reason, suggested_agency, contact_method, escalated`;
+  closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at, reason, suggested_agency, contact_method, escalated,
+  taken_over_by, taken_over_at`;
 
 const date = (value: Timestamp): Date | undefined => (value === null ? undefined : new Date(value));
 
@@ -80,6 +83,8 @@ function toReferral(row: ReferralRow): Referral {
     suggestedAgency: row.suggested_agency,
     contactMethod: row.contact_method,
     escalated: row.escalated,
+    takenOverBy: row.taken_over_by,
+    takenOverAt: date(row.taken_over_at),
   };
 }
 
@@ -95,8 +100,10 @@ export function referralFromJson(json: Record<string, unknown>): Referral {
     'withdrawnAt',
     'acknowledgeDueAt',
     'acceptDueAt',
+    'takenOverAt',
   ];
-  const revived = { ...json };
+  // A result kept before take-over existed has no takenOverBy.
+  const revived: Record<string, unknown> = { takenOverBy: '', ...json };
   for (const key of dates) if (typeof revived[key] === 'string') revived[key] = new Date(revived[key]);
   return revived as unknown as Referral;
 }
@@ -131,6 +138,8 @@ export function referralValues(r: Referral): unknown[] {
     r.suggestedAgency,
     r.contactMethod,
     r.escalated,
+    r.takenOverBy,
+    r.takenOverAt ?? null,
   ];
 }
 
@@ -194,7 +203,8 @@ export class SqlReferralRepository implements ReferralRepository {
       `update referrals.referrals set state = ?, version = ?, needs = ?::jsonb, language = ?, interpreter_needed = ?,
          do_not_contact = ?, categories = ?::jsonb, grants = ?::jsonb, previous_referral_id = ?, sent_by = ?::jsonb,
          sent_at = ?, acknowledged_at = ?, accepted_at = ?, contact_at = ?, closed_at = ?, declined_at = ?, withdrawn_at = ?,
-         acknowledge_due_at = ?, accept_due_at = ?, reason = ?, suggested_agency = ?, contact_method = ?, escalated = ?
+         acknowledge_due_at = ?, accept_due_at = ?, reason = ?, suggested_agency = ?, contact_method = ?, escalated = ?,
+         taken_over_by = ?, taken_over_at = ?
        where id = ? and version = ? returning id`,
       [...rest, referral.id, expectedVersion],
     );
@@ -233,12 +243,14 @@ export class SqlReferralRepository implements ReferralRepository {
   }
 
   async list(query: ListQuery): Promise<Referral[]> {
-    const agencyColumn = query.side === 'inbox' ? 'to_agency' : 'from_agency';
+    // An inbox holds what the agency received and what it took over (the crisis line).
+    const agencyFilter = query.side === 'inbox' ? '(to_agency = ? or taken_over_by = ?)' : 'from_agency = ?';
+    const agencyValues = query.side === 'inbox' ? [query.agencyId, query.agencyId] : [query.agencyId];
     const stateFilter = query.states.length > 0 ? `and state in (${query.states.map(() => '?').join(', ')})` : '';
     const rows = await this.#em.execute<ReferralRow[]>(
-      `select ${referralColumns} from referrals.referrals where ${agencyColumn} = ? ${stateFilter}
+      `select ${referralColumns} from referrals.referrals where ${agencyFilter} ${stateFilter}
        order by (priority = 'urgent') desc, acknowledge_due_at, id limit ? offset ?`,
-      [query.agencyId, ...query.states, query.limit, query.offset],
+      [...agencyValues, ...query.states, query.limit, query.offset],
     );
     return rows.map(toReferral);
   }

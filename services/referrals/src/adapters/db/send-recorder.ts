@@ -27,6 +27,8 @@ const referralPlaceholders = [
   '?', // suggested_agency
   '?', // contact_method
   '?::boolean', // escalated
+  '?', // taken_over_by
+  '?::timestamptz', // taken_over_at
 ].join(', ');
 
 /**

@@ -1,6 +1,6 @@
 import { createEnvelope, enqueueEvents, type Envelope, type Topology } from '@passage/events';
 import type { EntityManager } from '@passage/platform';
-import type { Referral, Transition } from '../../domain/referral.ts';
+import { actingRecipient, type Referral, type Transition } from '../../domain/referral.ts';
 import type { AccessRecord, ReferralEvents } from '../../app/ports.ts';
 import { referralSchema } from '../db/referral-repository.ts';
 
@@ -85,8 +85,14 @@ export function referralChangedEvent(
         suggestedAgency: referral.suggestedAgency,
         previousReferralId: referral.previousReferralId,
         needs: [...referral.needs],
+        takenOverBy: referral.takenOverBy,
+        takenOverAt: referral.takenOverAt,
       },
     },
   });
-  return { subject: topology.referral(referral.fromAgency, referral.toAgency, transition.event), envelope };
+  // After a take-over the crisis line acts as the recipient, and its feed (referral.v1.*.<agency>.>)
+  // hears what follows; the take-over itself goes to the original recipient, which hears that it
+  // happened. The envelope keeps the original to_agency; ReferralChanged names the crisis line.
+  const to = transition.event === 'taken_over' ? referral.toAgency : actingRecipient(referral);
+  return { subject: topology.referral(referral.fromAgency, to, transition.event), envelope };
 }

@@ -50,6 +50,8 @@ export function referralToWire(r: Referral): pb.Referral {
     suggestedAgency: r.suggestedAgency,
     contactMethod: r.contactMethod,
     escalated: r.escalated,
+    takenOverBy: r.takenOverBy,
+    takenOverAt: r.takenOverAt,
   };
 }
 

@@ -80,6 +80,7 @@ export function referralService(useCases: ReferralUseCases, verifier: TokenVerif
           { ...request, expectedVersion: 0 },
           { kind: 'escalate', target: request.target as EscalationTarget },
         ),
+      takeOver: (request, call) => move(call, request, { kind: 'take_over' }),
       resend: async (request, call) => ({
         referral: referralToWire(
           await useCases.resend(context(call), {

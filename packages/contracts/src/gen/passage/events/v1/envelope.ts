@@ -152,6 +152,9 @@ export interface ReferralChanged {
   suggestedAgency: string;
   previousReferralId: string;
   needs: string[];
+  /** The crisis line that took the referral over (an agency id); empty when none did. */
+  takenOverBy: string;
+  takenOverAt?: Date | undefined;
 }
 
 /** audit.v1.access: someone read (or tried to read) a subject's data. */
@@ -1866,6 +1869,8 @@ function createBaseReferralChanged(): ReferralChanged {
     suggestedAgency: '',
     previousReferralId: '',
     needs: [],
+    takenOverBy: '',
+    takenOverAt: undefined,
   };
 }
 
@@ -1918,6 +1923,12 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
     }
     for (const v of message.needs) {
       writer.uint32(130).string(v!);
+    }
+    if (message.takenOverBy !== '') {
+      writer.uint32(138).string(message.takenOverBy);
+    }
+    if (message.takenOverAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.takenOverAt), writer.uint32(146).fork()).join();
     }
     return writer;
   },
@@ -2063,6 +2074,22 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
             message.needs.push(reader.string());
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.takenOverBy = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.takenOverAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2141,6 +2168,16 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
           ? globalThis.String(object.previous_referral_id)
           : '',
       needs: globalThis.Array.isArray(object?.needs) ? object.needs.map((e: any) => globalThis.String(e)) : [],
+      takenOverBy: isSet(object.takenOverBy)
+        ? globalThis.String(object.takenOverBy)
+        : isSet(object.taken_over_by)
+          ? globalThis.String(object.taken_over_by)
+          : '',
+      takenOverAt: isSet(object.takenOverAt)
+        ? fromJsonTimestamp(object.takenOverAt)
+        : isSet(object.taken_over_at)
+          ? fromJsonTimestamp(object.taken_over_at)
+          : undefined,
     };
   },
 
@@ -2194,6 +2231,12 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
     if (message.needs?.length) {
       obj.needs = message.needs;
     }
+    if (message.takenOverBy !== '') {
+      obj.takenOverBy = message.takenOverBy;
+    }
+    if (message.takenOverAt !== undefined) {
+      obj.takenOverAt = message.takenOverAt.toISOString();
+    }
     return obj;
   },
 
@@ -2218,6 +2261,8 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
     message.suggestedAgency = object.suggestedAgency ?? '';
     message.previousReferralId = object.previousReferralId ?? '';
     message.needs = object.needs?.map((e) => e) || [];
+    message.takenOverBy = object.takenOverBy ?? '';
+    message.takenOverAt = object.takenOverAt ?? undefined;
     return message;
   },
 };

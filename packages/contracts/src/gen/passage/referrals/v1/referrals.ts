@@ -195,6 +195,12 @@ export interface Referral {
   suggestedAgency: string;
   contactMethod: string;
   escalated: boolean;
+  /**
+   * The crisis line that took the escalated referral over (an agency id), acting as its
+   * recipient since; empty when none did. to_agency stays the original recipient.
+   */
+  takenOverBy: string;
+  takenOverAt?: Date | undefined;
 }
 
 export interface SendRequest {
@@ -370,6 +376,16 @@ export interface EscalateResponse {
   referral?: Referral | undefined;
 }
 
+export interface TakeOverRequest {
+  idempotencyKey: string;
+  referralId: string;
+  expectedVersion: number;
+}
+
+export interface TakeOverResponse {
+  referral?: Referral | undefined;
+}
+
 function createBasePacketSection(): PacketSection {
   return { category: '', content: '', withheld: false };
 }
@@ -499,6 +515,8 @@ function createBaseReferral(): Referral {
     suggestedAgency: '',
     contactMethod: '',
     escalated: false,
+    takenOverBy: '',
+    takenOverAt: undefined,
   };
 }
 
@@ -581,6 +599,12 @@ export const Referral: MessageFns<Referral> = {
     }
     if (message.escalated !== false) {
       writer.uint32(208).bool(message.escalated);
+    }
+    if (message.takenOverBy !== '') {
+      writer.uint32(218).string(message.takenOverBy);
+    }
+    if (message.takenOverAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.takenOverAt), writer.uint32(226).fork()).join();
     }
     return writer;
   },
@@ -806,6 +830,22 @@ export const Referral: MessageFns<Referral> = {
             message.escalated = reader.bool();
             continue;
           }
+          case 27: {
+            if (tag !== 218) {
+              break;
+            }
+
+            message.takenOverBy = reader.string();
+            continue;
+          }
+          case 28: {
+            if (tag !== 226) {
+              break;
+            }
+
+            message.takenOverAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -916,6 +956,16 @@ export const Referral: MessageFns<Referral> = {
           ? globalThis.String(object.contact_method)
           : '',
       escalated: isSet(object.escalated) ? globalThis.Boolean(object.escalated) : false,
+      takenOverBy: isSet(object.takenOverBy)
+        ? globalThis.String(object.takenOverBy)
+        : isSet(object.taken_over_by)
+          ? globalThis.String(object.taken_over_by)
+          : '',
+      takenOverAt: isSet(object.takenOverAt)
+        ? fromJsonTimestamp(object.takenOverAt)
+        : isSet(object.taken_over_at)
+          ? fromJsonTimestamp(object.taken_over_at)
+          : undefined,
     };
   },
 
@@ -999,6 +1049,12 @@ export const Referral: MessageFns<Referral> = {
     if (message.escalated !== false) {
       obj.escalated = message.escalated;
     }
+    if (message.takenOverBy !== '') {
+      obj.takenOverBy = message.takenOverBy;
+    }
+    if (message.takenOverAt !== undefined) {
+      obj.takenOverAt = message.takenOverAt.toISOString();
+    }
     return obj;
   },
 
@@ -1033,6 +1089,8 @@ export const Referral: MessageFns<Referral> = {
     message.suggestedAgency = object.suggestedAgency ?? '';
     message.contactMethod = object.contactMethod ?? '';
     message.escalated = object.escalated ?? false;
+    message.takenOverBy = object.takenOverBy ?? '';
+    message.takenOverAt = object.takenOverAt ?? undefined;
     return message;
   },
 };
@@ -3896,6 +3954,187 @@ export const EscalateResponse: MessageFns<EscalateResponse> = {
   },
 };
 
+function createBaseTakeOverRequest(): TakeOverRequest {
+  return { idempotencyKey: '', referralId: '', expectedVersion: 0 };
+}
+
+export const TakeOverRequest: MessageFns<TakeOverRequest> = {
+  encode(message: TakeOverRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.idempotencyKey !== '') {
+      writer.uint32(10).string(message.idempotencyKey);
+    }
+    if (message.referralId !== '') {
+      writer.uint32(18).string(message.referralId);
+    }
+    if (message.expectedVersion !== 0) {
+      writer.uint32(24).int64(message.expectedVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TakeOverRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTakeOverRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.expectedVersion = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TakeOverRequest {
+    return {
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+          ? globalThis.String(object.idempotency_key)
+          : '',
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+          ? globalThis.String(object.referral_id)
+          : '',
+      expectedVersion: isSet(object.expectedVersion)
+        ? globalThis.Number(object.expectedVersion)
+        : isSet(object.expected_version)
+          ? globalThis.Number(object.expected_version)
+          : 0,
+    };
+  },
+
+  toJSON(message: TakeOverRequest): unknown {
+    const obj: any = {};
+    if (message.idempotencyKey !== '') {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.referralId !== '') {
+      obj.referralId = message.referralId;
+    }
+    if (message.expectedVersion !== 0) {
+      obj.expectedVersion = Math.round(message.expectedVersion);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TakeOverRequest>): TakeOverRequest {
+    return TakeOverRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TakeOverRequest>): TakeOverRequest {
+    const message = createBaseTakeOverRequest();
+    message.idempotencyKey = object.idempotencyKey ?? '';
+    message.referralId = object.referralId ?? '';
+    message.expectedVersion = object.expectedVersion ?? 0;
+    return message;
+  },
+};
+
+function createBaseTakeOverResponse(): TakeOverResponse {
+  return { referral: undefined };
+}
+
+export const TakeOverResponse: MessageFns<TakeOverResponse> = {
+  encode(message: TakeOverResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.referral !== undefined) {
+      Referral.encode(message.referral, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TakeOverResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTakeOverResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referral = Referral.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TakeOverResponse {
+    return { referral: isSet(object.referral) ? Referral.fromJSON(object.referral) : undefined };
+  },
+
+  toJSON(message: TakeOverResponse): unknown {
+    const obj: any = {};
+    if (message.referral !== undefined) {
+      obj.referral = Referral.toJSON(message.referral);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TakeOverResponse>): TakeOverResponse {
+    return TakeOverResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TakeOverResponse>): TakeOverResponse {
+    const message = createBaseTakeOverResponse();
+    message.referral =
+      object.referral !== undefined && object.referral !== null ? Referral.fromPartial(object.referral) : undefined;
+    return message;
+  },
+};
+
 /**
  * The hand-off of a person from one agency to another. Every call needs a caller token;
  * every command carries an idempotency key (a retry returns the first result).
@@ -4028,6 +4267,21 @@ export const ReferralServiceService = {
     responseSerialize: (value: EscalateResponse): Buffer => Buffer.from(EscalateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EscalateResponse => EscalateResponse.decode(value),
   },
+  /**
+   * The 24/7 crisis line takes over an escalated, still open referral that the person's consent
+   * covers it for (purpose referral, asked now): it becomes the acting recipient; the original
+   * recipient can no longer act but still reads the metadata and the timeline. Publishes
+   * referral.v1.<from>.<to>.taken_over.
+   */
+  takeOver: {
+    path: '/passage.referrals.v1.ReferralService/TakeOver' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TakeOverRequest): Buffer => Buffer.from(TakeOverRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TakeOverRequest => TakeOverRequest.decode(value),
+    responseSerialize: (value: TakeOverResponse): Buffer => Buffer.from(TakeOverResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TakeOverResponse => TakeOverResponse.decode(value),
+  },
 } as const;
 
 export interface ReferralServiceServer extends UntypedServiceImplementation {
@@ -4051,6 +4305,13 @@ export interface ReferralServiceServer extends UntypedServiceImplementation {
    * referral and publishes referral.v1.<from>.<to>.escalated; FAILED_PRECONDITION once met.
    */
   escalate: handleUnaryCall<EscalateRequest, EscalateResponse>;
+  /**
+   * The 24/7 crisis line takes over an escalated, still open referral that the person's consent
+   * covers it for (purpose referral, asked now): it becomes the acting recipient; the original
+   * recipient can no longer act but still reads the metadata and the timeline. Publishes
+   * referral.v1.<from>.<to>.taken_over.
+   */
+  takeOver: handleUnaryCall<TakeOverRequest, TakeOverResponse>;
 }
 
 export interface ReferralServiceClient extends Client {
@@ -4249,6 +4510,27 @@ export interface ReferralServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EscalateResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The 24/7 crisis line takes over an escalated, still open referral that the person's consent
+   * covers it for (purpose referral, asked now): it becomes the acting recipient; the original
+   * recipient can no longer act but still reads the metadata and the timeline. Publishes
+   * referral.v1.<from>.<to>.taken_over.
+   */
+  takeOver(
+    request: TakeOverRequest,
+    callback: (error: ServiceError | null, response: TakeOverResponse) => void,
+  ): ClientUnaryCall;
+  takeOver(
+    request: TakeOverRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TakeOverResponse) => void,
+  ): ClientUnaryCall;
+  takeOver(
+    request: TakeOverRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TakeOverResponse) => void,
   ): ClientUnaryCall;
 }
 
