@@ -94,6 +94,7 @@ const report = (measure: string, value: string) => {
               suggestedAgency: '',
               previousReferralId: '',
               needs: ['counselling'],
+              assignedUser: '',
             },
           },
         });

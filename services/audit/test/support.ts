@@ -191,6 +191,7 @@ export function referralEvents(story: ReferralStory, topology: Topology): { subj
             suggestedAgency: '',
             previousReferralId: '',
             needs: [...(story.needs ?? ['counselling'])],
+            assignedUser: '',
           },
         },
       }),

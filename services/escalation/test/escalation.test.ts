@@ -164,6 +164,7 @@ describe('SLA escalation', () => {
             suggestedAgency: '',
             previousReferralId: '',
             needs: [],
+            assignedUser: '',
           },
         },
       });

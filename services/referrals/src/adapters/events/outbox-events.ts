@@ -85,6 +85,8 @@ export function referralChangedEvent(
         suggestedAgency: referral.suggestedAgency,
         previousReferralId: referral.previousReferralId,
         needs: [...referral.needs],
+        // Set by the assignment (issue 17 item 5); unassigned until then.
+        assignedUser: '',
       },
     },
   });
