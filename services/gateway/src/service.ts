@@ -1,5 +1,11 @@
 import { issuerFromEnv } from '@passage/auth';
-import { IdempotentConsumer, durableConsumer, openServiceRuntime, shutDownRuntime, watchDependencies } from '@passage/events';
+import {
+  IdempotentConsumer,
+  durableConsumer,
+  openServiceRuntime,
+  shutDownRuntime,
+  watchDependencies,
+} from '@passage/events';
 import {
   ConfigError,
   Readiness,

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Topology, connectNats, createEnvelope, encodeEnvelope, type Envelope, type EventPayload } from '@passage/events';
+import {
+  Topology,
+  connectNats,
+  createEnvelope,
+  encodeEnvelope,
+  type Envelope,
+  type EventPayload,
+} from '@passage/events';
 import { sparePort, waitFor } from '@passage/testing';
 import { Http, startGatewayLab, type GatewayLab, type Session } from './support.ts';
 
@@ -62,9 +69,7 @@ function decode(raw: string): { subject: string; text: string } {
   const subject = subjectLine
     .replace(/\?=\s+=\?/g, '?==?')
     .replace(/=\?utf-8\?([QB])\?([^?]*)\?=/gi, (_all, kind: string, text: string) =>
-      kind.toUpperCase() === 'B'
-        ? Buffer.from(text, 'base64').toString('utf8')
-        : qp(text.replaceAll('_', ' ')),
+      kind.toUpperCase() === 'B' ? Buffer.from(text, 'base64').toString('utf8') : qp(text.replaceAll('_', ' ')),
     );
   const body = rest.join('\n\n');
   return { subject, text: /quoted-printable/i.test(head) ? qp(body.replace(/=\r?\n/g, '')) : body };
@@ -282,7 +287,10 @@ describe('notifications by e-mail and in the console', () => {
       session: worker,
       body: { preferences: { emailKinds: ['urgent_referral', 'escalated', 'declined'] } },
     });
-    expect(set).toMatchObject({ status: 200, body: { preferences: { emailKinds: ['urgent_referral', 'escalated', 'declined'] } } });
+    expect(set).toMatchObject({
+      status: 200,
+      body: { preferences: { emailKinds: ['urgent_referral', 'escalated', 'declined'] } },
+    });
     const quiet = await publish(referralId, 'message_posted', posted(referralId, 'peel-regional-police'), {
       agency: 'peel-regional-police',
       user: 'peel-officer',
@@ -292,7 +300,9 @@ describe('notifications by e-mail and in the console', () => {
       async () => (await lab.n.sql.query('select 1 from gateway.notifications where event_id = $1', [quiet])).rowCount,
       (count) => count === 1,
     );
-    const { rows: quietMail } = await lab.n.sql.query('select 1 from gateway.notification_mail where event_id = $1', [quiet]);
+    const { rows: quietMail } = await lab.n.sql.query('select 1 from gateway.notification_mail where event_id = $1', [
+      quiet,
+    ]);
     expect(quietMail).toEqual([]);
 
     // A decline (a real one, with a note): the person who sent it is told, in their language, without the note.
@@ -321,10 +331,12 @@ describe('notifications by e-mail and in the console', () => {
       '/api/notifications',
       { session: await as('peel-officer') },
     );
-    expect(officerNotices.body.notifications.filter((n) => n.referralId === referralId).map((n) => n.kind).sort()).toEqual([
-      'declined',
-      'message',
-    ]);
+    expect(
+      officerNotices.body.notifications
+        .filter((n) => n.referralId === referralId)
+        .map((n) => n.kind)
+        .sort(),
+    ).toEqual(['declined', 'message']);
   }, 90_000);
 
   it('counts unread notices, marks them read, and keeps each person to their own', async () => {
@@ -332,13 +344,19 @@ describe('notifications by e-mail and in the console', () => {
     const supervisor = await as('london-supervisor');
     const listed = await waitFor(
       () =>
-        http.json<{ notifications: { notificationId: string; referralId: string }[] }>('GET', '/api/notifications?unreadOnly=true', {
-          session: supervisor,
-        }),
+        http.json<{ notifications: { notificationId: string; referralId: string }[] }>(
+          'GET',
+          '/api/notifications?unreadOnly=true',
+          {
+            session: supervisor,
+          },
+        ),
       (answer) => answer.body.notifications.some((n) => n.referralId === referralId),
     );
     const mine = listed.body.notifications.find((n) => n.referralId === referralId)!;
-    const before = await http.json<{ unread: number }>('GET', '/api/notifications/unread-count', { session: supervisor });
+    const before = await http.json<{ unread: number }>('GET', '/api/notifications/unread-count', {
+      session: supervisor,
+    });
     expect(before.body.unread).toBeGreaterThan(0);
     // Someone else's notice id marks nothing.
     const other = await http.json<{ marked: number }>('POST', '/api/notifications/read', {
@@ -351,7 +369,9 @@ describe('notifications by e-mail and in the console', () => {
       body: { notificationIds: [mine.notificationId] },
     });
     expect(marked.body.marked).toBe(1);
-    const after = await http.json<{ unread: number }>('GET', '/api/notifications/unread-count', { session: supervisor });
+    const after = await http.json<{ unread: number }>('GET', '/api/notifications/unread-count', {
+      session: supervisor,
+    });
     expect(after.body.unread).toBe(before.body.unread - 1);
     const all = await http.json<{ marked: number }>('POST', '/api/notifications/read', {
       session: supervisor,
@@ -385,7 +405,9 @@ describe('notifications by e-mail and in the console', () => {
       (rows) => rows.length === 1 && rows[0]!.attempts >= 2,
     );
     expect(failing[0]!.last_error).toMatch(/^[A-Z0-9 ]+$/);
-    expect((await http.json('GET', '/api/notifications/unread-count', { session: await as('london-intake') })).status).toBe(200);
+    expect(
+      (await http.json('GET', '/api/notifications/unread-count', { session: await as('london-intake') })).status,
+    ).toBe(200);
     await inbox.start();
     const delivered = await waitFor(
       async () =>

@@ -230,7 +230,9 @@ export class MailSender {
     this.#timer = setTimeout(() => {
       this.#running = this.runOnce()
         .then(() => undefined)
-        .catch((error: unknown) => this.#o.log.warn({ err: errorCode(error) }, 'notification e-mails: queue unreadable'))
+        .catch((error: unknown) =>
+          this.#o.log.warn({ err: errorCode(error) }, 'notification e-mails: queue unreadable'),
+        )
         .finally(() => {
           this.#running = undefined;
           const again = this.#again;
@@ -265,7 +267,10 @@ export class MailSender {
         const attempts = mail.attempts + 1;
         const next = new Date(this.#o.now().getTime() + retryDelayMs(attempts, this.#o.retryBaseMs));
         await queue.failed(mail.mailId, code, next);
-        log.warn({ mailId: mail.mailId, kind: mail.kind, attempt: attempts, err: code }, 'notification e-mail failed; will retry');
+        log.warn(
+          { mailId: mail.mailId, kind: mail.kind, attempt: attempts, err: code },
+          'notification e-mail failed; will retry',
+        );
       }
     }
     return sent;

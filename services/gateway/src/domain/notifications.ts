@@ -45,8 +45,7 @@ export interface ReferralEventFacts {
 
 /** Who a notice goes to: one person, or an agency's intake desk (its on-call address and inbox people). */
 export type Recipient =
-  | { readonly to: 'person'; readonly userId: string }
-  | { readonly to: 'desk'; readonly agencyId: string };
+  { readonly to: 'person'; readonly userId: string } | { readonly to: 'desk'; readonly agencyId: string };
 
 export interface Notice {
   readonly kind: NotificationKind;
@@ -67,12 +66,13 @@ export function nextParties(known: ReferralParties | undefined, event: ReferralE
     assignedUser: '',
     version: 0,
   };
-  const sentBy = base.sentBy || (event.event === 'sent' && event.actorAgency === event.fromAgency ? event.actorUser : '');
+  const sentBy =
+    base.sentBy || (event.event === 'sent' && event.actorAgency === event.fromAgency ? event.actorUser : '');
   const newer = event.assignedUser !== undefined && event.version > base.version;
   return {
     ...base,
     sentBy,
-    assignedUser: newer ? event.assignedUser! : base.assignedUser,
+    assignedUser: newer ? event.assignedUser : base.assignedUser,
     version: Math.max(base.version, event.version),
   };
 }
@@ -93,10 +93,7 @@ export function noticeFor(event: ReferralEventFacts, parties: ReferralParties): 
     const others = recipients.filter((r) => r.to === 'desk' || r.userId !== event.actorUser);
     return others.length > 0 ? { kind, referralId: event.referralId, recipients: others } : undefined;
   };
-  const receiving = (): Recipient[] => [
-    { to: 'desk', agencyId: parties.toAgency },
-    ...person(parties.assignedUser),
-  ];
+  const receiving = (): Recipient[] => [{ to: 'desk', agencyId: parties.toAgency }, ...person(parties.assignedUser)];
   switch (event.event) {
     case 'sent':
       return event.priority === 'urgent' ? make('urgent_referral', receiving()) : undefined;
@@ -169,7 +166,12 @@ const words: Record<'en' | 'fr', Record<NotificationKind, string> & { open: stri
  * short reference and a link to the referral in the console — nothing else. An agency's desk
  * gets both languages; a person, their own.
  */
-export function mailText(kind: NotificationKind, referralId: string, consoleUrl: string, language: MailLanguage): MailText {
+export function mailText(
+  kind: NotificationKind,
+  referralId: string,
+  consoleUrl: string,
+  language: MailLanguage,
+): MailText {
   const ref = shortReference(referralId);
   const link = `${consoleUrl.replace(/\/+$/, '')}/referrals/${encodeURIComponent(referralId)}`;
   const part = (lang: 'en' | 'fr') => {

@@ -24,7 +24,7 @@ export function factsOf(envelope: Envelope, subject: string): ReferralEventFacts
     priority: envelope.priority,
     actorUser: envelope.actor?.user ?? '',
     actorAgency: envelope.actor?.agency ?? '',
-    version: changed ? Number(changed.version) : 0,
+    version: changed ? changed.version : 0,
     assignedUser: changed ? changed.assignedUser : undefined,
     authorAgency: posted?.authorAgency ?? envelope.actor?.agency ?? '',
   };
