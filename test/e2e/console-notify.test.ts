@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
+import { startGatewayLab, type GatewayLab } from '@passage/gateway/testing';
 import { ApiUser, consentAndSend } from './console/api.ts';
 import { launch, screenshot, seriousViolations, signedIn, widths } from './console/browser.ts';
 import { noEnglishOn } from './console/french.ts';
 
-// Notifications in the console (issue 17 item 7, ADR 40), in a real browser against the network
-// as `pnpm start` runs it: an urgent referral arrives and the header counts it without a reload,
-// the list opens the referral and marks it read, the e-mail choices are kept; EN and FR.
-let network: StartedNetwork;
+// Notifications in the console (issue 17 item 7, ADR 40), in a real browser against the built
+// console and every service, real, in this process (the gateway lab: one process starts within
+// the harness's deadline on a loaded machine, where six took longer): an urgent referral arrives
+// and the header counts it without a reload, the list opens the referral and marks it read, the
+// e-mail choices are kept; EN and FR.
+let lab: GatewayLab;
 let browser: Browser;
 let base = '';
 const contexts: BrowserContext[] = [];
@@ -39,15 +41,15 @@ async function urgentToLondon(): Promise<string> {
 }
 
 beforeAll(async () => {
-  network = await startNetworkAsPnpmStart('consolenotify', { SIGN_IN_PER_MINUTE: '1000' });
-  base = network.gatewayUrl;
+  lab = await startGatewayLab('consolenotify', { DEMO_PASSWORD: 'passage-demo' });
+  base = lab.gateway.url;
   browser = await launch();
 }, 120_000);
 
 afterAll(async () => {
   for (const context of contexts) await context.close().catch(() => undefined);
   await browser?.close();
-  await network?.stop();
+  await lab?.stop();
 });
 
 describe('notifications in the console', { timeout: 180_000 }, () => {

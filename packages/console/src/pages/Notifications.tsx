@@ -64,7 +64,7 @@ export function Notifications(): ReactNode {
       {list.data && items.length === 0 && <p>{t('notify.empty')}</p>}
       {unread > 0 && (
         <p>
-          <button type="button" className="secondary" onClick={() => void readAll()}>
+          <button type="button" onClick={() => void readAll()}>
             {t('notify.readAll')}
           </button>
         </p>
