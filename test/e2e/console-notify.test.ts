@@ -133,6 +133,7 @@ describe('notifications in the console', { timeout: 180_000 }, () => {
     const phone = await as('london-intake', widths.phone);
     await phone.goto('/notifications');
     await phone.getByRole('heading', { name: 'Notifications', level: 1 }).waitFor();
+    await phone.locator('.notices li').first().waitFor();
     await screenshot(phone, 'notify-list-390');
   });
 });
