@@ -69,7 +69,7 @@ describe('notifications in the console', { timeout: 180_000 }, () => {
 
     await badge.click();
     await intake.getByRole('heading', { name: 'Notifications', level: 1 }).waitFor();
-    const notices = intake.locator('.notices li');
+    const notices = intake.locator('.notify-list li');
     await notices.first().waitFor();
     expect(await notices.count()).toBeGreaterThan(0);
     const first = await notices.first().textContent();
@@ -110,7 +110,7 @@ describe('notifications in the console', { timeout: 180_000 }, () => {
       const referralId = await urgentToLondon();
       await supervisor.goto('/notifications');
       await supervisor.getByRole('heading', { name: 'Avis', level: 1 }).waitFor();
-      const mine = supervisor.locator('.notices li', { hasText: shortReference(referralId) });
+      const mine = supervisor.locator('.notify-list li', { hasText: shortReference(referralId) });
       await expect.poll(() => mine.count(), { timeout: 30_000 }).toBe(1);
       expect(await mine.textContent()).toContain('Une demande urgente attend');
       expect(await mine.textContent()).toContain(`Référence ${shortReference(referralId)}`);
@@ -133,7 +133,7 @@ describe('notifications in the console', { timeout: 180_000 }, () => {
     const phone = await as('london-intake', widths.phone);
     await phone.goto('/notifications');
     await phone.getByRole('heading', { name: 'Notifications', level: 1 }).waitFor();
-    await phone.locator('.notices li').first().waitFor();
+    await phone.locator('.notify-list li').first().waitFor();
     await screenshot(phone, 'notify-list-390');
   });
 });

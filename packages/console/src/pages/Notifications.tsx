@@ -69,9 +69,9 @@ export function Notifications(): ReactNode {
           </button>
         </p>
       )}
-      <ul className="notices">
+      <ul className="notify-list">
         {items.map((notice) => (
-          <li key={notice.notificationId} className={notice.readAt ? 'notice' : 'notice unread'}>
+          <li key={notice.notificationId} className={notice.readAt ? 'notify-item' : 'notify-item unread'}>
             <a
               href={`/referrals/${notice.referralId}`}
               onClick={(event) => {
