@@ -95,6 +95,7 @@ const report = (measure: string, value: string) => {
               suggestedAgency: '',
               previousReferralId: '',
               needs: ['counselling'],
+              assignedUser: '',
             },
           },
         });

@@ -97,9 +97,10 @@ export const serviceAccess = {
   gateway: {
     // The live feeds: an agency's referrals, and (auditors) the scopes that let police read.
     // audit: every administration of a person's account (audit.v1.admin_action, ADR 30).
+    // gateway-notifications: the referral events that notify people (ADR 40).
     ensures: ['referral', 'audit'],
     publishes: (t) => [t.audit('admin_action')],
-    durables: [],
+    durables: [{ name: 'gateway-notifications', area: 'referral' }],
     ephemerals: [
       { area: 'referral', filters: (t) => [t.everything('referral')] },
       { area: 'consent', filters: (t) => [t.consent('police_access')] },

@@ -47,9 +47,11 @@ describe('NATS permissions from the declared access', () => {
     }
   });
 
-  it("gives the gateway its feeds' filters only, and no other service's durable consumer", () => {
+  it("gives the gateway its feeds' filters and its own durable consumer only, and no other service's", () => {
     const gateway = natsPermissions('gateway', t).publish;
     expect(gateway.allow.filter((subject) => subject.includes('CONSUMER.CREATE'))).toEqual([
+      // Its notifications (ADR 40).
+      '$JS.API.CONSUMER.CREATE.REFERRALS.gateway-notifications.referral.v1.>',
       '$JS.API.CONSUMER.CREATE.REFERRALS.*.referral.v1.>',
       '$JS.API.CONSUMER.CREATE.CONSENT.*.consent.v1.police_access',
     ]);

@@ -192,6 +192,7 @@ export function referralEvents(story: ReferralStory, topology: Topology): { subj
             suggestedAgency: '',
             previousReferralId: '',
             needs: [...(story.needs ?? ['counselling'])],
+            assignedUser: '',
           },
         },
       }),

@@ -165,6 +165,7 @@ describe('SLA escalation', () => {
             suggestedAgency: '',
             previousReferralId: '',
             needs: [],
+            assignedUser: '',
           },
         },
       });

@@ -7,6 +7,7 @@ import { Migration20261130150000People } from './Migration20261130150000People.t
 import { Migration20261130160000ScimClients } from './Migration20261130160000ScimClients.ts';
 import { Migration20261130170000TemporaryPasswordExpiry } from './Migration20261130170000TemporaryPasswordExpiry.ts';
 import { Migration20261130180000SessionIdleLock } from './Migration20261130180000SessionIdleLock.ts';
+import { Migration20261202060000Notifications } from './Migration20261202060000Notifications.ts';
 
 /** Every migration of the gateway schema, in order. Add new ones at the end. */
 export const gatewayMigrations: MigrationObject[] = [
@@ -16,6 +17,7 @@ export const gatewayMigrations: MigrationObject[] = [
   { name: 'Migration20261130160000ScimClients', class: Migration20261130160000ScimClients },
   { name: 'Migration20261130170000TemporaryPasswordExpiry', class: Migration20261130170000TemporaryPasswordExpiry },
   { name: 'Migration20261130180000SessionIdleLock', class: Migration20261130180000SessionIdleLock },
+  { name: 'Migration20261202060000Notifications', class: Migration20261202060000Notifications },
 ];
 
 /**
@@ -38,6 +40,11 @@ export const gatewayDatabases: ServiceDatabases = {
         oidc_subjects: ['select', 'insert', 'delete'],
         password_links: ['select', 'insert', 'update'],
         scim_clients: ['select', 'insert', 'update'],
+        // Notifications (ADR 40): notices are marked read, mail rows marked sent, never deleted here.
+        notify_referrals: ['select', 'insert', 'update'],
+        notifications: ['select', 'insert', 'update'],
+        notification_preferences: ['select', 'insert', 'update'],
+        notification_mail: ['select', 'insert', 'update'],
         ...eventTableGrants,
       },
     },

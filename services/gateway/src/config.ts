@@ -56,6 +56,18 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   OIDC_REDIRECT_URL: z.url().optional(),
   /** Addresses of the TLS proxy in front (Fastify trustProxy), so limits see people, not the proxy. */
   TRUST_PROXY: z.string().default(''),
+  /**
+   * Where notification e-mails go out (ADR 40): smtp://[user:password@]host:port (STARTTLS when
+   * offered) or smtps://…; empty: no e-mail, the console's notices still work.
+   */
+  SMTP_URL: z
+    .string()
+    .refine((value) => value === '' || /^smtps?:\/\/[^\s]+$/.test(value), 'an smtp:// or smtps:// address')
+    .default(''),
+  /** The sender of notification e-mails: a neutral name and address, nothing that says what Passage is about. */
+  NOTIFY_FROM: z.string().min(3).default('Passage <no-reply@passage.invalid>'),
+  /** The console's address as people reach it, for the link in notification e-mails (no trailing path). */
+  CONSOLE_URL: z.url().default('http://localhost:8080'),
   /** The built web console (packages/console/dist) served at /; empty: the API only. */
   CONSOLE_DIR: z.string().default(consoleDist),
 });

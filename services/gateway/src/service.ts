@@ -1,5 +1,11 @@
 import { issuerFromEnv } from '@passage/auth';
-import { openServiceRuntime, shutDownRuntime, watchDependencies } from '@passage/events';
+import {
+  IdempotentConsumer,
+  durableConsumer,
+  openServiceRuntime,
+  shutDownRuntime,
+  watchDependencies,
+} from '@passage/events';
 import {
   ConfigError,
   Readiness,
@@ -23,6 +29,12 @@ import { PgPeopleStore } from './adapters/db/people-store.ts';
 import { peopleService } from './adapters/http/people-service.ts';
 import { People } from './app/people.ts';
 import { buildServer } from './adapters/http/server.ts';
+import { notificationService } from './adapters/http/notification-service.ts';
+import { DirectoryDesks } from './adapters/notify/desks.ts';
+import { notificationHandler } from './adapters/notify/events.ts';
+import { NoMailer, SmtpMailer } from './adapters/notify/smtp.ts';
+import { PgNotificationStore } from './adapters/notify/store.ts';
+import { MailSender, Notifications } from './app/notifications.ts';
 import { seedDemoUsers } from './app/demo-users.ts';
 import { Sessions } from './app/sessions.ts';
 import type { GatewayConfig } from './config.ts';
@@ -44,6 +56,8 @@ export async function startGateway(
     readonly contract?: ApiContract;
     /** The sessions' clock (tests move it past the idle lock). */
     readonly now?: () => Date;
+    /** Notification e-mails: the first retry's delay and how often the queue is looked at (tests shorten them). */
+    readonly mail?: { readonly retryBaseMs?: number; readonly pollMs?: number };
   } = {},
 ): Promise<RunningGateway> {
   if (config.DEMO_USERS === 'on' && config.PASSAGE_ENV !== 'development') {
@@ -138,6 +152,33 @@ export async function startGateway(
   const contract = options.contract ?? apiContract();
   // People administration, in this process (ADR 30); its changes go out through the gateway's outbox.
   const people = new People(new PgPeopleStore(runtime.orm, runtime.topology), sessions, users);
+  // Notifications (ADR 40): the referral events that tell people, each applied once; the
+  // e-mails they queue, sent apart from the event (SMTP down holds no event back).
+  const notificationStore = new PgNotificationStore(runtime.orm);
+  const mailSender = new MailSender({
+    queue: notificationStore,
+    desks: new DirectoryDesks(clients.directory),
+    mailer: config.SMTP_URL ? new SmtpMailer(config.SMTP_URL, config.NOTIFY_FROM) : new NoMailer(),
+    consoleUrl: config.CONSOLE_URL,
+    log,
+    ...options.mail,
+  });
+  const notifyConsumer = new IdempotentConsumer({
+    ...durableConsumer(runtime.topology, 'gateway-notifications'),
+    nats: runtime.nats,
+    orm: runtime.orm,
+    schema: 'gateway',
+    handle: notificationHandler,
+    log,
+    afterCommit: () => mailSender.wake(),
+  });
+  await notifyConsumer.start();
+  mailSender.start();
+  shutdown.add('notifications', async () => {
+    await notifyConsumer.stop();
+    await mailSender.stop();
+  });
+  const notifications = new Notifications(notificationStore, options.now);
   let serving = false;
   const app = await buildServer({
     sessions,
@@ -151,7 +192,10 @@ export async function startGateway(
     consoleDir: config.CONSOLE_DIR || undefined,
     consoleSettings: { quickExitUrl: config.QUICK_EXIT_URL, idleLockMinutes: config.IDLE_LOCK_MINUTES },
     contract,
-    local: new Map([['passage.identity.v1.PeopleService', peopleService(people, contract)]]),
+    local: new Map([
+      ['passage.identity.v1.PeopleService', peopleService(people, contract)],
+      ['passage.identity.v1.NotificationService', notificationService(notifications, contract)],
+    ]),
     people,
     ready: () => serving,
     health: () => health.report(),

@@ -32,6 +32,8 @@ export async function startGatewayLab(
   escalationNow?: () => Date,
   /** The gateway's sessions' clock (tests move it past the idle lock). */
   gatewayNow?: () => Date,
+  /** Notification e-mails' retry and poll intervals (tests shorten them). */
+  mail?: { retryBaseMs?: number; pollMs?: number },
 ): Promise<GatewayLab> {
   const n = await startNetwork(label);
   const log = createLogger(`${label}-test`, process.env['LOG_LEVEL'] ?? 'silent');
@@ -68,7 +70,7 @@ export async function startGatewayLab(
       ...extra,
     }),
     log,
-    { contract, ...(gatewayNow ? { now: gatewayNow } : {}) },
+    { contract, ...(gatewayNow ? { now: gatewayNow } : {}), ...(mail ? { mail } : {}) },
   );
   return {
     n,

@@ -424,6 +424,10 @@ export interface CompletePasswordLinkResponse {
   readonly userId: string;
 }
 
+export interface CountUnreadNotificationsResponse {
+  readonly unread: number;
+}
+
 export interface CreatePersonResponse {
   readonly person?: Person;
   readonly credential?: IssuedCredential;
@@ -449,6 +453,10 @@ export interface EnablePersonResponse {
 
 export interface EndSessionsResponse {
   readonly sessionsEnded: number;
+}
+
+export interface GetNotificationPreferencesResponse {
+  readonly preferences?: NotificationPreferences;
 }
 
 export interface GetPersonResponse {
@@ -491,6 +499,10 @@ export interface LinkOidcSubjectResponse {
   readonly person?: Person;
 }
 
+export interface ListNotificationsResponse {
+  readonly notifications: readonly Notification[];
+}
+
 export interface ListPeopleResponse {
   readonly people: readonly Person[];
   readonly nextCursor: string;
@@ -498,6 +510,25 @@ export interface ListPeopleResponse {
 
 export interface ListSessionsResponse {
   readonly sessions: readonly Session[];
+}
+
+export interface MarkNotificationsReadResponse {
+  readonly marked: number;
+}
+
+export interface Notification {
+  readonly notificationId: string;
+  /** urgent_referral (a new urgent referral to the person's agency), escalated, declined (a referral the person sent) or message (a message on a referral of the person's). */
+  readonly kind: string;
+  readonly referralId: string;
+  readonly createdAt?: string;
+  /** Unset while unread. */
+  readonly readAt?: string;
+}
+
+export interface NotificationPreferences {
+  /** The kinds the person gets by e-mail too (urgent_referral, escalated, declined, message); a new person gets every kind. */
+  readonly emailKinds: readonly string[];
 }
 
 export interface OidcSubject {
@@ -535,6 +566,10 @@ export interface Session {
   readonly sessionId: string;
   readonly createdAt?: string;
   readonly expiresAt?: string;
+}
+
+export interface SetNotificationPreferencesResponse {
+  readonly preferences?: NotificationPreferences;
 }
 
 export interface UnlinkOidcSubjectResponse {
@@ -877,6 +912,8 @@ export interface CompletePasswordLinkRequest {
   readonly newPassword: string;
 }
 
+export type CountUnreadNotificationsRequest = Record<string, never>;
+
 export interface CreatePersonRequest {
   readonly userId: string;
   readonly displayName: string;
@@ -908,6 +945,8 @@ export interface EndSessionsRequest {
   readonly sessionId?: string;
 }
 
+export type GetNotificationPreferencesRequest = Record<string, never>;
+
 export interface GetPersonRequest {
   readonly userId: string;
 }
@@ -924,6 +963,13 @@ export interface LinkOidcSubjectRequest {
   readonly subject: OidcSubjectInput;
 }
 
+export interface ListNotificationsRequest {
+  /** Only unread notices. */
+  readonly unreadOnly?: boolean;
+  /** 50 when not given. */
+  readonly pageSize?: number;
+}
+
 export interface ListPeopleRequest {
   /** Only this agency's people; a supervisor sees only their own agency's. */
   readonly agencyId?: string;
@@ -937,6 +983,17 @@ export interface ListSessionsRequest {
   readonly userId: string;
 }
 
+export interface MarkNotificationsReadRequest {
+  readonly notificationIds?: readonly string[];
+  /** Every unread notice of the person. */
+  readonly all?: boolean;
+}
+
+export interface NotificationPreferencesInput {
+  /** The kinds the person gets by e-mail too (urgent_referral, escalated, declined, message); a new person gets every kind. */
+  readonly emailKinds?: readonly string[];
+}
+
 export interface OidcSubjectInput {
   /** The identity provider's issuer URL, as in its ID tokens' iss claim. */
   readonly issuer: string;
@@ -947,6 +1004,10 @@ export interface OidcSubjectInput {
 export interface ResetPasswordRequest {
   readonly userId: string;
   readonly credential?: Credential;
+}
+
+export interface SetNotificationPreferencesRequest {
+  readonly preferences: NotificationPreferencesInput;
 }
 
 export interface UnlinkOidcSubjectRequest {
@@ -1223,6 +1284,26 @@ export const identity = {
   /** POST /api/password-links/complete: Sets a password with a one-time link's token, without a session; the link is then spent. */
   completePasswordLink(request: CompletePasswordLinkRequest): Promise<CompletePasswordLinkResponse> {
     return send('POST', `/api/password-links/complete`, request, []);
+  },
+  /** GET /api/notifications: The signed-in person's notices, newest first. */
+  listNotifications(request: ListNotificationsRequest): Read<ListNotificationsResponse> {
+    return read(`/api/notifications`, request, []);
+  },
+  /** GET /api/notifications/unread-count: How many of the signed-in person's notices are unread (the console's header badge). */
+  countUnreadNotifications(request: CountUnreadNotificationsRequest): Read<CountUnreadNotificationsResponse> {
+    return read(`/api/notifications/unread-count`, request, []);
+  },
+  /** POST /api/notifications/read: Marks the person's notices read: those named, or all of them. */
+  markNotificationsRead(request: MarkNotificationsReadRequest): Promise<MarkNotificationsReadResponse> {
+    return send('POST', `/api/notifications/read`, request, []);
+  },
+  /** GET /api/notifications/preferences: Which kinds of notice the signed-in person also gets by e-mail. */
+  getNotificationPreferences(request: GetNotificationPreferencesRequest): Read<GetNotificationPreferencesResponse> {
+    return read(`/api/notifications/preferences`, request, []);
+  },
+  /** POST /api/notifications/preferences: Sets which kinds of notice the signed-in person also gets by e-mail (the console always shows them). */
+  setNotificationPreferences(request: SetNotificationPreferencesRequest): Promise<SetNotificationPreferencesResponse> {
+    return send('POST', `/api/notifications/preferences`, request, []);
   },
 };
 

@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import type { Language } from '../api/edge.ts';
 import { useI18n } from '../i18n/context.tsx';
+import { NotificationBadge } from '../ui/notification-badge.tsx';
 import { QuickExitButton } from '../ui/quick-exit.tsx';
 import { Link, usePath } from './router.tsx';
 import { screens } from './roles.ts';
@@ -26,6 +27,7 @@ export function Layout(props: {
           <span className="brand-tagline">{t('app.tagline')}</span>
         </div>
         <div className="top-actions">
+          {session && !session.mustChangePassword && <NotificationBadge />}
           <button
             type="button"
             className="language"

@@ -7,6 +7,7 @@ import { Handoff } from '../pages/Handoff.tsx';
 import { Inbox } from '../pages/Inbox.tsx';
 import { Outbox } from '../pages/Outbox.tsx';
 import { Oversight } from '../pages/Oversight.tsx';
+import { Notifications } from '../pages/Notifications.tsx';
 import { People } from '../pages/People.tsx';
 import { ReferralDetail } from '../pages/ReferralDetail.tsx';
 import { Link, match, navigate, usePath } from './router.tsx';
@@ -50,6 +51,8 @@ export function Routes(): ReactNode {
   }, [path]);
   // Keyed: another referral is another page, nothing of the previous one carried over.
   if (referral) return <ReferralDetail key={referral['referralId']} referralId={referral['referralId']!} />;
+  // Everyone signed in has their own notices (ADR 40).
+  if (path === '/notifications') return <Notifications />;
   if (Page && may(user, screen)) return <Page />;
   if (toHome) return null;
   return <NotFound />;

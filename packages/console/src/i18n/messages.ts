@@ -433,6 +433,25 @@ const en = {
   'takeover.listBy': 'Taken over by {agency}',
   'takeover.listFrom': 'Taken over from {agency}',
   'takeover.withheld': 'Not shared: the crisis line took this referral over.',
+  // Notifications (ADR 40).
+  'notify.link': 'Notifications',
+  'notify.unreadCount': '{count} unread',
+  'notify.title': 'Notifications',
+  'notify.empty': 'Nothing new for you.',
+  'notify.readAll': 'Mark all as read',
+  'notify.new': 'New',
+  'notify.reference': 'Reference {ref}',
+  'notify.kind.urgent_referral': 'An urgent referral is waiting',
+  'notify.kind.escalated': 'A referral needs attention',
+  'notify.kind.declined': 'A referral you sent was declined',
+  'notify.kind.message': 'A new message on a referral',
+  'notify.kind.other': 'A referral changed',
+  'notify.preferences': 'E-mail notices',
+  'notify.preferencesHint':
+    'Every notice shows here. Tick those you also want by e-mail: it gives a reference and a link, never a name or what the referral says.',
+  'notify.byEmail': 'Also send me an e-mail for',
+  'notify.save': 'Save my choices',
+  'notify.saved': 'Your choices are saved.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -880,6 +899,25 @@ const fr: Messages = {
   'takeover.listBy': 'Prise en charge par {agency}',
   'takeover.listFrom': 'Reprise de {agency}',
   'takeover.withheld': 'Non communiqué : la ligne de crise a pris cette demande en charge.',
+  // Notifications (ADR 40).
+  'notify.link': 'Avis',
+  'notify.unreadCount': '{count} non lus',
+  'notify.title': 'Avis',
+  'notify.empty': 'Rien de nouveau pour vous.',
+  'notify.readAll': 'Tout marquer comme lu',
+  'notify.new': 'Nouveau',
+  'notify.reference': 'Référence {ref}',
+  'notify.kind.urgent_referral': 'Une demande urgente attend',
+  'notify.kind.escalated': 'Une demande requiert votre attention',
+  'notify.kind.declined': 'Une demande que vous avez envoyée a été refusée',
+  'notify.kind.message': 'Un nouveau message sur une demande',
+  'notify.kind.other': 'Une demande a changé',
+  'notify.preferences': 'Avis par courriel',
+  'notify.preferencesHint':
+    'Tous les avis s’affichent ici. Cochez ceux que vous voulez aussi par courriel : il donne une référence et un lien, jamais un nom ni le contenu de la demande.',
+  'notify.byEmail': 'M’envoyer aussi un courriel pour',
+  'notify.save': 'Enregistrer mes choix',
+  'notify.saved': 'Vos choix sont enregistrés.',
 };
 
 /** French typography: a non-breaking space before : ; ! ? » and after «, so none starts a line. */

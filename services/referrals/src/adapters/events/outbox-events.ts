@@ -87,6 +87,8 @@ export function referralChangedEvent(
         needs: [...referral.needs],
         takenOverBy: referral.takenOverBy,
         takenOverAt: referral.takenOverAt,
+        // Set by the assignment (issue 17 item 5); unassigned until then.
+        assignedUser: '',
       },
     },
   });

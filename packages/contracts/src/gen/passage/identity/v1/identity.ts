@@ -301,6 +301,68 @@ export interface ImportPeopleResponse {
   lines: number;
 }
 
+export interface Notification {
+  notificationId: string;
+  /**
+   * urgent_referral (a new urgent referral to the person's agency), escalated, declined
+   * (a referral the person sent) or message (a message on a referral of the person's).
+   */
+  kind: string;
+  referralId: string;
+  createdAt?: Date | undefined;
+  /** Unset while unread. */
+  readAt?: Date | undefined;
+}
+
+export interface ListNotificationsRequest {
+  /** Only unread notices. */
+  unreadOnly: boolean;
+  /** 50 when not given. */
+  pageSize: number;
+}
+
+export interface ListNotificationsResponse {
+  notifications: Notification[];
+}
+
+export interface CountUnreadNotificationsRequest {}
+
+export interface CountUnreadNotificationsResponse {
+  unread: number;
+}
+
+export interface MarkNotificationsReadRequest {
+  notificationIds: string[];
+  /** Every unread notice of the person. */
+  all: boolean;
+}
+
+export interface MarkNotificationsReadResponse {
+  marked: number;
+}
+
+export interface NotificationPreferences {
+  /**
+   * The kinds the person gets by e-mail too (urgent_referral, escalated, declined, message);
+   * a new person gets every kind.
+   */
+  emailKinds: string[];
+}
+
+export interface GetNotificationPreferencesRequest {}
+
+export interface GetNotificationPreferencesResponse {
+  preferences?: NotificationPreferences | undefined;
+}
+
+export interface SetNotificationPreferencesRequest {
+  preferences?: NotificationPreferences | undefined;
+}
+
+export interface SetNotificationPreferencesResponse {
+  preferences?: NotificationPreferences | undefined;
+}
+
 function createBaseOidcSubject(): OidcSubject {
   return { issuer: '', subject: '' };
 }
@@ -3687,6 +3749,935 @@ export const ImportPeopleResponse: MessageFns<ImportPeopleResponse> = {
   },
 };
 
+function createBaseNotification(): Notification {
+  return { notificationId: '', kind: '', referralId: '', createdAt: undefined, readAt: undefined };
+}
+
+export const Notification: MessageFns<Notification> = {
+  encode(message: Notification, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.notificationId !== '') {
+      writer.uint32(10).string(message.notificationId);
+    }
+    if (message.kind !== '') {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.referralId !== '') {
+      writer.uint32(26).string(message.referralId);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(34).fork()).join();
+    }
+    if (message.readAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.readAt), writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Notification {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNotification();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.notificationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.readAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Notification {
+    return {
+      notificationId: isSet(object.notificationId)
+        ? globalThis.String(object.notificationId)
+        : isSet(object.notification_id)
+          ? globalThis.String(object.notification_id)
+          : '',
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+          ? globalThis.String(object.referral_id)
+          : '',
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+          ? fromJsonTimestamp(object.created_at)
+          : undefined,
+      readAt: isSet(object.readAt)
+        ? fromJsonTimestamp(object.readAt)
+        : isSet(object.read_at)
+          ? fromJsonTimestamp(object.read_at)
+          : undefined,
+    };
+  },
+
+  toJSON(message: Notification): unknown {
+    const obj: any = {};
+    if (message.notificationId !== '') {
+      obj.notificationId = message.notificationId;
+    }
+    if (message.kind !== '') {
+      obj.kind = message.kind;
+    }
+    if (message.referralId !== '') {
+      obj.referralId = message.referralId;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.readAt !== undefined) {
+      obj.readAt = message.readAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Notification>): Notification {
+    return Notification.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Notification>): Notification {
+    const message = createBaseNotification();
+    message.notificationId = object.notificationId ?? '';
+    message.kind = object.kind ?? '';
+    message.referralId = object.referralId ?? '';
+    message.createdAt = object.createdAt ?? undefined;
+    message.readAt = object.readAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListNotificationsRequest(): ListNotificationsRequest {
+  return { unreadOnly: false, pageSize: 0 };
+}
+
+export const ListNotificationsRequest: MessageFns<ListNotificationsRequest> = {
+  encode(message: ListNotificationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.unreadOnly !== false) {
+      writer.uint32(8).bool(message.unreadOnly);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListNotificationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListNotificationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.unreadOnly = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListNotificationsRequest {
+    return {
+      unreadOnly: isSet(object.unreadOnly)
+        ? globalThis.Boolean(object.unreadOnly)
+        : isSet(object.unread_only)
+          ? globalThis.Boolean(object.unread_only)
+          : false,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+          ? globalThis.Number(object.page_size)
+          : 0,
+    };
+  },
+
+  toJSON(message: ListNotificationsRequest): unknown {
+    const obj: any = {};
+    if (message.unreadOnly !== false) {
+      obj.unreadOnly = message.unreadOnly;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListNotificationsRequest>): ListNotificationsRequest {
+    return ListNotificationsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListNotificationsRequest>): ListNotificationsRequest {
+    const message = createBaseListNotificationsRequest();
+    message.unreadOnly = object.unreadOnly ?? false;
+    message.pageSize = object.pageSize ?? 0;
+    return message;
+  },
+};
+
+function createBaseListNotificationsResponse(): ListNotificationsResponse {
+  return { notifications: [] };
+}
+
+export const ListNotificationsResponse: MessageFns<ListNotificationsResponse> = {
+  encode(message: ListNotificationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.notifications) {
+      Notification.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListNotificationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListNotificationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.notifications.push(Notification.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListNotificationsResponse {
+    return {
+      notifications: globalThis.Array.isArray(object?.notifications)
+        ? object.notifications.map((e: any) => Notification.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListNotificationsResponse): unknown {
+    const obj: any = {};
+    if (message.notifications?.length) {
+      obj.notifications = message.notifications.map((e) => Notification.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListNotificationsResponse>): ListNotificationsResponse {
+    return ListNotificationsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListNotificationsResponse>): ListNotificationsResponse {
+    const message = createBaseListNotificationsResponse();
+    message.notifications = object.notifications?.map((e) => Notification.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCountUnreadNotificationsRequest(): CountUnreadNotificationsRequest {
+  return {};
+}
+
+export const CountUnreadNotificationsRequest: MessageFns<CountUnreadNotificationsRequest> = {
+  encode(_: CountUnreadNotificationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CountUnreadNotificationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCountUnreadNotificationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): CountUnreadNotificationsRequest {
+    return {};
+  },
+
+  toJSON(_: CountUnreadNotificationsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<CountUnreadNotificationsRequest>): CountUnreadNotificationsRequest {
+    return CountUnreadNotificationsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<CountUnreadNotificationsRequest>): CountUnreadNotificationsRequest {
+    const message = createBaseCountUnreadNotificationsRequest();
+    return message;
+  },
+};
+
+function createBaseCountUnreadNotificationsResponse(): CountUnreadNotificationsResponse {
+  return { unread: 0 };
+}
+
+export const CountUnreadNotificationsResponse: MessageFns<CountUnreadNotificationsResponse> = {
+  encode(message: CountUnreadNotificationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.unread !== 0) {
+      writer.uint32(8).int32(message.unread);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CountUnreadNotificationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCountUnreadNotificationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.unread = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CountUnreadNotificationsResponse {
+    return { unread: isSet(object.unread) ? globalThis.Number(object.unread) : 0 };
+  },
+
+  toJSON(message: CountUnreadNotificationsResponse): unknown {
+    const obj: any = {};
+    if (message.unread !== 0) {
+      obj.unread = Math.round(message.unread);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CountUnreadNotificationsResponse>): CountUnreadNotificationsResponse {
+    return CountUnreadNotificationsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CountUnreadNotificationsResponse>): CountUnreadNotificationsResponse {
+    const message = createBaseCountUnreadNotificationsResponse();
+    message.unread = object.unread ?? 0;
+    return message;
+  },
+};
+
+function createBaseMarkNotificationsReadRequest(): MarkNotificationsReadRequest {
+  return { notificationIds: [], all: false };
+}
+
+export const MarkNotificationsReadRequest: MessageFns<MarkNotificationsReadRequest> = {
+  encode(message: MarkNotificationsReadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.notificationIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.all !== false) {
+      writer.uint32(16).bool(message.all);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MarkNotificationsReadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMarkNotificationsReadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.notificationIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.all = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MarkNotificationsReadRequest {
+    return {
+      notificationIds: globalThis.Array.isArray(object?.notificationIds)
+        ? object.notificationIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.notification_ids)
+          ? object.notification_ids.map((e: any) => globalThis.String(e))
+          : [],
+      all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
+    };
+  },
+
+  toJSON(message: MarkNotificationsReadRequest): unknown {
+    const obj: any = {};
+    if (message.notificationIds?.length) {
+      obj.notificationIds = message.notificationIds;
+    }
+    if (message.all !== false) {
+      obj.all = message.all;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MarkNotificationsReadRequest>): MarkNotificationsReadRequest {
+    return MarkNotificationsReadRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MarkNotificationsReadRequest>): MarkNotificationsReadRequest {
+    const message = createBaseMarkNotificationsReadRequest();
+    message.notificationIds = object.notificationIds?.map((e) => e) || [];
+    message.all = object.all ?? false;
+    return message;
+  },
+};
+
+function createBaseMarkNotificationsReadResponse(): MarkNotificationsReadResponse {
+  return { marked: 0 };
+}
+
+export const MarkNotificationsReadResponse: MessageFns<MarkNotificationsReadResponse> = {
+  encode(message: MarkNotificationsReadResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.marked !== 0) {
+      writer.uint32(8).int32(message.marked);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MarkNotificationsReadResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMarkNotificationsReadResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.marked = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MarkNotificationsReadResponse {
+    return { marked: isSet(object.marked) ? globalThis.Number(object.marked) : 0 };
+  },
+
+  toJSON(message: MarkNotificationsReadResponse): unknown {
+    const obj: any = {};
+    if (message.marked !== 0) {
+      obj.marked = Math.round(message.marked);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MarkNotificationsReadResponse>): MarkNotificationsReadResponse {
+    return MarkNotificationsReadResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MarkNotificationsReadResponse>): MarkNotificationsReadResponse {
+    const message = createBaseMarkNotificationsReadResponse();
+    message.marked = object.marked ?? 0;
+    return message;
+  },
+};
+
+function createBaseNotificationPreferences(): NotificationPreferences {
+  return { emailKinds: [] };
+}
+
+export const NotificationPreferences: MessageFns<NotificationPreferences> = {
+  encode(message: NotificationPreferences, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.emailKinds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NotificationPreferences {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNotificationPreferences();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.emailKinds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NotificationPreferences {
+    return {
+      emailKinds: globalThis.Array.isArray(object?.emailKinds)
+        ? object.emailKinds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.email_kinds)
+          ? object.email_kinds.map((e: any) => globalThis.String(e))
+          : [],
+    };
+  },
+
+  toJSON(message: NotificationPreferences): unknown {
+    const obj: any = {};
+    if (message.emailKinds?.length) {
+      obj.emailKinds = message.emailKinds;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NotificationPreferences>): NotificationPreferences {
+    return NotificationPreferences.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NotificationPreferences>): NotificationPreferences {
+    const message = createBaseNotificationPreferences();
+    message.emailKinds = object.emailKinds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGetNotificationPreferencesRequest(): GetNotificationPreferencesRequest {
+  return {};
+}
+
+export const GetNotificationPreferencesRequest: MessageFns<GetNotificationPreferencesRequest> = {
+  encode(_: GetNotificationPreferencesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetNotificationPreferencesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetNotificationPreferencesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetNotificationPreferencesRequest {
+    return {};
+  },
+
+  toJSON(_: GetNotificationPreferencesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetNotificationPreferencesRequest>): GetNotificationPreferencesRequest {
+    return GetNotificationPreferencesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetNotificationPreferencesRequest>): GetNotificationPreferencesRequest {
+    const message = createBaseGetNotificationPreferencesRequest();
+    return message;
+  },
+};
+
+function createBaseGetNotificationPreferencesResponse(): GetNotificationPreferencesResponse {
+  return { preferences: undefined };
+}
+
+export const GetNotificationPreferencesResponse: MessageFns<GetNotificationPreferencesResponse> = {
+  encode(message: GetNotificationPreferencesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.preferences !== undefined) {
+      NotificationPreferences.encode(message.preferences, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetNotificationPreferencesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetNotificationPreferencesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.preferences = NotificationPreferences.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetNotificationPreferencesResponse {
+    return {
+      preferences: isSet(object.preferences) ? NotificationPreferences.fromJSON(object.preferences) : undefined,
+    };
+  },
+
+  toJSON(message: GetNotificationPreferencesResponse): unknown {
+    const obj: any = {};
+    if (message.preferences !== undefined) {
+      obj.preferences = NotificationPreferences.toJSON(message.preferences);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetNotificationPreferencesResponse>): GetNotificationPreferencesResponse {
+    return GetNotificationPreferencesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetNotificationPreferencesResponse>): GetNotificationPreferencesResponse {
+    const message = createBaseGetNotificationPreferencesResponse();
+    message.preferences =
+      object.preferences !== undefined && object.preferences !== null
+        ? NotificationPreferences.fromPartial(object.preferences)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseSetNotificationPreferencesRequest(): SetNotificationPreferencesRequest {
+  return { preferences: undefined };
+}
+
+export const SetNotificationPreferencesRequest: MessageFns<SetNotificationPreferencesRequest> = {
+  encode(message: SetNotificationPreferencesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.preferences !== undefined) {
+      NotificationPreferences.encode(message.preferences, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetNotificationPreferencesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetNotificationPreferencesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.preferences = NotificationPreferences.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetNotificationPreferencesRequest {
+    return {
+      preferences: isSet(object.preferences) ? NotificationPreferences.fromJSON(object.preferences) : undefined,
+    };
+  },
+
+  toJSON(message: SetNotificationPreferencesRequest): unknown {
+    const obj: any = {};
+    if (message.preferences !== undefined) {
+      obj.preferences = NotificationPreferences.toJSON(message.preferences);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetNotificationPreferencesRequest>): SetNotificationPreferencesRequest {
+    return SetNotificationPreferencesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetNotificationPreferencesRequest>): SetNotificationPreferencesRequest {
+    const message = createBaseSetNotificationPreferencesRequest();
+    message.preferences =
+      object.preferences !== undefined && object.preferences !== null
+        ? NotificationPreferences.fromPartial(object.preferences)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseSetNotificationPreferencesResponse(): SetNotificationPreferencesResponse {
+  return { preferences: undefined };
+}
+
+export const SetNotificationPreferencesResponse: MessageFns<SetNotificationPreferencesResponse> = {
+  encode(message: SetNotificationPreferencesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.preferences !== undefined) {
+      NotificationPreferences.encode(message.preferences, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetNotificationPreferencesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetNotificationPreferencesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.preferences = NotificationPreferences.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetNotificationPreferencesResponse {
+    return {
+      preferences: isSet(object.preferences) ? NotificationPreferences.fromJSON(object.preferences) : undefined,
+    };
+  },
+
+  toJSON(message: SetNotificationPreferencesResponse): unknown {
+    const obj: any = {};
+    if (message.preferences !== undefined) {
+      obj.preferences = NotificationPreferences.toJSON(message.preferences);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetNotificationPreferencesResponse>): SetNotificationPreferencesResponse {
+    return SetNotificationPreferencesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetNotificationPreferencesResponse>): SetNotificationPreferencesResponse {
+    const message = createBaseSetNotificationPreferencesResponse();
+    message.preferences =
+      object.preferences !== undefined && object.preferences !== null
+        ? NotificationPreferences.fromPartial(object.preferences)
+        : undefined;
+    return message;
+  },
+};
+
 /**
  * People administration (ADR 30): the accounts that sign in to Passage, their roles,
  * credentials, identity-provider links and sessions. The gateway implements it in its own
@@ -4177,6 +5168,187 @@ export const PeopleServiceClient = makeGenericClientConstructor(
 ) as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): PeopleServiceClient;
   service: typeof PeopleServiceService;
+  serviceName: string;
+};
+
+/**
+ * Notifications (ADR 40): what the signed-in person was told about — a new urgent referral,
+ * an escalation, a decline, a message — and how. Each notice names a referral and a kind,
+ * nothing else: never a name, a packet, a note or a message's words. E-mail goes to the
+ * person's address (and the receiving agency's intake desk) with a reference and a link only.
+ */
+export type NotificationServiceService = typeof NotificationServiceService;
+export const NotificationServiceService = {
+  /** The signed-in person's notices, newest first. */
+  listNotifications: {
+    path: '/passage.identity.v1.NotificationService/ListNotifications' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListNotificationsRequest): Buffer =>
+      Buffer.from(ListNotificationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListNotificationsRequest => ListNotificationsRequest.decode(value),
+    responseSerialize: (value: ListNotificationsResponse): Buffer =>
+      Buffer.from(ListNotificationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListNotificationsResponse => ListNotificationsResponse.decode(value),
+  },
+  /** How many of the signed-in person's notices are unread (the console's header badge). */
+  countUnreadNotifications: {
+    path: '/passage.identity.v1.NotificationService/CountUnreadNotifications' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CountUnreadNotificationsRequest): Buffer =>
+      Buffer.from(CountUnreadNotificationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CountUnreadNotificationsRequest =>
+      CountUnreadNotificationsRequest.decode(value),
+    responseSerialize: (value: CountUnreadNotificationsResponse): Buffer =>
+      Buffer.from(CountUnreadNotificationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CountUnreadNotificationsResponse =>
+      CountUnreadNotificationsResponse.decode(value),
+  },
+  /** Marks the person's notices read: those named, or all of them. */
+  markNotificationsRead: {
+    path: '/passage.identity.v1.NotificationService/MarkNotificationsRead' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MarkNotificationsReadRequest): Buffer =>
+      Buffer.from(MarkNotificationsReadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MarkNotificationsReadRequest => MarkNotificationsReadRequest.decode(value),
+    responseSerialize: (value: MarkNotificationsReadResponse): Buffer =>
+      Buffer.from(MarkNotificationsReadResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MarkNotificationsReadResponse => MarkNotificationsReadResponse.decode(value),
+  },
+  /** Which kinds of notice the signed-in person also gets by e-mail. */
+  getNotificationPreferences: {
+    path: '/passage.identity.v1.NotificationService/GetNotificationPreferences' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetNotificationPreferencesRequest): Buffer =>
+      Buffer.from(GetNotificationPreferencesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetNotificationPreferencesRequest =>
+      GetNotificationPreferencesRequest.decode(value),
+    responseSerialize: (value: GetNotificationPreferencesResponse): Buffer =>
+      Buffer.from(GetNotificationPreferencesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetNotificationPreferencesResponse =>
+      GetNotificationPreferencesResponse.decode(value),
+  },
+  /** Sets which kinds of notice the signed-in person also gets by e-mail (the console always shows them). */
+  setNotificationPreferences: {
+    path: '/passage.identity.v1.NotificationService/SetNotificationPreferences' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetNotificationPreferencesRequest): Buffer =>
+      Buffer.from(SetNotificationPreferencesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetNotificationPreferencesRequest =>
+      SetNotificationPreferencesRequest.decode(value),
+    responseSerialize: (value: SetNotificationPreferencesResponse): Buffer =>
+      Buffer.from(SetNotificationPreferencesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetNotificationPreferencesResponse =>
+      SetNotificationPreferencesResponse.decode(value),
+  },
+} as const;
+
+export interface NotificationServiceServer extends UntypedServiceImplementation {
+  /** The signed-in person's notices, newest first. */
+  listNotifications: handleUnaryCall<ListNotificationsRequest, ListNotificationsResponse>;
+  /** How many of the signed-in person's notices are unread (the console's header badge). */
+  countUnreadNotifications: handleUnaryCall<CountUnreadNotificationsRequest, CountUnreadNotificationsResponse>;
+  /** Marks the person's notices read: those named, or all of them. */
+  markNotificationsRead: handleUnaryCall<MarkNotificationsReadRequest, MarkNotificationsReadResponse>;
+  /** Which kinds of notice the signed-in person also gets by e-mail. */
+  getNotificationPreferences: handleUnaryCall<GetNotificationPreferencesRequest, GetNotificationPreferencesResponse>;
+  /** Sets which kinds of notice the signed-in person also gets by e-mail (the console always shows them). */
+  setNotificationPreferences: handleUnaryCall<SetNotificationPreferencesRequest, SetNotificationPreferencesResponse>;
+}
+
+export interface NotificationServiceClient extends Client {
+  /** The signed-in person's notices, newest first. */
+  listNotifications(
+    request: ListNotificationsRequest,
+    callback: (error: ServiceError | null, response: ListNotificationsResponse) => void,
+  ): ClientUnaryCall;
+  listNotifications(
+    request: ListNotificationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListNotificationsResponse) => void,
+  ): ClientUnaryCall;
+  listNotifications(
+    request: ListNotificationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListNotificationsResponse) => void,
+  ): ClientUnaryCall;
+  /** How many of the signed-in person's notices are unread (the console's header badge). */
+  countUnreadNotifications(
+    request: CountUnreadNotificationsRequest,
+    callback: (error: ServiceError | null, response: CountUnreadNotificationsResponse) => void,
+  ): ClientUnaryCall;
+  countUnreadNotifications(
+    request: CountUnreadNotificationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CountUnreadNotificationsResponse) => void,
+  ): ClientUnaryCall;
+  countUnreadNotifications(
+    request: CountUnreadNotificationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CountUnreadNotificationsResponse) => void,
+  ): ClientUnaryCall;
+  /** Marks the person's notices read: those named, or all of them. */
+  markNotificationsRead(
+    request: MarkNotificationsReadRequest,
+    callback: (error: ServiceError | null, response: MarkNotificationsReadResponse) => void,
+  ): ClientUnaryCall;
+  markNotificationsRead(
+    request: MarkNotificationsReadRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MarkNotificationsReadResponse) => void,
+  ): ClientUnaryCall;
+  markNotificationsRead(
+    request: MarkNotificationsReadRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MarkNotificationsReadResponse) => void,
+  ): ClientUnaryCall;
+  /** Which kinds of notice the signed-in person also gets by e-mail. */
+  getNotificationPreferences(
+    request: GetNotificationPreferencesRequest,
+    callback: (error: ServiceError | null, response: GetNotificationPreferencesResponse) => void,
+  ): ClientUnaryCall;
+  getNotificationPreferences(
+    request: GetNotificationPreferencesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetNotificationPreferencesResponse) => void,
+  ): ClientUnaryCall;
+  getNotificationPreferences(
+    request: GetNotificationPreferencesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetNotificationPreferencesResponse) => void,
+  ): ClientUnaryCall;
+  /** Sets which kinds of notice the signed-in person also gets by e-mail (the console always shows them). */
+  setNotificationPreferences(
+    request: SetNotificationPreferencesRequest,
+    callback: (error: ServiceError | null, response: SetNotificationPreferencesResponse) => void,
+  ): ClientUnaryCall;
+  setNotificationPreferences(
+    request: SetNotificationPreferencesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetNotificationPreferencesResponse) => void,
+  ): ClientUnaryCall;
+  setNotificationPreferences(
+    request: SetNotificationPreferencesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetNotificationPreferencesResponse) => void,
+  ): ClientUnaryCall;
+}
+
+export const NotificationServiceClient = makeGenericClientConstructor(
+  NotificationServiceService,
+  'passage.identity.v1.NotificationService',
+) as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): NotificationServiceClient;
+  service: typeof NotificationServiceService;
   serviceName: string;
 };
 
