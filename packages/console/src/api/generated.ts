@@ -564,13 +564,17 @@ export interface DeclineResponse {
 export interface GetResponse {
   readonly referral?: Referral;
   readonly packet: readonly PacketSection[];
-  /** Notes the parties wrote on decline or close (the two parties only). */
+  /** The internal note written on decline or close: to the agency that wrote it only, under consent for the situation category. What the sender is told is in the messages. */
   readonly note: string;
 }
 
 export interface ListInboxResponse {
   readonly referrals: readonly Referral[];
   readonly nextCursor: string;
+}
+
+export interface ListMessagesResponse {
+  readonly messages: readonly ReferralMessage[];
 }
 
 export interface ListOutboxResponse {
@@ -584,6 +588,10 @@ export interface PacketSection {
   readonly content: string;
   /** In Get: true when consent does not allow the caller's agency this category now. */
   readonly withheld: boolean;
+}
+
+export interface PostMessageResponse {
+  readonly message?: ReferralMessage;
 }
 
 export interface RecordContactResponse {
@@ -619,6 +627,20 @@ export interface Referral {
   readonly suggestedAgency: string;
   readonly contactMethod: string;
   readonly escalated: boolean;
+}
+
+/** One message of a referral's thread. The body is sealed under the person's key: once the person's data is erased, or the retention schedule has destroyed the referral's sealed data, it is gone (body empty, removed true) while who wrote when stays. */
+export interface ReferralMessage {
+  readonly id: string;
+  readonly referralId: string;
+  readonly authorAgency: string;
+  readonly authorUser: string;
+  readonly authorRole: string;
+  readonly postedAt?: string;
+  readonly body: string;
+  /** message, or decline_reason (the reason for the sender given with a decline). */
+  readonly kind: string;
+  readonly removed: boolean;
 }
 
 export interface ResendResponse {
@@ -985,6 +1007,8 @@ export interface DeclineRequest {
   readonly note?: string;
   readonly suggestedAgency?: string;
   readonly expectedVersion?: string;
+  /** Why, in words for the sending agency: posted as a message of the referral's thread (kind decline_reason), which the sender reads. `note` stays the declining agency's own. */
+  readonly noteForSender?: string;
 }
 
 export interface GetRequest {
@@ -1002,6 +1026,10 @@ export interface ListInboxRequest {
   readonly pageSize?: number;
 }
 
+export interface ListMessagesRequest {
+  readonly referralId: string;
+}
+
 export interface ListOutboxRequest {
   /** Defaults to the caller's agency; another agency needs the auditor or admin role. */
   readonly agency?: string;
@@ -1017,6 +1045,11 @@ export interface PacketSectionInput {
   readonly content: string;
   /** In Get: true when consent does not allow the caller's agency this category now. */
   readonly withheld?: boolean;
+}
+
+export interface PostMessageRequest {
+  readonly referralId: string;
+  readonly body: string;
 }
 
 export interface RecordContactRequest {
@@ -1268,5 +1301,13 @@ export const referrals = {
   /** GET /api/referrals/{referral_id}/timeline: Timeline */
   timeline(request: TimelineRequest): Read<TimelineResponse> {
     return read(`/api/referrals/${seg(request.referralId)}/timeline`, request, ['referralId']);
+  },
+  /** POST /api/referrals/{referral_id}/messages: A message to the other party of a referral (the sending and the receiving agency), sealed under the person's key like the packet; publishes referral.v1.<from>.<to>.message_posted (ids only). */
+  postMessage(request: PostMessageRequest, idempotencyKey?: string): Promise<PostMessageResponse> {
+    return send('POST', `/api/referrals/${seg(request.referralId)}/messages`, request, ['referralId'], idempotencyKey);
+  },
+  /** GET /api/referrals/{referral_id}/messages: The referral's messages, oldest first, to its parties only; every read is audited. */
+  listMessages(request: ListMessagesRequest): Read<ListMessagesResponse> {
+    return read(`/api/referrals/${seg(request.referralId)}/messages`, request, ['referralId']);
   },
 };
