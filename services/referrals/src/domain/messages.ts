@@ -11,7 +11,7 @@ export const messageKinds = ['message', 'decline_reason'] as const;
 export type MessageKind = (typeof messageKinds)[number];
 
 export const messageLimits = {
-  /** Characters of one message (the proto's max_length). */
+  /** UTF-16 code units of one message, as the proto's max_length counts them. */
   bodyChars: 4000,
   /** Messages on one referral: a thread, not a chat log without end. */
   perReferral: 500,
@@ -72,7 +72,7 @@ export function refusePost(referral: Pick<Referral, 'state'>, messagesSoFar: num
 /** What is wrong with a message's text, if anything (field `field`). */
 export function checkBody(body: string, field = 'body'): { field: string; description: string }[] {
   if (body.trim() === '') return [{ field, description: 'write the message' }];
-  if ([...body].length > messageLimits.bodyChars) {
+  if (body.length > messageLimits.bodyChars) {
     return [{ field, description: `at most ${messageLimits.bodyChars} characters` }];
   }
   return [];
