@@ -162,7 +162,7 @@ const en = {
   'detail.acceptDue': 'Accept by',
   'detail.contactMethod': 'First contact',
   'detail.previous': 'Resent after a decline',
-  'detail.note': 'Note',
+  'detail.note': 'Internal note',
   'detail.refused': 'You cannot see this referral.',
   'detail.refusedWhy':
     'It was not sent to or by your agency, or the person’s consent does not cover your agency. Nothing from it is shown.',
@@ -189,7 +189,7 @@ const en = {
   'action.resend': 'Resend to suggested agency',
   'action.resendTo': 'Resend to {agency}',
   'decline.reason': 'Reason for declining',
-  'decline.note': 'Note for the sender (no personal details)',
+  'decline.note': 'Internal note',
   'decline.suggest': 'Suggest another agency',
   'contact.method': 'How you reached the person',
   'contact.at': 'When',
@@ -423,6 +423,20 @@ const en = {
   'time.days': '{d} d {h} h',
   'status.urgent': 'Urgent',
   'status.standard': 'Standard',
+  'messages.title': 'Messages',
+  'messages.who': 'Only {from} and {to} can read these messages. Each read is recorded.',
+  'messages.empty': 'No messages yet.',
+  'messages.you': 'You',
+  'messages.compose': 'Write to the other agency',
+  'messages.composeHint': 'Only what they need to know about this referral.',
+  'messages.send': 'Send message',
+  'messages.sent': 'Message sent.',
+  'messages.removed': 'No longer available.',
+  'messages.declineReason': 'Reason given for the decline',
+  'messages.closed': 'This referral was withdrawn: its messages are closed.',
+  'messages.noteForSender': 'Reason for the sender',
+  'messages.noteForSenderHint': '{agency} will read this in the messages. No more personal details than needed.',
+  'messages.internalNoteHint': 'Only your agency sees this.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -595,7 +609,7 @@ const fr: Messages = {
   'detail.acceptDue': 'Accepter au plus tard le',
   'detail.contactMethod': 'Premier contact',
   'detail.previous': 'Renvoyée après un refus',
-  'detail.note': 'Note',
+  'detail.note': 'Note interne',
   'detail.refused': 'Vous ne pouvez pas voir cette demande.',
   'detail.refusedWhy':
     'Elle n’a été ni envoyée à votre organisme ni par lui, ou le consentement de la personne ne couvre pas votre organisme. Rien n’en est affiché.',
@@ -622,7 +636,7 @@ const fr: Messages = {
   'action.resend': 'Renvoyer à l’organisme suggéré',
   'action.resendTo': 'Renvoyer à {agency}',
   'decline.reason': 'Motif du refus',
-  'decline.note': 'Note pour l’organisme expéditeur (aucun renseignement personnel)',
+  'decline.note': 'Note interne',
   'decline.suggest': 'Suggérer un autre organisme',
   'contact.method': 'Comment vous avez joint la personne',
   'contact.at': 'Quand',
@@ -859,6 +873,21 @@ const fr: Messages = {
   'time.days': '{d} j {h} h',
   'status.urgent': 'Urgente',
   'status.standard': 'Ordinaire',
+  'messages.title': 'Messages',
+  'messages.who': 'Seuls {from} et {to} peuvent lire ces messages. Chaque lecture est consignée.',
+  'messages.empty': 'Aucun message pour le moment.',
+  'messages.you': 'Vous',
+  'messages.compose': 'Écrire à l’autre organisme',
+  'messages.composeHint': 'Seulement ce qu’il lui faut savoir sur cette demande.',
+  'messages.send': 'Envoyer le message',
+  'messages.sent': 'Message envoyé.',
+  'messages.removed': 'N’est plus disponible.',
+  'messages.declineReason': 'Motif donné pour le refus',
+  'messages.closed': 'Cette demande a été retirée : ses messages sont fermés.',
+  'messages.noteForSender': 'Motif pour l’organisme expéditeur',
+  'messages.noteForSenderHint':
+    '{agency} le lira dans les messages. Pas plus de renseignements personnels que nécessaire.',
+  'messages.internalNoteHint': 'Seul votre organisme la voit.',
 };
 
 /** French typography: a non-breaking space before : ; ! ? » and after «, so none starts a line. */
