@@ -84,7 +84,7 @@ beforeAll(async () => {
   network = await startNetworkAsPnpmStart('console-messages', { SIGN_IN_PER_MINUTE: '1000' });
   base = network.gatewayUrl;
   browser = await launch();
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   for (const context of contexts) await context.close().catch(() => undefined);

@@ -38,7 +38,7 @@ export function MessageThread({
 
   const author = (m: ReferralMessage): string => {
     if (m.authorUser === user.userId && m.authorAgency === user.agencyId) {
-      return user.displayName ? `${t('messages.you')} (${user.displayName})` : t('messages.you');
+      return user.displayName ? `${t('messages.you')} · ${user.displayName}` : t('messages.you');
     }
     const role = m.authorRole ? ` — ${label(l.role, m.authorRole).toLowerCase()}` : '';
     return `${agencyName(m.authorAgency)}${role}`;
