@@ -652,7 +652,15 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
           await step(journey, 'decline', (idempotencyKey, expectedVersion) =>
             callUnary(
               referrals.decline.bind(referrals),
-              { idempotencyKey, referralId: id, reason: 'no_capacity', note: '', suggestedAgency: '', expectedVersion },
+              {
+                idempotencyKey,
+                referralId: id,
+                reason: 'no_capacity',
+                note: '',
+                suggestedAgency: '',
+                noteForSender: '',
+                expectedVersion,
+              },
               as(recipient),
             ),
           );

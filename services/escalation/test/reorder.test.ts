@@ -55,7 +55,7 @@ it('schedules nothing for a late sent: a closed, withdrawn or declined referral 
   const declined = (await sendReferral(n)).referralId;
   await callUnary(
     r.decline.bind(r),
-    { ...step(declined), reason: 'no_capacity', note: '', suggestedAgency: '' },
+    { ...step(declined), reason: 'no_capacity', note: '', suggestedAgency: '', noteForSender: '' },
     n.as('london-intake'),
   );
   const acknowledged = (await sendReferral(n)).referralId;

@@ -259,3 +259,33 @@ it('ends a feed at sign-out, and every feed of an account its lock ends, well be
   // The feed ends when a lock ends the account’s sessions.
   await waitUntil(() => Promise.resolve(theirs.ended()), 10_000);
 });
+
+it('announces a message posted on a referral to both its agencies, by ids only (ADR 39)', async () => {
+  const officer = await http.signIn('peel-officer');
+  const london = await http.signIn('london-intake');
+  const referralId = await send(officer);
+  const posted = (events: FeedEvent[]) => events.some((e) => e.data.type === 'referral.v1.message_posted');
+  const atLondon = await listen(london, undefined, posted);
+  const atPeel = await listen(officer, undefined, posted);
+  const message = await http.json<{ message: { id: string } }>('POST', `/api/referrals/${referralId}/messages`, {
+    session: london,
+    idempotencyKey: randomUUID(),
+    body: { body: 'Synthetic question Fjw' },
+  });
+  expect(message.status).toBe(201);
+  await atLondon.settled();
+  await atPeel.settled();
+  for (const [feed, direction] of [
+    [atLondon, 'inbound'],
+    [atPeel, 'outbound'],
+  ] as const) {
+    const event = feed.events.find((e) => e.data.type === 'referral.v1.message_posted');
+    expect(event?.data).toMatchObject({
+      referralId,
+      direction,
+      messageId: message.body.message.id,
+      authorAgency: 'london-coalition',
+    });
+    expect(JSON.stringify(feed.events)).not.toContain('Fjw');
+  }
+});

@@ -48,30 +48,75 @@ async function consentAndSend(
 }
 
 const declineNote = 'Synthetic: fears the trafficker knows our address';
+const forSender = 'Synthetic: we cannot keep her safe here; please try Windsor';
 const decline = (id: string, suggestedAgency = '') =>
   callUnary(
     client.decline.bind(client),
-    { ...step(id), reason: 'safety_concern', note: declineNote, suggestedAgency },
+    { ...step(id), reason: 'safety_concern', note: declineNote, suggestedAgency, noteForSender: forSender },
     n.as('london-intake'),
   );
 
 describe('notes, closed doors and odd input', () => {
-  it('shows a decline note only under consent for the situation category', async () => {
+  it("keeps a decline's internal note with the declining agency, under consent for the situation category; the sender gets the reason for the sender", async () => {
     const situationForCrisisLine = referralScope({ recipients: ['ontario-ht-crisis-line'], categories: ['situation'] });
     const fromCrisisLine = await consentAndSend('crisis-counsellor', 'ontario-ht-crisis-line', situationForCrisisLine);
     await decline(fromCrisisLine.id);
+    // The sender may read the situation, yet the internal note is not its to read…
     const bySender = await callUnary(
       client.get.bind(client),
       { referralId: fromCrisisLine.id, purpose: '' },
       n.as('crisis-counsellor'),
     );
-    expect(bySender.note).toBe(declineNote);
+    expect(bySender.note).toBe('');
+    // …what it is told is the reason for the sender, the thread's decline_reason message.
+    const thread = await callUnary(
+      client.listMessages.bind(client),
+      { referralId: fromCrisisLine.id },
+      n.as('crisis-counsellor'),
+    );
+    expect(thread.messages).toHaveLength(1);
+    expect(thread.messages[0]).toMatchObject({
+      kind: 'decline_reason',
+      body: forSender,
+      authorAgency: 'london-coalition',
+      removed: false,
+    });
+    const byRecipient = await callUnary(
+      client.get.bind(client),
+      { referralId: fromCrisisLine.id, purpose: '' },
+      n.as('london-intake'),
+    );
+    expect(byRecipient.note).toBe(declineNote);
 
-    const fromPolice = await consentAndSend('peel-officer', 'peel-regional-police');
-    await decline(fromPolice.id);
+    // A recipient without consent for the situation does not read even its own note.
+    const { subjectRef } = await grantConsent(n, 'peel-officer', [
+      referralScope({ recipients: ['london-coalition'], categories: ['needs'] }),
+    ]);
+    const { referral: noSituation } = await callUnary(
+      client.send.bind(client),
+      {
+        idempotencyKey: randomUUID(),
+        subjectRef,
+        fromAgency: 'peel-regional-police',
+        toAgency: 'london-coalition',
+        priority: pb.Priority.PRIORITY_STANDARD,
+        needs: ['counselling'],
+        language: 'en',
+        interpreterNeeded: false,
+        packet: [{ category: 'needs', content: 'Synthetic need Kqzw', withheld: false }],
+      },
+      n.as('peel-officer'),
+    );
+    await decline(noSituation!.id);
+    const ownWithout = await callUnary(
+      client.get.bind(client),
+      { referralId: noSituation!.id, purpose: '' },
+      n.as('london-intake'),
+    );
+    expect(ownWithout.note).toBe('');
     const byPolice = await callUnary(
       client.get.bind(client),
-      { referralId: fromPolice.id, purpose: '' },
+      { referralId: noSituation!.id, purpose: '' },
       n.as('peel-officer'),
     );
     expect(byPolice.note).toBe('');
@@ -91,7 +136,8 @@ describe('notes, closed doors and odd input', () => {
     const after = await callUnary(client.get.bind(client), { referralId: sent.id, purpose: '' }, n.as('london-intake'));
     expect(after.packet).toHaveLength(before.packet.length);
     expect(after.packet.every((s) => s.withheld && s.content === '')).toBe(true);
-    expect(after.note).toBe('');
+    // Its own internal note it still reads: its words, not the person's packet.
+    expect(after.note).toBe(declineNote);
   });
 
   it('refuses a read by an auditor (lists and timelines only), free text as a suggested agency, contact without a time, and a second resend', async () => {

@@ -261,7 +261,7 @@ describe('the hand-off journey', () => {
       callUnary(client.accept.bind(client), step(sent.id), london),
       callUnary(
         client.decline.bind(client),
-        { ...step(sent.id), reason: 'no_capacity', note: '', suggestedAgency: '' },
+        { ...step(sent.id), reason: 'no_capacity', note: '', suggestedAgency: '', noteForSender: '' },
         london,
       ),
     ]);
@@ -314,7 +314,7 @@ describe('the hand-off journey', () => {
       const refused = await failure(
         callUnary(
           client.decline.bind(client),
-          { ...step(sent.id), reason: 'outside_mandate', note: '', suggestedAgency },
+          { ...step(sent.id), reason: 'outside_mandate', note: '', suggestedAgency, noteForSender: '' },
           n.as('london-intake'),
         ),
       );
@@ -330,7 +330,13 @@ describe('the hand-off journey', () => {
     const sent = await send(sendRequest(granted.subjectRef));
     await callUnary(
       client.decline.bind(client),
-      { ...step(sent.id), reason: 'language', note: 'No Arabic counsellor this month', suggestedAgency: 'pact-ottawa' },
+      {
+        ...step(sent.id),
+        reason: 'language',
+        note: 'No Arabic counsellor this month',
+        suggestedAgency: 'pact-ottawa',
+        noteForSender: '',
+      },
       n.as('london-intake'),
     );
     const { referral } = await callUnary(

@@ -7,7 +7,7 @@ import { grantConsent, referralScope, startNetwork, type Network } from './suppo
 
 // The retention schedule of ended referrals (docs/adr/0033-retention.md): after
 // REFERRAL_PACKET_RETENTION_DAYS (400 by default) a closed, declined or withdrawn referral's
-// packet and notes are destroyed, and the person's data key replaced once no referral of theirs
+// packet, notes and message bodies are destroyed, and the person's data key replaced once no referral of theirs
 // still holds sealed data. Time is the service's clock, moved by the test.
 let n: Network;
 let keyStore: KeyStore;
@@ -61,6 +61,15 @@ async function packets(referralId: string): Promise<Buffer[]> {
   return rows.map((row) => row.sealed);
 }
 
+/** Whether each of the referral's messages still holds its sealed body. */
+async function messageBodies(referralId: string): Promise<boolean[]> {
+  const { rows } = await n.sql.query<{ held: boolean }>(
+    'select sealed is not null as held from referrals.messages where referral_id = $1 order by posted_at, id',
+    [referralId],
+  );
+  return rows.map((r) => r.held);
+}
+
 async function row(referralId: string) {
   const { rows } = await n.sql.query<{
     state: string;
@@ -97,9 +106,16 @@ describe('retention of ended referrals', () => {
         note: 'Synthetic note: no bed free this month',
         suggestedAgency: '',
         expectedVersion: 1,
+        noteForSender: 'Synthetic reason for the sender Rtv',
       },
       n.as('sarnia-intake'),
     );
+    await callUnary(
+      n.referrals!.postMessage.bind(n.referrals!),
+      { idempotencyKey: randomUUID(), referralId: declined.referralId, body: 'Synthetic reply Jhq' },
+      n.as('walk-with-me-worker'),
+    );
+    expect(await messageBodies(declined.referralId)).toEqual([true, true]);
     const declinedSealed = (await packets(declined.referralId))[0]!;
     expect((await row(declined.referralId)).note).not.toBeNull();
     const field = `referral:${declined.referralId}:identity`;
@@ -133,6 +149,15 @@ describe('retention of ended referrals', () => {
       expect(after.transitions).toBe(2);
     }
     expect((await row(declined.referralId)).state).toBe('declined');
+    // The thread's words went with the packet; who wrote when stays.
+    expect(await messageBodies(declined.referralId)).toEqual([false, false]);
+    const thread = await callUnary(
+      n.referrals!.listMessages.bind(n.referrals!),
+      { referralId: declined.referralId },
+      n.as('walk-with-me-worker'),
+    );
+    expect(thread.messages).toHaveLength(2);
+    expect(thread.messages.every((m) => m.removed && m.body === '')).toBe(true);
 
     // Person A's open referral keeps its packet and its key: the recipient still reads it.
     expect(await packets(open.referralId)).toHaveLength(1);

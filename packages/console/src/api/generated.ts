@@ -599,13 +599,17 @@ export interface DeclineResponse {
 export interface GetResponse {
   readonly referral?: Referral;
   readonly packet: readonly PacketSection[];
-  /** Notes the parties wrote on decline or close (the two parties only). */
+  /** The internal note written on decline or close: to the agency that wrote it only, under consent for the situation category. What the sender is told is in the messages. */
   readonly note: string;
 }
 
 export interface ListInboxResponse {
   readonly referrals: readonly Referral[];
   readonly nextCursor: string;
+}
+
+export interface ListMessagesResponse {
+  readonly messages: readonly ReferralMessage[];
 }
 
 export interface ListOutboxResponse {
@@ -619,6 +623,10 @@ export interface PacketSection {
   readonly content: string;
   /** In Get: true when consent does not allow the caller's agency this category now. */
   readonly withheld: boolean;
+}
+
+export interface PostMessageResponse {
+  readonly message?: ReferralMessage;
 }
 
 export interface RecordContactResponse {
@@ -657,6 +665,20 @@ export interface Referral {
   /** The crisis line that took the escalated referral over (an agency id), acting as its recipient since; empty when none did. to_agency stays the original recipient. */
   readonly takenOverBy: string;
   readonly takenOverAt?: string;
+}
+
+/** One message of a referral's thread. The body is sealed under the person's key: once the person's data is erased, or the retention schedule has destroyed the referral's sealed data, it is gone (body empty, removed true) while who wrote when stays. */
+export interface ReferralMessage {
+  readonly id: string;
+  readonly referralId: string;
+  readonly authorAgency: string;
+  readonly authorUser: string;
+  readonly authorRole: string;
+  readonly postedAt?: string;
+  readonly body: string;
+  /** message, or decline_reason (the reason for the sender given with a decline). */
+  readonly kind: string;
+  readonly removed: boolean;
 }
 
 export interface ResendResponse {
@@ -1053,6 +1075,8 @@ export interface DeclineRequest {
   readonly note?: string;
   readonly suggestedAgency?: string;
   readonly expectedVersion?: string;
+  /** Why, in words for the sending agency: posted as a message of the referral's thread (kind decline_reason), which the sender reads. `note` stays the declining agency's own. */
+  readonly noteForSender?: string;
 }
 
 export interface GetRequest {
@@ -1070,6 +1094,10 @@ export interface ListInboxRequest {
   readonly pageSize?: number;
 }
 
+export interface ListMessagesRequest {
+  readonly referralId: string;
+}
+
 export interface ListOutboxRequest {
   /** Defaults to the caller's agency; another agency needs the auditor or admin role. */
   readonly agency?: string;
@@ -1085,6 +1113,11 @@ export interface PacketSectionInput {
   readonly content: string;
   /** In Get: true when consent does not allow the caller's agency this category now. */
   readonly withheld?: boolean;
+}
+
+export interface PostMessageRequest {
+  readonly referralId: string;
+  readonly body: string;
 }
 
 export interface RecordContactRequest {
@@ -1365,5 +1398,13 @@ export const referrals = {
   /** POST /api/referrals/{referral_id}/take-over: The 24/7 crisis line takes over an escalated, still open referral that the person's consent covers it for (purpose referral, asked now): it becomes the acting recipient; the original recipient can no longer act but still reads the metadata and the timeline. Publishes referral.v1.<from>.<to>.taken_over. */
   takeOver(request: TakeOverRequest, idempotencyKey?: string): Promise<TakeOverResponse> {
     return send('POST', `/api/referrals/${seg(request.referralId)}/take-over`, request, ['referralId'], idempotencyKey);
+  },
+  /** POST /api/referrals/{referral_id}/messages: A message to the other party of a referral (the sending and the receiving agency), sealed under the person's key like the packet; publishes referral.v1.<from>.<to>.message_posted (ids only). */
+  postMessage(request: PostMessageRequest, idempotencyKey?: string): Promise<PostMessageResponse> {
+    return send('POST', `/api/referrals/${seg(request.referralId)}/messages`, request, ['referralId'], idempotencyKey);
+  },
+  /** GET /api/referrals/{referral_id}/messages: The referral's messages, oldest first, to its parties only; every read is audited. */
+  listMessages(request: ListMessagesRequest): Read<ListMessagesResponse> {
+    return read(`/api/referrals/${seg(request.referralId)}/messages`, request, ['referralId']);
   },
 };

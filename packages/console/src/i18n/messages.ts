@@ -162,7 +162,7 @@ const en = {
   'detail.acceptDue': 'Accept by',
   'detail.contactMethod': 'First contact',
   'detail.previous': 'Resent after a decline',
-  'detail.note': 'Note',
+  'detail.note': 'Internal note',
   'detail.refused': 'You cannot see this referral.',
   'detail.refusedWhy':
     'It was not sent to or by your agency, or the person’s consent does not cover your agency. Nothing from it is shown.',
@@ -189,7 +189,7 @@ const en = {
   'action.resend': 'Resend to suggested agency',
   'action.resendTo': 'Resend to {agency}',
   'decline.reason': 'Reason for declining',
-  'decline.note': 'Note for the sender (no personal details)',
+  'decline.note': 'Internal note',
   'decline.suggest': 'Suggest another agency',
   'contact.method': 'How you reached the person',
   'contact.at': 'When',
@@ -452,6 +452,22 @@ const en = {
   'notify.byEmail': 'Also send me an e-mail for',
   'notify.save': 'Save my choices',
   'notify.saved': 'Your choices are saved.',
+  'messages.title': 'Messages',
+  'messages.who': 'Only two agencies can read these messages: {from} and {to}. Each read is recorded.',
+  'messages.whoTakenOver':
+    'Only three agencies can read these messages: {from}, {to} and {crisis}, which took the referral over. Each read is recorded.',
+  'messages.empty': 'No messages yet.',
+  'messages.you': 'You',
+  'messages.compose': 'Write to the other agency',
+  'messages.composeHint': 'Only what they need to know about this referral.',
+  'messages.send': 'Send message',
+  'messages.sent': 'Message sent.',
+  'messages.removed': 'No longer available.',
+  'messages.declineReason': 'Reason given for the decline',
+  'messages.closed': 'This referral was withdrawn: its messages are closed.',
+  'messages.noteForSender': 'Reason for the sender',
+  'messages.noteForSenderHint': '{agency} will read this in the messages. No more personal details than needed.',
+  'messages.internalNoteHint': 'Only your agency sees this.',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -624,7 +640,7 @@ const fr: Messages = {
   'detail.acceptDue': 'Accepter au plus tard le',
   'detail.contactMethod': 'Premier contact',
   'detail.previous': 'Renvoyée après un refus',
-  'detail.note': 'Note',
+  'detail.note': 'Note interne',
   'detail.refused': 'Vous ne pouvez pas voir cette demande.',
   'detail.refusedWhy':
     'Elle n’a été ni envoyée à votre organisme ni par lui, ou le consentement de la personne ne couvre pas votre organisme. Rien n’en est affiché.',
@@ -651,7 +667,7 @@ const fr: Messages = {
   'action.resend': 'Renvoyer à l’organisme suggéré',
   'action.resendTo': 'Renvoyer à {agency}',
   'decline.reason': 'Motif du refus',
-  'decline.note': 'Note pour l’organisme expéditeur (aucun renseignement personnel)',
+  'decline.note': 'Note interne',
   'decline.suggest': 'Suggérer un autre organisme',
   'contact.method': 'Comment vous avez joint la personne',
   'contact.at': 'Quand',
@@ -918,6 +934,23 @@ const fr: Messages = {
   'notify.byEmail': 'M’envoyer aussi un courriel pour',
   'notify.save': 'Enregistrer mes choix',
   'notify.saved': 'Vos choix sont enregistrés.',
+  'messages.title': 'Messages',
+  'messages.who': 'Seuls deux organismes peuvent lire ces messages : {from} et {to}. Chaque lecture est consignée.',
+  'messages.whoTakenOver':
+    'Seuls trois organismes peuvent lire ces messages : {from}, {to} et {crisis}, qui a pris la demande en charge. Chaque lecture est consignée.',
+  'messages.empty': 'Aucun message pour le moment.',
+  'messages.you': 'Vous',
+  'messages.compose': 'Écrire à l’autre organisme',
+  'messages.composeHint': 'Seulement ce qu’il lui faut savoir sur cette demande.',
+  'messages.send': 'Envoyer le message',
+  'messages.sent': 'Message envoyé.',
+  'messages.removed': 'N’est plus disponible.',
+  'messages.declineReason': 'Motif donné pour le refus',
+  'messages.closed': 'Cette demande a été retirée : ses messages sont fermés.',
+  'messages.noteForSender': 'Motif pour l’organisme expéditeur',
+  'messages.noteForSenderHint':
+    '{agency} le lira dans les messages. Pas plus de renseignements personnels que nécessaire.',
+  'messages.internalNoteHint': 'Seul votre organisme la voit.',
 };
 
 /** French typography: a non-breaking space before : ; ! ? » and after «, so none starts a line. */

@@ -2,7 +2,13 @@ import { useState, type SyntheticEvent, type ReactNode } from 'react';
 import { ApiError } from '../api/client.ts';
 import { useGet, useLiveFeed, useNow, useSubmission } from '../api/hooks.ts';
 import { num } from '../api/edge.ts';
-import { referrals, type GetResponse, type Referral, type Transition } from '../api/generated.ts';
+import {
+  referrals,
+  type GetResponse,
+  type ListMessagesResponse,
+  type Referral,
+  type Transition,
+} from '../api/generated.ts';
 import { useSession } from '../app/session.ts';
 import { useI18n } from '../i18n/context.tsx';
 import { dateTime, languageName, torontoInstant } from '../i18n/format.ts';
@@ -13,12 +19,16 @@ import { SelectField, TextField } from '../ui/fields.tsx';
 import { ConsentCard } from './ConsentCard.tsx';
 import { DeclineFollowUp } from './Outbox.tsx';
 import { declineSuggestions } from './decline-model.ts';
+import { MessageThread, declineReasonOf } from './MessageThread.tsx';
+import type { Loaded as LoadedRead } from '../api/hooks.ts';
 
 /** One referral: the do-not-contact flag first, the facts, the packet (withheld parts named), the timeline, the next steps. */
 export function ReferralDetail({ referralId }: { referralId: string }): ReactNode {
   const { t } = useI18n();
   const view = useGet(referrals.get({ referralId }));
   const timeline = useGet(view.data ? referrals.timeline({ referralId }) : null);
+  // The thread between the two agencies: read with the referral, again when a message is posted.
+  const thread = useGet(view.data ? referrals.listMessages({ referralId }) : null);
   // Every read of a referral is audited as a read of the person's data: after a step of our
   // own the referral it returns is shown, and only a change made elsewhere is read again.
   const [latest, setLatest] = useState<Referral | undefined>(undefined);
@@ -26,12 +36,18 @@ export function ReferralDetail({ referralId }: { referralId: string }): ReactNod
   const known = read ? (latest && num(latest.version) > num(read.version) ? latest : read) : undefined;
   const changed = (next?: Referral) => {
     timeline.reload();
+    // A decline may have posted its reason for the sender.
+    if (next?.state === 'STATE_DECLINED') thread.reload();
     // A declined or withdrawn referral is no longer the recipient's to read: read it again.
     if (!next || next.state === 'STATE_DECLINED' || next.state === 'STATE_WITHDRAWN') view.reload();
     else setLatest(next);
   };
   useLiveFeed((event) => {
     if (event.referralId !== referralId) return;
+    if (event.type === 'referral.v1.message_posted') {
+      thread.reload();
+      return;
+    }
     timeline.reload();
     if (!known || event.version > num(known.version)) view.reload();
   });
@@ -56,6 +72,7 @@ export function ReferralDetail({ referralId }: { referralId: string }): ReactNod
     <Loaded
       view={{ ...view.data, referral: known }}
       transitions={timeline.data?.transitions ?? []}
+      thread={thread}
       refreshing={view.loading}
       onChanged={changed}
     />
@@ -65,6 +82,7 @@ export function ReferralDetail({ referralId }: { referralId: string }): ReactNod
 function Loaded(props: {
   view: GetResponse & { readonly referral: Referral };
   transitions: readonly Transition[];
+  thread: LoadedRead<ListMessagesResponse>;
   /** A newer version is on its way: steps wait for it rather than fail on a stale version. */
   refreshing: boolean;
   onChanged: (next?: Referral) => void;
@@ -78,6 +96,7 @@ function Loaded(props: {
   const sender = referral.fromAgency === user.agencyId && referral.toAgency !== user.agencyId;
   // Taken over by the crisis line: the original recipient reads none of the packet since.
   const takenFromUs = Boolean(referral.takenOverBy) && referral.toAgency === user.agencyId;
+  const declineReason = referral.state === 'STATE_DECLINED' ? declineReasonOf(props.thread.data?.messages) : undefined;
   return (
     <section>
       <h1 tabIndex={-1}>
@@ -145,6 +164,12 @@ function Loaded(props: {
                 <dd>{reasonLabel(l, referral.reason)}</dd>
               </>
             )}
+            {declineReason && (
+              <>
+                <dt>{t('messages.declineReason')}</dt>
+                <dd className="packet-text">{declineReason.body}</dd>
+              </>
+            )}
             {props.view.note && (
               <>
                 <dt>{t('detail.note')}</dt>
@@ -185,6 +210,7 @@ function Loaded(props: {
         refreshing={props.refreshing}
         onChanged={props.onChanged}
       />
+      <MessageThread referral={referral} thread={props.thread} />
       {referral.fromAgency === user.agencyId && referral.subjectRef && (
         <ConsentCard subjectRef={referral.subjectRef} onRevoked={() => props.onChanged()} />
       )}
@@ -264,6 +290,7 @@ function Actions({
   const [fields, setFields] = useState({
     reason: '',
     note: '',
+    noteForSender: '',
     suggestedAgency: '',
     method: 'phone',
     at: '',
@@ -286,6 +313,7 @@ function Actions({
           expectedVersion: version,
           reason: fields.reason || 'no_capacity',
           ...(fields.note ? { note: fields.note } : {}),
+          ...(fields.noteForSender ? { noteForSender: fields.noteForSender } : {}),
           suggestedAgency: fields.suggestedAgency,
         }),
       contact: () =>
@@ -384,7 +412,22 @@ function Actions({
               ...others.map((a) => ({ value: a.id, label: agencyName(a.id) })),
             ]}
           />
-          <TextField label={t('decline.note')} multiline value={fields.note} onChange={(note) => set({ note })} />
+          <TextField
+            label={t('messages.noteForSender')}
+            hint={t('messages.noteForSenderHint', { agency: agencyName(referral.fromAgency) })}
+            multiline
+            field="/noteForSender"
+            value={fields.noteForSender}
+            onChange={(noteForSender) => set({ noteForSender })}
+          />
+          <TextField
+            label={t('decline.note')}
+            hint={t('messages.internalNoteHint')}
+            multiline
+            field="/note"
+            value={fields.note}
+            onChange={(note) => set({ note })}
+          />
           <button type="submit" className="primary" disabled={busy || refreshing}>
             {t('action.decline')}
           </button>
@@ -412,7 +455,13 @@ function Actions({
             onChange={(outcome) => set({ outcome })}
             options={closeOutcomes.map((o) => ({ value: o, label: l.closeOutcome[o] }))}
           />
-          <TextField label={t('close.note')} multiline value={fields.note} onChange={(note) => set({ note })} />
+          <TextField
+            label={t('close.note')}
+            hint={t('messages.internalNoteHint')}
+            multiline
+            value={fields.note}
+            onChange={(note) => set({ note })}
+          />
           <button type="submit" className="primary" disabled={busy || refreshing}>
             {t('action.close')}
           </button>

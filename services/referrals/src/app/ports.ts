@@ -2,6 +2,7 @@ import type { OpeningHours, SlaTargets } from '@passage/sla';
 import type { DataCategory, Grant, Purpose, RecipientKind } from '@passage/consent-policy';
 import type { shredded } from '@passage/crypto';
 import type { Actor, ConsentGrant, Referral, State, Transition } from '../domain/referral.ts';
+import type { Message } from '../domain/messages.ts';
 
 export interface SealedSection {
   readonly category: DataCategory;
@@ -31,13 +32,35 @@ export interface ReferralRepository {
   timeline(referralId: string): Promise<Transition[]>;
   list(query: ListQuery): Promise<Referral[]>;
   packet(referralId: string): Promise<SealedSection[]>;
-  setNote(referralId: string, sealed: Buffer): Promise<void>;
-  note(referralId: string): Promise<Buffer | undefined>;
+  /** The internal note of a decline or close, and the agency that wrote it (its only reader). */
+  setNote(referralId: string, sealed: Buffer, agencyId: string): Promise<void>;
+  note(referralId: string): Promise<{ sealed: Buffer; agencyId: string } | undefined>;
   /** Open referrals that cite a consent (for revocation and expiry). */
   openCitingConsent(consentId: string): Promise<Referral[]>;
   openForSubject(subjectRef: string): Promise<Referral[]>;
-  /** Drops every sealed packet and note of a subject (erasure). */
+  /** Drops every sealed packet, note and message body of a subject (erasure). */
   dropSubjectData(subjectRef: string): Promise<void>;
+}
+
+/** A message as stored: its body sealed, or null once destroyed. */
+export interface SealedMessage {
+  readonly message: Omit<Message, 'body'>;
+  readonly sealed: Buffer | null;
+}
+
+export interface MessageRepository {
+  /**
+   * Stores a message under its author agency's idempotency key; false when the key was taken
+   * meanwhile (a concurrent retry).
+   */
+  insert(message: SealedMessage & { readonly idempotencyKey: string; readonly requestHash: string }): Promise<boolean>;
+  /** A message posted earlier under this key by this agency. */
+  byKey(agencyId: string, key: string): Promise<(SealedMessage & { readonly requestHash: string }) | undefined>;
+  /** The referral's messages, oldest first. */
+  thread(referralId: string): Promise<SealedMessage[]>;
+  count(referralId: string): Promise<number>;
+  /** True once the retention schedule destroyed the referral's sealed data (no more messages then). */
+  sealedDataDestroyed(referralId: string): Promise<boolean>;
 }
 
 /** The first result of a command, kept under its idempotency key. */
@@ -68,11 +91,15 @@ export interface AccessRecord {
   readonly consentIds: readonly string[];
   readonly purpose: string;
   readonly reason: string;
+  /** What was read: empty for the referral (Get); referral_messages for its thread. */
+  readonly record?: string;
 }
 
 export interface ReferralEvents {
   changed(referral: Referral, transition: Transition): Promise<void>;
   access(record: AccessRecord): Promise<void>;
+  /** referral.v1.<from>.<to>.message_posted: ids only, never the body. */
+  messagePosted(referral: Referral, message: Omit<Message, 'body'>): Promise<void>;
 }
 
 export interface SendRecord {
@@ -93,6 +120,7 @@ export interface SendRecorder {
 export interface ReferralTransaction {
   readonly sends: SendRecorder;
   readonly referrals: ReferralRepository;
+  readonly messages: MessageRepository;
   readonly idempotency: IdempotencyStore;
   readonly vault: Vault;
   readonly events: ReferralEvents;

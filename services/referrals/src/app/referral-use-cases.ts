@@ -5,10 +5,17 @@ import { SubjectErasedError, shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
 import { PassageError } from '@passage/errors';
 import { apply, type Command } from '../domain/lifecycle.ts';
+import {
+  checkBody,
+  isParty,
+  mayReadThread,
+  messageField,
+  refusePost,
+  type Message,
+  type MessageKind,
+} from '../domain/messages.ts';
 import { actingRecipient, states, type Actor, type Referral, type State, type Transition } from '../domain/referral.ts';
 
-/** Roles of the crisis line that may take an escalated referral over. */
-const takeOverRoles: readonly Role[] = ['crisis_counsellor', 'supervisor'];
 import {
   checkIdempotencyKey,
   checkSend,
@@ -20,7 +27,10 @@ import {
 } from '../domain/send-rules.ts';
 import { dueTimes } from '@passage/sla';
 import { isSupportAgencyKind } from '@passage/vocabulary';
-import type { ConsentGateway, DirectoryGateway, ReferralStorage, ReferralTransaction } from './ports.ts';
+import type { ConsentGateway, DirectoryGateway, ReferralStorage, ReferralTransaction, SealedMessage } from './ports.ts';
+
+/** Roles of the crisis line that may take an escalated referral over. */
+const takeOverRoles: readonly Role[] = ['crisis_counsellor', 'supervisor'];
 
 /** Roles that hand people on and work referrals; auditors read lists and timelines only. */
 const workerRoles: readonly Role[] = ['officer', 'crisis_counsellor', 'intake_worker', 'supervisor'];
@@ -213,7 +223,7 @@ export class ReferralUseCases {
     const declined = await this.#storage.reader().referrals.get(request.referralId);
     if (!declined) throw notFound(request.referralId);
     if (declined.fromAgency !== context.caller.agencyId) {
-      if (!isParty(context.caller.agencyId, declined)) throw notFound(request.referralId);
+      if (!isParty(declined, context.caller.agencyId)) throw notFound(request.referralId);
       throw new PassageError('permission_denied', 'only the sending agency may resend a referral');
     }
     if (declined.state !== 'declined') {
@@ -264,7 +274,16 @@ export class ReferralUseCases {
   /** Acknowledge, accept, decline, record contact, close, withdraw. */
   async transition(
     context: CallerContext,
-    request: { idempotencyKey: string; referralId: string; expectedVersion: number; command: Command; note?: string },
+    request: {
+      idempotencyKey: string;
+      referralId: string;
+      expectedVersion: number;
+      command: Command;
+      /** The agency's internal note: its own only. */
+      note?: string;
+      /** With a decline: why, for the sending agency (the thread's decline_reason message). */
+      noteForSender?: string;
+    },
   ): Promise<Referral> {
     const { caller } = context;
     // Escalation is the escalation service's to record; every other step is a person's.
@@ -275,6 +294,11 @@ export class ReferralUseCases {
     checkIdempotencyKey(request.idempotencyKey, violations);
     if (request.note && Buffer.byteLength(request.note, 'utf8') > limits.textBytes) {
       violations.push({ field: 'note', description: `at most ${limits.textBytes} bytes` });
+    }
+    if (request.noteForSender) {
+      if (request.command.kind !== 'decline')
+        violations.push({ field: 'note_for_sender', description: 'only a decline has a reason for the sender' });
+      else violations.push(...checkBody(request.noteForSender, 'note_for_sender'));
     }
     if (violations.length > 0) throw PassageError.invalid(violations);
     checkReferralId(request.referralId);
@@ -291,7 +315,7 @@ export class ReferralUseCases {
       if (!current) throw notFound(request.referralId);
       // Only the parties move a referral (escalation is the system's, a take-over was checked
       // above): to anyone else it does not exist.
-      const party = isParty(caller.agencyId, current);
+      const party = isParty(current, caller.agencyId);
       if (!party && request.command.kind !== 'escalate' && request.command.kind !== 'take_over')
         throw notFound(request.referralId);
       if (request.expectedVersion && request.expectedVersion !== current.version) {
@@ -321,7 +345,17 @@ export class ReferralUseCases {
         await tx.referrals.setNote(
           current.id,
           await tx.vault.encrypt(current.subjectRef, `referral:${current.id}:note`, request.note),
+          caller.agencyId,
         );
+      }
+      if (request.noteForSender) {
+        // The first message of the thread, or the next one: the sender reads it there.
+        await this.#postIn(tx, outcome.referral, actorOf(caller), {
+          kind: 'decline_reason',
+          body: request.noteForSender,
+          idempotencyKey: `decline:${request.idempotencyKey}`,
+          requestHash,
+        });
       }
       return outcome.referral;
     });
@@ -338,7 +372,7 @@ export class ReferralUseCases {
     const referral = await this.#storage.reader().referrals.get(referralId);
     if (!referral) throw notFound(referralId);
     // The referral's own agencies: the domain refuses them with its reason.
-    if (isParty(caller.agencyId, referral)) return;
+    if (isParty(referral, caller.agencyId)) return;
     const agency = await this.#directory.agency(caller.agencyId);
     if (agency?.kind !== 'crisis_line' || !referral.escalated) throw notFound(referralId);
     const decision = await this.#consent.evaluate(context.token, {
@@ -373,7 +407,7 @@ export class ReferralUseCases {
     const referral = await reader.referrals.get(referralId);
     if (!referral) throw notFound(referralId);
     const actor = actorOf(caller);
-    let party = isParty(caller.agencyId, referral);
+    let party = isParty(referral, caller.agencyId);
     // An escalated referral is taken up by the 24/7 crisis line: it may read it, under consent like anyone.
     if (!party && referral.escalated) party = await this.#isCrisisLine(caller.agencyId);
     if (!party) {
@@ -417,11 +451,14 @@ export class ReferralUseCases {
         ? { category, content: section.content, withheld: false }
         : { category, content: '', withheld: true };
     });
-    // Notes are free text about the person's situation: read under that category's consent.
+    // A note is the internal note of the agency that wrote it (decline or close): to that agency
+    // only — what the sender is told is in the thread — and, being free text about the person's
+    // situation, under that category's consent. The recipient keeps reading its own note after
+    // its decline: they are its words, not the person's packet.
     let note = '';
-    const sealedNote = allowed.has(noteCategory) ? await reader.referrals.note(referral.id) : undefined;
-    if (sealedNote) {
-      const opened = await reader.vault.decrypt(referral.subjectRef, `referral:${referral.id}:note`, sealedNote);
+    const stored = decision.allowed.has(noteCategory) ? await reader.referrals.note(referral.id) : undefined;
+    if (stored && stored.agencyId === caller.agencyId) {
+      const opened = await reader.vault.decrypt(referral.subjectRef, `referral:${referral.id}:note`, stored.sealed);
       if (opened !== shredded) {
         note = opened;
         if (!returned.includes(noteCategory)) returned.push(noteCategory);
@@ -445,6 +482,148 @@ export class ReferralUseCases {
       packet,
       note,
     };
+  }
+
+  /**
+   * A message to the other party of the referral, sealed under the person's key; published as
+   * referral.v1.<from>.<to>.message_posted (ids only). A retry with the same key returns the
+   * first message.
+   */
+  async postMessage(
+    context: CallerContext,
+    request: { idempotencyKey: string; referralId: string; body: string },
+  ): Promise<Message> {
+    const { caller } = context;
+    requireRole(caller, workerRoles, 'writing on a referral');
+    const violations: Violation[] = [];
+    checkIdempotencyKey(request.idempotencyKey, violations);
+    violations.push(...checkBody(request.body));
+    if (violations.length > 0) throw PassageError.invalid(violations);
+    checkReferralId(request.referralId);
+    const requestHash = hashOf({ referralId: request.referralId, body: request.body });
+    const earlier = await this.#replayMessage(caller, request.idempotencyKey, requestHash, request.body);
+    if (earlier) return earlier;
+    const found = await this.#storage.reader().referrals.get(request.referralId);
+    // To anyone but its parties a referral does not exist.
+    if (!found || !isParty(found, caller.agencyId)) throw notFound(request.referralId);
+    const posted = await this.#storage.transaction(async (tx) => {
+      // The lock a Send, an erasure and the retention schedule take: no key changes under us.
+      await tx.referrals.lockSubject(found.subjectRef);
+      const referral = (await tx.referrals.get(found.id))!;
+      return this.#postIn(tx, referral, actorOf(caller), {
+        kind: 'message',
+        body: request.body,
+        idempotencyKey: request.idempotencyKey,
+        requestHash,
+      });
+    });
+    return posted ?? (await this.#replayMessage(caller, request.idempotencyKey, requestHash, request.body))!;
+  }
+
+  /**
+   * The referral's thread, oldest first, to its parties; every read is recorded (audit.v1.access,
+   * record referral_messages), a refused one too. A body destroyed (erasure, retention) comes
+   * back removed; a withdrawn referral's thread is no longer the recipient's to read.
+   */
+  async listMessages(context: CallerContext, referralId: string): Promise<Message[]> {
+    const { caller } = context;
+    requireRole(caller, workerRoles, 'reading a referral');
+    checkReferralId(referralId);
+    const reader = this.#storage.reader();
+    const referral = await reader.referrals.get(referralId);
+    if (!referral) throw notFound(referralId);
+    const actor = actorOf(caller);
+    const record = (outcome: 'granted' | 'denied', reason: string) =>
+      this.#storage.transaction((tx) =>
+        tx.events.access({
+          actor,
+          referral,
+          outcome,
+          categories: [],
+          consentIds: [],
+          purpose: 'referral',
+          reason,
+          record: 'referral_messages',
+        }),
+      );
+    if (!isParty(referral, caller.agencyId)) {
+      await record('denied', 'not_a_party');
+      throw notFound(referralId);
+    }
+    const readable = mayReadThread(referral, caller.agencyId);
+    const messages: Message[] = [];
+    for (const stored of await reader.messages.thread(referral.id)) {
+      messages.push({ ...stored.message, body: readable ? await this.#open(reader, referral, stored) : undefined });
+    }
+    await record(readable ? 'granted' : 'denied', readable ? '' : `referral_${referral.state}`);
+    return messages;
+  }
+
+  async #postIn(
+    tx: ReferralTransaction,
+    referral: Referral,
+    author: Actor,
+    post: { kind: MessageKind; body: string; idempotencyKey: string; requestHash: string },
+  ): Promise<Message | undefined> {
+    const refusal = refusePost(referral, await tx.messages.count(referral.id));
+    if (refusal) throw new PassageError(refusal.code, refusal.message);
+    if (await tx.messages.sealedDataDestroyed(referral.id)) {
+      throw new PassageError(
+        'failed_precondition',
+        "this referral's sealed data was destroyed: it takes no more messages",
+      );
+    }
+    const message: Omit<Message, 'body'> = {
+      id: uuidv7(),
+      referralId: referral.id,
+      author,
+      postedAt: this.#now(),
+      kind: post.kind,
+    };
+    let sealed: Buffer;
+    try {
+      sealed = await tx.vault.encrypt(referral.subjectRef, messageField(referral.id, message.id), post.body);
+    } catch (error) {
+      if (error instanceof SubjectErasedError) {
+        throw new PassageError('failed_precondition', "this person's data was erased; nothing was written");
+      }
+      throw error;
+    }
+    const stored = await tx.messages.insert({
+      message,
+      sealed,
+      idempotencyKey: post.idempotencyKey,
+      requestHash: post.requestHash,
+    });
+    if (!stored) return undefined;
+    await tx.events.messagePosted(referral, message);
+    return { ...message, body: post.body };
+  }
+
+  async #open(
+    reader: Omit<ReferralTransaction, 'events' | 'sends'>,
+    referral: Referral,
+    stored: SealedMessage,
+  ): Promise<string | undefined> {
+    if (!stored.sealed) return undefined;
+    const opened = await reader.vault.decrypt(
+      referral.subjectRef,
+      messageField(referral.id, stored.message.id),
+      stored.sealed,
+    );
+    return opened === shredded ? undefined : opened;
+  }
+
+  async #replayMessage(caller: Caller, key: string, requestHash: string, body: string): Promise<Message | undefined> {
+    const earlier = await this.#storage.reader().messages.byKey(caller.agencyId, key);
+    if (!earlier) return undefined;
+    if (earlier.requestHash !== requestHash) {
+      throw PassageError.invalid([
+        { field: 'idempotency_key', description: 'already used for a different request; use a new key' },
+      ]);
+    }
+    // The same request: the words are the caller's own, as it sent them.
+    return { ...earlier.message, body };
   }
 
   async list(
@@ -488,7 +667,7 @@ export class ReferralUseCases {
     const referral = await reader.referrals.get(referralId);
     if (!referral) throw notFound(referralId);
     const readable =
-      isParty(caller.agencyId, referral) ||
+      isParty(referral, caller.agencyId) ||
       caller.roles.includes('auditor') ||
       caller.roles.includes('admin') ||
       (referral.escalated && (await this.#isCrisisLine(caller.agencyId)));
@@ -585,11 +764,6 @@ export class ReferralUseCases {
     // In the order the sender wrote them.
     return sections.sort((a, b) => referral.categories.indexOf(a.category) - referral.categories.indexOf(b.category));
   }
-}
-
-/** The sender, the original recipient, or the crisis line that took the referral over. */
-function isParty(agencyId: string, referral: Referral): boolean {
-  return agencyId === referral.fromAgency || agencyId === referral.toAgency || agencyId === referral.takenOverBy;
 }
 
 /** One answer for a referral that does not exist and one that is not the caller's to see. */

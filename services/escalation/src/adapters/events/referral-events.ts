@@ -10,6 +10,8 @@ import { checkEvent, decide, type ReferralEventFacts } from '../../domain/index.
  * it with the error; the service goes on.
  */
 export const referralEventHandler: EventHandler = async ({ envelope }, em) => {
+  // A message posted on a referral (referral.v1.<from>.<to>.message_posted) moves no timer.
+  if (envelope.payload?.$case === 'messagePosted') return;
   const facts = factsOf(envelope);
   checkEvent(facts);
   // The referral's row, locked: one event of a referral at a time, whichever instance has it.

@@ -70,6 +70,8 @@ export class LiveFeed implements SessionEndListener {
       filters: [this.#topology.referralsTo(session.agencyId), this.#topology.referralsFrom(session.agencyId)],
       render: (envelope, filter) => {
         const changed = envelope.payload?.$case === 'referralChanged' ? envelope.payload.value : undefined;
+        // A message posted (referral.v1.<from>.<to>.message_posted): its id only, never its words.
+        const posted = envelope.payload?.$case === 'messagePosted' ? envelope.payload.value : undefined;
         return {
           type: envelope.type,
           direction: filter === 0 ? 'inbound' : 'outbound',
@@ -79,6 +81,7 @@ export class LiveFeed implements SessionEndListener {
           priority: envelope.priority,
           state: changed?.state ?? '',
           version: changed?.version ?? 0,
+          ...(posted ? { messageId: posted.messageId, authorAgency: posted.authorAgency } : {}),
           occurredAt: envelope.occurredAt?.toISOString() ?? '',
         };
       },

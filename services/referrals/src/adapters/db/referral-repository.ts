@@ -1,11 +1,14 @@
 import type { DataCategory } from '@passage/consent-policy';
 import { PassageError, type EntityManager } from '@passage/platform';
 import type { Actor, ConsentGrant, Priority, Referral, State, Transition } from '../../domain/referral.ts';
+import type { MessageKind } from '../../domain/messages.ts';
 import type {
   IdempotencyRecord,
   IdempotencyStore,
   ListQuery,
+  MessageRepository,
   ReferralRepository,
+  SealedMessage,
   SealedSection,
 } from '../../app/ports.ts';
 
@@ -263,16 +266,20 @@ export class SqlReferralRepository implements ReferralRepository {
     return rows;
   }
 
-  async setNote(referralId: string, sealed: Buffer): Promise<void> {
-    await this.#em.execute('update referrals.referrals set note = ? where id = ?', [sealed, referralId]);
+  async setNote(referralId: string, sealed: Buffer, agencyId: string): Promise<void> {
+    await this.#em.execute('update referrals.referrals set note = ?, note_agency = ? where id = ?', [
+      sealed,
+      agencyId,
+      referralId,
+    ]);
   }
 
-  async note(referralId: string): Promise<Buffer | undefined> {
-    const [row] = await this.#em.execute<{ note: Buffer | null }[]>(
-      'select note from referrals.referrals where id = ?',
+  async note(referralId: string): Promise<{ sealed: Buffer; agencyId: string } | undefined> {
+    const [row] = await this.#em.execute<{ note: Buffer | null; note_agency: string | null }[]>(
+      'select note, note_agency from referrals.referrals where id = ?',
       [referralId],
     );
-    return row?.note ?? undefined;
+    return row?.note ? { sealed: row.note, agencyId: row.note_agency ?? '' } : undefined;
   }
 
   async openCitingConsent(consentId: string): Promise<Referral[]> {
@@ -299,6 +306,102 @@ export class SqlReferralRepository implements ReferralRepository {
       [subjectRef],
     );
     await this.#em.execute('update referrals.referrals set note = null where subject_ref = ?', [subjectRef]);
+    await this.#em.execute(
+      'update referrals.messages set sealed = null where referral_id in (select id from referrals.referrals where subject_ref = ?)',
+      [subjectRef],
+    );
+  }
+}
+
+interface MessageRow {
+  id: string;
+  referral_id: string;
+  author_agency: string;
+  author_user: string;
+  author_role: string;
+  kind: MessageKind;
+  posted_at: Date | string;
+  sealed: Buffer | null;
+  request_hash: string;
+}
+
+const messageColumns =
+  'id, referral_id, author_agency, author_user, author_role, kind, posted_at, sealed, request_hash';
+
+function toSealedMessage(row: MessageRow): SealedMessage {
+  return {
+    message: {
+      id: row.id,
+      referralId: row.referral_id,
+      author: { agencyId: row.author_agency, userId: row.author_user, role: row.author_role },
+      postedAt: new Date(row.posted_at),
+      kind: row.kind,
+    },
+    sealed: row.sealed,
+  };
+}
+
+export class SqlMessageRepository implements MessageRepository {
+  readonly #em: EntityManager;
+
+  constructor(em: EntityManager) {
+    this.#em = em;
+  }
+
+  async insert(
+    record: SealedMessage & { readonly idempotencyKey: string; readonly requestHash: string },
+  ): Promise<boolean> {
+    const { message } = record;
+    const inserted = await this.#em.execute<{ id: string }[]>(
+      `insert into referrals.messages
+         (id, referral_id, author_agency, author_user, author_role, kind, posted_at, sealed, idempotency_key, request_hash)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (author_agency, idempotency_key) do nothing returning id`,
+      [
+        message.id,
+        message.referralId,
+        message.author.agencyId,
+        message.author.userId,
+        message.author.role,
+        message.kind,
+        message.postedAt,
+        record.sealed,
+        record.idempotencyKey,
+        record.requestHash,
+      ],
+    );
+    return inserted.length === 1;
+  }
+
+  async byKey(agencyId: string, key: string): Promise<(SealedMessage & { readonly requestHash: string }) | undefined> {
+    const [row] = await this.#em.execute<MessageRow[]>(
+      `select ${messageColumns} from referrals.messages where author_agency = ? and idempotency_key = ?`,
+      [agencyId, key],
+    );
+    return row ? { ...toSealedMessage(row), requestHash: row.request_hash } : undefined;
+  }
+
+  async thread(referralId: string): Promise<SealedMessage[]> {
+    const rows = await this.#em.execute<MessageRow[]>(
+      `select ${messageColumns} from referrals.messages where referral_id = ? order by posted_at, id`,
+      [referralId],
+    );
+    return rows.map(toSealedMessage);
+  }
+
+  async count(referralId: string): Promise<number> {
+    const [row] = await this.#em.execute<{ n: number }[]>(
+      'select count(*)::int as n from referrals.messages where referral_id = ?',
+      [referralId],
+    );
+    return row!.n;
+  }
+
+  async sealedDataDestroyed(referralId: string): Promise<boolean> {
+    const [row] = await this.#em.execute<{ destroyed: boolean }[]>(
+      'select packet_destroyed_at is not null as destroyed from referrals.referrals where id = ?',
+      [referralId],
+    );
+    return row?.destroyed ?? false;
   }
 }
 

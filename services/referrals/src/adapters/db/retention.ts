@@ -9,7 +9,7 @@ const endedAt = 'coalesce(closed_at, declined_at, withdrawn_at)';
 
 /**
  * The retention schedule of ended referrals (docs/adr/0033-retention.md): a referral closed,
- * declined or withdrawn longer ago than `keepMs` loses its sealed packet and notes, and the
+ * declined or withdrawn longer ago than `keepMs` loses its sealed packet, notes and message bodies, and the
  * time it did is recorded (packet_destroyed_at); its metadata, transitions and the audit log
  * stay. Once none of the subject's referrals holds sealed data any more, the subject's data
  * key is replaced by a fresh one (SubjectVault.renew), so that a copy of what was sealed (a
@@ -42,9 +42,10 @@ export function packetRetention(orm: MikroORM, vault: () => SubjectVault, keepMs
             [now, subjectRef, cutoff],
           );
           if (rows.length === 0) return 0;
-          await em.execute('delete from referrals.packets where referral_id = any(?::uuid[])', [
-            `{${rows.map((row) => row.id).join(',')}}`,
-          ]);
+          const ids = `{${rows.map((row) => row.id).join(',')}}`;
+          await em.execute('delete from referrals.packets where referral_id = any(?::uuid[])', [ids]);
+          // The thread's words go with the packet; who wrote when stays, like the transitions.
+          await em.execute('update referrals.messages set sealed = null where referral_id = any(?::uuid[])', [ids]);
           // Another referral of the person (open, or ended within the retention) still needs the key.
           const [needed] = await em.execute<{ n: number }[]>(
             `select count(*)::int as n from referrals.referrals where subject_ref = ? and packet_destroyed_at is null`,

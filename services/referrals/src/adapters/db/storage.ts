@@ -3,7 +3,7 @@ import type { Topology } from '@passage/events';
 import type { EntityManager, MikroORM } from '@passage/platform';
 import type { ReferralStorage, ReferralTransaction } from '../../app/ports.ts';
 import { OutboxReferralEvents } from '../events/outbox-events.ts';
-import { SqlIdempotencyStore, SqlReferralRepository } from './referral-repository.ts';
+import { SqlIdempotencyStore, SqlMessageRepository, SqlReferralRepository } from './referral-repository.ts';
 import { SqlSendRecorder } from './send-recorder.ts';
 
 /** The referral's rows in the caller's transaction; the subject's data keys in the key store (docs/adr/0023-key-store.md). */
@@ -11,6 +11,7 @@ export function referralTransaction(em: EntityManager, vault: SubjectVault, topo
   return {
     sends: new SqlSendRecorder(em, topology),
     referrals: new SqlReferralRepository(em),
+    messages: new SqlMessageRepository(em),
     idempotency: new SqlIdempotencyStore(em),
     vault,
     events: new OutboxReferralEvents(em, topology),
@@ -33,6 +34,7 @@ export class SqlReferralStorage implements ReferralStorage {
     const em = this.#orm.em.fork();
     return {
       referrals: new SqlReferralRepository(em),
+      messages: new SqlMessageRepository(em),
       idempotency: new SqlIdempotencyStore(em),
       vault: this.#vault(),
     };

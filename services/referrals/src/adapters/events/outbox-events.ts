@@ -1,12 +1,13 @@
 import { createEnvelope, enqueueEvents, type Envelope, type Topology } from '@passage/events';
 import type { EntityManager } from '@passage/platform';
 import { actingRecipient, type Referral, type Transition } from '../../domain/referral.ts';
+import type { Message } from '../../domain/messages.ts';
 import type { AccessRecord, ReferralEvents } from '../../app/ports.ts';
 import { referralSchema } from '../db/referral-repository.ts';
 
 /**
  * referral.v1.<from>.<to>.<event> and audit.v1.access, through the outbox. Thin: ids,
- * agencies, states, codes and the hand-off times; never the packet or a note.
+ * agencies, states, codes and the hand-off times; never the packet, a note or a message's words.
  */
 export class OutboxReferralEvents implements ReferralEvents {
   readonly #em: EntityManager;
@@ -40,11 +41,36 @@ export class OutboxReferralEvents implements ReferralEvents {
           consentIds: [...record.consentIds],
           purpose: record.purpose,
           reason: record.reason,
-          record: '',
+          record: record.record ?? '',
         },
       },
     });
     await enqueueEvents(this.#em, referralSchema, [{ subject: this.#topology.audit('access'), envelope }]);
+  }
+
+  async messagePosted(referral: Referral, message: Omit<Message, 'body'>): Promise<void> {
+    const envelope = createEnvelope({
+      type: 'referral.v1.message_posted',
+      occurredAt: message.postedAt,
+      actor: { agency: message.author.agencyId, user: message.author.userId, role: message.author.role },
+      referralId: referral.id,
+      subjectRef: referral.subjectRef,
+      fromAgency: referral.fromAgency,
+      toAgency: referral.toAgency,
+      priority: referral.priority,
+      payload: {
+        $case: 'messagePosted',
+        value: {
+          referralId: referral.id,
+          messageId: message.id,
+          authorAgency: message.author.agencyId,
+          postedAt: message.postedAt,
+        },
+      },
+    });
+    await enqueueEvents(this.#em, referralSchema, [
+      { subject: this.#topology.referral(referral.fromAgency, referral.toAgency, 'message_posted'), envelope },
+    ]);
   }
 }
 

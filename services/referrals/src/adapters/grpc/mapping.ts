@@ -1,6 +1,7 @@
 import { referrals as pb } from '@passage/contracts';
 import type { Priority, Referral, State, Transition } from '../../domain/referral.ts';
 import type { PacketView } from '../../app/referral-use-cases.ts';
+import type { Message } from '../../domain/messages.ts';
 
 const stateToWire: Record<State, pb.State> = {
   sent: pb.State.STATE_SENT,
@@ -69,5 +70,19 @@ export function transitionToWire(t: Transition): pb.Transition {
     actorRole: t.actor.role,
     at: t.at,
     reason: t.reason,
+  };
+}
+
+export function messageToWire(m: Message): pb.ReferralMessage {
+  return {
+    id: m.id,
+    referralId: m.referralId,
+    authorAgency: m.author.agencyId,
+    authorUser: m.author.userId,
+    authorRole: m.author.role,
+    postedAt: m.postedAt,
+    body: m.body ?? '',
+    kind: m.kind,
+    removed: m.body === undefined,
   };
 }

@@ -11,7 +11,14 @@ import {
 } from '@passage/platform';
 import type { Command, EscalationTarget } from '../../domain/lifecycle.ts';
 import type { CallerContext, ReferralUseCases } from '../../app/referral-use-cases.ts';
-import { packetToWire, priorityFromWire, referralToWire, stateFromWire, transitionToWire } from './mapping.ts';
+import {
+  messageToWire,
+  packetToWire,
+  priorityFromWire,
+  referralToWire,
+  stateFromWire,
+  transitionToWire,
+} from './mapping.ts';
 
 export const referralServiceName = 'passage.referrals.v1.ReferralService';
 /** What the server announces when it opens, before the handlers are ready. */
@@ -27,6 +34,7 @@ export function referralService(useCases: ReferralUseCases, verifier: TokenVerif
     request: { idempotencyKey: string; referralId: string; expectedVersion: number },
     command: Command,
     note?: string,
+    noteForSender?: string,
   ) => ({
     referral: referralToWire(
       await useCases.transition(context(call), {
@@ -35,6 +43,7 @@ export function referralService(useCases: ReferralUseCases, verifier: TokenVerif
         expectedVersion: request.expectedVersion,
         command,
         ...(note ? { note } : {}),
+        ...(noteForSender ? { noteForSender } : {}),
       }),
     ),
   });
@@ -66,6 +75,7 @@ export function referralService(useCases: ReferralUseCases, verifier: TokenVerif
           request,
           { kind: 'decline', reason: request.reason, suggestedAgency: request.suggestedAgency },
           request.note,
+          request.noteForSender,
         ),
       recordContact: (request, call) => {
         // Required rather than defaulted to "now": a retry must carry the same request.
@@ -109,6 +119,18 @@ export function referralService(useCases: ReferralUseCases, verifier: TokenVerif
         });
         return { referrals: page.referrals.map(referralToWire), nextCursor: page.nextCursor };
       },
+      postMessage: async (request, call) => ({
+        message: messageToWire(
+          await useCases.postMessage(context(call), {
+            idempotencyKey: request.idempotencyKey,
+            referralId: request.referralId,
+            body: request.body,
+          }),
+        ),
+      }),
+      listMessages: async (request, call) => ({
+        messages: (await useCases.listMessages(context(call), request.referralId)).map(messageToWire),
+      }),
       timeline: async (request, call) => ({
         transitions: (await useCases.timeline(call.caller, request.referralId)).map(transitionToWire),
       }),

@@ -160,6 +160,14 @@ export interface ReferralChanged {
   assignedUser: string;
 }
 
+/** A message was posted on a referral (no content: ids only). */
+export interface MessagePosted {
+  referralId: string;
+  messageId: string;
+  authorAgency: string;
+  postedAt?: Date | undefined;
+}
+
 /** audit.v1.access: someone read (or tried to read) a subject's data. */
 export interface AccessRecorded {
   referralId: string;
@@ -170,9 +178,9 @@ export interface AccessRecorded {
   purpose: string;
   reason: string;
   /**
-   * What was read: empty for a referral (referral_id); "consent_receipt" (the receipt, with
-   * the name the person gave) or "consent_history" (consents with their capture notes),
-   * published by the consent service.
+   * What was read: empty for a referral (referral_id); "referral_messages" (its thread of
+   * messages); "consent_receipt" (the receipt, with the name the person gave) or
+   * "consent_history" (consents with their capture notes), published by the consent service.
    */
   record: string;
 }
@@ -225,14 +233,6 @@ export interface AdminAction {
    */
   oidcIssuer: string;
   oidcSubjectSha256: string;
-}
-
-/** A message was posted on a referral (no content: ids only). */
-export interface MessagePosted {
-  referralId: string;
-  messageId: string;
-  authorAgency: string;
-  postedAt?: Date | undefined;
 }
 
 function createBaseActor(): Actor {
@@ -2328,6 +2328,139 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
   },
 };
 
+function createBaseMessagePosted(): MessagePosted {
+  return { referralId: '', messageId: '', authorAgency: '', postedAt: undefined };
+}
+
+export const MessagePosted: MessageFns<MessagePosted> = {
+  encode(message: MessagePosted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.referralId !== '') {
+      writer.uint32(10).string(message.referralId);
+    }
+    if (message.messageId !== '') {
+      writer.uint32(18).string(message.messageId);
+    }
+    if (message.authorAgency !== '') {
+      writer.uint32(26).string(message.authorAgency);
+    }
+    if (message.postedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.postedAt), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MessagePosted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMessagePosted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.messageId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.authorAgency = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.postedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MessagePosted {
+    return {
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+          ? globalThis.String(object.referral_id)
+          : '',
+      messageId: isSet(object.messageId)
+        ? globalThis.String(object.messageId)
+        : isSet(object.message_id)
+          ? globalThis.String(object.message_id)
+          : '',
+      authorAgency: isSet(object.authorAgency)
+        ? globalThis.String(object.authorAgency)
+        : isSet(object.author_agency)
+          ? globalThis.String(object.author_agency)
+          : '',
+      postedAt: isSet(object.postedAt)
+        ? fromJsonTimestamp(object.postedAt)
+        : isSet(object.posted_at)
+          ? fromJsonTimestamp(object.posted_at)
+          : undefined,
+    };
+  },
+
+  toJSON(message: MessagePosted): unknown {
+    const obj: any = {};
+    if (message.referralId !== '') {
+      obj.referralId = message.referralId;
+    }
+    if (message.messageId !== '') {
+      obj.messageId = message.messageId;
+    }
+    if (message.authorAgency !== '') {
+      obj.authorAgency = message.authorAgency;
+    }
+    if (message.postedAt !== undefined) {
+      obj.postedAt = message.postedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MessagePosted>): MessagePosted {
+    return MessagePosted.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MessagePosted>): MessagePosted {
+    const message = createBaseMessagePosted();
+    message.referralId = object.referralId ?? '';
+    message.messageId = object.messageId ?? '';
+    message.authorAgency = object.authorAgency ?? '';
+    message.postedAt = object.postedAt ?? undefined;
+    return message;
+  },
+};
+
 function createBaseAccessRecorded(): AccessRecorded {
   return { referralId: '', outcome: '', categories: [], consentIds: [], purpose: '', reason: '', record: '' };
 }
@@ -2867,139 +3000,6 @@ export const AdminAction: MessageFns<AdminAction> = {
     message.sessionsEnded = object.sessionsEnded ?? 0;
     message.oidcIssuer = object.oidcIssuer ?? '';
     message.oidcSubjectSha256 = object.oidcSubjectSha256 ?? '';
-    return message;
-  },
-};
-
-function createBaseMessagePosted(): MessagePosted {
-  return { referralId: '', messageId: '', authorAgency: '', postedAt: undefined };
-}
-
-export const MessagePosted: MessageFns<MessagePosted> = {
-  encode(message: MessagePosted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.referralId !== '') {
-      writer.uint32(10).string(message.referralId);
-    }
-    if (message.messageId !== '') {
-      writer.uint32(18).string(message.messageId);
-    }
-    if (message.authorAgency !== '') {
-      writer.uint32(26).string(message.authorAgency);
-    }
-    if (message.postedAt !== undefined) {
-      Timestamp.encode(toTimestamp(message.postedAt), writer.uint32(34).fork()).join();
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): MessagePosted {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseMessagePosted();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.referralId = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.messageId = reader.string();
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.authorAgency = reader.string();
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.postedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): MessagePosted {
-    return {
-      referralId: isSet(object.referralId)
-        ? globalThis.String(object.referralId)
-        : isSet(object.referral_id)
-          ? globalThis.String(object.referral_id)
-          : '',
-      messageId: isSet(object.messageId)
-        ? globalThis.String(object.messageId)
-        : isSet(object.message_id)
-          ? globalThis.String(object.message_id)
-          : '',
-      authorAgency: isSet(object.authorAgency)
-        ? globalThis.String(object.authorAgency)
-        : isSet(object.author_agency)
-          ? globalThis.String(object.author_agency)
-          : '',
-      postedAt: isSet(object.postedAt)
-        ? fromJsonTimestamp(object.postedAt)
-        : isSet(object.posted_at)
-          ? fromJsonTimestamp(object.posted_at)
-          : undefined,
-    };
-  },
-
-  toJSON(message: MessagePosted): unknown {
-    const obj: any = {};
-    if (message.referralId !== '') {
-      obj.referralId = message.referralId;
-    }
-    if (message.messageId !== '') {
-      obj.messageId = message.messageId;
-    }
-    if (message.authorAgency !== '') {
-      obj.authorAgency = message.authorAgency;
-    }
-    if (message.postedAt !== undefined) {
-      obj.postedAt = message.postedAt.toISOString();
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<MessagePosted>): MessagePosted {
-    return MessagePosted.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<MessagePosted>): MessagePosted {
-    const message = createBaseMessagePosted();
-    message.referralId = object.referralId ?? '';
-    message.messageId = object.messageId ?? '';
-    message.authorAgency = object.authorAgency ?? '';
-    message.postedAt = object.postedAt ?? undefined;
     return message;
   },
 };

@@ -240,6 +240,11 @@ export interface DeclineRequest {
   note: string;
   suggestedAgency: string;
   expectedVersion: number;
+  /**
+   * Why, in words for the sending agency: posted as a message of the referral's thread (kind
+   * decline_reason), which the sender reads. `note` stays the declining agency's own.
+   */
+  noteForSender: string;
 }
 
 export interface RecordContactRequest {
@@ -314,7 +319,10 @@ export interface GetRequest {
 export interface GetResponse {
   referral?: Referral | undefined;
   packet: PacketSection[];
-  /** Notes the parties wrote on decline or close (the two parties only). */
+  /**
+   * The internal note written on decline or close: to the agency that wrote it only, under
+   * consent for the situation category. What the sender is told is in the messages.
+   */
   note: string;
 }
 
@@ -384,6 +392,42 @@ export interface TakeOverRequest {
 
 export interface TakeOverResponse {
   referral?: Referral | undefined;
+}
+
+/**
+ * One message of a referral's thread. The body is sealed under the person's key: once the person's
+ * data is erased, or the retention schedule has destroyed the referral's sealed data, it is gone
+ * (body empty, removed true) while who wrote when stays.
+ */
+export interface ReferralMessage {
+  id: string;
+  referralId: string;
+  authorAgency: string;
+  authorUser: string;
+  authorRole: string;
+  postedAt?: Date | undefined;
+  body: string;
+  /** message, or decline_reason (the reason for the sender given with a decline). */
+  kind: string;
+  removed: boolean;
+}
+
+export interface PostMessageRequest {
+  idempotencyKey: string;
+  referralId: string;
+  body: string;
+}
+
+export interface PostMessageResponse {
+  message?: ReferralMessage | undefined;
+}
+
+export interface ListMessagesRequest {
+  referralId: string;
+}
+
+export interface ListMessagesResponse {
+  messages: ReferralMessage[];
 }
 
 function createBasePacketSection(): PacketSection {
@@ -1617,7 +1661,15 @@ export const AcceptRequest: MessageFns<AcceptRequest> = {
 };
 
 function createBaseDeclineRequest(): DeclineRequest {
-  return { idempotencyKey: '', referralId: '', reason: '', note: '', suggestedAgency: '', expectedVersion: 0 };
+  return {
+    idempotencyKey: '',
+    referralId: '',
+    reason: '',
+    note: '',
+    suggestedAgency: '',
+    expectedVersion: 0,
+    noteForSender: '',
+  };
 }
 
 export const DeclineRequest: MessageFns<DeclineRequest> = {
@@ -1639,6 +1691,9 @@ export const DeclineRequest: MessageFns<DeclineRequest> = {
     }
     if (message.expectedVersion !== 0) {
       writer.uint32(48).int64(message.expectedVersion);
+    }
+    if (message.noteForSender !== '') {
+      writer.uint32(58).string(message.noteForSender);
     }
     return writer;
   },
@@ -1704,6 +1759,14 @@ export const DeclineRequest: MessageFns<DeclineRequest> = {
             message.expectedVersion = longToNumber(reader.int64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.noteForSender = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1740,6 +1803,11 @@ export const DeclineRequest: MessageFns<DeclineRequest> = {
         : isSet(object.expected_version)
           ? globalThis.Number(object.expected_version)
           : 0,
+      noteForSender: isSet(object.noteForSender)
+        ? globalThis.String(object.noteForSender)
+        : isSet(object.note_for_sender)
+          ? globalThis.String(object.note_for_sender)
+          : '',
     };
   },
 
@@ -1763,6 +1831,9 @@ export const DeclineRequest: MessageFns<DeclineRequest> = {
     if (message.expectedVersion !== 0) {
       obj.expectedVersion = Math.round(message.expectedVersion);
     }
+    if (message.noteForSender !== '') {
+      obj.noteForSender = message.noteForSender;
+    }
     return obj;
   },
 
@@ -1777,6 +1848,7 @@ export const DeclineRequest: MessageFns<DeclineRequest> = {
     message.note = object.note ?? '';
     message.suggestedAgency = object.suggestedAgency ?? '';
     message.expectedVersion = object.expectedVersion ?? 0;
+    message.noteForSender = object.noteForSender ?? '';
     return message;
   },
 };
@@ -4135,6 +4207,554 @@ export const TakeOverResponse: MessageFns<TakeOverResponse> = {
   },
 };
 
+function createBaseReferralMessage(): ReferralMessage {
+  return {
+    id: '',
+    referralId: '',
+    authorAgency: '',
+    authorUser: '',
+    authorRole: '',
+    postedAt: undefined,
+    body: '',
+    kind: '',
+    removed: false,
+  };
+}
+
+export const ReferralMessage: MessageFns<ReferralMessage> = {
+  encode(message: ReferralMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== '') {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.referralId !== '') {
+      writer.uint32(18).string(message.referralId);
+    }
+    if (message.authorAgency !== '') {
+      writer.uint32(26).string(message.authorAgency);
+    }
+    if (message.authorUser !== '') {
+      writer.uint32(34).string(message.authorUser);
+    }
+    if (message.authorRole !== '') {
+      writer.uint32(42).string(message.authorRole);
+    }
+    if (message.postedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.postedAt), writer.uint32(50).fork()).join();
+    }
+    if (message.body !== '') {
+      writer.uint32(58).string(message.body);
+    }
+    if (message.kind !== '') {
+      writer.uint32(66).string(message.kind);
+    }
+    if (message.removed !== false) {
+      writer.uint32(72).bool(message.removed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReferralMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReferralMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.authorAgency = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.authorUser = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.authorRole = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.postedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.body = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.removed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReferralMessage {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : '',
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+          ? globalThis.String(object.referral_id)
+          : '',
+      authorAgency: isSet(object.authorAgency)
+        ? globalThis.String(object.authorAgency)
+        : isSet(object.author_agency)
+          ? globalThis.String(object.author_agency)
+          : '',
+      authorUser: isSet(object.authorUser)
+        ? globalThis.String(object.authorUser)
+        : isSet(object.author_user)
+          ? globalThis.String(object.author_user)
+          : '',
+      authorRole: isSet(object.authorRole)
+        ? globalThis.String(object.authorRole)
+        : isSet(object.author_role)
+          ? globalThis.String(object.author_role)
+          : '',
+      postedAt: isSet(object.postedAt)
+        ? fromJsonTimestamp(object.postedAt)
+        : isSet(object.posted_at)
+          ? fromJsonTimestamp(object.posted_at)
+          : undefined,
+      body: isSet(object.body) ? globalThis.String(object.body) : '',
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : '',
+      removed: isSet(object.removed) ? globalThis.Boolean(object.removed) : false,
+    };
+  },
+
+  toJSON(message: ReferralMessage): unknown {
+    const obj: any = {};
+    if (message.id !== '') {
+      obj.id = message.id;
+    }
+    if (message.referralId !== '') {
+      obj.referralId = message.referralId;
+    }
+    if (message.authorAgency !== '') {
+      obj.authorAgency = message.authorAgency;
+    }
+    if (message.authorUser !== '') {
+      obj.authorUser = message.authorUser;
+    }
+    if (message.authorRole !== '') {
+      obj.authorRole = message.authorRole;
+    }
+    if (message.postedAt !== undefined) {
+      obj.postedAt = message.postedAt.toISOString();
+    }
+    if (message.body !== '') {
+      obj.body = message.body;
+    }
+    if (message.kind !== '') {
+      obj.kind = message.kind;
+    }
+    if (message.removed !== false) {
+      obj.removed = message.removed;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReferralMessage>): ReferralMessage {
+    return ReferralMessage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReferralMessage>): ReferralMessage {
+    const message = createBaseReferralMessage();
+    message.id = object.id ?? '';
+    message.referralId = object.referralId ?? '';
+    message.authorAgency = object.authorAgency ?? '';
+    message.authorUser = object.authorUser ?? '';
+    message.authorRole = object.authorRole ?? '';
+    message.postedAt = object.postedAt ?? undefined;
+    message.body = object.body ?? '';
+    message.kind = object.kind ?? '';
+    message.removed = object.removed ?? false;
+    return message;
+  },
+};
+
+function createBasePostMessageRequest(): PostMessageRequest {
+  return { idempotencyKey: '', referralId: '', body: '' };
+}
+
+export const PostMessageRequest: MessageFns<PostMessageRequest> = {
+  encode(message: PostMessageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.idempotencyKey !== '') {
+      writer.uint32(10).string(message.idempotencyKey);
+    }
+    if (message.referralId !== '') {
+      writer.uint32(18).string(message.referralId);
+    }
+    if (message.body !== '') {
+      writer.uint32(26).string(message.body);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PostMessageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePostMessageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.body = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PostMessageRequest {
+    return {
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+          ? globalThis.String(object.idempotency_key)
+          : '',
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+          ? globalThis.String(object.referral_id)
+          : '',
+      body: isSet(object.body) ? globalThis.String(object.body) : '',
+    };
+  },
+
+  toJSON(message: PostMessageRequest): unknown {
+    const obj: any = {};
+    if (message.idempotencyKey !== '') {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.referralId !== '') {
+      obj.referralId = message.referralId;
+    }
+    if (message.body !== '') {
+      obj.body = message.body;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PostMessageRequest>): PostMessageRequest {
+    return PostMessageRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PostMessageRequest>): PostMessageRequest {
+    const message = createBasePostMessageRequest();
+    message.idempotencyKey = object.idempotencyKey ?? '';
+    message.referralId = object.referralId ?? '';
+    message.body = object.body ?? '';
+    return message;
+  },
+};
+
+function createBasePostMessageResponse(): PostMessageResponse {
+  return { message: undefined };
+}
+
+export const PostMessageResponse: MessageFns<PostMessageResponse> = {
+  encode(message: PostMessageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.message !== undefined) {
+      ReferralMessage.encode(message.message, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PostMessageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePostMessageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.message = ReferralMessage.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PostMessageResponse {
+    return { message: isSet(object.message) ? ReferralMessage.fromJSON(object.message) : undefined };
+  },
+
+  toJSON(message: PostMessageResponse): unknown {
+    const obj: any = {};
+    if (message.message !== undefined) {
+      obj.message = ReferralMessage.toJSON(message.message);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PostMessageResponse>): PostMessageResponse {
+    return PostMessageResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PostMessageResponse>): PostMessageResponse {
+    const message = createBasePostMessageResponse();
+    message.message =
+      object.message !== undefined && object.message !== null ? ReferralMessage.fromPartial(object.message) : undefined;
+    return message;
+  },
+};
+
+function createBaseListMessagesRequest(): ListMessagesRequest {
+  return { referralId: '' };
+}
+
+export const ListMessagesRequest: MessageFns<ListMessagesRequest> = {
+  encode(message: ListMessagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.referralId !== '') {
+      writer.uint32(10).string(message.referralId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMessagesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMessagesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListMessagesRequest {
+    return {
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+          ? globalThis.String(object.referral_id)
+          : '',
+    };
+  },
+
+  toJSON(message: ListMessagesRequest): unknown {
+    const obj: any = {};
+    if (message.referralId !== '') {
+      obj.referralId = message.referralId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListMessagesRequest>): ListMessagesRequest {
+    return ListMessagesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListMessagesRequest>): ListMessagesRequest {
+    const message = createBaseListMessagesRequest();
+    message.referralId = object.referralId ?? '';
+    return message;
+  },
+};
+
+function createBaseListMessagesResponse(): ListMessagesResponse {
+  return { messages: [] };
+}
+
+export const ListMessagesResponse: MessageFns<ListMessagesResponse> = {
+  encode(message: ListMessagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      ReferralMessage.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMessagesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMessagesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(ReferralMessage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListMessagesResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => ReferralMessage.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListMessagesResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => ReferralMessage.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListMessagesResponse>): ListMessagesResponse {
+    return ListMessagesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListMessagesResponse>): ListMessagesResponse {
+    const message = createBaseListMessagesResponse();
+    message.messages = object.messages?.map((e) => ReferralMessage.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * The hand-off of a person from one agency to another. Every call needs a caller token;
  * every command carries an idempotency key (a retry returns the first result).
@@ -4282,6 +4902,30 @@ export const ReferralServiceService = {
     responseSerialize: (value: TakeOverResponse): Buffer => Buffer.from(TakeOverResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TakeOverResponse => TakeOverResponse.decode(value),
   },
+  /**
+   * A message to the other party of a referral (the sending and the receiving agency), sealed
+   * under the person's key like the packet; publishes referral.v1.<from>.<to>.message_posted (ids only).
+   */
+  postMessage: {
+    path: '/passage.referrals.v1.ReferralService/PostMessage' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PostMessageRequest): Buffer => Buffer.from(PostMessageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PostMessageRequest => PostMessageRequest.decode(value),
+    responseSerialize: (value: PostMessageResponse): Buffer => Buffer.from(PostMessageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PostMessageResponse => PostMessageResponse.decode(value),
+  },
+  /** The referral's messages, oldest first, to its parties only; every read is audited. */
+  listMessages: {
+    path: '/passage.referrals.v1.ReferralService/ListMessages' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListMessagesRequest): Buffer => Buffer.from(ListMessagesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListMessagesRequest => ListMessagesRequest.decode(value),
+    responseSerialize: (value: ListMessagesResponse): Buffer =>
+      Buffer.from(ListMessagesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListMessagesResponse => ListMessagesResponse.decode(value),
+  },
 } as const;
 
 export interface ReferralServiceServer extends UntypedServiceImplementation {
@@ -4312,6 +4956,13 @@ export interface ReferralServiceServer extends UntypedServiceImplementation {
    * referral.v1.<from>.<to>.taken_over.
    */
   takeOver: handleUnaryCall<TakeOverRequest, TakeOverResponse>;
+  /**
+   * A message to the other party of a referral (the sending and the receiving agency), sealed
+   * under the person's key like the packet; publishes referral.v1.<from>.<to>.message_posted (ids only).
+   */
+  postMessage: handleUnaryCall<PostMessageRequest, PostMessageResponse>;
+  /** The referral's messages, oldest first, to its parties only; every read is audited. */
+  listMessages: handleUnaryCall<ListMessagesRequest, ListMessagesResponse>;
 }
 
 export interface ReferralServiceClient extends Client {
@@ -4531,6 +5182,41 @@ export interface ReferralServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TakeOverResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A message to the other party of a referral (the sending and the receiving agency), sealed
+   * under the person's key like the packet; publishes referral.v1.<from>.<to>.message_posted (ids only).
+   */
+  postMessage(
+    request: PostMessageRequest,
+    callback: (error: ServiceError | null, response: PostMessageResponse) => void,
+  ): ClientUnaryCall;
+  postMessage(
+    request: PostMessageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PostMessageResponse) => void,
+  ): ClientUnaryCall;
+  postMessage(
+    request: PostMessageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PostMessageResponse) => void,
+  ): ClientUnaryCall;
+  /** The referral's messages, oldest first, to its parties only; every read is audited. */
+  listMessages(
+    request: ListMessagesRequest,
+    callback: (error: ServiceError | null, response: ListMessagesResponse) => void,
+  ): ClientUnaryCall;
+  listMessages(
+    request: ListMessagesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListMessagesResponse) => void,
+  ): ClientUnaryCall;
+  listMessages(
+    request: ListMessagesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListMessagesResponse) => void,
   ): ClientUnaryCall;
 }
 
