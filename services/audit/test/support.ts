@@ -175,6 +175,7 @@ export function referralEvents(story: ReferralStory, topology: Topology): { subj
         payload: {
           $case: 'referralChanged',
           value: {
+            assignedUser: '',
             referralId: id,
             state,
             version: i + 1,

@@ -419,6 +419,12 @@ export interface Timer {
 
 export type ChangePasswordResponse = Record<string, never>;
 
+export interface Colleague {
+  readonly userId: string;
+  readonly displayName: string;
+  readonly roles: readonly string[];
+}
+
 export interface CompletePasswordLinkResponse {
   /** Who may now sign in with the new password. */
   readonly userId: string;
@@ -491,6 +497,10 @@ export interface LinkOidcSubjectResponse {
   readonly person?: Person;
 }
 
+export interface ListColleaguesResponse {
+  readonly colleagues: readonly Colleague[];
+}
+
 export interface ListPeopleResponse {
   readonly people: readonly Person[];
   readonly nextCursor: string;
@@ -551,6 +561,17 @@ export interface AcceptResponse {
 
 export interface AcknowledgeResponse {
   readonly referral?: Referral;
+}
+
+export interface AssignResponse {
+  readonly referral?: Referral;
+}
+
+export interface CaseloadResponse {
+  /** Workers with at least one open referral, most loaded first. */
+  readonly workloads: readonly Workload[];
+  /** Open referrals nobody is assigned to. */
+  readonly unassigned: number;
 }
 
 export interface CloseReferralResponse {
@@ -619,10 +640,20 @@ export interface Referral {
   readonly suggestedAgency: string;
   readonly contactMethod: string;
   readonly escalated: boolean;
+  /** The short reference people read out and search by ("R-7K3M-Q9"): unique, given at sending. */
+  readonly reference: string;
+  /** The worker of the receiving agency the referral is assigned to (a user id); empty when unassigned. */
+  readonly assignedUser: string;
+  readonly assignedAt?: string;
 }
 
 export interface ResendResponse {
   readonly referral?: Referral;
+}
+
+export interface SearchResponse {
+  readonly referrals: readonly Referral[];
+  readonly nextCursor: string;
 }
 
 export interface SendResponse {
@@ -642,10 +673,22 @@ export interface Transition {
   readonly actorRole: string;
   readonly at?: string;
   readonly reason: string;
+  /** On an "assigned" transition: the worker it was assigned to (a user id). */
+  readonly assignedUser: string;
 }
 
 export interface WithdrawResponse {
   readonly referral?: Referral;
+}
+
+/** One worker's open referrals. */
+export interface Workload {
+  readonly userId: string;
+  readonly open: number;
+  /** Of them, waiting for acknowledgement or acceptance. */
+  readonly needsAction: number;
+  readonly urgent: number;
+  readonly escalated: number;
 }
 
 export interface AccessLogRequest {
@@ -917,6 +960,8 @@ export interface LinkOidcSubjectRequest {
   readonly subject: OidcSubjectInput;
 }
 
+export type ListColleaguesRequest = Record<string, never>;
+
 export interface ListPeopleRequest {
   /** Only this agency's people; a supervisor sees only their own agency's. */
   readonly agencyId?: string;
@@ -970,6 +1015,18 @@ export interface AcknowledgeRequest {
   readonly expectedVersion?: string;
 }
 
+export interface AssignRequest {
+  readonly referralId: string;
+  /** The worker's user id; the caller's own to claim; empty to unassign. */
+  readonly assignedUser?: string;
+  readonly expectedVersion?: string;
+}
+
+export interface CaseloadRequest {
+  /** Defaults to the caller's agency; another agency needs the auditor or admin role. */
+  readonly agency?: string;
+}
+
 export interface CloseReferralRequest {
   readonly referralId: string;
   /** services_provided, referred_elsewhere, client_declined, unable_to_contact, safety_concern, other */
@@ -1000,6 +1057,8 @@ export interface ListInboxRequest {
   /** From a previous response; empty for the first page. */
   readonly cursor?: string;
   readonly pageSize?: number;
+  /** "me": assigned to the caller; "none": unassigned; a user id: assigned to that worker; empty: all. */
+  readonly assignedTo?: string;
 }
 
 export interface ListOutboxRequest {
@@ -1033,6 +1092,25 @@ export interface ResendRequest {
   readonly toAgency: string;
   /** Empty: the declined referral's packet is sent again. */
   readonly packet?: readonly PacketSectionInput[];
+}
+
+export interface SearchRequest {
+  /** Defaults to the caller's agency; another agency needs the auditor or admin role. */
+  readonly agency?: string;
+  /** The referral's short reference ("R-7K3M-Q9"; case, dashes and spaces do not matter). */
+  readonly reference?: string;
+  /** The reference on the consent receipt the person holds (8 letters and digits). */
+  readonly receiptReference?: string;
+  readonly states?: readonly State[];
+  /** Sent at or after this time. */
+  readonly sentFrom?: string;
+  /** Sent before this time. */
+  readonly sentTo?: string;
+  /** "me", "none" (unassigned), a user id, or empty for all. */
+  readonly assignedTo?: string;
+  /** From a previous response; empty for the first page. */
+  readonly cursor?: string;
+  readonly pageSize?: number;
 }
 
 export interface SendRequest {
@@ -1212,6 +1290,10 @@ export const identity = {
   completePasswordLink(request: CompletePasswordLinkRequest): Promise<CompletePasswordLinkResponse> {
     return send('POST', `/api/password-links/complete`, request, []);
   },
+  /** GET /api/colleagues: The enabled people of the caller's own agency, names and roles only: who a referral can be assigned to and who did what on its timeline. Any signed-in worker. */
+  listColleagues(request: ListColleaguesRequest): Read<ListColleaguesResponse> {
+    return read(`/api/colleagues`, request, []);
+  },
 };
 
 export const referrals = {
@@ -1268,5 +1350,17 @@ export const referrals = {
   /** GET /api/referrals/{referral_id}/timeline: Timeline */
   timeline(request: TimelineRequest): Read<TimelineResponse> {
     return read(`/api/referrals/${seg(request.referralId)}/timeline`, request, ['referralId']);
+  },
+  /** GET /api/referrals/search: Referrals the agency sent or received, found by the referral's short reference, the reference on the consent receipt behind it, state, sending date or assignee; "needs your action" first, then newest. Another agency needs the auditor or admin role. */
+  search(request: SearchRequest): Read<SearchResponse> {
+    return read(`/api/referrals/search`, request, []);
+  },
+  /** POST /api/referrals/{referral_id}/assign: Claim (assign to yourself: any worker of the receiving agency), assign or reassign to another worker of that agency, or unassign (a supervisor; the assignee may unassign themselves). Assigning to the current assignee changes nothing. */
+  assign(request: AssignRequest, idempotencyKey?: string): Promise<AssignResponse> {
+    return send('POST', `/api/referrals/${seg(request.referralId)}/assign`, request, ['referralId'], idempotencyKey);
+  },
+  /** GET /api/caseload: Open referrals per worker of an agency (received, not closed, declined or withdrawn). Supervisors see their own agency's; auditors and admins any agency's. */
+  caseload(request: CaseloadRequest): Read<CaseloadResponse> {
+    return read(`/api/caseload`, request, []);
   },
 };

@@ -33,6 +33,8 @@ function referral(state: State): Referral {
     suggestedAgency: '',
     contactMethod: '',
     escalated: false,
+    reference: 'R-0000-01',
+    assignedUser: '',
   };
 }
 

@@ -58,6 +58,11 @@ export interface Referral {
   readonly suggestedAgency: string;
   readonly contactMethod: string;
   readonly escalated: boolean;
+  /** The short reference people read out and search by ("R-7K3M-Q9", reference.ts); given at sending. */
+  readonly reference: string;
+  /** The worker of the receiving agency who has the referral (a user id); '' when nobody has. */
+  readonly assignedUser: string;
+  readonly assignedAt?: Date | undefined;
 }
 
 export interface Transition {
@@ -67,7 +72,18 @@ export interface Transition {
   readonly actor: Actor;
   readonly at: Date;
   readonly reason: string;
+  /** On "assigned": the worker it was assigned to; on "unassigned": the worker it was taken from. */
+  readonly assignedUser?: string | undefined;
 }
 
 export type ReferralEvent =
-  'sent' | 'acknowledged' | 'accepted' | 'declined' | 'contact_recorded' | 'closed' | 'withdrawn' | 'escalated';
+  | 'sent'
+  | 'acknowledged'
+  | 'accepted'
+  | 'declined'
+  | 'contact_recorded'
+  | 'closed'
+  | 'withdrawn'
+  | 'escalated'
+  | 'assigned'
+  | 'unassigned';

@@ -85,6 +85,7 @@ export function referralChangedEvent(
         suggestedAgency: referral.suggestedAgency,
         previousReferralId: referral.previousReferralId,
         needs: [...referral.needs],
+        assignedUser: referral.assignedUser ?? '',
       },
     },
   });

@@ -50,6 +50,10 @@ export function referralToWire(r: Referral): pb.Referral {
     suggestedAgency: r.suggestedAgency,
     contactMethod: r.contactMethod,
     escalated: r.escalated,
+    // A result kept under an idempotency key before references existed has none.
+    reference: r.reference ?? '',
+    assignedUser: r.assignedUser ?? '',
+    assignedAt: r.assignedAt,
   };
 }
 
@@ -67,5 +71,6 @@ export function transitionToWire(t: Transition): pb.Transition {
     actorRole: t.actor.role,
     at: t.at,
     reason: t.reason,
+    assignedUser: t.assignedUser ?? '',
   };
 }

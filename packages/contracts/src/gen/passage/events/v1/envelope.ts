@@ -152,6 +152,8 @@ export interface ReferralChanged {
   suggestedAgency: string;
   previousReferralId: string;
   needs: string[];
+  /** The worker the referral is assigned to (a user id); empty when unassigned. */
+  assignedUser: string;
 }
 
 /** audit.v1.access: someone read (or tried to read) a subject's data. */
@@ -1866,6 +1868,7 @@ function createBaseReferralChanged(): ReferralChanged {
     suggestedAgency: '',
     previousReferralId: '',
     needs: [],
+    assignedUser: '',
   };
 }
 
@@ -1918,6 +1921,9 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
     }
     for (const v of message.needs) {
       writer.uint32(130).string(v!);
+    }
+    if (message.assignedUser !== '') {
+      writer.uint32(154).string(message.assignedUser);
     }
     return writer;
   },
@@ -2063,6 +2069,14 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
             message.needs.push(reader.string());
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.assignedUser = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2141,6 +2155,11 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
           ? globalThis.String(object.previous_referral_id)
           : '',
       needs: globalThis.Array.isArray(object?.needs) ? object.needs.map((e: any) => globalThis.String(e)) : [],
+      assignedUser: isSet(object.assignedUser)
+        ? globalThis.String(object.assignedUser)
+        : isSet(object.assigned_user)
+          ? globalThis.String(object.assigned_user)
+          : '',
     };
   },
 
@@ -2194,6 +2213,9 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
     if (message.needs?.length) {
       obj.needs = message.needs;
     }
+    if (message.assignedUser !== '') {
+      obj.assignedUser = message.assignedUser;
+    }
     return obj;
   },
 
@@ -2218,6 +2240,7 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
     message.suggestedAgency = object.suggestedAgency ?? '';
     message.previousReferralId = object.previousReferralId ?? '';
     message.needs = object.needs?.map((e) => e) || [];
+    message.assignedUser = object.assignedUser ?? '';
     return message;
   },
 };
