@@ -36,7 +36,7 @@ const referralPlaceholders = [
   '?::bigint', // reference_no
   '?', // assigned_user
   '?::timestamptz', // assigned_at
-  '?::text[]', // receipt_refs (not one of referralColumns)
+  'array(select jsonb_array_elements_text(?::jsonb))', // receipt_refs (not one of referralColumns)
 ].join(', ');
 
 /**
@@ -98,7 +98,7 @@ export class SqlSendRecorder implements SendRecorder {
           idempotency.requestHash,
           JSON.stringify(referral),
           ...referralValues(referral),
-          receiptRefsOf(referral),
+          JSON.stringify(receiptRefsOf(referral)),
           ...packet.flatMap((section) => [section.category, section.sealed]),
           ...transitionValues(transition),
           ...event.params,
