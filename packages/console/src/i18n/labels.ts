@@ -68,7 +68,16 @@ interface Labels {
   readonly withdrawReason: Table<(typeof withdrawReasons)[number]>;
   readonly contactMethod: Table<(typeof contactMethods)[number]>;
   readonly event: Table<
-    'sent' | 'acknowledged' | 'accepted' | 'declined' | 'contact_recorded' | 'closed' | 'withdrawn' | 'escalated'
+    | 'sent'
+    | 'acknowledged'
+    | 'accepted'
+    | 'declined'
+    | 'contact_recorded'
+    | 'closed'
+    | 'withdrawn'
+    | 'escalated'
+    | 'assigned'
+    | 'unassigned'
   >;
   readonly role: Table<
     'officer' | 'crisis_counsellor' | 'intake_worker' | 'supervisor' | 'auditor' | 'admin' | 'system'
@@ -204,6 +213,8 @@ const en: Labels = {
     closed: 'Closed',
     withdrawn: 'Withdrawn',
     escalated: 'Escalated',
+    assigned: 'Assigned',
+    unassigned: 'Unassigned',
   },
   role: {
     officer: 'Officer',
@@ -393,6 +404,8 @@ const fr: Labels = {
     closed: 'Fermée',
     withdrawn: 'Retirée',
     escalated: 'Escaladée',
+    assigned: 'Attribuée',
+    unassigned: 'Attribution retirée',
   },
   role: {
     officer: 'Agent·e',
