@@ -74,7 +74,11 @@ describe('short references and search', () => {
     }
     expect(a.referral.reference).not.toBe(b.referral.reference);
 
-    const got = await callUnary(client.get.bind(client), { referralId: a.referral.id, purpose: '' }, as('london-intake'));
+    const got = await callUnary(
+      client.get.bind(client),
+      { referralId: a.referral.id, purpose: '' },
+      as('london-intake'),
+    );
     expect(got.referral!.reference).toBe(a.referral.reference);
 
     // Typed from paper: lower case, spaces.
@@ -328,11 +332,7 @@ describe('paging', () => {
     expect(declinedUnresent.length).toBe(50 - resent.size);
 
     const outbox = await all((cursor) =>
-      callUnary(
-        client.listOutbox.bind(client),
-        pb.ListOutboxRequest.fromPartial({ cursor, pageSize: 20 }),
-        as(caller),
-      ),
+      callUnary(client.listOutbox.bind(client), pb.ListOutboxRequest.fromPartial({ cursor, pageSize: 20 }), as(caller)),
     );
     expect(outbox.length).toBe(sentCount);
     const outboxRanks = expectOrder(outbox);

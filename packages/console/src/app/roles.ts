@@ -3,15 +3,7 @@ import type { User } from '../api/edge.ts';
 // Which screens a person sees follows from their roles; the gateway and the services
 // enforce the same and more (agency isolation, consent), so this only keeps menus honest.
 
-export type Screen =
-  | 'handoff'
-  | 'inbox'
-  | 'outbox'
-  | 'search'
-  | 'escalations'
-  | 'oversight'
-  | 'people'
-  | 'directory';
+export type Screen = 'handoff' | 'inbox' | 'outbox' | 'search' | 'escalations' | 'oversight' | 'people' | 'directory';
 
 const screensFor: Readonly<Record<string, readonly Screen[]>> = {
   officer: ['handoff', 'outbox', 'search', 'escalations'],

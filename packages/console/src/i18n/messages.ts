@@ -441,8 +441,7 @@ const en = {
   'lists.open': 'Open',
   'lists.needsAction': 'Waiting for a reply',
   'lists.searchTitle': 'Find a referral',
-  'lists.searchIntro':
-    'Referrals your agency sent or received. Those waiting for you come first, then the newest.',
+  'lists.searchIntro': 'Referrals your agency sent or received. Those waiting for you come first, then the newest.',
   'lists.reference': 'Referral reference',
   'lists.referenceHint': 'As on the referral, for example R-7K3M-Q9.',
   'lists.receiptReference': 'Consent receipt reference',

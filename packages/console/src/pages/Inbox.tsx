@@ -82,9 +82,7 @@ export function Inbox(): ReactNode {
       </div>
       {inbox.error && <ErrorNotice error={inbox.error} onRetry={inbox.reload} />}
       {!inbox.referrals && inbox.loading && <Loading />}
-      {inbox.referrals && list.length === 0 && (
-        <p>{tab === 'mine' ? t('lists.mineEmpty') : t('inbox.empty')}</p>
-      )}
+      {inbox.referrals && list.length === 0 && <p>{tab === 'mine' ? t('lists.mineEmpty') : t('inbox.empty')}</p>}
       {inbox.referrals && (
         <ReferralList
           referrals={list}

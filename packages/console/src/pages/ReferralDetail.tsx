@@ -448,15 +448,16 @@ function Assignment(props: {
   return (
     <div className="card assignment">
       <h2>{t('lists.assignment')}</h2>
-      <p>
-        {current
-          ? pair(t('lists.assignedTo'), props.nameOf(current) ?? current)
-          : t('lists.unassigned')}
-      </p>
+      <p>{current ? pair(t('lists.assignedTo'), props.nameOf(current) ?? current) : t('lists.unassigned')}</p>
       {open && (
         <div className="actions">
           {!current && (
-            <button type="button" className="primary" disabled={busy || props.refreshing} onClick={() => assign(user.userId)}>
+            <button
+              type="button"
+              className="primary"
+              disabled={busy || props.refreshing}
+              onClick={() => assign(user.userId)}
+            >
               {t('lists.claim')}
             </button>
           )}

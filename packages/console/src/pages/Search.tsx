@@ -89,7 +89,10 @@ export function Search(): ReactNode {
             label={t('lists.state')}
             value={form.state}
             onChange={(state) => set({ state })}
-            options={[{ value: '', label: t('lists.anyState') }, ...states.map((s) => ({ value: s, label: l.state[s] }))]}
+            options={[
+              { value: '', label: t('lists.anyState') },
+              ...states.map((s) => ({ value: s, label: l.state[s] })),
+            ]}
           />
           <div className="row">
             <TextField label={t('lists.sentFrom')} type="date" value={form.from} onChange={(from) => set({ from })} />

@@ -26,12 +26,9 @@ export function ReferralList(props: {
   return (
     <ul className="referrals">
       {props.referrals.map((referral) => {
-        const received =
-          props.side === 'inbox' || (props.side === 'search' && referral.toAgency === props.agencyId);
+        const received = props.side === 'inbox' || (props.side === 'search' && referral.toAgency === props.agencyId);
         const other = received ? referral.fromAgency : referral.toAgency;
-        const assignee = referral.assignedUser
-          ? (props.nameOf?.(referral.assignedUser) ?? referral.assignedUser)
-          : '';
+        const assignee = referral.assignedUser ? (props.nameOf?.(referral.assignedUser) ?? referral.assignedUser) : '';
         return (
           <li key={referral.id} className={referral.priority === 'PRIORITY_URGENT' ? 'referral urgent' : 'referral'}>
             <div className="referral-head">
@@ -49,9 +46,7 @@ export function ReferralList(props: {
             <p>{pair(t('col.needs'), (referral.needs ?? []).map((n) => label(l.need, n)).join(', '))}</p>
             <p className="muted">{pair(t('col.sent'), dateTime(referral.sentAt, language))}</p>
             {received && (
-              <p className="assignee">
-                {assignee ? pair(t('lists.assignedTo'), assignee) : t('lists.unassigned')}
-              </p>
+              <p className="assignee">{assignee ? pair(t('lists.assignedTo'), assignee) : t('lists.unassigned')}</p>
             )}
             {props.side === 'inbox' && (
               <p>

@@ -222,7 +222,11 @@ export function assign(
   if (assignee && !userIdPattern.test(assignee)) {
     return {
       ok: false,
-      error: { code: 'invalid_argument', field: 'assigned_user', message: 'a user id such as "london-intake", or empty' },
+      error: {
+        code: 'invalid_argument',
+        field: 'assigned_user',
+        message: 'a user id such as "london-intake", or empty',
+      },
     };
   }
   if (!openStates.has(referral.state)) {
@@ -237,7 +241,8 @@ export function assign(
   if (assignee === referral.assignedUser) return { ok: true, changed: false, referral };
   const current = referral.assignedUser;
   if (assignee === '') {
-    if (!supervisor && current !== actor.userId) return deny("only a supervisor may unassign another worker's referral");
+    if (!supervisor && current !== actor.userId)
+      return deny("only a supervisor may unassign another worker's referral");
   } else if (assignee === actor.userId) {
     if (current && !supervisor) {
       return {

@@ -146,7 +146,8 @@ describe('needs your action first', () => {
         for (let i = 1; i < sorted.length; i++) {
           const [a, b] = [sorted[i - 1]!, sorted[i]!];
           expect(a.rank).toBeLessThanOrEqual(b.rank);
-          if (a.rank === b.rank) expect(a.referral.sentAt.getTime()).toBeGreaterThanOrEqual(b.referral.sentAt.getTime());
+          if (a.rank === b.rank)
+            expect(a.referral.sentAt.getTime()).toBeGreaterThanOrEqual(b.referral.sentAt.getTime());
         }
       }),
     );
@@ -168,7 +169,12 @@ describe('assignment', () => {
     const outcome = assign(open, intake.userId, intake, false, t0);
     expect(outcome).toMatchObject({ ok: true, changed: true });
     if (!outcome.ok || !outcome.changed) return;
-    expect(outcome.referral).toMatchObject({ assignedUser: 'london-intake', assignedAt: t0, version: 2, state: 'sent' });
+    expect(outcome.referral).toMatchObject({
+      assignedUser: 'london-intake',
+      assignedAt: t0,
+      version: 2,
+      state: 'sent',
+    });
     expect(outcome.transition).toMatchObject({
       event: 'assigned',
       from: 'sent',
