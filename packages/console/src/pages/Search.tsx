@@ -118,7 +118,11 @@ export function Search(): ReactNode {
       {query && !results.referrals && results.loading && <Loading />}
       <div role="status" aria-live="polite">
         {query && results.referrals && (
-          <p>{found.length === 0 ? t('lists.noResults') : t('lists.results', { n: found.length })}</p>
+          <p>
+            {found.length === 0
+              ? t('lists.noResults')
+              : t('lists.results', { n: results.hasMore ? `${found.length}+` : found.length })}
+          </p>
         )}
       </div>
       {query && results.referrals && (
