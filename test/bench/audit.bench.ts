@@ -84,6 +84,7 @@ const report = (measure: string, value: string) => {
           payload: {
             $case: 'referralChanged',
             value: {
+              assignedUser: '',
               referralId,
               state: 'sent',
               version: 1,
@@ -95,7 +96,6 @@ const report = (measure: string, value: string) => {
               suggestedAgency: '',
               previousReferralId: '',
               needs: ['counselling'],
-              assignedUser: '',
             },
           },
         });

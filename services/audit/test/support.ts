@@ -175,6 +175,7 @@ export function referralEvents(story: ReferralStory, topology: Topology): { subj
         payload: {
           $case: 'referralChanged',
           value: {
+            assignedUser: '',
             referralId: id,
             state,
             version: i + 1,
@@ -192,7 +193,6 @@ export function referralEvents(story: ReferralStory, topology: Topology): { subj
             suggestedAgency: '',
             previousReferralId: '',
             needs: [...(story.needs ?? ['counselling'])],
-            assignedUser: '',
           },
         },
       }),

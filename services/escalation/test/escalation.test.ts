@@ -154,6 +154,7 @@ describe('SLA escalation', () => {
         payload: {
           $case: 'referralChanged',
           value: {
+            assignedUser: '',
             referralId,
             state: 'sent',
             version: 1,
@@ -165,7 +166,6 @@ describe('SLA escalation', () => {
             suggestedAgency: '',
             previousReferralId: '',
             needs: [],
-            assignedUser: '',
           },
         },
       });

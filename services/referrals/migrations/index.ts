@@ -5,6 +5,7 @@ import type { ServiceDatabases } from '@passage/platform';
 import { Migration20261128200000Referrals } from './Migration20261128200000Referrals.ts';
 import { Migration20261201000000PacketRetention } from './Migration20261201000000PacketRetention.ts';
 import { Migration20261202020000TakeOver } from './Migration20261202020000TakeOver.ts';
+import { Migration20261202030000ListsAndAssignment } from './Migration20261202030000ListsAndAssignment.ts';
 import { Migration20261202040000Messages } from './Migration20261202040000Messages.ts';
 
 /** Every migration of the referrals schema, in order. Add new ones at the end. */
@@ -12,6 +13,7 @@ export const referralMigrations: MigrationObject[] = [
   { name: 'Migration20261128200000Referrals', class: Migration20261128200000Referrals },
   { name: 'Migration20261201000000PacketRetention', class: Migration20261201000000PacketRetention },
   { name: 'Migration20261202020000TakeOver', class: Migration20261202020000TakeOver },
+  { name: 'Migration20261202030000ListsAndAssignment', class: Migration20261202030000ListsAndAssignment },
   { name: 'Migration20261202040000Messages', class: Migration20261202040000Messages },
 ];
 

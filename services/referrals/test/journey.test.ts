@@ -84,7 +84,7 @@ describe('the hand-off journey', () => {
 
     const inbox = await callUnary(
       client.listInbox.bind(client),
-      { agency: '', states: [pb.State.STATE_SENT], cursor: '', pageSize: 20 },
+      { agency: '', states: [pb.State.STATE_SENT], cursor: '', pageSize: 20, assignedTo: '' },
       n.as('london-intake'),
     );
     expect(inbox.referrals.map((r) => r.id)).toContain(sent.id);

@@ -158,7 +158,7 @@ describe('the crisis line takes over an escalated referral', () => {
     ] as const) {
       const inbox = await callUnary(
         client.listInbox.bind(client),
-        { agency, states: [], cursor: '', pageSize: 200 },
+        { agency, states: [], cursor: '', pageSize: 200, assignedTo: '' },
         n.as(user),
       );
       expect(inbox.referrals).not.toHaveLength(0);

@@ -419,6 +419,12 @@ export interface Timer {
 
 export type ChangePasswordResponse = Record<string, never>;
 
+export interface Colleague {
+  readonly userId: string;
+  readonly displayName: string;
+  readonly roles: readonly string[];
+}
+
 export interface CompletePasswordLinkResponse {
   /** Who may now sign in with the new password. */
   readonly userId: string;
@@ -497,6 +503,10 @@ export interface IssuedCredential {
 
 export interface LinkOidcSubjectResponse {
   readonly person?: Person;
+}
+
+export interface ListColleaguesResponse {
+  readonly colleagues: readonly Colleague[];
 }
 
 export interface ListNotificationsResponse {
@@ -588,6 +598,17 @@ export interface AcknowledgeResponse {
   readonly referral?: Referral;
 }
 
+export interface AssignResponse {
+  readonly referral?: Referral;
+}
+
+export interface CaseloadResponse {
+  /** Workers with at least one open referral, most loaded first. */
+  readonly workloads: readonly Workload[];
+  /** Open referrals nobody is assigned to. */
+  readonly unassigned: number;
+}
+
 export interface CloseReferralResponse {
   readonly referral?: Referral;
 }
@@ -665,6 +686,11 @@ export interface Referral {
   /** The crisis line that took the escalated referral over (an agency id), acting as its recipient since; empty when none did. to_agency stays the original recipient. */
   readonly takenOverBy: string;
   readonly takenOverAt?: string;
+  /** The short reference people read out and search by ("R-7K3M-Q9"): unique, given at sending. */
+  readonly reference: string;
+  /** The worker of the receiving agency the referral is assigned to (a user id); empty when unassigned. */
+  readonly assignedUser: string;
+  readonly assignedAt?: string;
 }
 
 /** One message of a referral's thread. The body is sealed under the person's key: once the person's data is erased, or the retention schedule has destroyed the referral's sealed data, it is gone (body empty, removed true) while who wrote when stays. */
@@ -683,6 +709,11 @@ export interface ReferralMessage {
 
 export interface ResendResponse {
   readonly referral?: Referral;
+}
+
+export interface SearchResponse {
+  readonly referrals: readonly Referral[];
+  readonly nextCursor: string;
 }
 
 export interface SendResponse {
@@ -706,10 +737,22 @@ export interface Transition {
   readonly actorRole: string;
   readonly at?: string;
   readonly reason: string;
+  /** On an "assigned" transition: the worker it was assigned to (a user id). */
+  readonly assignedUser: string;
 }
 
 export interface WithdrawResponse {
   readonly referral?: Referral;
+}
+
+/** One worker's open referrals. */
+export interface Workload {
+  readonly userId: string;
+  readonly open: number;
+  /** Of them, waiting for acknowledgement or acceptance. */
+  readonly needsAction: number;
+  readonly urgent: number;
+  readonly escalated: number;
 }
 
 export interface AccessLogRequest {
@@ -985,6 +1028,8 @@ export interface LinkOidcSubjectRequest {
   readonly subject: OidcSubjectInput;
 }
 
+export type ListColleaguesRequest = Record<string, never>;
+
 export interface ListNotificationsRequest {
   /** Only unread notices. */
   readonly unreadOnly?: boolean;
@@ -1060,6 +1105,18 @@ export interface AcknowledgeRequest {
   readonly expectedVersion?: string;
 }
 
+export interface AssignRequest {
+  readonly referralId: string;
+  /** The worker's user id; the caller's own to claim; empty to unassign. */
+  readonly assignedUser?: string;
+  readonly expectedVersion?: string;
+}
+
+export interface CaseloadRequest {
+  /** Defaults to the caller's agency; another agency needs the auditor or admin role. */
+  readonly agency?: string;
+}
+
 export interface CloseReferralRequest {
   readonly referralId: string;
   /** services_provided, referred_elsewhere, client_declined, unable_to_contact, safety_concern, other */
@@ -1092,6 +1149,8 @@ export interface ListInboxRequest {
   /** From a previous response; empty for the first page. */
   readonly cursor?: string;
   readonly pageSize?: number;
+  /** "me": assigned to the caller; "none": unassigned; a user id: assigned to that worker; empty: all. */
+  readonly assignedTo?: string;
 }
 
 export interface ListMessagesRequest {
@@ -1134,6 +1193,25 @@ export interface ResendRequest {
   readonly toAgency: string;
   /** Empty: the declined referral's packet is sent again. */
   readonly packet?: readonly PacketSectionInput[];
+}
+
+export interface SearchRequest {
+  /** Defaults to the caller's agency; another agency needs the auditor or admin role. */
+  readonly agency?: string;
+  /** The referral's short reference ("R-7K3M-Q9"; case, dashes and spaces do not matter). */
+  readonly reference?: string;
+  /** The reference on the consent receipt the person holds (8 letters and digits). */
+  readonly receiptReference?: string;
+  readonly states?: readonly State[];
+  /** Sent at or after this time. */
+  readonly sentFrom?: string;
+  /** Sent before this time. */
+  readonly sentTo?: string;
+  /** "me", "none" (unassigned), a user id, or empty for all. */
+  readonly assignedTo?: string;
+  /** From a previous response; empty for the first page. */
+  readonly cursor?: string;
+  readonly pageSize?: number;
 }
 
 export interface SendRequest {
@@ -1318,6 +1396,10 @@ export const identity = {
   completePasswordLink(request: CompletePasswordLinkRequest): Promise<CompletePasswordLinkResponse> {
     return send('POST', `/api/password-links/complete`, request, []);
   },
+  /** GET /api/colleagues: The enabled people of the caller's own agency, names and roles only: who a referral can be assigned to and who did what on its timeline. Any signed-in worker. */
+  listColleagues(request: ListColleaguesRequest): Read<ListColleaguesResponse> {
+    return read(`/api/colleagues`, request, []);
+  },
   /** GET /api/notifications: The signed-in person's notices, newest first. */
   listNotifications(request: ListNotificationsRequest): Read<ListNotificationsResponse> {
     return read(`/api/notifications`, request, []);
@@ -1406,5 +1488,17 @@ export const referrals = {
   /** GET /api/referrals/{referral_id}/messages: The referral's messages, oldest first, to its parties only; every read is audited. */
   listMessages(request: ListMessagesRequest): Read<ListMessagesResponse> {
     return read(`/api/referrals/${seg(request.referralId)}/messages`, request, ['referralId']);
+  },
+  /** GET /api/referrals/search: Referrals the agency sent or received, found by the referral's short reference, the reference on the consent receipt behind it, state, sending date or assignee; "needs your action" first, then newest. Another agency needs the auditor or admin role. */
+  search(request: SearchRequest): Read<SearchResponse> {
+    return read(`/api/referrals/search`, request, []);
+  },
+  /** POST /api/referrals/{referral_id}/assign: Claim (assign to yourself: any worker of the receiving agency), assign or reassign to another worker of that agency, or unassign (a supervisor; the assignee may unassign themselves). Assigning to the current assignee changes nothing. */
+  assign(request: AssignRequest, idempotencyKey?: string): Promise<AssignResponse> {
+    return send('POST', `/api/referrals/${seg(request.referralId)}/assign`, request, ['referralId'], idempotencyKey);
+  },
+  /** GET /api/caseload: Open referrals per worker of an agency (received, not closed, declined or withdrawn). Supervisors see their own agency's; auditors and admins any agency's. */
+  caseload(request: CaseloadRequest): Read<CaseloadResponse> {
+    return read(`/api/caseload`, request, []);
   },
 };

@@ -10,6 +10,7 @@ import { Oversight } from '../pages/Oversight.tsx';
 import { Notifications } from '../pages/Notifications.tsx';
 import { People } from '../pages/People.tsx';
 import { ReferralDetail } from '../pages/ReferralDetail.tsx';
+import { Search } from '../pages/Search.tsx';
 import { Link, match, navigate, usePath } from './router.tsx';
 import { home, may, type Screen } from './roles.ts';
 import { useSession } from './session.ts';
@@ -18,6 +19,7 @@ const pages: Readonly<Record<Screen, () => ReactNode>> = {
   handoff: Handoff,
   inbox: Inbox,
   outbox: Outbox,
+  search: Search,
   escalations: Escalations,
   oversight: Oversight,
   people: People,

@@ -3,18 +3,27 @@ import type { User } from '../api/edge.ts';
 // Which screens a person sees follows from their roles; the gateway and the services
 // enforce the same and more (agency isolation, consent), so this only keeps menus honest.
 
-export type Screen = 'handoff' | 'inbox' | 'outbox' | 'escalations' | 'oversight' | 'people' | 'directory';
+export type Screen = 'handoff' | 'inbox' | 'outbox' | 'search' | 'escalations' | 'oversight' | 'people' | 'directory';
 
 const screensFor: Readonly<Record<string, readonly Screen[]>> = {
-  officer: ['handoff', 'outbox', 'escalations'],
-  crisis_counsellor: ['handoff', 'inbox', 'outbox', 'escalations'],
-  intake_worker: ['inbox', 'outbox', 'escalations'],
-  supervisor: ['inbox', 'outbox', 'escalations', 'oversight', 'people'],
+  officer: ['handoff', 'outbox', 'search', 'escalations'],
+  crisis_counsellor: ['handoff', 'inbox', 'outbox', 'search', 'escalations'],
+  intake_worker: ['inbox', 'outbox', 'search', 'escalations'],
+  supervisor: ['inbox', 'outbox', 'search', 'escalations', 'oversight', 'people'],
   auditor: ['oversight'],
   admin: ['oversight', 'people', 'directory'],
 };
 
-const order: readonly Screen[] = ['handoff', 'inbox', 'outbox', 'escalations', 'oversight', 'people', 'directory'];
+const order: readonly Screen[] = [
+  'handoff',
+  'inbox',
+  'outbox',
+  'search',
+  'escalations',
+  'oversight',
+  'people',
+  'directory',
+];
 
 export function screens(user: Pick<User, 'roles'>): Screen[] {
   const allowed = new Set(user.roles.flatMap((role) => screensFor[role] ?? []));

@@ -77,6 +77,8 @@ interface Labels {
     | 'withdrawn'
     | 'escalated'
     | 'taken_over'
+    | 'assigned'
+    | 'unassigned'
   >;
   readonly role: Table<
     'officer' | 'crisis_counsellor' | 'intake_worker' | 'supervisor' | 'auditor' | 'admin' | 'system'
@@ -213,6 +215,8 @@ const en: Labels = {
     withdrawn: 'Withdrawn',
     escalated: 'Escalated',
     taken_over: 'Taken over by the crisis line',
+    assigned: 'Assigned',
+    unassigned: 'Unassigned',
   },
   role: {
     officer: 'Officer',
@@ -403,6 +407,8 @@ const fr: Labels = {
     withdrawn: 'Retirée',
     escalated: 'Escaladée',
     taken_over: 'Prise en charge par la ligne de crise',
+    assigned: 'Attribuée',
+    unassigned: 'Attribution retirée',
   },
   role: {
     officer: 'Agent·e',

@@ -1,16 +1,22 @@
 import type { ReactNode } from 'react';
-import { useGet, useLiveFeed, useNow, useSubmission } from '../api/hooks.ts';
+import { useLiveFeed, useNow, useSubmission } from '../api/hooks.ts';
 import { referrals, type Referral } from '../api/generated.ts';
 import { navigate } from '../app/router.tsx';
+import { useSession } from '../app/session.ts';
 import { useI18n } from '../i18n/context.tsx';
 import { label } from '../i18n/labels.ts';
 import { ErrorNotice, Loading } from '../ui/feedback.tsx';
-import { pageSize, ReferralList } from './referral-list.tsx';
+import { usePagedReferrals } from './lists-model.ts';
+import { LoadMore, pageSize, ReferralList } from './referral-list.tsx';
 
-/** What this agency sent and where each stands; a declined one can go on to the suggested agency. */
+/**
+ * What this agency sent and where each stands, declined ones not yet resent first (the person
+ * is waiting for another agency); a declined one can go on to the suggested agency.
+ */
 export function Outbox(): ReactNode {
   const { t } = useI18n();
-  const outbox = useGet(referrals.listOutbox({ pageSize }));
+  const { user } = useSession();
+  const outbox = usePagedReferrals((cursor) => referrals.listOutbox({ pageSize, cursor }));
   useLiveFeed((event) => {
     if (event.direction === 'outbound') outbox.reload();
   }, outbox.reload);
@@ -19,17 +25,18 @@ export function Outbox(): ReactNode {
     <section>
       <h1 tabIndex={-1}>{t('outbox.title')}</h1>
       {outbox.error && <ErrorNotice error={outbox.error} onRetry={outbox.reload} />}
-      {!outbox.data && outbox.loading && <Loading />}
-      {outbox.data && (outbox.data.referrals ?? []).length === 0 && <p>{t('outbox.empty')}</p>}
-      {outbox.data && (
+      {!outbox.referrals && outbox.loading && <Loading />}
+      {outbox.referrals && outbox.referrals.length === 0 && <p>{t('outbox.empty')}</p>}
+      {outbox.referrals && (
         <ReferralList
-          referrals={outbox.data.referrals ?? []}
+          referrals={outbox.referrals}
           side="outbox"
+          agencyId={user.agencyId}
           now={now}
           extra={(referral) => <DeclineFollowUp referral={referral} />}
         />
       )}
-      {outbox.data?.nextCursor && <p className="notice">{t('list.more', { n: pageSize })}</p>}
+      <LoadMore hasMore={outbox.hasMore} busy={outbox.loadingMore} onMore={() => void outbox.loadMore()} />
     </section>
   );
 }

@@ -4,6 +4,7 @@ import { useGet, useLiveFeed, useNow, useSubmission } from '../api/hooks.ts';
 import { num } from '../api/edge.ts';
 import {
   referrals,
+  type Colleague,
   type GetResponse,
   type ListMessagesResponse,
   type Referral,
@@ -21,6 +22,7 @@ import { DeclineFollowUp } from './Outbox.tsx';
 import { declineSuggestions } from './decline-model.ts';
 import { MessageThread, declineReasonOf } from './MessageThread.tsx';
 import type { Loaded as LoadedRead } from '../api/hooks.ts';
+import { assignable, useColleagues } from './lists-model.ts';
 
 /** One referral: the do-not-contact flag first, the facts, the packet (withheld parts named), the timeline, the next steps. */
 export function ReferralDetail({ referralId }: { referralId: string }): ReactNode {
@@ -97,6 +99,16 @@ function Loaded(props: {
   // Taken over by the crisis line: the original recipient reads none of the packet since.
   const takenFromUs = Boolean(referral.takenOverBy) && referral.toAgency === user.agencyId;
   const declineReason = referral.state === 'STATE_DECLINED' ? declineReasonOf(props.thread.data?.messages) : undefined;
+  const { colleagues, nameOf } = useColleagues();
+  const personName = (userId: string) => nameOf(userId) ?? userId;
+  // The timeline names the worker where the console knows them (the agency's own people); the
+  // other agency's as its role, as before.
+  const who = (step: Transition) => {
+    const role = step.actorRole ? label(l.role, step.actorRole).toLowerCase() : '';
+    const name = step.actorAgency === user.agencyId ? nameOf(step.actorUser) : undefined;
+    if (name) return `${name}${role ? ` (${role})` : ''}, ${agencyName(step.actorAgency)}`;
+    return `${agencyName(step.actorAgency)}${role ? ` (${role})` : ''}`;
+  };
   return (
     <section>
       <h1 tabIndex={-1}>
@@ -117,6 +129,7 @@ function Loaded(props: {
         </p>
       )}
       <div className="referral-head">
+        {referral.reference && <span className="reference">{referral.reference}</span>}
         <PriorityBadge priority={referral.priority} />
         <StateBadge state={referral.state} />
         <Countdown referral={referral} now={now} />
@@ -125,6 +138,12 @@ function Loaded(props: {
         <div>
           <h2>{t('detail.facts')}</h2>
           <dl className="facts card">
+            {referral.reference && (
+              <>
+                <dt>{t('lists.reference')}</dt>
+                <dd className="reference">{referral.reference}</dd>
+              </>
+            )}
             <dt>{t('col.from')}</dt>
             <dd>{agencyName(referral.fromAgency)}</dd>
             <dt>{t('col.to')}</dt>
@@ -211,6 +230,15 @@ function Loaded(props: {
         onChanged={props.onChanged}
       />
       <MessageThread referral={referral} thread={props.thread} />
+      {(referral.takenOverBy || referral.toAgency) === user.agencyId && (
+        <Assignment
+          referral={referral}
+          refreshing={props.refreshing}
+          onChanged={props.onChanged}
+          colleagues={colleagues}
+          nameOf={nameOf}
+        />
+      )}
       {referral.fromAgency === user.agencyId && referral.subjectRef && (
         <ConsentCard subjectRef={referral.subjectRef} onRevoked={() => props.onChanged()} />
       )}
@@ -219,9 +247,12 @@ function Loaded(props: {
         {props.transitions.map((step, i) => (
           <li key={`${step.at ?? ''}-${i}`}>
             <time dateTime={step.at}>{dateTime(step.at, language)}</time> <strong>{label(l.event, step.event)}</strong>{' '}
-            — {agencyName(step.actorAgency)}
-            {step.actorRole ? ` (${label(l.role, step.actorRole).toLowerCase()})` : ''}
-            {step.reason ? ` — ${reasonLabel(l, step.reason)}` : ''}
+            — {who(step)}
+            {step.assignedUser && step.reason !== 'claimed'
+              ? ` — ${t(step.event === 'unassigned' ? 'lists.takenFrom' : 'lists.assignedToWhom', { name: personName(step.assignedUser) })}`
+              : ''}
+            {step.reason && step.reason !== 'claimed' ? ` — ${reasonLabel(l, step.reason)}` : ''}
+            {step.reason === 'claimed' ? ` — ${t('lists.claimed')}` : ''}
           </li>
         ))}
       </ol>
@@ -477,6 +508,91 @@ function Actions({
           />
           <button type="submit" className="primary" disabled={busy || refreshing}>
             {t('action.withdraw')}
+          </button>
+        </form>
+      )}
+      {error !== undefined && <ErrorNotice error={error} />}
+    </div>
+  );
+}
+
+/**
+ * Who has this referral in the receiving agency (ADR 38): anyone may claim it while nobody
+ * has it, the one who has it may give it up, a supervisor assigns it to any worker.
+ */
+function Assignment(props: {
+  referral: Referral;
+  refreshing: boolean;
+  onChanged: (next?: Referral) => void;
+  colleagues: readonly Colleague[];
+  nameOf: (userId: string) => string | undefined;
+}): ReactNode {
+  const { t, pair } = useI18n();
+  const { user } = useSession();
+  const { referral } = props;
+  const supervisor = user.roles.includes('supervisor');
+  const open = ['STATE_SENT', 'STATE_ACKNOWLEDGED', 'STATE_ACCEPTED', 'STATE_IN_CONTACT'].includes(referral.state);
+  const [choice, setChoice] = useState('');
+  const { busy, error, submit } = useSubmission();
+  const current = referral.assignedUser ?? '';
+  const assign = (assignedUser: string) =>
+    void submit(
+      async () => {
+        const { referral: next } = await referrals.assign({
+          referralId: referral.id,
+          assignedUser,
+          expectedVersion: referral.version,
+        });
+        setChoice('');
+        props.onChanged(next);
+      },
+      (failure) => {
+        if (failure instanceof ApiError && ['aborted', 'failed_precondition'].includes(failure.code)) props.onChanged();
+      },
+    );
+  const workers = assignable(props.colleagues);
+  return (
+    <div className="card assignment">
+      <h2>{t('lists.assignment')}</h2>
+      <p>{current ? pair(t('lists.assignedTo'), props.nameOf(current) ?? current) : t('lists.unassigned')}</p>
+      {open && (
+        <div className="actions">
+          {!current && (
+            <button
+              type="button"
+              className="primary"
+              disabled={busy || props.refreshing}
+              onClick={() => assign(user.userId)}
+            >
+              {t('lists.claim')}
+            </button>
+          )}
+          {current && (current === user.userId || supervisor) && (
+            <button type="button" disabled={busy || props.refreshing} onClick={() => assign('')}>
+              {current === user.userId ? t('lists.release') : t('lists.unassign')}
+            </button>
+          )}
+        </div>
+      )}
+      {open && supervisor && (
+        <form
+          className="subform row"
+          onSubmit={(event) => {
+            event.preventDefault();
+            if (choice) assign(choice);
+          }}
+        >
+          <SelectField
+            label={t('lists.assignTo')}
+            value={choice}
+            onChange={setChoice}
+            options={[
+              { value: '', label: t('lists.chooseWorker') },
+              ...workers.filter((w) => w.userId !== current).map((w) => ({ value: w.userId, label: w.displayName })),
+            ]}
+          />
+          <button type="submit" disabled={!choice || busy || props.refreshing}>
+            {t('lists.assign')}
           </button>
         </form>
       )}

@@ -7,14 +7,20 @@ import { dateTime } from '../i18n/format.ts';
 import { label } from '../i18n/labels.ts';
 import { Countdown, PriorityBadge, StateBadge } from '../ui/badges.tsx';
 
-/** The most the API gives in one page; more than that open at once is a backlog to act on, not to scroll. */
+/** The most the API gives in one page; "Load more" asks for the next. */
 export const pageSize = 200;
 
-/** Referrals as a list of cards: one per referral, readable at 390 px and at 1280 px. */
+/**
+ * Referrals as a list of cards: one per referral, readable at 390 px and at 1280 px, each
+ * with its short reference. `agencyId`: whose point of view (a search lists both sides).
+ */
 export function ReferralList(props: {
   referrals: readonly Referral[];
-  side: 'inbox' | 'outbox';
+  side: 'inbox' | 'outbox' | 'search';
+  agencyId: string;
   now: number;
+  /** A colleague's name for a user id (useColleagues); the id when unknown. */
+  nameOf?: (userId: string) => string | undefined;
   extra?: (referral: Referral) => ReactNode;
 }): ReactNode {
   const { t, l, language, agencyName, pair } = useI18n();
@@ -22,17 +28,24 @@ export function ReferralList(props: {
   return (
     <ul className="referrals">
       {props.referrals.map((referral) => {
-        const other = props.side === 'inbox' ? referral.fromAgency : referral.toAgency;
+        const received =
+          props.side === 'inbox' ||
+          (props.side === 'search' &&
+            (referral.toAgency === props.agencyId || referral.takenOverBy === props.agencyId));
+        const other = received ? referral.fromAgency : referral.toAgency;
+        const assignee = referral.assignedUser ? (props.nameOf?.(referral.assignedUser) ?? referral.assignedUser) : '';
         return (
           <li key={referral.id} className={referral.priority === 'PRIORITY_URGENT' ? 'referral urgent' : 'referral'}>
             <div className="referral-head">
               <PriorityBadge priority={referral.priority} />
               <StateBadge state={referral.state} />
+              {referral.escalated && <span className="badge escalated">{t('lists.escalated')}</span>}
               {referral.doNotContact && <span className="badge dnc">{t('consent.doNotContact')}</span>}
             </div>
             <p className="referral-title">
+              {referral.reference && <span className="reference">{referral.reference}</span>}{' '}
               <Link to={`/referrals/${referral.id}`}>
-                {t(props.side === 'inbox' ? 'col.from' : 'col.to')} {agencyName(other)}
+                {t(received ? 'col.from' : 'col.to')} {agencyName(other)}
               </Link>
             </p>
             <p>{pair(t('col.needs'), (referral.needs ?? []).map((n) => label(l.need, n)).join(', '))}</p>
@@ -44,6 +57,9 @@ export function ReferralList(props: {
                   : t('takeover.listBy', { agency: agencyName(referral.takenOverBy) })}
               </p>
             )}
+            {received && (
+              <p className="assignee">{assignee ? pair(t('lists.assignedTo'), assignee) : t('lists.unassigned')}</p>
+            )}
             {props.side === 'inbox' && (
               <p>
                 <Countdown referral={referral} now={props.now} />
@@ -54,5 +70,18 @@ export function ReferralList(props: {
         );
       })}
     </ul>
+  );
+}
+
+/** "Load more" under a list that has a next page. */
+export function LoadMore(props: { hasMore: boolean; busy: boolean; onMore: () => void }): ReactNode {
+  const { t } = useI18n();
+  if (!props.hasMore) return null;
+  return (
+    <p>
+      <button type="button" onClick={props.onMore} disabled={props.busy}>
+        {props.busy ? t('common.loading') : t('lists.loadMore')}
+      </button>
+    </p>
   );
 }

@@ -237,6 +237,25 @@ export class People {
     return { people: page, nextCursor: people.length > limit ? (page.at(-1)?.userId ?? '') : '' };
   }
 
+  /**
+   * The enabled people of the caller's own agency: names and roles, nothing else (ADR 38).
+   * Whom a referral can be assigned to, and who did what on a timeline. Any signed-in person.
+   */
+  async colleagues(caller: AdminCaller): Promise<Array<{ userId: string; displayName: string; roles: string[] }>> {
+    const found: PersonRecord[] = [];
+    let after = '';
+    // An agency's staff is small; pages of 500 keep each query bounded all the same.
+    for (;;) {
+      const page = await this.#store.list(caller.agencyId, after, 500);
+      found.push(...page);
+      if (page.length < 500) break;
+      after = page.at(-1)!.userId;
+    }
+    return found
+      .filter((person) => !person.disabledAt)
+      .map((person) => ({ userId: person.userId, displayName: person.displayName, roles: [...person.roles] }));
+  }
+
   async get(caller: AdminCaller, userId: string): Promise<PersonRecord> {
     return this.#visible(caller, await this.#store.person(userId), userId);
   }

@@ -3,6 +3,7 @@ import type { DataCategory, Grant, Purpose, RecipientKind } from '@passage/conse
 import type { shredded } from '@passage/crypto';
 import type { Actor, ConsentGrant, Referral, State, Transition } from '../domain/referral.ts';
 import type { Message } from '../domain/messages.ts';
+import type { ListPosition, Rank } from '../domain/list-order.ts';
 
 export interface SealedSection {
   readonly category: DataCategory;
@@ -11,10 +12,29 @@ export interface SealedSection {
 
 export interface ListQuery {
   readonly agencyId: string;
-  readonly side: 'inbox' | 'outbox';
+  /** Received, sent, or either (search). */
+  readonly side: 'inbox' | 'outbox' | 'both';
   readonly states: readonly State[];
-  readonly offset: number;
+  /** The number behind a short reference (domain/reference.ts). */
+  readonly referenceNumber?: number | undefined;
+  /** A consent receipt's reference, normalised (8 capital hexadecimal digits). */
+  readonly receiptReference?: string | undefined;
+  readonly sentFrom?: Date | undefined;
+  readonly sentTo?: Date | undefined;
+  /** Received referrals assigned to this user; '' for unassigned ones; undefined for all. */
+  readonly assignedTo?: string | undefined;
+  /** Where the previous page ended. */
+  readonly after?: ListPosition | undefined;
   readonly limit: number;
+}
+
+/** One worker's open referrals (Caseload). */
+export interface Workload {
+  readonly userId: string;
+  readonly open: number;
+  readonly needsAction: number;
+  readonly urgent: number;
+  readonly escalated: number;
 }
 
 export interface ReferralRepository {
@@ -30,7 +50,12 @@ export interface ReferralRepository {
   update(referral: Referral, expectedVersion: number): Promise<boolean>;
   appendTransition(referralId: string, transition: Transition): Promise<void>;
   timeline(referralId: string): Promise<Transition[]>;
-  list(query: ListQuery): Promise<Referral[]>;
+  /** In list order (domain/list-order.ts), each with its rank. */
+  list(query: ListQuery): Promise<Array<{ referral: Referral; rank: Rank }>>;
+  /** The next number of the reference sequence; never the same twice. */
+  nextReferenceNumber(): Promise<number>;
+  /** A receiving agency's open referrals by assignee; those nobody has, counted apart. */
+  caseload(agencyId: string): Promise<{ workloads: Workload[]; unassigned: number }>;
   packet(referralId: string): Promise<SealedSection[]>;
   /** The internal note of a decline or close, and the agency that wrote it (its only reader). */
   setNote(referralId: string, sealed: Buffer, agencyId: string): Promise<void>;

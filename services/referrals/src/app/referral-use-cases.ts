@@ -4,7 +4,8 @@ import { requireRole, type Caller, type Role } from '@passage/auth';
 import { SubjectErasedError, shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
 import { PassageError } from '@passage/errors';
-import { apply, type Command } from '../domain/lifecycle.ts';
+import { apply, assign, type Command } from '../domain/lifecycle.ts';
+import { decodeCursor, encodeCursor, type ListPosition } from '../domain/list-order.ts';
 import {
   checkBody,
   isParty,
@@ -14,8 +15,8 @@ import {
   type Message,
   type MessageKind,
 } from '../domain/messages.ts';
+import { formatReference, parseReceiptReference, parseReference } from '../domain/reference.ts';
 import { actingRecipient, states, type Actor, type Referral, type State, type Transition } from '../domain/referral.ts';
-
 import {
   checkIdempotencyKey,
   checkSend,
@@ -27,7 +28,15 @@ import {
 } from '../domain/send-rules.ts';
 import { dueTimes } from '@passage/sla';
 import { isSupportAgencyKind } from '@passage/vocabulary';
-import type { ConsentGateway, DirectoryGateway, ReferralStorage, ReferralTransaction, SealedMessage } from './ports.ts';
+import type {
+  ConsentGateway,
+  DirectoryGateway,
+  ListQuery,
+  ReferralStorage,
+  ReferralTransaction,
+  SealedMessage,
+  Workload,
+} from './ports.ts';
 
 /** Roles of the crisis line that may take an escalated referral over. */
 const takeOverRoles: readonly Role[] = ['crisis_counsellor', 'supervisor'];
@@ -137,7 +146,7 @@ export class ReferralUseCases {
     const sentAt = this.#now();
     // Urgent targets run on the clock; standard ones on the recipient's opening hours.
     const due = dueTimes(sentAt, input.priority, recipient.sla, recipient.hours);
-    const referral: Referral = {
+    const unnumbered: Referral = {
       id: uuidv7(),
       subjectRef: input.subjectRef,
       fromAgency: input.fromAgency,
@@ -163,19 +172,26 @@ export class ReferralUseCases {
       contactMethod: '',
       escalated: false,
       takenOverBy: '',
+      // Given in the transaction below, from the reference sequence.
+      reference: '',
+      assignedUser: '',
     };
     const transition: Transition = {
       from: '',
       to: 'sent',
       event: 'sent',
-      actor: referral.sentBy,
+      actor: unnumbered.sentBy,
       at: sentAt,
       reason: '',
     };
     return this.#storage.transaction(async (tx) => {
       // Consent was asked before this transaction; a revocation handled since then has
       // recorded what it ended, under the same subject lock. Send only what still stands.
-      await tx.referrals.lockSubject(referral.subjectRef);
+      await tx.referrals.lockSubject(unnumbered.subjectRef);
+      const referral: Referral = {
+        ...unnumbered,
+        reference: formatReference(await tx.referrals.nextReferenceNumber()),
+      };
       let ciphertexts: Buffer[];
       try {
         ciphertexts = await tx.vault.encryptAll(
@@ -626,33 +642,152 @@ export class ReferralUseCases {
     return { ...earlier.message, body };
   }
 
+  /** A side of the agency's referrals: needs-your-action first, then newest (ADR 38). */
   async list(
     caller: Caller,
     side: 'inbox' | 'outbox',
-    request: { agency: string; states: readonly string[]; cursor: string; pageSize: number },
-  ) {
-    const agencyId = request.agency || caller.agencyId;
+    request: { agency: string; states: readonly string[]; cursor: string; pageSize: number; assignedTo?: string },
+  ): Promise<ReferralPage> {
+    const agencyId = this.#listedAgency(caller, request.agency);
+    const violations: Violation[] = [];
+    const states = checkStates(request.states, 'states', violations);
+    const after = checkCursor(request.cursor, violations);
+    const assignedTo = side === 'inbox' ? assignedFilter(caller, request.assignedTo ?? '', violations) : undefined;
+    if (violations.length > 0) throw PassageError.invalid(violations);
+    return this.#page({ agencyId, side, states, after, assignedTo, limit: pageLimit(request.pageSize) });
+  }
+
+  /**
+   * Referrals the agency sent or received, by short reference, receipt reference, state,
+   * sending time and assignee, in list order. A reference that cannot be one finds nothing
+   * rather than failing: people type them from paper.
+   */
+  async search(
+    caller: Caller,
+    request: {
+      agency: string;
+      reference: string;
+      receiptReference: string;
+      states: readonly string[];
+      sentFrom?: Date | undefined;
+      sentTo?: Date | undefined;
+      assignedTo: string;
+      cursor: string;
+      pageSize: number;
+    },
+  ): Promise<ReferralPage> {
+    const agencyId = this.#listedAgency(caller, request.agency);
+    const violations: Violation[] = [];
+    const states = checkStates(request.states, 'states', violations);
+    const after = checkCursor(request.cursor, violations);
+    const assignedTo = assignedFilter(caller, request.assignedTo, violations);
+    let referenceNumber: number | undefined;
+    if (request.reference.trim()) {
+      referenceNumber = parseReference(request.reference);
+      if (referenceNumber === undefined)
+        violations.push({ field: 'reference', description: 'a referral reference such as R-7K3M-Q9' });
+    }
+    let receiptReference: string | undefined;
+    if (request.receiptReference.trim()) {
+      receiptReference = parseReceiptReference(request.receiptReference);
+      if (receiptReference === undefined)
+        violations.push({ field: 'receipt_reference', description: 'the 8 letters and digits of a consent receipt' });
+    }
+    if (request.sentFrom && request.sentTo && request.sentFrom.getTime() >= request.sentTo.getTime()) {
+      violations.push({ field: 'sent_to', description: 'after sent_from' });
+    }
+    if (violations.length > 0) throw PassageError.invalid(violations);
+    return this.#page({
+      agencyId,
+      side: 'both',
+      states,
+      referenceNumber,
+      receiptReference,
+      sentFrom: request.sentFrom,
+      sentTo: request.sentTo,
+      assignedTo,
+      after,
+      limit: pageLimit(request.pageSize),
+    });
+  }
+
+  /** Claim, assign, reassign or unassign (domain/lifecycle.ts, assign). */
+  async assign(
+    caller: Caller,
+    request: { idempotencyKey: string; referralId: string; assignedUser: string; expectedVersion: number },
+  ): Promise<Referral> {
+    requireRole(caller, workerRoles, 'to assign a referral');
+    const violations: Violation[] = [];
+    checkIdempotencyKey(request.idempotencyKey, violations);
+    if (violations.length > 0) throw PassageError.invalid(violations);
+    checkReferralId(request.referralId);
+    const requestHash = hashOf(request);
+    const earlier = await this.#replay(caller, request.idempotencyKey, 'assign', requestHash);
+    if (earlier) return earlier;
+    return this.#storage.transaction(async (tx) => {
+      const current = await tx.referrals.get(request.referralId);
+      if (!current) throw notFound(request.referralId);
+      const party = caller.agencyId === current.fromAgency || caller.agencyId === current.toAgency;
+      if (!party) throw notFound(request.referralId);
+      if (request.expectedVersion && request.expectedVersion !== current.version) {
+        throw new PassageError(
+          'aborted',
+          `the referral changed (version ${current.version}, you saw ${request.expectedVersion}); reload and try again`,
+        );
+      }
+      const outcome = assign(
+        current,
+        request.assignedUser,
+        actorOf(caller),
+        caller.roles.includes('supervisor'),
+        this.#now(),
+      );
+      if (!outcome.ok) {
+        const { error } = outcome;
+        if (error.code === 'invalid_argument')
+          throw PassageError.invalid([{ field: error.field, description: error.message }]);
+        throw new PassageError(error.code, error.message);
+      }
+      if (
+        !(await tx.idempotency.save(caller.agencyId, request.idempotencyKey, {
+          command: 'assign',
+          requestHash,
+          referral: outcome.referral,
+        }))
+      ) {
+        throw new PassageError('aborted', 'the same request is being processed; retry to get its result');
+      }
+      if (outcome.changed) await this.#persist(tx, current, outcome.referral, outcome.transition);
+      return outcome.referral;
+    });
+  }
+
+  /** Open referrals per worker of the agency, for its supervisors (and auditors, admins). */
+  async caseload(caller: Caller, agency: string): Promise<{ workloads: Workload[]; unassigned: number }> {
+    const agencyId = agency || caller.agencyId;
+    const overseer = caller.roles.includes('auditor') || caller.roles.includes('admin');
+    if (!overseer) requireRole(caller, ['supervisor'], "to see the agency's caseload");
+    if (agencyId !== caller.agencyId && !overseer) {
+      throw new PassageError('permission_denied', `you may see ${caller.agencyId}'s caseload, not ${agencyId}'s`);
+    }
+    return this.#storage.reader().referrals.caseload(agencyId);
+  }
+
+  #listedAgency(caller: Caller, agency: string): string {
+    const agencyId = agency || caller.agencyId;
     if (agencyId !== caller.agencyId && !caller.roles.includes('auditor') && !caller.roles.includes('admin')) {
       throw new PassageError('permission_denied', `you may list ${caller.agencyId}'s referrals, not ${agencyId}'s`);
     }
-    const violations: Violation[] = [];
-    request.states.forEach((state, i) => {
-      if (!(states as readonly string[]).includes(state))
-        violations.push({ field: `states[${i}]`, description: `unknown state "${state}"` });
-    });
-    // A cursor is a position this service wrote: digits, small enough for a Postgres offset.
-    const position = request.cursor ? Buffer.from(request.cursor, 'base64url').toString() : '0';
-    const offset = /^\d{1,15}$/.test(position) ? Number(position) : -1;
-    if (offset < 0) violations.push({ field: 'cursor', description: 'use the next_cursor of a previous page' });
-    if (violations.length > 0) throw PassageError.invalid(violations);
-    const limit = Math.min(Math.max(request.pageSize || 50, 1), 200);
-    const page = await this.#storage
-      .reader()
-      .referrals.list({ agencyId, side, states: request.states as State[], offset, limit: limit + 1 });
-    const more = page.length > limit;
+    return agencyId;
+  }
+
+  async #page(query: ListQuery): Promise<ReferralPage> {
+    const rows = await this.#storage.reader().referrals.list({ ...query, limit: query.limit + 1 });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
     return {
-      referrals: page.slice(0, limit),
-      nextCursor: more ? Buffer.from(String(offset + limit)).toString('base64url') : '',
+      referrals: page.map((row) => row.referral),
+      nextCursor: rows.length > query.limit && last ? encodeCursor({ rank: last.rank, id: last.referral.id }) : '',
     };
   }
 
@@ -764,6 +899,42 @@ export class ReferralUseCases {
     // In the order the sender wrote them.
     return sections.sort((a, b) => referral.categories.indexOf(a.category) - referral.categories.indexOf(b.category));
   }
+}
+
+export interface ReferralPage {
+  readonly referrals: Referral[];
+  /** Empty on the last page. */
+  readonly nextCursor: string;
+}
+
+function pageLimit(pageSize: number): number {
+  return Math.min(Math.max(pageSize || 50, 1), 200);
+}
+
+function checkStates(values: readonly string[], field: string, violations: Violation[]): State[] {
+  values.forEach((state, i) => {
+    if (!(states as readonly string[]).includes(state))
+      violations.push({ field: `${field}[${i}]`, description: `unknown state "${state}"` });
+  });
+  return values.filter((s): s is State => (states as readonly string[]).includes(s));
+}
+
+function checkCursor(cursor: string, violations: Violation[]): ListPosition | undefined {
+  if (!cursor) return undefined;
+  const position = decodeCursor(cursor);
+  if (!position) violations.push({ field: 'cursor', description: 'use the next_cursor of a previous page' });
+  return position;
+}
+
+/** "me", "none", a user id, or '' (everyone): the assigned_user to match, undefined for all. */
+function assignedFilter(caller: Caller, value: string, violations: Violation[]): string | undefined {
+  if (value === '') return undefined;
+  if (value === 'me') return caller.userId;
+  if (value === 'none') return '';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/.test(value)) {
+    violations.push({ field: 'assigned_to', description: '"me", "none" or a user id' });
+  }
+  return value;
 }
 
 /** One answer for a referral that does not exist and one that is not the caller's to see. */

@@ -34,6 +34,8 @@ function referral(state: State): Referral {
     contactMethod: '',
     escalated: false,
     takenOverBy: '',
+    reference: 'R-0000-01',
+    assignedUser: '',
   };
 }
 

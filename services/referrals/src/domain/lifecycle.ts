@@ -259,3 +259,90 @@ function takeOver(referral: Referral, actor: Actor, at: Date): Outcome {
     transition: { from: referral.state, to: referral.state, event: 'taken_over', actor, at, reason: '' },
   };
 }
+
+/** A user id as the gateway writes them: a username ("london-intake") or an e-mail-like subject. */
+const userIdPattern = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;
+
+export type AssignOutcome =
+  | { ok: true; changed: true; referral: Referral; transition: Transition }
+  | { ok: true; changed: false; referral: Referral }
+  | { ok: false; error: LifecycleError };
+
+/**
+ * Who has a referral in the receiving agency (ADR 38). Any worker of that agency may claim an
+ * open referral nobody has (assign it to themselves); a supervisor assigns it to anyone of the
+ * agency, reassigns it, or unassigns it; the worker who has it may give it up (unassign).
+ * Assigning to whoever has it already changes nothing. An assignment is a step of the
+ * referral: a new version and a transition naming the worker; the state stays.
+ */
+export function assign(
+  referral: Referral,
+  assignee: string,
+  actor: Actor,
+  supervisor: boolean,
+  at: Date,
+): AssignOutcome {
+  const deny = (message: string): AssignOutcome => ({ ok: false, error: { code: 'permission_denied', message } });
+  // After a take-over the crisis line is the recipient: its workers have the referral.
+  const recipient = actingRecipient(referral);
+  if (actor.agencyId !== recipient) {
+    return deny(`only the receiving agency (${recipient}) assigns this referral`);
+  }
+  if (assignee && !userIdPattern.test(assignee)) {
+    return {
+      ok: false,
+      error: {
+        code: 'invalid_argument',
+        field: 'assigned_user',
+        message: 'a user id such as "london-intake", or empty',
+      },
+    };
+  }
+  if (!openStates.has(referral.state)) {
+    return {
+      ok: false,
+      error: {
+        code: 'failed_precondition',
+        message: `cannot assign a referral that is ${referral.state.replace('_', ' ')}`,
+      },
+    };
+  }
+  if (assignee === referral.assignedUser) return { ok: true, changed: false, referral };
+  const current = referral.assignedUser;
+  if (assignee === '') {
+    if (!supervisor && current !== actor.userId)
+      return deny("only a supervisor may unassign another worker's referral");
+  } else if (assignee === actor.userId) {
+    if (current && !supervisor) {
+      return {
+        ok: false,
+        error: {
+          code: 'failed_precondition',
+          message: `this referral is already assigned to ${current}; a supervisor may reassign it`,
+        },
+      };
+    }
+  } else if (!supervisor) {
+    return deny('only a supervisor may assign a referral to someone else; you may claim it yourself');
+  }
+  const next: Referral = {
+    ...referral,
+    version: referral.version + 1,
+    assignedUser: assignee,
+    assignedAt: assignee ? at : undefined,
+  };
+  return {
+    ok: true,
+    changed: true,
+    referral: next,
+    transition: {
+      from: referral.state,
+      to: referral.state,
+      event: assignee ? 'assigned' : 'unassigned',
+      actor,
+      at,
+      reason: assignee && assignee === actor.userId ? 'claimed' : '',
+      assignedUser: assignee || current,
+    },
+  };
+}

@@ -58,6 +58,11 @@ export interface Referral {
   readonly suggestedAgency: string;
   readonly contactMethod: string;
   readonly escalated: boolean;
+  /** The short reference people read out and search by ("R-7K3M-Q9", reference.ts); given at sending. */
+  readonly reference: string;
+  /** The worker of the receiving agency who has the referral (a user id); '' when nobody has. */
+  readonly assignedUser: string;
+  readonly assignedAt?: Date | undefined;
   /**
    * The crisis line that took the escalated referral over ('' when none did): the acting
    * recipient since `takenOverAt`. `toAgency` stays the original recipient.
@@ -78,6 +83,8 @@ export interface Transition {
   readonly actor: Actor;
   readonly at: Date;
   readonly reason: string;
+  /** On "assigned": the worker it was assigned to; on "unassigned": the worker it was taken from. */
+  readonly assignedUser?: string | undefined;
 }
 
 export type ReferralEvent =
@@ -89,4 +96,6 @@ export type ReferralEvent =
   | 'closed'
   | 'withdrawn'
   | 'escalated'
-  | 'taken_over';
+  | 'taken_over'
+  | 'assigned'
+  | 'unassigned';

@@ -126,6 +126,7 @@ export function peopleService(people: People, contract: ApiContract): LocalServi
       };
     },
     createScimClient: async (request, session) => await people.createScimClient(callerOf(session), request.agencyId),
+    listColleagues: async (_request, session) => ({ colleagues: await people.colleagues(callerOf(session)) }),
     completePasswordLink: async (request) => ({
       userId: await people.completeLink(request.token, request.newPassword),
     }),

@@ -2,6 +2,8 @@ import type { DataCategory } from '@passage/consent-policy';
 import { PassageError, type EntityManager } from '@passage/platform';
 import type { Actor, ConsentGrant, Priority, Referral, State, Transition } from '../../domain/referral.ts';
 import type { MessageKind } from '../../domain/messages.ts';
+import { formatReference, parseReference, receiptReference } from '../../domain/reference.ts';
+import type { Rank } from '../../domain/list-order.ts';
 import type {
   IdempotencyRecord,
   IdempotencyStore,
@@ -10,6 +12,7 @@ import type {
   ReferralRepository,
   SealedMessage,
   SealedSection,
+  Workload,
 } from '../../app/ports.ts';
 
 export const referralSchema = 'referrals';
@@ -47,12 +50,15 @@ interface ReferralRow {
   escalated: boolean;
   taken_over_by: string;
   taken_over_at: Timestamp;
+  reference_no: string | number;
+  assigned_user: string;
+  assigned_at: Timestamp;
 }
 
 export const referralColumns = `id, subject_ref, from_agency, to_agency, priority, state, version, needs, language, interpreter_needed,
   do_not_contact, categories, grants, previous_referral_id, sent_by, sent_at, acknowledged_at, accepted_at, contact_at,
   closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at, reason, suggested_agency, contact_method, escalated,
-  taken_over_by, taken_over_at`;
+  taken_over_by, taken_over_at, reference_no, assigned_user, assigned_at`;
 
 const date = (value: Timestamp): Date | undefined => (value === null ? undefined : new Date(value));
 
@@ -88,6 +94,9 @@ function toReferral(row: ReferralRow): Referral {
     escalated: row.escalated,
     takenOverBy: row.taken_over_by,
     takenOverAt: date(row.taken_over_at),
+    reference: formatReference(Number(row.reference_no)),
+    assignedUser: row.assigned_user,
+    assignedAt: date(row.assigned_at),
   };
 }
 
@@ -104,6 +113,7 @@ export function referralFromJson(json: Record<string, unknown>): Referral {
     'acknowledgeDueAt',
     'acceptDueAt',
     'takenOverAt',
+    'assignedAt',
   ];
   // A result kept before take-over existed has no takenOverBy.
   const revived: Record<string, unknown> = { takenOverBy: '', ...json };
@@ -143,8 +153,36 @@ export function referralValues(r: Referral): unknown[] {
     r.escalated,
     r.takenOverBy,
     r.takenOverAt ?? null,
+    referenceNumber(r.reference),
+    r.assignedUser,
+    r.assignedAt ?? null,
   ];
 }
+
+function referenceNumber(reference: string): number {
+  const n = parseReference(reference);
+  if (n === undefined) throw new Error(`referral reference "${reference}" is not one this service gives`);
+  return n;
+}
+
+/** The references of the consent receipts behind a referral (kept at sending, for search). */
+export function receiptRefsOf(r: Referral): string[] {
+  return [...new Set(r.grants.map((g) => receiptReference(g.consentId)))];
+}
+
+/** referralColumns of the table named r. */
+const qualifiedColumns = referralColumns.replace(/(^|,\s*)([a-z_]+)/g, '$1r.$2');
+
+/**
+ * The rank of listRank (domain/list-order.ts) in SQL, for the agency bound to both `?`:
+ * received and waiting (escalated 0, urgent 1, other 2), sent and declined with no resend 0, else 3.
+ */
+const rankSql = `case
+    when coalesce(nullif(r.taken_over_by, ''), r.to_agency) = ? then case when r.state in ('sent', 'acknowledged')
+      then case when r.escalated then 0 when r.priority = 'urgent' then 1 else 2 end else 3 end
+    when r.state = 'declined' and r.from_agency = ?
+      and not exists (select 1 from referrals.referrals n where n.previous_referral_id = r.id) then 0
+    else 3 end`;
 
 /** The unique index that allows one resend per declined referral, as the error a caller can act on. */
 export function refuseSecondResend(error: unknown): never {
@@ -207,7 +245,7 @@ export class SqlReferralRepository implements ReferralRepository {
          do_not_contact = ?, categories = ?::jsonb, grants = ?::jsonb, previous_referral_id = ?, sent_by = ?::jsonb,
          sent_at = ?, acknowledged_at = ?, accepted_at = ?, contact_at = ?, closed_at = ?, declined_at = ?, withdrawn_at = ?,
          acknowledge_due_at = ?, accept_due_at = ?, reason = ?, suggested_agency = ?, contact_method = ?, escalated = ?,
-         taken_over_by = ?, taken_over_at = ?
+         taken_over_by = ?, taken_over_at = ?, reference_no = ?, assigned_user = ?, assigned_at = ?
        where id = ? and version = ? returning id`,
       [...rest, referral.id, expectedVersion],
     );
@@ -216,8 +254,9 @@ export class SqlReferralRepository implements ReferralRepository {
 
   async appendTransition(referralId: string, t: Transition): Promise<void> {
     await this.#em.execute(
-      'insert into referrals.transitions (referral_id, from_state, to_state, event, actor, at, reason) values (?, ?, ?, ?, ?::jsonb, ?, ?)',
-      [referralId, t.from, t.to, t.event, JSON.stringify(t.actor), t.at, t.reason],
+      `insert into referrals.transitions (referral_id, from_state, to_state, event, actor, at, reason, assigned_user)
+       values (?, ?, ?, ?, ?::jsonb, ?, ?, ?)`,
+      [referralId, t.from, t.to, t.event, JSON.stringify(t.actor), t.at, t.reason, t.assignedUser ?? null],
     );
   }
 
@@ -230,9 +269,10 @@ export class SqlReferralRepository implements ReferralRepository {
         actor: Actor;
         at: Date | string;
         reason: string;
+        assigned_user: string | null;
       }[]
     >(
-      'select from_state, to_state, event, actor, at, reason from referrals.transitions where referral_id = ? order by seq',
+      'select from_state, to_state, event, actor, at, reason, assigned_user from referrals.transitions where referral_id = ? order by seq',
       [referralId],
     );
     return rows.map((r) => ({
@@ -242,20 +282,92 @@ export class SqlReferralRepository implements ReferralRepository {
       actor: r.actor,
       at: new Date(r.at),
       reason: r.reason,
+      ...(r.assigned_user !== null ? { assignedUser: r.assigned_user } : {}),
     }));
   }
 
-  async list(query: ListQuery): Promise<Referral[]> {
+  async nextReferenceNumber(): Promise<number> {
+    const [row] = await this.#em.execute<{ n: string }[]>("select nextval('referrals.reference_numbers') as n");
+    return Number(row!.n);
+  }
+
+  async list(query: ListQuery): Promise<Array<{ referral: Referral; rank: Rank }>> {
+    const where: string[] = [];
+    const params: unknown[] = [query.agencyId, query.agencyId];
     // An inbox holds what the agency received and what it took over (the crisis line).
-    const agencyFilter = query.side === 'inbox' ? '(to_agency = ? or taken_over_by = ?)' : 'from_agency = ?';
-    const agencyValues = query.side === 'inbox' ? [query.agencyId, query.agencyId] : [query.agencyId];
-    const stateFilter = query.states.length > 0 ? `and state in (${query.states.map(() => '?').join(', ')})` : '';
-    const rows = await this.#em.execute<ReferralRow[]>(
-      `select ${referralColumns} from referrals.referrals where ${agencyFilter} ${stateFilter}
-       order by (priority = 'urgent') desc, acknowledge_due_at, id limit ? offset ?`,
-      [...agencyValues, ...query.states, query.limit, query.offset],
+    if (query.side === 'inbox') where.push('(r.to_agency = ? or r.taken_over_by = ?)');
+    else if (query.side === 'outbox') where.push('r.from_agency = ?');
+    else where.push('(r.to_agency = ? or r.from_agency = ? or r.taken_over_by = ?)');
+    params.push(query.agencyId);
+    if (query.side !== 'outbox') params.push(query.agencyId);
+    if (query.side === 'both') params.push(query.agencyId);
+    if (query.states.length > 0) {
+      where.push(`r.state in (${query.states.map(() => '?').join(', ')})`);
+      params.push(...query.states);
+    }
+    if (query.referenceNumber !== undefined) {
+      where.push('r.reference_no = ?');
+      params.push(query.referenceNumber);
+    }
+    if (query.receiptReference !== undefined) {
+      where.push('r.receipt_refs @> array[?]::text[]');
+      params.push(query.receiptReference);
+    }
+    if (query.sentFrom) {
+      where.push('r.sent_at >= ?');
+      params.push(query.sentFrom);
+    }
+    if (query.sentTo) {
+      where.push('r.sent_at < ?');
+      params.push(query.sentTo);
+    }
+    if (query.assignedTo !== undefined) {
+      where.push(`coalesce(nullif(r.taken_over_by, ''), r.to_agency) = ? and r.assigned_user = ?`);
+      params.push(query.agencyId, query.assignedTo);
+    }
+    let after = '';
+    if (query.after) {
+      // Keyset: past the last row of the previous page in (rank, sent_at desc, id desc).
+      after = `where x.rank > ? or (x.rank = ? and (x.sent_at, x.id) <
+        (select c.sent_at, c.id from referrals.referrals c where c.id = ?))`;
+      params.push(query.after.rank, query.after.rank, query.after.id);
+    }
+    params.push(query.limit);
+    const rows = await this.#em.execute<Array<ReferralRow & { rank: number }>>(
+      `select * from (
+         select ${qualifiedColumns}, ${rankSql} as rank
+         from referrals.referrals r where ${where.join(' and ')}
+       ) x ${after}
+       order by x.rank, x.sent_at desc, x.id desc limit ?`,
+      params,
     );
-    return rows.map(toReferral);
+    return rows.map((row) => ({ referral: toReferral(row), rank: row.rank as Rank }));
+  }
+
+  async caseload(agencyId: string): Promise<{ workloads: Workload[]; unassigned: number }> {
+    const rows = await this.#em.execute<
+      { assigned_user: string; open: string; needs_action: string; urgent: string; escalated: string }[]
+    >(
+      `select assigned_user, count(*) as open,
+              count(*) filter (where state in ('sent', 'acknowledged')) as needs_action,
+              count(*) filter (where priority = 'urgent') as urgent,
+              count(*) filter (where escalated) as escalated
+         from referrals.referrals
+        where coalesce(nullif(taken_over_by, ''), to_agency) = ? and state in ('sent', 'acknowledged', 'accepted', 'in_contact')
+        group by assigned_user
+        order by count(*) desc, assigned_user`,
+      [agencyId],
+    );
+    const workloads = rows
+      .filter((r) => r.assigned_user !== '')
+      .map((r) => ({
+        userId: r.assigned_user,
+        open: Number(r.open),
+        needsAction: Number(r.needs_action),
+        urgent: Number(r.urgent),
+        escalated: Number(r.escalated),
+      }));
+    return { workloads, unassigned: Number(rows.find((r) => r.assigned_user === '')?.open ?? 0) };
   }
 
   async packet(referralId: string): Promise<SealedSection[]> {

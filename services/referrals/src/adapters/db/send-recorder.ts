@@ -3,7 +3,13 @@ import type { EntityManager } from '@passage/platform';
 import type { Transition } from '../../domain/referral.ts';
 import type { SendRecord, SendRecorder, SendOutcome } from '../../app/ports.ts';
 import { referralChangedEvent } from '../events/outbox-events.ts';
-import { referralColumns, referralSchema, referralValues, refuseSecondResend } from './referral-repository.ts';
+import {
+  receiptRefsOf,
+  referralColumns,
+  referralSchema,
+  referralValues,
+  refuseSecondResend,
+} from './referral-repository.ts';
 
 /** Placeholders with the casts INSERT … SELECT needs, column by column (see referralColumns). */
 const referralPlaceholders = [
@@ -29,6 +35,10 @@ const referralPlaceholders = [
   '?::boolean', // escalated
   '?', // taken_over_by
   '?::timestamptz', // taken_over_at
+  '?::bigint', // reference_no
+  '?', // assigned_user
+  '?::timestamptz', // assigned_at
+  'array(select jsonb_array_elements_text(?::jsonb))', // receipt_refs (not one of referralColumns)
 ].join(', ');
 
 /**
@@ -62,7 +72,7 @@ export class SqlSendRecorder implements SendRecorder {
          select ?, ?, ?, ?, ?::jsonb where not exists (select 1 from ended)
          on conflict do nothing returning key
        ), referral as (
-         insert into referrals.referrals (${referralColumns})
+         insert into referrals.referrals (${referralColumns}, receipt_refs)
          select ${referralPlaceholders} where exists (select 1 from idempotency)
          returning id
        ), packet as (
@@ -90,6 +100,7 @@ export class SqlSendRecorder implements SendRecorder {
           idempotency.requestHash,
           JSON.stringify(referral),
           ...referralValues(referral),
+          JSON.stringify(receiptRefsOf(referral)),
           ...packet.flatMap((section) => [section.category, section.sealed]),
           ...transitionValues(transition),
           ...event.params,

@@ -113,8 +113,7 @@ export function referralChangedEvent(
         needs: [...referral.needs],
         takenOverBy: referral.takenOverBy,
         takenOverAt: referral.takenOverAt,
-        // Set by the assignment (issue 17 item 5); unassigned until then.
-        assignedUser: '',
+        assignedUser: referral.assignedUser ?? '',
       },
     },
   });

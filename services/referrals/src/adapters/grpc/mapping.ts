@@ -53,6 +53,10 @@ export function referralToWire(r: Referral): pb.Referral {
     escalated: r.escalated,
     takenOverBy: r.takenOverBy,
     takenOverAt: r.takenOverAt,
+    // A result kept under an idempotency key before references existed has none.
+    reference: r.reference ?? '',
+    assignedUser: r.assignedUser ?? '',
+    assignedAt: r.assignedAt,
   };
 }
 
@@ -70,6 +74,7 @@ export function transitionToWire(t: Transition): pb.Transition {
     actorRole: t.actor.role,
     at: t.at,
     reason: t.reason,
+    assignedUser: t.assignedUser ?? '',
   };
 }
 

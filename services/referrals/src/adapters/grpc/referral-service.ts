@@ -109,6 +109,7 @@ export function referralService(useCases: ReferralUseCases, verifier: TokenVerif
         const page = await useCases.list(call.caller, 'inbox', {
           ...request,
           states: request.states.map(stateFromWire),
+          assignedTo: request.assignedTo,
         });
         return { referrals: page.referrals.map(referralToWire), nextCursor: page.nextCursor };
       },
@@ -131,6 +132,20 @@ export function referralService(useCases: ReferralUseCases, verifier: TokenVerif
       listMessages: async (request, call) => ({
         messages: (await useCases.listMessages(context(call), request.referralId)).map(messageToWire),
       }),
+      search: async (request, call) => {
+        const page = await useCases.search(call.caller, {
+          ...request,
+          states: request.states.map(stateFromWire),
+        });
+        return { referrals: page.referrals.map(referralToWire), nextCursor: page.nextCursor };
+      },
+      assign: async (request, call) => ({
+        referral: referralToWire(await useCases.assign(call.caller, request)),
+      }),
+      caseload: async (request, call) => {
+        const load = await useCases.caseload(call.caller, request.agency);
+        return { workloads: load.workloads.map((w) => ({ ...w })), unassigned: load.unassigned };
+      },
       timeline: async (request, call) => ({
         transitions: (await useCases.timeline(call.caller, request.referralId)).map(transitionToWire),
       }),

@@ -363,6 +363,18 @@ export interface SetNotificationPreferencesResponse {
   preferences?: NotificationPreferences | undefined;
 }
 
+export interface ListColleaguesRequest {}
+
+export interface Colleague {
+  userId: string;
+  displayName: string;
+  roles: string[];
+}
+
+export interface ListColleaguesResponse {
+  colleagues: Colleague[];
+}
+
 function createBaseOidcSubject(): OidcSubject {
   return { issuer: '', subject: '' };
 }
@@ -4678,6 +4690,238 @@ export const SetNotificationPreferencesResponse: MessageFns<SetNotificationPrefe
   },
 };
 
+function createBaseListColleaguesRequest(): ListColleaguesRequest {
+  return {};
+}
+
+export const ListColleaguesRequest: MessageFns<ListColleaguesRequest> = {
+  encode(_: ListColleaguesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListColleaguesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListColleaguesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListColleaguesRequest {
+    return {};
+  },
+
+  toJSON(_: ListColleaguesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListColleaguesRequest>): ListColleaguesRequest {
+    return ListColleaguesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListColleaguesRequest>): ListColleaguesRequest {
+    const message = createBaseListColleaguesRequest();
+    return message;
+  },
+};
+
+function createBaseColleague(): Colleague {
+  return { userId: '', displayName: '', roles: [] };
+}
+
+export const Colleague: MessageFns<Colleague> = {
+  encode(message: Colleague, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== '') {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.displayName !== '') {
+      writer.uint32(18).string(message.displayName);
+    }
+    for (const v of message.roles) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Colleague {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseColleague();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.displayName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.roles.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Colleague {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+          ? globalThis.String(object.user_id)
+          : '',
+      displayName: isSet(object.displayName)
+        ? globalThis.String(object.displayName)
+        : isSet(object.display_name)
+          ? globalThis.String(object.display_name)
+          : '',
+      roles: globalThis.Array.isArray(object?.roles) ? object.roles.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: Colleague): unknown {
+    const obj: any = {};
+    if (message.userId !== '') {
+      obj.userId = message.userId;
+    }
+    if (message.displayName !== '') {
+      obj.displayName = message.displayName;
+    }
+    if (message.roles?.length) {
+      obj.roles = message.roles;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Colleague>): Colleague {
+    return Colleague.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Colleague>): Colleague {
+    const message = createBaseColleague();
+    message.userId = object.userId ?? '';
+    message.displayName = object.displayName ?? '';
+    message.roles = object.roles?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseListColleaguesResponse(): ListColleaguesResponse {
+  return { colleagues: [] };
+}
+
+export const ListColleaguesResponse: MessageFns<ListColleaguesResponse> = {
+  encode(message: ListColleaguesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.colleagues) {
+      Colleague.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListColleaguesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListColleaguesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.colleagues.push(Colleague.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListColleaguesResponse {
+    return {
+      colleagues: globalThis.Array.isArray(object?.colleagues)
+        ? object.colleagues.map((e: any) => Colleague.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListColleaguesResponse): unknown {
+    const obj: any = {};
+    if (message.colleagues?.length) {
+      obj.colleagues = message.colleagues.map((e) => Colleague.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListColleaguesResponse>): ListColleaguesResponse {
+    return ListColleaguesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListColleaguesResponse>): ListColleaguesResponse {
+    const message = createBaseListColleaguesResponse();
+    message.colleagues = object.colleagues?.map((e) => Colleague.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * People administration (ADR 30): the accounts that sign in to Passage, their roles,
  * credentials, identity-provider links and sessions. The gateway implements it in its own
@@ -4864,6 +5108,21 @@ export const PeopleServiceService = {
       Buffer.from(CompletePasswordLinkResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CompletePasswordLinkResponse => CompletePasswordLinkResponse.decode(value),
   },
+  /**
+   * The enabled people of the caller's own agency, names and roles only: who a referral can be
+   * assigned to and who did what on its timeline. Any signed-in worker.
+   */
+  listColleagues: {
+    path: '/passage.identity.v1.PeopleService/ListColleagues' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListColleaguesRequest): Buffer =>
+      Buffer.from(ListColleaguesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListColleaguesRequest => ListColleaguesRequest.decode(value),
+    responseSerialize: (value: ListColleaguesResponse): Buffer =>
+      Buffer.from(ListColleaguesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListColleaguesResponse => ListColleaguesResponse.decode(value),
+  },
 } as const;
 
 export interface PeopleServiceServer extends UntypedServiceImplementation {
@@ -4907,6 +5166,11 @@ export interface PeopleServiceServer extends UntypedServiceImplementation {
   createScimClient: handleUnaryCall<CreateScimClientRequest, CreateScimClientResponse>;
   /** Sets a password with a one-time link's token, without a session; the link is then spent. */
   completePasswordLink: handleUnaryCall<CompletePasswordLinkRequest, CompletePasswordLinkResponse>;
+  /**
+   * The enabled people of the caller's own agency, names and roles only: who a referral can be
+   * assigned to and who did what on its timeline. Any signed-in worker.
+   */
+  listColleagues: handleUnaryCall<ListColleaguesRequest, ListColleaguesResponse>;
 }
 
 export interface PeopleServiceClient extends Client {
@@ -5159,6 +5423,25 @@ export interface PeopleServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CompletePasswordLinkResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The enabled people of the caller's own agency, names and roles only: who a referral can be
+   * assigned to and who did what on its timeline. Any signed-in worker.
+   */
+  listColleagues(
+    request: ListColleaguesRequest,
+    callback: (error: ServiceError | null, response: ListColleaguesResponse) => void,
+  ): ClientUnaryCall;
+  listColleagues(
+    request: ListColleaguesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListColleaguesResponse) => void,
+  ): ClientUnaryCall;
+  listColleagues(
+    request: ListColleaguesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListColleaguesResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -201,6 +201,11 @@ export interface Referral {
    */
   takenOverBy: string;
   takenOverAt?: Date | undefined;
+  /** The short reference people read out and search by ("R-7K3M-Q9"): unique, given at sending. */
+  reference: string;
+  /** The worker of the receiving agency the referral is assigned to (a user id); empty when unassigned. */
+  assignedUser: string;
+  assignedAt?: Date | undefined;
 }
 
 export interface SendRequest {
@@ -333,6 +338,8 @@ export interface ListInboxRequest {
   /** From a previous response; empty for the first page. */
   cursor: string;
   pageSize: number;
+  /** "me": assigned to the caller; "none": unassigned; a user id: assigned to that worker; empty: all. */
+  assignedTo: string;
 }
 
 export interface ListInboxResponse {
@@ -367,6 +374,8 @@ export interface Transition {
   actorRole: string;
   at?: Date | undefined;
   reason: string;
+  /** On an "assigned" transition: the worker it was assigned to (a user id). */
+  assignedUser: string;
 }
 
 export interface TimelineResponse {
@@ -428,6 +437,64 @@ export interface ListMessagesRequest {
 
 export interface ListMessagesResponse {
   messages: ReferralMessage[];
+}
+
+export interface SearchRequest {
+  /** Defaults to the caller's agency; another agency needs the auditor or admin role. */
+  agency: string;
+  /** The referral's short reference ("R-7K3M-Q9"; case, dashes and spaces do not matter). */
+  reference: string;
+  /** The reference on the consent receipt the person holds (8 letters and digits). */
+  receiptReference: string;
+  states: State[];
+  /** Sent at or after this time. */
+  sentFrom?: Date | undefined;
+  /** Sent before this time. */
+  sentTo?: Date | undefined;
+  /** "me", "none" (unassigned), a user id, or empty for all. */
+  assignedTo: string;
+  /** From a previous response; empty for the first page. */
+  cursor: string;
+  pageSize: number;
+}
+
+export interface SearchResponse {
+  referrals: Referral[];
+  nextCursor: string;
+}
+
+export interface AssignRequest {
+  idempotencyKey: string;
+  referralId: string;
+  /** The worker's user id; the caller's own to claim; empty to unassign. */
+  assignedUser: string;
+  expectedVersion: number;
+}
+
+export interface AssignResponse {
+  referral?: Referral | undefined;
+}
+
+export interface CaseloadRequest {
+  /** Defaults to the caller's agency; another agency needs the auditor or admin role. */
+  agency: string;
+}
+
+/** One worker's open referrals. */
+export interface Workload {
+  userId: string;
+  open: number;
+  /** Of them, waiting for acknowledgement or acceptance. */
+  needsAction: number;
+  urgent: number;
+  escalated: number;
+}
+
+export interface CaseloadResponse {
+  /** Workers with at least one open referral, most loaded first. */
+  workloads: Workload[];
+  /** Open referrals nobody is assigned to. */
+  unassigned: number;
 }
 
 function createBasePacketSection(): PacketSection {
@@ -561,6 +628,9 @@ function createBaseReferral(): Referral {
     escalated: false,
     takenOverBy: '',
     takenOverAt: undefined,
+    reference: '',
+    assignedUser: '',
+    assignedAt: undefined,
   };
 }
 
@@ -649,6 +719,15 @@ export const Referral: MessageFns<Referral> = {
     }
     if (message.takenOverAt !== undefined) {
       Timestamp.encode(toTimestamp(message.takenOverAt), writer.uint32(226).fork()).join();
+    }
+    if (message.reference !== '') {
+      writer.uint32(242).string(message.reference);
+    }
+    if (message.assignedUser !== '') {
+      writer.uint32(250).string(message.assignedUser);
+    }
+    if (message.assignedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.assignedAt), writer.uint32(258).fork()).join();
     }
     return writer;
   },
@@ -890,6 +969,30 @@ export const Referral: MessageFns<Referral> = {
             message.takenOverAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.assignedUser = reader.string();
+            continue;
+          }
+          case 32: {
+            if (tag !== 258) {
+              break;
+            }
+
+            message.assignedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1010,6 +1113,17 @@ export const Referral: MessageFns<Referral> = {
         : isSet(object.taken_over_at)
           ? fromJsonTimestamp(object.taken_over_at)
           : undefined,
+      reference: isSet(object.reference) ? globalThis.String(object.reference) : '',
+      assignedUser: isSet(object.assignedUser)
+        ? globalThis.String(object.assignedUser)
+        : isSet(object.assigned_user)
+          ? globalThis.String(object.assigned_user)
+          : '',
+      assignedAt: isSet(object.assignedAt)
+        ? fromJsonTimestamp(object.assignedAt)
+        : isSet(object.assigned_at)
+          ? fromJsonTimestamp(object.assigned_at)
+          : undefined,
     };
   },
 
@@ -1099,6 +1213,15 @@ export const Referral: MessageFns<Referral> = {
     if (message.takenOverAt !== undefined) {
       obj.takenOverAt = message.takenOverAt.toISOString();
     }
+    if (message.reference !== '') {
+      obj.reference = message.reference;
+    }
+    if (message.assignedUser !== '') {
+      obj.assignedUser = message.assignedUser;
+    }
+    if (message.assignedAt !== undefined) {
+      obj.assignedAt = message.assignedAt.toISOString();
+    }
     return obj;
   },
 
@@ -1135,6 +1258,9 @@ export const Referral: MessageFns<Referral> = {
     message.escalated = object.escalated ?? false;
     message.takenOverBy = object.takenOverBy ?? '';
     message.takenOverAt = object.takenOverAt ?? undefined;
+    message.reference = object.reference ?? '';
+    message.assignedUser = object.assignedUser ?? '';
+    message.assignedAt = object.assignedAt ?? undefined;
     return message;
   },
 };
@@ -3069,7 +3195,7 @@ export const GetResponse: MessageFns<GetResponse> = {
 };
 
 function createBaseListInboxRequest(): ListInboxRequest {
-  return { agency: '', states: [], cursor: '', pageSize: 0 };
+  return { agency: '', states: [], cursor: '', pageSize: 0, assignedTo: '' };
 }
 
 export const ListInboxRequest: MessageFns<ListInboxRequest> = {
@@ -3085,6 +3211,9 @@ export const ListInboxRequest: MessageFns<ListInboxRequest> = {
     }
     if (message.pageSize !== 0) {
       writer.uint32(32).int32(message.pageSize);
+    }
+    if (message.assignedTo !== '') {
+      writer.uint32(242).string(message.assignedTo);
     }
     return writer;
   },
@@ -3144,6 +3273,14 @@ export const ListInboxRequest: MessageFns<ListInboxRequest> = {
             message.pageSize = reader.int32();
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.assignedTo = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3166,6 +3303,11 @@ export const ListInboxRequest: MessageFns<ListInboxRequest> = {
         : isSet(object.page_size)
           ? globalThis.Number(object.page_size)
           : 0,
+      assignedTo: isSet(object.assignedTo)
+        ? globalThis.String(object.assignedTo)
+        : isSet(object.assigned_to)
+          ? globalThis.String(object.assigned_to)
+          : '',
     };
   },
 
@@ -3183,6 +3325,9 @@ export const ListInboxRequest: MessageFns<ListInboxRequest> = {
     if (message.pageSize !== 0) {
       obj.pageSize = Math.round(message.pageSize);
     }
+    if (message.assignedTo !== '') {
+      obj.assignedTo = message.assignedTo;
+    }
     return obj;
   },
 
@@ -3195,6 +3340,7 @@ export const ListInboxRequest: MessageFns<ListInboxRequest> = {
     message.states = object.states?.map((e) => e) || [];
     message.cursor = object.cursor ?? '';
     message.pageSize = object.pageSize ?? 0;
+    message.assignedTo = object.assignedTo ?? '';
     return message;
   },
 };
@@ -3586,7 +3732,17 @@ export const TimelineRequest: MessageFns<TimelineRequest> = {
 };
 
 function createBaseTransition(): Transition {
-  return { from: 0, to: 0, event: '', actorAgency: '', actorUser: '', actorRole: '', at: undefined, reason: '' };
+  return {
+    from: 0,
+    to: 0,
+    event: '',
+    actorAgency: '',
+    actorUser: '',
+    actorRole: '',
+    at: undefined,
+    reason: '',
+    assignedUser: '',
+  };
 }
 
 export const Transition: MessageFns<Transition> = {
@@ -3614,6 +3770,9 @@ export const Transition: MessageFns<Transition> = {
     }
     if (message.reason !== '') {
       writer.uint32(66).string(message.reason);
+    }
+    if (message.assignedUser !== '') {
+      writer.uint32(242).string(message.assignedUser);
     }
     return writer;
   },
@@ -3695,6 +3854,14 @@ export const Transition: MessageFns<Transition> = {
             message.reason = reader.string();
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.assignedUser = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3729,6 +3896,11 @@ export const Transition: MessageFns<Transition> = {
           : '',
       at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+      assignedUser: isSet(object.assignedUser)
+        ? globalThis.String(object.assignedUser)
+        : isSet(object.assigned_user)
+          ? globalThis.String(object.assigned_user)
+          : '',
     };
   },
 
@@ -3758,6 +3930,9 @@ export const Transition: MessageFns<Transition> = {
     if (message.reason !== '') {
       obj.reason = message.reason;
     }
+    if (message.assignedUser !== '') {
+      obj.assignedUser = message.assignedUser;
+    }
     return obj;
   },
 
@@ -3774,6 +3949,7 @@ export const Transition: MessageFns<Transition> = {
     message.actorRole = object.actorRole ?? '';
     message.at = object.at ?? undefined;
     message.reason = object.reason ?? '';
+    message.assignedUser = object.assignedUser ?? '';
     return message;
   },
 };
@@ -4755,6 +4931,830 @@ export const ListMessagesResponse: MessageFns<ListMessagesResponse> = {
   },
 };
 
+function createBaseSearchRequest(): SearchRequest {
+  return {
+    agency: '',
+    reference: '',
+    receiptReference: '',
+    states: [],
+    sentFrom: undefined,
+    sentTo: undefined,
+    assignedTo: '',
+    cursor: '',
+    pageSize: 0,
+  };
+}
+
+export const SearchRequest: MessageFns<SearchRequest> = {
+  encode(message: SearchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agency !== '') {
+      writer.uint32(10).string(message.agency);
+    }
+    if (message.reference !== '') {
+      writer.uint32(18).string(message.reference);
+    }
+    if (message.receiptReference !== '') {
+      writer.uint32(26).string(message.receiptReference);
+    }
+    for (const v of message.states) {
+      writer.uint32(32).int32(v!);
+    }
+    if (message.sentFrom !== undefined) {
+      Timestamp.encode(toTimestamp(message.sentFrom), writer.uint32(42).fork()).join();
+    }
+    if (message.sentTo !== undefined) {
+      Timestamp.encode(toTimestamp(message.sentTo), writer.uint32(50).fork()).join();
+    }
+    if (message.assignedTo !== '') {
+      writer.uint32(58).string(message.assignedTo);
+    }
+    if (message.cursor !== '') {
+      writer.uint32(66).string(message.cursor);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(72).int32(message.pageSize);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SearchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSearchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agency = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.receiptReference = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.states.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.states.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sentFrom = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.sentTo = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.assignedTo = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SearchRequest {
+    return {
+      agency: isSet(object.agency) ? globalThis.String(object.agency) : '',
+      reference: isSet(object.reference) ? globalThis.String(object.reference) : '',
+      receiptReference: isSet(object.receiptReference)
+        ? globalThis.String(object.receiptReference)
+        : isSet(object.receipt_reference)
+          ? globalThis.String(object.receipt_reference)
+          : '',
+      states: globalThis.Array.isArray(object?.states) ? object.states.map((e: any) => stateFromJSON(e)) : [],
+      sentFrom: isSet(object.sentFrom)
+        ? fromJsonTimestamp(object.sentFrom)
+        : isSet(object.sent_from)
+          ? fromJsonTimestamp(object.sent_from)
+          : undefined,
+      sentTo: isSet(object.sentTo)
+        ? fromJsonTimestamp(object.sentTo)
+        : isSet(object.sent_to)
+          ? fromJsonTimestamp(object.sent_to)
+          : undefined,
+      assignedTo: isSet(object.assignedTo)
+        ? globalThis.String(object.assignedTo)
+        : isSet(object.assigned_to)
+          ? globalThis.String(object.assigned_to)
+          : '',
+      cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : '',
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+          ? globalThis.Number(object.page_size)
+          : 0,
+    };
+  },
+
+  toJSON(message: SearchRequest): unknown {
+    const obj: any = {};
+    if (message.agency !== '') {
+      obj.agency = message.agency;
+    }
+    if (message.reference !== '') {
+      obj.reference = message.reference;
+    }
+    if (message.receiptReference !== '') {
+      obj.receiptReference = message.receiptReference;
+    }
+    if (message.states?.length) {
+      obj.states = message.states.map((e) => stateToJSON(e));
+    }
+    if (message.sentFrom !== undefined) {
+      obj.sentFrom = message.sentFrom.toISOString();
+    }
+    if (message.sentTo !== undefined) {
+      obj.sentTo = message.sentTo.toISOString();
+    }
+    if (message.assignedTo !== '') {
+      obj.assignedTo = message.assignedTo;
+    }
+    if (message.cursor !== '') {
+      obj.cursor = message.cursor;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SearchRequest>): SearchRequest {
+    return SearchRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SearchRequest>): SearchRequest {
+    const message = createBaseSearchRequest();
+    message.agency = object.agency ?? '';
+    message.reference = object.reference ?? '';
+    message.receiptReference = object.receiptReference ?? '';
+    message.states = object.states?.map((e) => e) || [];
+    message.sentFrom = object.sentFrom ?? undefined;
+    message.sentTo = object.sentTo ?? undefined;
+    message.assignedTo = object.assignedTo ?? '';
+    message.cursor = object.cursor ?? '';
+    message.pageSize = object.pageSize ?? 0;
+    return message;
+  },
+};
+
+function createBaseSearchResponse(): SearchResponse {
+  return { referrals: [], nextCursor: '' };
+}
+
+export const SearchResponse: MessageFns<SearchResponse> = {
+  encode(message: SearchResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.referrals) {
+      Referral.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextCursor !== '') {
+      writer.uint32(18).string(message.nextCursor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SearchResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSearchResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referrals.push(Referral.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextCursor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SearchResponse {
+    return {
+      referrals: globalThis.Array.isArray(object?.referrals)
+        ? object.referrals.map((e: any) => Referral.fromJSON(e))
+        : [],
+      nextCursor: isSet(object.nextCursor)
+        ? globalThis.String(object.nextCursor)
+        : isSet(object.next_cursor)
+          ? globalThis.String(object.next_cursor)
+          : '',
+    };
+  },
+
+  toJSON(message: SearchResponse): unknown {
+    const obj: any = {};
+    if (message.referrals?.length) {
+      obj.referrals = message.referrals.map((e) => Referral.toJSON(e));
+    }
+    if (message.nextCursor !== '') {
+      obj.nextCursor = message.nextCursor;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SearchResponse>): SearchResponse {
+    return SearchResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SearchResponse>): SearchResponse {
+    const message = createBaseSearchResponse();
+    message.referrals = object.referrals?.map((e) => Referral.fromPartial(e)) || [];
+    message.nextCursor = object.nextCursor ?? '';
+    return message;
+  },
+};
+
+function createBaseAssignRequest(): AssignRequest {
+  return { idempotencyKey: '', referralId: '', assignedUser: '', expectedVersion: 0 };
+}
+
+export const AssignRequest: MessageFns<AssignRequest> = {
+  encode(message: AssignRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.idempotencyKey !== '') {
+      writer.uint32(10).string(message.idempotencyKey);
+    }
+    if (message.referralId !== '') {
+      writer.uint32(18).string(message.referralId);
+    }
+    if (message.assignedUser !== '') {
+      writer.uint32(26).string(message.assignedUser);
+    }
+    if (message.expectedVersion !== 0) {
+      writer.uint32(32).int64(message.expectedVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AssignRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAssignRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.assignedUser = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.expectedVersion = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AssignRequest {
+    return {
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+          ? globalThis.String(object.idempotency_key)
+          : '',
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+          ? globalThis.String(object.referral_id)
+          : '',
+      assignedUser: isSet(object.assignedUser)
+        ? globalThis.String(object.assignedUser)
+        : isSet(object.assigned_user)
+          ? globalThis.String(object.assigned_user)
+          : '',
+      expectedVersion: isSet(object.expectedVersion)
+        ? globalThis.Number(object.expectedVersion)
+        : isSet(object.expected_version)
+          ? globalThis.Number(object.expected_version)
+          : 0,
+    };
+  },
+
+  toJSON(message: AssignRequest): unknown {
+    const obj: any = {};
+    if (message.idempotencyKey !== '') {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.referralId !== '') {
+      obj.referralId = message.referralId;
+    }
+    if (message.assignedUser !== '') {
+      obj.assignedUser = message.assignedUser;
+    }
+    if (message.expectedVersion !== 0) {
+      obj.expectedVersion = Math.round(message.expectedVersion);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AssignRequest>): AssignRequest {
+    return AssignRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AssignRequest>): AssignRequest {
+    const message = createBaseAssignRequest();
+    message.idempotencyKey = object.idempotencyKey ?? '';
+    message.referralId = object.referralId ?? '';
+    message.assignedUser = object.assignedUser ?? '';
+    message.expectedVersion = object.expectedVersion ?? 0;
+    return message;
+  },
+};
+
+function createBaseAssignResponse(): AssignResponse {
+  return { referral: undefined };
+}
+
+export const AssignResponse: MessageFns<AssignResponse> = {
+  encode(message: AssignResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.referral !== undefined) {
+      Referral.encode(message.referral, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AssignResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAssignResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referral = Referral.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AssignResponse {
+    return { referral: isSet(object.referral) ? Referral.fromJSON(object.referral) : undefined };
+  },
+
+  toJSON(message: AssignResponse): unknown {
+    const obj: any = {};
+    if (message.referral !== undefined) {
+      obj.referral = Referral.toJSON(message.referral);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AssignResponse>): AssignResponse {
+    return AssignResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AssignResponse>): AssignResponse {
+    const message = createBaseAssignResponse();
+    message.referral =
+      object.referral !== undefined && object.referral !== null ? Referral.fromPartial(object.referral) : undefined;
+    return message;
+  },
+};
+
+function createBaseCaseloadRequest(): CaseloadRequest {
+  return { agency: '' };
+}
+
+export const CaseloadRequest: MessageFns<CaseloadRequest> = {
+  encode(message: CaseloadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agency !== '') {
+      writer.uint32(10).string(message.agency);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CaseloadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCaseloadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agency = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CaseloadRequest {
+    return { agency: isSet(object.agency) ? globalThis.String(object.agency) : '' };
+  },
+
+  toJSON(message: CaseloadRequest): unknown {
+    const obj: any = {};
+    if (message.agency !== '') {
+      obj.agency = message.agency;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CaseloadRequest>): CaseloadRequest {
+    return CaseloadRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CaseloadRequest>): CaseloadRequest {
+    const message = createBaseCaseloadRequest();
+    message.agency = object.agency ?? '';
+    return message;
+  },
+};
+
+function createBaseWorkload(): Workload {
+  return { userId: '', open: 0, needsAction: 0, urgent: 0, escalated: 0 };
+}
+
+export const Workload: MessageFns<Workload> = {
+  encode(message: Workload, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== '') {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.open !== 0) {
+      writer.uint32(16).int32(message.open);
+    }
+    if (message.needsAction !== 0) {
+      writer.uint32(24).int32(message.needsAction);
+    }
+    if (message.urgent !== 0) {
+      writer.uint32(32).int32(message.urgent);
+    }
+    if (message.escalated !== 0) {
+      writer.uint32(40).int32(message.escalated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Workload {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWorkload();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.open = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.needsAction = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.urgent = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.escalated = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Workload {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+          ? globalThis.String(object.user_id)
+          : '',
+      open: isSet(object.open) ? globalThis.Number(object.open) : 0,
+      needsAction: isSet(object.needsAction)
+        ? globalThis.Number(object.needsAction)
+        : isSet(object.needs_action)
+          ? globalThis.Number(object.needs_action)
+          : 0,
+      urgent: isSet(object.urgent) ? globalThis.Number(object.urgent) : 0,
+      escalated: isSet(object.escalated) ? globalThis.Number(object.escalated) : 0,
+    };
+  },
+
+  toJSON(message: Workload): unknown {
+    const obj: any = {};
+    if (message.userId !== '') {
+      obj.userId = message.userId;
+    }
+    if (message.open !== 0) {
+      obj.open = Math.round(message.open);
+    }
+    if (message.needsAction !== 0) {
+      obj.needsAction = Math.round(message.needsAction);
+    }
+    if (message.urgent !== 0) {
+      obj.urgent = Math.round(message.urgent);
+    }
+    if (message.escalated !== 0) {
+      obj.escalated = Math.round(message.escalated);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Workload>): Workload {
+    return Workload.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Workload>): Workload {
+    const message = createBaseWorkload();
+    message.userId = object.userId ?? '';
+    message.open = object.open ?? 0;
+    message.needsAction = object.needsAction ?? 0;
+    message.urgent = object.urgent ?? 0;
+    message.escalated = object.escalated ?? 0;
+    return message;
+  },
+};
+
+function createBaseCaseloadResponse(): CaseloadResponse {
+  return { workloads: [], unassigned: 0 };
+}
+
+export const CaseloadResponse: MessageFns<CaseloadResponse> = {
+  encode(message: CaseloadResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.workloads) {
+      Workload.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.unassigned !== 0) {
+      writer.uint32(16).int32(message.unassigned);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CaseloadResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCaseloadResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workloads.push(Workload.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.unassigned = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CaseloadResponse {
+    return {
+      workloads: globalThis.Array.isArray(object?.workloads)
+        ? object.workloads.map((e: any) => Workload.fromJSON(e))
+        : [],
+      unassigned: isSet(object.unassigned) ? globalThis.Number(object.unassigned) : 0,
+    };
+  },
+
+  toJSON(message: CaseloadResponse): unknown {
+    const obj: any = {};
+    if (message.workloads?.length) {
+      obj.workloads = message.workloads.map((e) => Workload.toJSON(e));
+    }
+    if (message.unassigned !== 0) {
+      obj.unassigned = Math.round(message.unassigned);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CaseloadResponse>): CaseloadResponse {
+    return CaseloadResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CaseloadResponse>): CaseloadResponse {
+    const message = createBaseCaseloadResponse();
+    message.workloads = object.workloads?.map((e) => Workload.fromPartial(e)) || [];
+    message.unassigned = object.unassigned ?? 0;
+    return message;
+  },
+};
+
 /**
  * The hand-off of a person from one agency to another. Every call needs a caller token;
  * every command carries an idempotency key (a retry returns the first result).
@@ -4926,6 +5926,47 @@ export const ReferralServiceService = {
       Buffer.from(ListMessagesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListMessagesResponse => ListMessagesResponse.decode(value),
   },
+  /**
+   * Referrals the agency sent or received, found by the referral's short reference, the
+   * reference on the consent receipt behind it, state, sending date or assignee;
+   * "needs your action" first, then newest. Another agency needs the auditor or admin role.
+   */
+  search: {
+    path: '/passage.referrals.v1.ReferralService/Search' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SearchRequest): Buffer => Buffer.from(SearchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SearchRequest => SearchRequest.decode(value),
+    responseSerialize: (value: SearchResponse): Buffer => Buffer.from(SearchResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SearchResponse => SearchResponse.decode(value),
+  },
+  /**
+   * Claim (assign to yourself: any worker of the receiving agency), assign or reassign to
+   * another worker of that agency, or unassign (a supervisor; the assignee may unassign
+   * themselves). Assigning to the current assignee changes nothing.
+   */
+  assign: {
+    path: '/passage.referrals.v1.ReferralService/Assign' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AssignRequest): Buffer => Buffer.from(AssignRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AssignRequest => AssignRequest.decode(value),
+    responseSerialize: (value: AssignResponse): Buffer => Buffer.from(AssignResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AssignResponse => AssignResponse.decode(value),
+  },
+  /**
+   * Open referrals per worker of an agency (received, not closed, declined or withdrawn).
+   * Supervisors see their own agency's; auditors and admins any agency's.
+   */
+  caseload: {
+    path: '/passage.referrals.v1.ReferralService/Caseload' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CaseloadRequest): Buffer => Buffer.from(CaseloadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CaseloadRequest => CaseloadRequest.decode(value),
+    responseSerialize: (value: CaseloadResponse): Buffer => Buffer.from(CaseloadResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CaseloadResponse => CaseloadResponse.decode(value),
+  },
 } as const;
 
 export interface ReferralServiceServer extends UntypedServiceImplementation {
@@ -4963,6 +6004,23 @@ export interface ReferralServiceServer extends UntypedServiceImplementation {
   postMessage: handleUnaryCall<PostMessageRequest, PostMessageResponse>;
   /** The referral's messages, oldest first, to its parties only; every read is audited. */
   listMessages: handleUnaryCall<ListMessagesRequest, ListMessagesResponse>;
+  /**
+   * Referrals the agency sent or received, found by the referral's short reference, the
+   * reference on the consent receipt behind it, state, sending date or assignee;
+   * "needs your action" first, then newest. Another agency needs the auditor or admin role.
+   */
+  search: handleUnaryCall<SearchRequest, SearchResponse>;
+  /**
+   * Claim (assign to yourself: any worker of the receiving agency), assign or reassign to
+   * another worker of that agency, or unassign (a supervisor; the assignee may unassign
+   * themselves). Assigning to the current assignee changes nothing.
+   */
+  assign: handleUnaryCall<AssignRequest, AssignResponse>;
+  /**
+   * Open referrals per worker of an agency (received, not closed, declined or withdrawn).
+   * Supervisors see their own agency's; auditors and admins any agency's.
+   */
+  caseload: handleUnaryCall<CaseloadRequest, CaseloadResponse>;
 }
 
 export interface ReferralServiceClient extends Client {
@@ -5217,6 +6275,65 @@ export interface ReferralServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListMessagesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Referrals the agency sent or received, found by the referral's short reference, the
+   * reference on the consent receipt behind it, state, sending date or assignee;
+   * "needs your action" first, then newest. Another agency needs the auditor or admin role.
+   */
+  search(
+    request: SearchRequest,
+    callback: (error: ServiceError | null, response: SearchResponse) => void,
+  ): ClientUnaryCall;
+  search(
+    request: SearchRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SearchResponse) => void,
+  ): ClientUnaryCall;
+  search(
+    request: SearchRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SearchResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Claim (assign to yourself: any worker of the receiving agency), assign or reassign to
+   * another worker of that agency, or unassign (a supervisor; the assignee may unassign
+   * themselves). Assigning to the current assignee changes nothing.
+   */
+  assign(
+    request: AssignRequest,
+    callback: (error: ServiceError | null, response: AssignResponse) => void,
+  ): ClientUnaryCall;
+  assign(
+    request: AssignRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AssignResponse) => void,
+  ): ClientUnaryCall;
+  assign(
+    request: AssignRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AssignResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Open referrals per worker of an agency (received, not closed, declined or withdrawn).
+   * Supervisors see their own agency's; auditors and admins any agency's.
+   */
+  caseload(
+    request: CaseloadRequest,
+    callback: (error: ServiceError | null, response: CaseloadResponse) => void,
+  ): ClientUnaryCall;
+  caseload(
+    request: CaseloadRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CaseloadResponse) => void,
+  ): ClientUnaryCall;
+  caseload(
+    request: CaseloadRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CaseloadResponse) => void,
   ): ClientUnaryCall;
 }
 
