@@ -4,11 +4,13 @@ import { eventTableGrants } from '@passage/events';
 import type { ServiceDatabases } from '@passage/platform';
 import { Migration20261128200000Referrals } from './Migration20261128200000Referrals.ts';
 import { Migration20261201000000PacketRetention } from './Migration20261201000000PacketRetention.ts';
+import { Migration20261202050000AfterHoursLink } from './Migration20261202050000AfterHoursLink.ts';
 
 /** Every migration of the referrals schema, in order. Add new ones at the end. */
 export const referralMigrations: MigrationObject[] = [
   { name: 'Migration20261128200000Referrals', class: Migration20261128200000Referrals },
   { name: 'Migration20261201000000PacketRetention', class: Migration20261201000000PacketRetention },
+  { name: 'Migration20261202050000AfterHoursLink', class: Migration20261202050000AfterHoursLink },
 ];
 
 /**

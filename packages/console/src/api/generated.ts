@@ -619,6 +619,11 @@ export interface Referral {
   readonly suggestedAgency: string;
   readonly contactMethod: string;
   readonly escalated: boolean;
+  /** After hours (ADR 41): the other referral of a linked pair sent under one consent — the 24/7 crisis line now and the agency when it opens — and the agency it went to. */
+  readonly linkedReferralId: string;
+  readonly linkedAgency: string;
+  /** Set when the targets count from the agency's next opening instead of from sent_at. */
+  readonly clockStartsAt?: string;
 }
 
 export interface ResendResponse {
@@ -1044,6 +1049,10 @@ export interface SendRequest {
   readonly language: string;
   readonly interpreterNeeded?: boolean;
   readonly packet: readonly PacketSectionInput[];
+  /** After hours (ADR 41): the recipient is closed now, so its targets count from its next opening, which the service computes from the directory's hours (never the caller's clock). Refused when the recipient is open now or never closes. */
+  readonly clockStartsAtOpening?: boolean;
+  /** With clock_starts_at_opening: the referral just sent to the 24/7 crisis line for the same person, by the same agency; both referrals then name each other. */
+  readonly linkedReferralId?: string;
 }
 
 export interface TimelineRequest {

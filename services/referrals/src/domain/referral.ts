@@ -58,6 +58,12 @@ export interface Referral {
   readonly suggestedAgency: string;
   readonly contactMethod: string;
   readonly escalated: boolean;
+  /** After hours (ADR 41): the other referral of a linked pair (crisis line now, agency at opening), or ''. */
+  readonly linkedReferralId?: string | undefined;
+  /** The agency the linked referral went to, or ''. */
+  readonly linkedAgency?: string | undefined;
+  /** Set when the targets count from the recipient's next opening rather than from sentAt. */
+  readonly clockStartsAt?: Date | undefined;
 }
 
 export interface Transition {

@@ -42,11 +42,15 @@ interface ReferralRow {
   suggested_agency: string;
   contact_method: string;
   escalated: boolean;
+  linked_referral_id: string | null;
+  linked_agency: string;
+  clock_starts_at: Timestamp;
 }
 
 export const referralColumns = `id, subject_ref, from_agency, to_agency, priority, state, version, needs, language, interpreter_needed,
   do_not_contact, categories, grants, previous_referral_id, sent_by, sent_at, acknowledged_at, accepted_at, contact_at,
-  closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at, reason, suggested_agency, contact_method, escalated`;
+  closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at, reason, suggested_agency, contact_method, escalated,
+  linked_referral_id, linked_agency, clock_starts_at`;
 
 const date = (value: Timestamp): Date | undefined => (value === null ? undefined : new Date(value));
 
@@ -80,6 +84,9 @@ function toReferral(row: ReferralRow): Referral {
     suggestedAgency: row.suggested_agency,
     contactMethod: row.contact_method,
     escalated: row.escalated,
+    linkedReferralId: row.linked_referral_id ?? '',
+    linkedAgency: row.linked_agency,
+    clockStartsAt: date(row.clock_starts_at),
   };
 }
 
@@ -95,6 +102,7 @@ export function referralFromJson(json: Record<string, unknown>): Referral {
     'withdrawnAt',
     'acknowledgeDueAt',
     'acceptDueAt',
+    'clockStartsAt',
   ];
   const revived = { ...json };
   for (const key of dates) if (typeof revived[key] === 'string') revived[key] = new Date(revived[key]);
@@ -131,6 +139,9 @@ export function referralValues(r: Referral): unknown[] {
     r.suggestedAgency,
     r.contactMethod,
     r.escalated,
+    r.linkedReferralId || null,
+    r.linkedAgency ?? '',
+    r.clockStartsAt ?? null,
   ];
 }
 
@@ -173,6 +184,15 @@ export class SqlReferralRepository implements ReferralRepository {
     );
   }
 
+  async link(referralId: string, linkedReferralId: string, linkedAgency: string): Promise<boolean> {
+    const updated = await this.#em.execute<{ id: string }[]>(
+      `update referrals.referrals set linked_referral_id = ?, linked_agency = ?
+       where id = ? and linked_referral_id is null returning id`,
+      [linkedReferralId, linkedAgency, referralId],
+    );
+    return updated.length === 1;
+  }
+
   async setGrants(referralId: string, grants: readonly ConsentGrant[]): Promise<void> {
     await this.#em.execute('update referrals.referrals set grants = ?::jsonb where id = ?', [
       JSON.stringify(grants),
@@ -194,7 +214,8 @@ export class SqlReferralRepository implements ReferralRepository {
       `update referrals.referrals set state = ?, version = ?, needs = ?::jsonb, language = ?, interpreter_needed = ?,
          do_not_contact = ?, categories = ?::jsonb, grants = ?::jsonb, previous_referral_id = ?, sent_by = ?::jsonb,
          sent_at = ?, acknowledged_at = ?, accepted_at = ?, contact_at = ?, closed_at = ?, declined_at = ?, withdrawn_at = ?,
-         acknowledge_due_at = ?, accept_due_at = ?, reason = ?, suggested_agency = ?, contact_method = ?, escalated = ?
+         acknowledge_due_at = ?, accept_due_at = ?, reason = ?, suggested_agency = ?, contact_method = ?, escalated = ?,
+         linked_referral_id = ?, linked_agency = ?, clock_starts_at = ?
        where id = ? and version = ? returning id`,
       [...rest, referral.id, expectedVersion],
     );

@@ -27,6 +27,9 @@ const referralPlaceholders = [
   '?', // suggested_agency
   '?', // contact_method
   '?::boolean', // escalated
+  '?::uuid', // linked_referral_id
+  '?', // linked_agency
+  '?::timestamptz', // clock_starts_at
 ].join(', ');
 
 /**

@@ -85,6 +85,8 @@ export function referralChangedEvent(
         suggestedAgency: referral.suggestedAgency,
         previousReferralId: referral.previousReferralId,
         needs: [...referral.needs],
+        linkedReferralId: referral.linkedReferralId,
+        clockStartsAt: referral.clockStartsAt,
       },
     },
   });

@@ -50,6 +50,9 @@ export function referralToWire(r: Referral): pb.Referral {
     suggestedAgency: r.suggestedAgency,
     contactMethod: r.contactMethod,
     escalated: r.escalated,
+    linkedReferralId: r.linkedReferralId ?? '',
+    linkedAgency: r.linkedAgency ?? '',
+    clockStartsAt: r.clockStartsAt,
   };
 }
 

@@ -152,6 +152,9 @@ export interface ReferralChanged {
   suggestedAgency: string;
   previousReferralId: string;
   needs: string[];
+  /** After hours (ADR 41): the other referral of a linked pair; when the targets' clock starts. */
+  linkedReferralId?: string | undefined;
+  clockStartsAt?: Date | undefined;
 }
 
 /** audit.v1.access: someone read (or tried to read) a subject's data. */
@@ -1866,6 +1869,8 @@ function createBaseReferralChanged(): ReferralChanged {
     suggestedAgency: '',
     previousReferralId: '',
     needs: [],
+    linkedReferralId: undefined,
+    clockStartsAt: undefined,
   };
 }
 
@@ -1918,6 +1923,12 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
     }
     for (const v of message.needs) {
       writer.uint32(130).string(v!);
+    }
+    if (message.linkedReferralId !== undefined) {
+      writer.uint32(194).string(message.linkedReferralId);
+    }
+    if (message.clockStartsAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.clockStartsAt), writer.uint32(202).fork()).join();
     }
     return writer;
   },
@@ -2063,6 +2074,22 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
             message.needs.push(reader.string());
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.linkedReferralId = reader.string();
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.clockStartsAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2141,6 +2168,16 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
           ? globalThis.String(object.previous_referral_id)
           : '',
       needs: globalThis.Array.isArray(object?.needs) ? object.needs.map((e: any) => globalThis.String(e)) : [],
+      linkedReferralId: isSet(object.linkedReferralId)
+        ? globalThis.String(object.linkedReferralId)
+        : isSet(object.linked_referral_id)
+          ? globalThis.String(object.linked_referral_id)
+          : undefined,
+      clockStartsAt: isSet(object.clockStartsAt)
+        ? fromJsonTimestamp(object.clockStartsAt)
+        : isSet(object.clock_starts_at)
+          ? fromJsonTimestamp(object.clock_starts_at)
+          : undefined,
     };
   },
 
@@ -2194,6 +2231,12 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
     if (message.needs?.length) {
       obj.needs = message.needs;
     }
+    if (message.linkedReferralId !== undefined) {
+      obj.linkedReferralId = message.linkedReferralId;
+    }
+    if (message.clockStartsAt !== undefined) {
+      obj.clockStartsAt = message.clockStartsAt.toISOString();
+    }
     return obj;
   },
 
@@ -2218,6 +2261,8 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
     message.suggestedAgency = object.suggestedAgency ?? '';
     message.previousReferralId = object.previousReferralId ?? '';
     message.needs = object.needs?.map((e) => e) || [];
+    message.linkedReferralId = object.linkedReferralId ?? undefined;
+    message.clockStartsAt = object.clockStartsAt ?? undefined;
     return message;
   },
 };
