@@ -4,6 +4,7 @@ import { useGet, useLiveFeed, useNow, useSubmission } from '../api/hooks.ts';
 import { num } from '../api/edge.ts';
 import { referrals, type GetResponse, type Referral, type Transition } from '../api/generated.ts';
 import { useSession } from '../app/session.ts';
+import { Link } from '../app/router.tsx';
 import { useI18n } from '../i18n/context.tsx';
 import { dateTime, languageName, torontoInstant } from '../i18n/format.ts';
 import { closeOutcomes, contactMethods, declineReasons, label, reasonLabel, withdrawReasons } from '../i18n/labels.ts';
@@ -121,6 +122,12 @@ function Loaded(props: {
                 <dd>{dateTime(referral.acceptDueAt, language)}</dd>
               </>
             )}
+            {referral.clockStartsAt && (
+              <>
+                <dt>{t('phone.clockStarts')}</dt>
+                <dd>{dateTime(referral.clockStartsAt, language)}</dd>
+              </>
+            )}
             {referral.contactMethod && (
               <>
                 <dt>{t('detail.contactMethod')}</dt>
@@ -145,6 +152,22 @@ function Loaded(props: {
               <>
                 <dt>{t('detail.previous')}</dt>
                 <dd>{t('detail.reference', { id: referral.previousReferralId.slice(0, 8) })}</dd>
+              </>
+            )}
+            {referral.linkedReferralId && (
+              <>
+                <dt>{t('phone.linked')}</dt>
+                <dd>
+                  {/* The sender is a party to both; each recipient to its own only. */}
+                  {referral.fromAgency === user.agencyId ? (
+                    <Link to={`/referrals/${referral.linkedReferralId}`}>
+                      {t('phone.linkedTo', { agency: agencyName(referral.linkedAgency) })}
+                    </Link>
+                  ) : (
+                    t('phone.linkedTo', { agency: agencyName(referral.linkedAgency) })
+                  )}{' '}
+                  — {t('detail.reference', { id: referral.linkedReferralId.slice(0, 8) })}
+                </dd>
               </>
             )}
           </dl>
