@@ -215,8 +215,6 @@ function HandoffFormView(props: {
     })),
     ...closedNow.map((p) => ({ value: p.agencyId, label: agencyName(p.agencyId), hint: t('consent.closedNowReason') })),
   ];
-  const presetLabel = (preset: Preset) =>
-    presetCategories[preset].map((c, i) => (i === 0 ? l.category[c] : l.category[c].toLowerCase())).join(' + ');
   return (
     <form onSubmit={(e) => void send(e)} noValidate>
       {/* Nothing can change while the consent is recorded and the referral sent: what is recorded is what was read. */}
@@ -310,7 +308,11 @@ function HandoffFormView(props: {
             name="preset"
             value={form.preset}
             onChange={(preset) => set({ preset })}
-            options={presets.map((preset) => ({ value: preset, label: presetLabel(preset) }))}
+            options={presets.map((preset) => ({
+              value: preset,
+              label: t(`phone.preset.${preset}`),
+              hint: presetCategories[preset].map((c) => l.category[c]).join(' · '),
+            }))}
           />
           {presetCategories[form.preset].map((category: DataCategory) => (
             <TextField

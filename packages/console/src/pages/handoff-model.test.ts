@@ -144,8 +144,9 @@ describe('after hours', () => {
       clockStartsAtOpening: true,
       linkedReferralId: 'first',
     });
+    // London only: its clock still starts at its opening, not in the night.
     expect(sends({ ...form, afterHoursPlan: 'agency_only' }, closed)).toEqual([
-      { to: 'london-coalition', atOpening: false },
+      { to: 'london-coalition', atOpening: true },
     ]);
   });
 
@@ -163,8 +164,9 @@ describe('after hours', () => {
           ).scopes[0]!.recipientAgencyIds!;
           expect(planned.every((s) => named.includes(s.to))).toBe(true);
           expect(planned.at(-1)!.to).toBe('london-coalition');
-          const both = priority === 'PRIORITY_URGENT' && agencyClosedNow && afterHoursPlan === 'crisis_line_and_agency';
-          expect(planned.map((s) => s.atOpening)).toEqual(both ? [false, true] : [false]);
+          const offered = priority === 'PRIORITY_URGENT' && agencyClosedNow;
+          const both = offered && afterHoursPlan === 'crisis_line_and_agency';
+          expect(planned.map((s) => s.atOpening)).toEqual(both ? [false, true] : [offered]);
           cases++;
         }
     expect(cases).toBe(8);

@@ -133,15 +133,19 @@ export interface Send {
   readonly atOpening: boolean;
 }
 
-/** The referrals to send, in order: the crisis line now first, when it is offered and chosen. */
+/**
+ * The referrals to send, in order: the crisis line now first, when it is offered and chosen.
+ * Either way, an urgent referral to an agency closed now has its clock start at the opening:
+ * an urgent target running out overnight escalates to a crisis line that can do nothing with it.
+ */
 export function sends(form: HandoffForm, situation: Situation): Send[] {
   if (!form.agency) return [];
-  if (offersCrisisLine(form, situation) && form.afterHoursPlan === 'crisis_line_and_agency')
-    return [
-      { to: situation.crisisLine, atOpening: false },
-      { to: form.agency, atOpening: true },
-    ];
-  return [{ to: form.agency, atOpening: false }];
+  if (!offersCrisisLine(form, situation)) return [{ to: form.agency, atOpening: false }];
+  if (form.afterHoursPlan === 'agency_only') return [{ to: form.agency, atOpening: true }];
+  return [
+    { to: situation.crisisLine, atOpening: false },
+    { to: form.agency, atOpening: true },
+  ];
 }
 
 /** The packet: the preset's categories that have text; needs left empty say the needs ticked. */
