@@ -44,7 +44,11 @@ describe('the next opening', () => {
     expect(clockStartAtOpening(saturdayOne, overnight)).toBeUndefined();
   });
 
-  const instants = fc.date({ min: new Date('2026-01-01T00:00:00Z'), max: new Date('2028-12-31T00:00:00Z'), noInvalidDate: true });
+  const instants = fc.date({
+    min: new Date('2026-01-01T00:00:00Z'),
+    max: new Date('2028-12-31T00:00:00Z'),
+    noInvalidDate: true,
+  });
 
   it('property: the opening is after sending, the agency is open then, and was closed just before', () => {
     fc.assert(

@@ -69,9 +69,7 @@ describe('an urgent referral after hours', () => {
     expect(now.clockStartsAt).toBeUndefined();
     expect(now.acknowledgeDueAt!.getTime() - saturdayNight.getTime()).toBe(15 * 60_000);
 
-    const later = await send(
-      request(subjectRef, london, { clockStartsAtOpening: true, linkedReferralId: now.id }),
-    );
+    const later = await send(request(subjectRef, london, { clockStartsAtOpening: true, linkedReferralId: now.id }));
     expect(later.clockStartsAt).toEqual(mondayOpening);
     expect(later.sentAt).toEqual(saturdayNight);
     // London's urgent targets (60 and 240 minutes) count from Monday 08:30, not from Saturday night.

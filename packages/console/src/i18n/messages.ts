@@ -898,8 +898,7 @@ const fr: Messages = {
   'phone.preset.needs_safe_contact_situation': 'Besoins + contact sécuritaire + situation',
   'phone.needsHint': 'Laissé vide, les besoins cochés plus haut sont envoyés.',
   'phone.interpreterHint': 'En {language}, la langue choisie plus haut.',
-  'phone.scope':
-    'La personne accepte que {agencies} reçoivent : {categories}, pour cette demande, jusqu’au {date}.',
+  'phone.scope': 'La personne accepte que {agencies} reçoivent : {categories}, pour cette demande, jusqu’au {date}.',
   'phone.and': 'et',
   'phone.scopeEmpty': 'Choisissez l’organisme : le consentement nomme les organismes qui reçoivent les renseignements.',
   'phone.interpreterLanguage': 'Langue de l’interprète : {language}, la langue de la personne choisie plus haut.',

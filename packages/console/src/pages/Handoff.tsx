@@ -175,8 +175,7 @@ function HandoffFormView(props: {
   const closedNow = (match?.passedOver ?? []).filter(
     (p) => p.reasons?.length === 1 && p.reasons[0] === 'closed_at_that_hour',
   );
-  const crisisLine =
-    [...agencies.values()].find((a) => a.kind === 'crisis_line' && a.id !== user.agencyId)?.id ?? '';
+  const crisisLine = [...agencies.values()].find((a) => a.kind === 'crisis_line' && a.id !== user.agencyId)?.id ?? '';
   const situation = { agencyClosedNow: closedNow.some((p) => p.agencyId === form.agency), crisisLine };
   const offer = offersCrisisLine(form, situation);
   const planned = sends(form, situation);
@@ -318,13 +317,13 @@ function HandoffFormView(props: {
             <TextField
               key={category}
               name={`packet-${category}`}
-              label={
-                category === 'needs' ? `${l.category[category]} (${t('common.optional')})` : l.category[category]
-              }
+              label={category === 'needs' ? `${l.category[category]} (${t('common.optional')})` : l.category[category]}
               hint={category === 'needs' ? t('phone.needsHint') : l.categoryHelp[category]}
               multiline
               value={form.texts[category] ?? ''}
-              onChange={(text) => onChange((current) => ({ ...current, texts: { ...current.texts, [category]: text } }))}
+              onChange={(text) =>
+                onChange((current) => ({ ...current, texts: { ...current.texts, [category]: text } }))
+              }
             />
           ))}
           <Checkbox

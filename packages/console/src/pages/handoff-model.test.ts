@@ -116,9 +116,9 @@ describe('after hours', () => {
     expect(offersCrisisLine(ready({ priority: 'PRIORITY_STANDARD' }), closed)).toBe(false);
     expect(offersCrisisLine(ready({ priority: 'PRIORITY_URGENT' }), open)).toBe(false);
     expect(offersCrisisLine(ready({ priority: 'PRIORITY_URGENT' }), { ...closed, crisisLine: '' })).toBe(false);
-    expect(
-      offersCrisisLine(ready({ priority: 'PRIORITY_URGENT', agency: 'ontario-ht-crisis-line' }), closed),
-    ).toBe(false);
+    expect(offersCrisisLine(ready({ priority: 'PRIORITY_URGENT', agency: 'ontario-ht-crisis-line' }), closed)).toBe(
+      false,
+    );
   });
 
   it('sends the crisis line now and the agency at opening, linked, under one consent naming both', () => {

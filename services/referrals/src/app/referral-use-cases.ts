@@ -18,13 +18,7 @@ import {
 } from '../domain/send-rules.ts';
 import { clockStartAtOpening, dueTimes } from '@passage/sla';
 import { isSupportAgencyKind } from '@passage/vocabulary';
-import type {
-  AgencyFacts,
-  ConsentGateway,
-  DirectoryGateway,
-  ReferralStorage,
-  ReferralTransaction,
-} from './ports.ts';
+import type { AgencyFacts, ConsentGateway, DirectoryGateway, ReferralStorage, ReferralTransaction } from './ports.ts';
 
 /** Roles that hand people on and work referrals; auditors read lists and timelines only. */
 const workerRoles: readonly Role[] = ['officer', 'crisis_counsellor', 'intake_worker', 'supervisor'];
@@ -229,8 +223,7 @@ export class ReferralUseCases {
       ]);
     if (!input.linkedReferralId) return { clockStartsAt, linked: undefined };
     const linked = await this.#storage.reader().referrals.get(input.linkedReferralId);
-    const invalidLink = (description: string) =>
-      PassageError.invalid([{ field: 'linked_referral_id', description }]);
+    const invalidLink = (description: string) => PassageError.invalid([{ field: 'linked_referral_id', description }]);
     if (!linked || linked.fromAgency !== caller.agencyId) throw invalidLink('a referral your agency sent');
     if (linked.subjectRef !== input.subjectRef) throw invalidLink('a referral for the same person');
     if ((await this.#directory.agency(linked.toAgency))?.kind !== 'crisis_line')
