@@ -342,13 +342,13 @@ function HandoffFormView(props: {
           />
         </div>
 
+        <div className="card script" lang={form.scriptLanguage}>
+          <h2>{t('consent.scriptTitle')}</h2>
+          {consentScript[form.scriptLanguage].map((paragraph) => (
+            <p key={paragraph}>{paragraph}</p>
+          ))}
+        </div>
         <div className="card">
-          <div className="script" lang={form.scriptLanguage}>
-            <h2>{t('consent.scriptTitle')}</h2>
-            {consentScript[form.scriptLanguage].map((paragraph) => (
-              <p key={paragraph}>{paragraph}</p>
-            ))}
-          </div>
           <p className="scope-summary">
             {recipients.length > 0
               ? t('phone.scope', {
