@@ -16,7 +16,7 @@ import {
 import { useSession } from '../app/session.ts';
 import { Link } from '../app/router.tsx';
 import { useI18n } from '../i18n/context.tsx';
-import { dateTime, languageName, matchReason } from '../i18n/format.ts';
+import { date, dateTime, languageName, matchReason, torontoInstant } from '../i18n/format.ts';
 import { captureMethods, consentScript, label, municipalities } from '../i18n/labels.ts';
 import { saveFile } from '../ui/download.ts';
 import { ErrorNotice, Success } from '../ui/feedback.tsx';
@@ -354,7 +354,9 @@ function HandoffFormView(props: {
               ? t('phone.scope', {
                   agencies: recipients.map((id) => agencyName(id)).join(` ${t('phone.and')} `),
                   categories: categories.map((c) => label(l.category, c).toLowerCase()).join(', '),
-                  date: form.expires,
+                  date: /^\d{4}-\d{2}-\d{2}$/.test(form.expires)
+                    ? date(torontoInstant(form.expires, '12:00').toISOString(), language)
+                    : form.expires,
                 })
               : t('phone.scopeEmpty')}
           </p>
