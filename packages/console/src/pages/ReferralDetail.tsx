@@ -166,7 +166,8 @@ function Loaded(props: {
                   ) : (
                     t('phone.linkedTo', { agency: agencyName(referral.linkedAgency) })
                   )}{' '}
-                  — {t('detail.reference', { id: referral.linkedReferralId.slice(0, 8) })}
+                  {/* Its end: ids of a pair sent in the same minute share their first, time-ordered digits. */}—{' '}
+                  {t('detail.reference', { id: referral.linkedReferralId.slice(-8) })}
                 </dd>
               </>
             )}
