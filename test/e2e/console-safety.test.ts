@@ -151,12 +151,12 @@ describe('the console is safe to use when watched', { timeout: 180_000 }, () => 
     await officer.getByLabel('Where is the person?').selectOption('london');
     await officer.getByLabel('Priority').selectOption('PRIORITY_URGENT');
     await officer.getByRole('button', { name: 'Find agencies' }).click();
-    await officer.getByLabel(london).check();
-    await officer.getByRole('button', { name: 'Record consent' }).click();
-    await officer.getByText(/Consent recorded\. Reference [0-9A-F]{8}\./).waitFor();
+    await officer.getByRole('radio', { name: new RegExp(`^${london}`) }).check();
+    // After hours London is closed: send to London only (the crisis line is ADR 41's, not this test's).
+    const only = officer.getByRole('radio', { name: `${london} only, when it opens` });
+    if ((await only.count()) > 0) await only.check();
     await officer.locator('textarea[name="packet-needs"]').fill('Synthetic: a safe bed tonight');
-    await officer.getByRole('button', { name: 'Review' }).click();
-    await officer.getByRole('button', { name: 'Send referral' }).click();
+    await officer.getByRole('button', { name: 'Record consent and send' }).click();
     const receipt = officer.locator('pre.receipt-text');
     await expect.poll(() => receipt.textContent()).toContain(london);
 

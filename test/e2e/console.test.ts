@@ -55,6 +55,15 @@ function referralsToShow(): Promise<{ english: Shown; french: Shown }> {
 const london = 'London Anti-Human Trafficking Coalition';
 const peel = 'Peel Regional Police';
 
+/**
+ * An urgent hand-off to London while London is closed (evenings, weekends) offers the crisis
+ * line now as well (ADR 41): these tests send to London only, whatever the hour they run at.
+ */
+async function chooseLondonOnlyWhenClosed(page: Page): Promise<void> {
+  const only = page.getByRole('radio', { name: `${london} only, when it opens` });
+  if ((await only.count()) > 0) await only.check();
+}
+
 async function as(username: string, viewport: { width: number; height: number } = widths.desktop): Promise<Page> {
   const { context, page } = await signedIn(browser, base, username, viewport);
   contexts.push(context);
@@ -93,23 +102,18 @@ describe('the web console', { timeout: 180_000 }, () => {
     await officer.getByLabel('Where is the person?').selectOption('london');
     await officer.getByLabel('Priority').selectOption('PRIORITY_URGENT');
     await officer.getByRole('button', { name: 'Find agencies' }).click();
-    await officer.getByLabel(london).check();
-    await officer.getByLabel('Safe times and ways to reach').check();
-    await officer.locator('textarea[name="safeContact"]').fill('Synthetic: text only, after 6 pm');
-    await officer.getByRole('button', { name: 'Record consent' }).click();
-
-    await officer.getByText(/Consent recorded\. Reference [0-9A-F]{8}\./).waitFor();
-    // Only the agreed categories are offered for the packet.
+    await officer.getByRole('radio', { name: new RegExp(`^${london}`) }).check();
+    await chooseLondonOnlyWhenClosed(officer);
+    // The preset (needs + safe contact) decides what is sent, and the consent covers exactly that.
     const offered = await officer.locator('textarea[name^="packet-"]').all();
     expect(await Promise.all(offered.map((field) => field.getAttribute('name')))).toEqual([
       'packet-needs',
       'packet-safe_contact',
     ]);
+    await officer.locator('textarea[name="packet-safe_contact"]').fill('Synthetic: text only, after 6 pm');
     await officer.locator('textarea[name="packet-needs"]').fill('Synthetic: a safe bed tonight, counselling');
-    await officer.getByRole('button', { name: 'Review' }).click();
-    await officer.getByRole('heading', { name: 'Check before sending' }).waitFor();
-    await officer.getByRole('button', { name: 'Send referral' }).click();
-    await officer.getByText(`Referral sent to ${london}.`).waitFor();
+    await officer.getByRole('button', { name: 'Record consent and send' }).click();
+    await officer.getByText(new RegExp(`^Referral sent to ${london}[.;]`)).waitFor();
     await expect.poll(() => officer.locator('pre.receipt-text').textContent()).toContain('Your consent receipt');
     await officer.getByLabel('Receipt language').selectOption('fr');
     await expect.poll(() => officer.locator('pre.receipt-text').textContent()).toContain('Votre reçu de consentement');
@@ -539,16 +543,13 @@ describe('the web console', { timeout: 180_000 }, () => {
       await counsellor.getByLabel('Où se trouve la personne?').selectOption('ottawa');
       await counsellor.getByLabel('Langue préférée de la personne').selectOption('fr');
       await counsellor.getByRole('button', { name: 'Trouver des organismes' }).click();
-      await counsellor.getByLabel('PACT-Ottawa (Personnes contre le crime de la traite des humains)').check();
+      await counsellor
+        .getByRole('radio', { name: /^PACT-Ottawa \(Personnes contre le crime de la traite des humains\)/ })
+        .check();
       await noEnglish(counsellor, 'hand-off, agencies found');
-      await counsellor.getByRole('button', { name: 'Enregistrer le consentement' }).click();
-      await counsellor.getByText(/Consentement enregistré/).waitFor();
       await counsellor.locator('textarea[name="packet-needs"]').fill('Synthétique : logement à Ottawa');
       await noEnglish(counsellor, 'hand-off, referral');
-      await counsellor.getByRole('button', { name: 'Vérifier' }).click();
-      await counsellor.getByRole('heading', { name: 'Vérifiez avant d’envoyer' }).waitFor();
-      await noEnglish(counsellor, 'hand-off, review');
-      await counsellor.getByRole('button', { name: 'Envoyer la demande' }).click();
+      await counsellor.getByRole('button', { name: 'Enregistrer le consentement et envoyer' }).click();
       await counsellor.getByText(/Demande envoyée à PACT-Ottawa/).waitFor();
       await expect
         .poll(() => counsellor.locator('pre.receipt-text').textContent())
@@ -684,21 +685,15 @@ describe('the web console', { timeout: 180_000 }, () => {
         const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
         if (overflow > 1) problems.push(`${screen.name} @${width}: the page is ${overflow} px wider than the screen`);
       }
-      // The hand-off's later steps and the directory's edit form, opened.
+      // The hand-off filled in (one form: nothing sent) and the directory's edit form, opened.
       const officer = pages.get('peel-officer')!;
       await officer.goto('/handoff');
       await officer.getByLabel('Housing', { exact: true }).check();
       await officer.getByLabel('Where is the person?').selectOption('london');
       await officer.getByRole('button', { name: 'Find agencies' }).click();
-      await officer.getByLabel(london).check();
-      await officer.getByRole('button', { name: 'Record consent' }).click();
-      await officer.getByText(/Consent recorded/).waitFor();
-      problems.push(...(await seriousViolations(officer)).map((v) => `handoff-referral @${width}: ${v}`));
-      saved.push(await screenshot(officer, `handoff-referral-${width}`));
-      await officer.getByRole('button', { name: 'Review' }).click();
-      await officer.getByRole('heading', { name: 'Check before sending' }).waitFor();
-      problems.push(...(await seriousViolations(officer)).map((v) => `handoff-review @${width}: ${v}`));
-      saved.push(await screenshot(officer, `handoff-review-${width}`));
+      await officer.getByRole('radio', { name: new RegExp(`^${london}`) }).check();
+      problems.push(...(await seriousViolations(officer)).map((v) => `handoff-filled @${width}: ${v}`));
+      saved.push(await screenshot(officer, `handoff-filled-${width}`));
       const admin = pages.get('admin')!;
       await admin.goto('/directory');
       await admin.getByRole('button', { name: `Edit ${london}` }).click();
@@ -707,7 +702,7 @@ describe('the web console', { timeout: 180_000 }, () => {
       saved.push(await screenshot(admin, `directory-edit-${width}`));
       expect(problems).toEqual([]);
       // Every screen, saved as a test artifact.
-      expect(saved).toHaveLength(screens(referrals).length + 4);
+      expect(saved).toHaveLength(screens(referrals).length + 3);
       for (const path of saved) expect(statSync(path).size, path).toBeGreaterThan(10_000);
     },
   );

@@ -40,6 +40,8 @@ export async function startNetworkAsPnpmStart(
   env: Record<string, string> = {},
   /** A database elsewhere (a fault test's own Postgres); by default one of the shared server's. */
   database?: TestDatabase,
+  /** How long each service may take to say SERVING (a loaded machine starts slowly). */
+  startTimeoutMs = 90_000,
 ): Promise<StartedNetwork> {
   const db = database ?? (await createTestDatabase(label));
   const nats = await createTestNats(label);
@@ -82,8 +84,8 @@ export async function startNetworkAsPnpmStart(
   try {
     const { gateway, ...grpcPorts } = ports;
     // Each service listens from the start and says SERVING once it can serve.
-    for (const port of Object.values(grpcPorts)) await waitForServing(port, 90_000, tls.clientCredentials);
-    await waitForPort(gateway, 60_000);
+    for (const port of Object.values(grpcPorts)) await waitForServing(port, startTimeoutMs, tls.clientCredentials);
+    await waitForPort(gateway, Math.max(60_000, startTimeoutMs));
     const sql = new pg.Client({ connectionString: db.url });
     await sql.connect();
     try {

@@ -110,6 +110,33 @@ export function addOpenMinutes(start: Date, minutes: number, hours: OpeningHours
   throw new RangeError('the target does not fall within three years of opening hours');
 }
 
+/**
+ * When the agency next opens, at or after `at`: `at` itself while it is open, undefined when it
+ * never closes. Its weekly hours in Toronto; Ontario's statutory holidays count as closed, as
+ * for standard targets (the first minute of open time after `at`).
+ */
+export function nextOpening(at: Date, hours: OpeningHours): Date | undefined {
+  if (hours.alwaysOpen) return undefined;
+  return addOpenMinutes(at, 0, hours);
+}
+
+/** Whether the agency is open at `at` (its hours, holidays closed). */
+export function isOpenAt(at: Date, hours: OpeningHours): boolean {
+  if (hours.alwaysOpen) return true;
+  return nextOpening(at, hours)!.getTime() === at.getTime();
+}
+
+/**
+ * The after-hours rule (docs/adr/0041-phone-hand-off-and-after-hours.md): a referral sent while
+ * its agency is closed, with its clock starting at opening, has its targets counted from the
+ * next opening instead of from sending; undefined when the agency is open now (or never
+ * closes): then there is no opening to wait for and the clock starts at sending.
+ */
+export function clockStartAtOpening(sentAt: Date, hours: OpeningHours): Date | undefined {
+  const opening = nextOpening(sentAt, hours);
+  return opening && opening.getTime() > sentAt.getTime() ? opening : undefined;
+}
+
 export interface SlaTargets {
   readonly acknowledgeUrgentMinutes: number;
   readonly acceptUrgentMinutes: number;

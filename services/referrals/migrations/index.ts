@@ -7,6 +7,7 @@ import { Migration20261201000000PacketRetention } from './Migration2026120100000
 import { Migration20261202020000TakeOver } from './Migration20261202020000TakeOver.ts';
 import { Migration20261202030000ListsAndAssignment } from './Migration20261202030000ListsAndAssignment.ts';
 import { Migration20261202040000Messages } from './Migration20261202040000Messages.ts';
+import { Migration20261202050000AfterHoursLink } from './Migration20261202050000AfterHoursLink.ts';
 
 /** Every migration of the referrals schema, in order. Add new ones at the end. */
 export const referralMigrations: MigrationObject[] = [
@@ -15,6 +16,7 @@ export const referralMigrations: MigrationObject[] = [
   { name: 'Migration20261202020000TakeOver', class: Migration20261202020000TakeOver },
   { name: 'Migration20261202030000ListsAndAssignment', class: Migration20261202030000ListsAndAssignment },
   { name: 'Migration20261202040000Messages', class: Migration20261202040000Messages },
+  { name: 'Migration20261202050000AfterHoursLink', class: Migration20261202050000AfterHoursLink },
 ];
 
 /**

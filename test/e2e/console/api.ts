@@ -29,7 +29,7 @@ export class ApiUser {
     return response.text();
   }
 
-  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  async call<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { cookie: this.#cookie };
     if (method !== 'GET') {
       headers['x-csrf-token'] = this.#csrf;

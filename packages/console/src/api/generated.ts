@@ -691,6 +691,11 @@ export interface Referral {
   /** The worker of the receiving agency the referral is assigned to (a user id); empty when unassigned. */
   readonly assignedUser: string;
   readonly assignedAt?: string;
+  /** After hours (ADR 41): the other referral of a linked pair sent under one consent — the 24/7 crisis line now and the agency when it opens — and the agency it went to. */
+  readonly linkedReferralId: string;
+  readonly linkedAgency: string;
+  /** Set when the targets count from the agency's next opening instead of from sent_at. */
+  readonly clockStartsAt?: string;
 }
 
 /** One message of a referral's thread. The body is sealed under the person's key: once the person's data is erased, or the retention schedule has destroyed the referral's sealed data, it is gone (body empty, removed true) while who wrote when stays. */
@@ -1223,6 +1228,10 @@ export interface SendRequest {
   readonly language: string;
   readonly interpreterNeeded?: boolean;
   readonly packet: readonly PacketSectionInput[];
+  /** After hours (ADR 41): the recipient is closed now, so its targets count from its next opening, which the service computes from the directory's hours (never the caller's clock). Refused when the recipient is open now or never closes. */
+  readonly clockStartsAtOpening?: boolean;
+  /** With clock_starts_at_opening: the referral just sent to the 24/7 crisis line for the same person, by the same agency; both referrals then name each other. */
+  readonly linkedReferralId?: string;
 }
 
 export interface TakeOverRequest {

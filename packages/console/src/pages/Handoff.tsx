@@ -1,14 +1,6 @@
-import { dataCategories, purposes, type DataCategory } from '@passage/consent-policy';
+import { dataCategories, type DataCategory } from '@passage/consent-policy';
 import { supportNeeds } from '@passage/vocabulary';
-import {
-  useEffect,
-  useRef,
-  useState,
-  type Dispatch,
-  type ReactNode,
-  type SetStateAction,
-  type SyntheticEvent,
-} from 'react';
+import { useEffect, useId, useRef, useState, type ReactNode, type SyntheticEvent } from 'react';
 import { useSubmission } from '../api/hooks.ts';
 import type { Language } from '../api/edge.ts';
 import {
@@ -24,124 +16,130 @@ import {
 import { useSession } from '../app/session.ts';
 import { Link } from '../app/router.tsx';
 import { useI18n } from '../i18n/context.tsx';
-import { dateTime, languageName, matchReason } from '../i18n/format.ts';
+import { date, dateTime, languageName, matchReason, torontoInstant } from '../i18n/format.ts';
 import { captureMethods, consentScript, label, municipalities } from '../i18n/labels.ts';
 import { saveFile } from '../ui/download.ts';
 import { ErrorNotice, Success } from '../ui/feedback.tsx';
 import { Checkbox, CheckboxGroup, SelectField, TextField } from '../ui/fields.tsx';
 import {
-  consentProblems,
   consentRequest,
-  newConsentForm,
-  newReferralForm,
+  handoffProblems,
+  newHandoffForm,
+  offersCrisisLine,
+  packet,
+  personLanguages,
+  presetCategories,
+  presets,
   referralRequest,
-  type ConsentForm,
-  type ReferralForm,
+  sends,
+  withLanguage,
+  type AfterHoursPlan,
+  type HandoffForm,
+  type Preset,
 } from './handoff-model.ts';
 
-type Step = 'consent' | 'referral' | 'review' | 'done';
-const personLanguages = ['en', 'fr', 'es', 'pt', 'zh', 'ar', 'pa', 'tl', 'uk', 'ko', 'vi', 'fa', 'so'] as const;
-
-/** The guided hand-off: consent read to the person, the referral, review and send, the receipt. */
+/**
+ * The hand-off as one form (docs/adr/0041-phone-hand-off-and-after-hours.md): the situation
+ * asked once, an agency among the directory's suggestions, a preset of what is sent, the
+ * consent read to the person — its scope is what is sent — and one button that records the
+ * consent and sends. After hours, urgent, with the agency closed: the crisis line now and the
+ * agency when it opens, under the same consent.
+ */
 export function Handoff(): ReactNode {
-  const { t, language } = useI18n();
-  const [step, setStep] = useState<Step>('consent');
-  const [consentForm, setConsentForm] = useState<ConsentForm>(() => newConsentForm(language, new Date()));
+  const { language } = useI18n();
+  const [form, setForm] = useState<HandoffForm>(() => newHandoffForm(language, new Date()));
   // The script is read in the language the console is switched to; the worker can still pick the other.
   const shownLanguage = useRef(language);
   useEffect(() => {
     if (shownLanguage.current === language) return;
     shownLanguage.current = language;
-    setConsentForm((current) => ({ ...current, scriptLanguage: language }));
+    setForm((current) => ({ ...current, scriptLanguage: language }));
   }, [language]);
-  const [consent, setConsent] = useState<GrantResponse | undefined>(undefined);
-  const [referralForm, setReferralForm] = useState<ReferralForm | undefined>(undefined);
-  const [sent, setSent] = useState<Referral | undefined>(undefined);
-
-  const restart = () => {
-    setConsentForm(newConsentForm(language, new Date()));
-    setConsent(undefined);
-    setReferralForm(undefined);
-    setSent(undefined);
-    setStep('consent');
-  };
-
-  const steps: { id: Step; label: string }[] = [
-    { id: 'consent', label: t('handoff.step.consent') },
-    { id: 'referral', label: t('handoff.step.referral') },
-    { id: 'review', label: t('handoff.step.review') },
-  ];
-  const at = steps.findIndex((s) => s.id === step);
-  // A new step is a new screen: the reader starts at its top.
-  const firstStep = useRef(true);
+  const [done, setDone] = useState<{ consent: GrantResponse; sent: Referral[] } | undefined>(undefined);
+  // A new screen: the reader starts at its top.
+  const first = useRef(true);
   useEffect(() => {
-    if (firstStep.current) firstStep.current = false;
+    if (first.current) first.current = false;
     else document.getElementById('main')?.focus();
-  }, [step]);
+  }, [done]);
+  const restart = () => {
+    setForm(newHandoffForm(language, new Date()));
+    setDone(undefined);
+  };
   return (
     <section>
-      <h1 tabIndex={-1}>{t('handoff.title')}</h1>
-      <ol className="steps" aria-label={t('handoff.steps')}>
-        {steps.map((s, i) => (
-          <li key={s.id} className={i === at ? 'current' : i < at || step === 'done' ? 'past' : ''}>
-            {s.label}
-            {i === at && <span className="visually-hidden"> ({t('handoff.current')})</span>}
-          </li>
-        ))}
-      </ol>
-      {step === 'consent' && (
-        <ConsentStep
-          form={consentForm}
-          onChange={setConsentForm}
-          onRecorded={(granted) => {
-            setConsent(granted);
-            setReferralForm(newReferralForm(consentForm));
-            setStep('referral');
-          }}
-        />
-      )}
-      {step === 'referral' && consent && referralForm && (
-        <ReferralStep
-          consentForm={consentForm}
-          consent={consent}
-          form={referralForm}
-          onChange={setReferralForm}
-          onNext={() => setStep('review')}
-        />
-      )}
-      {step === 'review' && consent && referralForm && (
-        <ReviewStep
-          consentForm={consentForm}
-          consent={consent}
-          form={referralForm}
-          onBack={() => setStep('referral')}
-          onSent={(referral) => {
-            setSent(referral);
-            setStep('done');
-          }}
-        />
-      )}
-      {step === 'done' && consent && sent && (
-        <Done consent={consent} referral={sent} scriptLanguage={consentForm.scriptLanguage} onRestart={restart} />
+      <HandoffTitle />
+      {done ? (
+        <Done consent={done.consent} sent={done.sent} scriptLanguage={form.scriptLanguage} onRestart={restart} />
+      ) : (
+        <HandoffFormView form={form} onChange={setForm} onSent={setDone} />
       )}
     </section>
   );
 }
 
-function ConsentStep(props: {
-  form: ConsentForm;
-  onChange: Dispatch<SetStateAction<ConsentForm>>;
-  onRecorded: (consent: GrantResponse) => void;
+function HandoffTitle(): ReactNode {
+  const { t } = useI18n();
+  return <h1 tabIndex={-1}>{t('handoff.title')}</h1>;
+}
+
+/** Radio buttons under one legend (one value chosen). */
+function Radios<T extends string>(props: {
+  legend: string;
+  name: string;
+  options: readonly { value: T; label: ReactNode; hint?: string }[];
+  value: T;
+  onChange: (value: T) => void;
+}): ReactNode {
+  const id = useId();
+  return (
+    <fieldset className="group">
+      <legend>{props.legend}</legend>
+      {props.options.map((option) => (
+        <div className="check" key={option.value}>
+          <input
+            id={`${id}-${option.value}`}
+            type="radio"
+            name={props.name}
+            value={option.value}
+            checked={props.value === option.value}
+            aria-describedby={option.hint ? `${id}-${option.value}-hint` : undefined}
+            onChange={() => props.onChange(option.value)}
+          />
+          <label htmlFor={`${id}-${option.value}`}>
+            {option.label}
+            {option.hint && (
+              <span id={`${id}-${option.value}-hint`} className="hint">
+                {option.hint}
+              </span>
+            )}
+          </label>
+        </div>
+      ))}
+    </fieldset>
+  );
+}
+
+function HandoffFormView(props: {
+  form: HandoffForm;
+  onChange: (update: (current: HandoffForm) => HandoffForm) => void;
+  onSent: (done: { consent: GrantResponse; sent: Referral[] }) => void;
 }): ReactNode {
   const { t, l, language, agencyName } = useI18n();
+  const { user, agencies } = useSession();
   const { form, onChange } = props;
   // Functional updates: an answer arriving later (Match) cannot undo what was ticked meanwhile.
-  const set = (patch: Partial<ConsentForm>) => onChange((current) => ({ ...current, ...patch }));
+  const set = (patch: Partial<HandoffForm>) => onChange((current) => ({ ...current, ...patch }));
   const [match, setMatch] = useState<MatchResponse | undefined>(undefined);
   const [problems, setProblems] = useState<string[]>([]);
-  const { busy, error, setError, submit: record } = useSubmission();
-  // One key per distinct consent: a retry after a lost answer cannot record it twice; a changed form is a new request.
-  const attempt = useRef({ body: '', key: '' });
+  const { busy, error, setError, submit } = useSubmission();
+  // One key per distinct request: a retry after a lost answer records and sends nothing twice.
+  const keys = useRef(new Map<string, string>());
+  const keyFor = (request: unknown) => {
+    const body = JSON.stringify(request);
+    if (!keys.current.has(body)) keys.current.set(body, crypto.randomUUID());
+    return keys.current.get(body)!;
+  };
 
   const find = async () => {
     setError(undefined);
@@ -155,7 +153,7 @@ function ConsentStep(props: {
         .match({
           needs: form.needs,
           municipality: form.municipality,
-          language: form.personLanguage,
+          language: form.language,
           priority: form.priority,
         })
         .fetch();
@@ -164,56 +162,62 @@ function ConsentStep(props: {
         ...(found.candidates ?? []).map((c) => c.agency?.id ?? ''),
         ...(found.passedOver ?? []).map((p) => p.agencyId),
       ]);
-      onChange((current) => ({ ...current, recipients: current.recipients.filter((id) => ids.has(id)) }));
+      onChange((current) => (ids.has(current.agency) ? current : { ...current, agency: '' }));
     } catch (failure) {
       setError(failure);
     }
   };
 
-  const submit = async (event: SyntheticEvent) => {
-    event.preventDefault();
-    const missing = consentProblems(form, new Date());
-    setProblems(missing.map((key) => t(key)));
-    if (missing.length > 0) return;
-    const request = consentRequest(form);
-    const body = JSON.stringify(request);
-    if (attempt.current.body !== body) attempt.current = { body, key: crypto.randomUUID() };
-    const { key } = attempt.current;
-    await record(async () => props.onRecorded(await consent.grant(request, key)));
-  };
-
   // A candidate always names its agency; the JSON mapping types a message as possibly unset.
   const candidates = (match?.candidates ?? []).flatMap((c) => (c.agency ? [{ ...c, agency: c.agency }] : []));
   // Closed now but otherwise right: the person may still agree to them; the referral waits
-  // for opening hours and its targets count in open time (packages/sla).
+  // for opening hours, and when it is urgent the crisis line is offered meanwhile.
   const closedNow = (match?.passedOver ?? []).filter(
     (p) => p.reasons?.length === 1 && p.reasons[0] === 'closed_at_that_hour',
   );
-  const toggleRecipient = (id: string, on: boolean) =>
-    onChange((current) => ({
-      ...current,
-      recipients: on ? [...current.recipients, id] : current.recipients.filter((r) => r !== id),
-    }));
-  return (
-    <form onSubmit={(e) => void submit(e)} noValidate>
-      {/* Nothing can change while the consent is being recorded: what is recorded is what was read. */}
-      <fieldset className="bare" disabled={busy}>
-        <div className="card script" lang={form.scriptLanguage}>
-          <h2>{t('consent.scriptTitle')}</h2>
-          {consentScript[form.scriptLanguage].map((paragraph) => (
-            <p key={paragraph}>{paragraph}</p>
-          ))}
-        </div>
-        <SelectField<Language>
-          label={t('consent.scriptLanguage')}
-          value={form.scriptLanguage}
-          onChange={(scriptLanguage) => set({ scriptLanguage })}
-          options={[
-            { value: 'en', label: languageName('en', language) },
-            { value: 'fr', label: languageName('fr', language) },
-          ]}
-        />
+  const crisisLine = [...agencies.values()].find((a) => a.kind === 'crisis_line' && a.id !== user.agencyId)?.id ?? '';
+  const situation = { agencyClosedNow: closedNow.some((p) => p.agencyId === form.agency), crisisLine };
+  const offer = offersCrisisLine(form, situation);
+  const planned = sends(form, situation);
+  const needsSummary = form.needs.map((n) => label(l.need, n)).join(', ');
+  const sections = packet(form, needsSummary);
+  const categories = sections.map((s) => s.category);
+  const recipients = planned.map((s) => s.to);
+  const agencyLabel = agencyName(form.agency);
 
+  const send = async (event: SyntheticEvent) => {
+    event.preventDefault();
+    const missing = handoffProblems(form, new Date());
+    setProblems(missing.map((key) => t(key)));
+    if (missing.length > 0) return;
+    await submit(async () => {
+      const grant = consentRequest(form, recipients, categories);
+      const granted = await consent.grant(grant, keyFor(grant));
+      const sent: Referral[] = [];
+      for (const next of planned) {
+        const request = referralRequest(form, next, sections, {
+          subjectRef: granted.subjectRef,
+          fromAgency: user.agencyId,
+          linkedReferralId: sent[0]?.id,
+        });
+        sent.push((await referrals.send(request, keyFor(request))).referral!);
+      }
+      props.onSent({ consent: granted, sent });
+    });
+  };
+
+  const agencyOptions = [
+    ...candidates.map((c) => ({
+      value: c.agency.id,
+      label: language === 'fr' ? c.agency.nameFr : c.agency.nameEn,
+      hint: (c.reasons ?? []).map((r) => matchReason(r, language)).join(' · '),
+    })),
+    ...closedNow.map((p) => ({ value: p.agencyId, label: agencyName(p.agencyId), hint: t('consent.closedNowReason') })),
+  ];
+  return (
+    <form onSubmit={(e) => void send(e)} noValidate>
+      {/* Nothing can change while the consent is recorded and the referral sent: what is recorded is what was read. */}
+      <fieldset className="bare" disabled={busy}>
         <div className="card">
           <h2>{t('consent.situation')}</h2>
           <CheckboxGroup
@@ -237,9 +241,10 @@ function ConsentStep(props: {
             />
             <SelectField
               label={t('consent.personLanguage')}
-              name="personLanguage"
-              value={form.personLanguage}
-              onChange={(personLanguage) => set({ personLanguage })}
+              hint={t('phone.languageHint')}
+              name="language"
+              value={form.language}
+              onChange={(code) => onChange((current) => withLanguage(current, code))}
               options={personLanguages.map((code) => ({ value: code, label: languageName(code, language) }))}
             />
             <SelectField<Priority>
@@ -259,52 +264,68 @@ function ConsentStep(props: {
         </div>
 
         <div className="card">
-          <fieldset className="group">
-            <legend>{t('consent.recipients')}</legend>
-            {!match && <p className="hint">{t('consent.findFirst')}</p>}
-            {match && <p className="hint">{t('consent.recipientsHelp')}</p>}
-            {match?.afterHours && <p className="notice">{t('consent.afterHours')}</p>}
-            {match && candidates.length === 0 && <p className="notice">{t('consent.noCandidates')}</p>}
-            {candidates.map((candidate) => (
-              <Checkbox
-                key={candidate.agency.id}
-                name="recipients"
-                label={language === 'fr' ? candidate.agency.nameFr : candidate.agency.nameEn}
-                hint={(candidate.reasons ?? []).map((r) => matchReason(r, language)).join(' · ')}
-                checked={form.recipients.includes(candidate.agency.id)}
-                onChange={(on) => toggleRecipient(candidate.agency.id, on)}
+          <h2>{t('referral.to')}</h2>
+          {!match && <p className="hint">{t('consent.findFirst')}</p>}
+          {match?.afterHours && <p className="notice">{t('consent.afterHours')}</p>}
+          {match && agencyOptions.length === 0 && <p className="notice">{t('consent.noCandidates')}</p>}
+          {agencyOptions.length > 0 && (
+            <Radios
+              legend={t('phone.agency')}
+              name="agency"
+              options={agencyOptions}
+              value={form.agency}
+              onChange={(agency) => set({ agency })}
+            />
+          )}
+          {offer && (
+            <div className="notice" role="status">
+              <p>
+                <strong>{t('phone.closedUrgent', { agency: agencyLabel })}</strong>
+              </p>
+              <Radios<AfterHoursPlan>
+                legend={t('phone.afterHoursPlan')}
+                name="afterHoursPlan"
+                value={form.afterHoursPlan}
+                onChange={(afterHoursPlan) => set({ afterHoursPlan })}
+                options={[
+                  {
+                    value: 'crisis_line_and_agency',
+                    label: t('phone.planBoth', { crisis: agencyName(crisisLine), agency: agencyLabel }),
+                    hint: t('phone.planBothHint'),
+                  },
+                  { value: 'agency_only', label: t('phone.planAgencyOnly', { agency: agencyLabel }) },
+                ]}
               />
-            ))}
-            {closedNow.length > 0 && (
-              <>
-                <p className="hint">{t('consent.closedNow')}</p>
-                {closedNow.map((passed) => (
-                  <Checkbox
-                    key={passed.agencyId}
-                    name="recipients"
-                    label={agencyName(passed.agencyId)}
-                    hint={t('consent.closedNowReason')}
-                    checked={form.recipients.includes(passed.agencyId)}
-                    onChange={(on) => toggleRecipient(passed.agencyId, on)}
-                  />
-                ))}
-              </>
-            )}
-          </fieldset>
-          <CheckboxGroup
-            legend={t('consent.purposes')}
-            name="purposes"
-            options={purposes.map((p) => ({ value: p, label: l.purpose[p], hint: l.purposeHelp[p] }))}
-            selected={form.purposes}
-            onChange={(chosen) => set({ purposes: chosen })}
+            </div>
+          )}
+        </div>
+
+        <div className="card">
+          <h2>{t('referral.packet')}</h2>
+          <Radios<Preset>
+            legend={t('phone.preset')}
+            name="preset"
+            value={form.preset}
+            onChange={(preset) => set({ preset })}
+            options={presets.map((preset) => ({
+              value: preset,
+              label: t(`phone.preset.${preset}`),
+              hint: presetCategories[preset].map((c) => l.category[c]).join(' · '),
+            }))}
           />
-          <CheckboxGroup
-            legend={t('consent.categories')}
-            name="categories"
-            options={dataCategories.map((c) => ({ value: c, label: l.category[c], hint: l.categoryHelp[c] }))}
-            selected={form.categories}
-            onChange={(categories) => set({ categories })}
-          />
+          {presetCategories[form.preset].map((category: DataCategory) => (
+            <TextField
+              key={category}
+              name={`packet-${category}`}
+              label={category === 'needs' ? `${l.category[category]} (${t('common.optional')})` : l.category[category]}
+              hint={category === 'needs' ? t('phone.needsHint') : l.categoryHelp[category]}
+              multiline
+              value={form.texts[category] ?? ''}
+              onChange={(text) =>
+                onChange((current) => ({ ...current, texts: { ...current.texts, [category]: text } }))
+              }
+            />
+          ))}
           <Checkbox
             name="doNotContact"
             label={t('consent.doNotContact')}
@@ -312,15 +333,65 @@ function ConsentStep(props: {
             checked={form.doNotContact}
             onChange={(doNotContact) => set({ doNotContact })}
           />
-          <TextField
-            label={t('consent.safeContact')}
-            hint={t('consent.safeContactHelp')}
-            multiline
-            name="safeContact"
-            value={form.safeContact}
-            onChange={(safeContact) => set({ safeContact })}
+          <Checkbox
+            name="interpreterNeeded"
+            label={t('referral.interpreterNeeded')}
+            hint={t('phone.interpreterHint', { language: languageName(form.language, language) })}
+            checked={form.interpreterNeeded}
+            onChange={(interpreterNeeded) => set({ interpreterNeeded })}
           />
+        </div>
+
+        <div className="card script" lang={form.scriptLanguage}>
+          <h2>{t('consent.scriptTitle')}</h2>
+          {consentScript[form.scriptLanguage].map((paragraph) => (
+            <p key={paragraph}>{paragraph}</p>
+          ))}
+        </div>
+        <div className="card">
+          <p className="scope-summary">
+            {recipients.length > 0
+              ? t('phone.scope', {
+                  agencies: recipients.map((id) => agencyName(id)).join(` ${t('phone.and')} `),
+                  categories: categories.map((c) => label(l.category, c).toLowerCase()).join(', '),
+                  date: /^\d{4}-\d{2}-\d{2}$/.test(form.expires)
+                    ? date(torontoInstant(form.expires, '12:00').toISOString(), language)
+                    : form.expires,
+                })
+              : t('phone.scopeEmpty')}
+          </p>
+          {dataCategories.some((c) => !categories.includes(c)) && categories.length > 0 && (
+            <p className="muted">
+              {t('referral.notOffered', {
+                list: dataCategories
+                  .filter((c) => !categories.includes(c))
+                  .map((c) => label(l.category, c).toLowerCase())
+                  .join(', '),
+              })}
+            </p>
+          )}
           <div className="row">
+            <SelectField<Language>
+              label={t('consent.scriptLanguage')}
+              value={form.scriptLanguage}
+              onChange={(scriptLanguage) => set({ scriptLanguage })}
+              options={[
+                { value: 'en', label: languageName('en', language) },
+                { value: 'fr', label: languageName('fr', language) },
+              ]}
+            />
+            <SelectField
+              label={t('consent.method')}
+              name="method"
+              value={form.method}
+              hint={
+                form.method === 'CAPTURE_METHOD_VIA_INTERPRETER'
+                  ? t('phone.interpreterLanguage', { language: languageName(form.language, language) })
+                  : undefined
+              }
+              onChange={(method) => set({ method })}
+              options={captureMethods.map((m) => ({ value: m, label: l.captureMethod[m] }))}
+            />
             <TextField
               label={t('consent.expiry')}
               type="date"
@@ -329,22 +400,6 @@ function ConsentStep(props: {
               onChange={(expires) => set({ expires })}
               required
             />
-            <SelectField
-              label={t('consent.method')}
-              name="method"
-              value={form.method}
-              onChange={(method) => set({ method })}
-              options={captureMethods.map((m) => ({ value: m, label: l.captureMethod[m] }))}
-            />
-            {form.method === 'CAPTURE_METHOD_VIA_INTERPRETER' && (
-              <TextField
-                label={t('consent.interpreter')}
-                name="interpreterLanguage"
-                value={form.interpreterLanguage}
-                onChange={(interpreterLanguage) => set({ interpreterLanguage })}
-                required
-              />
-            )}
             <TextField
               label={`${t('consent.receiptName')} (${t('common.optional')})`}
               name="receiptName"
@@ -358,7 +413,7 @@ function ConsentStep(props: {
       {error !== undefined && <ErrorNotice error={error} />}
       <div className="actions">
         <button type="submit" className="primary" disabled={busy}>
-          {t('consent.record')}
+          {planned.length > 1 ? t('phone.sendBoth') : t('phone.send')}
         </button>
       </div>
     </form>
@@ -384,160 +439,10 @@ function receiptReference(consentId: string): string {
   return consentId.replace(/-/g, '').slice(-8).toUpperCase();
 }
 
-function ReferralStep(props: {
-  consentForm: ConsentForm;
-  consent: GrantResponse;
-  form: ReferralForm;
-  onChange: Dispatch<SetStateAction<ReferralForm | undefined>>;
-  onNext: () => void;
-}): ReactNode {
-  const { t, l, language, agencyName } = useI18n();
-  const { form, consentForm } = props;
-  const set = (patch: Partial<ReferralForm>) =>
-    props.onChange((current) => (current ? { ...current, ...patch } : current));
-  const allowed = consentForm.categories;
-  const notOffered = dataCategories.filter((c) => !allowed.includes(c));
-  const [problems, setProblems] = useState<string[]>([]);
-  const next = (event: SyntheticEvent) => {
-    event.preventDefault();
-    const missing = form.needs.length === 0 ? [t('consent.pickNeed')] : [];
-    setProblems(missing);
-    if (missing.length === 0) props.onNext();
-  };
-  return (
-    <form onSubmit={next} noValidate>
-      <Success>{t('consent.recorded', { ref: receiptReference(props.consent.consentId) })}</Success>
-      <div className="card">
-        <SelectField
-          label={t('referral.to')}
-          name="toAgency"
-          value={form.toAgency}
-          onChange={(toAgency) => set({ toAgency })}
-          options={consentForm.recipients.map((id) => ({ value: id, label: agencyName(id) }))}
-        />
-        <CheckboxGroup
-          legend={t('referral.needs')}
-          name="referralNeeds"
-          columns
-          options={supportNeeds.map((need) => ({ value: need, label: l.need[need] }))}
-          selected={form.needs}
-          onChange={(needs) => set({ needs })}
-        />
-        <div className="row">
-          <SelectField<Priority>
-            label={t('consent.priority')}
-            value={form.priority}
-            onChange={(priority) => set({ priority })}
-            options={[
-              { value: 'PRIORITY_STANDARD', label: t('status.standard') },
-              { value: 'PRIORITY_URGENT', label: t('status.urgent') },
-            ]}
-          />
-          <SelectField
-            label={t('referral.language')}
-            value={form.language}
-            onChange={(value) => set({ language: value })}
-            options={personLanguages.map((code) => ({ value: code, label: languageName(code, language) }))}
-          />
-        </div>
-        <Checkbox
-          label={t('referral.interpreterNeeded')}
-          checked={form.interpreterNeeded}
-          onChange={(interpreterNeeded) => set({ interpreterNeeded })}
-        />
-      </div>
-      <div className="card">
-        <h2>{t('referral.packet')}</h2>
-        <p className="hint">{t('referral.packetHelp')}</p>
-        {allowed.map((category: DataCategory) => (
-          <TextField
-            key={category}
-            name={`packet-${category}`}
-            label={l.category[category]}
-            hint={l.categoryHelp[category]}
-            multiline
-            value={form.packet[category] ?? ''}
-            onChange={(text) => set({ packet: { ...form.packet, [category]: text } })}
-          />
-        ))}
-        {notOffered.length > 0 && (
-          <p className="muted">
-            {t('referral.notOffered', { list: notOffered.map((c) => label(l.category, c).toLowerCase()).join(', ') })}
-          </p>
-        )}
-      </div>
-      <Problems problems={problems} />
-      <div className="actions">
-        <button type="submit" className="primary">
-          {t('referral.review')}
-        </button>
-      </div>
-    </form>
-  );
-}
-
-function ReviewStep(props: {
-  consentForm: ConsentForm;
-  consent: GrantResponse;
-  form: ReferralForm;
-  onBack: () => void;
-  onSent: (referral: Referral) => void;
-}): ReactNode {
-  const { t, l, language, agencyName } = useI18n();
-  const { user } = useSession();
-  const { form, consentForm } = props;
-  const { busy, error, submit } = useSubmission();
-  // One key for every attempt at this send: a retry after a lost answer cannot send twice.
-  const idempotencyKey = useRef(crypto.randomUUID());
-  const request = referralRequest(form, props.consent.subjectRef, user.agencyId, consentForm.categories);
-  const send = () =>
-    submit(async () => props.onSent((await referrals.send(request, idempotencyKey.current)).referral!));
-  return (
-    <div>
-      <h2>{t('review.title')}</h2>
-      <dl className="facts card">
-        <dt>{t('referral.to')}</dt>
-        <dd>{agencyName(form.toAgency)}</dd>
-        <dt>{t('consent.priority')}</dt>
-        <dd>{t(form.priority === 'PRIORITY_URGENT' ? 'status.urgent' : 'status.standard')}</dd>
-        <dt>{t('referral.needs')}</dt>
-        <dd>{form.needs.map((n) => label(l.need, n)).join(', ')}</dd>
-        <dt>{t('referral.language')}</dt>
-        <dd>
-          {languageName(form.language, language)}
-          {form.interpreterNeeded ? ` — ${t('referral.interpreterNeeded').toLowerCase()}` : ''}
-        </dd>
-        <dt>{t('consent.doNotContact')}</dt>
-        <dd>{consentForm.doNotContact ? t('common.yes') : t('common.no')}</dd>
-        <dt>{t('consent.purposes')}</dt>
-        <dd>{consentForm.purposes.map((p) => l.purpose[p]).join(', ')}</dd>
-        {consentForm.categories.map((category) => (
-          <div key={category} className="fact-group">
-            <dt>{l.category[category]}</dt>
-            <dd className="packet-text">
-              {request.packet.find((s) => s.category === category)?.content ?? (
-                <span className="muted">{t('review.empty')}</span>
-              )}
-            </dd>
-          </div>
-        ))}
-      </dl>
-      {error !== undefined && <ErrorNotice error={error} />}
-      <div className="actions">
-        <button type="button" onClick={props.onBack}>
-          {t('common.back')}
-        </button>
-        <button type="button" className="primary" onClick={() => void send()} disabled={busy}>
-          {t('review.send')}
-        </button>
-      </div>
-    </div>
-  );
-}
-
 function Done(props: {
   consent: GrantResponse;
-  referral: Referral;
+  /** In the order sent: the crisis line first after hours, the chosen agency last. */
+  sent: readonly Referral[];
   scriptLanguage: Language;
   onRestart: () => void;
 }): ReactNode {
@@ -580,10 +485,21 @@ function Done(props: {
   return (
     <div>
       <Success>
-        <p>{t('review.sent', { agency: agencyName(props.referral.toAgency) })}</p>
-        {props.referral.acknowledgeDueAt && (
-          <p>{t('review.due', { due: dateTime(props.referral.acknowledgeDueAt, language) })}</p>
-        )}
+        {props.sent.map((referral) => (
+          <div key={referral.id}>
+            <p>
+              {referral.clockStartsAt
+                ? t('phone.sentAtOpening', {
+                    agency: agencyName(referral.toAgency),
+                    opens: dateTime(referral.clockStartsAt, language),
+                  })
+                : t('review.sent', { agency: agencyName(referral.toAgency) })}
+            </p>
+            {referral.acknowledgeDueAt && (
+              <p>{t('review.due', { due: dateTime(referral.acknowledgeDueAt, language) })}</p>
+            )}
+          </div>
+        ))}
       </Success>
       <div className="card receipt">
         <h2>{t('receipt.title')}</h2>
@@ -619,7 +535,12 @@ function Done(props: {
         </div>
       </div>
       <div className="actions no-print">
-        <Link to={`/referrals/${props.referral.id}`} className="button">
+        {props.sent.slice(0, -1).map((referral) => (
+          <Link key={referral.id} to={`/referrals/${referral.id}`} className="button">
+            {t('phone.viewOther', { agency: agencyName(referral.toAgency) })}
+          </Link>
+        ))}
+        <Link to={`/referrals/${props.sent.at(-1)!.id}`} className="button">
           {t('receipt.view')}
         </Link>
         <button type="button" className="primary" onClick={props.onRestart}>

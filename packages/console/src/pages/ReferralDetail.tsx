@@ -11,6 +11,7 @@ import {
   type Transition,
 } from '../api/generated.ts';
 import { useSession } from '../app/session.ts';
+import { Link } from '../app/router.tsx';
 import { useI18n } from '../i18n/context.tsx';
 import { dateTime, languageName, torontoInstant } from '../i18n/format.ts';
 import { closeOutcomes, contactMethods, declineReasons, label, reasonLabel, withdrawReasons } from '../i18n/labels.ts';
@@ -169,6 +170,12 @@ function Loaded(props: {
                 <dd>{dateTime(referral.acceptDueAt, language)}</dd>
               </>
             )}
+            {referral.clockStartsAt && (
+              <>
+                <dt>{t('phone.clockStarts')}</dt>
+                <dd>{dateTime(referral.clockStartsAt, language)}</dd>
+              </>
+            )}
             {referral.contactMethod && (
               <>
                 <dt>{t('detail.contactMethod')}</dt>
@@ -199,6 +206,23 @@ function Loaded(props: {
               <>
                 <dt>{t('detail.previous')}</dt>
                 <dd>{t('detail.reference', { id: referral.previousReferralId.slice(0, 8) })}</dd>
+              </>
+            )}
+            {referral.linkedReferralId && (
+              <>
+                <dt>{t('phone.linked')}</dt>
+                <dd>
+                  {/* The sender is a party to both; each recipient to its own only. */}
+                  {referral.fromAgency === user.agencyId ? (
+                    <Link to={`/referrals/${referral.linkedReferralId}`}>
+                      {t('phone.linkedTo', { agency: agencyName(referral.linkedAgency) })}
+                    </Link>
+                  ) : (
+                    t('phone.linkedTo', { agency: agencyName(referral.linkedAgency) })
+                  )}{' '}
+                  {/* Its end: ids of a pair sent in the same minute share their first, time-ordered digits. */}—{' '}
+                  {t('detail.reference', { id: referral.linkedReferralId.slice(-8) })}
+                </dd>
               </>
             )}
           </dl>

@@ -44,6 +44,11 @@ export interface ReferralRepository {
   recordEndedGrants(consentId: string, scopeIds: readonly string[] | 'all'): Promise<void>;
   /** The grants among `grants` that have not ended. */
   withoutEndedGrants(grants: readonly ConsentGrant[]): Promise<ConsentGrant[]>;
+  /**
+   * Names the other referral of an after-hours pair on `referralId` (bookkeeping, no new
+   * version); false when it already names one.
+   */
+  link(referralId: string, linkedReferralId: string, linkedAgency: string): Promise<boolean>;
   setGrants(referralId: string, grants: readonly ConsentGrant[]): Promise<void>;
   get(id: string): Promise<Referral | undefined>;
   /** Saves `referral` if the stored version is still `expectedVersion`; false when someone else won. */

@@ -24,11 +24,13 @@ import {
   refusedCategories,
   type PacketSection,
   type RawSend,
+  type SendInput,
   type Violation,
 } from '../domain/send-rules.ts';
-import { dueTimes } from '@passage/sla';
+import { clockStartAtOpening, dueTimes } from '@passage/sla';
 import { isSupportAgencyKind } from '@passage/vocabulary';
 import type {
+  AgencyFacts,
   ConsentGateway,
   DirectoryGateway,
   ListQuery,
@@ -144,8 +146,10 @@ export class ReferralUseCases {
     }
 
     const sentAt = this.#now();
-    // Urgent targets run on the clock; standard ones on the recipient's opening hours.
-    const due = dueTimes(sentAt, input.priority, recipient.sla, recipient.hours);
+    const { clockStartsAt, linked } = await this.#afterHours(caller, input, recipient, sentAt);
+    // Urgent targets run on the clock; standard ones on the recipient's opening hours. After
+    // hours, when asked, both count from the recipient's next opening (ADR 41).
+    const due = dueTimes(clockStartsAt ?? sentAt, input.priority, recipient.sla, recipient.hours);
     const unnumbered: Referral = {
       id: uuidv7(),
       subjectRef: input.subjectRef,
@@ -175,6 +179,9 @@ export class ReferralUseCases {
       // Given in the transaction below, from the reference sequence.
       reference: '',
       assignedUser: '',
+      linkedReferralId: linked?.id ?? '',
+      linkedAgency: linked?.toAgency ?? '',
+      clockStartsAt,
     };
     const transition: Transition = {
       from: '',
@@ -207,7 +214,7 @@ export class ReferralUseCases {
       const sealed = input.packet.map((s, i) => ({ category: s.category, sealed: ciphertexts[i]! }));
       const idempotency = { agencyId: caller.agencyId, key: input.idempotencyKey, command, requestHash };
       const outcome = await tx.sends.record({ referral, packet: sealed, transition, idempotency });
-      if (outcome === 'sent') return referral;
+      if (outcome === 'sent') return this.#linkBack(tx, referral);
       if (outcome === 'key_taken') return (await this.#replay(caller, input.idempotencyKey, command, requestHash))!;
 
       // Some scope ended meanwhile (rare): send under what still stands, if anything does.
@@ -221,8 +228,49 @@ export class ReferralUseCases {
       const sending: Referral = { ...referral, grants: standing };
       const retried = await tx.sends.record({ referral: sending, packet: sealed, transition, idempotency });
       if (retried !== 'sent') throw new PassageError('aborted', 'consent changed while sending; send again');
-      return sending;
+      return this.#linkBack(tx, sending);
     });
+  }
+
+  /**
+   * After hours (ADR 41): when the recipient is closed now, its clock may start at its next
+   * opening — computed here from the directory's hours and this service's clock, never the
+   * caller's — and the referral may name the one just sent to the 24/7 crisis line.
+   */
+  async #afterHours(
+    caller: Caller,
+    input: SendInput,
+    recipient: AgencyFacts,
+    sentAt: Date,
+  ): Promise<{ clockStartsAt: Date | undefined; linked: Referral | undefined }> {
+    if (!input.clockStartsAtOpening) return { clockStartsAt: undefined, linked: undefined };
+    const clockStartsAt = clockStartAtOpening(sentAt, recipient.hours);
+    if (!clockStartsAt)
+      throw PassageError.invalid([
+        {
+          field: 'clock_starts_at_opening',
+          description: `${input.toAgency} is open now (or never closes): its clock starts when the referral is sent`,
+        },
+      ]);
+    if (!input.linkedReferralId) return { clockStartsAt, linked: undefined };
+    const linked = await this.#storage.reader().referrals.get(input.linkedReferralId);
+    const invalidLink = (description: string) => PassageError.invalid([{ field: 'linked_referral_id', description }]);
+    if (!linked || linked.fromAgency !== caller.agencyId) throw invalidLink('a referral your agency sent');
+    if (linked.subjectRef !== input.subjectRef) throw invalidLink('a referral for the same person');
+    if ((await this.#directory.agency(linked.toAgency))?.kind !== 'crisis_line')
+      throw invalidLink('a referral to the 24/7 crisis line');
+    if (linked.linkedReferralId) throw invalidLink('a referral not yet linked to another');
+    return { clockStartsAt, linked };
+  }
+
+  /** The crisis line's referral of an after-hours pair names the agency's one too. */
+  async #linkBack(tx: ReferralTransaction, referral: Referral): Promise<Referral> {
+    if (!referral.linkedReferralId) return referral;
+    if (!(await tx.referrals.link(referral.linkedReferralId, referral.id, referral.toAgency)))
+      throw PassageError.invalid([
+        { field: 'linked_referral_id', description: 'a referral not yet linked to another' },
+      ]);
+    return referral;
   }
 
   /** After a decline: the same person to another agency, consent checked again. */

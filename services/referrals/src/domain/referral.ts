@@ -69,6 +69,12 @@ export interface Referral {
    */
   readonly takenOverBy: string;
   readonly takenOverAt?: Date | undefined;
+  /** After hours (ADR 41): the other referral of a linked pair (crisis line now, agency at opening), or ''. */
+  readonly linkedReferralId?: string | undefined;
+  /** The agency the linked referral went to, or ''. */
+  readonly linkedAgency?: string | undefined;
+  /** Set when the targets count from the recipient's next opening rather than from sentAt. */
+  readonly clockStartsAt?: Date | undefined;
 }
 
 /** The agency that acts as the recipient now: the crisis line once it took the referral over. */

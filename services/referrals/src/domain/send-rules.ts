@@ -28,6 +28,10 @@ export interface SendInput {
   readonly language: string;
   readonly interpreterNeeded: boolean;
   readonly packet: readonly PacketSection[];
+  /** After hours (ADR 41): the targets count from the recipient's next opening. */
+  readonly clockStartsAtOpening?: boolean | undefined;
+  /** With clockStartsAtOpening: the referral sent to the 24/7 crisis line for the same person. */
+  readonly linkedReferralId?: string | undefined;
 }
 
 export interface RawSend extends Omit<SendInput, 'priority' | 'packet'> {
@@ -89,6 +93,13 @@ export function checkSend(raw: RawSend): { ok: true; value: SendInput } | { ok: 
   if (!languageTag.test(raw.language))
     violations.push({ field: 'language', description: 'a language code such as "en" or "fr"' });
   const packet = checkPacket(raw.packet, violations);
+  if (raw.linkedReferralId && !uuid.test(raw.linkedReferralId))
+    violations.push({ field: 'linked_referral_id', description: 'the id (a UUID) of the referral to the crisis line' });
+  else if (raw.linkedReferralId && !raw.clockStartsAtOpening)
+    violations.push({
+      field: 'linked_referral_id',
+      description: 'only an after-hours referral (clock_starts_at_opening) is linked to the crisis line’s',
+    });
   if (violations.length > 0) return { ok: false, violations };
   return { ok: true, value: { ...raw, priority: raw.priority!, needs: [...new Set(raw.needs)], packet } };
 }

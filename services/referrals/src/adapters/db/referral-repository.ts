@@ -53,12 +53,15 @@ interface ReferralRow {
   reference_no: string | number;
   assigned_user: string;
   assigned_at: Timestamp;
+  linked_referral_id: string | null;
+  linked_agency: string;
+  clock_starts_at: Timestamp;
 }
 
 export const referralColumns = `id, subject_ref, from_agency, to_agency, priority, state, version, needs, language, interpreter_needed,
   do_not_contact, categories, grants, previous_referral_id, sent_by, sent_at, acknowledged_at, accepted_at, contact_at,
   closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at, reason, suggested_agency, contact_method, escalated,
-  taken_over_by, taken_over_at, reference_no, assigned_user, assigned_at`;
+  taken_over_by, taken_over_at, reference_no, assigned_user, assigned_at, linked_referral_id, linked_agency, clock_starts_at`;
 
 const date = (value: Timestamp): Date | undefined => (value === null ? undefined : new Date(value));
 
@@ -97,6 +100,9 @@ function toReferral(row: ReferralRow): Referral {
     reference: formatReference(Number(row.reference_no)),
     assignedUser: row.assigned_user,
     assignedAt: date(row.assigned_at),
+    linkedReferralId: row.linked_referral_id ?? '',
+    linkedAgency: row.linked_agency,
+    clockStartsAt: date(row.clock_starts_at),
   };
 }
 
@@ -114,6 +120,7 @@ export function referralFromJson(json: Record<string, unknown>): Referral {
     'acceptDueAt',
     'takenOverAt',
     'assignedAt',
+    'clockStartsAt',
   ];
   // A result kept before take-over existed has no takenOverBy.
   const revived: Record<string, unknown> = { takenOverBy: '', ...json };
@@ -156,6 +163,9 @@ export function referralValues(r: Referral): unknown[] {
     referenceNumber(r.reference),
     r.assignedUser,
     r.assignedAt ?? null,
+    r.linkedReferralId || null,
+    r.linkedAgency ?? '',
+    r.clockStartsAt ?? null,
   ];
 }
 
@@ -223,6 +233,15 @@ export class SqlReferralRepository implements ReferralRepository {
     );
   }
 
+  async link(referralId: string, linkedReferralId: string, linkedAgency: string): Promise<boolean> {
+    const updated = await this.#em.execute<{ id: string }[]>(
+      `update referrals.referrals set linked_referral_id = ?, linked_agency = ?
+       where id = ? and linked_referral_id is null returning id`,
+      [linkedReferralId, linkedAgency, referralId],
+    );
+    return updated.length === 1;
+  }
+
   async setGrants(referralId: string, grants: readonly ConsentGrant[]): Promise<void> {
     await this.#em.execute('update referrals.referrals set grants = ?::jsonb where id = ?', [
       JSON.stringify(grants),
@@ -245,7 +264,7 @@ export class SqlReferralRepository implements ReferralRepository {
          do_not_contact = ?, categories = ?::jsonb, grants = ?::jsonb, previous_referral_id = ?, sent_by = ?::jsonb,
          sent_at = ?, acknowledged_at = ?, accepted_at = ?, contact_at = ?, closed_at = ?, declined_at = ?, withdrawn_at = ?,
          acknowledge_due_at = ?, accept_due_at = ?, reason = ?, suggested_agency = ?, contact_method = ?, escalated = ?,
-         taken_over_by = ?, taken_over_at = ?, reference_no = ?, assigned_user = ?, assigned_at = ?
+         taken_over_by = ?, taken_over_at = ?, reference_no = ?, assigned_user = ?, assigned_at = ?, linked_referral_id = ?, linked_agency = ?, clock_starts_at = ?
        where id = ? and version = ? returning id`,
       [...rest, referral.id, expectedVersion],
     );

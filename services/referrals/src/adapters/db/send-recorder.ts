@@ -38,6 +38,9 @@ const referralPlaceholders = [
   '?::bigint', // reference_no
   '?', // assigned_user
   '?::timestamptz', // assigned_at
+  '?::uuid', // linked_referral_id
+  '?', // linked_agency
+  '?::timestamptz', // clock_starts_at
   'array(select jsonb_array_elements_text(?::jsonb))', // receipt_refs (not one of referralColumns)
 ].join(', ');
 

@@ -114,6 +114,8 @@ export function referralChangedEvent(
         takenOverBy: referral.takenOverBy,
         takenOverAt: referral.takenOverAt,
         assignedUser: referral.assignedUser ?? '',
+        linkedReferralId: referral.linkedReferralId,
+        clockStartsAt: referral.clockStartsAt,
       },
     },
   });

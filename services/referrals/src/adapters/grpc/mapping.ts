@@ -57,6 +57,9 @@ export function referralToWire(r: Referral): pb.Referral {
     reference: r.reference ?? '',
     assignedUser: r.assignedUser ?? '',
     assignedAt: r.assignedAt,
+    linkedReferralId: r.linkedReferralId ?? '',
+    linkedAgency: r.linkedAgency ?? '',
+    clockStartsAt: r.clockStartsAt,
   };
 }
 

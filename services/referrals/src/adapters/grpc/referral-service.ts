@@ -64,6 +64,8 @@ export function referralService(useCases: ReferralUseCases, verifier: TokenVerif
             language: request.language,
             interpreterNeeded: request.interpreterNeeded,
             packet: request.packet,
+            clockStartsAtOpening: request.clockStartsAtOpening,
+            linkedReferralId: request.linkedReferralId,
           }),
         ),
       }),

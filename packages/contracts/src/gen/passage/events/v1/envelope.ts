@@ -158,6 +158,9 @@ export interface ReferralChanged {
   takenOverAt?: Date | undefined;
   /** The worker the referral is assigned to (a user id); empty when unassigned. */
   assignedUser: string;
+  /** After hours (ADR 41): the other referral of a linked pair; when the targets' clock starts. */
+  linkedReferralId?: string | undefined;
+  clockStartsAt?: Date | undefined;
 }
 
 /** A message was posted on a referral (no content: ids only). */
@@ -1912,6 +1915,8 @@ function createBaseReferralChanged(): ReferralChanged {
     takenOverBy: '',
     takenOverAt: undefined,
     assignedUser: '',
+    linkedReferralId: undefined,
+    clockStartsAt: undefined,
   };
 }
 
@@ -1973,6 +1978,12 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
     }
     if (message.assignedUser !== '') {
       writer.uint32(154).string(message.assignedUser);
+    }
+    if (message.linkedReferralId !== undefined) {
+      writer.uint32(194).string(message.linkedReferralId);
+    }
+    if (message.clockStartsAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.clockStartsAt), writer.uint32(202).fork()).join();
     }
     return writer;
   },
@@ -2142,6 +2153,22 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
             message.assignedUser = reader.string();
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.linkedReferralId = reader.string();
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.clockStartsAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2235,6 +2262,16 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
         : isSet(object.assigned_user)
           ? globalThis.String(object.assigned_user)
           : '',
+      linkedReferralId: isSet(object.linkedReferralId)
+        ? globalThis.String(object.linkedReferralId)
+        : isSet(object.linked_referral_id)
+          ? globalThis.String(object.linked_referral_id)
+          : undefined,
+      clockStartsAt: isSet(object.clockStartsAt)
+        ? fromJsonTimestamp(object.clockStartsAt)
+        : isSet(object.clock_starts_at)
+          ? fromJsonTimestamp(object.clock_starts_at)
+          : undefined,
     };
   },
 
@@ -2297,6 +2334,12 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
     if (message.assignedUser !== '') {
       obj.assignedUser = message.assignedUser;
     }
+    if (message.linkedReferralId !== undefined) {
+      obj.linkedReferralId = message.linkedReferralId;
+    }
+    if (message.clockStartsAt !== undefined) {
+      obj.clockStartsAt = message.clockStartsAt.toISOString();
+    }
     return obj;
   },
 
@@ -2324,6 +2367,8 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
     message.takenOverBy = object.takenOverBy ?? '';
     message.takenOverAt = object.takenOverAt ?? undefined;
     message.assignedUser = object.assignedUser ?? '';
+    message.linkedReferralId = object.linkedReferralId ?? undefined;
+    message.clockStartsAt = object.clockStartsAt ?? undefined;
     return message;
   },
 };

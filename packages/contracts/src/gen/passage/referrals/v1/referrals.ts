@@ -206,6 +206,14 @@ export interface Referral {
   /** The worker of the receiving agency the referral is assigned to (a user id); empty when unassigned. */
   assignedUser: string;
   assignedAt?: Date | undefined;
+  /**
+   * After hours (ADR 41): the other referral of a linked pair sent under one consent — the
+   * 24/7 crisis line now and the agency when it opens — and the agency it went to.
+   */
+  linkedReferralId: string;
+  linkedAgency: string;
+  /** Set when the targets count from the agency's next opening instead of from sent_at. */
+  clockStartsAt?: Date | undefined;
 }
 
 export interface SendRequest {
@@ -218,6 +226,17 @@ export interface SendRequest {
   language: string;
   interpreterNeeded: boolean;
   packet: PacketSection[];
+  /**
+   * After hours (ADR 41): the recipient is closed now, so its targets count from its next
+   * opening, which the service computes from the directory's hours (never the caller's clock).
+   * Refused when the recipient is open now or never closes.
+   */
+  clockStartsAtOpening?: boolean | undefined;
+  /**
+   * With clock_starts_at_opening: the referral just sent to the 24/7 crisis line for the same
+   * person, by the same agency; both referrals then name each other.
+   */
+  linkedReferralId?: string | undefined;
 }
 
 export interface SendResponse {
@@ -631,6 +650,9 @@ function createBaseReferral(): Referral {
     reference: '',
     assignedUser: '',
     assignedAt: undefined,
+    linkedReferralId: '',
+    linkedAgency: '',
+    clockStartsAt: undefined,
   };
 }
 
@@ -728,6 +750,15 @@ export const Referral: MessageFns<Referral> = {
     }
     if (message.assignedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.assignedAt), writer.uint32(258).fork()).join();
+    }
+    if (message.linkedReferralId !== '') {
+      writer.uint32(306).string(message.linkedReferralId);
+    }
+    if (message.linkedAgency !== '') {
+      writer.uint32(314).string(message.linkedAgency);
+    }
+    if (message.clockStartsAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.clockStartsAt), writer.uint32(322).fork()).join();
     }
     return writer;
   },
@@ -993,6 +1024,30 @@ export const Referral: MessageFns<Referral> = {
             message.assignedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 38: {
+            if (tag !== 306) {
+              break;
+            }
+
+            message.linkedReferralId = reader.string();
+            continue;
+          }
+          case 39: {
+            if (tag !== 314) {
+              break;
+            }
+
+            message.linkedAgency = reader.string();
+            continue;
+          }
+          case 40: {
+            if (tag !== 322) {
+              break;
+            }
+
+            message.clockStartsAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1124,6 +1179,21 @@ export const Referral: MessageFns<Referral> = {
         : isSet(object.assigned_at)
           ? fromJsonTimestamp(object.assigned_at)
           : undefined,
+      linkedReferralId: isSet(object.linkedReferralId)
+        ? globalThis.String(object.linkedReferralId)
+        : isSet(object.linked_referral_id)
+          ? globalThis.String(object.linked_referral_id)
+          : '',
+      linkedAgency: isSet(object.linkedAgency)
+        ? globalThis.String(object.linkedAgency)
+        : isSet(object.linked_agency)
+          ? globalThis.String(object.linked_agency)
+          : '',
+      clockStartsAt: isSet(object.clockStartsAt)
+        ? fromJsonTimestamp(object.clockStartsAt)
+        : isSet(object.clock_starts_at)
+          ? fromJsonTimestamp(object.clock_starts_at)
+          : undefined,
     };
   },
 
@@ -1222,6 +1292,15 @@ export const Referral: MessageFns<Referral> = {
     if (message.assignedAt !== undefined) {
       obj.assignedAt = message.assignedAt.toISOString();
     }
+    if (message.linkedReferralId !== '') {
+      obj.linkedReferralId = message.linkedReferralId;
+    }
+    if (message.linkedAgency !== '') {
+      obj.linkedAgency = message.linkedAgency;
+    }
+    if (message.clockStartsAt !== undefined) {
+      obj.clockStartsAt = message.clockStartsAt.toISOString();
+    }
     return obj;
   },
 
@@ -1261,6 +1340,9 @@ export const Referral: MessageFns<Referral> = {
     message.reference = object.reference ?? '';
     message.assignedUser = object.assignedUser ?? '';
     message.assignedAt = object.assignedAt ?? undefined;
+    message.linkedReferralId = object.linkedReferralId ?? '';
+    message.linkedAgency = object.linkedAgency ?? '';
+    message.clockStartsAt = object.clockStartsAt ?? undefined;
     return message;
   },
 };
@@ -1276,6 +1358,8 @@ function createBaseSendRequest(): SendRequest {
     language: '',
     interpreterNeeded: false,
     packet: [],
+    clockStartsAtOpening: undefined,
+    linkedReferralId: undefined,
   };
 }
 
@@ -1307,6 +1391,12 @@ export const SendRequest: MessageFns<SendRequest> = {
     }
     for (const v of message.packet) {
       PacketSection.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.clockStartsAtOpening !== undefined) {
+      writer.uint32(80).bool(message.clockStartsAtOpening);
+    }
+    if (message.linkedReferralId !== undefined) {
+      writer.uint32(90).string(message.linkedReferralId);
     }
     return writer;
   },
@@ -1396,6 +1486,22 @@ export const SendRequest: MessageFns<SendRequest> = {
             message.packet.push(PacketSection.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.clockStartsAtOpening = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.linkedReferralId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1439,6 +1545,16 @@ export const SendRequest: MessageFns<SendRequest> = {
           ? globalThis.Boolean(object.interpreter_needed)
           : false,
       packet: globalThis.Array.isArray(object?.packet) ? object.packet.map((e: any) => PacketSection.fromJSON(e)) : [],
+      clockStartsAtOpening: isSet(object.clockStartsAtOpening)
+        ? globalThis.Boolean(object.clockStartsAtOpening)
+        : isSet(object.clock_starts_at_opening)
+          ? globalThis.Boolean(object.clock_starts_at_opening)
+          : undefined,
+      linkedReferralId: isSet(object.linkedReferralId)
+        ? globalThis.String(object.linkedReferralId)
+        : isSet(object.linked_referral_id)
+          ? globalThis.String(object.linked_referral_id)
+          : undefined,
     };
   },
 
@@ -1471,6 +1587,12 @@ export const SendRequest: MessageFns<SendRequest> = {
     if (message.packet?.length) {
       obj.packet = message.packet.map((e) => PacketSection.toJSON(e));
     }
+    if (message.clockStartsAtOpening !== undefined) {
+      obj.clockStartsAtOpening = message.clockStartsAtOpening;
+    }
+    if (message.linkedReferralId !== undefined) {
+      obj.linkedReferralId = message.linkedReferralId;
+    }
     return obj;
   },
 
@@ -1488,6 +1610,8 @@ export const SendRequest: MessageFns<SendRequest> = {
     message.language = object.language ?? '';
     message.interpreterNeeded = object.interpreterNeeded ?? false;
     message.packet = object.packet?.map((e) => PacketSection.fromPartial(e)) || [];
+    message.clockStartsAtOpening = object.clockStartsAtOpening ?? undefined;
+    message.linkedReferralId = object.linkedReferralId ?? undefined;
     return message;
   },
 };
