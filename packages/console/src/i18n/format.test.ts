@@ -107,6 +107,7 @@ describe('console formatting', () => {
           'time.hours',
           'directory.services',
           'detail.note',
+          'messages.title',
         ]).toContain(key);
     }
   });
