@@ -365,7 +365,7 @@ describe('the hand-off journey', () => {
     const sent = await send(sendRequest(granted.subjectRef));
     await callUnary(
       client.decline.bind(client),
-      { ...step(sent.id), reason: 'no_capacity', suggestedAgency: 'pact-ottawa' },
+      { ...step(sent.id), reason: 'no_capacity', note: '', suggestedAgency: 'pact-ottawa' },
       n.as('london-intake'),
     );
     const resend = (key: string) =>

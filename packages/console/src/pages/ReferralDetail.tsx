@@ -10,6 +10,7 @@ import { closeOutcomes, contactMethods, declineReasons, label, reasonLabel, with
 import { Countdown, PriorityBadge, StateBadge } from '../ui/badges.tsx';
 import { ErrorNotice, Loading } from '../ui/feedback.tsx';
 import { SelectField, TextField } from '../ui/fields.tsx';
+import { RecordWithdrawal } from './AmendConsent.tsx';
 import { ConsentCard } from './ConsentCard.tsx';
 import { DeclineFollowUp } from './Outbox.tsx';
 import { declineSuggestions } from './decline-model.ts';
@@ -167,10 +168,22 @@ function Loaded(props: {
           </dl>
         </div>
       </div>
-      <Actions referral={referral} refreshing={props.refreshing} onChanged={props.onChanged} />
+      <Actions
+        referral={referral}
+        consentIds={props.view.consentIds ?? []}
+        refreshing={props.refreshing}
+        onChanged={props.onChanged}
+      />
       {referral.fromAgency === user.agencyId && referral.subjectRef && (
         <ConsentCard subjectRef={referral.subjectRef} onRevoked={() => props.onChanged()} />
       )}
+      {/* An agency the consent names records the person's withdrawal where it reads under it (ADR 36). */}
+      {referral.toAgency === user.agencyId &&
+        referral.fromAgency !== user.agencyId &&
+        (props.view.consentIds ?? []).length > 0 &&
+        !['STATE_WITHDRAWN', 'STATE_DECLINED', 'STATE_CLOSED'].includes(referral.state) && (
+          <RecordWithdrawal consentIds={props.view.consentIds ?? []} onRecorded={() => props.onChanged()} />
+        )}
       <h2>{t('detail.timeline')}</h2>
       <ol className="timeline">
         {props.transitions.map((step, i) => (
@@ -207,10 +220,12 @@ function available(referral: Referral, agencyId: string): Action[] {
 /** The next steps this agency may take; the ones that need words open a small form first. */
 function Actions({
   referral,
+  consentIds,
   refreshing,
   onChanged,
 }: {
   referral: Referral;
+  consentIds: readonly string[];
   refreshing: boolean;
   onChanged: (next?: Referral) => void;
 }): ReactNode {
@@ -292,7 +307,7 @@ function Actions({
         {done && <p className="notice notice-ok">{done}</p>}
       </div>
       {actions.length === 0 && referral.state !== 'STATE_DECLINED' && <p className="muted">{t('detail.noActions')}</p>}
-      {referral.fromAgency === user.agencyId && <DeclineFollowUp referral={referral} />}
+      {referral.fromAgency === user.agencyId && <DeclineFollowUp referral={referral} inline consentIds={consentIds} />}
       <div className="actions">
         {actions.map((action) => (
           <button
