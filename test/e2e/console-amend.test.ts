@@ -64,7 +64,7 @@ beforeAll(async () => {
   network = await startNetworkAsPnpmStart('consoleamend', { SIGN_IN_PER_MINUTE: '1000' });
   base = network.gatewayUrl;
   browser = await launch();
-}, 120_000);
+}, 600_000);
 
 afterAll(async () => {
   for (const context of contexts) await context.close().catch(() => undefined);
@@ -72,7 +72,7 @@ afterAll(async () => {
   await network?.stop();
 });
 
-describe('amending consent where a resend needs it', { timeout: 240_000 }, () => {
+describe('amending consent where a resend needs it', { timeout: 420_000 }, () => {
   it('English: resend refused, consent amended inline, receipt version 2, resent; the new agency records the withdrawal', async () => {
     const pactName = 'PACT-Ottawa (Persons Against the Crime of Trafficking in Humans)';
     const declinedId = await declinedWithSuggestion(

@@ -81,9 +81,10 @@ export async function startNetworkAsPnpmStart(
   };
   try {
     const { gateway, ...grpcPorts } = ports;
-    // Each service listens from the start and says SERVING once it can serve.
-    for (const port of Object.values(grpcPorts)) await waitForServing(port, 90_000, tls.clientCredentials);
-    await waitForPort(gateway, 60_000);
+    // Each service listens from the start and says SERVING once it can serve. Six processes
+    // starting at once on a loaded test machine can take minutes: wait as long as `pnpm start` does.
+    for (const port of Object.values(grpcPorts)) await waitForServing(port, 300_000, tls.clientCredentials);
+    await waitForPort(gateway, 180_000);
     const sql = new pg.Client({ connectionString: db.url });
     await sql.connect();
     try {
