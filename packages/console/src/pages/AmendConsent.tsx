@@ -37,6 +37,8 @@ export function AmendConsentForResend(props: {
   consentIds: readonly string[];
   resending: boolean;
   onResend: () => void;
+  /** Told once the consent is amended (the page's consent card reads it again). */
+  onAmended?: () => void;
 }): ReactNode {
   const { t, l, agencyName } = useI18n();
   const { user } = useSession();
@@ -82,6 +84,7 @@ export function AmendConsentForResend(props: {
       const form = JSON.stringify(request);
       if (key.current.form !== form) key.current = { form, key: crypto.randomUUID() };
       const answer = await consent.amend(request, key.current.key);
+      props.onAmended?.();
       setAmended({
         consentId: target.id,
         version: answer.receipt?.version ?? answer.consent?.receiptVersion ?? 0,

@@ -45,10 +45,12 @@ export function DeclineFollowUp({
   referral,
   inline = false,
   consentIds = [],
+  onAmended,
 }: {
   referral: Referral;
   inline?: boolean;
   consentIds?: readonly string[];
+  onAmended?: () => void;
 }): ReactNode {
   const { t, l, agencyName, pair } = useI18n();
   const { busy, error, submit } = useSubmission();
@@ -86,6 +88,7 @@ export function DeclineFollowUp({
           consentIds={consentIds}
           resending={busy}
           onResend={() => void resend()}
+          {...(onAmended ? { onAmended } : {})}
         />
       ) : notCovered ? (
         <div className="notice" role="alert">

@@ -77,6 +77,8 @@ function Loaded(props: {
   const packet = props.view.packet ?? [];
   // The sender's own copy of what it sent is sealed for the recipient: say so, not "no consent".
   const sender = referral.fromAgency === user.agencyId && referral.toAgency !== user.agencyId;
+  // An amendment made on this page (ADR 36): the consent card reads the consent again.
+  const [amendments, setAmendments] = useState(0);
   return (
     <section>
       <h1 tabIndex={-1}>
@@ -173,9 +175,10 @@ function Loaded(props: {
         consentIds={props.view.consentIds ?? []}
         refreshing={props.refreshing}
         onChanged={props.onChanged}
+        onAmended={() => setAmendments((n) => n + 1)}
       />
       {referral.fromAgency === user.agencyId && referral.subjectRef && (
-        <ConsentCard subjectRef={referral.subjectRef} onRevoked={() => props.onChanged()} />
+        <ConsentCard key={amendments} subjectRef={referral.subjectRef} onRevoked={() => props.onChanged()} />
       )}
       {/* An agency the consent names records the person's withdrawal where it reads under it (ADR 36). */}
       {referral.toAgency === user.agencyId &&
@@ -223,11 +226,13 @@ function Actions({
   consentIds,
   refreshing,
   onChanged,
+  onAmended,
 }: {
   referral: Referral;
   consentIds: readonly string[];
   refreshing: boolean;
   onChanged: (next?: Referral) => void;
+  onAmended: () => void;
 }): ReactNode {
   const { t, l, agencyName } = useI18n();
   const { user, agencies } = useSession();
@@ -307,7 +312,9 @@ function Actions({
         {done && <p className="notice notice-ok">{done}</p>}
       </div>
       {actions.length === 0 && referral.state !== 'STATE_DECLINED' && <p className="muted">{t('detail.noActions')}</p>}
-      {referral.fromAgency === user.agencyId && <DeclineFollowUp referral={referral} inline consentIds={consentIds} />}
+      {referral.fromAgency === user.agencyId && (
+        <DeclineFollowUp referral={referral} inline consentIds={consentIds} onAmended={onAmended} />
+      )}
       <div className="actions">
         {actions.map((action) => (
           <button
