@@ -100,12 +100,12 @@ describe('amending consent where a resend needs it', { timeout: 420_000 }, () =>
     await officer.getByText(`Consent amended with the person: ${pactName} added. This is receipt version 2.`).waitFor();
     const receipt = officer.locator('pre.receipt-text');
     await expect
-      .poll(() => receipt.textContent())
+      .poll(() => receipt.textContent(), { timeout: 30_000, interval: 250 })
       .toMatch(/Version 2, updated on .+\. It replaces the earlier versions\./);
     expect(await receipt.textContent()).toMatch(/you also agreed, by telling us, to the following:\s+• PACT-Ottawa/);
     await officer.getByLabel('Receipt language').selectOption('fr');
     await expect
-      .poll(() => receipt.textContent())
+      .poll(() => receipt.textContent(), { timeout: 30_000, interval: 250 })
       .toMatch(/Version 2, mise à jour le .+\. Elle remplace les versions précédentes\./);
     expect(await receipt.getAttribute('lang')).toBe('fr');
     problems.push(...(await shoot(officer, 'amend-consent-receipt-v2')));
@@ -175,7 +175,9 @@ describe('amending consent where a resend needs it', { timeout: 420_000 }, () =>
       await counsellor.getByText(/Consentement modifié avec la personne.+Voici le reçu, version 2\./).waitFor();
       const receipt = counsellor.locator('pre.receipt-text');
       await counsellor.getByLabel('Langue du reçu').selectOption('fr');
-      await expect.poll(() => receipt.textContent()).toContain('vous avez aussi accepté');
+      await expect
+        .poll(() => receipt.textContent(), { timeout: 30_000, interval: 250 })
+        .toContain('vous avez aussi accepté');
       await noEnglishOn(base, counsellor, 'amend receipt');
       problems.push(...(await shoot(counsellor, 'amend-consent-receipt-v2-fr')));
       await counsellor.getByRole('button', { name: `Renvoyer à ${windsorFr}` }).click();
