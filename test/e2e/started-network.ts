@@ -41,7 +41,7 @@ export async function startNetworkAsPnpmStart(
   /** A database elsewhere (a fault test's own Postgres); by default one of the shared server's. */
   database?: TestDatabase,
   /** How long each service may take to say SERVING (a loaded machine starts slowly). */
-  startTimeoutMs = 90_000,
+  startTimeoutMs = 300_000,
 ): Promise<StartedNetwork> {
   const db = database ?? (await createTestDatabase(label));
   const nats = await createTestNats(label);
@@ -83,7 +83,8 @@ export async function startNetworkAsPnpmStart(
   };
   try {
     const { gateway, ...grpcPorts } = ports;
-    // Each service listens from the start and says SERVING once it can serve.
+    // Each service listens from the start and says SERVING once it can serve. Six processes
+    // starting at once on a loaded test machine can take minutes: wait as long as `pnpm start` does.
     for (const port of Object.values(grpcPorts)) await waitForServing(port, startTimeoutMs, tls.clientCredentials);
     await waitForPort(gateway, Math.max(60_000, startTimeoutMs));
     const sql = new pg.Client({ connectionString: db.url });

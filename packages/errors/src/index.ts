@@ -25,12 +25,23 @@ export interface FieldViolation {
 export class PassageError extends Error {
   readonly code: ErrorCode;
   readonly violations: readonly FieldViolation[];
+  /**
+   * A stable code a client can act on beyond the status (e.g. `consent_does_not_cover`), or
+   * empty. It travels as google.rpc.ErrorInfo over gRPC and as `reason` in problem details.
+   */
+  readonly reason: string;
 
-  constructor(code: ErrorCode, message: string, violations: readonly FieldViolation[] = [], options?: ErrorOptions) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    violations: readonly FieldViolation[] = [],
+    options?: ErrorOptions & { readonly reason?: string },
+  ) {
     super(message, options);
     this.name = 'PassageError';
     this.code = code;
     this.violations = violations;
+    this.reason = options?.reason ?? '';
   }
 
   /** A bad request naming each offending field, so the caller can fix exactly those. */

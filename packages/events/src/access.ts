@@ -15,7 +15,7 @@ export const directoryEvents = ['agency_upserted'] as const;
 export type DirectoryEvent = (typeof directoryEvents)[number];
 
 /** The events the consent service's outbox writes (`consent.v1.<event>`). */
-export const consentEvents = ['granted', 'revoked', 'expired', 'police_access', 'subject_erased'] as const;
+export const consentEvents = ['granted', 'amended', 'revoked', 'expired', 'police_access', 'subject_erased'] as const;
 export type ConsentEvent = (typeof consentEvents)[number];
 
 /**

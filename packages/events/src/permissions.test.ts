@@ -13,6 +13,7 @@ describe('NATS permissions from the declared access', () => {
     expect(eventSubjects(natsPermissions('directory', t).publish.allow)).toEqual(['directory.v1.agency_upserted']);
     expect(eventSubjects(natsPermissions('consent', t).publish.allow)).toEqual([
       'consent.v1.granted',
+      'consent.v1.amended',
       'consent.v1.revoked',
       'consent.v1.expired',
       'consent.v1.police_access',

@@ -17,7 +17,13 @@ import {
   isPassageError,
   isTransientDependencyError,
 } from './errors.ts';
-import { decodeViolations, encodeStatusDetails, safeStatusMessage, statusDetailsKey } from './status-details.ts';
+import {
+  decodeReason,
+  decodeViolations,
+  encodeStatusDetails,
+  safeStatusMessage,
+  statusDetailsKey,
+} from './status-details.ts';
 
 /** What a handler may know of its call: who is calling, the metadata and cancellation. */
 export interface CallContext<C = unknown> {
@@ -202,8 +208,8 @@ export function toServiceError(error: unknown, where: string, log: Logger): Part
     // The numbers are the protocol's own; @passage/errors holds them without grpc-js.
     const code = grpc.status[grpc.status[grpcStatusOf(error.code)] as keyof typeof grpc.status];
     const metadata = new grpc.Metadata();
-    if (error.violations.length > 0)
-      metadata.set(statusDetailsKey, encodeStatusDetails(code, error.message, error.violations));
+    if (error.violations.length > 0 || error.reason)
+      metadata.set(statusDetailsKey, encodeStatusDetails(code, error.message, error.violations, error.reason));
     return { code, details: safeStatusMessage(error.message), metadata };
   }
   if (isTransientDependencyError(error)) {
@@ -223,6 +229,7 @@ export function fromServiceError(error: unknown): PassageError {
       errorCodeOfGrpcStatus(serviceError.code),
       serviceError.details ?? String(error),
       decodeViolations(serviceError.metadata),
+      { reason: decodeReason(serviceError.metadata) },
     );
   }
   return new PassageError('internal', String(error));

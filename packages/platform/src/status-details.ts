@@ -10,6 +10,9 @@ import type { FieldViolation } from './errors.ts';
  */
 export const statusDetailsKey = 'grpc-status-details-bin';
 const badRequestType = 'type.googleapis.com/google.rpc.BadRequest';
+const errorInfoType = 'type.googleapis.com/google.rpc.ErrorInfo';
+/** A reason code: what a client matches on (`consent_does_not_cover`); anything else is dropped. */
+const reasonCode = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
 /** Trailers are bounded (grpc-js clients refuse more than 8 KiB of metadata by default). */
 const maxViolations = 20;
@@ -37,7 +40,24 @@ export function safeStatusMessage(message: string): string {
   return safeText(message, maxMessageChars);
 }
 
-export function encodeStatusDetails(code: number, message: string, violations: readonly FieldViolation[]): Buffer {
+/**
+ * The google.rpc.Status of a failed call: its field violations (google.rpc.BadRequest) and,
+ * when it has one, its reason code (google.rpc.ErrorInfo, domain "passage").
+ */
+export function encodeStatusDetails(
+  code: number,
+  message: string,
+  violations: readonly FieldViolation[],
+  reason = '',
+): Buffer {
+  const info = reasonCode.test(reason)
+    ? [
+        {
+          typeUrl: errorInfoType,
+          value: Buffer.from(rpcErrorDetails.ErrorInfo.encode({ reason, domain: 'passage', metadata: {} }).finish()),
+        },
+      ]
+    : [];
   const badRequest = rpcErrorDetails.BadRequest.encode({
     fieldViolations: violations.slice(0, maxViolations).map((violation) => ({
       field: safeText(violation.field, maxFieldChars),
@@ -48,7 +68,10 @@ export function encodeStatusDetails(code: number, message: string, violations: r
     rpcStatus.Status.encode({
       code,
       message: safeStatusMessage(message),
-      details: [{ typeUrl: badRequestType, value: Buffer.from(badRequest) }],
+      details: [
+        ...(violations.length > 0 ? [{ typeUrl: badRequestType, value: Buffer.from(badRequest) }] : []),
+        ...info,
+      ],
     }).finish(),
   );
 }
@@ -66,5 +89,18 @@ export function decodeViolations(metadata: grpc.Metadata | undefined): FieldViol
   } catch {
     // Details from a peer that are not a google.rpc.Status: the status code and message still stand.
     return [];
+  }
+}
+
+/** The reason code a failed call carried (google.rpc.ErrorInfo), or empty. */
+export function decodeReason(metadata: grpc.Metadata | undefined): string {
+  const [raw] = metadata?.get(statusDetailsKey) ?? [];
+  if (!Buffer.isBuffer(raw)) return '';
+  try {
+    const detail = rpcStatus.Status.decode(raw).details.find((d) => d.typeUrl === errorInfoType);
+    const reason = detail ? rpcErrorDetails.ErrorInfo.decode(detail.value).reason : '';
+    return reasonCode.test(reason) ? reason : '';
+  } catch {
+    return '';
   }
 }

@@ -73,6 +73,13 @@ async function start(): Promise<grpc.Client & Record<string, (...args: unknown[]
       },
       fail: ({ kind }) => {
         if (kind === 'sync') throw new PassageError('not_found', 'thrown before any await');
+        if (kind === 'reason') {
+          return Promise.reject(
+            new PassageError('failed_precondition', 'consent does not cover it', [], {
+              reason: 'consent_does_not_cover',
+            }),
+          );
+        }
         if (kind === 'domain') {
           return Promise.reject(PassageError.invalid([{ field: 'needs[1]', description: 'unknown need "astrology"' }]));
         }
@@ -148,6 +155,16 @@ describe('gRPC server helper', () => {
     expect(fromServiceError(error).violations).toEqual([
       { field: 'needs[1]', description: 'unknown need "astrology"' },
     ]);
+    client.close();
+  });
+
+  it('carries a reason code (google.rpc.ErrorInfo) with the status, and none when there is none', async () => {
+    const client = await start();
+    const { error } = await call(client, 'fail', { kind: 'reason' });
+    expect(error?.code).toBe(grpc.status.FAILED_PRECONDITION);
+    const mapped = fromServiceError(error);
+    expect(mapped).toMatchObject({ code: 'failed_precondition', reason: 'consent_does_not_cover', violations: [] });
+    expect(fromServiceError((await call(client, 'fail', { kind: 'domain' })).error).reason).toBe('');
     client.close();
   });
 

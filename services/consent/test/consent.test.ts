@@ -571,7 +571,7 @@ describe('Revoke', () => {
     expect(categories(await evaluate(granted.subjectRef, 'pact-ottawa', 'referral'))).toEqual(['needs']);
   });
 
-  it('answers NOT_FOUND alike for an unknown consent and for one that does not involve the agency', async () => {
+  it('answers NOT_FOUND for an unknown consent, and PERMISSION_DENIED to an agency it does not name', async () => {
     const missing = await failure(
       callUnary(
         h.client.revoke.bind(h.client),
@@ -600,8 +600,8 @@ describe('Revoke', () => {
         h.as('pact-intake'),
       ),
     );
-    expect(stranger.code).toBe('not_found');
-    expect(stranger.message.replace(granted.consentId, 'ID')).toBe(missing.message.replace(/[0-9a-f-]{36}/, 'ID'));
+    expect(stranger.code).toBe('permission_denied');
+    expect(stranger.message).toMatch(/only the agency that recorded this consent, or an agency it names/);
   });
 });
 
@@ -865,39 +865,39 @@ describe('who may add to or read a consent', () => {
     expect(byAdmin.code).toBe('permission_denied');
   });
 
-  it('lets an agency the consent names withdraw only its own scopes', async () => {
+  it('lets an agency the consent names withdraw its own scopes, or the whole consent for the person (ADR 36)', async () => {
     const granted = await grant(
       grantRequest({
         scopes: [grantRequest().scopes[0]!, { ...grantRequest().scopes[0]!, recipientAgencyIds: ['pact-ottawa'] }],
       }),
     );
     const [london, pact] = granted.consent!.scopes;
-    const otherScope = await failure(
+    const revoke = (scopeIds: string[], all: boolean) =>
       callUnary(
         h.client.revoke.bind(h.client),
-        {
-          idempotencyKey: randomUUID(),
-          consentId: granted.consentId,
-          scopeIds: [pact!.id],
-          all: false,
-          reason: 'person_withdrew',
-        },
+        { idempotencyKey: randomUUID(), consentId: granted.consentId, scopeIds, all, reason: 'person_withdrew' },
         h.as('london-intake'),
-      ),
-    );
+      );
+    // It is shown only the scopes naming it: another agency's scope is not its to name.
+    const otherScope = await failure(revoke([pact!.id], false));
     expect(otherScope.code).toBe('permission_denied');
-    const all = await callUnary(
-      h.client.revoke.bind(h.client),
-      {
-        idempotencyKey: randomUUID(),
-        consentId: granted.consentId,
-        scopeIds: [],
-        all: true,
-        reason: 'person_withdrew',
-      },
-      h.as('london-intake'),
-    );
-    expect(all.revokedScopeIds).toEqual([london!.id]);
+    const own = await revoke([london!.id], false);
+    expect(own.revokedScopeIds).toEqual([london!.id]);
     expect(categories(await evaluate(granted.subjectRef, 'pact-ottawa', 'referral'))).toHaveLength(3);
+    // The person tells it they withdraw: the whole consent ends, as the receipt promises.
+    const all = await revoke([], true);
+    expect(all.revokedScopeIds).toEqual([pact!.id]);
+    expect(all.consent?.revokedAt).toBeDefined();
+    expect(categories(await evaluate(granted.subjectRef, 'pact-ottawa', 'referral'))).toEqual([]);
+    const history = await callUnary(
+      h.client.history.bind(h.client),
+      { subjectRef: granted.subjectRef },
+      h.as('peel-officer'),
+    );
+    expect(history.changes.map((c) => [c.change, c.actor?.agencyId, c.actor?.userId])).toEqual([
+      ['granted', 'peel-regional-police', 'peel-officer'],
+      ['scope_revoked', 'london-coalition', 'london-intake'],
+      ['revoked', 'london-coalition', 'london-intake'],
+    ]);
   });
 });

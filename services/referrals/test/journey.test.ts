@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { referrals as pb } from '@passage/contracts';
+import { consent as consentPb, referrals as pb } from '@passage/contracts';
 import { Topology, decodeEnvelope, type Envelope } from '@passage/events';
 import { failureOf } from '@passage/testing';
 import { callUnary, type PassageError } from '@passage/platform';
@@ -363,5 +363,57 @@ describe('the hand-off journey', () => {
       ),
     );
     expect(noConsent.code).toBe('failed_precondition');
+    expect(noConsent.reason).toBe('consent_does_not_cover');
+  });
+
+  it('says a resend the consent does not cover is just that, and sends once the person agrees to an amendment (ADR 36)', async () => {
+    const granted = await grantConsent(['london-coalition']);
+    const sent = await send(sendRequest(granted.subjectRef));
+    await callUnary(
+      client.decline.bind(client),
+      { ...step(sent.id), reason: 'no_capacity', note: '', noteForSender: '', suggestedAgency: 'pact-ottawa' },
+      n.as('london-intake'),
+    );
+    const resend = (key: string) =>
+      callUnary(
+        client.resend.bind(client),
+        { idempotencyKey: key, referralId: sent.id, toAgency: 'pact-ottawa', packet: [] },
+        n.as('peel-officer'),
+      );
+    const refused = await failure(resend(randomUUID()));
+    expect(refused.code).toBe('failed_precondition');
+    expect(refused.reason).toBe('consent_does_not_cover');
+    expect(refused.message).toMatch(/consent does not cover pact-ottawa/);
+
+    await callUnary(
+      n.consent.amend.bind(n.consent),
+      {
+        idempotencyKey: randomUUID(),
+        consentId: granted.consentId,
+        scopes: [
+          {
+            ...referralScope({ recipients: ['pact-ottawa'], categories: ['identity', 'safe_contact', 'needs'] }),
+          },
+        ],
+        method: consentPb.CaptureMethod.CAPTURE_METHOD_VERBAL,
+        interpreterLanguage: '',
+        language: 'en',
+      },
+      n.as('peel-officer'),
+    );
+    const { referral } = await resend(randomUUID());
+    expect(referral).toMatchObject({ toAgency: 'pact-ottawa', previousReferralId: sent.id });
+    const atPact = await callUnary(
+      client.get.bind(client),
+      { referralId: referral!.id, purpose: '' },
+      n.as('pact-intake'),
+    );
+    expect(atPact.packet.filter((s) => !s.withheld).map((s) => s.category)).toEqual([
+      'identity',
+      'safe_contact',
+      'needs',
+    ]);
+    // The recipient is told which consent it reads under: where it records the person's withdrawal.
+    expect(atPact.consentIds).toEqual([granted.consentId]);
   });
 });

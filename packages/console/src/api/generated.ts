@@ -180,6 +180,14 @@ export interface Actor {
   readonly role: string;
 }
 
+export interface AmendResponse {
+  readonly consent?: ConsentRecord;
+  /** The scope ids this amendment added. */
+  readonly addedScopeIds: readonly string[];
+  /** The new receipt version, with the name the person gave (its issue is recorded as a read). */
+  readonly receipt?: ReceiptResponse;
+}
+
 export interface ConfirmScopeResponse {
   readonly consent?: ConsentRecord;
   /** True when the scope had been confirmed before this call. */
@@ -199,6 +207,8 @@ export interface ConsentRecord {
   readonly scopes: readonly Scope[];
   /** The capture notes, decrypted: only in History, only for the recording agency, empty once erased. */
   readonly notes: string;
+  /** The latest receipt version: 1 after the grant, one more per amendment (Amend). */
+  readonly receiptVersion: number;
 }
 
 export interface GrantResponse {
@@ -209,7 +219,7 @@ export interface GrantResponse {
 }
 
 export interface HistoryEntry {
-  /** granted, revoked, scope_revoked, scope_confirmed, expired, subject_erased */
+  /** granted, amended, revoked, scope_revoked, scope_confirmed, expired, subject_erased */
   readonly change: string;
   readonly consentId: string;
   readonly scopeIds: readonly string[];
@@ -235,6 +245,9 @@ export interface ReceiptResponse {
   readonly signingKeyId: string;
   /** base64 raw Ed25519 public key that verifies receipt_jws. */
   readonly signingPublicKey: string;
+  /** The version this receipt is, and the consent's latest version. */
+  readonly version: number;
+  readonly latestVersion: number;
 }
 
 export interface RevokeResponse {
@@ -262,6 +275,11 @@ export interface Scope {
   readonly proposedBy?: Actor;
   readonly confirmedAt?: string;
   readonly confirmedBy?: Actor;
+  /** Set by the service on a scope an amendment added (Amend): when, by whom, in which receipt version (the grant's scopes are version 1) and how the person agreed. Ignored in Grant. */
+  readonly addedAt?: string;
+  readonly addedBy?: Actor;
+  readonly addedInVersion?: number;
+  readonly addedMethod: CaptureMethod;
 }
 
 export interface Agency {
@@ -622,6 +640,8 @@ export interface GetResponse {
   readonly packet: readonly PacketSection[];
   /** The internal note written on decline or close: to the agency that wrote it only, under consent for the situation category. What the sender is told is in the messages. */
   readonly note: string;
+  /** The consents this referral was sent under (ids only; the person quotes the last eight characters as the reference on their receipt): where a covered agency records the person's withdrawal (ConsentService.Revoke, ADR 36). */
+  readonly consentIds: readonly string[];
 }
 
 export interface ListInboxResponse {
@@ -803,6 +823,18 @@ export interface ActorInput {
   readonly role?: string;
 }
 
+export interface AmendRequest {
+  readonly consentId: string;
+  /** The scopes to add, as in Grant (recipient agencies or kinds, purposes, categories). */
+  readonly scopes: readonly ScopeInput[];
+  /** How the person agreed to the amendment. */
+  readonly method: CaptureMethod;
+  /** BCP 47 code of the interpreter's language; required with CAPTURE_METHOD_VIA_INTERPRETER. */
+  readonly interpreterLanguage?: string;
+  /** The language of the receipt in the answer: "en" or "fr"; the consent's language when empty. */
+  readonly language?: string;
+}
+
 export interface ConfirmScopeRequest {
   readonly consentId: string;
   readonly scopeId: string;
@@ -834,6 +866,8 @@ export interface ReceiptRequest {
   readonly language?: string;
   /** The discreet variant (ADR 35), for a person who may be searched: agencies by neutral names (Service A, B…), no words of trafficking or victim services, no police notice. The machine-readable receipt and its signature are the same either way. */
   readonly discreet?: boolean;
+  /** Which receipt version: 0 (the latest, as the consent stands now) or 1…receipt_version, the receipt as it was when that version was issued (ADR 36). */
+  readonly version?: number;
 }
 
 export interface RevokeRequest {
@@ -863,6 +897,11 @@ export interface ScopeInput {
   readonly proposedBy?: ActorInput;
   readonly confirmedAt?: string;
   readonly confirmedBy?: ActorInput;
+  /** Set by the service on a scope an amendment added (Amend): when, by whom, in which receipt version (the grant's scopes are version 1) and how the person agreed. Ignored in Grant. */
+  readonly addedAt?: string;
+  readonly addedBy?: ActorInput;
+  readonly addedInVersion?: number;
+  readonly addedMethod?: CaptureMethod;
 }
 
 export interface AgencyInput {
@@ -1303,6 +1342,10 @@ export const consent = {
       ['consentId', 'scopeId'],
       idempotencyKey,
     );
+  },
+  /** POST /api/consents/{consent_id}/amend: The recording agency adds scopes (agencies, kinds, purposes, categories) to an active consent, with the person: a new receipt version; the earlier ones stay retrievable (ReceiptRequest.version). The expiry stays; a do-not-contact wish carries over; a scope that lets police read recorded by police is only proposed (ADR 22). ADR 36. */
+  amend(request: AmendRequest, idempotencyKey?: string): Promise<AmendResponse> {
+    return send('POST', `/api/consents/${seg(request.consentId)}/amend`, request, ['consentId'], idempotencyKey);
   },
 };
 

@@ -532,6 +532,29 @@ const en = {
   'lists.assignTo': 'Assign to',
   'lists.chooseWorker': 'Choose a worker',
   'lists.assign': 'Assign',
+  'amend.notCovered': 'The person’s consent does not cover {agency}.',
+  'amend.ask':
+    'Ask the person whether {agency} may receive their referral. If they agree, add it to their consent here: they get a new receipt, and the earlier one stays on record.',
+  'amend.noConsent': 'The person’s consent has ended. Record a new consent with them in a new hand-off.',
+  'amend.title': 'Amend the consent with the person: add {agency}',
+  'amend.reference': 'Consent reference {ref}',
+  'amend.categories': 'What {agency} may receive',
+  'amend.method': 'How the person agreed',
+  'amend.submit': 'Add {agency} to the consent',
+  'amend.done': 'Consent amended with the person: {agency} added. This is receipt version {version}.',
+  'amend.receiptTitle': 'The person’s receipt, version {version}',
+  'amend.receiptHint': 'Give it to the person, or read it to them. It replaces the earlier version.',
+  'amend.thenResend': 'Now send the referral to {agency}.',
+  'amend.open': 'Amend consent with the person',
+  'amend.sharedUnder':
+    'You read this referral under the person’s consent, reference {ref}. If the person tells you they withdraw it, record it here: sharing stops at once, for every agency it names.',
+  'amend.recordWithdrawal': 'Record the person’s withdrawal',
+  'amend.withdrawConfirmTitle': 'Confirm the person’s withdrawal',
+  'amend.withdrawConfirm':
+    'Record that the person withdraws their consent (reference {ref})? Every agency it names stops receiving their information, and open referrals under it are withdrawn.',
+  'amend.withdrawYes': 'Record the withdrawal now',
+  'amend.withdrawalRecorded': 'The person’s withdrawal is recorded. Sharing has stopped.',
+  'amend.added': 'added on {date}',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -1081,6 +1104,30 @@ const fr: Messages = {
   'lists.assignTo': 'Attribuer à',
   'lists.chooseWorker': 'Choisir une personne',
   'lists.assign': 'Attribuer',
+  'amend.notCovered': 'Le consentement de la personne ne couvre pas {agency}.',
+  'amend.ask':
+    'Demandez à la personne si {agency} peut recevoir sa demande. Si elle accepte, ajoutez l’organisme à son consentement ici : elle reçoit un nouveau reçu, et le précédent reste au dossier.',
+  'amend.noConsent':
+    'Le consentement de la personne a pris fin. Enregistrez un nouveau consentement avec elle dans une nouvelle orientation.',
+  'amend.title': 'Modifier le consentement avec la personne : ajouter {agency}',
+  'amend.reference': 'Référence du consentement {ref}',
+  'amend.categories': 'Ce que {agency} peut recevoir',
+  'amend.method': 'Comment la personne a donné son accord',
+  'amend.submit': 'Ajouter {agency} au consentement',
+  'amend.done': 'Consentement modifié avec la personne : {agency} ajouté. Voici le reçu, version {version}.',
+  'amend.receiptTitle': 'Le reçu de la personne, version {version}',
+  'amend.receiptHint': 'Remettez-le à la personne ou lisez-le-lui. Il remplace la version précédente.',
+  'amend.thenResend': 'Envoyez maintenant la demande à {agency}.',
+  'amend.open': 'Modifier le consentement avec la personne',
+  'amend.sharedUnder':
+    'Vous consultez cette demande selon le consentement de la personne, référence {ref}. Si la personne vous dit qu’elle le retire, enregistrez-le ici : le partage cesse aussitôt, pour tous les organismes qu’il nomme.',
+  'amend.recordWithdrawal': 'Enregistrer le retrait de la personne',
+  'amend.withdrawConfirmTitle': 'Confirmer le retrait de la personne',
+  'amend.withdrawConfirm':
+    'Enregistrer que la personne retire son consentement (référence {ref})? Les organismes qu’il nomme cessent tous de recevoir ses renseignements, et les demandes en cours à ce titre sont retirées.',
+  'amend.withdrawYes': 'Enregistrer le retrait maintenant',
+  'amend.withdrawalRecorded': 'Le retrait de la personne est enregistré. Le partage a cessé.',
+  'amend.added': 'ajouté le {date}',
 };
 
 /** French typography: a non-breaking space before : ; ! ? » and after «, so none starts a line. */

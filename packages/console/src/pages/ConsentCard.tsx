@@ -57,6 +57,7 @@ export function ConsentCard({ subjectRef, onRevoked }: { subjectRef: string; onR
                 : {(scope.categories ?? []).map((c) => label(l.category, c).toLowerCase()).join(', ')} (
                 {(scope.purposes ?? []).map((p) => label(l.purpose, p).toLowerCase()).join(', ')})
                 {scope.doNotContact ? ` — ${t('consent.doNotContact').toLowerCase()}` : ''}
+                {scope.addedAt ? ` — ${t('amend.added', { date: date(scope.addedAt, language) })}` : ''}
                 {scope.revokedAt ? ` — ${t('consentCard.scopeWithdrawn')}` : ''}
               </li>
             ))}

@@ -18,6 +18,7 @@ import { closeOutcomes, contactMethods, declineReasons, label, reasonLabel, with
 import { Countdown, PriorityBadge, StateBadge } from '../ui/badges.tsx';
 import { ErrorNotice, Loading } from '../ui/feedback.tsx';
 import { SelectField, TextField } from '../ui/fields.tsx';
+import { RecordWithdrawal } from './AmendConsent.tsx';
 import { ConsentCard } from './ConsentCard.tsx';
 import { DeclineFollowUp } from './Outbox.tsx';
 import { declineSuggestions } from './decline-model.ts';
@@ -110,6 +111,8 @@ function Loaded(props: {
     if (name) return `${name}${role ? ` (${role})` : ''}, ${agencyName(step.actorAgency)}`;
     return `${agencyName(step.actorAgency)}${role ? ` (${role})` : ''}`;
   };
+  // An amendment made on this page (ADR 36): the consent card reads the consent again.
+  const [amendments, setAmendments] = useState(0);
   return (
     <section>
       <h1 tabIndex={-1}>
@@ -250,8 +253,10 @@ function Loaded(props: {
       <Actions
         referral={referral}
         covered={packet.some((section) => !section.withheld)}
+        consentIds={props.view.consentIds ?? []}
         refreshing={props.refreshing}
         onChanged={props.onChanged}
+        onAmended={() => setAmendments((n) => n + 1)}
       />
       <MessageThread referral={referral} thread={props.thread} />
       {(referral.takenOverBy || referral.toAgency) === user.agencyId && (
@@ -264,8 +269,15 @@ function Loaded(props: {
         />
       )}
       {referral.fromAgency === user.agencyId && referral.subjectRef && (
-        <ConsentCard subjectRef={referral.subjectRef} onRevoked={() => props.onChanged()} />
+        <ConsentCard key={amendments} subjectRef={referral.subjectRef} onRevoked={() => props.onChanged()} />
       )}
+      {/* An agency the consent names records the person's withdrawal where it reads under it (ADR 36). */}
+      {referral.toAgency === user.agencyId &&
+        referral.fromAgency !== user.agencyId &&
+        (props.view.consentIds ?? []).length > 0 &&
+        !['STATE_WITHDRAWN', 'STATE_DECLINED', 'STATE_CLOSED'].includes(referral.state) && (
+          <RecordWithdrawal consentIds={props.view.consentIds ?? []} onRecorded={() => props.onChanged()} />
+        )}
       <h2>{t('detail.timeline')}</h2>
       <ol className="timeline">
         {props.transitions.map((step, i) => (
@@ -328,14 +340,18 @@ function available(
 function Actions({
   referral,
   covered,
+  consentIds,
   refreshing,
   onChanged,
+  onAmended,
 }: {
   referral: Referral;
   /** The person's consent lets this agency read some of the packet now. */
   covered: boolean;
+  consentIds: readonly string[];
   refreshing: boolean;
   onChanged: (next?: Referral) => void;
+  onAmended: () => void;
 }): ReactNode {
   const { t, l, agencyName } = useI18n();
   const { user, agencies } = useSession();
@@ -423,7 +439,9 @@ function Actions({
       {actions.length === 0 && referral.state !== 'STATE_DECLINED' && !takenFromUs && (
         <p className="muted">{t('detail.noActions')}</p>
       )}
-      {referral.fromAgency === user.agencyId && <DeclineFollowUp referral={referral} />}
+      {referral.fromAgency === user.agencyId && (
+        <DeclineFollowUp referral={referral} inline consentIds={consentIds} onAmended={onAmended} />
+      )}
       <div className="actions">
         {actions.map((action) => (
           <button

@@ -12,10 +12,18 @@ import { shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
 import { PassageError } from '@passage/errors';
 import { workSpan } from '@passage/platform';
-import { consentFromJson, type Actor, type Change, type ConsentRecord, type ConsentScope } from '../domain/consent.ts';
+import { amendmentRefusal, asIssued, planAmendment, type RawAmendment } from '../domain/amendment.ts';
+import {
+  consentFromJson,
+  receiptVersion,
+  type Actor,
+  type Change,
+  type ConsentRecord,
+  type ConsentScope,
+} from '../domain/consent.ts';
 import { checkIdempotencyKey, erasedRequestHash } from '../domain/idempotency.ts';
 import { kantaraReceipt, receiptText, type KantaraReceipt, type ReceiptLanguage } from '../domain/receipt.ts';
-import { planRevocation } from '../domain/revocation.ts';
+import { planRevocation, withdrawalRights } from '../domain/revocation.ts';
 import { checkGrant, type RawGrant } from '../domain/validate-grant.ts';
 import type { ConsentAccess, ConsentStorage, ConsentTransaction, PoliceAccess, ReceiptSigner } from './ports.ts';
 
@@ -32,6 +40,14 @@ export interface IssuedReceipt {
   readonly jws: string;
   readonly signingKeyId: string;
   readonly signingPublicKey: string;
+  /** Which receipt version this is, and the consent's latest. */
+  readonly version: number;
+  readonly latestVersion: number;
+}
+
+export interface AmendResult {
+  readonly consent: ConsentRecord;
+  readonly addedScopeIds: readonly string[];
 }
 
 export interface RevokeResult {
@@ -241,15 +257,29 @@ export class ConsentUseCases {
   ): Promise<RevokeResult> {
     const consent = await tx.consents.get(request.consentId, true);
     if (!consent) throw new PassageError('not_found', `no consent ${request.consentId}`);
-    const recorder = consent.capturedBy.agencyId === caller.agencyId || caller.roles.includes('admin');
-    const ownScopes = consent.scopes.filter((s) => s.recipientAgencyIds.includes(caller.agencyId)).map((s) => s.id);
-    // A consent neither recorded by nor naming the caller's agency answers as a made-up id does.
-    if (!recorder && ownScopes.length === 0) throw new PassageError('not_found', `no consent ${request.consentId}`);
-    // An agency the consent names records a withdrawal of what names it, not of other agencies' scopes.
-    if (!recorder && request.scopeIds.some((id) => !ownScopes.includes(id))) {
-      throw new PassageError('permission_denied', 'you may withdraw only the scopes that name your agency');
+    const kind = (await tx.agencies.kinds([caller.agencyId])).get(caller.agencyId);
+    const rights = withdrawalRights(consent, {
+      agencyId: caller.agencyId,
+      kind,
+      admin: caller.roles.includes('admin'),
+    });
+    if (rights.who === 'none') {
+      throw new PassageError(
+        'permission_denied',
+        'only the agency that recorded this consent, or an agency it names, can record the person’s withdrawal',
+      );
     }
-    const plan = planRevocation(consent, recorder || !request.all ? request : { all: false, scopeIds: ownScopes });
+    const recorder = rights.who === 'recorder';
+    const ownScopes = rights.ownScopeIds;
+    // An agency the consent names is shown only its own scopes: it names those, or records
+    // the person's withdrawal of the whole consent (all), as the receipt promises (ADR 36).
+    if (!recorder && request.scopeIds.some((id) => !ownScopes.includes(id))) {
+      throw new PassageError(
+        'permission_denied',
+        'you may withdraw only the scopes that name your agency, or the whole consent (all) when the person withdraws it',
+      );
+    }
+    const plan = planRevocation(consent, request);
     if (!plan.ok) throw PassageError.invalid(plan.violations);
     if (plan.value.scopeIds.length === 0) return { consent, revokedScopeIds: [], alreadyRevoked: true };
 
@@ -267,6 +297,106 @@ export class ConsentUseCases {
     const updated = (await tx.consents.get(consent.id))!;
     await tx.events.revoked(updated, plan.value.scopeIds, plan.value.whole, request.reason, actor);
     return { consent: updated, revokedScopeIds: plan.value.scopeIds, alreadyRevoked: false };
+  }
+
+  /**
+   * Adds scopes to an active consent, with the person (ADR 36): only a worker of the agency
+   * that recorded it; a new receipt version, the earlier ones kept (`receipt(…, version)`).
+   * Answers with the new receipt (with the name the person gave: its issue is recorded as a read).
+   */
+  async amend(
+    caller: Caller,
+    request: { idempotencyKey: string; consentId: string; language: string } & RawAmendment,
+  ): Promise<AmendResult & { receipt: IssuedReceipt }> {
+    requireRole(caller, captureRoles, 'amending consent with the person');
+    const violations = checkIdempotencyKey(request.idempotencyKey);
+    if (!uuidPattern.test(request.consentId))
+      violations.push({ field: 'consent_id', description: 'a consent id is a UUID' });
+    if (request.language && request.language !== 'en' && request.language !== 'fr')
+      violations.push({ field: 'language', description: 'receipts are in "en" or "fr"' });
+    if (violations.length > 0) throw PassageError.invalid(violations);
+    const { idempotencyKey, language, ...asked } = request;
+    const revive = (json: unknown): AmendResult => {
+      const result = json as AmendResult;
+      return { ...result, consent: consentFromJson(result.consent) };
+    };
+    const result =
+      (await this.#replay(caller, idempotencyKey, 'amend', asked, revive)) ??
+      (await this.#once(caller, idempotencyKey, 'amend', asked, revive, async (tx) => {
+        const found = await tx.consents.get(request.consentId);
+        // Another agency's consent answers as a made-up id does, as Receipt and History do.
+        if (!found || found.capturedBy.agencyId !== caller.agencyId) {
+          throw new PassageError(
+            'not_found',
+            `no consent ${request.consentId} recorded by your agency; only the agency that recorded a consent amends it`,
+          );
+        }
+        // The subject's lock first, as Grant and EraseSubject take it, then the row.
+        await tx.consents.lockSubject(found.subjectRef);
+        const consent = (await tx.consents.get(request.consentId, true))!;
+        if (await tx.consents.erasure(consent.subjectRef)) {
+          throw new PassageError('failed_precondition', 'this person was erased; record a new consent with the person');
+        }
+        const now = this.#now();
+        const refusal = amendmentRefusal(consent, now);
+        if (refusal) throw new PassageError('failed_precondition', refusal);
+        const named = request.scopes.flatMap((s) => s.recipientAgencyIds);
+        const kinds = await tx.agencies.kinds([caller.agencyId, ...named]);
+        const unknown = request.scopes.flatMap((scope, i) =>
+          scope.recipientAgencyIds.flatMap((id, j) =>
+            kinds.has(id)
+              ? []
+              : [
+                  {
+                    field: `scopes[${i}].recipient_agency_ids[${j}]`,
+                    description: `the directory lists no agency "${id}"`,
+                  },
+                ],
+          ),
+        );
+        if (unknown.length > 0) throw PassageError.invalid(unknown);
+        const kindOf = (agencyId: string) => kinds.get(agencyId);
+        const recorderKind = kinds.get(caller.agencyId);
+        const actor = actorOf(caller);
+        const plan = planAmendment(consent, request, {
+          now,
+          actor,
+          // Police recording a scope that lets police read only propose it (ADR 22).
+          proposes: recorderKind === undefined || recorderKind === 'police',
+          kindOf,
+          newId: uuidv7,
+        });
+        if (!plan.ok) throw PassageError.invalid(plan.violations);
+        const { version, scopes } = plan.value;
+        await tx.consents.addScopes(consent.id, scopes);
+        await tx.consents.appendChange(consent.subjectRef, {
+          change: 'amended',
+          consentId: consent.id,
+          scopeIds: scopes.map((s) => s.id),
+          actor,
+          at: now,
+          reason: '',
+        });
+        const updated = (await tx.consents.get(consent.id))!;
+        await tx.events.amended(updated, version, scopes, actor);
+        for (const scope of scopes.filter((s) => letsPoliceRead(s, kindOf))) {
+          await tx.events.policeAccess(
+            updated,
+            policeAccessOf(scope, scope.proposedAt ? 'proposed' : 'granted', kindOf),
+            actor,
+          );
+        }
+        return { value: { consent: updated, addedScopeIds: scopes.map((s) => s.id) }, subjectRef: consent.subjectRef };
+      }));
+    const receiptLanguage = language || (result.consent.language.startsWith('fr') ? 'fr' : 'en');
+    const receipt = await this.receipt(
+      caller,
+      result.consent.id,
+      receiptLanguage,
+      false,
+      receiptVersion(result.consent),
+    );
+    return { ...result, receipt };
   }
 
   /**
@@ -446,8 +576,16 @@ export class ConsentUseCases {
    * admin, not an agency the consent names (ADR 22). Every issue, a refused one too, is
    * recorded as an access to the subject's identity.
    */
-  async receipt(caller: Caller, consentId: string, asked: string, discreet = false): Promise<IssuedReceipt> {
+  async receipt(
+    caller: Caller,
+    consentId: string,
+    asked: string,
+    discreet = false,
+    version = 0,
+  ): Promise<IssuedReceipt> {
     if (!uuidPattern.test(consentId)) throw invalid('consent_id', 'a consent id is a UUID');
+    if (!Number.isInteger(version) || version < 0)
+      throw invalid('version', 'a receipt version: 1, 2…, or 0 for the latest');
     // English unless French is asked for.
     const language = asked || 'en';
     if (language !== 'en' && language !== 'fr') throw invalid('language', 'receipts are in "en" or "fr"');
@@ -474,6 +612,10 @@ export class ConsentUseCases {
       });
       throw notIssued();
     }
+    const latest = receiptVersion(consent);
+    if (version > latest) {
+      throw invalid('version', `this consent's receipt has ${latest} version${latest === 1 ? '' : 's'}`);
+    }
     const sealed = await reader.consents.sealedFields(consentId);
     const opened = sealed.receiptName
       ? await reader.vault.decrypt(consent.subjectRef, `consent:${consentId}:receipt_name`, sealed.receiptName)
@@ -487,7 +629,15 @@ export class ConsentUseCases {
       categories: name ? ['identity'] : [],
       reason: '',
     });
-    return this.#issueReceipt(reader, consent, language, name, discreet);
+    // A version asked for is the receipt as it was issued then; none asked, the consent as it stands.
+    return this.#issueReceipt(
+      reader,
+      version > 0 ? asIssued(consent, version) : consent,
+      language,
+      name,
+      discreet,
+      latest,
+    );
   }
 
   #recordAccess(access: ConsentAccess): Promise<void> {
@@ -618,6 +768,7 @@ export class ConsentUseCases {
     language: ReceiptLanguage,
     receiptName: string,
     discreet = false,
+    latestVersion = receiptVersion(consent),
   ): Promise<IssuedReceipt> {
     const ids = [
       consent.capturedBy.agencyId,
@@ -636,6 +787,8 @@ export class ConsentUseCases {
       jws: this.#signer.sign(json),
       signingKeyId: this.#signer.keyId,
       signingPublicKey: this.#signer.publicKey,
+      version: receiptVersion(consent),
+      latestVersion,
     };
   }
 }

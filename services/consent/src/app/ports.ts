@@ -1,6 +1,6 @@
 import type { DataCategory, RecipientKind } from '@passage/consent-policy';
 import type { shredded } from '@passage/crypto';
-import type { Actor, Change, ConsentRecord } from '../domain/consent.ts';
+import type { Actor, Change, ConsentRecord, ConsentScope } from '../domain/consent.ts';
 import type { AgencyNames } from '../domain/receipt.ts';
 
 /**
@@ -41,6 +41,8 @@ export interface ConsentRepository {
   insert(record: ConsentRecord, sealed: SealedFields): Promise<void>;
   sealedFields(consentId: string): Promise<SealedFields>;
   saveRevocation(consentId: string, scopeIds: readonly string[], whole: boolean, at: Date): Promise<void>;
+  /** Appends an amendment's scopes to a consent (ADR 36). */
+  addScopes(consentId: string, scopes: readonly ConsentScope[]): Promise<void>;
   /** Records the confirmation of a proposed scope (ADR 22). */
   confirmScope(consentId: string, scopeId: string, actor: Actor, at: Date): Promise<void>;
   /** Revokes every open consent of the subject and drops their sealed fields. */
@@ -80,6 +82,8 @@ export interface ConsentEvents {
     reason: string,
     actor: Actor,
   ): Promise<void>;
+  /** consent.v1.amended: scopes added to a consent, the receipt's new version (ADR 36). */
+  amended(record: ConsentRecord, version: number, added: readonly ConsentScope[], actor: Actor): Promise<void>;
   expired(record: ConsentRecord): Promise<void>;
   /** consent.v1.police_access: a scope that lets police read was recorded or confirmed. */
   policeAccess(record: ConsentRecord, access: PoliceAccess, actor: Actor): Promise<void>;

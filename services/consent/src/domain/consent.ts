@@ -18,6 +18,24 @@ export interface Actor {
 export interface ConsentScope extends Scope {
   readonly proposedBy?: Actor | undefined;
   readonly confirmedBy?: Actor | undefined;
+  /**
+   * Set on a scope an amendment added (ADR 36): when, by whom, in which receipt version (the
+   * grant's scopes are version 1, and carry none of these) and how the person agreed.
+   */
+  readonly addedAt?: Date | undefined;
+  readonly addedBy?: Actor | undefined;
+  readonly addedInVersion?: number | undefined;
+  readonly addedMethod?: CaptureMethod | undefined;
+}
+
+/** The receipt version a scope belongs to: 1 for the grant's own scopes. */
+export function versionOf(scope: ConsentScope): number {
+  return scope.addedInVersion ?? 1;
+}
+
+/** The consent's latest receipt version: 1 after the grant, one more per amendment. */
+export function receiptVersion(consent: Pick<ConsentRecord, 'scopes'>): number {
+  return Math.max(1, ...consent.scopes.map(versionOf));
 }
 
 /** A consent as recorded: the policy's view of it plus how and by whom it was captured. */
@@ -51,7 +69,8 @@ export interface GrantInput {
   readonly notes: string;
 }
 
-export type ChangeKind = 'granted' | 'revoked' | 'scope_revoked' | 'scope_confirmed' | 'expired' | 'subject_erased';
+export type ChangeKind =
+  'granted' | 'amended' | 'revoked' | 'scope_revoked' | 'scope_confirmed' | 'expired' | 'subject_erased';
 
 /** One line of a subject's consent history. */
 export interface Change {
@@ -76,6 +95,7 @@ export function scopeFromJson(json: unknown): ConsentScope {
     revokedAt: date(scope['revokedAt']),
     proposedAt: date(scope['proposedAt']),
     confirmedAt: date(scope['confirmedAt']),
+    addedAt: date(scope['addedAt']),
   };
 }
 

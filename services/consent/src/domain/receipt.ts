@@ -1,5 +1,5 @@
 import type { DataCategory, Purpose, RecipientKind } from '@passage/consent-policy';
-import type { CaptureMethod, ConsentRecord } from './consent.ts';
+import { receiptVersion, versionOf, type CaptureMethod, type ConsentRecord } from './consent.ts';
 
 export type ReceiptLanguage = 'en' | 'fr';
 
@@ -21,6 +21,8 @@ const words = {
     for: 'For',
     reference: 'Reference',
     intro: (date: string, how: string) => `On ${date} you agreed, ${how}, to the following:`,
+    version: (n: number, date: string) => `Version ${n}, updated on ${date}. It replaces the earlier versions.`,
+    added: (date: string, how: string) => `On ${date} you also agreed, ${how}, to the following:`,
     method: {
       verbal: 'by telling us',
       written: 'in writing',
@@ -75,6 +77,9 @@ const words = {
     for: 'Pour',
     reference: 'Référence',
     intro: (date: string, how: string) => `Le ${date}, vous avez accepté, ${how}, ce qui suit :`,
+    version: (n: number, date: string) =>
+      `Version ${n}, mise à jour le ${date}. Elle remplace les versions précédentes.`,
+    added: (date: string, how: string) => `Le ${date}, vous avez aussi accepté, ${how}, ce qui suit :`,
     method: {
       verbal: 'de vive voix',
       written: 'par écrit',
@@ -235,35 +240,58 @@ export function receiptText(
   const colon = language === 'fr' ? '\u00a0:' : ':';
   if (receiptName) lines.push(`${w.for}${colon} ${receiptName}`);
   lines.push(`${w.reference}${colon} ${receiptReference(consent.id)}`, '');
-  lines.push(w.intro(torontoDate(consent.grantedAt, language), w.method[consent.method]), '');
-  for (const scope of consent.scopes) {
-    const who = list([...scope.recipientAgencyIds.map(agency), ...scope.recipientKinds.map((k) => w.kinds[k])], w.and);
-    const what = list(
-      scope.categories.map((c) => w.categories[c]),
-      w.and,
+  const version = receiptVersion(consent);
+  if (version > 1) {
+    const updated = Math.max(
+      ...consent.scopes.filter((s) => versionOf(s) === version).map((s) => s.addedAt!.getTime()),
     );
-    const why = list(
-      scope.purposes.map((p) => w.purposes[p]),
-      w.and,
-    );
-    lines.push(w.may(who, what, why));
-    if (scope.doNotContact) lines.push(w.noContact(agency(consent.capturedBy.agencyId)));
-    if (scope.proposedAt) {
-      const proposer = agency(scope.proposedBy?.agencyId ?? consent.capturedBy.agencyId);
-      const proposedOn = torontoDate(scope.proposedAt, language);
-      lines.push(
-        scope.confirmedAt
-          ? w.confirmed(
-              proposer,
-              proposedOn,
-              agency(scope.confirmedBy?.agencyId ?? ''),
-              torontoDate(scope.confirmedAt, language),
-            )
-          : w.proposed(proposer, proposedOn),
-      );
-    }
-    if (scope.revokedAt ?? consent.revokedAt) lines.push(w.revoked);
+    // French and English both: the version line sits with the reference, before what was agreed.
+    lines.splice(lines.length - 1, 0, w.version(version, torontoDate(new Date(updated), language)));
   }
+  for (let v = 1; v <= version; v++) {
+    const scopes = consent.scopes.filter((s) => versionOf(s) === v);
+    if (scopes.length === 0) continue;
+    const first = scopes[0]!;
+    lines.push(
+      v === 1
+        ? w.intro(torontoDate(consent.grantedAt, language), w.method[consent.method])
+        : w.added(torontoDate(first.addedAt!, language), w.method[first.addedMethod ?? consent.method]),
+      '',
+    );
+    for (const scope of scopes) {
+      const who = list(
+        [...scope.recipientAgencyIds.map(agency), ...scope.recipientKinds.map((k) => w.kinds[k])],
+        w.and,
+      );
+      const what = list(
+        scope.categories.map((c) => w.categories[c]),
+        w.and,
+      );
+      const why = list(
+        scope.purposes.map((p) => w.purposes[p]),
+        w.and,
+      );
+      lines.push(w.may(who, what, why));
+      if (scope.doNotContact) lines.push(w.noContact(agency(consent.capturedBy.agencyId)));
+      if (scope.proposedAt) {
+        const proposer = agency(scope.proposedBy?.agencyId ?? consent.capturedBy.agencyId);
+        const proposedOn = torontoDate(scope.proposedAt, language);
+        lines.push(
+          scope.confirmedAt
+            ? w.confirmed(
+                proposer,
+                proposedOn,
+                agency(scope.confirmedBy?.agencyId ?? ''),
+                torontoDate(scope.confirmedAt, language),
+              )
+            : w.proposed(proposer, proposedOn),
+        );
+      }
+      if (scope.revokedAt ?? consent.revokedAt) lines.push(w.revoked);
+    }
+    lines.push('');
+  }
+  lines.pop();
   lines.push('', w.until(torontoDate(consent.expiresAt, language)), '');
   lines.push(w.withdraw(agency(consent.capturedBy.agencyId), receiptReference(consent.id)));
   if (!discreet) lines.push('', w.police);
@@ -277,12 +305,16 @@ export interface KantaraReceipt {
   readonly consentTimestamp: number;
   readonly collectionMethod: CaptureMethod;
   readonly consentReceiptID: string;
+  /** Passage's addition (ADR 36): 1 for the grant, one more per amendment. */
+  readonly receiptVersion: number;
   readonly language: ReceiptLanguage;
   readonly piiPrincipalId: string;
   readonly piiControllers: ReadonlyArray<{ piiController: string; onBehalf: boolean }>;
   readonly policyUrl: string;
   readonly services: ReadonlyArray<{
     service: string;
+    /** A scope an amendment added (ADR 36): its receipt version, when, by whom, how the person agreed. */
+    amendment?: { version: number; agencyId: string; userId: string; at: string; collectionMethod: CaptureMethod };
     /** A scope police proposed (ADR 22): who proposed it and when, and who confirmed it with the person and when. */
     proposal?: {
       proposedBy: { agencyId: string; userId: string; at: string };
@@ -316,12 +348,24 @@ export function kantaraReceipt(consent: ConsentRecord, language: ReceiptLanguage
     consentTimestamp: Math.floor(consent.grantedAt.getTime() / 1000),
     collectionMethod: consent.method,
     consentReceiptID: consent.id,
+    receiptVersion: receiptVersion(consent),
     language,
     piiPrincipalId: consent.subjectRef,
     piiControllers: [{ piiController: consent.capturedBy.agencyId, onBehalf: false }],
     policyUrl: 'https://passage.example/privacy',
     services: consent.scopes.map((scope) => ({
       service: scope.id,
+      ...(scope.addedAt
+        ? {
+            amendment: {
+              version: versionOf(scope),
+              agencyId: scope.addedBy?.agencyId ?? consent.capturedBy.agencyId,
+              userId: scope.addedBy?.userId ?? consent.capturedBy.userId,
+              at: scope.addedAt.toISOString(),
+              collectionMethod: scope.addedMethod ?? consent.method,
+            },
+          }
+        : {}),
       ...(scope.proposedAt
         ? {
             proposal: {

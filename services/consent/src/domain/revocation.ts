@@ -37,3 +37,24 @@ export function planRevocation(
   const whole = request.all || targeted.length === live.length;
   return { ok: true, value: { scopeIds: targeted.map((s) => s.id), whole: whole && targeted.length > 0 } };
 }
+
+/**
+ * Who may record a withdrawal of this consent, and of what (ADR 36):
+ * - `recorder`: the agency that recorded it (or an administrator): everything;
+ * - `covered`: an agency a scope names, by id or by its kind (`callerKind`, from the
+ *   directory), a withdrawn scope included — the receipt tells the person to tell "any agency
+ *   above": the person's withdrawal of the whole consent (`all`), or of the scopes naming it
+ *   (`ownScopeIds`; it is shown no other scope);
+ * - `none`: any other agency, refused.
+ */
+export function withdrawalRights(
+  consent: ConsentRecord,
+  caller: { agencyId: string; kind: string | undefined; admin: boolean },
+): { who: 'recorder' | 'covered' | 'none'; ownScopeIds: readonly string[] } {
+  const names = (s: ConsentRecord['scopes'][number]) =>
+    s.recipientAgencyIds.includes(caller.agencyId) ||
+    (caller.kind !== undefined && (s.recipientKinds as readonly string[]).includes(caller.kind));
+  const ownScopeIds = consent.scopes.filter(names).map((s) => s.id);
+  if (consent.capturedBy.agencyId === caller.agencyId || caller.admin) return { who: 'recorder', ownScopeIds };
+  return { who: ownScopeIds.length > 0 ? 'covered' : 'none', ownScopeIds };
+}

@@ -46,28 +46,15 @@ export interface RawGrant {
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; violations: Violation[] };
 
-/** Checks a grant; every problem is reported with the field it is in. */
-export function checkGrant(raw: RawGrant, now: Date): Checked<GrantInput> {
-  const violations: Violation[] = [];
-  const add = (field: string, description: string) => violations.push({ field, description });
+/** The scopes of a grant or an amendment as they come: strings everywhere. */
+export type RawScopes = RawGrant['scopes'];
 
-  if (raw.subjectRef && !uuid.test(raw.subjectRef))
-    add('subject_ref', 'a subject reference is a UUID; leave it empty for a new person');
-  if (!(captureMethods as readonly string[]).includes(raw.method)) {
-    add('method', `say how consent was given: one of ${captureMethods.join(', ')}`);
-  }
-  if (raw.method === 'via_interpreter' && !languageTag.test(raw.interpreterLanguage)) {
-    add('interpreter_language', 'give the interpreter\'s language code, e.g. "es"');
-  }
-  if (!languageTag.test(raw.language)) add('language', 'give the language of the conversation, e.g. "en" or "fr"');
-  if (!raw.expiresAt) add('expires_at', 'an expiry is required');
-  else if (raw.expiresAt.getTime() <= now.getTime()) add('expires_at', 'the expiry is in the past');
-  else if (raw.expiresAt.getTime() > now.getTime() + maximumConsentDays * 86_400_000) {
-    add('expires_at', `a consent lasts at most ${maximumConsentDays} days; ask again after that`);
-  }
-  if (raw.scopes.length === 0) add('scopes', 'at least one scope: who may see what, for which purpose');
-
-  const scopes: ScopeInput[] = raw.scopes.map((scope, i) => {
+/**
+ * Checks scopes (a grant's, an amendment's), each problem at `scopes[i].<field>`; returns
+ * them normalised (duplicates dropped). Whether the agencies exist is the caller's to ask.
+ */
+export function checkScopes(raw: RawScopes, add: (field: string, description: string) => void): ScopeInput[] {
+  return raw.map((scope, i) => {
     const at = (field: string) => `scopes[${i}].${field}`;
     if (scope.recipientAgencyIds.length + scope.recipientKinds.length === 0) {
       add(at('recipient_agency_ids'), 'name at least one recipient agency or agency kind');
@@ -99,6 +86,38 @@ export function checkGrant(raw: RawGrant, now: Date): Checked<GrantInput> {
       doNotContact: scope.doNotContact,
     };
   });
+}
+
+/** How the person agreed, and the interpreter's language when through one: every problem reported. */
+export function checkMethod(
+  method: string,
+  interpreterLanguage: string,
+  add: (field: string, description: string) => void,
+): void {
+  if (!(captureMethods as readonly string[]).includes(method)) {
+    add('method', `say how consent was given: one of ${captureMethods.join(', ')}`);
+  }
+  if (method === 'via_interpreter' && !languageTag.test(interpreterLanguage)) {
+    add('interpreter_language', 'give the interpreter\'s language code, e.g. "es"');
+  }
+}
+
+/** Checks a grant; every problem is reported with the field it is in. */
+export function checkGrant(raw: RawGrant, now: Date): Checked<GrantInput> {
+  const violations: Violation[] = [];
+  const add = (field: string, description: string) => violations.push({ field, description });
+
+  if (raw.subjectRef && !uuid.test(raw.subjectRef))
+    add('subject_ref', 'a subject reference is a UUID; leave it empty for a new person');
+  checkMethod(raw.method, raw.interpreterLanguage, add);
+  if (!languageTag.test(raw.language)) add('language', 'give the language of the conversation, e.g. "en" or "fr"');
+  if (!raw.expiresAt) add('expires_at', 'an expiry is required');
+  else if (raw.expiresAt.getTime() <= now.getTime()) add('expires_at', 'the expiry is in the past');
+  else if (raw.expiresAt.getTime() > now.getTime() + maximumConsentDays * 86_400_000) {
+    add('expires_at', `a consent lasts at most ${maximumConsentDays} days; ask again after that`);
+  }
+  if (raw.scopes.length === 0) add('scopes', 'at least one scope: who may see what, for which purpose');
+  const scopes = checkScopes(raw.scopes, add);
 
   if (raw.receiptName.length > 200) add('receipt_name', 'at most 200 characters');
   else if (unsafeInLine.test(raw.receiptName)) add('receipt_name', unsafeWords('NUL or a line break'));

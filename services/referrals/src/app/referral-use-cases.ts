@@ -47,6 +47,8 @@ const takeOverRoles: readonly Role[] = ['crisis_counsellor', 'supervisor'];
 const workerRoles: readonly Role[] = ['officer', 'crisis_counsellor', 'intake_worker', 'supervisor'];
 /** The data category a decline or close note is read under. */
 const noteCategory: DataCategory = 'situation';
+/** The reason code of a send or resend the person's consent does not cover (ADR 36). */
+export const consentDoesNotCover = 'consent_does_not_cover';
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface PacketView {
@@ -129,20 +131,29 @@ export class ReferralUseCases {
       kind: recipient.kind,
       purpose: 'referral',
     });
+    // Reason consent_does_not_cover: the sender can amend the person's consent with them
+    // (ConsentService.Amend) and send again, and the console offers just that (ADR 36).
     if (decision.allowed.size === 0) {
       throw new PassageError(
         'failed_precondition',
-        `no active consent lets ${input.toAgency} receive a referral for this person; record consent first`,
+        `the person's consent does not cover ${input.toAgency}: no active consent lets it receive a referral for this person; amend the consent with the person (or record one), then send again`,
+        [],
+        { reason: consentDoesNotCover },
       );
     }
     const refused = refusedCategories(input.packet, new Set(decision.allowed.keys()));
     if (refused.length > 0) {
-      throw PassageError.invalid([
-        {
-          field: 'packet',
-          description: `consent does not allow ${input.toAgency} these categories: ${refused.join(', ')}; remove them and send again`,
-        },
-      ]);
+      throw new PassageError(
+        'invalid_argument',
+        `packet: consent does not allow ${input.toAgency} these categories: ${refused.join(', ')}`,
+        [
+          {
+            field: 'packet',
+            description: `consent does not allow ${input.toAgency} these categories: ${refused.join(', ')}; remove them, or amend the consent with the person, and send again`,
+          },
+        ],
+        { reason: consentDoesNotCover },
+      );
     }
 
     const sentAt = this.#now();

@@ -7,6 +7,7 @@ import {
   type Change,
   type ChangeKind,
   type ConsentRecord,
+  type ConsentScope,
 } from '../../domain/consent.ts';
 import type { ConsentRepository, IdempotencyRecord, IdempotencyStore, SealedFields } from '../../app/ports.ts';
 
@@ -107,6 +108,13 @@ export class SqlConsentRepository implements ConsentRepository {
       'update consent.consents set scopes = ?::jsonb, revoked_at = coalesce(revoked_at, ?) where id = ?',
       [JSON.stringify(scopes), whole ? at : null, consentId],
     );
+  }
+
+  async addScopes(consentId: string, scopes: readonly ConsentScope[]): Promise<void> {
+    await this.#em.execute('update consent.consents set scopes = scopes || ?::jsonb where id = ?', [
+      JSON.stringify(scopes),
+      consentId,
+    ]);
   }
 
   async confirmScope(consentId: string, scopeId: string, actor: Actor, at: Date): Promise<void> {

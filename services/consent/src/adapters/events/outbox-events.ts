@@ -1,8 +1,20 @@
 import { createEnvelope, enqueueEvents, type ConsentEvent, type EventPayload, type Topology } from '@passage/events';
 import type { EntityManager } from '@passage/platform';
-import type { Actor, ConsentRecord } from '../../domain/consent.ts';
+import type { Actor, ConsentRecord, ConsentScope } from '../../domain/consent.ts';
 import type { ConsentAccess, ConsentEvents, PoliceAccess } from '../../app/ports.ts';
 import { consentSchema } from '../db/consent-repository.ts';
+
+/** Who a scope names and for what: nothing about the person. */
+function scopeSummary(s: ConsentScope) {
+  return {
+    scopeId: s.id,
+    recipientAgencyIds: [...s.recipientAgencyIds],
+    recipientKinds: [...s.recipientKinds],
+    purposes: [...s.purposes],
+    categories: [...s.categories],
+    doNotContact: s.doNotContact,
+  };
+}
 
 /** consent.v1.* facts: ids, categories, agencies and times; never anything about the person. */
 export class OutboxConsentEvents implements ConsentEvents {
@@ -38,15 +50,20 @@ export class OutboxConsentEvents implements ConsentEvents {
       value: {
         consentId: record.id,
         expiresAt: record.expiresAt,
-        scopes: record.scopes.map((s) => ({
-          scopeId: s.id,
-          recipientAgencyIds: [...s.recipientAgencyIds],
-          recipientKinds: [...s.recipientKinds],
-          purposes: [...s.purposes],
-          categories: [...s.categories],
-          doNotContact: s.doNotContact,
-        })),
+        scopes: record.scopes.map(scopeSummary),
         method: record.method,
+      },
+    });
+  }
+
+  amended(record: ConsentRecord, version: number, added: readonly ConsentScope[], actor: Actor): Promise<void> {
+    return this.#publish('amended', record.subjectRef, record.id, actor, {
+      $case: 'consentAmended',
+      value: {
+        consentId: record.id,
+        receiptVersion: version,
+        addedScopes: added.map(scopeSummary),
+        amendedAt: added[0]?.addedAt ?? new Date(),
       },
     });
   }

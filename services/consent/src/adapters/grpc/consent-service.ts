@@ -2,7 +2,14 @@ import { authenticate, type Caller, type TokenVerifier } from '@passage/auth';
 import { consent as pb } from '@passage/contracts';
 import { bindService, type Logger, type ServiceBinding, type ServiceContract } from '@passage/platform';
 import type { ConsentUseCases } from '../../app/consent-use-cases.ts';
-import { changeToWire, consentToWire, evaluationToWire, grantFromWire, receiptToWire } from './mapping.ts';
+import {
+  changeToWire,
+  consentToWire,
+  evaluationToWire,
+  grantFromWire,
+  methodFromWire,
+  receiptToWire,
+} from './mapping.ts';
 
 export const consentServiceName = 'passage.consent.v1.ConsentService';
 /** What the server announces when it opens, before the handlers are ready. */
@@ -54,7 +61,24 @@ export function consentService(useCases: ConsentUseCases, verifier: TokenVerifie
         };
       },
       receipt: async (request, { caller }) =>
-        receiptToWire(await useCases.receipt(caller, request.consentId, request.language, request.discreet)),
+        receiptToWire(
+          await useCases.receipt(caller, request.consentId, request.language, request.discreet, request.version ?? 0),
+        ),
+      amend: async (request, { caller }) => {
+        const result = await useCases.amend(caller, {
+          idempotencyKey: request.idempotencyKey,
+          consentId: request.consentId,
+          language: request.language,
+          method: methodFromWire(request.method),
+          interpreterLanguage: request.interpreterLanguage,
+          scopes: request.scopes,
+        });
+        return {
+          consent: consentToWire(result.consent),
+          addedScopeIds: [...result.addedScopeIds],
+          receipt: receiptToWire(result.receipt),
+        };
+      },
       confirmScope: async (request, { caller }) => {
         const { consent, alreadyConfirmed } = await useCases.confirmScope(caller, {
           idempotencyKey: request.idempotencyKey,

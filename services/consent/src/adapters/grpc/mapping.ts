@@ -1,5 +1,11 @@
 import { consent as pb } from '@passage/contracts';
-import type { Actor, CaptureMethod, Change, ConsentRecord } from '../../domain/consent.ts';
+import {
+  receiptVersion,
+  type Actor,
+  type CaptureMethod,
+  type Change,
+  type ConsentRecord,
+} from '../../domain/consent.ts';
 import type { RawGrant } from '../../domain/validate-grant.ts';
 import type { EvaluationResult, IssuedReceipt } from '../../app/consent-use-cases.ts';
 
@@ -10,7 +16,7 @@ const methodToWire: Record<CaptureMethod, pb.CaptureMethod> = {
   via_interpreter: pb.CaptureMethod.CAPTURE_METHOD_VIA_INTERPRETER,
 };
 
-function methodFromWire(method: pb.CaptureMethod): string {
+export function methodFromWire(method: pb.CaptureMethod): string {
   const entry = Object.entries(methodToWire).find(([, wire]) => wire === method);
   return entry?.[0] ?? '';
 }
@@ -53,8 +59,13 @@ export function consentToWire(record: ConsentRecord, notes = ''): pb.ConsentReco
       proposedBy: s.proposedBy && actorToWire(s.proposedBy),
       confirmedAt: s.confirmedAt,
       confirmedBy: s.confirmedBy && actorToWire(s.confirmedBy),
+      addedAt: s.addedAt,
+      addedBy: s.addedBy && actorToWire(s.addedBy),
+      addedInVersion: s.addedInVersion,
+      addedMethod: s.addedMethod && methodToWire[s.addedMethod],
     })),
     notes,
+    receiptVersion: receiptVersion(record),
   };
 }
 
@@ -77,6 +88,8 @@ export function receiptToWire(receipt: IssuedReceipt): pb.ReceiptResponse {
     receiptJws: receipt.jws,
     signingKeyId: receipt.signingKeyId,
     signingPublicKey: receipt.signingPublicKey,
+    version: receipt.version,
+    latestVersion: receipt.latestVersion,
   };
 }
 

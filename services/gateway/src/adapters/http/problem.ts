@@ -7,6 +7,8 @@ export interface Problem {
   readonly status: number;
   readonly detail: string;
   readonly code: ErrorCode;
+  /** A stable code to act on beyond the status (e.g. `consent_does_not_cover`, `locked`), when there is one. */
+  readonly reason?: string;
   readonly violations?: readonly FieldViolation[];
   /** Each violation with where it is: a JSON pointer into the body, or a parameter or header name. */
   readonly errors?: readonly ProblemError[];
@@ -44,13 +46,14 @@ const titles: Record<ErrorCode, string> = {
   internal: 'Something went wrong on our side',
 };
 
-export function problem(code: ErrorCode, detail: string, violations?: readonly FieldViolation[]): Problem {
+export function problem(code: ErrorCode, detail: string, violations?: readonly FieldViolation[], reason = ''): Problem {
   return {
     type: `urn:passage:problem:${code}`,
     title: titles[code],
     status: httpStatusOf(code),
     detail,
     code,
+    ...(reason ? { reason } : {}),
     ...(violations && violations.length > 0 ? { violations, errors: violations.map(located) } : {}),
   };
 }
@@ -63,6 +66,7 @@ export const problemSchema = {
     status: { type: 'integer' },
     detail: { type: 'string' },
     code: { type: 'string', enum: [...errorCodes] },
+    reason: { type: 'string', description: 'a stable code to act on beyond the status, e.g. consent_does_not_cover' },
     violations: {
       type: 'array',
       items: { type: 'object', properties: { field: { type: 'string' }, description: { type: 'string' } } },

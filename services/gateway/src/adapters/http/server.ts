@@ -75,7 +75,7 @@ class SessionLocked extends PassageError {
 
 function fail(reply: FastifyReply, error: PassageError): FastifyReply {
   const body = {
-    ...problem(error.code, error.message, error.violations),
+    ...problem(error.code, error.message, error.violations, error.reason),
     ...(error instanceof SessionLocked ? { reason: 'locked' } : {}),
   };
   return reply.code(body.status).type('application/problem+json').send(body);

@@ -105,7 +105,13 @@ export function referralService(useCases: ReferralUseCases, verifier: TokenVerif
       }),
       get: async (request, call) => {
         const view = await useCases.get(context(call), request.referralId, request.purpose);
-        return { referral: referralToWire(view.referral), packet: packetToWire(view.packet), note: view.note };
+        return {
+          referral: referralToWire(view.referral),
+          packet: packetToWire(view.packet),
+          note: view.note,
+          // Ids only: where a covered agency records the person's withdrawal (ADR 36).
+          consentIds: [...new Set(view.referral.grants.map((g) => g.consentId))],
+        };
       },
       listInbox: async (request, call) => {
         const page = await useCases.list(call.caller, 'inbox', {

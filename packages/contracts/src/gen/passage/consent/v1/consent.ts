@@ -107,6 +107,14 @@ export interface Scope {
   proposedBy?: Actor | undefined;
   confirmedAt?: Date | undefined;
   confirmedBy?: Actor | undefined;
+  /**
+   * Set by the service on a scope an amendment added (Amend): when, by whom, in which
+   * receipt version (the grant's scopes are version 1) and how the person agreed. Ignored in Grant.
+   */
+  addedAt?: Date | undefined;
+  addedBy?: Actor | undefined;
+  addedInVersion?: number | undefined;
+  addedMethod?: CaptureMethod | undefined;
 }
 
 export interface GrantRequest {
@@ -198,10 +206,12 @@ export interface ConsentRecord {
   scopes: Scope[];
   /** The capture notes, decrypted: only in History, only for the recording agency, empty once erased. */
   notes: string;
+  /** The latest receipt version: 1 after the grant, one more per amendment (Amend). */
+  receiptVersion: number;
 }
 
 export interface HistoryEntry {
-  /** granted, revoked, scope_revoked, scope_confirmed, expired, subject_erased */
+  /** granted, amended, revoked, scope_revoked, scope_confirmed, expired, subject_erased */
   change: string;
   consentId: string;
   scopeIds: string[];
@@ -230,6 +240,11 @@ export interface ReceiptRequest {
    * The machine-readable receipt and its signature are the same either way.
    */
   discreet: boolean;
+  /**
+   * Which receipt version: 0 (the latest, as the consent stands now) or 1…receipt_version,
+   * the receipt as it was when that version was issued (ADR 36).
+   */
+  version?: number | undefined;
 }
 
 export interface ReceiptResponse {
@@ -243,6 +258,9 @@ export interface ReceiptResponse {
   signingKeyId: string;
   /** base64 raw Ed25519 public key that verifies receipt_jws. */
   signingPublicKey: string;
+  /** The version this receipt is, and the consent's latest version. */
+  version: number;
+  latestVersion: number;
 }
 
 export interface EraseSubjectRequest {
@@ -268,6 +286,27 @@ export interface ConfirmScopeResponse {
   alreadyConfirmed: boolean;
 }
 
+export interface AmendRequest {
+  idempotencyKey: string;
+  consentId: string;
+  /** The scopes to add, as in Grant (recipient agencies or kinds, purposes, categories). */
+  scopes: Scope[];
+  /** How the person agreed to the amendment. */
+  method: CaptureMethod;
+  /** BCP 47 code of the interpreter's language; required with CAPTURE_METHOD_VIA_INTERPRETER. */
+  interpreterLanguage: string;
+  /** The language of the receipt in the answer: "en" or "fr"; the consent's language when empty. */
+  language: string;
+}
+
+export interface AmendResponse {
+  consent?: ConsentRecord | undefined;
+  /** The scope ids this amendment added. */
+  addedScopeIds: string[];
+  /** The new receipt version, with the name the person gave (its issue is recorded as a read). */
+  receipt?: ReceiptResponse | undefined;
+}
+
 function createBaseScope(): Scope {
   return {
     id: '',
@@ -281,6 +320,10 @@ function createBaseScope(): Scope {
     proposedBy: undefined,
     confirmedAt: undefined,
     confirmedBy: undefined,
+    addedAt: undefined,
+    addedBy: undefined,
+    addedInVersion: undefined,
+    addedMethod: undefined,
   };
 }
 
@@ -318,6 +361,18 @@ export const Scope: MessageFns<Scope> = {
     }
     if (message.confirmedBy !== undefined) {
       Actor.encode(message.confirmedBy, writer.uint32(90).fork()).join();
+    }
+    if (message.addedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.addedAt), writer.uint32(98).fork()).join();
+    }
+    if (message.addedBy !== undefined) {
+      Actor.encode(message.addedBy, writer.uint32(106).fork()).join();
+    }
+    if (message.addedInVersion !== undefined) {
+      writer.uint32(112).int32(message.addedInVersion);
+    }
+    if (message.addedMethod !== undefined) {
+      writer.uint32(120).int32(message.addedMethod);
     }
     return writer;
   },
@@ -423,6 +478,38 @@ export const Scope: MessageFns<Scope> = {
             message.confirmedBy = Actor.decode(reader, reader.uint32());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.addedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.addedBy = Actor.decode(reader, reader.uint32());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.addedInVersion = reader.int32();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.addedMethod = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -482,6 +569,26 @@ export const Scope: MessageFns<Scope> = {
         : isSet(object.confirmed_by)
           ? Actor.fromJSON(object.confirmed_by)
           : undefined,
+      addedAt: isSet(object.addedAt)
+        ? fromJsonTimestamp(object.addedAt)
+        : isSet(object.added_at)
+          ? fromJsonTimestamp(object.added_at)
+          : undefined,
+      addedBy: isSet(object.addedBy)
+        ? Actor.fromJSON(object.addedBy)
+        : isSet(object.added_by)
+          ? Actor.fromJSON(object.added_by)
+          : undefined,
+      addedInVersion: isSet(object.addedInVersion)
+        ? globalThis.Number(object.addedInVersion)
+        : isSet(object.added_in_version)
+          ? globalThis.Number(object.added_in_version)
+          : undefined,
+      addedMethod: isSet(object.addedMethod)
+        ? captureMethodFromJSON(object.addedMethod)
+        : isSet(object.added_method)
+          ? captureMethodFromJSON(object.added_method)
+          : undefined,
     };
   },
 
@@ -520,6 +627,18 @@ export const Scope: MessageFns<Scope> = {
     if (message.confirmedBy !== undefined) {
       obj.confirmedBy = Actor.toJSON(message.confirmedBy);
     }
+    if (message.addedAt !== undefined) {
+      obj.addedAt = message.addedAt.toISOString();
+    }
+    if (message.addedBy !== undefined) {
+      obj.addedBy = Actor.toJSON(message.addedBy);
+    }
+    if (message.addedInVersion !== undefined) {
+      obj.addedInVersion = Math.round(message.addedInVersion);
+    }
+    if (message.addedMethod !== undefined) {
+      obj.addedMethod = captureMethodToJSON(message.addedMethod);
+    }
     return obj;
   },
 
@@ -543,6 +662,11 @@ export const Scope: MessageFns<Scope> = {
       object.confirmedBy !== undefined && object.confirmedBy !== null
         ? Actor.fromPartial(object.confirmedBy)
         : undefined;
+    message.addedAt = object.addedAt ?? undefined;
+    message.addedBy =
+      object.addedBy !== undefined && object.addedBy !== null ? Actor.fromPartial(object.addedBy) : undefined;
+    message.addedInVersion = object.addedInVersion ?? undefined;
+    message.addedMethod = object.addedMethod ?? undefined;
     return message;
   },
 };
@@ -1756,6 +1880,7 @@ function createBaseConsentRecord(): ConsentRecord {
     revokedAt: undefined,
     scopes: [],
     notes: '',
+    receiptVersion: 0,
   };
 }
 
@@ -1793,6 +1918,9 @@ export const ConsentRecord: MessageFns<ConsentRecord> = {
     }
     if (message.notes !== '') {
       writer.uint32(90).string(message.notes);
+    }
+    if (message.receiptVersion !== 0) {
+      writer.uint32(96).int32(message.receiptVersion);
     }
     return writer;
   },
@@ -1898,6 +2026,14 @@ export const ConsentRecord: MessageFns<ConsentRecord> = {
             message.notes = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.receiptVersion = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1947,6 +2083,11 @@ export const ConsentRecord: MessageFns<ConsentRecord> = {
           : undefined,
       scopes: globalThis.Array.isArray(object?.scopes) ? object.scopes.map((e: any) => Scope.fromJSON(e)) : [],
       notes: isSet(object.notes) ? globalThis.String(object.notes) : '',
+      receiptVersion: isSet(object.receiptVersion)
+        ? globalThis.Number(object.receiptVersion)
+        : isSet(object.receipt_version)
+          ? globalThis.Number(object.receipt_version)
+          : 0,
     };
   },
 
@@ -1985,6 +2126,9 @@ export const ConsentRecord: MessageFns<ConsentRecord> = {
     if (message.notes !== '') {
       obj.notes = message.notes;
     }
+    if (message.receiptVersion !== 0) {
+      obj.receiptVersion = Math.round(message.receiptVersion);
+    }
     return obj;
   },
 
@@ -2005,6 +2149,7 @@ export const ConsentRecord: MessageFns<ConsentRecord> = {
     message.revokedAt = object.revokedAt ?? undefined;
     message.scopes = object.scopes?.map((e) => Scope.fromPartial(e)) || [];
     message.notes = object.notes ?? '';
+    message.receiptVersion = object.receiptVersion ?? 0;
     return message;
   },
 };
@@ -2345,7 +2490,7 @@ export const HistoryResponse: MessageFns<HistoryResponse> = {
 };
 
 function createBaseReceiptRequest(): ReceiptRequest {
-  return { consentId: '', language: '', discreet: false };
+  return { consentId: '', language: '', discreet: false, version: undefined };
 }
 
 export const ReceiptRequest: MessageFns<ReceiptRequest> = {
@@ -2358,6 +2503,9 @@ export const ReceiptRequest: MessageFns<ReceiptRequest> = {
     }
     if (message.discreet !== false) {
       writer.uint32(24).bool(message.discreet);
+    }
+    if (message.version !== undefined) {
+      writer.uint32(32).int32(message.version);
     }
     return writer;
   },
@@ -2399,6 +2547,14 @@ export const ReceiptRequest: MessageFns<ReceiptRequest> = {
             message.discreet = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.version = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2420,6 +2576,7 @@ export const ReceiptRequest: MessageFns<ReceiptRequest> = {
           : '',
       language: isSet(object.language) ? globalThis.String(object.language) : '',
       discreet: isSet(object.discreet) ? globalThis.Boolean(object.discreet) : false,
+      version: isSet(object.version) ? globalThis.Number(object.version) : undefined,
     };
   },
 
@@ -2434,6 +2591,9 @@ export const ReceiptRequest: MessageFns<ReceiptRequest> = {
     if (message.discreet !== false) {
       obj.discreet = message.discreet;
     }
+    if (message.version !== undefined) {
+      obj.version = Math.round(message.version);
+    }
     return obj;
   },
 
@@ -2445,12 +2605,22 @@ export const ReceiptRequest: MessageFns<ReceiptRequest> = {
     message.consentId = object.consentId ?? '';
     message.language = object.language ?? '';
     message.discreet = object.discreet ?? false;
+    message.version = object.version ?? undefined;
     return message;
   },
 };
 
 function createBaseReceiptResponse(): ReceiptResponse {
-  return { language: '', text: '', receiptJson: '', receiptJws: '', signingKeyId: '', signingPublicKey: '' };
+  return {
+    language: '',
+    text: '',
+    receiptJson: '',
+    receiptJws: '',
+    signingKeyId: '',
+    signingPublicKey: '',
+    version: 0,
+    latestVersion: 0,
+  };
 }
 
 export const ReceiptResponse: MessageFns<ReceiptResponse> = {
@@ -2472,6 +2642,12 @@ export const ReceiptResponse: MessageFns<ReceiptResponse> = {
     }
     if (message.signingPublicKey !== '') {
       writer.uint32(50).string(message.signingPublicKey);
+    }
+    if (message.version !== 0) {
+      writer.uint32(56).int32(message.version);
+    }
+    if (message.latestVersion !== 0) {
+      writer.uint32(64).int32(message.latestVersion);
     }
     return writer;
   },
@@ -2537,6 +2713,22 @@ export const ReceiptResponse: MessageFns<ReceiptResponse> = {
             message.signingPublicKey = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.version = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.latestVersion = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2573,6 +2765,12 @@ export const ReceiptResponse: MessageFns<ReceiptResponse> = {
         : isSet(object.signing_public_key)
           ? globalThis.String(object.signing_public_key)
           : '',
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      latestVersion: isSet(object.latestVersion)
+        ? globalThis.Number(object.latestVersion)
+        : isSet(object.latest_version)
+          ? globalThis.Number(object.latest_version)
+          : 0,
     };
   },
 
@@ -2596,6 +2794,12 @@ export const ReceiptResponse: MessageFns<ReceiptResponse> = {
     if (message.signingPublicKey !== '') {
       obj.signingPublicKey = message.signingPublicKey;
     }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.latestVersion !== 0) {
+      obj.latestVersion = Math.round(message.latestVersion);
+    }
     return obj;
   },
 
@@ -2610,6 +2814,8 @@ export const ReceiptResponse: MessageFns<ReceiptResponse> = {
     message.receiptJws = object.receiptJws ?? '';
     message.signingKeyId = object.signingKeyId ?? '';
     message.signingPublicKey = object.signingPublicKey ?? '';
+    message.version = object.version ?? 0;
+    message.latestVersion = object.latestVersion ?? 0;
     return message;
   },
 };
@@ -3015,6 +3221,274 @@ export const ConfirmScopeResponse: MessageFns<ConfirmScopeResponse> = {
   },
 };
 
+function createBaseAmendRequest(): AmendRequest {
+  return { idempotencyKey: '', consentId: '', scopes: [], method: 0, interpreterLanguage: '', language: '' };
+}
+
+export const AmendRequest: MessageFns<AmendRequest> = {
+  encode(message: AmendRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.idempotencyKey !== '') {
+      writer.uint32(10).string(message.idempotencyKey);
+    }
+    if (message.consentId !== '') {
+      writer.uint32(18).string(message.consentId);
+    }
+    for (const v of message.scopes) {
+      Scope.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.method !== 0) {
+      writer.uint32(32).int32(message.method);
+    }
+    if (message.interpreterLanguage !== '') {
+      writer.uint32(42).string(message.interpreterLanguage);
+    }
+    if (message.language !== '') {
+      writer.uint32(50).string(message.language);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AmendRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAmendRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.scopes.push(Scope.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.method = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.interpreterLanguage = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.language = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AmendRequest {
+    return {
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+          ? globalThis.String(object.idempotency_key)
+          : '',
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+          ? globalThis.String(object.consent_id)
+          : '',
+      scopes: globalThis.Array.isArray(object?.scopes) ? object.scopes.map((e: any) => Scope.fromJSON(e)) : [],
+      method: isSet(object.method) ? captureMethodFromJSON(object.method) : 0,
+      interpreterLanguage: isSet(object.interpreterLanguage)
+        ? globalThis.String(object.interpreterLanguage)
+        : isSet(object.interpreter_language)
+          ? globalThis.String(object.interpreter_language)
+          : '',
+      language: isSet(object.language) ? globalThis.String(object.language) : '',
+    };
+  },
+
+  toJSON(message: AmendRequest): unknown {
+    const obj: any = {};
+    if (message.idempotencyKey !== '') {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.consentId !== '') {
+      obj.consentId = message.consentId;
+    }
+    if (message.scopes?.length) {
+      obj.scopes = message.scopes.map((e) => Scope.toJSON(e));
+    }
+    if (message.method !== 0) {
+      obj.method = captureMethodToJSON(message.method);
+    }
+    if (message.interpreterLanguage !== '') {
+      obj.interpreterLanguage = message.interpreterLanguage;
+    }
+    if (message.language !== '') {
+      obj.language = message.language;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AmendRequest>): AmendRequest {
+    return AmendRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AmendRequest>): AmendRequest {
+    const message = createBaseAmendRequest();
+    message.idempotencyKey = object.idempotencyKey ?? '';
+    message.consentId = object.consentId ?? '';
+    message.scopes = object.scopes?.map((e) => Scope.fromPartial(e)) || [];
+    message.method = object.method ?? 0;
+    message.interpreterLanguage = object.interpreterLanguage ?? '';
+    message.language = object.language ?? '';
+    return message;
+  },
+};
+
+function createBaseAmendResponse(): AmendResponse {
+  return { consent: undefined, addedScopeIds: [], receipt: undefined };
+}
+
+export const AmendResponse: MessageFns<AmendResponse> = {
+  encode(message: AmendResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consent !== undefined) {
+      ConsentRecord.encode(message.consent, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.addedScopeIds) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.receipt !== undefined) {
+      ReceiptResponse.encode(message.receipt, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AmendResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAmendResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consent = ConsentRecord.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.addedScopeIds.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.receipt = ReceiptResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AmendResponse {
+    return {
+      consent: isSet(object.consent) ? ConsentRecord.fromJSON(object.consent) : undefined,
+      addedScopeIds: globalThis.Array.isArray(object?.addedScopeIds)
+        ? object.addedScopeIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.added_scope_ids)
+          ? object.added_scope_ids.map((e: any) => globalThis.String(e))
+          : [],
+      receipt: isSet(object.receipt) ? ReceiptResponse.fromJSON(object.receipt) : undefined,
+    };
+  },
+
+  toJSON(message: AmendResponse): unknown {
+    const obj: any = {};
+    if (message.consent !== undefined) {
+      obj.consent = ConsentRecord.toJSON(message.consent);
+    }
+    if (message.addedScopeIds?.length) {
+      obj.addedScopeIds = message.addedScopeIds;
+    }
+    if (message.receipt !== undefined) {
+      obj.receipt = ReceiptResponse.toJSON(message.receipt);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AmendResponse>): AmendResponse {
+    return AmendResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AmendResponse>): AmendResponse {
+    const message = createBaseAmendResponse();
+    message.consent =
+      object.consent !== undefined && object.consent !== null ? ConsentRecord.fromPartial(object.consent) : undefined;
+    message.addedScopeIds = object.addedScopeIds?.map((e) => e) || [];
+    message.receipt =
+      object.receipt !== undefined && object.receipt !== null ? ReceiptResponse.fromPartial(object.receipt) : undefined;
+    return message;
+  },
+};
+
 /**
  * The victim's consent: who may see which categories of their data, for what, until when.
  * Every call needs a caller token (authorization: Bearer …); every command carries an
@@ -3104,6 +3578,21 @@ export const ConsentServiceService = {
       Buffer.from(ConfirmScopeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ConfirmScopeResponse => ConfirmScopeResponse.decode(value),
   },
+  /**
+   * The recording agency adds scopes (agencies, kinds, purposes, categories) to an active
+   * consent, with the person: a new receipt version; the earlier ones stay retrievable
+   * (ReceiptRequest.version). The expiry stays; a do-not-contact wish carries over; a scope
+   * that lets police read recorded by police is only proposed (ADR 22). ADR 36.
+   */
+  amend: {
+    path: '/passage.consent.v1.ConsentService/Amend' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AmendRequest): Buffer => Buffer.from(AmendRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AmendRequest => AmendRequest.decode(value),
+    responseSerialize: (value: AmendResponse): Buffer => Buffer.from(AmendResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AmendResponse => AmendResponse.decode(value),
+  },
 } as const;
 
 export interface ConsentServiceServer extends UntypedServiceImplementation {
@@ -3129,6 +3618,13 @@ export interface ConsentServiceServer extends UntypedServiceImplementation {
    * cannot confirm one.
    */
   confirmScope: handleUnaryCall<ConfirmScopeRequest, ConfirmScopeResponse>;
+  /**
+   * The recording agency adds scopes (agencies, kinds, purposes, categories) to an active
+   * consent, with the person: a new receipt version; the earlier ones stay retrievable
+   * (ReceiptRequest.version). The expiry stays; a do-not-contact wish carries over; a scope
+   * that lets police read recorded by police is only proposed (ADR 22). ADR 36.
+   */
+  amend: handleUnaryCall<AmendRequest, AmendResponse>;
 }
 
 export interface ConsentServiceClient extends Client {
@@ -3251,6 +3747,27 @@ export interface ConsentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ConfirmScopeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The recording agency adds scopes (agencies, kinds, purposes, categories) to an active
+   * consent, with the person: a new receipt version; the earlier ones stay retrievable
+   * (ReceiptRequest.version). The expiry stays; a do-not-contact wish carries over; a scope
+   * that lets police read recorded by police is only proposed (ADR 22). ADR 36.
+   */
+  amend(
+    request: AmendRequest,
+    callback: (error: ServiceError | null, response: AmendResponse) => void,
+  ): ClientUnaryCall;
+  amend(
+    request: AmendRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AmendResponse) => void,
+  ): ClientUnaryCall;
+  amend(
+    request: AmendRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AmendResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -51,6 +51,7 @@ export interface Envelope {
     | { $case: 'policeAccess'; value: PoliceAccess }
     | { $case: 'parkedEventReplayed'; value: ParkedEventReplayed }
     | { $case: 'adminAction'; value: AdminAction }
+    | { $case: 'consentAmended'; value: ConsentAmended }
     | { $case: 'messagePosted'; value: MessagePosted }
     | undefined;
 }
@@ -87,6 +88,19 @@ export interface ConsentGranted {
   scopes: ScopeSummary[];
   /** verbal, written, electronic or interpreter: for the consent report. */
   method: string;
+}
+
+/**
+ * consent.v1.amended: the recording agency added scopes to an active consent, with the
+ * person (ADR 36); the envelope's actor is who recorded it. Evaluation reads consents at
+ * read time, so the new scopes count from this moment without anyone acting on the event.
+ */
+export interface ConsentAmended {
+  consentId: string;
+  /** The receipt version this amendment made (the grant is version 1). */
+  receiptVersion: number;
+  addedScopes: ScopeSummary[];
+  amendedAt?: Date | undefined;
 }
 
 /** consent.v1.revoked: the whole consent (all) or some scopes. */
@@ -422,6 +436,9 @@ export const Envelope: MessageFns<Envelope> = {
       case 'adminAction':
         AdminAction.encode(message.payload.value, writer.uint32(242).fork()).join();
         break;
+      case 'consentAmended':
+        ConsentAmended.encode(message.payload.value, writer.uint32(322).fork()).join();
+        break;
       case 'messagePosted':
         MessagePosted.encode(message.payload.value, writer.uint32(330).fork()).join();
         break;
@@ -613,6 +630,14 @@ export const Envelope: MessageFns<Envelope> = {
             message.payload = { $case: 'adminAction', value: AdminAction.decode(reader, reader.uint32()) };
             continue;
           }
+          case 40: {
+            if (tag !== 322) {
+              break;
+            }
+
+            message.payload = { $case: 'consentAmended', value: ConsentAmended.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 41: {
             if (tag !== 330) {
               break;
@@ -723,17 +748,27 @@ export const Envelope: MessageFns<Envelope> = {
                                                   $case: 'adminAction',
                                                   value: AdminAction.fromJSON(object.admin_action),
                                                 }
-                                              : isSet(object.messagePosted)
+                                              : isSet(object.consentAmended)
                                                 ? {
-                                                    $case: 'messagePosted',
-                                                    value: MessagePosted.fromJSON(object.messagePosted),
+                                                    $case: 'consentAmended',
+                                                    value: ConsentAmended.fromJSON(object.consentAmended),
                                                   }
-                                                : isSet(object.message_posted)
+                                                : isSet(object.consent_amended)
                                                   ? {
-                                                      $case: 'messagePosted',
-                                                      value: MessagePosted.fromJSON(object.message_posted),
+                                                      $case: 'consentAmended',
+                                                      value: ConsentAmended.fromJSON(object.consent_amended),
                                                     }
-                                                  : undefined,
+                                                  : isSet(object.messagePosted)
+                                                    ? {
+                                                        $case: 'messagePosted',
+                                                        value: MessagePosted.fromJSON(object.messagePosted),
+                                                      }
+                                                    : isSet(object.message_posted)
+                                                      ? {
+                                                          $case: 'messagePosted',
+                                                          value: MessagePosted.fromJSON(object.message_posted),
+                                                        }
+                                                      : undefined,
     };
   },
 
@@ -792,6 +827,8 @@ export const Envelope: MessageFns<Envelope> = {
       obj.parkedEventReplayed = ParkedEventReplayed.toJSON(message.payload.value);
     } else if (message.payload?.$case === 'adminAction') {
       obj.adminAction = AdminAction.toJSON(message.payload.value);
+    } else if (message.payload?.$case === 'consentAmended') {
+      obj.consentAmended = ConsentAmended.toJSON(message.payload.value);
     } else if (message.payload?.$case === 'messagePosted') {
       obj.messagePosted = MessagePosted.toJSON(message.payload.value);
     }
@@ -875,6 +912,12 @@ export const Envelope: MessageFns<Envelope> = {
       case 'adminAction': {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: 'adminAction', value: AdminAction.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case 'consentAmended': {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: 'consentAmended', value: ConsentAmended.fromPartial(object.payload.value) };
         }
         break;
       }
@@ -1383,6 +1426,139 @@ export const ConsentGranted: MessageFns<ConsentGranted> = {
     message.expiresAt = object.expiresAt ?? undefined;
     message.scopes = object.scopes?.map((e) => ScopeSummary.fromPartial(e)) || [];
     message.method = object.method ?? '';
+    return message;
+  },
+};
+
+function createBaseConsentAmended(): ConsentAmended {
+  return { consentId: '', receiptVersion: 0, addedScopes: [], amendedAt: undefined };
+}
+
+export const ConsentAmended: MessageFns<ConsentAmended> = {
+  encode(message: ConsentAmended, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consentId !== '') {
+      writer.uint32(10).string(message.consentId);
+    }
+    if (message.receiptVersion !== 0) {
+      writer.uint32(16).int32(message.receiptVersion);
+    }
+    for (const v of message.addedScopes) {
+      ScopeSummary.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.amendedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.amendedAt), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsentAmended {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsentAmended();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.receiptVersion = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.addedScopes.push(ScopeSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.amendedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConsentAmended {
+    return {
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+          ? globalThis.String(object.consent_id)
+          : '',
+      receiptVersion: isSet(object.receiptVersion)
+        ? globalThis.Number(object.receiptVersion)
+        : isSet(object.receipt_version)
+          ? globalThis.Number(object.receipt_version)
+          : 0,
+      addedScopes: globalThis.Array.isArray(object?.addedScopes)
+        ? object.addedScopes.map((e: any) => ScopeSummary.fromJSON(e))
+        : globalThis.Array.isArray(object?.added_scopes)
+          ? object.added_scopes.map((e: any) => ScopeSummary.fromJSON(e))
+          : [],
+      amendedAt: isSet(object.amendedAt)
+        ? fromJsonTimestamp(object.amendedAt)
+        : isSet(object.amended_at)
+          ? fromJsonTimestamp(object.amended_at)
+          : undefined,
+    };
+  },
+
+  toJSON(message: ConsentAmended): unknown {
+    const obj: any = {};
+    if (message.consentId !== '') {
+      obj.consentId = message.consentId;
+    }
+    if (message.receiptVersion !== 0) {
+      obj.receiptVersion = Math.round(message.receiptVersion);
+    }
+    if (message.addedScopes?.length) {
+      obj.addedScopes = message.addedScopes.map((e) => ScopeSummary.toJSON(e));
+    }
+    if (message.amendedAt !== undefined) {
+      obj.amendedAt = message.amendedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConsentAmended>): ConsentAmended {
+    return ConsentAmended.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConsentAmended>): ConsentAmended {
+    const message = createBaseConsentAmended();
+    message.consentId = object.consentId ?? '';
+    message.receiptVersion = object.receiptVersion ?? 0;
+    message.addedScopes = object.addedScopes?.map((e) => ScopeSummary.fromPartial(e)) || [];
+    message.amendedAt = object.amendedAt ?? undefined;
     return message;
   },
 };

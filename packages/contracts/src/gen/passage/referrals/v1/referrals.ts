@@ -348,6 +348,12 @@ export interface GetResponse {
    * consent for the situation category. What the sender is told is in the messages.
    */
   note: string;
+  /**
+   * The consents this referral was sent under (ids only; the person quotes the last eight
+   * characters as the reference on their receipt): where a covered agency records the
+   * person's withdrawal (ConsentService.Revoke, ADR 36).
+   */
+  consentIds: string[];
 }
 
 export interface ListInboxRequest {
@@ -3217,7 +3223,7 @@ export const GetRequest: MessageFns<GetRequest> = {
 };
 
 function createBaseGetResponse(): GetResponse {
-  return { referral: undefined, packet: [], note: '' };
+  return { referral: undefined, packet: [], note: '', consentIds: [] };
 }
 
 export const GetResponse: MessageFns<GetResponse> = {
@@ -3230,6 +3236,9 @@ export const GetResponse: MessageFns<GetResponse> = {
     }
     if (message.note !== '') {
       writer.uint32(26).string(message.note);
+    }
+    for (const v of message.consentIds) {
+      writer.uint32(162).string(v!);
     }
     return writer;
   },
@@ -3271,6 +3280,14 @@ export const GetResponse: MessageFns<GetResponse> = {
             message.note = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.consentIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3288,6 +3305,11 @@ export const GetResponse: MessageFns<GetResponse> = {
       referral: isSet(object.referral) ? Referral.fromJSON(object.referral) : undefined,
       packet: globalThis.Array.isArray(object?.packet) ? object.packet.map((e: any) => PacketSection.fromJSON(e)) : [],
       note: isSet(object.note) ? globalThis.String(object.note) : '',
+      consentIds: globalThis.Array.isArray(object?.consentIds)
+        ? object.consentIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.consent_ids)
+          ? object.consent_ids.map((e: any) => globalThis.String(e))
+          : [],
     };
   },
 
@@ -3302,6 +3324,9 @@ export const GetResponse: MessageFns<GetResponse> = {
     if (message.note !== '') {
       obj.note = message.note;
     }
+    if (message.consentIds?.length) {
+      obj.consentIds = message.consentIds;
+    }
     return obj;
   },
 
@@ -3314,6 +3339,7 @@ export const GetResponse: MessageFns<GetResponse> = {
       object.referral !== undefined && object.referral !== null ? Referral.fromPartial(object.referral) : undefined;
     message.packet = object.packet?.map((e) => PacketSection.fromPartial(e)) || [];
     message.note = object.note ?? '';
+    message.consentIds = object.consentIds?.map((e) => e) || [];
     return message;
   },
 };
