@@ -130,6 +130,8 @@ export interface ReferralStory {
   readonly declined?: number;
   readonly withdrawn?: number;
   readonly withdrawReason?: string;
+  /** The referral this one sends on again (a resend). */
+  readonly previousReferralId?: string;
 }
 
 const minutes = (from: Date, n: number | undefined): Date | undefined =>
@@ -189,7 +191,7 @@ export function referralEvents(story: ReferralStory, topology: Topology): { subj
             acceptDueAt: minutes(story.sentAt, story.acceptDueMinutes),
             reason,
             suggestedAgency: '',
-            previousReferralId: '',
+            previousReferralId: story.previousReferralId ?? '',
             needs: [...(story.needs ?? ['counselling'])],
           },
         },
@@ -202,6 +204,11 @@ export function agencyEvent(
   topology: Topology,
   agencyId: string,
   region: string,
+  hours: { alwaysOpen: boolean; periods: { day: string; opens: string; closes: string }[] } = {
+    alwaysOpen: false,
+    periods: [],
+  },
+  version = 1,
 ): { subject: string; envelope: Envelope } {
   return {
     subject: topology.directory('agency_upserted'),
@@ -213,12 +220,14 @@ export function agencyEvent(
         value: {
           agencyId,
           kind: 'coalition',
-          version: 1,
+          version,
           acceptingReferrals: true,
           source: 'test',
           nameEn: '',
           nameFr: '',
           region,
+          alwaysOpen: hours.alwaysOpen,
+          hours: hours.periods,
         },
       },
     }),

@@ -4,6 +4,9 @@ import {
   canReadLog,
   checkWindow,
   parseGrouping,
+  parseHandoffFigure,
+  parseReferralCursor,
+  referralCursor,
   parseStatisticsAxes,
   reportScope,
   suppress,
@@ -18,6 +21,7 @@ import type {
   EntryQuery,
   HandoffRow,
   IngestControl,
+  ReferralSummary,
   LogSource,
   LogStore,
   ReportStore,
@@ -111,6 +115,34 @@ export class AuditQueries {
       total: HandoffRow;
       approximate: boolean;
     };
+  }
+
+  /**
+   * The referrals behind one figure of the hand-off report (metadata only), a page at a time.
+   * The same readers and scope as the report; like the report, not itself an audited access
+   * (it shows no one's data, only ids, agencies, states and times).
+   */
+  async handoffReferrals(
+    reader: Reader,
+    request: { groupBy: string; group: string; figure: string; range: TimeWindow; cursor: string; limit: number },
+    now = new Date(),
+  ): Promise<{ referrals: ReferralSummary[]; nextCursor: string }> {
+    const scope = requireReportReader(reader);
+    const grouping = parseGrouping(request.groupBy);
+    const figure = parseHandoffFigure(request.figure);
+    const limit = request.limit === 0 ? 100 : request.limit;
+    if (limit < 1 || limit > 500) throw invalid('limit', 'between 1 and 500');
+    const referrals = await this.#reports.handoffReferrals({
+      grouping,
+      group: request.group === '' ? undefined : request.group,
+      figure,
+      window: window(request.range),
+      scope,
+      now,
+      after: parseReferralCursor(request.cursor),
+      limit,
+    });
+    return { referrals, nextCursor: referrals.length === limit ? referralCursor(referrals.at(-1)!) : '' };
   }
 
   async consent(reader: Reader, range: TimeWindow): Promise<ConsentFigures> {

@@ -1,5 +1,14 @@
 import type { AuditEntry, Canonical, Hash } from '@passage/audit-log';
-import type { HandoffGrouping, ReportScope, StatisticsDimension, StreamGap, TimeWindow } from '../domain/index.ts';
+import type { AgencyHours } from '../domain/opening-hours.ts';
+import type {
+  HandoffFigure,
+  HandoffGrouping,
+  LoopFigures,
+  ReportScope,
+  StatisticsDimension,
+  StreamGap,
+  TimeWindow,
+} from '../domain/index.ts';
 
 /** The searchable fields of an entry, copied out of the event (ids and codes only). */
 export interface EntryFields {
@@ -19,6 +28,8 @@ export interface AgencyFact {
   readonly kind: string;
   readonly region: string;
   readonly version: number;
+  /** Opening hours as published; undefined when the listing carries none. */
+  readonly hours?: AgencyHours | undefined;
 }
 
 /** A referral as its latest event describes it: states and hand-off times, never the packet. */
@@ -40,6 +51,8 @@ export interface ReferralFact {
   readonly withdrawnAt?: Date | undefined;
   readonly acknowledgeDueAt?: Date | undefined;
   readonly acceptDueAt?: Date | undefined;
+  /** The referral this one sends on again (a resend), or ''. */
+  readonly previousReferralId: string;
   /** On an escalation event: the target that passed unmet. */
   readonly escalated: 'acknowledge' | 'accept' | undefined;
 }
@@ -125,13 +138,15 @@ export interface AccessRow {
 }
 
 export interface StageFigures {
+  /** Set on the loop-closure figures only. */
+  readonly suppressed?: boolean;
   readonly count: number;
   readonly p50Seconds: number;
   readonly p90Seconds: number;
   readonly maxSeconds: number;
 }
 
-export interface HandoffRow {
+export interface HandoffRow extends LoopFigures {
   readonly group: string;
   readonly referrals: number;
   readonly acknowledge: StageFigures;
@@ -144,6 +159,38 @@ export interface HandoffRow {
   readonly escalations: number;
   /** Of the escalations, those for a missed acceptance (the rest: acknowledgement). */
   readonly acceptEscalations: number;
+}
+
+/** A referral behind a figure: ids, agencies, states and times from the projection, never the packet. */
+export interface ReferralSummary {
+  readonly referralId: string;
+  readonly fromAgency: string;
+  readonly toAgency: string;
+  readonly priority: string;
+  readonly state: string;
+  readonly reason: string;
+  readonly sentAt: Date;
+  readonly acknowledgedAt?: Date | undefined;
+  readonly acceptedAt?: Date | undefined;
+  readonly contactAt?: Date | undefined;
+  readonly closedAt?: Date | undefined;
+  readonly declinedAt?: Date | undefined;
+  readonly withdrawnAt?: Date | undefined;
+  readonly previousReferralId: string;
+  readonly afterHours: boolean;
+}
+
+export interface HandoffReferralsQuery {
+  readonly grouping: HandoffGrouping;
+  /** The row's group value; undefined: every group (the total row). */
+  readonly group: string | undefined;
+  readonly figure: HandoffFigure;
+  readonly window: TimeWindow;
+  readonly scope: ReportScope;
+  readonly now: Date;
+  /** Strictly after this (sent_at, referral_id), or from the start. */
+  readonly after: { sentAt: Date; referralId: string } | undefined;
+  readonly limit: number;
 }
 
 export interface ConsentFigures {
@@ -181,6 +228,8 @@ export interface ReportStore {
     scope: ReportScope,
     now: Date,
   ): Promise<{ rows: HandoffRow[]; total: HandoffRow; approximate: boolean }>;
+  /** The referrals behind one figure of the hand-off report, by sent_at then id. */
+  handoffReferrals(query: HandoffReferralsQuery): Promise<ReferralSummary[]>;
   consent(window: TimeWindow, scope: ReportScope): Promise<ConsentFigures>;
   /** counts[row label][column label] of referrals sent in the window (needs count once per need). */
   statistics(

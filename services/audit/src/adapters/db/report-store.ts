@@ -1,16 +1,20 @@
 import type pg from 'pg';
 import { decodeEntry } from '@passage/audit-log';
 import { exactReferralLimit, handoffReport } from './handoff-queries.ts';
+import { chainAcceptance, groupOverReferrals, inReport, outcomeOf } from './loop-closure-queries.ts';
 import type {
   AccessRow,
   ConsentFigures,
   EntryQuery,
+  HandoffReferralsQuery,
   HandoffRow,
+  ReferralSummary,
   ReportStore,
   StoredEntryRow,
 } from '../../app/ports.ts';
 import {
   scopedAgency,
+  type HandoffFigure,
   type HandoffGrouping,
   type ReportScope,
   type StatisticsDimension,
@@ -27,6 +31,25 @@ const statisticsAxis: Record<StatisticsDimension, string> = {
   need: 'n.need',
   outcome: `case r.state when 'closed' then 'closed:' || r.reason when 'declined' then 'declined'
               when 'withdrawn' then 'withdrawn' else 'open' end`,
+};
+
+/** Whitelisted SQL for each figure a drill-down opens ($4: now). */
+const figureCondition: Record<Exclude<HandoffFigure, { outcome: string }>, string> = {
+  referrals: 'true',
+  acknowledged: 'r.acknowledged_at is not null',
+  accepted: 'r.accepted_at is not null',
+  first_contact: 'r.contact_at is not null',
+  closed: `r.state = 'closed'`,
+  declined: `r.state = 'declined'`,
+  withdrawn: `r.state = 'withdrawn'`,
+  open: `r.state not in ('closed', 'declined', 'withdrawn')`,
+  open_past_due: `r.state in ('sent', 'acknowledged')
+    and ((r.state = 'sent' and r.acknowledge_due_at < $4) or r.accept_due_at < $4)`,
+  escalated: 'r.escalations > 0',
+  resent: 'exists (select 1 from audit.referrals n where n.previous_referral_id = r.referral_id)',
+  accepted_anywhere: 'r.referral_id in (select root from accepted)',
+  after_hours: 'r.after_hours',
+  after_hours_first_contact: 'r.after_hours and r.contact_at is not null',
 };
 
 export class PgReportStore implements ReportStore {
@@ -109,6 +132,50 @@ export class PgReportStore implements ReportStore {
     } finally {
       client.release();
     }
+  }
+
+  async handoffReferrals(q: HandoffReferralsQuery): Promise<ReferralSummary[]> {
+    const figure = typeof q.figure === 'string' ? figureCondition[q.figure] : 'true';
+    const { rows } = await this.#pool.query<Record<string, unknown>>(
+      `${q.figure === 'accepted_anywhere' ? chainAcceptance : ''}
+       select r.referral_id, r.from_agency, r.to_agency, r.priority, r.state, r.reason, r.sent_at, r.acknowledged_at,
+              r.accepted_at, r.contact_at, r.closed_at, r.declined_at, r.withdrawn_at, r.previous_referral_id,
+              coalesce(r.after_hours, false) as after_hours
+       from audit.referrals r left join audit.agencies a on a.agency_id = r.to_agency
+       where ${inReport} and ($5::text is null or ${groupOverReferrals[q.grouping]} = $5) and (${figure})
+         and $4::timestamptz is not null and ($9::text is null or ${outcomeOf} = $9)
+         and ($6::timestamptz is null or (r.sent_at, r.referral_id) > ($6::timestamptz, $7::uuid))
+       order by r.sent_at, r.referral_id limit $8`,
+      [
+        iso(q.window.since),
+        iso(q.window.until),
+        scopedAgency(q.scope),
+        q.now.toISOString(),
+        q.group ?? null,
+        iso(q.after?.sentAt) ?? null,
+        q.after?.referralId ?? null,
+        q.limit,
+        typeof q.figure === 'string' ? null : q.figure.outcome,
+      ],
+    );
+    const at = (value: unknown): Date | undefined => (value as Date | null) ?? undefined;
+    return rows.map((row) => ({
+      referralId: String(row['referral_id']),
+      fromAgency: String(row['from_agency']),
+      toAgency: String(row['to_agency']),
+      priority: String(row['priority']),
+      state: String(row['state']),
+      reason: String(row['reason']),
+      sentAt: row['sent_at'] as Date,
+      acknowledgedAt: at(row['acknowledged_at']),
+      acceptedAt: at(row['accepted_at']),
+      contactAt: at(row['contact_at']),
+      closedAt: at(row['closed_at']),
+      declinedAt: at(row['declined_at']),
+      withdrawnAt: at(row['withdrawn_at']),
+      previousReferralId: typeof row['previous_referral_id'] === 'string' ? row['previous_referral_id'] : '',
+      afterHours: Boolean(row['after_hours']),
+    }));
   }
 
   async consent(window: TimeWindow, scope: ReportScope): Promise<ConsentFigures> {
