@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { audit } from '@passage/contracts';
+import { createEnvelope } from '@passage/events';
 import { callUnary } from '@passage/platform';
 import { failureOf } from '@passage/testing';
 import {
@@ -65,6 +66,67 @@ const resends: ReferralStory[] = declined.map((first) => ({
   closed: 300,
 }));
 
+// Consent honoured (November, outside the loop-closure month): one person, one consent, two
+// referrals sent under it. Revoked on 20 November at 15:00. X1 was read before, then refused
+// at 16:00 and 17:00: honoured from 16:00. X2 was read, granted, at 15:30: not honoured.
+const person = randomUUID();
+const consentId = randomUUID();
+const revokedAt = new Date(Date.UTC(2026, 10, 20, 15));
+const later = (minutes: number) => new Date(revokedAt.getTime() + minutes * 60_000);
+const covered: ReferralStory[] = [0, 1].map((i) => ({
+  id: randomUUID(),
+  subjectRef: person,
+  consentId,
+  from: 'peel-regional-police',
+  to: 'london-coalition',
+  sentAt: new Date(Date.UTC(2026, 10, 10 + i, 15)),
+  ...due,
+  acknowledged: 10,
+}));
+const november = { since: new Date(Date.UTC(2026, 10, 1)), until: new Date(Date.UTC(2026, 11, 1)) };
+
+function personEvent(
+  subject: string,
+  type: string,
+  occurredAt: Date,
+  payload: Parameters<typeof createEnvelope>[0]['payload'],
+  referralId = '',
+) {
+  return {
+    subject,
+    envelope: createEnvelope({
+      type,
+      occurredAt,
+      actor: { agency: 'london-coalition', user: 'london-intake', role: 'intake_worker' },
+      subjectRef: person,
+      consentId,
+      referralId,
+      payload,
+    }),
+  };
+}
+
+function readOf(story: ReferralStory, outcome: 'granted' | 'denied', at: Date) {
+  return personEvent(
+    lab.topology.audit('access'),
+    'audit.v1.access',
+    at,
+    {
+      $case: 'accessRecorded',
+      value: {
+        referralId: story.id!,
+        outcome,
+        categories: ['needs'],
+        consentIds: [consentId],
+        purpose: 'referral',
+        reason: outcome === 'denied' ? 'no_consent' : '',
+        record: '',
+      },
+    },
+    story.id!,
+  );
+}
+
 let lab: AuditLab;
 let client: audit.AuditServiceClient;
 
@@ -78,6 +140,19 @@ beforeAll(async () => {
     }),
     agencyEvent(lab.topology, 'pact-ottawa', 'ottawa', { alwaysOpen: true, periods: [] }),
     ...[...afterHours, ...declined, ...open, ...resends].flatMap((story) => referralEvents(story, lab.topology)),
+    personEvent(lab.topology.consent('granted'), 'consent.v1.granted', new Date(Date.UTC(2026, 10, 10, 14)), {
+      $case: 'consentGranted',
+      value: { consentId, expiresAt: undefined, scopes: [], method: 'verbal' },
+    }),
+    ...covered.flatMap((story) => referralEvents(story, lab.topology)),
+    readOf(covered[0]!, 'granted', later(-60)),
+    personEvent(lab.topology.consent('revoked'), 'consent.v1.revoked', revokedAt, {
+      $case: 'consentRevoked',
+      value: { consentId, scopeIds: [], all: true, reason: 'person_asked' },
+    }),
+    readOf(covered[1]!, 'granted', later(30)),
+    readOf(covered[0]!, 'denied', later(60)),
+    readOf(covered[0]!, 'denied', later(120)),
   ];
   for (const { subject, envelope } of events) await lab.publish(envelope, subject);
   await waitForEntries(lab, events.length);
@@ -237,5 +312,65 @@ describe('drill-down: the referrals behind a figure', () => {
     expect(unknown.message).toMatch(/^figure: /);
     const cursor = await failureOf<{ code: string; message: string }>(drill({ cursor: 'nonsense' }));
     expect(cursor.message).toMatch(/^cursor: /);
+  });
+});
+
+describe('consent honoured', () => {
+  it('lists each revocation with the referrals it covered and when each stopped being readable', async () => {
+    const report = await callUnary(client.consentReport.bind(client), { range: november }, lab.as('auditor'));
+    expect(report.revocations).toHaveLength(1);
+    const [revocation] = report.revocations;
+    expect(revocation).toMatchObject({ consentId, revokedAt, all: true });
+    const byId = new Map(revocation!.referrals.map((r) => [r.referralId, r]));
+    expect([...byId.keys()].sort()).toEqual(ids(covered));
+    expect(byId.get(covered[0]!.id!)).toMatchObject({
+      firstRefusedAt: later(60),
+      grantedAfter: 0,
+      state: 'acknowledged',
+    });
+    // Read after the revocation and never refused: the report shows it was not honoured.
+    expect(byId.get(covered[1]!.id!)).toMatchObject({ grantedAfter: 1 });
+    expect(byId.get(covered[1]!.id!)!.firstRefusedAt).toBeUndefined();
+    // A supervisor of an agency that neither sent nor received them sees none of it.
+    const elsewhere = await callUnary(
+      client.consentReport.bind(client),
+      { range: november },
+      lab.as({ userId: 'ottawa-supervisor', agencyId: 'pact-ottawa', roles: ['supervisor'] }),
+    );
+    expect(elsewhere.revocations).toEqual([]);
+  });
+});
+
+describe('access log by reference', () => {
+  const find = (reference: string, user = 'auditor') =>
+    callUnary(client.findAccessLog.bind(client), { reference, range: undefined }, lab.as(user));
+
+  it("finds a person's access log by a referral id, a receipt reference or the subject reference", async () => {
+    const byReferral = await find(covered[1]!.id!);
+    expect(byReferral.foundAs).toBe('referral');
+    expect(byReferral.subjectRefs).toEqual([person]);
+    expect(byReferral.records.map((r) => r.outcome)).toEqual(['granted', 'granted', 'denied', 'denied']);
+    expect(byReferral.records.every((r) => r.subjectRef === person)).toBe(true);
+
+    const receipt = consentId.replace(/-/g, '').slice(-8);
+    const byReceipt = await find(` ${receipt.toLowerCase()} `);
+    expect(byReceipt).toMatchObject({ foundAs: 'receipt', subjectRefs: [person] });
+    expect(byReceipt.records).toHaveLength(4);
+
+    const bySubject = await find(person);
+    expect(bySubject).toMatchObject({ foundAs: 'subject', subjectRefs: [person] });
+    expect(bySubject.records).toHaveLength(4);
+
+    const unknown = await find(randomUUID());
+    expect(unknown.foundAs).toBe('');
+    expect(unknown.records).toEqual([]);
+  });
+
+  it('refuses what is no reference, and anyone but an auditor or administrator', async () => {
+    const bad = await failureOf<{ code: string; message: string }>(find('R-7K3M-Q9'));
+    expect(bad.code).toBe('invalid_argument');
+    expect(bad.message).toMatch(/^reference: /);
+    const refused = await failureOf<{ code: string }>(find(person, 'london-supervisor'));
+    expect(refused.code).toBe('permission_denied');
   });
 });

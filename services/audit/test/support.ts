@@ -130,6 +130,9 @@ export interface ReferralStory {
   readonly declined?: number;
   readonly withdrawn?: number;
   readonly withdrawReason?: string;
+  /** The person (a fresh one when absent) and the consent the referral was sent under. */
+  readonly subjectRef?: string;
+  readonly consentId?: string;
   /** The referral this one sends on again (a resend). */
   readonly previousReferralId?: string;
 }
@@ -140,7 +143,7 @@ const minutes = (from: Date, n: number | undefined): Date | undefined =>
 /** The events a referral's history would have put on the bus, in order. */
 export function referralEvents(story: ReferralStory, topology: Topology): { subject: string; envelope: Envelope }[] {
   const id = story.id ?? randomUUID();
-  const subjectRef = randomUUID();
+  const subjectRef = story.subjectRef ?? randomUUID();
   const at = {
     sent: story.sentAt,
     acknowledged: minutes(story.sentAt, story.acknowledged),
@@ -171,6 +174,7 @@ export function referralEvents(story: ReferralStory, topology: Topology): { subj
         actor: { agency: i === 0 ? story.from : story.to, user: 'synthetic-user', role: 'intake_worker' },
         referralId: id,
         subjectRef,
+        consentId: story.consentId ?? '',
         fromAgency: story.from,
         toAgency: story.to,
         priority: story.priority ?? 'standard',

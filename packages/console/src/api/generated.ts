@@ -88,6 +88,28 @@ export interface ConsentReportResponse {
   readonly accessesDenied: string;
   /** Every scope that lets police read: police access, proposed or in effect. */
   readonly policeAccess: readonly PoliceAccess[];
+  /** Consent honoured: every revocation in range, with the referrals it covered. */
+  readonly revocations: readonly Revocation[];
+}
+
+export interface CoveredReferral {
+  readonly referralId: string;
+  /** The first read of the referral refused after the revocation; absent: no read since. */
+  readonly firstRefusedAt?: string;
+  /** Reads of the referral granted after the revocation: 0 when it was honoured (a revocation of some scopes may leave others that still allow a read). */
+  readonly grantedAfter: string;
+  /** Its state now, in the log's projection (withdrawn, when the revocation withdrew it). */
+  readonly state: string;
+  readonly fromAgency: string;
+  readonly toAgency: string;
+}
+
+export interface FindAccessLogResponse {
+  /** What the reference was found as: referral, receipt or subject; empty when not found. */
+  readonly foundAs: string;
+  /** The people it names (a receipt reference may, rarely, name more than one). */
+  readonly subjectRefs: readonly string[];
+  readonly records: readonly AccessRecord[];
 }
 
 export interface HandoffReferralsResponse {
@@ -189,6 +211,15 @@ export interface ReferralSummary {
   readonly withdrawnAt?: string;
   readonly previousReferralId: string;
   readonly afterHours: boolean;
+}
+
+/** A consent revocation (consent.v1.revoked) and what became of the referrals sent under that consent (their events name it): when each stopped being readable. */
+export interface Revocation {
+  readonly consentId: string;
+  readonly revokedAt?: string;
+  /** The whole consent; false: some of its scopes. */
+  readonly all: boolean;
+  readonly referrals: readonly CoveredReferral[];
 }
 
 /** Seconds from sending to the stage, over the referrals that reached it. */
@@ -713,6 +744,12 @@ export interface ConsentReportRequest {
   readonly range?: TimeRange;
 }
 
+export interface FindAccessLogRequest {
+  /** A referral id (UUID), a receipt reference (8 letters and digits, e.g. 9F3A27C1) or a subject reference (UUID). */
+  readonly reference: string;
+  readonly range?: TimeRange;
+}
+
 export interface HandoffReferralsRequest {
   /** As in the report: agency, region, priority or month; empty with group empty: every referral. */
   readonly groupBy?: string;
@@ -1131,6 +1168,10 @@ export const audit = {
   /** GET /api/audit/access-log/{subject_ref}: Every access to one person's data (PHIPA s.10.1 electronic audit log fields). */
   accessLog(request: AccessLogRequest): Read<AccessLogResponse> {
     return read(`/api/audit/access-log/${seg(request.subjectRef)}`, request, ['subjectRef']);
+  },
+  /** GET /api/audit/access-log: The access log of the person a reference names: a referral id, a consent receipt's reference (the 8 characters on the receipt) or the subject reference itself. */
+  findAccessLog(request: FindAccessLogRequest): Read<FindAccessLogResponse> {
+    return read(`/api/audit/access-log`, request, []);
   },
   /** GET /api/reports/handoff: HandoffReport */
   handoffReport(request: HandoffReportRequest): Read<HandoffReportResponse> {

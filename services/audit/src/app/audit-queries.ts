@@ -3,6 +3,7 @@ import { PassageError } from '@passage/errors';
 import {
   canReadLog,
   checkWindow,
+  parseAccessReference,
   parseGrouping,
   parseHandoffFigure,
   parseReferralCursor,
@@ -10,6 +11,7 @@ import {
   parseStatisticsAxes,
   reportScope,
   suppress,
+  type AccessReferenceKind,
   type PublishedTable,
   type Reader,
   type ReportScope,
@@ -104,6 +106,31 @@ export class AuditQueries {
       throw invalid('subject_ref', 'the pseudonymous subject reference (a UUID)');
     const rows = await this.#reports.accessLog(subjectRef.toLowerCase(), window(range));
     return rows.map(({ seq, entry }) => accessRecord(seq, entry));
+  }
+
+  /** A person's access log found by a referral id, a receipt reference or the subject reference. */
+  async findAccessLog(
+    reader: Reader,
+    raw: string,
+    range: TimeWindow,
+  ): Promise<{ foundAs: AccessReferenceKind | ''; subjectRefs: string[]; records: AccessLogRecord[] }> {
+    requireLogReader(reader, "reading a person's access log");
+    const reference = parseAccessReference(raw);
+    const checked = window(range);
+    let subjectRefs = await this.#reports.subjectsFor(reference);
+    let foundAs: AccessReferenceKind | '' = subjectRefs.length > 0 ? reference.kind : '';
+    if (subjectRefs.length === 0 && reference.kind === 'referral') {
+      // Not a referral's id: the UUID may be the subject reference itself.
+      subjectRefs = [reference.value];
+      foundAs = 'subject';
+    }
+    const records: AccessLogRecord[] = [];
+    for (const subjectRef of subjectRefs) {
+      const rows = await this.#reports.accessLog(subjectRef, checked);
+      records.push(...rows.map(({ seq, entry }) => accessRecord(seq, entry)));
+    }
+    records.sort((a, b) => a.seq - b.seq);
+    return { foundAs: foundAs === 'subject' && records.length === 0 ? '' : foundAs, subjectRefs, records };
   }
 
   async handoff(reader: Reader, groupBy: string, range: TimeWindow, now = new Date()) {

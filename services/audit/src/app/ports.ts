@@ -1,6 +1,7 @@
 import type { AuditEntry, Canonical, Hash } from '@passage/audit-log';
 import type { AgencyHours } from '../domain/opening-hours.ts';
 import type {
+  AccessReference,
   HandoffFigure,
   HandoffGrouping,
   LoopFigures,
@@ -204,6 +205,20 @@ export interface ConsentFigures {
   readonly referralsWithdrawnByRevocation: number;
   readonly accesses: readonly { agencyId: string; category: string; granted: number; denied: number }[];
   readonly accessesDenied: number;
+  /** Consent honoured: each revocation in the window and the referrals it covered. */
+  readonly revocations: readonly {
+    consentId: string;
+    revokedAt: Date | undefined;
+    all: boolean;
+    referrals: {
+      referralId: string;
+      firstRefusedAt: Date | undefined;
+      grantedAfter: number;
+      state: string;
+      fromAgency: string;
+      toAgency: string;
+    }[];
+  }[];
   /** Every consent scope that lets police read (ADR 22), with an event in the window. */
   readonly policeAccess: readonly {
     consentId: string;
@@ -222,6 +237,8 @@ export interface ConsentFigures {
 export interface ReportStore {
   query(query: EntryQuery): Promise<StoredEntryRow[]>;
   accessLog(subjectRef: string, window: TimeWindow): Promise<AccessRow[]>;
+  /** The subject references a reference names, from the log's entries (none when unknown). */
+  subjectsFor(reference: AccessReference): Promise<string[]>;
   handoff(
     grouping: HandoffGrouping,
     window: TimeWindow,

@@ -7,3 +7,4 @@ export * from './toronto-month.ts';
 export * from './stream-gap.ts';
 export * from './opening-hours.ts';
 export * from './loop-closure.ts';
+export * from './access-reference.ts';

@@ -14,6 +14,7 @@ import type {
 } from '../../app/ports.ts';
 import {
   scopedAgency,
+  type AccessReference,
   type HandoffFigure,
   type HandoffGrouping,
   type ReportScope,
@@ -111,6 +112,18 @@ export class PgReportStore implements ReportStore {
       [subjectRef, iso(window.since), iso(window.until)],
     );
     return rows.map((row) => ({ seq: Number(row.seq), entry: decodeEntry(row.entry) }));
+  }
+
+  async subjectsFor(reference: AccessReference): Promise<string[]> {
+    const query: Record<AccessReference['kind'], string> = {
+      referral: `select distinct e.subject_ref from audit.entries e where e.referral_id = $1 and e.subject_ref <> ''`,
+      // The receipt reference is the consent id's last 8 hex digits: read from the grant entries.
+      receipt: `select distinct e.subject_ref from audit.entries e
+                where e.action = 'consent.v1.granted' and e.subject_ref <> ''
+                  and upper(right(replace(${event} ->> 'consentId', '-', ''), 8)) = $1`,
+    };
+    const { rows } = await this.#pool.query<{ subject_ref: string }>(query[reference.kind], [reference.value]);
+    return rows.map((row) => row.subject_ref).sort();
   }
 
   async handoff(
@@ -247,6 +260,7 @@ export class PgReportStore implements ReportStore {
       params,
     );
     return {
+      revocations: await this.#revocations(params),
       policeAccess: police.rows.map((row) => ({
         consentId: String(row['consent_id']),
         scopeId: String(row['scope_id']),
@@ -275,6 +289,66 @@ export class PgReportStore implements ReportStore {
       })),
       accessesDenied: Number(denied.rows[0]?.n ?? 0),
     };
+  }
+
+  /**
+   * Consent honoured: each revocation in the window, the referrals sent under that consent
+   * (their events name it; found through the person's entries), and for each the first read
+   * refused after the revocation and the reads granted after it. A supervisor sees the
+   * referrals its agency sent or received.
+   */
+  async #revocations(params: (string | null)[]): Promise<ConsentFigures['revocations']> {
+    const access = `(convert_from(a.entry, 'UTF8')::jsonb -> 'event' -> 'accessRecorded')`;
+    const { rows } = await this.#pool.query<Record<string, unknown>>(
+      `with revocations as (
+         select e.seq, e.occurred_at as revoked_at, e.subject_ref, ${event} ->> 'consentId' as consent_id,
+                coalesce((${event} #>> '{consentRevoked,all}')::boolean, false) as all_scopes
+         from audit.entries e
+         where e.action = 'consent.v1.revoked' and e.subject_ref <> ''
+           and ($1::timestamptz is null or e.occurred_at >= $1) and ($2::timestamptz is null or e.occurred_at < $2)
+       ), covered as (
+         select distinct v.seq, e.referral_id from revocations v
+         join audit.entries e on e.subject_ref = v.subject_ref and e.referral_id <> '' and e.action like 'referral.v1.%'
+           and ${event} ->> 'consentId' = v.consent_id
+       )
+       select v.seq, v.consent_id, v.revoked_at, v.all_scopes, c.referral_id,
+              coalesce(r.state, '') as state, coalesce(r.from_agency, '') as from_agency, coalesce(r.to_agency, '') as to_agency,
+              (select min(a.occurred_at) from audit.entries a
+               where a.referral_id = c.referral_id and a.action = 'audit.v1.access' and a.occurred_at >= v.revoked_at
+                 and ${access} ->> 'outcome' = 'denied') as first_refused_at,
+              (select count(*) from audit.entries a
+               where a.referral_id = c.referral_id and a.action = 'audit.v1.access' and a.occurred_at >= v.revoked_at
+                 and ${access} ->> 'outcome' = 'granted') as granted_after
+       from revocations v left join covered c on c.seq = v.seq
+       left join audit.referrals r on r.referral_id::text = c.referral_id
+       where $3 = '' or r.from_agency = $3 or r.to_agency = $3
+       order by v.revoked_at, v.seq, c.referral_id`,
+      params,
+    );
+    const bySeq = new Map<number, ConsentFigures['revocations'][number]>();
+    for (const row of rows) {
+      const seq = Number(row['seq']);
+      let revocation = bySeq.get(seq);
+      if (!revocation) {
+        revocation = {
+          consentId: String(row['consent_id'] ?? ''),
+          revokedAt: (row['revoked_at'] as Date | null) ?? undefined,
+          all: Boolean(row['all_scopes']),
+          referrals: [],
+        };
+        bySeq.set(seq, revocation);
+      }
+      if (row['referral_id'] === null) continue; // a revocation that covered no referral
+      revocation.referrals.push({
+        referralId: String(row['referral_id']),
+        firstRefusedAt: (row['first_refused_at'] as Date | null) ?? undefined,
+        grantedAfter: Number(row['granted_after']),
+        state: String(row['state']),
+        fromAgency: String(row['from_agency']),
+        toAgency: String(row['to_agency']),
+      });
+    }
+    return [...bySeq.values()];
   }
 
   async statistics(

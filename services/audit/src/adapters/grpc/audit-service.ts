@@ -52,6 +52,14 @@ export function auditService(queries: AuditQueries, verifier: TokenVerifier, log
           consentIds: [...r.consentIds],
         })),
       }),
+      findAccessLog: async (request, { caller }) => {
+        const found = await queries.findAccessLog(caller, request.reference, windowOf(request.range));
+        return {
+          foundAs: found.foundAs,
+          subjectRefs: found.subjectRefs,
+          records: found.records.map((r) => ({ ...r, categories: [...r.categories], consentIds: [...r.consentIds] })),
+        };
+      },
       handoffReport: async (request, { caller }) => {
         const report = await queries.handoff(caller, request.groupBy, windowOf(request.range));
         return {
@@ -79,6 +87,7 @@ export function auditService(queries: AuditQueries, verifier: TokenVerifier, log
           consents: [...figures.consents],
           accesses: [...figures.accesses],
           policeAccess: [...figures.policeAccess],
+          revocations: figures.revocations.map((r) => ({ ...r, referrals: [...r.referrals] })),
         };
       },
       statisticsReport: async (request, { caller }) => {

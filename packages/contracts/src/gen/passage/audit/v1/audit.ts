@@ -99,6 +99,23 @@ export interface AccessLogResponse {
   records: AccessRecord[];
 }
 
+export interface FindAccessLogRequest {
+  /**
+   * A referral id (UUID), a receipt reference (8 letters and digits, e.g. 9F3A27C1) or a
+   * subject reference (UUID).
+   */
+  reference: string;
+  range?: TimeRange | undefined;
+}
+
+export interface FindAccessLogResponse {
+  /** What the reference was found as: referral, receipt or subject; empty when not found. */
+  foundAs: string;
+  /** The people it names (a receipt reference may, rarely, name more than one). */
+  subjectRefs: string[];
+  records: AccessRecord[];
+}
+
 export interface HandoffReportRequest {
   /**
    * agency (the receiving agency; when empty), region (the receiving agency's), priority or month (America/Toronto).
@@ -287,6 +304,35 @@ export interface ConsentReportResponse {
   accessesDenied: number;
   /** Every scope that lets police read: police access, proposed or in effect. */
   policeAccess: PoliceAccess[];
+  /** Consent honoured: every revocation in range, with the referrals it covered. */
+  revocations: Revocation[];
+}
+
+/**
+ * A consent revocation (consent.v1.revoked) and what became of the referrals sent under that
+ * consent (their events name it): when each stopped being readable.
+ */
+export interface Revocation {
+  consentId: string;
+  revokedAt?: Date | undefined;
+  /** The whole consent; false: some of its scopes. */
+  all: boolean;
+  referrals: CoveredReferral[];
+}
+
+export interface CoveredReferral {
+  referralId: string;
+  /** The first read of the referral refused after the revocation; absent: no read since. */
+  firstRefusedAt?: Date | undefined;
+  /**
+   * Reads of the referral granted after the revocation: 0 when it was honoured (a revocation
+   * of some scopes may leave others that still allow a read).
+   */
+  grantedAfter: number;
+  /** Its state now, in the log's projection (withdrawn, when the revocation withdrew it). */
+  state: string;
+  fromAgency: string;
+  toAgency: string;
 }
 
 export interface StatisticsReportRequest {
@@ -1601,6 +1647,203 @@ export const AccessLogResponse: MessageFns<AccessLogResponse> = {
   fromPartial(object: DeepPartial<AccessLogResponse>): AccessLogResponse {
     const message = createBaseAccessLogResponse();
     message.subjectRef = object.subjectRef ?? '';
+    message.records = object.records?.map((e) => AccessRecord.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFindAccessLogRequest(): FindAccessLogRequest {
+  return { reference: '', range: undefined };
+}
+
+export const FindAccessLogRequest: MessageFns<FindAccessLogRequest> = {
+  encode(message: FindAccessLogRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reference !== '') {
+      writer.uint32(10).string(message.reference);
+    }
+    if (message.range !== undefined) {
+      TimeRange.encode(message.range, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindAccessLogRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindAccessLogRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.range = TimeRange.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindAccessLogRequest {
+    return {
+      reference: isSet(object.reference) ? globalThis.String(object.reference) : '',
+      range: isSet(object.range) ? TimeRange.fromJSON(object.range) : undefined,
+    };
+  },
+
+  toJSON(message: FindAccessLogRequest): unknown {
+    const obj: any = {};
+    if (message.reference !== '') {
+      obj.reference = message.reference;
+    }
+    if (message.range !== undefined) {
+      obj.range = TimeRange.toJSON(message.range);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FindAccessLogRequest>): FindAccessLogRequest {
+    return FindAccessLogRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FindAccessLogRequest>): FindAccessLogRequest {
+    const message = createBaseFindAccessLogRequest();
+    message.reference = object.reference ?? '';
+    message.range =
+      object.range !== undefined && object.range !== null ? TimeRange.fromPartial(object.range) : undefined;
+    return message;
+  },
+};
+
+function createBaseFindAccessLogResponse(): FindAccessLogResponse {
+  return { foundAs: '', subjectRefs: [], records: [] };
+}
+
+export const FindAccessLogResponse: MessageFns<FindAccessLogResponse> = {
+  encode(message: FindAccessLogResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.foundAs !== '') {
+      writer.uint32(10).string(message.foundAs);
+    }
+    for (const v of message.subjectRefs) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.records) {
+      AccessRecord.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindAccessLogResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindAccessLogResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.foundAs = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subjectRefs.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.records.push(AccessRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindAccessLogResponse {
+    return {
+      foundAs: isSet(object.foundAs)
+        ? globalThis.String(object.foundAs)
+        : isSet(object.found_as)
+          ? globalThis.String(object.found_as)
+          : '',
+      subjectRefs: globalThis.Array.isArray(object?.subjectRefs)
+        ? object.subjectRefs.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.subject_refs)
+          ? object.subject_refs.map((e: any) => globalThis.String(e))
+          : [],
+      records: globalThis.Array.isArray(object?.records)
+        ? object.records.map((e: any) => AccessRecord.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: FindAccessLogResponse): unknown {
+    const obj: any = {};
+    if (message.foundAs !== '') {
+      obj.foundAs = message.foundAs;
+    }
+    if (message.subjectRefs?.length) {
+      obj.subjectRefs = message.subjectRefs;
+    }
+    if (message.records?.length) {
+      obj.records = message.records.map((e) => AccessRecord.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FindAccessLogResponse>): FindAccessLogResponse {
+    return FindAccessLogResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FindAccessLogResponse>): FindAccessLogResponse {
+    const message = createBaseFindAccessLogResponse();
+    message.foundAs = object.foundAs ?? '';
+    message.subjectRefs = object.subjectRefs?.map((e) => e) || [];
     message.records = object.records?.map((e) => AccessRecord.fromPartial(e)) || [];
     return message;
   },
@@ -3802,7 +4045,14 @@ export const PoliceAccess: MessageFns<PoliceAccess> = {
 };
 
 function createBaseConsentReportResponse(): ConsentReportResponse {
-  return { consents: [], referralsWithdrawnByRevocation: 0, accesses: [], accessesDenied: 0, policeAccess: [] };
+  return {
+    consents: [],
+    referralsWithdrawnByRevocation: 0,
+    accesses: [],
+    accessesDenied: 0,
+    policeAccess: [],
+    revocations: [],
+  };
 }
 
 export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
@@ -3821,6 +4071,9 @@ export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
     }
     for (const v of message.policeAccess) {
       PoliceAccess.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.revocations) {
+      Revocation.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -3878,6 +4131,14 @@ export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
             message.policeAccess.push(PoliceAccess.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.revocations.push(Revocation.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3913,6 +4174,9 @@ export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
         : globalThis.Array.isArray(object?.police_access)
           ? object.police_access.map((e: any) => PoliceAccess.fromJSON(e))
           : [],
+      revocations: globalThis.Array.isArray(object?.revocations)
+        ? object.revocations.map((e: any) => Revocation.fromJSON(e))
+        : [],
     };
   },
 
@@ -3933,6 +4197,9 @@ export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
     if (message.policeAccess?.length) {
       obj.policeAccess = message.policeAccess.map((e) => PoliceAccess.toJSON(e));
     }
+    if (message.revocations?.length) {
+      obj.revocations = message.revocations.map((e) => Revocation.toJSON(e));
+    }
     return obj;
   },
 
@@ -3946,6 +4213,303 @@ export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
     message.accesses = object.accesses?.map((e) => AccessCount.fromPartial(e)) || [];
     message.accessesDenied = object.accessesDenied ?? 0;
     message.policeAccess = object.policeAccess?.map((e) => PoliceAccess.fromPartial(e)) || [];
+    message.revocations = object.revocations?.map((e) => Revocation.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRevocation(): Revocation {
+  return { consentId: '', revokedAt: undefined, all: false, referrals: [] };
+}
+
+export const Revocation: MessageFns<Revocation> = {
+  encode(message: Revocation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consentId !== '') {
+      writer.uint32(10).string(message.consentId);
+    }
+    if (message.revokedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.revokedAt), writer.uint32(18).fork()).join();
+    }
+    if (message.all !== false) {
+      writer.uint32(24).bool(message.all);
+    }
+    for (const v of message.referrals) {
+      CoveredReferral.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Revocation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevocation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.revokedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.all = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.referrals.push(CoveredReferral.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Revocation {
+    return {
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+          ? globalThis.String(object.consent_id)
+          : '',
+      revokedAt: isSet(object.revokedAt)
+        ? fromJsonTimestamp(object.revokedAt)
+        : isSet(object.revoked_at)
+          ? fromJsonTimestamp(object.revoked_at)
+          : undefined,
+      all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
+      referrals: globalThis.Array.isArray(object?.referrals)
+        ? object.referrals.map((e: any) => CoveredReferral.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: Revocation): unknown {
+    const obj: any = {};
+    if (message.consentId !== '') {
+      obj.consentId = message.consentId;
+    }
+    if (message.revokedAt !== undefined) {
+      obj.revokedAt = message.revokedAt.toISOString();
+    }
+    if (message.all !== false) {
+      obj.all = message.all;
+    }
+    if (message.referrals?.length) {
+      obj.referrals = message.referrals.map((e) => CoveredReferral.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Revocation>): Revocation {
+    return Revocation.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Revocation>): Revocation {
+    const message = createBaseRevocation();
+    message.consentId = object.consentId ?? '';
+    message.revokedAt = object.revokedAt ?? undefined;
+    message.all = object.all ?? false;
+    message.referrals = object.referrals?.map((e) => CoveredReferral.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCoveredReferral(): CoveredReferral {
+  return { referralId: '', firstRefusedAt: undefined, grantedAfter: 0, state: '', fromAgency: '', toAgency: '' };
+}
+
+export const CoveredReferral: MessageFns<CoveredReferral> = {
+  encode(message: CoveredReferral, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.referralId !== '') {
+      writer.uint32(10).string(message.referralId);
+    }
+    if (message.firstRefusedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.firstRefusedAt), writer.uint32(18).fork()).join();
+    }
+    if (message.grantedAfter !== 0) {
+      writer.uint32(24).int64(message.grantedAfter);
+    }
+    if (message.state !== '') {
+      writer.uint32(34).string(message.state);
+    }
+    if (message.fromAgency !== '') {
+      writer.uint32(42).string(message.fromAgency);
+    }
+    if (message.toAgency !== '') {
+      writer.uint32(50).string(message.toAgency);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CoveredReferral {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCoveredReferral();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.firstRefusedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.grantedAfter = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.fromAgency = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.toAgency = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CoveredReferral {
+    return {
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+          ? globalThis.String(object.referral_id)
+          : '',
+      firstRefusedAt: isSet(object.firstRefusedAt)
+        ? fromJsonTimestamp(object.firstRefusedAt)
+        : isSet(object.first_refused_at)
+          ? fromJsonTimestamp(object.first_refused_at)
+          : undefined,
+      grantedAfter: isSet(object.grantedAfter)
+        ? globalThis.Number(object.grantedAfter)
+        : isSet(object.granted_after)
+          ? globalThis.Number(object.granted_after)
+          : 0,
+      state: isSet(object.state) ? globalThis.String(object.state) : '',
+      fromAgency: isSet(object.fromAgency)
+        ? globalThis.String(object.fromAgency)
+        : isSet(object.from_agency)
+          ? globalThis.String(object.from_agency)
+          : '',
+      toAgency: isSet(object.toAgency)
+        ? globalThis.String(object.toAgency)
+        : isSet(object.to_agency)
+          ? globalThis.String(object.to_agency)
+          : '',
+    };
+  },
+
+  toJSON(message: CoveredReferral): unknown {
+    const obj: any = {};
+    if (message.referralId !== '') {
+      obj.referralId = message.referralId;
+    }
+    if (message.firstRefusedAt !== undefined) {
+      obj.firstRefusedAt = message.firstRefusedAt.toISOString();
+    }
+    if (message.grantedAfter !== 0) {
+      obj.grantedAfter = Math.round(message.grantedAfter);
+    }
+    if (message.state !== '') {
+      obj.state = message.state;
+    }
+    if (message.fromAgency !== '') {
+      obj.fromAgency = message.fromAgency;
+    }
+    if (message.toAgency !== '') {
+      obj.toAgency = message.toAgency;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CoveredReferral>): CoveredReferral {
+    return CoveredReferral.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CoveredReferral>): CoveredReferral {
+    const message = createBaseCoveredReferral();
+    message.referralId = object.referralId ?? '';
+    message.firstRefusedAt = object.firstRefusedAt ?? undefined;
+    message.grantedAfter = object.grantedAfter ?? 0;
+    message.state = object.state ?? '';
+    message.fromAgency = object.fromAgency ?? '';
+    message.toAgency = object.toAgency ?? '';
     return message;
   },
 };
@@ -5979,6 +6543,20 @@ export const AuditServiceService = {
     responseSerialize: (value: AccessLogResponse): Buffer => Buffer.from(AccessLogResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AccessLogResponse => AccessLogResponse.decode(value),
   },
+  /**
+   * The access log of the person a reference names: a referral id, a consent receipt's
+   * reference (the 8 characters on the receipt) or the subject reference itself.
+   */
+  findAccessLog: {
+    path: '/passage.audit.v1.AuditService/FindAccessLog' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FindAccessLogRequest): Buffer => Buffer.from(FindAccessLogRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FindAccessLogRequest => FindAccessLogRequest.decode(value),
+    responseSerialize: (value: FindAccessLogResponse): Buffer =>
+      Buffer.from(FindAccessLogResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FindAccessLogResponse => FindAccessLogResponse.decode(value),
+  },
   handoffReport: {
     path: '/passage.audit.v1.AuditService/HandoffReport' as const,
     requestStream: false as const,
@@ -6105,6 +6683,11 @@ export interface AuditServiceServer extends UntypedServiceImplementation {
   query: handleUnaryCall<QueryRequest, QueryResponse>;
   /** Every access to one person's data (PHIPA s.10.1 electronic audit log fields). */
   accessLog: handleUnaryCall<AccessLogRequest, AccessLogResponse>;
+  /**
+   * The access log of the person a reference names: a referral id, a consent receipt's
+   * reference (the 8 characters on the receipt) or the subject reference itself.
+   */
+  findAccessLog: handleUnaryCall<FindAccessLogRequest, FindAccessLogResponse>;
   handoffReport: handleUnaryCall<HandoffReportRequest, HandoffReportResponse>;
   /**
    * The referrals behind one figure of the hand-off report: metadata only (ids, agencies,
@@ -6163,6 +6746,25 @@ export interface AuditServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AccessLogResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The access log of the person a reference names: a referral id, a consent receipt's
+   * reference (the 8 characters on the receipt) or the subject reference itself.
+   */
+  findAccessLog(
+    request: FindAccessLogRequest,
+    callback: (error: ServiceError | null, response: FindAccessLogResponse) => void,
+  ): ClientUnaryCall;
+  findAccessLog(
+    request: FindAccessLogRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FindAccessLogResponse) => void,
+  ): ClientUnaryCall;
+  findAccessLog(
+    request: FindAccessLogRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FindAccessLogResponse) => void,
   ): ClientUnaryCall;
   handoffReport(
     request: HandoffReportRequest,
