@@ -244,6 +244,22 @@ const en = {
   'oversight.drill.more': 'Show more',
   'oversight.drill.close': 'Close the list',
   'oversight.chart.table': '{title}: the same figures as a table',
+  'oversight.access.reference': 'Referral id, receipt reference or person’s subject reference',
+  'oversight.access.referenceHelp':
+    'A referral’s id, the 8-character reference printed on a consent receipt, or the subject reference (a UUID).',
+  'oversight.access.found.referral': 'Found by the referral: every access to the data of the person it is about.',
+  'oversight.access.found.receipt':
+    'Found by the receipt: every access to the data of the person who gave that consent.',
+  'oversight.access.found.subject': 'Found by the subject reference.',
+  'oversight.honoured.title': 'Consent honoured',
+  'oversight.honoured.note':
+    'Each revocation, the referrals sent under that consent, and when each stopped being readable: the first read refused after the revocation. A read allowed after it is counted.',
+  'oversight.honoured.none': 'No consent was revoked in this period.',
+  'oversight.honoured.revokedAt': 'Revoked',
+  'oversight.honoured.stopped': 'First read refused',
+  'oversight.honoured.noRead': 'No read since',
+  'oversight.honoured.noReferral': 'No referral was sent under it',
+  'oversight.honoured.grantedAfter': 'Reads allowed after',
   'handoffReport.groupBy': 'Group by',
   'handoffReport.chartTitle': '{stage}: median and 90th percentile times',
   'handoffReport.chartSummary': 'Bars per group: darker is the median, lighter the 90th percentile.',
@@ -711,6 +727,23 @@ const fr: Messages = {
   'oversight.drill.more': 'Afficher plus',
   'oversight.drill.close': 'Fermer la liste',
   'oversight.chart.table': '{title} : les mêmes chiffres en tableau',
+  'oversight.access.reference': 'Identifiant de demande, référence du reçu ou référence de la personne',
+  'oversight.access.referenceHelp':
+    'L’identifiant d’une demande, la référence de 8 caractères imprimée sur un reçu de consentement, ou la référence de la personne (un UUID).',
+  'oversight.access.found.referral':
+    'Trouvé par la demande : tous les accès aux données de la personne qu’elle concerne.',
+  'oversight.access.found.receipt':
+    'Trouvé par le reçu : tous les accès aux données de la personne qui a donné ce consentement.',
+  'oversight.access.found.subject': 'Trouvé par la référence de la personne.',
+  'oversight.honoured.title': 'Consentement respecté',
+  'oversight.honoured.note':
+    'Chaque retrait, les demandes envoyées en vertu de ce consentement et le moment où chacune a cessé d’être lisible : la première lecture refusée après le retrait. Une lecture permise après le retrait est comptée.',
+  'oversight.honoured.none': 'Aucun consentement n’a été retiré pendant cette période.',
+  'oversight.honoured.revokedAt': 'Retiré le',
+  'oversight.honoured.stopped': 'Première lecture refusée',
+  'oversight.honoured.noRead': 'Aucune lecture depuis',
+  'oversight.honoured.noReferral': 'Aucune demande envoyée en vertu de ce consentement',
+  'oversight.honoured.grantedAfter': 'Lectures permises après',
   'handoffReport.groupBy': 'Regrouper par',
   'handoffReport.chartTitle': '{stage} : durées médiane et au 90e centile',
   'handoffReport.chartSummary': 'Barres par groupe : la plus foncée est la médiane, la plus pâle le 90e centile.',

@@ -3,6 +3,8 @@ import { num } from '../api/edge.ts';
 import {
   audit,
   type AccessRecord,
+  type CoveredReferral,
+  type Revocation,
   type Cell as StatisticsCell,
   type HandoffRow,
   type ReferralSummary,
@@ -747,7 +749,29 @@ function ConsentReportView(): ReactNode {
         <>
           <p>{t('consentReport.withdrawn', { n: number(num(data.referralsWithdrawnByRevocation), language) })}</p>
           <p>{t('consentReport.deniedTotal', { n: number(num(data.accessesDenied), language) })}</p>
-          <h3>{t('consentReport.consents')}</h3>
+          <RevocationsTable revocations={data.revocations ?? []} />
+          <TableHeading
+            title={t('consentReport.consents')}
+            onExport={() =>
+              saveCsv(
+                'passage-consents',
+                [
+                  t('consentReport.agency'),
+                  t('consentReport.method'),
+                  t('consentReport.granted'),
+                  t('consentReport.revoked'),
+                  t('consentReport.expired'),
+                ],
+                (data.consents ?? []).map((row) => [
+                  agencyName(row.agencyId),
+                  row.method ?? '',
+                  num(row.granted),
+                  num(row.revoked),
+                  num(row.expired),
+                ]),
+              )
+            }
+          />
           <TableScroll label={t('consentReport.consents')}>
             <table>
               <thead>
@@ -772,7 +796,26 @@ function ConsentReportView(): ReactNode {
               </tbody>
             </table>
           </TableScroll>
-          <h3>{t('consentReport.accesses')}</h3>
+          <TableHeading
+            title={t('consentReport.accesses')}
+            onExport={() =>
+              saveCsv(
+                'passage-accesses',
+                [
+                  t('consentReport.agency'),
+                  t('consentReport.category'),
+                  t('consentReport.allowed'),
+                  t('consentReport.denied'),
+                ],
+                (data.accesses ?? []).map((row) => [
+                  agencyName(row.agencyId),
+                  row.category ?? '',
+                  num(row.granted),
+                  num(row.denied),
+                ]),
+              )
+            }
+          />
           <TableScroll label={t('consentReport.accesses')}>
             <table>
               <thead>
@@ -865,16 +908,108 @@ function ConsentReportView(): ReactNode {
   );
 }
 
+/** Consent honoured: each revocation, the referrals it covered, when each stopped being readable. */
+function RevocationsTable(props: { revocations: readonly Revocation[] }): ReactNode {
+  const { t, l, language, agencyName } = useI18n();
+  const lines = props.revocations.flatMap((revocation): { revocation: Revocation; referral?: CoveredReferral }[] =>
+    (revocation.referrals ?? []).length === 0
+      ? [{ revocation, referral: undefined }]
+      : (revocation.referrals ?? []).map((referral) => ({ revocation, referral })),
+  );
+  const title = t('oversight.honoured.title');
+  const stopped = (referral: CoveredReferral | undefined) =>
+    !referral
+      ? t('oversight.honoured.noReferral')
+      : referral.firstRefusedAt
+        ? dateTime(referral.firstRefusedAt, language)
+        : t('oversight.honoured.noRead');
+  const header = [
+    t('consentReport.consent'),
+    t('oversight.honoured.revokedAt'),
+    t('oversight.drill.referral'),
+    t('oversight.drill.state'),
+    t('oversight.honoured.stopped'),
+    t('oversight.honoured.grantedAfter'),
+  ];
+  return (
+    <>
+      <TableHeading
+        title={title}
+        onExport={() =>
+          saveCsv(
+            'passage-consent-honoured',
+            header,
+            lines.map(({ revocation, referral }) => [
+              revocation.consentId ?? '',
+              revocation.revokedAt ?? '',
+              referral?.referralId ?? '',
+              referral?.state ?? '',
+              referral ? (referral.firstRefusedAt ?? '') : '',
+              referral ? num(referral.grantedAfter) : '',
+            ]),
+          )
+        }
+      />
+      <p className="hint">{t('oversight.honoured.note')}</p>
+      {lines.length === 0 ? (
+        <p>{t('oversight.honoured.none')}</p>
+      ) : (
+        <TableScroll label={title}>
+          <table>
+            <thead>
+              <tr>
+                {header.map((h) => (
+                  <th scope="col" key={h}>
+                    {h}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {lines.map(({ revocation, referral }) => (
+                <tr key={`${revocation.consentId ?? ''}-${revocation.revokedAt ?? ''}-${referral?.referralId ?? ''}`}>
+                  <th scope="row">
+                    <code>{revocation.consentId}</code>
+                  </th>
+                  <td>{revocation.revokedAt ? dateTime(revocation.revokedAt, language) : ''}</td>
+                  <td>
+                    {referral && (
+                      <>
+                        <code>{(referral.referralId ?? '').slice(0, 8)}</code>{' '}
+                        <span className="hint">
+                          {agencyName(referral.fromAgency)} → {agencyName(referral.toAgency)}
+                        </span>
+                      </>
+                    )}
+                  </td>
+                  <td>{referral ? label(l.state, `REFERRAL_STATE_${(referral.state ?? '').toUpperCase()}`) : ''}</td>
+                  <td>{stopped(referral)}</td>
+                  <td className={referral && num(referral.grantedAfter) > 0 ? 'problem' : undefined}>
+                    {referral ? number(num(referral.grantedAfter), language) : ''}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
+      )}
+    </>
+  );
+}
+
 function AccessLog(): ReactNode {
   const { t, l, language, agencyName } = useI18n();
   const [subject, setSubject] = useState('');
   const [records, setRecords] = useState<readonly AccessRecord[] | undefined>(undefined);
+  const [foundAs, setFoundAs] = useState('');
   const [error, setError] = useState<unknown>(undefined);
   const show = async (event: SyntheticEvent) => {
     event.preventDefault();
     setError(undefined);
     try {
-      const log = await audit.accessLog({ subjectRef: subject.trim() }).fetch();
+      // A referral id, a receipt reference or the subject reference: the log says which it found.
+      const log = await audit.findAccessLog({ reference: subject.trim() }).fetch();
+      setFoundAs(log.foundAs ?? '');
       setRecords(log.records ?? []);
     } catch (failure) {
       setRecords(undefined);
@@ -885,8 +1020,8 @@ function AccessLog(): ReactNode {
     <div>
       <form onSubmit={(e) => void show(e)} className="row">
         <TextField
-          label={t('access.subject')}
-          hint={t('access.subjectHelp')}
+          label={t('oversight.access.reference')}
+          hint={t('oversight.access.referenceHelp')}
           value={subject}
           onChange={setSubject}
           required
@@ -897,6 +1032,37 @@ function AccessLog(): ReactNode {
       </form>
       {error !== undefined && <ErrorNotice error={error} />}
       {records && records.length === 0 && <p>{t('access.empty')}</p>}
+      {records && records.length > 0 && (foundAs === 'referral' || foundAs === 'receipt' || foundAs === 'subject') && (
+        <p className="hint">{t(`oversight.access.found.${foundAs}`)}</p>
+      )}
+      {records && records.length > 0 && (
+        <TableHeading
+          title={t('oversight.access')}
+          onExport={() =>
+            saveCsv(
+              'passage-access-log',
+              [
+                t('access.when'),
+                t('access.who'),
+                t('access.agency'),
+                t('access.what'),
+                t('access.purpose'),
+                t('access.outcome'),
+                t('oversight.drill.referral'),
+              ],
+              records.map((record) => [
+                record.at ?? '',
+                record.actorUser ?? '',
+                record.actorAgency ?? '',
+                (record.categories ?? []).join(' '),
+                record.purpose ?? '',
+                record.outcome ?? '',
+                record.referralId ?? '',
+              ]),
+            )
+          }
+        />
+      )}
       {records && records.length > 0 && (
         <TableScroll label={t('oversight.access')}>
           <table>
@@ -976,6 +1142,31 @@ function Statistics(): ReactNode {
         />
       </div>
       <p className="hint">{t('statistics.note', { n: threshold })}</p>
+      {data && (
+        <TableHeading
+          title={t('oversight.statistics')}
+          onExport={() =>
+            saveCsv(
+              'passage-statistics',
+              [
+                l.dimension[rows],
+                ...(data.columnLabels ?? []).map((c) => dimensionLabel(columns, c)),
+                t('common.total'),
+              ],
+              [
+                ...(data.rows ?? []).map((row) => [
+                  dimensionLabel(rows, row.label),
+                  ...(row.cells ?? []).map(csvCount),
+                  csvCount(row.total),
+                ]),
+                ...(data.totals
+                  ? [[t('common.total'), ...(data.totals.cells ?? []).map(csvCount), csvCount(data.totals.total)]]
+                  : []),
+              ],
+            )
+          }
+        />
+      )}
       {report.error && <ErrorNotice error={report.error} onRetry={report.reload} />}
       {!data && report.loading && <Loading />}
       {data && (
