@@ -107,6 +107,7 @@ function personEvent(
 }
 
 function readOf(story: ReferralStory, outcome: 'granted' | 'denied', at: Date) {
+  const referralId: string = story.id!;
   return personEvent(
     lab.topology.audit('access'),
     'audit.v1.access',
@@ -114,7 +115,7 @@ function readOf(story: ReferralStory, outcome: 'granted' | 'denied', at: Date) {
     {
       $case: 'accessRecorded',
       value: {
-        referralId: story.id!,
+        referralId,
         outcome,
         categories: ['needs'],
         consentIds: [consentId],
@@ -123,7 +124,7 @@ function readOf(story: ReferralStory, outcome: 'granted' | 'denied', at: Date) {
         record: '',
       },
     },
-    story.id!,
+    referralId,
   );
 }
 

@@ -579,7 +579,7 @@ function DrillDown(props: { opened: Opened; groupBy: string; range: TimeRange; o
   const { t, l, language, agencyName } = useI18n();
   const [pages, setPages] = useState<{ referrals: readonly ReferralSummary[]; next: string } | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
-  const [busy, setBusy] = useState(false);
+  const [busy, setBusy] = useState(true);
   const heading = useRef<HTMLHeadingElement>(null);
   const request = (cursor: string, limit: number) =>
     audit
@@ -608,9 +608,24 @@ function DrillDown(props: { opened: Opened; groupBy: string; range: TimeRange; o
     }
   };
   useEffect(() => {
-    void load('');
+    let current = true;
     heading.current?.focus();
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- loads once per opened figure (the key)
+    request('', 50).then(
+      (page) => {
+        if (!current) return;
+        setPages({ referrals: page.referrals ?? [], next: page.nextCursor ?? '' });
+        setBusy(false);
+      },
+      (failure: unknown) => {
+        if (!current) return;
+        setError(failure);
+        setBusy(false);
+      },
+    );
+    return () => {
+      current = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- loads once per opened figure (the component's key)
   }, []);
   const state = (code: string | undefined) => label(l.state, `REFERRAL_STATE_${(code ?? '').toUpperCase()}`);
   const priority = (code: string | undefined) =>

@@ -331,7 +331,7 @@ export class PgReportStore implements ReportStore {
       let revocation = bySeq.get(seq);
       if (!revocation) {
         revocation = {
-          consentId: String(row['consent_id'] ?? ''),
+          consentId: typeof row['consent_id'] === 'string' ? row['consent_id'] : '',
           revokedAt: (row['revoked_at'] as Date | null) ?? undefined,
           all: Boolean(row['all_scopes']),
           referrals: [],
@@ -340,7 +340,7 @@ export class PgReportStore implements ReportStore {
       }
       if (row['referral_id'] === null) continue; // a revocation that covered no referral
       revocation.referrals.push({
-        referralId: String(row['referral_id']),
+        referralId: row['referral_id'] as string,
         firstRefusedAt: (row['first_refused_at'] as Date | null) ?? undefined,
         grantedAfter: Number(row['granted_after']),
         state: String(row['state']),
