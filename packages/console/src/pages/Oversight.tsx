@@ -627,7 +627,7 @@ function DrillDown(props: { opened: Opened; groupBy: string; range: TimeRange; o
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps -- loads once per opened figure (the component's key)
   }, []);
-  const state = (code: string | undefined) => label(l.state, `REFERRAL_STATE_${(code ?? '').toUpperCase()}`);
+  const state = (code: string | undefined) => label(l.state, `STATE_${(code ?? '').toUpperCase()}`);
   const priority = (code: string | undefined) =>
     code === 'urgent' ? t('status.urgent') : code === 'standard' ? t('status.standard') : (code ?? '');
   const header = [
@@ -997,7 +997,7 @@ function RevocationsTable(props: { revocations: readonly Revocation[] }): ReactN
                       </>
                     )}
                   </td>
-                  <td>{referral ? label(l.state, `REFERRAL_STATE_${(referral.state ?? '').toUpperCase()}`) : ''}</td>
+                  <td>{referral ? label(l.state, `STATE_${(referral.state ?? '').toUpperCase()}`) : ''}</td>
                   <td>{stopped(referral)}</td>
                   <td className={referral && num(referral.grantedAfter) > 0 ? 'problem' : undefined}>
                     {referral ? number(num(referral.grantedAfter), language) : ''}
