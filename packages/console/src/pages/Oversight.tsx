@@ -706,7 +706,8 @@ function DrillDown(props: { opened: Opened; groupBy: string; range: TimeRange; o
               {pages.referrals.map((r) => (
                 <tr key={r.referralId}>
                   <th scope="row">
-                    <code>{(r.referralId ?? '').slice(0, 8)}</code>
+                    {/* The end of the id: ids are time-ordered, so their starts are alike. */}
+                    <code>{(r.referralId ?? '').slice(-8)}</code>
                     <span className="visually-hidden">{r.referralId}</span>
                   </th>
                   <td>{agencyName(r.fromAgency)}</td>
@@ -990,7 +991,7 @@ function RevocationsTable(props: { revocations: readonly Revocation[] }): ReactN
                   <td>
                     {referral && (
                       <>
-                        <code>{(referral.referralId ?? '').slice(0, 8)}</code>{' '}
+                        <code>{(referral.referralId ?? '').slice(-8)}</code>{' '}
                         <span className="hint">
                           {agencyName(referral.fromAgency)} → {agencyName(referral.toAgency)}
                         </span>
