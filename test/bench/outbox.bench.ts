@@ -45,6 +45,8 @@ function envelope(i: number) {
         nameEn: '',
         nameFr: '',
         region: 'ontario',
+        alwaysOpen: false,
+        hours: [],
       },
     },
   });

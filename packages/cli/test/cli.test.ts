@@ -103,6 +103,11 @@ describe('passage report', () => {
     expect(table.out.split('\n')[0]).toMatch(/^region\s+referrals\s+ack p50/);
     const csv = await passage('report', 'handoff', '--by', 'agency', '--csv');
     expect(csv.out.split('\n')[0]).toMatch(/^agency,referrals,acknowledge_count,/);
+    // Loop closure beside the hand-off times; a hidden count reads x.
+    expect(csv.out.split('\n')[0]).toMatch(
+      /,closed,closure_rate,declined,decline_rate,resent,resend_rate,accept_anywhere_count,.*,after_hours,/,
+    );
+    expect(csv.out.split('\n').slice(1).join('\n')).toMatch(/^[^,]+,\d+,/m);
     const json = JSON.parse((await passage('report', 'handoff', '--json')).out) as { groupBy: string };
     expect(json.groupBy).toBe('agency');
     await expect(passage('report', 'handoff', '--by', 'colour')).rejects.toThrow(

@@ -110,6 +110,8 @@ async function park(): Promise<string> {
         nameEn: '',
         nameFr: '',
         region: 'ontario',
+        alwaysOpen: false,
+        hours: [],
       },
     },
   });

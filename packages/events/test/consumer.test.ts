@@ -106,6 +106,8 @@ describe('idempotent consumer', () => {
             nameEn: '',
             nameFr: '',
             region: 'ontario',
+            alwaysOpen: false,
+            hours: [],
           },
         },
       });

@@ -130,6 +130,11 @@ export interface ReferralStory {
   readonly declined?: number;
   readonly withdrawn?: number;
   readonly withdrawReason?: string;
+  /** The person (a fresh one when absent) and the consent the referral was sent under. */
+  readonly subjectRef?: string;
+  readonly consentId?: string;
+  /** The referral this one sends on again (a resend). */
+  readonly previousReferralId?: string;
 }
 
 const minutes = (from: Date, n: number | undefined): Date | undefined =>
@@ -138,7 +143,7 @@ const minutes = (from: Date, n: number | undefined): Date | undefined =>
 /** The events a referral's history would have put on the bus, in order. */
 export function referralEvents(story: ReferralStory, topology: Topology): { subject: string; envelope: Envelope }[] {
   const id = story.id ?? randomUUID();
-  const subjectRef = randomUUID();
+  const subjectRef = story.subjectRef ?? randomUUID();
   const at = {
     sent: story.sentAt,
     acknowledged: minutes(story.sentAt, story.acknowledged),
@@ -169,6 +174,7 @@ export function referralEvents(story: ReferralStory, topology: Topology): { subj
         actor: { agency: i === 0 ? story.from : story.to, user: 'synthetic-user', role: 'intake_worker' },
         referralId: id,
         subjectRef,
+        consentId: story.consentId ?? '',
         fromAgency: story.from,
         toAgency: story.to,
         priority: story.priority ?? 'standard',
@@ -191,7 +197,7 @@ export function referralEvents(story: ReferralStory, topology: Topology): { subj
             acceptDueAt: minutes(story.sentAt, story.acceptDueMinutes),
             reason,
             suggestedAgency: '',
-            previousReferralId: '',
+            previousReferralId: story.previousReferralId ?? '',
             needs: [...(story.needs ?? ['counselling'])],
           },
         },
@@ -204,6 +210,11 @@ export function agencyEvent(
   topology: Topology,
   agencyId: string,
   region: string,
+  hours: { alwaysOpen: boolean; periods: { day: string; opens: string; closes: string }[] } = {
+    alwaysOpen: false,
+    periods: [],
+  },
+  version = 1,
 ): { subject: string; envelope: Envelope } {
   return {
     subject: topology.directory('agency_upserted'),
@@ -215,12 +226,14 @@ export function agencyEvent(
         value: {
           agencyId,
           kind: 'coalition',
-          version: 1,
+          version,
           acceptingReferrals: true,
           source: 'test',
           nameEn: '',
           nameFr: '',
           region,
+          alwaysOpen: hours.alwaysOpen,
+          hours: hours.periods,
         },
       },
     }),

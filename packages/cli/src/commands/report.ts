@@ -89,9 +89,47 @@ export async function reportHandoff(
     [human ? 'past due' : 'open_past_due']: row.openPastDue,
     escalations: row.escalations,
     [human ? 'of which accept' : 'accept_escalations']: row.acceptEscalations,
+    // Loop closure (ADR 42): a hidden count (under 5, or one that would give such a count away) is x.
+    ...loopClosure(row, human),
   }));
   print(formatRows(table, Object.keys(table[0] ?? { [report.groupBy]: '' }), flags.format));
   return 0;
+}
+
+const hidden = 'x';
+
+function cell(value: audit.Cell | undefined): string | number {
+  return value?.suppressed ? hidden : (value?.count ?? 0);
+}
+
+function rate(value: audit.Rate | undefined, human: boolean): string | number {
+  if (value?.suppressed) return hidden;
+  return human ? percent(value?.value ?? 0) : (value?.value ?? 0);
+}
+
+function loopClosure(row: audit.HandoffRow, human: boolean): Row {
+  const times = (figures: audit.StageFigures | undefined, name: string): Row => {
+    const f = figures ?? { count: 0, p50Seconds: 0, p90Seconds: 0, maxSeconds: 0, suppressed: false };
+    if (human) return { [`${name} p50`]: f.suppressed ? hidden : duration(f.p50Seconds, f.count) };
+    return {
+      [`${name}_count`]: f.suppressed ? hidden : f.count,
+      [`${name}_p50_seconds`]: f.suppressed ? hidden : f.p50Seconds,
+      [`${name}_p90_seconds`]: f.suppressed ? hidden : f.p90Seconds,
+    };
+  };
+  return {
+    closed: cell(row.closed),
+    [human ? 'closure' : 'closure_rate']: rate(row.closureRate, human),
+    declined: cell(row.declined),
+    [human ? 'decline' : 'decline_rate']: rate(row.declineRate, human),
+    resent: cell(row.resent),
+    [human ? 'resend' : 'resend_rate']: rate(row.resendRate, human),
+    ...times(row.acceptAnywhere, human ? 'accept anywhere' : 'accept_anywhere'),
+    [human ? 'after hours' : 'after_hours']: cell(row.afterHours),
+    ...times(row.afterHoursFirstContact, human ? 'after-hours contact' : 'after_hours_first_contact'),
+    // The outcome mix in CSV and JSON; too wide for a terminal table.
+    ...(human ? {} : Object.fromEntries(row.outcomes.map((o) => [`outcome:${o.outcome}`, cell(o.count)]))),
+  };
 }
 
 export async function reportConsent(

@@ -88,6 +88,34 @@ export interface ConsentReportResponse {
   readonly accessesDenied: string;
   /** Every scope that lets police read: police access, proposed or in effect. */
   readonly policeAccess: readonly PoliceAccess[];
+  /** Consent honoured: every revocation in range, with the referrals it covered. */
+  readonly revocations: readonly Revocation[];
+}
+
+export interface CoveredReferral {
+  readonly referralId: string;
+  /** The first read of the referral refused after the revocation; absent: no read since. */
+  readonly firstRefusedAt?: string;
+  /** Reads of the referral granted after the revocation: 0 when it was honoured (a revocation of some scopes may leave others that still allow a read). */
+  readonly grantedAfter: string;
+  /** Its state now, in the log's projection (withdrawn, when the revocation withdrew it). */
+  readonly state: string;
+  readonly fromAgency: string;
+  readonly toAgency: string;
+}
+
+export interface FindAccessLogResponse {
+  /** What the reference was found as: referral, receipt or subject; empty when not found. */
+  readonly foundAs: string;
+  /** The people it names (a receipt reference may, rarely, name more than one). */
+  readonly subjectRefs: readonly string[];
+  readonly records: readonly AccessRecord[];
+}
+
+export interface HandoffReferralsResponse {
+  readonly referrals: readonly ReferralSummary[];
+  /** Empty on the last page. */
+  readonly nextCursor: string;
 }
 
 export interface HandoffReportResponse {
@@ -113,12 +141,34 @@ export interface HandoffRow {
   /** SLA escalations recorded, and of them those for a missed acceptance (the rest: acknowledgement). */
   readonly escalations: string;
   readonly acceptEscalations: string;
+  /** Loop closure (docs/adr/0042-loop-closure-and-drill-down.md). Counts are published with small-cell suppression (under 5, with complementary suppression) over the report's groups. Referrals with a recorded outcome (closed), and their share of the referrals sent. */
+  readonly closed?: Cell;
+  readonly closureRate?: Rate;
+  /** Every referral once, by its state now: closed:<outcome>, declined, withdrawn, open. */
+  readonly outcomes: readonly OutcomeCell[];
+  readonly declined?: Cell;
+  readonly declineRate?: Rate;
+  /** Referrals sent again to another agency (a later referral names it as previous_referral_id). */
+  readonly resent?: Cell;
+  readonly resendRate?: Rate;
+  /** From the first send of a resend chain (a referral with no previous one) to the first acceptance by any agency along the chain; over the chains that reached one. */
+  readonly acceptAnywhere?: StageFigures;
+  /** Sent when the receiving agency was closed by its published opening hours (as the directory had them when the referral arrived); unknown hours count as not after hours. */
+  readonly afterHours?: Cell;
+  /** Sending to first contact, over the after-hours referrals that reached it. */
+  readonly afterHoursFirstContact?: StageFigures;
 }
 
 export interface LatestCheckpointResponse {
   readonly checkpoint?: Checkpoint;
   /** The note verifier key: <name>+<hex key id>+<base64 (0x01 || Ed25519 public key)>. */
   readonly verifierKey: string;
+}
+
+/** One outcome of the outcome mix: closed:<outcome code> (services_provided, …), declined, withdrawn or open. */
+export interface OutcomeCell {
+  readonly outcome: string;
+  readonly count?: Cell;
 }
 
 /** A consent scope that lets police read (purpose investigation, naming police; ADR 22), from its consent.v1.police_access events: one row per scope with an event in range. */
@@ -137,12 +187,49 @@ export interface PoliceAccess {
   readonly confirmedAt?: string;
 }
 
+/** A share (0–1). When suppressed, value is 0 and means nothing: its numerator or denominator is a hidden cell. */
+export interface Rate {
+  readonly suppressed: boolean;
+  readonly value: number;
+}
+
+/** A referral as the audit log's projection holds it: ids, agencies, states and times only. */
+export interface ReferralSummary {
+  readonly referralId: string;
+  readonly fromAgency: string;
+  readonly toAgency: string;
+  readonly priority: string;
+  readonly state: string;
+  /** The outcome or decline code; never free text. */
+  readonly reason: string;
+  readonly sentAt?: string;
+  readonly acknowledgedAt?: string;
+  readonly acceptedAt?: string;
+  readonly contactAt?: string;
+  readonly closedAt?: string;
+  readonly declinedAt?: string;
+  readonly withdrawnAt?: string;
+  readonly previousReferralId: string;
+  readonly afterHours: boolean;
+}
+
+/** A consent revocation (consent.v1.revoked) and what became of the referrals sent under that consent (their events name it): when each stopped being readable. */
+export interface Revocation {
+  readonly consentId: string;
+  readonly revokedAt?: string;
+  /** The whole consent; false: some of its scopes. */
+  readonly all: boolean;
+  readonly referrals: readonly CoveredReferral[];
+}
+
 /** Seconds from sending to the stage, over the referrals that reached it. */
 export interface StageFigures {
   readonly count: string;
   readonly p50Seconds: number;
   readonly p90Seconds: number;
   readonly maxSeconds: number;
+  /** Set on the loop-closure figures only: fewer than 5 durations (or a hidden count), so count and percentiles are not published (all 0). */
+  readonly suppressed: boolean;
 }
 
 export interface StatisticsReportResponse {
@@ -789,6 +876,26 @@ export interface ConsentReportRequest {
   readonly range?: TimeRange;
 }
 
+export interface FindAccessLogRequest {
+  /** A referral id (UUID), a receipt reference (8 letters and digits, e.g. 9F3A27C1) or a subject reference (UUID). */
+  readonly reference: string;
+  readonly range?: TimeRange;
+}
+
+export interface HandoffReferralsRequest {
+  /** As in the report: agency, region, priority or month; empty with group empty: every referral. */
+  readonly groupBy?: string;
+  /** The row's group value; empty: the total row. */
+  readonly group?: string;
+  /** The figure: referrals, acknowledged, accepted, first_contact, closed, declined, withdrawn, open, open_past_due, escalated, resent, accepted_anywhere, after_hours, after_hours_first_contact, or outcome:<code> (one cell of the outcome mix). Empty: referrals. */
+  readonly figure?: string;
+  readonly range?: TimeRange;
+  /** next_cursor of the previous page. */
+  readonly cursor?: string;
+  /** At most 500; 100 when left out. */
+  readonly limit?: number;
+}
+
 export interface HandoffReportRequest {
   /** agency (the receiving agency; when empty), region (the receiving agency's), priority or month (America/Toronto). A supervisor's report covers the referrals its agency received. */
   readonly groupBy?: string;
@@ -1294,9 +1401,17 @@ export const audit = {
   accessLog(request: AccessLogRequest): Read<AccessLogResponse> {
     return read(`/api/audit/access-log/${seg(request.subjectRef)}`, request, ['subjectRef']);
   },
+  /** GET /api/audit/access-log: The access log of the person a reference names: a referral id, a consent receipt's reference (the 8 characters on the receipt) or the subject reference itself. */
+  findAccessLog(request: FindAccessLogRequest): Read<FindAccessLogResponse> {
+    return read(`/api/audit/access-log`, request, []);
+  },
   /** GET /api/reports/handoff: HandoffReport */
   handoffReport(request: HandoffReportRequest): Read<HandoffReportResponse> {
     return read(`/api/reports/handoff`, request, []);
+  },
+  /** GET /api/reports/handoff/referrals: The referrals behind one figure of the hand-off report: metadata only (ids, agencies, priority, state, times), never packet data. Same roles and scope as the report. */
+  handoffReferrals(request: HandoffReferralsRequest): Read<HandoffReferralsResponse> {
+    return read(`/api/reports/handoff/referrals`, request, []);
   },
   /** GET /api/reports/consent: ConsentReport */
   consentReport(request: ConsentReportRequest): Read<ConsentReportResponse> {

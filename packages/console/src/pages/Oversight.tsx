@@ -1,10 +1,13 @@
-import { useState, type SyntheticEvent, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type SyntheticEvent, type ReactNode } from 'react';
 import { num } from '../api/edge.ts';
 import {
   audit,
   type AccessRecord,
+  type CoveredReferral,
+  type Revocation,
   type Cell as StatisticsCell,
   type HandoffRow,
+  type ReferralSummary,
   type TimeRange,
   type VerifyResponse,
 } from '../api/generated.ts';
@@ -15,6 +18,7 @@ import { useI18n, type I18n } from '../i18n/context.tsx';
 import { dateTime, duration, month, number, percent, torontoInstant } from '../i18n/format.ts';
 import { handoffGroupings, label, statisticsDimensions, statisticsOutcomeLabel } from '../i18n/labels.ts';
 import { BarChart } from '../ui/chart.tsx';
+import { saveCsv } from '../ui/csv.ts';
 import { ErrorNotice, Loading } from '../ui/feedback.tsx';
 import { SelectField, TableScroll, TextField } from '../ui/fields.tsx';
 
@@ -97,22 +101,86 @@ function groupLabel(groupBy: string, group: string | undefined, i18n: I18n): str
   return value;
 }
 
+/** A figure of the hand-off report a drill-down opens: which figure, of which row. */
+interface Opened {
+  readonly figure: string;
+  /** undefined: the total row. */
+  readonly group: string | undefined;
+  /** What the list is, in words: "Declined — London Coalition". */
+  readonly title: string;
+}
+
+type Open = (figure: string, row: HandoffRow, isTotal: boolean, title: string) => void;
+
+/** A count of the report: a button that opens the referrals behind it, or x when hidden. */
+function FigureCell(props: {
+  count: StatisticsCell | undefined;
+  text?: string;
+  onOpen: () => void;
+  name: string;
+}): ReactNode {
+  const { t, language } = useI18n();
+  if (props.count?.suppressed) return <Hidden />;
+  const n = num(props.count?.count);
+  const text = props.text ?? number(n, language);
+  if (n === 0) return <>{text}</>;
+  return (
+    <button
+      type="button"
+      className="figure"
+      onClick={props.onOpen}
+      aria-label={t('oversight.open', { what: props.name, n: text })}
+    >
+      {text}
+    </button>
+  );
+}
+
+function Hidden(): ReactNode {
+  const { t } = useI18n();
+  return (
+    <>
+      <span aria-hidden="true">x</span>
+      <span className="visually-hidden">{t('statistics.suppressed')}</span>
+    </>
+  );
+}
+
+const stageFigure: Record<(typeof stages)[number], string> = {
+  acknowledge: 'acknowledged',
+  accept: 'accepted',
+  firstContact: 'first_contact',
+  close: 'closed',
+};
+
+const cellOf = (n: number | string | undefined): StatisticsCell => ({ suppressed: false, count: String(n ?? 0) });
+
 function HandoffDashboard(): ReactNode {
   const i18n = useI18n();
   const { t, l, language } = i18n;
   const [groupBy, setGroupBy] = useState<(typeof handoffGroupings)[number]>('agency');
   const period = usePeriod();
   const report = useGet(audit.handoffReport({ groupBy, range: period.range }));
+  const [opened, setOpened] = useState<Opened | undefined>(undefined);
   const rows = report.data?.rows ?? [];
   // The report's times are seconds; each bar's label says its own unit ("40 s", "3 h 5 min").
   const span = (seconds: number) => duration(seconds * 1000, language);
+  const open: Open = (figure, row, isTotal, title) =>
+    setOpened({
+      figure,
+      group: isTotal ? undefined : (row.group ?? ''),
+      title: `${title} — ${isTotal ? t('common.total') : groupLabel(groupBy, row.group, i18n)}`,
+    });
   return (
     <div>
       <div className="row">
         <SelectField
           label={t('handoffReport.groupBy')}
           value={groupBy}
-          onChange={setGroupBy}
+          onChange={(value) => {
+            setGroupBy(value);
+            setOpened(undefined);
+          }}
           options={handoffGroupings.map((g) => ({ value: g, label: l.grouping[g] }))}
         />
       </div>
@@ -131,6 +199,7 @@ function HandoffDashboard(): ReactNode {
                 summary={t('handoffReport.chartSummary')}
                 p50Label={t('handoffReport.p50')}
                 p90Label={t('handoffReport.p90')}
+                groupHeader={t('handoffReport.group')}
                 formatValue={span}
                 groups={rows
                   .filter((row) => num(row[stage]?.count) > 0)
@@ -142,66 +211,527 @@ function HandoffDashboard(): ReactNode {
               />
             ))}
           </div>
-          <HandoffTable rows={rows} total={report.data?.total} groupBy={groupBy} />
+          <p className="hint">{t('oversight.openHint')}</p>
+          <HandoffTable rows={rows} total={report.data?.total} groupBy={groupBy} onOpen={open} />
+          <LoopClosureTable rows={rows} total={report.data?.total} groupBy={groupBy} onOpen={open} />
+          <OutcomeMixTable rows={rows} total={report.data?.total} groupBy={groupBy} onOpen={open} />
+          {opened && (
+            <DrillDown
+              key={`${groupBy} ${opened.figure} ${opened.group ?? ''} ${period.range.since ?? ''} ${period.range.until ?? ''}`}
+              opened={opened}
+              groupBy={groupBy}
+              range={period.range}
+              onClose={() => setOpened(undefined)}
+            />
+          )}
         </>
       )}
     </div>
   );
 }
 
-function HandoffTable(props: {
+interface TableProps {
   rows: readonly HandoffRow[];
   total: HandoffRow | undefined;
   groupBy: string;
-}): ReactNode {
+  onOpen: Open;
+}
+
+/** A table's title with its CSV export beside it. */
+function TableHeading(props: { title: string; onExport: () => void }): ReactNode {
+  const { t } = useI18n();
+  return (
+    <div className="table-heading">
+      <h3>{props.title}</h3>
+      <button type="button" onClick={props.onExport}>
+        {t('oversight.exportCsv')}
+        <span className="visually-hidden"> — {props.title}</span>
+      </button>
+    </div>
+  );
+}
+
+const csvCount = (cell: StatisticsCell | undefined): string | number => (cell?.suppressed ? 'x' : num(cell?.count));
+const csvRate = (rate: { suppressed?: boolean; value?: number } | undefined): string | number =>
+  rate?.suppressed ? 'x' : Math.round((rate?.value ?? 0) * 10000) / 10000;
+const csvSeconds = (
+  figures: { suppressed?: boolean; p50Seconds?: number; p90Seconds?: number; count?: number | string } | undefined,
+): (string | number)[] =>
+  figures?.suppressed ? ['x', 'x', 'x'] : [figures?.p50Seconds ?? 0, figures?.p90Seconds ?? 0, num(figures?.count)];
+
+function HandoffTable(props: TableProps): ReactNode {
   const i18n = useI18n();
   const { t, language } = i18n;
-  const stageCell = (row: HandoffRow, stage: (typeof stages)[number]) => {
+  const span = (seconds: number | undefined) => duration((seconds ?? 0) * 1000, language);
+  const stageCell = (row: HandoffRow, stage: (typeof stages)[number], isTotal: boolean) => {
     const figures = row[stage];
     if (num(figures?.count) === 0) return '—';
-    return `${span(figures?.p50Seconds)} / ${span(figures?.p90Seconds)} (${number(num(figures?.count), language)})`;
+    return (
+      <FigureCell
+        count={cellOf(figures?.count)}
+        text={`${span(figures?.p50Seconds)} / ${span(figures?.p90Seconds)} (${number(num(figures?.count), language)})`}
+        name={t(`stage.${stage}`)}
+        onOpen={() => props.onOpen(stageFigure[stage], row, isTotal, t(`stage.${stage}`))}
+      />
+    );
   };
-  const span = (seconds: number | undefined) => duration((seconds ?? 0) * 1000, language);
-  const line = (row: HandoffRow, name: string, key: string) => (
+  const line = (row: HandoffRow, name: string, key: string, isTotal: boolean) => (
     <tr key={key}>
       <th scope="row">{name}</th>
-      <td>{number(num(row.referrals), language)}</td>
+      <td>
+        <FigureCell
+          count={cellOf(row.referrals)}
+          name={t('handoffReport.referrals')}
+          onOpen={() => props.onOpen('referrals', row, isTotal, t('handoffReport.referrals'))}
+        />
+      </td>
       {stages.map((stage) => (
-        <td key={stage}>{stageCell(row, stage)}</td>
+        <td key={stage}>{stageCell(row, stage, isTotal)}</td>
       ))}
       <td>{percent(row.acknowledgedWithinSla, language)}</td>
       <td>{percent(row.acceptedWithinSla, language)}</td>
-      <td>{number(num(row.openPastDue), language)}</td>
-      <td>{number(num(row.escalations), language)}</td>
+      <td>
+        <FigureCell
+          count={cellOf(row.openPastDue)}
+          name={t('handoffReport.openPastDue')}
+          onOpen={() => props.onOpen('open_past_due', row, isTotal, t('handoffReport.openPastDue'))}
+        />
+      </td>
+      <td>
+        <FigureCell
+          count={cellOf(row.escalations)}
+          name={t('handoffReport.escalations')}
+          onOpen={() => props.onOpen('escalated', row, isTotal, t('handoffReport.escalations'))}
+        />
+      </td>
     </tr>
   );
+  const title = t('oversight.handoff');
+  const exportCsv = () => {
+    const header = [
+      t('handoffReport.group'),
+      t('handoffReport.referrals'),
+      ...stages.flatMap((stage) => [
+        `${t(`stage.${stage}`)} ${t('handoffReport.p50')} (s)`,
+        `${t(`stage.${stage}`)} ${t('handoffReport.p90')} (s)`,
+        `${t(`stage.${stage}`)} ${t('handoffReport.count')}`,
+      ]),
+      t('handoffReport.ackWithin'),
+      t('handoffReport.acceptWithin'),
+      t('handoffReport.openPastDue'),
+      t('handoffReport.escalations'),
+    ];
+    const csvLine = (row: HandoffRow, name: string) => [
+      name,
+      num(row.referrals),
+      ...stages.flatMap((stage) => csvSeconds(row[stage])),
+      csvRate({ value: row.acknowledgedWithinSla }),
+      csvRate({ value: row.acceptedWithinSla }),
+      num(row.openPastDue),
+      num(row.escalations),
+    ];
+    saveCsv('passage-handoff-times', header, [
+      ...props.rows.map((row) => csvLine(row, groupLabel(props.groupBy, row.group, i18n))),
+      ...(props.total ? [csvLine(props.total, t('common.total'))] : []),
+    ]);
+  };
   return (
-    <TableScroll label={t('oversight.handoff')}>
-      <table>
-        <caption className="hint">
-          {t('handoffReport.p50')} / {t('handoffReport.p90')} ({t('handoffReport.count')})
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">{t('handoffReport.group')}</th>
-            <th scope="col">{t('handoffReport.referrals')}</th>
-            {stages.map((stage) => (
-              <th scope="col" key={stage}>
-                {t(`stage.${stage}`)}
-              </th>
-            ))}
-            <th scope="col">{t('handoffReport.ackWithin')}</th>
-            <th scope="col">{t('handoffReport.acceptWithin')}</th>
-            <th scope="col">{t('handoffReport.openPastDue')}</th>
-            <th scope="col">{t('handoffReport.escalations')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.rows.map((row, i) => line(row, groupLabel(props.groupBy, row.group, i18n), `${row.group ?? ''}-${i}`))}
-        </tbody>
-        {props.total && <tfoot>{line(props.total, t('common.total'), 'total')}</tfoot>}
-      </table>
-    </TableScroll>
+    <>
+      <TableHeading title={title} onExport={exportCsv} />
+      <TableScroll label={title}>
+        <table>
+          <caption className="hint">
+            {t('handoffReport.p50')} / {t('handoffReport.p90')} ({t('handoffReport.count')})
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">{t('handoffReport.group')}</th>
+              <th scope="col">{t('handoffReport.referrals')}</th>
+              {stages.map((stage) => (
+                <th scope="col" key={stage}>
+                  {t(`stage.${stage}`)}
+                </th>
+              ))}
+              <th scope="col">{t('handoffReport.ackWithin')}</th>
+              <th scope="col">{t('handoffReport.acceptWithin')}</th>
+              <th scope="col">{t('handoffReport.openPastDue')}</th>
+              <th scope="col">{t('handoffReport.escalations')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.rows.map((row, i) =>
+              line(row, groupLabel(props.groupBy, row.group, i18n), `${row.group ?? ''}-${i}`, false),
+            )}
+          </tbody>
+          {props.total && <tfoot>{line(props.total, t('common.total'), 'total', true)}</tfoot>}
+        </table>
+      </TableScroll>
+    </>
+  );
+}
+
+/** Loop closure: what became of the referrals sent, small cells hidden (x). */
+function LoopClosureTable(props: TableProps): ReactNode {
+  const i18n = useI18n();
+  const { t, language } = i18n;
+  const span = (seconds: number | undefined) => duration((seconds ?? 0) * 1000, language);
+  const withRate = (
+    row: HandoffRow,
+    isTotal: boolean,
+    count: StatisticsCell | undefined,
+    rate: { suppressed?: boolean; value?: number } | undefined,
+    figure: string,
+    name: string,
+  ) => (
+    <td>
+      <FigureCell
+        count={count}
+        text={
+          count?.suppressed
+            ? undefined
+            : `${number(num(count?.count), language)} (${percent(rate?.value ?? 0, language)})`
+        }
+        name={name}
+        onOpen={() => props.onOpen(figure, row, isTotal, name)}
+      />
+    </td>
+  );
+  const times = (
+    row: HandoffRow,
+    isTotal: boolean,
+    figures: HandoffRow['acceptAnywhere'],
+    figure: string,
+    name: string,
+  ) => (
+    <td>
+      {figures?.suppressed ? (
+        <Hidden />
+      ) : num(figures?.count) === 0 ? (
+        '—'
+      ) : (
+        <FigureCell
+          count={cellOf(figures?.count)}
+          text={`${span(figures?.p50Seconds)} / ${span(figures?.p90Seconds)} (${number(num(figures?.count), language)})`}
+          name={name}
+          onOpen={() => props.onOpen(figure, row, isTotal, name)}
+        />
+      )}
+    </td>
+  );
+  const names = {
+    closed: t('oversight.loop.closed'),
+    declined: t('oversight.loop.declined'),
+    resent: t('oversight.loop.resent'),
+    anywhere: t('oversight.loop.acceptAnywhere'),
+    afterHours: t('oversight.loop.afterHours'),
+    afterHoursContact: t('oversight.loop.afterHoursContact'),
+  };
+  const line = (row: HandoffRow, name: string, key: string, isTotal: boolean) => (
+    <tr key={key}>
+      <th scope="row">{name}</th>
+      <td>{number(num(row.referrals), language)}</td>
+      {withRate(row, isTotal, row.closed, row.closureRate, 'closed', names.closed)}
+      {withRate(row, isTotal, row.declined, row.declineRate, 'declined', names.declined)}
+      {withRate(row, isTotal, row.resent, row.resendRate, 'resent', names.resent)}
+      {times(row, isTotal, row.acceptAnywhere, 'accepted_anywhere', names.anywhere)}
+      <td>
+        <FigureCell
+          count={row.afterHours}
+          name={names.afterHours}
+          onOpen={() => props.onOpen('after_hours', row, isTotal, names.afterHours)}
+        />
+      </td>
+      {times(row, isTotal, row.afterHoursFirstContact, 'after_hours_first_contact', names.afterHoursContact)}
+    </tr>
+  );
+  const title = t('oversight.loop.title');
+  const exportCsv = () => {
+    const header = [
+      t('handoffReport.group'),
+      t('handoffReport.referrals'),
+      names.closed,
+      t('oversight.loop.closureRate'),
+      names.declined,
+      t('oversight.loop.declineRate'),
+      names.resent,
+      t('oversight.loop.resendRate'),
+      `${names.anywhere} ${t('handoffReport.p50')} (s)`,
+      `${names.anywhere} ${t('handoffReport.p90')} (s)`,
+      `${names.anywhere} ${t('handoffReport.count')}`,
+      names.afterHours,
+      `${names.afterHoursContact} ${t('handoffReport.p50')} (s)`,
+      `${names.afterHoursContact} ${t('handoffReport.p90')} (s)`,
+      `${names.afterHoursContact} ${t('handoffReport.count')}`,
+    ];
+    const csvLine = (row: HandoffRow, name: string) => [
+      name,
+      num(row.referrals),
+      csvCount(row.closed),
+      csvRate(row.closureRate),
+      csvCount(row.declined),
+      csvRate(row.declineRate),
+      csvCount(row.resent),
+      csvRate(row.resendRate),
+      ...csvSeconds(row.acceptAnywhere),
+      csvCount(row.afterHours),
+      ...csvSeconds(row.afterHoursFirstContact),
+    ];
+    saveCsv('passage-loop-closure', header, [
+      ...props.rows.map((row) => csvLine(row, groupLabel(props.groupBy, row.group, i18n))),
+      ...(props.total ? [csvLine(props.total, t('common.total'))] : []),
+    ]);
+  };
+  return (
+    <section aria-labelledby="loop-closure">
+      <TableHeading title={title} onExport={exportCsv} />
+      <p className="hint" id="loop-closure">
+        {t('oversight.loop.note')}
+      </p>
+      <TableScroll label={title}>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t('handoffReport.group')}</th>
+              <th scope="col">{t('handoffReport.referrals')}</th>
+              <th scope="col">{names.closed}</th>
+              <th scope="col">{names.declined}</th>
+              <th scope="col">{names.resent}</th>
+              <th scope="col">{names.anywhere}</th>
+              <th scope="col">{names.afterHours}</th>
+              <th scope="col">{names.afterHoursContact}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.rows.map((row, i) =>
+              line(row, groupLabel(props.groupBy, row.group, i18n), `${row.group ?? ''}-${i}`, false),
+            )}
+          </tbody>
+          {props.total && <tfoot>{line(props.total, t('common.total'), 'total', true)}</tfoot>}
+        </table>
+      </TableScroll>
+    </section>
+  );
+}
+
+/** The outcome mix: every referral once, by its state now. */
+function OutcomeMixTable(props: TableProps): ReactNode {
+  const i18n = useI18n();
+  const { t, l } = i18n;
+  const outcomes = (props.total?.outcomes ?? []).map((o) => o.outcome ?? '');
+  const countOf = (row: HandoffRow, outcome: string) => row.outcomes?.find((o) => o.outcome === outcome)?.count;
+  const line = (row: HandoffRow, name: string, key: string, isTotal: boolean) => (
+    <tr key={key}>
+      <th scope="row">{name}</th>
+      {outcomes.map((outcome) => (
+        <td key={outcome}>
+          <FigureCell
+            count={countOf(row, outcome) ?? cellOf(0)}
+            name={statisticsOutcomeLabel(l, outcome)}
+            onOpen={() => props.onOpen(`outcome:${outcome}`, row, isTotal, statisticsOutcomeLabel(l, outcome))}
+          />
+        </td>
+      ))}
+    </tr>
+  );
+  const title = t('oversight.loop.mix');
+  const exportCsv = () =>
+    saveCsv(
+      'passage-outcome-mix',
+      [t('handoffReport.group'), ...outcomes.map((o) => statisticsOutcomeLabel(l, o))],
+      [
+        ...props.rows.map((row) => [
+          groupLabel(props.groupBy, row.group, i18n),
+          ...outcomes.map((o) => csvCount(countOf(row, o) ?? cellOf(0))),
+        ]),
+        ...(props.total ? [[t('common.total'), ...outcomes.map((o) => csvCount(countOf(props.total!, o)))]] : []),
+      ],
+    );
+  if (outcomes.length === 0) return null;
+  return (
+    <>
+      <TableHeading title={title} onExport={exportCsv} />
+      <TableScroll label={title}>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t('handoffReport.group')}</th>
+              {outcomes.map((o) => (
+                <th scope="col" key={o}>
+                  {statisticsOutcomeLabel(l, o)}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {props.rows.map((row, i) =>
+              line(row, groupLabel(props.groupBy, row.group, i18n), `${row.group ?? ''}-${i}`, false),
+            )}
+          </tbody>
+          {props.total && <tfoot>{line(props.total, t('common.total'), 'total', true)}</tfoot>}
+        </table>
+      </TableScroll>
+    </>
+  );
+}
+
+/** The referrals behind one figure: ids, agencies, priority, state and times; never the packet. */
+function DrillDown(props: { opened: Opened; groupBy: string; range: TimeRange; onClose: () => void }): ReactNode {
+  const { t, l, language, agencyName } = useI18n();
+  const [pages, setPages] = useState<{ referrals: readonly ReferralSummary[]; next: string } | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+  const [busy, setBusy] = useState(true);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const request = (cursor: string, limit: number) =>
+    audit
+      .handoffReferrals({
+        groupBy: props.groupBy,
+        group: props.opened.group ?? '',
+        figure: props.opened.figure,
+        range: props.range,
+        cursor,
+        limit,
+      })
+      .fetch();
+  const load = async (cursor: string) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const page = await request(cursor, 50);
+      setPages((previous) => ({
+        referrals: [...(cursor === '' ? [] : (previous?.referrals ?? [])), ...(page.referrals ?? [])],
+        next: page.nextCursor ?? '',
+      }));
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+  useEffect(() => {
+    let current = true;
+    heading.current?.focus();
+    request('', 50).then(
+      (page) => {
+        if (!current) return;
+        setPages({ referrals: page.referrals ?? [], next: page.nextCursor ?? '' });
+        setBusy(false);
+      },
+      (failure: unknown) => {
+        if (!current) return;
+        setError(failure);
+        setBusy(false);
+      },
+    );
+    return () => {
+      current = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- loads once per opened figure (the component's key)
+  }, []);
+  const state = (code: string | undefined) => label(l.state, `STATE_${(code ?? '').toUpperCase()}`);
+  const priority = (code: string | undefined) =>
+    code === 'urgent' ? t('status.urgent') : code === 'standard' ? t('status.standard') : (code ?? '');
+  const header = [
+    t('oversight.drill.referral'),
+    t('oversight.drill.from'),
+    t('oversight.drill.to'),
+    t('oversight.drill.priority'),
+    t('oversight.drill.state'),
+    t('oversight.drill.sent'),
+    t('oversight.drill.accepted'),
+    t('oversight.drill.contact'),
+    t('oversight.drill.ended'),
+  ];
+  const ended = (r: ReferralSummary) => r.closedAt ?? r.declinedAt ?? r.withdrawnAt;
+  const exportCsv = async () => {
+    // Every page, not only the ones shown.
+    const all: ReferralSummary[] = [];
+    let cursor = '';
+    do {
+      const page = await request(cursor, 500);
+      all.push(...(page.referrals ?? []));
+      cursor = page.nextCursor ?? '';
+    } while (cursor !== '' && all.length < 100_000);
+    saveCsv(
+      'passage-referrals',
+      [...header, t('oversight.drill.previous'), t('oversight.loop.afterHours')],
+      all.map((r) => [
+        r.referralId ?? '',
+        r.fromAgency ?? '',
+        r.toAgency ?? '',
+        r.priority ?? '',
+        r.state ?? '',
+        r.sentAt ?? '',
+        r.acceptedAt ?? '',
+        r.contactAt ?? '',
+        ended(r) ?? '',
+        r.previousReferralId ?? '',
+        r.afterHours ? t('common.yes') : t('common.no'),
+      ]),
+    );
+  };
+  const when = (at: string | undefined) => (at ? dateTime(at, language) : '—');
+  return (
+    <section className="card drill" aria-labelledby="drill-title">
+      <div className="table-heading">
+        <h3 id="drill-title" tabIndex={-1} ref={heading}>
+          {t('oversight.drill.title', { what: props.opened.title })}
+        </h3>
+        <div className="actions">
+          <button type="button" onClick={() => void exportCsv()} disabled={!pages || pages.referrals.length === 0}>
+            {t('oversight.exportCsv')}
+            <span className="visually-hidden"> — {props.opened.title}</span>
+          </button>
+          <button type="button" onClick={props.onClose}>
+            {t('oversight.drill.close')}
+          </button>
+        </div>
+      </div>
+      <p className="hint">{t('oversight.drill.note')}</p>
+      {error !== undefined && <ErrorNotice error={error} onRetry={() => void load('')} />}
+      {!pages && busy && <Loading />}
+      {pages && pages.referrals.length === 0 && <p>{t('oversight.drill.empty')}</p>}
+      {pages && pages.referrals.length > 0 && (
+        <TableScroll label={props.opened.title}>
+          <table>
+            <thead>
+              <tr>
+                {header.map((h) => (
+                  <th scope="col" key={h}>
+                    {h}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {pages.referrals.map((r) => (
+                <tr key={r.referralId}>
+                  <th scope="row">
+                    {/* The end of the id: ids are time-ordered, so their starts are alike. */}
+                    <code>{(r.referralId ?? '').slice(-8)}</code>
+                    <span className="visually-hidden">{r.referralId}</span>
+                  </th>
+                  <td>{agencyName(r.fromAgency)}</td>
+                  <td>{agencyName(r.toAgency)}</td>
+                  <td>{priority(r.priority)}</td>
+                  <td>{state(r.state)}</td>
+                  <td>{when(r.sentAt)}</td>
+                  <td>{when(r.acceptedAt)}</td>
+                  <td>{when(r.contactAt)}</td>
+                  <td>{when(ended(r))}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
+      )}
+      {pages && pages.next !== '' && (
+        <div className="actions">
+          <button type="button" onClick={() => void load(pages.next)} disabled={busy}>
+            {t('oversight.drill.more')}
+          </button>
+        </div>
+      )}
+    </section>
   );
 }
 
@@ -235,7 +765,29 @@ function ConsentReportView(): ReactNode {
         <>
           <p>{t('consentReport.withdrawn', { n: number(num(data.referralsWithdrawnByRevocation), language) })}</p>
           <p>{t('consentReport.deniedTotal', { n: number(num(data.accessesDenied), language) })}</p>
-          <h3>{t('consentReport.consents')}</h3>
+          <RevocationsTable revocations={data.revocations ?? []} />
+          <TableHeading
+            title={t('consentReport.consents')}
+            onExport={() =>
+              saveCsv(
+                'passage-consents',
+                [
+                  t('consentReport.agency'),
+                  t('consentReport.method'),
+                  t('consentReport.granted'),
+                  t('consentReport.revoked'),
+                  t('consentReport.expired'),
+                ],
+                (data.consents ?? []).map((row) => [
+                  agencyName(row.agencyId),
+                  row.method ?? '',
+                  num(row.granted),
+                  num(row.revoked),
+                  num(row.expired),
+                ]),
+              )
+            }
+          />
           <TableScroll label={t('consentReport.consents')}>
             <table>
               <thead>
@@ -260,7 +812,26 @@ function ConsentReportView(): ReactNode {
               </tbody>
             </table>
           </TableScroll>
-          <h3>{t('consentReport.accesses')}</h3>
+          <TableHeading
+            title={t('consentReport.accesses')}
+            onExport={() =>
+              saveCsv(
+                'passage-accesses',
+                [
+                  t('consentReport.agency'),
+                  t('consentReport.category'),
+                  t('consentReport.allowed'),
+                  t('consentReport.denied'),
+                ],
+                (data.accesses ?? []).map((row) => [
+                  agencyName(row.agencyId),
+                  row.category ?? '',
+                  num(row.granted),
+                  num(row.denied),
+                ]),
+              )
+            }
+          />
           <TableScroll label={t('consentReport.accesses')}>
             <table>
               <thead>
@@ -353,16 +924,108 @@ function ConsentReportView(): ReactNode {
   );
 }
 
+/** Consent honoured: each revocation, the referrals it covered, when each stopped being readable. */
+function RevocationsTable(props: { revocations: readonly Revocation[] }): ReactNode {
+  const { t, l, language, agencyName } = useI18n();
+  const lines = props.revocations.flatMap((revocation): { revocation: Revocation; referral?: CoveredReferral }[] =>
+    (revocation.referrals ?? []).length === 0
+      ? [{ revocation, referral: undefined }]
+      : (revocation.referrals ?? []).map((referral) => ({ revocation, referral })),
+  );
+  const title = t('oversight.honoured.title');
+  const stopped = (referral: CoveredReferral | undefined) =>
+    !referral
+      ? t('oversight.honoured.noReferral')
+      : referral.firstRefusedAt
+        ? dateTime(referral.firstRefusedAt, language)
+        : t('oversight.honoured.noRead');
+  const header = [
+    t('consentReport.consent'),
+    t('oversight.honoured.revokedAt'),
+    t('oversight.drill.referral'),
+    t('oversight.drill.state'),
+    t('oversight.honoured.stopped'),
+    t('oversight.honoured.grantedAfter'),
+  ];
+  return (
+    <>
+      <TableHeading
+        title={title}
+        onExport={() =>
+          saveCsv(
+            'passage-consent-honoured',
+            header,
+            lines.map(({ revocation, referral }) => [
+              revocation.consentId ?? '',
+              revocation.revokedAt ?? '',
+              referral?.referralId ?? '',
+              referral?.state ?? '',
+              referral ? (referral.firstRefusedAt ?? '') : '',
+              referral ? num(referral.grantedAfter) : '',
+            ]),
+          )
+        }
+      />
+      <p className="hint">{t('oversight.honoured.note')}</p>
+      {lines.length === 0 ? (
+        <p>{t('oversight.honoured.none')}</p>
+      ) : (
+        <TableScroll label={title}>
+          <table>
+            <thead>
+              <tr>
+                {header.map((h) => (
+                  <th scope="col" key={h}>
+                    {h}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {lines.map(({ revocation, referral }) => (
+                <tr key={`${revocation.consentId ?? ''}-${revocation.revokedAt ?? ''}-${referral?.referralId ?? ''}`}>
+                  <th scope="row">
+                    <code>{revocation.consentId}</code>
+                  </th>
+                  <td>{revocation.revokedAt ? dateTime(revocation.revokedAt, language) : ''}</td>
+                  <td>
+                    {referral && (
+                      <>
+                        <code>{(referral.referralId ?? '').slice(-8)}</code>{' '}
+                        <span className="hint">
+                          {agencyName(referral.fromAgency)} → {agencyName(referral.toAgency)}
+                        </span>
+                      </>
+                    )}
+                  </td>
+                  <td>{referral ? label(l.state, `STATE_${(referral.state ?? '').toUpperCase()}`) : ''}</td>
+                  <td>{stopped(referral)}</td>
+                  <td className={referral && num(referral.grantedAfter) > 0 ? 'problem' : undefined}>
+                    {referral ? number(num(referral.grantedAfter), language) : ''}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
+      )}
+    </>
+  );
+}
+
 function AccessLog(): ReactNode {
   const { t, l, language, agencyName } = useI18n();
   const [subject, setSubject] = useState('');
   const [records, setRecords] = useState<readonly AccessRecord[] | undefined>(undefined);
+  const [foundAs, setFoundAs] = useState('');
   const [error, setError] = useState<unknown>(undefined);
   const show = async (event: SyntheticEvent) => {
     event.preventDefault();
     setError(undefined);
     try {
-      const log = await audit.accessLog({ subjectRef: subject.trim() }).fetch();
+      // A referral id, a receipt reference or the subject reference: the log says which it found.
+      const log = await audit.findAccessLog({ reference: subject.trim() }).fetch();
+      setFoundAs(log.foundAs ?? '');
       setRecords(log.records ?? []);
     } catch (failure) {
       setRecords(undefined);
@@ -373,8 +1036,8 @@ function AccessLog(): ReactNode {
     <div>
       <form onSubmit={(e) => void show(e)} className="row">
         <TextField
-          label={t('access.subject')}
-          hint={t('access.subjectHelp')}
+          label={t('oversight.access.reference')}
+          hint={t('oversight.access.referenceHelp')}
           value={subject}
           onChange={setSubject}
           required
@@ -385,6 +1048,37 @@ function AccessLog(): ReactNode {
       </form>
       {error !== undefined && <ErrorNotice error={error} />}
       {records && records.length === 0 && <p>{t('access.empty')}</p>}
+      {records && records.length > 0 && (foundAs === 'referral' || foundAs === 'receipt' || foundAs === 'subject') && (
+        <p className="hint">{t(`oversight.access.found.${foundAs}`)}</p>
+      )}
+      {records && records.length > 0 && (
+        <TableHeading
+          title={t('oversight.access')}
+          onExport={() =>
+            saveCsv(
+              'passage-access-log',
+              [
+                t('access.when'),
+                t('access.who'),
+                t('access.agency'),
+                t('access.what'),
+                t('access.purpose'),
+                t('access.outcome'),
+                t('oversight.drill.referral'),
+              ],
+              records.map((record) => [
+                record.at ?? '',
+                record.actorUser ?? '',
+                record.actorAgency ?? '',
+                (record.categories ?? []).join(' '),
+                record.purpose ?? '',
+                record.outcome ?? '',
+                record.referralId ?? '',
+              ]),
+            )
+          }
+        />
+      )}
       {records && records.length > 0 && (
         <TableScroll label={t('oversight.access')}>
           <table>
@@ -464,6 +1158,31 @@ function Statistics(): ReactNode {
         />
       </div>
       <p className="hint">{t('statistics.note', { n: threshold })}</p>
+      {data && (
+        <TableHeading
+          title={t('oversight.statistics')}
+          onExport={() =>
+            saveCsv(
+              'passage-statistics',
+              [
+                l.dimension[rows],
+                ...(data.columnLabels ?? []).map((c) => dimensionLabel(columns, c)),
+                t('common.total'),
+              ],
+              [
+                ...(data.rows ?? []).map((row) => [
+                  dimensionLabel(rows, row.label),
+                  ...(row.cells ?? []).map(csvCount),
+                  csvCount(row.total),
+                ]),
+                ...(data.totals
+                  ? [[t('common.total'), ...(data.totals.cells ?? []).map(csvCount), csvCount(data.totals.total)]]
+                  : []),
+              ],
+            )
+          }
+        />
+      )}
       {report.error && <ErrorNotice error={report.error} onRetry={report.reload} />}
       {!data && report.loading && <Loading />}
       {data && (

@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { useI18n } from '../i18n/context.tsx';
 
 export interface BarGroup {
   readonly label: string;
@@ -8,9 +9,10 @@ export interface BarGroup {
 }
 
 /**
- * Paired horizontal bars (median, 90th percentile) per group, drawn in SVG. The figure is
- * described by its caption and summary; the same numbers are in the table beside it, so
- * nothing is conveyed by the picture alone.
+ * Paired horizontal bars (median, 90th percentile) per group, drawn with HTML boxes rather
+ * than a scaled SVG, so the text keeps its size on a phone (at least 12 px: the page's own
+ * font) and a long name wraps instead of being cut. A screen reader hears the picture as one
+ * image named by its title, and reads the figures from a table that stands in for it.
  */
 export function BarChart(props: {
   title: string;
@@ -18,48 +20,64 @@ export function BarChart(props: {
   groups: readonly BarGroup[];
   p50Label: string;
   p90Label: string;
+  /** The header of the groups' column in the table equivalent. */
+  groupHeader: string;
   formatValue: (seconds: number) => string;
 }): ReactNode {
-  const rowHeight = 34;
-  const labelWidth = 200;
-  const width = 640;
-  const barArea = width - labelWidth - 90;
+  const { t } = useI18n();
   const max = Math.max(1, ...props.groups.map((g) => g.p90));
-  const height = props.groups.length * rowHeight + 30;
+  const width = (seconds: number) => `${Math.max(0.5, (seconds / max) * 100)}%`;
   return (
     <figure className="chart">
       <figcaption>
         <strong>{props.title}</strong>
         <span className="hint">{props.summary}</span>
       </figcaption>
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${props.title}. ${props.summary}`}>
-        {props.groups.map((group, i) => {
-          const y = i * rowHeight + 4;
-          return (
-            <g key={group.label}>
-              <text x={labelWidth - 8} y={y + 18} textAnchor="end" className="chart-label">
-                <title>{group.label}</title>
-                {group.label.length > 20 ? `${group.label.slice(0, 19)}…` : group.label}
-              </text>
-              <rect x={labelWidth} y={y + 2} height={12} width={(group.p90 / max) * barArea} className="bar-p90" />
-              <rect x={labelWidth} y={y + 14} height={12} width={(group.p50 / max) * barArea} className="bar-p50" />
-              <text x={labelWidth + (group.p90 / max) * barArea + 6} y={y + 18} className="chart-value">
-                {props.formatValue(group.p50)} / {props.formatValue(group.p90)}
-              </text>
-            </g>
-          );
-        })}
-        <g transform={`translate(${labelWidth}, ${height - 18})`}>
-          <rect width={12} height={12} className="bar-p50" />
-          <text x={18} y={11} className="chart-label">
-            {props.p50Label}
-          </text>
-          <rect x={150} width={12} height={12} className="bar-p90" />
-          <text x={168} y={11} className="chart-label">
-            {props.p90Label}
-          </text>
-        </g>
-      </svg>
+      {/* One picture to a screen reader (its children are presentational), the table below for the figures. */}
+      <div className="chart-bars" role="img" aria-label={`${props.title}. ${props.summary}`}>
+        {props.groups.map((group) => (
+          <div className="chart-group" key={group.label}>
+            <div className="chart-label">{group.label}</div>
+            <div className="chart-track">
+              <div className="bar bar-p90" style={{ width: width(group.p90) }} />
+              <div className="bar bar-p50" style={{ width: width(group.p50) }} />
+            </div>
+            <div className="chart-value">
+              {props.formatValue(group.p50)} / {props.formatValue(group.p90)}
+            </div>
+          </div>
+        ))}
+        <div className="chart-legend">
+          <span>
+            <span className="swatch bar-p50" /> {props.p50Label}
+          </span>
+          <span>
+            <span className="swatch bar-p90" /> {props.p90Label}
+          </span>
+        </div>
+      </div>
+      {/* Hidden by its box: a table itself grows to its content whatever its width says. */}
+      <div className="visually-hidden">
+        <table>
+          <caption>{t('oversight.chart.table', { title: props.title })}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{props.groupHeader}</th>
+              <th scope="col">{props.p50Label}</th>
+              <th scope="col">{props.p90Label}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.groups.map((group) => (
+              <tr key={group.label}>
+                <th scope="row">{group.label}</th>
+                <td>{props.formatValue(group.p50)}</td>
+                <td>{props.formatValue(group.p90)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </figure>
   );
 }

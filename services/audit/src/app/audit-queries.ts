@@ -3,10 +3,15 @@ import { PassageError } from '@passage/errors';
 import {
   canReadLog,
   checkWindow,
+  parseAccessReference,
   parseGrouping,
+  parseHandoffFigure,
+  parseReferralCursor,
+  referralCursor,
   parseStatisticsAxes,
   reportScope,
   suppress,
+  type AccessReferenceKind,
   type PublishedTable,
   type Reader,
   type ReportScope,
@@ -18,6 +23,7 @@ import type {
   EntryQuery,
   HandoffRow,
   IngestControl,
+  ReferralSummary,
   LogSource,
   LogStore,
   ReportStore,
@@ -102,6 +108,31 @@ export class AuditQueries {
     return rows.map(({ seq, entry }) => accessRecord(seq, entry));
   }
 
+  /** A person's access log found by a referral id, a receipt reference or the subject reference. */
+  async findAccessLog(
+    reader: Reader,
+    raw: string,
+    range: TimeWindow,
+  ): Promise<{ foundAs: AccessReferenceKind | ''; subjectRefs: string[]; records: AccessLogRecord[] }> {
+    requireLogReader(reader, "reading a person's access log");
+    const reference = parseAccessReference(raw);
+    const checked = window(range);
+    let subjectRefs = await this.#reports.subjectsFor(reference);
+    let foundAs: AccessReferenceKind | '' = subjectRefs.length > 0 ? reference.kind : '';
+    if (subjectRefs.length === 0 && reference.kind === 'referral') {
+      // Not a referral's id: the UUID may be the subject reference itself.
+      subjectRefs = [reference.value];
+      foundAs = 'subject';
+    }
+    const records: AccessLogRecord[] = [];
+    for (const subjectRef of subjectRefs) {
+      const rows = await this.#reports.accessLog(subjectRef, checked);
+      records.push(...rows.map(({ seq, entry }) => accessRecord(seq, entry)));
+    }
+    records.sort((a, b) => a.seq - b.seq);
+    return { foundAs: foundAs === 'subject' && records.length === 0 ? '' : foundAs, subjectRefs, records };
+  }
+
   async handoff(reader: Reader, groupBy: string, range: TimeWindow, now = new Date()) {
     const scope = requireReportReader(reader);
     const grouping = parseGrouping(groupBy);
@@ -111,6 +142,34 @@ export class AuditQueries {
       total: HandoffRow;
       approximate: boolean;
     };
+  }
+
+  /**
+   * The referrals behind one figure of the hand-off report (metadata only), a page at a time.
+   * The same readers and scope as the report; like the report, not itself an audited access
+   * (it shows no one's data, only ids, agencies, states and times).
+   */
+  async handoffReferrals(
+    reader: Reader,
+    request: { groupBy: string; group: string; figure: string; range: TimeWindow; cursor: string; limit: number },
+    now = new Date(),
+  ): Promise<{ referrals: ReferralSummary[]; nextCursor: string }> {
+    const scope = requireReportReader(reader);
+    const grouping = parseGrouping(request.groupBy);
+    const figure = parseHandoffFigure(request.figure);
+    const limit = request.limit === 0 ? 100 : request.limit;
+    if (limit < 1 || limit > 500) throw invalid('limit', 'between 1 and 500');
+    const referrals = await this.#reports.handoffReferrals({
+      grouping,
+      group: request.group === '' ? undefined : request.group,
+      figure,
+      window: window(request.range),
+      scope,
+      now,
+      after: parseReferralCursor(request.cursor),
+      limit,
+    });
+    return { referrals, nextCursor: referrals.length === limit ? referralCursor(referrals.at(-1)!) : '' };
   }
 
   async consent(reader: Reader, range: TimeWindow): Promise<ConsentFigures> {

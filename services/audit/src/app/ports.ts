@@ -1,5 +1,15 @@
 import type { AuditEntry, Canonical, Hash } from '@passage/audit-log';
-import type { HandoffGrouping, ReportScope, StatisticsDimension, StreamGap, TimeWindow } from '../domain/index.ts';
+import type { AgencyHours } from '../domain/opening-hours.ts';
+import type {
+  AccessReference,
+  HandoffFigure,
+  HandoffGrouping,
+  LoopFigures,
+  ReportScope,
+  StatisticsDimension,
+  StreamGap,
+  TimeWindow,
+} from '../domain/index.ts';
 
 /** The searchable fields of an entry, copied out of the event (ids and codes only). */
 export interface EntryFields {
@@ -19,6 +29,8 @@ export interface AgencyFact {
   readonly kind: string;
   readonly region: string;
   readonly version: number;
+  /** Opening hours as published; undefined when the listing carries none. */
+  readonly hours?: AgencyHours | undefined;
 }
 
 /** A referral as its latest event describes it: states and hand-off times, never the packet. */
@@ -40,6 +52,8 @@ export interface ReferralFact {
   readonly withdrawnAt?: Date | undefined;
   readonly acknowledgeDueAt?: Date | undefined;
   readonly acceptDueAt?: Date | undefined;
+  /** The referral this one sends on again (a resend), or ''. */
+  readonly previousReferralId: string;
   /** On an escalation event: the target that passed unmet. */
   readonly escalated: 'acknowledge' | 'accept' | undefined;
 }
@@ -125,13 +139,15 @@ export interface AccessRow {
 }
 
 export interface StageFigures {
+  /** Set on the loop-closure figures only. */
+  readonly suppressed?: boolean;
   readonly count: number;
   readonly p50Seconds: number;
   readonly p90Seconds: number;
   readonly maxSeconds: number;
 }
 
-export interface HandoffRow {
+export interface HandoffRow extends LoopFigures {
   readonly group: string;
   readonly referrals: number;
   readonly acknowledge: StageFigures;
@@ -146,6 +162,38 @@ export interface HandoffRow {
   readonly acceptEscalations: number;
 }
 
+/** A referral behind a figure: ids, agencies, states and times from the projection, never the packet. */
+export interface ReferralSummary {
+  readonly referralId: string;
+  readonly fromAgency: string;
+  readonly toAgency: string;
+  readonly priority: string;
+  readonly state: string;
+  readonly reason: string;
+  readonly sentAt: Date;
+  readonly acknowledgedAt?: Date | undefined;
+  readonly acceptedAt?: Date | undefined;
+  readonly contactAt?: Date | undefined;
+  readonly closedAt?: Date | undefined;
+  readonly declinedAt?: Date | undefined;
+  readonly withdrawnAt?: Date | undefined;
+  readonly previousReferralId: string;
+  readonly afterHours: boolean;
+}
+
+export interface HandoffReferralsQuery {
+  readonly grouping: HandoffGrouping;
+  /** The row's group value; undefined: every group (the total row). */
+  readonly group: string | undefined;
+  readonly figure: HandoffFigure;
+  readonly window: TimeWindow;
+  readonly scope: ReportScope;
+  readonly now: Date;
+  /** Strictly after this (sent_at, referral_id), or from the start. */
+  readonly after: { sentAt: Date; referralId: string } | undefined;
+  readonly limit: number;
+}
+
 export interface ConsentFigures {
   readonly consents: readonly {
     agencyId: string;
@@ -157,6 +205,20 @@ export interface ConsentFigures {
   readonly referralsWithdrawnByRevocation: number;
   readonly accesses: readonly { agencyId: string; category: string; granted: number; denied: number }[];
   readonly accessesDenied: number;
+  /** Consent honoured: each revocation in the window and the referrals it covered. */
+  readonly revocations: readonly {
+    consentId: string;
+    revokedAt: Date | undefined;
+    all: boolean;
+    referrals: {
+      referralId: string;
+      firstRefusedAt: Date | undefined;
+      grantedAfter: number;
+      state: string;
+      fromAgency: string;
+      toAgency: string;
+    }[];
+  }[];
   /** Every consent scope that lets police read (ADR 22), with an event in the window. */
   readonly policeAccess: readonly {
     consentId: string;
@@ -175,12 +237,16 @@ export interface ConsentFigures {
 export interface ReportStore {
   query(query: EntryQuery): Promise<StoredEntryRow[]>;
   accessLog(subjectRef: string, window: TimeWindow): Promise<AccessRow[]>;
+  /** The subject references a reference names, from the log's entries (none when unknown). */
+  subjectsFor(reference: AccessReference): Promise<string[]>;
   handoff(
     grouping: HandoffGrouping,
     window: TimeWindow,
     scope: ReportScope,
     now: Date,
   ): Promise<{ rows: HandoffRow[]; total: HandoffRow; approximate: boolean }>;
+  /** The referrals behind one figure of the hand-off report, by sent_at then id. */
+  handoffReferrals(query: HandoffReferralsQuery): Promise<ReferralSummary[]>;
   consent(window: TimeWindow, scope: ReportScope): Promise<ConsentFigures>;
   /** counts[row label][column label] of referrals sent in the window (needs count once per need). */
   statistics(

@@ -5,3 +5,6 @@ export * from './suppression.ts';
 export * from './duration-histogram.ts';
 export * from './toronto-month.ts';
 export * from './stream-gap.ts';
+export * from './opening-hours.ts';
+export * from './loop-closure.ts';
+export * from './access-reference.ts';

@@ -48,3 +48,47 @@ export function checkWindow(window: TimeWindow, field = 'range'): TimeWindow {
   }
   return window;
 }
+
+/** The figures of the hand-off report a drill-down can open; outcome:<code> opens one outcome cell. */
+export const handoffFigures = [
+  'referrals',
+  'acknowledged',
+  'accepted',
+  'first_contact',
+  'closed',
+  'declined',
+  'withdrawn',
+  'open',
+  'open_past_due',
+  'escalated',
+  'resent',
+  'accepted_anywhere',
+  'after_hours',
+  'after_hours_first_contact',
+] as const;
+export type HandoffFigure = (typeof handoffFigures)[number] | { readonly outcome: string };
+
+/** Empty: referrals. An outcome cell is outcome:closed:<code>, outcome:declined, … */
+export function parseHandoffFigure(value: string, field = 'figure'): HandoffFigure {
+  if (value.startsWith('outcome:')) {
+    const outcome = value.slice('outcome:'.length);
+    if (/^(closed:[a-z_]{1,60}|declined|withdrawn|open)$/.test(outcome)) return { outcome };
+    throw invalid(field, 'an outcome is outcome:closed:<code>, outcome:declined, outcome:withdrawn or outcome:open');
+  }
+  return oneOf(handoffFigures, value || 'referrals', field);
+}
+
+/** A drill-down page position: the last referral of the previous page, as "<sent_at ISO>~<id>". */
+export function parseReferralCursor(value: string, field = 'cursor'): { sentAt: Date; referralId: string } | undefined {
+  if (value === '') return undefined;
+  const [at, id] = value.split('~');
+  const sentAt = new Date(at ?? '');
+  if (Number.isNaN(sentAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id ?? '')) {
+    throw invalid(field, 'use the next_cursor of the previous page');
+  }
+  return { sentAt, referralId: id! };
+}
+
+export function referralCursor(last: { sentAt: Date; referralId: string }): string {
+  return `${last.sentAt.toISOString()}~${last.referralId}`;
+}

@@ -110,42 +110,57 @@ export function determinedCells(
   return determined;
 }
 
-export function suppress(table: CountTable, threshold = 5): PublishedTable {
+export interface SuppressOptions {
+  /**
+   * The row totals (and the grand total) are published elsewhere already, so they are never
+   * hidden: suppression works with the cells alone. A line it cannot protect further (a row
+   * whose every shown cell is hidden and still adds up to its total) is left as it is.
+   */
+  readonly shownRowTotals?: boolean;
+}
+
+export function suppress(table: CountTable, threshold = 5, options: SuppressOptions = {}): PublishedTable {
   const rows = table.rowLabels.length;
   const columns = table.columnLabels.length;
   const full = withMargins(table);
-  const hidden = full.map((line) => line.map((value) => value < threshold));
+  const fixed = (c: number): boolean => options.shownRowTotals === true && c === columns;
+  const hidden = full.map((line) => line.map((value, c) => value < threshold && !fixed(c)));
   const hide = (cells: [number, number][]): boolean => {
     // The smallest shown cell of the first line at risk: fewest people hidden for the safety gained.
-    const shown = cells.filter(([r, c]) => !hidden[r]![c]);
+    const shown = cells.filter(([r, c]) => !hidden[r]![c] && !fixed(c));
     if (shown.length === 0) return false;
     const [r, c] = shown.reduce((a, b) => (full[b[0]]![b[1]]! < full[a[0]]![a[1]]! ? b : a));
     hidden[r]![c] = true;
     return true;
   };
-  for (let guard = 0; guard < (rows + 1) * (columns + 1); guard += 1) {
-    const atRisk = lines(rows, columns).find((line) => line.filter(([r, c]) => hidden[r]![c]).length === 1);
-    if (atRisk) {
-      if (!hide(atRisk)) break;
+  const all = lines(rows, columns);
+  // Lines that cannot be protected further (only with shownRowTotals): not looked at again.
+  const settled = new Set<number>();
+  for (let guard = 0; guard < 2 * (rows + 1) * (columns + 1) + all.length; guard += 1) {
+    const atRisk = all.findIndex((line, i) => !settled.has(i) && line.filter(([r, c]) => hidden[r]![c]).length === 1);
+    if (atRisk >= 0) {
+      if (!hide(all[atRisk]!)) settled.add(atRisk);
       continue;
     }
     // A shown total minus its shown parts tells the sum of the hidden parts: it must not be small either.
-    const smallRemainder = lines(rows, columns).find((line) => {
+    const smallRemainder = all.findIndex((line, i) => {
+      if (settled.has(i)) return false;
       const [tr, tc] = line.at(-1)!;
       const parts = line.slice(0, -1).filter(([r, c]) => hidden[r]![c]);
       return !hidden[tr]![tc] && parts.length > 0 && parts.reduce((sum, [r, c]) => sum + full[r]![c]!, 0) < threshold;
     });
-    if (smallRemainder) {
-      if (!hide(smallRemainder.slice(0, -1)) && !hide(smallRemainder.slice(-1))) break;
+    if (smallRemainder >= 0) {
+      const line = all[smallRemainder]!;
+      if (!hide(line.slice(0, -1)) && !hide(line.slice(-1))) settled.add(smallRemainder);
       continue;
     }
-    const determined = determinedCells(rows, columns, hidden);
-    if (determined.length === 0) break;
-    const [r, c] = determined[0]!;
-    // Hide a shown neighbour on the determined cell's row, or its column if the row has none.
-    const row = Array.from({ length: columns + 1 }, (_, j) => [r, j] as [number, number]);
-    const column = Array.from({ length: rows + 1 }, (_, i) => [i, c] as [number, number]);
-    if (!hide(row) && !hide(column)) break;
+    // Hide a shown neighbour on a determined cell's row, or its column if the row has none.
+    const helped = determinedCells(rows, columns, hidden).some(([r, c]) => {
+      const row = Array.from({ length: columns + 1 }, (_, j) => [r, j] as [number, number]);
+      const column = Array.from({ length: rows + 1 }, (_, i) => [i, c] as [number, number]);
+      return hide(row) || hide(column);
+    });
+    if (!helped) break;
   }
   const cell = (r: number, c: number): PublishedCell =>
     hidden[r]![c] ? { suppressed: true, count: 0 } : { suppressed: false, count: full[r]![c]! };

@@ -6,15 +6,18 @@ import {
   histogramCount,
   nextMonth,
   percentile,
+  publishLoopClosure,
   scopedAgency,
   torontoMonth,
   torontoMonthStart,
   type HandoffGrouping,
   type Histogram,
+  type LoopFigures,
   type ReportScope,
   type TimeWindow,
 } from '../../domain/index.ts';
 import { iso } from './sql-values.ts';
+import { groupOverReferrals, loopClosureCounts } from './loop-closure-queries.ts';
 
 export interface HandoffResult {
   readonly rows: HandoffRow[];
@@ -23,13 +26,7 @@ export interface HandoffResult {
   readonly approximate: boolean;
 }
 
-/** Whitelisted SQL for each grouping, over referrals (r) and over the rollup (h). */
-const groupOverReferrals: Record<HandoffGrouping, string> = {
-  agency: 'r.to_agency',
-  region: `coalesce(a.region, 'unknown')`,
-  priority: 'r.priority',
-  month: `to_char(r.sent_at at time zone 'America/Toronto', 'YYYY-MM')`,
-};
+/** Whitelisted SQL for each grouping, over the rollup (h); over referrals: groupOverReferrals. */
 const groupOverRollup: Record<HandoffGrouping, string> = {
   agency: 'h.to_agency',
   region: `coalesce(a.region, 'unknown')`,
@@ -96,10 +93,26 @@ function figuresOf(histogram: Histogram, max: number, valueOf: ValueOf): StageFi
 
 const share = (within: number, decided: number): number => (decided > 0 ? within / decided : 0);
 
-function rowOf(group: string, a: Accumulator, valueOf: ValueOf): HandoffRow {
+const noDurations = { suppressed: false, count: 0, p50Seconds: 0, p90Seconds: 0, maxSeconds: 0 };
+const zero = { suppressed: false, count: 0 };
+const noLoop: LoopFigures = {
+  closed: zero,
+  closureRate: { suppressed: false, value: 0 },
+  outcomes: [],
+  declined: zero,
+  declineRate: { suppressed: false, value: 0 },
+  resent: zero,
+  resendRate: { suppressed: false, value: 0 },
+  acceptAnywhere: noDurations,
+  afterHours: zero,
+  afterHoursFirstContact: noDurations,
+};
+
+function rowOf(group: string, a: Accumulator, valueOf: ValueOf, loop: LoopFigures): HandoffRow {
   const acknowledged = histogramCount(a.stages[0]!);
   const accepted = histogramCount(a.stages[1]!);
   return {
+    ...loop,
     group,
     referrals: a.referrals,
     acknowledge: figuresOf(a.stages[0]!, a.maxima[0]!, valueOf),
@@ -148,14 +161,18 @@ export async function handoffReport(
   if (ranges.length > 0) await fromReferrals(db, grouping, ranges, agency, at, approximate);
   await overdue(db, grouping, window, agency, now, at);
 
+  const loopCounts = await loopClosureCounts(db, grouping, window, agency);
+  const loop = publishLoopClosure(loopCounts.groups, loopCounts.total);
+  const loopOf = new Map(loopCounts.groups.map((g, i) => [g.group, loop.rows[i]!]));
+
   const valueOf = approximate ? bucketSeconds : exactly;
   const total = emptyAccumulator();
   for (const acc of groups.values()) merge(total, acc);
   const rows = [...groups.entries()]
     .filter(([, acc]) => acc.referrals > 0)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([group, acc]) => rowOf(group, acc, valueOf));
-  return { rows, total: rowOf('total', total, valueOf), approximate };
+    .map(([group, acc]) => rowOf(group, acc, valueOf, loopOf.get(group) ?? noLoop));
+  return { rows, total: rowOf('total', total, valueOf, loop.total), approximate };
 }
 
 /** The whole Toronto months inside the window, as [first, end) month keys; undefined if none. */

@@ -23,7 +23,7 @@ import type {
   StoredCheckpoint,
   StreamHead,
 } from '../../app/ports.ts';
-import { gapAction } from '../../domain/index.ts';
+import { gapAction, sentAfterHours, knownHours, type AgencyHours } from '../../domain/index.ts';
 import { iso } from './sql-values.ts';
 
 /** One writer at a time appends: sequence numbers stay gap-free across instances. */
@@ -322,35 +322,64 @@ async function upsertAgencies(client: pg.PoolClient, facts: readonly AgencyFact[
   const latest = newest(facts, (f) => f.agencyId);
   if (latest.length === 0) return;
   await client.query(
-    `insert into audit.agencies (agency_id, kind, region, version)
-     select * from unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
-     on conflict (agency_id) do update set kind = excluded.kind, region = excluded.region, version = excluded.version
+    `insert into audit.agencies (agency_id, kind, region, version, hours)
+     select * from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::jsonb[])
+     on conflict (agency_id) do update set kind = excluded.kind, region = excluded.region, version = excluded.version,
+       hours = excluded.hours
        where audit.agencies.version < excluded.version`,
     [
       latest.map((f) => f.agencyId),
       latest.map((f) => f.kind),
       latest.map((f) => f.region),
       latest.map((f) => f.version),
+      latest.map((f) => {
+        const hours = knownHours(f.hours);
+        return hours ? JSON.stringify({ alwaysOpen: hours.alwaysOpen, periods: hours.periods }) : null;
+      }),
     ],
   );
+}
+
+/**
+ * Whether each new referral arrived after hours, by its receiving agency's hours as the
+ * projection holds them now (agencies are upserted before referrals in the same batch).
+ */
+async function afterHoursOf(client: pg.PoolClient, facts: readonly ReferralFact[]): Promise<Map<string, boolean>> {
+  const agencies = [...new Set(facts.map((f) => f.toAgency))];
+  const { rows } = await client.query<{ agency_id: string; hours: AgencyHours | null }>(
+    'select agency_id, hours from audit.agencies where agency_id = any($1::text[]) and hours is not null',
+    [agencies],
+  );
+  const hoursOf = new Map(rows.map((row) => [row.agency_id, row.hours ?? undefined]));
+  const result = new Map<string, boolean>();
+  for (const fact of facts) {
+    const after = sentAfterHours(hoursOf.get(fact.toAgency), fact.sentAt);
+    if (after !== undefined) result.set(fact.referralId, after);
+  }
+  return result;
 }
 
 async function upsertReferrals(client: pg.PoolClient, facts: readonly ReferralFact[]): Promise<void> {
   const latest = newest(facts, (f) => f.referralId);
   if (latest.length === 0) return;
   await addToHandoffRollup(client, latest, facts);
+  const afterHours = await afterHoursOf(client, latest);
   const col = <T>(pick: (f: ReferralFact) => T): T[] => latest.map(pick);
   await client.query(
     `insert into audit.referrals (referral_id, from_agency, to_agency, priority, state, reason, needs, version, sent_at,
-       acknowledged_at, accepted_at, contact_at, closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at)
+       acknowledged_at, accepted_at, contact_at, closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at,
+       previous_referral_id, after_hours)
      select id, from_agency, to_agency, priority, state, reason, string_to_array(needs, ','), version, sent_at,
-       acknowledged_at, accepted_at, contact_at, closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at
+       acknowledged_at, accepted_at, contact_at, closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at,
+       nullif(previous, '')::uuid, after_hours
      from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
                  $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
-                 $14::timestamptz[], $15::timestamptz[], $16::timestamptz[], $17::timestamptz[])
+                 $14::timestamptz[], $15::timestamptz[], $16::timestamptz[], $17::timestamptz[], $18::text[], $19::boolean[])
        as r(id, from_agency, to_agency, priority, state, reason, needs, version, sent_at, acknowledged_at, accepted_at,
-            contact_at, closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at)
+            contact_at, closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at, previous, after_hours)
      on conflict (referral_id) do update set state = excluded.state, reason = excluded.reason, version = excluded.version,
+       previous_referral_id = coalesce(audit.referrals.previous_referral_id, excluded.previous_referral_id),
+       after_hours = coalesce(audit.referrals.after_hours, excluded.after_hours),
        acknowledged_at = excluded.acknowledged_at, accepted_at = excluded.accepted_at, contact_at = excluded.contact_at,
        closed_at = excluded.closed_at, declined_at = excluded.declined_at, withdrawn_at = excluded.withdrawn_at,
        acknowledge_due_at = excluded.acknowledge_due_at, accept_due_at = excluded.accept_due_at
@@ -373,6 +402,8 @@ async function upsertReferrals(client: pg.PoolClient, facts: readonly ReferralFa
       col((f) => iso(f.withdrawnAt)),
       col((f) => iso(f.acknowledgeDueAt)),
       col((f) => iso(f.acceptDueAt)),
+      col((f) => f.previousReferralId),
+      col((f) => afterHours.get(f.referralId) ?? null),
     ],
   );
   const escalated = facts.filter((f) => f.escalated);

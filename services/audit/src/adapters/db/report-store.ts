@@ -1,16 +1,21 @@
 import type pg from 'pg';
 import { decodeEntry } from '@passage/audit-log';
 import { exactReferralLimit, handoffReport } from './handoff-queries.ts';
+import { chainAcceptance, groupOverReferrals, inReport, outcomeOf } from './loop-closure-queries.ts';
 import type {
   AccessRow,
   ConsentFigures,
   EntryQuery,
+  HandoffReferralsQuery,
   HandoffRow,
+  ReferralSummary,
   ReportStore,
   StoredEntryRow,
 } from '../../app/ports.ts';
 import {
   scopedAgency,
+  type AccessReference,
+  type HandoffFigure,
   type HandoffGrouping,
   type ReportScope,
   type StatisticsDimension,
@@ -27,6 +32,25 @@ const statisticsAxis: Record<StatisticsDimension, string> = {
   need: 'n.need',
   outcome: `case r.state when 'closed' then 'closed:' || r.reason when 'declined' then 'declined'
               when 'withdrawn' then 'withdrawn' else 'open' end`,
+};
+
+/** Whitelisted SQL for each figure a drill-down opens ($4: now). */
+const figureCondition: Record<Exclude<HandoffFigure, { outcome: string }>, string> = {
+  referrals: 'true',
+  acknowledged: 'r.acknowledged_at is not null',
+  accepted: 'r.accepted_at is not null',
+  first_contact: 'r.contact_at is not null',
+  closed: `r.state = 'closed'`,
+  declined: `r.state = 'declined'`,
+  withdrawn: `r.state = 'withdrawn'`,
+  open: `r.state not in ('closed', 'declined', 'withdrawn')`,
+  open_past_due: `r.state in ('sent', 'acknowledged')
+    and ((r.state = 'sent' and r.acknowledge_due_at < $4) or r.accept_due_at < $4)`,
+  escalated: 'r.escalations > 0',
+  resent: 'exists (select 1 from audit.referrals n where n.previous_referral_id = r.referral_id)',
+  accepted_anywhere: 'r.referral_id in (select root from accepted)',
+  after_hours: 'r.after_hours',
+  after_hours_first_contact: 'r.after_hours and r.contact_at is not null',
 };
 
 export class PgReportStore implements ReportStore {
@@ -90,6 +114,18 @@ export class PgReportStore implements ReportStore {
     return rows.map((row) => ({ seq: Number(row.seq), entry: decodeEntry(row.entry) }));
   }
 
+  async subjectsFor(reference: AccessReference): Promise<string[]> {
+    const query: Record<AccessReference['kind'], string> = {
+      referral: `select distinct e.subject_ref from audit.entries e where e.referral_id = $1 and e.subject_ref <> ''`,
+      // The receipt reference is the consent id's last 8 hex digits: read from the grant entries.
+      receipt: `select distinct e.subject_ref from audit.entries e
+                where e.action = 'consent.v1.granted' and e.subject_ref <> ''
+                  and upper(right(replace(${event} ->> 'consentId', '-', ''), 8)) = $1`,
+    };
+    const { rows } = await this.#pool.query<{ subject_ref: string }>(query[reference.kind], [reference.value]);
+    return rows.map((row) => row.subject_ref).sort();
+  }
+
   async handoff(
     grouping: HandoffGrouping,
     window: TimeWindow,
@@ -109,6 +145,50 @@ export class PgReportStore implements ReportStore {
     } finally {
       client.release();
     }
+  }
+
+  async handoffReferrals(q: HandoffReferralsQuery): Promise<ReferralSummary[]> {
+    const figure = typeof q.figure === 'string' ? figureCondition[q.figure] : 'true';
+    const { rows } = await this.#pool.query<Record<string, unknown>>(
+      `${q.figure === 'accepted_anywhere' ? chainAcceptance : ''}
+       select r.referral_id, r.from_agency, r.to_agency, r.priority, r.state, r.reason, r.sent_at, r.acknowledged_at,
+              r.accepted_at, r.contact_at, r.closed_at, r.declined_at, r.withdrawn_at, r.previous_referral_id,
+              coalesce(r.after_hours, false) as after_hours
+       from audit.referrals r left join audit.agencies a on a.agency_id = r.to_agency
+       where ${inReport} and ($5::text is null or ${groupOverReferrals[q.grouping]} = $5) and (${figure})
+         and $4::timestamptz is not null and ($9::text is null or ${outcomeOf} = $9)
+         and ($6::timestamptz is null or (r.sent_at, r.referral_id) > ($6::timestamptz, $7::uuid))
+       order by r.sent_at, r.referral_id limit $8`,
+      [
+        iso(q.window.since),
+        iso(q.window.until),
+        scopedAgency(q.scope),
+        q.now.toISOString(),
+        q.group ?? null,
+        iso(q.after?.sentAt) ?? null,
+        q.after?.referralId ?? null,
+        q.limit,
+        typeof q.figure === 'string' ? null : q.figure.outcome,
+      ],
+    );
+    const at = (value: unknown): Date | undefined => (value as Date | null) ?? undefined;
+    return rows.map((row) => ({
+      referralId: String(row['referral_id']),
+      fromAgency: String(row['from_agency']),
+      toAgency: String(row['to_agency']),
+      priority: String(row['priority']),
+      state: String(row['state']),
+      reason: String(row['reason']),
+      sentAt: row['sent_at'] as Date,
+      acknowledgedAt: at(row['acknowledged_at']),
+      acceptedAt: at(row['accepted_at']),
+      contactAt: at(row['contact_at']),
+      closedAt: at(row['closed_at']),
+      declinedAt: at(row['declined_at']),
+      withdrawnAt: at(row['withdrawn_at']),
+      previousReferralId: typeof row['previous_referral_id'] === 'string' ? row['previous_referral_id'] : '',
+      afterHours: Boolean(row['after_hours']),
+    }));
   }
 
   async consent(window: TimeWindow, scope: ReportScope): Promise<ConsentFigures> {
@@ -180,6 +260,7 @@ export class PgReportStore implements ReportStore {
       params,
     );
     return {
+      revocations: await this.#revocations(params),
       policeAccess: police.rows.map((row) => ({
         consentId: String(row['consent_id']),
         scopeId: String(row['scope_id']),
@@ -208,6 +289,66 @@ export class PgReportStore implements ReportStore {
       })),
       accessesDenied: Number(denied.rows[0]?.n ?? 0),
     };
+  }
+
+  /**
+   * Consent honoured: each revocation in the window, the referrals sent under that consent
+   * (their events name it; found through the person's entries), and for each the first read
+   * refused after the revocation and the reads granted after it. A supervisor sees the
+   * referrals its agency sent or received.
+   */
+  async #revocations(params: (string | null)[]): Promise<ConsentFigures['revocations']> {
+    const access = `(convert_from(a.entry, 'UTF8')::jsonb -> 'event' -> 'accessRecorded')`;
+    const { rows } = await this.#pool.query<Record<string, unknown>>(
+      `with revocations as (
+         select e.seq, e.occurred_at as revoked_at, e.subject_ref, ${event} ->> 'consentId' as consent_id,
+                coalesce((${event} #>> '{consentRevoked,all}')::boolean, false) as all_scopes
+         from audit.entries e
+         where e.action = 'consent.v1.revoked' and e.subject_ref <> ''
+           and ($1::timestamptz is null or e.occurred_at >= $1) and ($2::timestamptz is null or e.occurred_at < $2)
+       ), covered as (
+         select distinct v.seq, e.referral_id from revocations v
+         join audit.entries e on e.subject_ref = v.subject_ref and e.referral_id <> '' and e.action like 'referral.v1.%'
+           and ${event} ->> 'consentId' = v.consent_id
+       )
+       select v.seq, v.consent_id, v.revoked_at, v.all_scopes, c.referral_id,
+              coalesce(r.state, '') as state, coalesce(r.from_agency, '') as from_agency, coalesce(r.to_agency, '') as to_agency,
+              (select min(a.occurred_at) from audit.entries a
+               where a.referral_id = c.referral_id and a.action = 'audit.v1.access' and a.occurred_at >= v.revoked_at
+                 and ${access} ->> 'outcome' = 'denied') as first_refused_at,
+              (select count(*) from audit.entries a
+               where a.referral_id = c.referral_id and a.action = 'audit.v1.access' and a.occurred_at >= v.revoked_at
+                 and ${access} ->> 'outcome' = 'granted') as granted_after
+       from revocations v left join covered c on c.seq = v.seq
+       left join audit.referrals r on r.referral_id::text = c.referral_id
+       where $3 = '' or r.from_agency = $3 or r.to_agency = $3
+       order by v.revoked_at, v.seq, c.referral_id`,
+      params,
+    );
+    const bySeq = new Map<number, ConsentFigures['revocations'][number]>();
+    for (const row of rows) {
+      const seq = Number(row['seq']);
+      let revocation = bySeq.get(seq);
+      if (!revocation) {
+        revocation = {
+          consentId: typeof row['consent_id'] === 'string' ? row['consent_id'] : '',
+          revokedAt: (row['revoked_at'] as Date | null) ?? undefined,
+          all: Boolean(row['all_scopes']),
+          referrals: [],
+        };
+        bySeq.set(seq, revocation);
+      }
+      if (row['referral_id'] === null) continue; // a revocation that covered no referral
+      revocation.referrals.push({
+        referralId: row['referral_id'] as string,
+        firstRefusedAt: (row['first_refused_at'] as Date | null) ?? undefined,
+        grantedAfter: Number(row['granted_after']),
+        state: String(row['state']),
+        fromAgency: String(row['from_agency']),
+        toAgency: String(row['to_agency']),
+      });
+    }
+    return [...bySeq.values()];
   }
 
   async statistics(

@@ -64,6 +64,7 @@ export function toIncoming(message: BusMessage, topology: Topology): IncomingEve
             kind: payload.value.kind,
             region: payload.value.region || 'unknown',
             version: payload.value.version,
+            hours: { alwaysOpen: payload.value.alwaysOpen, periods: payload.value.hours.map((p) => ({ ...p })) },
           }
         : undefined,
     referral: payload?.$case === 'referralChanged' ? referralFact(envelope, payload.value) : undefined,
@@ -94,6 +95,7 @@ function referralFact(envelope: Envelope, changed: events.ReferralChanged): Refe
     withdrawnAt: changed.withdrawnAt,
     acknowledgeDueAt: changed.acknowledgeDueAt,
     acceptDueAt: changed.acceptDueAt,
+    previousReferralId: uuid.test(changed.previousReferralId) ? changed.previousReferralId.toLowerCase() : '',
     escalated:
       envelope.type !== 'referral.v1.escalated'
         ? undefined

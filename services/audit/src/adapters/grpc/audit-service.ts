@@ -2,7 +2,7 @@ import { authenticate, type Caller, type TokenVerifier } from '@passage/auth';
 import { audit as pb } from '@passage/contracts';
 import { bindService, type Logger, type ServiceBinding, type ServiceContract } from '@passage/platform';
 import type { AuditQueries } from '../../app/audit-queries.ts';
-import type { HandoffRow } from '../../app/ports.ts';
+import type { HandoffRow, StageFigures } from '../../app/ports.ts';
 import type { PublishedCell, TimeWindow } from '../../domain/index.ts';
 
 export const auditServiceName = 'passage.audit.v1.AuditService';
@@ -13,8 +13,17 @@ const windowOf = (range: pb.TimeRange | undefined): TimeWindow => ({ since: rang
 
 const cellToWire = (cell: PublishedCell): pb.Cell => ({ suppressed: cell.suppressed, count: cell.count });
 
+const stageToWire = (figures: StageFigures): pb.StageFigures => ({ suppressed: false, ...figures });
+
 function handoffRowToWire(row: HandoffRow): pb.HandoffRow {
-  return { ...row };
+  return {
+    ...row,
+    acknowledge: stageToWire(row.acknowledge),
+    accept: stageToWire(row.accept),
+    firstContact: stageToWire(row.firstContact),
+    close: stageToWire(row.close),
+    outcomes: row.outcomes.map((o) => ({ outcome: o.outcome, count: cellToWire(o.count) })),
+  };
 }
 
 export function auditService(queries: AuditQueries, verifier: TokenVerifier, log: Logger): ServiceBinding {
@@ -43,6 +52,14 @@ export function auditService(queries: AuditQueries, verifier: TokenVerifier, log
           consentIds: [...r.consentIds],
         })),
       }),
+      findAccessLog: async (request, { caller }) => {
+        const found = await queries.findAccessLog(caller, request.reference, windowOf(request.range));
+        return {
+          foundAs: found.foundAs,
+          subjectRefs: found.subjectRefs,
+          records: found.records.map((r) => ({ ...r, categories: [...r.categories], consentIds: [...r.consentIds] })),
+        };
+      },
       handoffReport: async (request, { caller }) => {
         const report = await queries.handoff(caller, request.groupBy, windowOf(request.range));
         return {
@@ -52,6 +69,17 @@ export function auditService(queries: AuditQueries, verifier: TokenVerifier, log
           approximate: report.approximate,
         };
       },
+      handoffReferrals: async (request, { caller }) => {
+        const page = await queries.handoffReferrals(caller, {
+          groupBy: request.groupBy,
+          group: request.group,
+          figure: request.figure,
+          range: windowOf(request.range),
+          cursor: request.cursor,
+          limit: request.limit,
+        });
+        return { referrals: page.referrals, nextCursor: page.nextCursor };
+      },
       consentReport: async (request, { caller }) => {
         const figures = await queries.consent(caller, windowOf(request.range));
         return {
@@ -59,6 +87,7 @@ export function auditService(queries: AuditQueries, verifier: TokenVerifier, log
           consents: [...figures.consents],
           accesses: [...figures.accesses],
           policeAccess: [...figures.policeAccess],
+          revocations: figures.revocations.map((r) => ({ ...r, referrals: [...r.referrals] })),
         };
       },
       statisticsReport: async (request, { caller }) => {

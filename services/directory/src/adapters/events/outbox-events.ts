@@ -30,6 +30,9 @@ export class OutboxDirectoryEvents implements DirectoryEvents {
           nameEn: agency.name.en,
           nameFr: agency.name.fr,
           region: agency.coverage.provinceWide ? 'ontario' : (agency.coverage.regions[0] ?? 'ontario'),
+          // For the audit log's after-hours figures (ADR 42).
+          alwaysOpen: agency.hours.alwaysOpen,
+          hours: agency.hours.alwaysOpen ? [] : agency.hours.periods.map((p) => ({ ...p })),
         },
       },
     });

@@ -99,6 +99,23 @@ export interface AccessLogResponse {
   records: AccessRecord[];
 }
 
+export interface FindAccessLogRequest {
+  /**
+   * A referral id (UUID), a receipt reference (8 letters and digits, e.g. 9F3A27C1) or a
+   * subject reference (UUID).
+   */
+  reference: string;
+  range?: TimeRange | undefined;
+}
+
+export interface FindAccessLogResponse {
+  /** What the reference was found as: referral, receipt or subject; empty when not found. */
+  foundAs: string;
+  /** The people it names (a receipt reference may, rarely, name more than one). */
+  subjectRefs: string[];
+  records: AccessRecord[];
+}
+
 export interface HandoffReportRequest {
   /**
    * agency (the receiving agency; when empty), region (the receiving agency's), priority or month (America/Toronto).
@@ -115,6 +132,29 @@ export interface StageFigures {
   p50Seconds: number;
   p90Seconds: number;
   maxSeconds: number;
+  /**
+   * Set on the loop-closure figures only: fewer than 5 durations (or a hidden count), so
+   * count and percentiles are not published (all 0).
+   */
+  suppressed: boolean;
+}
+
+/**
+ * A share (0–1). When suppressed, value is 0 and means nothing: its numerator or
+ * denominator is a hidden cell.
+ */
+export interface Rate {
+  suppressed: boolean;
+  value: number;
+}
+
+/**
+ * One outcome of the outcome mix: closed:<outcome code> (services_provided, …), declined,
+ * withdrawn or open.
+ */
+export interface OutcomeCell {
+  outcome: string;
+  count?: Cell | undefined;
 }
 
 export interface HandoffRow {
@@ -132,6 +172,32 @@ export interface HandoffRow {
   /** SLA escalations recorded, and of them those for a missed acceptance (the rest: acknowledgement). */
   escalations: number;
   acceptEscalations: number;
+  /**
+   * Loop closure (docs/adr/0042-loop-closure-and-drill-down.md). Counts are published with
+   * small-cell suppression (under 5, with complementary suppression) over the report's groups.
+   * Referrals with a recorded outcome (closed), and their share of the referrals sent.
+   */
+  closed?: Cell | undefined;
+  closureRate?: Rate | undefined;
+  /** Every referral once, by its state now: closed:<outcome>, declined, withdrawn, open. */
+  outcomes: OutcomeCell[];
+  declined?: Cell | undefined;
+  declineRate?: Rate | undefined;
+  /** Referrals sent again to another agency (a later referral names it as previous_referral_id). */
+  resent?: Cell | undefined;
+  resendRate?: Rate | undefined;
+  /**
+   * From the first send of a resend chain (a referral with no previous one) to the first
+   * acceptance by any agency along the chain; over the chains that reached one.
+   */
+  acceptAnywhere?: StageFigures | undefined;
+  /**
+   * Sent when the receiving agency was closed by its published opening hours (as the
+   * directory had them when the referral arrived); unknown hours count as not after hours.
+   */
+  afterHours?: Cell | undefined;
+  /** Sending to first contact, over the after-hours referrals that reached it. */
+  afterHoursFirstContact?: StageFigures | undefined;
 }
 
 export interface HandoffReportResponse {
@@ -143,6 +209,50 @@ export interface HandoffReportResponse {
    * range): from histograms, exact to the minute under an hour, within 2 % above.
    */
   approximate: boolean;
+}
+
+export interface HandoffReferralsRequest {
+  /** As in the report: agency, region, priority or month; empty with group empty: every referral. */
+  groupBy: string;
+  /** The row's group value; empty: the total row. */
+  group: string;
+  /**
+   * The figure: referrals, acknowledged, accepted, first_contact, closed, declined, withdrawn,
+   * open, open_past_due, escalated, resent, accepted_anywhere, after_hours,
+   * after_hours_first_contact, or outcome:<code> (one cell of the outcome mix). Empty: referrals.
+   */
+  figure: string;
+  range?: TimeRange | undefined;
+  /** next_cursor of the previous page. */
+  cursor: string;
+  /** At most 500; 100 when left out. */
+  limit: number;
+}
+
+/** A referral as the audit log's projection holds it: ids, agencies, states and times only. */
+export interface ReferralSummary {
+  referralId: string;
+  fromAgency: string;
+  toAgency: string;
+  priority: string;
+  state: string;
+  /** The outcome or decline code; never free text. */
+  reason: string;
+  sentAt?: Date | undefined;
+  acknowledgedAt?: Date | undefined;
+  acceptedAt?: Date | undefined;
+  contactAt?: Date | undefined;
+  closedAt?: Date | undefined;
+  declinedAt?: Date | undefined;
+  withdrawnAt?: Date | undefined;
+  previousReferralId: string;
+  afterHours: boolean;
+}
+
+export interface HandoffReferralsResponse {
+  referrals: ReferralSummary[];
+  /** Empty on the last page. */
+  nextCursor: string;
 }
 
 export interface ConsentReportRequest {
@@ -194,6 +304,35 @@ export interface ConsentReportResponse {
   accessesDenied: number;
   /** Every scope that lets police read: police access, proposed or in effect. */
   policeAccess: PoliceAccess[];
+  /** Consent honoured: every revocation in range, with the referrals it covered. */
+  revocations: Revocation[];
+}
+
+/**
+ * A consent revocation (consent.v1.revoked) and what became of the referrals sent under that
+ * consent (their events name it): when each stopped being readable.
+ */
+export interface Revocation {
+  consentId: string;
+  revokedAt?: Date | undefined;
+  /** The whole consent; false: some of its scopes. */
+  all: boolean;
+  referrals: CoveredReferral[];
+}
+
+export interface CoveredReferral {
+  referralId: string;
+  /** The first read of the referral refused after the revocation; absent: no read since. */
+  firstRefusedAt?: Date | undefined;
+  /**
+   * Reads of the referral granted after the revocation: 0 when it was honoured (a revocation
+   * of some scopes may leave others that still allow a read).
+   */
+  grantedAfter: number;
+  /** Its state now, in the log's projection (withdrawn, when the revocation withdrew it). */
+  state: string;
+  fromAgency: string;
+  toAgency: string;
 }
 
 export interface StatisticsReportRequest {
@@ -1513,6 +1652,203 @@ export const AccessLogResponse: MessageFns<AccessLogResponse> = {
   },
 };
 
+function createBaseFindAccessLogRequest(): FindAccessLogRequest {
+  return { reference: '', range: undefined };
+}
+
+export const FindAccessLogRequest: MessageFns<FindAccessLogRequest> = {
+  encode(message: FindAccessLogRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reference !== '') {
+      writer.uint32(10).string(message.reference);
+    }
+    if (message.range !== undefined) {
+      TimeRange.encode(message.range, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindAccessLogRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindAccessLogRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.range = TimeRange.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindAccessLogRequest {
+    return {
+      reference: isSet(object.reference) ? globalThis.String(object.reference) : '',
+      range: isSet(object.range) ? TimeRange.fromJSON(object.range) : undefined,
+    };
+  },
+
+  toJSON(message: FindAccessLogRequest): unknown {
+    const obj: any = {};
+    if (message.reference !== '') {
+      obj.reference = message.reference;
+    }
+    if (message.range !== undefined) {
+      obj.range = TimeRange.toJSON(message.range);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FindAccessLogRequest>): FindAccessLogRequest {
+    return FindAccessLogRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FindAccessLogRequest>): FindAccessLogRequest {
+    const message = createBaseFindAccessLogRequest();
+    message.reference = object.reference ?? '';
+    message.range =
+      object.range !== undefined && object.range !== null ? TimeRange.fromPartial(object.range) : undefined;
+    return message;
+  },
+};
+
+function createBaseFindAccessLogResponse(): FindAccessLogResponse {
+  return { foundAs: '', subjectRefs: [], records: [] };
+}
+
+export const FindAccessLogResponse: MessageFns<FindAccessLogResponse> = {
+  encode(message: FindAccessLogResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.foundAs !== '') {
+      writer.uint32(10).string(message.foundAs);
+    }
+    for (const v of message.subjectRefs) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.records) {
+      AccessRecord.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindAccessLogResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindAccessLogResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.foundAs = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subjectRefs.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.records.push(AccessRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindAccessLogResponse {
+    return {
+      foundAs: isSet(object.foundAs)
+        ? globalThis.String(object.foundAs)
+        : isSet(object.found_as)
+          ? globalThis.String(object.found_as)
+          : '',
+      subjectRefs: globalThis.Array.isArray(object?.subjectRefs)
+        ? object.subjectRefs.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.subject_refs)
+          ? object.subject_refs.map((e: any) => globalThis.String(e))
+          : [],
+      records: globalThis.Array.isArray(object?.records)
+        ? object.records.map((e: any) => AccessRecord.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: FindAccessLogResponse): unknown {
+    const obj: any = {};
+    if (message.foundAs !== '') {
+      obj.foundAs = message.foundAs;
+    }
+    if (message.subjectRefs?.length) {
+      obj.subjectRefs = message.subjectRefs;
+    }
+    if (message.records?.length) {
+      obj.records = message.records.map((e) => AccessRecord.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FindAccessLogResponse>): FindAccessLogResponse {
+    return FindAccessLogResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FindAccessLogResponse>): FindAccessLogResponse {
+    const message = createBaseFindAccessLogResponse();
+    message.foundAs = object.foundAs ?? '';
+    message.subjectRefs = object.subjectRefs?.map((e) => e) || [];
+    message.records = object.records?.map((e) => AccessRecord.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseHandoffReportRequest(): HandoffReportRequest {
   return { groupBy: '', range: undefined };
 }
@@ -1604,7 +1940,7 @@ export const HandoffReportRequest: MessageFns<HandoffReportRequest> = {
 };
 
 function createBaseStageFigures(): StageFigures {
-  return { count: 0, p50Seconds: 0, p90Seconds: 0, maxSeconds: 0 };
+  return { count: 0, p50Seconds: 0, p90Seconds: 0, maxSeconds: 0, suppressed: false };
 }
 
 export const StageFigures: MessageFns<StageFigures> = {
@@ -1620,6 +1956,9 @@ export const StageFigures: MessageFns<StageFigures> = {
     }
     if (message.maxSeconds !== 0) {
       writer.uint32(33).double(message.maxSeconds);
+    }
+    if (message.suppressed !== false) {
+      writer.uint32(40).bool(message.suppressed);
     }
     return writer;
   },
@@ -1669,6 +2008,14 @@ export const StageFigures: MessageFns<StageFigures> = {
             message.maxSeconds = reader.double();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.suppressed = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1699,6 +2046,7 @@ export const StageFigures: MessageFns<StageFigures> = {
         : isSet(object.max_seconds)
           ? globalThis.Number(object.max_seconds)
           : 0,
+      suppressed: isSet(object.suppressed) ? globalThis.Boolean(object.suppressed) : false,
     };
   },
 
@@ -1716,6 +2064,9 @@ export const StageFigures: MessageFns<StageFigures> = {
     if (message.maxSeconds !== 0) {
       obj.maxSeconds = floatToJson(message.maxSeconds);
     }
+    if (message.suppressed !== false) {
+      obj.suppressed = message.suppressed;
+    }
     return obj;
   },
 
@@ -1728,6 +2079,177 @@ export const StageFigures: MessageFns<StageFigures> = {
     message.p50Seconds = object.p50Seconds ?? 0;
     message.p90Seconds = object.p90Seconds ?? 0;
     message.maxSeconds = object.maxSeconds ?? 0;
+    message.suppressed = object.suppressed ?? false;
+    return message;
+  },
+};
+
+function createBaseRate(): Rate {
+  return { suppressed: false, value: 0 };
+}
+
+export const Rate: MessageFns<Rate> = {
+  encode(message: Rate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.suppressed !== false) {
+      writer.uint32(8).bool(message.suppressed);
+    }
+    if (message.value !== 0) {
+      writer.uint32(17).double(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Rate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.suppressed = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Rate {
+    return {
+      suppressed: isSet(object.suppressed) ? globalThis.Boolean(object.suppressed) : false,
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: Rate): unknown {
+    const obj: any = {};
+    if (message.suppressed !== false) {
+      obj.suppressed = message.suppressed;
+    }
+    if (message.value !== 0) {
+      obj.value = floatToJson(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Rate>): Rate {
+    return Rate.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Rate>): Rate {
+    const message = createBaseRate();
+    message.suppressed = object.suppressed ?? false;
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseOutcomeCell(): OutcomeCell {
+  return { outcome: '', count: undefined };
+}
+
+export const OutcomeCell: MessageFns<OutcomeCell> = {
+  encode(message: OutcomeCell, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.outcome !== '') {
+      writer.uint32(10).string(message.outcome);
+    }
+    if (message.count !== undefined) {
+      Cell.encode(message.count, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OutcomeCell {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOutcomeCell();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.count = Cell.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OutcomeCell {
+    return {
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : '',
+      count: isSet(object.count) ? Cell.fromJSON(object.count) : undefined,
+    };
+  },
+
+  toJSON(message: OutcomeCell): unknown {
+    const obj: any = {};
+    if (message.outcome !== '') {
+      obj.outcome = message.outcome;
+    }
+    if (message.count !== undefined) {
+      obj.count = Cell.toJSON(message.count);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OutcomeCell>): OutcomeCell {
+    return OutcomeCell.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OutcomeCell>): OutcomeCell {
+    const message = createBaseOutcomeCell();
+    message.outcome = object.outcome ?? '';
+    message.count = object.count !== undefined && object.count !== null ? Cell.fromPartial(object.count) : undefined;
     return message;
   },
 };
@@ -1745,6 +2267,16 @@ function createBaseHandoffRow(): HandoffRow {
     openPastDue: 0,
     escalations: 0,
     acceptEscalations: 0,
+    closed: undefined,
+    closureRate: undefined,
+    outcomes: [],
+    declined: undefined,
+    declineRate: undefined,
+    resent: undefined,
+    resendRate: undefined,
+    acceptAnywhere: undefined,
+    afterHours: undefined,
+    afterHoursFirstContact: undefined,
   };
 }
 
@@ -1782,6 +2314,36 @@ export const HandoffRow: MessageFns<HandoffRow> = {
     }
     if (message.acceptEscalations !== 0) {
       writer.uint32(88).int64(message.acceptEscalations);
+    }
+    if (message.closed !== undefined) {
+      Cell.encode(message.closed, writer.uint32(98).fork()).join();
+    }
+    if (message.closureRate !== undefined) {
+      Rate.encode(message.closureRate, writer.uint32(106).fork()).join();
+    }
+    for (const v of message.outcomes) {
+      OutcomeCell.encode(v!, writer.uint32(114).fork()).join();
+    }
+    if (message.declined !== undefined) {
+      Cell.encode(message.declined, writer.uint32(122).fork()).join();
+    }
+    if (message.declineRate !== undefined) {
+      Rate.encode(message.declineRate, writer.uint32(130).fork()).join();
+    }
+    if (message.resent !== undefined) {
+      Cell.encode(message.resent, writer.uint32(138).fork()).join();
+    }
+    if (message.resendRate !== undefined) {
+      Rate.encode(message.resendRate, writer.uint32(146).fork()).join();
+    }
+    if (message.acceptAnywhere !== undefined) {
+      StageFigures.encode(message.acceptAnywhere, writer.uint32(154).fork()).join();
+    }
+    if (message.afterHours !== undefined) {
+      Cell.encode(message.afterHours, writer.uint32(162).fork()).join();
+    }
+    if (message.afterHoursFirstContact !== undefined) {
+      StageFigures.encode(message.afterHoursFirstContact, writer.uint32(170).fork()).join();
     }
     return writer;
   },
@@ -1887,6 +2449,86 @@ export const HandoffRow: MessageFns<HandoffRow> = {
             message.acceptEscalations = longToNumber(reader.int64());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.closed = Cell.decode(reader, reader.uint32());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.closureRate = Rate.decode(reader, reader.uint32());
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.outcomes.push(OutcomeCell.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.declined = Cell.decode(reader, reader.uint32());
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.declineRate = Rate.decode(reader, reader.uint32());
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.resent = Cell.decode(reader, reader.uint32());
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.resendRate = Rate.decode(reader, reader.uint32());
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.acceptAnywhere = StageFigures.decode(reader, reader.uint32());
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.afterHours = Cell.decode(reader, reader.uint32());
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.afterHoursFirstContact = StageFigures.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1932,6 +2574,42 @@ export const HandoffRow: MessageFns<HandoffRow> = {
         : isSet(object.accept_escalations)
           ? globalThis.Number(object.accept_escalations)
           : 0,
+      closed: isSet(object.closed) ? Cell.fromJSON(object.closed) : undefined,
+      closureRate: isSet(object.closureRate)
+        ? Rate.fromJSON(object.closureRate)
+        : isSet(object.closure_rate)
+          ? Rate.fromJSON(object.closure_rate)
+          : undefined,
+      outcomes: globalThis.Array.isArray(object?.outcomes)
+        ? object.outcomes.map((e: any) => OutcomeCell.fromJSON(e))
+        : [],
+      declined: isSet(object.declined) ? Cell.fromJSON(object.declined) : undefined,
+      declineRate: isSet(object.declineRate)
+        ? Rate.fromJSON(object.declineRate)
+        : isSet(object.decline_rate)
+          ? Rate.fromJSON(object.decline_rate)
+          : undefined,
+      resent: isSet(object.resent) ? Cell.fromJSON(object.resent) : undefined,
+      resendRate: isSet(object.resendRate)
+        ? Rate.fromJSON(object.resendRate)
+        : isSet(object.resend_rate)
+          ? Rate.fromJSON(object.resend_rate)
+          : undefined,
+      acceptAnywhere: isSet(object.acceptAnywhere)
+        ? StageFigures.fromJSON(object.acceptAnywhere)
+        : isSet(object.accept_anywhere)
+          ? StageFigures.fromJSON(object.accept_anywhere)
+          : undefined,
+      afterHours: isSet(object.afterHours)
+        ? Cell.fromJSON(object.afterHours)
+        : isSet(object.after_hours)
+          ? Cell.fromJSON(object.after_hours)
+          : undefined,
+      afterHoursFirstContact: isSet(object.afterHoursFirstContact)
+        ? StageFigures.fromJSON(object.afterHoursFirstContact)
+        : isSet(object.after_hours_first_contact)
+          ? StageFigures.fromJSON(object.after_hours_first_contact)
+          : undefined,
     };
   },
 
@@ -1970,6 +2648,36 @@ export const HandoffRow: MessageFns<HandoffRow> = {
     if (message.acceptEscalations !== 0) {
       obj.acceptEscalations = Math.round(message.acceptEscalations);
     }
+    if (message.closed !== undefined) {
+      obj.closed = Cell.toJSON(message.closed);
+    }
+    if (message.closureRate !== undefined) {
+      obj.closureRate = Rate.toJSON(message.closureRate);
+    }
+    if (message.outcomes?.length) {
+      obj.outcomes = message.outcomes.map((e) => OutcomeCell.toJSON(e));
+    }
+    if (message.declined !== undefined) {
+      obj.declined = Cell.toJSON(message.declined);
+    }
+    if (message.declineRate !== undefined) {
+      obj.declineRate = Rate.toJSON(message.declineRate);
+    }
+    if (message.resent !== undefined) {
+      obj.resent = Cell.toJSON(message.resent);
+    }
+    if (message.resendRate !== undefined) {
+      obj.resendRate = Rate.toJSON(message.resendRate);
+    }
+    if (message.acceptAnywhere !== undefined) {
+      obj.acceptAnywhere = StageFigures.toJSON(message.acceptAnywhere);
+    }
+    if (message.afterHours !== undefined) {
+      obj.afterHours = Cell.toJSON(message.afterHours);
+    }
+    if (message.afterHoursFirstContact !== undefined) {
+      obj.afterHoursFirstContact = StageFigures.toJSON(message.afterHoursFirstContact);
+    }
     return obj;
   },
 
@@ -1997,6 +2705,33 @@ export const HandoffRow: MessageFns<HandoffRow> = {
     message.openPastDue = object.openPastDue ?? 0;
     message.escalations = object.escalations ?? 0;
     message.acceptEscalations = object.acceptEscalations ?? 0;
+    message.closed =
+      object.closed !== undefined && object.closed !== null ? Cell.fromPartial(object.closed) : undefined;
+    message.closureRate =
+      object.closureRate !== undefined && object.closureRate !== null
+        ? Rate.fromPartial(object.closureRate)
+        : undefined;
+    message.outcomes = object.outcomes?.map((e) => OutcomeCell.fromPartial(e)) || [];
+    message.declined =
+      object.declined !== undefined && object.declined !== null ? Cell.fromPartial(object.declined) : undefined;
+    message.declineRate =
+      object.declineRate !== undefined && object.declineRate !== null
+        ? Rate.fromPartial(object.declineRate)
+        : undefined;
+    message.resent =
+      object.resent !== undefined && object.resent !== null ? Cell.fromPartial(object.resent) : undefined;
+    message.resendRate =
+      object.resendRate !== undefined && object.resendRate !== null ? Rate.fromPartial(object.resendRate) : undefined;
+    message.acceptAnywhere =
+      object.acceptAnywhere !== undefined && object.acceptAnywhere !== null
+        ? StageFigures.fromPartial(object.acceptAnywhere)
+        : undefined;
+    message.afterHours =
+      object.afterHours !== undefined && object.afterHours !== null ? Cell.fromPartial(object.afterHours) : undefined;
+    message.afterHoursFirstContact =
+      object.afterHoursFirstContact !== undefined && object.afterHoursFirstContact !== null
+        ? StageFigures.fromPartial(object.afterHoursFirstContact)
+        : undefined;
     return message;
   },
 };
@@ -2119,6 +2854,608 @@ export const HandoffReportResponse: MessageFns<HandoffReportResponse> = {
     message.total =
       object.total !== undefined && object.total !== null ? HandoffRow.fromPartial(object.total) : undefined;
     message.approximate = object.approximate ?? false;
+    return message;
+  },
+};
+
+function createBaseHandoffReferralsRequest(): HandoffReferralsRequest {
+  return { groupBy: '', group: '', figure: '', range: undefined, cursor: '', limit: 0 };
+}
+
+export const HandoffReferralsRequest: MessageFns<HandoffReferralsRequest> = {
+  encode(message: HandoffReferralsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupBy !== '') {
+      writer.uint32(10).string(message.groupBy);
+    }
+    if (message.group !== '') {
+      writer.uint32(18).string(message.group);
+    }
+    if (message.figure !== '') {
+      writer.uint32(26).string(message.figure);
+    }
+    if (message.range !== undefined) {
+      TimeRange.encode(message.range, writer.uint32(34).fork()).join();
+    }
+    if (message.cursor !== '') {
+      writer.uint32(42).string(message.cursor);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(48).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HandoffReferralsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHandoffReferralsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupBy = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.group = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.figure = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.range = TimeRange.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HandoffReferralsRequest {
+    return {
+      groupBy: isSet(object.groupBy)
+        ? globalThis.String(object.groupBy)
+        : isSet(object.group_by)
+          ? globalThis.String(object.group_by)
+          : '',
+      group: isSet(object.group) ? globalThis.String(object.group) : '',
+      figure: isSet(object.figure) ? globalThis.String(object.figure) : '',
+      range: isSet(object.range) ? TimeRange.fromJSON(object.range) : undefined,
+      cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : '',
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: HandoffReferralsRequest): unknown {
+    const obj: any = {};
+    if (message.groupBy !== '') {
+      obj.groupBy = message.groupBy;
+    }
+    if (message.group !== '') {
+      obj.group = message.group;
+    }
+    if (message.figure !== '') {
+      obj.figure = message.figure;
+    }
+    if (message.range !== undefined) {
+      obj.range = TimeRange.toJSON(message.range);
+    }
+    if (message.cursor !== '') {
+      obj.cursor = message.cursor;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HandoffReferralsRequest>): HandoffReferralsRequest {
+    return HandoffReferralsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HandoffReferralsRequest>): HandoffReferralsRequest {
+    const message = createBaseHandoffReferralsRequest();
+    message.groupBy = object.groupBy ?? '';
+    message.group = object.group ?? '';
+    message.figure = object.figure ?? '';
+    message.range =
+      object.range !== undefined && object.range !== null ? TimeRange.fromPartial(object.range) : undefined;
+    message.cursor = object.cursor ?? '';
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseReferralSummary(): ReferralSummary {
+  return {
+    referralId: '',
+    fromAgency: '',
+    toAgency: '',
+    priority: '',
+    state: '',
+    reason: '',
+    sentAt: undefined,
+    acknowledgedAt: undefined,
+    acceptedAt: undefined,
+    contactAt: undefined,
+    closedAt: undefined,
+    declinedAt: undefined,
+    withdrawnAt: undefined,
+    previousReferralId: '',
+    afterHours: false,
+  };
+}
+
+export const ReferralSummary: MessageFns<ReferralSummary> = {
+  encode(message: ReferralSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.referralId !== '') {
+      writer.uint32(10).string(message.referralId);
+    }
+    if (message.fromAgency !== '') {
+      writer.uint32(18).string(message.fromAgency);
+    }
+    if (message.toAgency !== '') {
+      writer.uint32(26).string(message.toAgency);
+    }
+    if (message.priority !== '') {
+      writer.uint32(34).string(message.priority);
+    }
+    if (message.state !== '') {
+      writer.uint32(42).string(message.state);
+    }
+    if (message.reason !== '') {
+      writer.uint32(50).string(message.reason);
+    }
+    if (message.sentAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.sentAt), writer.uint32(58).fork()).join();
+    }
+    if (message.acknowledgedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.acknowledgedAt), writer.uint32(66).fork()).join();
+    }
+    if (message.acceptedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.acceptedAt), writer.uint32(74).fork()).join();
+    }
+    if (message.contactAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.contactAt), writer.uint32(82).fork()).join();
+    }
+    if (message.closedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.closedAt), writer.uint32(90).fork()).join();
+    }
+    if (message.declinedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.declinedAt), writer.uint32(98).fork()).join();
+    }
+    if (message.withdrawnAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.withdrawnAt), writer.uint32(106).fork()).join();
+    }
+    if (message.previousReferralId !== '') {
+      writer.uint32(114).string(message.previousReferralId);
+    }
+    if (message.afterHours !== false) {
+      writer.uint32(120).bool(message.afterHours);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReferralSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReferralSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.fromAgency = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.toAgency = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.priority = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.sentAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.acknowledgedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.acceptedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.contactAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.closedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.declinedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.withdrawnAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.previousReferralId = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.afterHours = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReferralSummary {
+    return {
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+          ? globalThis.String(object.referral_id)
+          : '',
+      fromAgency: isSet(object.fromAgency)
+        ? globalThis.String(object.fromAgency)
+        : isSet(object.from_agency)
+          ? globalThis.String(object.from_agency)
+          : '',
+      toAgency: isSet(object.toAgency)
+        ? globalThis.String(object.toAgency)
+        : isSet(object.to_agency)
+          ? globalThis.String(object.to_agency)
+          : '',
+      priority: isSet(object.priority) ? globalThis.String(object.priority) : '',
+      state: isSet(object.state) ? globalThis.String(object.state) : '',
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+      sentAt: isSet(object.sentAt)
+        ? fromJsonTimestamp(object.sentAt)
+        : isSet(object.sent_at)
+          ? fromJsonTimestamp(object.sent_at)
+          : undefined,
+      acknowledgedAt: isSet(object.acknowledgedAt)
+        ? fromJsonTimestamp(object.acknowledgedAt)
+        : isSet(object.acknowledged_at)
+          ? fromJsonTimestamp(object.acknowledged_at)
+          : undefined,
+      acceptedAt: isSet(object.acceptedAt)
+        ? fromJsonTimestamp(object.acceptedAt)
+        : isSet(object.accepted_at)
+          ? fromJsonTimestamp(object.accepted_at)
+          : undefined,
+      contactAt: isSet(object.contactAt)
+        ? fromJsonTimestamp(object.contactAt)
+        : isSet(object.contact_at)
+          ? fromJsonTimestamp(object.contact_at)
+          : undefined,
+      closedAt: isSet(object.closedAt)
+        ? fromJsonTimestamp(object.closedAt)
+        : isSet(object.closed_at)
+          ? fromJsonTimestamp(object.closed_at)
+          : undefined,
+      declinedAt: isSet(object.declinedAt)
+        ? fromJsonTimestamp(object.declinedAt)
+        : isSet(object.declined_at)
+          ? fromJsonTimestamp(object.declined_at)
+          : undefined,
+      withdrawnAt: isSet(object.withdrawnAt)
+        ? fromJsonTimestamp(object.withdrawnAt)
+        : isSet(object.withdrawn_at)
+          ? fromJsonTimestamp(object.withdrawn_at)
+          : undefined,
+      previousReferralId: isSet(object.previousReferralId)
+        ? globalThis.String(object.previousReferralId)
+        : isSet(object.previous_referral_id)
+          ? globalThis.String(object.previous_referral_id)
+          : '',
+      afterHours: isSet(object.afterHours)
+        ? globalThis.Boolean(object.afterHours)
+        : isSet(object.after_hours)
+          ? globalThis.Boolean(object.after_hours)
+          : false,
+    };
+  },
+
+  toJSON(message: ReferralSummary): unknown {
+    const obj: any = {};
+    if (message.referralId !== '') {
+      obj.referralId = message.referralId;
+    }
+    if (message.fromAgency !== '') {
+      obj.fromAgency = message.fromAgency;
+    }
+    if (message.toAgency !== '') {
+      obj.toAgency = message.toAgency;
+    }
+    if (message.priority !== '') {
+      obj.priority = message.priority;
+    }
+    if (message.state !== '') {
+      obj.state = message.state;
+    }
+    if (message.reason !== '') {
+      obj.reason = message.reason;
+    }
+    if (message.sentAt !== undefined) {
+      obj.sentAt = message.sentAt.toISOString();
+    }
+    if (message.acknowledgedAt !== undefined) {
+      obj.acknowledgedAt = message.acknowledgedAt.toISOString();
+    }
+    if (message.acceptedAt !== undefined) {
+      obj.acceptedAt = message.acceptedAt.toISOString();
+    }
+    if (message.contactAt !== undefined) {
+      obj.contactAt = message.contactAt.toISOString();
+    }
+    if (message.closedAt !== undefined) {
+      obj.closedAt = message.closedAt.toISOString();
+    }
+    if (message.declinedAt !== undefined) {
+      obj.declinedAt = message.declinedAt.toISOString();
+    }
+    if (message.withdrawnAt !== undefined) {
+      obj.withdrawnAt = message.withdrawnAt.toISOString();
+    }
+    if (message.previousReferralId !== '') {
+      obj.previousReferralId = message.previousReferralId;
+    }
+    if (message.afterHours !== false) {
+      obj.afterHours = message.afterHours;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReferralSummary>): ReferralSummary {
+    return ReferralSummary.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReferralSummary>): ReferralSummary {
+    const message = createBaseReferralSummary();
+    message.referralId = object.referralId ?? '';
+    message.fromAgency = object.fromAgency ?? '';
+    message.toAgency = object.toAgency ?? '';
+    message.priority = object.priority ?? '';
+    message.state = object.state ?? '';
+    message.reason = object.reason ?? '';
+    message.sentAt = object.sentAt ?? undefined;
+    message.acknowledgedAt = object.acknowledgedAt ?? undefined;
+    message.acceptedAt = object.acceptedAt ?? undefined;
+    message.contactAt = object.contactAt ?? undefined;
+    message.closedAt = object.closedAt ?? undefined;
+    message.declinedAt = object.declinedAt ?? undefined;
+    message.withdrawnAt = object.withdrawnAt ?? undefined;
+    message.previousReferralId = object.previousReferralId ?? '';
+    message.afterHours = object.afterHours ?? false;
+    return message;
+  },
+};
+
+function createBaseHandoffReferralsResponse(): HandoffReferralsResponse {
+  return { referrals: [], nextCursor: '' };
+}
+
+export const HandoffReferralsResponse: MessageFns<HandoffReferralsResponse> = {
+  encode(message: HandoffReferralsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.referrals) {
+      ReferralSummary.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextCursor !== '') {
+      writer.uint32(18).string(message.nextCursor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HandoffReferralsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHandoffReferralsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referrals.push(ReferralSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextCursor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HandoffReferralsResponse {
+    return {
+      referrals: globalThis.Array.isArray(object?.referrals)
+        ? object.referrals.map((e: any) => ReferralSummary.fromJSON(e))
+        : [],
+      nextCursor: isSet(object.nextCursor)
+        ? globalThis.String(object.nextCursor)
+        : isSet(object.next_cursor)
+          ? globalThis.String(object.next_cursor)
+          : '',
+    };
+  },
+
+  toJSON(message: HandoffReferralsResponse): unknown {
+    const obj: any = {};
+    if (message.referrals?.length) {
+      obj.referrals = message.referrals.map((e) => ReferralSummary.toJSON(e));
+    }
+    if (message.nextCursor !== '') {
+      obj.nextCursor = message.nextCursor;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HandoffReferralsResponse>): HandoffReferralsResponse {
+    return HandoffReferralsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HandoffReferralsResponse>): HandoffReferralsResponse {
+    const message = createBaseHandoffReferralsResponse();
+    message.referrals = object.referrals?.map((e) => ReferralSummary.fromPartial(e)) || [];
+    message.nextCursor = object.nextCursor ?? '';
     return message;
   },
 };
@@ -2708,7 +4045,14 @@ export const PoliceAccess: MessageFns<PoliceAccess> = {
 };
 
 function createBaseConsentReportResponse(): ConsentReportResponse {
-  return { consents: [], referralsWithdrawnByRevocation: 0, accesses: [], accessesDenied: 0, policeAccess: [] };
+  return {
+    consents: [],
+    referralsWithdrawnByRevocation: 0,
+    accesses: [],
+    accessesDenied: 0,
+    policeAccess: [],
+    revocations: [],
+  };
 }
 
 export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
@@ -2727,6 +4071,9 @@ export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
     }
     for (const v of message.policeAccess) {
       PoliceAccess.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.revocations) {
+      Revocation.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -2784,6 +4131,14 @@ export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
             message.policeAccess.push(PoliceAccess.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.revocations.push(Revocation.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2819,6 +4174,9 @@ export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
         : globalThis.Array.isArray(object?.police_access)
           ? object.police_access.map((e: any) => PoliceAccess.fromJSON(e))
           : [],
+      revocations: globalThis.Array.isArray(object?.revocations)
+        ? object.revocations.map((e: any) => Revocation.fromJSON(e))
+        : [],
     };
   },
 
@@ -2839,6 +4197,9 @@ export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
     if (message.policeAccess?.length) {
       obj.policeAccess = message.policeAccess.map((e) => PoliceAccess.toJSON(e));
     }
+    if (message.revocations?.length) {
+      obj.revocations = message.revocations.map((e) => Revocation.toJSON(e));
+    }
     return obj;
   },
 
@@ -2852,6 +4213,303 @@ export const ConsentReportResponse: MessageFns<ConsentReportResponse> = {
     message.accesses = object.accesses?.map((e) => AccessCount.fromPartial(e)) || [];
     message.accessesDenied = object.accessesDenied ?? 0;
     message.policeAccess = object.policeAccess?.map((e) => PoliceAccess.fromPartial(e)) || [];
+    message.revocations = object.revocations?.map((e) => Revocation.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRevocation(): Revocation {
+  return { consentId: '', revokedAt: undefined, all: false, referrals: [] };
+}
+
+export const Revocation: MessageFns<Revocation> = {
+  encode(message: Revocation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consentId !== '') {
+      writer.uint32(10).string(message.consentId);
+    }
+    if (message.revokedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.revokedAt), writer.uint32(18).fork()).join();
+    }
+    if (message.all !== false) {
+      writer.uint32(24).bool(message.all);
+    }
+    for (const v of message.referrals) {
+      CoveredReferral.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Revocation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevocation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.revokedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.all = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.referrals.push(CoveredReferral.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Revocation {
+    return {
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+          ? globalThis.String(object.consent_id)
+          : '',
+      revokedAt: isSet(object.revokedAt)
+        ? fromJsonTimestamp(object.revokedAt)
+        : isSet(object.revoked_at)
+          ? fromJsonTimestamp(object.revoked_at)
+          : undefined,
+      all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
+      referrals: globalThis.Array.isArray(object?.referrals)
+        ? object.referrals.map((e: any) => CoveredReferral.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: Revocation): unknown {
+    const obj: any = {};
+    if (message.consentId !== '') {
+      obj.consentId = message.consentId;
+    }
+    if (message.revokedAt !== undefined) {
+      obj.revokedAt = message.revokedAt.toISOString();
+    }
+    if (message.all !== false) {
+      obj.all = message.all;
+    }
+    if (message.referrals?.length) {
+      obj.referrals = message.referrals.map((e) => CoveredReferral.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Revocation>): Revocation {
+    return Revocation.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Revocation>): Revocation {
+    const message = createBaseRevocation();
+    message.consentId = object.consentId ?? '';
+    message.revokedAt = object.revokedAt ?? undefined;
+    message.all = object.all ?? false;
+    message.referrals = object.referrals?.map((e) => CoveredReferral.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCoveredReferral(): CoveredReferral {
+  return { referralId: '', firstRefusedAt: undefined, grantedAfter: 0, state: '', fromAgency: '', toAgency: '' };
+}
+
+export const CoveredReferral: MessageFns<CoveredReferral> = {
+  encode(message: CoveredReferral, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.referralId !== '') {
+      writer.uint32(10).string(message.referralId);
+    }
+    if (message.firstRefusedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.firstRefusedAt), writer.uint32(18).fork()).join();
+    }
+    if (message.grantedAfter !== 0) {
+      writer.uint32(24).int64(message.grantedAfter);
+    }
+    if (message.state !== '') {
+      writer.uint32(34).string(message.state);
+    }
+    if (message.fromAgency !== '') {
+      writer.uint32(42).string(message.fromAgency);
+    }
+    if (message.toAgency !== '') {
+      writer.uint32(50).string(message.toAgency);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CoveredReferral {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCoveredReferral();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.firstRefusedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.grantedAfter = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.fromAgency = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.toAgency = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CoveredReferral {
+    return {
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+          ? globalThis.String(object.referral_id)
+          : '',
+      firstRefusedAt: isSet(object.firstRefusedAt)
+        ? fromJsonTimestamp(object.firstRefusedAt)
+        : isSet(object.first_refused_at)
+          ? fromJsonTimestamp(object.first_refused_at)
+          : undefined,
+      grantedAfter: isSet(object.grantedAfter)
+        ? globalThis.Number(object.grantedAfter)
+        : isSet(object.granted_after)
+          ? globalThis.Number(object.granted_after)
+          : 0,
+      state: isSet(object.state) ? globalThis.String(object.state) : '',
+      fromAgency: isSet(object.fromAgency)
+        ? globalThis.String(object.fromAgency)
+        : isSet(object.from_agency)
+          ? globalThis.String(object.from_agency)
+          : '',
+      toAgency: isSet(object.toAgency)
+        ? globalThis.String(object.toAgency)
+        : isSet(object.to_agency)
+          ? globalThis.String(object.to_agency)
+          : '',
+    };
+  },
+
+  toJSON(message: CoveredReferral): unknown {
+    const obj: any = {};
+    if (message.referralId !== '') {
+      obj.referralId = message.referralId;
+    }
+    if (message.firstRefusedAt !== undefined) {
+      obj.firstRefusedAt = message.firstRefusedAt.toISOString();
+    }
+    if (message.grantedAfter !== 0) {
+      obj.grantedAfter = Math.round(message.grantedAfter);
+    }
+    if (message.state !== '') {
+      obj.state = message.state;
+    }
+    if (message.fromAgency !== '') {
+      obj.fromAgency = message.fromAgency;
+    }
+    if (message.toAgency !== '') {
+      obj.toAgency = message.toAgency;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CoveredReferral>): CoveredReferral {
+    return CoveredReferral.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CoveredReferral>): CoveredReferral {
+    const message = createBaseCoveredReferral();
+    message.referralId = object.referralId ?? '';
+    message.firstRefusedAt = object.firstRefusedAt ?? undefined;
+    message.grantedAfter = object.grantedAfter ?? 0;
+    message.state = object.state ?? '';
+    message.fromAgency = object.fromAgency ?? '';
+    message.toAgency = object.toAgency ?? '';
     return message;
   },
 };
@@ -4885,6 +6543,20 @@ export const AuditServiceService = {
     responseSerialize: (value: AccessLogResponse): Buffer => Buffer.from(AccessLogResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AccessLogResponse => AccessLogResponse.decode(value),
   },
+  /**
+   * The access log of the person a reference names: a referral id, a consent receipt's
+   * reference (the 8 characters on the receipt) or the subject reference itself.
+   */
+  findAccessLog: {
+    path: '/passage.audit.v1.AuditService/FindAccessLog' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FindAccessLogRequest): Buffer => Buffer.from(FindAccessLogRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FindAccessLogRequest => FindAccessLogRequest.decode(value),
+    responseSerialize: (value: FindAccessLogResponse): Buffer =>
+      Buffer.from(FindAccessLogResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FindAccessLogResponse => FindAccessLogResponse.decode(value),
+  },
   handoffReport: {
     path: '/passage.audit.v1.AuditService/HandoffReport' as const,
     requestStream: false as const,
@@ -4894,6 +6566,21 @@ export const AuditServiceService = {
     responseSerialize: (value: HandoffReportResponse): Buffer =>
       Buffer.from(HandoffReportResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): HandoffReportResponse => HandoffReportResponse.decode(value),
+  },
+  /**
+   * The referrals behind one figure of the hand-off report: metadata only (ids, agencies,
+   * priority, state, times), never packet data. Same roles and scope as the report.
+   */
+  handoffReferrals: {
+    path: '/passage.audit.v1.AuditService/HandoffReferrals' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: HandoffReferralsRequest): Buffer =>
+      Buffer.from(HandoffReferralsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): HandoffReferralsRequest => HandoffReferralsRequest.decode(value),
+    responseSerialize: (value: HandoffReferralsResponse): Buffer =>
+      Buffer.from(HandoffReferralsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HandoffReferralsResponse => HandoffReferralsResponse.decode(value),
   },
   consentReport: {
     path: '/passage.audit.v1.AuditService/ConsentReport' as const,
@@ -4996,7 +6683,17 @@ export interface AuditServiceServer extends UntypedServiceImplementation {
   query: handleUnaryCall<QueryRequest, QueryResponse>;
   /** Every access to one person's data (PHIPA s.10.1 electronic audit log fields). */
   accessLog: handleUnaryCall<AccessLogRequest, AccessLogResponse>;
+  /**
+   * The access log of the person a reference names: a referral id, a consent receipt's
+   * reference (the 8 characters on the receipt) or the subject reference itself.
+   */
+  findAccessLog: handleUnaryCall<FindAccessLogRequest, FindAccessLogResponse>;
   handoffReport: handleUnaryCall<HandoffReportRequest, HandoffReportResponse>;
+  /**
+   * The referrals behind one figure of the hand-off report: metadata only (ids, agencies,
+   * priority, state, times), never packet data. Same roles and scope as the report.
+   */
+  handoffReferrals: handleUnaryCall<HandoffReferralsRequest, HandoffReferralsResponse>;
   consentReport: handleUnaryCall<ConsentReportRequest, ConsentReportResponse>;
   /** De-identified counts: every cell under 5 suppressed, with complementary suppression. */
   statisticsReport: handleUnaryCall<StatisticsReportRequest, StatisticsReportResponse>;
@@ -5050,6 +6747,25 @@ export interface AuditServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AccessLogResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * The access log of the person a reference names: a referral id, a consent receipt's
+   * reference (the 8 characters on the receipt) or the subject reference itself.
+   */
+  findAccessLog(
+    request: FindAccessLogRequest,
+    callback: (error: ServiceError | null, response: FindAccessLogResponse) => void,
+  ): ClientUnaryCall;
+  findAccessLog(
+    request: FindAccessLogRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FindAccessLogResponse) => void,
+  ): ClientUnaryCall;
+  findAccessLog(
+    request: FindAccessLogRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FindAccessLogResponse) => void,
+  ): ClientUnaryCall;
   handoffReport(
     request: HandoffReportRequest,
     callback: (error: ServiceError | null, response: HandoffReportResponse) => void,
@@ -5064,6 +6780,25 @@ export interface AuditServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: HandoffReportResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The referrals behind one figure of the hand-off report: metadata only (ids, agencies,
+   * priority, state, times), never packet data. Same roles and scope as the report.
+   */
+  handoffReferrals(
+    request: HandoffReferralsRequest,
+    callback: (error: ServiceError | null, response: HandoffReferralsResponse) => void,
+  ): ClientUnaryCall;
+  handoffReferrals(
+    request: HandoffReferralsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: HandoffReferralsResponse) => void,
+  ): ClientUnaryCall;
+  handoffReferrals(
+    request: HandoffReferralsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: HandoffReferralsResponse) => void,
   ): ClientUnaryCall;
   consentReport(
     request: ConsentReportRequest,

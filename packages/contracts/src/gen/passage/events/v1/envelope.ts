@@ -69,6 +69,19 @@ export interface AgencyChanged {
   nameFr: string;
   /** The agency's home region (its first covered region, or "ontario"): for de-identified reports. */
   region: string;
+  /**
+   * Opening hours (America/Toronto), for the audit log's after-hours figures. Listings
+   * published before this field have neither: hours unknown.
+   */
+  alwaysOpen: boolean;
+  hours: OpenPeriod[];
+}
+
+/** A weekly period: day mon…sun, opens and closes "HH:MM" (closes before opens: past midnight). */
+export interface OpenPeriod {
+  day: string;
+  opens: string;
+  closes: string;
 }
 
 /** Who a consent scope names and for what, without anything about the person. */
@@ -942,6 +955,8 @@ function createBaseAgencyChanged(): AgencyChanged {
     nameEn: '',
     nameFr: '',
     region: '',
+    alwaysOpen: false,
+    hours: [],
   };
 }
 
@@ -970,6 +985,12 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
     }
     if (message.region !== '') {
       writer.uint32(66).string(message.region);
+    }
+    if (message.alwaysOpen !== false) {
+      writer.uint32(72).bool(message.alwaysOpen);
+    }
+    for (const v of message.hours) {
+      OpenPeriod.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -1051,6 +1072,22 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
             message.region = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.alwaysOpen = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.hours.push(OpenPeriod.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1089,6 +1126,12 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
           ? globalThis.String(object.name_fr)
           : '',
       region: isSet(object.region) ? globalThis.String(object.region) : '',
+      alwaysOpen: isSet(object.alwaysOpen)
+        ? globalThis.Boolean(object.alwaysOpen)
+        : isSet(object.always_open)
+          ? globalThis.Boolean(object.always_open)
+          : false,
+      hours: globalThis.Array.isArray(object?.hours) ? object.hours.map((e: any) => OpenPeriod.fromJSON(e)) : [],
     };
   },
 
@@ -1118,6 +1161,12 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
     if (message.region !== '') {
       obj.region = message.region;
     }
+    if (message.alwaysOpen !== false) {
+      obj.alwaysOpen = message.alwaysOpen;
+    }
+    if (message.hours?.length) {
+      obj.hours = message.hours.map((e) => OpenPeriod.toJSON(e));
+    }
     return obj;
   },
 
@@ -1134,6 +1183,109 @@ export const AgencyChanged: MessageFns<AgencyChanged> = {
     message.nameEn = object.nameEn ?? '';
     message.nameFr = object.nameFr ?? '';
     message.region = object.region ?? '';
+    message.alwaysOpen = object.alwaysOpen ?? false;
+    message.hours = object.hours?.map((e) => OpenPeriod.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseOpenPeriod(): OpenPeriod {
+  return { day: '', opens: '', closes: '' };
+}
+
+export const OpenPeriod: MessageFns<OpenPeriod> = {
+  encode(message: OpenPeriod, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.day !== '') {
+      writer.uint32(10).string(message.day);
+    }
+    if (message.opens !== '') {
+      writer.uint32(18).string(message.opens);
+    }
+    if (message.closes !== '') {
+      writer.uint32(26).string(message.closes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OpenPeriod {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOpenPeriod();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.day = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.opens = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.closes = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OpenPeriod {
+    return {
+      day: isSet(object.day) ? globalThis.String(object.day) : '',
+      opens: isSet(object.opens) ? globalThis.String(object.opens) : '',
+      closes: isSet(object.closes) ? globalThis.String(object.closes) : '',
+    };
+  },
+
+  toJSON(message: OpenPeriod): unknown {
+    const obj: any = {};
+    if (message.day !== '') {
+      obj.day = message.day;
+    }
+    if (message.opens !== '') {
+      obj.opens = message.opens;
+    }
+    if (message.closes !== '') {
+      obj.closes = message.closes;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OpenPeriod>): OpenPeriod {
+    return OpenPeriod.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OpenPeriod>): OpenPeriod {
+    const message = createBaseOpenPeriod();
+    message.day = object.day ?? '';
+    message.opens = object.opens ?? '';
+    message.closes = object.closes ?? '';
     return message;
   },
 };
