@@ -85,6 +85,7 @@ const report = (measure: string, value: string) => {
             $case: 'referralChanged',
             value: {
               assignedUser: '',
+              reference: '',
               referralId,
               state: 'sent',
               version: 1,

@@ -182,6 +182,7 @@ export function referralEvents(story: ReferralStory, topology: Topology): { subj
           $case: 'referralChanged',
           value: {
             assignedUser: '',
+            reference: '',
             referralId: id,
             state,
             version: i + 1,

@@ -155,6 +155,7 @@ describe('SLA escalation', () => {
           $case: 'referralChanged',
           value: {
             assignedUser: '',
+            reference: '',
             referralId,
             state: 'sent',
             version: 1,

@@ -8,6 +8,7 @@ import { Migration20261130160000ScimClients } from './Migration20261130160000Sci
 import { Migration20261130170000TemporaryPasswordExpiry } from './Migration20261130170000TemporaryPasswordExpiry.ts';
 import { Migration20261130180000SessionIdleLock } from './Migration20261130180000SessionIdleLock.ts';
 import { Migration20261202060000Notifications } from './Migration20261202060000Notifications.ts';
+import { Migration20261202080000NotifyReference } from './Migration20261202080000NotifyReference.ts';
 
 /** Every migration of the gateway schema, in order. Add new ones at the end. */
 export const gatewayMigrations: MigrationObject[] = [
@@ -18,6 +19,7 @@ export const gatewayMigrations: MigrationObject[] = [
   { name: 'Migration20261130170000TemporaryPasswordExpiry', class: Migration20261130170000TemporaryPasswordExpiry },
   { name: 'Migration20261130180000SessionIdleLock', class: Migration20261130180000SessionIdleLock },
   { name: 'Migration20261202060000Notifications', class: Migration20261202060000Notifications },
+  { name: 'Migration20261202080000NotifyReference', class: Migration20261202080000NotifyReference },
 ];
 
 /**

@@ -86,7 +86,13 @@ function qp(text: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-const reference = (referralId: string): string => referralId.replaceAll('-', '').slice(-8).toUpperCase();
+/** Each referral's short reference, as its send answered it: what notices and e-mails name it by. */
+const references = new Map<string, string>();
+const reference = (referralId: string): string => {
+  const found = references.get(referralId);
+  expect(found, referralId).toMatch(/^R-[0-9A-Z]{4}-[0-9A-Z]{2}$/);
+  return found!;
+};
 
 // Synthetic personal data, in the packet and the note: none of it may reach an e-mail.
 const markers = ['Zyxwvut', '555-0199', 'QXNOTEQX', 'Dana Peel', 'Alex, London'];
@@ -139,7 +145,7 @@ async function sendUrgent(): Promise<string> {
     },
   });
   expect(granted.status, JSON.stringify(granted.body)).toBe(201);
-  const sent = await http.json<{ referral: { id: string } }>('POST', '/api/referrals', {
+  const sent = await http.json<{ referral: { id: string; reference: string } }>('POST', '/api/referrals', {
     session: officer,
     idempotencyKey: randomUUID(),
     body: {
@@ -153,6 +159,7 @@ async function sendUrgent(): Promise<string> {
     },
   });
   expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+  references.set(sent.body.referral.id, sent.body.referral.reference);
   return sent.body.referral.id;
 }
 
@@ -198,6 +205,7 @@ const changed = (referralId: string, version: number, state: string, assignedUse
     needs: ['counselling'],
     takenOverBy: '',
     assignedUser,
+    reference: '',
   },
 });
 

@@ -639,6 +639,8 @@ export interface Notification {
   readonly createdAt?: string;
   /** Unset while unread. */
   readonly readAt?: string;
+  /** The referral's short reference ("R-7K3M-Q9"); empty until the gateway has seen it. */
+  readonly reference: string;
 }
 
 export interface NotificationPreferences {

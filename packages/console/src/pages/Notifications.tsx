@@ -83,7 +83,7 @@ export function Notifications(): ReactNode {
               {t(kindKey(notice.kind))}
             </a>{' '}
             <span className="muted">
-              {t('notify.reference', { ref: shortReference(notice.referralId) })} ·{' '}
+              {t('notify.reference', { ref: notice.reference || shortReference(notice.referralId) })} ·{' '}
               {dateTime(notice.createdAt, language)}
             </span>
             {!notice.readAt && <span className="badge unread-badge">{t('notify.new')}</span>}
@@ -95,7 +95,7 @@ export function Notifications(): ReactNode {
   );
 }
 
-/** A referral's short reference, as notification e-mails give it: the id's last eight hex digits. */
+/** A referral whose short reference has not reached the gateway yet: the last eight hex digits of its id. */
 export function shortReference(referralId: string): string {
   return referralId.replaceAll('-', '').slice(-8).toUpperCase();
 }

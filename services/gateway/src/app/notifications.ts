@@ -103,6 +103,8 @@ export interface NotificationRecord {
   readonly referralId: string;
   readonly createdAt: Date;
   readonly readAt: Date | undefined;
+  /** The referral's short reference; '' when no event carrying it has arrived yet. */
+  readonly reference: string;
 }
 
 export class Notifications {
@@ -145,6 +147,8 @@ export interface DueMail {
   readonly referralId: string;
   readonly userId: string | undefined;
   readonly agencyId: string | undefined;
+  /** The referral's short reference; '' when no event carrying it has arrived yet. */
+  readonly reference: string;
   /** Attempts before this one. */
   readonly attempts: number;
 }
@@ -257,7 +261,7 @@ export class MailSender {
           log.info({ mailId: mail.mailId, kind: mail.kind, reason: target }, 'notification e-mail not sent');
           continue;
         }
-        const text = mailText(mail.kind, mail.referralId, this.#o.consoleUrl, target.language);
+        const text = mailText(mail.kind, mail.referralId, mail.reference, this.#o.consoleUrl, target.language);
         await this.#o.mailer.send({ to: target.email, ...text, messageId: `<${mail.mailId}@passage.notifications>` });
         await queue.sent(mail.mailId, this.#o.now());
         sent++;

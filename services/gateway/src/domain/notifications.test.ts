@@ -126,13 +126,18 @@ describe('e-mail choices and words', () => {
   });
 
   it('a reference and a link only, in the language asked, with a neutral subject', () => {
-    const en = mailText('urgent_referral', referralId, 'https://console.example/', 'en');
+    const en = mailText('urgent_referral', referralId, 'R-7K3M-Q9', 'https://console.example/', 'en');
+    expect(en.subject).toBe('Passage R-7K3M-Q9: An urgent referral is waiting');
+    expect(en.text).toContain('Reference: R-7K3M-Q9');
+    // Before the referral's reference has reached the gateway: the end of its id.
     expect(shortReference(referralId)).toBe('2E3F4A5B');
-    expect(en.subject).toBe('Passage 2E3F4A5B: An urgent referral is waiting');
+    expect(mailText('urgent_referral', referralId, '', 'https://console.example/', 'en').subject).toBe(
+      'Passage 2E3F4A5B: An urgent referral is waiting',
+    );
     expect(en.text).toContain(`https://console.example/referrals/${referralId}`);
-    const fr = mailText('declined', referralId, 'https://console.example', 'fr');
+    const fr = mailText('declined', referralId, 'R-7K3M-Q9', 'https://console.example', 'fr');
     expect(fr.subject).toContain('refusée');
-    const both = mailText('message', referralId, 'https://console.example', 'both');
+    const both = mailText('message', referralId, 'R-7K3M-Q9', 'https://console.example', 'both');
     expect(both.subject).toContain('A new message on a referral / Un nouveau message');
     for (const text of [en, fr, both].flatMap((m) => [m.subject, m.text]))
       expect(text).not.toMatch(/traffick|exploit|victim|traite|police|crisis/i);

@@ -126,11 +126,12 @@ export function turnedOffFor(kinds: readonly string[]): NotificationKind[] {
 }
 
 /**
- * A referral's short reference in a notice: the last eight hex digits of its id, upper case
- * (a UUIDv7's first digits are its time: referrals of the same minute would share them).
+ * A referral's reference in a notice: its short reference ("R-7K3M-Q9", what people search
+ * by), or, for a referral whose reference has not reached the gateway, the last eight hex
+ * digits of its id, upper case (a UUIDv7's first digits are its time).
  */
-export function shortReference(referralId: string): string {
-  return referralId.replaceAll('-', '').slice(-8).toUpperCase();
+export function shortReference(referralId: string, reference = ''): string {
+  return reference || referralId.replaceAll('-', '').slice(-8).toUpperCase();
 }
 
 export type MailLanguage = 'en' | 'fr' | 'both';
@@ -169,10 +170,11 @@ const words: Record<'en' | 'fr', Record<NotificationKind, string> & { open: stri
 export function mailText(
   kind: NotificationKind,
   referralId: string,
+  reference: string,
   consoleUrl: string,
   language: MailLanguage,
 ): MailText {
-  const ref = shortReference(referralId);
+  const ref = shortReference(referralId, reference);
   const link = `${consoleUrl.replace(/\/+$/, '')}/referrals/${encodeURIComponent(referralId)}`;
   const part = (lang: 'en' | 'fr') => {
     const w = words[lang];

@@ -9,7 +9,11 @@ import { PgNotifyTransaction } from './store.ts';
  * redeliveries (ADR 5).
  */
 export const notificationHandler: EventHandler = async ({ envelope, subject }, em) => {
-  await applyReferralEvent(new PgNotifyTransaction(em), factsOf(envelope, subject), envelope.id);
+  const tx = new PgNotifyTransaction(em);
+  await applyReferralEvent(tx, factsOf(envelope, subject), envelope.id);
+  if (envelope.payload?.$case === 'referralChanged') {
+    await tx.rememberReference(envelope.payload.value.referralId, envelope.payload.value.reference);
+  }
 };
 
 export function factsOf(envelope: Envelope, subject: string): ReferralEventFacts {

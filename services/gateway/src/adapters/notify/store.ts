@@ -41,6 +41,15 @@ export class PgNotifyTransaction implements NotifyTransaction {
     };
   }
 
+  /** Keeps the referral's short reference from the first event that carries it. */
+  async rememberReference(referralId: string, reference: string): Promise<void> {
+    if (!reference) return;
+    await this.#em.execute(
+      `update gateway.notify_referrals set reference = ? where referral_id = ? and reference = ''`,
+      [reference, referralId],
+    );
+  }
+
   async saveParties(p: ReferralParties): Promise<void> {
     await this.#em.execute(
       `insert into gateway.notify_referrals (referral_id, from_agency, to_agency, sent_by, assigned_user, version)
@@ -110,11 +119,13 @@ export class PgNotificationStore implements NotificationStore, MailQueue {
         referral_id: string;
         created_at: Date | string;
         read_at: Date | string | null;
+        reference: string | null;
       }[]
     >(
-      `select notification_id, kind, referral_id, created_at, read_at from gateway.notifications
-       where user_id = ? ${unreadOnly ? 'and read_at is null' : ''}
-       order by created_at desc, notification_id desc limit ?`,
+      `select n.notification_id, n.kind, n.referral_id, n.created_at, n.read_at, r.reference
+       from gateway.notifications n left join gateway.notify_referrals r on r.referral_id = n.referral_id
+       where n.user_id = ? ${unreadOnly ? 'and n.read_at is null' : ''}
+       order by n.created_at desc, n.notification_id desc limit ?`,
       [userId, limit],
     );
     return rows.map((row) => ({
@@ -123,6 +134,7 @@ export class PgNotificationStore implements NotificationStore, MailQueue {
       referralId: row.referral_id,
       createdAt: date(row.created_at),
       readAt: row.read_at ? date(row.read_at) : undefined,
+      reference: row.reference ?? '',
     }));
   }
 
@@ -169,6 +181,7 @@ export class PgNotificationStore implements NotificationStore, MailQueue {
         user_id: string | null;
         agency_id: string | null;
         attempts: number;
+        reference: string | null;
       }[]
     >(
       `update gateway.notification_mail m set next_attempt_at = ?
@@ -176,7 +189,8 @@ export class PgNotificationStore implements NotificationStore, MailQueue {
          select mail_id from gateway.notification_mail
          where sent_at is null and skipped is null and next_attempt_at <= ?
          order by next_attempt_at limit ? for update skip locked)
-       returning m.mail_id, m.kind, m.referral_id, m.user_id, m.agency_id, m.attempts`,
+       returning m.mail_id, m.kind, m.referral_id, m.user_id, m.agency_id, m.attempts,
+         (select r.reference from gateway.notify_referrals r where r.referral_id = m.referral_id) as reference`,
       [leaseUntil, now, limit],
     );
     return rows.flatMap((row) =>
@@ -188,6 +202,7 @@ export class PgNotificationStore implements NotificationStore, MailQueue {
               referralId: row.referral_id,
               userId: row.user_id ?? undefined,
               agencyId: row.agency_id ?? undefined,
+              reference: row.reference ?? '',
               attempts: row.attempts,
             },
           ]

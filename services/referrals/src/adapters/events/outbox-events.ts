@@ -114,6 +114,7 @@ export function referralChangedEvent(
         takenOverBy: referral.takenOverBy,
         takenOverAt: referral.takenOverAt,
         assignedUser: referral.assignedUser ?? '',
+        reference: referral.reference ?? '',
         linkedReferralId: referral.linkedReferralId,
         clockStartsAt: referral.clockStartsAt,
       },

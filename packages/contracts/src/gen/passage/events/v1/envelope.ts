@@ -185,6 +185,8 @@ export interface ReferralChanged {
   takenOverAt?: Date | undefined;
   /** The worker the referral is assigned to (a user id); empty when unassigned. */
   assignedUser: string;
+  /** The referral's short reference ("R-7K3M-Q9") people read out and search by. */
+  reference: string;
   /** After hours (ADR 41): the other referral of a linked pair; when the targets' clock starts. */
   linkedReferralId?: string | undefined;
   clockStartsAt?: Date | undefined;
@@ -2243,6 +2245,7 @@ function createBaseReferralChanged(): ReferralChanged {
     takenOverBy: '',
     takenOverAt: undefined,
     assignedUser: '',
+    reference: '',
     linkedReferralId: undefined,
     clockStartsAt: undefined,
   };
@@ -2306,6 +2309,9 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
     }
     if (message.assignedUser !== '') {
       writer.uint32(154).string(message.assignedUser);
+    }
+    if (message.reference !== '') {
+      writer.uint32(162).string(message.reference);
     }
     if (message.linkedReferralId !== undefined) {
       writer.uint32(194).string(message.linkedReferralId);
@@ -2481,6 +2487,14 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
             message.assignedUser = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
           case 24: {
             if (tag !== 194) {
               break;
@@ -2590,6 +2604,7 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
         : isSet(object.assigned_user)
           ? globalThis.String(object.assigned_user)
           : '',
+      reference: isSet(object.reference) ? globalThis.String(object.reference) : '',
       linkedReferralId: isSet(object.linkedReferralId)
         ? globalThis.String(object.linkedReferralId)
         : isSet(object.linked_referral_id)
@@ -2662,6 +2677,9 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
     if (message.assignedUser !== '') {
       obj.assignedUser = message.assignedUser;
     }
+    if (message.reference !== '') {
+      obj.reference = message.reference;
+    }
     if (message.linkedReferralId !== undefined) {
       obj.linkedReferralId = message.linkedReferralId;
     }
@@ -2695,6 +2713,7 @@ export const ReferralChanged: MessageFns<ReferralChanged> = {
     message.takenOverBy = object.takenOverBy ?? '';
     message.takenOverAt = object.takenOverAt ?? undefined;
     message.assignedUser = object.assignedUser ?? '';
+    message.reference = object.reference ?? '';
     message.linkedReferralId = object.linkedReferralId ?? undefined;
     message.clockStartsAt = object.clockStartsAt ?? undefined;
     return message;

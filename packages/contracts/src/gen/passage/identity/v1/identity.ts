@@ -312,6 +312,8 @@ export interface Notification {
   createdAt?: Date | undefined;
   /** Unset while unread. */
   readAt?: Date | undefined;
+  /** The referral's short reference ("R-7K3M-Q9"); empty until the gateway has seen it. */
+  reference: string;
 }
 
 export interface ListNotificationsRequest {
@@ -3762,7 +3764,7 @@ export const ImportPeopleResponse: MessageFns<ImportPeopleResponse> = {
 };
 
 function createBaseNotification(): Notification {
-  return { notificationId: '', kind: '', referralId: '', createdAt: undefined, readAt: undefined };
+  return { notificationId: '', kind: '', referralId: '', createdAt: undefined, readAt: undefined, reference: '' };
 }
 
 export const Notification: MessageFns<Notification> = {
@@ -3781,6 +3783,9 @@ export const Notification: MessageFns<Notification> = {
     }
     if (message.readAt !== undefined) {
       Timestamp.encode(toTimestamp(message.readAt), writer.uint32(42).fork()).join();
+    }
+    if (message.reference !== '') {
+      writer.uint32(50).string(message.reference);
     }
     return writer;
   },
@@ -3838,6 +3843,14 @@ export const Notification: MessageFns<Notification> = {
             message.readAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3873,6 +3886,7 @@ export const Notification: MessageFns<Notification> = {
         : isSet(object.read_at)
           ? fromJsonTimestamp(object.read_at)
           : undefined,
+      reference: isSet(object.reference) ? globalThis.String(object.reference) : '',
     };
   },
 
@@ -3893,6 +3907,9 @@ export const Notification: MessageFns<Notification> = {
     if (message.readAt !== undefined) {
       obj.readAt = message.readAt.toISOString();
     }
+    if (message.reference !== '') {
+      obj.reference = message.reference;
+    }
     return obj;
   },
 
@@ -3906,6 +3923,7 @@ export const Notification: MessageFns<Notification> = {
     message.referralId = object.referralId ?? '';
     message.createdAt = object.createdAt ?? undefined;
     message.readAt = object.readAt ?? undefined;
+    message.reference = object.reference ?? '';
     return message;
   },
 };
