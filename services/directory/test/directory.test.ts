@@ -213,7 +213,11 @@ describe('directory service over gRPC', () => {
       nameEn: agency!.nameEn,
       nameFr: agency!.nameFr,
       region: 'windsor-essex',
+      // Its opening hours, so the audit log can tell an after-hours referral (ADR 42).
+      alwaysOpen: agency!.hours!.alwaysOpen,
+      hours: agency!.hours!.periods.map(({ day, opens, closes }) => ({ day, opens, closes })),
     });
+    expect(agency!.hours!.periods.length).toBeGreaterThan(0);
     // Restore the listing for the tests that follow.
     await callUnary(client.upsertAgency.bind(client), { agency: agency! }, admin());
   });
