@@ -154,7 +154,9 @@ describe('the web console', { timeout: 180_000 }, () => {
     // The auditor sees London's closed hand-off in the dashboard, then verifies the audit log.
     const auditor = await as('auditor');
     await auditor.waitForURL(/\/oversight$/);
-    const londonRow = auditor.locator('tbody tr', { has: auditor.getByRole('rowheader', { name: london }) });
+    // The hand-off times table (each chart also carries a table of its own, for screen readers).
+    const times = auditor.getByRole('region', { name: 'Hand-off times', exact: true });
+    const londonRow = times.locator('tbody tr').filter({ hasText: new RegExp(`^${london}`) });
     await expect
       .poll(
         async () => {
@@ -203,7 +205,7 @@ describe('the web console', { timeout: 180_000 }, () => {
     // The auditor finds both reads in the person's access log: London's allowed, Windsor-Essex's denied.
     const auditor = await as('auditor');
     await auditor.goto('/oversight?tab=access');
-    await auditor.getByLabel('The person’s subject reference').fill(subjectRef);
+    await auditor.getByLabel('Referral id, receipt reference or person’s subject reference').fill(subjectRef);
     const rows = auditor.locator('tbody tr');
     await expect
       .poll(
