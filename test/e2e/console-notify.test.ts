@@ -26,17 +26,21 @@ async function switchTo(page: Page, language: 'en' | 'fr'): Promise<void> {
   await expect.poll(() => page.evaluate<string>('document.documentElement.lang')).toBe(language);
 }
 
-const shortReference = (referralId: string): string => referralId.replaceAll('-', '').slice(-8).toUpperCase();
+/** Each referral's short reference (R-7K3M-Q9), as its send answered: what notices name it by. */
+const references = new Map<string, string>();
+const shortReference = (referralId: string): string => references.get(referralId) ?? 'unknown referral';
 
 async function urgentToLondon(): Promise<string> {
   const officer = await ApiUser.signIn(base, 'peel-officer');
-  const { referralId } = await consentAndSend(officer, {
+  const { referralId, reference } = await consentAndSend(officer, {
     from: 'peel-regional-police',
     to: 'london-coalition',
     needs: ['counselling'],
     content: 'Synthetic: a safe place tonight',
     priority: 'PRIORITY_URGENT',
   });
+  expect(reference).toMatch(/^R-[0-9A-Z]{4}-[0-9A-Z]{2}$/);
+  references.set(referralId, reference);
   return referralId;
 }
 

@@ -63,7 +63,7 @@ export async function consentAndSend(
     content: string;
     priority?: 'PRIORITY_URGENT' | 'PRIORITY_STANDARD';
   },
-): Promise<{ referralId: string; subjectRef: string }> {
+): Promise<{ referralId: string; subjectRef: string; reference: string }> {
   const consent = await sender.call<{ subjectRef: string }>('POST', '/api/consents', {
     method: 'CAPTURE_METHOD_VERBAL',
     language: 'en',
@@ -77,7 +77,7 @@ export async function consentAndSend(
       },
     ],
   });
-  const { referral } = await sender.call<{ referral: { id: string } }>('POST', '/api/referrals', {
+  const { referral } = await sender.call<{ referral: { id: string; reference: string } }>('POST', '/api/referrals', {
     subjectRef: consent.subjectRef,
     fromAgency: options.from,
     toAgency: options.to,
@@ -86,7 +86,7 @@ export async function consentAndSend(
     language: 'en',
     packet: [{ category: 'needs', content: options.content }],
   });
-  return { referralId: referral.id, subjectRef: consent.subjectRef };
+  return { referralId: referral.id, subjectRef: consent.subjectRef, reference: referral.reference };
 }
 
 /**
@@ -104,7 +104,7 @@ export async function referralWithWithheldCategory(
     content: { needs: string; safe_contact: string; situation: string };
     doNotContact?: boolean;
   },
-): Promise<{ referralId: string; subjectRef: string }> {
+): Promise<{ referralId: string; subjectRef: string; reference: string }> {
   const consent = await sender.call<{
     consentId: string;
     subjectRef: string;
@@ -123,7 +123,7 @@ export async function referralWithWithheldCategory(
       { recipientAgencyIds: [options.to], purposes: ['referral'], categories: ['situation'], doNotContact: false },
     ],
   });
-  const { referral } = await sender.call<{ referral: { id: string } }>('POST', '/api/referrals', {
+  const { referral } = await sender.call<{ referral: { id: string; reference: string } }>('POST', '/api/referrals', {
     subjectRef: consent.subjectRef,
     fromAgency: options.from,
     toAgency: options.to,
@@ -137,5 +137,5 @@ export async function referralWithWithheldCategory(
     scopeIds: [situationScope.id],
     reason: 'person_asked',
   });
-  return { referralId: referral.id, subjectRef: consent.subjectRef };
+  return { referralId: referral.id, subjectRef: consent.subjectRef, reference: referral.reference };
 }
