@@ -1,4 +1,4 @@
-import { PassageError, type Logger } from '@passage/platform';
+import { PassageError, untraced, type Logger } from '@passage/platform';
 import {
   deskRoles,
   emailKinds,
@@ -232,7 +232,8 @@ export class MailSender {
     if (this.#stopped) return;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
-      this.#running = this.runOnce()
+      // A poll that mostly finds nothing makes no span (ADR 32: an idle network traces nothing).
+      this.#running = untraced(() => this.runOnce())
         .then(() => undefined)
         .catch((error: unknown) =>
           this.#o.log.warn({ err: errorCode(error) }, 'notification e-mails: queue unreadable'),
