@@ -37,6 +37,7 @@ import {
   type HandoffForm,
   type Preset,
 } from './handoff-model.ts';
+import { receiptReference } from './AmendConsent.tsx';
 
 /**
  * The hand-off as one form (docs/adr/0041-phone-hand-off-and-after-hours.md): the situation
@@ -433,10 +434,6 @@ function Problems({ problems }: { problems: readonly string[] }): ReactNode {
       </ul>
     </div>
   );
-}
-
-function receiptReference(consentId: string): string {
-  return consentId.replace(/-/g, '').slice(-8).toUpperCase();
 }
 
 function Done(props: {
