@@ -205,7 +205,7 @@ describe('the web console', { timeout: 180_000 }, () => {
     // The auditor finds both reads in the person's access log: London's allowed, Windsor-Essex's denied.
     const auditor = await as('auditor');
     await auditor.goto('/oversight?tab=access');
-    await auditor.getByLabel('Referral id, receipt reference or person’s subject reference').fill(subjectRef);
+    await auditor.getByLabel('Referral reference, receipt reference or person’s subject reference').fill(subjectRef);
     const rows = auditor.locator('tbody tr');
     await expect
       .poll(

@@ -1,7 +1,8 @@
 /**
  * The network's shared words: kinds of agency and the services they offer. The directory
  * lists agencies in these terms, consent names recipients by them, referrals name needs by
- * them — one list, so the three cannot drift apart. Pure data, no dependencies.
+ * them — one list, so the three cannot drift apart — and the references people read out and
+ * type (references.ts). Pure: data and functions, no dependencies.
  */
 export const agencyKinds = [
   'police',
@@ -91,3 +92,5 @@ export const withdrawReasons = [
 
 /** How first contact with the person was made. */
 export const contactMethods = ['phone', 'in_person', 'video', 'text', 'through_referrer'] as const;
+
+export * from './references.ts';

@@ -3,12 +3,14 @@ import type { ServiceDatabases } from '@passage/platform';
 import { Migration20261128210000AuditLog } from './Migration20261128210000AuditLog.ts';
 import { Migration20261130070000AuditStreamGaps } from './Migration20261130070000AuditStreamGaps.ts';
 import { Migration20261202070000LoopClosure } from './Migration20261202070000LoopClosure.ts';
+import { Migration20261203060000ReferralReference } from './Migration20261203060000ReferralReference.ts';
 
 /** Every migration of the audit schema, in order. Add new ones at the end. */
 export const auditMigrations: MigrationObject[] = [
   { name: 'Migration20261128210000AuditLog', class: Migration20261128210000AuditLog },
   { name: 'Migration20261130070000AuditStreamGaps', class: Migration20261130070000AuditStreamGaps },
   { name: 'Migration20261202070000LoopClosure', class: Migration20261202070000LoopClosure },
+  { name: 'Migration20261203060000ReferralReference', class: Migration20261203060000ReferralReference },
 ];
 
 /**

@@ -4,6 +4,7 @@ import { audit } from '@passage/contracts';
 import { createEnvelope } from '@passage/events';
 import { callUnary } from '@passage/platform';
 import { failureOf } from '@passage/testing';
+import { formatReference } from '@passage/vocabulary';
 import {
   agencyEvent,
   referralEvents,
@@ -75,6 +76,8 @@ const revokedAt = new Date(Date.UTC(2026, 10, 20, 15));
 const later = (minutes: number) => new Date(revokedAt.getTime() + minutes * 60_000);
 const covered: ReferralStory[] = [0, 1].map((i) => ({
   id: randomUUID(),
+  // As the referrals service writes it (@passage/vocabulary); the second typed loosely below.
+  reference: formatReference(9_000_001 + i),
   subjectRef: person,
   consentId,
   from: 'peel-regional-police',
@@ -268,6 +271,7 @@ describe('drill-down: the referrals behind a figure', () => {
         'previousReferralId',
         'priority',
         'reason',
+        'reference',
         'referralId',
         'sentAt',
         'state',
@@ -346,7 +350,7 @@ describe('access log by reference', () => {
   const find = (reference: string, user = 'auditor') =>
     callUnary(client.findAccessLog.bind(client), { reference, range: undefined }, lab.as(user));
 
-  it("finds a person's access log by a referral id, a receipt reference or the subject reference", async () => {
+  it("finds a person's access log by a referral reference or id, a receipt reference or the subject reference", async () => {
     const byReferral = await find(covered[1]!.id!);
     expect(byReferral.foundAs).toBe('referral');
     expect(byReferral.subjectRefs).toEqual([person]);
@@ -362,13 +366,30 @@ describe('access log by reference', () => {
     expect(bySubject).toMatchObject({ foundAs: 'subject', subjectRefs: [person] });
     expect(bySubject.records).toHaveLength(4);
 
+    // The short reference as someone types it off the screen: any case, spaces for dashes.
+    const typed = covered[1]!.reference!.toLowerCase().replace(/-/g, ' ');
+    const byShort = await find(typed);
+    expect(byShort).toMatchObject({ foundAs: 'referral_reference', subjectRefs: [person] });
+    expect(byShort.records.map((r) => r.outcome)).toEqual(['granted', 'granted', 'denied', 'denied']);
+
+    // The drill-down lists name them by the same reference.
+    const listed = await drill({ figure: 'referrals', range: november });
+    expect(listed.referrals.length).toBeGreaterThan(0);
+    const referenceOf = new Map(listed.referrals.map((r) => [r.referralId, r.reference]));
+    expect(covered.map((r) => referenceOf.get(r.id!))).toEqual(covered.map((r) => r.reference));
+
+    // A well-formed reference no referral has: nothing found, not an error.
+    const noSuch = await find(formatReference(9_000_100));
+    expect(noSuch.foundAs).toBe('');
+    expect(noSuch.records).toEqual([]);
+
     const unknown = await find(randomUUID());
     expect(unknown.foundAs).toBe('');
     expect(unknown.records).toEqual([]);
   });
 
   it('refuses what is no reference, and anyone but an auditor or administrator', async () => {
-    const bad = await failureOf<{ code: string; message: string }>(find('R-7K3M-Q9'));
+    const bad = await failureOf<{ code: string; message: string }>(find('R-7K3M-Q9X!'));
     expect(bad.code).toBe('invalid_argument');
     expect(bad.message).toMatch(/^reference: /);
     const refused = await failureOf<{ code: string }>(find(person, 'london-supervisor'));

@@ -135,6 +135,8 @@ export interface ReferralStory {
   readonly consentId?: string;
   /** The referral this one sends on again (a resend). */
   readonly previousReferralId?: string;
+  /** Its short reference (R-7K3M-Q9), on every event as the referrals service writes it. */
+  readonly reference?: string;
 }
 
 const minutes = (from: Date, n: number | undefined): Date | undefined =>
@@ -182,7 +184,6 @@ export function referralEvents(story: ReferralStory, topology: Topology): { subj
           $case: 'referralChanged',
           value: {
             assignedUser: '',
-            reference: '',
             referralId: id,
             state,
             version: i + 1,
@@ -199,6 +200,7 @@ export function referralEvents(story: ReferralStory, topology: Topology): { subj
             reason,
             suggestedAgency: '',
             previousReferralId: story.previousReferralId ?? '',
+            reference: story.reference ?? '',
             needs: [...(story.needs ?? ['counselling'])],
           },
         },

@@ -9,7 +9,7 @@ import { failureOf, waitFor } from '@passage/testing';
 import { callUnary, type PassageError } from '@passage/platform';
 import { stateFromWire } from '../src/adapters/grpc/mapping.ts';
 import { compareRanked, listRank, type Ranked } from '../src/domain/list-order.ts';
-import { parseReference, receiptReference } from '../src/domain/reference.ts';
+import { parseReference, receiptReference } from '@passage/vocabulary';
 import type { Referral } from '../src/domain/referral.ts';
 import { grantConsent, referralScope, startNetwork, type Network } from './support.ts';
 

@@ -105,7 +105,7 @@ export interface CoveredReferral {
 }
 
 export interface FindAccessLogResponse {
-  /** What the reference was found as: referral, receipt or subject; empty when not found. */
+  /** What the reference was found as: referral_reference, referral, receipt or subject; empty when not found. */
   readonly foundAs: string;
   /** The people it names (a receipt reference may, rarely, name more than one). */
   readonly subjectRefs: readonly string[];
@@ -211,6 +211,8 @@ export interface ReferralSummary {
   readonly withdrawnAt?: string;
   readonly previousReferralId: string;
   readonly afterHours: boolean;
+  /** Its short reference ("R-7K3M-Q9"); empty for a referral whose events predate references. */
+  readonly reference: string;
 }
 
 /** A consent revocation (consent.v1.revoked) and what became of the referrals sent under that consent (their events name it): when each stopped being readable. */
@@ -879,7 +881,7 @@ export interface ConsentReportRequest {
 }
 
 export interface FindAccessLogRequest {
-  /** A referral id (UUID), a receipt reference (8 letters and digits, e.g. 9F3A27C1) or a subject reference (UUID). */
+  /** A referral's short reference (R-7K3M-Q9), a referral id (UUID), a receipt reference (8 letters and digits, e.g. 9F3A27C1) or a subject reference (UUID). */
   readonly reference: string;
   readonly range?: TimeRange;
 }

@@ -231,6 +231,7 @@ const en = {
   'oversight.drill.title': 'Referrals: {what}',
   'oversight.drill.note': 'Ids, agencies, priority, state and times only: never what the person said.',
   'oversight.drill.referral': 'Referral',
+  'oversight.drill.id': 'Referral id',
   'oversight.drill.from': 'From',
   'oversight.drill.to': 'To',
   'oversight.drill.priority': 'Priority',
@@ -244,10 +245,12 @@ const en = {
   'oversight.drill.more': 'Show more',
   'oversight.drill.close': 'Close the list',
   'oversight.chart.table': '{title}: the same figures as a table',
-  'oversight.access.reference': 'Referral id, receipt reference or person’s subject reference',
+  'oversight.access.reference': 'Referral reference, receipt reference or person’s subject reference',
   'oversight.access.referenceHelp':
-    'A referral’s id, the 8-character reference printed on a consent receipt, or the subject reference (a UUID).',
+    'A referral’s reference (R-7K3M-Q9) or id, the 8-character reference printed on a consent receipt, or the subject reference (a UUID).',
   'oversight.access.found.referral': 'Found by the referral: every access to the data of the person it is about.',
+  'oversight.access.found.referral_reference':
+    'Found by the referral’s reference: every access to the data of the person it is about.',
   'oversight.access.found.receipt':
     'Found by the receipt: every access to the data of the person who gave that consent.',
   'oversight.access.found.subject': 'Found by the subject reference.',
@@ -846,6 +849,7 @@ const fr: Messages = {
   'oversight.drill.note':
     'Identifiants, organismes, priorité, état et heures seulement : jamais ce que la personne a confié.',
   'oversight.drill.referral': 'Demande',
+  'oversight.drill.id': 'Identifiant de la demande',
   'oversight.drill.from': 'De',
   'oversight.drill.to': 'À',
   'oversight.drill.priority': 'Priorité',
@@ -859,9 +863,11 @@ const fr: Messages = {
   'oversight.drill.more': 'Afficher plus',
   'oversight.drill.close': 'Fermer la liste',
   'oversight.chart.table': '{title} : les mêmes chiffres en tableau',
-  'oversight.access.reference': 'Identifiant de demande, référence du reçu ou référence de la personne',
+  'oversight.access.reference': 'Référence de la demande, référence du reçu ou référence de la personne',
   'oversight.access.referenceHelp':
-    'L’identifiant d’une demande, la référence de 8 caractères imprimée sur un reçu de consentement, ou la référence de la personne (un UUID).',
+    'La référence d’une demande (R-7K3M-Q9) ou son identifiant, la référence de 8 caractères imprimée sur un reçu de consentement, ou la référence de la personne (un UUID).',
+  'oversight.access.found.referral_reference':
+    'Trouvé par la référence de la demande : tous les accès aux données de la personne qu’elle concerne.',
   'oversight.access.found.referral':
     'Trouvé par la demande : tous les accès aux données de la personne qu’elle concerne.',
   'oversight.access.found.receipt':

@@ -1,5 +1,6 @@
 import { useRef, useState, type ReactNode } from 'react';
 import { dataCategories, type DataCategory } from '@passage/consent-policy';
+import { receiptReference } from '@passage/vocabulary';
 import { consent, type ConsentRecord, type ReceiptResponse, type Referral } from '../api/generated.ts';
 import { useGet, useNow, useSubmission } from '../api/hooks.ts';
 import type { Language } from '../api/edge.ts';
@@ -12,11 +13,6 @@ import { CheckboxGroup, SelectField } from '../ui/fields.tsx';
 
 /** The reason the network gives when the person's consent does not cover an agency (ADR 36). */
 export const consentDoesNotCover = 'consent_does_not_cover';
-
-/** The reference the person quotes: the last eight characters of the consent id (as on the receipt). */
-export function receiptReference(consentId: string): string {
-  return consentId.replace(/-/g, '').slice(-8).toUpperCase();
-}
 
 const inEffect = (record: ConsentRecord, now: number) =>
   !record.revokedAt && (!record.expiresAt || Date.parse(record.expiresAt) > now);

@@ -1,5 +1,5 @@
 import { dataCategories, type DataCategory } from '@passage/consent-policy';
-import { supportNeeds } from '@passage/vocabulary';
+import { receiptReference, supportNeeds } from '@passage/vocabulary';
 import { useEffect, useId, useRef, useState, type ReactNode, type SyntheticEvent } from 'react';
 import { useSubmission } from '../api/hooks.ts';
 import type { Language } from '../api/edge.ts';
@@ -37,7 +37,6 @@ import {
   type HandoffForm,
   type Preset,
 } from './handoff-model.ts';
-import { receiptReference } from './AmendConsent.tsx';
 
 /**
  * The hand-off as one form (docs/adr/0041-phone-hand-off-and-after-hours.md): the situation

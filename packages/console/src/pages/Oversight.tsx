@@ -653,9 +653,9 @@ function DrillDown(props: { opened: Opened; groupBy: string; range: TimeRange; o
     } while (cursor !== '' && all.length < 100_000);
     saveCsv(
       'passage-referrals',
-      [...header, t('oversight.drill.previous'), t('oversight.loop.afterHours')],
+      [...header, t('oversight.drill.id'), t('oversight.drill.previous'), t('oversight.loop.afterHours')],
       all.map((r) => [
-        r.referralId ?? '',
+        r.reference || (r.referralId ?? ''),
         r.fromAgency ?? '',
         r.toAgency ?? '',
         r.priority ?? '',
@@ -664,6 +664,7 @@ function DrillDown(props: { opened: Opened; groupBy: string; range: TimeRange; o
         r.acceptedAt ?? '',
         r.contactAt ?? '',
         ended(r) ?? '',
+        r.referralId ?? '',
         r.previousReferralId ?? '',
         r.afterHours ? t('common.yes') : t('common.no'),
       ]),
@@ -706,8 +707,9 @@ function DrillDown(props: { opened: Opened; groupBy: string; range: TimeRange; o
               {pages.referrals.map((r) => (
                 <tr key={r.referralId}>
                   <th scope="row">
-                    {/* The end of the id: ids are time-ordered, so their starts are alike. */}
-                    <code>{(r.referralId ?? '').slice(-8)}</code>
+                    {/* Its short reference, as people read it out; else the end of the id (ids
+                        are time-ordered, so their starts are alike). */}
+                    <code>{r.reference || (r.referralId ?? '').slice(-8)}</code>
                     <span className="visually-hidden">{r.referralId}</span>
                   </th>
                   <td>{agencyName(r.fromAgency)}</td>
@@ -1048,9 +1050,12 @@ function AccessLog(): ReactNode {
       </form>
       {error !== undefined && <ErrorNotice error={error} />}
       {records && records.length === 0 && <p>{t('access.empty')}</p>}
-      {records && records.length > 0 && (foundAs === 'referral' || foundAs === 'receipt' || foundAs === 'subject') && (
-        <p className="hint">{t(`oversight.access.found.${foundAs}`)}</p>
-      )}
+      {records &&
+        records.length > 0 &&
+        (foundAs === 'referral' ||
+          foundAs === 'referral_reference' ||
+          foundAs === 'receipt' ||
+          foundAs === 'subject') && <p className="hint">{t(`oversight.access.found.${foundAs}`)}</p>}
       {records && records.length > 0 && (
         <TableHeading
           title={t('oversight.access')}

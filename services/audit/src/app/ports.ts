@@ -54,6 +54,8 @@ export interface ReferralFact {
   readonly acceptDueAt?: Date | undefined;
   /** The referral this one sends on again (a resend), or ''. */
   readonly previousReferralId: string;
+  /** Its short reference ("R-7K3M-Q9"), or '' on events that predate references. */
+  readonly reference: string;
   /** On an escalation event: the target that passed unmet. */
   readonly escalated: 'acknowledge' | 'accept' | undefined;
 }
@@ -179,6 +181,8 @@ export interface ReferralSummary {
   readonly withdrawnAt?: Date | undefined;
   readonly previousReferralId: string;
   readonly afterHours: boolean;
+  /** Its short reference, or '' when the log has none for it. */
+  readonly reference: string;
 }
 
 export interface HandoffReferralsQuery {

@@ -1,4 +1,5 @@
 import type { DataCategory, Purpose, RecipientKind } from '@passage/consent-policy';
+import { receiptReference } from '@passage/vocabulary';
 import { receiptVersion, versionOf, type CaptureMethod, type ConsentRecord } from './consent.ts';
 
 export type ReceiptLanguage = 'en' | 'fr';
@@ -213,10 +214,8 @@ function torontoDate(date: Date, language: ReceiptLanguage): string {
   }).format(date);
 }
 
-/** The person-facing reference: short enough to read out on the phone. */
-export function receiptReference(consentId: string): string {
-  return consentId.replace(/-/g, '').slice(-8).toUpperCase();
-}
+/** The person-facing reference, short enough to read out on the phone: one rule for the network. */
+export { receiptReference };
 
 export function receiptText(
   consent: ConsentRecord,

@@ -15,7 +15,6 @@ import {
   type Message,
   type MessageKind,
 } from '../domain/messages.ts';
-import { formatReference, parseReceiptReference, parseReference } from '../domain/reference.ts';
 import { actingRecipient, states, type Actor, type Referral, type State, type Transition } from '../domain/referral.ts';
 import {
   checkIdempotencyKey,
@@ -28,7 +27,7 @@ import {
   type Violation,
 } from '../domain/send-rules.ts';
 import { clockStartAtOpening, dueTimes } from '@passage/sla';
-import { isSupportAgencyKind } from '@passage/vocabulary';
+import { formatReference, isSupportAgencyKind, parseReceiptReference, parseReference } from '@passage/vocabulary';
 import type {
   AgencyFacts,
   ConsentGateway,

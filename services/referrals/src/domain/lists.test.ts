@@ -10,7 +10,7 @@ import {
   referenceCapacity,
   scramble,
   unscramble,
-} from './reference.ts';
+} from '@passage/vocabulary';
 import { states, type Actor, type Referral, type State } from './referral.ts';
 
 const t0 = new Date('2026-12-01T15:00:00Z');

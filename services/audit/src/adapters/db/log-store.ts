@@ -368,18 +368,21 @@ async function upsertReferrals(client: pg.PoolClient, facts: readonly ReferralFa
   await client.query(
     `insert into audit.referrals (referral_id, from_agency, to_agency, priority, state, reason, needs, version, sent_at,
        acknowledged_at, accepted_at, contact_at, closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at,
-       previous_referral_id, after_hours)
+       previous_referral_id, after_hours, reference)
      select id, from_agency, to_agency, priority, state, reason, string_to_array(needs, ','), version, sent_at,
        acknowledged_at, accepted_at, contact_at, closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at,
-       nullif(previous, '')::uuid, after_hours
+       nullif(previous, '')::uuid, after_hours, nullif(reference, '')
      from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
                  $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
-                 $14::timestamptz[], $15::timestamptz[], $16::timestamptz[], $17::timestamptz[], $18::text[], $19::boolean[])
+                 $14::timestamptz[], $15::timestamptz[], $16::timestamptz[], $17::timestamptz[], $18::text[], $19::boolean[],
+                 $20::text[])
        as r(id, from_agency, to_agency, priority, state, reason, needs, version, sent_at, acknowledged_at, accepted_at,
-            contact_at, closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at, previous, after_hours)
+            contact_at, closed_at, declined_at, withdrawn_at, acknowledge_due_at, accept_due_at, previous, after_hours,
+            reference)
      on conflict (referral_id) do update set state = excluded.state, reason = excluded.reason, version = excluded.version,
        previous_referral_id = coalesce(audit.referrals.previous_referral_id, excluded.previous_referral_id),
        after_hours = coalesce(audit.referrals.after_hours, excluded.after_hours),
+       reference = coalesce(audit.referrals.reference, excluded.reference),
        acknowledged_at = excluded.acknowledged_at, accepted_at = excluded.accepted_at, contact_at = excluded.contact_at,
        closed_at = excluded.closed_at, declined_at = excluded.declined_at, withdrawn_at = excluded.withdrawn_at,
        acknowledge_due_at = excluded.acknowledge_due_at, accept_due_at = excluded.accept_due_at
@@ -404,6 +407,7 @@ async function upsertReferrals(client: pg.PoolClient, facts: readonly ReferralFa
       col((f) => iso(f.acceptDueAt)),
       col((f) => f.previousReferralId),
       col((f) => afterHours.get(f.referralId) ?? null),
+      col((f) => f.reference),
     ],
   );
   const escalated = facts.filter((f) => f.escalated);

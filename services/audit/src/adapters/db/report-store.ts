@@ -121,6 +121,9 @@ export class PgReportStore implements ReportStore {
       receipt: `select distinct e.subject_ref from audit.entries e
                 where e.action = 'consent.v1.granted' and e.subject_ref <> ''
                   and upper(right(replace(${event} ->> 'consentId', '-', ''), 8)) = $1`,
+      referral_reference: `select distinct e.subject_ref from audit.referrals r
+                           join audit.entries e on e.referral_id = r.referral_id::text
+                           where r.reference = $1 and e.subject_ref <> ''`,
     };
     const { rows } = await this.#pool.query<{ subject_ref: string }>(query[reference.kind], [reference.value]);
     return rows.map((row) => row.subject_ref).sort();
@@ -153,7 +156,7 @@ export class PgReportStore implements ReportStore {
       `${q.figure === 'accepted_anywhere' ? chainAcceptance : ''}
        select r.referral_id, r.from_agency, r.to_agency, r.priority, r.state, r.reason, r.sent_at, r.acknowledged_at,
               r.accepted_at, r.contact_at, r.closed_at, r.declined_at, r.withdrawn_at, r.previous_referral_id,
-              coalesce(r.after_hours, false) as after_hours
+              coalesce(r.after_hours, false) as after_hours, coalesce(r.reference, '') as reference
        from audit.referrals r left join audit.agencies a on a.agency_id = r.to_agency
        where ${inReport} and ($5::text is null or ${groupOverReferrals[q.grouping]} = $5) and (${figure})
          and $4::timestamptz is not null and ($9::text is null or ${outcomeOf} = $9)
@@ -188,6 +191,7 @@ export class PgReportStore implements ReportStore {
       withdrawnAt: at(row['withdrawn_at']),
       previousReferralId: typeof row['previous_referral_id'] === 'string' ? row['previous_referral_id'] : '',
       afterHours: Boolean(row['after_hours']),
+      reference: String(row['reference']),
     }));
   }
 

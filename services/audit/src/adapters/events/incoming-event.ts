@@ -1,6 +1,7 @@
 import type { Canonical } from '@passage/audit-log';
 import { events } from '@passage/contracts';
 import { decodeEnvelope, type Envelope, type Topology } from '@passage/events';
+import { formatReference, parseReference } from '@passage/vocabulary';
 import type { IncomingEvent, ParkedEvent, ReferralFact } from '../../app/ports.ts';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -96,6 +97,7 @@ function referralFact(envelope: Envelope, changed: events.ReferralChanged): Refe
     acknowledgeDueAt: changed.acknowledgeDueAt,
     acceptDueAt: changed.acceptDueAt,
     previousReferralId: uuid.test(changed.previousReferralId) ? changed.previousReferralId.toLowerCase() : '',
+    reference: canonicalReference(changed.reference),
     escalated:
       envelope.type !== 'referral.v1.escalated'
         ? undefined
@@ -103,4 +105,10 @@ function referralFact(envelope: Envelope, changed: events.ReferralChanged): Refe
           ? 'accept'
           : 'acknowledge',
   };
+}
+
+/** A well-formed short reference in its written form; anything else is not kept. */
+function canonicalReference(reference: string): string {
+  const n = reference ? parseReference(reference) : undefined;
+  return n === undefined ? '' : formatReference(n);
 }

@@ -2,7 +2,7 @@ import type { DataCategory } from '@passage/consent-policy';
 import { PassageError, type EntityManager } from '@passage/platform';
 import type { Actor, ConsentGrant, Priority, Referral, State, Transition } from '../../domain/referral.ts';
 import type { MessageKind } from '../../domain/messages.ts';
-import { formatReference, parseReference, receiptReference } from '../../domain/reference.ts';
+import { formatReference, parseReference, receiptReference } from '@passage/vocabulary';
 import type { Rank } from '../../domain/list-order.ts';
 import type {
   IdempotencyRecord,

@@ -101,15 +101,15 @@ export interface AccessLogResponse {
 
 export interface FindAccessLogRequest {
   /**
-   * A referral id (UUID), a receipt reference (8 letters and digits, e.g. 9F3A27C1) or a
-   * subject reference (UUID).
+   * A referral's short reference (R-7K3M-Q9), a referral id (UUID), a receipt reference
+   * (8 letters and digits, e.g. 9F3A27C1) or a subject reference (UUID).
    */
   reference: string;
   range?: TimeRange | undefined;
 }
 
 export interface FindAccessLogResponse {
-  /** What the reference was found as: referral, receipt or subject; empty when not found. */
+  /** What the reference was found as: referral_reference, referral, receipt or subject; empty when not found. */
   foundAs: string;
   /** The people it names (a receipt reference may, rarely, name more than one). */
   subjectRefs: string[];
@@ -247,6 +247,8 @@ export interface ReferralSummary {
   withdrawnAt?: Date | undefined;
   previousReferralId: string;
   afterHours: boolean;
+  /** Its short reference ("R-7K3M-Q9"); empty for a referral whose events predate references. */
+  reference: string;
 }
 
 export interface HandoffReferralsResponse {
@@ -3029,6 +3031,7 @@ function createBaseReferralSummary(): ReferralSummary {
     withdrawnAt: undefined,
     previousReferralId: '',
     afterHours: false,
+    reference: '',
   };
 }
 
@@ -3078,6 +3081,9 @@ export const ReferralSummary: MessageFns<ReferralSummary> = {
     }
     if (message.afterHours !== false) {
       writer.uint32(120).bool(message.afterHours);
+    }
+    if (message.reference !== '') {
+      writer.uint32(130).string(message.reference);
     }
     return writer;
   },
@@ -3215,6 +3221,14 @@ export const ReferralSummary: MessageFns<ReferralSummary> = {
             message.afterHours = reader.bool();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3292,6 +3306,7 @@ export const ReferralSummary: MessageFns<ReferralSummary> = {
         : isSet(object.after_hours)
           ? globalThis.Boolean(object.after_hours)
           : false,
+      reference: isSet(object.reference) ? globalThis.String(object.reference) : '',
     };
   },
 
@@ -3342,6 +3357,9 @@ export const ReferralSummary: MessageFns<ReferralSummary> = {
     if (message.afterHours !== false) {
       obj.afterHours = message.afterHours;
     }
+    if (message.reference !== '') {
+      obj.reference = message.reference;
+    }
     return obj;
   },
 
@@ -3365,6 +3383,7 @@ export const ReferralSummary: MessageFns<ReferralSummary> = {
     message.withdrawnAt = object.withdrawnAt ?? undefined;
     message.previousReferralId = object.previousReferralId ?? '';
     message.afterHours = object.afterHours ?? false;
+    message.reference = object.reference ?? '';
     return message;
   },
 };

@@ -5,6 +5,10 @@
  * sequence at sending; the number goes through a fixed bijection of [0, 2^30) before it is
  * written, so consecutive referrals do not get neighbouring references, and two referrals
  * never share one (ADR 38). Pure: no clock, no randomness.
+ *
+ * Here, with the receipt reference below, so that every part of the network that shows or
+ * finds a reference (referrals, consent receipts, notifications, the audit log's access
+ * search, the console) writes and reads it by the same rule.
  */
 const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const bits = 30;
@@ -80,9 +84,9 @@ export function parseReference(text: string): number | undefined {
 }
 
 /**
- * The reference printed on a consent receipt (services/consent, receipt.ts): the last eight
- * hexadecimal digits of the consent's id, in capitals. The same rule, so that a person's receipt
- * finds the referrals sent under it.
+ * The reference printed on a consent receipt: the last eight hexadecimal digits of the
+ * consent's id, in capitals. One rule, so that a person's receipt finds the referrals sent
+ * under it and their access log.
  */
 export function receiptReference(consentId: string): string {
   return consentId.replace(/-/g, '').slice(-8).toUpperCase();
