@@ -1,5 +1,9 @@
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '@passage/cli/main';
 import { apiContract } from '@passage/contracts/descriptor';
 import { waitFor } from '@passage/testing';
 import { apiRoutes } from '../src/adapters/http/api-routes.ts';
@@ -8,6 +12,7 @@ import {
   assertionForm,
   basicCredentials,
   clientAssertion,
+  demoPassword,
   integrationClientToken,
   issueClient,
   requestToken,
@@ -33,7 +38,7 @@ beforeAll(async () => {
   lab = await startGatewayLab('clients');
   http = new Http(lab.gateway.url);
   admin = await as('admin');
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await lab?.stop();
@@ -614,5 +619,65 @@ describe('who manages clients', () => {
     });
     expect(impostor.status).toBe(400);
     expect(impostor.body.violations.map((v) => v.field)).toEqual(['body.userId']);
+  });
+});
+
+describe('passage clients', () => {
+  async function passage(...args: string[]): Promise<{ code: number; out: string }> {
+    const lines: string[] = [];
+    const env = { GATEWAY_URL: lab.gateway.url, PASSAGE_ENV: 'development', DEMO_PASSWORD: demoPassword };
+    const code = await run(args, env, (line) => lines.push(line));
+    return { code, out: lines.join('\n') };
+  }
+  const listed = async (clientId: string) =>
+    (
+      JSON.parse((await passage('clients', 'list', '--revoked', '--json', '--as', 'admin')).out) as Record<
+        string,
+        string
+      >[]
+    ).find((row) => row['clientId'] === clientId);
+
+  it('issues, lists, rotates and revokes from the command line, as the person it signs in as may', async () => {
+    const made = await passage('clients', 'create', 'pact-ottawa', '--name', 'Synthetic PACT system', '--as', 'admin');
+    expect(made.code).toBe(0);
+    const clientId = /client-[0-9a-f]{12}/.exec(made.out)?.[0] ?? '';
+    const secret = /client secret \(shown once\): (\S+)/.exec(made.out)?.[1] ?? '';
+    expect(made.out).toContain('token endpoint (and aud of assertions): http://localhost:8080/oauth/token');
+    const token = await secretToken(http.base, clientId, secret);
+    expect(await listed(clientId)).toMatchObject({ agencyId: 'pact-ottawa', method: 'client_secret', state: 'active' });
+
+    const rotated = await passage('clients', 'rotate', clientId, '--grace', '60', '--as', 'admin');
+    const newSecret = /client secret \(shown once\): (\S+)/.exec(rotated.out)?.[1] ?? '';
+    expect(newSecret).not.toBe(secret);
+    expect((await listed(clientId))?.['state']).toMatch(/^previous credential until /);
+    await secretToken(http.base, clientId, newSecret);
+    await secretToken(http.base, clientId, secret); // within its minute of grace
+
+    const revoked = await passage('clients', 'revoke', clientId, '--as', 'admin');
+    expect(revoked.out).toMatch(/tokens ended: [1-9]/);
+    expect((await asClient(token, 'GET', '/api/inbox')).status).toBe(401);
+    expect((await listed(clientId))?.['state']).toMatch(/^revoked /);
+
+    const dir = mkdtempSync(join(tmpdir(), 'passage-client-jwk-'));
+    const keys = ecKey();
+    writeFileSync(join(dir, 'public.jwk'), JSON.stringify(publicJwk(keys.publicKey)));
+    const keyed = await passage(
+      'clients',
+      'create',
+      'pact-ottawa',
+      '--name',
+      'Synthetic',
+      '--jwk',
+      join(dir, 'public.jwk'),
+      '--as',
+      'admin',
+    );
+    expect(keyed.out).not.toContain('client secret');
+    const keyedId = /client-[0-9a-f]{12}/.exec(keyed.out)?.[0] ?? '';
+    expect((await listed(keyedId))?.['key']).toMatch(/^ES256 [A-Za-z0-9_-]{43}$/);
+
+    await expect(
+      passage('clients', 'create', 'pact-ottawa', '--name', 'Synthetic', '--as', 'london-supervisor'),
+    ).rejects.toMatchObject({ code: 'permission_denied' });
   });
 });
