@@ -67,6 +67,7 @@ export async function startGatewayLab(
       DEMO_USERS: 'on',
       DEMO_PASSWORD: demoPassword,
       SIGN_IN_PER_MINUTE: '1000',
+      OAUTH_TOKEN_PER_MINUTE: '1000',
       ...extra,
     }),
     log,
