@@ -14,6 +14,7 @@
 //   pnpm passage keys new (--env DIR | --files DIR) [--label L] [--origin O]
 //   pnpm passage people list|create|disable|enable|reset-password|link-oidc|unlink-oidc|sessions|end-sessions|import …
 //   pnpm passage scim create-client AGENCY
+//   pnpm passage clients create AGENCY --name NAME [--jwk FILE] | list [--agency A] [--revoked] | rotate CLIENT [--jwk FILE] [--grace S] | revoke CLIENT
 //   pnpm passage agencies onboard AGENCY --name-en … --name-fr … --kind … --services … --supervisor USER --supervisor-name NAME
 import { parseArgs } from 'node:util';
 import { ConfigError, PassageError } from '@passage/platform';
@@ -24,6 +25,7 @@ import { certsDev } from './commands/certs.ts';
 import { keysNew } from './commands/keys.ts';
 import { reportConsent, reportHandoff, reportStatistics } from './commands/report.ts';
 import { createScimClient, onboardAgency, peopleCommand } from './commands/people.ts';
+import { clientsCommand } from './commands/clients.ts';
 import { UsageError } from './connection.ts';
 import type { Format } from './output.ts';
 
@@ -64,12 +66,19 @@ const usage = `usage: passage <command>
                                                           its first supervisor
   scim create-client AGENCY                               admin: a SCIM 2.0 client (/scim/v2) provisioning the agency's
                                                           people as its supervisor; prints its bearer token once
+  clients create AGENCY --name NAME [--jwk FILE]          admin, or the agency's supervisor: an OAuth 2.0 client for the
+                                                          agency's own system, a worker of it (role system); prints its
+                                                          secret once, or registers the public JWK in FILE
+  clients list [--agency AGENCY] [--revoked]              the integration clients you manage
+  clients rotate CLIENT [--jwk FILE] [--grace SECONDS]    a new secret (printed once) or key; the old one stops working
+                                                          at once, or after --grace seconds (at most 86400)
+  clients revoke CLIENT                                   no more tokens; the ones it holds stop working at once
   keys new (--env DIR | --files DIR) [--label L] [--origin O]
                                                           every key a deployment needs (token, receipt, checkpoint
                                                           signing keys, KEKs), fresh, as an env file per process or
                                                           a file per setting (for <NAME>_FILE); never printed
 options: --csv or --json instead of a table; --as USER (development only: act as a demo user)
-people and agencies: the gateway's HTTP API — GATEWAY_URL, PASSAGE_USERNAME, PASSAGE_PASSWORD (development: --as USER
+people, agencies and clients: the gateway's HTTP API — GATEWAY_URL, PASSAGE_USERNAME, PASSAGE_PASSWORD (development: --as USER
   with DEMO_PASSWORD)
 environment: DATABASE_URL (audit verify/checkpoint), AUDIT_ADDRESS, CONSENT_ADDRESS, REFERRALS_ADDRESS,
   ESCALATION_ADDRESS (events), PASSAGE_TOKEN, AUDIT_VERIFIER_KEY,
@@ -124,6 +133,9 @@ export async function run(
       supervisor: { type: 'string' },
       'supervisor-name': { type: 'string' },
       'supervisor-email': { type: 'string' },
+      jwk: { type: 'string' },
+      grace: { type: 'string' },
+      revoked: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -167,6 +179,7 @@ export async function run(
       return onboardAgency(rest[0], env, reportFlags, print);
     default:
       if (area === 'people' && command) return peopleCommand(command, rest[0], env, reportFlags, print);
+      if (area === 'clients' && command) return clientsCommand(command, rest[0], env, reportFlags, print);
       throw new UsageError(`unknown command "${positionals.join(' ')}"\n${usage}`);
   }
 }

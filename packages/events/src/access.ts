@@ -96,10 +96,12 @@ export const serviceAccess = {
   },
   gateway: {
     // The live feeds: an agency's referrals, and (auditors) the scopes that let police read.
-    // audit: every administration of a person's account (audit.v1.admin_action, ADR 30).
+    // audit: every administration of a person's account or an integration client
+    // (audit.v1.admin_action, ADR 30, ADR 45); every token request and call of an integration
+    // client (audit.v1.client_token, audit.v1.client_call, ADR 45).
     // gateway-notifications: the referral events that notify people (ADR 40).
     ensures: ['referral', 'audit'],
-    publishes: (t) => [t.audit('admin_action')],
+    publishes: (t) => [t.audit('admin_action'), t.audit('client_token'), t.audit('client_call')],
     durables: [{ name: 'gateway-notifications', area: 'referral' }],
     ephemerals: [
       { area: 'referral', filters: (t) => [t.everything('referral')] },

@@ -67,6 +67,7 @@ export async function startGatewayLab(
       DEMO_USERS: 'on',
       DEMO_PASSWORD: demoPassword,
       SIGN_IN_PER_MINUTE: '1000',
+      OAUTH_TOKEN_PER_MINUTE: '1000',
       ...extra,
     }),
     log,
@@ -183,3 +184,5 @@ export async function proposeInvestigation(
   if (granted.status !== 201) throw new Error(`consent not recorded: ${JSON.stringify(granted.body)}`);
   return { consentId: granted.body.consentId, scope: granted.body.consent.scopes[0]! };
 }
+
+export * from './integration-clients-support.ts';

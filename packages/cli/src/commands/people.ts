@@ -76,7 +76,7 @@ function printCredential(credential: IssuedCredential, print: (line: string) => 
   else print(`set-password link token (single use, until ${credential.expiresAt ?? ''}): ${credential.linkToken}`);
 }
 
-const need = (value: string | undefined, what: string): string => {
+export const need = (value: string | undefined, what: string): string => {
   if (!value) throw new UsageError(`${what} is needed`);
   return value;
 };
@@ -87,7 +87,8 @@ const list = (text: string | undefined): string[] =>
     .map((item) => item.trim())
     .filter(Boolean);
 
-async function withGateway(
+/** Runs `work` signed in to the gateway, and signs out after. */
+export async function withGateway(
   env: NodeJS.ProcessEnv,
   flags: PeopleFlags,
   work: (gateway: GatewayClient) => Promise<number>,
