@@ -5,7 +5,7 @@
 // `email` and `uri` formats and property types. Every object of an export of the whole
 // seeded directory is checked against it.
 import { describe, expect, it } from 'vitest';
-import { hsdsIdOf, uuidV5 } from '../src/app/hsds-ids.ts';
+import { hsdsIdOf, uuidV5 } from '@passage/vocabulary/directory-ids';
 import { fromHsds, toHsds } from '../src/domain/hsds.ts';
 import { ontarioAgencies } from '../src/seed/ontario.ts';
 

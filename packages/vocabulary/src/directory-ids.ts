@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Passage's UUID namespace for HSDS ids (RFC 9562 §5.5). Fixed forever: changing it would
+ * The stable ids of the directory's objects in what Passage exports: the HSDS document
+ * (docs/adr/0007-hsds-mapping.md) and the FHIR Organization, HealthcareService and Location
+ * (docs/adr/0044-fhir-r4-export.md) name an agency, its services and its intake desk by the
+ * same UUIDs, so the two exports agree. Node only (node:crypto): a subpath of its own, out of
+ * the console's bundle.
+ *
+ * Passage's UUID namespace for these ids (RFC 9562 §5.5). Fixed forever: changing it would
  * give every exported organization, service and schedule a new id.
  */
 export const hsdsNamespace = '82341ff2-a64d-41fa-a7e1-200f5ce6b579';
