@@ -26,3 +26,12 @@ export function uuidV5(namespace: string, name: string): string {
 
 /** The stable HSDS id of a Passage name such as "organization:pact-ottawa". */
 export const hsdsIdOf = (name: string): string => uuidV5(hsdsNamespace, name);
+
+/** The id of an agency's HSDS organization and FHIR Organization. */
+export const organizationIdOf = (agencyId: string): string => hsdsIdOf(`organization:${agencyId}`);
+
+/** The id of one service of an agency: its HSDS service and FHIR HealthcareService. */
+export const serviceIdOf = (agencyId: string, service: string): string => hsdsIdOf(`service:${agencyId}:${service}`);
+
+/** The id of an agency's intake desk: its HSDS (virtual) location and FHIR Location. */
+export const intakeLocationIdOf = (agencyId: string): string => hsdsIdOf(`location:${agencyId}:intake`);
