@@ -96,10 +96,11 @@ export const serviceAccess = {
   },
   gateway: {
     // The live feeds: an agency's referrals, and (auditors) the scopes that let police read.
-    // audit: every administration of a person's account (audit.v1.admin_action, ADR 30).
+    // audit: every administration of a person's account (audit.v1.admin_action, ADR 30), and
+    // the FHIR bulk export it serves itself, recorded as an access (audit.v1.access, ADR 44).
     // gateway-notifications: the referral events that notify people (ADR 40).
     ensures: ['referral', 'audit'],
-    publishes: (t) => [t.audit('admin_action')],
+    publishes: (t) => [t.audit('admin_action'), t.audit('access')],
     durables: [{ name: 'gateway-notifications', area: 'referral' }],
     ephemerals: [
       { area: 'referral', filters: (t) => [t.everything('referral')] },
