@@ -27,6 +27,8 @@ import { registerScim } from './scim.ts';
 import { securityHeaders } from './security-headers.ts';
 import { nameRequestSpans, tracedServerFactory } from './request-span.ts';
 import { recordHttpMetrics, type HealthReport } from './observability.ts';
+import { registerFhir } from './fhir.ts';
+import type { AccessAudit } from '../db/access-audit.ts';
 
 export const sessionCookie = 'passage_session';
 const oidcStateCookie = 'passage_oidc_state';
@@ -58,6 +60,8 @@ export interface GatewayDependencies {
   readonly ready: () => boolean;
   /** Its dependencies, for GET /readyz (GatewayHealth); without it, /readyz reports `ready` alone. */
   readonly health?: (() => Promise<HealthReport>) | undefined;
+  /** Where what the gateway hands out itself (the FHIR bulk export) is recorded as an access (ADR 44). */
+  readonly accessAudit: AccessAudit;
 }
 
 declare module 'fastify' {
@@ -469,6 +473,18 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
   }
 
   if (deps.people) await registerScim(app, deps.people, deps.log);
+
+  // FHIR R4 at /api/fhir (ADR 44): reads through the same services, with the caller's own token.
+  await registerFhir(app, {
+    clients,
+    log: deps.log,
+    accessAudit: deps.accessAudit,
+    signedIn: async (request) => {
+      const session = await authenticate(request, sessions);
+      requirePasswordChosen(session.record);
+      return { record: session.record, metadata: bearerMetadata(sessions.tokenFor(session.id, session.record)) };
+    },
+  });
 
   app.get(
     '/api/events',
