@@ -305,7 +305,7 @@ describe('each user is refused what it does not do', () => {
     for (const nc of open) await nc.close();
   });
 
-  it('publishes only its own subjects: escalation and audit publish nothing, the gateway only audit.v1.admin_action', async () => {
+  it('publishes only its own subjects: escalation and audit publish nothing, the gateway only its own audit events', async () => {
     const referral = topology.referral('peel-regional-police', 'london-coalition', 'sent');
     for (const user of ['gateway', 'escalation', 'audit', 'directory', 'consent', 'admin'] as const) {
       const js = jetstream(await connection(user));
@@ -317,9 +317,14 @@ describe('each user is refused what it does not do', () => {
         /consent\.v1\.granted$/,
       );
     }
-    for (const user of ['gateway', 'escalation', 'audit', 'directory', 'admin'] as const) {
+    // The gateway records the FHIR export it serves itself as an access (ADR 44); nothing else of the sort.
+    for (const user of ['escalation', 'audit', 'directory', 'admin'] as const) {
       await refused(jetstream(await connection(user)).publish(topology.audit('access'), data), /audit\.v1\.access$/);
     }
+    await refused(
+      jetstream(await connection('gateway')).publish(topology.audit('parked_event_replayed'), data),
+      /audit\.v1\.parked_event_replayed$/,
+    );
     // Its own: accepted.
     expect(
       (await jetstream(await connection('directory')).publish(topology.directory('agency_upserted'), data)).seq,

@@ -98,10 +98,11 @@ export const serviceAccess = {
     // The live feeds: an agency's referrals, and (auditors) the scopes that let police read.
     // audit: every administration of a person's account or an integration client
     // (audit.v1.admin_action, ADR 30, ADR 45); every token request and call of an integration
-    // client (audit.v1.client_token, audit.v1.client_call, ADR 45).
+    // client (audit.v1.client_token, audit.v1.client_call, ADR 45); the FHIR bulk export it
+    // serves itself, recorded as an access (audit.v1.access, ADR 44).
     // gateway-notifications: the referral events that notify people (ADR 40).
     ensures: ['referral', 'audit'],
-    publishes: (t) => [t.audit('admin_action'), t.audit('client_token'), t.audit('client_call')],
+    publishes: (t) => [t.audit('admin_action'), t.audit('client_token'), t.audit('client_call'), t.audit('access')],
     durables: [{ name: 'gateway-notifications', area: 'referral' }],
     ephemerals: [
       { area: 'referral', filters: (t) => [t.everything('referral')] },

@@ -29,11 +29,12 @@ describe('NATS permissions from the declared access', () => {
     // Escalation's outbox carries only the audit of replays of what it parked.
     expect(eventSubjects(natsPermissions('escalation', t).publish.allow)).toEqual(['audit.v1.parked_event_replayed']);
     // The gateway's outbox: its administration of people's accounts and integration clients
-    // (ADR 30, ADR 45), and the clients' token requests and calls (ADR 45).
+    // (ADR 30, ADR 45), the clients' token requests and calls (ADR 45), its FHIR export (ADR 44).
     expect(eventSubjects(natsPermissions('gateway', t).publish.allow)).toEqual([
       'audit.v1.admin_action',
       'audit.v1.client_token',
       'audit.v1.client_call',
+      'audit.v1.access',
     ]);
     for (const service of ['audit'] as const) {
       expect(eventSubjects(natsPermissions(service, t).publish.allow), service).toEqual([]);

@@ -434,16 +434,17 @@ describe('investigation scopes that let police read (ADR 22)', () => {
   });
 });
 
-describe('reads of personal data are audited (ADR 22)', () => {
-  async function accessRecords(subjectRef: string) {
-    const { rows } = await sql.query<{ payload: Buffer; published_at: Date | null }>(
-      "select payload, published_at from consent.outbox where subject like '%audit.v1.access' order by seq",
-    );
-    return rows
-      .map((row) => ({ raw: row.payload, envelope: decodeEnvelope(row.payload), published: row.published_at !== null }))
-      .filter(({ envelope }) => envelope.subjectRef === subjectRef);
-  }
+/** The access records (audit.v1.access) the consent service's outbox holds about a subject. */
+async function accessRecords(subjectRef: string) {
+  const { rows } = await sql.query<{ payload: Buffer; published_at: Date | null }>(
+    "select payload, published_at from consent.outbox where subject like '%audit.v1.access' order by seq",
+  );
+  return rows
+    .map((row) => ({ raw: row.payload, envelope: decodeEnvelope(row.payload), published: row.published_at !== null }))
+    .filter(({ envelope }) => envelope.subjectRef === subjectRef);
+}
 
+describe('reads of personal data are audited (ADR 22)', () => {
   it('records every issue of a receipt and every read of a history, granted or refused, with nothing personal in it', async () => {
     const granted = await grant(grantRequest(), 'crisis-counsellor');
     // Recording consent is not a read.
@@ -510,6 +511,35 @@ describe('reads of personal data are audited (ADR 22)', () => {
     } finally {
       await nc.close();
     }
+  });
+});
+
+describe('GetConsent', () => {
+  it('answers one consent to its recording agency and to oversight, to no one else, recording each read', async () => {
+    const granted = await grant(grantRequest(), 'crisis-counsellor');
+    const get = (user: string, consentId = granted.consentId) =>
+      callUnary(h.client.getConsent.bind(h.client), { consentId }, h.as(user));
+    const own = await get('crisis-counsellor');
+    expect(own.consent?.id).toBe(granted.consentId);
+    expect(own.consent?.subjectRef).toBe(granted.subjectRef);
+    expect(own.consent?.scopes.length).toBeGreaterThan(0);
+    // The capture notes are History's alone.
+    expect(own.consent?.notes).toBe('');
+    expect((await get('auditor')).consent?.id).toBe(granted.consentId);
+    // Another agency's consent answers as a made-up id does.
+    const other = await failure(get('pact-intake'));
+    const madeUp = await failure(get('pact-intake', randomUUID()));
+    expect([other.code, madeUp.code]).toEqual(['not_found', 'not_found']);
+    expect((await failure(get('crisis-counsellor', 'not-a-uuid'))).code).toBe('invalid_argument');
+    const reads = (await accessRecords(granted.subjectRef)).map(({ envelope }) => {
+      const read = envelope.payload?.$case === 'accessRecorded' ? envelope.payload.value : undefined;
+      return [read?.record, read?.outcome, envelope.actor?.user, read?.reason, read?.consentIds];
+    });
+    expect(reads).toEqual([
+      ['consent_record', 'granted', 'crisis-counsellor', '', [granted.consentId]],
+      ['consent_record', 'granted', 'auditor', '', [granted.consentId]],
+      ['consent_record', 'denied', 'pact-intake', 'not_recording_agency', [granted.consentId]],
+    ]);
   });
 });
 

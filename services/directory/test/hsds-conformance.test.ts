@@ -5,7 +5,7 @@
 // `email` and `uri` formats and property types. Every object of an export of the whole
 // seeded directory is checked against it.
 import { describe, expect, it } from 'vitest';
-import { hsdsIdOf, uuidV5 } from '../src/app/hsds-ids.ts';
+import { hsdsIdOf, intakeLocationIdOf, organizationIdOf, serviceIdOf, uuidV5 } from '@passage/vocabulary/directory-ids';
 import { fromHsds, toHsds } from '../src/domain/hsds.ts';
 import { ontarioAgencies } from '../src/seed/ontario.ts';
 
@@ -175,6 +175,11 @@ describe('HSDS 3.x conformance of the export', () => {
     const doc = toHsds(seeded, hsdsIdOf);
     const org = doc.organizations.find((o) => o.name === ontarioAgencies[0]!.name.en)!;
     expect(org.id).toBe(hsdsIdOf(`organization:${ontarioAgencies[0]!.id}`));
+    // The ids the FHIR export names the agency, its services and its intake desk by (ADR 44).
+    const agency = ontarioAgencies[0]!;
+    expect(org.id).toBe(organizationIdOf(agency.id));
+    expect(org.services.map((s) => s.id)).toEqual(agency.services.map((s) => serviceIdOf(agency.id, s)));
+    expect(org.locations.map((l) => l.id)).toEqual([intakeLocationIdOf(agency.id)]);
     expect(org.organization_identifiers).toEqual([
       expect.objectContaining({ identifier_type: 'passage_agency_id', identifier: ontarioAgencies[0]!.id }),
     ]);

@@ -26,6 +26,7 @@ import { GatewayHealth, recordSignInRefusal } from './adapters/http/observabilit
 import type { ApiContract } from '@passage/contracts';
 import { apiContract } from '@passage/contracts/descriptor';
 import { PgPeopleStore } from './adapters/db/people-store.ts';
+import { PgAccessAudit } from './adapters/db/access-audit.ts';
 import { peopleService } from './adapters/http/people-service.ts';
 import { PgIntegrationClientStore } from './adapters/db/integration-client-store.ts';
 import { integrationClientService } from './adapters/http/integration-client-service.ts';
@@ -211,6 +212,7 @@ export async function startGateway(
     people,
     ready: () => serving,
     health: () => health.report(),
+    accessAudit: new PgAccessAudit(runtime.orm, runtime.topology),
   });
   const url = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   serving = true;

@@ -95,9 +95,19 @@ export interface Session {
 
 export class Http {
   readonly base: string;
+  readonly #sessions = new Map<string, Session>();
 
   constructor(base: string) {
     this.base = base;
+  }
+
+  /** A demo user's session, signed in once and kept for the rest of the file. */
+  async as(username: string): Promise<Session> {
+    const kept = this.#sessions.get(username);
+    if (kept) return kept;
+    const session = await this.signIn(username);
+    this.#sessions.set(username, session);
+    return session;
   }
 
   async signIn(username: string, password = demoPassword): Promise<Session> {

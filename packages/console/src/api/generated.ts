@@ -303,6 +303,10 @@ export interface ConsentRecord {
   readonly receiptVersion: number;
 }
 
+export interface GetConsentResponse {
+  readonly consent?: ConsentRecord;
+}
+
 export interface GrantResponse {
   readonly consentId: string;
   readonly subjectRef: string;
@@ -1000,6 +1004,10 @@ export interface ConfirmScopeRequest {
   readonly scopeId: string;
 }
 
+export interface GetConsentRequest {
+  readonly consentId: string;
+}
+
 export interface GrantRequest {
   /** Empty for a person's first consent: the service creates a pseudonymous reference. */
   readonly subjectRef?: string;
@@ -1542,6 +1550,10 @@ export const consent = {
   /** POST /api/consents/{consent_id}/amend: The recording agency adds scopes (agencies, kinds, purposes, categories) to an active consent, with the person: a new receipt version; the earlier ones stay retrievable (ReceiptRequest.version). The expiry stays; a do-not-contact wish carries over; a scope that lets police read recorded by police is only proposed (ADR 22). ADR 36. */
   amend(request: AmendRequest, idempotencyKey?: string): Promise<AmendResponse> {
     return send('POST', `/api/consents/${seg(request.consentId)}/amend`, request, ['consentId'], idempotencyKey);
+  },
+  /** GET /api/consents/{consent_id}: One consent by its id, as History shows it (without the capture notes): for a worker of the agency that recorded it, or an auditor or admin. Another agency's consent answers NOT_FOUND, as a made-up id does. Every read, a refused one too, is recorded as an access (record consent_record). The FHIR Consent read (ADR 44). */
+  getConsent(request: GetConsentRequest): Read<GetConsentResponse> {
+    return read(`/api/consents/${seg(request.consentId)}`, request, ['consentId']);
   },
 };
 

@@ -643,6 +643,33 @@ export class ConsentUseCases {
     );
   }
 
+  /**
+   * One consent, as History shows it (never the capture notes): for a worker of the agency that
+   * recorded it, or an auditor or admin; to anyone else it answers as a made-up id does. Every
+   * read, a refused one too, is recorded as an access (ADR 22); nothing of the person is in it.
+   */
+  async get(caller: Caller, consentId: string): Promise<ConsentRecord> {
+    if (!uuidPattern.test(consentId)) throw invalid('consent_id', 'a consent id is a UUID');
+    const consent = await this.#storage.reader().consents.get(consentId);
+    const notFound = new PassageError('not_found', `no consent ${consentId} your agency may read`);
+    if (!consent) throw notFound;
+    const oversight = caller.roles.includes('auditor') || caller.roles.includes('admin');
+    const worker = captureRoles.some((role) => caller.roles.includes(role));
+    const allowed = oversight || (worker && consent.capturedBy.agencyId === caller.agencyId);
+    // Recorded before anything is returned: a read that cannot be recorded fails.
+    await this.#recordAccess({
+      actor: actorOf(caller),
+      subjectRef: consent.subjectRef,
+      consentIds: [consent.id],
+      record: 'consent_record',
+      outcome: allowed ? 'granted' : 'denied',
+      categories: [],
+      reason: allowed ? '' : worker ? 'not_recording_agency' : 'role',
+    });
+    if (!allowed) throw notFound;
+    return consent;
+  }
+
   #recordAccess(access: ConsentAccess): Promise<void> {
     return this.#storage.transaction((tx) => tx.events.access(access));
   }

@@ -11,7 +11,7 @@ export interface ConsentAccess {
   readonly actor: Actor;
   readonly subjectRef: string;
   readonly consentIds: readonly string[];
-  readonly record: 'consent_receipt' | 'consent_history';
+  readonly record: 'consent_receipt' | 'consent_history' | 'consent_record';
   readonly outcome: 'granted' | 'denied';
   readonly categories: readonly DataCategory[];
   readonly reason: string;

@@ -1,7 +1,7 @@
 import { PassageError, requestViolations } from '@passage/platform';
 import { agencyKinds, serviceTypes, type Agency, type AgencyListing } from '../domain/agency.ts';
 import { fromHsds, toHsds } from '../domain/hsds.ts';
-import { hsdsIdOf } from './hsds-ids.ts';
+import { hsdsIdOf } from '@passage/vocabulary/directory-ids';
 import { knownRegions } from '../domain/geography.ts';
 import { checkMatchRequest, match, type MatchRequest, type MatchResult } from '../domain/matching.ts';
 import { validateListing } from '../domain/validate-agency.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ontarioAgencies } from '../seed/ontario.ts';
-import { hsdsIdOf } from '../app/hsds-ids.ts';
+import { hsdsIdOf } from '@passage/vocabulary/directory-ids';
 import { fromHsds, toHsds } from './hsds.ts';
 import { validateListing } from './validate-agency.ts';
 import { Violations } from './violations.ts';

@@ -90,8 +90,8 @@ type HsdsOrganization = z.infer<typeof organizationSchema>;
 
 /**
  * Names a stable HSDS id (a UUID, as HSDS 3.x requires of every object) from a Passage name
- * such as "organization:pact-ottawa". The caller gives a UUIDv5 (app/hsds-ids.ts), so the
- * same listing always exports with the same ids and exports stay diffable.
+ * such as "organization:pact-ottawa". The caller gives a UUIDv5 (@passage/vocabulary/directory-ids),
+ * so the same listing always exports with the same ids and exports stay diffable.
  */
 export type HsdsIdOf = (name: string) => string;
 

@@ -64,6 +64,9 @@ export function consentService(useCases: ConsentUseCases, verifier: TokenVerifie
         receiptToWire(
           await useCases.receipt(caller, request.consentId, request.language, request.discreet, request.version ?? 0),
         ),
+      getConsent: async (request, { caller }) => ({
+        consent: consentToWire(await useCases.get(caller, request.consentId)),
+      }),
       amend: async (request, { caller }) => {
         const result = await useCases.amend(caller, {
           idempotencyKey: request.idempotencyKey,

@@ -29,6 +29,8 @@ import { nameRequestSpans, tracedServerFactory } from './request-span.ts';
 import { recordHttpMetrics, type HealthReport } from './observability.ts';
 import type { IntegrationClients } from '../../app/integration-clients.ts';
 import { registerOAuth } from './oauth.ts';
+import { registerFhir } from './fhir.ts';
+import type { AccessAudit } from '../db/access-audit.ts';
 
 export const sessionCookie = 'passage_session';
 const oidcStateCookie = 'passage_oidc_state';
@@ -67,6 +69,8 @@ export interface GatewayDependencies {
   readonly ready: () => boolean;
   /** Its dependencies, for GET /readyz (GatewayHealth); without it, /readyz reports `ready` alone. */
   readonly health?: (() => Promise<HealthReport>) | undefined;
+  /** Where what the gateway hands out itself (the FHIR bulk export) is recorded as an access (ADR 44). */
+  readonly accessAudit: AccessAudit;
 }
 
 declare module 'fastify' {
@@ -526,6 +530,18 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
   if (deps.integrationClients) {
     await registerOAuth(app, deps.integrationClients, { perMinute: deps.tokenRateLimit ?? 60 });
   }
+
+  // FHIR R4 at /api/fhir (ADR 44): reads through the same services, with the caller's own token.
+  await registerFhir(app, {
+    clients,
+    log: deps.log,
+    accessAudit: deps.accessAudit,
+    signedIn: async (request) => {
+      const session = await authenticate(request, sessions);
+      requirePasswordChosen(session.record);
+      return { record: session.record, metadata: bearerMetadata(sessions.tokenFor(session.id, session.record)) };
+    },
+  });
 
   app.get(
     '/api/events',

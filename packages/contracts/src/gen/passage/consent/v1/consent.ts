@@ -307,6 +307,14 @@ export interface AmendResponse {
   receipt?: ReceiptResponse | undefined;
 }
 
+export interface GetConsentRequest {
+  consentId: string;
+}
+
+export interface GetConsentResponse {
+  consent?: ConsentRecord | undefined;
+}
+
 function createBaseScope(): Scope {
   return {
     id: '',
@@ -3489,6 +3497,147 @@ export const AmendResponse: MessageFns<AmendResponse> = {
   },
 };
 
+function createBaseGetConsentRequest(): GetConsentRequest {
+  return { consentId: '' };
+}
+
+export const GetConsentRequest: MessageFns<GetConsentRequest> = {
+  encode(message: GetConsentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consentId !== '') {
+      writer.uint32(10).string(message.consentId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetConsentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetConsentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetConsentRequest {
+    return {
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+          ? globalThis.String(object.consent_id)
+          : '',
+    };
+  },
+
+  toJSON(message: GetConsentRequest): unknown {
+    const obj: any = {};
+    if (message.consentId !== '') {
+      obj.consentId = message.consentId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetConsentRequest>): GetConsentRequest {
+    return GetConsentRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetConsentRequest>): GetConsentRequest {
+    const message = createBaseGetConsentRequest();
+    message.consentId = object.consentId ?? '';
+    return message;
+  },
+};
+
+function createBaseGetConsentResponse(): GetConsentResponse {
+  return { consent: undefined };
+}
+
+export const GetConsentResponse: MessageFns<GetConsentResponse> = {
+  encode(message: GetConsentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consent !== undefined) {
+      ConsentRecord.encode(message.consent, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetConsentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetConsentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consent = ConsentRecord.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetConsentResponse {
+    return { consent: isSet(object.consent) ? ConsentRecord.fromJSON(object.consent) : undefined };
+  },
+
+  toJSON(message: GetConsentResponse): unknown {
+    const obj: any = {};
+    if (message.consent !== undefined) {
+      obj.consent = ConsentRecord.toJSON(message.consent);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetConsentResponse>): GetConsentResponse {
+    return GetConsentResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetConsentResponse>): GetConsentResponse {
+    const message = createBaseGetConsentResponse();
+    message.consent =
+      object.consent !== undefined && object.consent !== null ? ConsentRecord.fromPartial(object.consent) : undefined;
+    return message;
+  },
+};
+
 /**
  * The victim's consent: who may see which categories of their data, for what, until when.
  * Every call needs a caller token (authorization: Bearer …); every command carries an
@@ -3593,6 +3742,21 @@ export const ConsentServiceService = {
     responseSerialize: (value: AmendResponse): Buffer => Buffer.from(AmendResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AmendResponse => AmendResponse.decode(value),
   },
+  /**
+   * One consent by its id, as History shows it (without the capture notes): for a worker of
+   * the agency that recorded it, or an auditor or admin. Another agency's consent answers
+   * NOT_FOUND, as a made-up id does. Every read, a refused one too, is recorded as an access
+   * (record consent_record). The FHIR Consent read (ADR 44).
+   */
+  getConsent: {
+    path: '/passage.consent.v1.ConsentService/GetConsent' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetConsentRequest): Buffer => Buffer.from(GetConsentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetConsentRequest => GetConsentRequest.decode(value),
+    responseSerialize: (value: GetConsentResponse): Buffer => Buffer.from(GetConsentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetConsentResponse => GetConsentResponse.decode(value),
+  },
 } as const;
 
 export interface ConsentServiceServer extends UntypedServiceImplementation {
@@ -3625,6 +3789,13 @@ export interface ConsentServiceServer extends UntypedServiceImplementation {
    * that lets police read recorded by police is only proposed (ADR 22). ADR 36.
    */
   amend: handleUnaryCall<AmendRequest, AmendResponse>;
+  /**
+   * One consent by its id, as History shows it (without the capture notes): for a worker of
+   * the agency that recorded it, or an auditor or admin. Another agency's consent answers
+   * NOT_FOUND, as a made-up id does. Every read, a refused one too, is recorded as an access
+   * (record consent_record). The FHIR Consent read (ADR 44).
+   */
+  getConsent: handleUnaryCall<GetConsentRequest, GetConsentResponse>;
 }
 
 export interface ConsentServiceClient extends Client {
@@ -3768,6 +3939,27 @@ export interface ConsentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AmendResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * One consent by its id, as History shows it (without the capture notes): for a worker of
+   * the agency that recorded it, or an auditor or admin. Another agency's consent answers
+   * NOT_FOUND, as a made-up id does. Every read, a refused one too, is recorded as an access
+   * (record consent_record). The FHIR Consent read (ADR 44).
+   */
+  getConsent(
+    request: GetConsentRequest,
+    callback: (error: ServiceError | null, response: GetConsentResponse) => void,
+  ): ClientUnaryCall;
+  getConsent(
+    request: GetConsentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetConsentResponse) => void,
+  ): ClientUnaryCall;
+  getConsent(
+    request: GetConsentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetConsentResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -213,8 +213,10 @@ export interface AccessRecorded {
   reason: string;
   /**
    * What was read: empty for a referral (referral_id); "referral_messages" (its thread of
-   * messages); "consent_receipt" (the receipt, with the name the person gave) or
-   * "consent_history" (consents with their capture notes), published by the consent service.
+   * messages); "consent_receipt" (the receipt, with the name the person gave),
+   * "consent_history" (consents with their capture notes) or "consent_record" (one consent,
+   * ConsentService.GetConsent), published by the consent service; "fhir_export" (the gateway's FHIR
+   * bulk export of referral metadata, ADR 44: no subject, no referral).
    */
   record: string;
 }
