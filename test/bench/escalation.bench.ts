@@ -20,20 +20,31 @@ function percentile(samples: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
+/** Copies of a referral's row, every column as it is but its id and short reference number. */
+async function copyReferral(network: Network, referralId: string, copies: number): Promise<void> {
+  const { rows } = await network.sql.query<{ name: string }>(
+    `select column_name as name from information_schema.columns
+     where table_schema = 'referrals' and table_name = 'referrals' order by ordinal_position`,
+  );
+  const fresh: Record<string, string> = {
+    id: '(md5(random()::text || g::text))::uuid',
+    reference_no: "nextval('referrals.reference_numbers')",
+  };
+  const columns = rows.map((row) => row.name);
+  await network.sql.query(
+    `insert into referrals.referrals (${columns.join(', ')})
+     select ${columns.map((c) => fresh[c] ?? c).join(', ')}
+     from referrals.referrals, generate_series(1, $2::int) g where id = $1`,
+    [referralId, copies],
+  );
+}
+
 const n: Network = await startNetwork('benchescalation');
 let escalation: ScriptProcess | undefined;
 try {
-  // One referral sent for real; its row copied for the others, each with an id of its own.
+  // One referral sent for real; its row copied for the others, each with an id and reference of its own.
   const { referralId } = await sendReferral(n);
-  await n.sql.query(
-    `insert into referrals.referrals
-     select (md5(random()::text || g::text))::uuid, subject_ref, from_agency, to_agency, priority, state, version, needs,
-            language, interpreter_needed, do_not_contact, categories, grants, previous_referral_id, sent_by, sent_at,
-            acknowledged_at, accepted_at, contact_at, closed_at, declined_at, withdrawn_at, acknowledge_due_at,
-            accept_due_at, reason, suggested_agency, contact_method, escalated, note
-     from referrals.referrals, generate_series(1, $2::int) g where id = $1`,
-    [referralId, dueAtOnce - 1],
-  );
+  await copyReferral(n, referralId, dueAtOnce - 1);
 
   const port = await sparePort();
   escalation = runScript(

@@ -109,6 +109,7 @@ export async function startEscalation(
       crisisLine: config.ESCALATION_CRISIS_LINE,
       pollMs: config.ESCALATION_POLL_MS,
       concurrency: config.ESCALATION_WORKERS,
+      batchSize: config.ESCALATION_BATCH,
       now,
     },
     log,
