@@ -69,15 +69,23 @@ export class EscalationWorker {
 
   /** Fires a batch of due timers if any is due; true when it found one. */
   async fireNext(now = this.#now()): Promise<boolean> {
-    return (await this.#store.withDueTimers(now, this.#options.batchSize, (batch) => this.#fire(batch))) > 0;
+    const claimed = await this.#store.withDueTimers(now, this.#options.batchSize, async (batch) => {
+      await this.#fire(batch);
+    });
+    return claimed > 0;
   }
 
   /**
    * Fires the given timers, those of them still pending, as a batch: the way in for a job
-   * queue whose job names its timer (the benchmark's peer). Returns how many it claimed.
+   * queue whose job names its timer (the benchmark's peer). Returns how many it claimed, and
+   * how many of those it put off (to be tried again: the queue's own retry then).
    */
-  fireTimers(ids: readonly string[], now = this.#now()): Promise<number> {
-    return this.#store.withTimers(ids, now, (batch) => this.#fire(batch));
+  async fireTimers(ids: readonly string[], now = this.#now()): Promise<{ claimed: number; putOff: number }> {
+    let putOff = 0;
+    const claimed = await this.#store.withTimers(ids, now, async (batch) => {
+      putOff = (await this.#fire(batch)).filter((settlement) => settlement.kind === 'retry').length;
+    });
+    return { claimed, putOff };
   }
 
   async #loop(): Promise<void> {
@@ -105,7 +113,7 @@ export class EscalationWorker {
     }
   }
 
-  async #fire(batch: ClaimedBatch): Promise<void> {
+  async #fire(batch: ClaimedBatch): Promise<Settlement[]> {
     const { timers } = batch;
     let outcomes;
     try {
@@ -120,8 +128,9 @@ export class EscalationWorker {
     } catch (error) {
       this.#log.warn({ timers: timers.length, err: error }, 'referrals could not record the escalations; retrying');
       const message = (error as Error).message.slice(0, 500);
-      await batch.settle(timers.map(({ timer }) => retry(timer, message)));
-      return;
+      const retries = timers.map(({ timer }) => retry(timer, message));
+      await batch.settle(retries);
+      return retries;
     }
     // In claim order: a referral's second timer in the same batch follows its first one's firing.
     const firedHere = new Map<string, number>();
@@ -144,7 +153,9 @@ export class EscalationWorker {
           return retry(timer, result.detail.slice(0, 500));
       }
     });
-    await batch.settle(await Promise.all(settlements));
+    const settled = await Promise.all(settlements);
+    await batch.settle(settled);
+    return settled;
   }
 
   /** The items a firing leaves: suggestions and consent asked for the crisis line's. */
