@@ -13,7 +13,7 @@ import { createLogger, grpcTransport, loadConfig } from '@passage/platform';
 
 const config = loadConfig(escalationConfigSchema, process.env);
 const log = createLogger('escalation-peer', 'warn');
-const { worker, close } = escalationFiring(
+const firing = escalationFiring(
   config,
   config.DATABASE_URL,
   grpcTransport(config, log).clientCredentials,
@@ -33,7 +33,7 @@ const runner = await run({
   taskList: {
     async escalate_timer(payload) {
       const { timerId } = payload as { timerId: string };
-      const { claimed, putOff } = await worker.fireTimers([timerId]);
+      const { claimed, putOff } = await firing.worker.fireTimers([timerId]);
       if (putOff > 0) throw new Error(`timer ${timerId} put off: the queue tries it again`);
       if (claimed === 0) {
         const { rows } = await pool.query<{ state: string }>('select state from escalation.timers where id = $1', [
@@ -49,6 +49,6 @@ console.log('peer ready');
 process.once('SIGTERM', () => {
   void runner
     .stop()
-    .then(() => Promise.all([close(), pool.end()]))
+    .then(() => Promise.all([firing.close(), pool.end()]))
     .then(() => process.exit(0));
 });
