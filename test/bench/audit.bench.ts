@@ -1,30 +1,23 @@
-// `pnpm bench:audit`: the audit log's ingest rate and lag, the hand-off report over a
-// million referrals, and `passage audit verify` over a million entries. Prints figures;
+// `pnpm bench:audit`: the audit log's ingest rate and lag, and the hand-off report over a
+// million referrals (`passage audit verify` is `bench:audit-verify`). Prints figures;
 // asserts nothing.
-import { execFile, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import pg from 'pg';
-import { auditConfigSchema } from '@passage/audit/config';
-import { startAudit, type RunningAudit } from '@passage/audit/service';
-import { exactHandoffByAgency, seedLog } from '@passage/audit/testing';
-import { TokenIssuer, demoUsers } from '@passage/auth';
+import { exactHandoffByAgency } from '@passage/audit/testing';
+import { demoUsers } from '@passage/auth';
 import { audit as apb } from '@passage/contracts';
 import { Topology, connectNats, createEnvelope, encodeEnvelope, ensureStreams } from '@passage/events';
-import { bearerMetadata, callUnary, createLogger, loadConfig } from '@passage/platform';
+import { bearerMetadata, callUnary } from '@passage/platform';
 import { testTls } from '@passage/platform/testing';
 import { createTestDatabase, createTestNats } from '@passage/testing';
+import { auditOn, benchIssuer } from './audit-service.ts';
 import { seedHandoffReferrals } from './seed-audit.ts';
 
 const backlog = Number(process.env['BENCH_AUDIT_BACKLOG'] ?? 50_000);
 const referrals = Number(process.env['BENCH_AUDIT_REFERRALS'] ?? 1_000_000);
-const logEntries = Number(process.env['BENCH_AUDIT_ENTRIES'] ?? 1_000_000);
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const log = createLogger('bench-audit', 'warn');
-const issuer = new TokenIssuer('bench', randomBytes(32));
-const signingKey = randomBytes(32).toString('base64');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function percentile(samples: readonly number[], p: number): number {
@@ -32,27 +25,6 @@ function percentile(samples: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 const median = (values: readonly number[]) => percentile(values, 50);
-
-async function auditOn(
-  databaseUrl: string,
-  natsUrl: string,
-  namespace: string,
-  onBatch?: (appended: number, lags: readonly number[]) => void,
-): Promise<RunningAudit> {
-  const config = loadConfig(auditConfigSchema, {
-    DATABASE_URL: databaseUrl,
-    NATS_URL: natsUrl,
-    NATS_NAMESPACE: namespace,
-    GRPC_PORT: '0',
-    PASSAGE_ENV: 'development',
-    AUTH_PUBLIC_KEYS: issuer.publicKeySetting,
-    AUDIT_SIGNING_KEY: signingKey,
-    AUDIT_CHECKPOINT_EVERY: '1000',
-    AUDIT_CHECKPOINT_SECONDS: '10',
-    ...testTls('audit').env,
-  });
-  return startAudit(config, log, onBatch ? { onBatch } : {});
-}
 
 const figures: [string, string][] = [];
 let ingestRate: number;
@@ -131,7 +103,7 @@ const report = (measure: string, value: string) => {
     `seeded ${referrals.toLocaleString('en-CA')} referrals in ${((performance.now() - seedBegan) / 1000).toFixed(1)} s`,
   );
   const client = new apb.AuditServiceClient(service.address, testTls().clientCredentials);
-  const auditor = bearerMetadata(issuer.issue(demoUsers['auditor']!, 3600));
+  const auditor = bearerMetadata(benchIssuer.issue(demoUsers['auditor']!, 3600));
   // The exact path over the same million, once, for comparison (what the rollup saves).
   {
     const pool = new pg.Pool({ connectionString: db.url, max: 1 });
@@ -207,42 +179,6 @@ const report = (measure: string, value: string) => {
   await nc.close();
   await db.drop();
   report('ingest rate / peak event rate', `${(ingestRate / peak).toFixed(1)}× (target ≥ 5×)`);
-}
-
-// 4. `passage audit verify` over a million entries, as an auditor runs it.
-{
-  const db = await createTestDatabase('benchauditverify');
-  const nats = await createTestNats('benchauditverify');
-  const service = await auditOn(db.url, nats.url, nats.namespace);
-  await service.shutdown.run(); // the schema and its migrations, then out of the way
-  const pool = new pg.Pool({ connectionString: db.url, max: 2 });
-  const seedBegan = performance.now();
-  await seedLog(pool, logEntries, 'BENCH_REFERRALS');
-  console.log(
-    `appended ${logEntries.toLocaleString('en-CA')} entries in ${((performance.now() - seedBegan) / 1000).toFixed(1)} s`,
-  );
-  // The service signs a checkpoint over the whole log, as it would have along the way.
-  const rerun = await auditOn(db.url, nats.url, nats.namespace);
-  while (
-    (await pool.query<{ n: string | null }>('select max(tree_size) as n from audit.checkpoints')).rows[0]!.n !==
-    String(logEntries)
-  ) {
-    await sleep(200);
-  }
-  await rerun.shutdown.run();
-  const t = performance.now();
-  const { stdout } = await promisify(execFile)(process.execPath, ['packages/cli/src/main.ts', 'audit', 'verify'], {
-    cwd: root,
-    env: { ...process.env, DATABASE_URL: db.url, AUDIT_VERIFIER_KEY: rerun.verifierKey },
-    maxBuffer: 1 << 20,
-  });
-  report(
-    `passage audit verify, ${logEntries.toLocaleString('en-CA')} entries`,
-    `${((performance.now() - t) / 1000).toFixed(1)} s — ${stdout.trim()}`,
-  );
-  await pool.end();
-  await nats.cleanup();
-  await db.drop();
 }
 
 console.log('\n| measure | value |\n| --- | ---: |');

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /**
  * The Merkle tree of RFC 6962 §2.1 (RFC 9162 §2.1): SHA-256, with the leaf and node
@@ -6,15 +6,27 @@ import { createHash } from 'node:crypto';
  */
 export type Hash = Buffer;
 
-const leafPrefix = Buffer.from([0x00]);
 const nodePrefix = Buffer.from([0x01]);
 
+// The prefix and the input, copied into one buffer and hashed in one call: a third of the
+// cost of an incremental hash object for inputs of this size (ADR 48).
+let leafInput = Buffer.alloc(4096);
+const nodeInput = Buffer.alloc(65, 0x01);
+
 export function leafHash(entry: Uint8Array): Hash {
-  return createHash('sha256').update(leafPrefix).update(entry).digest();
+  if (entry.length >= leafInput.length) leafInput = Buffer.alloc(entry.length * 2);
+  leafInput[0] = 0x00;
+  leafInput.set(entry, 1);
+  return hash('sha256', leafInput.subarray(0, entry.length + 1), 'buffer');
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Hash {
-  return createHash('sha256').update(nodePrefix).update(left).update(right).digest();
+  if (left.length !== 32 || right.length !== 32) {
+    return createHash('sha256').update(nodePrefix).update(left).update(right).digest();
+  }
+  nodeInput.set(left, 1);
+  nodeInput.set(right, 33);
+  return hash('sha256', nodeInput, 'buffer');
 }
 
 /** MTH of the empty tree. */
@@ -43,7 +55,9 @@ function isPowerOfTwo(n: number): boolean {
  * and later answer proofs without reading every leaf.
  */
 export class Frontier {
-  readonly #nodes: { level: number; hash: Hash }[];
+  // The perfect subtrees, largest first: their levels and hashes side by side.
+  readonly #levels: number[];
+  readonly #hashes: Hash[];
   #size: number;
 
   /** From the perfect subtrees of a tree of `size` leaves, largest first (see frontierKeys). */
@@ -51,7 +65,8 @@ export class Frontier {
     const keys = frontierKeys(size);
     if (keys.length !== hashes.length) throw new Error(`a tree of ${size} leaves has ${keys.length} frontier nodes`);
     this.#size = size;
-    this.#nodes = keys.map((key, i) => ({ level: key.level, hash: hashes[i] as Hash }));
+    this.#levels = keys.map((key) => key.level);
+    this.#hashes = [...hashes];
   }
 
   get size(): number {
@@ -62,24 +77,34 @@ export class Frontier {
   append(leaf: Hash): (SubtreeKey & { hash: Hash })[] {
     const index = this.#size;
     const completed: (SubtreeKey & { hash: Hash })[] = [{ level: 0, index, hash: leaf }];
-    let node = { level: 0, hash: leaf };
-    for (;;) {
-      const last = this.#nodes.at(-1);
-      if (!last || last.level !== node.level) break;
-      this.#nodes.pop();
-      node = { level: node.level + 1, hash: nodeHash(last.hash, node.hash) };
-      completed.push({ level: node.level, index: Math.floor(index / 2 ** node.level), hash: node.hash });
-    }
-    this.#nodes.push(node);
-    this.#size += 1;
+    this.#add(leaf, (level, hash) => completed.push({ level, index: Math.floor(index / 2 ** level), hash }));
     return completed;
+  }
+
+  /** Adds a leaf hash, keeping nothing of the subtrees it completes (a verifier's append). */
+  push(leaf: Hash): void {
+    this.#add(leaf);
+  }
+
+  #add(leaf: Hash, completed?: (level: number, hash: Hash) => void): void {
+    let level = 0;
+    let hash = leaf;
+    while (this.#levels.length > 0 && this.#levels[this.#levels.length - 1] === level) {
+      this.#levels.pop();
+      hash = nodeHash(this.#hashes.pop()!, hash);
+      level += 1;
+      completed?.(level, hash);
+    }
+    this.#levels.push(level);
+    this.#hashes.push(hash);
+    this.#size += 1;
   }
 
   /** MTH of the leaves so far: the frontier folded from the right. */
   root(): Hash {
-    if (this.#nodes.length === 0) return emptyRoot;
-    let hash = (this.#nodes.at(-1) as { hash: Hash }).hash;
-    for (let i = this.#nodes.length - 2; i >= 0; i -= 1) hash = nodeHash((this.#nodes[i] as { hash: Hash }).hash, hash);
+    if (this.#hashes.length === 0) return emptyRoot;
+    let hash = this.#hashes[this.#hashes.length - 1]!;
+    for (let i = this.#hashes.length - 2; i >= 0; i -= 1) hash = nodeHash(this.#hashes[i]!, hash);
     return hash;
   }
 }

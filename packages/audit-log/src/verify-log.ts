@@ -1,4 +1,5 @@
-import { EntryEncodingError, decodeEntry } from './canonical.ts';
+import { EntryEncodingError } from './canonical.ts';
+import { canonicalEntrySeq } from './canonical-bytes.ts';
 import { NoteVerifier, type Checkpoint } from './checkpoint.ts';
 import { Frontier, leafHash, type Hash } from './merkle.ts';
 
@@ -33,8 +34,8 @@ export interface EntrySpan {
 }
 
 export interface VerifyLogInput {
-  /** Every stored entry in seq order. */
-  readonly entries: AsyncIterable<StoredEntry>;
+  /** Every stored entry in seq order, one at a time or a page at a time (see scanEntries). */
+  readonly entries: AsyncIterable<StoredEntry | readonly StoredEntry[]>;
   /** The checkpoint notes the log stored, any order. */
   readonly checkpointNotes: readonly string[];
   readonly verifierKey: string;
@@ -96,14 +97,16 @@ export async function verifyLog(input: VerifyLogInput): Promise<LogVerification>
   const atZero = compareAt(0, frontier.root());
   if (atZero) return atZero;
 
-  for await (const stored of input.entries) {
+  // Each entry: canonical bytes (checked as bytes, the same verdict as decoding and
+  // re-encoding it: ADR 48), its own seq, its leaf hash recomputed and folded into the tree.
+  const check = (stored: StoredEntry): LogVerification | undefined => {
     const seq = frontier.size;
     if (stored.seq !== seq) {
       return failed(seq, checked, `entry ${seq} is missing (the next stored entry is ${stored.seq})`, seq);
     }
     try {
-      const entry = decodeEntry(stored.entry);
-      if (entry.seq !== seq) return failed(seq, checked, `entry ${seq} says it is entry ${entry.seq}`, seq);
+      const said = canonicalEntrySeq(stored.entry);
+      if (said !== seq) return failed(seq, checked, `entry ${seq} says it is entry ${said}`, seq);
     } catch (error) {
       if (!(error instanceof EntryEncodingError)) throw error;
       return failed(seq, checked, `entry ${seq} is not a canonical entry: ${error.message}`, seq);
@@ -112,11 +115,19 @@ export async function verifyLog(input: VerifyLogInput): Promise<LogVerification>
     if (stored.leafHash && !stored.leafHash.equals(hash)) {
       return failed(seq, checked, `entry ${seq} does not match the leaf hash written with it`, seq);
     }
-    frontier.append(hash);
+    frontier.push(hash);
     bytes += stored.entry.length;
-    if (expected.has(frontier.size)) {
-      const mismatch = compareAt(frontier.size, frontier.root());
-      if (mismatch) return mismatch;
+    return expected.has(frontier.size) ? compareAt(frontier.size, frontier.root()) : undefined;
+  };
+  for await (const item of input.entries) {
+    if (isPage(item)) {
+      for (const stored of item) {
+        const problem = check(stored);
+        if (problem) return problem;
+      }
+    } else {
+      const problem = check(item);
+      if (problem) return problem;
     }
   }
 
@@ -141,6 +152,8 @@ export async function verifyLog(input: VerifyLogInput): Promise<LogVerification>
     unsignedTail: { entries: size - lastGood, bytes: bytes - signedBytes },
   };
 }
+
+const isPage = (item: StoredEntry | readonly StoredEntry[]): item is readonly StoredEntry[] => Array.isArray(item);
 
 function failed(treeSize: number, checked: number, problem: string, firstBadSeq?: number): LogVerification {
   return {

@@ -1,4 +1,4 @@
-import { checkpointSigner, storedCheckpointNotes, storedEntries } from '@passage/audit-log';
+import { checkpointSigner, scanEntries, storedCheckpointNotes } from '@passage/audit-log';
 import { verifierFromEnv } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { openServiceRuntime, serviceAccess, shutDownRuntime, watchDependencies } from '@passage/events';
@@ -108,7 +108,7 @@ export async function startAudit(
   const queries = new AuditQueries(
     logStore,
     new PgReportStore(pool),
-    { entries: () => storedEntries(pool), checkpointNotes: () => storedCheckpointNotes(pool) },
+    { entries: () => scanEntries(pool), checkpointNotes: () => storedCheckpointNotes(pool) },
     checkpointer,
     config.AUDIT_ORIGIN,
     consumer,

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NoteVerifier, storedCheckpointNotes, storedEntries, verifyLog } from '@passage/audit-log';
+import { NoteVerifier, scanEntries, storedCheckpointNotes, storedEntries, verifyLog } from '@passage/audit-log';
 import { audit } from '@passage/contracts';
 import { callUnary } from '@passage/platform';
 import { failureOf, waitUntil } from '@passage/testing';
@@ -283,6 +283,31 @@ describe('the verifiable audit log', () => {
     expect(result.problem).toContain('17');
     await flip(17);
     expect((await verifyFromDatabase()).ok).toBe(true);
+  });
+
+  it('reads every entry once, in order, through the binary copy; one connection stays usable after a verify stops early', async () => {
+    const sql = new pg.Client({ connectionString: lab.db.url });
+    await sql.connect();
+    try {
+      const pages: number[][] = [];
+      for await (const page of scanEntries(sql, 7)) pages.push(page.map((stored) => stored.seq));
+      expect(pages.length).toBeGreaterThan(1);
+      expect(pages.slice(0, -1).every((page) => page.length >= 7)).toBe(true);
+      const { rows } = await sql.query<{ n: number }>('select count(*)::int as n from audit.entries');
+      expect(pages.flat()).toEqual(Array.from({ length: rows[0]!.n }, (_, seq) => seq));
+
+      await tamper(`update audit.entries set entry = set_byte(entry, 40, get_byte(entry, 40) # 1) where seq = 3`);
+      const result = await verifyLog({
+        entries: scanEntries(sql, 2),
+        checkpointNotes: await storedCheckpointNotes(sql),
+        verifierKey: lab.service!.verifierKey,
+      });
+      expect(result).toMatchObject({ ok: false, firstBadSeq: 3 });
+      await tamper(`update audit.entries set entry = set_byte(entry, 40, get_byte(entry, 40) # 1) where seq = 3`);
+      expect((await sql.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await sql.end();
+    }
   });
 
   it('catches a rewrite that also fixes the stored leaf hash, by the signed checkpoints', async () => {

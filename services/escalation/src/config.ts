@@ -16,8 +16,10 @@ export const escalationConfigSchema = baseConfigSchema.extend({
   ESCALATION_CRISIS_LINE: z.string().default('ontario-ht-crisis-line'),
   /** How often due timers are looked for. */
   ESCALATION_POLL_MS: z.coerce.number().int().min(10).default(250),
-  /** How many due timers are handled at once. */
+  /** How many batches of due timers are handled at once. */
   ESCALATION_WORKERS: z.coerce.number().int().min(1).max(32).default(4),
+  /** Most due timers claimed, escalated and settled together, in one transaction (ADR 47). */
+  ESCALATION_BATCH: z.coerce.number().int().min(1).max(500).default(50),
   /** Days a fired or cancelled timer (and a fired one's items) is kept (docs/adr/0033-retention.md). */
   ESCALATION_TIMER_RETENTION_DAYS: z.coerce.number().min(0.001).max(3650).default(90),
   ...pruningSettings,

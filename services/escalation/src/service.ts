@@ -21,6 +21,7 @@ import {
   openGrpcServer,
   Readiness,
   Shutdown,
+  type ClientCredentials,
   type Logger,
 } from '@passage/platform';
 import { escalationDatabases } from '../migrations/index.ts';
@@ -33,6 +34,7 @@ import { EscalationWorker } from './app/escalation-worker.ts';
 import type { EscalationConfig } from './config.ts';
 
 export const escalationSchema = 'escalation';
+export { ServiceIdentity };
 
 export interface RunningEscalation {
   readonly address: string;
@@ -71,16 +73,9 @@ export async function startEscalation(
     // Its outbox carries only the audit events of replays of its parked events.
     log,
   });
-  const pool = databasePool(
-    runtime.databaseUrl,
-    { max: config.ESCALATION_WORKERS + 2, applicationName: 'escalation' },
-    log,
-  );
-  const store = new PgTimerStore(pool);
+  const firing = escalationFiring(config, runtime.databaseUrl, transport.clientCredentials, identity, log, now);
+  const { store, worker } = firing;
   const unobserveTimers = store.observe(now);
-  const referrals = new GrpcReferrals(config.REFERRALS_ADDRESS, transport.clientCredentials, identity);
-  const directory = new GrpcDirectory(config.DIRECTORY_ADDRESS, transport.clientCredentials);
-  const consent = new GrpcConsent(config.CONSENT_ADDRESS, transport.clientCredentials, identity);
   const readiness = new Readiness(log);
   const dependencies = watchDependencies({
     service: 'escalation',
@@ -103,16 +98,6 @@ export async function startEscalation(
     handle: referralEventHandler,
   });
   await events.start();
-  const worker = new EscalationWorker(
-    { store, referrals, directory, consent },
-    {
-      crisisLine: config.ESCALATION_CRISIS_LINE,
-      pollMs: config.ESCALATION_POLL_MS,
-      concurrency: config.ESCALATION_WORKERS,
-      now,
-    },
-    log,
-  );
   worker.start();
   // Pruning of the event tables and of timers settled long ago; parked events for the CLI.
   const maintenance = startMaintenance({
@@ -137,15 +122,50 @@ export async function startEscalation(
     await events.stop();
   });
   shutdown.add('pruner', () => maintenance.pruner.stop());
-  shutdown.add('grpc clients', () => {
-    referrals.close();
-    directory.close();
-    consent.close();
-    return Promise.resolve();
-  });
-  shutdown.add('timer pool', () => pool.end());
+  shutdown.add('grpc clients and timer pool', () => firing.close());
   shutDownRuntime(shutdown, runtime);
   return { address: server.address, maintenance, shutdown };
+}
+
+/**
+ * The worker that fires due timers and the ports it fires with, as the service builds them,
+ * not started: the service runs its loops; the escalation benchmark's peer job queue runs
+ * each job through `fireTimers` (ADR 47).
+ */
+export function escalationFiring(
+  config: EscalationConfig,
+  databaseUrl: string,
+  clientCredentials: ClientCredentials,
+  identity: ServiceIdentity,
+  log: Logger,
+  now: () => Date = () => new Date(),
+): { store: PgTimerStore; worker: EscalationWorker; close(): Promise<void> } {
+  const pool = databasePool(databaseUrl, { max: config.ESCALATION_WORKERS + 2, applicationName: 'escalation' }, log);
+  const store = new PgTimerStore(pool);
+  const referrals = new GrpcReferrals(config.REFERRALS_ADDRESS, clientCredentials, identity);
+  const directory = new GrpcDirectory(config.DIRECTORY_ADDRESS, clientCredentials);
+  const consent = new GrpcConsent(config.CONSENT_ADDRESS, clientCredentials, identity);
+  const worker = new EscalationWorker(
+    { store, referrals, directory, consent },
+    {
+      crisisLine: config.ESCALATION_CRISIS_LINE,
+      pollMs: config.ESCALATION_POLL_MS,
+      concurrency: config.ESCALATION_WORKERS,
+      batchSize: config.ESCALATION_BATCH,
+      now,
+    },
+    log,
+  );
+  return {
+    store,
+    worker,
+    close: async () => {
+      referrals.close();
+      directory.close();
+      consent.close();
+      await pool.end();
+    },
+  };
 }
 
 /**

@@ -202,3 +202,55 @@ describe('the crisis line takes over an escalated referral', () => {
     expect(late.code).toBe('failed_precondition');
   });
 });
+
+describe('escalations in a batch (EscalateMany, ADR 47)', () => {
+  it('records each by its key in one call, replays a key, and names what it cannot record', async () => {
+    const open = await sendToLondon(false);
+    const met = await sendToLondon(false);
+    await callUnary(client.accept.bind(client), step(met.id), n.as('london-intake'));
+    const key = randomUUID();
+    const single = randomUUID();
+    // A key first used by the single Escalate is found by the batch: same request, same hash.
+    await callUnary(
+      client.escalate.bind(client),
+      { idempotencyKey: single, referralId: open.id, target: 'accept' },
+      n.as(system),
+    );
+    const { outcomes, details } = await callUnary(
+      client.escalateMany.bind(client),
+      {
+        escalations: [
+          { idempotencyKey: key, referralId: open.id, target: 'acknowledge' },
+          { idempotencyKey: key, referralId: open.id, target: 'acknowledge' },
+          { idempotencyKey: single, referralId: open.id, target: 'accept' },
+          { idempotencyKey: randomUUID(), referralId: met.id, target: 'acknowledge' },
+          { idempotencyKey: randomUUID(), referralId: randomUUID(), target: 'acknowledge' },
+          { idempotencyKey: key, referralId: open.id, target: 'accept' },
+        ],
+      },
+      n.as(system),
+    );
+    const O = pb.EscalationOutcome;
+    expect(outcomes).toEqual([
+      O.ESCALATION_OUTCOME_ESCALATED,
+      O.ESCALATION_OUTCOME_ESCALATED,
+      O.ESCALATION_OUTCOME_ESCALATED,
+      O.ESCALATION_OUTCOME_TARGET_MET,
+      O.ESCALATION_OUTCOME_UNKNOWN_REFERRAL,
+      O.ESCALATION_OUTCOME_REFUSED,
+    ]);
+    expect(details[5]).toContain('different request');
+    const { transitions } = await timeline(open.id, 'peel-officer');
+    expect(transitions.map((t) => t.event)).toEqual(['sent', 'escalated', 'escalated']);
+    expect((await timeline(met.id, 'peel-officer')).transitions.map((t) => t.event)).not.toContain('escalated');
+
+    const refused = await failure(
+      callUnary(
+        client.escalateMany.bind(client),
+        { escalations: [{ idempotencyKey: randomUUID(), referralId: open.id, target: 'acknowledge' }] },
+        n.as('london-intake'),
+      ),
+    );
+    expect(refused.code).toBe('permission_denied');
+  });
+});

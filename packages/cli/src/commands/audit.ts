@@ -4,7 +4,7 @@ import {
   checkpointSigner,
   leafHash,
   storedCheckpointNotes,
-  storedEntries,
+  scanEntries,
   verifyInclusion,
   verifyLog,
 } from '@passage/audit-log';
@@ -49,7 +49,7 @@ export async function auditVerify(
   try {
     const started = performance.now();
     const verified = await verifyLog({
-      entries: storedEntries(db),
+      entries: scanEntries(db),
       checkpointNotes: await storedCheckpointNotes(db),
       verifierKey: key,
       savedNote,

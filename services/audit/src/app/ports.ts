@@ -261,9 +261,9 @@ export interface ReportStore {
   ): Promise<Map<string, Map<string, number>>>;
 }
 
-/** What Verify reads: the stored entries in order and the stored checkpoint notes. */
+/** What Verify reads: the stored entries in order (a page at a time) and the stored checkpoint notes. */
 export interface LogSource {
-  entries(): AsyncIterable<{ seq: number; entry: Buffer; leafHash?: Buffer | undefined }>;
+  entries(): AsyncIterable<readonly { seq: number; entry: Buffer; leafHash?: Buffer | undefined }[]>;
   checkpointNotes(): Promise<string[]>;
 }
 

@@ -4,7 +4,7 @@ import { requireRole, workerRoles, type Caller, type Role } from '@passage/auth'
 import { SubjectErasedError, shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
 import { PassageError } from '@passage/errors';
-import { apply, assign, type Command } from '../domain/lifecycle.ts';
+import { apply, assign, type Command, type EscalationTarget } from '../domain/lifecycle.ts';
 import { decodeCursor, encodeCursor, type ListPosition } from '../domain/list-order.ts';
 import {
   checkBody,
@@ -61,6 +61,9 @@ export interface ReferralView {
   readonly packet: readonly PacketView[];
   readonly note: string;
 }
+
+/** What became of one escalation of a batch (`busy`: the same key is being recorded elsewhere; try again). */
+export type EscalationOutcome = 'escalated' | 'target_met' | 'unknown_referral' | 'busy' | 'refused';
 
 export interface CallerContext {
   readonly caller: Caller;
@@ -385,35 +388,7 @@ export class ReferralUseCases {
     if (request.command.kind === 'take_over') await this.#checkTakeOver(context, request.referralId);
 
     return this.#storage.transaction(async (tx) => {
-      const current = await tx.referrals.get(request.referralId);
-      if (!current) throw notFound(request.referralId);
-      // Only the parties move a referral (escalation is the system's, a take-over was checked
-      // above): to anyone else it does not exist.
-      const party = isParty(current, caller.agencyId);
-      if (!party && request.command.kind !== 'escalate' && request.command.kind !== 'take_over')
-        throw notFound(request.referralId);
-      if (request.expectedVersion && request.expectedVersion !== current.version) {
-        throw new PassageError(
-          'aborted',
-          `the referral changed (version ${current.version}, you saw ${request.expectedVersion}); reload and try again`,
-        );
-      }
-      const outcome = apply(current, request.command, actorOf(caller), this.#now());
-      if (!outcome.ok) {
-        const { error } = outcome;
-        if (error.code === 'invalid_argument')
-          throw PassageError.invalid([{ field: error.field, description: error.message }]);
-        throw new PassageError(error.code, error.message);
-      }
-      if (
-        !(await tx.idempotency.save(caller.agencyId, request.idempotencyKey, {
-          command: request.command.kind,
-          requestHash,
-          referral: outcome.referral,
-        }))
-      ) {
-        throw new PassageError('aborted', 'the same request is being processed; retry to get its result');
-      }
+      const { current, outcome } = await this.#prepareMove(tx, caller, request, requestHash);
       await this.#persist(tx, current, outcome.referral, outcome.transition);
       if (request.note) {
         await tx.referrals.setNote(
@@ -432,6 +407,71 @@ export class ReferralUseCases {
         });
       }
       return outcome.referral;
+    });
+  }
+
+  /**
+   * Escalations for many timers in one transaction (the escalation service's batches, ADR 47):
+   * each exactly as `transition` records an escalate command — the same idempotency key and
+   * request hash, so a retry through either path finds the first result — with an outcome of
+   * its own. An escalation the domain refuses (target met, no such referral, a key used for
+   * another request) says so and the others go on; it has written nothing. A fault after an
+   * escalation's first write fails the whole batch, which then records nothing.
+   */
+  async escalateMany(
+    context: CallerContext,
+    escalations: readonly { idempotencyKey: string; referralId: string; target: string }[],
+  ): Promise<{ outcome: EscalationOutcome; detail: string }[]> {
+    const { caller } = context;
+    requireRole(caller, ['service'], 'recording an escalation');
+    const violations: Violation[] = [];
+    escalations.forEach((escalation, i) => {
+      const found: Violation[] = [];
+      checkIdempotencyKey(escalation.idempotencyKey, found);
+      if (!uuid.test(escalation.referralId)) found.push({ field: 'referral_id', description: 'a referral id (UUID)' });
+      violations.push(...found.map((v) => ({ ...v, field: `escalations[${i}].${v.field}` })));
+    });
+    if (violations.length > 0) throw PassageError.invalid(violations);
+    return this.#storage.transaction(async (tx) => {
+      const outcomes: { outcome: EscalationOutcome; detail: string }[] = [];
+      for (const escalation of escalations) {
+        const request = {
+          idempotencyKey: escalation.idempotencyKey,
+          referralId: escalation.referralId,
+          expectedVersion: 0,
+          command: { kind: 'escalate', target: escalation.target as EscalationTarget } satisfies Command,
+        };
+        const requestHash = hashOf(request);
+        const earlier = await tx.idempotency.find(caller.agencyId, request.idempotencyKey);
+        if (earlier) {
+          const same = earlier.command === 'escalate' && earlier.requestHash === requestHash;
+          outcomes.push(
+            same
+              ? { outcome: 'escalated', detail: '' }
+              : { outcome: 'refused', detail: 'the idempotency key was used for a different request' },
+          );
+          continue;
+        }
+        let prepared;
+        try {
+          prepared = await this.#prepareMove(tx, caller, request, requestHash);
+        } catch (error) {
+          if (!(error instanceof PassageError)) throw error;
+          const outcome: EscalationOutcome =
+            error.code === 'failed_precondition'
+              ? 'target_met'
+              : error.code === 'not_found'
+                ? 'unknown_referral'
+                : error.code === 'aborted'
+                  ? 'busy'
+                  : 'refused';
+          outcomes.push({ outcome, detail: error.message });
+          continue;
+        }
+        await this.#persist(tx, prepared.current, prepared.outcome.referral, prepared.outcome.transition);
+        outcomes.push({ outcome: 'escalated', detail: '' });
+      }
+      return outcomes;
     });
   }
 
@@ -917,6 +957,50 @@ export class ReferralUseCases {
     );
     if (!outcome.ok) return;
     await this.#persist(tx, referral, outcome.referral, outcome.transition);
+  }
+
+  /**
+   * Everything of a step before its first write, in the transaction: the referral as it is,
+   * the caller's right to move it, the domain's decision, the idempotency key taken. Throws
+   * with the reason when the step cannot happen — having written nothing but, at most, the
+   * key (which a failed save does not write).
+   */
+  async #prepareMove(
+    tx: ReferralTransaction,
+    caller: Caller,
+    request: { idempotencyKey: string; referralId: string; expectedVersion: number; command: Command },
+    requestHash: string,
+  ): Promise<{ current: Referral; outcome: Extract<ReturnType<typeof apply>, { ok: true }> }> {
+    const current = await tx.referrals.get(request.referralId);
+    if (!current) throw notFound(request.referralId);
+    // Only the parties move a referral (escalation is the system's, a take-over was checked
+    // above): to anyone else it does not exist.
+    const party = isParty(current, caller.agencyId);
+    if (!party && request.command.kind !== 'escalate' && request.command.kind !== 'take_over')
+      throw notFound(request.referralId);
+    if (request.expectedVersion && request.expectedVersion !== current.version) {
+      throw new PassageError(
+        'aborted',
+        `the referral changed (version ${current.version}, you saw ${request.expectedVersion}); reload and try again`,
+      );
+    }
+    const outcome = apply(current, request.command, actorOf(caller), this.#now());
+    if (!outcome.ok) {
+      const { error } = outcome;
+      if (error.code === 'invalid_argument')
+        throw PassageError.invalid([{ field: error.field, description: error.message }]);
+      throw new PassageError(error.code, error.message);
+    }
+    if (
+      !(await tx.idempotency.save(caller.agencyId, request.idempotencyKey, {
+        command: request.command.kind,
+        requestHash,
+        referral: outcome.referral,
+      }))
+    ) {
+      throw new PassageError('aborted', 'the same request is being processed; retry to get its result');
+    }
+    return { current, outcome };
   }
 
   async #persist(tx: ReferralTransaction, current: Referral, next: Referral, transition: Transition): Promise<void> {

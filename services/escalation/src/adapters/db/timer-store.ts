@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { metrics, workSpan } from '@passage/platform';
 import type { Target } from '../../domain/index.ts';
-import type { ClaimedTimer, ItemRecord, StoredItem, TimerRecord, TimerStore } from '../../app/ports.ts';
+import type { ClaimedBatch, Settlement, StoredItem, TimerRecord, TimerStore } from '../../app/ports.ts';
 
 interface TimerRow {
   id: string;
@@ -42,97 +42,87 @@ export class PgTimerStore implements TimerStore {
     this.#pool = pool;
   }
 
-  async withDueTimer(now: Date, work: (claim: ClaimedTimer) => Promise<void>): Promise<boolean> {
+  withDueTimers(now: Date, limit: number, work: (batch: ClaimedBatch) => Promise<void>): Promise<number> {
+    return this.#claim(
+      `select * from escalation.timers
+       where state = 'pending' and due_at <= $1 and (next_attempt_at is null or next_attempt_at <= $1)
+       order by due_at, id limit $2 for update skip locked`,
+      [now.toISOString(), limit],
+      now,
+      work,
+    );
+  }
+
+  withTimers(ids: readonly string[], now: Date, work: (batch: ClaimedBatch) => Promise<void>): Promise<number> {
+    return this.#claim(
+      `select * from escalation.timers
+       where id = any($1::uuid[]) and state = 'pending' and (next_attempt_at is null or next_attempt_at <= $2)
+       order by due_at, id for update skip locked`,
+      [ids, now.toISOString()],
+      now,
+      work,
+    );
+  }
+
+  async #claim(
+    claimSql: string,
+    params: unknown[],
+    now: Date,
+    work: (batch: ClaimedBatch) => Promise<void>,
+  ): Promise<number> {
     const client = await this.#pool.connect();
     try {
       await client.query('begin');
-      const { rows } = await client.query<TimerRow>(
-        `select * from escalation.timers
-         where state = 'pending' and due_at <= $1 and (next_attempt_at is null or next_attempt_at <= $1)
-         order by due_at limit 1 for update skip locked`,
-        [now.toISOString()],
-      );
-      const row = rows[0];
-      if (!row) {
+      const { rows } = await client.query<TimerRow>(claimSql, params);
+      if (rows.length === 0) {
         await client.query('commit');
-        return false;
+        return 0;
       }
+      const referralIds = [...new Set(rows.map((row) => row.referral_id))];
       // Work found: from here on, a trace of its own (the look itself is untraced; ADR 32).
       return await workSpan(
-        'escalation fire timer',
+        'escalation fire timers',
         {
           attributes: {
-            'passage.timer.id': row.id,
-            'passage.timer.target': row.target,
-            'passage.referral.id': row.referral_id,
+            'passage.timer.count': rows.length,
+            'passage.timer.ids': rows.map((row) => row.id),
+            'passage.referral.ids': referralIds,
           },
         },
         async () => {
-          // The referral's other timer may be firing in another instance: one at a time per referral,
-          // so the second to fire sees the first and tells the supervisors.
-          await client.query(`select pg_advisory_xact_lock(hashtext('escalation:' || $1))`, [row.referral_id]);
-          const { rows: before } = await client.query<{ n: number }>(
-            `select count(*)::int as n from escalation.timers where referral_id = $1 and state = 'fired'`,
-            [row.referral_id],
+          // A referral's other timer may be firing in another instance: one batch at a time per
+          // referral, so the second to fire sees the first and tells the supervisors. The locks
+          // are taken in one order, so two batches never wait on each other in a circle.
+          await client.query(
+            `select pg_advisory_xact_lock(k)
+             from (select distinct hashtext('escalation:' || r) as k from unnest($1::text[]) r order by k offset 0) locks`,
+            [referralIds],
           );
-          const timer = timerOf(row);
-          let settled = false;
-          let fired = false;
-          const settle = async (sql: string, params: unknown[]): Promise<void> => {
-            await client.query(sql, params);
-            settled = true;
-          };
+          const { rows: before } = await client.query<{ referral_id: string; n: number }>(
+            `select referral_id, count(*)::int as n from escalation.timers
+             where referral_id = any($1::uuid[]) and state = 'fired' group by referral_id`,
+            [referralIds],
+          );
+          const firedBefore = new Map(before.map((row) => [row.referral_id, row.n]));
+          const timers = rows.map((row) => ({
+            timer: timerOf(row),
+            escalationsBefore: firedBefore.get(row.referral_id) ?? 0,
+          }));
+          let fired: TimerRecord[] | undefined;
           await work({
-            timer,
-            escalationsBefore: before[0]?.n ?? 0,
-            fired: async (items: readonly ItemRecord[]) => {
-              await settle(
-                `update escalation.timers set state = 'fired', fired_at = now(), attempts = attempts + 1 where id = $1`,
-                [timer.id],
-              );
-              fired = true;
-              if (items.length > 0) {
-                await client.query(
-                  `insert into escalation.items (timer_id, referral_id, audience, for_agency, missed_target, due_at,
-                   from_agency, to_agency, priority, candidates, consent_covers_reader, note)
-                 select $1, $2, i.audience, i.for_agency, $3, $4, $5, $6, $7, i.candidates, i.covers, i.note
-                 from unnest($8::text[], $9::text[], $10::jsonb[], $11::boolean[], $12::text[])
-                   as i(audience, for_agency, candidates, covers, note)
-                 on conflict do nothing`,
-                  [
-                    timer.id,
-                    timer.referralId,
-                    timer.target,
-                    timer.dueAt.toISOString(),
-                    timer.fromAgency,
-                    timer.toAgency,
-                    timer.priority,
-                    items.map((i) => i.audience),
-                    items.map((i) => i.forAgency),
-                    items.map((i) => JSON.stringify(i.candidates)),
-                    items.map((i) => i.consentCoversReader),
-                    items.map((i) => i.note),
-                  ],
-                );
-              }
+            timers,
+            settle: async (settlements) => {
+              if (fired) throw new Error('a batch of timers was settled twice');
+              fired = await this.#settle(client, timers.map((claimed) => claimed.timer), settlements);
             },
-            cancelled: (reason: string) =>
-              settle(`update escalation.timers set state = 'cancelled', settled_reason = $2 where id = $1`, [
-                timer.id,
-                reason,
-              ]),
-            retryLater: (error: string, delayMs: number) =>
-              settle(
-                `update escalation.timers set attempts = attempts + 1, last_error = $2,
-                 next_attempt_at = now() + $3 * interval '1 millisecond' where id = $1`,
-                [timer.id, error, delayMs],
-              ),
           });
-          if (!settled) throw new Error(`timer ${timer.id} was claimed and left unsettled`);
+          if (!fired) throw new Error(`${rows.length} timers were claimed and left unsettled`);
           await client.query('commit');
-          // How late the timer fired, by the service's clock (ADR 31).
-          if (fired) metrics().record('escalationLateness', Math.max(0, now.getTime() - timer.dueAt.getTime()) / 1000);
-          return true;
+          // How late each timer fired, by the service's clock (ADR 31).
+          for (const timer of fired) {
+            metrics().record('escalationLateness', Math.max(0, now.getTime() - timer.dueAt.getTime()) / 1000);
+          }
+          return rows.length;
         },
       );
     } catch (error) {
@@ -141,6 +131,65 @@ export class PgTimerStore implements TimerStore {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * Every claimed timer settled in one statement: those fired marked so with their items
+   * written, those cancelled with their reason, the others put off. Returns those fired.
+   */
+  async #settle(client: pg.PoolClient, claimed: readonly TimerRecord[], settlements: readonly Settlement[]) {
+    const byId = new Map(claimed.map((timer) => [timer.id, timer]));
+    const seen = new Set<string>();
+    for (const settlement of settlements) {
+      if (!byId.has(settlement.timerId) || seen.has(settlement.timerId)) {
+        throw new Error(`timer ${settlement.timerId} was not claimed, or is settled twice`);
+      }
+      seen.add(settlement.timerId);
+    }
+    if (seen.size !== claimed.length) throw new Error(`${claimed.length - seen.size} claimed timers left unsettled`);
+    const fired = settlements.flatMap((s) => (s.kind === 'fired' ? [s] : []));
+    const cancelled = settlements.flatMap((s) => (s.kind === 'cancelled' ? [s] : []));
+    const retried = settlements.flatMap((s) => (s.kind === 'retry' ? [s] : []));
+    const items = fired.flatMap((s) => s.items.map((item) => ({ timer: byId.get(s.timerId)!, item })));
+    await client.query(
+      `with fired as (
+         update escalation.timers set state = 'fired', fired_at = now(), attempts = attempts + 1
+         where id = any($1::uuid[])
+       ), cancelled as (
+         update escalation.timers t set state = 'cancelled', settled_reason = c.reason
+         from unnest($2::uuid[], $3::text[]) as c(id, reason) where t.id = c.id
+       ), retried as (
+         update escalation.timers t set attempts = attempts + 1, last_error = r.error,
+           next_attempt_at = now() + r.delay_ms * interval '1 millisecond'
+         from unnest($4::uuid[], $5::text[], $6::int[]) as r(id, error, delay_ms) where t.id = r.id
+       )
+       insert into escalation.items (timer_id, referral_id, audience, for_agency, missed_target, due_at,
+         from_agency, to_agency, priority, candidates, consent_covers_reader, note)
+       select * from unnest($7::uuid[], $8::uuid[], $9::text[], $10::text[], $11::text[], $12::timestamptz[],
+         $13::text[], $14::text[], $15::text[], $16::jsonb[], $17::boolean[], $18::text[])
+       on conflict do nothing`,
+      [
+        fired.map((s) => s.timerId),
+        cancelled.map((s) => s.timerId),
+        cancelled.map((s) => s.reason),
+        retried.map((s) => s.timerId),
+        retried.map((s) => s.error),
+        retried.map((s) => s.delayMs),
+        items.map(({ timer }) => timer.id),
+        items.map(({ timer }) => timer.referralId),
+        items.map(({ item }) => item.audience),
+        items.map(({ item }) => item.forAgency),
+        items.map(({ timer }) => timer.target),
+        items.map(({ timer }) => timer.dueAt.toISOString()),
+        items.map(({ timer }) => timer.fromAgency),
+        items.map(({ timer }) => timer.toAgency),
+        items.map(({ timer }) => timer.priority),
+        items.map(({ item }) => JSON.stringify(item.candidates)),
+        items.map(({ item }) => item.consentCoversReader),
+        items.map(({ item }) => item.note),
+      ],
+    );
+    return fired.map((s) => byId.get(s.timerId)!);
   }
 
   /**

@@ -1,8 +1,14 @@
 import type { TokenIssuer } from '@passage/auth';
 import { consent, directory, referrals } from '@passage/contracts';
-import { PassageError, bearerMetadata, callUnary, type ClientCredentials } from '@passage/platform';
-import type { Candidate, ConsentPort, DirectoryPort, EscalateOutcome, ReferralsPort } from '../../app/ports.ts';
-import type { Target } from '../../domain/index.ts';
+import { bearerMetadata, callUnary, type ClientCredentials } from '@passage/platform';
+import type {
+  Candidate,
+  ConsentPort,
+  DirectoryPort,
+  EscalateOutcome,
+  Escalation,
+  ReferralsPort,
+} from '../../app/ports.ts';
 
 /** The escalation service's own identity, for the services it calls: a service caller (role service), never a person. */
 export class ServiceIdentity {
@@ -35,20 +41,28 @@ export class GrpcReferrals implements ReferralsPort {
     this.#identity = identity;
   }
 
-  async escalate(referralId: string, target: Target, idempotencyKey: string): Promise<EscalateOutcome> {
-    try {
-      await callUnary(
-        this.#client.escalate.bind(this.#client),
-        { idempotencyKey, referralId, target },
-        this.#identity.metadata(),
-        5000,
-      );
-      return 'escalated';
-    } catch (error) {
-      if (error instanceof PassageError && error.code === 'failed_precondition') return 'target_met';
-      if (error instanceof PassageError && error.code === 'not_found') return 'unknown_referral';
-      throw error;
-    }
+  async escalateMany(escalations: readonly Escalation[]): Promise<EscalateOutcome[]> {
+    const { outcomes, details } = await callUnary(
+      this.#client.escalateMany.bind(this.#client),
+      { escalations: escalations.map((e) => ({ idempotencyKey: e.idempotencyKey, referralId: e.referralId, target: e.target })) },
+      this.#identity.metadata(),
+      // A batch is one transaction of a few statements per escalation.
+      5000 + 50 * escalations.length,
+    );
+    return outcomes.map((outcome, i): EscalateOutcome => {
+      switch (outcome) {
+        case referrals.EscalationOutcome.ESCALATION_OUTCOME_ESCALATED:
+          return { outcome: 'escalated' };
+        case referrals.EscalationOutcome.ESCALATION_OUTCOME_TARGET_MET:
+          return { outcome: 'target_met' };
+        case referrals.EscalationOutcome.ESCALATION_OUTCOME_UNKNOWN_REFERRAL:
+          return { outcome: 'unknown_referral' };
+        case referrals.EscalationOutcome.ESCALATION_OUTCOME_BUSY:
+          return { outcome: 'busy' };
+        default:
+          return { outcome: 'refused', detail: details[i] || `outcome ${outcome}` };
+      }
+    });
   }
 
   close(): void {

@@ -10,7 +10,7 @@ import {
   type ServiceContract,
 } from '@passage/platform';
 import type { Command, EscalationTarget } from '../../domain/lifecycle.ts';
-import type { CallerContext, ReferralUseCases } from '../../app/referral-use-cases.ts';
+import type { CallerContext, EscalationOutcome, ReferralUseCases } from '../../app/referral-use-cases.ts';
 import {
   messageToWire,
   packetToWire,
@@ -19,6 +19,14 @@ import {
   stateFromWire,
   transitionToWire,
 } from './mapping.ts';
+
+const escalationOutcomeToWire: Record<EscalationOutcome, pb.EscalationOutcome> = {
+  escalated: pb.EscalationOutcome.ESCALATION_OUTCOME_ESCALATED,
+  target_met: pb.EscalationOutcome.ESCALATION_OUTCOME_TARGET_MET,
+  unknown_referral: pb.EscalationOutcome.ESCALATION_OUTCOME_UNKNOWN_REFERRAL,
+  refused: pb.EscalationOutcome.ESCALATION_OUTCOME_REFUSED,
+  busy: pb.EscalationOutcome.ESCALATION_OUTCOME_BUSY,
+};
 
 export const referralServiceName = 'passage.referrals.v1.ReferralService';
 /** What the server announces when it opens, before the handlers are ready. */
@@ -92,6 +100,13 @@ export function referralService(useCases: ReferralUseCases, verifier: TokenVerif
           { ...request, expectedVersion: 0 },
           { kind: 'escalate', target: request.target as EscalationTarget },
         ),
+      escalateMany: async (request, call) => {
+        const results = await useCases.escalateMany(context(call), request.escalations);
+        return {
+          outcomes: results.map((result) => escalationOutcomeToWire[result.outcome]),
+          details: results.map((result) => result.detail),
+        };
+      },
       takeOver: (request, call) => move(call, request, { kind: 'take_over' }),
       resend: async (request, call) => ({
         referral: referralToWire(

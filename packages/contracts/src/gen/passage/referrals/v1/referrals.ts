@@ -155,6 +155,80 @@ export function stateToJSON(object: State): string {
   }
 }
 
+export const EscalationOutcome = {
+  ESCALATION_OUTCOME_UNSPECIFIED: 0,
+  /** ESCALATION_OUTCOME_ESCALATED - Recorded now, or earlier under the same idempotency key. */
+  ESCALATION_OUTCOME_ESCALATED: 1,
+  /** ESCALATION_OUTCOME_TARGET_MET - The target was met (or the referral closed) before it passed: nothing to escalate. */
+  ESCALATION_OUTCOME_TARGET_MET: 2,
+  /** ESCALATION_OUTCOME_UNKNOWN_REFERRAL - No such referral. */
+  ESCALATION_OUTCOME_UNKNOWN_REFERRAL: 3,
+  /** ESCALATION_OUTCOME_REFUSED - Refused (the key was used for another request, a bad target): the detail says why. */
+  ESCALATION_OUTCOME_REFUSED: 4,
+  /** ESCALATION_OUTCOME_BUSY - The same key is being recorded at this moment: try again. */
+  ESCALATION_OUTCOME_BUSY: 5,
+  UNRECOGNIZED: -1,
+} as const;
+
+export type EscalationOutcome = (typeof EscalationOutcome)[keyof typeof EscalationOutcome];
+
+export namespace EscalationOutcome {
+  export type ESCALATION_OUTCOME_UNSPECIFIED = typeof EscalationOutcome.ESCALATION_OUTCOME_UNSPECIFIED;
+  export type ESCALATION_OUTCOME_ESCALATED = typeof EscalationOutcome.ESCALATION_OUTCOME_ESCALATED;
+  export type ESCALATION_OUTCOME_TARGET_MET = typeof EscalationOutcome.ESCALATION_OUTCOME_TARGET_MET;
+  export type ESCALATION_OUTCOME_UNKNOWN_REFERRAL = typeof EscalationOutcome.ESCALATION_OUTCOME_UNKNOWN_REFERRAL;
+  export type ESCALATION_OUTCOME_REFUSED = typeof EscalationOutcome.ESCALATION_OUTCOME_REFUSED;
+  export type ESCALATION_OUTCOME_BUSY = typeof EscalationOutcome.ESCALATION_OUTCOME_BUSY;
+  export type UNRECOGNIZED = typeof EscalationOutcome.UNRECOGNIZED;
+}
+
+export function escalationOutcomeFromJSON(object: any): EscalationOutcome {
+  switch (object) {
+    case 0:
+    case 'ESCALATION_OUTCOME_UNSPECIFIED':
+      return EscalationOutcome.ESCALATION_OUTCOME_UNSPECIFIED;
+    case 1:
+    case 'ESCALATION_OUTCOME_ESCALATED':
+      return EscalationOutcome.ESCALATION_OUTCOME_ESCALATED;
+    case 2:
+    case 'ESCALATION_OUTCOME_TARGET_MET':
+      return EscalationOutcome.ESCALATION_OUTCOME_TARGET_MET;
+    case 3:
+    case 'ESCALATION_OUTCOME_UNKNOWN_REFERRAL':
+      return EscalationOutcome.ESCALATION_OUTCOME_UNKNOWN_REFERRAL;
+    case 4:
+    case 'ESCALATION_OUTCOME_REFUSED':
+      return EscalationOutcome.ESCALATION_OUTCOME_REFUSED;
+    case 5:
+    case 'ESCALATION_OUTCOME_BUSY':
+      return EscalationOutcome.ESCALATION_OUTCOME_BUSY;
+    case -1:
+    case 'UNRECOGNIZED':
+    default:
+      return EscalationOutcome.UNRECOGNIZED;
+  }
+}
+
+export function escalationOutcomeToJSON(object: EscalationOutcome): string {
+  switch (object) {
+    case EscalationOutcome.ESCALATION_OUTCOME_UNSPECIFIED:
+      return 'ESCALATION_OUTCOME_UNSPECIFIED';
+    case EscalationOutcome.ESCALATION_OUTCOME_ESCALATED:
+      return 'ESCALATION_OUTCOME_ESCALATED';
+    case EscalationOutcome.ESCALATION_OUTCOME_TARGET_MET:
+      return 'ESCALATION_OUTCOME_TARGET_MET';
+    case EscalationOutcome.ESCALATION_OUTCOME_UNKNOWN_REFERRAL:
+      return 'ESCALATION_OUTCOME_UNKNOWN_REFERRAL';
+    case EscalationOutcome.ESCALATION_OUTCOME_REFUSED:
+      return 'ESCALATION_OUTCOME_REFUSED';
+    case EscalationOutcome.ESCALATION_OUTCOME_BUSY:
+      return 'ESCALATION_OUTCOME_BUSY';
+    case EscalationOutcome.UNRECOGNIZED:
+    default:
+      return 'UNRECOGNIZED';
+  }
+}
+
 /**
  * Personal data of one category (identity, contact, safe_contact, location, situation,
  * needs, health, immigration, dependants). Stored encrypted under the subject's key.
@@ -520,6 +594,17 @@ export interface CaseloadResponse {
   workloads: Workload[];
   /** Open referrals nobody is assigned to. */
   unassigned: number;
+}
+
+export interface EscalateManyRequest {
+  escalations: EscalateRequest[];
+}
+
+export interface EscalateManyResponse {
+  /** One per escalation, in the request's order. */
+  outcomes: EscalationOutcome[];
+  /** Beside each outcome that is not ESCALATED: why, for the caller's log. */
+  details: string[];
 }
 
 function createBasePacketSection(): PacketSection {
@@ -5905,6 +5990,178 @@ export const CaseloadResponse: MessageFns<CaseloadResponse> = {
   },
 };
 
+function createBaseEscalateManyRequest(): EscalateManyRequest {
+  return { escalations: [] };
+}
+
+export const EscalateManyRequest: MessageFns<EscalateManyRequest> = {
+  encode(message: EscalateManyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.escalations) {
+      EscalateRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EscalateManyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEscalateManyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.escalations.push(EscalateRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EscalateManyRequest {
+    return {
+      escalations: globalThis.Array.isArray(object?.escalations)
+        ? object.escalations.map((e: any) => EscalateRequest.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EscalateManyRequest): unknown {
+    const obj: any = {};
+    if (message.escalations?.length) {
+      obj.escalations = message.escalations.map((e) => EscalateRequest.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EscalateManyRequest>): EscalateManyRequest {
+    return EscalateManyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EscalateManyRequest>): EscalateManyRequest {
+    const message = createBaseEscalateManyRequest();
+    message.escalations = object.escalations?.map((e) => EscalateRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEscalateManyResponse(): EscalateManyResponse {
+  return { outcomes: [], details: [] };
+}
+
+export const EscalateManyResponse: MessageFns<EscalateManyResponse> = {
+  encode(message: EscalateManyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.outcomes.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.outcomes) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.details) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EscalateManyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEscalateManyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.outcomes.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.outcomes.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.details.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EscalateManyResponse {
+    return {
+      outcomes: globalThis.Array.isArray(object?.outcomes)
+        ? object.outcomes.map((e: any) => escalationOutcomeFromJSON(e))
+        : [],
+      details: globalThis.Array.isArray(object?.details) ? object.details.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: EscalateManyResponse): unknown {
+    const obj: any = {};
+    if (message.outcomes?.length) {
+      obj.outcomes = message.outcomes.map((e) => escalationOutcomeToJSON(e));
+    }
+    if (message.details?.length) {
+      obj.details = message.details;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EscalateManyResponse>): EscalateManyResponse {
+    return EscalateManyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EscalateManyResponse>): EscalateManyResponse {
+    const message = createBaseEscalateManyResponse();
+    message.outcomes = object.outcomes?.map((e) => e) || [];
+    message.details = object.details?.map((e) => e) || [];
+    return message;
+  },
+};
+
 /**
  * The hand-off of a person from one agency to another. Every call needs a caller token;
  * every command carries an idempotency key (a retry returns the first result).
@@ -6025,7 +6282,7 @@ export const ReferralServiceService = {
     responseDeserialize: (value: Buffer): TimelineResponse => TimelineResponse.decode(value),
   },
   /**
-   * For the escalation service (role system): a hand-off target passed unmet. Flags the
+   * For the escalation service (role service): a hand-off target passed unmet. Flags the
    * referral and publishes referral.v1.<from>.<to>.escalated; FAILED_PRECONDITION once met.
    */
   escalate: {
@@ -6036,6 +6293,20 @@ export const ReferralServiceService = {
     requestDeserialize: (value: Buffer): EscalateRequest => EscalateRequest.decode(value),
     responseSerialize: (value: EscalateResponse): Buffer => Buffer.from(EscalateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EscalateResponse => EscalateResponse.decode(value),
+  },
+  /**
+   * The same for many timers at once, in one transaction (ADR 47): each escalation by its own
+   * idempotency key, with its own outcome; one that cannot be recorded leaves the others be.
+   */
+  escalateMany: {
+    path: '/passage.referrals.v1.ReferralService/EscalateMany' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EscalateManyRequest): Buffer => Buffer.from(EscalateManyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EscalateManyRequest => EscalateManyRequest.decode(value),
+    responseSerialize: (value: EscalateManyResponse): Buffer =>
+      Buffer.from(EscalateManyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EscalateManyResponse => EscalateManyResponse.decode(value),
   },
   /**
    * The 24/7 crisis line takes over an escalated, still open referral that the person's consent
@@ -6136,10 +6407,15 @@ export interface ReferralServiceServer extends UntypedServiceImplementation {
   listOutbox: handleUnaryCall<ListOutboxRequest, ListOutboxResponse>;
   timeline: handleUnaryCall<TimelineRequest, TimelineResponse>;
   /**
-   * For the escalation service (role system): a hand-off target passed unmet. Flags the
+   * For the escalation service (role service): a hand-off target passed unmet. Flags the
    * referral and publishes referral.v1.<from>.<to>.escalated; FAILED_PRECONDITION once met.
    */
   escalate: handleUnaryCall<EscalateRequest, EscalateResponse>;
+  /**
+   * The same for many timers at once, in one transaction (ADR 47): each escalation by its own
+   * idempotency key, with its own outcome; one that cannot be recorded leaves the others be.
+   */
+  escalateMany: handleUnaryCall<EscalateManyRequest, EscalateManyResponse>;
   /**
    * The 24/7 crisis line takes over an escalated, still open referral that the person's consent
    * covers it for (purpose referral, asked now): it becomes the acting recipient; the original
@@ -6352,7 +6628,7 @@ export interface ReferralServiceClient extends Client {
     callback: (error: ServiceError | null, response: TimelineResponse) => void,
   ): ClientUnaryCall;
   /**
-   * For the escalation service (role system): a hand-off target passed unmet. Flags the
+   * For the escalation service (role service): a hand-off target passed unmet. Flags the
    * referral and publishes referral.v1.<from>.<to>.escalated; FAILED_PRECONDITION once met.
    */
   escalate(
@@ -6369,6 +6645,25 @@ export interface ReferralServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EscalateResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The same for many timers at once, in one transaction (ADR 47): each escalation by its own
+   * idempotency key, with its own outcome; one that cannot be recorded leaves the others be.
+   */
+  escalateMany(
+    request: EscalateManyRequest,
+    callback: (error: ServiceError | null, response: EscalateManyResponse) => void,
+  ): ClientUnaryCall;
+  escalateMany(
+    request: EscalateManyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EscalateManyResponse) => void,
+  ): ClientUnaryCall;
+  escalateMany(
+    request: EscalateManyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EscalateManyResponse) => void,
   ): ClientUnaryCall;
   /**
    * The 24/7 crisis line takes over an escalated, still open referral that the person's consent
