@@ -20,6 +20,11 @@ export interface DeliveredEvent {
   readonly subject: string;
   /** 1 on first delivery. */
   readonly attempt: number;
+  /**
+   * Its position in the stream: the order the events of one stream were published in.
+   * Unknown (undefined) for a parked event an administrator replays.
+   */
+  readonly sequence?: number;
 }
 
 /** Runs inside the transaction that also records the event as processed. */
@@ -41,6 +46,16 @@ export interface ConsumerOptions {
   readonly maxAttempts?: number;
   readonly ackWaitMs?: number;
   readonly retryDelayMs?: number;
+  /**
+   * Events handed out and not yet acked (1000 by default). 1 keeps the events strictly in
+   * stream order, a failing one retried before the next is handed out (webhooks, ADR 46).
+   */
+  readonly maxAckPending?: number;
+  /**
+   * Where a consumer that never applied an event starts when it is created: the stream's
+   * beginning by default; a time for a consumer that wants only what happens from then on.
+   */
+  readonly startAt?: Date;
   /** Called after the handler's transaction commits and before the ack (fault tests die here). */
   readonly afterCommit?: (event: DeliveredEvent) => Promise<void> | void;
   /** Told how each delivery ended (metrics, tests). */
@@ -67,8 +82,8 @@ const tracer = trace.getTracer('@passage/events');
  * bad event neither blocks the feed forever nor disappears.
  */
 export class IdempotentConsumer {
-  readonly #options: Required<Omit<ConsumerOptions, 'afterCommit' | 'onSettled' | 'onHealthChange'>> &
-    Pick<ConsumerOptions, 'afterCommit' | 'onSettled' | 'onHealthChange'>;
+  readonly #options: Required<Omit<ConsumerOptions, 'afterCommit' | 'onSettled' | 'onHealthChange' | 'startAt'>> &
+    Pick<ConsumerOptions, 'afterCommit' | 'onSettled' | 'onHealthChange' | 'startAt'>;
   #messages: ConsumerMessages | undefined;
   #loop: Promise<void> | undefined;
   #inFlight: Promise<unknown> = Promise.resolve();
@@ -76,7 +91,7 @@ export class IdempotentConsumer {
   #unobserve: (() => void) | undefined;
 
   constructor(options: ConsumerOptions) {
-    this.#options = { maxAttempts: 5, ackWaitMs: 30_000, retryDelayMs: 1_000, ...options };
+    this.#options = { maxAttempts: 5, ackWaitMs: 30_000, retryDelayMs: 1_000, maxAckPending: 1000, ...options };
   }
 
   /** False while the durable consumer is missing or its heartbeats are being missed. */
@@ -92,14 +107,14 @@ export class IdempotentConsumer {
 
   /** Creates the durable consumer, or brings its settings up to date. */
   async #ensureConsumer(): Promise<void> {
-    const { nats, stream, name, filterSubject, ackWaitMs } = this.#options;
+    const { nats, stream, name, filterSubject, ackWaitMs, maxAckPending } = this.#options;
     const jsm = await jetstreamManager(nats);
     const existing = await jsm.consumers.info(stream, name).catch(() => undefined);
     if (existing) {
-      await jsm.consumers.update(stream, name, { ack_wait: ackWaitMs * 1_000_000, max_ack_pending: 1000 });
+      await jsm.consumers.update(stream, name, { ack_wait: ackWaitMs * 1_000_000, max_ack_pending: maxAckPending });
       return;
     }
-    const startAt = await this.#resumeFrom();
+    const startAt = (await this.#resumeFrom()) ?? this.#options.startAt;
     await jsm.consumers.add(stream, {
       durable_name: name,
       ack_policy: AckPolicy.Explicit,
@@ -109,7 +124,7 @@ export class IdempotentConsumer {
       filter_subject: filterSubject,
       ack_wait: ackWaitMs * 1_000_000,
       max_deliver: -1,
-      max_ack_pending: 1000,
+      max_ack_pending: maxAckPending,
     });
   }
 
@@ -249,7 +264,7 @@ export class IdempotentConsumer {
     const attempt = msg.info.deliveryCount;
     let event: DeliveredEvent;
     try {
-      event = { envelope: decodeEnvelope(msg.data), subject: msg.subject, attempt };
+      event = { envelope: decodeEnvelope(msg.data), subject: msg.subject, attempt, sequence: msg.seq };
     } catch (error) {
       await this.#park(
         msg,
