@@ -56,6 +56,11 @@ export interface ConsumerOptions {
    * beginning by default; a time for a consumer that wants only what happens from then on.
    */
   readonly startAt?: Date;
+  /**
+   * The durable as metrics name it, when not its own name: consumers of a family (a webhook
+   * subscription's, whose name holds an id) count under the family's, and report no gauges.
+   */
+  readonly metricsName?: string;
   /** Called after the handler's transaction commits and before the ack (fault tests die here). */
   readonly afterCommit?: (event: DeliveredEvent) => Promise<void> | void;
   /** Told how each delivery ended (metrics, tests). */
@@ -82,8 +87,10 @@ const tracer = trace.getTracer('@passage/events');
  * bad event neither blocks the feed forever nor disappears.
  */
 export class IdempotentConsumer {
-  readonly #options: Required<Omit<ConsumerOptions, 'afterCommit' | 'onSettled' | 'onHealthChange' | 'startAt'>> &
-    Pick<ConsumerOptions, 'afterCommit' | 'onSettled' | 'onHealthChange' | 'startAt'>;
+  readonly #options: Required<
+    Omit<ConsumerOptions, 'afterCommit' | 'onSettled' | 'onHealthChange' | 'startAt' | 'metricsName'>
+  > &
+    Pick<ConsumerOptions, 'afterCommit' | 'onSettled' | 'onHealthChange' | 'startAt' | 'metricsName'>;
   #messages: ConsumerMessages | undefined;
   #loop: Promise<void> | undefined;
   #inFlight: Promise<unknown> = Promise.resolve();
@@ -151,7 +158,7 @@ export class IdempotentConsumer {
     const { nats, stream, name, log } = this.#options;
     await this.#ensureConsumer();
     const consumer = await jetstream(nats).consumers.get(stream, name);
-    this.#unobserve = this.#observe();
+    this.#unobserve = this.#options.metricsName ? undefined : this.#observe();
     // Pulls that expire every 10 s (heartbeats every 5 s): a consumer deleted under a pull is
     // noticed, and pulled from again once recreated, within seconds rather than a minute.
     this.#messages = await consumer.consume({ max_messages: 100, expires: 10_000 });
@@ -229,8 +236,12 @@ export class IdempotentConsumer {
     );
   }
 
+  get #metricsName(): string {
+    return this.#options.metricsName ?? this.#options.name;
+  }
+
   #settled(eventId: string, outcome: Outcome): void {
-    metrics().add('consumerEvents', { durable: this.#options.name, outcome });
+    metrics().add('consumerEvents', { durable: this.#metricsName, outcome });
     this.#options.onSettled?.(eventId, outcome);
   }
 
@@ -252,7 +263,7 @@ export class IdempotentConsumer {
       span.setStatus({ code: SpanStatusCode.ERROR });
       log.error({ err: error, consumer: name, seq: msg.seq }, 'could not record event outcome; it will be redelivered');
       msg.nak(this.#options.retryDelayMs);
-      metrics().add('consumerEvents', { durable: name, outcome: 'retry' });
+      metrics().add('consumerEvents', { durable: this.#metricsName, outcome: 'retry' });
       return 'retry';
     } finally {
       span.end();
@@ -272,7 +283,7 @@ export class IdempotentConsumer {
         attempt,
         `undecodable event: ${String(error)}`,
       );
-      metrics().add('consumerEvents', { durable: name, outcome: 'parked' });
+      metrics().add('consumerEvents', { durable: this.#metricsName, outcome: 'parked' });
       return 'parked';
     }
 

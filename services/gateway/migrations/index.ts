@@ -9,6 +9,7 @@ import { Migration20261130170000TemporaryPasswordExpiry } from './Migration20261
 import { Migration20261130180000SessionIdleLock } from './Migration20261130180000SessionIdleLock.ts';
 import { Migration20261202060000Notifications } from './Migration20261202060000Notifications.ts';
 import { Migration20261202080000NotifyReference } from './Migration20261202080000NotifyReference.ts';
+import { Migration20261203030000Webhooks } from './Migration20261203030000Webhooks.ts';
 
 /** Every migration of the gateway schema, in order. Add new ones at the end. */
 export const gatewayMigrations: MigrationObject[] = [
@@ -20,6 +21,7 @@ export const gatewayMigrations: MigrationObject[] = [
   { name: 'Migration20261130180000SessionIdleLock', class: Migration20261130180000SessionIdleLock },
   { name: 'Migration20261202060000Notifications', class: Migration20261202060000Notifications },
   { name: 'Migration20261202080000NotifyReference', class: Migration20261202080000NotifyReference },
+  { name: 'Migration20261203030000Webhooks', class: Migration20261203030000Webhooks },
 ];
 
 /**
@@ -47,6 +49,9 @@ export const gatewayDatabases: ServiceDatabases = {
         notifications: ['select', 'insert', 'update'],
         notification_preferences: ['select', 'insert', 'update'],
         notification_mail: ['select', 'insert', 'update'],
+        // Webhooks (ADR 46): subscriptions are marked deleted, deliveries marked sent or failed.
+        webhook_subscriptions: ['select', 'insert', 'update'],
+        webhook_deliveries: ['select', 'insert', 'update'],
         ...eventTableGrants,
       },
     },

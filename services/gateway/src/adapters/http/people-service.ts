@@ -1,16 +1,9 @@
-import { identity, ruleViolations, type ApiContract } from '@passage/contracts';
+import { identity, type ApiContract } from '@passage/contracts';
 import { PassageError } from '@passage/platform';
 import type { AdminCaller, IssuedCredential, People, PersonRecord, SessionSummary } from '../../app/people.ts';
 import { sessionRef } from '../../app/sessions.ts';
 import type { LocalService, LocalSession } from './api-routes.ts';
-
-type Definition = typeof identity.PeopleServiceService;
-type Handlers = {
-  [K in keyof Definition]: (
-    request: ReturnType<Definition[K]['requestDeserialize']>,
-    session: LocalSession | undefined,
-  ) => Promise<Parameters<Definition[K]['responseSerialize']>[0]>;
-};
+import { localService, type LocalHandlers } from './local-service.ts';
 
 const personOf = (person: PersonRecord): identity.Person => ({
   userId: person.userId,
@@ -53,7 +46,7 @@ function callerOf(session: LocalSession | undefined): AdminCaller {
  * and, as bindService does for every service, each request meets its field rules first.
  */
 export function peopleService(people: People, contract: ApiContract): LocalService {
-  const handlers: Handlers = {
+  const handlers: LocalHandlers<typeof identity.PeopleServiceService> = {
     createPerson: async (request, session) => {
       const caller = callerOf(session);
       const created = await people.create(
@@ -131,23 +124,5 @@ export function peopleService(people: People, contract: ApiContract): LocalServi
       userId: await people.completeLink(request.token, request.newPassword),
     }),
   };
-  const byName = new Map(
-    Object.entries(identity.PeopleServiceService).map(([key, method]) => [
-      method.path.split('/').at(-1)!,
-      { key: key as keyof Definition, method, input: contract.methodOf(method.path)?.input },
-    ]),
-  );
-  return {
-    local: true,
-    async unary(name, bytes, session) {
-      const found = byName.get(name);
-      if (!found) throw new PassageError('not_found', `PeopleService has no method ${name}`);
-      const request = found.method.requestDeserialize(Buffer.from(bytes));
-      const refused = found.input ? ruleViolations(contract, found.input, request) : [];
-      if (refused.length > 0) throw PassageError.invalid(refused);
-      const handler = handlers[found.key] as (r: unknown, s: LocalSession | undefined) => Promise<unknown>;
-      const answer = await handler(request, session);
-      return (found.method.responseSerialize as (value: unknown) => Buffer)(answer);
-    },
-  };
+  return localService('PeopleService', identity.PeopleServiceService, handlers, contract);
 }
