@@ -53,7 +53,8 @@ export interface ConsumerOptions {
   readonly maxAckPending?: number;
   /**
    * Where a consumer that never applied an event starts when it is created: the stream's
-   * beginning by default; a time for a consumer that wants only what happens from then on.
+   * beginning by default; a time for a consumer that wants only what happens from then on,
+   * which it never starts before, however it is created again.
    */
   readonly startAt?: Date;
   /**
@@ -121,7 +122,9 @@ export class IdempotentConsumer {
       await jsm.consumers.update(stream, name, { ack_wait: ackWaitMs * 1_000_000, max_ack_pending: maxAckPending });
       return;
     }
-    const startAt = (await this.#resumeFrom()) ?? this.#options.startAt;
+    const resume = await this.#resumeFrom();
+    const { startAt: floor } = this.#options;
+    const startAt = resume && floor ? new Date(Math.max(resume.getTime(), floor.getTime())) : (resume ?? floor);
     await jsm.consumers.add(stream, {
       durable_name: name,
       ack_policy: AckPolicy.Explicit,
