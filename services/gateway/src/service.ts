@@ -210,7 +210,7 @@ export async function startGateway(
     queued: () => webhookSender.wake(),
     ...(options.webhooks?.reconcileMs ? { reconcileMs: options.webhooks.reconcileMs } : {}),
   });
-  await webhookConsumers.start();
+  webhookConsumers.start();
   webhookSender.start();
   shutdown.add('webhooks', async () => {
     await webhookConsumers.stop();

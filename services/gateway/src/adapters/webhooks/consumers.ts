@@ -115,9 +115,9 @@ export class WebhookConsumers implements SubscriptionConsumers {
     return familyDurable(topology, webhookConsumerPrefix, subscription.subscriptionId, filter);
   }
 
-  async start(): Promise<void> {
-    await this.reconcile();
-    this.#schedule();
+  /** Brings the consumers up now and every few seconds; a database or NATS away holds back no start. */
+  start(): void {
+    this.#schedule(0);
   }
 
   async started(subscription: SubscriptionRecord): Promise<void> {
@@ -195,7 +195,7 @@ export class WebhookConsumers implements SubscriptionConsumers {
     }
   }
 
-  #schedule(): void {
+  #schedule(ms = this.#o.reconcileMs): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
       this.#reconciling = untraced(() => this.reconcile())
@@ -204,7 +204,7 @@ export class WebhookConsumers implements SubscriptionConsumers {
           this.#reconciling = undefined;
           this.#schedule();
         });
-    }, this.#o.reconcileMs);
+    }, ms);
     this.#timer.unref();
   }
 
