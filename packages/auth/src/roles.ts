@@ -1,4 +1,8 @@
-/** `system`: another Passage service acting on its own (the escalation service), never a person. */
+/**
+ * `system`: an agency's own system (an integration client, ADR 45), acting as a worker of that
+ * agency — never a supervisor, auditor or administrator. `service`: another Passage service
+ * acting on its own (the escalation service), never a person and never an agency's system.
+ */
 export const roles = [
   'officer',
   'crisis_counsellor',
@@ -7,8 +11,16 @@ export const roles = [
   'auditor',
   'admin',
   'system',
+  'service',
 ] as const;
 export type Role = (typeof roles)[number];
+
+/**
+ * The roles that hand people on and work referrals, wherever a rule names front-line work: the
+ * people who do it, and an agency's own system (ADR 45), which the network treats exactly as a
+ * worker of its agency.
+ */
+export const workerRoles: readonly Role[] = ['officer', 'crisis_counsellor', 'intake_worker', 'supervisor', 'system'];
 
 /** Who is calling: verified from a signed token, never taken from a request body. */
 export interface Caller {

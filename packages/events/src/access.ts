@@ -112,12 +112,19 @@ export const serviceAccess = {
   },
   gateway: {
     // The live feeds: an agency's referrals, and (auditors) the scopes that let police read.
-    // audit: every administration of a person's account (audit.v1.admin_action, ADR 30).
+    // audit: every administration of a person's account or an integration client
+    // (audit.v1.admin_action, ADR 30, ADR 45); every token request and call of an integration
+    // client (audit.v1.client_token, audit.v1.client_call, ADR 45).
     // gateway-notifications: the referral events that notify people (ADR 40).
     // gateway-webhook-<subscription id>: one durable consumer per webhook subscription, on the
     // agency's received or sent referrals; audit.v1.webhook_changed: who changed one (ADR 46).
     ensures: ['referral', 'audit'],
-    publishes: (t) => [t.audit('admin_action'), t.audit('webhook_changed')],
+    publishes: (t) => [
+      t.audit('admin_action'),
+      t.audit('client_token'),
+      t.audit('client_call'),
+      t.audit('webhook_changed'),
+    ],
     durables: [{ name: 'gateway-notifications', area: 'referral' }],
     durableFamilies: [{ prefix: webhookConsumerPrefix, area: 'referral', filters: (t) => [t.everything('referral')] }],
     ephemerals: [

@@ -35,9 +35,12 @@ describe('NATS permissions from the declared access', () => {
     ]);
     // Escalation's outbox carries only the audit of replays of what it parked.
     expect(eventSubjects(natsPermissions('escalation', t).publish.allow)).toEqual(['audit.v1.parked_event_replayed']);
-    // The gateway's outbox: its administration of people's accounts (ADR 30) and of webhooks (ADR 46).
+    // The gateway's outbox: its administration of people's accounts and integration clients
+    // (ADR 30, ADR 45), the clients' token requests and calls (ADR 45), and webhooks (ADR 46).
     expect(eventSubjects(natsPermissions('gateway', t).publish.allow)).toEqual([
       'audit.v1.admin_action',
+      'audit.v1.client_token',
+      'audit.v1.client_call',
       'audit.v1.webhook_changed',
     ]);
     for (const service of ['audit'] as const) {

@@ -7,7 +7,7 @@ export const escalationConfigSchema = baseConfigSchema.extend({
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50055),
   /** Caller tokens' verification keys, "<key id>:<base64 Ed25519 public key>", comma-separated; required outside development. */
   AUTH_PUBLIC_KEYS: z.string().optional(),
-  /** "<key id>:<base64 32-byte Ed25519 seed>": signs this service's own caller tokens (role system). */
+  /** "<key id>:<base64 32-byte Ed25519 seed>": signs this service's own caller tokens (role service). */
   SERVICE_TOKEN_KEY: z.string().optional(),
   REFERRALS_ADDRESS: z.string().default('127.0.0.1:50053'),
   DIRECTORY_ADDRESS: z.string().default('127.0.0.1:50051'),

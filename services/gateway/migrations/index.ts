@@ -9,6 +9,7 @@ import { Migration20261130170000TemporaryPasswordExpiry } from './Migration20261
 import { Migration20261130180000SessionIdleLock } from './Migration20261130180000SessionIdleLock.ts';
 import { Migration20261202060000Notifications } from './Migration20261202060000Notifications.ts';
 import { Migration20261202080000NotifyReference } from './Migration20261202080000NotifyReference.ts';
+import { Migration20261203020000IntegrationClients } from './Migration20261203020000IntegrationClients.ts';
 import { Migration20261203030000Webhooks } from './Migration20261203030000Webhooks.ts';
 
 /** Every migration of the gateway schema, in order. Add new ones at the end. */
@@ -21,6 +22,7 @@ export const gatewayMigrations: MigrationObject[] = [
   { name: 'Migration20261130180000SessionIdleLock', class: Migration20261130180000SessionIdleLock },
   { name: 'Migration20261202060000Notifications', class: Migration20261202060000Notifications },
   { name: 'Migration20261202080000NotifyReference', class: Migration20261202080000NotifyReference },
+  { name: 'Migration20261203020000IntegrationClients', class: Migration20261203020000IntegrationClients },
   { name: 'Migration20261203030000Webhooks', class: Migration20261203030000Webhooks },
 ];
 
@@ -49,6 +51,12 @@ export const gatewayDatabases: ServiceDatabases = {
         notifications: ['select', 'insert', 'update'],
         notification_preferences: ['select', 'insert', 'update'],
         notification_mail: ['select', 'insert', 'update'],
+        // Integration clients (ADR 45): revoked and rotated in place; spent tokens and assertion
+        // ids are deleted once expired (or, tokens, when their client is revoked).
+        integration_clients: ['select', 'insert', 'update'],
+        integration_client_credentials: ['select', 'insert', 'update'],
+        integration_client_tokens: ['select', 'insert', 'delete'],
+        integration_client_assertions: ['select', 'insert', 'delete'],
         // Webhooks (ADR 46): subscriptions are marked deleted, deliveries marked sent or failed.
         webhook_subscriptions: ['select', 'insert', 'update'],
         webhook_deliveries: ['select', 'insert', 'update'],

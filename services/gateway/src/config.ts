@@ -66,8 +66,14 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
     .default(''),
   /** The sender of notification e-mails: a neutral name and address, nothing that says what Passage is about. */
   NOTIFY_FROM: z.string().min(3).default('Passage <no-reply@passage.invalid>'),
-  /** The console's address as people reach it, for the link in notification e-mails (no trailing path). */
+  /**
+   * The gateway's address as people and systems reach it (no trailing path): the link in
+   * notification e-mails, and the token endpoint integration clients' assertions are addressed
+   * to (aud: <CONSOLE_URL>/oauth/token, ADR 45).
+   */
   CONSOLE_URL: z.url().default('http://localhost:8080'),
+  /** Token requests (POST /oauth/token) allowed per minute from one address, in memory (ADR 45). */
+  OAUTH_TOKEN_PER_MINUTE: z.coerce.number().int().min(1).default(60),
   /**
    * Which webhook endpoints agencies may register and be delivered to (ADR 46): public-https
    * (https only, to hosts whose every address is public: no loopback, private, link-local,

@@ -27,6 +27,9 @@ import type { ApiContract } from '@passage/contracts';
 import { apiContract } from '@passage/contracts/descriptor';
 import { PgPeopleStore } from './adapters/db/people-store.ts';
 import { peopleService } from './adapters/http/people-service.ts';
+import { PgIntegrationClientStore } from './adapters/db/integration-client-store.ts';
+import { integrationClientService } from './adapters/http/integration-client-service.ts';
+import { IntegrationClients } from './app/integration-clients.ts';
 import { People } from './app/people.ts';
 import { buildServer } from './adapters/http/server.ts';
 import { notificationService } from './adapters/http/notification-service.ts';
@@ -161,6 +164,12 @@ export async function startGateway(
   const contract = options.contract ?? apiContract();
   // People administration, in this process (ADR 30); its changes go out through the gateway's outbox.
   const people = new People(new PgPeopleStore(runtime.orm, runtime.topology), sessions, users);
+  // Integration clients (ADR 45): agencies' own systems, on the same API as a worker of theirs.
+  const integrationClients = new IntegrationClients(
+    new PgIntegrationClientStore(runtime.orm, runtime.topology),
+    issuer,
+    new URL('/oauth/token', config.CONSOLE_URL).toString(),
+  );
   // Notifications (ADR 40): the referral events that tell people, each applied once; the
   // e-mails they queue, sent apart from the event (SMTP down holds no event back).
   const notificationStore = new PgNotificationStore(runtime.orm);
@@ -241,8 +250,11 @@ export async function startGateway(
     local: new Map([
       ['passage.identity.v1.PeopleService', peopleService(people, contract)],
       ['passage.identity.v1.NotificationService', notificationService(notifications, contract)],
+      ['passage.identity.v1.IntegrationClientService', integrationClientService(integrationClients, contract)],
       ['passage.webhooks.v1.WebhookService', webhookService(webhooks, contract)],
     ]),
+    integrationClients,
+    tokenRateLimit: config.OAUTH_TOKEN_PER_MINUTE,
     people,
     ready: () => serving,
     health: () => health.report(),

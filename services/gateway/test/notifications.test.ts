@@ -256,7 +256,7 @@ describe('notifications by e-mail and in the console', () => {
     await publish(referralId, 'escalated', changed(referralId, 51, 'acknowledged', 'london-intake'), {
       agency: 'passage-system',
       user: 'escalation-service',
-      role: 'system',
+      role: 'service',
     });
     const [escalatedToWorker] = await waitFor(
       () => Promise.resolve(inbox.to(emails['london-intake'], ref)),

@@ -183,3 +183,5 @@ export async function proposeInvestigation(
   if (granted.status !== 201) throw new Error(`consent not recorded: ${JSON.stringify(granted.body)}`);
   return { consentId: granted.body.consentId, scope: granted.body.consent.scopes[0]! };
 }
+
+export * from './integration-clients-support.ts';

@@ -10,6 +10,7 @@ import { callUnary } from '@passage/platform';
 import { testTls } from '@passage/platform/testing';
 import { grantConsent, referralScope, startNetwork, type Network } from '@passage/referrals/testing';
 import { runScript, sparePort, waitFor, waitUntil, type ScriptProcess } from '@passage/testing';
+import { integrationClientToken } from './integration-clients-support.ts';
 import { Http, demoPassword, type Session } from './support.ts';
 
 // Webhooks (ADR 46), end to end: the gateway as a process of its own (killed with SIGKILL while
@@ -193,7 +194,7 @@ const referralsCall = {
     callUnary(
       n.referrals!.escalate.bind(n.referrals),
       { idempotencyKey: randomUUID(), referralId, target: 'acknowledge' },
-      n.as({ userId: 'escalation-service', agencyId: 'passage-system', roles: ['system'] }),
+      n.as({ userId: 'escalation-service', agencyId: 'passage-system', roles: ['service'] }),
     ),
   acknowledge: (referralId: string) =>
     callUnary(
@@ -435,22 +436,49 @@ describe('webhooks for an agency’s own system', () => {
     expect((await unsubscribe(subscriptionId)).status).toBe(200);
   });
 
-  it('names a referral the system then fetches with its own credentials, consent evaluated as it reads', async () => {
-    const { subscriptionId, path } = await subscribe(['sent']);
+  it('is registered by the agency’s integration client, which fetches the referral a delivery names with its own token', async () => {
+    const client = await integrationClientToken(http, 'london-coalition');
+    const bearer = { authorization: `Bearer ${client.accessToken}` };
+    const path = `/hooks/${randomUUID()}`;
+    const created = await http.json<{ subscription: SubscriptionView & { createdBy: string }; secret: string }>(
+      'POST',
+      '/api/webhooks',
+      { headers: bearer, body: { url: `http://127.0.0.1:${receiver.port}${path}`, eventTypes: ['sent'] } },
+    );
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.subscription).toMatchObject({ agencyId: 'london-coalition', createdBy: client.clientId });
+    receiver.secrets.set(path, created.body.secret);
+    // Its own agency's only.
+    const elsewhere = await http.json('POST', '/api/webhooks', {
+      headers: bearer,
+      body: { url: `http://127.0.0.1:${receiver.port}/x`, agencyId: 'pact-ottawa' },
+    });
+    expect(elsewhere.status).toBe(403);
+
     const referralId = await referralsCall.send();
     await waitUntil(() => Promise.resolve(receiver.accepted(path).length === 1), 30_000);
     const [delivery] = receiver.accepted(path);
     expect(delivery).toMatchObject({ type: 'referral.sent', referralId });
-    // Until integration clients exist (h-clients), the agency's worker session stands for the system.
+    // The delivery named it; what it holds comes from a read under consent, audited under the client.
     const fetched = await http.json<{ referral: { id: string; toAgency: string }; packet: { content: string }[] }>(
       'GET',
       `/api/referrals/${delivery!.referralId}`,
-      { session: await as('london-intake') },
+      { headers: bearer },
     );
     expect(fetched.status, JSON.stringify(fetched.body)).toBe(200);
     expect(fetched.body.referral).toMatchObject({ id: referralId, toAgency: 'london-coalition' });
     expect(fetched.body.packet.length).toBeGreaterThan(0);
-    expect((await unsubscribe(subscriptionId)).status).toBe(200);
+    const log = await http.json<{ deliveries: DeliveryView[] }>(
+      'GET',
+      `/api/webhooks/${created.body.subscription.subscriptionId}/deliveries`,
+      { headers: bearer },
+    );
+    expect(log.status).toBe(200);
+    expect(log.body.deliveries.map((d) => d.status)).toEqual(['delivered']);
+    const deleted = await http.json('DELETE', `/api/webhooks/${created.body.subscription.subscriptionId}`, {
+      headers: bearer,
+    });
+    expect(deleted.status).toBe(200);
   });
 
   it('stops delivering once deleted: pending deliveries cancelled, its consumer removed', async () => {

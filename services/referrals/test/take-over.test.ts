@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 const crisisLine = 'ontario-ht-crisis-line';
-const system: Caller = { userId: 'escalation', agencyId: 'passage-system', roles: ['system'] };
+const system: Caller = { userId: 'escalation', agencyId: 'passage-system', roles: ['service'] };
 const failure = (promise: Promise<unknown>) => failureOf<PassageError>(promise);
 const step = (id: string) => ({ idempotencyKey: randomUUID(), referralId: id, expectedVersion: 0 });
 

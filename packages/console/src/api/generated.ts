@@ -13,6 +13,9 @@ export type CaptureMethod =
 
 export type DirectoryPriority = 'PRIORITY_UNSPECIFIED' | 'PRIORITY_STANDARD' | 'PRIORITY_URGENT';
 
+export type ClientAuthMethod =
+  'CLIENT_AUTH_METHOD_UNSPECIFIED' | 'CLIENT_AUTH_METHOD_CLIENT_SECRET' | 'CLIENT_AUTH_METHOD_PRIVATE_KEY_JWT';
+
 export type Credential = 'CREDENTIAL_UNSPECIFIED' | 'CREDENTIAL_LINK' | 'CREDENTIAL_TEMPORARY_PASSWORD';
 
 export type ReferralsPriority = 'PRIORITY_UNSPECIFIED' | 'PRIORITY_STANDARD' | 'PRIORITY_URGENT';
@@ -539,6 +542,14 @@ export interface CountUnreadNotificationsResponse {
   readonly unread: number;
 }
 
+export interface CreateIntegrationClientResponse {
+  readonly client?: IntegrationClient;
+  /** client_secret only: given once, never stored as is, never shown again. */
+  readonly clientSecret: string;
+  /** Where the client gets its tokens; also the audience (aud) of its assertions. */
+  readonly tokenEndpoint: string;
+}
+
 export interface CreatePersonResponse {
   readonly person?: Person;
   readonly credential?: IssuedCredential;
@@ -595,6 +606,28 @@ export interface ImportPeopleResponse {
   readonly lines: number;
 }
 
+export interface IntegrationClient {
+  /** The client_id, client-<12 hex>: the actor the audit log names for every call of the client. */
+  readonly clientId: string;
+  readonly agencyId: string;
+  /** What the agency calls the system ("London case management"), for the listing. */
+  readonly name: string;
+  readonly authMethod: ClientAuthMethod;
+  /** private_key_jwt: the registered key's JWK thumbprint (RFC 7638, SHA-256) and its algorithm (ES256 or RS256). */
+  readonly keyThumbprint: string;
+  readonly keyAlgorithm: string;
+  /** Who issued it (a user id). */
+  readonly createdBy: string;
+  readonly createdAt?: string;
+  /** The last rotation, if any. */
+  readonly rotatedAt?: string;
+  /** Until when the credential before the last rotation still works; unset when it no longer does. */
+  readonly previousValidUntil?: string;
+  /** Set once revoked: no token, and no call with an earlier one. */
+  readonly revokedAt?: string;
+  readonly revokedBy: string;
+}
+
 /** Given once, to pass to the person: never stored as is, never shown again. */
 export interface IssuedCredential {
   readonly kind: Credential;
@@ -612,6 +645,10 @@ export interface LinkOidcSubjectResponse {
 
 export interface ListColleaguesResponse {
   readonly colleagues: readonly Colleague[];
+}
+
+export interface ListIntegrationClientsResponse {
+  readonly clients: readonly IntegrationClient[];
 }
 
 export interface ListNotificationsResponse {
@@ -676,6 +713,18 @@ export interface Person {
 export interface ResetPasswordResponse {
   readonly person?: Person;
   readonly credential?: IssuedCredential;
+}
+
+export interface RevokeIntegrationClientResponse {
+  readonly client?: IntegrationClient;
+  /** How many unexpired tokens stopped working. */
+  readonly tokensEnded: number;
+}
+
+export interface RotateIntegrationClientResponse {
+  readonly client?: IntegrationClient;
+  /** client_secret only: the new secret, given once. */
+  readonly clientSecret: string;
 }
 
 export interface Session {
@@ -1211,6 +1260,15 @@ export interface CompletePasswordLinkRequest {
 
 export type CountUnreadNotificationsRequest = Record<string, never>;
 
+export interface CreateIntegrationClientRequest {
+  /** Defaults to the caller's agency; a supervisor may name only their own. */
+  readonly agencyId?: string;
+  readonly name: string;
+  readonly authMethod?: ClientAuthMethod;
+  /** private_key_jwt only: the public key as a JWK (JSON): EC P-256 for ES256, or RSA of 2048 to 8192 bits for RS256. Never a private key. */
+  readonly publicJwk?: string;
+}
+
 export interface CreatePersonRequest {
   readonly userId: string;
   readonly displayName: string;
@@ -1262,6 +1320,13 @@ export interface LinkOidcSubjectRequest {
 
 export type ListColleaguesRequest = Record<string, never>;
 
+export interface ListIntegrationClientsRequest {
+  /** Only this agency's clients; a supervisor sees only their own agency's. */
+  readonly agencyId?: string;
+  /** Revoked clients too. */
+  readonly includeRevoked?: boolean;
+}
+
 export interface ListNotificationsRequest {
   /** Only unread notices. */
   readonly unreadOnly?: boolean;
@@ -1303,6 +1368,18 @@ export interface OidcSubjectInput {
 export interface ResetPasswordRequest {
   readonly userId: string;
   readonly credential?: Credential;
+}
+
+export interface RevokeIntegrationClientRequest {
+  readonly clientId: string;
+}
+
+export interface RotateIntegrationClientRequest {
+  readonly clientId: string;
+  /** private_key_jwt only (required there): the new public key as a JWK. */
+  readonly publicJwk?: string;
+  /** How long the previous credential (and tokens got with it) keeps working, for the system to change over: 0 (at once) to 86400 seconds. */
+  readonly previousValidSeconds?: number;
 }
 
 export interface SetNotificationPreferencesRequest {
@@ -1694,6 +1771,22 @@ export const identity = {
   /** GET /api/colleagues: The enabled people of the caller's own agency, names and roles only: who a referral can be assigned to and who did what on its timeline. Any signed-in worker. */
   listColleagues(request: ListColleaguesRequest): Read<ListColleaguesResponse> {
     return read(`/api/colleagues`, request, []);
+  },
+  /** POST /api/integration-clients: Issues a client for an agency: answers its secret once (client_secret), or registers the public key its assertions are signed with (private_key_jwt). */
+  createIntegrationClient(request: CreateIntegrationClientRequest): Promise<CreateIntegrationClientResponse> {
+    return send('POST', `/api/integration-clients`, request, []);
+  },
+  /** GET /api/integration-clients: The clients the caller manages: an admin, every agency's (or one's); a supervisor, their agency's. */
+  listIntegrationClients(request: ListIntegrationClientsRequest): Read<ListIntegrationClientsResponse> {
+    return read(`/api/integration-clients`, request, []);
+  },
+  /** POST /api/integration-clients/{client_id}/rotate: A new secret (answered once) or a new public key. The previous credential, and every token got with it, stops working at once, or after previous_valid_seconds when given. */
+  rotateIntegrationClient(request: RotateIntegrationClientRequest): Promise<RotateIntegrationClientResponse> {
+    return send('POST', `/api/integration-clients/${seg(request.clientId)}/rotate`, request, ['clientId']);
+  },
+  /** POST /api/integration-clients/{client_id}/revoke: The client can no longer get a token, and the tokens it holds stop working at once. */
+  revokeIntegrationClient(request: RevokeIntegrationClientRequest): Promise<RevokeIntegrationClientResponse> {
+    return send('POST', `/api/integration-clients/${seg(request.clientId)}/revoke`, request, ['clientId']);
   },
   /** GET /api/notifications: The signed-in person's notices, newest first. */
   listNotifications(request: ListNotificationsRequest): Read<ListNotificationsResponse> {

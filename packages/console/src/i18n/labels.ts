@@ -81,7 +81,7 @@ interface Labels {
     | 'unassigned'
   >;
   readonly role: Table<
-    'officer' | 'crisis_counsellor' | 'intake_worker' | 'supervisor' | 'auditor' | 'admin' | 'system'
+    'officer' | 'crisis_counsellor' | 'intake_worker' | 'supervisor' | 'auditor' | 'admin' | 'system' | 'service'
   >;
   readonly day: Table<(typeof days)[number]>;
   readonly region: Readonly<Record<string, string>>;
@@ -225,7 +225,8 @@ const en: Labels = {
     supervisor: 'Supervisor',
     auditor: 'Auditor',
     admin: 'Administrator',
-    system: 'Passage',
+    system: 'Agency system',
+    service: 'Passage',
   },
   day: {
     mon: 'Monday',
@@ -417,7 +418,8 @@ const fr: Labels = {
     supervisor: 'Superviseur·e',
     auditor: 'Vérificateur·rice',
     admin: 'Administrateur·rice',
-    system: 'Passage',
+    system: 'Système de l’organisme',
+    service: 'Passage',
   },
   day: { mon: 'lundi', tue: 'mardi', wed: 'mercredi', thu: 'jeudi', fri: 'vendredi', sat: 'samedi', sun: 'dimanche' },
   // Place names are the same in both languages.

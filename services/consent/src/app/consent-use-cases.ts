@@ -7,7 +7,7 @@ import {
   type Evaluation,
   type RecipientKind,
 } from '@passage/consent-policy';
-import { requireRole, type Caller, type Role } from '@passage/auth';
+import { requireRole, workerRoles, type Caller, type Role } from '@passage/auth';
 import { shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
 import { PassageError } from '@passage/errors';
@@ -27,8 +27,11 @@ import { planRevocation, withdrawalRights } from '../domain/revocation.ts';
 import { checkGrant, type RawGrant } from '../domain/validate-grant.ts';
 import type { ConsentAccess, ConsentStorage, ConsentTransaction, PoliceAccess, ReceiptSigner } from './ports.ts';
 
-/** The roles that capture consent from a person (and may record its withdrawal). */
-export const captureRoles: readonly Role[] = ['officer', 'crisis_counsellor', 'intake_worker', 'supervisor'];
+/**
+ * The roles that capture consent from a person (and may record its withdrawal): the front-line
+ * workers, and an agency's own system acting for them (ADR 45).
+ */
+export const captureRoles: readonly Role[] = workerRoles;
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const slug = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const reasonCode = /^[a-z][a-z0-9_]{0,63}$/;
@@ -498,7 +501,7 @@ export class ConsentUseCases {
     // escalation service asks for the crisis line). About an unknown subject there is nothing to learn.
     const asksAboutItself = caller.agencyId === request.agencyId;
     const recordedHere = consents.some((c) => c.capturedBy.agencyId === caller.agencyId);
-    const oversight = caller.roles.some((role) => role === 'auditor' || role === 'admin' || role === 'system');
+    const oversight = caller.roles.some((role) => role === 'auditor' || role === 'admin' || role === 'service');
     // Another agency's subject answers exactly as an unknown subject does: nothing allowed.
     const visible = asksAboutItself || recordedHere || oversight ? consents : [];
     // The kind comes from the directory alone: whatever kind a caller claims for an agency
@@ -745,7 +748,7 @@ export class ConsentUseCases {
         { attributes: { 'passage.consents.expired': expired.length } },
         async () => {
           for (const consent of expired) {
-            const system: Actor = { agencyId: '', userId: 'consent-expiry', role: 'system' };
+            const system: Actor = { agencyId: '', userId: 'consent-expiry', role: 'service' };
             await tx.consents.appendChange(consent.subjectRef, {
               change: 'expired',
               consentId: consent.id,

@@ -62,13 +62,17 @@ export interface AdminAudit {
     | 'oidc_linked'
     | 'oidc_unlinked'
     | 'sessions_ended'
-    | 'scim_client_created';
+    | 'scim_client_created'
+    | 'integration_client_created'
+    | 'integration_client_rotated'
+    | 'integration_client_revoked';
   readonly actor: { readonly userId: string; readonly agencyId: string; readonly role: string };
   readonly targetUserId: string;
   readonly targetAgency: string;
   readonly roles: readonly string[];
   readonly previousRoles?: readonly string[];
-  readonly credential?: 'link' | 'temporary_password';
+  /** A person's first credential; an integration client's kind of credential (ADR 45). */
+  readonly credential?: 'link' | 'temporary_password' | 'client_secret' | 'private_key_jwt';
   readonly sessionsEnded?: number;
   /** oidc_linked, oidc_unlinked: the issuer and the subject's SHA-256 (hex), never the subject. */
   readonly oidc?: { readonly issuer: string; readonly subjectSha256: string };

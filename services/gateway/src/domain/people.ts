@@ -1,4 +1,5 @@
 import { PassageError } from '@passage/errors';
+import { clientIdPrefix } from './integration-clients.ts';
 
 /**
  * Who may administer whom (ADR 30). Pure: no I/O. The ministry's administrator (role admin,
@@ -137,14 +138,19 @@ export function checkRoleChange(
 }
 
 /**
- * User ids starting `scim-` are SCIM clients' (the actor named in the audit log, ADR 30): no
- * person may have one, so no person's actions can pass for a client's or the other way round.
+ * User ids starting `scim-` are SCIM clients' (ADR 30), and `client-` integration clients' (ADR
+ * 45): the actors named in the audit log. No person may have one, so no person's actions can
+ * pass for a client's or the other way round.
  */
-export const reservedUserIdPrefix = 'scim-';
+export const reservedUserIdPrefixes: Readonly<Record<string, string>> = {
+  'scim-': 'SCIM clients',
+  [clientIdPrefix]: 'integration clients',
+};
 
 export function userIdViolation(userId: string, field = 'user_id'): { field: string; description: string } | undefined {
-  return userId.startsWith(reservedUserIdPrefix)
-    ? { field, description: `"${reservedUserIdPrefix}" starts the ids of SCIM clients: choose another user id` }
+  const prefix = Object.keys(reservedUserIdPrefixes).find((reserved) => userId.startsWith(reserved));
+  return prefix
+    ? { field, description: `"${prefix}" starts the ids of ${reservedUserIdPrefixes[prefix]}: choose another user id` }
     : undefined;
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isPurpose, type DataCategory, type Purpose } from '@passage/consent-policy';
-import { requireRole, type Caller, type Role } from '@passage/auth';
+import { requireRole, workerRoles, type Caller, type Role } from '@passage/auth';
 import { SubjectErasedError, shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
 import { PassageError } from '@passage/errors';
@@ -40,11 +40,11 @@ import type {
   Workload,
 } from './ports.ts';
 
-/** Roles of the crisis line that may take an escalated referral over. */
+/**
+ * Roles of the crisis line that may take an escalated referral over: a person's decision, never
+ * an agency's system (ADR 45).
+ */
 const takeOverRoles: readonly Role[] = ['crisis_counsellor', 'supervisor'];
-
-/** Roles that hand people on and work referrals; auditors read lists and timelines only. */
-const workerRoles: readonly Role[] = ['officer', 'crisis_counsellor', 'intake_worker', 'supervisor'];
 /** The data category a decline or close note is read under. */
 const noteCategory: DataCategory = 'situation';
 /** The reason code of a send or resend the person's consent does not cover (ADR 36). */
@@ -362,7 +362,7 @@ export class ReferralUseCases {
   ): Promise<Referral> {
     const { caller } = context;
     // Escalation is the escalation service's to record; every other step is a person's.
-    if (request.command.kind === 'escalate') requireRole(caller, ['system'], 'recording an escalation');
+    if (request.command.kind === 'escalate') requireRole(caller, ['service'], 'recording an escalation');
     else if (request.command.kind === 'take_over') requireRole(caller, takeOverRoles, 'to take over a referral');
     else requireRole(caller, workerRoles, `to ${request.command.kind.replace('_', ' ')} a referral`);
     const violations: Violation[] = [];
@@ -909,7 +909,7 @@ export class ReferralUseCases {
   }
 
   async #withdrawBySystem(tx: ReferralTransaction, referral: Referral): Promise<void> {
-    const system: Actor = { agencyId: '', userId: 'consent', role: 'system' };
+    const system: Actor = { agencyId: '', userId: 'consent', role: 'service' };
     const outcome = apply(
       referral,
       { kind: 'withdraw', reason: 'consent_revoked', bySystem: true },

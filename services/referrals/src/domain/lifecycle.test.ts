@@ -160,7 +160,7 @@ describe('send rules', () => {
 });
 
 describe('escalation', () => {
-  const system = { agencyId: 'passage-system', userId: 'escalation-service', role: 'system' };
+  const system = { agencyId: 'passage-system', userId: 'escalation-service', role: 'service' };
   const at = new Date('2026-11-28T12:00:00Z');
 
   it('flags a referral whose target passed unmet, without moving it', () => {
@@ -271,7 +271,7 @@ describe('take-over by the crisis line', () => {
       referral: { state: 'withdrawn' },
     });
     expect(apply(taken(), commands.withdraw!, crisis, later)).toMatchObject({ ok: false });
-    const system: Actor = { agencyId: 'passage-system', userId: 'escalation', role: 'system' };
+    const system: Actor = { agencyId: 'passage-system', userId: 'escalation', role: 'service' };
     expect(apply(taken(), { kind: 'escalate', target: 'accept' }, system, later)).toMatchObject({
       ok: false,
       error: { code: 'failed_precondition', message: /taken over/ },

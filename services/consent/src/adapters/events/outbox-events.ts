@@ -86,7 +86,7 @@ export class OutboxConsentEvents implements ConsentEvents {
       'expired',
       record.subjectRef,
       record.id,
-      { agencyId: '', userId: 'consent-expiry', role: 'system' },
+      { agencyId: '', userId: 'consent-expiry', role: 'service' },
       {
         $case: 'consentExpired',
         value: { consentId: record.id, expiredAt: record.expiresAt },

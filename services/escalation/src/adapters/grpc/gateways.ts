@@ -4,7 +4,7 @@ import { PassageError, bearerMetadata, callUnary, type ClientCredentials } from 
 import type { Candidate, ConsentPort, DirectoryPort, EscalateOutcome, ReferralsPort } from '../../app/ports.ts';
 import type { Target } from '../../domain/index.ts';
 
-/** The escalation service's own identity, for the services it calls: a system caller, never a person. */
+/** The escalation service's own identity, for the services it calls: a service caller (role service), never a person. */
 export class ServiceIdentity {
   readonly #issuer: TokenIssuer;
   #token: { value: string; until: number } | undefined;
@@ -17,7 +17,7 @@ export class ServiceIdentity {
     if (!this.#token || this.#token.until < Date.now()) {
       // Reused for ten minutes of its fifteen: the callee's verification cache then does its work.
       const value = this.#issuer.issue(
-        { userId: 'escalation-service', agencyId: 'passage-system', roles: ['system'] },
+        { userId: 'escalation-service', agencyId: 'passage-system', roles: ['service'] },
         900,
       );
       this.#token = { value, until: Date.now() + 600_000 };

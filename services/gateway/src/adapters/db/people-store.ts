@@ -1,4 +1,5 @@
-import { createEnvelope, enqueueEvents, type Topology } from '@passage/events';
+import type { Topology } from '@passage/events';
+import { enqueueAdminAction } from './audit-events.ts';
 import type { EntityManager, MikroORM } from '@passage/platform';
 import type {
   AdminAudit,
@@ -266,25 +267,6 @@ class PgPeopleTransaction implements PeopleTransaction {
   }
 
   async record(audit: AdminAudit): Promise<void> {
-    const envelope = createEnvelope({
-      type: 'audit.v1.admin_action',
-      occurredAt: audit.at,
-      actor: { agency: audit.actor.agencyId, user: audit.actor.userId, role: audit.actor.role },
-      payload: {
-        $case: 'adminAction',
-        value: {
-          action: audit.action,
-          targetUserId: audit.targetUserId,
-          targetAgency: audit.targetAgency,
-          roles: [...audit.roles],
-          previousRoles: [...(audit.previousRoles ?? [])],
-          credential: audit.credential ?? '',
-          sessionsEnded: audit.sessionsEnded ?? 0,
-          oidcIssuer: audit.oidc?.issuer ?? '',
-          oidcSubjectSha256: audit.oidc?.subjectSha256 ?? '',
-        },
-      },
-    });
-    await enqueueEvents(this.#em, 'gateway', [{ subject: this.#topology.audit('admin_action'), envelope }]);
+    await enqueueAdminAction(this.#em, this.#topology, audit);
   }
 }

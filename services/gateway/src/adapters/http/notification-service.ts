@@ -1,7 +1,8 @@
 import { identity, type ApiContract } from '@passage/contracts';
+import { PassageError } from '@passage/platform';
 import type { Notifications, NotificationRecord } from '../../app/notifications.ts';
-import type { LocalService, LocalSession } from './api-routes.ts';
-import { localService, signedIn } from './local-service.ts';
+import type { LocalService } from './api-routes.ts';
+import { localService, type LocalHandlers } from './local-service.ts';
 
 const noticeOf = (record: NotificationRecord): identity.Notification => ({ ...record });
 
@@ -10,29 +11,23 @@ const noticeOf = (record: NotificationRecord): identity.Notification => ({ ...re
  * is: the signed-in person's own notices and e-mail choices, nobody else's.
  */
 export function notificationService(notifications: Notifications, contract: ApiContract): LocalService {
-  const userOf = (session: LocalSession | undefined): string => signedIn(session).userId;
-  return localService(
-    'NotificationService',
-    identity.NotificationServiceService,
-    {
-      listNotifications: async (request, session) => ({
-        notifications: (await notifications.list(userOf(session), request.unreadOnly, request.pageSize)).map(noticeOf),
-      }),
-      countUnreadNotifications: async (_request, session) => ({
-        unread: await notifications.countUnread(userOf(session)),
-      }),
-      markNotificationsRead: async (request, session) => ({
-        marked: await notifications.markRead(userOf(session), request.notificationIds, request.all),
-      }),
-      getNotificationPreferences: async (_request, session) => ({
-        preferences: { emailKinds: await notifications.emailKinds(userOf(session)) },
-      }),
-      setNotificationPreferences: async (request, session) => ({
-        preferences: {
-          emailKinds: await notifications.setEmailKinds(userOf(session), request.preferences?.emailKinds ?? []),
-        },
-      }),
-    },
-    contract,
-  );
+  const handlers: LocalHandlers<typeof identity.NotificationServiceService, string> = {
+    listNotifications: async (request, userId) => ({
+      notifications: (await notifications.list(userId, request.unreadOnly, request.pageSize)).map(noticeOf),
+    }),
+    countUnreadNotifications: async (_request, userId) => ({ unread: await notifications.countUnread(userId) }),
+    markNotificationsRead: async (request, userId) => ({
+      marked: await notifications.markRead(userId, request.notificationIds, request.all),
+    }),
+    getNotificationPreferences: async (_request, userId) => ({
+      preferences: { emailKinds: await notifications.emailKinds(userId) },
+    }),
+    setNotificationPreferences: async (request, userId) => ({
+      preferences: { emailKinds: await notifications.setEmailKinds(userId, request.preferences?.emailKinds ?? []) },
+    }),
+  };
+  return localService('NotificationService', identity.NotificationServiceService, contract, handlers, (session) => {
+    if (!session) throw new PassageError('unauthenticated', 'sign in first');
+    return session.record.user.userId;
+  });
 }

@@ -40,13 +40,9 @@ function callerOf(session: LocalSession | undefined): AdminCaller {
   return { userId, agencyId, roles, sessionRef: sessionRef(session.id) };
 }
 
-/**
- * passage.identity.v1.PeopleService, implemented in the gateway's process (ADR 30): the
- * generated routes reach it as they reach a remote service (api-routes.ts, LocalService),
- * and, as bindService does for every service, each request meets its field rules first.
- */
+/** passage.identity.v1.PeopleService, implemented in the gateway's process (ADR 30). */
 export function peopleService(people: People, contract: ApiContract): LocalService {
-  const handlers: LocalHandlers<typeof identity.PeopleServiceService> = {
+  const handlers: LocalHandlers<typeof identity.PeopleServiceService, LocalSession | undefined> = {
     createPerson: async (request, session) => {
       const caller = callerOf(session);
       const created = await people.create(
@@ -124,5 +120,5 @@ export function peopleService(people: People, contract: ApiContract): LocalServi
       userId: await people.completeLink(request.token, request.newPassword),
     }),
   };
-  return localService('PeopleService', identity.PeopleServiceService, handlers, contract);
+  return localService('PeopleService', identity.PeopleServiceService, contract, handlers, (session) => session);
 }

@@ -27,6 +27,8 @@ import { registerScim } from './scim.ts';
 import { securityHeaders } from './security-headers.ts';
 import { nameRequestSpans, tracedServerFactory } from './request-span.ts';
 import { recordHttpMetrics, type HealthReport } from './observability.ts';
+import type { IntegrationClients } from '../../app/integration-clients.ts';
+import { registerOAuth } from './oauth.ts';
 
 export const sessionCookie = 'passage_session';
 const oidcStateCookie = 'passage_oidc_state';
@@ -52,6 +54,13 @@ export interface GatewayDependencies {
   readonly contract?: ApiContract | undefined;
   /** People administration, for SCIM provisioning at /scim/v2 (ADR 30). */
   readonly people?: People | undefined;
+  /**
+   * Integration clients (ADR 45): the token endpoint, and bearer tokens on every route whose
+   * roles name `system`; absent, neither is served.
+   */
+  readonly integrationClients?: IntegrationClients | undefined;
+  /** Token requests allowed per minute from one address. */
+  readonly tokenRateLimit?: number;
   /** The services the gateway implements itself (people administration), by full name. */
   readonly local?: ReadonlyMap<string, LocalService>;
   /** Whether the gateway serves (false once it shuts down): what GET /livez and /readyz's status follow. */
@@ -63,7 +72,23 @@ export interface GatewayDependencies {
 declare module 'fastify' {
   interface FastifyRequest {
     passageSession?: { id: string; record: SessionRecord };
+    /** The integration client a bearer token stood for (ADR 45): its call is audited under its id. */
+    passageClient?: { clientId: string; agencyId: string; method: string };
   }
+}
+
+/** An integration client's access token, from `Authorization: Bearer …` (RFC 6750). */
+function bearerOf(authorization: string | undefined): string | undefined {
+  return /^bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+}
+
+/** A bearer token that does not (or no longer) work: 401, saying so as RFC 6750 §3 asks. */
+function invalidToken(reply: FastifyReply): PassageError {
+  reply.header('www-authenticate', 'Bearer realm="passage", error="invalid_token"');
+  return new PassageError(
+    'unauthenticated',
+    'the access token is unknown, expired or revoked: get a new one at POST /oauth/token',
+  );
 }
 
 /** A session locked for want of input (ADR 35): 401 with `reason: "locked"`; its password unlocks it. */
@@ -140,11 +165,16 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
         version: '1',
         description:
           'The HTTP API of Passage, the consent-scoped referral network. Sign in (POST /api/session), then send the ' +
-          'session cookie, and on every state-changing request the X-CSRF-Token the sign-in returned. Commands take an ' +
-          'Idempotency-Key header. Errors are RFC 9457 problem+json.',
+          'session cookie, and on every state-changing request the X-CSRF-Token the sign-in returned. An agency’s ' +
+          'integration client instead sends Authorization: Bearer with a token from POST /oauth/token, on the routes ' +
+          'that allow role system. Commands take an Idempotency-Key header. Errors are RFC 9457 problem+json.',
       },
       components: {
-        securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: sessionCookie } },
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: sessionCookie },
+          // An agency's integration client (ADR 45), on the routes that name role system.
+          client: { type: 'oauth2', flows: { clientCredentials: { tokenUrl: '/oauth/token', scopes: {} } } },
+        },
         schemas: { Problem: problemSchema as never },
       },
     },
@@ -157,6 +187,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
       reply.header('cache-control', 'no-store');
     return payload;
   });
+  if (deps.integrationClients) auditClientCalls(app, deps.integrationClients, deps.log);
 
   app.setErrorHandler((error, request, reply) => {
     if (isPassageError(error)) {
@@ -413,7 +444,9 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
       schema: {
         summary: route.summary,
         tags: [route.tag],
-        ...(route.public ? {} : { security: [{ session: [] }] }),
+        ...(route.public
+          ? {}
+          : { security: route.roles.includes('system') ? [{ session: [] }, { client: [] }] : [{ session: [] }] }),
         ...(route.schema.params ? { params: route.schema.params } : {}),
         ...(route.schema.querystring ? { querystring: route.schema.querystring } : {}),
         ...(route.schema.body ? { body: route.schema.body } : {}),
@@ -423,14 +456,32 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
         response: { [route.status]: { description: 'OK', ...route.schema.response } },
       },
       // A command with nothing to add may come without a body.
-      // A command with nothing to add may come without a body.
       preValidation: (request, _reply, done) => {
         if (route.schema.body && request.body === undefined) request.body = {};
         done();
       },
       // Who is asking is settled before what is asked is read: no session → 401, wrong role → 403, then validation.
-      onRequest: async (request) => {
+      onRequest: async (request, reply) => {
         if (route.public) return;
+        const bearer = deps.integrationClients ? bearerOf(request.headers.authorization) : undefined;
+        if (bearer !== undefined && deps.integrationClients) {
+          // An integration client (ADR 45): a worker of its agency, only where the route names system.
+          const found = await deps.integrationClients.authenticate(bearer);
+          const method = route.grpcPath.slice(1);
+          if ('refused' in found) {
+            if (found.refused) request.passageClient = { ...found.refused, method };
+            throw invalidToken(reply);
+          }
+          request.passageClient = { ...found.client, method };
+          if (!route.roles.includes('system'))
+            throw new PassageError(
+              'permission_denied',
+              route.roles.length > 0
+                ? `this needs one of the roles ${route.roles.join(', ')}`
+                : 'this is for people signed in, not for an integration client',
+            );
+          return;
+        }
         const session = await authenticate(request, sessions);
         if (route.grpcPath !== changePassword) requirePasswordChosen(session.record);
         const { roles } = session.record.user;
@@ -449,10 +500,13 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
         });
         let answer: string;
         try {
+          const client = request.passageClient;
           const metadata = session
             ? bearerMetadata(sessions.tokenFor(session.id, session.record))
-            : new grpc.Metadata();
-          answer = await route.call(json, metadata, channels, session);
+            : client && deps.integrationClients
+              ? bearerMetadata(deps.integrationClients.callerToken(client))
+              : new grpc.Metadata();
+          answer = await route.call(json, metadata, channels, session, client);
         } catch (error) {
           // A service names fields of its request: the caller is told where they are in theirs.
           if (!isPassageError(error) || error.violations.length === 0) throw error;
@@ -469,6 +523,9 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
   }
 
   if (deps.people) await registerScim(app, deps.people, deps.log);
+  if (deps.integrationClients) {
+    await registerOAuth(app, deps.integrationClients, { perMinute: deps.tokenRateLimit ?? 60 });
+  }
 
   app.get(
     '/api/events',
@@ -504,6 +561,48 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
   );
   app.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger());
   return app;
+}
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Every call of an integration client is audited under its id (audit.v1.client_call, ADR 45):
+ * the method, the route, the status and the error code, the referral the path names — before
+ * the answer leaves. If the record cannot be written, the client gets 503 instead of the answer.
+ */
+function auditClientCalls(app: FastifyInstance, clients: IntegrationClients, log: Logger): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    const client = request.passageClient;
+    if (!client) return payload;
+    const status = reply.statusCode;
+    let outcome = 'ok';
+    if (status >= 400) {
+      try {
+        const code = (JSON.parse(String(payload)) as { code?: unknown }).code;
+        outcome = typeof code === 'string' ? code : 'error';
+      } catch {
+        outcome = 'error';
+      }
+    }
+    const referralId = (request.params as Record<string, unknown> | undefined)?.['referral_id'];
+    try {
+      await clients.recordCall({
+        clientId: client.clientId,
+        agencyId: client.agencyId,
+        method: client.method,
+        route: `${request.method} ${request.routeOptions.url ?? ''}`,
+        status,
+        outcome,
+        referralId: typeof referralId === 'string' && uuid.test(referralId) ? referralId.toLowerCase() : '',
+      });
+      return payload;
+    } catch (error) {
+      log.warn({ err: error, url: request.routeOptions.url }, 'an integration client call could not be audited');
+      const refused = problem('unavailable', 'the service is briefly unavailable: try again shortly');
+      reply.code(refused.status).type('application/problem+json');
+      return JSON.stringify(refused);
+    }
+  });
 }
 
 const mayOversee = (roles: readonly string[]): boolean => roles.some((role) => role === 'auditor' || role === 'admin');

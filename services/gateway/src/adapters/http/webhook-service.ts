@@ -1,8 +1,11 @@
 import { webhooks as pb, type ApiContract } from '@passage/contracts';
 import type { DeliveryRecord, SubscriptionRecord, Webhooks } from '../../app/webhooks.ts';
 import { isWebhookEventType } from '../../domain/webhooks.ts';
-import type { LocalService } from './api-routes.ts';
-import { localService, signedIn } from './local-service.ts';
+import { PassageError } from '@passage/platform';
+import { clientCaller } from '../../domain/integration-clients.ts';
+import type { WebhookCaller } from '../../domain/webhooks.ts';
+import type { LocalClient, LocalService, LocalSession } from './api-routes.ts';
+import { localService } from './local-service.ts';
 
 const subscriptionOf = (s: SubscriptionRecord): pb.WebhookSubscription => ({
   subscriptionId: s.subscriptionId,
@@ -19,6 +22,13 @@ const subscriptionOf = (s: SubscriptionRecord): pb.WebhookSubscription => ({
 
 const deliveryOf = (d: DeliveryRecord): pb.WebhookDelivery => ({ ...d });
 
+/** Who calls: the person signed in, or the agency's integration client (role system, ADR 45). */
+function callerOf(session: LocalSession | undefined, client: LocalClient | undefined): WebhookCaller {
+  if (client) return clientCaller(client);
+  if (!session) throw new PassageError('unauthenticated', 'sign in first');
+  return session.record.user;
+}
+
 /**
  * passage.webhooks.v1.WebhookService, in the gateway's process (ADR 46), for the signed-in
  * caller: an agency's supervisor or integration client, or the administrator.
@@ -27,9 +37,10 @@ export function webhookService(webhooks: Webhooks, contract: ApiContract): Local
   return localService(
     'WebhookService',
     pb.WebhookServiceService,
+    contract,
     {
-      createWebhookSubscription: async (request, session) => {
-        const created = await webhooks.create(signedIn(session), {
+      createWebhookSubscription: async (request, caller) => {
+        const created = await webhooks.create(caller, {
           agencyId: request.agencyId,
           url: request.url,
           direction: request.direction,
@@ -39,40 +50,38 @@ export function webhookService(webhooks: Webhooks, contract: ApiContract): Local
         });
         return { subscription: subscriptionOf(created.subscription), secret: created.secret };
       },
-      listWebhookSubscriptions: async (request, session) => ({
-        subscriptions: (await webhooks.list(signedIn(session), request.agencyId, request.includeDeleted)).map(
-          subscriptionOf,
-        ),
+      listWebhookSubscriptions: async (request, caller) => ({
+        subscriptions: (await webhooks.list(caller, request.agencyId, request.includeDeleted)).map(subscriptionOf),
       }),
-      getWebhookSubscription: async (request, session) => ({
-        subscription: subscriptionOf(await webhooks.get(signedIn(session), request.subscriptionId)),
+      getWebhookSubscription: async (request, caller) => ({
+        subscription: subscriptionOf(await webhooks.get(caller, request.subscriptionId)),
       }),
-      deleteWebhookSubscription: async (request, session) => {
-        const deleted = await webhooks.delete(signedIn(session), request.subscriptionId);
+      deleteWebhookSubscription: async (request, caller) => {
+        const deleted = await webhooks.delete(caller, request.subscriptionId);
         return { subscription: subscriptionOf(deleted.subscription), cancelled: deleted.cancelled };
       },
-      rotateWebhookSecret: async (request, session) => {
-        const rotated = await webhooks.rotate(signedIn(session), request.subscriptionId);
+      rotateWebhookSecret: async (request, caller) => {
+        const rotated = await webhooks.rotate(caller, request.subscriptionId);
         return {
           subscription: subscriptionOf(rotated.subscription),
           secret: rotated.secret,
           previousSecretExpiresAt: rotated.previousUntil,
         };
       },
-      listWebhookDeliveries: async (request, session) => ({
+      listWebhookDeliveries: async (request, caller) => ({
         deliveries: (
           await webhooks.deliveries(
-            signedIn(session),
+            caller,
             request.subscriptionId,
             { status: request.status, referralId: request.referralId },
             request.pageSize,
           )
         ).map(deliveryOf),
       }),
-      redeliverWebhook: async (request, session) => ({
-        delivery: deliveryOf(await webhooks.redeliver(signedIn(session), request.subscriptionId, request.deliveryId)),
+      redeliverWebhook: async (request, caller) => ({
+        delivery: deliveryOf(await webhooks.redeliver(caller, request.subscriptionId, request.deliveryId)),
       }),
     },
-    contract,
+    callerOf,
   );
 }

@@ -19,7 +19,8 @@ export const protobufFileName = 'passage/api/v1/options.proto';
 export interface Access {
   /**
    * The roles that may call the method at all (officer, crisis_counsellor, intake_worker,
-   * supervisor, auditor, admin). Empty: anyone signed in.
+   * supervisor, auditor, admin; system: an agency's integration client, ADR 45). Empty: any
+   * person signed in — an integration client reaches only a method that names system.
    */
   roles: string[];
   /** A command: the request's idempotency_key comes from the Idempotency-Key header, required. */

@@ -53,6 +53,8 @@ export interface Envelope {
     | { $case: 'adminAction'; value: AdminAction }
     | { $case: 'consentAmended'; value: ConsentAmended }
     | { $case: 'messagePosted'; value: MessagePosted }
+    | { $case: 'clientCall'; value: ClientCall }
+    | { $case: 'clientToken'; value: ClientToken }
     | { $case: 'webhookChanged'; value: WebhookChanged }
     | undefined;
 }
@@ -247,7 +249,9 @@ export interface ParkedEventReplayed {
 export interface AdminAction {
   /**
    * person_created, person_updated, person_disabled, person_enabled, password_reset,
-   * oidc_linked, oidc_unlinked, sessions_ended, agency_onboarded.
+   * oidc_linked, oidc_unlinked, sessions_ended, agency_onboarded; integration_client_created,
+   * integration_client_rotated, integration_client_revoked (ADR 45: target_user_id is the
+   * client's id, roles [system], credential client_secret or private_key_jwt).
    */
   action: string;
   targetUserId: string;
@@ -256,7 +260,10 @@ export interface AdminAction {
   roles: string[];
   /** The roles before it, where they changed. */
   previousRoles: string[];
-  /** link or temporary_password, for person_created and password_reset. */
+  /**
+   * link or temporary_password, for person_created and password_reset; client_secret or
+   * private_key_jwt for an integration client.
+   */
   credential: string;
   /** How many sessions ended. */
   sessionsEnded: number;
@@ -266,6 +273,40 @@ export interface AdminAction {
    */
   oidcIssuer: string;
   oidcSubjectSha256: string;
+}
+
+/**
+ * audit.v1.client_call: an integration client (ADR 45) called the HTTP API. The envelope's actor
+ * is the client (its id as user, its agency, role system); referral_id is set when the path
+ * names a referral. What was asked and answered is not here: ids, codes and times only.
+ */
+export interface ClientCall {
+  /** The method called, e.g. "passage.referrals.v1.ReferralService/Get". */
+  method: string;
+  /** The route, as declared: "GET /api/referrals/{referral_id}". */
+  route: string;
+  /** The HTTP status answered. */
+  status: number;
+  /** ok, or the error code answered (not_found, permission_denied, unauthenticated, …). */
+  outcome: string;
+}
+
+/**
+ * audit.v1.client_token: an integration client (ADR 45) asked POST /oauth/token for a token, as
+ * a known client id. The envelope's actor is the client. Never the secret or the assertion.
+ */
+export interface ClientToken {
+  /** issued or refused. */
+  outcome: string;
+  /** client_secret_basic, client_secret_post or private_key_jwt. */
+  authMethod: string;
+  /**
+   * Refused: revoked (the client), invalid_credential (a wrong, rotated-out or unknown secret
+   * or key), invalid_assertion (aud, exp, iss/sub, alg), replayed_assertion (a jti seen before).
+   */
+  reason: string;
+  /** Issued: when the token stops working. */
+  expiresAt?: Date | undefined;
 }
 
 /**
@@ -477,6 +518,12 @@ export const Envelope: MessageFns<Envelope> = {
       case 'messagePosted':
         MessagePosted.encode(message.payload.value, writer.uint32(330).fork()).join();
         break;
+      case 'clientCall':
+        ClientCall.encode(message.payload.value, writer.uint32(338).fork()).join();
+        break;
+      case 'clientToken':
+        ClientToken.encode(message.payload.value, writer.uint32(346).fork()).join();
+        break;
       case 'webhookChanged':
         WebhookChanged.encode(message.payload.value, writer.uint32(354).fork()).join();
         break;
@@ -684,6 +731,22 @@ export const Envelope: MessageFns<Envelope> = {
             message.payload = { $case: 'messagePosted', value: MessagePosted.decode(reader, reader.uint32()) };
             continue;
           }
+          case 42: {
+            if (tag !== 338) {
+              break;
+            }
+
+            message.payload = { $case: 'clientCall', value: ClientCall.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 43: {
+            if (tag !== 346) {
+              break;
+            }
+
+            message.payload = { $case: 'clientToken', value: ClientToken.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 44: {
             if (tag !== 354) {
               break;
@@ -814,17 +877,41 @@ export const Envelope: MessageFns<Envelope> = {
                                                           $case: 'messagePosted',
                                                           value: MessagePosted.fromJSON(object.message_posted),
                                                         }
-                                                      : isSet(object.webhookChanged)
+                                                      : isSet(object.clientCall)
                                                         ? {
-                                                            $case: 'webhookChanged',
-                                                            value: WebhookChanged.fromJSON(object.webhookChanged),
+                                                            $case: 'clientCall',
+                                                            value: ClientCall.fromJSON(object.clientCall),
                                                           }
-                                                        : isSet(object.webhook_changed)
+                                                        : isSet(object.client_call)
                                                           ? {
-                                                              $case: 'webhookChanged',
-                                                              value: WebhookChanged.fromJSON(object.webhook_changed),
+                                                              $case: 'clientCall',
+                                                              value: ClientCall.fromJSON(object.client_call),
                                                             }
-                                                          : undefined,
+                                                          : isSet(object.clientToken)
+                                                            ? {
+                                                                $case: 'clientToken',
+                                                                value: ClientToken.fromJSON(object.clientToken),
+                                                              }
+                                                            : isSet(object.client_token)
+                                                              ? {
+                                                                  $case: 'clientToken',
+                                                                  value: ClientToken.fromJSON(object.client_token),
+                                                                }
+                                                              : isSet(object.webhookChanged)
+                                                                ? {
+                                                                    $case: 'webhookChanged',
+                                                                    value: WebhookChanged.fromJSON(
+                                                                      object.webhookChanged,
+                                                                    ),
+                                                                  }
+                                                                : isSet(object.webhook_changed)
+                                                                  ? {
+                                                                      $case: 'webhookChanged',
+                                                                      value: WebhookChanged.fromJSON(
+                                                                        object.webhook_changed,
+                                                                      ),
+                                                                    }
+                                                                  : undefined,
     };
   },
 
@@ -887,6 +974,10 @@ export const Envelope: MessageFns<Envelope> = {
       obj.consentAmended = ConsentAmended.toJSON(message.payload.value);
     } else if (message.payload?.$case === 'messagePosted') {
       obj.messagePosted = MessagePosted.toJSON(message.payload.value);
+    } else if (message.payload?.$case === 'clientCall') {
+      obj.clientCall = ClientCall.toJSON(message.payload.value);
+    } else if (message.payload?.$case === 'clientToken') {
+      obj.clientToken = ClientToken.toJSON(message.payload.value);
     } else if (message.payload?.$case === 'webhookChanged') {
       obj.webhookChanged = WebhookChanged.toJSON(message.payload.value);
     }
@@ -982,6 +1073,18 @@ export const Envelope: MessageFns<Envelope> = {
       case 'messagePosted': {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: 'messagePosted', value: MessagePosted.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case 'clientCall': {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: 'clientCall', value: ClientCall.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case 'clientToken': {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: 'clientToken', value: ClientToken.fromPartial(object.payload.value) };
         }
         break;
       }
@@ -3441,6 +3544,248 @@ export const AdminAction: MessageFns<AdminAction> = {
     message.sessionsEnded = object.sessionsEnded ?? 0;
     message.oidcIssuer = object.oidcIssuer ?? '';
     message.oidcSubjectSha256 = object.oidcSubjectSha256 ?? '';
+    return message;
+  },
+};
+
+function createBaseClientCall(): ClientCall {
+  return { method: '', route: '', status: 0, outcome: '' };
+}
+
+export const ClientCall: MessageFns<ClientCall> = {
+  encode(message: ClientCall, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.method !== '') {
+      writer.uint32(10).string(message.method);
+    }
+    if (message.route !== '') {
+      writer.uint32(18).string(message.route);
+    }
+    if (message.status !== 0) {
+      writer.uint32(24).int32(message.status);
+    }
+    if (message.outcome !== '') {
+      writer.uint32(34).string(message.outcome);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClientCall {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClientCall();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.route = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.status = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClientCall {
+    return {
+      method: isSet(object.method) ? globalThis.String(object.method) : '',
+      route: isSet(object.route) ? globalThis.String(object.route) : '',
+      status: isSet(object.status) ? globalThis.Number(object.status) : 0,
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : '',
+    };
+  },
+
+  toJSON(message: ClientCall): unknown {
+    const obj: any = {};
+    if (message.method !== '') {
+      obj.method = message.method;
+    }
+    if (message.route !== '') {
+      obj.route = message.route;
+    }
+    if (message.status !== 0) {
+      obj.status = Math.round(message.status);
+    }
+    if (message.outcome !== '') {
+      obj.outcome = message.outcome;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClientCall>): ClientCall {
+    return ClientCall.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClientCall>): ClientCall {
+    const message = createBaseClientCall();
+    message.method = object.method ?? '';
+    message.route = object.route ?? '';
+    message.status = object.status ?? 0;
+    message.outcome = object.outcome ?? '';
+    return message;
+  },
+};
+
+function createBaseClientToken(): ClientToken {
+  return { outcome: '', authMethod: '', reason: '', expiresAt: undefined };
+}
+
+export const ClientToken: MessageFns<ClientToken> = {
+  encode(message: ClientToken, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.outcome !== '') {
+      writer.uint32(10).string(message.outcome);
+    }
+    if (message.authMethod !== '') {
+      writer.uint32(18).string(message.authMethod);
+    }
+    if (message.reason !== '') {
+      writer.uint32(26).string(message.reason);
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClientToken {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClientToken();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.authMethod = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClientToken {
+    return {
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : '',
+      authMethod: isSet(object.authMethod)
+        ? globalThis.String(object.authMethod)
+        : isSet(object.auth_method)
+          ? globalThis.String(object.auth_method)
+          : '',
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+          ? fromJsonTimestamp(object.expires_at)
+          : undefined,
+    };
+  },
+
+  toJSON(message: ClientToken): unknown {
+    const obj: any = {};
+    if (message.outcome !== '') {
+      obj.outcome = message.outcome;
+    }
+    if (message.authMethod !== '') {
+      obj.authMethod = message.authMethod;
+    }
+    if (message.reason !== '') {
+      obj.reason = message.reason;
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClientToken>): ClientToken {
+    return ClientToken.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClientToken>): ClientToken {
+    const message = createBaseClientToken();
+    message.outcome = object.outcome ?? '';
+    message.authMethod = object.authMethod ?? '';
+    message.reason = object.reason ?? '';
+    message.expiresAt = object.expiresAt ?? undefined;
     return message;
   },
 };

@@ -76,6 +76,61 @@ export function credentialToJSON(object: Credential): string {
   }
 }
 
+/** How a client proves itself at the token endpoint (RFC 7591 token_endpoint_auth_method). */
+export const ClientAuthMethod = {
+  /** CLIENT_AUTH_METHOD_UNSPECIFIED - Not chosen: a client secret. */
+  CLIENT_AUTH_METHOD_UNSPECIFIED: 0,
+  /**
+   * CLIENT_AUTH_METHOD_CLIENT_SECRET - A secret (32 random bytes), in the Authorization header (client_secret_basic) or the form
+   * (client_secret_post).
+   */
+  CLIENT_AUTH_METHOD_CLIENT_SECRET: 1,
+  /** CLIENT_AUTH_METHOD_PRIVATE_KEY_JWT - A JWT signed with the client's private key (RFC 7523), whose public key is registered here. */
+  CLIENT_AUTH_METHOD_PRIVATE_KEY_JWT: 2,
+  UNRECOGNIZED: -1,
+} as const;
+
+export type ClientAuthMethod = (typeof ClientAuthMethod)[keyof typeof ClientAuthMethod];
+
+export namespace ClientAuthMethod {
+  export type CLIENT_AUTH_METHOD_UNSPECIFIED = typeof ClientAuthMethod.CLIENT_AUTH_METHOD_UNSPECIFIED;
+  export type CLIENT_AUTH_METHOD_CLIENT_SECRET = typeof ClientAuthMethod.CLIENT_AUTH_METHOD_CLIENT_SECRET;
+  export type CLIENT_AUTH_METHOD_PRIVATE_KEY_JWT = typeof ClientAuthMethod.CLIENT_AUTH_METHOD_PRIVATE_KEY_JWT;
+  export type UNRECOGNIZED = typeof ClientAuthMethod.UNRECOGNIZED;
+}
+
+export function clientAuthMethodFromJSON(object: any): ClientAuthMethod {
+  switch (object) {
+    case 0:
+    case 'CLIENT_AUTH_METHOD_UNSPECIFIED':
+      return ClientAuthMethod.CLIENT_AUTH_METHOD_UNSPECIFIED;
+    case 1:
+    case 'CLIENT_AUTH_METHOD_CLIENT_SECRET':
+      return ClientAuthMethod.CLIENT_AUTH_METHOD_CLIENT_SECRET;
+    case 2:
+    case 'CLIENT_AUTH_METHOD_PRIVATE_KEY_JWT':
+      return ClientAuthMethod.CLIENT_AUTH_METHOD_PRIVATE_KEY_JWT;
+    case -1:
+    case 'UNRECOGNIZED':
+    default:
+      return ClientAuthMethod.UNRECOGNIZED;
+  }
+}
+
+export function clientAuthMethodToJSON(object: ClientAuthMethod): string {
+  switch (object) {
+    case ClientAuthMethod.CLIENT_AUTH_METHOD_UNSPECIFIED:
+      return 'CLIENT_AUTH_METHOD_UNSPECIFIED';
+    case ClientAuthMethod.CLIENT_AUTH_METHOD_CLIENT_SECRET:
+      return 'CLIENT_AUTH_METHOD_CLIENT_SECRET';
+    case ClientAuthMethod.CLIENT_AUTH_METHOD_PRIVATE_KEY_JWT:
+      return 'CLIENT_AUTH_METHOD_PRIVATE_KEY_JWT';
+    case ClientAuthMethod.UNRECOGNIZED:
+    default:
+      return 'UNRECOGNIZED';
+  }
+}
+
 export interface OidcSubject {
   /** The identity provider's issuer URL, as in its ID tokens' iss claim. */
   issuer: string;
@@ -299,6 +354,89 @@ export interface ImportPeopleResponse {
   imported: ImportedPerson[];
   /** How many lines were read, not counting the header. */
   lines: number;
+}
+
+export interface IntegrationClient {
+  /** The client_id, client-<12 hex>: the actor the audit log names for every call of the client. */
+  clientId: string;
+  agencyId: string;
+  /** What the agency calls the system ("London case management"), for the listing. */
+  name: string;
+  authMethod: ClientAuthMethod;
+  /**
+   * private_key_jwt: the registered key's JWK thumbprint (RFC 7638, SHA-256) and its algorithm
+   * (ES256 or RS256).
+   */
+  keyThumbprint: string;
+  keyAlgorithm: string;
+  /** Who issued it (a user id). */
+  createdBy: string;
+  createdAt?: Date | undefined;
+  /** The last rotation, if any. */
+  rotatedAt?: Date | undefined;
+  /** Until when the credential before the last rotation still works; unset when it no longer does. */
+  previousValidUntil?: Date | undefined;
+  /** Set once revoked: no token, and no call with an earlier one. */
+  revokedAt?: Date | undefined;
+  revokedBy: string;
+}
+
+export interface CreateIntegrationClientRequest {
+  /** Defaults to the caller's agency; a supervisor may name only their own. */
+  agencyId: string;
+  name: string;
+  authMethod: ClientAuthMethod;
+  /**
+   * private_key_jwt only: the public key as a JWK (JSON): EC P-256 for ES256, or RSA of 2048 to
+   * 8192 bits for RS256. Never a private key.
+   */
+  publicJwk: string;
+}
+
+export interface CreateIntegrationClientResponse {
+  client?: IntegrationClient | undefined;
+  /** client_secret only: given once, never stored as is, never shown again. */
+  clientSecret: string;
+  /** Where the client gets its tokens; also the audience (aud) of its assertions. */
+  tokenEndpoint: string;
+}
+
+export interface ListIntegrationClientsRequest {
+  /** Only this agency's clients; a supervisor sees only their own agency's. */
+  agencyId: string;
+  /** Revoked clients too. */
+  includeRevoked: boolean;
+}
+
+export interface ListIntegrationClientsResponse {
+  clients: IntegrationClient[];
+}
+
+export interface RotateIntegrationClientRequest {
+  clientId: string;
+  /** private_key_jwt only (required there): the new public key as a JWK. */
+  publicJwk: string;
+  /**
+   * How long the previous credential (and tokens got with it) keeps working, for the system to
+   * change over: 0 (at once) to 86400 seconds.
+   */
+  previousValidSeconds: number;
+}
+
+export interface RotateIntegrationClientResponse {
+  client?: IntegrationClient | undefined;
+  /** client_secret only: the new secret, given once. */
+  clientSecret: string;
+}
+
+export interface RevokeIntegrationClientRequest {
+  clientId: string;
+}
+
+export interface RevokeIntegrationClientResponse {
+  client?: IntegrationClient | undefined;
+  /** How many unexpired tokens stopped working. */
+  tokensEnded: number;
 }
 
 export interface Notification {
@@ -3763,6 +3901,1077 @@ export const ImportPeopleResponse: MessageFns<ImportPeopleResponse> = {
   },
 };
 
+function createBaseIntegrationClient(): IntegrationClient {
+  return {
+    clientId: '',
+    agencyId: '',
+    name: '',
+    authMethod: 0,
+    keyThumbprint: '',
+    keyAlgorithm: '',
+    createdBy: '',
+    createdAt: undefined,
+    rotatedAt: undefined,
+    previousValidUntil: undefined,
+    revokedAt: undefined,
+    revokedBy: '',
+  };
+}
+
+export const IntegrationClient: MessageFns<IntegrationClient> = {
+  encode(message: IntegrationClient, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clientId !== '') {
+      writer.uint32(10).string(message.clientId);
+    }
+    if (message.agencyId !== '') {
+      writer.uint32(18).string(message.agencyId);
+    }
+    if (message.name !== '') {
+      writer.uint32(26).string(message.name);
+    }
+    if (message.authMethod !== 0) {
+      writer.uint32(32).int32(message.authMethod);
+    }
+    if (message.keyThumbprint !== '') {
+      writer.uint32(42).string(message.keyThumbprint);
+    }
+    if (message.keyAlgorithm !== '') {
+      writer.uint32(50).string(message.keyAlgorithm);
+    }
+    if (message.createdBy !== '') {
+      writer.uint32(58).string(message.createdBy);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(66).fork()).join();
+    }
+    if (message.rotatedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.rotatedAt), writer.uint32(74).fork()).join();
+    }
+    if (message.previousValidUntil !== undefined) {
+      Timestamp.encode(toTimestamp(message.previousValidUntil), writer.uint32(82).fork()).join();
+    }
+    if (message.revokedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.revokedAt), writer.uint32(90).fork()).join();
+    }
+    if (message.revokedBy !== '') {
+      writer.uint32(98).string(message.revokedBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IntegrationClient {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIntegrationClient();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agencyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.authMethod = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.keyThumbprint = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.keyAlgorithm = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.rotatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.previousValidUntil = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.revokedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.revokedBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IntegrationClient {
+    return {
+      clientId: isSet(object.clientId)
+        ? globalThis.String(object.clientId)
+        : isSet(object.client_id)
+          ? globalThis.String(object.client_id)
+          : '',
+      agencyId: isSet(object.agencyId)
+        ? globalThis.String(object.agencyId)
+        : isSet(object.agency_id)
+          ? globalThis.String(object.agency_id)
+          : '',
+      name: isSet(object.name) ? globalThis.String(object.name) : '',
+      authMethod: isSet(object.authMethod)
+        ? clientAuthMethodFromJSON(object.authMethod)
+        : isSet(object.auth_method)
+          ? clientAuthMethodFromJSON(object.auth_method)
+          : 0,
+      keyThumbprint: isSet(object.keyThumbprint)
+        ? globalThis.String(object.keyThumbprint)
+        : isSet(object.key_thumbprint)
+          ? globalThis.String(object.key_thumbprint)
+          : '',
+      keyAlgorithm: isSet(object.keyAlgorithm)
+        ? globalThis.String(object.keyAlgorithm)
+        : isSet(object.key_algorithm)
+          ? globalThis.String(object.key_algorithm)
+          : '',
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+          ? globalThis.String(object.created_by)
+          : '',
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+          ? fromJsonTimestamp(object.created_at)
+          : undefined,
+      rotatedAt: isSet(object.rotatedAt)
+        ? fromJsonTimestamp(object.rotatedAt)
+        : isSet(object.rotated_at)
+          ? fromJsonTimestamp(object.rotated_at)
+          : undefined,
+      previousValidUntil: isSet(object.previousValidUntil)
+        ? fromJsonTimestamp(object.previousValidUntil)
+        : isSet(object.previous_valid_until)
+          ? fromJsonTimestamp(object.previous_valid_until)
+          : undefined,
+      revokedAt: isSet(object.revokedAt)
+        ? fromJsonTimestamp(object.revokedAt)
+        : isSet(object.revoked_at)
+          ? fromJsonTimestamp(object.revoked_at)
+          : undefined,
+      revokedBy: isSet(object.revokedBy)
+        ? globalThis.String(object.revokedBy)
+        : isSet(object.revoked_by)
+          ? globalThis.String(object.revoked_by)
+          : '',
+    };
+  },
+
+  toJSON(message: IntegrationClient): unknown {
+    const obj: any = {};
+    if (message.clientId !== '') {
+      obj.clientId = message.clientId;
+    }
+    if (message.agencyId !== '') {
+      obj.agencyId = message.agencyId;
+    }
+    if (message.name !== '') {
+      obj.name = message.name;
+    }
+    if (message.authMethod !== 0) {
+      obj.authMethod = clientAuthMethodToJSON(message.authMethod);
+    }
+    if (message.keyThumbprint !== '') {
+      obj.keyThumbprint = message.keyThumbprint;
+    }
+    if (message.keyAlgorithm !== '') {
+      obj.keyAlgorithm = message.keyAlgorithm;
+    }
+    if (message.createdBy !== '') {
+      obj.createdBy = message.createdBy;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.rotatedAt !== undefined) {
+      obj.rotatedAt = message.rotatedAt.toISOString();
+    }
+    if (message.previousValidUntil !== undefined) {
+      obj.previousValidUntil = message.previousValidUntil.toISOString();
+    }
+    if (message.revokedAt !== undefined) {
+      obj.revokedAt = message.revokedAt.toISOString();
+    }
+    if (message.revokedBy !== '') {
+      obj.revokedBy = message.revokedBy;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<IntegrationClient>): IntegrationClient {
+    return IntegrationClient.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<IntegrationClient>): IntegrationClient {
+    const message = createBaseIntegrationClient();
+    message.clientId = object.clientId ?? '';
+    message.agencyId = object.agencyId ?? '';
+    message.name = object.name ?? '';
+    message.authMethod = object.authMethod ?? 0;
+    message.keyThumbprint = object.keyThumbprint ?? '';
+    message.keyAlgorithm = object.keyAlgorithm ?? '';
+    message.createdBy = object.createdBy ?? '';
+    message.createdAt = object.createdAt ?? undefined;
+    message.rotatedAt = object.rotatedAt ?? undefined;
+    message.previousValidUntil = object.previousValidUntil ?? undefined;
+    message.revokedAt = object.revokedAt ?? undefined;
+    message.revokedBy = object.revokedBy ?? '';
+    return message;
+  },
+};
+
+function createBaseCreateIntegrationClientRequest(): CreateIntegrationClientRequest {
+  return { agencyId: '', name: '', authMethod: 0, publicJwk: '' };
+}
+
+export const CreateIntegrationClientRequest: MessageFns<CreateIntegrationClientRequest> = {
+  encode(message: CreateIntegrationClientRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agencyId !== '') {
+      writer.uint32(10).string(message.agencyId);
+    }
+    if (message.name !== '') {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.authMethod !== 0) {
+      writer.uint32(24).int32(message.authMethod);
+    }
+    if (message.publicJwk !== '') {
+      writer.uint32(34).string(message.publicJwk);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateIntegrationClientRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateIntegrationClientRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agencyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.authMethod = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.publicJwk = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateIntegrationClientRequest {
+    return {
+      agencyId: isSet(object.agencyId)
+        ? globalThis.String(object.agencyId)
+        : isSet(object.agency_id)
+          ? globalThis.String(object.agency_id)
+          : '',
+      name: isSet(object.name) ? globalThis.String(object.name) : '',
+      authMethod: isSet(object.authMethod)
+        ? clientAuthMethodFromJSON(object.authMethod)
+        : isSet(object.auth_method)
+          ? clientAuthMethodFromJSON(object.auth_method)
+          : 0,
+      publicJwk: isSet(object.publicJwk)
+        ? globalThis.String(object.publicJwk)
+        : isSet(object.public_jwk)
+          ? globalThis.String(object.public_jwk)
+          : '',
+    };
+  },
+
+  toJSON(message: CreateIntegrationClientRequest): unknown {
+    const obj: any = {};
+    if (message.agencyId !== '') {
+      obj.agencyId = message.agencyId;
+    }
+    if (message.name !== '') {
+      obj.name = message.name;
+    }
+    if (message.authMethod !== 0) {
+      obj.authMethod = clientAuthMethodToJSON(message.authMethod);
+    }
+    if (message.publicJwk !== '') {
+      obj.publicJwk = message.publicJwk;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateIntegrationClientRequest>): CreateIntegrationClientRequest {
+    return CreateIntegrationClientRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateIntegrationClientRequest>): CreateIntegrationClientRequest {
+    const message = createBaseCreateIntegrationClientRequest();
+    message.agencyId = object.agencyId ?? '';
+    message.name = object.name ?? '';
+    message.authMethod = object.authMethod ?? 0;
+    message.publicJwk = object.publicJwk ?? '';
+    return message;
+  },
+};
+
+function createBaseCreateIntegrationClientResponse(): CreateIntegrationClientResponse {
+  return { client: undefined, clientSecret: '', tokenEndpoint: '' };
+}
+
+export const CreateIntegrationClientResponse: MessageFns<CreateIntegrationClientResponse> = {
+  encode(message: CreateIntegrationClientResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.client !== undefined) {
+      IntegrationClient.encode(message.client, writer.uint32(10).fork()).join();
+    }
+    if (message.clientSecret !== '') {
+      writer.uint32(18).string(message.clientSecret);
+    }
+    if (message.tokenEndpoint !== '') {
+      writer.uint32(26).string(message.tokenEndpoint);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateIntegrationClientResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateIntegrationClientResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.client = IntegrationClient.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientSecret = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.tokenEndpoint = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateIntegrationClientResponse {
+    return {
+      client: isSet(object.client) ? IntegrationClient.fromJSON(object.client) : undefined,
+      clientSecret: isSet(object.clientSecret)
+        ? globalThis.String(object.clientSecret)
+        : isSet(object.client_secret)
+          ? globalThis.String(object.client_secret)
+          : '',
+      tokenEndpoint: isSet(object.tokenEndpoint)
+        ? globalThis.String(object.tokenEndpoint)
+        : isSet(object.token_endpoint)
+          ? globalThis.String(object.token_endpoint)
+          : '',
+    };
+  },
+
+  toJSON(message: CreateIntegrationClientResponse): unknown {
+    const obj: any = {};
+    if (message.client !== undefined) {
+      obj.client = IntegrationClient.toJSON(message.client);
+    }
+    if (message.clientSecret !== '') {
+      obj.clientSecret = message.clientSecret;
+    }
+    if (message.tokenEndpoint !== '') {
+      obj.tokenEndpoint = message.tokenEndpoint;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateIntegrationClientResponse>): CreateIntegrationClientResponse {
+    return CreateIntegrationClientResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateIntegrationClientResponse>): CreateIntegrationClientResponse {
+    const message = createBaseCreateIntegrationClientResponse();
+    message.client =
+      object.client !== undefined && object.client !== null ? IntegrationClient.fromPartial(object.client) : undefined;
+    message.clientSecret = object.clientSecret ?? '';
+    message.tokenEndpoint = object.tokenEndpoint ?? '';
+    return message;
+  },
+};
+
+function createBaseListIntegrationClientsRequest(): ListIntegrationClientsRequest {
+  return { agencyId: '', includeRevoked: false };
+}
+
+export const ListIntegrationClientsRequest: MessageFns<ListIntegrationClientsRequest> = {
+  encode(message: ListIntegrationClientsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agencyId !== '') {
+      writer.uint32(10).string(message.agencyId);
+    }
+    if (message.includeRevoked !== false) {
+      writer.uint32(16).bool(message.includeRevoked);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListIntegrationClientsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListIntegrationClientsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agencyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.includeRevoked = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListIntegrationClientsRequest {
+    return {
+      agencyId: isSet(object.agencyId)
+        ? globalThis.String(object.agencyId)
+        : isSet(object.agency_id)
+          ? globalThis.String(object.agency_id)
+          : '',
+      includeRevoked: isSet(object.includeRevoked)
+        ? globalThis.Boolean(object.includeRevoked)
+        : isSet(object.include_revoked)
+          ? globalThis.Boolean(object.include_revoked)
+          : false,
+    };
+  },
+
+  toJSON(message: ListIntegrationClientsRequest): unknown {
+    const obj: any = {};
+    if (message.agencyId !== '') {
+      obj.agencyId = message.agencyId;
+    }
+    if (message.includeRevoked !== false) {
+      obj.includeRevoked = message.includeRevoked;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListIntegrationClientsRequest>): ListIntegrationClientsRequest {
+    return ListIntegrationClientsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListIntegrationClientsRequest>): ListIntegrationClientsRequest {
+    const message = createBaseListIntegrationClientsRequest();
+    message.agencyId = object.agencyId ?? '';
+    message.includeRevoked = object.includeRevoked ?? false;
+    return message;
+  },
+};
+
+function createBaseListIntegrationClientsResponse(): ListIntegrationClientsResponse {
+  return { clients: [] };
+}
+
+export const ListIntegrationClientsResponse: MessageFns<ListIntegrationClientsResponse> = {
+  encode(message: ListIntegrationClientsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.clients) {
+      IntegrationClient.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListIntegrationClientsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListIntegrationClientsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clients.push(IntegrationClient.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListIntegrationClientsResponse {
+    return {
+      clients: globalThis.Array.isArray(object?.clients)
+        ? object.clients.map((e: any) => IntegrationClient.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListIntegrationClientsResponse): unknown {
+    const obj: any = {};
+    if (message.clients?.length) {
+      obj.clients = message.clients.map((e) => IntegrationClient.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListIntegrationClientsResponse>): ListIntegrationClientsResponse {
+    return ListIntegrationClientsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListIntegrationClientsResponse>): ListIntegrationClientsResponse {
+    const message = createBaseListIntegrationClientsResponse();
+    message.clients = object.clients?.map((e) => IntegrationClient.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRotateIntegrationClientRequest(): RotateIntegrationClientRequest {
+  return { clientId: '', publicJwk: '', previousValidSeconds: 0 };
+}
+
+export const RotateIntegrationClientRequest: MessageFns<RotateIntegrationClientRequest> = {
+  encode(message: RotateIntegrationClientRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clientId !== '') {
+      writer.uint32(10).string(message.clientId);
+    }
+    if (message.publicJwk !== '') {
+      writer.uint32(18).string(message.publicJwk);
+    }
+    if (message.previousValidSeconds !== 0) {
+      writer.uint32(24).int32(message.previousValidSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateIntegrationClientRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateIntegrationClientRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.publicJwk = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.previousValidSeconds = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateIntegrationClientRequest {
+    return {
+      clientId: isSet(object.clientId)
+        ? globalThis.String(object.clientId)
+        : isSet(object.client_id)
+          ? globalThis.String(object.client_id)
+          : '',
+      publicJwk: isSet(object.publicJwk)
+        ? globalThis.String(object.publicJwk)
+        : isSet(object.public_jwk)
+          ? globalThis.String(object.public_jwk)
+          : '',
+      previousValidSeconds: isSet(object.previousValidSeconds)
+        ? globalThis.Number(object.previousValidSeconds)
+        : isSet(object.previous_valid_seconds)
+          ? globalThis.Number(object.previous_valid_seconds)
+          : 0,
+    };
+  },
+
+  toJSON(message: RotateIntegrationClientRequest): unknown {
+    const obj: any = {};
+    if (message.clientId !== '') {
+      obj.clientId = message.clientId;
+    }
+    if (message.publicJwk !== '') {
+      obj.publicJwk = message.publicJwk;
+    }
+    if (message.previousValidSeconds !== 0) {
+      obj.previousValidSeconds = Math.round(message.previousValidSeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RotateIntegrationClientRequest>): RotateIntegrationClientRequest {
+    return RotateIntegrationClientRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RotateIntegrationClientRequest>): RotateIntegrationClientRequest {
+    const message = createBaseRotateIntegrationClientRequest();
+    message.clientId = object.clientId ?? '';
+    message.publicJwk = object.publicJwk ?? '';
+    message.previousValidSeconds = object.previousValidSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseRotateIntegrationClientResponse(): RotateIntegrationClientResponse {
+  return { client: undefined, clientSecret: '' };
+}
+
+export const RotateIntegrationClientResponse: MessageFns<RotateIntegrationClientResponse> = {
+  encode(message: RotateIntegrationClientResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.client !== undefined) {
+      IntegrationClient.encode(message.client, writer.uint32(10).fork()).join();
+    }
+    if (message.clientSecret !== '') {
+      writer.uint32(18).string(message.clientSecret);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateIntegrationClientResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateIntegrationClientResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.client = IntegrationClient.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientSecret = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateIntegrationClientResponse {
+    return {
+      client: isSet(object.client) ? IntegrationClient.fromJSON(object.client) : undefined,
+      clientSecret: isSet(object.clientSecret)
+        ? globalThis.String(object.clientSecret)
+        : isSet(object.client_secret)
+          ? globalThis.String(object.client_secret)
+          : '',
+    };
+  },
+
+  toJSON(message: RotateIntegrationClientResponse): unknown {
+    const obj: any = {};
+    if (message.client !== undefined) {
+      obj.client = IntegrationClient.toJSON(message.client);
+    }
+    if (message.clientSecret !== '') {
+      obj.clientSecret = message.clientSecret;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RotateIntegrationClientResponse>): RotateIntegrationClientResponse {
+    return RotateIntegrationClientResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RotateIntegrationClientResponse>): RotateIntegrationClientResponse {
+    const message = createBaseRotateIntegrationClientResponse();
+    message.client =
+      object.client !== undefined && object.client !== null ? IntegrationClient.fromPartial(object.client) : undefined;
+    message.clientSecret = object.clientSecret ?? '';
+    return message;
+  },
+};
+
+function createBaseRevokeIntegrationClientRequest(): RevokeIntegrationClientRequest {
+  return { clientId: '' };
+}
+
+export const RevokeIntegrationClientRequest: MessageFns<RevokeIntegrationClientRequest> = {
+  encode(message: RevokeIntegrationClientRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clientId !== '') {
+      writer.uint32(10).string(message.clientId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeIntegrationClientRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeIntegrationClientRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeIntegrationClientRequest {
+    return {
+      clientId: isSet(object.clientId)
+        ? globalThis.String(object.clientId)
+        : isSet(object.client_id)
+          ? globalThis.String(object.client_id)
+          : '',
+    };
+  },
+
+  toJSON(message: RevokeIntegrationClientRequest): unknown {
+    const obj: any = {};
+    if (message.clientId !== '') {
+      obj.clientId = message.clientId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeIntegrationClientRequest>): RevokeIntegrationClientRequest {
+    return RevokeIntegrationClientRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RevokeIntegrationClientRequest>): RevokeIntegrationClientRequest {
+    const message = createBaseRevokeIntegrationClientRequest();
+    message.clientId = object.clientId ?? '';
+    return message;
+  },
+};
+
+function createBaseRevokeIntegrationClientResponse(): RevokeIntegrationClientResponse {
+  return { client: undefined, tokensEnded: 0 };
+}
+
+export const RevokeIntegrationClientResponse: MessageFns<RevokeIntegrationClientResponse> = {
+  encode(message: RevokeIntegrationClientResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.client !== undefined) {
+      IntegrationClient.encode(message.client, writer.uint32(10).fork()).join();
+    }
+    if (message.tokensEnded !== 0) {
+      writer.uint32(16).int32(message.tokensEnded);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeIntegrationClientResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeIntegrationClientResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.client = IntegrationClient.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.tokensEnded = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeIntegrationClientResponse {
+    return {
+      client: isSet(object.client) ? IntegrationClient.fromJSON(object.client) : undefined,
+      tokensEnded: isSet(object.tokensEnded)
+        ? globalThis.Number(object.tokensEnded)
+        : isSet(object.tokens_ended)
+          ? globalThis.Number(object.tokens_ended)
+          : 0,
+    };
+  },
+
+  toJSON(message: RevokeIntegrationClientResponse): unknown {
+    const obj: any = {};
+    if (message.client !== undefined) {
+      obj.client = IntegrationClient.toJSON(message.client);
+    }
+    if (message.tokensEnded !== 0) {
+      obj.tokensEnded = Math.round(message.tokensEnded);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeIntegrationClientResponse>): RevokeIntegrationClientResponse {
+    return RevokeIntegrationClientResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RevokeIntegrationClientResponse>): RevokeIntegrationClientResponse {
+    const message = createBaseRevokeIntegrationClientResponse();
+    message.client =
+      object.client !== undefined && object.client !== null ? IntegrationClient.fromPartial(object.client) : undefined;
+    message.tokensEnded = object.tokensEnded ?? 0;
+    return message;
+  },
+};
+
 function createBaseNotification(): Notification {
   return { notificationId: '', kind: '', referralId: '', createdAt: undefined, readAt: undefined, reference: '' };
 }
@@ -5469,6 +6678,180 @@ export const PeopleServiceClient = makeGenericClientConstructor(
 ) as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): PeopleServiceClient;
   service: typeof PeopleServiceService;
+  serviceName: string;
+};
+
+/**
+ * Integration clients (ADR 45): an agency's own case-management system on the same HTTP API.
+ * An administrator (any agency) or an agency's supervisor (its own agency only) issues the
+ * agency an OAuth 2.0 client-credentials client; the system gets short-lived bearer tokens at
+ * POST /oauth/token (client_secret_basic, client_secret_post or private_key_jwt) and acts as a
+ * worker of its agency: role system, never supervisor or administrator. Secrets are given once
+ * and stored only as hashes. Every change is an audit.v1.admin_action event, every call of a
+ * client an audit.v1.client_call event named by the client's id. The gateway implements it.
+ */
+export type IntegrationClientServiceService = typeof IntegrationClientServiceService;
+export const IntegrationClientServiceService = {
+  /**
+   * Issues a client for an agency: answers its secret once (client_secret), or registers the
+   * public key its assertions are signed with (private_key_jwt).
+   */
+  createIntegrationClient: {
+    path: '/passage.identity.v1.IntegrationClientService/CreateIntegrationClient' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateIntegrationClientRequest): Buffer =>
+      Buffer.from(CreateIntegrationClientRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateIntegrationClientRequest => CreateIntegrationClientRequest.decode(value),
+    responseSerialize: (value: CreateIntegrationClientResponse): Buffer =>
+      Buffer.from(CreateIntegrationClientResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateIntegrationClientResponse =>
+      CreateIntegrationClientResponse.decode(value),
+  },
+  /** The clients the caller manages: an admin, every agency's (or one's); a supervisor, their agency's. */
+  listIntegrationClients: {
+    path: '/passage.identity.v1.IntegrationClientService/ListIntegrationClients' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListIntegrationClientsRequest): Buffer =>
+      Buffer.from(ListIntegrationClientsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListIntegrationClientsRequest => ListIntegrationClientsRequest.decode(value),
+    responseSerialize: (value: ListIntegrationClientsResponse): Buffer =>
+      Buffer.from(ListIntegrationClientsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListIntegrationClientsResponse =>
+      ListIntegrationClientsResponse.decode(value),
+  },
+  /**
+   * A new secret (answered once) or a new public key. The previous credential, and every token
+   * got with it, stops working at once, or after previous_valid_seconds when given.
+   */
+  rotateIntegrationClient: {
+    path: '/passage.identity.v1.IntegrationClientService/RotateIntegrationClient' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RotateIntegrationClientRequest): Buffer =>
+      Buffer.from(RotateIntegrationClientRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RotateIntegrationClientRequest => RotateIntegrationClientRequest.decode(value),
+    responseSerialize: (value: RotateIntegrationClientResponse): Buffer =>
+      Buffer.from(RotateIntegrationClientResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RotateIntegrationClientResponse =>
+      RotateIntegrationClientResponse.decode(value),
+  },
+  /** The client can no longer get a token, and the tokens it holds stop working at once. */
+  revokeIntegrationClient: {
+    path: '/passage.identity.v1.IntegrationClientService/RevokeIntegrationClient' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeIntegrationClientRequest): Buffer =>
+      Buffer.from(RevokeIntegrationClientRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeIntegrationClientRequest => RevokeIntegrationClientRequest.decode(value),
+    responseSerialize: (value: RevokeIntegrationClientResponse): Buffer =>
+      Buffer.from(RevokeIntegrationClientResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeIntegrationClientResponse =>
+      RevokeIntegrationClientResponse.decode(value),
+  },
+} as const;
+
+export interface IntegrationClientServiceServer extends UntypedServiceImplementation {
+  /**
+   * Issues a client for an agency: answers its secret once (client_secret), or registers the
+   * public key its assertions are signed with (private_key_jwt).
+   */
+  createIntegrationClient: handleUnaryCall<CreateIntegrationClientRequest, CreateIntegrationClientResponse>;
+  /** The clients the caller manages: an admin, every agency's (or one's); a supervisor, their agency's. */
+  listIntegrationClients: handleUnaryCall<ListIntegrationClientsRequest, ListIntegrationClientsResponse>;
+  /**
+   * A new secret (answered once) or a new public key. The previous credential, and every token
+   * got with it, stops working at once, or after previous_valid_seconds when given.
+   */
+  rotateIntegrationClient: handleUnaryCall<RotateIntegrationClientRequest, RotateIntegrationClientResponse>;
+  /** The client can no longer get a token, and the tokens it holds stop working at once. */
+  revokeIntegrationClient: handleUnaryCall<RevokeIntegrationClientRequest, RevokeIntegrationClientResponse>;
+}
+
+export interface IntegrationClientServiceClient extends Client {
+  /**
+   * Issues a client for an agency: answers its secret once (client_secret), or registers the
+   * public key its assertions are signed with (private_key_jwt).
+   */
+  createIntegrationClient(
+    request: CreateIntegrationClientRequest,
+    callback: (error: ServiceError | null, response: CreateIntegrationClientResponse) => void,
+  ): ClientUnaryCall;
+  createIntegrationClient(
+    request: CreateIntegrationClientRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateIntegrationClientResponse) => void,
+  ): ClientUnaryCall;
+  createIntegrationClient(
+    request: CreateIntegrationClientRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateIntegrationClientResponse) => void,
+  ): ClientUnaryCall;
+  /** The clients the caller manages: an admin, every agency's (or one's); a supervisor, their agency's. */
+  listIntegrationClients(
+    request: ListIntegrationClientsRequest,
+    callback: (error: ServiceError | null, response: ListIntegrationClientsResponse) => void,
+  ): ClientUnaryCall;
+  listIntegrationClients(
+    request: ListIntegrationClientsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListIntegrationClientsResponse) => void,
+  ): ClientUnaryCall;
+  listIntegrationClients(
+    request: ListIntegrationClientsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListIntegrationClientsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A new secret (answered once) or a new public key. The previous credential, and every token
+   * got with it, stops working at once, or after previous_valid_seconds when given.
+   */
+  rotateIntegrationClient(
+    request: RotateIntegrationClientRequest,
+    callback: (error: ServiceError | null, response: RotateIntegrationClientResponse) => void,
+  ): ClientUnaryCall;
+  rotateIntegrationClient(
+    request: RotateIntegrationClientRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RotateIntegrationClientResponse) => void,
+  ): ClientUnaryCall;
+  rotateIntegrationClient(
+    request: RotateIntegrationClientRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RotateIntegrationClientResponse) => void,
+  ): ClientUnaryCall;
+  /** The client can no longer get a token, and the tokens it holds stop working at once. */
+  revokeIntegrationClient(
+    request: RevokeIntegrationClientRequest,
+    callback: (error: ServiceError | null, response: RevokeIntegrationClientResponse) => void,
+  ): ClientUnaryCall;
+  revokeIntegrationClient(
+    request: RevokeIntegrationClientRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeIntegrationClientResponse) => void,
+  ): ClientUnaryCall;
+  revokeIntegrationClient(
+    request: RevokeIntegrationClientRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeIntegrationClientResponse) => void,
+  ): ClientUnaryCall;
+}
+
+export const IntegrationClientServiceClient = makeGenericClientConstructor(
+  IntegrationClientServiceService,
+  'passage.identity.v1.IntegrationClientService',
+) as unknown as {
+  new (
+    address: string,
+    credentials: ChannelCredentials,
+    options?: Partial<ClientOptions>,
+  ): IntegrationClientServiceClient;
+  service: typeof IntegrationClientServiceService;
   serviceName: string;
 };
 
