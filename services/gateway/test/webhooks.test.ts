@@ -369,11 +369,15 @@ describe('webhooks for an agency’s own system', () => {
     expect(accepted).toHaveLength(expected);
     expect(new Set(accepted.map((r) => r.eventId)).size).toBe(expected);
     // The log agrees: every one delivered.
-    const log = await deliveries(subscriptionId);
-    expect(log).toHaveLength(expected);
-    expect(log.every((d) => d.status === 'delivered' && d.lastStatusCode === 200)).toBe(true);
+    const log = await waitFor(
+      () => deliveries(subscriptionId),
+      (found) => found.length === expected && found.every((d) => d.status === 'delivered'),
+      30_000,
+    );
+    expect(log.every((d) => d.lastStatusCode === 200)).toBe(true);
     const receipts = receiver.received.filter((r) => r.path === path).length;
-    console.log('MEASURE', JSON.stringify({ deliveredWhenKilled, expected, receipts }));
+    // At least once: a delivery the receiver took just before the kill may come again (same webhook-id).
+    expect(receipts).toBeGreaterThanOrEqual(expected);
     expect((await unsubscribe(subscriptionId)).status).toBe(200);
   }, 300_000);
 
@@ -399,9 +403,12 @@ describe('webhooks for an agency’s own system', () => {
     receiver.failing.delete(path);
     await waitUntil(() => Promise.resolve(receiver.orderOf(path, referralId).length === 2), 60_000);
     expect(receiver.orderOf(path, referralId)).toEqual(['referral.sent', 'referral.escalated']);
-    const log = await deliveries(subscriptionId);
-    expect(log.length).toBe(2);
-    expect(log.every((d) => d.status === 'delivered')).toBe(true);
+    // The receiver answered before the gateway marked the row: the log follows.
+    const log = await waitFor(
+      () => deliveries(subscriptionId),
+      (found) => found.length === 2 && found.every((d) => d.status === 'delivered'),
+      30_000,
+    );
     expect(log.find((d) => d.eventType === 'sent')!.attempts).toBeGreaterThanOrEqual(4);
     // The log names what happened, never what a delivery said.
     expect(Object.keys(log[0]!)).not.toContain('payload');
@@ -468,12 +475,16 @@ describe('webhooks for an agency’s own system', () => {
     expect(fetched.status, JSON.stringify(fetched.body)).toBe(200);
     expect(fetched.body.referral).toMatchObject({ id: referralId, toAgency: 'london-coalition' });
     expect(fetched.body.packet.length).toBeGreaterThan(0);
-    const log = await http.json<{ deliveries: DeliveryView[] }>(
-      'GET',
-      `/api/webhooks/${created.body.subscription.subscriptionId}/deliveries`,
-      { headers: bearer },
+    const log = await waitFor(
+      () =>
+        http.json<{ deliveries: DeliveryView[] }>(
+          'GET',
+          `/api/webhooks/${created.body.subscription.subscriptionId}/deliveries`,
+          { headers: bearer },
+        ),
+      (answer) => answer.status === 200 && answer.body.deliveries[0]?.status === 'delivered',
+      30_000,
     );
-    expect(log.status).toBe(200);
     expect(log.body.deliveries.map((d) => d.status)).toEqual(['delivered']);
     const deleted = await http.json('DELETE', `/api/webhooks/${created.body.subscription.subscriptionId}`, {
       headers: bearer,
