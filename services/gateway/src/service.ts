@@ -210,7 +210,9 @@ export async function startGateway(
     log,
     timeoutMs: config.WEBHOOK_TIMEOUT_SECONDS * 1000,
     retry: { ...defaultRetryPolicy, baseMs: config.WEBHOOK_RETRY_BASE_SECONDS * 1000 },
+    onAttempt: (outcome) => metrics().add('webhookAttempts', { outcome }),
   });
+  const unobserveWebhooks = webhookStore.observe();
   const webhookConsumers = new WebhookConsumers({
     nats: runtime.nats,
     orm: runtime.orm,
@@ -222,6 +224,7 @@ export async function startGateway(
   webhookConsumers.start();
   webhookSender.start();
   shutdown.add('webhooks', async () => {
+    unobserveWebhooks();
     await webhookConsumers.stop();
     await webhookSender.stop();
   });

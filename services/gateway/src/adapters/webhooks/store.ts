@@ -1,5 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { createEnvelope, enqueueEvents, type Topology } from '@passage/events';
+import { metrics } from '@passage/platform';
 import type {
   AttemptOutcome,
   ClaimedDelivery,
@@ -277,6 +278,16 @@ export class PgWebhookStore implements WebhookStore, DeliveryQueue {
         );
       }
       return [...chosen];
+    });
+  }
+
+  /** The pending deliveries gauge (ADR 31), read when metrics are collected; answers what removes it. */
+  observe(): () => void {
+    return metrics().observe(['webhookPending'], async (observe) => {
+      const [row] = await this.#em().execute<{ count: number }[]>(
+        `select count(*)::int as count from gateway.webhook_deliveries where status = 'pending'`,
+      );
+      observe('webhookPending', row?.count ?? 0);
     });
   }
 
