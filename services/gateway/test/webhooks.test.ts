@@ -10,6 +10,7 @@ import { callUnary } from '@passage/platform';
 import { testTls } from '@passage/platform/testing';
 import { grantConsent, referralScope, startNetwork, type Network } from '@passage/referrals/testing';
 import { runScript, sparePort, waitFor, waitUntil, type ScriptProcess } from '@passage/testing';
+import { run } from '@passage/cli/main';
 import { integrationClientToken } from './integration-clients-support.ts';
 import { Http, demoPassword, type Session } from './support.ts';
 
@@ -490,6 +491,50 @@ describe('webhooks for an agency’s own system', () => {
       headers: bearer,
     });
     expect(deleted.status).toBe(200);
+  });
+
+  it('is managed with `passage webhooks` too', async () => {
+    const env = {
+      GATEWAY_URL: `http://127.0.0.1:${httpPort}`,
+      PASSAGE_ENV: 'development',
+      DEMO_PASSWORD: demoPassword,
+    };
+    const passage = async (...args: string[]): Promise<{ code: number; out: string }> => {
+      const lines: string[] = [];
+      const code = await run([...args, '--as', 'london-supervisor'], env, (line) => lines.push(line));
+      return { code, out: lines.join('\n') };
+    };
+    const path = `/hooks/${randomUUID()}`;
+    const created = await passage('webhooks', 'create', `http://127.0.0.1:${receiver.port}${path}`, '--events', 'sent');
+    expect(created.code).toBe(0);
+    const secret = /signing secret \(shown this once\): (whsec_\S+)/.exec(created.out)?.[1];
+    expect(secret).toBeDefined();
+    receiver.secrets.set(path, secret!);
+    const listed = JSON.parse((await passage('webhooks', 'list', '--json')).out) as {
+      subscriptionId: string;
+      url: string;
+    }[];
+    const mine = listed.find((row) => row.url.endsWith(path));
+    expect(mine).toBeDefined();
+
+    const referralId = await referralsCall.send();
+    await waitUntil(() => Promise.resolve(receiver.accepted(path).length === 1), 30_000);
+    const log = await waitFor(
+      async () =>
+        JSON.parse((await passage('webhooks', 'deliveries', mine!.subscriptionId, '--json')).out) as {
+          deliveryId: string;
+          referralId: string;
+          status: string;
+        }[],
+      (rows) => rows[0]?.status === 'delivered',
+      30_000,
+    );
+    expect(log).toEqual([expect.objectContaining({ referralId, status: 'delivered', event: 'sent' })]);
+    expect((await passage('webhooks', 'redeliver', mine!.subscriptionId, log[0]!.deliveryId)).code).toBe(0);
+    await waitUntil(() => Promise.resolve(receiver.received.filter((r) => r.path === path).length === 2), 30_000);
+    const deleted = await passage('webhooks', 'delete', mine!.subscriptionId);
+    expect(deleted.code).toBe(0);
+    expect(deleted.out).toMatch(/deleted/);
   });
 
   it('stops delivering once deleted: pending deliveries cancelled, its consumer removed', async () => {

@@ -76,18 +76,19 @@ function printCredential(credential: IssuedCredential, print: (line: string) => 
   else print(`set-password link token (single use, until ${credential.expiresAt ?? ''}): ${credential.linkToken}`);
 }
 
-const need = (value: string | undefined, what: string): string => {
+export const need = (value: string | undefined, what: string): string => {
   if (!value) throw new UsageError(`${what} is needed`);
   return value;
 };
 
-const list = (text: string | undefined): string[] =>
+export const list = (text: string | undefined): string[] =>
   (text ?? '')
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
 
-async function withGateway(
+/** Signed in to the gateway for one command, signed out after. */
+export async function withGateway(
   env: NodeJS.ProcessEnv,
   flags: PeopleFlags,
   work: (gateway: GatewayClient) => Promise<number>,
