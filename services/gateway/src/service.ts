@@ -68,8 +68,8 @@ export async function startGateway(
     readonly now?: () => Date;
     /** Notification e-mails: the first retry's delay and how often the queue is looked at (tests shorten them). */
     readonly mail?: { readonly retryBaseMs?: number; readonly pollMs?: number };
-    /** Webhooks: the endpoints' DNS (tests answer for names of their own); how often subscriptions are looked at. */
-    readonly webhooks?: { readonly resolver?: HostResolver; readonly reconcileMs?: number };
+    /** Webhooks: the endpoints' DNS (tests answer for names of their own). */
+    readonly webhooks?: { readonly resolver?: HostResolver };
   } = {},
 ): Promise<RunningGateway> {
   if (config.DEMO_USERS === 'on' && config.PASSAGE_ENV !== 'development') {
@@ -219,7 +219,6 @@ export async function startGateway(
     topology: runtime.topology,
     log,
     queued: () => webhookSender.wake(),
-    ...(options.webhooks?.reconcileMs ? { reconcileMs: options.webhooks.reconcileMs } : {}),
   });
   webhookConsumers.start();
   webhookSender.start();

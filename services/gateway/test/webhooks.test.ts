@@ -6,12 +6,14 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { referrals as pb } from '@passage/contracts';
 import { Topology, connectNats, webhookConsumerPrefix } from '@passage/events';
-import { callUnary } from '@passage/platform';
+import { callUnary, createLogger, loadConfig } from '@passage/platform';
 import { testTls } from '@passage/platform/testing';
 import { grantConsent, referralScope, startNetwork, type Network } from '@passage/referrals/testing';
 import { runScript, sparePort, waitFor, waitUntil, type ScriptProcess } from '@passage/testing';
 import { run } from '@passage/cli/main';
 import { integrationClientToken } from './integration-clients-support.ts';
+import { gatewayConfigSchema } from '../src/config.ts';
+import { startGateway } from '../src/service.ts';
 import { Http, demoPassword, type Session } from './support.ts';
 
 // Webhooks (ADR 46), end to end: the gateway as a process of its own (killed with SIGKILL while
@@ -263,10 +265,17 @@ async function subscribe(eventTypes: readonly string[]): Promise<SubscriptionVie
 }
 
 async function deliveries(subscriptionId: string, query = ''): Promise<DeliveryView[]> {
-  const answer = await http.json<{ deliveries: DeliveryView[] }>(
-    'GET',
-    `/api/webhooks/${subscriptionId}/deliveries?pageSize=500${query}`,
-    { session: await as('london-supervisor') },
+  const session = await as('london-supervisor');
+  // 503 says try again (Postgres, shared with other test files, refusing a connection for a moment).
+  const answer = await waitFor(
+    () =>
+      http.json<{ deliveries: DeliveryView[] }>(
+        'GET',
+        `/api/webhooks/${subscriptionId}/deliveries?pageSize=500${query}`,
+        { session },
+      ),
+    (found) => found.status !== 503,
+    30_000,
   );
   expect(answer.status, JSON.stringify(answer.body)).toBe(200);
   return answer.body.deliveries;
@@ -563,5 +572,79 @@ describe('webhooks for an agency’s own system', () => {
     expect(receiver.received.filter((r) => r.path === path)).toHaveLength(tried);
     expect(await deliveries(subscriptionId)).toHaveLength(1);
     expect((await unsubscribe(other.subscriptionId)).status).toBe(200);
+  });
+
+  it('refuses, in production, an endpoint over http or whose host resolves to a loopback or private address', async () => {
+    // A second gateway, in this process, with production's rule and a DNS of the test's own
+    // (the network's other subscriptions are all deleted by now: it has nothing to deliver).
+    const dns = new Map([
+      ['cms.agency.example', ['93.184.215.14']],
+      ['intranet.agency.example', ['10.20.30.40']],
+      ['rebound.agency.example', ['93.184.215.14', '127.0.0.1']],
+    ]);
+    const strict = await startGateway(
+      loadConfig(gatewayConfigSchema, {
+        ...n.referralsEnv,
+        ...testTls('gateway').env,
+        REFERRALS_ADDRESS: n.referralService!.address,
+        SERVICE_TOKEN_KEY: n.serviceTokenKey,
+        HTTP_PORT: '0',
+        DEMO_USERS: 'on',
+        DEMO_PASSWORD: demoPassword,
+        CONSOLE_DIR: '',
+        WEBHOOK_URL_POLICY: 'public-https',
+      }),
+      createLogger('webhooks-strict', 'silent'),
+      {
+        webhooks: {
+          resolver: {
+            addresses: (host) => Promise.resolve(dns.get(host) ?? []),
+          },
+        },
+      },
+    );
+    try {
+      const strictHttp = new Http(strict.url);
+      const supervisor = await strictHttp.signIn('london-supervisor');
+      const refusal = async (url: string): Promise<string> => {
+        const answer = await strictHttp.json<{ violations: { field: string; description: string }[] }>(
+          'POST',
+          '/api/webhooks',
+          { session: supervisor, body: { url } },
+        );
+        expect(answer.status, url).toBe(400);
+        expect(answer.body.violations.map((v) => v.field)).toEqual(['body.url']);
+        return answer.body.violations[0]!.description;
+      };
+      const before = (
+        await strictHttp.json<{ subscriptions: unknown[] }>('GET', '/api/webhooks', { session: supervisor })
+      ).body.subscriptions.length;
+      expect(await refusal('http://cms.agency.example/hooks')).toMatch(/https/);
+      expect(await refusal(`https://127.0.0.1:${receiver.port}/hooks`)).toMatch(/loopback/);
+      expect(await refusal('https://localhost/hooks')).toMatch(/loopback/);
+      expect(await refusal('https://intranet.agency.example/hooks')).toMatch(/private address/);
+      expect(await refusal('https://rebound.agency.example/hooks')).toMatch(/loopback/);
+      expect(await refusal('https://[fd00:ec2::254]/latest')).toMatch(/metadata/);
+      expect(await refusal('https://nowhere.agency.example/hooks')).toMatch(/does not resolve/);
+      const after = await strictHttp.json<{ subscriptions: unknown[] }>('GET', '/api/webhooks', {
+        session: supervisor,
+      });
+      expect(after.body.subscriptions).toHaveLength(before);
+      // A public https endpoint is taken (and deleted again: nothing listens there).
+      const taken = await strictHttp.json<{ subscription: { subscriptionId: string } }>('POST', '/api/webhooks', {
+        session: supervisor,
+        body: { url: 'https://cms.agency.example/hooks' },
+      });
+      expect(taken.status, JSON.stringify(taken.body)).toBe(201);
+      expect(
+        (
+          await strictHttp.json('DELETE', `/api/webhooks/${taken.body.subscription.subscriptionId}`, {
+            session: supervisor,
+          })
+        ).status,
+      ).toBe(200);
+    } finally {
+      await strict.shutdown.run();
+    }
   });
 });
