@@ -173,7 +173,12 @@ function clientMethod(
   }
   let body: string;
   if (http.body === '*') body = `request, ${JSON.stringify(fromPath)}`;
-  else {
+  else if (http.body === '') {
+    // A DELETE names what it removes in its path, and has nothing else to send.
+    const rest = http.method.input.fields.filter((f) => !http.pathFields.some((p) => p.split('.')[0] === f.name));
+    if (rest.length > 0) throw new Error(`${http.method.name}: a ${http.verb} without a body takes path fields only`);
+    body = `{}, []`;
+  } else {
     const field = http.method.input.fields.find((f) => f.name === http.body)!;
     const inner = http.pathFields.filter((p) => p.startsWith(`${http.body}.`)).map((p) => jsonPath(p).split('?.')[1]!);
     body = `request.${field.jsonName} ?? {}, ${JSON.stringify(inner)}`;

@@ -13,6 +13,7 @@
 //   pnpm passage certs dev --out DIR [--hosts a,b,…]
 //   pnpm passage keys new (--env DIR | --files DIR) [--label L] [--origin O]
 //   pnpm passage people list|create|disable|enable|reset-password|link-oidc|unlink-oidc|sessions|end-sessions|import …
+//   pnpm passage webhooks list|create|delete|rotate-secret|deliveries|redeliver …
 //   pnpm passage scim create-client AGENCY
 //   pnpm passage clients create AGENCY --name NAME [--jwk FILE] | list [--agency A] [--revoked] | rotate CLIENT [--jwk FILE] [--grace S] | revoke CLIENT
 //   pnpm passage agencies onboard AGENCY --name-en … --name-fr … --kind … --services … --supervisor USER --supervisor-name NAME
@@ -26,6 +27,7 @@ import { keysNew } from './commands/keys.ts';
 import { reportConsent, reportHandoff, reportStatistics } from './commands/report.ts';
 import { createScimClient, onboardAgency, peopleCommand } from './commands/people.ts';
 import { clientsCommand } from './commands/clients.ts';
+import { webhooksCommand } from './commands/webhooks.ts';
 import { UsageError } from './connection.ts';
 import type { Format } from './output.ts';
 
@@ -60,6 +62,13 @@ const usage = `usage: passage <command>
   people end-sessions USER [--session ID]                 one session, or all of them
   people import FILE.csv [--dry-run] [--credential …]     many people, all or nothing; every error by line
                                                           (columns user_id,display_name,email,agency_id,roles,language)
+  webhooks list [--agency AGENCY]                         an agency's webhook endpoints (ADR 46; supervisor: your
+                                                          agency's; admin: any)
+  webhooks create URL [--events e1,e2] [--direction received|sent] [--description D] [--agency AGENCY]
+                                                          register an endpoint; prints its signing secret once
+  webhooks delete|rotate-secret ID                        stop it (pending deliveries cancelled); a new secret, once
+  webhooks deliveries ID [--status S] [--referral R]      its delivery log: status, attempts, last answer, next try
+  webhooks redeliver ID DELIVERY_ID                       send one delivery again (same webhook-id)
   agencies onboard AGENCY --name-en N --name-fr N --kind KIND --services s1,s2 [--regions r1,r2] --supervisor USER
          --supervisor-name NAME [--supervisor-email E] [--credential …]
                                                           admin: its directory listing (kept if listed already), then
@@ -78,7 +87,7 @@ const usage = `usage: passage <command>
                                                           signing keys, KEKs), fresh, as an env file per process or
                                                           a file per setting (for <NAME>_FILE); never printed
 options: --csv or --json instead of a table; --as USER (development only: act as a demo user)
-people, agencies and clients: the gateway's HTTP API — GATEWAY_URL, PASSAGE_USERNAME, PASSAGE_PASSWORD (development: --as USER
+people, agencies, clients and webhooks: the gateway's HTTP API — GATEWAY_URL, PASSAGE_USERNAME, PASSAGE_PASSWORD (development: --as USER
   with DEMO_PASSWORD)
 environment: DATABASE_URL (audit verify/checkpoint), AUDIT_ADDRESS, CONSENT_ADDRESS, REFERRALS_ADDRESS,
   ESCALATION_ADDRESS (events), PASSAGE_TOKEN, AUDIT_VERIFIER_KEY,
@@ -136,6 +145,11 @@ export async function run(
       jwk: { type: 'string' },
       grace: { type: 'string' },
       revoked: { type: 'boolean' },
+      events: { type: 'string' },
+      direction: { type: 'string' },
+      description: { type: 'string' },
+      status: { type: 'string' },
+      referral: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -180,6 +194,7 @@ export async function run(
     default:
       if (area === 'people' && command) return peopleCommand(command, rest[0], env, reportFlags, print);
       if (area === 'clients' && command) return clientsCommand(command, rest[0], env, reportFlags, print);
+      if (area === 'webhooks' && command) return webhooksCommand(command, rest, env, reportFlags, print);
       throw new UsageError(`unknown command "${positionals.join(' ')}"\n${usage}`);
   }
 }

@@ -7,6 +7,7 @@ export * as audit from './gen/passage/audit/v1/audit.ts';
 export * as escalation from './gen/passage/escalation/v1/escalation.ts';
 export * as ops from './gen/passage/ops/v1/ops.ts';
 export * as identity from './gen/passage/identity/v1/identity.ts';
+export * as webhooks from './gen/passage/webhooks/v1/webhooks.ts';
 // The standard gRPC error model: google.rpc.Status with BadRequest field violations.
 export * as rpcStatus from './gen/google/rpc/status.ts';
 export * as rpcErrorDetails from './gen/google/rpc/error_details.ts';

@@ -30,6 +30,17 @@ export interface DurableSpec {
   readonly area: Area;
 }
 
+/**
+ * Durable pull consumers a service makes and removes while it runs, one for each thing it keeps
+ * (a webhook subscription, ADR 46): named `<prefix><id>`, each with one filter under `filters`.
+ */
+export interface DurableFamilySpec {
+  readonly prefix: string;
+  readonly area: Area;
+  /** Each filter as a pattern: a consumer's filter must fall under one of them. */
+  readonly filters: (topology: Topology) => readonly string[];
+}
+
 /** Ephemeral consumers a service opens and deletes on one stream, and the filter subjects they may have. */
 export interface EphemeralSpec {
   readonly area: Area;
@@ -43,10 +54,15 @@ export interface ServiceAccess {
   /** Subjects its outbox publishes. */
   readonly publishes: (topology: Topology) => readonly string[];
   readonly durables: readonly DurableSpec[];
+  /** Durable consumers made at run time; none when not given. */
+  readonly durableFamilies?: readonly DurableFamilySpec[];
   readonly ephemerals: readonly EphemeralSpec[];
   /** Streams it reads single messages from by sequence (the audit service's check of a stream). */
   readonly readsMessages: readonly Area[];
 }
+
+/** The gateway's webhook consumers: `gateway-webhook-<subscription id>` (ADR 46). */
+export const webhookConsumerPrefix = 'gateway-webhook-';
 
 const everyArea: readonly Area[] = ['referral', 'consent', 'directory', 'audit'];
 const nothing = (): readonly string[] => [];
@@ -101,9 +117,18 @@ export const serviceAccess = {
     // client (audit.v1.client_token, audit.v1.client_call, ADR 45); the FHIR bulk export it
     // serves itself, recorded as an access (audit.v1.access, ADR 44).
     // gateway-notifications: the referral events that notify people (ADR 40).
+    // gateway-webhook-<subscription id>: one durable consumer per webhook subscription, on the
+    // agency's received or sent referrals; audit.v1.webhook_changed: who changed one (ADR 46).
     ensures: ['referral', 'audit'],
-    publishes: (t) => [t.audit('admin_action'), t.audit('client_token'), t.audit('client_call'), t.audit('access')],
+    publishes: (t) => [
+      t.audit('admin_action'),
+      t.audit('client_token'),
+      t.audit('client_call'),
+      t.audit('webhook_changed'),
+      t.audit('access'),
+    ],
     durables: [{ name: 'gateway-notifications', area: 'referral' }],
+    durableFamilies: [{ prefix: webhookConsumerPrefix, area: 'referral', filters: (t) => [t.everything('referral')] }],
     ephemerals: [
       { area: 'referral', filters: (t) => [t.everything('referral')] },
       { area: 'consent', filters: (t) => [t.consent('police_access')] },
@@ -129,6 +154,39 @@ export function durableConsumer(
     .find((durable) => durable.name === name);
   if (!spec) throw new Error(`no durable consumer ${name} is declared`);
   return { name, stream: topology.stream(spec.area).name, filterSubject: topology.everything(spec.area) };
+}
+
+/**
+ * A durable consumer of a declared family (a webhook subscription's): its name, stream and
+ * filter, for IdempotentConsumer. The filter must fall under one of the family's.
+ */
+export function familyDurable(
+  topology: Topology,
+  prefix: string,
+  id: string,
+  filterSubject: string,
+): { readonly name: string; readonly stream: string; readonly filterSubject: string } {
+  const family = serviceNames
+    .flatMap((service) => (serviceAccess[service] as ServiceAccess).durableFamilies ?? [])
+    .find((spec) => spec.prefix === prefix);
+  if (!family) throw new Error(`no durable consumer family ${prefix} is declared`);
+  if (!/^[a-z0-9-]+$/.test(id)) throw new Error(`"${id}" cannot end a consumer's name`);
+  if (!family.filters(topology).some((pattern) => subjectWithin(filterSubject, pattern))) {
+    throw new Error(`${filterSubject} is not a filter the ${prefix} consumers may have`);
+  }
+  return { name: `${prefix}${id}`, stream: topology.stream(family.area).name, filterSubject };
+}
+
+/** Whether every subject a filter matches is matched by the pattern too (NATS wildcards, token by token). */
+export function subjectWithin(filter: string, pattern: string): boolean {
+  const f = filter.split('.');
+  const p = pattern.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return i < f.length;
+    if (i >= f.length || f[i] === '>') return false;
+    if (p[i] !== '*' && p[i] !== f[i]) return false;
+  }
+  return f.length === p.length;
 }
 
 /**

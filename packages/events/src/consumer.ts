@@ -20,6 +20,11 @@ export interface DeliveredEvent {
   readonly subject: string;
   /** 1 on first delivery. */
   readonly attempt: number;
+  /**
+   * Its position in the stream: the order the events of one stream were published in.
+   * Unknown (undefined) for a parked event an administrator replays.
+   */
+  readonly sequence?: number;
 }
 
 /** Runs inside the transaction that also records the event as processed. */
@@ -41,6 +46,22 @@ export interface ConsumerOptions {
   readonly maxAttempts?: number;
   readonly ackWaitMs?: number;
   readonly retryDelayMs?: number;
+  /**
+   * Events handed out and not yet acked (1000 by default). 1 keeps the events strictly in
+   * stream order, a failing one retried before the next is handed out (webhooks, ADR 46).
+   */
+  readonly maxAckPending?: number;
+  /**
+   * Where a consumer that never applied an event starts when it is created: the stream's
+   * beginning by default; a time for a consumer that wants only what happens from then on,
+   * which it never starts before, however it is created again.
+   */
+  readonly startAt?: Date;
+  /**
+   * The durable as metrics name it, when not its own name: consumers of a family (a webhook
+   * subscription's, whose name holds an id) count under the family's, and report no gauges.
+   */
+  readonly metricsName?: string;
   /** Called after the handler's transaction commits and before the ack (fault tests die here). */
   readonly afterCommit?: (event: DeliveredEvent) => Promise<void> | void;
   /** Told how each delivery ended (metrics, tests). */
@@ -67,8 +88,10 @@ const tracer = trace.getTracer('@passage/events');
  * bad event neither blocks the feed forever nor disappears.
  */
 export class IdempotentConsumer {
-  readonly #options: Required<Omit<ConsumerOptions, 'afterCommit' | 'onSettled' | 'onHealthChange'>> &
-    Pick<ConsumerOptions, 'afterCommit' | 'onSettled' | 'onHealthChange'>;
+  readonly #options: Required<
+    Omit<ConsumerOptions, 'afterCommit' | 'onSettled' | 'onHealthChange' | 'startAt' | 'metricsName'>
+  > &
+    Pick<ConsumerOptions, 'afterCommit' | 'onSettled' | 'onHealthChange' | 'startAt' | 'metricsName'>;
   #messages: ConsumerMessages | undefined;
   #loop: Promise<void> | undefined;
   #inFlight: Promise<unknown> = Promise.resolve();
@@ -76,7 +99,7 @@ export class IdempotentConsumer {
   #unobserve: (() => void) | undefined;
 
   constructor(options: ConsumerOptions) {
-    this.#options = { maxAttempts: 5, ackWaitMs: 30_000, retryDelayMs: 1_000, ...options };
+    this.#options = { maxAttempts: 5, ackWaitMs: 30_000, retryDelayMs: 1_000, maxAckPending: 1000, ...options };
   }
 
   /** False while the durable consumer is missing or its heartbeats are being missed. */
@@ -92,14 +115,16 @@ export class IdempotentConsumer {
 
   /** Creates the durable consumer, or brings its settings up to date. */
   async #ensureConsumer(): Promise<void> {
-    const { nats, stream, name, filterSubject, ackWaitMs } = this.#options;
+    const { nats, stream, name, filterSubject, ackWaitMs, maxAckPending } = this.#options;
     const jsm = await jetstreamManager(nats);
     const existing = await jsm.consumers.info(stream, name).catch(() => undefined);
     if (existing) {
-      await jsm.consumers.update(stream, name, { ack_wait: ackWaitMs * 1_000_000, max_ack_pending: 1000 });
+      await jsm.consumers.update(stream, name, { ack_wait: ackWaitMs * 1_000_000, max_ack_pending: maxAckPending });
       return;
     }
-    const startAt = await this.#resumeFrom();
+    const resume = await this.#resumeFrom();
+    const { startAt: floor } = this.#options;
+    const startAt = resume && floor ? new Date(Math.max(resume.getTime(), floor.getTime())) : (resume ?? floor);
     await jsm.consumers.add(stream, {
       durable_name: name,
       ack_policy: AckPolicy.Explicit,
@@ -109,7 +134,7 @@ export class IdempotentConsumer {
       filter_subject: filterSubject,
       ack_wait: ackWaitMs * 1_000_000,
       max_deliver: -1,
-      max_ack_pending: 1000,
+      max_ack_pending: maxAckPending,
     });
   }
 
@@ -136,7 +161,7 @@ export class IdempotentConsumer {
     const { nats, stream, name, log } = this.#options;
     await this.#ensureConsumer();
     const consumer = await jetstream(nats).consumers.get(stream, name);
-    this.#unobserve = this.#observe();
+    this.#unobserve = this.#options.metricsName ? undefined : this.#observe();
     // Pulls that expire every 10 s (heartbeats every 5 s): a consumer deleted under a pull is
     // noticed, and pulled from again once recreated, within seconds rather than a minute.
     this.#messages = await consumer.consume({ max_messages: 100, expires: 10_000 });
@@ -214,8 +239,12 @@ export class IdempotentConsumer {
     );
   }
 
+  get #metricsName(): string {
+    return this.#options.metricsName ?? this.#options.name;
+  }
+
   #settled(eventId: string, outcome: Outcome): void {
-    metrics().add('consumerEvents', { durable: this.#options.name, outcome });
+    metrics().add('consumerEvents', { durable: this.#metricsName, outcome });
     this.#options.onSettled?.(eventId, outcome);
   }
 
@@ -237,7 +266,7 @@ export class IdempotentConsumer {
       span.setStatus({ code: SpanStatusCode.ERROR });
       log.error({ err: error, consumer: name, seq: msg.seq }, 'could not record event outcome; it will be redelivered');
       msg.nak(this.#options.retryDelayMs);
-      metrics().add('consumerEvents', { durable: name, outcome: 'retry' });
+      metrics().add('consumerEvents', { durable: this.#metricsName, outcome: 'retry' });
       return 'retry';
     } finally {
       span.end();
@@ -249,7 +278,7 @@ export class IdempotentConsumer {
     const attempt = msg.info.deliveryCount;
     let event: DeliveredEvent;
     try {
-      event = { envelope: decodeEnvelope(msg.data), subject: msg.subject, attempt };
+      event = { envelope: decodeEnvelope(msg.data), subject: msg.subject, attempt, sequence: msg.seq };
     } catch (error) {
       await this.#park(
         msg,
@@ -257,7 +286,7 @@ export class IdempotentConsumer {
         attempt,
         `undecodable event: ${String(error)}`,
       );
-      metrics().add('consumerEvents', { durable: name, outcome: 'parked' });
+      metrics().add('consumerEvents', { durable: this.#metricsName, outcome: 'parked' });
       return 'parked';
     }
 

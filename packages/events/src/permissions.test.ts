@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { durableConsumer, serviceAccess, serviceNames } from './access.ts';
+import {
+  durableConsumer,
+  familyDurable,
+  serviceAccess,
+  serviceNames,
+  subjectWithin,
+  webhookConsumerPrefix,
+} from './access.ts';
 import { natsInboxPrefix, natsPermissions, renderNatsAuthorization } from './permissions.ts';
 import { Topology } from './topology.ts';
 
@@ -29,11 +36,12 @@ describe('NATS permissions from the declared access', () => {
     // Escalation's outbox carries only the audit of replays of what it parked.
     expect(eventSubjects(natsPermissions('escalation', t).publish.allow)).toEqual(['audit.v1.parked_event_replayed']);
     // The gateway's outbox: its administration of people's accounts and integration clients
-    // (ADR 30, ADR 45), the clients' token requests and calls (ADR 45), its FHIR export (ADR 44).
+    // (ADR 30, ADR 45), the clients' token requests and calls (ADR 45), webhooks (ADR 46), its FHIR export (ADR 44).
     expect(eventSubjects(natsPermissions('gateway', t).publish.allow)).toEqual([
       'audit.v1.admin_action',
       'audit.v1.client_token',
       'audit.v1.client_call',
+      'audit.v1.webhook_changed',
       'audit.v1.access',
     ]);
     for (const service of ['audit'] as const) {
@@ -69,6 +77,31 @@ describe('NATS permissions from the declared access', () => {
         '$JS.ACK.REFERRALS.escalation-referrals.>',
       ]),
     );
+  });
+
+  it("names a webhook subscription's durable consumer, its filter one of an agency's feeds", () => {
+    const received = t.referralsTo('london-coalition');
+    expect(familyDurable(t, webhookConsumerPrefix, 'a1b2', received)).toEqual({
+      name: 'gateway-webhook-a1b2',
+      stream: 'REFERRALS',
+      filterSubject: 'referral.v1.*.london-coalition.>',
+    });
+    // The gateway's user may pull from any consumer name on REFERRALS but another service's durable.
+    const gateway = natsPermissions('gateway', t).publish.allow;
+    expect(gateway).toContain('$JS.API.CONSUMER.CREATE.REFERRALS.*.referral.v1.>');
+    expect(gateway).toContain('$JS.API.CONSUMER.DELETE.REFERRALS.*');
+    expect(() => familyDurable(t, webhookConsumerPrefix, 'a1b2', t.consent('granted'))).toThrow(/not a filter/);
+    expect(() => familyDurable(t, webhookConsumerPrefix, 'a.b', received)).toThrow(/cannot end/);
+    expect(() => familyDurable(t, 'other-', 'a1b2', received)).toThrow(/no durable consumer family/);
+  });
+
+  it('tells whether a filter falls under a pattern, token by token', () => {
+    expect(subjectWithin('referral.v1.*.london.>', 'referral.v1.>')).toBe(true);
+    expect(subjectWithin('referral.v1.peel.*.sent', 'referral.v1.*.*.*')).toBe(true);
+    expect(subjectWithin('referral.v1.>', 'referral.v1.*.*.*')).toBe(false);
+    expect(subjectWithin('referral.v1', 'referral.v1.>')).toBe(false);
+    expect(subjectWithin('consent.v1.granted', 'referral.v1.>')).toBe(false);
+    expect(subjectWithin('referral.v1.a.b', 'referral.v1.*.*.*')).toBe(false);
   });
 
   it("names a durable consumer's stream and filter, and grants it to its owner only", () => {

@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { serviceAccess, serviceNames, type DurableSpec, type ServiceName } from './access.ts';
+import {
+  serviceAccess,
+  serviceNames,
+  type DurableFamilySpec,
+  type DurableSpec,
+  type EphemeralSpec,
+  type ServiceAccess,
+  type ServiceName,
+} from './access.ts';
 import type { Topology } from './topology.ts';
 
 /**
@@ -46,7 +54,12 @@ export function natsPermissions(service: ServiceName, topology: Topology): NatsP
     allow.add(`${api}.CONSUMER.MSG.NEXT.${s}.${durable.name}`);
     allow.add(`$JS.ACK.${s}.${durable.name}.>`);
   }
-  for (const ephemeral of access.ephemerals) {
+  // Consumers named at run time, ephemeral or durable: any name on the stream, one of its filters.
+  const runTime: readonly (EphemeralSpec | DurableFamilySpec)[] = [
+    ...access.ephemerals,
+    ...((access as ServiceAccess).durableFamilies ?? []),
+  ];
+  for (const ephemeral of runTime) {
     const s = stream(ephemeral.area);
     allow.add(`${api}.STREAM.INFO.${s}`);
     for (const filter of ephemeral.filters(topology)) allow.add(`${api}.CONSUMER.CREATE.${s}.*.${filter}`);

@@ -178,6 +178,75 @@ describe('idempotent consumer', () => {
     }
   });
 
+  it('starts a new consumer at its start time: only what is published from then on', async () => {
+    const js = jetstream(lab.nats);
+    const subject = lab.topology.directory('agency_upserted');
+    const publish = async (): Promise<string> => {
+      const envelope = createEnvelope({
+        type: 'directory.v1.agency_upserted',
+        payload: { $case: 'subjectErased', value: { erasedAt: new Date() } },
+      });
+      await js.publish(subject, encodeEnvelope(envelope), { msgID: envelope.id });
+      return envelope.id;
+    };
+    const before = await publish();
+    const startAt = new Date(Date.now() + 1);
+    await waitFor(
+      () => Promise.resolve(Date.now()),
+      (now) => now > startAt.getTime(),
+    );
+    const after = await publish();
+    const consumer = labConsumer(lab, { name: 'from-now-on', startAt });
+    await consumer.start();
+    try {
+      const counts = await waitFor(
+        () => effectCounts(lab, 'from-now-on'),
+        (map) => map.has(after),
+      );
+      expect(counts.get(after)).toBe(1);
+      expect(counts.has(before)).toBe(false);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it('with one event pending at a time, applies a failing event before the next, in stream order', async () => {
+    const [first, second, third] = await commitEvents(lab, 3);
+    const ours = new Set([first, second, third]);
+    const sequences: number[] = [];
+    const consumer = labConsumer(lab, {
+      name: 'one-at-a-time',
+      maxAckPending: 1,
+      retryDelayMs: 20,
+      handle: async (event, em) => {
+        // The first fails twice: the others wait for it instead of overtaking it.
+        if (event.envelope.id === first && event.attempt < 3) throw new Error('not yet');
+        if (!ours.has(event.envelope.id)) return; // the stream's earlier events, other tests'
+        sequences.push(event.sequence ?? 0);
+        await em.execute(`insert into "${labSchema}".effects (event_id, consumer) values (?, 'one-at-a-time')`, [
+          event.envelope.id,
+        ]);
+      },
+    });
+    await consumer.start();
+    try {
+      await waitFor(
+        () => effectCounts(lab, 'one-at-a-time'),
+        (map) => map.has(third!),
+      );
+      const rows = await lab.orm.em
+        .fork()
+        .execute<{ event_id: string }[]>(
+          `select event_id from "${labSchema}".effects where consumer = 'one-at-a-time' order by n`,
+        );
+      expect(rows.map((row) => row.event_id)).toEqual([first, second, third]);
+      expect(sequences.length).toBe(3);
+      expect([...sequences].sort((a, b) => a - b)).toEqual(sequences);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   it('creates its durable consumer again when it is deleted under it, and applies what comes next exactly once', async () => {
     const changes: boolean[] = [];
     const consumer = labConsumer(lab, { name: 'deleted-under-it', onHealthChange: (healthy) => changes.push(healthy) });

@@ -198,6 +198,22 @@ export const metricCatalog = {
     description: "Wrong passwords that locked an address out of an account (and ended the account's sessions).",
     attributes: [],
   },
+  webhookAttempts: {
+    name: 'passage_webhook_attempts',
+    kind: 'counter',
+    unit: '1',
+    description:
+      'Webhook delivery attempts (ADR 46), by outcome: delivered, retry (failed, tried again later), failed (given up on after at least 24 hours).',
+    attributes: ['outcome'],
+  },
+  webhookPending: {
+    name: 'passage_webhook_deliveries_pending',
+    kind: 'gauge',
+    unit: '1',
+    description:
+      "Webhook deliveries neither delivered nor given up on: due, being retried, or waiting behind an earlier one of their referral's.",
+    attributes: [],
+  },
 } as const satisfies Record<string, MetricDeclaration>;
 
 export interface MetricDeclaration {

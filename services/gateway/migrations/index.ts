@@ -10,6 +10,7 @@ import { Migration20261130180000SessionIdleLock } from './Migration2026113018000
 import { Migration20261202060000Notifications } from './Migration20261202060000Notifications.ts';
 import { Migration20261202080000NotifyReference } from './Migration20261202080000NotifyReference.ts';
 import { Migration20261203020000IntegrationClients } from './Migration20261203020000IntegrationClients.ts';
+import { Migration20261203030000Webhooks } from './Migration20261203030000Webhooks.ts';
 
 /** Every migration of the gateway schema, in order. Add new ones at the end. */
 export const gatewayMigrations: MigrationObject[] = [
@@ -22,6 +23,7 @@ export const gatewayMigrations: MigrationObject[] = [
   { name: 'Migration20261202060000Notifications', class: Migration20261202060000Notifications },
   { name: 'Migration20261202080000NotifyReference', class: Migration20261202080000NotifyReference },
   { name: 'Migration20261203020000IntegrationClients', class: Migration20261203020000IntegrationClients },
+  { name: 'Migration20261203030000Webhooks', class: Migration20261203030000Webhooks },
 ];
 
 /**
@@ -55,6 +57,9 @@ export const gatewayDatabases: ServiceDatabases = {
         integration_client_credentials: ['select', 'insert', 'update'],
         integration_client_tokens: ['select', 'insert', 'delete'],
         integration_client_assertions: ['select', 'insert', 'delete'],
+        // Webhooks (ADR 46): subscriptions are marked deleted, deliveries marked sent or failed.
+        webhook_subscriptions: ['select', 'insert', 'update'],
+        webhook_deliveries: ['select', 'insert', 'update'],
         ...eventTableGrants,
       },
     },

@@ -74,6 +74,17 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   CONSOLE_URL: z.url().default('http://localhost:8080'),
   /** Token requests (POST /oauth/token) allowed per minute from one address, in memory (ADR 45). */
   OAUTH_TOKEN_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  /**
+   * Which webhook endpoints agencies may register and be delivered to (ADR 46): public-https
+   * (https only, to hosts whose every address is public: no loopback, private, link-local,
+   * shared or metadata address, checked at registration and at every delivery) or any (http
+   * too, any address: PASSAGE_ENV=development only). Unset: any in development, else public-https.
+   */
+  WEBHOOK_URL_POLICY: z.enum(['public-https', 'any']).optional(),
+  /** How long one webhook delivery attempt may take, connection and answer (no redirect is followed). */
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(1).max(60).default(10),
+  /** The first retry of a failed webhook delivery; each next one twice as late, at most an hour apart, for at least 24 hours. */
+  WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().min(0.05).max(600).default(5),
   /** The built web console (packages/console/dist) served at /; empty: the API only. */
   CONSOLE_DIR: z.string().default(consoleDist),
 });
@@ -89,9 +100,18 @@ export const gatewaySettingChecks: SettingsCheck<GatewayConfig>[] = [
       throw new Error('DEMO_USERS=on is for development only (PASSAGE_ENV=development)');
   },
   (config) => {
+    if (config.WEBHOOK_URL_POLICY === 'any' && config.PASSAGE_ENV !== 'development')
+      throw new Error('WEBHOOK_URL_POLICY=any is for development only (PASSAGE_ENV=development)');
+  },
+  (config) => {
     const missing = (['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_REDIRECT_URL'] as const).filter(
       (name) => !config[name],
     );
     if (config.OIDC_ISSUER && missing.length > 0) throw new Error(`OIDC_ISSUER needs ${missing.join(', ')}`);
   },
 ];
+
+/** The webhook URL policy in force: the setting, or by PASSAGE_ENV when it is unset. */
+export function webhookUrlPolicy(config: GatewayConfig): 'public-https' | 'any' {
+  return config.WEBHOOK_URL_POLICY ?? (config.PASSAGE_ENV === 'development' ? 'any' : 'public-https');
+}

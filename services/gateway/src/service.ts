@@ -19,7 +19,7 @@ import {
 } from '@passage/platform';
 import { gatewayDatabases } from '../migrations/index.ts';
 import { PgUserStore } from './adapters/db/user-store.ts';
-import { ServiceClients } from './adapters/grpc/clients.ts';
+import { ServiceClients, agencyListed } from './adapters/grpc/clients.ts';
 import { LiveFeed } from './adapters/http/live-feed.ts';
 import { OidcSignIn } from './adapters/http/oidc.ts';
 import { GatewayHealth, recordSignInRefusal } from './adapters/http/observability.ts';
@@ -41,7 +41,14 @@ import { PgNotificationStore } from './adapters/notify/store.ts';
 import { MailSender, Notifications } from './app/notifications.ts';
 import { seedDemoUsers } from './app/demo-users.ts';
 import { Sessions } from './app/sessions.ts';
-import type { GatewayConfig } from './config.ts';
+import { webhookUrlPolicy, type GatewayConfig } from './config.ts';
+import { webhookService } from './adapters/http/webhook-service.ts';
+import { WebhookConsumers } from './adapters/webhooks/consumers.ts';
+import { newWebhookSecret } from './adapters/webhooks/signing.ts';
+import { PgWebhookStore } from './adapters/webhooks/store.ts';
+import { HttpWebhookTransport, systemResolver } from './adapters/webhooks/transport.ts';
+import { WebhookSender, Webhooks, type HostResolver } from './app/webhooks.ts';
+import { defaultRetryPolicy } from './domain/webhooks.ts';
 
 export interface RunningGateway {
   readonly url: string;
@@ -62,6 +69,8 @@ export async function startGateway(
     readonly now?: () => Date;
     /** Notification e-mails: the first retry's delay and how often the queue is looked at (tests shorten them). */
     readonly mail?: { readonly retryBaseMs?: number; readonly pollMs?: number };
+    /** Webhooks: the endpoints' DNS (tests answer for names of their own). */
+    readonly webhooks?: { readonly resolver?: HostResolver };
   } = {},
 ): Promise<RunningGateway> {
   if (config.DEMO_USERS === 'on' && config.PASSAGE_ENV !== 'development') {
@@ -189,6 +198,45 @@ export async function startGateway(
     await mailSender.stop();
   });
   const notifications = new Notifications(notificationStore, options.now);
+  // Webhooks (ADR 46): a durable consumer per subscription queues its deliveries, each in the
+  // transaction that marks its event; a sender delivers them in order per referral, signed.
+  const webhookPolicy = webhookUrlPolicy(config);
+  const webhookResolver = options.webhooks?.resolver ?? systemResolver;
+  const webhookStore = new PgWebhookStore(runtime.orm, runtime.topology);
+  const webhookSender = new WebhookSender({
+    queue: webhookStore,
+    transport: new HttpWebhookTransport(config.WEBHOOK_TIMEOUT_SECONDS * 1000),
+    resolver: webhookResolver,
+    policy: webhookPolicy,
+    log,
+    timeoutMs: config.WEBHOOK_TIMEOUT_SECONDS * 1000,
+    retry: { ...defaultRetryPolicy, baseMs: config.WEBHOOK_RETRY_BASE_SECONDS * 1000 },
+    onAttempt: (outcome) => metrics().add('webhookAttempts', { outcome }),
+  });
+  const unobserveWebhooks = webhookStore.observe();
+  const webhookConsumers = new WebhookConsumers({
+    nats: runtime.nats,
+    orm: runtime.orm,
+    topology: runtime.topology,
+    log,
+    queued: () => webhookSender.wake(),
+  });
+  webhookConsumers.start();
+  webhookSender.start();
+  shutdown.add('webhooks', async () => {
+    unobserveWebhooks();
+    await webhookConsumers.stop();
+    await webhookSender.stop();
+  });
+  const webhooks = new Webhooks({
+    store: webhookStore,
+    resolver: webhookResolver,
+    consumers: webhookConsumers,
+    agencyExists: (agencyId) => agencyListed(clients.directory, agencyId),
+    newSecret: newWebhookSecret,
+    policy: webhookPolicy,
+    log,
+  });
   let serving = false;
   const app = await buildServer({
     sessions,
@@ -206,6 +254,7 @@ export async function startGateway(
       ['passage.identity.v1.PeopleService', peopleService(people, contract)],
       ['passage.identity.v1.NotificationService', notificationService(notifications, contract)],
       ['passage.identity.v1.IntegrationClientService', integrationClientService(integrationClients, contract)],
+      ['passage.webhooks.v1.WebhookService', webhookService(webhooks, contract)],
     ]),
     integrationClients,
     tokenRateLimit: config.OAUTH_TOKEN_PER_MINUTE,

@@ -81,7 +81,7 @@ export const need = (value: string | undefined, what: string): string => {
   return value;
 };
 
-const list = (text: string | undefined): string[] =>
+export const list = (text: string | undefined): string[] =>
   (text ?? '')
     .split(',')
     .map((item) => item.trim())

@@ -924,6 +924,85 @@ export interface Workload {
   readonly escalated: number;
 }
 
+export interface CreateWebhookSubscriptionResponse {
+  readonly subscription?: WebhookSubscription;
+  /** whsec_ and the base64 of 32 random bytes: the key of every delivery's HMAC-SHA256. Shown this once; a lost secret is replaced by RotateWebhookSecret. */
+  readonly secret: string;
+}
+
+export interface DeleteWebhookSubscriptionResponse {
+  readonly subscription?: WebhookSubscription;
+  /** Deliveries not yet made that were cancelled. */
+  readonly cancelled: number;
+}
+
+export interface GetWebhookSubscriptionResponse {
+  readonly subscription?: WebhookSubscription;
+}
+
+export interface ListWebhookDeliveriesResponse {
+  readonly deliveries: readonly WebhookDelivery[];
+}
+
+export interface ListWebhookSubscriptionsResponse {
+  readonly subscriptions: readonly WebhookSubscription[];
+}
+
+export interface RedeliverWebhookResponse {
+  readonly delivery?: WebhookDelivery;
+}
+
+export interface RotateWebhookSecretResponse {
+  readonly subscription?: WebhookSubscription;
+  /** The new secret, shown this once. */
+  readonly secret: string;
+  /** Until then deliveries are signed with the old secret as well. */
+  readonly previousSecretExpiresAt?: string;
+}
+
+/** One event for one subscription, and how delivering it went. Never the payload's content. */
+export interface WebhookDelivery {
+  /** Also the webhook-id header: the same for every attempt. */
+  readonly deliveryId: string;
+  /** The event's id on the bus. */
+  readonly eventId: string;
+  /** The referral event: sent, escalated, message_posted… */
+  readonly eventType: string;
+  readonly referralId: string;
+  /** pending (to be sent or retried), delivered, failed (given up after the retries), or cancelled (the subscription was deleted first). */
+  readonly status: string;
+  /** Attempts made so far. */
+  readonly attempts: number;
+  /** The receiver's HTTP status at the last attempt; 0 when it gave none. */
+  readonly lastStatusCode: number;
+  /** Why the last attempt failed, as a code: http_503, timeout, ECONNREFUSED, address_refused… */
+  readonly lastError: string;
+  readonly createdAt?: string;
+  readonly lastAttemptAt?: string;
+  /** When it is tried next, while pending. */
+  readonly nextAttemptAt?: string;
+  readonly deliveredAt?: string;
+}
+
+export interface WebhookSubscription {
+  readonly subscriptionId: string;
+  readonly agencyId: string;
+  /** The endpoint: https (http only in development). */
+  readonly url: string;
+  /** received (referrals sent to the agency) or sent (referrals the agency sent). */
+  readonly direction: string;
+  /** The referral events delivered: sent, acknowledged, accepted, declined, contact_recorded, closed, withdrawn, escalated, taken_over, assigned, unassigned, message_posted. */
+  readonly eventTypes: readonly string[];
+  readonly description: string;
+  readonly createdAt?: string;
+  /** Who registered it: a user id, or an integration client's. */
+  readonly createdBy: string;
+  /** Set once deleted. */
+  readonly deletedAt?: string;
+  /** The last time the secret was rotated; unset when never. */
+  readonly secretRotatedAt?: string;
+}
+
 export interface AccessLogRequest {
   readonly subjectRef: string;
   readonly range?: TimeRange;
@@ -1485,6 +1564,53 @@ export interface WithdrawRequest {
   readonly expectedVersion?: string;
 }
 
+export interface CreateWebhookSubscriptionRequest {
+  /** The agency whose events are delivered: the caller's own (an administrator names one). */
+  readonly agencyId?: string;
+  /** https://… (http://… only in development); no user or password in it. Its host must not resolve to a loopback, private, link-local, shared (CGNAT) or unspecified address. */
+  readonly url: string;
+  /** received (the default) or sent. */
+  readonly direction?: string;
+  /** The events to deliver; when empty: sent, escalated, withdrawn and message_posted. */
+  readonly eventTypes?: readonly string[];
+  /** What the endpoint is, for people reading the list ("case management system"). */
+  readonly description?: string;
+}
+
+export interface DeleteWebhookSubscriptionRequest {
+  readonly subscriptionId: string;
+}
+
+export interface GetWebhookSubscriptionRequest {
+  readonly subscriptionId: string;
+}
+
+export interface ListWebhookDeliveriesRequest {
+  readonly subscriptionId: string;
+  /** Only those of this status. */
+  readonly status?: string;
+  /** Only those of this referral. */
+  readonly referralId?: string;
+  /** 50 when not given. */
+  readonly pageSize?: number;
+}
+
+export interface ListWebhookSubscriptionsRequest {
+  /** An administrator's filter; others see their own agency's. */
+  readonly agencyId?: string;
+  /** Deleted subscriptions too. */
+  readonly includeDeleted?: boolean;
+}
+
+export interface RedeliverWebhookRequest {
+  readonly subscriptionId: string;
+  readonly deliveryId: string;
+}
+
+export interface RotateWebhookSecretRequest {
+  readonly subscriptionId: string;
+}
+
 export const audit = {
   /** GET /api/audit/access-log/{subject_ref}: Every access to one person's data (PHIPA s.10.1 electronic audit log fields). */
   accessLog(request: AccessLogRequest): Read<AccessLogResponse> {
@@ -1776,5 +1902,41 @@ export const referrals = {
   /** GET /api/caseload: Open referrals per worker of an agency (received, not closed, declined or withdrawn). Supervisors see their own agency's; auditors and admins any agency's. */
   caseload(request: CaseloadRequest): Read<CaseloadResponse> {
     return read(`/api/caseload`, request, []);
+  },
+};
+
+export const webhooks = {
+  /** POST /api/webhooks: Registers an endpoint for the agency's events: answers the subscription and its signing secret, which is shown this once. Events from now on are delivered. */
+  createWebhookSubscription(request: CreateWebhookSubscriptionRequest): Promise<CreateWebhookSubscriptionResponse> {
+    return send('POST', `/api/webhooks`, request, []);
+  },
+  /** GET /api/webhooks: The agency's subscriptions (an administrator names the agency, or sees every agency's). */
+  listWebhookSubscriptions(request: ListWebhookSubscriptionsRequest): Read<ListWebhookSubscriptionsResponse> {
+    return read(`/api/webhooks`, request, []);
+  },
+  /** GET /api/webhooks/{subscription_id}: One subscription of the caller's agency (an administrator's: of any agency). */
+  getWebhookSubscription(request: GetWebhookSubscriptionRequest): Read<GetWebhookSubscriptionResponse> {
+    return read(`/api/webhooks/${seg(request.subscriptionId)}`, request, ['subscriptionId']);
+  },
+  /** DELETE /api/webhooks/{subscription_id}: Stops the subscription: nothing more is delivered, deliveries not yet made are cancelled. */
+  deleteWebhookSubscription(request: DeleteWebhookSubscriptionRequest): Promise<DeleteWebhookSubscriptionResponse> {
+    return send('DELETE', `/api/webhooks/${seg(request.subscriptionId)}`, {}, []);
+  },
+  /** POST /api/webhooks/{subscription_id}/rotate-secret: A new signing secret, shown this once. For 24 hours deliveries carry a signature with the old secret too, so the system can change its secret without missing a delivery. */
+  rotateWebhookSecret(request: RotateWebhookSecretRequest): Promise<RotateWebhookSecretResponse> {
+    return send('POST', `/api/webhooks/${seg(request.subscriptionId)}/rotate-secret`, request, ['subscriptionId']);
+  },
+  /** GET /api/webhooks/{subscription_id}/deliveries: The subscription's delivery log, newest first: status, attempts, last response, next attempt. */
+  listWebhookDeliveries(request: ListWebhookDeliveriesRequest): Read<ListWebhookDeliveriesResponse> {
+    return read(`/api/webhooks/${seg(request.subscriptionId)}/deliveries`, request, ['subscriptionId']);
+  },
+  /** POST /api/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver: Delivers one event again, now (same webhook-id, so a receiver can tell a repeat): for one the system lost, or one given up on after its retries. */
+  redeliverWebhook(request: RedeliverWebhookRequest): Promise<RedeliverWebhookResponse> {
+    return send(
+      'POST',
+      `/api/webhooks/${seg(request.subscriptionId)}/deliveries/${seg(request.deliveryId)}/redeliver`,
+      request,
+      ['subscriptionId', 'deliveryId'],
+    );
   },
 };

@@ -1,4 +1,5 @@
-import { PassageError, untraced, type Logger } from '@passage/platform';
+import { PassageError, type Logger } from '@passage/platform';
+import { PollLoop } from './poll-loop.ts';
 import {
   deskRoles,
   emailKinds,
@@ -201,51 +202,32 @@ export interface MailSenderOptions {
  */
 export class MailSender {
   readonly #o: Required<Omit<MailSenderOptions, 'now'>> & { now: () => Date };
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
-  #stopped = false;
+  readonly #loop: PollLoop;
 
   constructor(options: MailSenderOptions) {
     this.#o = { pollMs: 1_000, retryBaseMs: 1_000, now: () => new Date(), ...options };
+    this.#loop = new PollLoop(
+      async () => {
+        await this.runOnce();
+        return false;
+      },
+      this.#o.pollMs,
+      (error) => this.#o.log.warn({ err: errorCode(error) }, 'notification e-mails: queue unreadable'),
+    );
   }
 
   start(): void {
-    this.#schedule(0);
+    this.#loop.start();
   }
 
   /** Looks at the queue now (an event just queued something). */
   wake(): void {
-    if (this.#stopped) return;
-    if (this.#running) this.#again = true;
-    else this.#schedule(0);
+    this.#loop.wake();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    await this.#running;
+    await this.#loop.stop();
     this.#o.mailer.close();
-  }
-
-  #schedule(ms: number): void {
-    if (this.#stopped) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      // A poll that mostly finds nothing makes no span (ADR 32: an idle network traces nothing).
-      this.#running = untraced(() => this.runOnce())
-        .then(() => undefined)
-        .catch((error: unknown) =>
-          this.#o.log.warn({ err: errorCode(error) }, 'notification e-mails: queue unreadable'),
-        )
-        .finally(() => {
-          this.#running = undefined;
-          const again = this.#again;
-          this.#again = false;
-          this.#schedule(again ? 0 : this.#o.pollMs);
-        });
-    }, ms);
-    this.#timer.unref();
   }
 
   /** Sends what is due now; answers how many were sent. */

@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { audit, consent, directory, escalation, referrals } from '@passage/contracts';
-import type { ClientCredentials } from '@passage/platform';
+import { PassageError, callUnary, type ClientCredentials } from '@passage/platform';
 
 export interface ServiceAddresses {
   readonly directory: string;
@@ -38,5 +38,16 @@ export class ServiceClients {
 
   close(): void {
     for (const client of this.byService.values()) client.close();
+  }
+}
+
+/** Whether the directory lists the agency (GetAgency, a public method). */
+export async function agencyListed(client: directory.DirectoryServiceClient, agencyId: string): Promise<boolean> {
+  try {
+    await callUnary(client.getAgency.bind(client), { id: agencyId }, undefined, 5000);
+    return true;
+  } catch (error) {
+    if (error instanceof PassageError && error.code === 'not_found') return false;
+    throw error;
   }
 }

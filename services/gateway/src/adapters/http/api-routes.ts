@@ -52,13 +52,15 @@ export interface ApiRoute {
   /**
    * Calls the method with that request — over the service's gRPC channel, or in this process
    * when the gateway implements the service (a LocalService) — and answers its response as
-   * canonical JSON text. `session`: who is calling, for a local service (none on a public method).
+   * canonical JSON text. `session`: who is calling, for a local service (none on a public method);
+   * `caller`: the integration client calling instead, on a route that names role system (ADR 45).
    */
   call(
     request: Record<string, unknown>,
     metadata: grpc.Metadata,
     clients: ServiceChannels,
     session?: LocalSession,
+    caller?: LocalClient,
   ): Promise<string>;
 }
 
@@ -66,6 +68,12 @@ export interface ApiRoute {
 export interface LocalSession {
   readonly id: string;
   readonly record: SessionRecord;
+}
+
+/** An agency's integration client calling with its bearer token (ADR 45), instead of a session. */
+export interface LocalClient {
+  readonly clientId: string;
+  readonly agencyId: string;
 }
 
 /**
@@ -76,7 +84,12 @@ export interface LocalSession {
 export interface LocalService {
   readonly local: true;
   /** `method`: the RPC's name ("CreatePerson"); the request's and the answer's binary encodings. */
-  unary(method: string, request: Uint8Array, session: LocalSession | undefined): Promise<Uint8Array>;
+  unary(
+    method: string,
+    request: Uint8Array,
+    session: LocalSession | undefined,
+    caller?: LocalClient,
+  ): Promise<Uint8Array>;
 }
 
 export interface RequestParts {
@@ -176,7 +189,7 @@ function route(contract: ApiContract, http: HttpMethod): ApiRoute {
       if (http.access.idempotent) json['idempotencyKey'] = idempotencyKey;
       return json;
     },
-    async call(request, metadata, clients, session) {
+    async call(request, metadata, clients, session, caller) {
       const client = clients.get(http.service.typeName);
       if (!client) throw new PassageError('unavailable', `no client for ${http.service.typeName}`);
       const badTimes = timeViolations(input, request, '');
@@ -190,7 +203,7 @@ function route(contract: ApiContract, http: HttpMethod): ApiRoute {
       }
       const bytes = toBinary(input, message);
       if (isLocal(client)) {
-        const local = await client.unary(http.method.name, bytes, session);
+        const local = await client.unary(http.method.name, bytes, session, caller);
         return JSON.stringify(toJson(output, fromBinary(output, local), { registry, alwaysEmitImplicit: true }));
       }
       const answer = await callUnary<Buffer, Buffer>(

@@ -510,7 +510,7 @@ export async function buildServer(deps: GatewayDependencies): Promise<FastifyIns
             : client && deps.integrationClients
               ? bearerMetadata(deps.integrationClients.callerToken(client))
               : new grpc.Metadata();
-          answer = await route.call(json, metadata, channels, session);
+          answer = await route.call(json, metadata, channels, session, client);
         } catch (error) {
           // A service names fields of its request: the caller is told where they are in theirs.
           if (!isPassageError(error) || error.violations.length === 0) throw error;

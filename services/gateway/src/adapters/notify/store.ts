@@ -11,7 +11,7 @@ import type {
 import { isNotificationKind, type NotificationKind, type ReferralParties } from '../../domain/notifications.ts';
 
 /** A Postgres array literal, each item quoted and escaped (the driver would spread a JS array). */
-const pgArray = (items: readonly string[]): string =>
+export const pgArray = (items: readonly string[]): string =>
   `{${items.map((i) => `"${i.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
 
 /** The notification tables, in the consumer's transaction (its inbox row commits with these). */

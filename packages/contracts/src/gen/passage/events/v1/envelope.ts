@@ -55,6 +55,7 @@ export interface Envelope {
     | { $case: 'messagePosted'; value: MessagePosted }
     | { $case: 'clientCall'; value: ClientCall }
     | { $case: 'clientToken'; value: ClientToken }
+    | { $case: 'webhookChanged'; value: WebhookChanged }
     | undefined;
 }
 
@@ -310,6 +311,25 @@ export interface ClientToken {
   expiresAt?: Date | undefined;
 }
 
+/**
+ * audit.v1.webhook_changed: someone registered, deleted or re-keyed an agency's webhook
+ * endpoint, or had a delivery made again (ADR 46). The envelope's actor is who did it. Ids,
+ * codes and the endpoint's host; never a secret, never a payload.
+ */
+export interface WebhookChanged {
+  /** created, deleted, secret_rotated or redelivered. */
+  action: string;
+  subscriptionId: string;
+  agencyId: string;
+  /** The endpoint's host (and port, when not the scheme's), without its path or query. */
+  host: string;
+  /** received or sent. */
+  direction: string;
+  eventTypes: string[];
+  /** For redelivered: which delivery. */
+  deliveryId: string;
+}
+
 function createBaseActor(): Actor {
   return { agency: '', user: '', role: '' };
 }
@@ -505,6 +525,9 @@ export const Envelope: MessageFns<Envelope> = {
         break;
       case 'clientToken':
         ClientToken.encode(message.payload.value, writer.uint32(346).fork()).join();
+        break;
+      case 'webhookChanged':
+        WebhookChanged.encode(message.payload.value, writer.uint32(354).fork()).join();
         break;
     }
     return writer;
@@ -726,6 +749,14 @@ export const Envelope: MessageFns<Envelope> = {
             message.payload = { $case: 'clientToken', value: ClientToken.decode(reader, reader.uint32()) };
             continue;
           }
+          case 44: {
+            if (tag !== 354) {
+              break;
+            }
+
+            message.payload = { $case: 'webhookChanged', value: WebhookChanged.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -868,7 +899,21 @@ export const Envelope: MessageFns<Envelope> = {
                                                                   $case: 'clientToken',
                                                                   value: ClientToken.fromJSON(object.client_token),
                                                                 }
-                                                              : undefined,
+                                                              : isSet(object.webhookChanged)
+                                                                ? {
+                                                                    $case: 'webhookChanged',
+                                                                    value: WebhookChanged.fromJSON(
+                                                                      object.webhookChanged,
+                                                                    ),
+                                                                  }
+                                                                : isSet(object.webhook_changed)
+                                                                  ? {
+                                                                      $case: 'webhookChanged',
+                                                                      value: WebhookChanged.fromJSON(
+                                                                        object.webhook_changed,
+                                                                      ),
+                                                                    }
+                                                                  : undefined,
     };
   },
 
@@ -935,6 +980,8 @@ export const Envelope: MessageFns<Envelope> = {
       obj.clientCall = ClientCall.toJSON(message.payload.value);
     } else if (message.payload?.$case === 'clientToken') {
       obj.clientToken = ClientToken.toJSON(message.payload.value);
+    } else if (message.payload?.$case === 'webhookChanged') {
+      obj.webhookChanged = WebhookChanged.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -1040,6 +1087,12 @@ export const Envelope: MessageFns<Envelope> = {
       case 'clientToken': {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: 'clientToken', value: ClientToken.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case 'webhookChanged': {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: 'webhookChanged', value: WebhookChanged.fromPartial(object.payload.value) };
         }
         break;
       }
@@ -3735,6 +3788,187 @@ export const ClientToken: MessageFns<ClientToken> = {
     message.authMethod = object.authMethod ?? '';
     message.reason = object.reason ?? '';
     message.expiresAt = object.expiresAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseWebhookChanged(): WebhookChanged {
+  return { action: '', subscriptionId: '', agencyId: '', host: '', direction: '', eventTypes: [], deliveryId: '' };
+}
+
+export const WebhookChanged: MessageFns<WebhookChanged> = {
+  encode(message: WebhookChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.action !== '') {
+      writer.uint32(10).string(message.action);
+    }
+    if (message.subscriptionId !== '') {
+      writer.uint32(18).string(message.subscriptionId);
+    }
+    if (message.agencyId !== '') {
+      writer.uint32(26).string(message.agencyId);
+    }
+    if (message.host !== '') {
+      writer.uint32(34).string(message.host);
+    }
+    if (message.direction !== '') {
+      writer.uint32(42).string(message.direction);
+    }
+    for (const v of message.eventTypes) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.deliveryId !== '') {
+      writer.uint32(58).string(message.deliveryId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WebhookChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWebhookChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subscriptionId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.agencyId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.direction = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.eventTypes.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.deliveryId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WebhookChanged {
+    return {
+      action: isSet(object.action) ? globalThis.String(object.action) : '',
+      subscriptionId: isSet(object.subscriptionId)
+        ? globalThis.String(object.subscriptionId)
+        : isSet(object.subscription_id)
+          ? globalThis.String(object.subscription_id)
+          : '',
+      agencyId: isSet(object.agencyId)
+        ? globalThis.String(object.agencyId)
+        : isSet(object.agency_id)
+          ? globalThis.String(object.agency_id)
+          : '',
+      host: isSet(object.host) ? globalThis.String(object.host) : '',
+      direction: isSet(object.direction) ? globalThis.String(object.direction) : '',
+      eventTypes: globalThis.Array.isArray(object?.eventTypes)
+        ? object.eventTypes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.event_types)
+          ? object.event_types.map((e: any) => globalThis.String(e))
+          : [],
+      deliveryId: isSet(object.deliveryId)
+        ? globalThis.String(object.deliveryId)
+        : isSet(object.delivery_id)
+          ? globalThis.String(object.delivery_id)
+          : '',
+    };
+  },
+
+  toJSON(message: WebhookChanged): unknown {
+    const obj: any = {};
+    if (message.action !== '') {
+      obj.action = message.action;
+    }
+    if (message.subscriptionId !== '') {
+      obj.subscriptionId = message.subscriptionId;
+    }
+    if (message.agencyId !== '') {
+      obj.agencyId = message.agencyId;
+    }
+    if (message.host !== '') {
+      obj.host = message.host;
+    }
+    if (message.direction !== '') {
+      obj.direction = message.direction;
+    }
+    if (message.eventTypes?.length) {
+      obj.eventTypes = message.eventTypes;
+    }
+    if (message.deliveryId !== '') {
+      obj.deliveryId = message.deliveryId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WebhookChanged>): WebhookChanged {
+    return WebhookChanged.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WebhookChanged>): WebhookChanged {
+    const message = createBaseWebhookChanged();
+    message.action = object.action ?? '';
+    message.subscriptionId = object.subscriptionId ?? '';
+    message.agencyId = object.agencyId ?? '';
+    message.host = object.host ?? '';
+    message.direction = object.direction ?? '';
+    message.eventTypes = object.eventTypes?.map((e) => e) || [];
+    message.deliveryId = object.deliveryId ?? '';
     return message;
   },
 };
