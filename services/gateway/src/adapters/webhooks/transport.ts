@@ -24,12 +24,9 @@ const answerLimit = 64 * 1024;
  */
 export class HttpWebhookTransport implements WebhookTransport {
   readonly #timeoutMs: number;
-  readonly #ca: string | undefined;
 
-  /** `ca`: certificates to trust besides the system's (tests' receivers). */
-  constructor(timeoutMs: number, ca?: string) {
+  constructor(timeoutMs: number) {
     this.#timeoutMs = timeoutMs;
-    this.#ca = ca;
   }
 
   post(request: Parameters<WebhookTransport['post']>[0]): Promise<number> {
@@ -58,7 +55,6 @@ export class HttpWebhookTransport implements WebhookTransport {
       lookup: pinned,
       agent: false,
       signal: AbortSignal.timeout(this.#timeoutMs),
-      ...(secure && this.#ca ? { ca: this.#ca } : {}),
     };
     return new Promise<number>((resolve, reject) => {
       const sent = (secure ? https : http).request(options, (answer) => {
