@@ -27,7 +27,21 @@ export default defineConfig({
             'test/e2e/**/*.test.ts',
             'test/faults/**/*.test.ts',
           ],
-          exclude: ['**/*.trace.test.ts', '**/node_modules/**'],
+          exclude: ['**/*.trace.test.ts', '**/node_modules/**', 'test/e2e/console*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          // The console in chromium, against every service in the test's process (openConsole).
+          include: ['test/e2e/console*.test.ts'],
+          // The console the gateway serves, built once before any file opens it.
+          globalSetup: ['test/e2e/console/build.ts'],
+          // A page's answer, waited for as a person would: on a loaded machine (files beside this
+          // one, other work on the host) a screen can take more than expect.poll's default second
+          // to show what the test then asserts in full. The deadline only; every assertion stays.
+          expect: { poll: { timeout: 15_000 } },
         },
       },
       {
