@@ -73,7 +73,7 @@ export function openConsole(
     const settings = typeof env === 'function' ? env() : env;
     lab = await startGatewayLab(label, { DEMO_PASSWORD: demoPassword, SIGN_IN_PER_MINUTE: '1000', ...settings });
     browser = await launch();
-  }, 180_000);
+  }, 300_000);
   afterAll(async () => {
     for (const context of contexts) await context.close().catch(() => undefined);
     await browser?.close();
