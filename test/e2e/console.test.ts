@@ -674,6 +674,9 @@ describe('the web console', { timeout: 180_000 }, () => {
       expect(saved).toHaveLength(screens(referrals).length + 3);
       for (const path of saved) expect(statSync(path).size, path).toBeGreaterThan(10_000);
     },
+    // Every screen of the console, each checked by axe and photographed whole: about three
+    // minutes alone on a loaded machine, the describe's own deadline. A deadline only.
+    600_000,
   );
 });
 
