@@ -3,6 +3,27 @@ import { defineConfig } from 'vitest/config';
 // Unit tests (pure logic, beside the code) and integration tests (adapters against the real
 // Postgres and NATS, user journeys, faults) run in one invocation; every integration file
 // gets its own database and NATS namespace, so files run in parallel.
+//
+// How many at once (ADR 43): vitest's default, one worker less than the cores, is a single
+// worker on a two-core machine — every file after the other, the cores idle while a file waits
+// on Postgres, NATS or a process starting. The projects run in three groups, one after the
+// other (`sequence.groupOrder`), each with its own number of workers:
+// 1. `browser`: the console in chromium, the whole network in each file's process — two at once;
+// 2. `system`: networks of processes (`pnpm start`, the services' own entry points, private
+//    servers killed and restarted, the chaos campaign) — two at once, so that no more than two
+//    such networks share the cores while faults are timed;
+// 3. `unit`, `integration`, `tracing`: in-process tests that mostly wait on the shared Postgres
+//    and NATS — three at once (each in-process network keeps up to ~20 of Postgres's 100
+//    connections).
+// `pnpm test:cluster` runs after all of them, alone (test/cluster/vitest.config.ts).
+const systemTests = [
+  'test/e2e/**/*.test.ts',
+  'test/faults/**/*.test.ts',
+  'packages/*/test/**/*.fault.test.ts',
+  'services/*/test/**/*.fault.test.ts',
+];
+const browserTests = ['test/e2e/console*.test.ts'];
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
@@ -12,22 +33,47 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: 'browser',
+          // The console in chromium, against every service in the test's process (openConsole).
+          include: browserTests,
+          // The console the gateway serves, built once before any file opens it.
+          globalSetup: ['test/e2e/console/build.ts'],
+          // A page's answer, waited for as a person would: on a loaded machine (a file beside this
+          // one, other work on the host) a screen can take more than expect.poll's default second
+          // to show what the test then asserts in full. The deadline only; every assertion stays.
+          expect: { poll: { timeout: 15_000 } },
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'system',
+          include: systemTests,
+          exclude: [...browserTests, '**/*.trace.test.ts', '**/node_modules/**'],
+          maxWorkers: 2,
+          sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'unit',
           // test/deploy: the Kubernetes and compose manifests, rendered and checked (no servers).
           include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'test/deploy/**/*.test.ts'],
+          maxWorkers: 3,
+          sequence: { groupOrder: 3 },
         },
       },
       {
         extends: true,
         test: {
           name: 'integration',
-          include: [
-            'packages/*/test/**/*.test.ts',
-            'services/*/test/**/*.test.ts',
-            'test/e2e/**/*.test.ts',
-            'test/faults/**/*.test.ts',
-          ],
-          exclude: ['**/*.trace.test.ts', '**/node_modules/**'],
+          include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts'],
+          exclude: [...systemTests, '**/*.trace.test.ts', '**/node_modules/**'],
+          maxWorkers: 3,
+          sequence: { groupOrder: 3 },
         },
       },
       {
@@ -38,6 +84,8 @@ export default defineConfig({
           exclude: ['**/node_modules/**'],
           // Instrumentation must be in place before grpc-js and pg are first imported.
           execArgv: ['--import', './packages/platform/test/otel-register.ts'],
+          maxWorkers: 3,
+          sequence: { groupOrder: 3 },
         },
       },
     ],

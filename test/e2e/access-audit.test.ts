@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { demoUsers } from '@passage/auth';
 import { ApiUser } from './console/api.ts';
-import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
+import { startNetworkAsPnpmStart, stopStartedNetworks, type StartedNetwork } from './started-network.ts';
 
 // Every read of personal data is accountable, whatever the route: marker data in each
 // personal field (the name on the receipt, the capture notes, the referral's packet), then
@@ -16,11 +16,11 @@ beforeAll(async () => {
   started = await startNetworkAsPnpmStart('access-audit');
   sql = new pg.Client({ connectionString: started.db.url });
   await sql.connect();
-}, 180_000);
+}, 360_000);
 
 afterAll(async () => {
   await sql?.end();
-  await started?.stop();
+  await stopStartedNetworks();
 });
 
 /** Access records written so far, by every service that holds personal data. */

@@ -1,25 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { ApiUser, consentAndSend } from './console/api.ts';
-import { launch, screenshot, seriousViolations, signedIn, widths } from './console/browser.ts';
+import { screenshot, seriousViolations, widths } from './console/browser.ts';
 import { noEnglishOn } from './console/french.ts';
+import { openConsole } from './console/open.ts';
 
-// Issue 17 item 3 (ADR 36), in a real browser against the network as `pnpm start` runs it:
+// Issue 17 item 3 (ADR 36), in a real browser against the console and every service (openConsole):
 // a referral declined by one agency, the resend to the agency it suggested refused because the
 // person's consent does not cover it, the consent amended with the person right there (receipt
 // version 2, English and French), the resend going through and the new agency reading it; then
 // that agency, which the consent now covers, records the person's withdrawal. All data synthetic.
-let network: StartedNetwork;
-let browser: Browser;
-let base = '';
-const contexts: BrowserContext[] = [];
-
-async function as(username: string): Promise<Page> {
-  const { context, page } = await signedIn(browser, base, username);
-  contexts.push(context);
-  return page;
-}
+const ui = openConsole('consoleamend');
 
 /** The page at both widths the issue asks for, each screenshot saved and checked by axe. */
 async function shoot(page: Page, name: string): Promise<string[]> {
@@ -38,13 +29,13 @@ async function shoot(page: Page, name: string): Promise<string[]> {
 
 /** A referral from `sender` to the London coalition under consent naming London only, declined with a suggestion. */
 async function declinedWithSuggestion(sender: string, from: string, suggested: string, content: string) {
-  const { referralId } = await consentAndSend(await ApiUser.signIn(base, sender), {
+  const { referralId } = await consentAndSend(await ApiUser.signIn(ui.base, sender), {
     from,
     to: 'london-coalition',
     needs: ['housing'],
     content,
   });
-  const london = await ApiUser.signIn(base, 'london-intake');
+  const london = await ApiUser.signIn(ui.base, 'london-intake');
   await london.call('POST', `/api/referrals/${referralId}/decline`, {
     reason: 'no_capacity',
     suggestedAgency: suggested,
@@ -60,18 +51,6 @@ async function useLanguage(page: Page, language: 'English' | 'Français'): Promi
     .toBe(language === 'English' ? 'en' : 'fr');
 }
 
-beforeAll(async () => {
-  network = await startNetworkAsPnpmStart('consoleamend', { SIGN_IN_PER_MINUTE: '1000' });
-  base = network.gatewayUrl;
-  browser = await launch();
-}, 600_000);
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await network?.stop();
-});
-
 describe('amending consent where a resend needs it', { timeout: 420_000 }, () => {
   it('English: resend refused, consent amended inline, receipt version 2, resent; the new agency records the withdrawal', async () => {
     const pactName = 'PACT-Ottawa (Persons Against the Crime of Trafficking in Humans)';
@@ -83,7 +62,7 @@ describe('amending consent where a resend needs it', { timeout: 420_000 }, () =>
     );
     const problems: string[] = [];
 
-    const officer = await as('peel-officer');
+    const officer = await ui.as('peel-officer');
     await useLanguage(officer, 'English');
     await officer.goto(`/referrals/${declinedId}`);
     await officer.getByRole('button', { name: `Resend to ${pactName}` }).click();
@@ -124,7 +103,7 @@ describe('amending consent where a resend needs it', { timeout: 420_000 }, () =>
     await officer.getByRole('heading', { name: `Referral: Peel Regional Police → ${pactName}` }).waitFor();
 
     // The new agency reads it, and is told which consent it reads under.
-    const pact = await as('pact-intake');
+    const pact = await ui.as('pact-intake');
     await useLanguage(pact, 'English');
     await pact.goto(`/referrals/${resentId}`);
     await pact.getByText('Synthetic: housing near Ottawa').waitFor();
@@ -137,7 +116,7 @@ describe('amending consent where a resend needs it', { timeout: 420_000 }, () =>
     await pact.getByText('The person’s withdrawal is recorded. Sharing has stopped.').waitFor();
 
     // The network withdraws the referral that rested on it; the sender sees it withdrawn.
-    const sender = await ApiUser.signIn(base, 'peel-officer');
+    const sender = await ApiUser.signIn(ui.base, 'peel-officer');
     await expect
       .poll(
         async () =>
@@ -158,8 +137,8 @@ describe('amending consent where a resend needs it', { timeout: 420_000 }, () =>
       'Synthétique : logement à Windsor',
     );
     const problems: string[] = [];
-    const counsellor = await as('crisis-counsellor');
-    const windsor = await as('windsor-intake');
+    const counsellor = await ui.as('crisis-counsellor');
+    const windsor = await ui.as('windsor-intake');
     try {
       await useLanguage(counsellor, 'Français');
       await counsellor.goto(`/referrals/${declinedId}`);
@@ -169,7 +148,7 @@ describe('amending consent where a resend needs it', { timeout: 420_000 }, () =>
         name: `Modifier le consentement avec la personne\u00a0: ajouter ${windsorFr}`,
       });
       await form.waitFor();
-      await noEnglishOn(base, counsellor, 'amend form');
+      await noEnglishOn(ui.base, counsellor, 'amend form');
       problems.push(...(await shoot(counsellor, 'amend-consent-form-fr')));
       await form.getByRole('button', { name: `Ajouter ${windsorFr} au consentement` }).click();
       await counsellor.getByText(/Consentement modifié avec la personne.+Voici le reçu, version 2\./).waitFor();
@@ -178,7 +157,7 @@ describe('amending consent where a resend needs it', { timeout: 420_000 }, () =>
       await expect
         .poll(() => receipt.textContent(), { timeout: 30_000, interval: 250 })
         .toContain('vous avez aussi accepté');
-      await noEnglishOn(base, counsellor, 'amend receipt');
+      await noEnglishOn(ui.base, counsellor, 'amend receipt');
       problems.push(...(await shoot(counsellor, 'amend-consent-receipt-v2-fr')));
       await counsellor.getByRole('button', { name: `Renvoyer à ${windsorFr}` }).click();
       await counsellor.waitForURL(
@@ -192,7 +171,7 @@ describe('amending consent where a resend needs it', { timeout: 420_000 }, () =>
       const card = windsor.locator('.card', { hasText: 'Le consentement de la personne' });
       await card.getByRole('button', { name: 'Enregistrer le retrait de la personne' }).click();
       await card.getByRole('group', { name: 'Confirmer le retrait de la personne' }).waitFor();
-      await noEnglishOn(base, windsor, 'record withdrawal');
+      await noEnglishOn(ui.base, windsor, 'record withdrawal');
       problems.push(...(await shoot(windsor, 'amend-record-withdrawal-fr')));
       await card.getByRole('button', { name: 'Enregistrer le retrait maintenant' }).click();
       await windsor.getByText('Le retrait de la personne est enregistré. Le partage a cessé.').waitFor();

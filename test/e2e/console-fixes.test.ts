@@ -1,42 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
+import { describe, expect, it } from 'vitest';
 import { ApiUser, consentAndSend } from './console/api.ts';
-import { launch, signedIn, widths } from './console/browser.ts';
+import { switchTo } from './console/browser.ts';
+import { openConsole } from './console/open.ts';
 
 // What a walkthrough of the console saw wrong (issue 17, item 11), checked on screen as a
 // person would, in English and French where there are words: statistics outcomes in words,
 // no "<5" on a hidden count, "Targets met" only where a target applied, a consent naming a
 // kind of agency, decline suggestions without police or the Crown, a place named once, the
 // hand-off charts' titles, and the consent script following the language switch. The same
-// harness as console.test.ts, on a network, database and NATS namespace of this file's own.
-let network: StartedNetwork;
-let browser: Browser;
-let base = '';
-const contexts: BrowserContext[] = [];
-
-async function as(username: string): Promise<Page> {
-  const { context, page } = await signedIn(browser, base, username, widths.desktop);
-  contexts.push(context);
-  return page;
-}
-
-/** Switches the console's language from its header, and waits for the page to say so. */
-async function switchTo(page: Page, language: 'en' | 'fr'): Promise<void> {
-  await page.getByRole('button', { name: language === 'fr' ? /Français/ : /English/ }).click();
-  await expect.poll(() => page.evaluate<string>('document.documentElement.lang')).toBe(language);
-}
+// harness as console.test.ts (openConsole), on a network, database and NATS namespace of this file's own.
+const ui = openConsole('console-fixes');
 
 /** A referral Peel sends London, taken by London through to `state` with the gateway's API. */
 async function referralTo(state: 'closed' | 'declined' | 'withdrawn' | 'sent'): Promise<string> {
-  const officer = await ApiUser.signIn(base, 'peel-officer');
+  const officer = await ApiUser.signIn(ui.base, 'peel-officer');
   const { referralId } = await consentAndSend(officer, {
     from: 'peel-regional-police',
     to: 'london-coalition',
     needs: ['housing'],
     content: `Synthetic: a referral to be ${state}`,
   });
-  const intake = await ApiUser.signIn(base, 'london-intake');
+  const intake = await ApiUser.signIn(ui.base, 'london-intake');
   const path = `/api/referrals/${referralId}`;
   if (state === 'declined') await intake.call('POST', `${path}/decline`, { reason: 'no_capacity' });
   if (state === 'withdrawn') await officer.call('POST', `${path}/withdraw`, { reason: 'sent_in_error' });
@@ -49,23 +33,11 @@ async function referralTo(state: 'closed' | 'declined' | 'withdrawn' | 'sent'): 
   return referralId;
 }
 
-beforeAll(async () => {
-  network = await startNetworkAsPnpmStart('console-fixes', { SIGN_IN_PER_MINUTE: '1000' });
-  base = network.gatewayUrl;
-  browser = await launch();
-}, 120_000);
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await network?.stop();
-});
-
 describe('the console, as the walkthrough found it', { timeout: 180_000 }, () => {
   it('names statistics outcomes in words, shows a hidden count as x, and titles the hand-off charts as times', async () => {
     await referralTo('closed');
     await referralTo('declined');
-    const auditor = await as('auditor');
+    const auditor = await ui.as('auditor');
 
     // The hand-off charts: titled as times, their labels in whatever unit fits (never "in minutes").
     await auditor.goto('/oversight');
@@ -129,7 +101,7 @@ describe('the console, as the walkthrough found it', { timeout: 180_000 }, () =>
   it('says no target applies to a declined or withdrawn referral, in English and French', async () => {
     const declined = await referralTo('declined');
     const withdrawn = await referralTo('withdrawn');
-    const intake = await as('london-intake');
+    const intake = await ui.as('london-intake');
     for (const id of [declined, withdrawn]) {
       await intake.goto(`/referrals/${id}`);
       const head = intake.locator('.referral-head');
@@ -147,7 +119,7 @@ describe('the console, as the walkthrough found it', { timeout: 180_000 }, () =>
   });
 
   it('names a consent’s kind of recipient on the consent card, in English and French', async () => {
-    const officer = await ApiUser.signIn(base, 'peel-officer');
+    const officer = await ApiUser.signIn(ui.base, 'peel-officer');
     const consent = await officer.call<{ subjectRef: string }>('POST', '/api/consents', {
       method: 'CAPTURE_METHOD_VERBAL',
       language: 'en',
@@ -163,7 +135,7 @@ describe('the console, as the walkthrough found it', { timeout: 180_000 }, () =>
       language: 'en',
       packet: [{ category: 'needs', content: 'Synthetic: counselling' }],
     });
-    const page = await as('peel-officer');
+    const page = await ui.as('peel-officer');
     await page.goto(`/referrals/${referral.id}`);
     const scope = page.locator('.consent li').first();
     await expect.poll(() => scope.textContent()).toMatch(/^any anti-trafficking coalition: needs/);
@@ -179,7 +151,7 @@ describe('the console, as the walkthrough found it', { timeout: 180_000 }, () =>
 
   it('suggests support agencies only when declining: no police service, not the Crown', async () => {
     const referralId = await referralTo('sent');
-    const admin = await ApiUser.signIn(base, 'admin');
+    const admin = await ApiUser.signIn(ui.base, 'admin');
     const { agencies } = await admin.call<{ agencies: { id: string; kind: string; nameEn: string }[] }>(
       'GET',
       '/api/agencies',
@@ -187,7 +159,7 @@ describe('the console, as the walkthrough found it', { timeout: 180_000 }, () =>
     const justice = agencies.filter((a) => a.kind === 'police' || a.kind === 'crown').map((a) => a.nameEn);
     expect(justice).not.toHaveLength(0);
 
-    const intake = await as('london-intake');
+    const intake = await ui.as('london-intake');
     await intake.goto(`/referrals/${referralId}`);
     await intake.getByRole('button', { name: 'Decline' }).click();
     const offered = await intake.getByLabel('Suggest another agency').locator('option').allTextContents();
@@ -196,7 +168,7 @@ describe('the console, as the walkthrough found it', { timeout: 180_000 }, () =>
   });
 
   it('names a place once in the directory when its region and municipality share the name', async () => {
-    const admin = await as('admin');
+    const admin = await ui.as('admin');
     await admin.goto('/directory');
     const row = admin.locator('tbody tr', { has: admin.getByRole('rowheader', { name: 'Toronto Police Service' }) });
     await row.waitFor();
@@ -210,7 +182,7 @@ describe('the console, as the walkthrough found it', { timeout: 180_000 }, () =>
   });
 
   it('reads the consent script in the language the console is switched to', async () => {
-    const counsellor = await as('crisis-counsellor');
+    const counsellor = await ui.as('crisis-counsellor');
     await counsellor.goto('/handoff');
     const script = counsellor.locator('.card.script');
     await expect.poll(() => script.textContent()).toContain('I would like to connect you with people who can help.');

@@ -1,31 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { ApiUser } from './console/api.ts';
-import { launch, screenshot, seriousViolations, signedIn, widths } from './console/browser.ts';
+import { screenshot, seriousViolations, switchTo, widths } from './console/browser.ts';
 import { noEnglishOn } from './console/french.ts';
+import { openConsole } from './console/open.ts';
 
 // Issue 17, items 4 and 5, as the people who use them would: a London intake worker finds a
 // referral by the reference on the person's consent receipt, claims it, and finds it under
 // "My referrals"; the supervisor reassigns it to another worker and sees the caseload; the
 // timeline names the workers. In English and French, at 1280 and 390 px. All data synthetic.
-let network: StartedNetwork;
-let browser: Browser;
-let base = '';
-const contexts: BrowserContext[] = [];
+const ui = openConsole('console-lists');
 const outreach = { userId: `london-outreach-${randomUUID().slice(0, 6)}`, displayName: 'Sam, London outreach (test)' };
-
-async function as(username: string, viewport: { width: number; height: number } = widths.desktop): Promise<Page> {
-  const { context, page } = await signedIn(browser, base, username, viewport);
-  contexts.push(context);
-  return page;
-}
-
-async function switchTo(page: Page, language: 'en' | 'fr'): Promise<void> {
-  await page.getByRole('button', { name: language === 'fr' ? /Français/ : /English/ }).click();
-  await expect.poll(() => page.evaluate<string>('document.documentElement.lang')).toBe(language);
-}
 
 interface Sent {
   readonly id: string;
@@ -36,7 +22,7 @@ interface Sent {
 
 /** Peel records a person's consent and sends London a referral (the API, as the set-up). */
 async function peelSendsLondon(content: string): Promise<Sent> {
-  const officer = await ApiUser.signIn(base, 'peel-officer');
+  const officer = await ApiUser.signIn(ui.base, 'peel-officer');
   const consent = await officer.call<{ consentId: string; subjectRef: string }>('POST', '/api/consents', {
     method: 'CAPTURE_METHOD_VERBAL',
     language: 'en',
@@ -63,23 +49,14 @@ async function peelSendsLondon(content: string): Promise<Sent> {
 const card = (page: Page, reference: string) => page.locator('li.referral', { hasText: reference });
 
 beforeAll(async () => {
-  network = await startNetworkAsPnpmStart('console-lists', { SIGN_IN_PER_MINUTE: '1000' });
-  base = network.gatewayUrl;
-  browser = await launch();
   // A second worker at London, for the supervisor to hand a referral to.
-  const supervisor = await ApiUser.signIn(base, 'london-supervisor');
+  const supervisor = await ApiUser.signIn(ui.base, 'london-supervisor');
   await supervisor.call('POST', '/api/people', {
     ...outreach,
     roles: ['intake_worker'],
     credential: 'CREDENTIAL_TEMPORARY_PASSWORD',
   });
 }, 120_000);
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await network?.stop();
-});
 
 describe('search, references and assignment in the console', { timeout: 240_000 }, () => {
   it('finds a referral by its receipt reference; a worker claims it, the supervisor reassigns it, the caseload counts it', async () => {
@@ -88,7 +65,7 @@ describe('search, references and assignment in the console', { timeout: 240_000 
     expect(first.reference).toMatch(/^R-[0-9A-Z]{4}-[0-9A-Z]{2}$/);
 
     // The intake worker has only the receipt's reference the person read out on the phone.
-    const intake = await as('london-intake');
+    const intake = await ui.as('london-intake');
     await intake.getByRole('navigation').getByRole('link', { name: 'Search' }).click();
     await intake.getByRole('heading', { name: 'Find a referral' }).waitFor();
     await intake.getByLabel('Consent receipt reference').fill(first.receipt.toLowerCase());
@@ -120,7 +97,7 @@ describe('search, references and assignment in the console', { timeout: 240_000 
     await screenshot(intake, 'lists-inbox-mine-en-1280');
 
     // The supervisor hands it to another worker; the timeline names who did what.
-    const supervisor = await as('london-supervisor');
+    const supervisor = await ui.as('london-supervisor');
     await supervisor.goto(`/referrals/${first.id}`);
     const panel = supervisor.locator('.assignment');
     await panel.getByText('Assigned to: Alex, London intake (demo)').waitFor();
@@ -151,7 +128,7 @@ describe('search, references and assignment in the console', { timeout: 240_000 
     await expect.poll(() => card(intake, first.reference).count(), { timeout: 15_000 }).toBe(0);
 
     // On a phone: the team inbox with its claim buttons, and the caseload.
-    const phone = await as('london-supervisor', widths.phone);
+    const phone = await ui.as('london-supervisor', widths.phone);
     await phone.getByRole('navigation').getByRole('link', { name: 'Inbox' }).click();
     await phone.locator('.caseload tr', { hasText: outreach.displayName }).waitFor();
     await phone.locator('li.referral').first().waitFor();
@@ -160,7 +137,7 @@ describe('search, references and assignment in the console', { timeout: 240_000 
 
   it('in French: a supervisor assigns from the referral, the worker finds it under "Mes demandes" and by its reference', async () => {
     const second = await peelSendsLondon('Synthétique : logement');
-    const supervisor = await as('london-supervisor');
+    const supervisor = await ui.as('london-supervisor');
     await switchTo(supervisor, 'fr');
     try {
       await supervisor.goto(`/referrals/${second.id}`);
@@ -175,7 +152,7 @@ describe('search, references and assignment in the console', { timeout: 240_000 
       await switchTo(supervisor, 'en');
     }
 
-    const intake = await as('london-intake', widths.phone);
+    const intake = await ui.as('london-intake', widths.phone);
     await switchTo(intake, 'fr');
     try {
       await intake.getByRole('navigation').getByRole('link', { name: 'Demandes reçues' }).click();
@@ -183,7 +160,7 @@ describe('search, references and assignment in the console', { timeout: 240_000 
       await card(intake, second.reference).waitFor();
       expect(await intake.locator('li.referral').count()).toBeGreaterThan(0);
       expect(await card(intake, second.reference).textContent()).toContain('Attribuée à');
-      await noEnglishOn(base, intake, 'inbox, my referrals');
+      await noEnglishOn(ui.base, intake, 'inbox, my referrals');
       await screenshot(intake, 'lists-inbox-mine-fr-390');
 
       await intake.getByRole('navigation').getByRole('link', { name: 'Recherche' }).click();
@@ -194,7 +171,7 @@ describe('search, references and assignment in the console', { timeout: 240_000 
       await intake.getByText('Trouvées\u00a0: 1').waitFor();
       expect(await intake.locator('li.referral').count()).toBe(1);
       expect(await card(intake, second.reference).count()).toBe(1);
-      await noEnglishOn(base, intake, 'search');
+      await noEnglishOn(ui.base, intake, 'search');
       expect(await seriousViolations(intake)).toEqual([]);
       await screenshot(intake, 'lists-search-fr-390');
     } finally {

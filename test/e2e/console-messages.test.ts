@@ -1,30 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { ApiUser } from './console/api.ts';
-import { launch, screenshot, seriousViolations, signedIn, widths } from './console/browser.ts';
+import { screenshot, seriousViolations, switchTo, widths } from './console/browser.ts';
 import { noEnglishOn } from './console/french.ts';
+import { openConsole } from './console/open.ts';
 
 // Messages on a referral and the decline's reason for the sender (issue 17 item 6, ADR 39), in
-// a real browser against the network as `pnpm start` runs it: the receiving agency asks a
+// a real browser against the console and every service (openConsole): the receiving agency asks a
 // question in the referral's thread, the sender sees it arrive live (no reload) and answers,
 // the receiving agency declines with a reason for the sender and an internal note; the sender
 // reads the reason, never the note. In English and in French. Synthetic words only.
-let network: StartedNetwork;
-let browser: Browser;
-let base = '';
-const contexts: BrowserContext[] = [];
-
-async function as(username: string): Promise<Page> {
-  const { context, page } = await signedIn(browser, base, username, widths.desktop);
-  contexts.push(context);
-  return page;
-}
-
-async function switchTo(page: Page, language: 'en' | 'fr'): Promise<void> {
-  await page.getByRole('button', { name: language === 'fr' ? /Français/ : /English/ }).click();
-  await expect.poll(() => page.evaluate<string>('document.documentElement.lang')).toBe(language);
-}
+const ui = openConsole('console-messages');
 
 /**
  * The crisis line refers a person to London. Consent lets London read the needs and the
@@ -32,7 +18,7 @@ async function switchTo(page: Page, language: 'en' | 'fr'): Promise<void> {
  * line would have been shown London's internal note.
  */
 async function referralFromCrisisLine(needs: string): Promise<string> {
-  const counsellor = await ApiUser.signIn(base, 'crisis-counsellor');
+  const counsellor = await ApiUser.signIn(ui.base, 'crisis-counsellor');
   const consent = await counsellor.call<{ subjectRef: string }>('POST', '/api/consents', {
     method: 'CAPTURE_METHOD_VERBAL',
     language: 'en',
@@ -80,18 +66,6 @@ async function both(page: Page, name: string): Promise<void> {
   await page.setViewportSize(widths.desktop);
 }
 
-beforeAll(async () => {
-  network = await startNetworkAsPnpmStart('console-messages', { SIGN_IN_PER_MINUTE: '1000' });
-  base = network.gatewayUrl;
-  browser = await launch();
-}, 300_000);
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await network?.stop();
-});
-
 const copy = {
   en: {
     compose: 'Write to the other agency',
@@ -128,8 +102,8 @@ describe('messages on a referral, and the reason for the sender', { timeout: 240
       const referralId = await referralFromCrisisLine(
         language === 'fr' ? 'Besoin fictif : soutien' : 'Synthetic need: support',
       );
-      const intake = await as('london-intake');
-      const counsellor = await as('crisis-counsellor');
+      const intake = await ui.as('london-intake');
+      const counsellor = await ui.as('crisis-counsellor');
       if (language === 'fr') {
         await switchTo(intake, 'fr');
         await switchTo(counsellor, 'fr');
@@ -169,7 +143,7 @@ describe('messages on a referral, and the reason for the sender', { timeout: 240
       await counsellor.locator('.thread-list li', { hasText: words.reason }).waitFor();
       expect(await counsellor.content()).not.toContain(words.note);
       // Nor does the API give the sender the note.
-      const asSender = await ApiUser.signIn(base, 'crisis-counsellor');
+      const asSender = await ApiUser.signIn(ui.base, 'crisis-counsellor');
       expect(await asSender.raw('GET', `/api/referrals/${referralId}`)).not.toContain(words.note);
       expect(await asSender.raw('GET', `/api/referrals/${referralId}/messages`)).toContain(words.reason);
       await both(counsellor, `messages-declined-sender-${language}`);
@@ -177,8 +151,8 @@ describe('messages on a referral, and the reason for the sender', { timeout: 240
 
       expect(await seriousViolations(counsellor)).toEqual([]);
       if (language === 'fr') {
-        await noEnglishOn(base, counsellor, 'referral with messages, sender (fr)');
-        await noEnglishOn(base, intake, 'referral with messages, recipient (fr)');
+        await noEnglishOn(ui.base, counsellor, 'referral with messages, sender (fr)');
+        await noEnglishOn(ui.base, intake, 'referral with messages, recipient (fr)');
       }
     });
   }

@@ -1,37 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startGatewayLab, type GatewayLab } from '@passage/gateway/testing';
+import { describe, expect, it } from 'vitest';
 import { ApiUser, consentAndSend } from './console/api.ts';
-import { launch, screenshot, seriousViolations, signedIn, widths } from './console/browser.ts';
+import { screenshot, seriousViolations, switchTo, widths } from './console/browser.ts';
 import { noEnglishOn } from './console/french.ts';
+import { openConsole } from './console/open.ts';
 
 // Notifications in the console (issue 17 item 7, ADR 40), in a real browser against the built
-// console and every service, real, in this process (the gateway lab: one process starts within
-// the harness's deadline on a loaded machine, where six took longer): an urgent referral arrives
-// and the header counts it without a reload, the list opens the referral and marks it read, the
-// e-mail choices are kept; EN and FR.
-let lab: GatewayLab;
-let browser: Browser;
-let base = '';
-const contexts: BrowserContext[] = [];
-
-async function as(username: string, viewport: { width: number; height: number } = widths.desktop): Promise<Page> {
-  const { context, page } = await signedIn(browser, base, username, viewport);
-  contexts.push(context);
-  return page;
-}
-
-async function switchTo(page: Page, language: 'en' | 'fr'): Promise<void> {
-  await page.getByRole('button', { name: language === 'fr' ? /Français/ : /English/ }).click();
-  await expect.poll(() => page.evaluate<string>('document.documentElement.lang')).toBe(language);
-}
+// console and every service, real (openConsole): an urgent referral arrives and the header
+// counts it without a reload, the list opens the referral and marks it read, the e-mail choices
+// are kept; EN and FR.
+const ui = openConsole('consolenotify');
 
 /** Each referral's short reference (R-7K3M-Q9), as its send answered: what notices name it by. */
 const references = new Map<string, string>();
 const shortReference = (referralId: string): string => references.get(referralId) ?? 'unknown referral';
 
 async function urgentToLondon(): Promise<string> {
-  const officer = await ApiUser.signIn(base, 'peel-officer');
+  const officer = await ApiUser.signIn(ui.base, 'peel-officer');
   const { referralId, reference } = await consentAndSend(officer, {
     from: 'peel-regional-police',
     to: 'london-coalition',
@@ -44,21 +28,9 @@ async function urgentToLondon(): Promise<string> {
   return referralId;
 }
 
-beforeAll(async () => {
-  lab = await startGatewayLab('consolenotify', { DEMO_PASSWORD: 'passage-demo' });
-  base = lab.gateway.url;
-  browser = await launch();
-}, 120_000);
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await lab?.stop();
-});
-
 describe('notifications in the console', { timeout: 180_000 }, () => {
   it('counts an arriving urgent referral in the header, and the list opens it (EN)', async () => {
-    const intake = await as('london-intake');
+    const intake = await ui.as('london-intake');
     await intake.getByRole('heading', { name: 'Incoming referrals' }).waitFor();
     const badge = intake.locator('header .notify-link');
     await badge.waitFor();
@@ -90,7 +62,7 @@ describe('notifications in the console', { timeout: 180_000 }, () => {
   });
 
   it('keeps the e-mail choices: a kind turned off stays off (EN)', async () => {
-    const intake = await as('london-intake');
+    const intake = await ui.as('london-intake');
     await intake.goto('/notifications');
     const messages = intake.getByRole('checkbox', { name: 'A new message on a referral' });
     await messages.waitFor();
@@ -102,13 +74,13 @@ describe('notifications in the console', { timeout: 180_000 }, () => {
     await intake.getByRole('checkbox', { name: 'A new message on a referral' }).waitFor();
     expect(await intake.getByRole('checkbox', { name: 'A new message on a referral' }).isChecked()).toBe(false);
     expect(await intake.getByRole('checkbox', { name: 'An urgent referral is waiting' }).isChecked()).toBe(true);
-    const api = await ApiUser.signIn(base, 'london-intake');
+    const api = await ApiUser.signIn(ui.base, 'london-intake');
     const saved = await api.call<{ preferences: { emailKinds: string[] } }>('GET', '/api/notifications/preferences');
     expect(saved.preferences.emailKinds).toEqual(['urgent_referral', 'escalated', 'declined']);
   });
 
   it('in French, on a phone: the header, the list and the choices', async () => {
-    const supervisor = await as('london-supervisor', widths.phone);
+    const supervisor = await ui.as('london-supervisor', widths.phone);
     await switchTo(supervisor, 'fr');
     try {
       const referralId = await urgentToLondon();
@@ -124,7 +96,7 @@ describe('notifications in the console', { timeout: 180_000 }, () => {
       expect(await supervisor.getByRole('checkbox', { name: 'Un nouveau message sur une demande' }).isChecked()).toBe(
         true,
       );
-      await noEnglishOn(base, supervisor, '/notifications');
+      await noEnglishOn(ui.base, supervisor, '/notifications');
       expect(await seriousViolations(supervisor)).toEqual([]);
       await screenshot(supervisor, 'notify-list-fr-390');
       await supervisor.getByRole('button', { name: 'Tout marquer comme lu' }).click();
@@ -134,7 +106,7 @@ describe('notifications in the console', { timeout: 180_000 }, () => {
     } finally {
       await switchTo(supervisor, 'en');
     }
-    const phone = await as('london-intake', widths.phone);
+    const phone = await ui.as('london-intake', widths.phone);
     await phone.goto('/notifications');
     await phone.getByRole('heading', { name: 'Notifications', level: 1 }).waitFor();
     await phone.locator('.notify-list li').first().waitFor();

@@ -1,42 +1,28 @@
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { ApiUser, consentAndSend } from './console/api.ts';
-import { launch, screenshot, seriousViolations, signedIn, widths } from './console/browser.ts';
+import { screenshot, seriousViolations, switchTo, widths } from './console/browser.ts';
+import { openConsole } from './console/open.ts';
 
 // The oversight page as a ministry auditor uses it (issue 18): loop closure beside the
 // hand-off times, every figure opening the referrals behind it, each table exported as CSV,
 // charts that stay readable on a phone; in English and French, at 1280 and 390 px. A network,
-// database and NATS namespace of this file's own.
-let network: StartedNetwork;
-let browser: Browser;
-let base = '';
-const contexts: BrowserContext[] = [];
+// database and NATS namespace of this file's own (openConsole).
+const ui = openConsole('console-oversight');
 const declined: string[] = [];
 const closed: string[] = [];
 
-async function as(username: string, viewport: { width: number; height: number } = widths.desktop): Promise<Page> {
-  const { context, page } = await signedIn(browser, base, username, viewport);
-  contexts.push(context);
-  return page;
-}
-
-async function switchTo(page: Page, language: 'en' | 'fr'): Promise<void> {
-  await page.getByRole('button', { name: language === 'fr' ? /Français/ : /English/ }).click();
-  await expect.poll(() => page.evaluate<string>('document.documentElement.lang')).toBe(language);
-}
-
 /** A referral Peel sends London, taken by London to declined or closed with the gateway's API. */
 async function referralTo(state: 'closed' | 'declined'): Promise<string> {
-  const officer = await ApiUser.signIn(base, 'peel-officer');
+  const officer = await ApiUser.signIn(ui.base, 'peel-officer');
   const { referralId } = await consentAndSend(officer, {
     from: 'peel-regional-police',
     to: 'london-coalition',
     needs: ['housing'],
     content: `Synthetic packet text, never in a report: ${state}`,
   });
-  const intake = await ApiUser.signIn(base, 'london-intake');
+  const intake = await ApiUser.signIn(ui.base, 'london-intake');
   const path = `/api/referrals/${referralId}`;
   if (state === 'declined') await intake.call('POST', `${path}/decline`, { reason: 'no_capacity' });
   if (state === 'closed') {
@@ -72,24 +58,15 @@ async function download(page: Page, button: ReturnType<Page['getByRole']>): Prom
 }
 
 beforeAll(async () => {
-  network = await startNetworkAsPnpmStart('console-oversight', { SIGN_IN_PER_MINUTE: '1000' });
-  base = network.gatewayUrl;
-  browser = await launch();
   for (let i = 0; i < 5; i += 1) {
     closed.push(await referralTo('closed'));
     declined.push(await referralTo('declined'));
   }
-}, 900_000);
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await network?.stop();
-});
+}, 300_000);
 
 describe('oversight: loop closure, drill-down and CSV', { timeout: 240_000 }, () => {
   it('shows loop closure, opens a figure, exports it and the tables (English, 1280 px)', async () => {
-    const auditor = await as('auditor');
+    const auditor = await ui.as('auditor');
     await openOversight(auditor, /5 \(50%\)/);
     const loop = auditor.locator('section[aria-labelledby="loop-closure"]');
     await loop.getByRole('heading', { name: 'Loop closure' }).waitFor();
@@ -138,7 +115,7 @@ describe('oversight: loop closure, drill-down and CSV', { timeout: 240_000 }, ()
   });
 
   it('reads on a phone: labels at 12 px or more, names whole, a table behind each chart (390 px, English and French)', async () => {
-    const auditor = await as('auditor', widths.phone);
+    const auditor = await ui.as('auditor', widths.phone);
     await openOversight(auditor, /5 \(50%\)/);
     const labels = auditor.locator('.chart-label');
     expect(await labels.count()).toBeGreaterThan(0);

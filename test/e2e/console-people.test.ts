@@ -1,35 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
-import { launch, screenshot, seriousViolations, signedIn, widths } from './console/browser.ts';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { screenshot, seriousViolations, widths } from './console/browser.ts';
 import { noEnglishOn } from './console/french.ts';
+import { openConsole } from './console/open.ts';
 
 // Onboarding an agency and its people from the console alone, as a new ministry
 // administrator would (ADR 30): a directory listing, its first supervisor with a temporary
 // password, the supervisor's own first hire, and an account ended with its open session.
-// The network exactly as `pnpm start` runs it, in a real browser; the console must be built.
-let network: StartedNetwork;
-let browser: Browser;
-let base = '';
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  network = await startNetworkAsPnpmStart('console-people', { SIGN_IN_PER_MINUTE: '1000' });
-  base = network.gatewayUrl;
-  browser = await launch();
-}, 120_000);
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await network?.stop();
-});
+// Every service, real, behind the gateway serving the built console (openConsole), in a real browser.
+const ui = openConsole('console-people');
 
 /** A fresh browser profile at the sign-in page. */
 async function freshPage(viewport: { width: number; height: number } = widths.desktop): Promise<Page> {
-  const context = await browser.newContext({ baseURL: base, viewport, timezoneId: 'America/Toronto' });
-  contexts.push(context);
-  const page = await context.newPage();
+  const page = await ui.page(viewport);
   await page.goto('/');
   await page.getByRole('heading', { name: 'Sign in to Passage' }).waitFor();
   return page;
@@ -76,8 +59,7 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     const agencyName = 'Synthetic Sudbury Shelter';
 
     // The ministry's administrator lists a new agency in the directory…
-    const { context: adminContext, page: admin } = await signedIn(browser, base, 'admin');
-    contexts.push(adminContext);
+    const admin = await ui.as('admin');
     await admin.getByRole('link', { name: 'Directory' }).click();
     await admin.getByRole('button', { name: 'Add an agency' }).click();
     await admin.getByLabel('Identifier (letters, digits and dashes)').fill(agencyId);
@@ -168,7 +150,7 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await intake.locator('input[name="password"]').fill(intakeTemporary);
     await intake.locator('form button[type="submit"]').click();
     await intake.getByRole('heading', { name: 'Choisissez votre mot de passe' }).waitFor();
-    await noEnglishOn(base, intake, 'change password');
+    await noEnglishOn(ui.base, intake, 'change password');
     await intake.locator('input[name="current-password"]').fill(intakeTemporary);
     await intake.locator('input[name="new-password"]').fill('trop court');
     await intake.locator('input[name="confirm-password"]').fill('trop court');
@@ -182,7 +164,7 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await intake.locator('.field-problem').filter({ hasText: 'mot de passe erroné' }).waitFor();
     expect(await intake.locator('input[name="current-password"]').getAttribute('aria-invalid')).toBe('true');
     await intake.getByRole('alert').filter({ hasText: 'Certains champs sont à corriger.' }).waitFor();
-    await noEnglishOn(base, intake, 'change password, refused');
+    await noEnglishOn(ui.base, intake, 'change password, refused');
     await intake.locator('input[name="current-password"]').fill(intakeTemporary);
     await screenshot(intake, 'change-password-refused-fr');
     await intake.locator('input[name="new-password"]').fill('synthetic sudbury intake words');
@@ -192,8 +174,7 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await intake.getByRole('heading', { name: 'Demandes reçues' }).waitFor();
 
     // The administrator disables the intake worker: their open session ends with it.
-    const { context: againContext, page: again } = await signedIn(browser, base, 'admin');
-    contexts.push(againContext);
+    const again = await ui.as('admin');
     await again.goto(`/people?agency=${agencyId}`);
     await again.getByRole('button', { name: 'Manage Synthetic Intake' }).click();
     await again.getByRole('heading', { name: 'Managing Synthetic Intake' }).waitFor();
@@ -228,8 +209,7 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
   });
 
   it('sets a first password by a one-time link, resets it, links an identity-provider account, and reads in French', async () => {
-    const { context, page: admin } = await signedIn(browser, base, 'admin');
-    contexts.push(context);
+    const admin = await ui.as('admin');
     // A person of this test's own, by the administrator: a one-time link this time.
     await admin.goto('/people');
     await admin.getByRole('button', { name: 'Add a person' }).click();
@@ -309,7 +289,7 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
       .locator('li', { hasText: /^Connexion le / })
       .first()
       .waitFor();
-    await noEnglishOn(base, admin, 'people, a person managed');
+    await noEnglishOn(ui.base, admin, 'people, a person managed');
     // Their sessions, ended from here.
     await admin.getByRole('button', { name: 'Fermer toutes les sessions' }).click();
     await admin.getByText('Sessions fermées\u00a0: 1.').waitFor();
@@ -318,6 +298,6 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await admin.getByRole('button', { name: 'Ajouter une personne' }).click();
     await admin.getByRole('button', { name: 'Ajouter et émettre un mot de passe' }).click();
     await admin.locator('.field-problem').first().waitFor();
-    await noEnglishOn(base, admin, 'people, refused form');
+    await noEnglishOn(ui.base, admin, 'people, refused form');
   });
 });

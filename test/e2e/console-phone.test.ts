@@ -1,37 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Locator, Page } from 'playwright-core';
 import { nextOpening, torontoDay, weekdays, type OpeningHours } from '@passage/sla';
-import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
-import { ApiUser } from './console/api.ts';
-import { launch, screenshot, seriousViolations, widths } from './console/browser.ts';
+import { ApiUser, demoPassword } from './console/api.ts';
+import { screenshot, seriousViolations, widths } from './console/browser.ts';
 import { noEnglishOn } from './console/french.ts';
+import { openConsole } from './console/open.ts';
 
-// Issue 17 items 8 and 1 (ADR 41), in a real browser against the network as `pnpm start` runs
-// it. The phone hand-off as one form, counted as its user would do it: every tap (a click, a
+// Issue 17 items 8 and 1 (ADR 41), in a real browser against the console and every service
+// (openConsole). The phone hand-off as one form, counted as its user would do it: every tap (a click, a
 // tick, a choice in a list) and every field typed into, from the sign-in page to "sent". And
 // after hours: an urgent referral to an agency closed now offers the 24/7 crisis line now and
 // the agency when it opens. Closed "now" is the directory's answer for the agency's hours: the
 // test gives Windsor hours that exclude today (whatever time it runs), never waits for a clock.
-let network: StartedNetwork;
-let browser: Browser;
-let base = '';
-const contexts: BrowserContext[] = [];
 const london = 'London Anti-Human Trafficking Coalition';
 const windsor = 'Windsor-Essex Anti-Human Trafficking Action Group';
 const crisisLine = 'Ontario Human Trafficking Crisis Line (24/7)';
-
-beforeAll(async () => {
-  // Shared, loaded machines start the network slowly: up to five minutes here.
-  network = await startNetworkAsPnpmStart('consolephone', { SIGN_IN_PER_MINUTE: '1000' }, undefined, 300_000);
-  base = network.gatewayUrl;
-  browser = await launch();
-}, 360_000);
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await network?.stop();
-});
+const ui = openConsole('consolephone');
 
 /** Counts what a person does: taps (clicks, ticks, choices in a list) and fields typed into. */
 class Counted {
@@ -63,13 +47,11 @@ async function signIn(
   username: string,
   viewport: { width: number; height: number } = widths.desktop,
 ): Promise<Counted> {
-  const context = await browser.newContext({ baseURL: base, viewport, timezoneId: 'America/Toronto' });
-  contexts.push(context);
-  const page = await context.newPage();
+  const page = await ui.page(viewport);
   await page.goto('/');
   const counted = new Counted(page);
   await counted.type('username', page.locator('input[name="username"]'), username);
-  await counted.type('password', page.locator('input[name="password"]'), 'passage-demo');
+  await counted.type('password', page.locator('input[name="password"]'), demoPassword);
   await counted.tap(page.locator('form button[type="submit"]'));
   await page.locator('nav.nav').waitFor();
   return counted;
@@ -119,7 +101,7 @@ describe('the phone hand-off', { timeout: 400_000 }, () => {
     await page.getByRole('link', { name: 'Open the referral' }).click();
     await page.waitForURL(/\/referrals\/[0-9a-f-]{36}$/);
     const referralId = page.url().split('/').pop()!;
-    const intake = await ApiUser.signIn(base, 'london-intake');
+    const intake = await ApiUser.signIn(ui.base, 'london-intake');
     const { referral, packet } = await intake.call<{
       referral: { language: string; interpreterNeeded: boolean; needs: string[]; categories: string[] };
       packet: { category: string; content: string }[];
@@ -147,12 +129,12 @@ describe('the phone hand-off', { timeout: 400_000 }, () => {
         page.locator('textarea[name="packet-safe_contact"]'),
         'Synthétique : texto après 18 h',
       );
-      await noEnglishOn(base, page, 'phone hand-off, French');
+      await noEnglishOn(ui.base, page, 'phone hand-off, French');
       await screenshot(page, 'phone-handoff-fr-390');
       await counsellor.tap(page.getByRole('button', { name: 'Enregistrer le consentement et envoyer' }));
       await page.getByText(/Demande envoyée à PACT-Ottawa/).waitFor();
       await expect.poll(() => page.locator('pre.receipt-text').textContent()).toContain('Votre reçu de consentement');
-      await noEnglishOn(base, page, 'phone hand-off sent, French');
+      await noEnglishOn(ui.base, page, 'phone hand-off sent, French');
       console.log(counsellor.report('phone hand-off, French, 390 px (the language switch included)'));
       expect(counsellor.taps).toBeLessThanOrEqual(8);
       expect(counsellor.typed.size).toBeLessThanOrEqual(5);
@@ -164,7 +146,7 @@ describe('the phone hand-off', { timeout: 400_000 }, () => {
 
   it('after hours, urgent, agency closed: the crisis line now and the agency at opening, linked (1280 and 390 px)', async () => {
     // Windsor's hours: one day that is not today, 09:00-17:00. Closed now, whatever the time.
-    const admin = await ApiUser.signIn(base, 'admin');
+    const admin = await ApiUser.signIn(ui.base, 'admin');
     const { agency } = await admin.call<{ agency: Record<string, unknown> & { sla: Record<string, number> } }>(
       'GET',
       '/api/agencies/windsor-essex-ahtag',
@@ -212,7 +194,7 @@ describe('the phone hand-off', { timeout: 400_000 }, () => {
       const windsorId = page.url().split('/').pop()!;
       await page.getByText('Linked referral (after hours)').waitFor();
       await page.getByRole('link', { name: `To ${crisisLine}, under the same consent` }).waitFor();
-      const windsorIntake = await ApiUser.signIn(base, 'windsor-intake');
+      const windsorIntake = await ApiUser.signIn(ui.base, 'windsor-intake');
       type Seen = {
         referral: {
           id: string;
@@ -231,7 +213,7 @@ describe('the phone hand-off', { timeout: 400_000 }, () => {
         agency.sla['acknowledgeUrgentMinutes']! * 60_000,
       );
       expect(atOpening.linkedAgency).toBe('ontario-ht-crisis-line');
-      const counsellor = await ApiUser.signIn(base, 'crisis-counsellor');
+      const counsellor = await ApiUser.signIn(ui.base, 'crisis-counsellor');
       const { referral: now } = await counsellor.call<Seen>('GET', `/api/referrals/${atOpening.linkedReferralId}`);
       expect(now).toMatchObject({ linkedReferralId: windsorId, linkedAgency: 'windsor-essex-ahtag' });
       expect(now.clockStartsAt).toBeUndefined();

@@ -1,29 +1,19 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
-import { ApiUser, referralWithWithheldCategory } from './console/api.ts';
-import { launch, seriousViolations, signedIn } from './console/browser.ts';
+import type { Page } from 'playwright-core';
+import { ApiUser, demoPassword, referralWithWithheldCategory } from './console/api.ts';
+import { seriousViolations } from './console/browser.ts';
+import { openConsole } from './console/open.ts';
 
 // The console's safety for people who may be watched (issue 17, ADR 35), in a real browser
-// against the network as `pnpm start` runs it: the quick exit to an outside page (a local
+// against the console and every service (openConsole): the quick exit to an outside page (a local
 // stand-in: the closed network reaches no other), neutral titles, the idle lock (a short one
 // here: IDLE_LOCK_MINUTES is a setting), every tab locking at sign-out, the sender's words.
-let network: StartedNetwork;
-let browser: Browser;
 let outside: Server;
 let outsideUrl = '';
-let base = '';
-const contexts: BrowserContext[] = [];
 const idleLockMinutes = 0.5;
 const london = 'London Anti-Human Trafficking Coalition';
-
-async function as(username: string): Promise<Page> {
-  const { context, page } = await signedIn(browser, base, username);
-  contexts.push(context);
-  return page;
-}
 
 /** The titles of every entry of the tab's history, as the browser keeps them. */
 async function historyTitles(page: Page): Promise<string[]> {
@@ -41,25 +31,21 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => outside.listen(0, '127.0.0.1', resolve));
   outsideUrl = `http://127.0.0.1:${(outside.address() as AddressInfo).port}/forecast`;
-  network = await startNetworkAsPnpmStart('consolesafety', {
-    SIGN_IN_PER_MINUTE: '1000',
-    QUICK_EXIT_URL: outsideUrl,
-    IDLE_LOCK_MINUTES: String(idleLockMinutes),
-  });
-  base = network.gatewayUrl;
-  browser = await launch();
-}, 120_000);
+});
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await network?.stop();
   await new Promise((resolve) => outside?.close(resolve));
 });
 
+// Opened after the outside page (hooks run in order), closed before it.
+const ui = openConsole('consolesafety', () => ({
+  QUICK_EXIT_URL: outsideUrl,
+  IDLE_LOCK_MINUTES: String(idleLockMinutes),
+}));
+
 describe('the console is safe to use when watched', { timeout: 180_000 }, () => {
   it("says on the sender's own copy that only the recipient can read it (EN/FR)", async () => {
-    const { referralId } = await referralWithWithheldCategory(await ApiUser.signIn(base, 'peel-officer'), {
+    const { referralId } = await referralWithWithheldCategory(await ApiUser.signIn(ui.base, 'peel-officer'), {
       from: 'peel-regional-police',
       to: 'london-coalition',
       language: 'en',
@@ -70,7 +56,7 @@ describe('the console is safe to use when watched', { timeout: 180_000 }, () => 
         situation: 'Synthetic: taken back',
       },
     });
-    const officer = await as('peel-officer');
+    const officer = await ui.as('peel-officer');
     await officer.goto(`/referrals/${referralId}`);
     const packet = officer.locator('.packet dd');
     await packet.first().waitFor();
@@ -87,7 +73,7 @@ describe('the console is safe to use when watched', { timeout: 180_000 }, () => 
   });
 
   it('keeps every title neutral: the page, and every entry of its history', async () => {
-    const intake = await as('london-intake');
+    const intake = await ui.as('london-intake');
     for (const path of ['/inbox', '/directory', `/referrals/00000000-0000-4000-8000-000000000000`, '/nowhere']) {
       await intake.goto(path);
       await intake.locator('h1').first().waitFor();
@@ -101,7 +87,7 @@ describe('the console is safe to use when watched', { timeout: 180_000 }, () => 
   });
 
   it('quick exit: goes to the outside page, and Back never shows Passage again', async () => {
-    const intake = await as('london-intake');
+    const intake = await ui.as('london-intake');
     await intake.goto('/directory');
     await intake.locator('h1').first().waitFor();
     await intake.goto('/inbox');
@@ -121,7 +107,7 @@ describe('the console is safe to use when watched', { timeout: 180_000 }, () => 
   });
 
   it('locks a quiet screen after the idle time; the password reopens the same session', async () => {
-    const intake = await as('london-intake');
+    const intake = await ui.as('london-intake');
     await intake.goto('/inbox');
     await intake.getByRole('heading', { name: 'Incoming referrals' }).waitFor();
     // No input from here: the lock comes by itself (IDLE_LOCK_MINUTES is half a minute here).
@@ -136,7 +122,7 @@ describe('the console is safe to use when watched', { timeout: 180_000 }, () => 
     await intake.locator('input[name="password"]').fill('not-the-password');
     await intake.getByRole('button', { name: 'Unlock' }).click();
     await intake.getByText('That is not your password').waitFor();
-    await intake.locator('input[name="password"]').fill('passage-demo');
+    await intake.locator('input[name="password"]').fill(demoPassword);
     await intake.getByRole('button', { name: 'Unlock' }).click();
     await intake.getByRole('heading', { name: 'Incoming referrals' }).waitFor();
     expect(intake.url()).toMatch(/\/inbox$/);
@@ -144,7 +130,7 @@ describe('the console is safe to use when watched', { timeout: 180_000 }, () => 
   });
 
   it('prints a discreet receipt that names no service and no word of trafficking (EN/FR)', async () => {
-    const officer = await as('peel-officer');
+    const officer = await ui.as('peel-officer');
     await officer.waitForURL(/\/handoff$/);
     await officer.getByText('Read this to the person').waitFor();
     await officer.getByLabel('Shelter', { exact: true }).check();
@@ -173,7 +159,7 @@ describe('the console is safe to use when watched', { timeout: 180_000 }, () => 
   });
 
   it('locks every open tab at once when one signs out', async () => {
-    const first = await as('london-intake');
+    const first = await ui.as('london-intake');
     await first.goto('/inbox');
     await first.getByRole('heading', { name: 'Incoming referrals' }).waitFor();
     const second = await first.context().newPage();

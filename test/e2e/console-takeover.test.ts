@@ -1,41 +1,33 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { waitFor } from '@passage/testing';
-import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
 import { ApiUser, consentAndSend } from './console/api.ts';
-import { launch, screenshot, seriousViolations, signedIn, widths } from './console/browser.ts';
+import { screenshot, seriousViolations, switchTo, widths } from './console/browser.ts';
 import { noEnglishOn } from './console/french.ts';
+import { openConsole } from './console/open.ts';
 
 // Issue 17, item 2 (ADR 37): the crisis line takes over a referral that escalated, in a real
-// browser against the network as `pnpm start` runs it. The escalation is the real one: the
+// browser against the console and every service (openConsole). The escalation is the real one: the
 // test moves the acknowledgement timer's due time to now, as console.test.ts does, and the
 // escalation service fires it.
-let network: StartedNetwork;
-let browser: Browser;
-let base = '';
-const contexts: BrowserContext[] = [];
 const crisisLine = 'Ontario Human Trafficking Crisis Line (24/7)';
 const crisisLineFr = 'Ligne d’écoute ontarienne sur la traite des personnes (24 h sur 24)';
+const ui = openConsole('consoletakeover');
 
 /** Signed in, in `language` (a demo user's language is kept with the account: set it either way). */
-async function as(
+async function signedIn(
   username: string,
   viewport: { width: number; height: number } = widths.desktop,
   language: 'en' | 'fr' = 'en',
 ): Promise<Page> {
-  const { context, page } = await signedIn(browser, base, username, viewport);
-  contexts.push(context);
-  if ((await page.evaluate<string>('document.documentElement.lang')) !== language) {
-    await page.getByRole('button', { name: language === 'fr' ? /Français/ : /English/ }).click();
-    await expect.poll(() => page.evaluate<string>('document.documentElement.lang')).toBe(language);
-  }
+  const page = await ui.as(username, viewport);
+  if ((await page.evaluate<string>('document.documentElement.lang')) !== language) await switchTo(page, language);
   return page;
 }
 
 /** Peel police refer a person to `to`; the person's consent covers the crisis line too. Then its target passes. */
 async function escalatedReferral(to: string, content: string): Promise<string> {
-  const officer = await ApiUser.signIn(base, 'peel-officer');
+  const officer = await ApiUser.signIn(ui.base, 'peel-officer');
   const { referralId } = await consentAndSend(officer, {
     from: 'peel-regional-police',
     to,
@@ -44,23 +36,17 @@ async function escalatedReferral(to: string, content: string): Promise<string> {
     priority: 'PRIORITY_URGENT',
     content,
   });
-  const sql = new pg.Client({ connectionString: network.db.url });
-  await sql.connect();
-  try {
-    // The test's clock: the acknowledgement timer falls due now instead of in an hour.
-    await waitFor(
-      async () =>
-        (
-          await sql.query(
-            `update escalation.timers set due_at = now() where referral_id = $1 and target = 'acknowledge'`,
-            [referralId],
-          )
-        ).rowCount,
-      (updated) => updated === 1,
-    );
-  } finally {
-    await sql.end();
-  }
+  // The test's clock: the acknowledgement timer falls due now instead of in an hour.
+  await waitFor(
+    async () =>
+      (
+        await ui.lab.n.sql.query(
+          `update escalation.timers set due_at = now() where referral_id = $1 and target = 'acknowledge'`,
+          [referralId],
+        )
+      ).rowCount,
+    (updated) => updated === 1,
+  );
   await waitFor(
     async () =>
       (await officer.call<{ referral: { escalated?: boolean } }>('GET', `/api/referrals/${referralId}`)).referral
@@ -71,24 +57,12 @@ async function escalatedReferral(to: string, content: string): Promise<string> {
   return referralId;
 }
 
-beforeAll(async () => {
-  network = await startNetworkAsPnpmStart('consoletakeover', { SIGN_IN_PER_MINUTE: '1000' });
-  base = network.gatewayUrl;
-  browser = await launch();
-}, 120_000);
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await network?.stop();
-});
-
 describe('the crisis line takes over an escalated referral', { timeout: 240_000 }, () => {
   it('takes it over from the referral, acknowledges, accepts and closes it; London and Peel see it did', async () => {
     const london = 'London Anti-Human Trafficking Coalition';
     const referralId = await escalatedReferral('london-coalition', 'Synthetic: a safe bed tonight');
 
-    const crisis = await as('crisis-counsellor');
+    const crisis = await signedIn('crisis-counsellor');
     await crisis.goto(`/referrals/${referralId}`);
     await crisis.getByText('Synthetic: a safe bed tonight').waitFor();
     await crisis.getByText('Escalated: a hand-off target was missed.').waitFor();
@@ -133,7 +107,7 @@ describe('the crisis line takes over an escalated referral', { timeout: 240_000 
     await screenshot(crisis, 'takeover-crisis-inbox-desktop');
 
     // The original recipient reads that it was taken over, and can act no more.
-    const intake = await as('london-intake');
+    const intake = await signedIn('london-intake');
     await intake.goto(`/referrals/${referralId}`);
     await intake.getByText(new RegExp(`^Taken over by ${escape(crisisLine)} on `)).waitFor();
     await intake.getByText('The crisis line took this referral over: your agency can no longer act on it.').waitFor();
@@ -148,7 +122,7 @@ describe('the crisis line takes over an escalated referral', { timeout: 240_000 
     await intake.getByText(`Taken over by ${crisisLine}`).first().waitFor();
 
     // The sender too, on a phone.
-    const officer = await as('peel-officer', widths.phone);
+    const officer = await signedIn('peel-officer', widths.phone);
     await officer.goto(`/referrals/${referralId}`);
     await officer.getByText(new RegExp(`^Taken over by ${escape(crisisLine)} on `)).waitFor();
     await officer.locator('ol.timeline li', { hasText: 'Closed' }).waitFor();
@@ -158,13 +132,13 @@ describe('the crisis line takes over an escalated referral', { timeout: 240_000 
   it('en français : prise en charge depuis les escalades, sur un téléphone', async () => {
     const referralId = await escalatedReferral('windsor-essex-ahtag', 'Synthétique : un plan de sécurité ce soir');
 
-    const crisis = await as('crisis-counsellor', widths.phone, 'fr');
+    const crisis = await signedIn('crisis-counsellor', widths.phone, 'fr');
     await crisis.getByRole('link', { name: 'Escalades' }).click();
     const item = crisis.locator('li.referral', { has: crisis.locator(`a[href="/referrals/${referralId}"]`) });
     await item.waitFor({ timeout: 30_000 });
     await item.getByRole('button', { name: 'Prendre en charge', exact: true }).click();
     await item.getByText('ne pourra plus agir sur cette demande', { exact: false }).waitFor();
-    await noEnglishOn(base, crisis, 'takeover-escalations');
+    await noEnglishOn(ui.base, crisis, 'takeover-escalations');
     await screenshot(crisis, 'takeover-escalations-fr-phone');
     await item.getByRole('button', { name: 'Prendre en charge cette demande' }).click();
     await crisis.waitForURL(new RegExp(`/referrals/${referralId}$`));
@@ -176,19 +150,19 @@ describe('the crisis line takes over an escalated referral', { timeout: 240_000 
     await crisis.getByRole('button', { name: 'Fermer le dossier' }).click();
     await crisis.locator('form.subform').getByRole('button', { name: 'Fermer le dossier' }).click();
     await crisis.locator('ol.timeline li', { hasText: 'Fermée' }).waitFor();
-    await noEnglishOn(base, crisis, 'takeover-referral');
+    await noEnglishOn(ui.base, crisis, 'takeover-referral');
     await screenshot(crisis, 'takeover-crisis-line-fr-phone');
 
-    const intake = await as('windsor-intake', widths.phone, 'fr');
+    const intake = await signedIn('windsor-intake', widths.phone, 'fr');
     await intake.goto(`/referrals/${referralId}`);
     await intake.getByText(new RegExp(`^Prise en charge par ${escape(crisisLineFr)} le `)).waitFor();
     await intake
       .getByText('La ligne de crise a pris cette demande en charge : votre organisme ne peut plus agir sur celle-ci.')
       .waitFor();
-    await noEnglishOn(base, intake, 'takeover-original-recipient');
+    await noEnglishOn(ui.base, intake, 'takeover-original-recipient');
     await screenshot(intake, 'takeover-original-recipient-fr-phone');
 
-    const officer = await as('peel-officer', widths.desktop, 'fr');
+    const officer = await signedIn('peel-officer', widths.desktop, 'fr');
     await officer.goto(`/referrals/${referralId}`);
     await officer.getByText(new RegExp(`^Prise en charge par ${escape(crisisLineFr)} le `)).waitFor();
     await screenshot(officer, 'takeover-sender-fr-desktop');

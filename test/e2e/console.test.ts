@@ -1,19 +1,17 @@
 import { statSync } from 'node:fs';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { ApiUser, consentAndSend, referralWithWithheldCategory } from './console/api.ts';
-import { launch, screenshot, seriousViolations, signedIn, widths } from './console/browser.ts';
+import { screenshot, seriousViolations, widths } from './console/browser.ts';
 import { noEnglishOn } from './console/french.ts';
+import { openConsole } from './console/open.ts';
 
 // The web console in a real browser (Debian's chromium, driven by playwright-core) against
-// the network exactly as `pnpm start` runs it, on a database and NATS namespace of its own.
-// The tests run in order and build on each other's referrals, as a day at work would.
-let network: StartedNetwork;
-let browser: Browser;
-let base = '';
-const contexts: BrowserContext[] = [];
+// every service, real, behind the gateway serving the built console (openConsole), on a
+// database and NATS namespace of its own. The tests run in order and build on each other's
+// referrals, as a day at work would.
+// The closed network reaches no outside page: the quick exit goes to the console's own plain one.
+const ui = openConsole('console', { QUICK_EXIT_URL: '/neutral.html' });
 type Shown = { referralId: string; subjectRef: string };
 let shown: Promise<{ english: Shown; french: Shown }> | undefined;
 
@@ -24,7 +22,7 @@ let shown: Promise<{ english: Shown; french: Shown }> | undefined;
  */
 function referralsToShow(): Promise<{ english: Shown; french: Shown }> {
   shown ??= (async () => {
-    const english = await referralWithWithheldCategory(await ApiUser.signIn(base, 'peel-officer'), {
+    const english = await referralWithWithheldCategory(await ApiUser.signIn(ui.base, 'peel-officer'), {
       from: 'peel-regional-police',
       to: 'london-coalition',
       language: 'en',
@@ -36,7 +34,7 @@ function referralsToShow(): Promise<{ english: Shown; french: Shown }> {
         situation: 'Synthetic: the situation that was taken back',
       },
     });
-    const french = await referralWithWithheldCategory(await ApiUser.signIn(base, 'crisis-counsellor'), {
+    const french = await referralWithWithheldCategory(await ApiUser.signIn(ui.base, 'crisis-counsellor'), {
       from: 'ontario-ht-crisis-line',
       to: 'pact-ottawa',
       language: 'fr',
@@ -64,37 +62,14 @@ async function chooseLondonOnlyWhenClosed(page: Page): Promise<void> {
   if ((await only.count()) > 0) await only.check();
 }
 
-async function as(username: string, viewport: { width: number; height: number } = widths.desktop): Promise<Page> {
-  const { context, page } = await signedIn(browser, base, username, viewport);
-  contexts.push(context);
-  return page;
-}
-
-beforeAll(async () => {
-  network = await startNetworkAsPnpmStart('console', {
-    // Many sign-ins from one address in a few minutes: the test's, not an attack.
-    SIGN_IN_PER_MINUTE: '1000',
-    // The closed network reaches no outside page: the console's own plain one.
-    QUICK_EXIT_URL: '/neutral.html',
-  });
-  base = network.gatewayUrl;
-  browser = await launch();
-}, 120_000);
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await network?.stop();
-});
-
 describe('the web console', { timeout: 180_000 }, () => {
   it('carries a hand-off across three people: officer, London intake, auditor', async () => {
     // London's intake worker is already looking at the inbox when the officer sends.
-    const intake = await as('london-intake');
+    const intake = await ui.as('london-intake');
     await intake.waitForURL(/\/inbox$/);
     await intake.getByText('New referrals appear here as they arrive.').waitFor();
 
-    const officer = await as('peel-officer');
+    const officer = await ui.as('peel-officer');
     await officer.waitForURL(/\/handoff$/);
     await officer.getByText('Read this to the person').waitFor();
     await officer.getByLabel('Shelter', { exact: true }).check();
@@ -152,7 +127,7 @@ describe('the web console', { timeout: 180_000 }, () => {
     await expect.poll(() => intake.locator('ol.timeline li').count()).toBe(5);
 
     // The auditor sees London's closed hand-off in the dashboard, then verifies the audit log.
-    const auditor = await as('auditor');
+    const auditor = await ui.as('auditor');
     await auditor.waitForURL(/\/oversight$/);
     // The hand-off times table (each chart also carries a table of its own, for screen readers).
     const times = auditor.getByRole('region', { name: 'Hand-off times', exact: true });
@@ -181,7 +156,7 @@ describe('the web console', { timeout: 180_000 }, () => {
       english: { referralId, subjectRef },
     } = await referralsToShow();
 
-    const intake = await as('london-intake');
+    const intake = await ui.as('london-intake');
     await intake.goto(`/referrals/${referralId}`);
     await intake.getByRole('alert').filter({ hasText: 'DO NOT CONTACT the person directly' }).waitFor();
     const packet = intake.locator('.packet .fact-group');
@@ -195,7 +170,7 @@ describe('the web console', { timeout: 180_000 }, () => {
     expect(await intake.content()).not.toContain('taken back');
 
     // Windsor-Essex opens London's referral by its address: a refusal, and nothing of the person.
-    const windsor = await as('windsor-intake');
+    const windsor = await ui.as('windsor-intake');
     await windsor.goto(`/referrals/${referralId}`);
     await windsor.getByRole('heading', { name: 'You cannot see this referral.' }).waitFor();
     const page = await windsor.content();
@@ -203,7 +178,7 @@ describe('the web console', { timeout: 180_000 }, () => {
       expect(page).not.toContain(secret);
 
     // The auditor finds both reads in the person's access log: London's allowed, Windsor-Essex's denied.
-    const auditor = await as('auditor');
+    const auditor = await ui.as('auditor');
     await auditor.goto('/oversight?tab=access');
     await auditor.getByLabel('Referral reference, receipt reference or person’s subject reference').fill(subjectRef);
     const rows = auditor.locator('tbody tr');
@@ -220,14 +195,14 @@ describe('the web console', { timeout: 180_000 }, () => {
   });
 
   it('announces to the auditor, as it happens, a scope police propose and the crisis line confirms', async () => {
-    const auditor = await as('auditor', widths.phone);
+    const auditor = await ui.as('auditor', widths.phone);
     await auditor.goto('/oversight?tab=consent');
     const announcements = auditor.getByRole('log');
     await announcements.getByText('Nothing yet').waitFor();
     // Connected: the notice that the announcements are not connected is gone.
     await auditor.getByText('Not connected to the live announcements').waitFor({ state: 'detached' });
 
-    const officer = await ApiUser.signIn(base, 'peel-officer');
+    const officer = await ApiUser.signIn(ui.base, 'peel-officer');
     const { consentId, consent } = await officer.call<{ consentId: string; consent: { scopes: { id: string }[] } }>(
       'POST',
       '/api/consents',
@@ -239,7 +214,7 @@ describe('the web console', { timeout: 180_000 }, () => {
       },
     );
     await announcements.getByText(`Proposed by police: no effect until confirmed by ${peel}`).waitFor();
-    const counsellor = await ApiUser.signIn(base, 'crisis-counsellor');
+    const counsellor = await ApiUser.signIn(ui.base, 'crisis-counsellor');
     await counsellor.call('POST', `/api/consents/${consentId}/scopes/${consent.scopes[0]!.id}/confirm`, {});
     const items = announcements.getByRole('listitem');
     await announcements.getByText('Confirmed with the person by').waitFor();
@@ -261,7 +236,7 @@ describe('the web console', { timeout: 180_000 }, () => {
   });
 
   it('shows a decline with its reason in the sender’s outbox, and resends to the suggested agency', async () => {
-    const { referralId } = await consentAndSend(await ApiUser.signIn(base, 'peel-officer'), {
+    const { referralId } = await consentAndSend(await ApiUser.signIn(ui.base, 'peel-officer'), {
       from: 'peel-regional-police',
       to: 'london-coalition',
       recipients: ['london-coalition', 'windsor-essex-ahtag'],
@@ -270,7 +245,7 @@ describe('the web console', { timeout: 180_000 }, () => {
     });
     const referral = { id: referralId };
 
-    const intake = await as('london-intake');
+    const intake = await ui.as('london-intake');
     await intake.goto(`/referrals/${referral.id}`);
     await intake.getByRole('button', { name: 'Decline' }).click();
     await intake.getByLabel('Reason for declining').selectOption('outside_mandate');
@@ -278,7 +253,7 @@ describe('the web console', { timeout: 180_000 }, () => {
     await intake.locator('form.subform').getByRole('button', { name: 'Decline' }).click();
     await intake.getByText('Saved: Declined.').waitFor();
 
-    const sender = await as('peel-officer');
+    const sender = await ui.as('peel-officer');
     await sender.getByRole('link', { name: 'Sent' }).click();
     const card = sender.locator('li.referral', { hasText: 'Outside our mandate' });
     await card.first().waitFor();
@@ -301,7 +276,7 @@ describe('the web console', { timeout: 180_000 }, () => {
   });
 
   it('records, from the referring officer’s screen, that the person withdraws consent: the open referral is withdrawn', async () => {
-    const { referralId } = await consentAndSend(await ApiUser.signIn(base, 'opp-officer'), {
+    const { referralId } = await consentAndSend(await ApiUser.signIn(ui.base, 'opp-officer'), {
       from: 'opp',
       to: 'london-coalition',
       needs: ['housing'],
@@ -309,7 +284,7 @@ describe('the web console', { timeout: 180_000 }, () => {
     });
     const referral = { id: referralId };
 
-    const page = await as('opp-officer');
+    const page = await ui.as('opp-officer');
     await page.goto(`/referrals/${referral.id}`);
     await page.getByRole('heading', { name: 'The person’s consent' }).waitFor();
     await page.getByRole('button', { name: 'The person withdraws this consent' }).click();
@@ -319,14 +294,14 @@ describe('the web console', { timeout: 180_000 }, () => {
     await page.locator('.referral-head').getByText('Withdrawn').waitFor({ timeout: 15_000 });
     await page.getByText(/withdrawn on/).waitFor();
 
-    const intake = await as('london-intake');
+    const intake = await ui.as('london-intake');
     await intake.goto(`/referrals/${referral.id}`);
     await intake.locator('.referral-head').getByText('Withdrawn').waitFor();
     expect(await intake.content()).not.toContain('a room for two weeks');
   });
 
   it('puts a referral that missed its target before the crisis line, who may open it where consent covers it', async () => {
-    const { referralId } = await consentAndSend(await ApiUser.signIn(base, 'peel-officer'), {
+    const { referralId } = await consentAndSend(await ApiUser.signIn(ui.base, 'peel-officer'), {
       from: 'peel-regional-police',
       to: 'sarnia-lambton-committee',
       recipients: ['sarnia-lambton-committee', 'ontario-ht-crisis-line'],
@@ -336,26 +311,20 @@ describe('the web console', { timeout: 180_000 }, () => {
     });
     const referral = { id: referralId };
     // The test's target: the acknowledgement timer falls due now instead of in an hour.
-    const sql = new pg.Client({ connectionString: network.db.url });
-    await sql.connect();
-    try {
-      await expect
-        .poll(
-          async () =>
-            (
-              await sql.query(
-                `update escalation.timers set due_at = now() where referral_id = $1 and target = 'acknowledge'`,
-                [referral.id],
-              )
-            ).rowCount,
-          { timeout: 15_000, interval: 250 },
-        )
-        .toBe(1);
-    } finally {
-      await sql.end();
-    }
+    await expect
+      .poll(
+        async () =>
+          (
+            await ui.lab.n.sql.query(
+              `update escalation.timers set due_at = now() where referral_id = $1 and target = 'acknowledge'`,
+              [referral.id],
+            )
+          ).rowCount,
+        { timeout: 15_000, interval: 250 },
+      )
+      .toBe(1);
 
-    const crisis = await as('crisis-counsellor');
+    const crisis = await ui.as('crisis-counsellor');
     await crisis.getByRole('link', { name: 'Escalations' }).click();
     const item = crisis.locator('li.referral', { hasText: 'Sarnia-Lambton' });
     await item.first().waitFor({ timeout: 30_000 });
@@ -366,14 +335,14 @@ describe('the web console', { timeout: 180_000 }, () => {
     await crisis.getByText('Escalated: a hand-off target was missed.').waitFor();
 
     // The sender is told too, and may open its own referral.
-    const sender = await as('peel-officer');
+    const sender = await ui.as('peel-officer');
     await sender.getByRole('link', { name: 'Escalations' }).click();
     await sender.locator('li.referral', { hasText: 'Sarnia-Lambton' }).first().getByRole('link').click();
     await sender.waitForURL(new RegExp(`/referrals/${referral.id}$`));
   });
 
   it('lets the administrator change a listing, export the directory as HSDS and import it back', async () => {
-    const admin = await as('admin');
+    const admin = await ui.as('admin');
     await admin.getByRole('link', { name: 'Directory' }).click();
     const sarnia = 'Sarnia-Lambton Committee Against the Trafficking of Women and Children';
     await admin.getByRole('button', { name: `Edit ${sarnia}` }).click();
@@ -381,7 +350,7 @@ describe('the web console', { timeout: 180_000 }, () => {
     await admin.getByRole('button', { name: 'Save' }).click();
     await admin.getByText(`Saved ${sarnia}.`).waitFor();
     const listing = await (
-      await ApiUser.signIn(base, 'admin')
+      await ApiUser.signIn(ui.base, 'admin')
     ).call<{ agency: { capacity: number } }>('GET', '/api/agencies/sarnia-lambton-committee');
     expect(listing.agency.capacity).toBe(7);
 
@@ -405,7 +374,7 @@ describe('the web console', { timeout: 180_000 }, () => {
     expect(await admin.getByLabel('Capacity').getAttribute('aria-invalid')).toBeNull();
     await admin.getByRole('button', { name: 'Cancel' }).click();
     const after = await (
-      await ApiUser.signIn(base, 'admin')
+      await ApiUser.signIn(ui.base, 'admin')
     ).call<{ agency: { sla: { acceptUrgentMinutes: number } } }>('GET', '/api/agencies/sarnia-lambton-committee');
     expect(after.agency.sla.acceptUrgentMinutes).toBe(240);
 
@@ -418,7 +387,7 @@ describe('the web console', { timeout: 180_000 }, () => {
   });
 
   it('can be used from the keyboard alone: skip link, visible focus, every action reachable', async () => {
-    await referralWithWithheldCategory(await ApiUser.signIn(base, 'opp-officer'), {
+    await referralWithWithheldCategory(await ApiUser.signIn(ui.base, 'opp-officer'), {
       from: 'opp',
       to: 'london-coalition',
       language: 'en',
@@ -429,7 +398,7 @@ describe('the web console', { timeout: 180_000 }, () => {
         situation: 'Synthetic: withdrawn',
       },
     });
-    const intake = await as('london-intake');
+    const intake = await ui.as('london-intake');
     const skip = intake.getByRole('link', { name: 'Skip to content' });
     // As the console opens: focus starts at the top of the page, and the first Tab reaches the
     // skip link. On a loaded machine a Tab pressed while the page still settles can land
@@ -467,7 +436,7 @@ describe('the web console', { timeout: 180_000 }, () => {
   });
 
   it('takes a PACT-Ottawa intake worker through the whole inbox flow in French, with no English on screen', async () => {
-    const counsellor = await ApiUser.signIn(base, 'crisis-counsellor');
+    const counsellor = await ApiUser.signIn(ui.base, 'crisis-counsellor');
     const { referralId } = await referralWithWithheldCategory(counsellor, {
       from: 'ontario-ht-crisis-line',
       to: 'pact-ottawa',
@@ -481,7 +450,7 @@ describe('the web console', { timeout: 180_000 }, () => {
     });
 
     // Camille's account is French: the console opens in French without asking.
-    const pact = await as('pact-intake');
+    const pact = await ui.as('pact-intake');
     await pact.waitForURL(/\/inbox$/);
     await pact.getByRole('heading', { name: 'Demandes reçues' }).waitFor();
     // This test's own referral (others from the crisis line may be in the inbox too).
@@ -532,7 +501,7 @@ describe('the web console', { timeout: 180_000 }, () => {
   });
 
   it('runs a whole hand-off in French, with no English on screen', async () => {
-    const counsellor = await as('crisis-counsellor');
+    const counsellor = await ui.as('crisis-counsellor');
     await counsellor.getByRole('button', { name: /Français/ }).click();
     await counsellor.getByRole('heading', { name: 'Orientation' }).waitFor();
     try {
@@ -566,7 +535,7 @@ describe('the web console', { timeout: 180_000 }, () => {
   });
 
   it('switches language at any time and remembers it for the person', async () => {
-    const first = await as('windsor-supervisor');
+    const first = await ui.as('windsor-supervisor');
     await first.getByRole('button', { name: /Français/ }).click();
     await first.getByRole('heading', { name: 'Demandes reçues' }).waitFor();
     await noEnglish(first, 'supervisor inbox');
@@ -581,7 +550,7 @@ describe('the web console', { timeout: 180_000 }, () => {
     await first.reload();
     await first.getByRole('heading', { name: 'Supervision' }).waitFor();
     // Another browser, the same person: French again, from the account.
-    const second = await as('windsor-supervisor');
+    const second = await ui.as('windsor-supervisor');
     await second.getByRole('heading', { name: 'Demandes reçues' }).waitFor();
     await second.getByRole('button', { name: /English/ }).click();
     await second.getByRole('heading', { name: 'Incoming referrals' }).waitFor();
@@ -589,7 +558,7 @@ describe('the web console', { timeout: 180_000 }, () => {
 
   it('clears the screen to a neutral page with the quick exit: one click, or Esc twice', async () => {
     const { english } = await referralsToShow();
-    const intake = await as('london-intake');
+    const intake = await ui.as('london-intake');
     await intake.goto(`/referrals/${english.referralId}`);
     await intake.getByText('Synthetic: housing').waitFor();
     await intake.keyboard.press('Escape');
@@ -604,7 +573,7 @@ describe('the web console', { timeout: 180_000 }, () => {
     await intake.getByRole('heading', { name: 'Weather' }).waitFor();
     expect(await intake.content()).not.toMatch(/Passage|Synthetic|DO NOT CONTACT|Peel Regional Police/);
 
-    const officer = await as('peel-officer');
+    const officer = await ui.as('peel-officer');
     await officer.getByRole('button', { name: /^Quick exit/ }).click();
     await officer.waitForURL(/\/neutral\.html$/);
   });
@@ -663,9 +632,7 @@ describe('the web console', { timeout: 180_000 }, () => {
       const problems: string[] = [];
       const saved: string[] = [];
       // The sign-in page, before anyone is signed in.
-      const context = await browser.newContext({ baseURL: base, viewport });
-      contexts.push(context);
-      const signIn = await context.newPage();
+      const signIn = await ui.page(viewport);
       await signIn.goto('/');
       await signIn.getByRole('heading', { name: 'Sign in to Passage' }).waitFor();
       problems.push(...(await seriousViolations(signIn)).map((v) => `sign-in @${width}: ${v}`));
@@ -675,7 +642,7 @@ describe('the web console', { timeout: 180_000 }, () => {
       for (const screen of screens(referrals)) {
         let page = pages.get(screen.user);
         if (!page) {
-          page = await as(screen.user, viewport);
+          page = await ui.as(screen.user, viewport);
           pages.set(screen.user, page);
         }
         await page.goto(screen.path);
@@ -707,7 +674,10 @@ describe('the web console', { timeout: 180_000 }, () => {
       expect(saved).toHaveLength(screens(referrals).length + 3);
       for (const path of saved) expect(statSync(path).size, path).toBeGreaterThan(10_000);
     },
+    // Every screen of the console, each checked by axe and photographed whole: about three
+    // minutes alone on a loaded machine, the describe's own deadline. A deadline only.
+    600_000,
   );
 });
 
-const noEnglish = (page: Page, screen: string): Promise<void> => noEnglishOn(base, page, screen);
+const noEnglish = (page: Page, screen: string): Promise<void> => noEnglishOn(ui.base, page, screen);

@@ -8,7 +8,7 @@ import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { demoUsers, developmentIssuer } from '@passage/auth';
 import { descriptorSet } from '@passage/contracts/descriptor';
 import { healthStatus } from '@passage/testing';
-import { startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
+import { startNetworkAsPnpmStart, stopStartedNetworks, type StartedNetwork } from './started-network.ts';
 
 // Arbitrary input over every gRPC method of every service and every HTTP route of the gateway,
 // on the network as `pnpm start` runs it: no process exits, no INTERNAL/UNKNOWN (gRPC) or 5xx
@@ -24,11 +24,11 @@ beforeAll(async () => {
   started = await startNetworkAsPnpmStart('fuzz');
   sql = new pg.Client({ connectionString: started.db.url });
   await sql.connect();
-}, 180_000);
+}, 360_000);
 
 afterAll(async () => {
   await sql?.end();
-  await started?.stop();
+  await stopStartedNetworks();
 });
 
 /** Text that has broken services before, and any text at all. */

@@ -6,7 +6,12 @@ import { demoUsers, developmentIssuer } from '@passage/auth';
 import { audit as apb, consent as cpb, referrals as pb } from '@passage/contracts';
 import { bearerMetadata, callUnary } from '@passage/platform';
 import { healthStatus, plaintextCredentials, waitFor } from '@passage/testing';
-import { repositoryRoot, startNetworkAsPnpmStart, type StartedNetwork } from './started-network.ts';
+import {
+  repositoryRoot,
+  startNetworkAsPnpmStart,
+  stopStartedNetworks,
+  type StartedNetwork,
+} from './started-network.ts';
 
 // The network exactly as `pnpm start` runs it, on a database and NATS namespace of this test's own.
 const root = repositoryRoot;
@@ -20,10 +25,10 @@ const as = (user: keyof typeof demoUsers) => bearerMetadata(developmentIssuer().
 beforeAll(async () => {
   started = await startNetworkAsPnpmStart('network');
   ({ process: network, db, ports } = started);
-}, 150_000);
+}, 360_000);
 
 afterAll(async () => {
-  await started?.stop();
+  await stopStartedNetworks();
 });
 
 it('serves a hand-off end to end through the processes pnpm start runs, then stops cleanly on Ctrl-C', async () => {

@@ -29,6 +29,18 @@ export interface StartedNetwork {
   stop(): Promise<void>;
 }
 
+/** Every network this file started and has not stopped yet, ready or still starting. */
+const running = new Set<() => Promise<void>>();
+
+/**
+ * Stops every network this file started, including one still starting: a beforeAll that ran
+ * out of time never received it, and scripts/start.ts and its six services would otherwise
+ * outlive the test file, holding their database connections (afterAll calls this).
+ */
+export async function stopStartedNetworks(): Promise<void> {
+  for (const stop of [...running]) await stop();
+}
+
 /**
  * The network exactly as `pnpm start` runs it (scripts/start.ts: every service its own
  * process, development keys, mutual TLS), on spare ports, a database and a NATS namespace of
@@ -70,6 +82,7 @@ export async function startNetworkAsPnpmStart(
   // As Ctrl-C does: start.ts stops every service it started and waits for them. A SIGKILL
   // would leave them running on their own (they are its children, not the test's).
   const stop = async () => {
+    running.delete(stop);
     if (process.child.exitCode === null && process.child.signalCode === null) {
       process.child.kill('SIGINT');
       const stopped = await Promise.race([
@@ -81,6 +94,7 @@ export async function startNetworkAsPnpmStart(
     await nats.cleanup();
     await db.drop();
   };
+  running.add(stop);
   try {
     const { gateway, ...grpcPorts } = ports;
     // Each service listens from the start and says SERVING once it can serve. Six processes

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { demoUsers, developmentIssuer } from '@passage/auth';
 import { audit, consent, directory, escalation, referrals } from '@passage/contracts';
 import { startPrivatePostgres, waitUntil, type PrivateServer } from '@passage/testing';
-import { startNetworkAsPnpmStart, type StartedNetwork } from '../e2e/started-network.ts';
+import { startNetworkAsPnpmStart, stopStartedNetworks, type StartedNetwork } from '../e2e/started-network.ts';
 
 // The whole network as `pnpm start` runs it, on a Postgres of this test's own: its connections
 // terminated, then the server stopped immediately and started again. No service exits; calls
@@ -24,10 +24,10 @@ beforeAll(async () => {
   };
   started = await startNetworkAsPnpmStart('pg-outage', {}, database);
   ports = started.ports;
-}, 180_000);
+}, 360_000);
 
 afterAll(async () => {
-  await started?.stop();
+  await stopStartedNetworks();
   await postgres?.dispose();
 });
 

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
+/** Every demo user's password, in these tests (DEMO_PASSWORD). */
+export const demoPassword = 'passage-demo';
+
 /** A demo user on the gateway's HTTP API: what a test sets up before the browser looks at it. */
 export class ApiUser {
   readonly #base: string;
@@ -16,7 +19,7 @@ export class ApiUser {
     const response = await fetch(`${base}/api/session`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username, password: 'passage-demo' }),
+      body: JSON.stringify({ username, password: demoPassword }),
     });
     if (response.status !== 201) throw new Error(`${username} could not sign in: ${await response.text()}`);
     const body = (await response.json()) as { csrfToken: string };

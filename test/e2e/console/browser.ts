@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { demoPassword } from './api.ts';
 
 // Driving Debian's chromium (apt-get install chromium; .ci/run installs it) with
 // playwright-core: headless, no sandbox (root in CI), and no background networking, which
@@ -28,21 +30,19 @@ export async function launch(): Promise<Browser> {
   });
 }
 
-/** A browser profile of its own (its own cookies), signed in as a demo user. */
-export async function signedIn(
-  browser: Browser,
-  base: string,
-  username: string,
-  viewport: { width: number; height: number } = widths.desktop,
-): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ baseURL: base, viewport, timezoneId: 'America/Toronto' });
-  const page = await context.newPage();
+/** Signs `page` (at no page yet, or any) in as a demo user, through the sign-in form. */
+export async function signIn(page: Page, username: string): Promise<void> {
   await page.goto('/');
   await page.locator('input[name="username"]').fill(username);
-  await page.locator('input[name="password"]').fill('passage-demo');
+  await page.locator('input[name="password"]').fill(demoPassword);
   await page.locator('form button[type="submit"]').click();
   await page.locator('nav.nav').waitFor();
-  return { context, page };
+}
+
+/** Switches the console's language from its header, and waits for the page to say so. */
+export async function switchTo(page: Page, language: 'en' | 'fr'): Promise<void> {
+  await page.getByRole('button', { name: language === 'fr' ? /Français/ : /English/ }).click();
+  await expect.poll(() => page.evaluate<string>('document.documentElement.lang')).toBe(language);
 }
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
