@@ -16,6 +16,7 @@ import { label } from '../i18n/labels.ts';
 import { ApiError } from '../api/client.ts';
 import { ErrorNotice, Loading } from '../ui/feedback.tsx';
 import { FieldProblemsProvider, useFieldProblem } from '../ui/field-problems.tsx';
+import { IntegrationClients } from './IntegrationClients.tsx';
 import { Checkbox, SelectField, TableScroll, TextField } from '../ui/fields.tsx';
 
 /**
@@ -150,6 +151,7 @@ export function People(): ReactNode {
           onClose={() => setSelected(undefined)}
         />
       )}
+      <IntegrationClients agency={agency} agencyOptions={agencyOptions} />
     </section>
   );
 }
