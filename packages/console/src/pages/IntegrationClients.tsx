@@ -8,6 +8,7 @@ import { dateTime } from '../i18n/format.ts';
 import { ErrorNotice, Loading } from '../ui/feedback.tsx';
 import { FieldProblemsProvider } from '../ui/field-problems.tsx';
 import { SelectField, TableScroll, TextField } from '../ui/fields.tsx';
+import { ConfirmStep } from '../ui/confirm.tsx';
 
 /**
  * Integration clients (ADR 45): an agency's own case-management system on the API, a worker of
@@ -345,43 +346,29 @@ function ClientPanel(props: {
                 field="/publicJwk"
               />
             )}
-            {confirming === 'rotate' ? (
-              <div className="notice" role="group" aria-label={t('clients.rotate')}>
-                <p>{t('clients.rotateConfirm', { name: client.name })}</p>
-                <div className="actions">
-                  <button type="button" onClick={() => setConfirming(undefined)}>
-                    {t('common.cancel')}
-                  </button>
-                  <button type="button" className="primary" disabled={busy} onClick={() => void rotate()}>
-                    {t('clients.rotateYes')}
-                  </button>
-                </div>
-              </div>
-            ) : (
-              <button type="button" onClick={() => setConfirming('rotate')}>
-                {t('clients.rotate')}
-              </button>
-            )}
+            <ConfirmStep
+              label={t('clients.rotate')}
+              start={t('clients.rotate')}
+              question={t('clients.rotateConfirm', { name: client.name })}
+              yes={t('clients.rotateYes')}
+              busy={busy}
+              confirming={confirming === 'rotate'}
+              onConfirming={(on) => setConfirming(on ? 'rotate' : undefined)}
+              onYes={() => void rotate()}
+            />
           </div>
           <div className="subform">
             <h4>{t('clients.revoke')}</h4>
-            {confirming === 'revoke' ? (
-              <div className="notice" role="group" aria-label={t('clients.revoke')}>
-                <p>{t('clients.revokeConfirm', { name: client.name })}</p>
-                <div className="actions">
-                  <button type="button" onClick={() => setConfirming(undefined)}>
-                    {t('common.cancel')}
-                  </button>
-                  <button type="button" className="primary" disabled={busy} onClick={() => void revoke()}>
-                    {t('clients.revokeYes')}
-                  </button>
-                </div>
-              </div>
-            ) : (
-              <button type="button" onClick={() => setConfirming('revoke')}>
-                {t('clients.revoke')}
-              </button>
-            )}
+            <ConfirmStep
+              label={t('clients.revoke')}
+              start={t('clients.revoke')}
+              question={t('clients.revokeConfirm', { name: client.name })}
+              yes={t('clients.revokeYes')}
+              busy={busy}
+              confirming={confirming === 'revoke'}
+              onConfirming={(on) => setConfirming(on ? 'revoke' : undefined)}
+              onYes={() => void revoke()}
+            />
           </div>
           {error !== undefined && <ErrorNotice error={error} fieldsShown />}
         </FieldProblemsProvider>
