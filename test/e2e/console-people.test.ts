@@ -342,6 +342,9 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
       return { clientId, secret };
     };
 
+    // The administrator's console may still be in French from an earlier test: English first.
+    const english = admin.getByRole('button', { name: /^English/ });
+    if ((await english.count()) > 0) await english.click();
     await admin.goto('/people?agency=pact-ottawa');
     await admin.getByRole('heading', { name: 'Agency systems' }).waitFor();
     await admin.getByText('No system is connected.').waitFor();
