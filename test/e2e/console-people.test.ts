@@ -300,4 +300,80 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await admin.locator('.field-problem').first().waitFor();
     await noEnglishOn(ui.base, admin, 'people, refused form');
   });
+  it('connects an agency’s system: its secret, shown once, gets a token; a new one ends the old; disconnecting ends it; in French too', async () => {
+    const { context, page: admin } = await signedIn(browser, base, 'admin');
+    contexts.push(context);
+    const system = 'Synthetic PACT case management';
+    const tokenWith = async (clientId: string, secret: string) =>
+      fetch(`${base}/oauth/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+        },
+        body: 'grant_type=client_credentials',
+      });
+    const issuedSecret = async () => {
+      const heading = admin.getByRole('heading', { name: /^Credential for client-/ });
+      await heading.waitFor();
+      const clientId = /client-[0-9a-f]{12}/.exec((await heading.textContent()) ?? '')?.[0] ?? '';
+      const secret = (await admin.getByTestId('issued-client-secret').textContent())?.trim() ?? '';
+      expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      return { clientId, secret };
+    };
+
+    // The administrator's console may still be in French from an earlier test: English first.
+    const english = admin.getByRole('button', { name: /^English/ });
+    if ((await english.count()) > 0) await english.click();
+    await admin.goto('/people?agency=pact-ottawa');
+    await admin.getByRole('heading', { name: 'Agency systems' }).waitFor();
+    await admin.getByText('No system is connected.').waitFor();
+    await admin.getByRole('button', { name: 'Connect a system' }).click();
+    await admin.getByLabel('System', { exact: true }).fill(system);
+    await admin.getByLabel('Agency', { exact: true }).selectOption('pact-ottawa');
+    await admin.getByRole('button', { name: 'Connect and issue its credential' }).click();
+    const first = await issuedSecret();
+    await admin.getByText(`Token endpoint: `, { exact: false }).waitFor();
+    expect(await seriousViolations(admin)).toEqual([]);
+    await screenshot(admin, 'clients-issued');
+    const token = (await (await tokenWith(first.clientId, first.secret)).json()) as { access_token: string };
+    const inbox = await fetch(`${base}/api/inbox`, { headers: { authorization: `Bearer ${token.access_token}` } });
+    expect(inbox.status).toBe(200);
+    await admin.getByRole('button', { name: 'I have copied it: hide it' }).click();
+
+    // A new secret: the old one, and its token, end at once.
+    await admin.getByRole('button', { name: `Manage ${system}` }).click();
+    await admin.getByRole('button', { name: 'Issue a new credential' }).click();
+    await admin.getByRole('button', { name: 'Issue it now' }).click();
+    const second = await issuedSecret();
+    expect(second).toEqual({ clientId: first.clientId, secret: expect.not.stringMatching(first.secret) });
+    expect((await tokenWith(first.clientId, first.secret)).status).toBe(401);
+    expect((await tokenWith(second.clientId, second.secret)).status).toBe(200);
+    await admin.getByRole('button', { name: 'I have copied it: hide it' }).click();
+
+    // Disconnected: no more tokens, and the one it holds ends.
+    const held = (await (await tokenWith(second.clientId, second.secret)).json()) as { access_token: string };
+    await admin.getByRole('button', { name: 'Disconnect this system' }).click();
+    await admin.getByRole('button', { name: 'Disconnect now' }).click();
+    await admin.getByText('Disconnected. Access tokens ended: 2.').waitFor();
+    await admin
+      .getByRole('row', { name: new RegExp(system) })
+      .getByText(/^Ended /)
+      .waitFor();
+    const after = await fetch(`${base}/api/inbox`, { headers: { authorization: `Bearer ${held.access_token}` } });
+    expect(after.status).toBe(401);
+    expect((await tokenWith(second.clientId, second.secret)).status).toBe(401);
+
+    await admin.getByRole('button', { name: /^Français/ }).click();
+    await admin.goto('/people?agency=pact-ottawa');
+    await admin.getByRole('heading', { name: 'Systèmes des organismes' }).waitFor();
+    await admin
+      .getByRole('row', { name: new RegExp(system) })
+      .getByText(/^Déconnecté le /)
+      .waitFor();
+    await admin.getByRole('button', { name: 'Connecter un système' }).click();
+    await admin.getByLabel('Comment il prouve son identité').selectOption('CLIENT_AUTH_METHOD_PRIVATE_KEY_JWT');
+    await admin.getByLabel('Sa clé publique (JWK)').waitFor();
+    await noEnglishOn(base, admin, 'people, agency systems');
+  });
 });

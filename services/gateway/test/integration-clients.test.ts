@@ -93,6 +93,13 @@ async function entries(action: string, actorUser: string): Promise<Record<string
   return rows.map((row) => ({ ...row.entry, referralId: row.referral_id }));
 }
 
+/**
+ * Waits for what reaches the audit log (the gateway's and the services' outboxes → the bus → the
+ * log): a minute at most, for a machine under load.
+ */
+const untilLogged = <T>(probe: () => Promise<T>, done: (value: T) => boolean): Promise<T> =>
+  waitFor(probe, done, 60_000);
+
 const ecKey = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const publicJwk = (key: KeyObject) => key.export({ format: 'jwk' });
 
@@ -141,14 +148,14 @@ describe('a secret client', () => {
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     });
     // Issued, each token request audited under the client's id.
-    const issued = await waitFor(
+    const issued = await untilLogged(
       () => entries('audit.v1.client_token', client.clientId),
       (found) => found.length === 2,
     );
     expect(issued[0]).toMatchObject({
       event: { clientToken: { outcome: 'issued', authMethod: 'client_secret_basic' } },
     });
-    const created = await waitFor(
+    const created = await untilLogged(
       () => entries('audit.v1.admin_action', 'admin'),
       (found) => found.some((e) => JSON.stringify(e).includes(client.clientId)),
     );
@@ -196,7 +203,7 @@ describe('a secret client', () => {
     expect(JSON.stringify(refused.body)).not.toContain('Synthetic');
 
     // The access log of the person names the client as the reader, a worker (system) of London.
-    const log = await waitFor(
+    const log = await untilLogged(
       async () =>
         (
           await http.json<{
@@ -210,7 +217,7 @@ describe('a secret client', () => {
       actorRole: 'system',
       outcome: 'granted',
     });
-    await waitFor(
+    await untilLogged(
       async () =>
         (
           await http.json<{ records: { actorUser: string; outcome: string }[] }>(
@@ -222,7 +229,7 @@ describe('a secret client', () => {
       (records) => records.some((r) => r.actorUser === clientId && r.outcome === 'denied'),
     );
     // And every call, granted or refused, is an entry of its own: method, route, status, referral.
-    const calls = await waitFor(
+    const calls = await untilLogged(
       () => entries('audit.v1.client_call', clientId),
       (found) => found.length >= 5,
     );
@@ -345,7 +352,7 @@ describe('a secret client', () => {
     const bearer = await http.json('GET', '/api/inbox', { headers: { authorization: 'Bearer not-a-token' } });
     expect(bearer).toMatchObject({ status: 401, body: { code: 'unauthenticated' } });
     // The wrong secret is on the record under the client it named; the unknown client nowhere.
-    const refusals = await waitFor(
+    const refusals = await untilLogged(
       () => entries('audit.v1.client_token', client.clientId),
       (found) => found.length >= 1,
     );
@@ -404,7 +411,7 @@ describe('a private-key JWT client', () => {
     );
     expect(secret.status).toBe(401);
 
-    const reasons = await waitFor(
+    const reasons = await untilLogged(
       async () =>
         (await entries('audit.v1.client_token', client.clientId)).map(
           (e) => (e['event'] as { clientToken: { outcome: string; reason?: string } }).clientToken,
@@ -553,7 +560,7 @@ describe('rotation and revocation', () => {
       { session: admin },
     );
     expect(withRevoked.body.clients.map((c) => c.clientId)).toContain(client.clientId);
-    await waitFor(
+    await untilLogged(
       () => entries('audit.v1.admin_action', 'admin'),
       (found) =>
         found.some(
@@ -561,7 +568,7 @@ describe('rotation and revocation', () => {
             JSON.stringify(e).includes('integration_client_revoked') && JSON.stringify(e).includes(client.clientId),
         ),
     );
-    const refused = await waitFor(
+    const refused = await untilLogged(
       async () =>
         (await entries('audit.v1.client_token', client.clientId)).map(
           (e) => (e['event'] as { clientToken: { reason?: string } }).clientToken.reason,

@@ -16,7 +16,9 @@ import { label } from '../i18n/labels.ts';
 import { ApiError } from '../api/client.ts';
 import { ErrorNotice, Loading } from '../ui/feedback.tsx';
 import { FieldProblemsProvider, useFieldProblem } from '../ui/field-problems.tsx';
+import { IntegrationClients } from './IntegrationClients.tsx';
 import { Checkbox, SelectField, TableScroll, TextField } from '../ui/fields.tsx';
+import { ConfirmStep } from '../ui/confirm.tsx';
 
 /**
  * People administration (ADR 30): the ministry's administrator sees and manages everyone, an
@@ -150,6 +152,7 @@ export function People(): ReactNode {
           onClose={() => setSelected(undefined)}
         />
       )}
+      <IntegrationClients agency={agency} agencyOptions={agencyOptions} />
     </section>
   );
 }
@@ -505,22 +508,17 @@ function DisableEnable(props: {
         <button type="button" disabled={busy} onClick={() => void enable()}>
           {t('people.enable')}
         </button>
-      ) : confirming ? (
-        <div className="notice" role="group" aria-label={t('people.disableConfirmTitle')}>
-          <p>{t('people.disableConfirm', { name: person.displayName })}</p>
-          <div className="actions">
-            <button type="button" onClick={() => setConfirming(false)}>
-              {t('common.cancel')}
-            </button>
-            <button type="button" className="primary" disabled={busy} onClick={() => void disable()}>
-              {t('people.disableYes')}
-            </button>
-          </div>
-        </div>
       ) : (
-        <button type="button" onClick={() => setConfirming(true)}>
-          {t('people.disable')}
-        </button>
+        <ConfirmStep
+          label={t('people.disableConfirmTitle')}
+          start={t('people.disable')}
+          question={t('people.disableConfirm', { name: person.displayName })}
+          yes={t('people.disableYes')}
+          busy={busy}
+          confirming={confirming}
+          onConfirming={setConfirming}
+          onYes={() => void disable()}
+        />
       )}
       {error !== undefined && <ErrorNotice error={error} />}
     </div>
@@ -546,23 +544,16 @@ function ResetPassword(props: {
       <h3>{t('people.reset')}</h3>
       <p className="hint">{t('people.resetHint')}</p>
       <CredentialChoice value={credential} onChange={setCredential} label={t('people.resetCredential')} />
-      {confirming ? (
-        <div className="notice" role="group" aria-label={t('people.reset')}>
-          <p>{t('people.resetConfirm', { name: props.person.displayName })}</p>
-          <div className="actions">
-            <button type="button" onClick={() => setConfirming(false)}>
-              {t('common.cancel')}
-            </button>
-            <button type="button" className="primary" disabled={busy} onClick={() => void reset()}>
-              {t('people.resetYes')}
-            </button>
-          </div>
-        </div>
-      ) : (
-        <button type="button" onClick={() => setConfirming(true)}>
-          {t('people.reset')}
-        </button>
-      )}
+      <ConfirmStep
+        label={t('people.reset')}
+        start={t('people.reset')}
+        question={t('people.resetConfirm', { name: props.person.displayName })}
+        yes={t('people.resetYes')}
+        busy={busy}
+        confirming={confirming}
+        onConfirming={setConfirming}
+        onYes={() => void reset()}
+      />
       {error !== undefined && <ErrorNotice error={error} />}
     </div>
   );

@@ -183,11 +183,17 @@ class PgClientTransaction implements ClientTransaction {
       'update gateway.integration_clients set revoked_at = ?, revoked_by = ? where client_id = ?',
       [now.toISOString(), by, clientId],
     );
-    const ended = await this.#em.execute<{ expires_at: Date | string }[]>(
-      'delete from gateway.integration_client_tokens where client_id = ? returning expires_at',
-      [clientId],
+    // Every token goes; those that still worked (unexpired, of a credential still in force) are counted.
+    const [ended] = await this.#em.execute<{ n: number }[]>(
+      `with ended as (
+         delete from gateway.integration_client_tokens where client_id = ? returning expires_at, credential_id
+       )
+       select count(*)::int as n from ended e
+         join gateway.integration_client_credentials k on k.credential_id = e.credential_id
+         where e.expires_at > ? and (k.valid_until is null or k.valid_until > ?)`,
+      [clientId, now.toISOString(), now.toISOString()],
     );
-    return ended.filter((row) => new Date(row.expires_at).getTime() > now.getTime()).length;
+    return ended?.n ?? 0;
   }
 
   async spendJti(clientId: string, jti: string, until: Date, now: Date): Promise<boolean> {
