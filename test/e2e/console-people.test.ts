@@ -301,8 +301,8 @@ describe('onboarding an agency from the console', { timeout: 300_000 }, () => {
     await noEnglishOn(ui.base, admin, 'people, refused form');
   });
   it('connects an agency’s system: its secret, shown once, gets a token; a new one ends the old; disconnecting ends it; in French too', async () => {
-    const { context, page: admin } = await signedIn(browser, base, 'admin');
-    contexts.push(context);
+    const admin = await ui.as('admin');
+    const base = ui.base;
     const system = 'Synthetic PACT case management';
     const tokenWith = async (clientId: string, secret: string) =>
       fetch(`${base}/oauth/token`, {
