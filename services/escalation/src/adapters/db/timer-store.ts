@@ -113,7 +113,11 @@ export class PgTimerStore implements TimerStore {
             timers,
             settle: async (settlements) => {
               if (fired) throw new Error('a batch of timers was settled twice');
-              fired = await this.#settle(client, timers.map((claimed) => claimed.timer), settlements);
+              fired = await this.#settle(
+                client,
+                timers.map((claimed) => claimed.timer),
+                settlements,
+              );
             },
           });
           if (!fired) throw new Error(`${rows.length} timers were claimed and left unsettled`);

@@ -44,7 +44,13 @@ export class GrpcReferrals implements ReferralsPort {
   async escalateMany(escalations: readonly Escalation[]): Promise<EscalateOutcome[]> {
     const { outcomes, details } = await callUnary(
       this.#client.escalateMany.bind(this.#client),
-      { escalations: escalations.map((e) => ({ idempotencyKey: e.idempotencyKey, referralId: e.referralId, target: e.target })) },
+      {
+        escalations: escalations.map((e) => ({
+          idempotencyKey: e.idempotencyKey,
+          referralId: e.referralId,
+          target: e.target,
+        })),
+      },
       this.#identity.metadata(),
       // A batch is one transaction of a few statements per escalation.
       5000 + 50 * escalations.length,
