@@ -9,18 +9,19 @@ import { defineConfig } from 'vitest/config';
 // on Postgres, NATS or a process starting. The projects run in three groups, one after the
 // other (`sequence.groupOrder`), each with its own number of workers:
 // 1. `browser`: the console in chromium, the whole network in each file's process — two at once;
-// 2. `system`: networks of processes (`pnpm start`, the services' own entry points, private
-//    servers killed and restarted, the chaos campaign) — two at once, so that no more than two
-//    such networks share the cores while faults are timed;
-// 3. `unit`, `integration`, `tracing`: in-process tests that mostly wait on the shared Postgres
-//    and NATS — three at once (each in-process network keeps up to ~20 of Postgres's 100
-//    connections).
+// 2. `system`: whole networks — of processes (`pnpm start`, the services' own entry points,
+//    private servers killed and restarted, the chaos campaign), or in process behind the
+//    gateway (services/gateway/test) — two at once: no more than two such networks share the
+//    cores while faults are timed, and each keeps up to ~35 of Postgres's 100 connections;
+// 3. `unit`, `integration`, `tracing`: in-process tests of one to three services that mostly
+//    wait on the shared Postgres and NATS — three at once.
 // `pnpm test:cluster` runs after all of them, alone (test/cluster/vitest.config.ts).
 const systemTests = [
   'test/e2e/**/*.test.ts',
   'test/faults/**/*.test.ts',
   'packages/*/test/**/*.fault.test.ts',
   'services/*/test/**/*.fault.test.ts',
+  'services/gateway/test/**/*.test.ts',
 ];
 const browserTests = ['test/e2e/console*.test.ts'];
 
