@@ -6,23 +6,23 @@ import { defineConfig } from 'vitest/config';
 //
 // How many at once (ADR 43): vitest's default, one worker less than the cores, is a single
 // worker on a two-core machine — every file after the other, the cores idle while a file waits
-// on Postgres, NATS or a process starting. The projects run in three groups, one after the
+// on Postgres, NATS or a process starting. The projects run in four groups, one after the
 // other (`sequence.groupOrder`), each with its own number of workers:
 // 1. `browser`: the console in chromium, the whole network in each file's process — two at once;
-// 2. `system`: whole networks — of processes (`pnpm start`, the services' own entry points,
-//    private servers killed and restarted, the chaos campaign), or in process behind the
-//    gateway (services/gateway/test) — two at once: no more than two such networks share the
-//    cores while faults are timed, and each keeps up to ~35 of Postgres's 100 connections;
-// 3. `unit`, `integration`, `tracing`: in-process tests of one to three services that mostly
+// 2. `faults`: services, NATS and Postgres killed and restarted, the chaos campaign — one at a
+//    time, as before: their restarts are waited for against deadlines, on cores of their own;
+// 3. `system`: whole networks — of processes (`pnpm start`, the services' own entry points,
+//    private servers), or in process behind the gateway (services/gateway/test) — two at once:
+//    each keeps up to ~35 of Postgres's 100 connections;
+// 4. `unit`, `integration`, `tracing`: in-process tests of one to three services that mostly
 //    wait on the shared Postgres and NATS — three at once.
 // `pnpm test:cluster` runs after all of them, alone (test/cluster/vitest.config.ts).
-const systemTests = [
-  'test/e2e/**/*.test.ts',
+const faultTests = [
   'test/faults/**/*.test.ts',
   'packages/*/test/**/*.fault.test.ts',
   'services/*/test/**/*.fault.test.ts',
-  'services/gateway/test/**/*.test.ts',
 ];
+const systemTests = ['test/e2e/**/*.test.ts', 'services/gateway/test/**/*.test.ts'];
 const browserTests = ['test/e2e/console*.test.ts'];
 
 export default defineConfig({
@@ -50,11 +50,20 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: 'faults',
+          include: faultTests,
+          maxWorkers: 1,
+          sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'system',
           include: systemTests,
-          exclude: [...browserTests, '**/*.trace.test.ts', '**/node_modules/**'],
+          exclude: [...browserTests, ...faultTests, '**/*.trace.test.ts', '**/node_modules/**'],
           maxWorkers: 2,
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
         },
       },
       {
@@ -64,7 +73,7 @@ export default defineConfig({
           // test/deploy: the Kubernetes and compose manifests, rendered and checked (no servers).
           include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'test/deploy/**/*.test.ts'],
           maxWorkers: 3,
-          sequence: { groupOrder: 3 },
+          sequence: { groupOrder: 4 },
         },
       },
       {
@@ -72,9 +81,9 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts'],
-          exclude: [...systemTests, '**/*.trace.test.ts', '**/node_modules/**'],
+          exclude: [...faultTests, ...systemTests, '**/*.trace.test.ts', '**/node_modules/**'],
           maxWorkers: 3,
-          sequence: { groupOrder: 3 },
+          sequence: { groupOrder: 4 },
         },
       },
       {
@@ -86,7 +95,7 @@ export default defineConfig({
           // Instrumentation must be in place before grpc-js and pg are first imported.
           execArgv: ['--import', './packages/platform/test/otel-register.ts'],
           maxWorkers: 3,
-          sequence: { groupOrder: 3 },
+          sequence: { groupOrder: 4 },
         },
       },
     ],
