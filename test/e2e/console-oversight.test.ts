@@ -98,6 +98,8 @@ describe('oversight: loop closure, drill-down and CSV', { timeout: 240_000 }, ()
         .sort(),
     ).toEqual([...declined].sort());
     expect(lines.slice(1).every((line) => line.includes(',declined,'))).toBe(true);
+    // And the short reference people read out, in the last column.
+    expect(lines.slice(1).every((line) => /,R-[0-9A-Z]{4}-[0-9A-Z]{2}$/.test(line))).toBe(true);
     expect(csv).not.toContain('Synthetic');
 
     // Every table of the page exports: loop closure with its rates, the outcome mix, the hand-off times.

@@ -231,7 +231,7 @@ const en = {
   'oversight.drill.title': 'Referrals: {what}',
   'oversight.drill.note': 'Ids, agencies, priority, state and times only: never what the person said.',
   'oversight.drill.referral': 'Referral',
-  'oversight.drill.id': 'Referral id',
+  'oversight.drill.reference': 'Reference',
   'oversight.drill.from': 'From',
   'oversight.drill.to': 'To',
   'oversight.drill.priority': 'Priority',
@@ -884,7 +884,7 @@ const fr: Messages = {
   'oversight.drill.note':
     'Identifiants, organismes, priorité, état et heures seulement : jamais ce que la personne a confié.',
   'oversight.drill.referral': 'Demande',
-  'oversight.drill.id': 'Identifiant de la demande',
+  'oversight.drill.reference': 'Référence',
   'oversight.drill.from': 'De',
   'oversight.drill.to': 'À',
   'oversight.drill.priority': 'Priorité',

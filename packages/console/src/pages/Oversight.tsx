@@ -653,9 +653,9 @@ function DrillDown(props: { opened: Opened; groupBy: string; range: TimeRange; o
     } while (cursor !== '' && all.length < 100_000);
     saveCsv(
       'passage-referrals',
-      [...header, t('oversight.drill.id'), t('oversight.drill.previous'), t('oversight.loop.afterHours')],
+      [...header, t('oversight.drill.previous'), t('oversight.loop.afterHours'), t('oversight.drill.reference')],
       all.map((r) => [
-        r.reference || (r.referralId ?? ''),
+        r.referralId ?? '',
         r.fromAgency ?? '',
         r.toAgency ?? '',
         r.priority ?? '',
@@ -664,9 +664,9 @@ function DrillDown(props: { opened: Opened; groupBy: string; range: TimeRange; o
         r.acceptedAt ?? '',
         r.contactAt ?? '',
         ended(r) ?? '',
-        r.referralId ?? '',
         r.previousReferralId ?? '',
         r.afterHours ? t('common.yes') : t('common.no'),
+        r.reference ?? '',
       ]),
     );
   };
