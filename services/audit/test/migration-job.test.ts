@@ -39,14 +39,18 @@ it('waits NOT_SERVING while the database is behind this build, and serves once t
   const starting = startAudit(config, log);
   const waiting = new RegExp(
     'schema audit: database is at migration Migration20261128210000AuditLog, ' +
-      'this build needs Migration20261202070000LoopClosure: run the migration job \\(`pnpm migrate` / the migrate Job\\)',
+      'this build needs Migration20261203060000ReferralReference: run the migration job \\(`pnpm migrate` / the migrate Job\\)',
   );
   await waitUntil(() => Promise.resolve(lines.some((line) => waiting.test(line))));
   expect(await healthStatus(`127.0.0.1:${port}`, '', lab.credentials)).toBe('NOT_SERVING');
   expect(await lab.entries()).toBe(0);
 
   const [report] = await migrateServiceDatabases(auditDatabases, { admin: { data: lab.db.url } });
-  expect(report?.applied).toEqual(['Migration20261130070000AuditStreamGaps', 'Migration20261202070000LoopClosure']);
+  expect(report?.applied).toEqual([
+    'Migration20261130070000AuditStreamGaps',
+    'Migration20261202070000LoopClosure',
+    'Migration20261203060000ReferralReference',
+  ]);
   audit = await starting;
   await waitUntil(async () => (await healthStatus(`127.0.0.1:${port}`, '', lab.credentials)) === 'SERVING');
   expect(lines.filter((line) => waiting.test(line)).length).toBeGreaterThan(0);
