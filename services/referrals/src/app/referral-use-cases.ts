@@ -4,7 +4,7 @@ import { requireRole, workerRoles, type Caller, type Role } from '@passage/auth'
 import { SubjectErasedError, shredded } from '@passage/crypto';
 import { uuidv7 } from '@passage/events';
 import { PassageError } from '@passage/errors';
-import { apply, assign, type Command, type EscalationTarget } from '../domain/lifecycle.ts';
+import { apply, assign, type Command, type EscalationTarget, type LifecycleError } from '../domain/lifecycle.ts';
 import { decodeCursor, encodeCursor, type ListPosition } from '../domain/list-order.ts';
 import {
   checkBody,
@@ -840,12 +840,7 @@ export class ReferralUseCases {
         caller.roles.includes('supervisor'),
         this.#now(),
       );
-      if (!outcome.ok) {
-        const { error } = outcome;
-        if (error.code === 'invalid_argument')
-          throw PassageError.invalid([{ field: error.field, description: error.message }]);
-        throw new PassageError(error.code, error.message);
-      }
+      if (!outcome.ok) throw lifecycleRefusal(outcome.error);
       if (
         !(await tx.idempotency.save(caller.agencyId, request.idempotencyKey, {
           command: 'assign',
@@ -985,12 +980,7 @@ export class ReferralUseCases {
       );
     }
     const outcome = apply(current, request.command, actorOf(caller), this.#now());
-    if (!outcome.ok) {
-      const { error } = outcome;
-      if (error.code === 'invalid_argument')
-        throw PassageError.invalid([{ field: error.field, description: error.message }]);
-      throw new PassageError(error.code, error.message);
-    }
+    if (!outcome.ok) throw lifecycleRefusal(outcome.error);
     if (
       !(await tx.idempotency.save(caller.agencyId, request.idempotencyKey, {
         command: request.command.kind,
@@ -1086,4 +1076,11 @@ function notFound(referralId: string): PassageError {
 
 function invalidPurpose(purpose: string): never {
   throw PassageError.invalid([{ field: 'purpose', description: `unknown purpose "${purpose}"` }]);
+}
+
+/** What the lifecycle refused, as the API's one error type: a bad field names the field. */
+function lifecycleRefusal(error: LifecycleError): PassageError {
+  return error.code === 'invalid_argument'
+    ? PassageError.invalid([{ field: error.field, description: error.message }])
+    : new PassageError(error.code, error.message);
 }
