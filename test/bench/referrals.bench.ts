@@ -8,7 +8,9 @@ import pg from 'pg';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { TokenIssuer, demoUsers } from '@passage/auth';
 import { consent as cpb, referrals as pb } from '@passage/contracts';
-import { newKekSetting } from '@passage/crypto';
+import { SqlSubjectKeyStore, keyStoreSchema, newKekSetting } from '@passage/crypto';
+import { findIdempotencyKey, lockAndNumber, recordSend, recordSendValues } from '@passage/referrals/send-statements';
+import { formatReference } from '@passage/vocabulary';
 import { Topology, connectNats, createEnvelope, decodeEnvelope, encodeEnvelope } from '@passage/events';
 import { bearerMetadata, callUnary } from '@passage/platform';
 import { testTls } from '@passage/platform/testing';
@@ -20,6 +22,9 @@ import {
   waitForServing,
   type ScriptProcess,
 } from '@passage/testing';
+import { CpuMeter } from './cpu-meter.ts';
+
+type Referral = Parameters<typeof recordSendValues>[0]['referral'];
 
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 30);
 const clients = Number(process.env['BENCH_CLIENTS'] ?? 8);
@@ -140,7 +145,13 @@ try {
   const send = (client: pb.ReferralServiceClient) => callUnary(client.send.bind(client), request(), officer);
   for (let i = 0; i < 100; i++) await send(senders[0]!); // warm-up
 
-  // 1. Throughput: N clients, each sending back to back.
+  // 1. Throughput: N clients, each sending back to back. CPU is counted from the first send
+  //    until the relay has published the last one.
+  const meter = new CpuMeter({
+    pids: Object.fromEntries(processes.map((p, i) => [`${['directory', 'consent', 'referrals'][i]} service`, p.child.pid!])),
+    commands: { postgres: 'postgres', 'nats-server': 'nats-server' },
+  });
+  const sendBefore = meter.snapshot();
   const sendLatencies: number[] = [];
   const deadline = performance.now() + seconds * 1000;
   const began = performance.now();
@@ -161,6 +172,7 @@ try {
   ) {
     await sleep(100);
   }
+  const sendCpu = meter.perUnit(sendBefore, meter.snapshot(), sendLatencies.length);
 
   // 2. Hand-off notification at a steady 200 sends/s: sent_at (taken just before the
   //    transaction commits) → London's durable inbound consumer receives the event.
@@ -198,48 +210,55 @@ try {
   const notification = percentiles(notifications);
   for (const client of senders) client.close();
 
-  // 3. Ceiling: the Send transaction's shape straight through pg, same concurrency.
+  // 3. Ceiling: a Send's own statements (the service's prepared statements, imported)
+  //    straight through pg at the same concurrency: the idempotency look-up, then begin, the
+  //    person's lock and reference number, the data key from the key store (its own
+  //    connection, as in the service), the one statement that writes the Send, commit.
   const pool = new pg.Pool({ connectionString: db.url, max: clients });
+  const keyPool = new pg.Pool({ connectionString: db.url, max: clients });
+  const keys = new SqlSubjectKeyStore(keyPool, keyStoreSchema('referrals'));
+  const [sample] = (
+    await sql.query<{ result: Referral }>(
+      `select result from referrals.idempotency_keys where command = 'send' and agency_id = 'ontario-ht-crisis-line' limit 1`,
+    )
+  ).rows;
+  if (!sample) throw new Error('no Send was recorded to model the ceiling on');
   const shapeDeadline = performance.now() + 10_000;
   let transactions = 0;
+  const shapeTopology = new Topology(natsScratch.namespace);
+  const shapeBefore = meter.snapshot();
   const shapeBegan = performance.now();
   await Promise.all(
-    Array.from({ length: clients }, async () => {
+    Array.from({ length: clients }, async (_, c) => {
       const client = await pool.connect();
       try {
         while (performance.now() < shapeDeadline) {
-          const id = randomUUID();
+          const subject = subjects[(c + transactions) % subjects.length]!;
+          const key = randomUUID();
+          await client.query({ ...findIdempotencyKey, values: ['ontario-ht-crisis-line', key] });
           await client.query('begin');
-          await client.query('select kek_id, wrapped_key from referrals_keys.subject_keys where subject_id = $1', [
-            subjectRef,
-          ]);
-          await client.query(
-            `insert into referrals.idempotency_keys (agency_id, key, command, request_hash, result) values ('bench', $1, 'send', 'h', '{}'::jsonb)`,
-            [id],
+          const { rows } = await client.query<{ n: string }>({ ...lockAndNumber, values: [subject] });
+          await keys.get(subject);
+          const referral = {
+            ...sample.result,
+            id: randomUUID(),
+            subjectRef: subject,
+            reference: formatReference(Number(rows[0]!.n)),
+            sentAt: new Date(),
+            acknowledgeDueAt: new Date(),
+            acceptDueAt: new Date(),
+          } as Referral;
+          const transition = { from: '', to: 'sent', event: 'sent', actor: referral.sentBy, at: referral.sentAt, reason: '' };
+          const values = recordSendValues(
+            {
+              referral,
+              packet: referral.categories.map((category) => ({ category, sealed: randomBytes(80) })),
+              transition,
+              idempotency: { agencyId: 'ontario-ht-crisis-line', key, command: 'send', requestHash: 'h' },
+            } as Parameters<typeof recordSendValues>[0],
+            shapeTopology,
           );
-          await client.query(
-            `insert into referrals.referrals (id, subject_ref, from_agency, to_agency, priority, state, version, needs, language,
-               interpreter_needed, do_not_contact, categories, grants, sent_by, sent_at, acknowledge_due_at, accept_due_at)
-             values ($1, $2, 'ontario-ht-crisis-line', 'london-coalition', 'standard', 'sent', 1, '["counselling"]', 'en',
-               false, false, '["needs","safe_contact"]', '[]', '{}', now(), now(), now())`,
-            [id, subjectRef],
-          );
-          for (const category of ['needs', 'safe_contact']) {
-            await client.query('insert into referrals.packets (referral_id, category, sealed) values ($1, $2, $3)', [
-              id,
-              category,
-              randomBytes(80),
-            ]);
-          }
-          await client.query(
-            `insert into referrals.transitions (referral_id, from_state, to_state, event, actor, at, reason) values ($1, '', 'sent', 'sent', '{}', now(), '')`,
-            [id],
-          );
-          await client.query(
-            `insert into referrals.outbox (id, subject, payload, trace_context, published_at) values ($1, 'bench', $2, '{}', now())`,
-            [id, randomBytes(300)],
-          );
-          await client.query(`select pg_notify('bench_ceiling', '')`);
+          await client.query({ ...recordSend, values });
           await client.query('commit');
           transactions++;
         }
@@ -249,7 +268,9 @@ try {
     }),
   );
   const pgPerSecond = transactions / ((performance.now() - shapeBegan) / 1000);
+  const shapeCpu = meter.perUnit(shapeBefore, meter.snapshot(), transactions);
   await pool.end();
+  await keyPool.end();
 
   // 4. Ceiling: raw JetStream publish → consume at the same 200/s.
   const raw = jetstream(nc);
@@ -304,6 +325,18 @@ try {
   console.log(
     `| ceiling: raw JetStream publish → consume p50 / p99 at ${paceRate}/s (ms) | ${ms(rawRound.p50)} / ${ms(rawRound.p99)} |`,
   );
+  console.log('');
+  console.log('CPU per Send (ms, user + system), by process; the ceiling\'s per transaction beside it:');
+  console.log('');
+  console.log('| process | per Send | per ceiling transaction |');
+  console.log('|---|---:|---:|');
+  for (const { group, ms: perSend } of sendCpu) {
+    const shape = shapeCpu.find((row) => row.group === group)?.ms;
+    console.log(`| ${group} | ${perSend.toFixed(2)} | ${shape === undefined ? '' : shape.toFixed(2)} |`);
+  }
+  console.log('');
+  console.log('| target | value |');
+  console.log('|---|---:|');
   console.log(`| sends/s ÷ pg ceiling (target ≥ 60 %) | ${((100 * sendsPerSecond) / pgPerSecond).toFixed(0)} % |`);
   console.log(
     `| notification p99 ÷ raw JetStream p99 (target ≤ 3×) | ${(notification.p99 / rawRound.p99).toFixed(1)}× |`,

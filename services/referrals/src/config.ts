@@ -15,6 +15,8 @@ export const referralsConfigSchema = baseConfigSchema.extend({
   CONSENT_ADDRESS: z.string().default('127.0.0.1:50052'),
   /** Off only for a process that must not publish (a relay may run elsewhere; fault tests). */
   OUTBOX_RELAY: z.enum(['on', 'off']).default('on'),
+  /** Connections of the Send path's own pool (docs/adr/0049-send-on-prepared-statements.md); opened as sends need them. */
+  SEND_POOL_SIZE: z.coerce.number().int().min(1).max(64).default(8),
   /**
    * Days a closed, declined or withdrawn referral keeps its sealed packet and notes; its
    * metadata, transitions and audit entries stay (docs/adr/0033-retention.md).

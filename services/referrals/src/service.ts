@@ -14,8 +14,9 @@ import {
   startMaintenance,
   watchDependencies,
 } from '@passage/events';
-import { ConfigError, grpcTransport, openGrpcServer, Readiness, Shutdown, type Logger } from '@passage/platform';
+import { ConfigError, databasePool, grpcTransport, openGrpcServer, Readiness, Shutdown, type Logger } from '@passage/platform';
 import { referralsDatabases } from '../migrations/index.ts';
+import { PgSendStorage } from './adapters/db/pg-send.ts';
 import { SqlReferralStorage } from './adapters/db/storage.ts';
 import { referralSchema } from './adapters/db/referral-repository.ts';
 import { packetRetention } from './adapters/db/retention.ts';
@@ -75,7 +76,13 @@ export async function startReferrals(
 
   const directory = new GrpcDirectoryGateway(config.DIRECTORY_ADDRESS, transport.clientCredentials);
   const consent = new GrpcConsentGateway(config.CONSENT_ADDRESS, transport.clientCredentials);
-  const useCases = new ReferralUseCases(new SqlReferralStorage(orm, vault, topology), directory, consent, now);
+  // The hot path on prepared statements, a pool of its own (docs/adr/0049-send-on-prepared-statements.md).
+  const sends = new PgSendStorage(
+    databasePool(runtime.databaseUrl, { max: config.SEND_POOL_SIZE, applicationName: 'referrals-send' }, log),
+    vault,
+    topology,
+  );
+  const useCases = new ReferralUseCases(new SqlReferralStorage(orm, vault, topology, sends), directory, consent, now);
   const readiness = new Readiness(log);
   const dependencies = watchDependencies({
     service: 'referrals',
@@ -131,6 +138,7 @@ export async function startReferrals(
     consent.close();
     return Promise.resolve();
   });
+  shutdown.add('send pool', () => sends.close());
   shutdown.add('key store', () => keyStore.close());
   shutDownRuntime(shutdown, runtime);
   return { address: server.address, useCases, maintenance, shutdown };

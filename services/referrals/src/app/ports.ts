@@ -42,13 +42,6 @@ export interface ReferralRepository {
   lockSubject(subjectRef: string): Promise<void>;
   /** Remembers consent scopes that ended ('all': the whole consent). */
   recordEndedGrants(consentId: string, scopeIds: readonly string[] | 'all'): Promise<void>;
-  /** The grants among `grants` that have not ended. */
-  withoutEndedGrants(grants: readonly ConsentGrant[]): Promise<ConsentGrant[]>;
-  /**
-   * Names the other referral of an after-hours pair on `referralId` (bookkeeping, no new
-   * version); false when it already names one.
-   */
-  link(referralId: string, linkedReferralId: string, linkedAgency: string): Promise<boolean>;
   setGrants(referralId: string, grants: readonly ConsentGrant[]): Promise<void>;
   get(id: string): Promise<Referral | undefined>;
   /** Saves `referral` if the stored version is still `expectedVersion`; false when someone else won. */
@@ -57,8 +50,6 @@ export interface ReferralRepository {
   timeline(referralId: string): Promise<Transition[]>;
   /** In list order (domain/list-order.ts), each with its rank. */
   list(query: ListQuery): Promise<Array<{ referral: Referral; rank: Rank }>>;
-  /** The next number of the reference sequence; never the same twice. */
-  nextReferenceNumber(): Promise<number>;
   /** A receiving agency's open referrals by assignee; those nobody has, counted apart. */
   caseload(agencyId: string): Promise<{ workloads: Workload[]; unassigned: number }>;
   packet(referralId: string): Promise<SealedSection[]>;
@@ -142,13 +133,30 @@ export interface SendRecord {
 /** 'sent'; 'key_taken' by a concurrent retry; 'grants_ended' by a revocation since consent was asked (nothing written). */
 export type SendOutcome = 'sent' | 'key_taken' | 'grants_ended';
 
-/** Writes a Send — key, referral, packet, transition and its event — at once. */
-export interface SendRecorder {
+/** A Send's transaction (docs/adr/0049-send-on-prepared-statements.md). */
+export interface SendTransaction {
+  /** Takes the subject's lock (lockSubject's, held to commit) and gives the next reference number. */
+  lockAndNumber(subjectRef: string): Promise<number>;
+  /** Writes a Send — key, referral, packet, transition and its event — at once. */
   record(send: SendRecord): Promise<SendOutcome>;
+  /** The grants among `grants` that have not ended. */
+  withoutEndedGrants(grants: readonly ConsentGrant[]): Promise<ConsentGrant[]>;
+  /**
+   * Names the other referral of an after-hours pair on `referralId` (bookkeeping, no new
+   * version); false when it already names one.
+   */
+  link(referralId: string, linkedReferralId: string, linkedAgency: string): Promise<boolean>;
+  readonly vault: Vault;
+}
+
+/** Where Sends are written: the network's hot path, apart from the ORM. */
+export interface SendStorage {
+  /** The caller's earlier command under its idempotency key (every command's replay starts here). */
+  findKey(agencyId: string, key: string): Promise<IdempotencyRecord | undefined>;
+  transaction<T>(work: (tx: SendTransaction) => Promise<T>): Promise<T>;
 }
 
 export interface ReferralTransaction {
-  readonly sends: SendRecorder;
   readonly referrals: ReferralRepository;
   readonly messages: MessageRepository;
   readonly idempotency: IdempotencyStore;
@@ -158,7 +166,8 @@ export interface ReferralTransaction {
 
 export interface ReferralStorage {
   transaction<T>(work: (tx: ReferralTransaction) => Promise<T>): Promise<T>;
-  reader(): Omit<ReferralTransaction, 'events' | 'sends'>;
+  reader(): Omit<ReferralTransaction, 'events'>;
+  readonly sends: SendStorage;
 }
 
 export interface AgencyFacts {

@@ -36,6 +36,7 @@ import type {
   ReferralStorage,
   ReferralTransaction,
   SealedMessage,
+  SendTransaction,
   Workload,
 } from './ports.ts';
 
@@ -204,13 +205,12 @@ export class ReferralUseCases {
       at: sentAt,
       reason: '',
     };
-    return this.#storage.transaction(async (tx) => {
+    return this.#storage.sends.transaction(async (tx) => {
       // Consent was asked before this transaction; a revocation handled since then has
       // recorded what it ended, under the same subject lock. Send only what still stands.
-      await tx.referrals.lockSubject(unnumbered.subjectRef);
       const referral: Referral = {
         ...unnumbered,
-        reference: formatReference(await tx.referrals.nextReferenceNumber()),
+        reference: formatReference(await tx.lockAndNumber(unnumbered.subjectRef)),
       };
       let ciphertexts: Buffer[];
       try {
@@ -226,12 +226,12 @@ export class ReferralUseCases {
       }
       const sealed = input.packet.map((s, i) => ({ category: s.category, sealed: ciphertexts[i]! }));
       const idempotency = { agencyId: caller.agencyId, key: input.idempotencyKey, command, requestHash };
-      const outcome = await tx.sends.record({ referral, packet: sealed, transition, idempotency });
+      const outcome = await tx.record({ referral, packet: sealed, transition, idempotency });
       if (outcome === 'sent') return this.#linkBack(tx, referral);
       if (outcome === 'key_taken') return (await this.#replay(caller, input.idempotencyKey, command, requestHash))!;
 
       // Some scope ended meanwhile (rare): send under what still stands, if anything does.
-      const standing = await tx.referrals.withoutEndedGrants(referral.grants);
+      const standing = await tx.withoutEndedGrants(referral.grants);
       if (standing.length === 0) {
         throw new PassageError(
           'failed_precondition',
@@ -239,7 +239,7 @@ export class ReferralUseCases {
         );
       }
       const sending: Referral = { ...referral, grants: standing };
-      const retried = await tx.sends.record({ referral: sending, packet: sealed, transition, idempotency });
+      const retried = await tx.record({ referral: sending, packet: sealed, transition, idempotency });
       if (retried !== 'sent') throw new PassageError('aborted', 'consent changed while sending; send again');
       return this.#linkBack(tx, sending);
     });
@@ -277,9 +277,9 @@ export class ReferralUseCases {
   }
 
   /** The crisis line's referral of an after-hours pair names the agency's one too. */
-  async #linkBack(tx: ReferralTransaction, referral: Referral): Promise<Referral> {
+  async #linkBack(tx: SendTransaction, referral: Referral): Promise<Referral> {
     if (!referral.linkedReferralId) return referral;
-    if (!(await tx.referrals.link(referral.linkedReferralId, referral.id, referral.toAgency)))
+    if (!(await tx.link(referral.linkedReferralId, referral.id, referral.toAgency)))
       throw PassageError.invalid([
         { field: 'linked_referral_id', description: 'a referral not yet linked to another' },
       ]);
@@ -1002,7 +1002,7 @@ export class ReferralUseCases {
   }
 
   async #replay(caller: Caller, key: string, command: string, requestHash: string): Promise<Referral | undefined> {
-    const earlier = await this.#storage.reader().idempotency.find(caller.agencyId, key);
+    const earlier = await this.#storage.sends.findKey(caller.agencyId, key);
     if (!earlier) return undefined;
     if (earlier.command !== command || earlier.requestHash !== requestHash) {
       throw PassageError.invalid([

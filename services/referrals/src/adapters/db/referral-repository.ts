@@ -222,26 +222,6 @@ export class SqlReferralRepository implements ReferralRepository {
     );
   }
 
-  async withoutEndedGrants(grants: readonly ConsentGrant[]): Promise<ConsentGrant[]> {
-    if (grants.length === 0) return [];
-    const ended = await this.#em.execute<{ consent_id: string; scope_id: string }[]>(
-      `select consent_id, scope_id from referrals.ended_grants where consent_id in (${grants.map(() => '?').join(', ')})`,
-      grants.map((g) => g.consentId),
-    );
-    return grants.filter(
-      (g) => !ended.some((e) => e.consent_id === g.consentId && (e.scope_id === '*' || e.scope_id === g.scopeId)),
-    );
-  }
-
-  async link(referralId: string, linkedReferralId: string, linkedAgency: string): Promise<boolean> {
-    const updated = await this.#em.execute<{ id: string }[]>(
-      `update referrals.referrals set linked_referral_id = ?, linked_agency = ?
-       where id = ? and linked_referral_id is null returning id`,
-      [linkedReferralId, linkedAgency, referralId],
-    );
-    return updated.length === 1;
-  }
-
   async setGrants(referralId: string, grants: readonly ConsentGrant[]): Promise<void> {
     await this.#em.execute('update referrals.referrals set grants = ?::jsonb where id = ?', [
       JSON.stringify(grants),
@@ -303,11 +283,6 @@ export class SqlReferralRepository implements ReferralRepository {
       reason: r.reason,
       ...(r.assigned_user !== null ? { assignedUser: r.assigned_user } : {}),
     }));
-  }
-
-  async nextReferenceNumber(): Promise<number> {
-    const [row] = await this.#em.execute<{ n: string }[]>("select nextval('referrals.reference_numbers') as n");
-    return Number(row!.n);
   }
 
   async list(query: ListQuery): Promise<Array<{ referral: Referral; rank: Rank }>> {

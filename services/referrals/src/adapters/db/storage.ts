@@ -4,12 +4,11 @@ import type { EntityManager, MikroORM } from '@passage/platform';
 import type { ReferralStorage, ReferralTransaction } from '../../app/ports.ts';
 import { OutboxReferralEvents } from '../events/outbox-events.ts';
 import { SqlIdempotencyStore, SqlMessageRepository, SqlReferralRepository } from './referral-repository.ts';
-import { SqlSendRecorder } from './send-recorder.ts';
+import type { PgSendStorage } from './pg-send.ts';
 
 /** The referral's rows in the caller's transaction; the subject's data keys in the key store (docs/adr/0023-key-store.md). */
 export function referralTransaction(em: EntityManager, vault: SubjectVault, topology: Topology): ReferralTransaction {
   return {
-    sends: new SqlSendRecorder(em, topology),
     referrals: new SqlReferralRepository(em),
     messages: new SqlMessageRepository(em),
     idempotency: new SqlIdempotencyStore(em),
@@ -23,14 +22,17 @@ export class SqlReferralStorage implements ReferralStorage {
   readonly #vault: () => SubjectVault;
   readonly #topology: Topology;
 
-  /** `vault` gives a subject vault over the key store, one per transaction or read. */
-  constructor(orm: MikroORM, vault: () => SubjectVault, topology: Topology) {
+  readonly sends: PgSendStorage;
+
+  /** `vault` gives a subject vault over the key store, one per transaction or read; `sends` the hot path. */
+  constructor(orm: MikroORM, vault: () => SubjectVault, topology: Topology, sends: PgSendStorage) {
     this.#orm = orm;
+    this.sends = sends;
     this.#vault = vault;
     this.#topology = topology;
   }
 
-  reader(): Omit<ReferralTransaction, 'events' | 'sends'> {
+  reader(): Omit<ReferralTransaction, 'events'> {
     const em = this.#orm.em.fork();
     return {
       referrals: new SqlReferralRepository(em),
