@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addOpenMinutes, dueTimes, slaViolations, type OpeningHours } from './business-time.ts';
+import {
+  addOpenMinutes,
+  dueTimes,
+  slaViolations,
+  torontoDay,
+  torontoInstant,
+  type OpeningHours,
+} from './business-time.ts';
 import { ontarioHolidays } from './ontario-holidays.ts';
 
 const weekdays9to5: OpeningHours = {
@@ -91,5 +98,49 @@ describe('due times', () => {
       'acknowledgeStandardMinutes',
       'acceptStandardMinutes',
     ]);
+  });
+});
+
+describe('Toronto wall-clock time', () => {
+  const intl = new Intl.DateTimeFormat('en-CA', {
+    timeZone: 'America/Toronto',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  });
+  const parts = (at: Date) => Object.fromEntries(intl.formatToParts(at).map((p) => [p.type, p.value]));
+
+  it('names the same day as Intl for any instant, DST changes included (the offset is cached per hour)', () => {
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date('1990-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }),
+        (at) => {
+          const p = parts(at);
+          expect(torontoDay(at)).toBe(`${p['year']}-${p['month']}-${p['day']}`);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('finds the instant of a wall-clock minute as Intl reads it back, around the DST changes of 2026', () => {
+    // 8 March 2026: 02:00 does not exist (the first valid minute is 03:00); 1 November: 01:00–02:00 happens twice.
+    for (const [d, m, minute] of [
+      [8, 3, 119],
+      [8, 3, 180],
+      [1, 11, 60],
+      [1, 11, 119],
+      [1, 11, 120],
+    ] as const) {
+      const p = parts(torontoInstant(2026, m, d, minute));
+      expect(Number(p['hour']) * 60 + Number(p['minute'])).toBe(minute);
+    }
+    for (const inGap of [120, 150, 179]) {
+      const gap = parts(torontoInstant(2026, 3, 8, inGap)); // 02:00–02:59 do not exist that day
+      expect(`${gap['hour']}:${gap['minute']}`).toBe('03:00');
+    }
   });
 });

@@ -38,9 +38,39 @@ const dateParts = new Intl.DateTimeFormat('en-CA', {
   hourCycle: 'h23',
 });
 
+const hourMs = 3_600_000;
+/**
+ * Toronto's offset from UTC by UTC hour. It changes only on the hour (DST starts and ends at
+ * 02:00 local, 07:00 and 06:00 UTC), so one Intl lookup serves a whole hour: due times are on
+ * every Send's path, and a lookup costs far more than the arithmetic (docs/benchmarks.md).
+ */
+const offsetByHour = new Map<number, number>();
+
+function torontoOffsetMs(at: Date): number {
+  const hour = Math.floor(at.getTime() / hourMs);
+  let offset = offsetByHour.get(hour);
+  if (offset === undefined) {
+    const p = Object.fromEntries(
+      dateParts.formatToParts(new Date(hour * hourMs)).map((part) => [part.type, part.value]),
+    );
+    offset =
+      Date.UTC(+p['year']!, +p['month']! - 1, +p['day']!, +p['hour']!, +p['minute']!, +p['second']!) - hour * hourMs;
+    if (offsetByHour.size >= 100_000) offsetByHour.clear();
+    offsetByHour.set(hour, offset);
+  }
+  return offset;
+}
+
 function torontoFields(at: Date): { y: number; m: number; d: number; hh: number; mm: number; ss: number } {
-  const p = Object.fromEntries(dateParts.formatToParts(at).map((part) => [part.type, part.value]));
-  return { y: +p['year']!, m: +p['month']!, d: +p['day']!, hh: +p['hour']!, mm: +p['minute']!, ss: +p['second']! };
+  const wall = new Date(at.getTime() + torontoOffsetMs(at));
+  return {
+    y: wall.getUTCFullYear(),
+    m: wall.getUTCMonth() + 1,
+    d: wall.getUTCDate(),
+    hh: wall.getUTCHours(),
+    mm: wall.getUTCMinutes(),
+    ss: wall.getUTCSeconds(),
+  };
 }
 
 /** The day an instant falls on in Toronto. */
@@ -57,7 +87,8 @@ export function torontoInstant(y: number, m: number, d: number, minuteOfDay: num
     const f = torontoFields(candidate);
     if (Date.UTC(f.y, f.m - 1, f.d, f.hh, f.mm) === wall) return candidate;
   }
-  return new Date(wall + 4 * 3_600_000);
+  // In a spring-forward gap: the first minute after it that exists (at most an hour on).
+  return torontoInstant(y, m, d, minuteOfDay + 1);
 }
 
 function localDate(y: number, m: number, d: number): { y: number; m: number; d: number; key: LocalDate } {
