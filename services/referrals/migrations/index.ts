@@ -8,6 +8,7 @@ import { Migration20261202020000TakeOver } from './Migration20261202020000TakeOv
 import { Migration20261202030000ListsAndAssignment } from './Migration20261202030000ListsAndAssignment.ts';
 import { Migration20261202040000Messages } from './Migration20261202040000Messages.ts';
 import { Migration20261202050000AfterHoursLink } from './Migration20261202050000AfterHoursLink.ts';
+import { Migration20261204000000RecordSend } from './Migration20261204000000RecordSend.ts';
 
 /** Every migration of the referrals schema, in order. Add new ones at the end. */
 export const referralMigrations: MigrationObject[] = [
@@ -17,6 +18,7 @@ export const referralMigrations: MigrationObject[] = [
   { name: 'Migration20261202030000ListsAndAssignment', class: Migration20261202030000ListsAndAssignment },
   { name: 'Migration20261202040000Messages', class: Migration20261202040000Messages },
   { name: 'Migration20261202050000AfterHoursLink', class: Migration20261202050000AfterHoursLink },
+  { name: 'Migration20261204000000RecordSend', class: Migration20261204000000RecordSend },
 ];
 
 /**

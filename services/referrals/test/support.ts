@@ -126,6 +126,8 @@ export async function startNetwork(
 }
 
 export { waitUntil } from '@passage/testing';
+// A Send's own statements, for the send benchmark's ceiling (test/bench/referrals.bench.ts).
+export { beginAndLock, findIdempotencyKey, recordSend, recordSendValues } from '../src/adapters/db/send-statements.ts';
 
 export interface ScopeSpec {
   readonly recipients: readonly string[];

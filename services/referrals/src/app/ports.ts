@@ -135,10 +135,16 @@ export type SendOutcome = 'sent' | 'key_taken' | 'grants_ended';
 
 /** A Send's transaction (docs/adr/0049-send-on-prepared-statements.md). */
 export interface SendTransaction {
-  /** Takes the subject's lock (lockSubject's, held to commit) and gives the next reference number. */
+  /**
+   * Opens the transaction (the first call): takes the subject's lock, as lockSubject does,
+   * held to commit, and gives the next reference number.
+   */
   lockAndNumber(subjectRef: string): Promise<number>;
-  /** Writes a Send — key, referral, packet, transition and its event — at once. */
-  record(send: SendRecord): Promise<SendOutcome>;
+  /**
+   * Writes a Send — key, referral, packet, transition and its event — at once; with
+   * `andCommit` the transaction commits with it (nothing may follow in it).
+   */
+  record(send: SendRecord, andCommit: boolean): Promise<SendOutcome>;
   /** The grants among `grants` that have not ended. */
   withoutEndedGrants(grants: readonly ConsentGrant[]): Promise<ConsentGrant[]>;
   /**

@@ -205,44 +205,46 @@ export class ReferralUseCases {
       at: sentAt,
       reason: '',
     };
-    return this.#storage.sends.transaction(async (tx) => {
-      // Consent was asked before this transaction; a revocation handled since then has
-      // recorded what it ended, under the same subject lock. Send only what still stands.
-      const referral: Referral = {
-        ...unnumbered,
-        reference: formatReference(await tx.lockAndNumber(unnumbered.subjectRef)),
-      };
-      let ciphertexts: Buffer[];
-      try {
-        ciphertexts = await tx.vault.encryptAll(
-          referral.subjectRef,
-          input.packet.map((s) => ({ field: `referral:${referral.id}:${s.category}`, plaintext: s.content })),
-        );
-      } catch (error) {
-        if (error instanceof SubjectErasedError) {
-          throw new PassageError('failed_precondition', "this person's data was erased; nothing was sent");
+    const idempotency = { agencyId: caller.agencyId, key: input.idempotencyKey, command, requestHash };
+    // Consent was asked before this transaction; a revocation handled since then has recorded
+    // what it ended, under the same subject lock, and the write refuses to cite it. Then a
+    // second transaction sends under what still stands, if anything does.
+    const sendOnce = (again: boolean) =>
+      this.#storage.sends.transaction(async (tx): Promise<Referral | 'grants_ended'> => {
+        const reference = formatReference(await tx.lockAndNumber(unnumbered.subjectRef));
+        const grants = again ? await tx.withoutEndedGrants(unnumbered.grants) : unnumbered.grants;
+        if (grants.length === 0) {
+          throw new PassageError(
+            'failed_precondition',
+            'the consent that covered this referral was just withdrawn; nothing was sent',
+          );
         }
-        throw error;
-      }
-      const sealed = input.packet.map((s, i) => ({ category: s.category, sealed: ciphertexts[i]! }));
-      const idempotency = { agencyId: caller.agencyId, key: input.idempotencyKey, command, requestHash };
-      const outcome = await tx.record({ referral, packet: sealed, transition, idempotency });
-      if (outcome === 'sent') return this.#linkBack(tx, referral);
-      if (outcome === 'key_taken') return (await this.#replay(caller, input.idempotencyKey, command, requestHash))!;
-
-      // Some scope ended meanwhile (rare): send under what still stands, if anything does.
-      const standing = await tx.withoutEndedGrants(referral.grants);
-      if (standing.length === 0) {
-        throw new PassageError(
-          'failed_precondition',
-          'the consent that covered this referral was just withdrawn; nothing was sent',
-        );
-      }
-      const sending: Referral = { ...referral, grants: standing };
-      const retried = await tx.record({ referral: sending, packet: sealed, transition, idempotency });
-      if (retried !== 'sent') throw new PassageError('aborted', 'consent changed while sending; send again');
-      return this.#linkBack(tx, sending);
-    });
+        const referral: Referral = { ...unnumbered, grants, reference };
+        let ciphertexts: Buffer[];
+        try {
+          ciphertexts = await tx.vault.encryptAll(
+            referral.subjectRef,
+            input.packet.map((s) => ({ field: `referral:${referral.id}:${s.category}`, plaintext: s.content })),
+          );
+        } catch (error) {
+          if (error instanceof SubjectErasedError) {
+            throw new PassageError('failed_precondition', "this person's data was erased; nothing was sent");
+          }
+          throw error;
+        }
+        const packet = input.packet.map((s, i) => ({ category: s.category, sealed: ciphertexts[i]! }));
+        // After hours, the referral just sent to the crisis line is linked in the same transaction.
+        const linking = Boolean(referral.linkedReferralId);
+        const outcome = await tx.record({ referral, packet, transition, idempotency }, !linking);
+        if (outcome === 'sent') return linking ? this.#linkBack(tx, referral) : referral;
+        if (outcome === 'key_taken') return (await this.#replay(caller, input.idempotencyKey, command, requestHash))!;
+        return outcome;
+      });
+    const sent = await sendOnce(false);
+    if (sent !== 'grants_ended') return sent;
+    const retried = await sendOnce(true);
+    if (retried === 'grants_ended') throw new PassageError('aborted', 'consent changed while sending; send again');
+    return retried;
   }
 
   /**

@@ -1,14 +1,17 @@
-import { outboxNotify, outboxRows, type Topology } from '@passage/events';
+import pg from 'pg';
+import { outboxRows, type Topology } from '@passage/events';
 import type { Transition } from '../../domain/referral.ts';
 import type { SendRecord } from '../../app/ports.ts';
 import { referralChangedEvent } from '../events/outbox-events.ts';
-import { receiptRefsOf, referralColumns, referralSchema, referralValues } from './referral-repository.ts';
+import { receiptRefsOf, referralValues } from './referral-repository.ts';
+
+const { escapeLiteral } = pg;
 
 /**
- * A Send's statements (docs/adr/0049-send-on-prepared-statements.md), as named prepared
- * statements: each text is fixed (lists travel as arrays), so a connection parses and plans
- * it once and then only binds values. The send benchmark runs these same statements straight
- * through `pg` as its ceiling.
+ * A Send's statements (docs/adr/0049-send-on-prepared-statements.md): the idempotency look-up
+ * as a named prepared statement; the transaction in two round trips — begin with the
+ * person's lock and reference number, then the writes (one function call) with the commit.
+ * The send benchmark runs these same statements straight through `pg` as its ceiling.
  */
 
 /** The caller's earlier command under its idempotency key, if any. */
@@ -18,18 +21,25 @@ export const findIdempotencyKey = {
 } as const;
 
 /**
- * The person's lock, held to commit (a consent change handled meanwhile waits, and one
- * handled before is seen below), and the next reference number: one round trip.
+ * Opens a Send's transaction with the person's lock, held to commit (a consent change handled
+ * meanwhile waits, and one handled before is seen by recordSend), and the next reference
+ * number: one round trip, as a simple query (the subject is a literal).
  */
-export const lockAndNumber = {
-  name: 'referrals-send-lock',
-  text: `select pg_advisory_xact_lock(hashtext('referrals:' || $1::text)) as locked,
-                nextval('referrals.reference_numbers')::text as n`,
-} as const;
+export function beginAndLock(subjectRef: string): string {
+  return `begin; select pg_advisory_xact_lock(hashtext('referrals:' || ${escapeLiteral(subjectRef)})) as locked,
+    nextval('referrals.reference_numbers')::text as n`;
+}
 
-/** Casts of the referral's columns in order (see referralColumns), then receipt_refs. */
-const referralCasts = [
-  'uuid', // id
+/** Argument types of referrals.record_send (Migration20261204000000RecordSend), in order. */
+const recordSendTypes = [
+  'uuid[]', // grants: consent ids
+  'text[]', // grants: scope ids
+  'text', // idempotency: agency, key, command, request hash
+  'text',
+  'text',
+  'text',
+  'jsonb', // idempotency: result
+  'uuid', // the referral's columns from here (referralColumns, referralValues): id
   'uuid', // subject_ref
   'text', // from_agency
   'text', // to_agency
@@ -57,55 +67,52 @@ const referralCasts = [
   'uuid', // linked_referral_id
   'text', // linked_agency
   'timestamptz', // clock_starts_at
+  'text[]', // receipt_refs
+  'text[]', // packet: categories
+  'bytea[]', // packet: sealed sections
+  'text', // transition: from, to, event
+  'text',
+  'text',
+  'jsonb', // transition: actor
+  'timestamptz', // transition: at
+  'text', // transition: reason
+  'uuid', // outbox row: id, subject, payload, trace context
+  'text',
+  'bytea',
+  'jsonb',
 ];
-// $1–$2 grants, $3–$7 idempotency, then the referral, receipt_refs, packet, transition, event.
-const referralAt = 8;
-const receiptRefsAt = referralAt + referralCasts.length;
-const packetAt = receiptRefsAt + 1;
-const transitionAt = packetAt + 2;
-const eventAt = transitionAt + 6;
-const params = (from: number, casts: readonly string[]) => casts.map((cast, i) => `$${from + i}::${cast}`).join(', ');
 
 /**
- * The checks and writes of a Send in one statement: consent scopes ended meanwhile (none
- * may be), the idempotency key, the referral, its sealed packet, its first transition, its
- * outbox row and the relay's wake-up. Data-modifying CTEs run to completion together, each
- * write conditional on the one before it.
+ * The writes of a Send — consent scopes ended meanwhile (none may be), the idempotency key,
+ * the referral, its sealed packet, its first transition, its outbox row and the relay's
+ * wake-up — as one call of referrals.record_send, whose plan each connection keeps; with
+ * `andCommit`, the commit travels in the same round trip. A simple query: its values are
+ * literals (escaped by pg's escapeLiteral, typed by the function's argument types).
  */
-export const recordSend = {
-  name: 'referrals-send-record',
-  text: `with grant_list as (
-      select * from unnest($1::uuid[], $2::text[]) as g (consent_id, scope_id)
-    ), ended as (
-      select 1 from referrals.ended_grants e join grant_list g on e.consent_id = g.consent_id
-      where e.scope_id = g.scope_id or e.scope_id = '*'
-    ), idempotency as (
-      insert into referrals.idempotency_keys (agency_id, key, command, request_hash, result)
-      select $3::text, $4::text, $5::text, $6::text, $7::jsonb where not exists (select 1 from ended)
-      on conflict do nothing returning key
-    ), referral as (
-      insert into referrals.referrals (${referralColumns}, receipt_refs)
-      select ${params(referralAt, referralCasts)}, $${receiptRefsAt}::text[] where exists (select 1 from idempotency)
-      returning id
-    ), packet as (
-      insert into referrals.packets (referral_id, category, sealed)
-      select referral.id, section.category, section.sealed
-      from referral, unnest($${packetAt}::text[], $${packetAt + 1}::bytea[]) as section (category, sealed)
-      returning 1
-    ), transition as (
-      insert into referrals.transitions (referral_id, from_state, to_state, event, actor, at, reason)
-      select referral.id, ${params(transitionAt, ['text', 'text', 'text', 'jsonb', 'timestamptz', 'text'])} from referral
-      returning 1
-    ), event as (
-      insert into referrals.outbox (id, subject, payload, trace_context)
-      select ${params(eventAt, ['uuid', 'text', 'bytea', 'jsonb'])} from referral
-      returning 1
-    )
-    select exists (select 1 from ended) as ended, exists (select 1 from idempotency) as inserted,
-           (select ${outboxNotify(referralSchema)} from event limit 1) as notified`,
-} as const;
+export function recordSend(values: readonly unknown[], andCommit: boolean): string {
+  if (values.length !== recordSendTypes.length) {
+    throw new Error(`record_send takes ${recordSendTypes.length} values, not ${values.length}`);
+  }
+  const args = values.map((value, i) => `${literal(value)}::${recordSendTypes[i]!}`).join(', ');
+  return `select scope_ended, key_inserted from referrals.record_send(${args})${andCommit ? '; commit' : ''}`;
+}
 
-/** The values of recordSend for one Send, in order. */
+/** A SQL literal of a Send's value: text, a number, a boolean, an instant, bytes, an array of those, or null. */
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'string') return escapeLiteral(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`not a number SQL holds: ${value}`);
+    return String(value);
+  }
+  if (value instanceof Date) return escapeLiteral(value.toISOString());
+  if (Buffer.isBuffer(value)) return `'\\x${value.toString('hex')}'`;
+  if (Array.isArray(value)) return value.length === 0 ? `'{}'` : `array[${value.map(literal).join(', ')}]`;
+  throw new Error(`no SQL literal for a ${typeof value}`);
+}
+
+/** The values of recordSend for one Send, in record_send's order. */
 export function recordSendValues(send: SendRecord, topology: Topology): unknown[] {
   const { referral, packet, transition, idempotency } = send;
   const event = outboxRows([referralChangedEvent(referral, transition, topology)]);
