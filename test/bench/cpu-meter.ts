@@ -5,14 +5,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const ticksPerSecond = 100; // USER_HZ on Linux
 
-function ticksOf(pid: number): number {
+/** [user, system] ticks of a process; zeros once it is gone. */
+function ticksOf(pid: number): [number, number] {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start at ") ".
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime, stime
+    return [Number(fields[11]), Number(fields[12])]; // utime, stime
   } catch {
-    return 0; // gone
+    return [0, 0];
   }
 }
 
@@ -29,11 +30,11 @@ function pidsNamed(command: string): number[] {
   return pids;
 }
 
-/** All busy time of the machine (every core), in ticks. */
-function machineTicks(): number {
+/** All busy time of the machine (every core), in [user, system] ticks. */
+function machineTicks(): [number, number] {
   const [cpu] = readFileSync('/proc/stat', 'utf8').split('\n');
   const [, user, nice, system, , , irq, softirq, steal] = cpu!.trim().split(/\s+/).map(Number);
-  return user! + nice! + system! + irq! + softirq! + steal!;
+  return [user! + nice!, system! + irq! + softirq! + steal!];
 }
 
 export interface CpuGroups {
@@ -43,7 +44,7 @@ export interface CpuGroups {
   readonly commands?: Record<string, string>;
 }
 
-type Snapshot = Map<string, number>;
+type Snapshot = Map<string, [number, number]>;
 
 /**
  * Snapshots before and after a phase; `perUnit` gives each group's CPU milliseconds per
@@ -65,25 +66,27 @@ export class CpuMeter {
       for (const pid of pidsNamed(command)) shot.set(`${name}\u0000${pid}`, ticksOf(pid));
     }
     const own = process.cpuUsage();
-    shot.set('benchmark client', ((own.user + own.system) / 1e6) * ticksPerSecond);
+    shot.set('benchmark client', [(own.user / 1e6) * ticksPerSecond, (own.system / 1e6) * ticksPerSecond]);
     shot.set('machine', machineTicks());
     return shot;
   }
 
-  /** Milliseconds of CPU per unit between two snapshots, by group, the machine last. */
-  perUnit(before: Snapshot, after: Snapshot, units: number): Array<{ group: string; ms: number }> {
-    const totals = new Map<string, number>();
-    for (const [key, ticks] of after) {
+  /** Milliseconds of CPU per unit between two snapshots, by group (all, and in the kernel), the machine last. */
+  perUnit(before: Snapshot, after: Snapshot, units: number): Array<{ group: string; ms: number; systemMs: number }> {
+    const totals = new Map<string, [number, number]>();
+    for (const [key, [user, system]] of after) {
       const group = key.split('\u0000')[0]!;
       // A process born during the phase counts from zero.
-      const delta = ticks - (before.get(key) ?? 0);
-      totals.set(group, (totals.get(group) ?? 0) + Math.max(0, delta));
+      const [userBefore, systemBefore] = before.get(key) ?? [0, 0];
+      const [u, s] = totals.get(group) ?? [0, 0];
+      totals.set(group, [u + Math.max(0, user - userBefore), s + Math.max(0, system - systemBefore)]);
     }
-    const machine = totals.get('machine') ?? 0;
+    const ms = (ticks: number) => ((ticks / ticksPerSecond) * 1000) / units;
+    const machine = totals.get('machine') ?? [0, 0];
     totals.delete('machine');
     return [
-      ...[...totals].map(([group, ticks]) => ({ group, ms: ((ticks / ticksPerSecond) * 1000) / units })),
-      { group: 'machine (all processes, kernel included)', ms: ((machine / ticksPerSecond) * 1000) / units },
+      ...[...totals].map(([group, [u, s]]) => ({ group, ms: ms(u + s), systemMs: ms(s) })),
+      { group: 'machine (all processes)', ms: ms(machine[0] + machine[1]), systemMs: ms(machine[1]) },
     ];
   }
 }

@@ -341,11 +341,13 @@ try {
   console.log('');
   console.log("CPU per Send (ms, user + system), by process; the ceiling's per transaction beside it:");
   console.log('');
-  console.log('| process | per Send | per ceiling transaction |');
-  console.log('|---|---:|---:|');
-  for (const { group, ms: perSend } of sendCpu) {
-    const shape = shapeCpu.find((row) => row.group === group)?.ms;
-    console.log(`| ${group} | ${perSend.toFixed(2)} | ${shape === undefined ? '' : shape.toFixed(2)} |`);
+  console.log('| process | per Send | of which kernel | per ceiling transaction | of which kernel |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const { group, ms: perSend, systemMs } of sendCpu) {
+    const shape = shapeCpu.find((row) => row.group === group);
+    console.log(
+      `| ${group} | ${perSend.toFixed(2)} | ${systemMs.toFixed(2)} | ${shape ? shape.ms.toFixed(2) : ''} | ${shape ? shape.systemMs.toFixed(2) : ''} |`,
+    );
   }
   console.log('');
   console.log('| target | value |');

@@ -113,29 +113,50 @@ export class OutboxRelay {
     return result.rows[0]?.locked === true;
   }
 
+  /**
+   * Drains what is committed, batch after batch. Marking a batch published and reading the
+   * next are one statement (the next excludes the rows it marks: its snapshot still shows them
+   * unpublished), so a batch costs one round trip to Postgres besides its PubAcks.
+   */
   async #publishBatch(): Promise<number> {
     const client = this.#client!;
     const table = `${quoteIdent(this.#options.schema)}.outbox`;
-    const { rows } = await client.query<OutboxRow>(
-      `select seq, id, subject, payload, trace_context from ${table} where published_at is null order by seq limit $1`,
-      [this.#options.batchSize],
-    );
-    if (rows.length === 0) return 0;
-    return workSpan(
-      'outbox relay batch',
-      {
-        attributes: { 'messaging.system': 'nats', 'messaging.batch.message_count': rows.length },
-        // Each event's publish span continues the trace that wrote it; the batch links to those.
-        links: rows.flatMap((row) => {
-          const origin = trace.getSpanContext(contextFromCarrier(row.trace_context));
-          return origin ? [{ context: origin }] : [];
-        }),
-      },
-      () => this.#publishRows(client, table, rows),
-    );
+    let published = 0;
+    let marking: string[] = [];
+    for (;;) {
+      const { rows } = await client.query<OutboxRow>(
+        `with marked as (
+           update ${table} set published_at = now() where id = any($1::uuid[])
+         )
+         select seq, id, subject, payload, trace_context from ${table}
+         where published_at is null and id <> all($1::uuid[]) order by seq limit $2`,
+        [marking, this.#options.batchSize],
+      );
+      marking = [];
+      if (rows.length === 0) return published;
+      marking = await workSpan(
+        'outbox relay batch',
+        {
+          attributes: { 'messaging.system': 'nats', 'messaging.batch.message_count': rows.length },
+          // Each event's publish span continues the trace that wrote it; the batch links to those.
+          links: rows.flatMap((row) => {
+            const origin = trace.getSpanContext(contextFromCarrier(row.trace_context));
+            return origin ? [{ context: origin }] : [];
+          }),
+        },
+        () => this.#publishRows(client, table, rows),
+      );
+      published += marking.length;
+      if (!this.#running) {
+        // Stopping: what was published is marked now, not by a next read.
+        await client.query(`update ${table} set published_at = now() where id = any($1::uuid[])`, [marking]);
+        return published;
+      }
+    }
   }
 
-  async #publishRows(client: pg.Client, table: string, rows: OutboxRow[]): Promise<number> {
+  /** Publishes the rows in order; the ids PubAcked, to mark. A failure marks what went before it and throws. */
+  async #publishRows(client: pg.Client, table: string, rows: OutboxRow[]): Promise<string[]> {
     // Sent back to back on one connection, so JetStream stores them in this order.
     const acks = rows.map((row) => this.#publish(row));
     const results = await Promise.allSettled(acks);
@@ -143,11 +164,11 @@ export class OutboxRelay {
     const done = firstFailure === -1 ? rows : rows.slice(0, firstFailure);
     const ids = done.map((row) => row.id);
 
-    if (ids.length > 0) {
-      await this.#options.afterPublish?.(ids);
-      await client.query(`update ${table} set published_at = now() where id = any($1::uuid[])`, [ids]);
-    }
+    if (ids.length > 0) await this.#options.afterPublish?.(ids);
     if (firstFailure !== -1) {
+      if (ids.length > 0) {
+        await client.query(`update ${table} set published_at = now() where id = any($1::uuid[])`, [ids]);
+      }
       const failed = rows[firstFailure]!;
       const reason = (results[firstFailure] as PromiseRejectedResult).reason as unknown;
       await client.query(`update ${table} set attempts = attempts + 1, last_error = $2 where id = $1`, [
@@ -156,7 +177,7 @@ export class OutboxRelay {
       ]);
       throw new Error(`publishing event ${failed.id} failed: ${String(reason)}`);
     }
-    return ids.length;
+    return ids;
   }
 
   async #publish(row: OutboxRow): Promise<void> {

@@ -10,11 +10,29 @@ import {
   type TestNats,
   waitFor,
 } from '@passage/testing';
-import { OutboxRelay, ensureStreams } from '../src/index.ts';
+import { OutboxRelay, createEnvelope, enqueueEvents, ensureStreams } from '../src/index.ts';
 import { commitEvents, effectCounts, labConsumer, labSchema, openLab, type Lab } from './fixtures/lab.ts';
 
 const relayScript = fileURLToPath(new URL('./fixtures/relay-process.ts', import.meta.url));
 const log = createLogger('relay-test', 'silent');
+const lateEvent = createEnvelope({
+  type: 'directory.v1.agency_upserted',
+  payload: {
+    $case: 'agencyChanged',
+    value: {
+      agencyId: 'agency-late',
+      kind: 'coalition',
+      version: 1,
+      acceptingReferrals: true,
+      source: 'lab',
+      nameEn: '',
+      nameFr: '',
+      region: 'ontario',
+      alwaysOpen: false,
+      hours: [],
+    },
+  },
+});
 
 let db: TestDatabase;
 let nats: TestNats;
@@ -106,6 +124,37 @@ describe('outbox relay', () => {
       expect(seen).toEqual(ids);
     } finally {
       await Promise.all([first.stop(), second.stop()]);
+    }
+  });
+
+  it('publishes a row whose transaction commits after later rows were published', async () => {
+    const relay = new OutboxRelay({ databaseUrl: db.url, schema: labSchema, nats: lab.nats, log, batchSize: 5 });
+    await relay.start();
+    try {
+      await waitFor(unpublished, (n) => n === 0);
+      const before = await streamMessages();
+      // A transaction takes its outbox sequence number, then waits to commit.
+      let commitLate!: () => void;
+      const gate = new Promise<void>((resolve) => (commitLate = resolve));
+      let wrote!: () => void;
+      const written = new Promise<void>((resolve) => (wrote = resolve));
+      const late = lab.orm.em.fork().transactional(async (em) => {
+        await enqueueEvents(em, labSchema, [
+          { subject: lab.topology.directory('agency_upserted'), envelope: lateEvent },
+        ]);
+        wrote();
+        await gate;
+      });
+      await written;
+      // Later rows commit and are published (marked) meanwhile.
+      await commitEvents(lab, 12);
+      await waitFor(streamMessages, (n) => n === before + 12);
+      commitLate();
+      await late;
+      await waitFor(unpublished, (n) => n === 0);
+      expect(await streamMessages()).toBe(before + 13);
+    } finally {
+      await relay.stop();
     }
   });
 
