@@ -132,7 +132,6 @@ export class OutboxRelay {
          where published_at is null and id <> all($1::uuid[]) order by seq limit $2`,
         [marking, this.#options.batchSize],
       );
-      marking = [];
       if (rows.length === 0) return published;
       marking = await workSpan(
         'outbox relay batch',
