@@ -23,6 +23,7 @@ import {
 import { createTestDatabase, createTestNats, type TestDatabase } from '@passage/testing';
 import { auditOn } from './audit-service.ts';
 import { seedLog } from '@passage/audit/testing';
+import { reportTarget } from './summary.ts';
 
 const logEntries = Number(process.env['BENCH_AUDIT_ENTRIES'] ?? 1_000_000);
 const reuse = process.env['BENCH_AUDIT_VERIFY_DB'];
@@ -172,6 +173,14 @@ try {
   ];
   console.log('\n| audit verify | value |\n| --- | ---: |');
   for (const [measure, value] of lines) console.log(`| ${measure} | ${value} |`);
+  reportTarget({
+    bench: 'audit-verify',
+    measure: `\`passage audit verify\`, ${fmt(entries)} entries (its own time)`,
+    value: verifyRate,
+    unit: 'entries/s',
+    target: '≥ 200,000 entries/s',
+    met: verifyRate >= 200_000,
+  });
 } finally {
   await db?.drop();
 }

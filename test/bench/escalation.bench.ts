@@ -13,6 +13,7 @@ import { sendReferral } from '@passage/escalation/testing';
 import { startNetwork, type Network } from '@passage/referrals/testing';
 import { testTls } from '@passage/platform/testing';
 import { runScript, sparePort, waitForServing, type ScriptProcess } from '@passage/testing';
+import { reportTarget } from './summary.ts';
 
 const pending = Number(process.env['BENCH_TIMERS'] ?? 100_000);
 const dueAtOnce = Number(process.env['BENCH_DUE'] ?? 10_000);
@@ -202,6 +203,24 @@ try {
   ];
   console.log('\n| escalation under backlog | value |\n| --- | ---: |');
   for (const [measure, value] of rows) console.log(`| ${measure} | ${value} |`);
+  const size = `${fmt(dueAtOnce)} due at once among ${fmt(pending)} pending`;
+  reportTarget({
+    bench: 'escalation',
+    measure: `escalation p99 lateness, ${size}`,
+    value: passage.p99,
+    unit: 's',
+    target: '≤ 15 s',
+    met: passage.p99 <= 15,
+  });
+  reportTarget({
+    bench: 'escalation',
+    measure: `escalation firing rate ÷ graphile-worker's, ${size}`,
+    value: passage.rate,
+    unit: 'timers/s',
+    target: '≥ 1×',
+    ratio: passage.rate / graphile.rate,
+    met: passage.rate >= graphile.rate,
+  });
 } finally {
   for (const child of processes.reverse()) await child.kill('SIGTERM');
   await n.stop();

@@ -1,6 +1,8 @@
 // `pnpm bench:outbox`: what the outbox relay delivers on this machine, beside raw
-// JetStream measured in the same run against the same server. Prints figures; asserts
-// nothing. Uses DATABASE_URL / NATS_URL (or localhost) with a scratch database and namespace.
+// JetStream measured in the same run against the same server, and beside the peer a user
+// might pick instead, pg-transactional-outbox (npm), draining the same kind of backlog into
+// the same JetStream the same way. Prints figures; asserts nothing. Uses DATABASE_URL /
+// NATS_URL (or localhost) with a scratch database and namespace.
 import { cpus } from 'node:os';
 import { Migration } from '@mikro-orm/migrations';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
@@ -18,11 +20,22 @@ import {
   eventTablesSql,
 } from '@passage/events';
 import { createTestDatabase, createTestNats } from '@passage/testing';
+import pg from 'pg';
+import {
+  DatabaseSetup,
+  getDisabledLogger,
+  initializeMessageStorage,
+  initializePollingMessageListener,
+  type PollingListenerConfig,
+  type TransactionalLogger,
+} from 'pg-transactional-outbox';
+import { reportTarget } from './summary.ts';
 
 const schema = 'bench';
 const throughputEvents = Number(process.env['BENCH_EVENTS'] ?? 5000);
 const latencyEvents = Number(process.env['BENCH_LATENCY_EVENTS'] ?? 1000);
 const latencyRatePerSecond = Number(process.env['BENCH_RATE'] ?? 200);
+const peerBatch = Number(process.env['BENCH_PEER_BATCH'] ?? 10);
 const log = createLogger('bench', 'silent');
 
 class Migration20261128000000Bench extends Migration {
@@ -171,6 +184,119 @@ async function relayPath(orm: MikroORM, nc: NatsConnection, topology: Topology, 
   return { relayPerSecond, ...latency };
 }
 
+/** How many messages JetStream holds on `subject`: every event published, once (Nats-Msg-Id). */
+async function storedOn(nc: NatsConnection, stream: string, subject: string): Promise<number> {
+  const info = await (await jetstreamManager(nc)).streams.info(stream, { subjects_filter: subject });
+  return info.state.subjects?.[subject] ?? 0;
+}
+
+const peerSchema = 'peer';
+
+/**
+ * The peer, pg-transactional-outbox 0.5.7, with its polling listener: its table, polling
+ * function and indexes as its own DatabaseSetup writes them; the same backlog (each event's
+ * envelope bytes, base64 in the JSON payload it stores; the subject in its metadata) written
+ * through its own storage function, 100 events per transaction; its listener publishes each
+ * event with the PubAck awaited and Nats-Msg-Id = event id, as the relay does. Settings as its
+ * README's outbox example (attempt and poison protection off), cleanup off, up to
+ * BENCH_PEER_BATCH (10) messages in flight: its handler transactions share a pool of pg's
+ * default 10 connections, and on 1,000 events batches of 5, 10, 50 and 200 all measured
+ * 48–120 events/s on a loaded machine. Every batch full from the start (its default takes one
+ * message a poll for the first polls, a guard against poisonous messages, which is off here).
+ * A segment per aggregate: it keeps order per agency, as the relay keeps it per schema; every
+ * event of the backlog is of a different agency, so nothing waits on order.
+ */
+async function peerPath(nc: NatsConnection, topology: Topology, databaseUrl: string) {
+  const js = jetstream(nc);
+  const stream = topology.stream('directory').name;
+  const subject = topology.directory('peer_bench');
+  const sql = new pg.Client({ connectionString: databaseUrl });
+  await sql.connect();
+  try {
+    const walLevel = (await sql.query<{ wal_level: string }>('show wal_level')).rows[0]!.wal_level;
+    const setup = {
+      outboxOrInbox: 'outbox' as const,
+      database: '',
+      schema: peerSchema,
+      table: 'outbox',
+      listenerRole: 'postgres',
+      nextMessagesName: 'next_outbox_messages',
+    };
+    await sql.query(DatabaseSetup.dropAndCreateTable(setup));
+    await sql.query(DatabaseSetup.createPollingFunction(setup));
+    await sql.query(DatabaseSetup.setupPollingIndexes(setup));
+    const config: PollingListenerConfig = {
+      outboxOrInbox: 'outbox',
+      dbListenerConfig: { connectionString: databaseUrl },
+      settings: {
+        dbSchema: peerSchema,
+        dbTable: 'outbox',
+        nextMessagesFunctionSchema: peerSchema,
+        nextMessagesFunctionName: 'next_outbox_messages',
+        nextMessagesBatchSize: peerBatch,
+        nextMessagesPollingIntervalInMs: 250,
+        enableMaxAttemptsProtection: false,
+        enablePoisonousMessageProtection: false,
+        messageCleanupIntervalInMs: 0,
+      },
+    };
+    // Quiet, but counting the message attempts that failed (each such message is tried again
+    // once the lock its poll took, 5 s by default, has run out).
+    let failedAttempts = 0;
+    const peerLog: TransactionalLogger = {
+      ...getDisabledLogger(),
+      warn: (entry: unknown) => {
+        if ((entry as { errorCode?: string } | undefined)?.errorCode === 'MESSAGE_HANDLING_FAILED') failedAttempts++;
+      },
+    };
+    const store = initializeMessageStorage(config, peerLog);
+    for (let i = 0; i < throughputEvents; i += 100) {
+      await sql.query('begin');
+      for (let j = i; j < Math.min(i + 100, throughputEvents); j++) {
+        const e = envelope(j);
+        await store(
+          {
+            id: e.id,
+            aggregateType: 'agency',
+            aggregateId: `agency-${j}`,
+            messageType: e.type,
+            segment: `agency-${j}`,
+            payload: { envelope: Buffer.from(encodeEnvelope(e)).toString('base64') },
+            metadata: { subject },
+          },
+          sql,
+        );
+      }
+      await sql.query('commit');
+    }
+    const start = performance.now();
+    const [shutdown] = initializePollingMessageListener(
+      config,
+      {
+        async handle(message) {
+          const { envelope: bytes } = message.payload as { envelope: string };
+          const { subject: to } = message.metadata as { subject: string };
+          await js.publish(to, Buffer.from(bytes, 'base64'), { msgID: message.id });
+        },
+      },
+      peerLog,
+      { batchSizeStrategy: () => Promise.resolve(peerBatch) },
+    );
+    for (;;) {
+      const { rows } = await sql.query<{ n: number }>(
+        `select count(*)::int as n from ${peerSchema}.outbox where processed_at is null`,
+      );
+      if (rows[0]!.n === 0) break;
+      await sleep(10);
+    }
+    const peerPerSecond = throughputEvents / ((performance.now() - start) / 1000);
+    await shutdown();
+    return { peerPerSecond, published: await storedOn(nc, stream, subject), walLevel, failedAttempts };
+  } finally {
+    await sql.end();
+  }
+}
+
 const db = await createTestDatabase('bench');
 const natsScratch = await createTestNats('bench');
 const benchDatabase = {
@@ -188,7 +314,10 @@ await ensureStreams(nc, [topology.stream('directory')]);
 try {
   const raw = await rawJetStream(nc, topology);
   const relay = await relayPath(orm, nc, topology, db.url);
+  const peer = await peerPath(nc, topology, db.url);
   const f = (n: number) => n.toFixed(1);
+  const throughputRatio = relay.relayPerSecond / raw.publishPerSecond;
+  const latencyRatio = relay.p99 / raw.p99;
   console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`);
   console.log(`events: ${throughputEvents} for throughput, ${latencyEvents} at ${latencyRatePerSecond}/s for latency`);
   console.log('');
@@ -200,6 +329,48 @@ try {
   console.log(
     `| outbox commit → relay → consume | ${relay.relayPerSecond.toFixed(0)} | ${f(relay.p50)} | ${f(relay.p99)} |`,
   );
+  console.log(
+    `| peer: pg-transactional-outbox 0.5.7, polling listener (${peerBatch} in flight) | ${peer.peerPerSecond.toFixed(0)} | | |`,
+  );
+  console.log('');
+  console.log('| target | measured | ratio | target | met |');
+  console.log('|---|---:|---:|---:|---|');
+  console.log(
+    `| relay events/s ÷ raw JetStream | ${relay.relayPerSecond.toFixed(0)} / ${raw.publishPerSecond.toFixed(0)} | ${(100 * throughputRatio).toFixed(0)} % | ≥ 80 % | ${throughputRatio >= 0.8 ? 'met' : '**missed**'} |`,
+  );
+  console.log(
+    `| relay p99 ÷ raw JetStream p99 at ${latencyRatePerSecond}/s | ${f(relay.p99)} / ${f(raw.p99)} ms | ${latencyRatio.toFixed(1)}× | ≤ 3× | ${latencyRatio <= 3 ? 'met' : '**missed**'} |`,
+  );
+  console.log('');
+  console.log(
+    `relay ÷ pg-transactional-outbox (polling listener), events/s: ${(relay.relayPerSecond / peer.peerPerSecond).toFixed(2)}× ` +
+      `(${peer.published} of ${throughputEvents} of the peer's events in JetStream; ` +
+      `${peer.failedAttempts} of its message attempts failed and were tried again)`,
+  );
+  console.log(
+    peer.walLevel === 'logical'
+      ? "pg-transactional-outbox's logical-replication listener: not measured by this benchmark"
+      : `pg-transactional-outbox's logical-replication listener: not measured — it needs wal_level=logical (this server: ${peer.walLevel})`,
+  );
+  const sizes = `${throughputEvents.toLocaleString('en-CA')} events`;
+  reportTarget({
+    bench: 'outbox',
+    measure: `outbox relay events/s ÷ raw JetStream publish events/s, backlog of ${sizes}`,
+    value: relay.relayPerSecond,
+    unit: 'events/s',
+    target: '≥ 80 %',
+    ratio: throughputRatio,
+    met: throughputRatio >= 0.8,
+  });
+  reportTarget({
+    bench: 'outbox',
+    measure: `outbox relay commit → consumer p99 ÷ raw JetStream p99, ${latencyEvents.toLocaleString('en-CA')} events at ${latencyRatePerSecond}/s`,
+    value: relay.p99,
+    unit: 'ms',
+    target: '≤ 3×',
+    ratio: latencyRatio,
+    met: latencyRatio <= 3,
+  });
 } finally {
   await nc.drain();
   await orm.close(true);
