@@ -57,12 +57,20 @@ const common = {
 const ports = { directory: await sparePort(), consent: await sparePort(), referrals: await sparePort() };
 const serviceDir = (name: string) => fileURLToPath(new URL(`../../services/${name}/`, import.meta.url));
 const processes: ScriptProcess[] = [];
+// BENCH_PROFILE_DIR=/some/dir writes a V8 CPU profile of each service there (<dir>/<service>/).
+const profile = process.env['BENCH_PROFILE_DIR'];
 async function start(name: keyof typeof ports, env: Record<string, string>): Promise<void> {
   processes.push(
     // Over mutual TLS, as deployed.
     runScript(
       'src/main.ts',
-      { ...common, ...testTls(name).env, GRPC_PORT: String(ports[name]), ...env },
+      {
+        ...common,
+        ...testTls(name).env,
+        GRPC_PORT: String(ports[name]),
+        ...(profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profile}/${name}` } : {}),
+        ...env,
+      },
       {
         cwd: serviceDir(name),
       },
@@ -76,12 +84,9 @@ const nc = await connectNats({ NATS_URL: natsScratch.url, PASSAGE_ENV: 'developm
 try {
   await start('directory', { DIRECTORY_SEED: 'ontario' });
   await start('consent', {});
-  // BENCH_PROFILE_DIR=/some/dir writes a V8 CPU profile of the referrals process there.
-  const profile = process.env['BENCH_PROFILE_DIR'];
   await start('referrals', {
     DIRECTORY_ADDRESS: `127.0.0.1:${ports.directory}`,
     CONSENT_ADDRESS: `127.0.0.1:${ports.consent}`,
-    ...(profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profile}` } : {}),
   });
   await sql.connect();
   while ((await sql.query<{ n: number }>('select count(*)::int as n from consent.agencies')).rows[0]!.n < 10)
