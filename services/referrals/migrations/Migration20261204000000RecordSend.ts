@@ -9,7 +9,8 @@ import { Migration } from '@mikro-orm/migrations';
  * Arguments, in order: the cited grants (consent ids, scope ids); the idempotency key (agency,
  * key, command, request hash, result); the referral's columns (referralColumns) and its
  * receipt references; the packet (categories, sealed sections); the first transition; the
- * outbox row. Returns whether a cited scope had ended (nothing written) and whether the key
+ * outbox row, stamped with the time of this write (the commit follows in the same round
+ * trip; the send benchmark times notifications from it). Returns whether a cited scope had ended (nothing written) and whether the key
  * was free (else nothing written: a concurrent retry holds it). The caller holds the
  * subject's lock, taken in an earlier statement, so this sees every ended scope recorded
  * before it.
@@ -48,8 +49,8 @@ export class Migration20261204000000RecordSend extends Migration {
         select referral.id, $47::text, $48::text, $49::text, $50::jsonb, $51::timestamptz, $52::text from referral
         returning 1
       ), event as (
-        insert into referrals.outbox (id, subject, payload, trace_context)
-        select $53::uuid, $54::text, $55::bytea, $56::jsonb from referral
+        insert into referrals.outbox (id, subject, payload, trace_context, created_at)
+        select $53::uuid, $54::text, $55::bytea, $56::jsonb, clock_timestamp() from referral
         returning 1
       )
       select exists (select 1 from ended), exists (select 1 from idempotency) into scope_ended, key_inserted;
