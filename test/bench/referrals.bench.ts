@@ -233,7 +233,7 @@ try {
   await inbound.close();
   await reading;
   // From the commit: the outbox row is stamped by the statement the commit travels with.
-  const written = await sql.query<{ id: string; at: number }>(
+  const written = await sql.query<{ id: string; at: string }>(
     `select id, extract(epoch from created_at) * 1000 as at from referrals.outbox where id = any($1::uuid[])`,
     [[...receivedAt.keys()]],
   );
