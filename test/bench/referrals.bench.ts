@@ -20,6 +20,7 @@ import {
   runScript,
   sparePort,
   waitForServing,
+  waitUntil,
   type ScriptProcess,
 } from '@passage/testing';
 import { CpuMeter } from './cpu-meter.ts';
@@ -43,7 +44,8 @@ const db = await createTestDatabase('benchreferrals');
 const natsScratch = process.env['BENCH_NATS_NAMESPACE']
   ? { ...(await createTestNats('benchreferrals')), namespace: process.env['BENCH_NATS_NAMESPACE'] }
   : await createTestNats('benchreferrals');
-const issuer = new TokenIssuer('bench', randomBytes(32));
+const tokenSeed = randomBytes(32);
+const issuer = new TokenIssuer('bench', tokenSeed);
 const common = {
   DATABASE_URL: db.url,
   NATS_URL: natsScratch.url,
@@ -55,6 +57,9 @@ const common = {
   RECEIPT_SIGNING_KEY: `bench:${randomBytes(32).toString('base64')}`,
 };
 const ports = { directory: await sparePort(), consent: await sparePort(), referrals: await sparePort() };
+const gatewayPort = await sparePort();
+const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+const demoPassword = 'passage-bench';
 const serviceDir = (name: string) => fileURLToPath(new URL(`../../services/${name}/`, import.meta.url));
 const processes: ScriptProcess[] = [];
 // BENCH_PROFILE_DIR=/some/dir writes a V8 CPU profile of each service there (<dir>/<service>/).
@@ -191,13 +196,50 @@ try {
   }
   const sendCpu = meter.perUnit(sendBefore, meter.snapshot(), sendLatencies.length);
 
+  // The gateway, as `pnpm start` runs it (its own process, development settings, the demo
+  // users), for the live feed below. It starts once the Sends are measured: it is not on a
+  // Send's path, and the ceiling's services are the three that are. The live feed needs
+  // neither the audit nor the escalation service: not running here, the gateway reports them
+  // down and serves on.
+  processes.push(
+    runScript(
+      'src/main.ts',
+      {
+        ...common,
+        ...testTls('gateway').env,
+        SERVICE_TOKEN_KEY: `bench:${tokenSeed.toString('base64')}`,
+        HTTP_PORT: String(gatewayPort),
+        DIRECTORY_ADDRESS: `127.0.0.1:${ports.directory}`,
+        CONSENT_ADDRESS: `127.0.0.1:${ports.consent}`,
+        REFERRALS_ADDRESS: `127.0.0.1:${ports.referrals}`,
+        AUDIT_ADDRESS: '127.0.0.1:9',
+        ESCALATION_ADDRESS: '127.0.0.1:9',
+        DEMO_USERS: 'on',
+        DEMO_PASSWORD: demoPassword,
+        CONSOLE_DIR: '',
+      },
+      { cwd: serviceDir('gateway') },
+    ),
+  );
+  const gatewayProcess = processes.at(-1)!;
+  await waitUntil(async () => {
+    if (gatewayProcess.child.exitCode !== null) throw new Error(`the gateway exited: ${gatewayProcess.output()}`);
+    return (await fetch(`${gatewayUrl}/readyz`).catch(() => undefined))?.status === 200;
+  }, 60_000);
+
   // 2. Hand-off notification at a steady half of the send rate just reached (a rate the
-  //    machine can carry, so the figure is the notification path, not saturation): sent_at
-  //    (taken just before the transaction commits) → London's durable inbound consumer.
+  //    machine can carry, so the figure is the notification path, not saturation): the commit
+  //    → London's durable inbound consumer, and → London's live feed in the gateway.
   const paceRate = Number(process.env['BENCH_PACE_RATE'] ?? Math.max(1, Math.round(sendsPerSecond / 2)));
   const topology = new Topology(natsScratch.namespace);
   const jsm = await jetstreamManager(nc);
   const referralStream = topology.stream('referral').name;
+  // The gateway's notifications consumer takes every referral event of the throughput phase:
+  // the paced phase starts once it has caught up, not on top of its backlog.
+  await waitUntil(async () => {
+    const info = await jsm.consumers.info(referralStream, 'gateway-notifications');
+    return info.num_pending + info.num_ack_pending === 0;
+  }, 120_000);
   await jsm.consumers.add(referralStream, {
     durable_name: 'london-inbound',
     ack_policy: AckPolicy.Explicit,
@@ -207,6 +249,7 @@ try {
   // Each event's receipt, by event id (= outbox row id), to the sub-millisecond on the wall clock.
   const notifications: number[] = [];
   const receivedAt = new Map<string, number>();
+  const referralOfEvent = new Map<string, string>();
   const inbound = await (
     await jetstream(nc).consumers.get(referralStream, 'london-inbound')
   ).consume({ max_messages: 1000 });
@@ -216,9 +259,58 @@ try {
       if (envelope.type === 'referral.v1.sent') {
         const now = performance.timeOrigin + performance.now();
         receivedAt.set(envelope.id, now);
+        referralOfEvent.set(envelope.id, envelope.referralId);
         notifications.push(now - envelope.occurredAt!.getTime());
       }
       message.ack();
+    }
+  })();
+  // The same hand-off on the gateway's live feed (GET /api/events, server-sent events), as
+  // London's intake worker's console has it open: the commit (as above, by the referral the
+  // feed's JSON names) → the event read here off the stream.
+  const signIn = await fetch(`${gatewayUrl}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'london-intake', password: demoPassword }),
+  });
+  if (signIn.status !== 201) throw new Error(`london-intake could not sign in: ${await signIn.text()}`);
+  const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const feedAbort = new AbortController();
+  // The response's headers come once the feed's consumers exist: nothing sent after is missed.
+  const feedResponse = await fetch(`${gatewayUrl}/api/events`, {
+    headers: { cookie, accept: 'text/event-stream' },
+    signal: feedAbort.signal,
+  });
+  if (feedResponse.status !== 200 || !feedResponse.body)
+    throw new Error(`the live feed did not open: ${feedResponse.status} ${await feedResponse.text()}`);
+  const feedArrivals = new Map<string, number>();
+  let feedFailed: unknown;
+  const feedReading = (async () => {
+    let buffered = '';
+    try {
+      for await (const chunk of feedResponse.body!.pipeThrough(new TextDecoderStream())) {
+        buffered += chunk;
+        let end: number;
+        while ((end = buffered.indexOf('\n\n')) >= 0) {
+          const event = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          const data = event
+            .split('\n')
+            .filter((line) => line.startsWith('data: '))
+            .map((line) => line.slice('data: '.length))
+            .join('\n');
+          if (!data) continue;
+          const { type, direction, referralId } = JSON.parse(data) as {
+            type: string;
+            direction: string;
+            referralId: string;
+          };
+          if (type === 'referral.v1.sent' && direction === 'inbound')
+            feedArrivals.set(referralId, performance.timeOrigin + performance.now());
+        }
+      }
+    } catch (error) {
+      if (!feedAbort.signal.aborted) feedFailed = error;
     }
   })();
   const paced: Promise<boolean>[] = [];
@@ -239,6 +331,25 @@ try {
   );
   const notification = percentiles(written.rows.map((row) => receivedAt.get(row.id)! - Number(row.at)));
   const fromSentAt = percentiles(notifications);
+  await waitUntil(() => {
+    if (feedFailed !== undefined) return Promise.reject(new Error('the live feed failed', { cause: feedFailed }));
+    return Promise.resolve(feedArrivals.size >= pacedSent);
+  }, 60_000).catch((error: unknown) => {
+    feedAbort.abort();
+    throw new Error(`the live feed carried ${feedArrivals.size} of ${pacedSent} sent referrals`, {
+      cause: error,
+    });
+  });
+  feedAbort.abort();
+  await feedReading;
+  // The feed names the referral: its commit is its sent event's outbox row's stamp.
+  const committedAt = new Map(written.rows.map((row) => [referralOfEvent.get(row.id)!, Number(row.at)]));
+  const feedNotification = percentiles(
+    [...feedArrivals].flatMap(([referralId, at]) => {
+      const committed = committedAt.get(referralId);
+      return committed === undefined ? [] : [at - committed];
+    }),
+  );
   for (const client of senders) client.close();
   // The services stop here: the ceilings are Postgres's and JetStream's alone.
   for (const child of processes.splice(0).reverse()) {
@@ -353,7 +464,7 @@ try {
   const ms = (n: number) => n.toFixed(1);
   console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`);
   console.log(
-    `services: directory, consent, referrals, each its own process; ${clients} concurrent clients for ${seconds} s`,
+    `services: directory, consent, referrals, each its own process, ${clients} concurrent clients for ${seconds} s; then the gateway (its own process, for the live feed; audit and escalation not started)`,
   );
   console.log('');
   console.log('| measure | value |');
@@ -366,12 +477,17 @@ try {
   console.log(
     `| the same from sent_at, before the Send's transaction, p50 / p99 (ms) | ${ms(fromSentAt.p50)} / ${ms(fromSentAt.p99)} |`,
   );
+  console.log(
+    `| hand-off notification, commit → London's live feed in the gateway, p50 / p99 (ms) | ${ms(feedNotification.p50)} / ${ms(feedNotification.p99)} |`,
+  );
   console.log(`| ceiling: the Send transaction shape through pg (tx/s) | ${pgPerSecond.toFixed(0)} |`);
   console.log(
     `| ceiling: raw JetStream publish → consume p50 / p99 at ${paceRate}/s (ms) | ${ms(rawRound.p50)} / ${ms(rawRound.p99)} |`,
   );
   console.log('');
-  console.log("CPU per Send (ms, user + system), by process; the ceiling's per transaction beside it:");
+  console.log(
+    "CPU per Send (ms, user + system, the throughput phase until the relay has published the last), by process; the ceiling's per transaction beside it (the services stopped):",
+  );
   console.log('');
   console.log('| process | per Send | of which kernel | per ceiling transaction | of which kernel |');
   console.log('|---|---:|---:|---:|---:|');
@@ -401,11 +517,23 @@ try {
     ratio: notification.p99 / rawRound.p99,
     met: notification.p99 / rawRound.p99 <= 3,
   });
+  reportTarget({
+    bench: 'referrals',
+    measure: 'live feed notification p99 ÷ raw JetStream p99, at half the send rate',
+    value: feedNotification.p99,
+    unit: 'ms',
+    target: '≤ 3×',
+    ratio: feedNotification.p99 / rawRound.p99,
+    met: feedNotification.p99 / rawRound.p99 <= 3,
+  });
   console.log('| target | value |');
   console.log('|---|---:|');
   console.log(`| sends/s ÷ pg ceiling (target ≥ 60 %) | ${((100 * sendsPerSecond) / pgPerSecond).toFixed(0)} % |`);
   console.log(
     `| notification p99 ÷ raw JetStream p99 (target ≤ 3×) | ${(notification.p99 / rawRound.p99).toFixed(1)}× |`,
+  );
+  console.log(
+    `| live feed notification p99 ÷ raw JetStream p99 (target ≤ 3×) | ${(feedNotification.p99 / rawRound.p99).toFixed(1)}× |`,
   );
 } finally {
   for (const child of processes.reverse()) {
