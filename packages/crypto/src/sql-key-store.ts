@@ -23,6 +23,12 @@ export function subjectKeyTableSql(schema: string): string {
 /** What the key store's SQL runs on: a pg pool or client acting as the key store's role. */
 export interface Queryable {
   query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** A named statement: parsed and planned once per connection (the read on every seal and open). */
+  query<R extends pg.QueryResultRow>(config: {
+    name: string;
+    text: string;
+    values: unknown[];
+  }): Promise<pg.QueryResult<R>>;
 }
 
 /**
@@ -39,10 +45,11 @@ export class SqlSubjectKeyStore implements SubjectKeyStore {
   }
 
   async get(subjectId: string): Promise<StoredKey | typeof shredded | undefined> {
-    const { rows } = await this.#db.query<{ kek_id: string; wrapped_key: Buffer | null }>(
-      `select kek_id, wrapped_key from ${this.#table} where subject_id = $1`,
-      [subjectId],
-    );
+    const { rows } = await this.#db.query<{ kek_id: string; wrapped_key: Buffer | null }>({
+      name: `${this.#table}-get`,
+      text: `select kek_id, wrapped_key from ${this.#table} where subject_id = $1`,
+      values: [subjectId],
+    });
     const [row] = rows;
     if (!row) return undefined;
     return row.wrapped_key ? { kekId: row.kek_id, wrappedKey: row.wrapped_key } : shredded;
