@@ -10,29 +10,12 @@ import {
   type TestNats,
   waitFor,
 } from '@passage/testing';
-import { OutboxRelay, createEnvelope, enqueueEvents, ensureStreams } from '../src/index.ts';
-import { commitEvents, effectCounts, labConsumer, labSchema, openLab, type Lab } from './fixtures/lab.ts';
+import { OutboxRelay, enqueueEvents, ensureStreams } from '../src/index.ts';
+import { agencyEvent, commitEvents, effectCounts, labConsumer, labSchema, openLab, type Lab } from './fixtures/lab.ts';
 
 const relayScript = fileURLToPath(new URL('./fixtures/relay-process.ts', import.meta.url));
 const log = createLogger('relay-test', 'silent');
-const lateEvent = createEnvelope({
-  type: 'directory.v1.agency_upserted',
-  payload: {
-    $case: 'agencyChanged',
-    value: {
-      agencyId: 'agency-late',
-      kind: 'coalition',
-      version: 1,
-      acceptingReferrals: true,
-      source: 'lab',
-      nameEn: '',
-      nameFr: '',
-      region: 'ontario',
-      alwaysOpen: false,
-      hours: [],
-    },
-  },
-});
+const lateEvent = agencyEvent('agency-late');
 
 let db: TestDatabase;
 let nats: TestNats;
