@@ -114,44 +114,76 @@ export class OutboxRelay {
   }
 
   /**
-   * Drains what is committed, batch after batch. Marking a batch published and reading the
-   * next are one statement (the next excludes the rows it marks: its snapshot still shows them
-   * unpublished), so a batch costs one round trip to Postgres besides its PubAcks.
+   * Drains what is committed, batch after batch. Marking what was published and reading the
+   * next batch are one statement (the read excludes the rows it marks: its snapshot still shows
+   * them unpublished). In a backlog (a full batch), the next batch is read while this one's
+   * PubAcks come back, and published only once they all have: JetStream stores the events in
+   * the order they were read, and a batch's failure publishes nothing after it.
    */
   async #publishBatch(): Promise<number> {
     const client = this.#client!;
     const table = `${quoteIdent(this.#options.schema)}.outbox`;
     let published = 0;
+    // PubAcked, not yet marked.
     let marking: string[] = [];
-    for (;;) {
-      const { rows } = await client.query<OutboxRow>(
-        `with marked as (
-           update ${table} set published_at = now() where id = any($1::uuid[])
-         )
-         select seq, id, subject, payload, trace_context from ${table}
-         where published_at is null and id <> all($1::uuid[]) order by seq limit $2`,
-        [marking, this.#options.batchSize],
-      );
-      if (rows.length === 0) return published;
-      marking = await workSpan(
+    let rows = await this.#markAndRead(client, table, [], []);
+    while (rows.length > 0) {
+      const batch = rows;
+      const sending = workSpan(
         'outbox relay batch',
         {
-          attributes: { 'messaging.system': 'nats', 'messaging.batch.message_count': rows.length },
+          attributes: { 'messaging.system': 'nats', 'messaging.batch.message_count': batch.length },
           // Each event's publish span continues the trace that wrote it; the batch links to those.
-          links: rows.flatMap((row) => {
+          links: batch.flatMap((row) => {
             const origin = trace.getSpanContext(contextFromCarrier(row.trace_context));
             return origin ? [{ context: origin }] : [];
           }),
         },
-        () => this.#publishRows(client, table, rows),
+        () => this.#publishRows(client, table, batch),
       );
-      published += marking.length;
-      if (!this.#running) {
-        // Stopping: what was published is marked now, not by a next read.
-        await client.query(`update ${table} set published_at = now() where id = any($1::uuid[])`, [marking]);
-        return published;
+      if (batch.length === this.#options.batchSize && this.#running) {
+        const reading = this.#markAndRead(
+          client,
+          table,
+          marking,
+          batch.map((row) => row.id),
+        );
+        const [acked, read] = await Promise.allSettled([sending, reading]);
+        if (acked.status === 'rejected') throw acked.reason;
+        if (read.status === 'rejected') throw read.reason;
+        marking = acked.value;
+        rows = read.value;
+      } else {
+        marking = [...marking, ...(await sending)];
+        rows = this.#running ? await this.#markAndRead(client, table, marking, []) : [];
+        if (this.#running) marking = [];
       }
+      published += batch.length;
     }
+    // What a read did not mark: after a backlog, or when stopping.
+    if (marking.length > 0) {
+      await client.query(`update ${table} set published_at = now() where id = any($1::uuid[])`, [marking]);
+    }
+    return published;
+  }
+
+  /** Marks `marking` published and reads the next batch, leaving out what is in flight. */
+  async #markAndRead(
+    client: pg.Client,
+    table: string,
+    marking: readonly string[],
+    inFlight: readonly string[],
+  ): Promise<OutboxRow[]> {
+    const { rows } = await client.query<OutboxRow>(
+      `with marked as (
+         update ${table} set published_at = now() where id = any($1::uuid[])
+       )
+       select seq, id, subject, payload, trace_context from ${table}
+       where published_at is null and id <> all($1::uuid[]) and id <> all($3::uuid[])
+       order by seq limit $2`,
+      [marking, this.#options.batchSize, inFlight],
+    );
+    return rows;
   }
 
   /** Publishes the rows in order; the ids PubAcked, to mark. A failure marks what went before it and throws. */

@@ -110,6 +110,27 @@ describe('outbox relay', () => {
     }
   });
 
+  it('publishes a backlog in commit order while it reads each next batch during the PubAcks', async () => {
+    const before = await streamMessages();
+    const ids = await commitEvents(lab, 45);
+    const relay = new OutboxRelay({ databaseUrl: db.url, schema: labSchema, nats: lab.nats, log, batchSize: 10 });
+    await relay.start();
+    try {
+      await waitFor(unpublished, (n) => n === 0);
+    } finally {
+      await relay.stop();
+    }
+    expect(await streamMessages()).toBe(before + 45);
+    const jsm = await jetstreamManager(lab.nats);
+    const stream = lab.topology.stream('directory').name;
+    const seen: string[] = [];
+    for (let seq = before + 1; seq <= before + 45; seq++) {
+      seen.push((await jsm.streams.getMessage(stream, { seq }))!.header.get('Nats-Msg-Id'));
+    }
+    expect(seen.length).toBe(45);
+    expect(seen).toEqual(ids);
+  });
+
   it('publishes a row whose transaction commits after later rows were published', async () => {
     const relay = new OutboxRelay({ databaseUrl: db.url, schema: labSchema, nats: lab.nats, log, batchSize: 5 });
     await relay.start();
