@@ -60,15 +60,17 @@ const boundaries = [
   },
   {
     // Another service's tests, the system tests and benchmarks start a service; they do not use its insides.
+    // Its migration plan (what its migration job provisions) is public: test supports migrate template databases with it.
     group: [
       ...services.map((name) => `@passage/${name}/*`),
       '!@passage/*/service',
       '!@passage/*/config',
+      '!@passage/*/migrations',
       '!@passage/*/testing',
       '!@passage/directory/seed',
     ],
     message:
-      'From a service, import only its service, config or testing entry: its adapters stay inside it (move what is shared into a package).',
+      'From a service, import only its service, config, migrations or testing entry: its adapters stay inside it (move what is shared into a package).',
   },
 ];
 

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { migrateServiceDatabases, type ServiceDatabases } from './db-roles.ts';
 import { writeDevCertificates, type DevCertificateFiles } from './dev-certificates.ts';
 
 /** A party's mutual-TLS settings in a test: as a service reads them, and as a client in the test connects. */
@@ -44,4 +46,48 @@ export function clientCredentialsFrom(dir: string, name: string): grpc.ChannelCr
     readFileSync(join(dir, `${name}.key`)),
     readFileSync(join(dir, `${name}.crt`)),
   );
+}
+
+/**
+ * A test database's template (for `createTestDatabase(label, { template })` of @passage/testing):
+ * these services' migration jobs run, in this order, on an empty database — what each service's
+ * own job at its start would do first, so that the job then finds nothing pending (it still runs
+ * and checks the grants). Named by a hash of every migration's SQL, name, schema and grants and
+ * of the job itself: a changed migration is a new template, never a stale one.
+ */
+export function migratedTemplate(services: readonly ServiceDatabases[]): {
+  readonly key: string;
+  build(url: string): Promise<void>;
+} {
+  const hash = createHash('sha256');
+  hash.update(`template 1\n${migrateServiceDatabases.toString()}\n`);
+  for (const databases of services) {
+    hash.update(`service ${databases.service}\n${databases.afterMigrations?.toString() ?? ''}\n`);
+    for (const plan of databases.schemas) {
+      hash.update(JSON.stringify({ schema: plan.schema, database: plan.database, grants: plan.grants }));
+      for (const migration of plan.migrations) hash.update(`\n${migration.name}\n${migrationSql(migration)}`);
+    }
+  }
+  return {
+    key: hash.digest('hex').slice(0, 32),
+    async build(url) {
+      for (const databases of services) await migrateServiceDatabases(databases, { admin: { data: url } });
+    },
+  };
+}
+
+/** The SQL a migration adds (its `up`, which only calls addSql), without a database. */
+function migrationSql(migration: ServiceDatabases['schemas'][number]['migrations'][number]): string {
+  const Class = migration.class as unknown as new (
+    driver: unknown,
+    config: unknown,
+  ) => {
+    up(): void | Promise<void>;
+    getQueries(): unknown[];
+  };
+  const instance = new Class(undefined, undefined);
+  const result = instance.up();
+  if (result instanceof Promise)
+    throw new Error(`${migration.name}: an asynchronous up() cannot be hashed for a template`);
+  return JSON.stringify(instance.getQueries());
 }

@@ -6,9 +6,10 @@ import { TokenIssuer, demoUsers, type Caller } from '@passage/auth';
 import { audit } from '@passage/contracts';
 import { Topology, createEnvelope, encodeEnvelope, ensureStreams, type Envelope } from '@passage/events';
 import { bearerMetadata, createLogger, loadConfig, withLogin, type ClientCredentials } from '@passage/platform';
-import { testTls } from '@passage/platform/testing';
+import { migratedTemplate, testTls } from '@passage/platform/testing';
 import { createTestDatabase, createTestNats, waitUntil, type TestDatabase, type TestNats } from '@passage/testing';
 import pg from 'pg';
+import { auditDatabases } from '../migrations/index.ts';
 import { auditConfigSchema, type AuditConfig } from '../src/config.ts';
 import { startAudit, type RunningAudit } from '../src/service.ts';
 
@@ -41,7 +42,12 @@ export async function startAuditLab(
   label: string,
   options: { service?: boolean; config?: Partial<Record<keyof AuditConfig, string>> } = {},
 ): Promise<AuditLab> {
-  const db = await createTestDatabase(label);
+  // With the service: its schema already migrated (a copy of a template database). Without it, empty:
+  // the tests that run the migration job themselves (an older schema first, a crash mid-job).
+  const db = await createTestDatabase(
+    label,
+    options.service === false ? {} : { template: migratedTemplate([auditDatabases]) },
+  );
   const nats = await createTestNats(label);
   const topology = new Topology(nats.namespace);
   const issuer = new TokenIssuer('test', randomBytes(32));

@@ -3,10 +3,12 @@ import { TokenIssuer, demoUsers, type Caller } from '@passage/auth';
 import { consent as pb } from '@passage/contracts';
 import { newKekSetting } from '@passage/crypto';
 import { directoryConfigSchema } from '@passage/directory/config';
+import { directoryDatabases } from '@passage/directory/migrations';
 import { startDirectory, type RunningDirectory } from '@passage/directory/service';
 import { bearerMetadata, createLogger, loadConfig } from '@passage/platform';
-import { testTls } from '@passage/platform/testing';
+import { migratedTemplate, testTls } from '@passage/platform/testing';
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from '@passage/testing';
+import { consentDatabases } from '../migrations/index.ts';
 import { consentConfigSchema } from '../src/config.ts';
 import { startConsent, type RunningConsent } from '../src/service.ts';
 
@@ -30,7 +32,8 @@ export interface ConsentHarness {
  * production, gRPC over mutual TLS.
  */
 export async function startConsentHarness(label: string, env: Record<string, string> = {}): Promise<ConsentHarness> {
-  const db = await createTestDatabase(label);
+  // Both schemas already migrated (a copy of a template database): the jobs at start find nothing to do.
+  const db = await createTestDatabase(label, { template: migratedTemplate([directoryDatabases, consentDatabases]) });
   const nats = await createTestNats(label);
   const issuer = new TokenIssuer('test', randomBytes(32));
   const kek = newKekSetting('test-kek');

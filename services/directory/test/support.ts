@@ -1,6 +1,8 @@
 import { demoUsers, developmentIssuer } from '@passage/auth';
 import { createLogger, loadConfig } from '@passage/platform';
+import { migratedTemplate } from '@passage/platform/testing';
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from '@passage/testing';
+import { directoryDatabases } from '../migrations/index.ts';
 import { directoryConfigSchema } from '../src/config.ts';
 import { startDirectory, type RunningDirectory } from '../src/service.ts';
 
@@ -20,7 +22,8 @@ export interface TestDirectory {
  * test gives GRPC_TLS_* settings.
  */
 export async function startTestDirectory(label: string, env: Record<string, string> = {}): Promise<TestDirectory> {
-  const db = await createTestDatabase(label);
+  // Its schema already migrated (a copy of a template database): its job at start finds nothing to do.
+  const db = await createTestDatabase(label, { template: migratedTemplate([directoryDatabases]) });
   const nats = await createTestNats(label);
   const config = loadConfig(directoryConfigSchema, {
     DATABASE_URL: db.url,

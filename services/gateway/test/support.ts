@@ -1,12 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { auditConfigSchema } from '@passage/audit/config';
+import { auditDatabases } from '@passage/audit/migrations';
 import { startAudit, type RunningAudit } from '@passage/audit/service';
 import { escalationConfigSchema } from '@passage/escalation/config';
+import { escalationDatabases } from '@passage/escalation/migrations';
 import { startEscalation, type RunningEscalation } from '@passage/escalation/service';
 import type { ApiContract } from '@passage/contracts';
 import { createLogger, loadConfig } from '@passage/platform';
 import { testTls } from '@passage/platform/testing';
 import { startNetwork, type Network } from '@passage/referrals/testing';
+import { gatewayDatabases } from '../migrations/index.ts';
 import { gatewayConfigSchema } from '../src/config.ts';
 import { startGateway, type RunningGateway } from '../src/service.ts';
 
@@ -35,7 +38,7 @@ export async function startGatewayLab(
   /** Notification e-mails' retry and poll intervals (tests shorten them). */
   mail?: { retryBaseMs?: number; pollMs?: number },
 ): Promise<GatewayLab> {
-  const n = await startNetwork(label);
+  const n = await startNetwork(label, { alsoMigrated: [auditDatabases, escalationDatabases, gatewayDatabases] });
   const log = createLogger(`${label}-test`, process.env['LOG_LEVEL'] ?? 'silent');
   const common = {
     ...n.referralsEnv,

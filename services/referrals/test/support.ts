@@ -1,16 +1,26 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { TokenIssuer, demoUsers, type Caller } from '@passage/auth';
 import { consentConfigSchema } from '@passage/consent/config';
+import { consentDatabases } from '@passage/consent/migrations';
 import { startConsent, type RunningConsent } from '@passage/consent/service';
 import { consent, referrals } from '@passage/contracts';
 import { newKekSetting } from '@passage/crypto';
 import { directoryConfigSchema } from '@passage/directory/config';
+import { directoryDatabases } from '@passage/directory/migrations';
 import { ontarioAgencies } from '@passage/directory/seed';
 import { startDirectory, type RunningDirectory } from '@passage/directory/service';
-import { bearerMetadata, callUnary, createLogger, loadConfig, type ClientCredentials } from '@passage/platform';
-import { testTls } from '@passage/platform/testing';
+import {
+  bearerMetadata,
+  callUnary,
+  createLogger,
+  loadConfig,
+  type ClientCredentials,
+  type ServiceDatabases,
+} from '@passage/platform';
+import { migratedTemplate, testTls } from '@passage/platform/testing';
 import { createTestDatabase, createTestNats, waitUntil, type TestDatabase, type TestNats } from '@passage/testing';
 import pg from 'pg';
+import { referralsDatabases } from '../migrations/index.ts';
 import { referralsConfigSchema } from '../src/config.ts';
 import { startReferrals, type RunningReferrals } from '../src/service.ts';
 
@@ -40,9 +50,23 @@ export interface Network {
  */
 export async function startNetwork(
   label: string,
-  options: { referrals?: boolean; /** The referrals service's clock. */ now?: () => Date } = {},
+  options: {
+    referrals?: boolean;
+    /** The referrals service's clock. */
+    now?: () => Date;
+    /** Other services the caller starts on this database (the gateway lab's): migrated in its template too. */
+    alsoMigrated?: readonly ServiceDatabases[];
+  } = {},
 ): Promise<Network> {
-  const db = await createTestDatabase(label);
+  // Every schema already migrated (a copy of a template database): the jobs at start find nothing to do.
+  const db = await createTestDatabase(label, {
+    template: migratedTemplate([
+      directoryDatabases,
+      consentDatabases,
+      referralsDatabases,
+      ...(options.alsoMigrated ?? []),
+    ]),
+  });
   const nats = await createTestNats(label);
   const issuerSeed = randomBytes(32);
   const issuer = new TokenIssuer('test', issuerSeed);
