@@ -14,7 +14,15 @@ import {
   startMaintenance,
   watchDependencies,
 } from '@passage/events';
-import { ConfigError, databasePool, grpcTransport, openGrpcServer, Readiness, Shutdown, type Logger } from '@passage/platform';
+import {
+  ConfigError,
+  databasePool,
+  grpcTransport,
+  openGrpcServer,
+  Readiness,
+  Shutdown,
+  type Logger,
+} from '@passage/platform';
 import { referralsDatabases } from '../migrations/index.ts';
 import { PgSendStorage } from './adapters/db/pg-send.ts';
 import { SqlReferralStorage } from './adapters/db/storage.ts';
