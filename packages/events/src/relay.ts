@@ -155,16 +155,22 @@ export class OutboxRelay {
         rows = read.value;
       } else {
         marking = [...marking, ...(await sending)];
-        rows = this.#running ? await this.#markAndRead(client, table, marking, []) : [];
-        if (this.#running) marking = [];
+        rows = [];
+        if (this.#running) {
+          rows = await this.#markAndRead(client, table, marking, []);
+          marking = [];
+        }
       }
       published += batch.length;
     }
     // What a read did not mark: after a backlog, or when stopping.
-    if (marking.length > 0) {
-      await client.query(`update ${table} set published_at = now() where id = any($1::uuid[])`, [marking]);
-    }
+    await this.#mark(client, table, marking);
     return published;
+  }
+
+  async #mark(client: pg.Client, table: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await client.query(`update ${table} set published_at = now() where id = any($1::uuid[])`, [ids]);
   }
 
   /** Marks `marking` published and reads the next batch, leaving out what is in flight. */
@@ -197,9 +203,7 @@ export class OutboxRelay {
 
     if (ids.length > 0) await this.#options.afterPublish?.(ids);
     if (firstFailure !== -1) {
-      if (ids.length > 0) {
-        await client.query(`update ${table} set published_at = now() where id = any($1::uuid[])`, [ids]);
-      }
+      await this.#mark(client, table, ids);
       const failed = rows[firstFailure]!;
       const reason = (results[firstFailure] as PromiseRejectedResult).reason as unknown;
       await client.query(`update ${table} set attempts = attempts + 1, last_error = $2 where id = $1`, [

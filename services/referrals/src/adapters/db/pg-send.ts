@@ -13,9 +13,10 @@ import { referralFromJson, refuseSecondResend } from './referral-repository.ts';
 import { beginAndLock, findIdempotencyKey, recordSend, recordSendValues } from './send-statements.ts';
 
 /**
- * The hot path of the network on a pool of its own (docs/adr/0049-send-on-prepared-statements.md):
- * named prepared statements through `pg`, planned once per connection, no query building or
- * client-side formatting. Same tables, same transaction rules as the rest of the service.
+ * The hot path of the network on a pool of its own (docs/adr/0049-send-on-prepared-statements.md),
+ * straight through `pg`, no ORM: the idempotency look-up as a named statement, the transaction
+ * in two round trips (send-statements.ts). Same tables, same transaction rules as the rest of
+ * the service.
  */
 export class PgSendStorage implements SendStorage {
   readonly #pool: pg.Pool;

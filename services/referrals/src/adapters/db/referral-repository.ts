@@ -195,6 +195,14 @@ const rankSql = `case
     else 3 end`;
 
 /** The unique index that allows one resend per declined referral, as the error a caller can act on. */
+/**
+ * The person's lock, held to the end of the transaction: every Send and consent change of one
+ * subject takes it (`subject`: the SQL of the subject id — a placeholder or a literal).
+ */
+export function subjectLock(subject: string): string {
+  return `pg_advisory_xact_lock(hashtext('referrals:' || ${subject}))`;
+}
+
 export function refuseSecondResend(error: unknown): never {
   if (error instanceof Error && error.message.includes('referrals_one_resend')) {
     throw new PassageError('failed_precondition', 'this declined referral was already resent');
@@ -210,7 +218,7 @@ export class SqlReferralRepository implements ReferralRepository {
   }
 
   async lockSubject(subjectRef: string): Promise<void> {
-    await this.#em.execute("select pg_advisory_xact_lock(hashtext('referrals:' || ?))", [subjectRef]);
+    await this.#em.execute(`select ${subjectLock('?')}`, [subjectRef]);
   }
 
   async recordEndedGrants(consentId: string, scopeIds: readonly string[] | 'all'): Promise<void> {

@@ -3,7 +3,7 @@ import { outboxRows, type Topology } from '@passage/events';
 import type { Transition } from '../../domain/referral.ts';
 import type { SendRecord } from '../../app/ports.ts';
 import { referralChangedEvent } from '../events/outbox-events.ts';
-import { receiptRefsOf, referralValues } from './referral-repository.ts';
+import { receiptRefsOf, referralValues, subjectLock } from './referral-repository.ts';
 
 const { escapeLiteral } = pg;
 
@@ -26,7 +26,7 @@ export const findIdempotencyKey = {
  * number: one round trip, as a simple query (the subject is a literal).
  */
 export function beginAndLock(subjectRef: string): string {
-  return `begin; select pg_advisory_xact_lock(hashtext('referrals:' || ${escapeLiteral(subjectRef)})) as locked,
+  return `begin; select ${subjectLock(escapeLiteral(subjectRef))} as locked,
     nextval('referrals.reference_numbers')::text as n`;
 }
 
